@@ -1,0 +1,51 @@
+"""Diagnostics as data: what the parser, the checks and the compiler report about a mapping file.
+
+A diagnostic carries a stable code, a severity, a message, a position and an optional hint. The
+renderers in ``mapper.lint.render`` turn lists of them into text, JSON, GitHub annotations or SARIF.
+
+Code ranges (stable; documented in docs/language.md):
+  MAP0xx  syntax (the file does not parse)
+  MAP1xx  references and semantics (unknown names, missing declarations, DN problems)
+  MAP2xx  SQL (the import query, writes, parameters, transpilation)
+  MAP3xx  live database schema (``mapper lint --db``)
+  MAP4xx  style and security warnings
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict
+
+from mapper.language.model import Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    message: str
+    file: str
+    span: Span
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.span.line}:{self.span.col}: {self.severity.value}[{self.code}] {self.message}"
+
+
+def error(code: str, message: str, file: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.ERROR, message=message, file=file, span=span, hint=hint)
+
+
+def warning(code: str, message: str, file: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.WARNING, message=message, file=file, span=span, hint=hint)
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)

@@ -1,0 +1,196 @@
+"""The compiled plan: everything the gateway needs to serve a mapping, and nothing of its syntax.
+
+A plan is frozen, JSON-serialisable (``plan.model_dump_json()``), and deterministic: compiling the
+same file for the same dialect gives byte-identical JSON. The runtime consumes plans only; it
+never sees parse trees or the model.
+
+SQL conventions (all statements, every dialect):
+- Values are bound parameters written ``:name`` (SQLAlchemy ``text()`` style) in every dialect;
+  the runtime converts them to the driver's paramstyle. No value is ever pasted into SQL text.
+- ``Statement.params`` lists the parameter names the statement binds, in order of first use.
+- Parameter names: ``anchor`` (the object's anchor value), ``value`` (a multi-valued item, or the
+  query-attribute value in ``by_query``), ``since`` (a watermark or sequence), ``after`` (the last
+  anchor of the previous keyset page), ``limit`` (the page size), and otherwise the *column name*
+  of the attribute map entry whose value is bound (``:login``, ``:given_name``...).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+PLAN_VERSION = 1
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+Dialect = Literal["sqlite", "postgres", "mysql", "tsql", "oracle"]
+ScimType = Literal["string", "boolean", "integer", "decimal", "dateTime", "binary", "reference"]
+
+
+class PlanNode(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Statement(PlanNode):
+    """One SQL statement in the target dialect.
+
+    ``returning``: for an insert whose anchor the database generates, how the new anchor comes
+    back: ``"returning"`` (the statement returns it as a one-row, one-column result),
+    ``"lastrowid"`` (read the driver's lastrowid), or ``"query"`` (look the row up by the query
+    attribute afterwards: stored procedures). ``None`` for every other statement.
+    """
+
+    sql: str
+    params: tuple[str, ...] = ()
+    returning: Literal["returning", "lastrowid", "query"] | None = None
+
+
+class PlanSource(PlanNode):
+    name: str
+    dialect: Dialect
+    url_env: str | None  # the environment variable holding the URL, if any
+    url_default: str | None  # the URL used when the variable is unset (never holds a password we wrote)
+
+
+class PlanAttribute(PlanNode):
+    """One SCIM attribute bound to one column of the import projection.
+
+    ``path`` is the canonical SCIM path as clients write it without the schema URN, e.g.
+    ``userName``, ``name.givenName``, ``emails[type eq "work"].value``, ``manager.value``.
+    ``attribute``/``sub_attribute``/``filter`` decompose it: for ``emails[type eq "work"].value``
+    they are ``emails``, ``value`` and ``(("type", "work"),)`` (only ``eq`` with ``and`` is allowed in
+    a mapping's value filter, so it becomes fixed sub-attribute values of the item).
+    ``column`` is the name of the column in the import projection (its output name after aliasing).
+    ``target_column`` is the table column written by derived writes (``None`` when not writable).
+    """
+
+    path: str
+    schema_urn: str
+    attribute: str
+    sub_attribute: str | None = None
+    filter: tuple[tuple[str, str], ...] = ()
+    column: str
+    target_column: str | None = None
+    type: ScimType = "string"
+    multi_valued: bool = False  # True when the SCIM attribute is multi-valued (emails...)
+    direction: Literal["both", "import", "export"] = "both"
+    mutability: Literal["readWrite", "readOnly", "writeOnly", "immutable"] = "readWrite"
+    required: bool = False
+    unique: bool = False
+    case_exact: bool = False
+    sensitive: bool = False
+    reference: str | None = None  # the object type a reference points to
+
+
+class PlanMulti(PlanNode):
+    """A multi-valued attribute kept in a child table (group members, roles...).
+
+    ``load`` returns rows of (owner anchor, value[, type][, display][, primary]) with the column
+    names given in ``columns``. ``add``/``remove`` bind ``:anchor`` and ``:value`` (and ``:type``
+    when the item has a type).
+    """
+
+    attribute: str
+    schema_urn: str
+    reference: str | None
+    columns: tuple[str, ...]
+    load: Statement
+    load_for_anchor: Statement  # the same, restricted to ``:anchor``
+    add: Statement | None
+    remove: Statement | None
+
+
+class PlanDn(PlanNode):
+    kind: Literal["template", "column", "anchor"]
+    template: str | None = None  # e.g. "CN={anchor},OBJECT=USER"; placeholders are columns or "anchor"
+    column: str | None = None
+
+
+class PlanDelta(PlanNode):
+    """How autosync finds changes. ``watermark``: ``query`` returns changed rows (the import
+    projection) with ``watermark_column > :since``. ``table``: ``query`` returns rows of
+    (sequence, anchor, change type) from the change table with sequence > ``:since``, ordered.
+    ``none``: only periodic full imports with a diff."""
+
+    kind: Literal["watermark", "table", "none"]
+    query: Statement | None = None
+    watermark_column: str | None = None
+    sequence_column: str | None = None
+    anchor_column: str | None = None
+    change_type_column: str | None = None
+    max_sequence: Statement | None = None  # SELECT MAX(sequence): the starting point after a full import
+
+
+class PlanDeprovision(PlanNode):
+    """What ``active=false`` (disable) or DELETE does: run ``statement`` (which binds ``:anchor``), or nothing."""
+
+    action: Literal["set", "row", "ignore"]
+    statement: Statement | None = None
+
+
+class PlanObject(PlanNode):
+    name: str  # "User", "Group", or a custom object type name
+    endpoint: str  # "/Users"
+    schema_urn: str  # the core schema
+    extension_urns: tuple[str, ...]  # extension schemas that mapped attributes use
+    source: str
+    anchor_column: str  # the anchor's column in the import projection
+    anchor_generation: Literal["database", "attribute", "uuid"]
+    anchor_attribute: str | None  # for "attribute": the SCIM path the anchor is taken from
+    query_attribute: str  # the SCIM path matched by look-ups, e.g. "userName"
+    dn: PlanDn
+    columns: tuple[str, ...]  # the import projection's output column names, in order
+    attributes: tuple[PlanAttribute, ...]
+    multi: tuple[PlanMulti, ...] = ()
+    # statements derived from the import query
+    import_all: Statement  # the full import, ordered by anchor
+    import_page: Statement  # keyset page: anchor > :after ORDER BY anchor, at most :limit rows
+    import_first_page: Statement  # the first keyset page: ORDER BY anchor, at most :limit rows
+    by_anchor: Statement  # the import projection WHERE anchor = :anchor
+    by_query: Statement  # the import projection WHERE query attribute's column = :value (case-folded when not caseExact)
+    delta: PlanDelta
+    # writes
+    insert: Statement | None
+    update: Statement | None
+    delete: Statement | None
+    disable: PlanDeprovision
+    deprovision_delete: PlanDeprovision
+
+
+class PlanSchemaAttribute(PlanNode):
+    name: str
+    type: ScimType
+    multi_valued: bool = False
+    required: bool = False
+    case_exact: bool = False
+
+
+class PlanSchema(PlanNode):
+    """A custom schema declared in the mapping file."""
+
+    urn: str
+    alias: str
+    attributes: tuple[PlanSchemaAttribute, ...]
+
+
+class Plan(PlanNode):
+    version: int = PLAN_VERSION
+    mapping: str  # the mapping file's path as given to the compiler
+    sources: tuple[PlanSource, ...]
+    schemas: tuple[PlanSchema, ...]
+    objects: tuple[PlanObject, ...]
+
+    def object(self, name: str) -> PlanObject:
+        for obj in self.objects:
+            if obj.name == name:
+                return obj
+        raise KeyError(name)
+
+    def source(self, name: str) -> PlanSource:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise KeyError(name)
