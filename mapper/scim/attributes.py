@@ -1,0 +1,280 @@
+"""Attribute resolution: what the SCIM front end knows about an attribute path.
+
+Given an object type's plan and the RFC 7643 schemas of :mod:`mapper.scimschema`, a
+:class:`Resolver` answers, for ``(schema urn or None, attribute, sub-attribute or None)``, the
+canonical names, type, caseExact, multi-valuedness, mutability and returnability. Names are
+matched case-insensitively (clients send ``name.FamilyName``). An unqualified name is looked up
+in the common attributes (``id``, ``externalId``, ``meta``), then the core schema, then each
+extension, so Entra ID's bare ``manager`` finds the enterprise extension's ``manager``.
+
+Unknown attributes are not an error here: :meth:`Resolver.resolve` answers a single-valued,
+case-insensitive, readWrite string with ``known=False`` and the name as given, and callers decide
+(filters simply find no value; PATCH writes them into the dict and the store ignores what the
+mapping does not map). Where a resolved attribute lives in a resource dict: core and common
+attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
+
+:func:`get_ci` / :func:`key_ci` are the one place resource keys are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mapper import scimschema
+from mapper.plan import PlanAttribute, PlanObject, PlanSchema
+from mapper.scimschema import AttributeDef, SchemaDef
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """What is known about one attribute or sub-attribute.
+
+    ``urn`` is the schema the attribute belongs to (``""`` for the common attributes ``id``,
+    ``externalId``, ``meta``, ``schemas``); ``name``/``sub`` are canonical. The type, caseExact,
+    multi-valuedness, mutability and returnability describe the addressed level: for
+    ``emails.value`` the sub-attribute ``value`` (single-valued string), for ``emails`` the
+    multi-valued complex attribute. ``sub_attributes`` lists the canonical sub-attribute names of
+    a complex attribute. ``mapped`` says whether the object's plan binds it to a column.
+    """
+
+    urn: str
+    name: str
+    sub: str | None = None
+    type: str = "string"
+    multi_valued: bool = False
+    case_exact: bool = False
+    mutability: str = "readWrite"
+    returned: str = "default"
+    required: bool = False
+    known: bool = True
+    mapped: bool = False
+    sub_attributes: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        """``name`` or ``name.sub`` without the schema URN."""
+        return f"{self.name}.{self.sub}" if self.sub else self.name
+
+    @property
+    def complex(self) -> bool:
+        return self.type == "complex"
+
+
+class AttributeResolver(Protocol):
+    """The protocol filters, PATCH and projection need; :class:`Resolver` implements it."""
+
+    core_urn: str
+
+    def resolve(self, urn: str | None, attribute: str, sub: str | None = None) -> Attribute: ...
+
+    def schema_urn(self, text: str) -> str | None: ...
+
+
+def key_ci(mapping: Mapping[str, Any], name: str) -> str | None:
+    """The key of ``mapping`` equal to ``name`` ignoring case (an exact match wins), or None."""
+    if name in mapping:
+        return name
+    folded = name.casefold()
+    for key in mapping:
+        if isinstance(key, str) and key.casefold() == folded:
+            return key
+    return None
+
+
+def get_ci(mapping: Any, name: str, default: Any = None) -> Any:
+    """``mapping[name]`` ignoring case, or ``default`` (also when ``mapping`` is not a dict)."""
+    if not isinstance(mapping, Mapping):
+        return default
+    key = key_ci(mapping, name)
+    return default if key is None else mapping[key]
+
+
+def container_key(resolver: AttributeResolver, attribute: Attribute) -> str | None:
+    """The top-level key holding ``attribute``'s extension object, or None for core/common ones."""
+    if not attribute.urn or attribute.urn.casefold() == resolver.core_urn.casefold():
+        return None
+    return attribute.urn
+
+
+_SCHEMAS_ATTRIBUTE = AttributeDef(
+    name="schemas",
+    type="reference",
+    multi_valued=True,
+    mutability="readOnly",
+    returned="always",
+    case_exact=True,
+)
+
+
+class Resolver:
+    """Resolves attribute paths for one object type.
+
+    Build it with :meth:`for_object` from a :class:`~mapper.plan.PlanObject` (plus the plan's
+    custom schemas), or with :meth:`for_type` for a standard type without a plan (tests, tools).
+    """
+
+    def __init__(
+        self,
+        core_urn: str,
+        extension_urns: Iterable[str] = (),
+        attributes: Iterable[PlanAttribute] = (),
+        custom_schemas: Iterable[PlanSchema] = (),
+    ) -> None:
+        self.core_urn = core_urn
+        self._plan_attributes = tuple(attributes)
+        custom = {s.urn: _schema_from_plan(s) for s in custom_schemas}
+        known = {**scimschema.STANDARD_SCHEMAS, **custom}
+        extensions = list(dict.fromkeys(extension_urns))
+        # the standard extensions of a standard type are always addressable
+        for name, urn in scimschema.CORE_SCHEMA_OF.items():
+            if urn == core_urn:
+                extensions += [u for u in scimschema.EXTENSIONS_OF[name] if u not in extensions]
+        urns = [core_urn, *extensions]
+        # search order for unqualified names: common attributes, core schema, extensions
+        self._order: list[SchemaDef] = [scimschema.COMMON]
+        for urn in urns:
+            self._order.append(known.get(urn) or SchemaDef(urn=urn, name=urn, description="", attributes=()))
+        self._by_urn = {s.urn.casefold(): s for s in self._order}
+        self._cache: dict[tuple[str | None, str, str | None], Attribute] = {}
+
+    @classmethod
+    def for_object(cls, obj: PlanObject, schemas: Iterable[PlanSchema] = ()) -> Resolver:
+        return cls(obj.schema_urn, obj.extension_urns, obj.attributes, schemas)
+
+    @classmethod
+    def for_type(cls, name: str) -> Resolver:
+        """A resolver for a standard type (``"User"``, ``"Group"``) from the RFC schemas alone."""
+        return cls(scimschema.CORE_SCHEMA_OF[name])
+
+    @property
+    def extension_urns(self) -> tuple[str, ...]:
+        return tuple(s.urn for s in self._order[2:])
+
+    def schema_urn(self, text: str) -> str | None:
+        """The canonical spelling of a schema URN this type uses, or None."""
+        schema = self._by_urn.get(text.casefold())
+        return schema.urn if schema and schema.urn else None
+
+    def resolve(self, urn: str | None, attribute: str, sub: str | None = None) -> Attribute:
+        key = (urn.casefold() if urn else None, attribute.casefold(), sub.casefold() if sub else None)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._resolve(urn, attribute, sub)
+        return found
+
+    def _resolve(self, urn: str | None, attribute: str, sub: str | None) -> Attribute:
+        schema, definition = self._find(urn, attribute)
+        schema_urn = schema.urn if schema else (urn or self.core_urn)
+        if definition is None:
+            definition = self._from_plan(schema_urn, attribute)
+        if definition is None:
+            return Attribute(urn=schema_urn, name=attribute, sub=sub, known=False)
+        if sub is None:
+            return self._attribute(schema_urn, definition, None, definition)
+        sub_def = definition.sub(sub)
+        if sub_def is None:
+            return Attribute(urn=schema_urn, name=definition.name, sub=sub, known=False)
+        return self._attribute(schema_urn, definition, sub_def.name, sub_def)
+
+    def _find(self, urn: str | None, attribute: str) -> tuple[SchemaDef | None, AttributeDef | None]:
+        if urn:
+            schema = self._by_urn.get(urn.casefold())
+            if schema is None:
+                return None, None
+            found = schema.attribute(attribute) or scimschema.COMMON.attribute(attribute)
+            return schema, found
+        if attribute.casefold() == "schemas":
+            return scimschema.COMMON, _SCHEMAS_ATTRIBUTE
+        for schema in self._order:
+            found = schema.attribute(attribute)
+            if found is not None:
+                return schema, found
+        # a mapped attribute the schemas do not define (custom object types)
+        for planned in self._plan_attributes:
+            if planned.attribute.casefold() == attribute.casefold():
+                return self._by_urn.get(planned.schema_urn.casefold()), None
+        return None, None
+
+    def _from_plan(self, urn: str, attribute: str) -> AttributeDef | None:
+        """An attribute defined only by the plan's attribute bindings."""
+        planned = [
+            p
+            for p in self._plan_attributes
+            if p.attribute.casefold() == attribute.casefold() and p.schema_urn.casefold() == urn.casefold()
+        ]
+        if not planned:
+            return None
+        subs = tuple(
+            AttributeDef(name=p.sub_attribute, type=p.type, case_exact=p.case_exact, mutability=p.mutability)
+            for p in planned
+            if p.sub_attribute
+        )
+        first = planned[0]
+        if subs:
+            return AttributeDef(
+                name=first.attribute, type="complex", multi_valued=first.multi_valued, sub_attributes=subs
+            )
+        return AttributeDef(
+            name=first.attribute,
+            type=first.type,
+            multi_valued=first.multi_valued,
+            case_exact=first.case_exact,
+            mutability=first.mutability,
+            required=first.required,
+        )
+
+    def _attribute(
+        self, urn: str, parent: AttributeDef, sub: str | None, definition: AttributeDef
+    ) -> Attribute:
+        planned = self._planned(urn, parent.name, sub)
+        mutability = definition.mutability
+        if parent.mutability == "readOnly":
+            mutability = "readOnly"
+        case_exact = definition.case_exact
+        if planned is not None:
+            case_exact = planned.case_exact or case_exact
+            if planned.mutability != "readWrite":
+                mutability = planned.mutability
+        return Attribute(
+            urn=urn,
+            name=parent.name,
+            sub=sub,
+            type=definition.type,
+            multi_valued=definition.multi_valued,
+            case_exact=case_exact,
+            mutability=mutability,
+            returned=definition.returned,
+            required=definition.required,
+            mapped=planned is not None,
+            sub_attributes=tuple(s.name for s in definition.sub_attributes),
+        )
+
+    def _planned(self, urn: str, attribute: str, sub: str | None) -> PlanAttribute | None:
+        for p in self._plan_attributes:
+            if (
+                p.attribute.casefold() == attribute.casefold()
+                and (p.sub_attribute or "").casefold() == (sub or "").casefold()
+                and (not urn or p.schema_urn.casefold() == urn.casefold())
+            ):
+                return p
+        return None
+
+
+def _schema_from_plan(schema: PlanSchema) -> SchemaDef:
+    return SchemaDef(
+        urn=schema.urn,
+        name=schema.alias,
+        description="",
+        attributes=tuple(
+            AttributeDef(
+                name=a.name,
+                type=a.type,
+                multi_valued=a.multi_valued,
+                required=a.required,
+                case_exact=a.case_exact,
+            )
+            for a in schema.attributes
+        ),
+    )

@@ -1,0 +1,463 @@
+"""SCIM filters (RFC 7644 §3.4.2.2): parsing into a frozen AST and evaluation against resources.
+
+``parse_filter(text)`` returns a :data:`Filter` or raises :class:`~mapper.scim.errors.ScimError`
+(400 ``invalidFilter``) saying where the filter went wrong and what was expected there; Lark's
+exceptions never escape this module. ``node.matches(resource, resolver)`` evaluates a filter
+against a resource dict; ``equality_terms(node)`` recognises the filters the cache's indexes
+can answer (``userName eq "x"``, ``id eq "7" and ...``).
+
+Syntax accepted beyond the RFC's ABNF, because real clients send it:
+
+- Unquoted values: ``userName sw O``, ``emails.value co example.com`` and
+  ``meta.created gt 2015-10-10T14:38:21.86-07:00`` (Microsoft's SCIM test collection). A bare
+  word is ``true``/``false``/``null`` (any case), else a JSON number, else a string.
+- Keywords and operators in any case (``EQ``, ``And``, ``NOT``); attribute names in any case.
+- ``not`` needs its parenthesis but not a space before it (``not(title pr)``).
+
+Evaluation (RFC 7644 §3.4.2.2 where it speaks, else noted):
+
+- A multi-valued attribute matches if any of its values matches; a complex attribute without a
+  sub-attribute is compared through its ``value`` sub-attribute (``members eq "7"``).
+- Strings compare case-insensitively unless the resolver says caseExact; ``gt``/``lt`` on
+  strings are lexicographic, on dateTime attributes chronological, on numbers numeric.
+- ``pr`` is false for a missing attribute, null, ``""``, ``[]`` and ``{}``.
+- ``eq null`` matches an unassigned attribute and ``ne null`` an assigned one (RFC 7643 §2.5:
+  unassigned and null are the same state). Any other operator with null is ``invalidFilter``.
+- ``ne`` is the negation of ``eq`` over the whole attribute: a missing attribute is ``ne`` anything.
+- Booleans support only ``eq``/``ne`` (and ``pr``); ordering or substring operators on a
+  boolean attribute or with a boolean value are ``invalidFilter``. A string ``"true"`` compared
+  with a boolean attribute is read as the boolean.
+- A number compared with a string attribute compares as its text (``employeeNumber eq 42``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
+from lark.exceptions import VisitError
+
+from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
+from mapper.scim.errors import ScimError, invalid_filter
+
+Scalar = str | int | float | bool | None
+
+# ---------------------------------------------------------------------------- the AST
+
+
+@dataclass(frozen=True)
+class AttrPath:
+    """``[urn:]attribute[.sub]`` as written (not yet canonical); ``urn`` is None when unqualified."""
+
+    urn: str | None
+    attribute: str
+    sub: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.attribute}.{self.sub}" if self.sub else self.attribute
+        return f"{self.urn}:{text}" if self.urn else text
+
+    @classmethod
+    def parse_token(cls, text: str) -> AttrPath:
+        """Split an ATTRPATH token: the URN ends at the last colon, the sub-attribute at the dot."""
+        urn, _, rest = str(text).rpartition(":")
+        attribute, _, sub = rest.partition(".")
+        return cls(urn or None, attribute, sub or None)
+
+
+class _Node:
+    def matches(self, resource: dict[str, Any], resolver: AttributeResolver) -> bool:
+        """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse."""
+        return _evaluate(self, resource, resolver, None)  # type: ignore[arg-type]
+
+    def validate(self, resolver: AttributeResolver) -> None:
+        """Raise ``invalidFilter`` for operator/type combinations the attribute types forbid,
+        without needing a resource (so an empty result set still reports the error)."""
+        _validate(self, resolver, None)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Compare(_Node):
+    path: AttrPath
+    op: str  # eq ne co sw ew gt ge lt le, lower case
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class Present(_Node):
+    path: AttrPath
+
+
+@dataclass(frozen=True)
+class And(_Node):
+    left: Filter
+    right: Filter
+
+
+@dataclass(frozen=True)
+class Or(_Node):
+    left: Filter
+    right: Filter
+
+
+@dataclass(frozen=True)
+class Not(_Node):
+    inner: Filter
+
+
+@dataclass(frozen=True)
+class ValuePath(_Node):
+    """``attr[filter]``: some value of the multi-valued ``attr`` satisfies ``filter``, whose paths
+    name sub-attributes of ``attr``."""
+
+    path: AttrPath
+    filter: Filter
+
+
+Filter = Compare | Present | And | Or | Not | ValuePath
+
+ORDERING = frozenset({"gt", "ge", "lt", "le"})
+SUBSTRING = frozenset({"co", "sw", "ew"})
+
+# ---------------------------------------------------------------------------- parsing
+
+
+@functools.lru_cache(maxsize=1)
+def _grammar_text() -> str:
+    packaged = importlib.resources.files("mapper") / "grammar" / "scim_filter.lark"
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parents[2] / "grammar" / "scim_filter.lark").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(_grammar_text(), parser="lalr", start=["filter", "path"], propagate_positions=False)
+
+
+_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+_BARE_CONSTANTS: dict[str, Scalar] = {"true": True, "false": False, "null": None}
+
+
+def _bare_value(text: str) -> Scalar:
+    lowered = text.lower()
+    if lowered in _BARE_CONSTANTS:
+        return _BARE_CONSTANTS[lowered]
+    number = _NUMBER.fullmatch(text)
+    if number:
+        return float(text) if number.group(1) or number.group(2) else int(text)
+    return text
+
+
+@v_args(inline=True)
+class _ToAst(Transformer[Token, Any]):
+    def string(self, token: Token) -> Scalar:
+        try:
+            return json.loads(token, strict=False)
+        except json.JSONDecodeError as exc:
+            raise invalid_filter(f"invalid string {token} at position {token.column}: {exc.msg}") from None
+
+    def bare(self, token: Token) -> Scalar:
+        return _bare_value(str(token))
+
+    def compare(self, path: Token, op: Token, value: Scalar) -> Compare:
+        lowered = op.lower()
+        if isinstance(value, bool) and lowered not in ("eq", "ne"):
+            raise invalid_filter(f"operator '{op}' cannot compare with a boolean (position {op.column})")
+        if value is None and lowered not in ("eq", "ne"):
+            raise invalid_filter(f"operator '{op}' cannot compare with null (position {op.column})")
+        return Compare(AttrPath.parse_token(path), lowered, value)
+
+    def present(self, path: Token, _pr: Token) -> Present:
+        return Present(AttrPath.parse_token(path))
+
+    def value_path(self, path: Token, inner: Filter) -> ValuePath:
+        if _has_value_path(inner):
+            raise invalid_filter(f"value filters cannot be nested (in '{path}[...]')")
+        parsed = AttrPath.parse_token(path)
+        if parsed.sub:
+            raise invalid_filter(f"a value filter applies to an attribute, not the sub-attribute '{path}'")
+        return ValuePath(parsed, inner)
+
+    def and_(self, left: Filter, _op: Token, right: Filter) -> And:
+        return And(left, right)
+
+    def or_(self, left: Filter, _op: Token, right: Filter) -> Or:
+        return Or(left, right)
+
+    def not_(self, _op: Token, inner: Filter) -> Not:
+        return Not(inner)
+
+    def plain_path(self, path: Token) -> tuple[AttrPath, Filter | None, str | None]:
+        return AttrPath.parse_token(path), None, None
+
+    def filtered_path(
+        self, path: Token, inner: Filter, sub: Token | None = None
+    ) -> tuple[AttrPath, Filter | None, str | None]:
+        node = self.value_path(path, inner)
+        return node.path, node.filter, (str(sub)[1:] if sub else None)
+
+
+def _has_value_path(node: Filter) -> bool:
+    if isinstance(node, ValuePath):
+        return True
+    if isinstance(node, And | Or):
+        return _has_value_path(node.left) or _has_value_path(node.right)
+    if isinstance(node, Not):
+        return _has_value_path(node.inner)
+    return False
+
+
+_EXPECTED = {
+    "ATTRPATH": "an attribute name",
+    "SUBATTR": "'.' and a sub-attribute name",
+    "COMPAREOP": "a comparison operator (eq ne co sw ew gt ge lt le)",
+    "PR": "'pr'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "NOT": "'not ('",
+    "STRING": "a value",
+    "BAREWORD": "a value",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "$END": "the end",
+}
+
+
+def _expected(names: Iterator[str] | set[str]) -> str:
+    described = sorted({_EXPECTED.get(n, n) for n in names})
+    if not described:
+        return "nothing more"
+    return described[0] if len(described) == 1 else ", ".join(described[:-1]) + " or " + described[-1]
+
+
+def _open_brackets(prefix: str) -> tuple[int, int]:
+    """Unclosed ``(`` and ``[`` in ``prefix``, ignoring quoted strings."""
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"?', '""', prefix)
+    return unquoted.count("(") - unquoted.count(")"), unquoted.count("[") - unquoted.count("]")
+
+
+def _expected_at(names: set[str], text: str, pos: int) -> str:
+    """What was expected at ``pos``; LALR offers ')' and ']' even outside brackets, so those are
+    narrowed to the brackets actually open."""
+    parens, squares = _open_brackets(text[:pos])
+    names = set(names)
+    if parens <= 0:
+        names.discard("RPAR")
+    if squares <= 0:
+        names.discard("RSQB")
+    if names and not names & {"RPAR", "RSQB", "ATTRPATH", "STRING", "BAREWORD", "SUBATTR", "COMPAREOP"}:
+        if parens <= 0 and squares <= 0:
+            names.add("$END")
+    return _expected(names or {"$END"})
+
+
+def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
+    """Parse ``text`` from grammar rule ``start`` (``filter`` or ``path``); any syntax error
+    becomes ``error(detail)`` with a 1-based position and what was expected there."""
+    if not text or not text.strip():
+        raise error(f"empty {start}")
+    try:
+        tree = _parser().parse(text, start=start)
+    except UnexpectedCharacters as exc:
+        pos = exc.pos_in_stream
+        found = text[pos] if pos < len(text) else ""
+        if found == '"':
+            raise error(f"unterminated string at position {exc.column} of {start} '{text}'") from None
+        expected = _expected_at(set(exc.allowed or ()), text, pos)
+        detail = f"unexpected '{found}' at position {exc.column} of {start} '{text}': expected {expected}"
+        raise error(detail) from None
+    except UnexpectedInput as exc:  # UnexpectedToken, UnexpectedEOF
+        token = getattr(exc, "token", None)
+        names = set(getattr(exc, "expected", ()) or ())
+        if token is None or token.type == "$END":
+            expected = _expected_at(names, text, len(text))
+            raise error(f"unexpected end of {start} '{text}': expected {expected}") from None
+        expected = _expected_at(names, text, token.start_pos or 0)
+        detail = f"unexpected '{token}' at position {token.column} of {start} '{text}': expected {expected}"
+        raise error(detail) from None
+    try:
+        return _ToAst().transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ScimError):
+            raise error(exc.orig_exc.detail) from None
+        raise
+
+
+def parse_filter(text: str) -> Filter:
+    """Parse a SCIM filter; raise ``invalidFilter`` (400) with a precise detail when malformed."""
+    return parse(text, "filter", invalid_filter)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------------------- equality terms
+
+
+def equality_terms(node: Filter) -> list[tuple[AttrPath, Scalar]] | None:
+    """``[(path, value), ...]`` when ``node`` is ``attr eq value`` or an ``and`` of such terms
+    (any nesting), else None. The app answers these from the cache's indexes (anchor id, query
+    attribute) instead of scanning; the result is a conjunction."""
+    if isinstance(node, Compare):
+        return [(node.path, node.value)] if node.op == "eq" and node.value is not None else None
+    if isinstance(node, And):
+        left, right = equality_terms(node.left), equality_terms(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+# ``scope`` is the multi-valued attribute a value filter ranges over: its paths name sub-attributes
+
+
+def _describe(path: AttrPath, scope: Attribute | None, resolver: AttributeResolver) -> Attribute:
+    if scope is None:
+        return resolver.resolve(path.urn, path.attribute, path.sub)
+    return resolver.resolve(scope.urn, scope.name, path.attribute)
+
+
+def _values(
+    path: AttrPath, data: dict[str, Any], scope: Attribute | None, resolver: AttributeResolver
+) -> list[Any]:
+    """Every value ``path`` reaches in ``data`` (a resource, or one item when scoped), flattened;
+    complex values without a sub-attribute give their ``value`` sub-attribute."""
+    if scope is not None:
+        raw = [get_ci(data, path.attribute)]
+    else:
+        info = resolver.resolve(path.urn, path.attribute)
+        key = container_key(resolver, info)
+        container = get_ci(data, key) if key else data
+        raw = [get_ci(container, info.name)]
+        if path.sub:
+            raw = [get_ci(item, path.sub) for item in _flatten(raw)]
+    out = []
+    for value in _flatten(raw):
+        if isinstance(value, dict):
+            value = get_ci(value, "value")
+        if value is not None and value != "":
+            out.append(value)
+    return out
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return out
+
+
+def _evaluate(
+    node: Filter, data: dict[str, Any], resolver: AttributeResolver, scope: Attribute | None
+) -> bool:
+    if isinstance(node, And):
+        return _evaluate(node.left, data, resolver, scope) and _evaluate(node.right, data, resolver, scope)
+    if isinstance(node, Or):
+        return _evaluate(node.left, data, resolver, scope) or _evaluate(node.right, data, resolver, scope)
+    if isinstance(node, Not):
+        return not _evaluate(node.inner, data, resolver, scope)
+    if isinstance(node, Present):
+        return bool(_values(node.path, data, scope, resolver))
+    if isinstance(node, ValuePath):
+        outer = resolver.resolve(node.path.urn, node.path.attribute)
+        key = container_key(resolver, outer)
+        container = get_ci(data, key) if key else data
+        items = _flatten([get_ci(container, outer.name)])
+        return any(isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer) for item in items)
+    info = _describe(node.path, scope, resolver)
+    _check_types(node, info)
+    values = _values(node.path, data, scope, resolver)
+    if node.value is None:  # eq null / ne null
+        return (not values) if node.op == "eq" else bool(values)
+    hit = any(_compare(value, node.op if node.op != "ne" else "eq", node.value, info) for value in values)
+    return (not hit) if node.op == "ne" else hit
+
+
+def _check_types(node: Compare, info: Attribute) -> None:
+    if info.type == "boolean" and node.op not in ("eq", "ne"):
+        raise invalid_filter(f"'{node.op}' is not supported for the boolean attribute '{node.path}'")
+    if info.type == "complex" and "value" not in info.sub_attributes and info.known:
+        raise invalid_filter(f"'{node.path}' is complex; compare one of its sub-attributes")
+
+
+def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None) -> None:
+    if isinstance(node, And | Or):
+        _validate(node.left, resolver, scope)
+        _validate(node.right, resolver, scope)
+    elif isinstance(node, Not):
+        _validate(node.inner, resolver, scope)
+    elif isinstance(node, ValuePath):
+        _validate(node.filter, resolver, resolver.resolve(node.path.urn, node.path.attribute))
+    elif isinstance(node, Compare):
+        _check_types(node, _describe(node.path, scope, resolver))
+
+
+def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
+    if isinstance(actual, bool) or info.type == "boolean":
+        wanted = _as_bool(expected)
+        return wanted is not None and op == "eq" and _as_bool(actual) == wanted
+    if info.type == "dateTime" and isinstance(expected, str) and isinstance(actual, str):
+        when = _as_datetime(expected)
+        if when is None:
+            raise invalid_filter(f"'{expected}' is not a dateTime (comparing '{info.path}')")
+        have = _as_datetime(actual)
+        return have is not None and _ordered(op, have, when)
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        if op in SUBSTRING:
+            return _text(op, str(actual), str(expected))
+        return _ordered(op, actual, expected)
+    left, right = str(actual), str(expected)
+    if not info.case_exact:
+        left, right = left.casefold(), right.casefold()
+    return _text(op, left, right) if op in SUBSTRING else _ordered(op, left, right)
+
+
+def _text(op: str, actual: str, expected: str) -> bool:
+    if op == "co":
+        return expected in actual
+    if op == "sw":
+        return actual.startswith(expected)
+    return actual.endswith(expected)
+
+
+def _ordered(op: str, actual: Any, expected: Any) -> bool:
+    if op == "eq":
+        return bool(actual == expected)
+    if op == "gt":
+        return bool(actual > expected)
+    if op == "ge":
+        return bool(actual >= expected)
+    if op == "lt":
+        return bool(actual < expected)
+    if op == "le":
+        return bool(actual <= expected)
+    if op in SUBSTRING:
+        return _text(op, str(actual), str(expected))
+    raise invalid_filter(f"unknown operator '{op}'")
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _as_datetime(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
