@@ -227,6 +227,13 @@ class ObjectType(Node):
     span: Span
 
 
+class Comment(Node):
+    """A ``# ...`` comment (``text`` includes the ``#``), kept so that ``mapper fmt`` can re-emit it."""
+
+    text: str
+    span: Span
+
+
 class MappingFile(Node):
     """A whole parsed file. ``text`` is kept so diagnostics can quote source lines."""
 
@@ -235,3 +242,4 @@ class MappingFile(Node):
     sources: tuple[Source, ...]
     schemas: tuple[SchemaDecl, ...]
     objects: tuple[ObjectType, ...]
+    comments: tuple[Comment, ...] = ()

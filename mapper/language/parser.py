@@ -1,0 +1,225 @@
+"""Parsing mapping files: ``parse(text, path) -> (MappingFile | None, diagnostics)``.
+
+Syntax errors come back as MAP0xx diagnostics, never as Lark exceptions. After a syntax error
+the parser looks for more: it blanks the text up to the next top-level block (``source``,
+``schema`` or ``object`` at the start of a line) and parses again, so a file gets at most one
+syntax error per top-level block. Codes (see docs/language.md, "Syntax diagnostics"):
+
+  MAP001  unexpected token or character
+  MAP002  unknown keyword (with a did-you-mean)
+  MAP003  unterminated sql\"\"\"...\"\"\" block or string
+  MAP004  unexpected end of file (a block is not closed)
+  MAP005  duplicate item in a block (reported while building the model)
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+
+from lark import Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+
+from mapper.diagnostics import Diagnostic, error
+from mapper.language.grammar import capturing_comments, mapping_parser
+from mapper.language.model import MappingFile
+from mapper.language.transform import SQL_OPEN, LineIndex, ModelBuilder
+
+MAX_SYNTAX_ERRORS = 20
+
+# Readable words for the named terminals of grammar/mapping.lark.
+TERMINAL_WORDS = {
+    "IDENT": "a name",
+    "QNAME": "a table or procedure name",
+    "PATH": "a SCIM attribute path",
+    "STRING": "a quoted string",
+    "SQL": 'an sql"""..."""  block',
+    "NUMBER": "a number",
+    "PARAM": "a :parameter",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+}
+_WORD_TERMINALS = frozenset({"IDENT", "QNAME", "PATH"})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TOP_LEVEL = re.compile(r"^(?:source|schema|object)\b", re.MULTILINE)
+# What matters for brace matching: SQL bodies, strings and comments are skipped whole.
+_SCAN = re.compile(r'sql"""[\s\S]*?"""|sql"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def parse(text: str, path: str) -> tuple[MappingFile | None, list[Diagnostic]]:
+    """Parse a mapping file. The model is ``None`` when the file has syntax errors."""
+    parser = mapping_parser()
+    try:
+        with capturing_comments() as comments:
+            tree = parser.parse(text)
+    except UnexpectedInput:
+        return None, _syntax_errors(text, path)
+    builder = ModelBuilder(text, path)
+    try:
+        mapping: MappingFile = builder.transform(tree)
+    except VisitError as exc:  # a bug in the builder, not in the file: surface the real error
+        raise exc.orig_exc from exc
+    mapping = mapping.model_copy(update={"comments": builder.make_comments(comments)})
+    return mapping, builder.diagnostics
+
+
+def _syntax_errors(text: str, path: str) -> list[Diagnostic]:
+    """Every syntax error we can find cheaply: one per top-level block at most."""
+    lines = LineIndex(text)
+    runaway = _runaway_sql(text)
+    if runaway is not None:
+        return [_unterminated_sql(runaway, text, path, lines)]
+    diagnostics: list[Diagnostic] = []
+    masked = text
+    skipped_to = 0
+    while len(diagnostics) < MAX_SYNTAX_ERRORS:
+        try:
+            mapping_parser().parse(masked)
+            break
+        except UnexpectedInput as exc:
+            diagnostic, fatal = _diagnose(exc, text, path, lines)
+        diagnostics.append(diagnostic)
+        if fatal:
+            break
+        resume = _resume_offset(text, diagnostic.span.offset, skipped_to)
+        if resume is None:
+            break
+        masked = _blank(text, resume)
+        skipped_to = resume
+    return diagnostics
+
+
+def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> tuple[Diagnostic, bool]:
+    """A diagnostic for one Lark error, and whether parsing further is pointless."""
+    offset = exc.pos_in_stream or 0
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        return _end_of_file(exc, text, path, lines), True
+    if text.startswith(SQL_OPEN, offset):
+        return _unterminated_sql(offset, text, path, lines), True
+    if text.startswith('"', offset) and not _STRING.match(text, offset):
+        end = text.find("\n", offset)
+        end = len(text) if end < 0 else end
+        span = lines.span(offset, end)
+        hint = 'close it with " on the same line'
+        return error("MAP003", "unterminated string", path, span, hint=hint), False
+    if isinstance(exc, UnexpectedToken):
+        return _unexpected_token(exc, path, lines), False
+    assert isinstance(exc, UnexpectedCharacters)
+    char = text[offset]
+    expected = _expected_words(exc.allowed or set())
+    span = lines.span(offset, offset + 1)
+    message = f"unexpected character {char!r}"
+    return error("MAP001", message, path, span, hint=f"expected {expected}" if expected else None), False
+
+
+def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diagnostic:
+    token: Token = exc.token
+    start = token.start_pos or 0
+    span = lines.span(start, token.end_pos if token.end_pos is not None else start + len(token))
+    accepts = exc.accepts or exc.expected
+    expected = _expected_words(accepts)
+    value = str(token)
+    keywords = sorted(k for k in (_keyword(t) for t in accepts) if k)
+    if _WORD.match(value) and keywords and not accepts & _WORD_TERMINALS and value not in _all_keywords():
+        close = difflib.get_close_matches(value, keywords, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"expected {expected}"
+        return error("MAP002", f"unknown keyword '{value}'", path, span, hint=hint)
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span)
+
+
+def _end_of_file(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:
+    end = len(text)
+    span = lines.span(end, end)
+    expected = _expected_words(exc.accepts or exc.expected)
+    unclosed = _unclosed_brace(text)
+    hint = f"the '{{' at line {lines.position(unclosed)[0]} is never closed" if unclosed is not None else None
+    return error("MAP004", f"unexpected end of file; expected {expected}", path, span, hint=hint)
+
+
+def _unterminated_sql(offset: int, text: str, path: str, lines: LineIndex) -> Diagnostic:
+    line_end = text.find("\n", offset)
+    span = lines.span(offset, len(text) if line_end < 0 else line_end)
+    return error(
+        "MAP003",
+        'unterminated sql"""...""" block',
+        path,
+        span,
+        hint='close the SQL with """; everything after sql""" up to the next """ is SQL',
+    )
+
+
+def _runaway_sql(text: str) -> int | None:
+    """The offset of a SQL block that is never closed, if the scan finds one.
+
+    A block that is not closed either reaches the end of the file or swallows the opening
+    ``sql\"\"\"`` of a later block; both make every later error meaningless.
+    """
+    for match in _SCAN.finditer(text):
+        token = match.group()
+        if token == SQL_OPEN or (token.startswith(SQL_OPEN) and SQL_OPEN in token[len(SQL_OPEN) :]):
+            return match.start()
+    return None
+
+
+def _unclosed_brace(text: str) -> int | None:
+    stack: list[int] = []
+    for match in _SCAN.finditer(text):
+        if match.group() == "{":
+            stack.append(match.start())
+        elif match.group() == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _resume_offset(text: str, error_offset: int, skipped_to: int) -> int | None:
+    """Where to parse again after an error: the start of the block after the broken one.
+
+    An error at the very start of a top-level block (a block before it is not closed) resumes
+    at that block, so it still gets checked.
+    """
+    for match in _TOP_LEVEL.finditer(text):
+        if match.start() >= error_offset and match.start() > skipped_to:
+            return match.start()
+    return None
+
+
+def _blank(text: str, end: int) -> str:
+    """``text`` with everything before ``end`` turned to spaces (line breaks kept, so positions hold)."""
+    return re.sub(r"[^\n]", " ", text[:end]) + text[end:]
+
+
+@functools.lru_cache(maxsize=1)
+def _terminal_patterns() -> dict[str, str]:
+    """The literal text of every string terminal (keywords and punctuation) by terminal name."""
+    return {t.name: t.pattern.value for t in mapping_parser().terminals if isinstance(t.pattern, PatternStr)}
+
+
+def _keyword(terminal: str) -> str | None:
+    value = _terminal_patterns().get(terminal)
+    return value if value is not None and _WORD.match(value) else None
+
+
+@functools.lru_cache(maxsize=1)
+def _all_keywords() -> frozenset[str]:
+    return frozenset(k for k in map(_keyword, _terminal_patterns()) if k)
+
+
+def _describe(terminal: str) -> str:
+    if terminal in TERMINAL_WORDS:
+        return TERMINAL_WORDS[terminal]
+    value = _terminal_patterns().get(terminal)
+    return f"'{value}'" if value is not None else terminal.lower()
+
+
+def _expected_words(terminals: set[str] | frozenset[str]) -> str:
+    """``'a', 'b' or a name``: keywords and punctuation first (sorted), then descriptions."""
+    words = sorted({_describe(t) for t in terminals}, key=lambda w: (not w.startswith("'"), w))
+    if not words:
+        return "nothing more"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
