@@ -1,0 +1,145 @@
+"""The attribute map: every path resolves in the object's schemas, is mapped once, with a type
+that agrees with SCIM; references name declared objects; required attributes are mapped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mapper.checks import codes
+from mapper.checks.schemas import check_type_word
+from mapper.checks.scimpaths import SCIM_TYPES, PathProblem, Resolved, mapped, problem_at, resolve, schemas_of
+from mapper.checks.spans import did_you_mean
+from mapper.diagnostics import Diagnostic
+from mapper.language.model import AttributeMapping, MappingFile, Name, ObjectType
+from mapper.scimschema import SchemaDef
+
+_INTERCHANGEABLE = {"string", "reference"}
+
+
+def check_attributes(mapping: MappingFile) -> Iterator[Diagnostic]:
+    for obj in mapping.objects:
+        yield from _check_object(mapping, obj)
+
+
+def _check_object(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
+    file = mapping.path
+    objects = [o.name.value for o in mapping.objects]
+    first: dict[tuple[object, ...], int] = {}
+    for m, resolved in mapped(mapping, obj):
+        if m.type is not None:
+            yield from check_type_word(file, m.type)
+        if m.reference is not None:
+            yield from _check_reference(file, m.reference, objects)
+        if isinstance(resolved, PathProblem):
+            yield problem_at(file, m.path, resolved)
+            continue
+        if resolved.attribute.name == "id" and resolved.sub is None:
+            yield codes.ID_MAPPED.at(
+                file,
+                m.path.span,
+                "'id' cannot be mapped: the SCIM id is the anchor",
+                f"remove this line; the anchor column ({_anchor_column(obj)}) is the id",
+            )
+            continue
+        if resolved.read_only and m.direction != "import":
+            yield codes.READ_ONLY_WRITTEN.at(
+                file,
+                m.path.span,
+                f"'{resolved}' is read-only in SCIM but is mapped for export",
+                f"map it import-only: {m.path.value} <- {m.column.value}",
+            )
+        if resolved.key in first:
+            yield codes.DUPLICATE_PATH.at(
+                file,
+                m.path.span,
+                f"'{resolved}' is mapped twice",
+                f"the first mapping is at line {first[resolved.key]}; keep one",
+            )
+        first.setdefault(resolved.key, m.path.span.line)
+        yield from _check_type(file, m, resolved)
+    yield from _check_multi(mapping, obj, first)
+    yield from _check_required(mapping, obj)
+
+
+def _anchor_column(obj: ObjectType) -> str:
+    return obj.anchor.column.value if obj.anchor else "the anchor"
+
+
+def _check_reference(file: str, reference: Name, objects: list[str]) -> Iterator[Diagnostic]:
+    if reference.value not in objects:
+        yield codes.UNKNOWN_REFERENCE.at(
+            file,
+            reference.span,
+            f"reference to unknown object type '{reference.value}'",
+            did_you_mean(reference.value, objects, "objects"),
+        )
+
+
+def _check_type(file: str, m: AttributeMapping, resolved: Resolved) -> Iterator[Diagnostic]:
+    if m.type is None or m.type.value not in SCIM_TYPES:
+        return
+    declared, expected = m.type.value, resolved.target.type
+    if declared != expected and not {declared, expected} <= _INTERCHANGEABLE:
+        yield codes.TYPE_MISMATCH.at(
+            file,
+            m.type.span,
+            f"'{resolved}' is {expected} in SCIM, not {declared}",
+            f"write '{expected}' or leave the type out (the schema says {expected})",
+        )
+
+
+def _check_multi(
+    mapping: MappingFile, obj: ObjectType, first: dict[tuple[object, ...], int]
+) -> Iterator[Diagnostic]:
+    file = mapping.path
+    schemas = schemas_of(mapping, obj)
+    objects = [o.name.value for o in mapping.objects]
+    for multi in obj.multi:
+        if multi.reference is not None:
+            yield from _check_reference(file, multi.reference, objects)
+        if multi.import_sql is None:
+            yield codes.MISSING_IMPORT.at(
+                file,
+                multi.attribute.span,
+                f"multi {multi.attribute.value} has no import query",
+                'add import sql"""SELECT owner_anchor, value FROM ..."""',
+            )
+        resolved = resolve(multi.attribute.value, schemas)
+        if isinstance(resolved, PathProblem):
+            yield problem_at(file, multi.attribute, resolved)
+            continue
+        if not resolved.multi_valued:
+            yield codes.MULTI_NOT_MULTI_VALUED.at(
+                file,
+                multi.attribute.span,
+                f"'{resolved.attribute.name}' is single-valued; 'multi' is for multi-valued attributes",
+                f"map it in the attributes block: {multi.attribute.value} <-> COLUMN",
+            )
+            continue
+        key = (resolved.schema.urn, resolved.attribute.name.lower(), "multi")
+        if key in first:
+            yield codes.DUPLICATE_PATH.at(
+                file,
+                multi.attribute.span,
+                f"'{resolved.attribute.name}' has two multi blocks",
+                f"the first is at line {first[key]}; keep one",
+            )
+        first.setdefault(key, multi.attribute.span.line)
+
+
+def _check_required(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
+    imported = [r for m, r in mapped(mapping, obj) if isinstance(r, Resolved) and m.direction != "export"]
+    schemas = schemas_of(mapping, obj)
+    multi = [r for r in (resolve(m.attribute.value, schemas) for m in obj.multi) if isinstance(r, Resolved)]
+    have = {(r.schema.urn, r.attribute.name) for r in imported + multi}
+    used: list[SchemaDef] = [schemas.core] if schemas.core else []
+    used += [s for s in schemas.prefixes.values() if any(r.schema.urn == s.urn for r in imported)]
+    for schema in used:
+        for attribute in schema.attributes:
+            if attribute.required and (schema.urn, attribute.name) not in have:
+                yield codes.REQUIRED_UNMAPPED.at(
+                    mapping.path,
+                    obj.name.span,
+                    f"{obj.name.value} does not map '{attribute.name}', required by {schema.name}",
+                    f"add {attribute.name} <-> COLUMN to the attributes block",
+                )

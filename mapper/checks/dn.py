@@ -1,0 +1,223 @@
+"""DN templates: LDAP style (RFC 4514), with ``{anchor}``, and placeholders that name columns.
+
+The ECMA Connector Host rejects anything else with "Invalid LDAP style DN", its most common
+support case: a UPN (``{anchor}@contoso.com``) or a bare ``{anchor}`` where a DN belongs.
+A DN is RDNs separated by commas; an RDN is ``type=value`` (several joined by ``+``), where the
+type is a name (``CN``, ``OU``, ``DC``, ``OBJECT``...) or a numeric OID.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mapper.checks import codes
+from mapper.checks.codes import Code
+from mapper.checks.spans import did_you_mean, inside
+from mapper.diagnostics import Diagnostic
+from mapper.language.model import MappingFile, Name, ObjectType
+
+_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$")
+_PLACEHOLDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MUST_ESCAPE = '"<>;'
+
+
+@dataclass(frozen=True)
+class DnProblem:
+    code: Code
+    message: str
+    start: int
+    end: int
+    hint: str | None = None
+
+
+def check_dn(mapping: MappingFile) -> Iterator[Diagnostic]:
+    for obj in mapping.objects:
+        if obj.dn is None or obj.dn.kind != "template" or obj.dn.value is None:
+            continue
+        template: Name = obj.dn.value
+        for problem in problems(template.value, _columns(obj), obj.name.value):
+            span = inside(template.span, template.value, problem.start, problem.end, quoted=True)
+            yield problem.code.at(mapping.path, span, problem.message, problem.hint)
+
+
+def _columns(obj: ObjectType) -> list[str]:
+    columns = [m.column.value for m in obj.attributes]
+    return columns + ([obj.anchor.column.value] if obj.anchor else [])
+
+
+def problems(template: str, columns: list[str], object_name: str = "User") -> list[DnProblem]:
+    """Everything wrong with a DN template, by position in ``template``."""
+    holes, found = _placeholders(template)
+    if found:
+        return found
+    out: list[DnProblem] = []
+    known = {c.lower() for c in columns} | {"anchor"}
+    for start, end in holes:
+        name = template[start + 1 : end - 1]
+        if name.lower() not in known:
+            out.append(
+                DnProblem(
+                    codes.DN_UNKNOWN_PLACEHOLDER,
+                    f"unknown DN placeholder '{{{name}}}'",
+                    start,
+                    end,
+                    did_you_mean(name, ["anchor", *columns], "placeholders are {anchor} and mapped columns"),
+                )
+            )
+    if not any(template[s + 1 : e - 1].lower() == "anchor" for s, e in holes):
+        out.append(
+            DnProblem(
+                codes.DN_WITHOUT_ANCHOR,
+                "the DN template does not contain {anchor}",
+                0,
+                len(template),
+                f"a DN must name one object for good: {_example(object_name)}",
+            )
+        )
+    # Fill each placeholder with a plain value of the same width, so positions stay put.
+    filled = list(template)
+    for start, end in holes:
+        filled[start:end] = "x" * (end - start)
+    out.extend(_structure("".join(filled), template, object_name))
+    return out
+
+
+def _placeholders(template: str) -> tuple[list[tuple[int, int]], list[DnProblem]]:
+    holes: list[tuple[int, int]] = []
+    i = 0
+    while i < len(template):
+        c = template[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "}":
+            return holes, [_brace("'}' without a matching '{'", i, i + 1)]
+        if c == "{":
+            close = template.find("}", i + 1)
+            reopen = template.find("{", i + 1)
+            if close < 0 or 0 <= reopen < close:
+                return holes, [_brace("'{' is never closed", i, i + 1)]
+            if not _PLACEHOLDER.match(template[i + 1 : close]):
+                return holes, [
+                    DnProblem(
+                        codes.DN_UNKNOWN_PLACEHOLDER,
+                        f"'{template[i : close + 1]}' is not a placeholder",
+                        i,
+                        close + 1,
+                        "a placeholder is {anchor} or {column}; escape a literal brace as \\{",
+                    )
+                ]
+            holes.append((i, close + 1))
+            i = close + 1
+            continue
+        i += 1
+    return holes, []
+
+
+def _brace(message: str, start: int, end: int) -> DnProblem:
+    return DnProblem(
+        codes.DN_UNBALANCED_BRACE, message, start, end, "write placeholders as {anchor} or {column}"
+    )
+
+
+def _split(text: str, sep: str, start: int = 0) -> list[tuple[int, str]]:
+    """Split on unescaped ``sep``, keeping where each part starts."""
+    parts: list[tuple[int, str]] = []
+    begin, i = 0, 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == sep:
+            parts.append((start + begin, text[begin:i]))
+            begin = i + 1
+        i += 1
+    parts.append((start + begin, text[begin:]))
+    return parts
+
+
+def _structure(filled: str, template: str, object_name: str) -> Iterator[DnProblem]:
+    if "=" not in filled:
+        yield _not_a_dn(template, object_name)
+        return
+    for rdn_at, rdn in _split(filled, ","):
+        for at, atv in _split(rdn, "+", rdn_at):
+            lead = len(atv) - len(atv.lstrip())
+            at, atv = at + lead, atv.strip()
+            original = template[at : at + len(atv)]
+            if not atv:
+                yield DnProblem(
+                    codes.DN_NOT_LDAP,
+                    "invalid LDAP style DN: empty RDN",
+                    max(at - 1, 0),
+                    at,
+                    "remove the extra ',' or '+'",
+                )
+                continue
+            type_, eq, value = atv.partition("=")
+            if not eq:
+                yield DnProblem(
+                    codes.DN_NOT_LDAP,
+                    f"invalid LDAP style DN: '{original}' is not attr=value",
+                    at,
+                    at + len(atv),
+                    f"every RDN is attr=value, e.g. {_example(object_name)}",
+                )
+            elif not _TYPE.match(type_.strip()):
+                yield DnProblem(
+                    codes.DN_NOT_LDAP,
+                    f"invalid LDAP style DN: '{type_.strip()}' is not an attribute type",
+                    at,
+                    at + len(type_),
+                    "an attribute type is a name such as CN, OU, DC or a numeric OID",
+                )
+            elif not value.strip():
+                yield DnProblem(
+                    codes.DN_NOT_LDAP,
+                    f"invalid LDAP style DN: '{original}' has no value",
+                    at,
+                    at + len(atv),
+                    f"give it a value, e.g. {_example(object_name)}",
+                )
+            else:
+                yield from _unescaped(value, at + len(type_) + 1)
+
+
+def _unescaped(value: str, at: int) -> Iterator[DnProblem]:
+    i = 0
+    while i < len(value):
+        if value[i] == "\\":
+            i += 2
+            continue
+        if value[i] in _MUST_ESCAPE:
+            yield DnProblem(
+                codes.DN_NOT_LDAP,
+                f"invalid LDAP style DN: '{value[i]}' must be escaped in a value",
+                at + i,
+                at + i + 1,
+                f"write it as \\{value[i]}",
+            )
+            return
+        i += 1
+
+
+def _not_a_dn(template: str, object_name: str) -> DnProblem:
+    user, at, domain = template.partition("@")
+    if at and "." in domain:
+        dcs = ",".join(f"DC={part}" for part in domain.split("."))
+        hint = f"that is a user principal name, not a DN: write it as CN={user},OU={object_name}s,{dcs}"
+    else:
+        hint = f"write it as {_example(object_name)}"
+    return DnProblem(
+        codes.DN_NOT_LDAP,
+        f"invalid LDAP style DN '{template}': a DN is attr=value pairs separated by commas",
+        0,
+        len(template),
+        hint,
+    )
+
+
+def _example(object_name: str) -> str:
+    return f"CN={{anchor}},OU={object_name}s,DC=contoso,DC=com"

@@ -1,0 +1,77 @@
+"""Sources: a known dialect, a URL, unique names, and objects that read from declared sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import get_args
+
+from mapper.checks import codes
+from mapper.checks.spans import did_you_mean
+from mapper.diagnostics import Diagnostic
+from mapper.language.model import MappingFile
+from mapper.plan import Dialect
+
+DIALECTS: tuple[str, ...] = get_args(Dialect)
+
+#: Names people write for a dialect we know under another name. Not accepted (one spelling per
+#: dialect keeps mappings and plans comparable), but the hint says which to write.
+ALIASES = {
+    "mariadb": "mysql",
+    "postgresql": "postgres",
+    "pg": "postgres",
+    "psql": "postgres",
+    "mssql": "tsql",
+    "sqlserver": "tsql",
+    "sql_server": "tsql",
+    "sqlite3": "sqlite",
+    "oracledb": "oracle",
+}
+
+
+def check_sources(mapping: MappingFile) -> Iterator[Diagnostic]:
+    file = mapping.path
+    seen: dict[str, int] = {}
+    for source in mapping.sources:
+        name = source.name
+        if name.value in seen:
+            yield codes.DUPLICATE_SOURCE.at(
+                file,
+                name.span,
+                f"source '{name.value}' is declared twice",
+                f"the first is at line {seen[name.value]}; rename one",
+            )
+        else:
+            seen[name.value] = name.span.line
+        if source.dialect is None:
+            yield codes.MISSING_DIALECT.at(
+                file, name.span, f"source '{name.value}' has no dialect", f"add one of: {', '.join(DIALECTS)}"
+            )
+        elif source.dialect.value not in DIALECTS:
+            word = source.dialect.value
+            alias = ALIASES.get(word.lower())
+            hint = (
+                f"did you mean '{alias}'? ({word} is written '{alias}')"
+                if alias
+                else did_you_mean(word, DIALECTS, "dialects")
+            )
+            yield codes.UNKNOWN_DIALECT.at(file, source.dialect.span, f"unknown dialect '{word}'", hint)
+        if source.url is None:
+            var = f"{name.value.upper()}_DATABASE_URL"
+            yield codes.MISSING_URL.at(
+                file, name.span, f"source '{name.value}' has no url", f'add url env("{var}")'
+            )
+    used = {obj.source.value for obj in mapping.objects}
+    for obj in mapping.objects:
+        if obj.source.value not in seen:
+            yield codes.UNKNOWN_SOURCE.at(
+                file,
+                obj.source.span,
+                f"object {obj.name.value} reads from unknown source '{obj.source.value}'",
+                did_you_mean(obj.source.value, seen, "sources")
+                or "declare it: source NAME { dialect ... url ... }",
+            )
+    for source in mapping.sources:
+        if source.name.value not in used and seen.get(source.name.value) == source.name.span.line:
+            yield codes.UNUSED_SOURCE.at(
+                file, source.name.span, f"source '{source.name.value}' is not used by any object"
+            )
