@@ -461,3 +461,11 @@ def _as_datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def matches_value(
+    node: Filter, item: dict[str, Any], resolver: AttributeResolver, attribute: Attribute
+) -> bool:
+    """Whether ``item``, one value of the multi-valued ``attribute``, satisfies the value filter
+    ``node`` (whose paths name sub-attributes of ``attribute``, as in ``emails[type eq "work"]``)."""
+    return _evaluate(node, item, resolver, attribute)

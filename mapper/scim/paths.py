@@ -1,0 +1,76 @@
+"""SCIM attribute paths (RFC 7644 §3.5.2 ``PATH``, §3.4.2.5 ``attributes``).
+
+    userName   name.givenName   urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager
+    members[value eq "7"]   emails[type eq "work"].value
+
+``parse_path(text)`` returns an :class:`AttributePath` or raises ``invalidPath`` (400). Paths are
+parsed with the filter grammar (start rule ``path``), so value filters are full filters. A URN
+prefix is everything up to the last colon. Names keep the client's spelling; resolve them with
+:class:`mapper.scim.attributes.Resolver` for the canonical one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mapper.scim.errors import invalid_path
+from mapper.scim.filter import AttrPath, Filter, parse
+
+
+@dataclass(frozen=True)
+class AttributePath:
+    """``[urn:]attribute[.sub]`` or ``[urn:]attribute[filter][.sub]``.
+
+    ``urn`` is None when the path is unqualified; ``value_filter`` selects values of a
+    multi-valued attribute; ``sub_attribute`` is the sub-attribute after the name or the filter.
+    """
+
+    urn: str | None
+    attribute: str
+    value_filter: Filter | None = None
+    sub_attribute: str | None = None
+
+    @property
+    def attr_path(self) -> AttrPath:
+        """The path without its value filter."""
+        return AttrPath(self.urn, self.attribute, self.sub_attribute)
+
+    def __str__(self) -> str:
+        text = f"{self.urn}:{self.attribute}" if self.urn else self.attribute
+        if self.value_filter is not None:
+            text += "[...]"
+        return f"{text}.{self.sub_attribute}" if self.sub_attribute else text
+
+
+def parse_path(text: str) -> AttributePath:
+    """Parse a PATCH ``path`` or one ``attributes=`` entry; raise ``invalidPath`` when malformed."""
+    base, value_filter, after = parse(text.strip() if isinstance(text, str) else "", "path", invalid_path)
+    if value_filter is not None and base.sub:
+        raise invalid_path(f"a value filter applies to an attribute, not to '{base}' (in path '{text}')")
+    return AttributePath(base.urn, base.attribute, value_filter, base.sub or after)
+
+
+def split_list(text: str) -> list[str]:
+    """Split a comma-separated ``attributes=``/``excludedAttributes=`` value, keeping commas
+    inside brackets and quoted strings (``emails[type eq "a,b"]``); blanks are dropped."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quoted = escaped = False
+    for char in text:
+        if quoted:
+            quoted = escaped or char != '"'
+            escaped = not escaped and char == "\\"
+        elif char == '"':
+            quoted = True
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "," and depth <= 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
