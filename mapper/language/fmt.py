@@ -1,0 +1,355 @@
+"""The canonical layout of a mapping file: ``format_mapping(mapping) -> str``.
+
+Layout: 2-space indents; one blank line between top-level blocks; inside an object the items
+come in a fixed order, in groups separated by one blank line (anchor, query, dn | import,
+delta | attributes | each multi | write, disable, delete); the columns of an attributes or
+schema block are aligned, as are the keywords of multi, write and delta table blocks; SQL
+bodies are kept verbatim.
+
+Comments survive: a comment after code on a line stays at the end of that construct's line,
+and a comment on its own line goes before the construct that follows it in the source (or
+before the closing brace of its block), keeping a blank line written before or after it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mapper.language.model import (
+    AttributeMapping,
+    Comment,
+    DeltaTable,
+    Deprovision,
+    Dn,
+    MappingFile,
+    MultiValued,
+    ObjectType,
+    SchemaDecl,
+    Source,
+    SqlBlock,
+    Statement,
+    Writes,
+)
+
+INDENT = "  "
+ARROWS = {"both": "<->", "import": "<-", "export": "->"}
+
+
+@dataclass
+class Chunk:
+    """One construct of the output: its text (several lines for SQL), depth and source offset.
+
+    ``anchor`` is where the construct starts in the source (comments attach by it); ``None``
+    for a chunk that never takes comments. A ``closing`` chunk is a block's ``}``: comments
+    before it are indented like the block's contents.
+    """
+
+    text: str
+    depth: int
+    anchor: int | None
+    blank_before: bool = False
+    closing: bool = False
+    leading: list[Comment] = field(default_factory=list)
+    trailing: list[Comment] = field(default_factory=list)
+
+
+def format_mapping(mapping: MappingFile) -> str:
+    """The file in canonical layout, comments included; ends with one newline."""
+    chunks: list[Chunk] = []
+    blocks: list[Source | SchemaDecl | ObjectType] = [*mapping.sources, *mapping.schemas, *mapping.objects]
+    blocks.sort(key=lambda block: block.span.offset)
+    for block in blocks:
+        start = len(chunks)
+        if isinstance(block, Source):
+            chunks.extend(_source(block))
+        elif isinstance(block, SchemaDecl):
+            chunks.extend(_schema(block))
+        else:
+            chunks.extend(_object(block, mapping.text))
+        chunks[start].blank_before = start > 0
+    chunks.append(Chunk("", 0, len(mapping.text) + 1))  # the end of the file takes final comments
+    _attach_comments(chunks, mapping.comments, mapping.text)
+    return _render(chunks, mapping.text)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _render(chunks: list[Chunk], text: str) -> str:
+    lines: list[str] = []
+
+    def blank() -> None:
+        if lines and lines[-1] != "" and not lines[-1].endswith("{"):
+            lines.append("")
+
+    for chunk in chunks:
+        if chunk.blank_before:
+            blank()
+        depth = chunk.depth + 1 if chunk.closing else chunk.depth
+        for i, comment in enumerate(chunk.leading):
+            if _blank_line_before(text, comment.span.line):
+                blank()
+            lines.append(INDENT * depth + comment.text)
+            if i == len(chunk.leading) - 1 and chunk.anchor is not None and not chunk.closing:
+                if _blank_line_between(text, comment.span.line, _line_of(text, chunk.anchor)):
+                    blank()
+        if not chunk.text:
+            continue
+        body = INDENT * chunk.depth + chunk.text
+        if chunk.trailing:
+            body += "  " + " ".join(c.text for c in chunk.trailing)
+        lines.append(body)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _attach_comments(chunks: list[Chunk], comments: tuple[Comment, ...], text: str) -> None:
+    anchored = sorted((c for c in chunks if c.anchor is not None), key=lambda c: c.anchor or 0)
+    for comment in comments:
+        offset = comment.span.offset
+        line_start = text.rfind("\n", 0, offset) + 1
+        if text[line_start:offset].strip():  # after code: stays at the end of that construct
+            before = [c for c in anchored if (c.anchor or 0) <= offset]
+            if before:
+                before[-1].trailing.append(comment)
+                continue
+        after = [c for c in anchored if (c.anchor or 0) > offset]
+        after[0].leading.append(comment)
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _blank_line_before(text: str, line: int) -> bool:
+    lines = text.split("\n")
+    return line >= 2 and not lines[line - 2].strip()
+
+
+def _blank_line_between(text: str, first: int, last: int) -> bool:
+    lines = text.split("\n")
+    return any(not lines[n - 1].strip() for n in range(first + 1, min(last, len(lines) + 1)))
+
+
+# -- top-level blocks ---------------------------------------------------------------------------
+
+
+def _closing(span_end: int, depth: int) -> Chunk:
+    return Chunk("}", depth, span_end - 1, closing=True)
+
+
+def _source(source: Source) -> list[Chunk]:
+    chunks = [Chunk(f"source {source.name.value} {{", 0, source.span.offset)]
+    if source.dialect is not None:
+        chunks.append(Chunk(f"dialect {source.dialect.value}", 1, source.dialect.span.offset))
+    if source.url is not None:
+        if source.url.kind == "env":
+            args = [source.url.var] if source.url.default is None else [source.url.var, source.url.default]
+            url = f"env({', '.join(map(quote, args))})"
+        else:
+            url = quote(source.url.value)
+        chunks.append(Chunk(f"url {url}", 1, source.url.span.offset))
+    return [*chunks, _closing(source.span.end_offset, 0)]
+
+
+def _schema(schema: SchemaDecl) -> list[Chunk]:
+    chunks = [Chunk(f"schema {schema.alias.value} {quote(schema.urn.value)} {{", 0, schema.span.offset)]
+    name_width = max((len(a.name.value) for a in schema.attributes), default=0)
+    type_width = max((len(a.type.value) for a in schema.attributes), default=0)
+    for attribute in schema.attributes:
+        flags = [
+            word
+            for word, on in (
+                ("multi", attribute.multi_valued),
+                ("required", attribute.required),
+                ("caseExact", attribute.case_exact),
+            )
+            if on
+        ]
+        line = f"{attribute.name.value.ljust(name_width)} {attribute.type.value}"
+        if flags:
+            line = f"{line.ljust(name_width + 1 + type_width)} {' '.join(flags)}"
+        chunks.append(Chunk(line, 1, attribute.span.offset))
+    return [*chunks, _closing(schema.span.end_offset, 0)]
+
+
+def _object(obj: ObjectType, text: str) -> list[Chunk]:
+    header = f"object {obj.name.value} from {obj.source.value}"
+    if obj.schema_alias is not None:
+        header += f" schema {obj.schema_alias.value}"
+    if obj.endpoint is not None:
+        header += f" endpoint {quote(obj.endpoint.value)}"
+    groups: list[list[Chunk]] = [[], [], [], []]
+    if obj.anchor is not None:
+        anchor = obj.anchor
+        how = {"database": "generated by database", "uuid": "uuid"}.get(anchor.generation)
+        if how is None:
+            how = f"from {anchor.attribute.value if anchor.attribute else ''}"
+        groups[0].append(Chunk(f"anchor {anchor.column.value} {how}", 1, anchor.span.offset))
+    if obj.query is not None:
+        groups[0].append(Chunk(f"query {obj.query.value}", 1, obj.query.span.offset))
+    if obj.dn is not None:
+        groups[0].append(Chunk(_dn(obj.dn), 1, obj.dn.span.offset))
+    if obj.import_sql is not None:
+        groups[1].append(Chunk(f"import {sql(obj.import_sql)}", 1, obj.import_sql.span.offset))
+    if obj.delta is not None:
+        if isinstance(obj.delta, DeltaTable):
+            groups[1].extend(_delta_table(obj.delta))
+        elif obj.delta.kind == "watermark":
+            groups[1].append(Chunk(f"delta watermark {obj.delta.column.value}", 1, obj.delta.span.offset))
+        else:
+            groups[1].append(Chunk("delta none", 1, obj.delta.span.offset))
+    groups[2] = _attributes(obj, text)
+    multis = [_multi(multi) for multi in obj.multi]
+    if obj.writes is not None:
+        groups[3].extend(_writes(obj.writes))
+    for keyword, rule in (("disable", obj.disable), ("delete", obj.delete)):
+        if rule is not None:
+            groups[3].append(Chunk(f"{keyword} {_deprovision(rule)}", 1, rule.span.offset))
+    chunks = [Chunk(f"{header} {{", 0, obj.span.offset)]
+    for group in [*groups[:3], *multis, groups[3]]:
+        if group:
+            group[0].blank_before = len(chunks) > 1
+            chunks.extend(group)
+    return [*chunks, _closing(obj.span.end_offset, 0)]
+
+
+# -- object items -------------------------------------------------------------------------------
+
+
+def _dn(dn: Dn) -> str:
+    if dn.kind == "anchor" or dn.value is None:
+        return "dn anchor"
+    if dn.kind == "column":
+        return f"dn column {dn.value.value}"
+    return f"dn {quote(dn.value.value)}"
+
+
+def _delta_table(delta: DeltaTable) -> list[Chunk]:
+    parts = (("sequence", delta.sequence), ("anchor", delta.anchor), ("type", delta.change_type))
+    items = [(word, name) for word, name in parts if name is not None]
+    return [
+        Chunk(f"delta table {delta.table.value} {{", 1, delta.span.offset),
+        *_keyword_lines([(word, name.value, name.span.offset) for word, name in items], 2),
+        _closing(delta.span.end_offset, 1),
+    ]
+
+
+_ATTRIBUTES = re.compile(r"\battributes\s*\{")
+_TO_CLOSING_BRACE = re.compile(r"(?:\s|#[^\n]*)*\}")
+
+
+def _attributes(obj: ObjectType, text: str) -> list[Chunk]:
+    mappings = obj.attributes
+    if not mappings:
+        return []
+    first, last = mappings[0].span, mappings[-1].span
+    opening = [m.start() for m in _ATTRIBUTES.finditer(text, obj.span.offset, first.offset)]
+    closing = _TO_CLOSING_BRACE.match(text, last.end_offset)
+    path_width = max(len(m.path.value) for m in mappings)
+    column_width = max(len(m.column.value) for m in mappings)
+    chunks = [Chunk("attributes {", 1, opening[-1] if opening else None)]
+    chunks.extend(Chunk(_mapping(m, path_width, column_width), 2, m.span.offset) for m in mappings)
+    brace = closing.end() - 1 if closing else None
+    chunks.append(Chunk("}", 1, brace, closing=True))
+    return chunks
+
+
+def _mapping(mapping: AttributeMapping, path_width: int, column_width: int) -> str:
+    modifiers = [mapping.type.value] if mapping.type is not None else []
+    for word, on in (
+        ("required", mapping.required),
+        ("unique", mapping.unique),
+        ("caseExact", mapping.case_exact),
+        ("sensitive", mapping.sensitive),
+    ):
+        if on:
+            modifiers.append(word)
+    if mapping.reference is not None:
+        modifiers.append(f"reference {mapping.reference.value}")
+    arrow = ARROWS[mapping.direction]
+    line = f"{mapping.path.value.ljust(path_width)} {arrow.ljust(3)} {mapping.column.value}"
+    if modifiers:
+        line = f"{line.ljust(path_width + 5 + column_width)} {' '.join(modifiers)}"
+    return line
+
+
+def _multi(multi: MultiValued) -> list[Chunk]:
+    header = f"multi {multi.attribute.value}"
+    if multi.reference is not None:
+        header += f" reference {multi.reference.value}"
+    items: list[tuple[str, str, int]] = []
+    if multi.import_sql is not None:
+        items.append(("import", sql(multi.import_sql), multi.import_sql.span.offset))
+    for word, statement in (("add", multi.add), ("remove", multi.remove)):
+        if statement is not None:
+            items.append((word, _statement(statement), statement.span.offset))
+    return [
+        Chunk(f"{header} {{", 1, multi.span.offset),
+        *_keyword_lines(items, 2),
+        _closing(multi.span.end_offset, 1),
+    ]
+
+
+def _writes(writes: Writes) -> list[Chunk]:
+    if writes.table is not None:
+        return [Chunk(f"write table {writes.table.value}", 1, writes.span.offset)]
+    parts = (("insert", writes.insert), ("update", writes.update), ("delete", writes.delete))
+    items = [(word, _statement(stmt), stmt.span.offset) for word, stmt in parts if stmt is not None]
+    return [
+        Chunk("write {", 1, writes.span.offset),
+        *_keyword_lines(items, 2),
+        _closing(writes.span.end_offset, 1),
+    ]
+
+
+def _keyword_lines(items: list[tuple[str, str, int]], depth: int) -> list[Chunk]:
+    """``keyword value`` lines with the values aligned after the longest keyword."""
+    width = max((len(word) for word, _, _ in items), default=0)
+    return [Chunk(f"{word.ljust(width)} {value}", depth, offset) for word, value, offset in items]
+
+
+def _statement(statement: Statement) -> str:
+    if isinstance(statement, SqlBlock):
+        return sql(statement)
+    params = ", ".join(f":{p.value}" for p in statement.params)
+    return f"call {statement.name.value}({params})"
+
+
+def _deprovision(rule: Deprovision) -> str:
+    if rule.action != "set":
+        return rule.action
+    return "set " + ", ".join(f"{a.column.value} = {literal(a.value)}" for a in rule.assignments)
+
+
+# -- tokens -------------------------------------------------------------------------------------
+
+
+def sql(block: SqlBlock) -> str:
+    """The block as written: ``sql\"\"\"`` + text + ``\"\"\"``."""
+    return f'sql"""{block.text}"""'
+
+
+def quote(value: str) -> str:
+    """A string literal that parses back to ``value``: only ``"`` and ambiguous ``\\`` are escaped."""
+    out: list[str] = []
+    for i, char in enumerate(value):
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\" and (i + 1 == len(value) or value[i + 1] in '"\\'):
+            out.append("\\\\")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def literal(value: str | int | float | bool | None) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
+    return repr(value)
