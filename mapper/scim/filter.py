@@ -326,10 +326,10 @@ def _describe(path: AttrPath, scope: Attribute | None, resolver: AttributeResolv
 
 
 def _values(
-    path: AttrPath, data: dict[str, Any], scope: Attribute | None, resolver: AttributeResolver
+    path: AttrPath, data: dict[str, Any], scope: Attribute | None, resolver: AttributeResolver, compared: bool
 ) -> list[Any]:
     """Every value ``path`` reaches in ``data`` (a resource, or one item when scoped), flattened;
-    complex values without a sub-attribute give their ``value`` sub-attribute."""
+    when ``compared``, complex values without a sub-attribute give their ``value`` sub-attribute."""
     if scope is not None:
         raw = [get_ci(data, path.attribute)]
     else:
@@ -341,9 +341,9 @@ def _values(
             raw = [get_ci(item, path.sub) for item in _flatten(raw)]
     out = []
     for value in _flatten(raw):
-        if isinstance(value, dict):
+        if isinstance(value, dict) and compared:
             value = get_ci(value, "value")
-        if value is not None and value != "":
+        if value not in (None, "", {}):
             out.append(value)
     return out
 
@@ -368,7 +368,7 @@ def _evaluate(
     if isinstance(node, Not):
         return not _evaluate(node.inner, data, resolver, scope)
     if isinstance(node, Present):
-        return bool(_values(node.path, data, scope, resolver))
+        return bool(_values(node.path, data, scope, resolver, compared=False))
     if isinstance(node, ValuePath):
         outer = resolver.resolve(node.path.urn, node.path.attribute)
         key = container_key(resolver, outer)
@@ -377,7 +377,7 @@ def _evaluate(
         return any(isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer) for item in items)
     info = _describe(node.path, scope, resolver)
     _check_types(node, info)
-    values = _values(node.path, data, scope, resolver)
+    values = _values(node.path, data, scope, resolver, compared=True)
     if node.value is None:  # eq null / ne null
         return (not values) if node.op == "eq" else bool(values)
     hit = any(_compare(value, node.op if node.op != "ne" else "eq", node.value, info) for value in values)

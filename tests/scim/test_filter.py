@@ -1,0 +1,352 @@
+"""SCIM filters: parsing (RFC 7644 §3.4.2.2 and the forms real clients send), errors, evaluation."""
+
+from __future__ import annotations
+
+import pytest
+
+from mapper.plan import ENTERPRISE_USER
+from mapper.scim.attributes import Resolver
+from mapper.scim.errors import ScimError
+from mapper.scim.filter import (
+    And,
+    AttrPath,
+    Compare,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    equality_terms,
+    parse_filter,
+)
+
+USERS = Resolver.for_type("User")
+GROUPS = Resolver.for_type("Group")
+
+USER = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
+    "id": "2819c223",
+    "externalId": "BJ-1",
+    "userName": "BJensen",
+    "name": {"familyName": "Jensen", "givenName": "Barbara"},
+    "displayName": "",
+    "title": None,
+    "active": True,
+    "emails": [
+        {"type": "work", "value": "bjensen@example.com", "primary": True},
+        {"type": "home", "value": "babs@jensen.org"},
+    ],
+    "phoneNumbers": [],
+    ENTERPRISE_USER: {"employeeNumber": "701984", "manager": {"value": "26118915"}},
+    "meta": {
+        "resourceType": "User",
+        "created": "2011-08-01T18:29:49.793Z",
+        "lastModified": "2011-08-01T21:32:44Z",
+    },
+}
+
+GROUP = {"id": "g1", "displayName": "Tour Guides", "members": [{"value": "2819c223"}, {"value": "902c246b"}]}
+
+
+def a(attribute: str, sub: str | None = None, urn: str | None = None) -> AttrPath:
+    return AttrPath(urn, attribute, sub)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+PARSED = [
+    ('userName eq "bjensen"', Compare(a("userName"), "eq", "bjensen")),
+    ('name.familyName co "O\'Malley"', Compare(a("name", "familyName"), "co", "O'Malley")),
+    ('userName sw "J"', Compare(a("userName"), "sw", "J")),
+    ("title pr", Present(a("title"))),
+    (
+        'meta.lastModified gt "2011-05-13T04:42:34Z"',
+        Compare(a("meta", "lastModified"), "gt", "2011-05-13T04:42:34Z"),
+    ),
+    ("count ge 5", Compare(a("count"), "ge", 5)),
+    ("score lt -1.5e2", Compare(a("score"), "lt", -150.0)),
+    ("active eq true", Compare(a("active"), "eq", True)),
+    ("active ne false", Compare(a("active"), "ne", False)),
+    ("title eq null", Compare(a("title"), "eq", None)),
+    ('a eq "tab\\there \\"q\\" \\u00e9"', Compare(a("a"), "eq", 'tab\there "q" é')),
+    (
+        'title pr and userType eq "Employee"',
+        And(Present(a("title")), Compare(a("userType"), "eq", "Employee")),
+    ),
+    (
+        'title pr or userType eq "Intern"',
+        Or(Present(a("title")), Compare(a("userType"), "eq", "Intern")),
+    ),
+    # precedence: not > and > or
+    ("a pr or b pr and c pr", Or(Present(a("a")), And(Present(a("b")), Present(a("c"))))),
+    ("a pr and b pr or c pr", Or(And(Present(a("a")), Present(a("b"))), Present(a("c")))),
+    ("(a pr or b pr) and c pr", And(Or(Present(a("a")), Present(a("b"))), Present(a("c")))),
+    ("a pr and not (b pr)", And(Present(a("a")), Not(Present(a("b"))))),
+    ("a pr and b pr and c pr", And(And(Present(a("a")), Present(a("b"))), Present(a("c")))),
+    (
+        'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
+        And(
+            Compare(a("userType"), "eq", "Employee"),
+            Or(Compare(a("emails"), "co", "example.com"), Compare(a("emails", "value"), "co", "example.org")),
+        ),
+    ),
+    (
+        'emails[type eq "work" and value co "@example.com"]',
+        ValuePath(
+            a("emails"), And(Compare(a("type"), "eq", "work"), Compare(a("value"), "co", "@example.com"))
+        ),
+    ),
+    (
+        'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
+        And(
+            Compare(a("userType"), "ne", "Employee"),
+            Not(
+                Or(
+                    Compare(a("emails"), "co", "example.com"),
+                    Compare(a("emails", "value"), "co", "example.org"),
+                )
+            ),
+        ),
+    ),
+    (
+        f'{ENTERPRISE_USER}:employeeNumber eq "701984"',
+        Compare(a("employeeNumber", urn=ENTERPRISE_USER), "eq", "701984"),
+    ),
+    (
+        f'{ENTERPRISE_USER}:manager.value eq "7"',
+        Compare(a("manager", "value", ENTERPRISE_USER), "eq", "7"),
+    ),
+    (
+        'urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "J"',
+        Compare(a("name", "familyName", "urn:ietf:params:scim:schemas:core:2.0:User"), "eq", "J"),
+    ),
+    ("members.$ref pr", Present(a("members", "$ref"))),
+    # case-insensitive keywords and operators
+    (
+        'userName EQ "x" AND not(title PR) Or active Eq TRUE',
+        Or(
+            And(Compare(a("userName"), "eq", "x"), Not(Present(a("title")))), Compare(a("active"), "eq", True)
+        ),
+    ),
+    # an attribute whose name starts with a keyword stays an attribute
+    (
+        "notes pr and order pr and andrew pr",
+        And(And(Present(a("notes")), Present(a("order"))), Present(a("andrew"))),
+    ),
+    ('prefix eq "x"', Compare(a("prefix"), "eq", "x")),
+    # leniency: bare words (Microsoft's SCIM test collection)
+    ("userName sw O", Compare(a("userName"), "sw", "O")),
+    (
+        "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)",
+        And(
+            Compare(a("name", "FamilyName"), "eq", "Employee"),
+            Or(
+                Compare(a("emails", "Value"), "co", "example.com"),
+                Compare(a("emails", "Value"), "co", "example.org"),
+            ),
+        ),
+    ),
+    (
+        "meta.Created gt 2015-10-10T14:38:21.8617979-07:00",
+        Compare(a("meta", "Created"), "gt", "2015-10-10T14:38:21.8617979-07:00"),
+    ),
+    ("emails[type eq work]", ValuePath(a("emails"), Compare(a("type"), "eq", "work"))),
+    ("employeeNumber eq 00123", Compare(a("employeeNumber"), "eq", "00123")),
+    ('  userName   eq   "x"  ', Compare(a("userName"), "eq", "x")),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARSED, ids=[t for t, _ in PARSED])
+def test_parse(text: str, expected: object) -> None:
+    assert parse_filter(text) == expected
+
+
+MALFORMED = [
+    ("", "empty filter"),
+    ("   ", "empty filter"),
+    ("userName", "expected '[', 'pr' or a comparison operator"),
+    ("userName eq", "unexpected end of filter 'userName eq': expected a value"),
+    ('userName xx "a"', "unexpected 'xx' at position 10"),
+    ('userName eq "a', "unterminated string at position 13"),
+    ('userName eq "a" "b"', "unexpected '\"b\"' at position 17"),
+    ('userName eq "a" and', "expected '(', 'not (' or an attribute name"),
+    ("(title pr", "expected ')'"),
+    ("title pr)", "unexpected ')' at position 9"),
+    ('emails[type eq "work"', "unexpected end of filter 'emails[type eq \"work\"': expected ']'"),
+    ('emails[type eq "work" x', "expected ']', 'and' or 'or'"),
+    ('emails[type eq "work"]]', "unexpected ']'"),
+    ("not title pr", "unexpected 'title' at position 5"),
+    ("title pr and", "unexpected end"),
+    ('"x" eq title', "expected '(', 'not (' or an attribute name"),
+    ("name.familyName.x pr", "unexpected '.x'"),
+    ("1abc pr", "unexpected '1abc' at position 1"),
+    ('a eq "bad \\x escape"', "invalid string"),
+    ("a gt true", "cannot compare with a boolean"),
+    ("a co false", "cannot compare with a boolean"),
+    ("a lt null", "cannot compare with null"),
+    ('emails[type eq "a" and x[y pr]]', "cannot be nested"),
+    ("name.givenName[x pr]", "not the sub-attribute"),
+    ("a eq (b)", "unexpected '('"),
+]
+
+
+@pytest.mark.parametrize(("text", "detail"), MALFORMED, ids=[t or "<empty>" for t, _ in MALFORMED])
+def test_malformed_filter_is_invalid_filter(text: str, detail: str) -> None:
+    with pytest.raises(ScimError) as caught:
+        parse_filter(text)
+    error = caught.value
+    assert (error.status, error.scim_type) == (400, "invalidFilter")
+    assert detail in error.detail
+    assert error.to_body()["scimType"] == "invalidFilter"
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+MATCHES = [
+    ('userName eq "bjensen"', True),  # userName is not caseExact
+    ('userName eq "BJENSEN"', True),
+    ('userName eq "bjensen2"', False),
+    ('id eq "2819c223"', True),
+    ('id eq "2819C223"', False),  # id is caseExact
+    ('externalId eq "bj-1"', False),  # externalId is caseExact
+    ('externalId eq "BJ-1"', True),
+    ('USERNAME Eq "bjensen"', True),
+    ('name.familyName co "ens"', True),
+    ('name.FamilyName sw "jen"', True),
+    ('name.familyName ew "SEN"', True),
+    ('name.familyName ew "x"', False),
+    ("title pr", False),  # null
+    ("displayName pr", False),  # empty string
+    ("phoneNumbers pr", False),  # empty list
+    ("nickName pr", False),  # missing
+    ("emails pr", True),
+    ("name pr", True),
+    ("title eq null", True),
+    ("nickName eq null", True),
+    ("userName eq null", False),
+    ("userName ne null", True),
+    ('nickName ne "x"', True),
+    ('userName ne "bjensen"', False),
+    ('userName gt "a"', True),
+    ('userName gt "C"', False),
+    ('userName lt "c"', True),
+    ('userName ge "BJENSEN"', True),
+    ('userName le "bjensen"', True),
+    # dateTime: chronological, whatever the offset or precision
+    ('meta.created gt "2011-08-01T18:29:49Z"', True),
+    ('meta.created lt "2011-08-01T11:29:50-07:00"', True),
+    ('meta.created eq "2011-08-01T11:29:49.793-07:00"', True),
+    ("meta.Created gt 2015-10-10T14:38:21.8617979-07:00", False),
+    ("meta.Created lt 2015-10-10T14:38:21.8617979-07:00", True),
+    ('meta.lastModified ge "2011-08-01T21:32:44+00:00"', True),
+    # booleans
+    ("active eq true", True),
+    ("active eq false", False),
+    ("active ne false", True),
+    ('active eq "True"', True),
+    ("active eq TRUE", True),
+    # multi-valued: any value
+    ('emails.value eq "babs@jensen.org"', True),
+    ('emails co "example.com"', True),  # complex without sub-attribute: its value
+    ('emails.type eq "other"', False),
+    ('emails[type eq "work" and value co "@example.com"]', True),
+    ('emails[type eq "home" and value co "@example.com"]', False),
+    ('emails[type eq "WORK"]', True),
+    ("emails[primary eq true]", True),
+    ('emails[not (type eq "work")]', True),
+    ('emails[type eq "work"] and userName sw "b"', True),
+    # extension attributes, qualified or not
+    (f'{ENTERPRISE_USER}:employeeNumber eq "701984"', True),
+    ('employeeNumber eq "701984"', True),
+    ("employeeNumber eq 701984", True),  # a number compared with a string attribute
+    ('manager eq "26118915"', True),
+    ('manager.value eq "26118915"', True),
+    (f'{ENTERPRISE_USER.upper()}:MANAGER.VALUE eq "26118915"', True),
+    (f"{ENTERPRISE_USER}:department pr", False),
+    # logic
+    ('userName eq "x" or title eq null', True),
+    ('userName eq "x" or title pr', False),
+    ('not (userName eq "x")', True),
+    ('not (userName eq "bjensen") or (active eq true and emails pr)', True),
+    # Microsoft's collection
+    ("name.FamilyName eq Jensen and (emails.Value co example.com or emails.Value co example.org)", True),
+    ("userName sw B", True),
+    ("userName sw O", False),
+    # unknown attributes have no value
+    ('nosuch eq "x"', False),
+    ("nosuch.sub pr", False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MATCHES, ids=[t for t, _ in MATCHES])
+def test_matches_user(text: str, expected: bool) -> None:
+    assert parse_filter(text).matches(USER, USERS) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('members.value eq "902c246b"', True),
+        ('members eq "902c246b"', True),
+        ('members[value eq "2819c223"]', True),
+        ('members[value eq "nobody"]', False),
+        ('displayName eq "tour guides"', True),
+    ],
+)
+def test_matches_group(text: str, expected: bool) -> None:
+    assert parse_filter(text).matches(GROUP, GROUPS) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("active gt 1", "boolean"),
+        ('active co "t"', "boolean"),
+        ('meta.created gt "yesterday"', "not a dateTime"),
+    ],
+)
+def test_type_misuse_is_invalid_filter(text: str, detail: str) -> None:
+    node = parse_filter(text)
+    with pytest.raises(ScimError) as caught:
+        node.matches(USER, USERS)
+    assert caught.value.scim_type == "invalidFilter"
+    assert detail in caught.value.detail
+
+
+def test_validate_reports_type_misuse_without_a_resource() -> None:
+    with pytest.raises(ScimError) as caught:
+        parse_filter('userName pr and emails[primary gt "x"]').validate(USERS)
+    assert caught.value.scim_type == "invalidFilter"
+    parse_filter("userName pr and emails[primary eq true]").validate(USERS)
+
+
+# ---------------------------------------------------------------------------- equality terms
+
+TERMS = [
+    ('userName eq "bjensen"', [(a("userName"), "bjensen")]),
+    ('id eq "7" and externalId eq "x"', [(a("id"), "7"), (a("externalId"), "x")]),
+    ('a eq "1" and (b eq "2" and c eq 3)', [(a("a"), "1"), (a("b"), "2"), (a("c"), 3)]),
+    ("userName eq O", [(a("userName"), "O")]),
+    ('userName ne "x"', None),
+    ('userName eq "x" or id eq "y"', None),
+    ("userName eq null", None),
+    ('userName eq "x" and title pr', None),
+    ('not (userName eq "x")', None),
+    ('emails[type eq "work"]', None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TERMS, ids=[t for t, _ in TERMS])
+def test_equality_terms(text: str, expected: object) -> None:
+    assert equality_terms(parse_filter(text)) == expected
+
+
+def test_ast_is_frozen_and_hashable() -> None:
+    node = parse_filter('userName eq "x" and emails[type eq "work"]')
+    assert hash(node) == hash(parse_filter('userName eq "x" and emails[type eq "work"]'))
+    with pytest.raises(AttributeError):
+        node.left = None  # type: ignore[misc, union-attr]
+
+
+def test_attr_path_str() -> None:
+    assert str(a("manager", "value", ENTERPRISE_USER)) == f"{ENTERPRISE_USER}:manager.value"
+    assert str(a("userName")) == "userName"
