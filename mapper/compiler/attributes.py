@@ -1,0 +1,100 @@
+"""Attribute map lines compiled to plan attributes: the SCIM path resolved, the column found in
+the import projection, and the table column derived writes fill."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from sqlglot import exp
+
+from mapper.compiler import codes
+from mapper.compiler.context import Context
+from mapper.compiler.hints import suggest
+from mapper.compiler.paths import PathError, Resolver
+from mapper.compiler.projection import Projection
+from mapper.language.model import AttributeMapping
+from mapper.plan import PlanAttribute, ScimType
+
+SCIM_TYPES: tuple[str, ...] = get_args(ScimType)
+MUTABILITIES = ("readWrite", "readOnly", "writeOnly", "immutable")
+
+
+def compile_attribute(
+    ctx: Context, line: AttributeMapping, resolver: Resolver, projection: Projection, table: exp.Table | None
+) -> PlanAttribute | None:
+    """``line`` as a plan attribute. ``table`` is the ``write table``, when writes are derived."""
+    try:
+        resolved = resolver.resolve(line.path.value)
+    except PathError as err:
+        ctx.error(codes.UNMAPPABLE_PATH, str(err), line.path.span)
+        return None
+    written = line.direction != "import" and resolved.mutability != "readOnly"
+    column, target = _columns(ctx, line, projection, table, written)
+    if column is None:
+        return None
+    declared = line.type.value if line.type is not None else None
+    scim_type = declared if declared in SCIM_TYPES else resolved.type
+    return PlanAttribute(
+        path=resolved.path,
+        schema_urn=resolved.schema_urn,
+        attribute=resolved.attribute,
+        sub_attribute=resolved.sub_attribute,
+        filter=resolved.filter,
+        column=column,
+        target_column=target,
+        type=scim_type if scim_type in SCIM_TYPES else "string",  # type: ignore[arg-type]
+        multi_valued=resolved.multi_valued,
+        direction=line.direction,
+        mutability=resolved.mutability if resolved.mutability in MUTABILITIES else "readWrite",  # type: ignore[arg-type]
+        required=line.required or resolved.required,
+        unique=line.unique,
+        case_exact=line.case_exact or resolved.case_exact,
+        sensitive=line.sensitive,
+        reference=line.reference.value if line.reference is not None else None,
+    )
+
+
+def _columns(
+    ctx: Context, line: AttributeMapping, projection: Projection, table: exp.Table | None, written: bool
+) -> tuple[str | None, str | None]:
+    """The projection column and the write-table column of ``line`` (reporting why not)."""
+    name = line.column.value
+    output = projection.output(name)
+    if output is None:
+        if line.direction == "export":  # write-only: a column of the write table, never read
+            return name, name if table is not None else None
+        ctx.error(
+            codes.UNKNOWN_COLUMN,
+            f"unknown column '{name}' in the import query",
+            line.column.span,
+            hint=suggest(name, projection.columns, "columns"),
+        )
+        return None, None
+    if table is None:
+        return output.name, None
+    target = projection.target_column(output, table)
+    if target is None and written:
+        _report_not_writable(ctx, line, output.column is None, output.expression, table)
+        return None, None
+    return output.name, target
+
+
+def _report_not_writable(
+    ctx: Context, line: AttributeMapping, is_expression: bool, expression: exp.Expr, table: exp.Table
+) -> None:
+    name = line.column.value
+    hint = f"map it import-only ('{line.path.value} <- {name}'), or write through explicit statements"
+    if is_expression:
+        ctx.error(
+            codes.EXPRESSION_NOT_WRITABLE,
+            f"'{name}' is written to {table.name} but is the expression {expression.sql()} in the import",
+            line.column.span,
+            hint=hint,
+        )
+    else:
+        ctx.error(
+            codes.FOREIGN_COLUMN_NOT_WRITABLE,
+            f"'{name}' is written to {table.name} but the import reads it from another table",
+            line.column.span,
+            hint=hint,
+        )

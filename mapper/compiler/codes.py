@@ -1,0 +1,97 @@
+"""The codes of the diagnostics the compiler reports (MAP2xx), as data.
+
+Each code is stable (never renumbered) and documented in docs/diagnostics-sql.md with a failing
+example and its fix. ``Code`` has the same shape as ``mapper.checks.codes.Code`` (code, kebab-case
+name, severity, one-line summary), so the linter's registry can list both; it is defined here so
+that the compiler does not depend on the checks' modules.
+
+MAP290 and MAP291 are problems the checks (MAP1xx) report first with more detail; the compiler
+reports them only so that ``compile`` on an unchecked model never fails silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mapper.diagnostics import Diagnostic, Severity
+from mapper.language.model import Span
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+    def at(self, file: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
+        return Diagnostic(
+            code=self.code, severity=self.severity, message=message, file=file, span=span, hint=hint
+        )
+
+
+def _e(code: str, name: str, summary: str) -> Code:
+    return Code(code, name, Severity.ERROR, summary)
+
+
+SQL_SYNTAX = _e("MAP201", "sql-syntax", "an SQL block does not parse in its source's dialect")
+IMPORT_NOT_SELECT = _e("MAP202", "import-not-select", "an import block is not exactly one SELECT")
+ANCHOR_NOT_SELECTED = _e(
+    "MAP203", "anchor-not-selected", "the anchor column is not an output column of the import"
+)
+UNKNOWN_COLUMN = _e("MAP204", "unknown-column", "a mapped column is not an output column of the import")
+WATERMARK_NOT_SELECTED = _e(
+    "MAP205", "watermark-not-selected", "the delta watermark column is not an output column of the import"
+)
+UNKNOWN_PARAMETER = _e(
+    "MAP206", "unknown-parameter", "a write statement uses a :parameter that nothing binds"
+)
+UNTRANSPILABLE = _e("MAP207", "untranspilable", "SQL cannot be written in the target dialect")
+SQLITE_PROCEDURE = _e("MAP208", "sqlite-procedure", "a stored procedure call on SQLite, which has none")
+EXPRESSION_NOT_WRITABLE = _e(
+    "MAP209",
+    "expression-not-writable",
+    "a written attribute's projection item is an expression, not a column",
+)
+FOREIGN_COLUMN_NOT_WRITABLE = _e(
+    "MAP210",
+    "foreign-column-not-writable",
+    "a written attribute's column belongs to another table than the write table",
+)
+UNNAMED_OUTPUT = _e(
+    "MAP211", "unnamed-output", "an import projection has SELECT *, an unnamed expression or a duplicate name"
+)
+WRITE_NOT_ONE_STATEMENT = _e(
+    "MAP212", "write-not-one-statement", "a write block holds several statements, none, or a query"
+)
+DEPROVISION_WITHOUT_STATEMENT = _e(
+    "MAP213",
+    "deprovision-without-statement",
+    "a deprovisioning rule has no statement or table to run against",
+)
+UNNAMED_PARAMETER = _e("MAP214", "unnamed-parameter", "a write statement uses a positional parameter (?, %s)")
+QUERY_NOT_MAPPED = _e("MAP215", "query-not-mapped", "the query attribute is not in the attribute map")
+UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
+INCOMPLETE_OBJECT = _e(
+    "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
+)
+
+CODES: tuple[Code, ...] = (
+    SQL_SYNTAX,
+    IMPORT_NOT_SELECT,
+    ANCHOR_NOT_SELECTED,
+    UNKNOWN_COLUMN,
+    WATERMARK_NOT_SELECTED,
+    UNKNOWN_PARAMETER,
+    UNTRANSPILABLE,
+    SQLITE_PROCEDURE,
+    EXPRESSION_NOT_WRITABLE,
+    FOREIGN_COLUMN_NOT_WRITABLE,
+    UNNAMED_OUTPUT,
+    WRITE_NOT_ONE_STATEMENT,
+    DEPROVISION_WITHOUT_STATEMENT,
+    UNNAMED_PARAMETER,
+    QUERY_NOT_MAPPED,
+    UNMAPPABLE_PATH,
+    INCOMPLETE_OBJECT,
+)

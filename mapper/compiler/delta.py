@@ -1,0 +1,81 @@
+"""How autosync finds changes: a watermark column of the import, a change table, or nothing.
+
+For ``delta watermark C`` the plan's ``query`` is the import restricted to ``C > :since`` (oldest
+first) and ``max_sequence`` holds ``SELECT MAX(C)`` over the import: the starting point after a
+full import. For ``delta table T { sequence S anchor A type K }`` they are
+``SELECT S, A, K FROM T WHERE S > :since ORDER BY S`` and ``SELECT MAX(S) FROM T``; omitted
+column names default to ``sequence``, the anchor column's name, and ``change_type``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from mapper.compiler import codes, derive
+from mapper.compiler.context import Context
+from mapper.compiler.hints import suggest
+from mapper.compiler.projection import Projection
+from mapper.compiler.statements import statement
+from mapper.language.model import DeltaTable, DeltaWatermark, ObjectType
+from mapper.plan import PlanDelta
+
+
+def compile_delta(ctx: Context, obj: ObjectType, projection: Projection, anchor: str) -> PlanDelta | None:
+    delta = obj.delta
+    if isinstance(delta, DeltaWatermark):
+        return _watermark(ctx, obj, delta, projection, anchor)
+    if isinstance(delta, DeltaTable):
+        return _table(ctx, delta, projection, anchor)
+    return PlanDelta(kind="none")
+
+
+def _watermark(
+    ctx: Context, obj: ObjectType, delta: DeltaWatermark, projection: Projection, anchor: str
+) -> PlanDelta | None:
+    output = projection.output(delta.column.value)
+    if output is None:
+        ctx.error(
+            codes.WATERMARK_NOT_SELECTED,
+            f"the watermark column '{delta.column.value}' is not selected by the {obj.name.value} import",
+            delta.column.span,
+            hint=suggest(delta.column.value, projection.columns, "columns"),
+        )
+        return None
+    what = f"{obj.name.value} delta"
+    query = statement(
+        ctx, derive.watermark_changes(projection, output.name, anchor, ctx.write), delta.span, what
+    )
+    latest = statement(ctx, derive.watermark_max(projection, output.name), delta.span, what)
+    if query is None or latest is None:
+        return None
+    return PlanDelta(kind="watermark", query=query, watermark_column=output.name, max_sequence=latest)
+
+
+def _table(ctx: Context, delta: DeltaTable, projection: Projection, anchor: str) -> PlanDelta | None:
+    try:
+        table = exp.to_table(delta.table.value, dialect=ctx.read)
+    except SqlglotError as err:
+        ctx.error(codes.SQL_SYNTAX, f"'{delta.table.value}' is not a table name: {err}", delta.table.span)
+        return None
+    output = projection.output(anchor)
+    sequence = delta.sequence.value if delta.sequence else "sequence"
+    anchor_column = (
+        delta.anchor.value if delta.anchor else (output.column if output and output.column else anchor)
+    )
+    change_type = delta.change_type.value if delta.change_type else "change_type"
+    what = f"delta table {delta.table.value}"
+    query = statement(
+        ctx, derive.table_changes(table, sequence, anchor_column, change_type, ctx.write), delta.span, what
+    )
+    latest = statement(ctx, derive.table_max(table, sequence), delta.span, what)
+    if query is None or latest is None:
+        return None
+    return PlanDelta(
+        kind="table",
+        query=query,
+        sequence_column=sequence,
+        anchor_column=anchor_column,
+        change_type_column=change_type,
+        max_sequence=latest,
+    )

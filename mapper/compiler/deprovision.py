@@ -1,0 +1,77 @@
+"""What ``active=false`` (``disable``) and DELETE (``delete``) do: ``set c = v, ...`` runs
+``UPDATE T SET c = v ... WHERE anchor = :anchor``; ``row`` runs the object's delete statement;
+``ignore`` does nothing. By default disable is ``ignore`` and delete is ``row`` (``ignore`` for
+an object with no delete statement).
+
+``set`` updates the ``write table``, or, when writes are explicit, the import's main FROM table;
+a column named like an import output column writes that output's table column.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from mapper.compiler import codes
+from mapper.compiler.context import Context
+from mapper.compiler.derive import anchor_equals
+from mapper.compiler.projection import Projection
+from mapper.compiler.statements import statement
+from mapper.language.model import Deprovision, Span
+from mapper.plan import PlanDeprovision, Statement
+
+Value = str | int | float | bool | None
+
+
+def compile_deprovision(
+    ctx: Context,
+    rule: Deprovision | None,
+    default: str,
+    delete: Statement | None,
+    projection: Projection,
+    table: exp.Table | None,
+    anchor_column: str | None,
+    what: str,
+    span: Span,
+) -> PlanDeprovision | None:
+    action = rule.action if rule is not None else default
+    if rule is None and action == "row" and delete is None:
+        action = "ignore"
+    if action == "ignore":
+        return PlanDeprovision(action="ignore")
+    where = rule.span if rule is not None else span
+    if action == "row":
+        if delete is None:
+            ctx.error(
+                codes.DEPROVISION_WITHOUT_STATEMENT,
+                f"{what} row: the object has no delete statement to run",
+                where,
+                hint="add 'write table T' or a delete statement to the write block",
+            )
+            return None
+        return PlanDeprovision(action="row", statement=delete)
+    assert rule is not None
+    target = table or projection.main_table
+    if target is None or anchor_column is None:
+        ctx.error(
+            codes.DEPROVISION_WITHOUT_STATEMENT,
+            f"{what} set: no table to update (the import's anchor is not a plain column of one table)",
+            where,
+            hint="add 'write table T'",
+        )
+        return None
+    assignments = [(_table_column(projection, target, a.column.value), a.value) for a in rule.assignments]
+    update = statement(ctx, set_constants(target, assignments, anchor_column), where, what)
+    return PlanDeprovision(action="set", statement=update) if update else None
+
+
+def _table_column(projection: Projection, table: exp.Table, name: str) -> str:
+    output = projection.output(name)
+    column = projection.target_column(output, table) if output is not None else None
+    return column or name
+
+
+def set_constants(table: exp.Table, assignments: list[tuple[str, Value]], anchor_column: str) -> exp.Update:
+    """``UPDATE table SET c = literal ... WHERE anchor = :anchor``. The literals come from the
+    compiled mapping (never from a request), so they are written as SQL literals."""
+    sets = [exp.EQ(this=exp.column(c), expression=exp.convert(v)) for c, v in assignments]
+    return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))

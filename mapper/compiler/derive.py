@@ -1,0 +1,112 @@
+"""The read statements derived from an import query: the full import, keyset pages, look-ups by
+anchor and by query attribute, and the delta queries. All are built on the sqlglot AST; values
+only ever enter as ``:name`` placeholders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from mapper.compiler.dialects import ascending
+from mapper.compiler.projection import WRAP_ALIAS, Projection
+
+
+def placeholder(name: str) -> exp.Placeholder:
+    return exp.Placeholder(this=name)
+
+
+def anchor_equals(column: str) -> exp.EQ:
+    """``column = :anchor`` for a table column named in the mapping."""
+    return exp.EQ(this=exp.column(column), expression=placeholder("anchor"))
+
+
+@dataclass(frozen=True)
+class Base:
+    """The query derived statements start from, and how to refer to an output column in it."""
+
+    query: exp.Select
+    ref: Callable[[str], exp.Expr]
+
+
+def base(projection: Projection) -> Base:
+    """The import ready for restriction: the query itself (without ORDER BY) or a wrapper
+    selecting every output column from it as a subquery (see ``projection``)."""
+    inner = projection.query.copy()
+    if not projection.wrap:
+        assert isinstance(inner, exp.Select)
+        inner.set("order", None)
+
+        def ref_direct(name: str) -> exp.Expr:
+            output = projection.output(name)
+            assert output is not None
+            return output.expression.copy()
+
+        return Base(inner, ref_direct)
+    if not (inner.args.get("limit") or inner.args.get("offset")):
+        inner.set("order", None)
+
+    def ref_wrapped(name: str) -> exp.Expr:
+        output = projection.output(name)
+        assert output is not None
+        return exp.Column(this=output.identifier.copy(), table=exp.to_identifier(WRAP_ALIAS))
+
+    outer = exp.select(*(ref_wrapped(o.name) for o in projection.outputs)).from_(inner.subquery(WRAP_ALIAS))
+    return Base(outer, ref_wrapped)
+
+
+@dataclass(frozen=True)
+class Reads:
+    import_all: exp.Select
+    import_first_page: exp.Select
+    import_page: exp.Select
+    by_anchor: exp.Select
+    by_query: exp.Select
+
+
+def reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
+    """The read statements keyed on the ``anchor`` output column and the ``query`` output column."""
+    b = base(projection)
+    order = ascending(b.ref(anchor), write)
+    import_all = b.query.order_by(order)
+    page = b.query.where(exp.GT(this=b.ref(anchor), expression=placeholder("after"))).order_by(order.copy())
+    column: exp.Expr = b.ref(query)
+    value: exp.Expr = placeholder("value")
+    if not case_exact:
+        column, value = exp.Lower(this=column), exp.Lower(this=value)
+    return Reads(
+        import_all=import_all,
+        import_first_page=import_all.limit(placeholder("limit")),
+        import_page=page.limit(placeholder("limit")),
+        by_anchor=b.query.where(exp.EQ(this=b.ref(anchor), expression=placeholder("anchor"))),
+        by_query=b.query.where(exp.EQ(this=column, expression=value)),
+    )
+
+
+def watermark_changes(projection: Projection, watermark: str, anchor: str, write: str) -> exp.Select:
+    """The import's rows whose watermark is past ``:since``, oldest first."""
+    b = base(projection)
+    since = exp.GT(this=b.ref(watermark), expression=placeholder("since"))
+    return b.query.where(since).order_by(ascending(b.ref(watermark), write), ascending(b.ref(anchor), write))
+
+
+def watermark_max(projection: Projection, watermark: str) -> exp.Select:
+    """The greatest watermark the import currently holds."""
+    b = base(projection)
+    return b.query.select(exp.Max(this=b.ref(watermark)), append=False)
+
+
+def table_changes(table: exp.Table, sequence: str, anchor: str, change_type: str, write: str) -> exp.Select:
+    """The change-table rows past ``:since``, in sequence order."""
+    seq = exp.column(sequence)
+    return (
+        exp.select(seq, exp.column(anchor), exp.column(change_type))
+        .from_(table.copy())
+        .where(exp.GT(this=seq.copy(), expression=placeholder("since")))
+        .order_by(ascending(seq.copy(), write))
+    )
+
+
+def table_max(table: exp.Table, sequence: str) -> exp.Select:
+    return exp.select(exp.Max(this=exp.column(sequence))).from_(table.copy())

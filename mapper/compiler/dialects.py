@@ -1,0 +1,138 @@
+"""The five target dialects, rendered so that every statement suits SQLAlchemy ``text()``.
+
+sqlglot writes named placeholders in each dialect's own paramstyle (``%(name)s`` for Postgres).
+The plan wants ``:name`` everywhere, so each target is a small subclass of the sqlglot dialect
+whose generator writes ``:name``. sqlglot registers dialect classes by their lower-cased class
+name, so these are named ``Mapper<Dialect>`` ("mapperpostgres"...), which clashes with nothing.
+
+Two more rules keep rendered SQL safe for ``text()``, which reads ``:word`` as a parameter
+wherever it appears: a colon inside a string literal that ``text()`` would take for a parameter
+is escaped as ``\\:`` (``text()`` removes the backslash), and casts are rendered as ``CAST(...)``
+(sqlglot never writes Postgres ``::`` casts). Oracle before 23 has no boolean literals, so
+booleans are written 1 and 0 there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.mysql import MySQL
+from sqlglot.dialects.oracle import Oracle
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.dialects.tsql import TSQL
+from sqlglot.errors import ErrorLevel
+from sqlglot.generators.mysql import MySQLGenerator
+from sqlglot.generators.oracle import OracleGenerator
+from sqlglot.generators.postgres import PostgresGenerator
+from sqlglot.generators.sqlite import SQLiteGenerator
+from sqlglot.generators.tsql import TSQLGenerator
+
+DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
+
+#: Other spellings accepted for a source's dialect.
+ALIASES = {
+    "postgresql": "postgres",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "sqlserver": "tsql",
+}
+
+# The same pattern SQLAlchemy's TextClause uses to find bind parameters.
+_TEXT_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
+_TEXT_COLON = re.compile(r"(?<![:\w\\]):(?=\w)")
+
+
+def normalize(name: str | None) -> str | None:
+    """The canonical dialect name for ``name``, or ``None`` when it is not a dialect we target."""
+    if name is None:
+        return None
+    lowered = ALIASES.get(name.lower(), name.lower())
+    return lowered if lowered in DIALECTS else None
+
+
+def text_parameters(sql: str) -> tuple[str, ...]:
+    """The parameter names SQLAlchemy ``text()`` finds in ``sql``, in order of first use."""
+    seen: dict[str, None] = {}
+    for match in _TEXT_PARAMETER.finditer(sql):
+        seen.setdefault(match.group(1), None)
+    return tuple(seen)
+
+
+class _TextGenerator:
+    """Generator overrides shared by every target (mixed in before the dialect's generator)."""
+
+    def placeholder_sql(self, expression: exp.Placeholder) -> str:
+        return f":{expression.name}" if expression.this else "?"
+
+    def literal_sql(self, expression: exp.Literal) -> str:
+        text: str = super().literal_sql(expression)  # type: ignore[misc]
+        if expression.is_string:
+            text = _TEXT_COLON.sub(r"\\:", text)
+        return text
+
+
+class MapperSqlite(SQLite):
+    class Generator(_TextGenerator, SQLiteGenerator):
+        pass
+
+
+class MapperPostgres(Postgres):
+    class Generator(_TextGenerator, PostgresGenerator):
+        pass
+
+
+class MapperMysql(MySQL):
+    class Generator(_TextGenerator, MySQLGenerator):
+        pass
+
+
+class MapperTsql(TSQL):
+    class Generator(_TextGenerator, TSQLGenerator):
+        pass
+
+
+class MapperOracle(Oracle):
+    class Generator(_TextGenerator, OracleGenerator):
+        def boolean_sql(self, expression: exp.Boolean) -> str:
+            return "1" if expression.this else "0"
+
+
+_WRITERS: dict[str, type[Dialect]] = {
+    "sqlite": MapperSqlite,
+    "postgres": MapperPostgres,
+    "mysql": MapperMysql,
+    "tsql": MapperTsql,
+    "oracle": MapperOracle,
+}
+
+
+def writer(write: str) -> Dialect:
+    """The dialect instance that renders plan SQL for ``write``."""
+    return _WRITERS[write]()
+
+
+def render(expression: exp.Expr, write: str) -> str:
+    """Render ``expression`` for ``write``; raises sqlglot's ``UnsupportedError`` when it cannot."""
+    options: dict[str, Any] = {"unsupported_level": ErrorLevel.RAISE, "comments": False}
+    return writer(write).generate(expression, copy=True, **options)
+
+
+def ascending(expression: exp.Expr, write: str) -> exp.Ordered:
+    """``expression ASC`` with the target's own null ordering, so no NULLS FIRST/LAST is written."""
+    ordering = _WRITERS[write].NULL_ORDERING
+    return exp.Ordered(this=expression, nulls_first=ordering == "nulls_are_small")
+
+
+def procedure_call(name: exp.Table, params: tuple[str, ...], write: str) -> str:
+    """A stored procedure call as ``write`` spells it; ``write`` must not be SQLite."""
+    proc = render(name, write)
+    args = ", ".join(f":{p}" for p in params)
+    if write == "tsql":
+        return f"EXEC {proc} {args}".rstrip()
+    if write == "oracle":
+        return f"BEGIN {proc}({args}); END;"
+    return f"CALL {proc}({args})"

@@ -1,0 +1,181 @@
+"""One object type compiled: the import analysed, attributes placed, and every statement derived
+or checked. Problems are reported to the context; the object is ``None`` when any was an error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from mapper.compiler import codes, derive, sqltext
+from mapper.compiler.attributes import compile_attribute
+from mapper.compiler.context import Context
+from mapper.compiler.delta import compile_delta
+from mapper.compiler.hints import suggest
+from mapper.compiler.multi import compile_multi
+from mapper.compiler.paths import PathError, Resolver
+from mapper.compiler.projection import Output, Projection, project
+from mapper.compiler.statements import statement
+from mapper.compiler.writes import Writes, compile_writes
+from mapper.language.model import ObjectType, Span
+from mapper.plan import PlanAttribute, PlanDn, PlanObject
+
+DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}
+DEFAULT_ENDPOINT = {"User": "/Users", "Group": "/Groups"}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    output: Output
+    attribute: str | None  # the canonical SCIM path for ``from PATH``
+
+
+def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObject | None:
+    before = ctx.errors()
+    what = f"{obj.name.value} import"
+    if obj.anchor is None or obj.import_sql is None:
+        missing = "an anchor" if obj.anchor is None else "an import query"
+        ctx.error(codes.INCOMPLETE_OBJECT, f"object {obj.name.value} has no {missing}", obj.name.span)
+        return None
+    query = sqltext.single_query(ctx, obj.import_sql, what)
+    if query is None:
+        return None
+    projection, problems = project(query)
+    for problem in problems:
+        span = sqltext.node_span(obj.import_sql, problem.item)
+        ctx.error(codes.UNNAMED_OUTPUT, f"{what}: {problem.reason}", span, hint="name every output column")
+    table = _write_table(ctx, obj)
+    attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
+    anchor = _anchor(ctx, obj, projection, resolver)
+    query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
+    dn = _dn(ctx, obj, projection)
+    if ctx.errors() > before or anchor is None or query_attribute is None or dn is None:
+        return None
+    placed = tuple(a for a in attributes if a is not None)
+    reads = derive.reads(
+        projection, anchor.output.name, query_attribute.column, query_attribute.case_exact, ctx.write
+    )
+    span = obj.import_sql.span
+    statements = {
+        name: statement(ctx, getattr(reads, name), span, what)
+        for name in ("import_all", "import_first_page", "import_page", "by_anchor", "by_query")
+    }
+    delta = compile_delta(ctx, obj, projection, anchor.output.name)
+    writes = compile_writes(ctx, obj, projection, table, placed, anchor.output)
+    multi = tuple(compile_multi(ctx, m, resolver) for m in obj.multi)
+    if ctx.errors() > before or delta is None or writes is None:
+        return None
+    return PlanObject(
+        name=obj.name.value,
+        endpoint=obj.endpoint.value
+        if obj.endpoint
+        else DEFAULT_ENDPOINT.get(obj.name.value, f"/{obj.name.value}s"),
+        schema_urn=resolver.core.urn,
+        extension_urns=_extensions(resolver.core.urn, placed, multi),
+        source=obj.source.value,
+        anchor_column=anchor.output.name,
+        anchor_generation=obj.anchor.generation,
+        anchor_attribute=anchor.attribute,
+        query_attribute=query_attribute.path,
+        dn=dn,
+        columns=projection.columns,
+        attributes=placed,
+        multi=tuple(m for m in multi if m is not None),
+        delta=delta,
+        **statements,  # type: ignore[arg-type]
+        **_writes_fields(writes),
+    )
+
+
+def _writes_fields(writes: Writes) -> dict:
+    return {
+        "insert": writes.insert,
+        "update": writes.update,
+        "delete": writes.delete,
+        "disable": writes.disable,
+        "deprovision_delete": writes.deprovision_delete,
+    }
+
+
+def _write_table(ctx: Context, obj: ObjectType) -> exp.Table | None:
+    if obj.writes is None or obj.writes.table is None:
+        return None
+    try:
+        return exp.to_table(obj.writes.table.value, dialect=ctx.read)
+    except SqlglotError as err:
+        ctx.error(
+            codes.SQL_SYNTAX, f"'{obj.writes.table.value}' is not a table name: {err}", obj.writes.table.span
+        )
+        return None
+
+
+def _anchor(ctx: Context, obj: ObjectType, projection: Projection, resolver: Resolver) -> Anchor | None:
+    assert obj.anchor is not None
+    name = obj.anchor.column
+    output = projection.output(name.value)
+    if output is None:
+        ctx.error(
+            codes.ANCHOR_NOT_SELECTED,
+            f"the anchor column '{name.value}' is not selected by the {obj.name.value} import",
+            name.span,
+            hint=suggest(name.value, projection.columns, "columns"),
+        )
+        return None
+    attribute = None
+    if obj.anchor.generation == "attribute" and obj.anchor.attribute is not None:
+        try:
+            attribute = resolver.resolve(obj.anchor.attribute.value).path
+        except PathError as err:
+            ctx.error(codes.UNMAPPABLE_PATH, str(err), obj.anchor.attribute.span)
+            return None
+    return Anchor(output, attribute)
+
+
+def _query_attribute(
+    ctx: Context, obj: ObjectType, resolver: Resolver, attributes: list[PlanAttribute]
+) -> PlanAttribute | None:
+    text = obj.query.value if obj.query else DEFAULT_QUERY.get(obj.name.value)
+    span: Span = obj.query.span if obj.query else obj.name.span
+    if text is None:
+        ctx.error(codes.INCOMPLETE_OBJECT, f"object {obj.name.value} has no query attribute", span)
+        return None
+    try:
+        resolved = resolver.resolve(text)
+    except PathError as err:
+        ctx.error(codes.UNMAPPABLE_PATH, str(err), span)
+        return None
+    for attribute in attributes:
+        if attribute.schema_urn == resolved.schema_urn and attribute.path.lower() == resolved.path.lower():
+            return attribute
+    ctx.error(
+        codes.QUERY_NOT_MAPPED,
+        f"the query attribute '{text}' of {obj.name.value} is not in its attribute map",
+        span,
+        hint=suggest(text, [a.path for a in attributes], "mapped paths"),
+    )
+    return None
+
+
+def _dn(ctx: Context, obj: ObjectType, projection: Projection) -> PlanDn | None:
+    if obj.dn is None or obj.dn.kind == "anchor":
+        return PlanDn(kind="anchor")
+    if obj.dn.value is None:
+        return PlanDn(kind="anchor")
+    if obj.dn.kind == "template":
+        return PlanDn(kind="template", template=obj.dn.value.value)
+    output = projection.output(obj.dn.value.value)
+    if output is None:
+        ctx.error(
+            codes.UNKNOWN_COLUMN,
+            f"the dn column '{obj.dn.value.value}' is not selected by the {obj.name.value} import",
+            obj.dn.value.span,
+            hint=suggest(obj.dn.value.value, projection.columns, "columns"),
+        )
+        return None
+    return PlanDn(kind="column", column=output.name)
+
+
+def _extensions(core: str, attributes: tuple[PlanAttribute, ...], multi: tuple) -> tuple[str, ...]:
+    urns = [a.schema_urn for a in attributes] + [m.schema_urn for m in multi if m is not None]
+    return tuple(dict.fromkeys(u for u in urns if u != core))

@@ -1,0 +1,152 @@
+"""Parsing the SQL blocks of a mapping file, with every sqlglot error turned into a diagnostic
+placed at its file line:col.
+
+sqlglot reports a parse error at the line and column where the offending token *ends*; the
+token's text is in ``highlight``. Both are converted to character offsets in the block's text,
+and ``SqlBlock.text_span`` turns those into file positions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+
+from mapper.compiler import codes
+from mapper.compiler.context import Context
+from mapper.language.model import Span, SqlBlock
+
+_TOKEN_POSITION = re.compile(r"(\d+):(\d+)")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A ``:name`` placeholder as written, with its character offsets in the block's text."""
+
+    name: str
+    start: int
+    end: int  # exclusive
+
+
+def span_of(block: SqlBlock, start: int, end: int) -> Span:
+    """The file span of characters ``start``..``end`` (exclusive) of ``block.text``."""
+    first = _position(block, start)
+    last = _position(block, max(end, start))
+    origin = block.text_span.offset
+    return Span(
+        line=first[0],
+        col=first[1],
+        end_line=last[0],
+        end_col=last[1],
+        offset=origin + start,
+        end_offset=origin + max(end, start),
+    )
+
+
+def _position(block: SqlBlock, index: int) -> tuple[int, int]:
+    before = block.text[: max(0, min(index, len(block.text)))]
+    newlines = before.count("\n")
+    if newlines == 0:
+        return block.text_span.line, block.text_span.col + len(before)
+    return block.text_span.line + newlines, len(before) - before.rfind("\n")
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    """The character offset of 1-based ``line``/``col`` in ``text`` (clamped to the text)."""
+    lines = text.split("\n")
+    line = max(1, min(line, len(lines)))
+    start = sum(len(x) + 1 for x in lines[: line - 1])
+    return max(0, min(start + col - 1, len(text)))
+
+
+def parse(ctx: Context, block: SqlBlock, what: str) -> list[exp.Expr] | None:
+    """Every statement in ``block`` parsed with the read dialect, or ``None`` after reporting
+    each syntax error (MAP201)."""
+    try:
+        statements = sqlglot.parse(block.text, read=ctx.read, error_level=ErrorLevel.RAISE)
+    except ParseError as err:
+        for detail in err.errors or [{}]:
+            _report_parse_error(ctx, block, what, detail, str(err))
+        return None
+    except TokenError as err:
+        _report_token_error(ctx, block, what, err)
+        return None
+    except SqlglotError as err:  # anything else sqlglot raises while parsing
+        ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse: {err}", block.span)
+        return None
+    return [s for s in statements if s is not None]
+
+
+def _report_parse_error(ctx: Context, block: SqlBlock, what: str, detail: dict, fallback: str) -> None:
+    line, col = detail.get("line"), detail.get("col")
+    description = detail.get("description") or fallback
+    if not isinstance(line, int) or not isinstance(col, int):
+        ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse: {description}", block.span)
+        return
+    token = str(detail.get("highlight") or "")
+    end = _offset(block.text, line, col) + 1
+    start = max(0, end - max(len(token), 1))
+    near = f" near '{token}'" if token else ""
+    ctx.error(
+        codes.SQL_SYNTAX, f"{what}: SQL does not parse{near}: {description}", span_of(block, start, end)
+    )
+
+
+def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenError) -> None:
+    cause = str(err.__cause__ or err)
+    match = _TOKEN_POSITION.search(cause)
+    if match:
+        start = _offset(block.text, int(match.group(1)), int(match.group(2)))
+        span = span_of(block, start, start + 1)
+    else:
+        span = block.span
+    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not tokenize: {cause}", span)
+
+
+def parameters(block: SqlBlock, read: str) -> list[Parameter]:
+    """The ``:name`` placeholders of ``block`` in order, found by sqlglot's tokenizer (so colons
+    in strings, comments and ``::`` casts are not mistaken for parameters)."""
+    try:
+        tokens = Dialect.get_or_raise(read).tokenize(block.text)
+    except SqlglotError:
+        return []
+    found = []
+    for colon, word in zip(tokens, tokens[1:], strict=False):
+        if colon.token_type.name == "COLON" and word.start == colon.end + 1 and word.text.isidentifier():
+            found.append(Parameter(word.text, colon.start, word.end + 1))
+    return found
+
+
+def node_span(block: SqlBlock, node: exp.Expr) -> Span:
+    """The file span of a parsed node, from the token positions sqlglot keeps on its leaves
+    (the whole block when it kept none)."""
+    starts, ends = [], []
+    for child in node.walk():
+        meta = child.meta
+        if isinstance(meta.get("start"), int) and isinstance(meta.get("end"), int):
+            starts.append(meta["start"])
+            ends.append(meta["end"] + 1)
+    if not starts:
+        return block.span
+    return span_of(block, min(starts), max(ends))
+
+
+def single_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
+    """The one SELECT (or set operation of SELECTs) in ``block``, else ``None`` after MAP201/MAP202."""
+    parsed = parse(ctx, block, what)
+    if parsed is None:
+        return None
+    if len(parsed) != 1 or not isinstance(parsed[0], exp.Query):
+        found = f"{len(parsed)} statements" if len(parsed) != 1 else f"a {parsed[0].key.upper()} statement"
+        ctx.error(
+            codes.IMPORT_NOT_SELECT,
+            f"{what}: the import must be a single SELECT, found {found}",
+            block.span,
+            hint="join or union what you need into one SELECT",
+        )
+        return None
+    return parsed[0]

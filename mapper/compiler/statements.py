@@ -1,0 +1,114 @@
+"""Turning sqlglot expressions and the explicit SQL of a mapping into plan statements: render in
+the target dialect (MAP207 when that is impossible), check that every ``:name`` is one the
+runtime binds (MAP206), and list the parameters in order of first use."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from mapper.compiler import codes, procedures, sqltext
+from mapper.compiler.context import Context
+from mapper.compiler.dialects import render, text_parameters
+from mapper.compiler.hints import suggest
+from mapper.language.model import ProcedureCall, Span, SqlBlock
+from mapper.plan import Statement
+
+Returning = str | None
+
+
+def statement(
+    ctx: Context, expression: exp.Expr, span: Span, what: str, returning: Returning = None
+) -> Statement | None:
+    """``expression`` rendered for the target dialect, or ``None`` after reporting MAP207."""
+    try:
+        sql = render(expression, ctx.write)
+    except SqlglotError as err:
+        ctx.error(
+            codes.UNTRANSPILABLE,
+            f"{what}: cannot be written in {ctx.write}: {err}",
+            span,
+            hint=f"rewrite the SQL so it needs nothing {ctx.write} lacks, or give {ctx.write} its own source",
+        )
+        return None
+    return Statement(sql=sql, params=text_parameters(sql), returning=returning)  # type: ignore[arg-type]
+
+
+def parse_one(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:
+    """The single statement of ``block`` (MAP201 when it does not parse, MAP212 when it holds
+    more or fewer than one)."""
+    parsed = sqltext.parse(ctx, block, what)
+    if parsed is None:
+        return None
+    if len(parsed) != 1:
+        ctx.error(
+            codes.WRITE_NOT_ONE_STATEMENT,
+            f"{what}: expected one SQL statement, found {len(parsed)}",
+            block.span,
+        )
+        return None
+    return parsed[0]
+
+
+def check_parameters(
+    ctx: Context, block: SqlBlock, expression: exp.Expr, known: Collection[str], what: str
+) -> bool:
+    """Report every placeholder of ``block`` that is positional (MAP214) or unknown (MAP206)."""
+    ok = True
+    if any(not p.this for p in expression.find_all(exp.Placeholder)):
+        ctx.error(
+            codes.UNNAMED_PARAMETER,
+            f"{what}: positional parameters are not supported",
+            block.span,
+            hint="name every parameter, e.g. :anchor or :login",
+        )
+        ok = False
+    for param in sqltext.parameters(block, ctx.read):
+        if param.name not in known:
+            ctx.error(
+                codes.UNKNOWN_PARAMETER,
+                f"{what}: unknown parameter ':{param.name}'",
+                sqltext.span_of(block, param.start, param.end),
+                hint=suggest(param.name, known, "parameters"),
+            )
+            ok = False
+    return ok
+
+
+def explicit(
+    ctx: Context, node: SqlBlock | ProcedureCall, known: Collection[str], what: str, insert: str | None = None
+) -> Statement | None:
+    """An explicit write (``sql\"\"\"...\"\"\"`` or ``call``) checked and rendered for the target.
+
+    ``insert`` is set for an object's insert: ``"generated"`` when the database generates the
+    anchor, else ``"known"``. A procedure insert is always looked up afterwards
+    (``returning="query"``); an SQL insert of a generated anchor hands it back with its own
+    RETURNING/OUTPUT clause, else through lastrowid (MySQL) or the look-up.
+    """
+    if isinstance(node, ProcedureCall):
+        called = procedures.call(ctx, node, known, what)
+        return called.model_copy(update={"returning": "query"}) if called and insert else called
+    expression = parse_one(ctx, node, what)
+    if expression is None:
+        return None
+    if isinstance(expression, exp.Query):
+        ctx.error(
+            codes.WRITE_NOT_ONE_STATEMENT,
+            f"{what}: expected a data-changing statement, not a query",
+            node.span,
+        )
+        return None
+    if not check_parameters(ctx, node, expression, known, what):
+        return None
+    returning = None
+    if insert == "generated":
+        returning = (
+            "returning"
+            if expression.args.get("returning")
+            else "lastrowid"
+            if ctx.write == "mysql"
+            else "query"
+        )
+    return statement(ctx, expression, node.span, what, returning)

@@ -1,0 +1,177 @@
+"""The write statements derived from ``write table T`` and the deprovisioning rules.
+
+``INSERT INTO T (cols) VALUES (:params)`` binds every written attribute (direction ``both`` or
+``export``, not read-only, with a target column), plus the anchor column as ``:anchor`` when the
+anchor comes from an attribute or is a UUID (unless a written attribute already fills that
+column). ``UPDATE`` sets the same columns but the anchor's; ``DELETE`` and the deprovisioning
+``UPDATE`` match ``anchor = :anchor``.
+
+When the database generates the anchor, the insert hands it back: ``RETURNING anchor``
+(PostgreSQL, SQLite >= 3.35), ``OUTPUT INSERTED.anchor`` (SQL Server), the driver's lastrowid
+(MySQL/MariaDB). Oracle can only return into an out-bind (``RETURNING x INTO :out``), which
+SQLAlchemy ``text()`` cannot read back portably, so Oracle inserts are looked up afterwards by
+the query attribute (``returning="query"``, as for stored procedures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from mapper.compiler import codes
+from mapper.compiler.context import Context
+from mapper.compiler.deprovision import compile_deprovision
+from mapper.compiler.derive import anchor_equals, placeholder
+from mapper.compiler.projection import Output, Projection
+from mapper.compiler.statements import explicit, statement
+from mapper.language.model import ObjectType
+from mapper.language.model import Writes as WritesNode
+from mapper.plan import PlanAttribute, PlanDeprovision, Statement
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A table column a derived write fills, and the parameter it takes its value from."""
+
+    column: str
+    param: str
+
+
+def insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
+    columns = [exp.to_identifier(b.column) for b in bindings]
+    values = exp.Tuple(expressions=[placeholder(b.param) for b in bindings])
+    schema = exp.Schema(this=table.copy(), expressions=columns)
+    return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
+
+
+def returning_clause(insert_: exp.Insert, anchor_column: str, write: str) -> tuple[exp.Insert, str]:
+    """``insert_`` made to hand back a generated anchor in ``write``, and how it does."""
+    if write in ("postgres", "sqlite"):
+        returned = insert_.copy()
+        returned.set("returning", exp.Returning(expressions=[exp.column(anchor_column)]))
+        return returned, "returning"
+    if write == "tsql":
+        returned = insert_.copy()
+        inserted = exp.column(anchor_column, table="INSERTED")
+        returned.set("returning", exp.Returning(expressions=[inserted]))
+        return returned, "returning"
+    if write == "mysql":
+        return insert_, "lastrowid"
+    return insert_, "query"
+
+
+def update(table: exp.Table, bindings: list[Binding], anchor_column: str) -> exp.Update | None:
+    if not bindings:
+        return None
+    sets = [exp.EQ(this=exp.column(b.column), expression=placeholder(b.param)) for b in bindings]
+    return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))
+
+
+def delete(table: exp.Table, anchor_column: str) -> exp.Delete:
+    return exp.Delete(this=table.copy(), where=exp.Where(this=anchor_equals(anchor_column)))
+
+
+@dataclass(frozen=True)
+class Writes:
+    """Everything an object writes: its statements and deprovisioning rules."""
+
+    insert: Statement | None
+    update: Statement | None
+    delete: Statement | None
+    disable: PlanDeprovision
+    deprovision_delete: PlanDeprovision
+
+
+def compile_writes(
+    ctx: Context,
+    obj: ObjectType,
+    projection: Projection,
+    table: exp.Table | None,
+    attributes: tuple[PlanAttribute, ...],
+    anchor: Output,
+) -> Writes | None:
+    """The object's insert, update and delete (derived from ``write table`` or explicit) and its
+    deprovisioning rules, or ``None`` after reporting why not."""
+    before = ctx.errors()
+    assert obj.anchor is not None
+    anchor_column = _anchor_column(ctx, obj, projection, table, anchor)
+    insert_ = update_ = delete_ = None
+    if obj.writes is not None and table is not None and anchor_column is not None:
+        insert_, update_, delete_ = _derived(ctx, obj, table, attributes, anchor_column)
+    elif obj.writes is not None:
+        insert_, update_, delete_ = _explicit(ctx, obj, obj.writes, attributes)
+    name = obj.name.value
+    common = (projection, table, anchor_column)
+    disable = compile_deprovision(ctx, obj.disable, "ignore", delete_, *common, f"{name} disable", obj.span)
+    removal = compile_deprovision(ctx, obj.delete, "row", delete_, *common, f"{name} delete", obj.span)
+    if ctx.errors() > before or disable is None or removal is None:
+        return None
+    return Writes(insert_, update_, delete_, disable, removal)
+
+
+def _anchor_column(
+    ctx: Context, obj: ObjectType, projection: Projection, table: exp.Table | None, anchor: Output
+) -> str | None:
+    """The table column holding the anchor (reported when derived writes need it and it is none)."""
+    assert obj.anchor is not None
+    if table is None:
+        return anchor.column
+    column = projection.target_column(anchor, table)
+    if column is None:
+        code = codes.EXPRESSION_NOT_WRITABLE if anchor.column is None else codes.FOREIGN_COLUMN_NOT_WRITABLE
+        ctx.error(
+            code,
+            f"the anchor '{anchor.name}' is not a column of the write table {table.name}",
+            obj.anchor.column.span,
+            hint="select the write table's key column itself as the anchor",
+        )
+    return column
+
+
+def _derived(
+    ctx: Context, obj: ObjectType, table: exp.Table, attributes: tuple[PlanAttribute, ...], anchor_column: str
+) -> tuple[Statement | None, Statement | None, Statement | None]:
+    assert obj.anchor is not None and obj.writes is not None
+    span, name = obj.writes.span, obj.name.value
+    bindings = _bindings(attributes)
+    inserted = list(bindings)
+    generation = obj.anchor.generation
+    if generation != "database" and anchor_column.lower() not in {b.column.lower() for b in bindings}:
+        inserted.append(Binding(anchor_column, "anchor"))
+    insert_stmt = None
+    if inserted:
+        new = insert(table, inserted)
+        returning = None
+        if generation == "database":
+            new, returning = returning_clause(new, anchor_column, ctx.write)
+        insert_stmt = statement(ctx, new, span, f"{name} insert", returning)
+    immutable = {a.column for a in attributes if a.mutability == "immutable"}
+    changed = [b for b in bindings if b.column.lower() != anchor_column.lower() and b.param not in immutable]
+    changes = update(table, changed, anchor_column)
+    update_stmt = statement(ctx, changes, span, f"{name} update") if changes is not None else None
+    delete_stmt = statement(ctx, delete(table, anchor_column), span, f"{name} delete")
+    return insert_stmt, update_stmt, delete_stmt
+
+
+def _bindings(attributes: tuple[PlanAttribute, ...]) -> list[Binding]:
+    """The columns derived writes fill: one per table column, first mapping wins."""
+    found: dict[str, Binding] = {}
+    for a in attributes:
+        if a.direction == "import" or a.mutability == "readOnly" or a.target_column is None:
+            continue
+        found.setdefault(a.target_column.lower(), Binding(a.target_column, a.column))
+    return list(found.values())
+
+
+def _explicit(
+    ctx: Context, obj: ObjectType, writes: WritesNode, attributes: tuple[PlanAttribute, ...]
+) -> tuple[Statement | None, Statement | None, Statement | None]:
+    assert obj.anchor is not None
+    known = {a.column for a in attributes} | {"anchor"}
+    name = obj.name.value
+    generated = "generated" if obj.anchor.generation == "database" else "known"
+    insert_stmt = explicit(ctx, writes.insert, known, f"{name} insert", generated) if writes.insert else None
+    update_stmt = explicit(ctx, writes.update, known, f"{name} update") if writes.update else None
+    delete_stmt = explicit(ctx, writes.delete, known, f"{name} delete") if writes.delete else None
+    return insert_stmt, update_stmt, delete_stmt
