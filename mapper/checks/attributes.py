@@ -18,7 +18,8 @@ _INTERCHANGEABLE = {"string", "reference"}
 
 def check_attributes(mapping: MappingFile) -> Iterator[Diagnostic]:
     for obj in mapping.objects:
-        yield from _check_object(mapping, obj)
+        if schemas_of(mapping, obj).core is not None:  # else MAP113 or MAP114 says why
+            yield from _check_object(mapping, obj)
 
 
 def _check_object(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
@@ -79,7 +80,7 @@ def _check_type(file: str, m: AttributeMapping, resolved: Resolved) -> Iterator[
     if m.type is None or m.type.value not in SCIM_TYPES:
         return
     declared, expected = m.type.value, resolved.target.type
-    if declared != expected and not {declared, expected} <= _INTERCHANGEABLE:
+    if expected in SCIM_TYPES and declared != expected and not {declared, expected} <= _INTERCHANGEABLE:
         yield codes.TYPE_MISMATCH.at(
             file,
             m.type.span,
@@ -133,7 +134,7 @@ def _check_required(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnosti
     multi = [r for r in (resolve(m.attribute.value, schemas) for m in obj.multi) if isinstance(r, Resolved)]
     have = {(r.schema.urn, r.attribute.name) for r in imported + multi}
     used: list[SchemaDef] = [schemas.core] if schemas.core else []
-    used += [s for s in schemas.prefixes.values() if any(r.schema.urn == s.urn for r in imported)]
+    used += [s for s in schemas.prefixes.values() if s not in used and any(r.schema == s for r in imported)]
     for schema in used:
         for attribute in schema.attributes:
             if attribute.required and (schema.urn, attribute.name) not in have:

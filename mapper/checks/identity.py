@@ -14,13 +14,13 @@ from mapper.language.model import MappingFile, Name, ObjectType
 
 def check_anchor(mapping: MappingFile) -> Iterator[Diagnostic]:
     for obj in mapping.objects:
-        if obj.anchor is not None:
+        if obj.anchor is not None and schemas_of(mapping, obj).core is not None:
             yield from _check_anchor(mapping, obj)
 
 
 def check_query(mapping: MappingFile) -> Iterator[Diagnostic]:
     for obj in mapping.objects:
-        if obj.query is not None:
+        if obj.query is not None and schemas_of(mapping, obj).core is not None:
             yield from _check_query(mapping, obj, obj.query)
 
 

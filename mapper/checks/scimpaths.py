@@ -103,7 +103,7 @@ def custom_schema(decl: SchemaDecl) -> SchemaDef:
     attributes = tuple(
         AttributeDef(
             name=a.name.value,
-            type=a.type.value if a.type.value in SCIM_TYPES else "string",
+            type=a.type.value,  # an unknown type word is reported once, where it is written
             multi_valued=a.multi_valued,
             required=a.required,
             case_exact=a.case_exact,
