@@ -1,0 +1,141 @@
+"""The in-memory state of one object type: records by anchor key, plus look-up indexes (the query
+attribute, and every attribute marked unique) from folded value to key.
+
+Syncs build a whole new :class:`CacheState` off the event loop and swap it in. Writes that commit
+while a sync is building are remembered (:meth:`Cache.begin_tracking`) and win over what the sync
+read, so a sync that started before a write can never undo it in the cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mapper.runtime.records import Codec, Key, Record
+
+
+class CacheState:
+    """Records and indexes. Mutated only on the event loop once live; built in a worker thread."""
+
+    __slots__ = ("by_query", "by_unique", "codec", "records")
+
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.records: dict[Key, Record] = {}
+        self.by_query: dict[str, Key] = {}
+        self.by_unique: dict[str, dict[str, Key]] = {s.attr.path: {} for s in codec.unique}
+
+    def put(self, record: Record) -> None:
+        key = self.codec.key(record)
+        old = self.records.get(key)
+        if old is not None:
+            self._unindex(key, old)
+        self.records[key] = record
+        query = self.codec.query_key(record)
+        if query is not None:
+            self.by_query[query] = key
+        for path, value in self.codec.unique_keys(record):
+            self.by_unique[path][value] = key
+
+    def remove(self, key: Key) -> Record | None:
+        old = self.records.pop(key, None)
+        if old is not None:
+            self._unindex(key, old)
+        return old
+
+    def _unindex(self, key: Key, record: Record) -> None:
+        query = self.codec.query_key(record)
+        if query is not None and self.by_query.get(query) == key:
+            del self.by_query[query]
+        for path, value in self.codec.unique_keys(record):
+            index = self.by_unique[path]
+            if index.get(value) == key:
+                del index[value]
+
+
+@dataclass
+class SyncStats:
+    """What a sync changed in the cache."""
+
+    rows: int = 0
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+
+class Cache:
+    def __init__(self, codec: Codec) -> None:
+        self.codec = codec
+        self.state = CacheState(codec)
+        self._tracked: dict[Key, Record | None] | None = None
+
+    def __len__(self) -> int:
+        return len(self.state.records)
+
+    def get(self, key: Key) -> Record | None:
+        return self.state.records.get(key)
+
+    def find(self, path: str, folded: str) -> Key | None:
+        """The key whose ``path`` (the query attribute or a unique one) has the folded value."""
+        if path == self.codec.query.attr.path:
+            return self.state.by_query.get(folded)
+        index = self.state.by_unique.get(path)
+        return index.get(folded) if index is not None else None
+
+    def records(self) -> list[Record]:
+        """A snapshot of the records (safe to iterate across awaits)."""
+        return list(self.state.records.values())
+
+    # -- writes (event loop) ----------------------------------------------------------------
+
+    def put(self, record: Record) -> None:
+        self.state.put(record)
+        if self._tracked is not None:
+            self._tracked[self.codec.key(record)] = record
+
+    def remove(self, key: Key) -> None:
+        self.state.remove(key)
+        if self._tracked is not None:
+            self._tracked[key] = None
+
+    # -- syncs ------------------------------------------------------------------------------
+
+    def begin_tracking(self) -> None:
+        self._tracked = {}
+
+    def end_tracking(self) -> dict[Key, Record | None]:
+        tracked, self._tracked = self._tracked or {}, None
+        return tracked
+
+    def swap(self, new: CacheState) -> None:
+        """Install a fully built state; writes made since :meth:`begin_tracking` are replayed on it."""
+        for key, record in self.end_tracking().items():
+            if record is None:
+                new.remove(key)
+            else:
+                new.put(record)
+        self.state = new
+
+    def apply(self, records: Iterable[Record], deletes: Iterable[Key]) -> SyncStats:
+        """Apply a delta; keys written since :meth:`begin_tracking` keep their newer state."""
+        tracked = self.end_tracking()
+        stats = SyncStats()
+        state = self.state
+        for record in records:
+            stats.rows += 1
+            key = self.codec.key(record)
+            if key in tracked:
+                continue
+            old = state.records.get(key)
+            if old is None:
+                stats.added += 1
+            elif old.version == record.version:
+                continue
+            else:
+                stats.changed += 1
+            state.put(record)
+        for key in deletes:
+            stats.rows += 1
+            if key not in tracked and state.remove(key) is not None:
+                stats.removed += 1
+        return stats

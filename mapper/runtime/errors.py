@@ -1,0 +1,73 @@
+"""Errors the runtime raises on purpose. The SCIM front end maps each to one response:
+
+| error | HTTP |
+|---|---|
+| :class:`NotFoundError` | 404 |
+| :class:`UniquenessError` | 409 uniqueness |
+| :class:`InvalidValueError`, :class:`MissingReferenceError` | 400 invalidValue |
+| :class:`MutabilityError` | 400 mutability |
+| :class:`PreconditionFailedError` | 412 |
+| :class:`DatabaseUnavailableError` | 503 with ``Retry-After: retry_after`` |
+
+Messages name attributes, never their values (a value may be sensitive), and never hold URLs or
+driver messages (they may hold secrets).
+"""
+
+from __future__ import annotations
+
+from mapper.errors import MapperError
+
+
+class StoreError(MapperError):
+    """Base of the runtime's errors."""
+
+
+class NotFoundError(StoreError):
+    def __init__(self, resource_type: str = "resource", id: str | None = None) -> None:
+        self.resource_type = resource_type
+        self.id = id
+        super().__init__(
+            f"{resource_type} {id} not found" if id is not None else f"{resource_type} not found"
+        )
+
+
+class UniquenessError(StoreError):
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+        super().__init__(f"{attribute} is already in use")
+
+
+class InvalidValueError(StoreError):
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}" if path else detail)
+
+
+class MutabilityError(StoreError):
+    def __init__(self, path: str, detail: str | None = None) -> None:
+        self.path = path
+        super().__init__(detail or f"{path} cannot be modified")
+
+
+class PreconditionFailedError(StoreError):
+    def __init__(self, detail: str = "resource version mismatch") -> None:
+        super().__init__(detail)
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database could not be reached (or timed out). ``source`` is the source's name."""
+
+    def __init__(self, source: str, retry_after: int = 5) -> None:
+        self.source = source
+        self.retry_after = retry_after
+        super().__init__(f"database {source} is unavailable")
+
+
+class MissingReferenceError(StoreError):
+    """A reference (a group member, a manager) names an object that does not exist."""
+
+    def __init__(self, path: str, value: object) -> None:
+        self.path = path
+        self.value = value
+        super().__init__(f"{path}: no resource with id {value!r}")

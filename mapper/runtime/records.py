@@ -1,0 +1,434 @@
+"""Records and resources: a :class:`Record` is what the cache keeps of one object (the import
+row, its multi-valued children, its version); a :class:`Codec` turns records into SCIM resources
+and SCIM resources into column values for writes, per attribute of the plan.
+
+A record is deliberately small: a slotted object holding the row tuple in ``plan.columns`` order,
+one sorted tuple per multi-valued attribute, and the weak ETag. Resources are rendered on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mapper.plan import PlanAttribute, PlanMulti, PlanObject
+from mapper.runtime.errors import InvalidValueError
+from mapper.scimschema import COMMON, STANDARD_SCHEMAS
+
+Row = tuple[Any, ...]
+Children = tuple[tuple[Any, ...], ...]
+Key = int | str
+
+MISSING: Any = object()  # an attribute the client did not send
+
+_TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
+
+
+class Record:
+    """One object in the cache: ``row`` (column values in ``plan.columns`` order), ``children``
+    (one sorted tuple of item values per ``plan.multi`` entry) and ``version`` (a weak ETag)."""
+
+    __slots__ = ("children", "row", "version")
+
+    def __init__(self, row: Row, children: Children = ()) -> None:
+        self.row = row
+        self.children = children
+        digest = hashlib.blake2b(repr((row, children)).encode(), digest_size=8).hexdigest()
+        self.version = f'W/"{digest}"'
+
+    def __repr__(self) -> str:
+        return f"Record({self.row!r}, {self.children!r}, {self.version})"
+
+
+def anchor_key(value: Any) -> Key:
+    """The cache key of an anchor value: integers stay integers, anything else is its string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def fold(value: Any, case_exact: bool) -> str:
+    """An index key: the string, lower-cased unless case-exact (as SQL ``LOWER`` does)."""
+    text = value if isinstance(value, str) else str(value)
+    if case_exact:
+        return text
+    folded = text.lower()
+    return text if folded == text else folded  # share the row's string when already lower-case
+
+
+def ci_get(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` with SCIM's case-insensitive attribute names; MISSING when absent."""
+    if not isinstance(mapping, dict):
+        return MISSING
+    if key in mapping:
+        return mapping[key]
+    lowered = key.lower()
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == lowered:
+            return v
+    return MISSING
+
+
+# ---------------------------------------------------------------------------------------------
+# values: database -> SCIM
+
+
+def format_datetime(value: datetime | date | str) -> str:
+    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        spec = (
+            "microseconds"
+            if value.microsecond % 1000
+            else ("milliseconds" if value.microsecond else "seconds")
+        )
+        return value.isoformat(timespec=spec).replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def to_scim(attr_type: str, value: Any) -> Any:
+    """A database value as the JSON value of a SCIM attribute of ``attr_type``."""
+    if attr_type == "boolean":
+        if isinstance(value, str):
+            return value.strip().lower() in _TRUE
+        return bool(value)
+    if attr_type == "integer":
+        return int(value)
+    if attr_type == "decimal":
+        number = Decimal(value) if not isinstance(value, Decimal) else value
+        return int(number) if number == number.to_integral_value() else float(number)
+    if attr_type == "dateTime":
+        return format_datetime(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, bool):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# values: SCIM -> database
+
+
+def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
+    """A client's JSON value as the value to bind for ``attr``; InvalidValueError when it does not
+    fit the attribute's type. Never puts the value in the message."""
+    if value is None:
+        return None
+    kind = attr.type
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise InvalidValueError(attr.path, "expected a boolean")
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise InvalidValueError(attr.path, "expected an integer")
+    if kind == "decimal":
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            try:
+                number = Decimal(str(value).strip())
+            except InvalidOperation:
+                pass
+            else:
+                if number.is_finite():
+                    return number
+        raise InvalidValueError(attr.path, "expected a decimal number")
+    if kind == "dateTime":
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+            else:
+                moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+                return bind_datetime(moment, dialect)
+        raise InvalidValueError(attr.path, "expected an RFC 3339 dateTime")
+    if kind == "reference":
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(value)
+        raise InvalidValueError(attr.path, "expected a reference id")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidValueError(attr.path, f"expected a {kind}")
+
+
+def bind_datetime(moment: datetime, dialect: str) -> Any:
+    """A UTC datetime as each dialect stores it in our schemas: ISO text with milliseconds in
+    SQLite (as its defaults write), naive UTC for MySQL/MariaDB DATETIME, aware elsewhere."""
+    if dialect == "sqlite":
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if dialect in ("mysql", "mariadb"):
+        return moment.replace(tzinfo=None)
+    return moment
+
+
+# ---------------------------------------------------------------------------------------------
+# the codec of one object type
+
+
+def _is_complex(urn: str, attribute: str) -> bool:
+    schema = STANDARD_SCHEMAS.get(urn)
+    definition = (schema.attribute(attribute) if schema else None) or COMMON.attribute(attribute)
+    return definition is not None and definition.type == "complex"
+
+
+class _Slot:
+    """Precomputed facts about one mapped attribute."""
+
+    __slots__ = ("attr", "complex", "extension", "index", "meta", "param", "readable", "writable")
+
+    def __init__(self, attr: PlanAttribute, index: int, obj: PlanObject) -> None:
+        self.attr = attr
+        self.index = index
+        self.meta = attr.attribute == "meta"
+        core = attr.schema_urn in ("", obj.schema_urn) or self.meta
+        self.extension: str | None = None if core else attr.schema_urn
+        self.complex = (
+            attr.sub_attribute is None
+            and not attr.multi_valued
+            and _is_complex(attr.schema_urn, attr.attribute)
+        )
+        self.readable = attr.direction in ("both", "import") and attr.mutability != "writeOnly"
+        self.writable = (
+            attr.direction in ("both", "export")
+            and attr.mutability != "readOnly"
+            and attr.target_column is not None
+        )
+        self.param = attr.target_column or attr.column
+
+
+class _MultiSlot:
+    __slots__ = ("extension", "extra", "multi")
+
+    def __init__(self, multi: PlanMulti, obj: PlanObject) -> None:
+        self.multi = multi
+        self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
+        names = [c.lower() for c in multi.columns[2:]]
+        order = ["type", "display", "primary"]
+        extra: list[str] = []
+        for position, name in enumerate(names):
+            found = next((o for o in order if o in name and o not in extra), None)
+            extra.append(found or order[min(position, 2)])
+        self.extra = tuple(extra)
+
+
+class Codec:
+    """Renders records of one object type as SCIM resources and reads SCIM resources into column
+    values. Built once per object type; everything per-attribute is precomputed."""
+
+    def __init__(self, obj: PlanObject, dialect: str) -> None:
+        self.obj = obj
+        self.dialect = dialect
+        index = {c: i for i, c in enumerate(obj.columns)}
+        self.anchor_index = index[obj.anchor_column]
+        self.slots = tuple(_Slot(a, index[a.column], obj) for a in obj.attributes)
+        self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
+        self.by_path = {s.attr.path.lower(): s for s in self.slots}
+        self.by_param = {s.param: s for s in self.slots}
+        for s in self.slots:  # a statement may also name the projection column
+            self.by_param.setdefault(s.attr.column, s)
+        query = self.by_path.get(obj.query_attribute.lower())
+        if query is None:
+            raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
+        self.query = query
+        self.unique = tuple(s for s in self.slots if s.attr.unique and s is not query)
+
+    # -- database -> SCIM -------------------------------------------------------------------
+
+    def key(self, record: Record) -> Key:
+        return anchor_key(record.row[self.anchor_index])
+
+    def render(self, record: Record) -> dict[str, Any]:
+        obj = self.obj
+        row = record.row
+        resource: dict[str, Any] = {"schemas": [obj.schema_urn], "id": str(row[self.anchor_index])}
+        meta: dict[str, Any] = {"resourceType": obj.name}
+        for slot in self.slots:
+            value = row[slot.index]
+            if value is None or not slot.readable:
+                continue
+            attr = slot.attr
+            value = to_scim(attr.type, value)
+            if slot.meta:
+                if attr.sub_attribute:
+                    meta[attr.sub_attribute] = value
+                continue
+            target = resource if slot.extension is None else self._extension(resource, slot.extension)
+            if attr.multi_valued:
+                items = target.setdefault(attr.attribute, [])
+                item = next((i for i in items if all(i.get(k) == v for k, v in attr.filter)), None)
+                if item is None:
+                    item = dict(attr.filter)
+                    items.append(item)
+                item[attr.sub_attribute or "value"] = value
+            elif attr.sub_attribute:
+                target.setdefault(attr.attribute, {})[attr.sub_attribute] = value
+            elif slot.complex:
+                target[attr.attribute] = {"value": value}
+            else:
+                target[attr.attribute] = value
+        for multi_slot, items in zip(self.multis, record.children, strict=False):
+            if not items:
+                continue
+            target = (
+                resource if multi_slot.extension is None else self._extension(resource, multi_slot.extension)
+            )
+            target[multi_slot.multi.attribute] = [self._child(multi_slot, item) for item in items]
+        meta["version"] = record.version
+        resource["meta"] = meta
+        return resource
+
+    @staticmethod
+    def _extension(resource: dict[str, Any], urn: str) -> dict[str, Any]:
+        container = resource.get(urn)
+        if container is None:
+            container = resource[urn] = {}
+            resource["schemas"].append(urn)
+        return container  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _child(multi_slot: _MultiSlot, item: Any) -> dict[str, Any]:
+        if not multi_slot.extra:
+            return {"value": str(item)}
+        rendered: dict[str, Any] = {"value": str(item[0])}
+        for name, value in zip(multi_slot.extra, item[1:], strict=False):
+            if value is not None:
+                rendered[name] = to_scim("boolean", value) if name == "primary" else str(value)
+        return rendered
+
+    def query_key(self, record: Record) -> str | None:
+        value = record.row[self.query.index]
+        return None if value is None else fold(value, self.query.attr.case_exact)
+
+    def unique_keys(self, record: Record) -> list[tuple[str, str]]:
+        keys = []
+        for slot in self.unique:
+            value = record.row[slot.index]
+            if value is not None:
+                keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
+        return keys
+
+    def children_of(self, rows_per_multi: Sequence[Iterable[tuple[Any, ...]]]) -> Children:
+        """Children tuples from load rows (owner, value[, extra...]), one iterable per multi."""
+        out = []
+        for multi_slot, rows in zip(self.multis, rows_per_multi, strict=True):
+            if multi_slot.extra:
+                items = sorted((tuple(r[1:]) for r in rows), key=repr)
+            else:
+                items = sorted((r[1] for r in rows), key=repr)
+            out.append(tuple(items))
+        return tuple(out)
+
+    # -- SCIM -> database -------------------------------------------------------------------
+
+    def read(self, slot: _Slot, resource: dict[str, Any]) -> Any:
+        """The raw JSON value of a mapped attribute in a resource; MISSING when absent."""
+        attr = slot.attr
+        container = resource if slot.extension is None else ci_get(resource, slot.extension)
+        if container is MISSING or not isinstance(container, dict):
+            return MISSING
+        value = ci_get(container, attr.attribute)
+        if value is MISSING or value is None:
+            return value
+        if attr.multi_valued:
+            if not isinstance(value, list):
+                raise InvalidValueError(attr.attribute, "expected a list")
+            item = _pick_item(value, attr.filter)
+            if item is MISSING:
+                return MISSING
+            if not isinstance(item, dict):
+                raise InvalidValueError(attr.path, "expected an object")
+            return ci_get(item, attr.sub_attribute or "value")
+        if attr.sub_attribute:
+            if isinstance(value, str | int) and attr.reference and attr.sub_attribute == "value":
+                return value  # "manager": "42" as some clients send it
+            if not isinstance(value, dict):
+                raise InvalidValueError(attr.attribute, "expected an object")
+            return ci_get(value, attr.sub_attribute)
+        if slot.complex and isinstance(value, dict):
+            return ci_get(value, "value")
+        return value
+
+    def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:
+        """Bind values (by parameter name) for every writable attribute of a full-state resource.
+
+        Absent attributes are cleared (``None``), except ``active``: absent on create means true,
+        absent on replace keeps the current value. Required attributes must be present.
+        References are returned as id strings; the store resolves them."""
+        if not isinstance(resource, dict):
+            raise InvalidValueError("", "expected a JSON object")
+        out: dict[str, Any] = {}
+        for slot in self.slots:
+            if not slot.writable:
+                continue
+            raw = self.read(slot, resource)
+            attr = slot.attr
+            if raw is MISSING and attr.path == "active":
+                raw = True if current is None else to_scim("boolean", current[slot.index])
+            if raw is MISSING or raw is None:
+                if attr.required:
+                    raise InvalidValueError(attr.path, "is required")
+                out[slot.param] = None
+                continue
+            value = coerce(attr, raw, self.dialect)
+            if attr.required and isinstance(value, str) and not value.strip():
+                raise InvalidValueError(attr.path, "is required")
+            out[slot.param] = value
+        return out
+
+    def members(self, multi_slot: _MultiSlot, resource: dict[str, Any]) -> list[str]:
+        """The item values a full-state resource asks for in a multi-valued attribute (ids, as strings)."""
+        multi = multi_slot.multi
+        container = resource if multi_slot.extension is None else ci_get(resource, multi_slot.extension)
+        items = ci_get(container, multi.attribute) if isinstance(container, dict) else MISSING
+        if items is MISSING or items is None:
+            return []
+        if not isinstance(items, list):
+            raise InvalidValueError(multi.attribute, "expected a list")
+        values: list[str] = []
+        for item in items:
+            value = ci_get(item, "value") if isinstance(item, dict) else item
+            if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
+                raise InvalidValueError(f"{multi.attribute}.value", "expected an id")
+            if str(value) not in values:
+                values.append(str(value))
+        return values
+
+
+def _pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
+    """The item of a multi-valued attribute that matches the mapping's value filter. When none
+    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
+    for item in items:
+        if isinstance(item, dict) and all(
+            isinstance(ci_get(item, k), str) and ci_get(item, k).lower() == v.lower() for k, v in filter
+        ):
+            return item
+    if not filter or [k.lower() for k, _ in filter] != ["type"]:
+        return MISSING
+    untyped = [i for i in items if isinstance(i, dict) and ci_get(i, "type") in (MISSING, None)]
+    primary = [i for i in untyped if ci_get(i, "primary") is True]
+    if primary:
+        return primary[0]
+    return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING

@@ -1,0 +1,519 @@
+"""One :class:`ObjectStore` per object type: SCIM resources in, SCIM resources out, over the plan's
+statements and the cache.
+
+Rules every write follows: the database is the source of truth. All statements of one write run
+in one transaction in one worker thread; the cache changes only after the commit, so a failed
+write leaves database and cache as they were. Uniqueness is checked under a per-value lock
+against the cache and the database, and the database's own unique constraints back it across
+processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable, Iterator
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import anyio
+from sqlalchemy import exc
+
+from mapper.plan import PlanObject
+from mapper.runtime.cache import Cache, SyncStats
+from mapper.runtime.database import Database, Tx, integrity_kind, integrity_mentions
+from mapper.runtime.errors import (
+    InvalidValueError,
+    MissingReferenceError,
+    MutabilityError,
+    NotFoundError,
+    PreconditionFailedError,
+    UniquenessError,
+)
+from mapper.runtime.loading import fetch, fetch_by_query, import_all, import_delta
+from mapper.runtime.locks import KeyedLocks
+from mapper.runtime.records import Codec, Key, Record, anchor_key, fold
+
+log = logging.getLogger(__name__)
+
+Resolver = Callable[[str], "ObjectStore | None"]
+
+
+def etag_matches(if_match: str, version: str) -> bool:
+    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
+    if if_match.strip() == "*":
+        return True
+    ours = version.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
+
+
+class ObjectStore:
+    """The resources of one object type (``/Users``...).
+
+    ``resolver`` finds the store of another object type (to check references such as group
+    members and managers); ``margin`` is how far a watermark delta looks back."""
+
+    def __init__(
+        self,
+        obj: PlanObject,
+        database: Database,
+        *,
+        resolver: Resolver | None = None,
+        page_size: int = 10_000,
+        progress_every: int = 100_000,
+        margin: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.obj = obj
+        self.name = obj.name
+        self.endpoint = obj.endpoint
+        self.database = database
+        self.codec = Codec(obj, database.dialect)
+        self.cache = Cache(self.codec)
+        self.resolver = resolver or (lambda _name: None)
+        self.page_size = page_size
+        self.progress_every = progress_every
+        self.margin = margin
+        self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
+        self._locks = KeyedLocks()
+        self._sync_lock = anyio.Lock()
+        self._mark: Any = None
+        self._loaded = False
+        self._int_anchors: bool | None = True if obj.anchor_generation == "database" else None
+
+    # -- ids --------------------------------------------------------------------------------
+
+    def to_key(self, id: str) -> Key | None:
+        """The anchor key of a SCIM id, or None when no object can have it."""
+        if not isinstance(id, str) or not id:
+            return None
+        if id.isascii() and id.isdigit() and str(int(id)) == id and self._int_anchors is not False:
+            return int(id)
+        return None if self._int_anchors is True else id
+
+    def _learn(self, record: Record) -> None:
+        if self._int_anchors is None or self._int_anchors is True:
+            self._int_anchors = isinstance(self.codec.key(record), int)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return len(self.cache)
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        """Every resource in the cache (no database access), rendered as it is iterated."""
+        render = self.codec.render
+        return (render(record) for record in self.cache.records())
+
+    async def get(self, id: str) -> dict[str, Any] | None:
+        record = await self._record(id)
+        return None if record is None else self.codec.render(record)
+
+    async def get_record(self, id: str) -> Record | None:
+        return await self._record(id)
+
+    async def _record(self, id: str) -> Record | None:
+        key = self.to_key(id)
+        if key is None:
+            return None
+        record = self.cache.get(key)
+        if record is not None:
+            return record
+        try:  # a miss reads through: a false "not found" makes clients create duplicates
+            record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
+        except exc.DataError:  # the id cannot be an anchor of this column type
+            return None
+        if record is not None:
+            self._learn(record)
+            self.cache.put(record)
+        return record
+
+    async def find_by_query(self, value: str) -> dict[str, Any] | None:
+        """The resource whose query attribute (``userName``...) equals ``value``."""
+        query = self.codec.query.attr
+        key = self.cache.find(query.path, fold(value, query.case_exact))
+        record = self.cache.get(key) if key is not None else None
+        if record is None:
+            record = await self.database.run(
+                partial(fetch_by_query, obj=self.obj, codec=self.codec, value=value)
+            )
+            if record is not None:
+                self._learn(record)
+                self.cache.put(record)
+        return None if record is None else self.codec.render(record)
+
+    def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None:
+        """Resources with ``path eq value`` from an index; None when ``path`` is not indexed."""
+        name = self._strip_urn(path).lower()
+        if name == "id":
+            key = self.to_key(str(value))
+            record = self.cache.get(key) if key is not None else None
+            return [self.codec.render(record)] if record is not None else []
+        slot = self.codec.by_path.get(name)
+        if slot is None or (slot is not self.codec.query and slot not in self.codec.unique):
+            return None
+        if value is None or isinstance(value, bool | dict | list):
+            return []
+        key = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
+        record = self.cache.get(key) if key is not None else None
+        return [self.codec.render(record)] if record is not None else []
+
+    def _strip_urn(self, path: str) -> str:
+        for urn in (self.obj.schema_urn, *self.obj.extension_urns):
+            if path.lower().startswith(urn.lower() + ":"):
+                return path[len(urn) + 1 :]
+        return path
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def create(self, resource: dict[str, Any]) -> dict[str, Any]:
+        obj = self.obj
+        if obj.insert is None:
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be created through this mapping")
+        values = self.codec.values(resource, None)
+        await self._resolve_references(values)
+        members = await self._resolve_members(resource)
+        anchor = self._new_anchor(resource)
+        async with self._locks.hold(self._unique_locks(values)):
+            self._check_unique_in_cache(values, None)
+            try:
+                record = await self.database.run(
+                    partial(self._create_tx, values, anchor, members), write=True
+                )
+            except exc.IntegrityError as e:
+                raise self._integrity_error(e) from None
+            self._learn(record)
+            self.cache.put(record)
+        return self.codec.render(record)
+
+    def _new_anchor(self, resource: dict[str, Any]) -> Any:
+        obj = self.obj
+        if obj.anchor_generation == "uuid":
+            import uuid
+
+            return str(uuid.uuid4())
+        if obj.anchor_generation == "attribute":
+            slot = self.codec.by_path.get((obj.anchor_attribute or "").lower())
+            raw = self.codec.read(slot, resource) if slot is not None else None
+            if raw is None or raw == "" or not isinstance(raw, str | int) or isinstance(raw, bool):
+                raise InvalidValueError(obj.anchor_attribute or "", "is required (it is the object's anchor)")
+            return raw
+        return None
+
+    def _create_tx(self, values: dict[str, Any], anchor: Any, members: list[list[Any]], tx: Tx) -> Record:
+        obj = self.obj
+        assert obj.insert is not None
+        query_value = values.get(self.codec.query.param)
+        if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
+            raise UniquenessError(self.codec.query.attr.path)
+        result = tx.execute(obj.insert, {**values, "anchor": anchor})
+        if obj.insert.returning == "returning":
+            anchor = result.scalar_one()
+        elif obj.insert.returning == "lastrowid":
+            anchor = result.lastrowid
+        elif obj.insert.returning == "query":
+            found = tx.first(obj.by_query, {"value": query_value})
+            if found is None:
+                raise InvalidValueError("", "the new object could not be found by its query attribute")
+            anchor = found[self.codec.anchor_index]
+        self._write_children(tx, anchor, [()] * len(obj.multi), members)
+        record = fetch(tx, obj, self.codec, anchor)
+        if record is None:  # the import query does not show the new row: do not keep it
+            raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
+        return record
+
+    async def replace(
+        self, id: str, resource: dict[str, Any], *, if_match: str | None = None
+    ) -> dict[str, Any]:
+        obj = self.obj
+        key = self.to_key(id)
+        current = await self._record(id) if key is not None else None
+        if current is None or key is None:
+            raise NotFoundError(obj.name, id)
+        values = self.codec.values(resource, current.row)
+        self._check_immutable(values, current)
+        await self._resolve_references(values)
+        members = await self._resolve_members(resource)
+        locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
+        async with self._locks.hold(locks):
+            self._check_unique_in_cache(values, key)
+            anchor = current.row[self.codec.anchor_index]
+            try:
+                record = await self.database.run(
+                    partial(self._replace_tx, anchor, values, members, if_match, id), write=True
+                )
+            except exc.IntegrityError as e:
+                raise self._integrity_error(e) from None
+            except NotFoundError:
+                self._forget(key)
+                raise
+            self.cache.put(record)
+        return self.codec.render(record)
+
+    def _replace_tx(
+        self,
+        anchor: Any,
+        values: dict[str, Any],
+        members: list[list[Any]] | None,
+        if_match: str | None,
+        id: str,
+        tx: Tx,
+    ) -> Record:
+        obj, codec = self.obj, self.codec
+        fresh = fetch(tx, obj, codec, anchor)
+        if fresh is None:
+            raise NotFoundError(obj.name, id)
+        if if_match is not None and not etag_matches(if_match, fresh.version):
+            raise PreconditionFailedError()
+        query = codec.query
+        new_query = values.get(query.param)
+        old_query = fresh.row[query.index]
+        if new_query is not None and (
+            old_query is None
+            or fold(new_query, query.attr.case_exact) != fold(old_query, query.attr.case_exact)
+        ):
+            clash = tx.first(obj.by_query, {"value": new_query})
+            if clash is not None and anchor_key(clash[codec.anchor_index]) != anchor_key(anchor):
+                raise UniquenessError(query.attr.path)
+        if obj.update is not None:
+            params = {s.param: fresh.row[s.index] for s in codec.slots}  # unmapped params keep their value
+            tx.execute(obj.update, {**params, **values, "anchor": anchor})
+        elif any(values.get(s.param) != fresh.row[s.index] for s in codec.slots if s.writable):
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
+        self._maybe_disable(tx, anchor, values, fresh)
+        self._write_children(tx, anchor, fresh.children, members)
+        record = fetch(tx, obj, codec, anchor)
+        if record is None:
+            raise NotFoundError(obj.name, id)
+        return record
+
+    def _maybe_disable(self, tx: Tx, anchor: Any, values: dict[str, Any], fresh: Record) -> None:
+        rule = self.obj.disable
+        slot = self.codec.by_path.get("active")
+        if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
+            return
+        was = fresh.row[slot.index]
+        was_active = (
+            was is None or bool(was) if not isinstance(was, str) else was.lower() in ("1", "true", "t", "y")
+        )
+        if was_active and values.get(slot.param) is False:
+            tx.execute(rule.statement, {"anchor": anchor})
+
+    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+        obj = self.obj
+        key = self.to_key(id)
+        current = await self._record(id) if key is not None else None
+        if current is None or key is None:
+            raise NotFoundError(obj.name, id)
+        anchor = current.row[self.codec.anchor_index]
+        async with self._locks.hold([("id", key)]):
+            try:
+                after = await self.database.run(partial(self._delete_tx, anchor, if_match, id), write=True)
+            except exc.IntegrityError as e:
+                raise self._integrity_error(e) from None
+            except NotFoundError:
+                self._forget(key)
+                raise
+            if after is None:
+                self._forget(key)
+            else:
+                self.cache.put(after)
+
+    def _delete_tx(self, anchor: Any, if_match: str | None, id: str, tx: Tx) -> Record | None:
+        obj = self.obj
+        fresh = fetch(tx, obj, self.codec, anchor)
+        if fresh is None:
+            raise NotFoundError(obj.name, id)
+        if if_match is not None and not etag_matches(if_match, fresh.version):
+            raise PreconditionFailedError()
+        rule = obj.deprovision_delete
+        statement = rule.statement or (obj.delete if rule.action == "row" else None)
+        if rule.action == "row" and statement is None:
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
+        if statement is not None:
+            tx.execute(statement, {"anchor": anchor})
+        return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
+
+    def _forget(self, key: Key) -> None:
+        self.cache.remove(key)
+        for store, index in self.referrers:
+            store.forget_member(index, key)
+
+    def forget_member(self, index: int, value: Key) -> None:
+        """Drop ``value`` from multi-valued attribute ``index`` of every cached object (the
+        database cascaded the delete of the referenced object)."""
+        for record in self.cache.records():
+            items = record.children[index] if index < len(record.children) else ()
+            kept = tuple(i for i in items if anchor_key(i if not isinstance(i, tuple) else i[0]) != value)
+            if len(kept) != len(items):
+                children = record.children[:index] + (kept,) + record.children[index + 1 :]
+                self.cache.put(Record(record.row, children))
+
+    # -- write helpers ----------------------------------------------------------------------
+
+    def _unique_locks(self, values: dict[str, Any]) -> list[Hashable]:
+        keys: list[Hashable] = []
+        for slot in (self.codec.query, *self.codec.unique):
+            value = values.get(slot.param)
+            if value is not None:
+                keys.append(("unique", slot.attr.path, fold(value, slot.attr.case_exact)))
+        return keys
+
+    def _check_unique_in_cache(self, values: dict[str, Any], own: Key | None) -> None:
+        for slot in (self.codec.query, *self.codec.unique):
+            value = values.get(slot.param)
+            if value is None:
+                continue
+            holder = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
+            if holder is not None and holder != own:
+                raise UniquenessError(slot.attr.path)
+
+    def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
+        for slot in self.codec.slots:
+            if slot.attr.mutability != "immutable" or not slot.writable:
+                continue
+            old = current.row[slot.index]
+            new = values.get(slot.param)
+            if old is not None and (new is None or str(new) != str(old)):
+                raise MutabilityError(slot.attr.path)
+
+    async def _resolve_references(self, values: dict[str, Any]) -> None:
+        """Replace reference ids (``manager.value``) by the referenced anchors; each must exist."""
+        for slot in self.codec.slots:
+            attr = slot.attr
+            value = values.get(slot.param)
+            if not slot.writable or attr.reference is None or value is None:
+                continue
+            target = self.resolver(attr.reference)
+            if target is None:
+                continue
+            record = await target.get_record(str(value))
+            if record is None:
+                raise MissingReferenceError(attr.path, str(value))
+            values[slot.param] = record.row[target.codec.anchor_index]
+
+    async def _resolve_members(self, resource: dict[str, Any]) -> list[list[Any]] | None:
+        """Per multi, the anchors a full-state resource asks for (each must exist); None for a
+        multi the mapping cannot write (its items must then stay as they are)."""
+        out: list[Any] = []
+        for multi_slot in self.codec.multis:
+            multi = multi_slot.multi
+            ids = self.codec.members(multi_slot, resource)
+            if multi.add is None and multi.remove is None:
+                out.append(None)
+                continue
+            target = self.resolver(multi.reference) if multi.reference else None
+            anchors: list[Any] = []
+            for value in ids:
+                if target is None:
+                    anchors.append(value)
+                    continue
+                record = await target.get_record(value)
+                if record is None:
+                    raise MissingReferenceError(f"{multi.attribute}.value", value)
+                anchors.append(record.row[target.codec.anchor_index])
+            out.append(anchors)
+        return out
+
+    def _write_children(self, tx: Tx, anchor: Any, current: Any, desired: list[Any] | None) -> None:
+        if desired is None:
+            return
+        for multi, have_items, want in zip(self.obj.multi, current, desired, strict=True):
+            have = {anchor_key(i[0] if isinstance(i, tuple) else i): i for i in have_items}
+            if want is None:
+                continue
+            wanted = {anchor_key(v): v for v in want}
+            adds = [v for k, v in wanted.items() if k not in have]
+            removes = [v if not isinstance(v, tuple) else v[0] for k, v in have.items() if k not in wanted]
+            if (adds and multi.add is None) or (removes and multi.remove is None):
+                raise MutabilityError(multi.attribute)
+            for value in removes:
+                assert multi.remove is not None
+                tx.execute(multi.remove, {"anchor": anchor, "value": value, "type": None})
+            for value in adds:
+                assert multi.add is not None
+                tx.execute(multi.add, {"anchor": anchor, "value": value, "type": None})
+
+    def _integrity_error(self, error: exc.IntegrityError) -> Exception:
+        kind = integrity_kind(error)
+        if kind == "unique":
+            for slot in self.codec.unique:
+                if slot.attr.target_column and integrity_mentions(error, slot.attr.target_column):
+                    return UniquenessError(slot.attr.path)
+            return UniquenessError(self.codec.query.attr.path)
+        if kind == "foreign_key":
+            return MissingReferenceError("", "a referenced object")
+        if kind == "not_null":
+            for slot in self.codec.slots:
+                if slot.attr.target_column and integrity_mentions(error, slot.attr.target_column):
+                    return InvalidValueError(slot.attr.path, "is required by the database")
+            return InvalidValueError("", "a value required by the database is missing")
+        return InvalidValueError("", "the database rejected the values")
+
+    # -- syncs ------------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    async def sync_full(self) -> SyncStats:
+        """Import everything into a new state (built in a worker thread) and swap it in."""
+        async with self._sync_lock:
+            self.cache.begin_tracking()
+            try:
+                result = await self.database.run(
+                    partial(
+                        import_all,
+                        obj=self.obj,
+                        codec=self.codec,
+                        old=self.cache.state,
+                        page_size=self.page_size,
+                        progress_every=self.progress_every,
+                    )
+                )
+            except BaseException:
+                self.cache.end_tracking()
+                raise
+            self.cache.swap(result.state)
+            self._mark = result.mark
+            self._loaded = True
+            if result.state.records:
+                self._learn(next(iter(result.state.records.values())))
+            log.info(
+                "%s: full import of %d rows (%d added, %d changed, %d removed)",
+                self.name,
+                result.stats.rows,
+                result.stats.added,
+                result.stats.changed,
+                result.stats.removed,
+            )
+            return result.stats
+
+    async def sync_delta(self) -> SyncStats:
+        """Apply the changes since the last sync; a full import when there is no starting point."""
+        if self.obj.delta.kind == "none" or self.obj.delta.query is None:
+            return SyncStats()
+        if not self._loaded or self._mark is None:
+            return await self.sync_full()
+        async with self._sync_lock:
+            self.cache.begin_tracking()
+            try:
+                delta = await self.database.run(
+                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark, margin=self.margin)
+                )
+            except BaseException:
+                self.cache.end_tracking()
+                raise
+            stats = self.cache.apply(delta.records, delta.deletes)
+            for key in delta.deletes:
+                for store, index in self.referrers:
+                    store.forget_member(index, key)
+            self._mark = delta.mark
+            if stats.added or stats.changed or stats.removed:
+                log.info(
+                    "%s: delta %d added, %d changed, %d removed",
+                    self.name,
+                    stats.added,
+                    stats.changed,
+                    stats.removed,
+                )
+            return stats
