@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mapper.compiler import load
+from mapper.plan import Plan
+from mapper.runtime.gateway import Gateway
+
+HR_MAP = Path(__file__).resolve().parents[2] / "examples" / "hr" / "hr.map"
+
+
+def hr_plan(dialect: str) -> Plan:
+    return load(str(HR_MAP), write=dialect)
+
+
+@pytest.fixture
+async def gateway(hr_database) -> AsyncIterator[Gateway]:  # noqa: ANN001 - HrDatabase from tests/conftest.py
+    gw = Gateway(hr_plan(hr_database.dialect), environ={"HR_DATABASE_URL": hr_database.url}, autosync=False)
+    await gw.start()
+    try:
+        yield gw
+    finally:
+        await gw.stop()
