@@ -270,7 +270,7 @@ def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedCharacters as exc:
-        pos = exc.pos_in_stream
+        pos = exc.pos_in_stream or 0
         found = text[pos] if pos < len(text) else ""
         if found == '"':
             raise error(f"unterminated string at position {exc.column} of {start} '{text}'") from None
@@ -296,22 +296,52 @@ def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
 
 def parse_filter(text: str) -> Filter:
     """Parse a SCIM filter; raise ``invalidFilter`` (400) with a precise detail when malformed."""
-    return parse(text, "filter", invalid_filter)  # type: ignore[no-any-return]
+    return parse(text, "filter", invalid_filter)
 
 
 # ---------------------------------------------------------------------------- equality terms
 
 
-def equality_terms(node: Filter) -> list[tuple[AttrPath, Scalar]] | None:
+def equality_terms(
+    node: Filter, resolver: AttributeResolver | None = None
+) -> list[tuple[AttrPath, Scalar]] | None:
     """``[(path, value), ...]`` when ``node`` is ``attr eq value`` or an ``and`` of such terms
     (any nesting), else None. The app answers these from the cache's indexes (anchor id, query
-    attribute) instead of scanning; the result is a conjunction."""
+    attribute) instead of scanning; the result is a conjunction.
+
+    With a ``resolver`` the paths are canonical (``USERNAME`` -> ``userName``; the URN is kept
+    only for extension attributes, so ``urn:...:core:2.0:User:userName`` -> ``userName`` and
+    ``employeeNumber`` -> ``urn:...:enterprise:2.0:User:employeeNumber``) and values take the
+    attribute's type (``employeeNumber eq 42`` -> ``"42"``, ``active eq "true"`` -> ``True``).
+    Whether to fold case is the resolver's ``case_exact``.
+    """
+    terms = _equality_terms(node)
+    if terms is None or resolver is None:
+        return terms
+    return [_canonical_term(path, value, resolver) for path, value in terms]
+
+
+def _equality_terms(node: Filter) -> list[tuple[AttrPath, Scalar]] | None:
     if isinstance(node, Compare):
         return [(node.path, node.value)] if node.op == "eq" and node.value is not None else None
     if isinstance(node, And):
-        left, right = equality_terms(node.left), equality_terms(node.right)
+        left, right = _equality_terms(node.left), _equality_terms(node.right)
         return None if left is None or right is None else left + right
     return None
+
+
+def _canonical_term(path: AttrPath, value: Scalar, resolver: AttributeResolver) -> tuple[AttrPath, Scalar]:
+    info = resolver.resolve(path.urn, path.attribute, path.sub)
+    urn = container_key(resolver, info)
+    if info.type == "boolean":
+        value = _as_bool(value) if _as_bool(value) is not None else value
+    elif (
+        info.type not in ("integer", "decimal")
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        value = str(value)
+    return AttrPath(urn, info.name, info.sub), value
 
 
 # ---------------------------------------------------------------------------- evaluation

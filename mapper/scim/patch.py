@@ -329,7 +329,7 @@ class _Patcher:
             return self.resource
         key = key_ci(self.resource, urn)
         if key is not None and isinstance(self.resource[key], dict):
-            return self.resource[key]  # type: ignore[no-any-return]
+            return self.resource[key]
         if not create:
             return None
         self.resource[key or urn] = {}
@@ -338,7 +338,7 @@ class _Patcher:
             isinstance(s, str) and s.casefold() == urn.casefold() for s in schemas
         ):
             schemas.append(urn)
-        return self.resource[key or urn]  # type: ignore[no-any-return]
+        return self.resource[key or urn]
 
     def _store(self, container: dict[str, Any], key: str, items: list[Any], info: Attribute) -> None:
         if items:
@@ -457,7 +457,7 @@ def _merge_into(
     for item in items:
         if _same_item(item, new, info, resolver):
             item.update(new)
-            return item  # type: ignore[no-any-return]
+            return item
     items.append(new)
     return new
 

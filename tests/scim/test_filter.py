@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from mapper.plan import ENTERPRISE_USER
+from mapper.plan import CORE_USER, ENTERPRISE_USER, PlanAttribute, PlanObject
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.filter import (
@@ -350,3 +352,86 @@ def test_ast_is_frozen_and_hashable() -> None:
 def test_attr_path_str() -> None:
     assert str(a("manager", "value", ENTERPRISE_USER)) == f"{ENTERPRISE_USER}:manager.value"
     assert str(a("userName")) == "userName"
+
+
+CANONICAL_TERMS = [
+    ('USERNAME eq "b"', [(a("userName"), "b")]),
+    ('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "b"', [(a("userName"), "b")]),
+    ("employeeNumber eq 42", [(a("employeeNumber", urn=ENTERPRISE_USER), "42")]),
+    ('ACTIVE eq "true"', [(a("active"), True)]),
+    ('name.FAMILYNAME eq "J" and id eq "7"', [(a("name", "familyName"), "J"), (a("id"), "7")]),
+    ('nosuch eq "x"', [(a("nosuch"), "x")]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CANONICAL_TERMS, ids=[t for t, _ in CANONICAL_TERMS])
+def test_equality_terms_canonical(text: str, expected: object) -> None:
+    assert equality_terms(parse_filter(text), USERS) == expected
+
+
+# ---------------------------------------------------------------------------- plan-aware resolution
+
+
+def _object(**fields: Any) -> PlanObject:
+    return PlanObject.model_construct(**fields)
+
+
+def _bound(path: str, attribute: str, sub: str | None = None, **fields: Any) -> PlanAttribute:
+    return PlanAttribute(
+        path=path,
+        schema_urn=fields.pop("schema_urn", CORE_USER),
+        attribute=attribute,
+        sub_attribute=sub,
+        column=attribute.lower(),
+        **fields,
+    )
+
+
+def test_plan_case_exact_applies_to_filters() -> None:
+    plan_user = _object(
+        schema_urn=CORE_USER,
+        extension_urns=(ENTERPRISE_USER,),
+        attributes=(_bound("userName", "userName", case_exact=True),),
+    )
+    resolver = Resolver.for_object(plan_user)
+    assert parse_filter('userName eq "BJensen"').matches(USER, resolver)
+    assert not parse_filter('userName eq "bjensen"').matches(USER, resolver)
+    assert resolver.resolve(None, "USERNAME").mapped
+
+
+def test_custom_object_type_from_the_plan() -> None:
+    urn = "urn:example:schemas:Badge"
+    badge = _object(
+        schema_urn=urn,
+        extension_urns=(),
+        attributes=(
+            _bound("code", "code", schema_urn=urn, case_exact=True),
+            _bound("level", "level", schema_urn=urn, type="integer"),
+            _bound('doors[type eq "main"].value', "doors", "value", schema_urn=urn, multi_valued=True),
+        ),
+    )
+    resolver = Resolver.for_object(badge)
+    level = resolver.resolve(None, "LEVEL")
+    assert (level.urn, level.name, level.type, level.known) == (urn, "level", "integer", True)
+    doors = resolver.resolve(None, "doors")
+    assert (doors.type, doors.multi_valued, doors.sub_attributes) == ("complex", True, ("value",))
+    resource = {"id": "1", "code": "AB", "level": 3, "doors": [{"type": "main", "value": "D1"}]}
+    assert parse_filter('level gt 2 and code eq "AB" and doors.value eq "d1"').matches(resource, resolver)
+    assert not parse_filter('code eq "ab"').matches(resource, resolver)
+    assert resolver.schema_urn(urn.upper()) == urn
+
+
+def test_resolver_search_order_and_unknowns() -> None:
+    manager = USERS.resolve(None, "Manager")
+    assert (manager.urn, manager.name, manager.complex) == (ENTERPRISE_USER, "manager", True)
+    assert USERS.resolve(None, "id").urn == ""
+    assert USERS.resolve(None, "schemas").mutability == "readOnly"
+    assert USERS.resolve(None, "meta", "created").mutability == "readOnly"
+    assert USERS.resolve(None, "emails", "VALUE").path == "emails.value"
+    unknown = USERS.resolve(None, "favourite")
+    assert (unknown.known, unknown.type, unknown.urn) == (False, "string", CORE_USER)
+    assert not USERS.resolve(None, "name", "nosuch").known
+    assert USERS.resolve("urn:example:unknown", "x").urn == "urn:example:unknown"
+    assert USERS.schema_urn(ENTERPRISE_USER.lower()) == ENTERPRISE_USER
+    assert USERS.schema_urn("urn:nope") is None
+    assert GROUPS.resolve(None, "members", "value").mutability == "immutable"
