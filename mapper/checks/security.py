@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from mapper.checks import codes
 from mapper.checks.scimpaths import Resolved, mapped
+from mapper.checks.sources import dialect_of
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, Source
 
@@ -54,7 +55,7 @@ def check_urls(mapping: MappingFile) -> Iterator[Diagnostic]:
                 f'keep secrets out of the file: write url env("{var}") and set {var} where the gateway runs',
             )
         scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
-        dialect = source.dialect.value if source.dialect else ""
+        dialect = (dialect_of(source.dialect.value) if source.dialect else None) or ""
         if scheme and dialect in SCHEMES and scheme not in SCHEMES[dialect]:
             yield codes.DIALECT_URL_MISMATCH.at(
                 mapping.path,

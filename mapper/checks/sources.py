@@ -13,19 +13,22 @@ from mapper.plan import Dialect
 
 DIALECTS: tuple[str, ...] = get_args(Dialect)
 
-#: Names people write for a dialect we know under another name. Not accepted (one spelling per
-#: dialect keeps mappings and plans comparable), but the hint says which to write.
-ALIASES = {
-    "mariadb": "mysql",
-    "postgresql": "postgres",
+#: Other spellings a source may use, as the compiler accepts them (mapper.compiler.dialects).
+ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql", "sqlserver": "tsql"}
+#: Spellings people try that are not accepted; the hint says which to write.
+MISSPELLINGS = {
     "pg": "postgres",
     "psql": "postgres",
-    "mssql": "tsql",
-    "sqlserver": "tsql",
     "sql_server": "tsql",
     "sqlite3": "sqlite",
     "oracledb": "oracle",
 }
+
+
+def dialect_of(word: str) -> str | None:
+    """The canonical dialect a source's ``dialect`` word names, or None."""
+    lowered = word.lower()
+    return lowered if lowered in DIALECTS else ALIASES.get(lowered)
 
 
 def check_sources(mapping: MappingFile) -> Iterator[Diagnostic]:
@@ -46,9 +49,9 @@ def check_sources(mapping: MappingFile) -> Iterator[Diagnostic]:
             yield codes.MISSING_DIALECT.at(
                 file, name.span, f"source '{name.value}' has no dialect", f"add one of: {', '.join(DIALECTS)}"
             )
-        elif source.dialect.value not in DIALECTS:
+        elif dialect_of(source.dialect.value) is None:
             word = source.dialect.value
-            alias = ALIASES.get(word.lower())
+            alias = MISSPELLINGS.get(word.lower())
             hint = (
                 f"did you mean '{alias}'? ({word} is written '{alias}')"
                 if alias

@@ -19,7 +19,8 @@ CRM_SOURCE = 'source crm {\n  dialect postgres\n  url env("CRM_URL")\n}\n\nobjec
 CASES: list[Case] = [
     # sources
     ("unknown-dialect", [("dialect sqlite", "dialect sqlit")], [("MAP101", "sqlit", 0)]),
-    ("mariadb-is-mysql", [("dialect sqlite", "dialect mariadb")], [("MAP101", "mariadb", 0)]),
+    ("pg-is-postgres", [("dialect sqlite", "dialect pg")], [("MAP101", "pg", 0)]),
+    ("mariadb-is-mysql", [("dialect sqlite", "dialect mariadb")], [("MAP404", "env(", 0)]),
     ("missing-dialect", [("  dialect sqlite\n", "")], [("MAP102", "hr", 0)]),
     ("missing-url", [(f"  {HR_URL}\n", "")], [("MAP103", "hr", 0)]),
     ("duplicate-source", [("object User", NEW_SOURCE)], [("MAP104", "hr {", 1)]),
@@ -202,7 +203,7 @@ def test_hints_suggest_the_right_name() -> None:
         assert mapping is not None
         return " ".join(d.hint or "" for d in check(mapping))
 
-    assert "'mysql'" in hint(("dialect sqlite", "dialect mariadb"))
+    assert "'postgres'" in hint(("dialect sqlite", "dialect pg"))
     assert "'sqlite'" in hint(("dialect sqlite", "dialect sqlit"))
     assert "'nickName'" in hint(("    nickName  ", "    nickNam   "))
     assert "'enterprise'" in hint(("enterprise.department", "entreprise.department"))
@@ -211,3 +212,11 @@ def test_hints_suggest_the_right_name() -> None:
         ("CN={anchor},OBJECT=USER", "{anchor}@contoso.com")
     )
     assert "'User'" in hint(("manager_id      reference User", "manager_id      reference Usr"))
+
+
+def test_dialect_spellings_agree_with_the_compiler() -> None:
+    from mapper.checks.sources import ALIASES, DIALECTS, MISSPELLINGS, dialect_of
+    from mapper.compiler.dialects import normalize
+
+    for word in (*DIALECTS, *ALIASES, *MISSPELLINGS, "MariaDB", "nosuch"):
+        assert dialect_of(word) == normalize(word), word
