@@ -141,10 +141,10 @@ class _Patcher:
             raise invalid_path(
                 f"'{info.name}' is single-valued; a value filter needs a multi-valued attribute"
             )
-        if op == "remove" and path.sub_attribute is None and path.value_filter is None and info.required:
-            raise invalid_value(f"'{info.name}' is required and cannot be removed")
         if value is None and op != "remove":
             op, value = "remove", _MISSING  # null unassigns (RFC 7643 §2.5)
+        if op == "remove" and path.sub_attribute is None and path.value_filter is None and info.required:
+            raise invalid_value(f"'{info.name}' is required and cannot be removed")
         if path.value_filter is not None:
             self.apply_filtered(op, path, info, value)
         elif path.sub_attribute is not None:

@@ -146,6 +146,18 @@ USER_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]
         user(),
     ),
     (
+        "entra manager removed with a value",
+        with_enterprise(manager={"value": "7"}),
+        [{"op": "Remove", "path": "manager", "value": [{"value": "7"}]}],
+        user(),
+    ),
+    (
+        "manager replaced with null",
+        with_enterprise(manager={"value": "7"}, department="D"),
+        [{"op": "Replace", "path": "manager", "value": None}],
+        with_enterprise(department="D"),
+    ),
+    (
         "manager.value path",
         user(),
         [{"op": "Add", "path": f"{ENTERPRISE_USER}:manager.value", "value": "7"}],
@@ -542,6 +554,12 @@ ERRORS: list[tuple[str, Any, str, str]] = [
         "readOnly",
     ),
     ("remove required", [{"op": "remove", "path": "userName"}], "invalidValue", "required"),
+    (
+        "replace required with null",
+        [{"op": "replace", "path": "userName", "value": None}],
+        "invalidValue",
+        "required",
+    ),
     (
         "boolean not a boolean",
         [{"op": "replace", "path": "active", "value": "yes"}],
