@@ -33,6 +33,7 @@ from mapper.language.model import (
 )
 
 INDENT = "  "
+MAX_WIDTH = 100  # a call longer than this wraps its parameters
 ARROWS = {"both": "<->", "import": "<-", "export": "->"}
 
 
@@ -228,13 +229,11 @@ def _dn(dn: Dn) -> str:
 
 
 def _delta_table(delta: DeltaTable) -> list[Chunk]:
+    """One line: ``delta table T { sequence C  anchor C  type C }``."""
     parts = (("sequence", delta.sequence), ("anchor", delta.anchor), ("type", delta.change_type))
-    items = [(word, name) for word, name in parts if name is not None]
-    return [
-        Chunk(f"delta table {delta.table.value} {{", 1, delta.span.offset),
-        *_keyword_lines([(word, name.value, name.span.offset) for word, name in items], 2),
-        _closing(delta.span.end_offset, 1),
-    ]
+    inside = "  ".join(f"{word} {name.value}" for word, name in parts if name is not None)
+    body = f"{{ {inside} }}" if inside else "{}"
+    return [Chunk(f"delta table {delta.table.value} {body}", 1, delta.span.offset)]
 
 
 _ATTRIBUTES = re.compile(r"\battributes\s*\{")
@@ -280,12 +279,12 @@ def _multi(multi: MultiValued) -> list[Chunk]:
     header = f"multi {multi.attribute.value}"
     if multi.reference is not None:
         header += f" reference {multi.reference.value}"
-    items: list[tuple[str, str, int]] = []
+    items: list[tuple[str, Statement, int]] = []
     if multi.import_sql is not None:
-        items.append(("import", sql(multi.import_sql), multi.import_sql.span.offset))
+        items.append(("import", multi.import_sql, multi.import_sql.span.offset))
     for word, statement in (("add", multi.add), ("remove", multi.remove)):
         if statement is not None:
-            items.append((word, _statement(statement), statement.span.offset))
+            items.append((word, statement, statement.span.offset))
     return [
         Chunk(f"{header} {{", 1, multi.span.offset),
         *_keyword_lines(items, 2),
@@ -297,7 +296,7 @@ def _writes(writes: Writes) -> list[Chunk]:
     if writes.table is not None:
         return [Chunk(f"write table {writes.table.value}", 1, writes.span.offset)]
     parts = (("insert", writes.insert), ("update", writes.update), ("delete", writes.delete))
-    items = [(word, _statement(stmt), stmt.span.offset) for word, stmt in parts if stmt is not None]
+    items = [(word, stmt, stmt.span.offset) for word, stmt in parts if stmt is not None]
     return [
         Chunk("write {", 1, writes.span.offset),
         *_keyword_lines(items, 2),
@@ -305,17 +304,35 @@ def _writes(writes: Writes) -> list[Chunk]:
     ]
 
 
-def _keyword_lines(items: list[tuple[str, str, int]], depth: int) -> list[Chunk]:
-    """``keyword value`` lines with the values aligned after the longest keyword."""
+def _keyword_lines(items: list[tuple[str, Statement, int]], depth: int) -> list[Chunk]:
+    """``keyword statement`` lines with the statements aligned after the longest keyword."""
     width = max((len(word) for word, _, _ in items), default=0)
-    return [Chunk(f"{word.ljust(width)} {value}", depth, offset) for word, value, offset in items]
+    column = len(INDENT) * depth + width + 1
+    return [
+        Chunk(f"{word.ljust(width)} {_statement(statement, column)}", depth, offset)
+        for word, statement, offset in items
+    ]
 
 
-def _statement(statement: Statement) -> str:
+def _statement(statement: Statement, column: int) -> str:
+    """SQL verbatim, or ``call name(:a, :b)`` wrapped to ``MAX_WIDTH`` with the parameters aligned."""
     if isinstance(statement, SqlBlock):
         return sql(statement)
-    params = ", ".join(f":{p.value}" for p in statement.params)
-    return f"call {statement.name.value}({params})"
+    head = f"call {statement.name.value}("
+    params = [f":{p.value}" for p in statement.params]
+    one_line = head + ", ".join(params) + ")"
+    if column + len(one_line) <= MAX_WIDTH or len(params) < 2:
+        return one_line
+    lines = [head]
+    for i, param in enumerate(params):
+        piece = param + ("," if i < len(params) - 1 else ")")
+        if lines[-1] != head and column + len(lines[-1]) + 1 + len(piece) > MAX_WIDTH:
+            lines.append(" " * len(head))
+            lines[-1] += piece
+        else:
+            lines[-1] += ("" if lines[-1].endswith("(") or not lines[-1].strip() else " ") + piece
+    indent = " " * column
+    return lines[0] + "".join(f"\n{indent}{line}" for line in lines[1:])
 
 
 def _deprovision(rule: Deprovision) -> str:

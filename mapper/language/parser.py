@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from typing import Literal
 
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -25,7 +26,7 @@ from lark.lexer import PatternStr
 from mapper.diagnostics import Diagnostic, error
 from mapper.language.grammar import capturing_comments, mapping_parser
 from mapper.language.model import MappingFile
-from mapper.language.transform import SQL_OPEN, LineIndex, ModelBuilder
+from mapper.language.transform import SQL_CLOSE, SQL_OPEN, LineIndex, ModelBuilder
 
 MAX_SYNTAX_ERRORS = 20
 
@@ -63,56 +64,78 @@ def parse(text: str, path: str) -> tuple[MappingFile | None, list[Diagnostic]]:
     except VisitError as exc:  # a bug in the builder, not in the file: surface the real error
         raise exc.orig_exc from exc
     mapping = mapping.model_copy(update={"comments": builder.make_comments(comments)})
-    return mapping, builder.diagnostics
+    return mapping, sorted(builder.diagnostics, key=lambda d: d.span.offset)
 
 
 def _syntax_errors(text: str, path: str) -> list[Diagnostic]:
-    """Every syntax error we can find cheaply: one per top-level block at most."""
+    """Every syntax error we can find cheaply, in file order.
+
+    After an error the broken part is blanked out (turned to spaces, so positions hold) and the
+    text parsed again: a misspelled keyword at the start of a line or a stray character only
+    costs that line or character; anything else costs the rest of its top-level block. A
+    parse that fails no further on than the last error is not reported (it is the same error
+    seen again), and the rest of that block is skipped.
+    """
     lines = LineIndex(text)
     runaway = _runaway_sql(text)
     if runaway is not None:
         return [_unterminated_sql(runaway, text, path, lines)]
     diagnostics: list[Diagnostic] = []
     masked = text
-    skipped_to = 0
+    last = -1
     while len(diagnostics) < MAX_SYNTAX_ERRORS:
         try:
             mapping_parser().parse(masked)
             break
         except UnexpectedInput as exc:
-            diagnostic, fatal = _diagnose(exc, text, path, lines)
-        diagnostics.append(diagnostic)
-        if fatal:
+            diagnostic, recovery = _diagnose(exc, masked, path, lines)
+        offset = diagnostic.span.offset
+        if offset <= last:
+            recovery, offset = "block", last + 1
+        else:
+            diagnostics.append(diagnostic)
+            last = offset
+        if recovery == "stop":
             break
-        resume = _resume_offset(text, diagnostic.span.offset, skipped_to)
-        if resume is None:
-            break
-        masked = _blank(text, resume)
-        skipped_to = resume
+        if recovery == "char":
+            masked = _blank(masked, offset, offset + 1)
+        elif recovery == "line":
+            masked = _blank(masked, *_line_extent(masked, offset))
+        else:
+            resume = _next_block(text, offset)
+            if resume is None:
+                break
+            masked = _blank(masked, 0, resume)
     return diagnostics
 
 
-def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> tuple[Diagnostic, bool]:
-    """A diagnostic for one Lark error, and whether parsing further is pointless."""
+Recovery = Literal["stop", "char", "line", "block"]
+
+
+def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> tuple[Diagnostic, Recovery]:
+    """A diagnostic for one Lark error, and how to go on looking for more."""
     offset = exc.pos_in_stream or 0
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
-        return _end_of_file(exc, text, path, lines), True
+        return _end_of_file(exc, text, path, lines), "stop"
     if text.startswith(SQL_OPEN, offset):
-        return _unterminated_sql(offset, text, path, lines), True
+        return _unterminated_sql(offset, text, path, lines), "stop"
     if text.startswith('"', offset) and not _STRING.match(text, offset):
         end = text.find("\n", offset)
         end = len(text) if end < 0 else end
         span = lines.span(offset, end)
         hint = 'close it with " on the same line'
-        return error("MAP003", "unterminated string", path, span, hint=hint), False
+        return error("MAP003", "unterminated string", path, span, hint=hint), "line"
     if isinstance(exc, UnexpectedToken):
-        return _unexpected_token(exc, path, lines), False
+        diagnostic = _unexpected_token(exc, path, lines)
+        line_start = text.rfind("\n", 0, offset) + 1
+        inner_item = offset > line_start and not text[line_start:offset].strip()  # first word, indented
+        return diagnostic, "line" if diagnostic.code == "MAP002" and inner_item else "block"
     assert isinstance(exc, UnexpectedCharacters)
     char = text[offset]
     expected = _expected_words(exc.allowed or set())
     span = lines.span(offset, offset + 1)
     message = f"unexpected character {char!r}"
-    return error("MAP001", message, path, span, hint=f"expected {expected}" if expected else None), False
+    return error("MAP001", message, path, span, hint=f"expected {expected}" if expected else None), "char"
 
 
 def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diagnostic:
@@ -128,7 +151,10 @@ def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diag
         hint = f"did you mean '{close[0]}'?" if close else f"expected {expected}"
         return error("MAP002", f"unknown keyword '{value}'", path, span, hint=hint)
     shown = value if len(value) <= 40 else value[:37] + "..."
-    return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span)
+    hint = None
+    if _TOP_LEVEL.match(value) and token.column == 1 and "RBRACE" in accepts:
+        hint = f"is a '}}' missing before line {span.line}?"
+    return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span, hint=hint)
 
 
 def _end_of_file(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:
@@ -175,21 +201,30 @@ def _unclosed_brace(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
-def _resume_offset(text: str, error_offset: int, skipped_to: int) -> int | None:
-    """Where to parse again after an error: the start of the block after the broken one.
-
-    An error at the very start of a top-level block (a block before it is not closed) resumes
-    at that block, so it still gets checked.
-    """
-    for match in _TOP_LEVEL.finditer(text):
-        if match.start() >= error_offset and match.start() > skipped_to:
-            return match.start()
-    return None
+def _next_block(text: str, after: int) -> int | None:
+    """The start of the first top-level block (a line starting ``source``, ``schema`` or
+    ``object``) at or after ``after``: an error right at a block's start (the block before it
+    is not closed) still lets that block be checked."""
+    match = _TOP_LEVEL.search(text, after)
+    return None if match is None else match.start()
 
 
-def _blank(text: str, end: int) -> str:
-    """``text`` with everything before ``end`` turned to spaces (line breaks kept, so positions hold)."""
-    return re.sub(r"[^\n]", " ", text[:end]) + text[end:]
+def _line_extent(text: str, offset: int) -> tuple[int, int]:
+    """The line around ``offset``, extended to the end of any SQL block that starts on it."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    end = len(text) if end < 0 else end
+    sql = text.find(SQL_OPEN, start, end)
+    if sql >= 0:
+        close = text.find(SQL_CLOSE, sql + len(SQL_OPEN))
+        if close >= 0:
+            end = max(end, close + len(SQL_CLOSE))
+    return start, end
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    """``text`` with ``[start, end)`` turned to spaces (line breaks kept, so positions hold)."""
+    return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
 
 
 @functools.lru_cache(maxsize=1)

@@ -229,7 +229,7 @@ class ModelBuilder(Transformer[Token, Any]):
 
     def object(self, meta: Meta, children: list[Any]) -> ObjectType:
         name, source, *items = children
-        found = self._gather(items, f"object {name.value}")
+        found = self._gather([i for i in items if i.kind != "multi"], f"object {name.value}")
         delta = found.get("delta")
         return ObjectType(
             name=self._name(name),
@@ -241,7 +241,7 @@ class ModelBuilder(Transformer[Token, Any]):
             dn=self._value(found, "dn"),
             import_sql=self._value(found, "import"),
             delta=None if delta is None else delta.value,
-            attributes=tuple(m for item in items if item.kind == "attributes" for m in item.value),
+            attributes=self._value(found, "attributes") or (),
             multi=tuple(item.value for item in items if item.kind == "multi"),
             writes=self._value(found, "write"),
             disable=self._value(found, "disable"),

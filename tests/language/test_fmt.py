@@ -1,0 +1,119 @@
+"""The formatter: canonical layout, round trips, idempotence and comments."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mapper.language.fmt import format_mapping, quote
+from mapper.language.parser import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "parse"
+EXAMPLES = sorted((ROOT / "examples").glob("**/*.map"))
+OK = sorted((FIXTURES / "ok").glob("*.map"))
+FMT = sorted((FIXTURES / "fmt").glob("*.map"))
+FMT = [p for p in FMT if not p.name.endswith(".expected.map")]
+
+
+def fmt(text: str) -> str:
+    mapping, diagnostics = parse(text, "t.map")
+    assert diagnostics == [] and mapping is not None
+    return format_mapping(mapping)
+
+
+@pytest.mark.parametrize("path", EXAMPLES + OK, ids=lambda p: str(p.relative_to(ROOT)))
+def test_canonical_files_round_trip(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert fmt(text) == text
+
+
+@pytest.mark.parametrize("path", FMT, ids=lambda p: p.stem)
+def test_formats_to_golden_layout(path: Path) -> None:
+    """fmt/NAME.map formats to fmt/NAME.expected.map (UPDATE_GOLDEN=1 rewrites it)."""
+    expected = path.with_name(path.stem + ".expected.map")
+    actual = fmt(path.read_text(encoding="utf-8"))
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        expected.write_text(actual, encoding="utf-8")
+    assert actual == expected.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", EXAMPLES + OK + FMT, ids=lambda p: p.stem)
+def test_idempotent(path: Path) -> None:
+    once = fmt(path.read_text(encoding="utf-8"))
+    assert fmt(once) == once
+
+
+@pytest.mark.parametrize("path", EXAMPLES + OK + FMT, ids=lambda p: p.stem)
+def test_formatting_keeps_the_model_and_every_comment(path: Path) -> None:
+    before, _ = parse(path.read_text(encoding="utf-8"), "t.map")
+    after, _ = parse(fmt(path.read_text(encoding="utf-8")), "t.map")
+    assert before is not None and after is not None
+    assert sorted(c.text for c in after.comments) == sorted(c.text for c in before.comments)
+    strip = {"span", "text_span"}
+
+    def shape(node: object) -> object:
+        if isinstance(node, dict):
+            return {k: shape(v) for k, v in node.items() if k not in strip}
+        if isinstance(node, list | tuple):
+            return [shape(v) for v in node]
+        return node
+
+    exclude = {"text", "comments"}
+    assert shape(after.model_dump(exclude=exclude)) == shape(before.model_dump(exclude=exclude))
+
+
+def test_attribute_map_is_aligned() -> None:
+    text = "object U from db {\n attributes {\n  userName <-> login required\n  name.givenName <- given\n}}"
+    assert fmt(text) == (
+        "object U from db {\n"
+        "  attributes {\n"
+        "    userName       <-> login required\n"
+        "    name.givenName <-  given\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def test_items_come_in_canonical_order_with_blank_lines_between_groups() -> None:
+    text = (
+        "object U from db { delete row write table t attributes { a <-> b } "
+        'delta none import sql"""SELECT 1""" query userName anchor id uuid }'
+    )
+    assert fmt(text) == (
+        "object U from db {\n"
+        "  anchor id uuid\n"
+        "  query userName\n"
+        "\n"
+        '  import sql"""SELECT 1"""\n'
+        "  delta none\n"
+        "\n"
+        "  attributes {\n"
+        "    a <-> b\n"
+        "  }\n"
+        "\n"
+        "  write table t\n"
+        "  delete row\n"
+        "}\n"
+    )
+
+
+def test_sql_is_kept_verbatim() -> None:
+    sql = 'sql"""\n      select  *\n   from t -- # not a comment\n"""'
+    text = f"object U from db {{\n  import {sql}\n}}\n"
+    assert fmt(text) == text
+
+
+def test_strings_round_trip() -> None:
+    for value in ["plain", 'a "quoted" word', "CN=Smith\\, John", "trailing\\", "\\\\"]:
+        mapping, _ = parse(f"object U from db {{\n  dn {quote(value)}\n}}\n", "t.map")
+        assert mapping is not None and mapping.objects[0].dn is not None
+        assert mapping.objects[0].dn.value is not None
+        assert mapping.objects[0].dn.value.value == value
+
+
+def test_empty_file_formats_to_nothing() -> None:
+    assert fmt("") == ""
+    assert fmt("\n\n") == ""
