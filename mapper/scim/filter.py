@@ -33,18 +33,17 @@ Evaluation (RFC 7644 §3.4.2.2 where it speaks, else noted):
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import VisitError
 
+from mapper.language.grammar import grammar_text
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_filter
 
@@ -124,6 +123,7 @@ class ValuePath(_Node):
 
 Filter = Compare | Present | And | Or | Not | ValuePath
 
+GRAMMAR_FILE = "scim_filter.lark"
 ORDERING = frozenset({"gt", "ge", "lt", "le"})
 SUBSTRING = frozenset({"co", "sw", "ew"})
 
@@ -131,16 +131,10 @@ SUBSTRING = frozenset({"co", "sw", "ew"})
 
 
 @functools.lru_cache(maxsize=1)
-def _grammar_text() -> str:
-    packaged = importlib.resources.files("mapper") / "grammar" / "scim_filter.lark"
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammar" / "scim_filter.lark").read_text(encoding="utf-8")
-
-
-@functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_grammar_text(), parser="lalr", start=["filter", "path"], propagate_positions=False)
+    return Lark(
+        grammar_text(GRAMMAR_FILE), parser="lalr", start=["filter", "path"], propagate_positions=False
+    )
 
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")

@@ -163,6 +163,7 @@ class _Patcher:
             key = key_ci(self.resource, urn)
             if key is not None:
                 del self.resource[key]
+                self._forget_schema(urn)
         self.apply_object(op, value, urn)
 
     # ------------------------------------------------------------------ targets
