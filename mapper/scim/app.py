@@ -1,0 +1,75 @@
+"""The SCIM application: :func:`build_app` assembles it explicitly from a plan and settings.
+
+    Starlette(routes=[...], middleware=[...], exception_handlers={...}, lifespan=...)
+
+Middleware, outermost first: bearer authentication (rejects before anything else runs), the audit
+log (writes only), then path normalisation (``/users/`` → ``/Users``). The lifespan owns the
+runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
+hands it to the handlers as ``request.state.gateway``, and stops it (autosync, pools) on shutdown.
+There is no global state: two apps built from two plans are independent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from mapper.plan import Plan
+from mapper.runtime.gateway import Gateway
+from mapper.scim.audit import AuditMiddleware
+from mapper.scim.auth import BearerAuthMiddleware
+from mapper.scim.routes import ALIASES, build_routes, segments
+from mapper.scim.routes.exceptions import exception_handlers
+from mapper.scim.routes.normalise import PathNormaliser
+from mapper.scim.settings import Settings
+
+log = logging.getLogger("mapper.scim")
+
+INSECURE_WARNING = (
+    "AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and "
+    "change every user and group. Never run like this outside a development machine."
+)
+
+
+def build_app(plan: Plan, settings: Settings | None = None) -> Starlette:
+    """The SCIM 2.0 app serving ``plan``."""
+    settings = settings or Settings()
+    middleware = [
+        Middleware(
+            BearerAuthMiddleware, credentials=settings.credentials, insecure=settings.insecure_no_auth
+        ),
+        Middleware(AuditMiddleware),
+        Middleware(PathNormaliser, base_path=settings.base_path, segments=segments(plan), aliases=ALIASES),
+    ]
+    return Starlette(
+        routes=build_routes(plan, settings),
+        middleware=middleware,
+        exception_handlers=exception_handlers(),
+        lifespan=_lifespan(plan, settings),
+    )
+
+
+def _lifespan(plan: Plan, settings: Settings) -> Callable[[Starlette], AbstractAsyncContextManager[Any]]:
+    intervals: dict[str, Any] = {}
+    if settings.delta_interval is not None:
+        intervals["delta_interval"] = settings.delta_interval
+    if settings.full_interval is not None:
+        intervals["full_interval"] = settings.full_interval
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if settings.insecure_no_auth:
+            log.warning(INSECURE_WARNING)
+        gateway = Gateway(plan, environ=settings.environ, autosync=settings.autosync, **intervals)
+        await gateway.start()
+        try:
+            yield {"gateway": gateway}
+        finally:
+            await gateway.stop()
+
+    return lifespan

@@ -1,0 +1,94 @@
+"""The audit log: one JSON line per write request (POST, PUT, PATCH, DELETE) on the logger
+``mapper.audit``, with the time, the client's label, the method, the object type, the anchor, the
+outcome (HTTP status) and the duration in milliseconds. It never holds attribute values nor tokens:
+the record has no field that could carry one.
+
+:class:`AuditMiddleware` is a pure ASGI middleware that only acts on write methods, so reads pay a
+single set look-up. Handlers name what they touched with :func:`note`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mapper.scim.auth import CLIENT_KEY
+
+AUDIT_LOGGER = "mapper.audit"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RECORD_KEY = "mapper.audit"
+
+
+@dataclass
+class AuditRecord:
+    """What one write touched; the handler fills ``object_type`` and ``anchor``."""
+
+    object_type: str | None = None
+    anchor: str | None = None
+
+
+def note(scope: Scope, object_type: str, anchor: str | None = None) -> None:
+    """Tell the audit log which object type and anchor the current request writes."""
+    record = scope.get(RECORD_KEY)
+    if record is not None:
+        record.object_type = object_type
+        if anchor is not None:
+            record.anchor = anchor
+
+
+def audit_line(
+    *, client: str | None, method: str, record: AuditRecord, status: int, duration_ms: float
+) -> bytes:
+    """The JSON line for one write (bytes, without the newline)."""
+    return orjson.dumps(
+        {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "client": client,
+            "method": method,
+            "type": record.object_type,
+            "anchor": record.anchor,
+            "status": status,
+            "ms": round(duration_ms, 1),
+        }
+    )
+
+
+class AuditMiddleware:
+    """Writes an audit line after each write request, whatever its outcome."""
+
+    def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
+        self.app = app
+        self.logger = logger or logging.getLogger(AUDIT_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        record = AuditRecord()
+        scope[RECORD_KEY] = record
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if record.object_type is not None and self.logger.isEnabledFor(logging.INFO):
+                line = audit_line(
+                    client=scope.get(CLIENT_KEY),
+                    method=scope["method"],
+                    record=record,
+                    status=status,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                )
+                self.logger.info(line.decode())

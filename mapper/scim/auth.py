@@ -1,0 +1,115 @@
+"""Bearer-token authentication (RFC 6750) as a pure ASGI middleware.
+
+Tokens come from ``MAPPER_TOKEN`` (comma-separated) or a token file (one per line); each is either
+a bare token or ``label:token``, and the label (never the token) names the client in the audit log.
+A presented token is compared with every configured token using :func:`hmac.compare_digest`, so the
+time taken does not depend on where a guess first differs nor on which token matched.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mapper.errors import MapperError
+from mapper.scim.errors import unauthorized
+from mapper.scim.responses import error_response
+
+#: The scope key where the middleware leaves the authenticated client's label.
+CLIENT_KEY = "mapper.client"
+
+#: Paths served without a token; they reveal no data (liveness and readiness).
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+class TokenConfigError(MapperError):
+    """A token file could not be read, or a token entry is malformed."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One accepted bearer token and the label that names its client."""
+
+    label: str
+    token: bytes
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"Credential(label={self.label!r}, token=<hidden>)"
+
+
+def parse_credentials(entries: Iterable[str]) -> tuple[Credential, ...]:
+    """Turn ``label:token`` or bare ``token`` entries into credentials; bare tokens are labelled
+    ``client-1``, ``client-2``... in order. Blank entries and ``#`` comments are skipped."""
+    credentials: list[Credential] = []
+    for raw in entries:
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        label, sep, token = entry.partition(":")
+        if not sep:
+            label, token = f"client-{len(credentials) + 1}", entry
+        label, token = label.strip(), token.strip()
+        if not token:
+            raise TokenConfigError(f"token entry for client {label!r} has an empty token")
+        credentials.append(Credential(label=label or f"client-{len(credentials) + 1}", token=token.encode()))
+    return tuple(credentials)
+
+
+def load_credentials(tokens: Iterable[str] = (), token_file: str | None = None) -> tuple[Credential, ...]:
+    """All credentials from token strings (``MAPPER_TOKEN`` items) and an optional token file."""
+    entries = list(tokens)
+    if token_file:
+        try:
+            entries += Path(token_file).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise TokenConfigError(f"cannot read token file {token_file}: {exc.strerror or exc}") from exc
+    return parse_credentials(entries)
+
+
+def authenticate(header: bytes | None, credentials: tuple[Credential, ...]) -> str | None:
+    """The label of the client whose token ``header`` (an ``Authorization`` value) carries, or None."""
+    if not header or len(header) < 8 or header[:7].lower() != b"bearer ":
+        return None
+    presented = header[7:].strip()
+    found: str | None = None
+    for credential in credentials:  # no early exit: every token is compared every time
+        if hmac.compare_digest(presented, credential.token) and found is None:
+            found = credential.label
+    return found
+
+
+class BearerAuthMiddleware:
+    """Rejects every HTTP request without a valid bearer token with a SCIM 401 body, except the
+    open health paths. With ``insecure`` set, every request passes as client ``anonymous``."""
+
+    def __init__(self, app: ASGIApp, credentials: tuple[Credential, ...], insecure: bool = False) -> None:
+        self.app = app
+        self.credentials = credentials
+        self.insecure = insecure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.insecure:
+            scope[CLIENT_KEY] = "anonymous"
+            await self.app(scope, receive, send)
+            return
+        header = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value
+                break
+        label = authenticate(header, self.credentials)
+        if label is None:
+            detail = "missing bearer token" if header is None else "invalid bearer token"
+            response = error_response(unauthorized(detail))
+            response.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+            await response(scope, receive, send)
+            return
+        scope[CLIENT_KEY] = label
+        await self.app(scope, receive, send)

@@ -1,0 +1,78 @@
+"""SCIM responses: JSON serialised with orjson, served as ``application/scim+json`` (RFC 7644 §3.1).
+Every error body is built here, from a :class:`~mapper.scim.errors.ScimError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+
+from mapper.scim.errors import ScimError
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+
+class ScimResponse(Response):
+    """A SCIM JSON body. ``content`` is any orjson-serialisable value (dicts, lists, str...)."""
+
+    media_type = SCIM_MEDIA_TYPE
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        super().__init__(content, status_code, headers, None, background)
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(error: ScimError, headers: Mapping[str, str] | None = None) -> ScimResponse:
+    """The SCIM Error message for ``error`` with its HTTP status."""
+    return ScimResponse(error.to_body(), status_code=error.status, headers=headers)
+
+
+def list_response(resources: Sequence[Any], total: int, start_index: int) -> ScimResponse:
+    """A ListResponse page (RFC 7644 §3.4.2): ``resources`` is the page, ``total`` all matches."""
+    return ScimResponse(
+        {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "startIndex": start_index,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+    )
+
+
+def resource_response(
+    resource: Mapping[str, Any], status_code: int = 200, location: str | None = None
+) -> ScimResponse:
+    """One resource, with ``ETag`` from ``meta.version`` and, on create, ``Location`` (RFC 7644 §3.3)."""
+    headers: dict[str, str] = {}
+    meta = resource.get("meta")
+    if isinstance(meta, Mapping):
+        version = meta.get("version")
+        if version:
+            headers["ETag"] = str(version)
+    if location:
+        headers["Location"] = location
+    return ScimResponse(resource, status_code=status_code, headers=headers)
+
+
+def no_content(headers: Mapping[str, str] | None = None) -> Response:
+    """204 No Content (DELETE)."""
+    return Response(status_code=204, headers=headers)
+
+
+class JsonResponse(ScimResponse):
+    """Plain ``application/json`` (health endpoints, which are not SCIM)."""
+
+    media_type = "application/json"

@@ -1,0 +1,46 @@
+"""The HTTP routes of the gateway, one module per concern: resources (CRUD, list, search),
+discovery, health; plus how requests are read, errors rendered and paths normalised."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from mapper.plan import Plan
+from mapper.scim.routes import health
+from mapper.scim.routes.discovery import Discovery
+from mapper.scim.routes.resources import ResourceEndpoints, RootSearch
+from mapper.scim.settings import Settings
+
+#: Canonical first path segments besides the object types' endpoints, and the aliases clients use.
+DISCOVERY_SEGMENTS = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+ALIASES = {"serviceConfiguration": "ServiceProviderConfig", "ServiceProviderConfigs": "ServiceProviderConfig"}
+
+
+def build_routes(plan: Plan, settings: Settings) -> list[BaseRoute]:
+    """Every route: the object types' endpoints first (the hot path), then discovery and health."""
+    base = settings.base_path
+    endpoints = tuple(ResourceEndpoints(obj, plan, settings) for obj in plan.objects)
+    routes: list[BaseRoute] = []
+    for e in endpoints:
+        routes += [
+            Route(f"{base}{e.endpoint}/.search", e.search, methods=["POST"]),
+            Route(f"{base}{e.endpoint}/{{id}}", e.item, methods=["GET", "PUT", "PATCH", "DELETE"]),
+            Route(f"{base}{e.endpoint}", e.collection, methods=["GET", "POST"]),
+        ]
+    discovery = Discovery(plan, settings)
+    routes += [
+        Route(f"{base}/.search", RootSearch(endpoints, settings).search, methods=["POST"]),
+        Route(f"{base}/ServiceProviderConfig", discovery.service_provider_config, methods=["GET"]),
+        Route(f"{base}/ResourceTypes", discovery.resource_types, methods=["GET"]),
+        Route(f"{base}/ResourceTypes/{{name}}", discovery.resource_type, methods=["GET"]),
+        Route(f"{base}/Schemas", discovery.schemas, methods=["GET"]),
+        Route(f"{base}/Schemas/{{urn}}", discovery.schema, methods=["GET"]),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+    ]
+    return routes
+
+
+def segments(plan: Plan) -> tuple[str, ...]:
+    """The canonical first segments under the SCIM root, for the path normaliser."""
+    return (*(obj.endpoint.strip("/") for obj in plan.objects), *DISCOVERY_SEGMENTS)

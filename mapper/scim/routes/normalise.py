@@ -1,0 +1,46 @@
+"""Lenient resource paths, as a pure ASGI middleware in front of the router.
+
+Clients are not consistent about case or slashes: Microsoft's test collection requests ``/users``,
+``/Users/?filter=...`` and ``/serviceConfiguration``. Before routing, the first segment under the
+SCIM root is mapped case-insensitively to its canonical spelling (``/users`` → ``/Users``), aliases
+are applied (``serviceConfiguration`` → ``ServiceProviderConfig``), ``.search`` is matched in any
+case, and trailing slashes are dropped. Ids and schema URNs after the first segment are untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+SEARCH = ".search"
+
+
+class PathNormaliser:
+    def __init__(
+        self, app: ASGIApp, base_path: str, segments: Iterable[str], aliases: Mapping[str, str] | None = None
+    ) -> None:
+        self.app = app
+        self.prefix = base_path
+        self.folded_prefix = base_path.casefold()
+        self.canonical = {s.casefold(): s for s in segments}
+        for alias, target in (aliases or {}).items():
+            self.canonical[alias.casefold()] = target
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["path"] = self.normalise(scope["path"])
+        await self.app(scope, receive, send)
+
+    def normalise(self, path: str) -> str:
+        """The canonical form of ``path``; ``path`` itself when it is already canonical."""
+        size = len(self.prefix)
+        if path[:size].casefold() != self.folded_prefix or path[size : size + 1] != "/":
+            return path
+        rest = path[size + 1 :].rstrip("/")
+        first, sep, tail = rest.partition("/")
+        first = self.canonical.get(first.casefold(), first)
+        if tail.casefold() == SEARCH:
+            tail = SEARCH
+        canonical = f"{self.prefix}/{first}{sep}{tail}"
+        return path if canonical == path else canonical

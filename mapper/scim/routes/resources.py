@@ -1,0 +1,291 @@
+"""The resource endpoints of one object type (RFC 7644 §3.3-3.6): ``/Users`` (list, create),
+``/Users/{id}`` (get, replace, patch, delete) and ``/Users/.search``.
+
+Handlers speak to the runtime's :class:`~mapper.runtime.store.ObjectStore` only; every failure is
+an exception that :mod:`mapper.scim.routes.exceptions` turns into a SCIM error. Resources come from
+the store freshly rendered, so the handlers decorate them in place: ``meta.location``, and
+``$ref``/``type``/``display`` on references to other resources (group members).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from itertools import islice
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mapper.plan import Plan, PlanObject
+from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.gateway import Gateway
+from mapper.runtime.store import ObjectStore
+from mapper.scim.attributes import Resolver, get_ci
+from mapper.scim.audit import note
+from mapper.scim.errors import not_found
+from mapper.scim.patch import apply_patch
+from mapper.scim.projection import project
+from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
+from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
+from mapper.scim.routes.search import Query, find, page, query, sort
+from mapper.scim.settings import Settings
+
+#: Top-level keys a client may send but never sets (RFC 7643 §3.1: id and meta are the server's).
+_SERVER_KEYS = ("id", "meta")
+_PROJECTION_PARAMS = ("attributes", "excludedattributes")
+
+
+def gateway_of(request: Request) -> Gateway:
+    """The gateway the app's lifespan started."""
+    return request.state.gateway  # type: ignore[no-any-return]
+
+
+class _Reference:
+    """A multi-valued attribute holding ids of another object type (group members)."""
+
+    __slots__ = ("attribute", "container", "endpoint", "target")
+
+    def __init__(self, attribute: str, container: str | None, target: PlanObject) -> None:
+        self.attribute = attribute
+        self.container = container  # the extension URN holding it, None at the top level
+        self.target = target.name
+        self.endpoint = target.endpoint
+
+
+class ResourceEndpoints:
+    """The handlers of one object type. One instance per type, built with the app."""
+
+    def __init__(self, obj: PlanObject, plan: Plan, settings: Settings) -> None:
+        self.obj = obj
+        self.name = obj.name
+        self.endpoint = obj.endpoint
+        self.resolver = Resolver.for_object(obj, plan.schemas)
+        self.base_path = settings.base_path
+        self.max_body_bytes = settings.max_body_bytes
+        self.max_results = settings.max_results
+        names = {o.name: o for o in plan.objects}
+        self.references = tuple(
+            _Reference(
+                m.attribute, None if m.schema_urn == obj.schema_urn else m.schema_urn, names[m.reference]
+            )
+            for m in obj.multi
+            if m.reference in names
+        )
+
+    # -- routing ----------------------------------------------------------------------------
+
+    async def collection(self, request: Request) -> Response:
+        """``/Users``: GET lists, POST creates."""
+        if request.method == "POST":
+            return await self.create(request)
+        return await self.list(request)
+
+    async def item(self, request: Request) -> Response:
+        """``/Users/{id}``: GET, PUT, PATCH, DELETE."""
+        method = request.method
+        if method == "GET":
+            return await self.get(request)
+        if method == "PATCH":
+            return await self.patch(request)
+        if method == "PUT":
+            return await self.replace(request)
+        return await self.delete(request)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def store(self, request: Request) -> ObjectStore:
+        """This type's store; 503 until the first import has filled the cache, because an empty
+        cache would answer "no such user" and make clients create duplicates."""
+        gateway = gateway_of(request)
+        if not gateway.ready:
+            raise DatabaseUnavailableError(self.obj.source)
+        return gateway.stores[self.name]
+
+    async def list(self, request: Request) -> Response:
+        return await self.respond_list(request, query(request.query_params))
+
+    async def search(self, request: Request) -> Response:
+        """``POST /Users/.search`` with a SearchRequest body (RFC 7644 §3.4.3)."""
+        return await self.respond_list(request, query(await read_object(request, self.max_body_bytes)))
+
+    async def respond_list(self, request: Request, q: Query) -> Response:
+        total, resources = await self.matching(request, q)
+        root = scim_root(request, self.base_path)
+        return list_response([self.output(request, r, root, q) for r in resources], total, q.start_index)
+
+    async def matching(self, request: Request, q: Query) -> tuple[int, list[dict[str, Any]]]:
+        """The total number of matches and the requested page of them."""
+        store = self.store(request)
+        size = self.max_results if q.count is None else min(q.count, self.max_results)
+        if q.filter is None and q.sort_by is None:  # render only the page
+            start = q.start_index - 1
+            return store.count(), list(islice(store.all(), start, start + size))
+        matched = await find(store, q.filter, self.resolver, self.obj.query_attribute)
+        if q.sort_by:
+            matched = sort(matched, q.sort_by, q.descending, self.resolver)
+        return len(matched), page(matched, q.start_index, q.count, self.max_results)
+
+    async def get(self, request: Request) -> Response:
+        _, resource = await self.existing(request)
+        version = resource.get("meta", {}).get("version")
+        if_none_match = request.headers.get("if-none-match")
+        if version and if_none_match and _etag_in(version, if_none_match):
+            return Response(status_code=304, headers={"ETag": version})
+        params = request.query_params
+        q = _projection(params) if params else None
+        return resource_response(self.output(request, resource, scim_root(request, self.base_path), q))
+
+    async def existing(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The id and resource a ``/Users/{id}`` request names, or 404.
+
+        Entra ID sometimes percent-encodes an id twice (``/Groups/cn%253Dabc``): when the id as
+        decoded once is unknown and still holds ``%XX``, it is decoded once more."""
+        store = self.store(request)
+        id_ = str(request.path_params["id"])
+        resource = await store.get(id_)
+        if resource is None:
+            again = decoded_again(id_)
+            if again is not None:
+                id_, resource = again, await store.get(again)
+        if resource is None:
+            raise not_found(f"{self.name} {id_} not found")
+        return id_, resource
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def create(self, request: Request) -> Response:
+        note(request.scope, self.name)
+        body = _incoming(await read_object(request, self.max_body_bytes))
+        created = await self.store(request).create(body)
+        note(request.scope, self.name, created["id"])
+        root = scim_root(request, self.base_path)
+        out = self.output(request, created, root, _projection(request.query_params))
+        return resource_response(out, 201, location=location(root, self.endpoint, created["id"]))
+
+    async def replace(self, request: Request) -> Response:
+        note(request.scope, self.name)
+        body = _incoming(await read_object(request, self.max_body_bytes))
+        id_, _ = await self.existing(request)
+        note(request.scope, self.name, id_)
+        replaced = await self.store(request).replace(id_, body, if_match=request.headers.get("if-match"))
+        return self.single(request, replaced)
+
+    async def patch(self, request: Request) -> Response:
+        """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
+        accept both, and 200 lets clients see the result without another GET)."""
+        note(request.scope, self.name)
+        body = await read_object(request, self.max_body_bytes)
+        id_, current = await self.existing(request)
+        note(request.scope, self.name, id_)
+        patched = apply_patch(current, get_ci(body, "Operations"), self.resolver)
+        if_match = request.headers.get("if-match")
+        if patched == current and if_match is None:  # nothing changes: no write, same version
+            return self.single(request, current)
+        return self.single(request, await self.store(request).replace(id_, patched, if_match=if_match))
+
+    async def delete(self, request: Request) -> Response:
+        note(request.scope, self.name)
+        id_, _ = await self.existing(request)
+        note(request.scope, self.name, id_)
+        await self.store(request).delete(id_, if_match=request.headers.get("if-match"))
+        return no_content()
+
+    # -- output -----------------------------------------------------------------------------
+
+    def single(self, request: Request, resource: dict[str, Any]) -> ScimResponse:
+        root = scim_root(request, self.base_path)
+        return resource_response(self.output(request, resource, root, _projection(request.query_params)))
+
+    def output(
+        self, request: Request, resource: dict[str, Any], root: str, q: Query | None
+    ) -> dict[str, Any]:
+        """The resource as returned: projected when asked, with its location and references."""
+        if q is not None and (q.attributes or q.excluded):
+            resource = project(resource, q.attributes, q.excluded, self.resolver)
+        meta = resource.get("meta")
+        if isinstance(meta, dict):
+            meta["location"] = location(root, self.endpoint, resource["id"])
+        if self.references:
+            self.decorate(request, resource, root)
+        return resource
+
+    def decorate(self, request: Request, resource: dict[str, Any], root: str) -> None:
+        """Fill ``$ref``, ``type`` and ``display`` of each reference from the referenced store."""
+        stores = gateway_of(request).stores
+        for ref in self.references:
+            container = resource.get(ref.container) if ref.container else resource
+            items = container.get(ref.attribute) if isinstance(container, dict) else None
+            if not isinstance(items, list):
+                continue
+            target = stores.get(ref.target)
+            for item in items:
+                value = item.get("value") if isinstance(item, dict) else None
+                if value is None:
+                    continue
+                item["$ref"] = location(root, ref.endpoint, str(value))
+                item["type"] = ref.target
+                display = _display(target, str(value)) if target is not None else None
+                if display is not None:
+                    item["display"] = display
+
+
+def _display(store: ObjectStore, id_: str) -> str | None:
+    """A referenced resource's display name from the cache: displayName, else its query attribute."""
+    found = store.lookup("id", id_)
+    if not found:
+        return None
+    resource = found[0]
+    name = resource.get("displayName")
+    if isinstance(name, str) and name:
+        return name
+    value = get_ci(resource, store.obj.query_attribute)
+    return value if isinstance(value, str) else None
+
+
+def _container(obj: PlanObject, urn: str) -> str | None:
+    """The key holding an attribute of schema ``urn``: None for the core schema (top level)."""
+    return None if urn == obj.schema_urn else urn
+
+
+def _incoming(body: dict[str, Any]) -> dict[str, Any]:
+    """A POST/PUT body without what only the server sets (``id``, ``meta``), any case."""
+    return {k: v for k, v in body.items() if not (isinstance(k, str) and k.casefold() in _SERVER_KEYS)}
+
+
+def _projection(params: Mapping[str, Any]) -> Query | None:
+    """``attributes``/``excludedAttributes`` of a single-resource request, if any."""
+    if not params:
+        return None
+    folded = {
+        k.casefold(): v for k, v in params.items() if k.casefold() in ("attributes", "excludedattributes")
+    }
+    return query(folded) if folded else None
+
+
+def _etag_in(version: str, header: str) -> bool:
+    ours = version.removeprefix("W/")
+    return header.strip() == "*" or any(t.strip().removeprefix("W/") == ours for t in header.split(","))
+
+
+class RootSearch:
+    """``POST /.search``: one query over every object type (RFC 7644 §3.4.3). Resources are listed
+    type by type in plan order; with ``sortBy`` they are sorted within each type."""
+
+    def __init__(self, endpoints: tuple[ResourceEndpoints, ...], settings: Settings) -> None:
+        self.endpoints = endpoints
+        self.max_body_bytes = settings.max_body_bytes
+        self.max_results = settings.max_results
+        self.base_path = settings.base_path
+
+    async def search(self, request: Request) -> Response:
+        q = query(await read_object(request, self.max_body_bytes))
+        root = scim_root(request, self.base_path)
+        matched: list[tuple[ResourceEndpoints, dict[str, Any]]] = []
+        for endpoints in self.endpoints:
+            store = endpoints.store(request)
+            found = await find(store, q.filter, endpoints.resolver, endpoints.obj.query_attribute)
+            if q.sort_by:
+                found = sort(found, q.sort_by, q.descending, endpoints.resolver)
+            matched += [(endpoints, r) for r in found]
+        chosen = page(matched, q.start_index, q.count, self.max_results)
+        return list_response([e.output(request, r, root, q) for e, r in chosen], len(matched), q.start_index)

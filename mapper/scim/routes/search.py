@@ -1,0 +1,179 @@
+"""Queries (RFC 7644 §3.4.2): the query parameters or SearchRequest body of a list, the matching
+resources of one store, their order and their page.
+
+Equality on the id or the query attribute is answered from the store by key (read-through, so a
+user created in the database a second ago is found); equality on another indexed attribute from
+the store's index; every other filter scans the cached resources. Whatever found the candidates,
+the whole filter is evaluated on each, so an index is only ever a shortcut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mapper.scim.attributes import AttributeResolver, container_key, get_ci
+from mapper.scim.errors import ScimError, invalid_value
+from mapper.scim.filter import AttrPath, Filter, equality_terms, parse_filter
+from mapper.scim.paths import split_list
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+class Store(Protocol):
+    """What a query needs of :class:`mapper.runtime.store.ObjectStore`."""
+
+    async def get(self, id: str) -> dict[str, Any] | None: ...
+
+    async def find_by_query(self, value: str) -> dict[str, Any] | None: ...
+
+    def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None: ...
+
+    def all(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Query:
+    """One list or search request. ``count`` None means "as many as the server allows"."""
+
+    filter: Filter | None = None
+    start_index: int = 1
+    count: int | None = None
+    attributes: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    sort_by: str | None = None
+    descending: bool = False
+
+
+def _int(name: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise invalid_value(f"{name} must be an integer")
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise invalid_value(f"{name} must be an integer") from None
+
+
+def _list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(split_list(value))
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(p for v in value for p in split_list(v))
+    raise invalid_value("attributes and excludedAttributes must be strings or lists of strings")
+
+
+def _order(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if not isinstance(value, str) or value.casefold() not in ("ascending", "descending"):
+        raise invalid_value("sortOrder must be 'ascending' or 'descending'")
+    return value.casefold() == "descending"
+
+
+def query(params: Mapping[str, Any]) -> Query:
+    """A :class:`Query` from query parameters or a SearchRequest body; names in any case.
+
+    RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0."""
+    folded = {str(k).casefold(): v for k, v in params.items()}
+    text = folded.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise ScimError(400, "filter must be a string", "invalidFilter")
+    start = _int("startIndex", folded.get("startindex"))
+    count = _int("count", folded.get("count"))
+    sort_by = folded.get("sortby")
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise invalid_value("sortBy must be a string")
+    return Query(
+        filter=parse_filter(text) if text is not None and text.strip() else None,
+        start_index=max(start, 1) if start is not None else 1,
+        count=max(count, 0) if count is not None else None,
+        attributes=_list(folded.get("attributes")),
+        excluded=_list(folded.get("excludedattributes")),
+        sort_by=sort_by.strip() or None if sort_by else None,
+        descending=_order(folded.get("sortorder")),
+    )
+
+
+async def find(
+    store: Store, node: Filter | None, resolver: AttributeResolver, query_attribute: str
+) -> list[Any]:
+    """Every resource of ``store`` that ``node`` matches (all of them without a filter)."""
+    if node is None:
+        return list(store.all())
+    node.validate(resolver)
+    candidates = await _by_index(store, node, resolver, query_attribute)
+    if candidates is None:
+        candidates = store.all()
+    return [r for r in candidates if node.matches(r, resolver)]
+
+
+async def _by_index(
+    store: Store, node: Filter, resolver: AttributeResolver, query_attribute: str
+) -> list[dict[str, Any]] | None:
+    terms = equality_terms(node, resolver)
+    if not terms:
+        return None
+    usable = [(resolver.resolve(p.urn, p.attribute, p.sub), v) for p, v in terms if not isinstance(v, bool)]
+    for info, value in usable:
+        if info.path.casefold() == "id":
+            found = await store.get(str(value))
+            return [found] if found is not None else []
+        if info.path.casefold() == query_attribute.casefold():
+            found = await store.find_by_query(str(value))
+            return [found] if found is not None else []
+    for info, value in usable:
+        hits = store.lookup(info.path, value)
+        if hits is not None:
+            return hits
+    return None
+
+
+def sort(resources: list[Any], sort_by: str, descending: bool, resolver: AttributeResolver) -> list[Any]:
+    """``resources`` ordered by ``sort_by`` (RFC 7644 §3.4.2.3); resources without a value come last
+    in either order. A multi-valued attribute sorts by its primary value, else its first."""
+    path = AttrPath.parse_token(sort_by)
+    info = resolver.resolve(path.urn, path.attribute, path.sub)
+    present: list[tuple[Any, Any]] = []
+    absent: list[Any] = []
+    for resource in resources:
+        value = _sort_value(resource, path, resolver)
+        if value is None:
+            absent.append(resource)
+        else:
+            if isinstance(value, str) and not info.case_exact:
+                value = value.casefold()
+            present.append((value, resource))
+    try:
+        present.sort(key=lambda pair: pair[0], reverse=descending)
+    except TypeError:  # mixed types: order by their text
+        present.sort(key=lambda pair: str(pair[0]), reverse=descending)
+    return [r for _, r in present] + absent
+
+
+def _sort_value(resource: dict[str, Any], path: AttrPath, resolver: AttributeResolver) -> Any:
+    info = resolver.resolve(path.urn, path.attribute)
+    key = container_key(resolver, info)
+    container = get_ci(resource, key) if key else resource
+    value = get_ci(container, info.name)
+    if isinstance(value, list):
+        items = [i for i in value if isinstance(i, dict)]
+        chosen = next((i for i in items if get_ci(i, "primary") is True), items[0] if items else None)
+        value = chosen
+    if isinstance(value, dict):
+        value = get_ci(value, path.sub or "value")
+    elif path.sub:
+        value = None
+    return None if value == "" else value
+
+
+def page(resources: list[Any], start_index: int, count: int | None, max_results: int) -> list[Any]:
+    """The 1-based page ``[start_index, start_index + count)``, at most ``max_results`` long."""
+    size = max_results if count is None else min(count, max_results)
+    return resources[start_index - 1 : start_index - 1 + size]

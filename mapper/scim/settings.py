@@ -1,0 +1,144 @@
+"""What the gateway is told at start-up: :class:`ServeOptions` (everything ``mapper serve`` accepts)
+and :class:`Settings` (the part the HTTP app needs). Both are frozen; nothing here reads the
+environment except :func:`options_from_args`, and nothing here opens a socket or a database."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mapper.scim.auth import Credential
+
+DEFAULT_BASE_PATH = "/scim/v2"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a group PUT with ~10,000 members still fits
+DEFAULT_MAX_RESULTS = (
+    1000  # the most resources one list response carries (ServiceProviderConfig filter.maxResults)
+)
+DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What :func:`mapper.scim.app.build_app` needs besides the plan.
+
+    ``credentials`` are the accepted bearer tokens with their client labels; the app refuses none
+    of them at build time, but :func:`mapper.scim.server.serve` refuses to start with none unless
+    ``insecure_no_auth``. ``environ``, the intervals and ``autosync`` are handed to the runtime's
+    Gateway (``environ`` holds the database URLs)."""
+
+    base_path: str = DEFAULT_BASE_PATH
+    credentials: tuple[Credential, ...] = ()
+    insecure_no_auth: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_results: int = DEFAULT_MAX_RESULTS
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
+    full_interval: float | None = None  # seconds between full imports; None: the runtime's default
+    autosync: bool = True
+
+    def __post_init__(self) -> None:
+        path = "/" + self.base_path.strip("/") if self.base_path.strip("/") else ""
+        object.__setattr__(self, "base_path", path)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Everything ``mapper serve`` accepts. ``tokens`` are ``label:token`` or bare tokens as given
+    on the command line or in ``MAPPER_TOKEN``; ``token_file`` holds one per line."""
+
+    mapping: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_path: str = DEFAULT_BASE_PATH
+    tokens: tuple[str, ...] = ()
+    token_file: str | None = None
+    insecure_no_auth: bool = False
+    certfile: str | None = None
+    keyfile: str | None = None
+    create_schema: tuple[str, ...] = ()
+    seed: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_results: int = DEFAULT_MAX_RESULTS
+    delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
+    full_interval: float | None = None  # seconds between full imports; None: the runtime's default
+    log_level: str = "info"
+    dialect: str | None = None  # overrides every source's dialect (as ``mapper compile --dialect``)
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare ``mapper serve``'s arguments on ``parser`` (the CLI's ``serve`` sub-parser)."""
+    parser.add_argument("mapping", help="the mapping file to serve")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    parser.add_argument("--base-path", default=DEFAULT_BASE_PATH, help="SCIM root (default /scim/v2)")
+    parser.add_argument(
+        "--token-file",
+        help="file of accepted bearer tokens, one per line, optionally 'label:token' "
+        "(MAPPER_TOKEN holds the same, comma-separated)",
+    )
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve without any bearer token (development only; logged loudly)",
+    )
+    parser.add_argument("--certfile", help="TLS certificate (PEM); serve HTTPS when given with --keyfile")
+    parser.add_argument("--keyfile", help="TLS private key (PEM)")
+    parser.add_argument(
+        "--create-schema",
+        action="append",
+        default=[],
+        metavar="SQL_FILE",
+        help="SQLite only: run this DDL file first when the database is new (repeatable)",
+    )
+    parser.add_argument(
+        "--seed",
+        action="append",
+        default=[],
+        metavar="SQL_FILE",
+        help="SQLite only: load this data file when the database is new (repeatable)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="largest accepted request body (default 1 MiB); larger bodies get 413",
+    )
+    parser.add_argument(
+        "--max-results",
+        type=int,
+        default=DEFAULT_MAX_RESULTS,
+        help="most resources in one list response (default 1000)",
+    )
+    parser.add_argument("--delta-interval", type=float, help="seconds between delta syncs")
+    parser.add_argument("--full-interval", type=float, help="seconds between full imports")
+    parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    parser.add_argument("--dialect", choices=DIALECTS, help="override every source's dialect")
+
+
+def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ServeOptions:
+    """Build :class:`ServeOptions` from parsed arguments; tokens come from ``MAPPER_TOKEN``."""
+    env = os.environ if environ is None else environ
+    raw = env.get("MAPPER_TOKEN", "")
+    tokens = tuple(item.strip() for item in raw.split(",") if item.strip())
+    return ServeOptions(
+        mapping=args.mapping,
+        host=args.host,
+        port=args.port,
+        base_path=args.base_path,
+        tokens=tokens,
+        token_file=args.token_file,
+        insecure_no_auth=args.insecure_no_auth,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        create_schema=tuple(args.create_schema),
+        seed=tuple(args.seed),
+        max_body_bytes=args.max_body_bytes,
+        max_results=args.max_results,
+        delta_interval=args.delta_interval,
+        full_interval=args.full_interval,
+        log_level=args.log_level,
+        dialect=args.dialect,
+    )
