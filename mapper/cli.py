@@ -1,0 +1,164 @@
+"""The ``mapper`` command line: a thin layer over the library.
+
+Each subcommand is a ``register`` function that adds its parser and sets ``run``; ``COMMANDS``
+lists them. The gateway adds ``serve`` (and ``simulate``) the same way: write
+``register_serve(subparsers)`` and append it to ``COMMANDS``. Exit codes: ``EXIT_OK`` (0) clean,
+``EXIT_ERRORS`` (1) problems found, ``EXIT_USAGE`` (2) bad usage or an I/O failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mapper.checks.sources import DIALECTS
+from mapper.diagnostics import Diagnostic, has_errors
+from mapper.errors import MapperError
+from mapper.lint import FORMATS, lint_paths, lint_text, render
+from mapper.lint.codes import explain
+from mapper.lint.lint import read
+from mapper.lint.render import tool_version
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_USAGE = 2
+
+Subparsers = Any  # argparse's _SubParsersAction, which is private
+Register = Callable[[Subparsers], None]
+
+
+def _fail(message: str) -> int:
+    print(f"mapper: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _report(diagnostics: Sequence[Diagnostic], sources: dict[str, str]) -> None:
+    """Diagnostics on stderr in text form, for commands whose stdout is their product."""
+    if diagnostics:
+        sys.stderr.write(render(diagnostics, "text", sources))
+
+
+# lint -------------------------------------------------------------------------------------------
+
+
+def register_lint(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("lint", help="report every problem in mapping files")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="mapping files, or directories of *.map files")
+    p.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    p.add_argument("--db", metavar="URL", help="also check tables and columns against this database")
+    p.add_argument("--dialect", choices=DIALECTS, help="compile for this dialect instead of each source's")
+    p.add_argument("--explain", metavar="CODE", help="explain a diagnostic code, e.g. MAP130")
+    p.set_defaults(run=run_lint)
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    if args.explain:
+        text = explain(args.explain)
+        if text is None:
+            return _fail(f"unknown code {args.explain!r}")
+        print(text)
+        return EXIT_OK
+    if not args.paths:
+        return _fail("lint: give at least one PATH (or --explain CODE)")
+    results = lint_paths(args.paths, write=args.dialect, db=args.db)
+    diagnostics = [d for r in results for d in r.diagnostics]
+    sys.stdout.write(render(diagnostics, args.format, {r.path: r.text for r in results}))
+    return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK
+
+
+# compile ----------------------------------------------------------------------------------------
+
+
+def register_compile(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("compile", help="compile a mapping file to its plan (JSON)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dialect", choices=DIALECTS, help="compile for this dialect instead of each source's")
+    p.add_argument("-o", "--output", metavar="PLAN_JSON", help="write the plan here instead of stdout")
+    p.set_defaults(run=run_compile)
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    result = lint_text(read(args.file), args.file, write=args.dialect)
+    _report(result.diagnostics, {result.path: result.text})
+    if has_errors(result.diagnostics) or result.plan is None:
+        return EXIT_ERRORS
+    plan = result.plan.model_dump_json(indent=2) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(plan, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"{args.output}: cannot write: {exc.strerror}")
+    else:
+        sys.stdout.write(plan)
+    return EXIT_OK
+
+
+# fmt --------------------------------------------------------------------------------------------
+
+
+def register_fmt(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("fmt", help="print mapping files in the canonical layout")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="list files that would change; exit 1 if any")
+    mode.add_argument("--write", action="store_true", help="rewrite files in place")
+    p.set_defaults(run=run_fmt)
+
+
+def run_fmt(args: argparse.Namespace) -> int:
+    from mapper.language.fmt import format_mapping
+    from mapper.language.parser import parse
+
+    status = EXIT_OK
+    for file in args.files:
+        text = read(file)
+        mapping, diagnostics = parse(text, file)
+        if mapping is None:
+            _report(diagnostics, {file: text})
+            status = EXIT_ERRORS
+            continue
+        formatted = format_mapping(mapping)
+        if args.check:
+            if formatted != text:
+                print(f"would reformat: {file}")
+                status = EXIT_ERRORS
+        elif args.write:
+            if formatted != text:
+                Path(file).write_text(formatted, encoding="utf-8")
+                print(f"reformatted: {file}", file=sys.stderr)
+        else:
+            sys.stdout.write(formatted)
+    return status
+
+
+# entry point ------------------------------------------------------------------------------------
+
+COMMANDS: tuple[Register, ...] = (register_lint, register_compile, register_fmt)
+
+
+def build_parser(commands: Sequence[Register] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mapper",
+        description="A SCIM 2.0 provisioning gateway for SQL databases, driven by a mapping file.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in commands:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except MapperError as exc:
+        return _fail(str(exc))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
