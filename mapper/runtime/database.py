@@ -238,13 +238,8 @@ def _describe(error: Exception) -> str:
 def integrity_kind(error: exc.IntegrityError) -> str:
     """What an IntegrityError violated: ``unique``, ``foreign_key``, ``not_null``, ``check`` or ``other``."""
     orig = error.orig
-    code = getattr(orig, "sqlstate", None)  # psycopg
-    if code:
-        return {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}.get(
-            code, "other"
-        )
     args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):  # pymysql: (errno, message)
+    if args and isinstance(args[0], int):  # pymysql: (errno, message); its sqlstate is a generic 23000
         errno = args[0]
         if errno in (1062, 1586):
             return "unique"
@@ -255,6 +250,11 @@ def integrity_kind(error: exc.IntegrityError) -> str:
         if errno in (3819, 4025):
             return "check"
         return "other"
+    code = getattr(orig, "sqlstate", None)  # psycopg
+    if code:
+        return {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}.get(
+            code, "other"
+        )
     message = str(orig).upper()
     for marker, kind in (
         ("UNIQUE", "unique"),

@@ -58,8 +58,8 @@ def import_all(
     children: list[dict[Key, list[tuple[Any, ...]]]] = []
     for multi in obj.multi:
         grouped: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in tx.execute(multi.load):
-            grouped[anchor_key(row[0])].append(tuple(row))
+        for item in tx.execute(multi.load):
+            grouped[anchor_key(item[0])].append(tuple(item))
         children.append(grouped)
 
     watermark_index = _watermark_index(obj)

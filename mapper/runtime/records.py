@@ -80,9 +80,10 @@ def format_datetime(value: datetime | date | str) -> str:
     """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC)."""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            parsed: datetime | date = datetime.fromisoformat(value)
         except ValueError:
             return value
+        value = parsed
     if isinstance(value, datetime):
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         spec = (
@@ -306,7 +307,7 @@ class Codec:
         if container is None:
             container = resource[urn] = {}
             resource["schemas"].append(urn)
-        return container  # type: ignore[no-any-return]
+        return container
 
     @staticmethod
     def _child(multi_slot: _MultiSlot, item: Any) -> dict[str, Any]:

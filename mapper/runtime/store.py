@@ -199,7 +199,7 @@ class ObjectStore:
             return raw
         return None
 
-    def _create_tx(self, values: dict[str, Any], anchor: Any, members: list[list[Any]], tx: Tx) -> Record:
+    def _create_tx(self, values: dict[str, Any], anchor: Any, members: list[Any] | None, tx: Tx) -> Record:
         obj = self.obj
         assert obj.insert is not None
         query_value = values.get(self.codec.query.param)
@@ -253,7 +253,7 @@ class ObjectStore:
         self,
         anchor: Any,
         values: dict[str, Any],
-        members: list[list[Any]] | None,
+        members: list[Any] | None,
         if_match: str | None,
         id: str,
         tx: Tx,
@@ -391,7 +391,7 @@ class ObjectStore:
                 raise MissingReferenceError(attr.path, str(value))
             values[slot.param] = record.row[target.codec.anchor_index]
 
-    async def _resolve_members(self, resource: dict[str, Any]) -> list[list[Any]] | None:
+    async def _resolve_members(self, resource: dict[str, Any]) -> list[Any]:
         """Per multi, the anchors a full-state resource asks for (each must exist); None for a
         multi the mapping cannot write (its items must then stay as they are)."""
         out: list[Any] = []

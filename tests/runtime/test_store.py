@@ -207,11 +207,15 @@ async def test_members_add_and_remove(gateway, hr_database):
     replaced = await groups.replace(gid, dict(research, members=members))
     values = sorted(int(m["value"]) for m in replaced["members"])
     assert values == [1, 2, 3, 10, 12, 18]
-    rows = hr_database.execute("SELECT employee_id FROM group_members WHERE group_id = :g ORDER BY 1", {"g": int(gid)})
+    rows = hr_database.execute(
+        "SELECT employee_id FROM group_members WHERE group_id = :g ORDER BY 1", {"g": int(gid)}
+    )
     assert [r[0] for r in rows] == values
     emptied = await groups.replace(gid, {"displayName": "Research"})
     assert "members" not in emptied
-    assert hr_database.execute("SELECT COUNT(*) FROM group_members WHERE group_id = :g", {"g": int(gid)}) == [(0,)]
+    assert hr_database.execute("SELECT COUNT(*) FROM group_members WHERE group_id = :g", {"g": int(gid)}) == [
+        (0,)
+    ]
     created = await groups.create({"displayName": "Pilots", "members": [{"value": "5"}, {"value": "6"}]})
     assert sorted(m["value"] for m in created["members"]) == ["5", "6"]
 

@@ -1,0 +1,126 @@
+"""Gateway life cycle, autosync, health, failure handling and cross-process uniqueness."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from mapper.runtime.errors import DatabaseUnavailableError, UniquenessError
+from mapper.runtime.gateway import Gateway
+from tests.runtime.conftest import hr_plan
+from tests.runtime.test_store import new_user
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_two_gateways_on_one_database_keep_user_names_unique(hr_database):
+    """Two processes' worth of caches and locks: only the database's constraint can decide."""
+    environ = {"HR_DATABASE_URL": hr_database.url}
+    first = Gateway(hr_plan(hr_database.dialect), environ=environ, autosync=False)
+    second = Gateway(hr_plan(hr_database.dialect), environ=environ, autosync=False)
+    await first.start()
+    await second.start()
+    outcomes: list[object] = []
+
+    async def attempt(gateway: Gateway) -> None:
+        try:
+            outcomes.append(await gateway.stores["User"].create(new_user("two.processes")))
+        except UniquenessError as error:
+            outcomes.append(error)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for gateway in (first, second, first, second):
+                tg.start_soon(attempt, gateway)
+    finally:
+        await first.stop()
+        await second.stop()
+    assert sum(isinstance(o, dict) for o in outcomes) == 1
+    assert hr_database.execute("SELECT COUNT(*) FROM employees WHERE login = 'two.processes'") == [(1,)]
+
+
+async def test_autosync_applies_changes_in_the_background(hr_database):
+    gateway = Gateway(
+        hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        delta_interval=0.05,
+        full_interval=0.3,
+    )
+    await gateway.start()
+    try:
+        assert gateway.ready and gateway.health()["autosync"] is True
+        hr_database.execute("UPDATE employees SET title = 'Background' WHERE employee_id = 5")
+        hr_database.execute("DELETE FROM employees WHERE employee_id = 17")
+        users = gateway.stores["User"]
+        with anyio.fail_after(10):
+            while users.lookup("id", "5")[0].get("title") != "Background" or users.lookup("id", "17"):
+                await anyio.sleep(0.05)
+        health = gateway.health()
+        assert health["ready"] is True and health["lastError"] is None and health["lastSync"]
+    finally:
+        await gateway.stop()
+    assert gateway.health()["autosync"] is False
+
+
+async def test_watermark_delta_sees_a_late_commit_with_an_older_timestamp(gateway, hr_database):
+    """A transaction that stamped its row before our last delta but committed after it."""
+    users = gateway.stores["User"]
+    hr_database.execute("UPDATE employees SET title = 'First' WHERE employee_id = 3")
+    await gateway.sync_delta()
+    (stamp,) = hr_database.execute("SELECT updated_at FROM employees WHERE employee_id = 3")[0]
+    # give row 9 exactly the watermark already seen, as a transaction stamped earlier would
+    if hr_database.dialect == "postgres":  # the trigger would restamp it
+        hr_database.execute("ALTER TABLE employees DISABLE TRIGGER employees_touch")
+    hr_database.execute(
+        "UPDATE employees SET title = 'Late', updated_at = :s WHERE employee_id = 9", {"s": stamp}
+    )
+    await gateway.sync_delta()
+    assert users.lookup("id", "9")[0]["title"] == "Late"
+
+
+async def test_unreachable_database_starts_not_ready_and_reports(anyio_backend):
+    gateway = Gateway(
+        hr_plan("postgres"),
+        environ={"HR_DATABASE_URL": "postgresql://nobody:secret-password@127.0.0.1:1/none"},
+        autosync=False,
+    )
+    await gateway.start()
+    try:
+        health = gateway.health()
+        assert health["ready"] is False
+        assert health["lastError"] == "DatabaseUnavailableError: database hr is unavailable"
+        assert "secret" not in str(health)
+        with pytest.raises(DatabaseUnavailableError) as raised:
+            await gateway.stores["User"].get("1")
+        assert "secret" not in str(raised.value) and raised.value.retry_after > 0
+        with pytest.raises(DatabaseUnavailableError):
+            await gateway.sync_delta()
+    finally:
+        await gateway.stop()
+
+
+@pytest.mark.postgres
+async def test_reconnects_after_the_server_drops_connections(hr_postgres):
+    gateway = Gateway(hr_plan("postgres"), environ={"HR_DATABASE_URL": hr_postgres.url}, autosync=False)
+    await gateway.start()
+    try:
+        hr_postgres.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        created = await gateway.stores["User"].create(new_user("after.restart"))
+        assert created["userName"] == "after.restart"
+    finally:
+        await gateway.stop()
+
+
+async def test_sqlite_runs_in_wal_mode(hr_sqlite):
+    gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": hr_sqlite.url}, autosync=False)
+    await gateway.start()
+    try:
+        mode = await gateway.databases["hr"].run(
+            lambda tx: tx.connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        )
+        assert mode == "wal"
+    finally:
+        await gateway.stop()

@@ -1,0 +1,132 @@
+"""Records and values: rendering, coercion, watermarks, bootstrap. No server needed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from mapper.plan import PlanAttribute
+from mapper.runtime.database import bootstrap_sqlite, engine_url, redact
+from mapper.runtime.errors import InvalidValueError
+from mapper.runtime.loading import rewind
+from mapper.runtime.records import Codec, Record, coerce, format_datetime, to_scim
+from mapper.runtime.store import etag_matches
+from tests.conftest import HR
+from tests.runtime.conftest import hr_plan
+
+
+def attr(type: str = "string", path: str = "x") -> PlanAttribute:
+    return PlanAttribute(path=path, schema_urn="", attribute=path, column=path, type=type)  # type: ignore[arg-type]
+
+
+def test_format_datetime_is_rfc3339_utc():
+    assert format_datetime("2026-11-26T15:02:33.308Z") == "2026-11-26T15:02:33.308Z"
+    assert format_datetime(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"
+    plus2 = timezone(timedelta(hours=2))
+    assert (
+        format_datetime(datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=plus2)) == "2026-01-02T01:04:05.123456Z"
+    )
+    assert format_datetime("2026-01-02 03:04:05") == "2026-01-02T03:04:05Z"
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "expected"),
+    [
+        ("boolean", True, True),
+        ("boolean", "False", False),
+        ("boolean", "true", True),
+        ("integer", "42", 42),
+        ("integer", 7.0, 7),
+        ("decimal", "1.50", Decimal("1.50")),
+        ("string", 1234, "1234"),
+        ("reference", 12, "12"),
+    ],
+)
+def test_coerce_accepts(kind, raw, expected):
+    assert coerce(attr(kind), raw, "postgres") == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"), [("boolean", "yes please"), ("integer", "4x"), ("string", {"a": 1})]
+)
+def test_coerce_rejects_without_echoing_the_value(kind, raw):
+    with pytest.raises(InvalidValueError) as raised:
+        coerce(attr(kind, "secretThing"), raw, "sqlite")
+    assert raised.value.path == "secretThing" and str(raw) not in str(raised.value)
+
+
+def test_coerce_datetime_per_dialect():
+    a = attr("dateTime")
+    assert coerce(a, "2026-01-02T03:04:05+01:00", "sqlite") == "2026-01-02T02:04:05.000Z"
+    assert coerce(a, "2026-01-02T03:04:05Z", "mysql") == datetime(2026, 1, 2, 3, 4, 5)
+    assert coerce(a, "2026-01-02T03:04:05Z", "postgres") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_to_scim_values():
+    assert to_scim("boolean", 0) is False and to_scim("boolean", "1") is True
+    assert to_scim("decimal", Decimal("2.00")) == 2 and to_scim("decimal", Decimal("2.5")) == 2.5
+    assert to_scim("string", 5) == "5"
+
+
+def test_rewind_keeps_the_watermark_format():
+    assert rewind("2026-11-26T15:02:33.308Z", timedelta(seconds=5)) == "2026-11-26T15:02:28.308Z"
+    assert rewind("2026-11-26 15:02:33", timedelta(seconds=5)) == "2026-11-26 15:02:28"
+    assert rewind(datetime(2026, 1, 1, 0, 0, 5), timedelta(seconds=5)) == datetime(2026, 1, 1)
+    assert rewind(41, timedelta(seconds=5)) == 41
+
+
+def test_etag_matching():
+    assert etag_matches('W/"abc"', 'W/"abc"') and etag_matches('"abc"', 'W/"abc"')
+    assert etag_matches('W/"x", W/"abc"', 'W/"abc"') and etag_matches("*", 'W/"abc"')
+    assert not etag_matches('W/"abd"', 'W/"abc"')
+
+
+def test_codec_reads_resources_leniently():
+    codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
+    values = codec.values(
+        {
+            "USERNAME": "Mixed.Case",
+            "emails": [
+                {"value": "home@example.com", "type": "home"},
+                {"value": "w@example.com", "type": "Work"},
+            ],
+            "phoneNumbers": [{"value": "+1 555", "primary": True}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": "12"},
+        },
+        None,
+    )
+    assert values["login"] == "Mixed.Case" and values["mail"] == "w@example.com"
+    assert values["phone"] == "+1 555"  # an untyped primary item stands in for type "work"
+    assert values["manager_id"] == "12" and values["active"] is True and values["title"] is None
+
+
+def test_record_version_is_stable_and_sensitive_to_changes():
+    assert Record((1, "a")).version == Record((1, "a")).version
+    assert Record((1, "a")).version != Record((1, "b")).version
+    assert Record((1, "a"), ((2, 3),)).version != Record((1, "a"), ((2,),)).version
+
+
+def test_bootstrap_sqlite_creates_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sub' / 'hr.db'}"
+    assert bootstrap_sqlite(url, [HR / "schema.sql", HR / "sample-data.sql"]) is True
+    assert bootstrap_sqlite(url, [HR / "schema.sql"]) is False  # exists: untouched
+    connection = sqlite3.connect(tmp_path / "sub" / "hr.db")
+    assert connection.execute("SELECT COUNT(*) FROM employees").fetchone() == (20,)
+    connection.close()
+
+
+def test_bootstrap_sqlite_removes_a_half_built_file(tmp_path):
+    bad = tmp_path / "bad.sql"
+    bad.write_text("CREATE TABLE t (a int); THIS IS NOT SQL;")
+    with pytest.raises(sqlite3.Error):
+        bootstrap_sqlite(f"sqlite:///{tmp_path / 'x.db'}", [bad])
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_urls():
+    assert engine_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert engine_url("mysql://u@h/db").drivername == "mysql+pymysql"
+    assert "hunter2" not in redact("postgresql://u:hunter2@h/db")
