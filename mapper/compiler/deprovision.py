@@ -3,8 +3,8 @@
 ``ignore`` does nothing. By default disable is ``ignore`` and delete is ``row`` (``ignore`` for
 an object with no delete statement).
 
-``set`` updates the ``write table``, or, when writes are explicit, the import's main FROM table;
-a column named like an import output column writes that output's table column.
+``set`` updates the ``write table`` (the checks' MAP170 asks for one); a column named like an
+import output column writes that output's table column.
 """
 
 from __future__ import annotations
@@ -22,17 +22,20 @@ from mapper.plan import PlanDeprovision, Statement
 Value = str | int | float | bool | None
 
 
-def compile_deprovision(
+def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run against
     ctx: Context,
     rule: Deprovision | None,
     default: str,
     delete: Statement | None,
+    declared: bool,
     projection: Projection,
     table: exp.Table | None,
     anchor_column: str | None,
     what: str,
     span: Span,
 ) -> PlanDeprovision | None:
+    """The plan rule for ``rule`` (``default`` when absent). ``delete`` is the object's delete
+    statement; ``declared`` says whether the mapping declares one (so a missing one failed)."""
     action = rule.action if rule is not None else default
     if rule is None and action == "row" and delete is None:
         action = "ignore"
@@ -40,6 +43,8 @@ def compile_deprovision(
         return PlanDeprovision(action="ignore")
     where = rule.span if rule is not None else span
     if action == "row":
+        if delete is None and declared:
+            return None  # the delete statement itself failed, and said why
         if delete is None:
             ctx.error(
                 codes.DEPROVISION_WITHOUT_STATEMENT,
@@ -50,17 +55,16 @@ def compile_deprovision(
             return None
         return PlanDeprovision(action="row", statement=delete)
     assert rule is not None
-    target = table or projection.main_table
-    if target is None or anchor_column is None:
+    if table is None or anchor_column is None:
         ctx.error(
             codes.DEPROVISION_WITHOUT_STATEMENT,
-            f"{what} set: no table to update (the import's anchor is not a plain column of one table)",
+            f"{what} set: there is no 'write table' to update",
             where,
-            hint="add 'write table T'",
+            hint="add 'write table T', or map the column and let the update statement write it",
         )
         return None
-    assignments = [(_table_column(projection, target, a.column.value), a.value) for a in rule.assignments]
-    update = statement(ctx, set_constants(target, assignments, anchor_column), where, what)
+    assignments = [(_table_column(projection, table, a.column.value), a.value) for a in rule.assignments]
+    update = statement(ctx, set_constants(table, assignments, anchor_column), where, what)
     return PlanDeprovision(action="set", statement=update) if update else None
 
 

@@ -13,14 +13,20 @@ from mapper.compiler.context import Context
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
 from mapper.compiler.paths import custom_schema, resolver
-from mapper.diagnostics import Diagnostic, has_errors
+from mapper.diagnostics import Diagnostic, Severity, has_errors
 from mapper.errors import MapperError, MappingError
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, Source
 from mapper.plan import Plan, PlanSchema, PlanSchemaAttribute, PlanSource, ScimType
 
 SCIM_TYPES: tuple[str, ...] = get_args(ScimType)
-#: Problems the checks report first and better; ``load`` drops the compiler's copy of them.
-CHECKED_FIRST = {codes.UNMAPPABLE_PATH.code, codes.INCOMPLETE_OBJECT.code}
+#: Problems the checks report first and better; ``load`` drops the compiler's copy of one when a
+#: check already reported an error on the same lines.
+CHECKED_FIRST = {
+    codes.UNMAPPABLE_PATH.code,
+    codes.INCOMPLETE_OBJECT.code,
+    codes.DEPROVISION_WITHOUT_STATEMENT.code,
+    codes.QUERY_NOT_MAPPED.code,
+}
 
 
 class UnknownDialectError(MapperError, ValueError):
@@ -128,12 +134,20 @@ def load(path: str, write: str | None = None) -> Plan:
     checked = _check(mapping)
     diagnostics += checked
     plan, compiled = compile(mapping, write)
-    if has_errors(checked):
-        compiled = [d for d in compiled if d.code not in CHECKED_FIRST]
-    diagnostics += compiled
+    diagnostics += [d for d in compiled if not _reported(d, checked)]
     if plan is None or has_errors(diagnostics):
         raise MappingError(diagnostics)
     return plan
+
+
+def _reported(diagnostic: Diagnostic, checked: builtins.list[Diagnostic]) -> bool:
+    """Whether ``diagnostic`` repeats a check's error on the same lines."""
+    if diagnostic.code not in CHECKED_FIRST:
+        return False
+    first, last = diagnostic.span.line, diagnostic.span.end_line
+    return any(
+        c.severity is Severity.ERROR and c.span.line <= last and first <= c.span.end_line for c in checked
+    )
 
 
 def _check(mapping: MappingFile) -> builtins.list[Diagnostic]:

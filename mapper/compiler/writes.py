@@ -102,7 +102,8 @@ def compile_writes(
     elif obj.writes is not None:
         insert_, update_, delete_ = _explicit(ctx, obj, obj.writes, attributes)
     name = obj.name.value
-    common = (projection, table, anchor_column)
+    declared = obj.writes is not None and (obj.writes.table is not None or obj.writes.delete is not None)
+    common = (declared, projection, table, anchor_column)
     disable = compile_deprovision(ctx, obj.disable, "ignore", delete_, *common, f"{name} disable", obj.span)
     removal = compile_deprovision(ctx, obj.delete, "row", delete_, *common, f"{name} delete", obj.span)
     if ctx.errors() > before or disable is None or removal is None:

@@ -1,0 +1,51 @@
+"""A plan's SQL as readable text: every statement under a comment header naming where it sits in
+the plan, with its parameters and how an insert returns its anchor. Used by the golden tests and
+suitable for ``mapper compile --sql``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mapper.plan import Plan, PlanObject, Statement
+
+_READS = ("import_all", "import_first_page", "import_page", "by_anchor", "by_query")
+_WRITES = ("insert", "update", "delete")
+
+
+def statements(plan: Plan) -> Iterator[tuple[str, Statement]]:
+    """Every statement of ``plan`` with a dotted label (``User.delta.query``), in plan order."""
+    for obj in plan.objects:
+        yield from _object_statements(obj)
+
+
+def _object_statements(obj: PlanObject) -> Iterator[tuple[str, Statement]]:
+    for name in (*_READS, *_WRITES):
+        stmt = getattr(obj, name)
+        if stmt is not None:
+            yield f"{obj.name}.{name}", stmt
+    for name in ("query", "max_sequence"):
+        stmt = getattr(obj.delta, name)
+        if stmt is not None:
+            yield f"{obj.name}.delta.{name}", stmt
+    for label, rule in (("disable", obj.disable), ("deprovision_delete", obj.deprovision_delete)):
+        if rule.statement is not None:
+            yield f"{obj.name}.{label}", rule.statement
+    for multi in obj.multi:
+        for name in ("load", "load_for_anchor", "add", "remove"):
+            stmt = getattr(multi, name)
+            if stmt is not None:
+                yield f"{obj.name}.multi.{multi.attribute}.{name}", stmt
+
+
+def render(plan: Plan) -> str:
+    """The listing of ``plan``'s SQL."""
+    blocks = []
+    for label, stmt in statements(plan):
+        lines = [f"-- {label}"]
+        if stmt.params:
+            lines.append(f"-- params: {', '.join(stmt.params)}")
+        if stmt.returning:
+            lines.append(f"-- returning: {stmt.returning}")
+        lines.append(stmt.sql)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
