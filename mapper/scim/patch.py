@@ -252,6 +252,8 @@ class _Patcher:
             self._set_sub(op, matched, sub, value)
         else:
             new = self._normalise(info, value)
+            if not info.known:  # an unknown attribute with a value filter is multi-valued complex
+                new = [v if isinstance(v, dict) else {"value": v} for v in _as_list(new)]
             if len(new) != 1:
                 raise invalid_value(f"a value filter path takes one value of '{info.name}', not {len(new)}")
             for item in matched:

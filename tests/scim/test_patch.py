@@ -325,6 +325,12 @@ USER_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]], dict[str, Any]
         changed(favouriteColour="blue"),
     ),
     (
+        "unknown attribute through a value filter",
+        user(),
+        [{"op": "add", "path": 'badges[type eq "door"]', "value": "B1"}],
+        changed(badges=[{"type": "door", "value": "B1"}]),
+    ),
+    (
         "readOnly attribute with its own value is a no-op",
         user(),
         [{"op": "replace", "value": {"id": "12", "userName": "b2"}}],
