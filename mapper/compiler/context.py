@@ -19,7 +19,10 @@ class Context:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def error(self, code: Code, message: str, span: Span, hint: str | None = None) -> None:
-        self.diagnostics.append(code.at(self.file, span, message, hint))
+        """Report an error once (statements derived from one query fail alike)."""
+        diagnostic = code.at(self.file, span, message, hint)
+        if diagnostic not in self.diagnostics:
+            self.diagnostics.append(diagnostic)
 
     def errors(self) -> int:
         """How many errors have been reported so far (compare before and after a step)."""

@@ -42,11 +42,11 @@ def _watermark(
             hint=suggest(delta.column.value, projection.columns, "columns"),
         )
         return None
-    what = f"{obj.name.value} delta"
-    query = statement(
-        ctx, derive.watermark_changes(projection, output.name, anchor, ctx.write), delta.span, what
-    )
-    latest = statement(ctx, derive.watermark_max(projection, output.name), delta.span, what)
+    assert obj.import_sql is not None
+    span, what = obj.import_sql.span, f"{obj.name.value} import"  # the import is what may not transpile
+    changes = derive.watermark_changes(projection, output.name, anchor, ctx.write)
+    query = statement(ctx, changes, span, what)
+    latest = statement(ctx, derive.watermark_max(projection, output.name), span, what)
     if query is None or latest is None:
         return None
     return PlanDelta(kind="watermark", query=query, watermark_column=output.name, max_sequence=latest)

@@ -50,22 +50,26 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
     dn = _dn(ctx, obj, projection)
-    if ctx.errors() > before or anchor is None or query_attribute is None or dn is None:
+    # Without an anchor, the first output column stands in so that the rest is still checked.
+    key = anchor.output if anchor is not None else next(iter(projection.outputs), None)
+    if key is None:
         return None
     placed = tuple(a for a in attributes if a is not None)
-    reads = derive.reads(
-        projection, anchor.output.name, query_attribute.column, query_attribute.case_exact, ctx.write
-    )
+    looked_up = query_attribute.column if query_attribute is not None else key.name
+    case_exact = query_attribute.case_exact if query_attribute is not None else True
+    reads = derive.reads(projection, key.name, looked_up, case_exact, ctx.write)
     span = obj.import_sql.span
     statements = {
         name: statement(ctx, getattr(reads, name), span, what)
         for name in ("import_all", "import_first_page", "import_page", "by_anchor", "by_query")
     }
-    delta = compile_delta(ctx, obj, projection, anchor.output.name)
-    writes = compile_writes(ctx, obj, projection, table, placed, anchor.output)
+    delta = compile_delta(ctx, obj, projection, key.name)
+    writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver) for m in obj.multi)
-    if ctx.errors() > before or delta is None or writes is None:
+    if ctx.errors() > before or None in (anchor, query_attribute, dn, delta, writes):
         return None
+    assert anchor is not None and query_attribute is not None and dn is not None
+    assert delta is not None and writes is not None
     return PlanObject(
         name=obj.name.value,
         endpoint=obj.endpoint.value

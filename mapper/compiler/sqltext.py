@@ -8,7 +8,6 @@ and ``SqlBlock.text_span`` turns those into file positions.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -19,8 +18,6 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
 from mapper.compiler import codes
 from mapper.compiler.context import Context
 from mapper.language.model import Span, SqlBlock
-
-_TOKEN_POSITION = re.compile(r"(\d+):(\d+)")
 
 
 @dataclass(frozen=True)
@@ -97,14 +94,19 @@ def _report_parse_error(ctx: Context, block: SqlBlock, what: str, detail: dict, 
 
 
 def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenError) -> None:
+    """Place a tokenizer error at the start of the token that failed: the first character after
+    the last token the tokenizer completed (an unterminated string or comment starts there)."""
     cause = str(err.__cause__ or err)
-    match = _TOKEN_POSITION.search(cause)
-    if match:
-        start = _offset(block.text, int(match.group(1)), int(match.group(2)))
-        span = span_of(block, start, start + 1)
-    else:
-        span = block.span
-    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not tokenize: {cause}", span)
+    tokenizer = Dialect.get_or_raise(ctx.read).tokenizer()
+    try:
+        tokenizer.tokenize(block.text)
+    except TokenError:
+        pass
+    done = getattr(tokenizer, "tokens", None) or []
+    last = done[-1].end + 1 if done else 0
+    rest = block.text[last:]
+    start = last + len(rest) - len(rest.lstrip())
+    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not tokenize: {cause}", span_of(block, start, start + 1))
 
 
 def parameters(block: SqlBlock, read: str) -> list[Parameter]:

@@ -30,7 +30,7 @@ def statement(
             codes.UNTRANSPILABLE,
             f"{what}: cannot be written in {ctx.write}: {err}",
             span,
-            hint=f"rewrite the SQL so it needs nothing {ctx.write} lacks, or give {ctx.write} its own source",
+            hint=f"rewrite the SQL with constructs {ctx.write} also has",
         )
         return None
     return Statement(sql=sql, params=text_parameters(sql), returning=returning)  # type: ignore[arg-type]
