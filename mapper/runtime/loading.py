@@ -12,7 +12,7 @@ from typing import Any
 from mapper.plan import PlanObject
 from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.database import Tx
-from mapper.runtime.records import Codec, Key, Record, anchor_key
+from mapper.runtime.records import Codec, Deduper, Key, Record, anchor_key
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def import_all(
 
     watermark_index = _watermark_index(obj)
     state = CacheState(codec)
+    dedupe = Deduper(len(obj.columns))
     stats = SyncStats()
     after: Any = None
     next_log = progress_every
@@ -72,7 +73,8 @@ def import_all(
             rows = tx.rows(obj.import_first_page, {"limit": page_size})
         else:
             rows = tx.rows(obj.import_page, {"after": after, "limit": page_size})
-        for row in rows:
+        for fetched in rows:
+            row = dedupe.row(fetched)
             key = anchor_key(row[codec.anchor_index])
             record = Record(row, codec.children_of([c.get(key, ()) for c in children]))
             state.put(record)
