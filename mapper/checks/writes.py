@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
+from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import MappingFile, ObjectType
 
@@ -45,6 +46,6 @@ def _writable_without_write(mapping: MappingFile, obj: ObjectType) -> Iterator[D
         yield codes.WRITABLE_WITHOUT_WRITE.at(
             mapping.path,
             obj.name.span,
-            f"{obj.name.value} maps {len(writable)} attribute(s) for export but has no 'write'",
+            f"{obj.name.value} maps {plural(len(writable), 'attribute')} for export but has no 'write'",
             "add 'write table TABLE', or map them import-only with '<-'",
         )

@@ -1,0 +1,36 @@
+"""Every code is documented, and every check's code is planted by a test."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from mapper.checks.codes import CODES
+from mapper.lint import database
+from mapper.lint.codes import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_code_has_a_section_in_the_docs() -> None:
+    documented = set(re.findall(r"^### (MAP\d{3})$", (ROOT / "docs" / "diagnostics.md").read_text(), re.M))
+    ours = {c.code for c in (*CODES, *database.CODES)}
+    assert documented == ours
+    assert ours <= set(REGISTRY)
+
+
+def test_every_check_code_is_planted_by_a_test() -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "checks"))
+    try:
+        import test_custom_schemas
+        import test_planted
+    finally:
+        sys.path.pop(0)
+    planted = {code for case in (*test_planted.CASES, *test_custom_schemas.CASES) for code, _, _ in case[2]}
+    assert {c.code for c in CODES} <= planted
+
+
+def test_codes_are_unique_and_named() -> None:
+    assert len({c.code for c in CODES}) == len(CODES)
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", c.name) for c in REGISTRY.values())
