@@ -56,7 +56,8 @@ class Chunk:
 
 
 def format_mapping(mapping: MappingFile) -> str:
-    """The file in canonical layout, comments included; ends with one newline."""
+    """The file in canonical layout, comments included; ends with one newline (``\\r\\n`` line
+    ends when the file had them)."""
     chunks: list[Chunk] = []
     blocks: list[Source | SchemaDecl | ObjectType] = [*mapping.sources, *mapping.schemas, *mapping.objects]
     blocks.sort(key=lambda block: block.span.offset)
@@ -71,7 +72,10 @@ def format_mapping(mapping: MappingFile) -> str:
         chunks[start].blank_before = start > 0
     chunks.append(Chunk("", 0, len(mapping.text) + 1))  # the end of the file takes final comments
     _attach_comments(chunks, mapping.comments, mapping.text)
-    return _render(chunks, mapping.text)
+    out = _render(chunks, mapping.text)
+    if "\r\n" in mapping.text:  # keep Windows line ends, everywhere (SQL bodies included)
+        out = out.replace("\r\n", "\n").replace("\n", "\r\n")
+    return out
 
 
 # -- rendering ----------------------------------------------------------------------------------

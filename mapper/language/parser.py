@@ -151,10 +151,9 @@ def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diag
         hint = f"did you mean '{close[0]}'?" if close else f"expected {expected}"
         return error("MAP002", f"unknown keyword '{value}'", path, span, hint=hint)
     shown = value if len(value) <= 40 else value[:37] + "..."
-    hint = None
-    if _TOP_LEVEL.match(value) and token.column == 1 and "RBRACE" in accepts:
-        hint = f"is a '}}' missing before line {span.line}?"
-    return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span, hint=hint)
+    missing_brace = _TOP_LEVEL.match(value) and token.column == 1 and "RBRACE" in accepts
+    brace_hint = f"is a '}}' missing before line {span.line}?" if missing_brace else None
+    return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span, hint=brace_hint)
 
 
 def _end_of_file(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:

@@ -117,3 +117,9 @@ def test_strings_round_trip() -> None:
 def test_empty_file_formats_to_nothing() -> None:
     assert fmt("") == ""
     assert fmt("\n\n") == ""
+
+
+def test_windows_line_ends_are_kept() -> None:
+    text = (ROOT / "examples" / "hr" / "hr.map").read_text(encoding="utf-8")
+    crlf = text.replace("\n", "\r\n")
+    assert fmt(crlf) == crlf

@@ -17,3 +17,20 @@ def test_no_parser_state_lets_two_word_terminals_compete() -> None:
     words = {"IDENT", "QNAME", "PATH"}
     clashes = {state: sorted(words & set(actions)) for state, actions in table.states.items()}
     assert {state: hit for state, hit in clashes.items() if len(hit) > 1} == {}
+
+
+def test_grammar_is_read_from_the_installed_package_first(tmp_path, monkeypatch) -> None:
+    """A wheel ships grammar/ as mapper/grammar/ (hatch force-include); that copy wins."""
+    from mapper.language import grammar
+
+    (tmp_path / "grammar").mkdir()
+    (tmp_path / "grammar" / "mapping.lark").write_text("// packaged\n", encoding="utf-8")
+    monkeypatch.setattr(grammar.resources, "files", lambda package: tmp_path)
+    assert grammar.grammar_text() == "// packaged\n"
+
+
+def test_grammar_falls_back_to_the_checkout(tmp_path, monkeypatch) -> None:
+    from mapper.language import grammar
+
+    monkeypatch.setattr(grammar.resources, "files", lambda package: tmp_path)
+    assert "attribute_mapping" in grammar.grammar_text()
