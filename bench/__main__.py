@@ -1,0 +1,270 @@
+"""The bench's one command::
+
+    .venv/bin/python -m bench --sizes 10k,100k,1m --databases sqlite,postgres --repeat 3
+    .venv/bin/python -m bench --smoke        # 10k users, SQLite, one short repetition
+
+For each database and size it generates the HR example's data, measures the in-process figures
+(full import, memory, delta sync) in fresh subprocesses, then starts the gateway with the real CLI
+and the bare Starlette baseline and drives both with wrk. It prints a table with each figure
+against its target, writes bench/results/latest.json, and prints the command that reproduces it.
+Exit status: 0 when every measure produced a number (targets missed or not), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import secrets
+import shlex
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench import data, report, servers, wrk
+from bench.measures import http, probe
+from bench.report import Row, median, ratio_row
+
+DELTA_CHANGES = 100
+TRACEMALLOC_MAX_USERS = 100_000  # tracing costs a second import and its memory: only at small sizes
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="10k,100k", help="user counts, e.g. 10k,100k,1m (default 10k,100k)"
+    )
+    parser.add_argument("--databases", default="sqlite,postgres", help="sqlite,postgres (default both)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="repetitions of each measure; the median is kept"
+    )
+    parser.add_argument("--seconds", type=float, default=10, help="duration of each wrk run (default 10)")
+    parser.add_argument(
+        "--workers", default="", help="also measure the reads with these uvicorn worker counts, e.g. 2,4"
+    )
+    parser.add_argument("--output", type=Path, default=report.RESULTS / "latest.json")
+    parser.add_argument(
+        "--smoke", action="store_true", help="10k users, SQLite, 1 repetition of 2 s: checks the bench runs"
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.databases, args.repeat, args.seconds = "10k", "sqlite", 1, 2
+    args.size_list = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    args.database_list = [d.strip() for d in args.databases.split(",") if d.strip()]
+    args.worker_list = [int(w) for w in args.workers.split(",") if w.strip()]
+    return args
+
+
+class Run:
+    """The figures of one database at one size, and the errors of measures that failed."""
+
+    def __init__(self, database: str, users: int) -> None:
+        self.database = database
+        self.users = users
+        self.rows: list[Row] = []
+        self.raw: dict = {}
+
+    def failed(self, keys: tuple[str, ...], error: BaseException) -> None:
+        message = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        traceback.print_exception(error, file=sys.stderr)
+        for key in keys:
+            self.rows.append(Row(key, None, None, "", None, error=message))
+
+    def as_dict(self) -> dict:
+        return {
+            "database": self.database,
+            "users": self.users,
+            "rows": [row.as_dict() for row in self.rows],
+            "raw": self.raw,
+        }
+
+
+def in_process(run: Run, db: data.BenchDatabase, repeat: int) -> None:
+    """Measures 4-6: full import against a plain fetch loop, memory per user, one delta cycle."""
+    fetches, imports = [], []
+    for _ in range(repeat):
+        fetches.append(probe("imports", "fetch", db.url, db.dialect))
+        imports.append(probe("imports", "gateway", db.url, db.dialect, DELTA_CHANGES, db.users))
+    run.raw["fetch"], run.raw["import"] = fetches, imports
+    if db.users <= TRACEMALLOC_MAX_USERS:
+        traced = probe("imports", "gateway", db.url, db.dialect, DELTA_CHANGES, db.users, "--tracemalloc")
+        run.raw["import_traced"] = traced
+    gateway_rate = median([r["rows_per_s"] for r in imports])
+    run.rows.append(ratio_row("import", gateway_rate, median([r["rows_per_s"] for r in fetches]), "rows/s"))
+    per_user = median([r["bytes_per_user"] for r in imports])
+    traced_note = ""
+    if run.raw.get("import_traced", {}).get("traced_bytes_per_user"):
+        traced_note = f"tracemalloc {run.raw['import_traced']['traced_bytes_per_user']:.0f} B"
+    run.rows.append(Row("memory", per_user, None, "B", per_user, traced_note))
+    delta = median([r["delta_seconds"] for r in imports])
+    full = median([r["seconds"] for r in imports])
+    seen = [r["delta_seen"] for r in imports]
+    run.rows.append(Row("delta", delta, full, "s", delta / full if delta and full else None, f"saw {seen}"))
+
+
+def wrk_row(key: str, gateway: list[dict], baseline: list[dict] | None, unit: str = "req/s") -> Row:
+    bad = [r for r in gateway + (baseline or []) if not r["ok"]]
+    rps = median([r["rps"] for r in gateway])
+    base = median([r["rps"] for r in baseline]) if baseline else None
+    row = ratio_row(key, rps, base, unit)
+    if bad:
+        row.error = f"{sum(r['non_2xx'] for r in bad)} non-2xx, {sum(r['errors'] for r in bad)} socket errors"
+        row.value = None
+    return row
+
+
+def over_http(run: Run, db: data.BenchDatabase, args: argparse.Namespace, workdir: Path) -> None:
+    """Measures 1-3 against the gateway started with ``mapper serve``."""
+    token = secrets.token_urlsafe(24)
+    gateway = servers.start_gateway(db.url, db.dialect, token, workdir)
+    with gateway:
+        run.raw["gateway_ready_seconds"] = gateway.ready_seconds
+        bodies = workdir / "bodies.json"
+        run.raw["body_sizes"] = http.capture_bodies(gateway, bodies)
+        try:
+            with servers.start_baseline(bodies, workdir) as baseline:
+                reads = http.reads(gateway, baseline, token, db.users, args.seconds, args.repeat)
+            run.raw["reads"] = reads
+            filtered = reads["get_filter"]
+            run.rows.append(wrk_row("get_filter", filtered["gateway"], filtered["baseline"]))
+            p99 = median([r["p99_ms"] for r in filtered["gateway"]])
+            base_p99 = median([r["p99_ms"] for r in filtered["baseline"]])
+            run.rows.append(Row("get_filter_p99", p99, base_p99, "ms", p99))
+            run.rows.append(wrk_row("get_id", reads["get_id"]["gateway"], reads["get_id"]["baseline"]))
+        except Exception as error:  # noqa: BLE001 - record it and go on to the writes
+            run.failed(("get_filter", "get_filter_p99", "get_id"), error)
+        writes = http.writes(gateway, token, db.users, args.seconds, args.repeat)
+    run.raw["writes"] = writes
+    commits: dict[str, list[dict]] = {"insert": [], "update": []}
+    for _ in range(args.repeat):
+        for kind in commits:
+            commits[kind].append(http.raw_commits(db.url, db.dialect, kind, args.seconds, db.users))
+    run.raw["commits"] = commits
+    for key, kind in (("post", "insert"), ("patch", "update")):
+        row = wrk_row(key, writes[key], None)
+        if row.gateway is not None:
+            row.baseline = median([c["rate"] for c in commits[kind]])
+            row.value = row.gateway / row.baseline if row.error is None else None
+        run.rows.append(row)
+
+
+def multi_worker(run: Run, db: data.BenchDatabase, args: argparse.Namespace, workdir: Path) -> None:
+    """Reads with several uvicorn workers (each with its own cache); neither side pinned."""
+    token = secrets.token_urlsafe(24)
+    run.raw["workers"] = {}
+    for workers in args.worker_list:
+        with servers.start_gateway(db.url, db.dialect, token, workdir, workers=workers) as gateway:
+            figures = {}
+            for name in ("get_filter", "get_id"):
+                results = [
+                    wrk.run(
+                        gateway.base, name, args.seconds, http.script_env(token, db.users), cpu=None
+                    ).as_dict()
+                    for _ in range(args.repeat)
+                ]
+                figures[name] = {
+                    "rps": median([r["rps"] for r in results]),
+                    "p99_ms": median([r["p99_ms"] for r in results]),
+                    "runs": results,
+                }
+            run.raw["workers"][str(workers)] = figures
+
+
+def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) -> Run:
+    run = Run(database, users)
+    print(f"== {database}, {users:,} users", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        db = data.create(database, users, workdir)
+    except Exception as error:  # noqa: BLE001 - a missing server fails this run only
+        run.failed(tuple(k for k in report.TARGETS if k != "compile"), error)
+        return run
+    run.raw["generate_seconds"] = time.perf_counter() - started
+    try:
+        for keys, step in (
+            (("import", "memory", "delta"), lambda: in_process(run, db, args.repeat)),
+            (
+                ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
+                lambda: over_http(run, db, args, workdir),
+            ),
+        ):
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - record it and go on to the next measure
+                done = {row.key for row in run.rows}
+                run.failed(tuple(k for k in keys if k not in done), error)
+        if args.worker_list:
+            try:
+                multi_worker(run, db, args, workdir)
+            except Exception as error:  # noqa: BLE001 - optional figures
+                run.raw["workers_error"] = str(error)
+    finally:
+        db.drop()
+    return run
+
+
+def compile_measure(args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
+    try:
+        result = probe("compile", workdir, max(args.repeat, 5))
+    except Exception as error:  # noqa: BLE001
+        row = Row("compile", None, None, "s", None, error=str(error).splitlines()[0][:300])
+        traceback.print_exception(error, file=sys.stderr)
+        return row, {}
+    row = Row("compile", result["compile_seconds"], result["sqlglot_seconds"], "s", result["ratio"])
+    return row, result
+
+
+def command(argv: list[str]) -> str:
+    return shlex.join([".venv/bin/python", "-m", "bench", *argv])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    wrk.ensure_wrk()
+    started = datetime.datetime.now(datetime.UTC)
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="mapper-bench-") as tmp:
+        workdir = Path(tmp)
+        compile_row, compile_raw = compile_measure(args, workdir)
+        for users in args.size_list:
+            for database in args.database_list:
+                runs.append(bench(database, users, args, workdir))
+    document = {
+        "command": command(argv),
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": (datetime.datetime.now(datetime.UTC) - started).total_seconds(),
+        "machine": report.machine(),
+        "options": {
+            "sizes": args.size_list,
+            "databases": args.database_list,
+            "repeat": args.repeat,
+            "wrk_seconds": args.seconds,
+            "connections": wrk.CONNECTIONS,
+            "wrk_threads": wrk.THREADS,
+            "server_cpu": servers.SERVER_CPU,
+            "client_cpu": servers.CLIENT_CPU,
+            "smoke": args.smoke,
+        },
+        "targets": {key: target.describe() for key, target in report.TARGETS.items()},
+        "runs": [run.as_dict() for run in runs],
+        "compile": {**compile_row.as_dict(), "raw": compile_raw},
+    }
+    report.write_json(document, args.output)
+    print(report.table([run.as_dict() | {"rows": run.rows} for run in runs], compile_row))
+    print(f"\nJSON: {args.output}\nreproduce: {command(argv)}")
+    errors = [row for run in runs for row in run.rows if row.error] + (
+        [compile_row] if compile_row.error else []
+    )
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Measures 1-3 over HTTP: the gateway and the bare Starlette baseline driven by wrk.
+
+Reads (filtered GET and GET by id) alternate between baseline and gateway in each repetition, so
+drift on the machine hits both alike. Writes (POST of unique users, PATCH of one attribute) are
+compared with the raw serial commit rate (:mod:`bench.measures.commits`), measured in a subprocess
+pinned to the server core once the gateway has stopped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+
+from bench import wrk
+from bench.measures import probe
+from bench.servers import BASE_PATH, Server
+
+
+def capture_bodies(gateway: Server, path: Path) -> dict[str, int]:
+    """Save a real user resource and a real one-user list response from the gateway, for the
+    baseline to send; returns their sizes in bytes."""
+    status, resource = gateway.get(f"{BASE_PATH}/Users/1")
+    if status != 200:
+        raise RuntimeError(f"GET /Users/1 answered {status}: {resource[:300]!r}")
+    status, listed = gateway.get(f"{BASE_PATH}/Users?filter=userName%20eq%20%22user0000001%22")
+    if status != 200:
+        raise RuntimeError(f"filtered GET answered {status}: {listed[:300]!r}")
+    bodies = {"resource": orjson.loads(resource), "list": orjson.loads(listed)}
+    if bodies["list"].get("totalResults") != 1:
+        raise RuntimeError(f"filtered GET found {bodies['list'].get('totalResults')} users, expected 1")
+    path.write_bytes(orjson.dumps(bodies))
+    return {"resource_bytes": len(resource), "list_bytes": len(listed)}
+
+
+def script_env(token: str, users: int) -> dict[str, str]:
+    return {
+        "BENCH_TOKEN": token,
+        "BENCH_USERS": str(users),
+        "BENCH_BASE": BASE_PATH,
+        "BENCH_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",  # unique userNames across runs
+    }
+
+
+def reads(gateway: Server, baseline: Server, token: str, users: int, seconds: float, repeat: int) -> dict:
+    """``{"get_filter": {"gateway": [...], "baseline": [...]}, "get_id": {...}}``, one WrkResult
+    dict per repetition."""
+    results: dict[str, dict[str, list[dict]]] = {
+        name: {"gateway": [], "baseline": []} for name in ("get_filter", "get_id")
+    }
+    for _ in range(repeat):
+        for name in results:
+            for side, server in (("baseline", baseline), ("gateway", gateway)):
+                env = script_env(token, users)
+                results[name][side].append(wrk.run(server.base, name, seconds, env).as_dict())
+    return results
+
+
+def writes(gateway: Server, token: str, users: int, seconds: float, repeat: int) -> dict:
+    """``{"post": [...], "patch": [...]}``: one WrkResult dict per repetition."""
+    results: dict[str, list[dict]] = {"post": [], "patch": []}
+    for _ in range(repeat):
+        for name in results:
+            results[name].append(wrk.run(gateway.base, name, seconds, script_env(token, users)).as_dict())
+    return results
+
+
+def raw_commits(url: str, dialect: str, kind: str, seconds: float, users: int) -> dict:
+    """The raw serial commit rate (``insert`` or ``update``), in a subprocess on the server core."""
+    return probe("commits", url, dialect, kind, seconds, users)

@@ -1,0 +1,128 @@
+"""Measures 4-6, in-process: the full import at start-up, the memory it takes per cached user,
+and one delta sync cycle after ``CHANGES`` rows changed.
+
+Run as a subprocess (a clean heap each time)::
+
+    python -m bench.measures.imports fetch   URL DIALECT
+    python -m bench.measures.imports gateway URL DIALECT CHANGES USERS [--tracemalloc]
+
+``fetch`` is the baseline: a plain ``fetchmany`` loop over the plan's own import query through the
+same driver and engine settings, keeping nothing. ``gateway`` starts the runtime's Gateway on the
+plan (its full import), then changes ``CHANGES`` users and runs one delta sync cycle. Each prints
+one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import time
+import tracemalloc
+
+from bench.data import HR_MAP
+
+FETCH_SIZE = 10_000
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss() -> int:
+    """This process's resident set size in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+def settled_rss() -> int:
+    gc.collect()
+    return rss()
+
+
+def fetch(url: str, dialect: str) -> dict:
+    from sqlalchemy import text
+
+    from mapper.compiler import load
+    from mapper.runtime.database import Database
+
+    statement = load(str(HR_MAP), write=dialect).object("User").import_all
+    database = Database("hr", url)
+
+    def loop(tx) -> int:
+        result = tx.connection.execute(text(statement.sql))
+        rows = 0
+        while batch := result.fetchmany(FETCH_SIZE):
+            rows += len(batch)
+        return rows
+
+    started = time.perf_counter()
+    rows = database.run_sync(loop)
+    seconds = time.perf_counter() - started
+    database.dispose()
+    return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
+async def gateway(url: str, dialect: str, changes: int, users: int, trace: bool) -> dict:
+    from bench import data
+    from mapper.compiler import load
+    from mapper.runtime.gateway import Gateway
+
+    plan = load(str(HR_MAP), write=dialect)
+    environ = {**os.environ, "HR_DATABASE_URL": url}
+    before = settled_rss()
+    if trace:
+        tracemalloc.start()
+    gw = Gateway(plan, environ=environ, autosync=False)
+    started = time.perf_counter()
+    await gw.start()
+    seconds = time.perf_counter() - started
+    traced = tracemalloc.get_traced_memory()[0] if trace else None
+    tracemalloc.stop()
+    after = settled_rss()
+    store = gw.stores["User"]
+    cached = store.count()
+
+    db = data.BenchDatabase(dialect, url, users)
+    tag = f"Delta {time.time_ns()}"
+    ids = data.touch_users(db, changes, tag=tag)
+    started = time.perf_counter()
+    await gw.sync_delta()
+    delta_seconds = time.perf_counter() - started
+    seen = 0
+    for anchor in ids:
+        resource = await store.get(str(anchor))
+        seen += bool(resource and str(resource.get("title", "")).startswith(tag))
+    await gw.stop()
+    return {
+        "rows": cached,
+        "seconds": seconds,
+        "rows_per_s": cached / seconds,
+        "rss_before": before,
+        "rss_after": after,
+        "bytes_per_user": (after - before) / cached if cached else None,
+        "traced_bytes_per_user": traced / cached if traced and cached else None,
+        "changes": changes,
+        "delta_seen": seen,
+        "delta_seconds": delta_seconds,
+        "delta_fraction": delta_seconds / seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.measures.imports")
+    parser.add_argument("mode", choices=("fetch", "gateway"))
+    parser.add_argument("url")
+    parser.add_argument("dialect")
+    parser.add_argument("changes", type=int, nargs="?", default=100)
+    parser.add_argument("users", type=int, nargs="?", default=0)
+    parser.add_argument("--tracemalloc", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "fetch":
+        result = fetch(args.url, args.dialect)
+    else:
+        result = asyncio.run(gateway(args.url, args.dialect, args.changes, args.users, args.tracemalloc))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
