@@ -1,0 +1,197 @@
+"""Every PATCH form Microsoft Entra ID sends, end to end through HTTP into the database and back,
+plus the PATCH errors a client can cause."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from test_app_support import ENTERPRISE, patch_body, scim_client
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_sqlite) as c:
+        yield c
+
+
+@pytest.fixture
+async def any_client(hr_database: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_database) as c:
+        yield c
+
+
+async def patch(client: httpx.AsyncClient, path: str, *operations: dict[str, Any]) -> dict[str, Any]:
+    response = await client.patch(path, json=patch_body(*operations))
+    assert response.status_code == 200, response.text
+    stored = (await client.get(path)).json()  # what the database now holds
+    assert stored == response.json()
+    return stored
+
+
+def work_email(user: dict[str, Any]) -> str | None:
+    return next((e["value"] for e in user.get("emails", []) if e.get("type") == "work"), None)
+
+
+async def test_entra_user_update_on_every_database(any_client: httpx.AsyncClient) -> None:
+    user = await patch(
+        any_client,
+        "/Users/6",
+        {"op": "Replace", "path": "displayName", "value": "D. Ritchie"},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "dmr@example.com"},
+        {"op": "Replace", "path": "name.givenName", "value": "Dennis M."},
+        {"op": "Add", "path": f"{ENTERPRISE}:department", "value": "Unix"},
+        {"op": "Replace", "path": "active", "value": "False"},
+    )
+    assert user["displayName"] == "D. Ritchie"
+    assert work_email(user) == "dmr@example.com"
+    assert user["name"]["givenName"] == "Dennis M."
+    assert user[ENTERPRISE]["department"] == "Unix"
+    assert user["active"] is False
+
+
+async def test_op_in_any_case_and_boolean_strings(client: httpx.AsyncClient) -> None:
+    user = await patch(client, "/Users/2", {"op": "replace", "path": "active", "value": "false"})
+    assert user["active"] is False
+    user = await patch(client, "/Users/2", {"op": "REPLACE", "path": "active", "value": True})
+    assert user["active"] is True
+
+
+async def test_pathless_replace_with_dotted_and_urn_keys(client: httpx.AsyncClient) -> None:
+    user = await patch(
+        client,
+        "/Users/7",
+        {
+            "op": "Replace",
+            "value": {
+                "displayName": "Kenneth Thompson",
+                "name.familyName": "Thompson II",
+                f"{ENTERPRISE}:employeeNumber": "E9999",
+                "active": False,
+            },
+        },
+    )
+    assert user["displayName"] == "Kenneth Thompson"
+    assert user["name"]["familyName"] == "Thompson II"
+    assert user[ENTERPRISE]["employeeNumber"] == "E9999"
+    assert user["active"] is False
+
+
+async def test_pathless_add_with_an_extension_object(client: httpx.AsyncClient) -> None:
+    user = await patch(client, "/Users/7", {"op": "add", "value": {ENTERPRISE: {"department": "Plan 9"}}})
+    assert user[ENTERPRISE]["department"] == "Plan 9"
+
+
+async def test_add_work_email_to_a_user_without_one(client: httpx.AsyncClient) -> None:
+    await patch(client, "/Users/8", {"op": "remove", "path": 'emails[type eq "work"]'})
+    assert work_email((await client.get("/Users/8")).json()) is None
+    user = await patch(
+        client, "/Users/8", {"op": "Add", "path": 'emails[type eq "work"].value', "value": "bl@example.com"}
+    )
+    assert work_email(user) == "bl@example.com"
+
+
+async def test_manager_set_as_a_bare_id_and_removed(any_client: httpx.AsyncClient) -> None:
+    user = await patch(any_client, "/Users/20", {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "2"})
+    assert user[ENTERPRISE]["manager"]["value"] == "2"
+    user = await patch(
+        any_client, "/Users/20", {"op": "Replace", "path": f"{ENTERPRISE}:manager", "value": {"value": "3"}}
+    )
+    assert user[ENTERPRISE]["manager"]["value"] == "3"
+    user = await patch(any_client, "/Users/20", {"op": "Remove", "path": f"{ENTERPRISE}:manager"})
+    assert "manager" not in user.get(ENTERPRISE, {})
+
+
+async def test_unknown_manager_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.patch(
+        "/Users/20", json=patch_body({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "424242"})
+    )
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+
+
+async def test_entra_group_membership_on_every_database(any_client: httpx.AsyncClient) -> None:
+    group = await patch(any_client, "/Groups/3", {"op": "Add", "path": "members", "value": [{"value": "20"}]})
+    assert "20" in [m["value"] for m in group["members"]]
+    group = await patch(
+        any_client, "/Groups/3", {"op": "Remove", "path": "members", "value": [{"value": "20"}]}
+    )
+    assert "20" not in [m["value"] for m in group.get("members", [])]
+    group = await patch(any_client, "/Groups/3", {"op": "Replace", "path": "displayName", "value": "R&D"})
+    assert group["displayName"] == "R&D"
+
+
+async def test_member_add_is_idempotent_and_remove_of_a_non_member_succeeds(
+    client: httpx.AsyncClient,
+) -> None:
+    before = (await client.get("/Groups/2")).json()
+    present = before["members"][0]["value"]
+    again = await patch(client, "/Groups/2", {"op": "add", "path": "members", "value": [{"value": present}]})
+    assert len(again["members"]) == len(before["members"])
+    same = await patch(client, "/Groups/2", {"op": "remove", "path": 'members[value eq "19"]'})
+    assert len(same["members"]) == len(before["members"])
+
+
+async def test_remove_all_members_and_replace_them(client: httpx.AsyncClient) -> None:
+    group = await patch(client, "/Groups/2", {"op": "remove", "path": "members"})
+    assert not group.get("members")
+    group = await patch(
+        client, "/Groups/2", {"op": "replace", "path": "members", "value": [{"value": "1"}, {"value": "2"}]}
+    )
+    assert sorted(m["value"] for m in group["members"]) == ["1", "2"]
+
+
+async def test_member_given_as_a_plain_string(client: httpx.AsyncClient) -> None:
+    group = await patch(client, "/Groups/1", {"op": "add", "path": "members", "value": "19"})
+    assert "19" in [m["value"] for m in group["members"]]
+
+
+async def test_patch_is_atomic(client: httpx.AsyncClient) -> None:
+    before = (await client.get("/Users/9")).json()
+    response = await client.patch(
+        "/Users/9",
+        json=patch_body(
+            {"op": "replace", "path": "title", "value": "Changed"},
+            {"op": "frobnicate", "path": "title", "value": "x"},
+        ),
+    )
+    assert response.status_code == 400
+    assert (await client.get("/Users/9")).json() == before
+
+
+@pytest.mark.parametrize(
+    ("operations", "scim_type"),
+    [
+        ([{"op": "frobnicate", "path": "title", "value": "x"}], "invalidSyntax"),
+        ([{"op": "replace", "path": "title"}], "invalidValue"),
+        ([{"op": "remove"}], "noTarget"),
+        ([{"op": "replace", "path": "title[", "value": "x"}], "invalidPath"),
+        ([{"op": "replace", "path": "meta.created", "value": "2020-01-01T00:00:00Z"}], "mutability"),
+        ([{"op": "replace", "path": "active", "value": "maybe"}], "invalidValue"),
+        ([], "invalidSyntax"),
+    ],
+)
+async def test_patch_errors(client: httpx.AsyncClient, operations: list[Any], scim_type: str) -> None:
+    response = await client.patch("/Users/9", json=patch_body(*operations))
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == scim_type
+
+
+async def test_patch_without_operations_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.patch(
+        "/Users/9", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidSyntax"
+
+
+async def test_renaming_to_a_taken_user_name_is_409(client: httpx.AsyncClient) -> None:
+    response = await client.patch(
+        "/Users/9", json=patch_body({"op": "replace", "path": "userName", "value": "ADA.lovelace"})
+    )
+    assert response.status_code == 409
+    assert response.json()["scimType"] == "uniqueness"

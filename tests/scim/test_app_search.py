@@ -1,0 +1,204 @@
+"""Lists and searches over HTTP: filters (indexed and scanned), pagination, sorting, attributes,
+and POST .search, per type and at the root."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from test_app_support import LIST, new_user, scim_client
+
+pytestmark = pytest.mark.anyio
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.fixture
+async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_sqlite) as c:
+        yield c
+
+
+@pytest.fixture
+async def any_client(hr_database: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_database) as c:
+        yield c
+
+
+async def ids(client: httpx.AsyncClient, path: str = "/Users", **params: Any) -> list[str]:
+    response = await client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return [r["id"] for r in response.json()["Resources"]]
+
+
+async def total(client: httpx.AsyncClient, filter: str, path: str = "/Users") -> int:
+    response = await client.get(path, params={"filter": filter})
+    assert response.status_code == 200, response.text
+    return int(response.json()["totalResults"])
+
+
+async def test_list_response_shape(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/Users")).json()
+    assert body["schemas"] == [LIST]
+    assert body["totalResults"] == 20
+    assert body["startIndex"] == 1
+    assert body["itemsPerPage"] == 20 == len(body["Resources"])
+    assert body["Resources"][0]["meta"]["location"].startswith("http://scim.test/scim/v2/Users/")
+
+
+async def test_entra_probe_with_a_random_guid_is_an_empty_list(any_client: httpx.AsyncClient) -> None:
+    response = await any_client.get("/Users", params={"filter": f'userName eq "{uuid.uuid4()}"'})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"schemas": [LIST], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}
+
+
+async def test_query_attribute_equality_is_case_insensitive(any_client: httpx.AsyncClient) -> None:
+    assert await ids(any_client, filter='userName eq "GRACE.HOPPER"') == ["2"]
+    assert await ids(any_client, filter='USERNAME EQ "grace.hopper"') == ["2"]
+    assert await ids(any_client, "/Groups", filter='displayName eq "engineering"') == ["2"]
+
+
+async def test_query_attribute_equality_reads_through_to_the_database(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite) as client:
+        hr_sqlite.execute("INSERT INTO employees (login, given_name) VALUES ('behind.the.back', 'B')")
+        found = await ids(client, filter='userName eq "behind.the.back"')
+        assert len(found) == 1
+        assert (await client.get(f"/Users/{found[0]}")).json()["name"]["givenName"] == "B"
+
+
+async def test_filters_that_scan(client: httpx.AsyncClient) -> None:
+    assert await total(client, 'title eq "Senior Engineer"') == 2
+    assert await total(client, 'name.familyName sw "L"') == 4  # Lovelace, Liskov, Lamport, Lamarr
+    assert await total(client, "active eq false") == 2
+    assert await total(client, 'emails[type eq "work" and value co "turing"]') == 1
+    assert await total(client, 'emails.value ew "@example.com"') == 20
+    assert await total(client, "nickName pr") == 7
+    assert await total(client, 'not (department eq "Engineering")') == 10
+    assert (
+        await total(
+            client, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Finance"'
+        )
+        == 4
+    )
+    assert await total(client, 'title eq "Research Scientist" or title eq "Accountant"') == 3
+    assert await total(client, 'externalId eq "hr-1003"') == 1
+    assert await total(client, 'id eq "3"') == 1
+    assert await total(client, 'meta.lastModified gt "2000-01-01T00:00:00Z"') == 20
+
+
+async def test_filters_clients_send_unquoted_and_capitalised(client: httpx.AsyncClient) -> None:
+    assert await total(client, "userName sw ada") == 1
+    assert await total(client, "name.FamilyName eq Hopper and (emails.Value co example.com)") == 1
+    assert await total(client, 'DisplayName eq "Ada Lovelace"') == 1
+
+
+async def test_plus_in_the_query_string_is_a_space(client: httpx.AsyncClient) -> None:
+    response = await client.get("/Users/?filter=displayName+eq+%22Grace+Hopper%22")
+    assert [r["id"] for r in response.json()["Resources"]] == ["2"]
+
+
+async def test_group_filter_on_members(client: httpx.AsyncClient) -> None:
+    assert await total(client, 'members[value eq "2"]', "/Groups") >= 1
+    assert await total(client, 'members eq "2"', "/Groups") >= 1
+
+
+async def test_invalid_filter_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/Users", params={"filter": "userName eq"})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+    boolean = await client.get("/Users", params={"filter": "active gt true"})
+    assert boolean.status_code == 400
+
+
+async def test_pagination(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/Users", params={"startIndex": 1, "count": 5})).json()
+    assert first["totalResults"] == 20 and first["itemsPerPage"] == 5 and first["startIndex"] == 1
+    second = (await client.get("/Users", params={"startIndex": 6, "count": 5})).json()
+    assert second["startIndex"] == 6
+    assert not {r["id"] for r in first["Resources"]} & {r["id"] for r in second["Resources"]}
+    beyond = (await client.get("/Users", params={"startIndex": 100})).json()
+    assert beyond["totalResults"] == 20 and beyond["Resources"] == []
+    zero = (await client.get("/Users", params={"count": 0})).json()
+    assert zero["totalResults"] == 20 and zero["itemsPerPage"] == 0 and zero["Resources"] == []
+    lenient = (await client.get("/Users", params={"startIndex": 0, "count": -3})).json()
+    assert lenient["startIndex"] == 1 and lenient["itemsPerPage"] == 0
+    filtered = (
+        await client.get("/Users", params={"filter": "active eq true", "count": 3, "startIndex": 17})
+    ).json()
+    assert filtered["totalResults"] == 18 and filtered["itemsPerPage"] == 2
+
+
+async def test_bad_pagination_value_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/Users", params={"count": "ten"})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+
+
+async def test_max_results_caps_a_page(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite, max_results=7) as client:
+        body = (await client.get("/Users", params={"count": 100})).json()
+        assert body["totalResults"] == 20 and body["itemsPerPage"] == 7
+        spc = (await client.get("/ServiceProviderConfig")).json()
+        assert spc["filter"]["maxResults"] == 7
+
+
+async def test_sorting(client: httpx.AsyncClient) -> None:
+    ascending = (await client.get("/Users", params={"sortBy": "name.familyName"})).json()["Resources"]
+    names = [r["name"]["familyName"] for r in ascending]
+    assert names == sorted(names, key=str.casefold)
+    descending = (await client.get("/Users", params={"sortBy": "userName", "sortOrder": "descending"})).json()
+    users = [r["userName"] for r in descending["Resources"]]
+    assert users == sorted(users, reverse=True)
+    by_nick = (await client.get("/Users", params={"sortBy": "nickName"})).json()["Resources"]
+    assert "nickName" not in by_nick[-1]  # missing values last
+    assert (
+        await client.get("/Users", params={"sortBy": "userName", "sortOrder": "sideways"})
+    ).status_code == 400
+
+
+async def test_attributes_and_excluded_attributes(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/Users", params={"attributes": "userName,emails"})).json()
+    for resource in body["Resources"]:
+        assert set(resource) <= {"schemas", "id", "userName", "emails", "meta"}
+    excluded = (await client.get("/Users", params={"excludedAttributes": "emails,name"})).json()
+    assert all("emails" not in r and "name" not in r and "userName" in r for r in excluded["Resources"])
+    value_filter = await client.get("/Users", params={"attributes": 'emails[type eq "work"]'})
+    assert value_filter.status_code == 200
+    assert "ada.lovelace@example.com" in value_filter.text
+
+
+async def test_search_per_type(client: httpx.AsyncClient) -> None:
+    body = {
+        "schemas": [SEARCH],
+        "filter": 'department eq "Research"',
+        "attributes": ["userName"],
+        "sortBy": "userName",
+        "startIndex": 1,
+        "count": 2,
+    }
+    response = await client.post("/Users/.search", json=body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["totalResults"] == 5 and result["itemsPerPage"] == 2
+    assert [r["userName"] for r in result["Resources"]] == ["alan.turing", "donald.knuth"]
+    assert (await client.post("/users/.SEARCH", json=body)).status_code == 200
+
+
+async def test_search_at_the_root_spans_types(client: httpx.AsyncClient) -> None:
+    response = await client.post("/.search", json={"schemas": [SEARCH], "filter": 'externalId sw "grp-"'})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["totalResults"] == 4
+    assert {r["meta"]["resourceType"] for r in result["Resources"]} == {"Group"}
+    everything = (await client.post("/.search", json={"schemas": [SEARCH]})).json()
+    assert everything["totalResults"] == 24
+
+
+async def test_new_user_is_found_by_filter_at_once(client: httpx.AsyncClient) -> None:
+    created = (await client.post("/Users", json=new_user("fresh.one"))).json()
+    assert await ids(client, filter='userName eq "Fresh.One"') == [created["id"]]
+    assert created["id"] in await ids(client, filter='name.givenName eq "Test"')
