@@ -106,6 +106,11 @@ class ModelBuilder(Transformer[Token, Any]):
         span = self.lines.span(token.start_pos, token.end_pos)
         return Name(value=token.value if value is None else value, span=span)
 
+    def _param(self, token: Token) -> Name:
+        """``:name`` as ``name``, spanning the name without the colon."""
+        assert token.start_pos is not None and token.end_pos is not None
+        return Name(value=token.value[1:], span=self.lines.span(token.start_pos + 1, token.end_pos))
+
     def _string(self, token: Token) -> Name:
         return self._name(token, unquote(token.value))
 
@@ -394,7 +399,7 @@ class ModelBuilder(Transformer[Token, Any]):
         assert name is not None
         return ProcedureCall(
             name=self._name(name),
-            params=tuple(self._name(p, p.value[1:]) for p in params if p is not None),
+            params=tuple(self._param(p) for p in params if p is not None),
             span=self._span(meta),
         )
 

@@ -27,7 +27,7 @@ def fmt(text: str) -> str:
 @pytest.mark.parametrize("path", EXAMPLES + OK, ids=lambda p: str(p.relative_to(ROOT)))
 def test_canonical_files_round_trip(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    assert fmt(text) == text
+    assert fmt(text) == text, f"{path.name} is not in canonical layout: run mapper fmt --write on it"
 
 
 @pytest.mark.parametrize("path", FMT, ids=lambda p: p.stem)

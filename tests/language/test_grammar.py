@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from mapper.language.grammar import grammar_text, mapping_parser
 
 
@@ -19,7 +23,7 @@ def test_no_parser_state_lets_two_word_terminals_compete() -> None:
     assert {state: hit for state, hit in clashes.items() if len(hit) > 1} == {}
 
 
-def test_grammar_is_read_from_the_installed_package_first(tmp_path, monkeypatch) -> None:
+def test_packaged_grammar_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A wheel ships grammar/ as mapper/grammar/ (hatch force-include); that copy wins."""
     from mapper.language import grammar
 
@@ -29,7 +33,7 @@ def test_grammar_is_read_from_the_installed_package_first(tmp_path, monkeypatch)
     assert grammar.grammar_text() == "// packaged\n"
 
 
-def test_grammar_falls_back_to_the_checkout(tmp_path, monkeypatch) -> None:
+def test_grammar_falls_back_to_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mapper.language import grammar
 
     monkeypatch.setattr(grammar.resources, "files", lambda package: tmp_path)
