@@ -107,9 +107,8 @@ class ModelBuilder(Transformer[Token, Any]):
         return Name(value=token.value if value is None else value, span=span)
 
     def _param(self, token: Token) -> Name:
-        """``:name`` as ``name``, spanning the name without the colon."""
-        assert token.start_pos is not None and token.end_pos is not None
-        return Name(value=token.value[1:], span=self.lines.span(token.start_pos + 1, token.end_pos))
+        """``:name`` as ``name``; the span covers the colon too, as messages quote ``:name``."""
+        return self._name(token, token.value[1:])
 
     def _string(self, token: Token) -> Name:
         return self._name(token, unquote(token.value))
