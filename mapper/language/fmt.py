@@ -52,7 +52,7 @@ class Chunk:
     blank_before: bool = False
     closing: bool = False
     leading: list[Comment] = field(default_factory=list)
-    trailing: list[Comment] = field(default_factory=list)
+    trailing: list[Comment] = field(default_factory=list)  # at most one
 
 
 def format_mapping(mapping: MappingFile) -> str:
@@ -83,6 +83,7 @@ def format_mapping(mapping: MappingFile) -> str:
 
 def _render(chunks: list[Chunk], text: str) -> str:
     lines: list[str] = []
+    source = text.split("\n")
 
     def blank() -> None:
         if lines and lines[-1] != "" and not lines[-1].endswith("{"):
@@ -93,17 +94,17 @@ def _render(chunks: list[Chunk], text: str) -> str:
             blank()
         depth = chunk.depth + 1 if chunk.closing else chunk.depth
         for i, comment in enumerate(chunk.leading):
-            if _blank_line_before(text, comment.span.line):
+            if _blank_line_before(source, comment.span.line):
                 blank()
             lines.append(INDENT * depth + comment.text)
             if i == len(chunk.leading) - 1 and chunk.anchor is not None and not chunk.closing:
-                if _blank_line_between(text, comment.span.line, _line_of(text, chunk.anchor)):
+                if _blank_line_between(source, comment.span.line, _line_of(text, chunk.anchor)):
                     blank()
         if not chunk.text:
             continue
         body = INDENT * chunk.depth + chunk.text
         if chunk.trailing:
-            body += "  " + " ".join(c.text for c in chunk.trailing)
+            body += "  " + chunk.trailing[0].text
         lines.append(body)
     while lines and lines[-1] == "":
         lines.pop()
@@ -118,7 +119,10 @@ def _attach_comments(chunks: list[Chunk], comments: tuple[Comment, ...], text: s
         if text[line_start:offset].strip():  # after code: stays at the end of that construct
             before = [c for c in anchored if (c.anchor or 0) <= offset]
             if before:
-                before[-1].trailing.append(comment)
+                # one comment ends a line; earlier ones (a construct written over several
+                # lines) move to their own lines before it, in order
+                before[-1].leading.extend(before[-1].trailing)
+                before[-1].trailing = [comment]
                 continue
         after = [c for c in anchored if (c.anchor or 0) > offset]
         after[0].leading.append(comment)
@@ -128,14 +132,12 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _blank_line_before(text: str, line: int) -> bool:
-    lines = text.split("\n")
-    return line >= 2 and not lines[line - 2].strip()
+def _blank_line_before(source: list[str], line: int) -> bool:
+    return line >= 2 and not source[line - 2].strip()
 
 
-def _blank_line_between(text: str, first: int, last: int) -> bool:
-    lines = text.split("\n")
-    return any(not lines[n - 1].strip() for n in range(first + 1, min(last, len(lines) + 1)))
+def _blank_line_between(source: list[str], first: int, last: int) -> bool:
+    return any(not source[n - 1].strip() for n in range(first + 1, min(last, len(source) + 1)))
 
 
 # -- top-level blocks ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mapper.language.fmt import format_mapping, quote
+from mapper.language.model import SqlBlock
 from mapper.language.parser import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,3 +124,32 @@ def test_windows_line_ends_are_kept() -> None:
     text = (ROOT / "examples" / "hr" / "hr.map").read_text(encoding="utf-8")
     crlf = text.replace("\n", "\r\n")
     assert fmt(crlf) == crlf
+
+
+def _sql_lines(text: str) -> set[int]:
+    mapping, _ = parse(text, "t.map")
+    assert mapping is not None
+    blocks = [o.import_sql for o in mapping.objects] + [
+        s for o in mapping.objects for m in o.multi for s in (m.import_sql, m.add, m.remove)
+    ]
+    return {n for b in blocks if isinstance(b, SqlBlock) for n in range(b.span.line, b.span.end_line + 1)}
+
+
+@pytest.mark.parametrize("path", EXAMPLES + OK, ids=lambda p: p.stem)
+def test_comments_anywhere_survive(path: Path) -> None:
+    """A comment on its own line before every line, and one after every line, all come through."""
+    text = path.read_text(encoding="utf-8")
+    in_sql = _sql_lines(text)
+    lines: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip())]
+        if number not in in_sql or number - 1 not in in_sql:
+            lines.append(f"{indent}# before {number}")
+        lines.append(line if number in in_sql or not line.strip() else f"{line}  # after {number}")
+    commented = "\n".join(lines) + "\n"
+    once = fmt(commented)
+    assert fmt(once) == once
+    before, _ = parse(commented, "t.map")
+    after, _ = parse(once, "t.map")
+    assert before is not None and after is not None
+    assert sorted(c.text for c in after.comments) == sorted(c.text for c in before.comments)
