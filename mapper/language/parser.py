@@ -1,9 +1,8 @@
 """Parsing mapping files: ``parse(text, path) -> (MappingFile | None, diagnostics)``.
 
 Syntax errors come back as MAP0xx diagnostics, never as Lark exceptions. After a syntax error
-the parser looks for more: it blanks the text up to the next top-level block (``source``,
-``schema`` or ``object`` at the start of a line) and parses again, so a file gets at most one
-syntax error per top-level block. Codes (see docs/language.md, "Syntax diagnostics"):
+the parser looks for more by blanking out what is broken and parsing again (see
+``_syntax_errors``). Codes (see docs/language.md, "Syntax diagnostics"):
 
   MAP001  unexpected token or character
   MAP002  unknown keyword (with a did-you-mean)
@@ -36,14 +35,14 @@ TERMINAL_WORDS = {
     "QNAME": "a table or procedure name",
     "PATH": "a SCIM attribute path",
     "STRING": "a quoted string",
-    "SQL": 'an sql"""..."""  block',
+    "SQL": 'an sql"""...""" block',
     "NUMBER": "a number",
     "PARAM": "a :parameter",
     "_NL": "the end of the line",
     "$END": "the end of the file",
 }
 _WORD_TERMINALS = frozenset({"IDENT", "QNAME", "PATH"})
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_WORD = re.compile(r"[^\W\d]\w*\Z")
 _TOP_LEVEL = re.compile(r"^(?:source|schema|object)\b", re.MULTILINE)
 # What matters for brace matching: SQL bodies, strings and comments are skipped whole.
 _SCAN = re.compile(r'sql"""[\s\S]*?"""|sql"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
