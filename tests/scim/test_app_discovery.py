@@ -1,0 +1,136 @@
+"""Discovery documents generated from the plan: ServiceProviderConfig, ResourceTypes, Schemas."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from test_app_support import CORE_GROUP, CORE_USER, ENTERPRISE, LIST, scim_client
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_sqlite) as c:
+        yield c
+
+
+def by_name(attributes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {a["name"]: a for a in attributes}
+
+
+async def test_service_provider_config(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ServiceProviderConfig")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/scim+json"
+    spc = response.json()
+    assert spc["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert spc["patch"] == {"supported": True}
+    assert spc["bulk"]["supported"] is False
+    assert spc["filter"] == {"supported": True, "maxResults": 1000}
+    assert spc["changePassword"] == {"supported": False}
+    assert spc["sort"] == {"supported": True}
+    assert spc["etag"] == {"supported": True}
+    assert spc["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    assert spc["meta"]["location"] == "http://scim.test/scim/v2/ServiceProviderConfig"
+
+
+@pytest.mark.parametrize(
+    "path", ["/serviceConfiguration", "/serviceproviderconfig", "/ServiceProviderConfigs/"]
+)
+async def test_service_provider_config_aliases(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert response.json()["patch"]["supported"] is True
+
+
+async def test_resource_types(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/ResourceTypes")).json()
+    assert body["schemas"] == [LIST]
+    assert body["totalResults"] == 2
+    user, group = body["Resources"]
+    assert user["endpoint"] == "/Users"  # Microsoft's collection reads Resources[0]
+    assert user["schema"] == CORE_USER
+    assert user["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert group == (await client.get("/ResourceTypes/Group")).json()
+    assert group["schema"] == CORE_GROUP and group["schemaExtensions"] == []
+    assert (await client.get("/resourcetypes/user")).json()["name"] == "User"
+    missing = await client.get("/ResourceTypes/Printer")
+    assert missing.status_code == 404
+
+
+async def test_schemas_publish_exactly_the_mapped_attributes(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/Schemas")).json()
+    assert [s["id"] for s in body["Resources"]] == [CORE_USER, ENTERPRISE, CORE_GROUP]
+    assert "User Account" in (await client.get("/Schemas")).text
+    user = by_name(body["Resources"][0]["attributes"])
+    assert set(user) == {
+        "userName",
+        "name",
+        "displayName",
+        "nickName",
+        "title",
+        "emails",
+        "phoneNumbers",
+        "active",
+    }
+
+    user_name = user["userName"]
+    assert user_name["required"] is True
+    assert user_name["uniqueness"] == "server"
+    assert user_name["mutability"] == "readWrite"
+    assert user_name["type"] == "string" and user_name["multiValued"] is False
+
+    assert user["active"]["type"] == "boolean"
+    name = user["name"]
+    assert name["type"] == "complex"
+    assert {s["name"] for s in name["subAttributes"]} == {"givenName", "familyName"}
+    emails = user["emails"]
+    assert emails["multiValued"] is True
+    subs = by_name(emails["subAttributes"])
+    assert set(subs) == {"value", "type"}
+    assert subs["type"]["canonicalValues"] == ["work"]
+
+
+async def test_enterprise_schema_and_manager_reference(client: httpx.AsyncClient) -> None:
+    enterprise = (await client.get(f"/Schemas/{ENTERPRISE}")).json()
+    attributes = by_name(enterprise["attributes"])
+    assert set(attributes) == {"department", "employeeNumber", "manager"}
+    manager = attributes["manager"]
+    assert manager["type"] == "complex"
+    value = by_name(manager["subAttributes"])["value"]
+    assert value["referenceTypes"] == ["User"]
+
+
+async def test_group_schema_members(client: httpx.AsyncClient) -> None:
+    group = (await client.get(f"/Schemas/{CORE_GROUP}")).json()
+    attributes = by_name(group["attributes"])
+    assert set(attributes) == {"displayName", "members"}
+    assert attributes["displayName"]["uniqueness"] == "server"
+    members = attributes["members"]
+    assert members["multiValued"] is True and members["mutability"] == "readWrite"
+    subs = by_name(members["subAttributes"])
+    assert subs["$ref"]["referenceTypes"] == ["User"]
+    assert subs["display"]["mutability"] == "readOnly"
+    assert (await client.get("/Schemas/urn:nope")).status_code == 404
+    assert (await client.get(f"/Schemas/{CORE_GROUP.upper()}")).status_code == 200
+
+
+def test_mutability_follows_direction() -> None:
+    from mapper.plan import PlanAttribute
+    from mapper.scim.routes.discovery_data import _mutability
+
+    class Obj:
+        anchor_generation = "attribute"
+        anchor_attribute = "externalId"
+
+    def attr(path: str, direction: str) -> PlanAttribute:
+        return PlanAttribute(path=path, schema_urn=CORE_USER, attribute=path, column="c", direction=direction)  # type: ignore[arg-type]
+
+    assert _mutability(Obj(), attr("title", "import")) == "readOnly"  # type: ignore[arg-type]
+    assert _mutability(Obj(), attr("password", "export")) == "writeOnly"  # type: ignore[arg-type]
+    assert _mutability(Obj(), attr("title", "both")) == "readWrite"  # type: ignore[arg-type]
+    assert _mutability(Obj(), attr("externalId", "both")) == "immutable"  # type: ignore[arg-type]

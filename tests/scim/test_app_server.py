@@ -1,0 +1,144 @@
+"""``mapper serve``: argument parsing, refusals with their exit codes, SQLite bootstrap, and one
+real server process answering over TCP."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from test_app_support import HR_MAP
+
+from mapper.compiler import load
+from mapper.scim.server import EXIT_ERRORS, EXIT_USAGE, bootstrap, serve
+from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
+
+HR = HR_MAP.parent
+ROOT = HR.parent.parent
+
+
+def parse(*argv: str, environ: dict[str, str] | None = None) -> ServeOptions:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    return options_from_args(parser.parse_args(list(argv)), environ or {})
+
+
+def test_arguments_and_defaults() -> None:
+    options = parse("hr.map", environ={"MAPPER_TOKEN": "entra:a, okta:b ,"})
+    assert options.mapping == "hr.map"
+    assert (options.host, options.port, options.base_path) == ("127.0.0.1", 8080, "/scim/v2")
+    assert options.tokens == ("entra:a", "okta:b")
+    assert options.max_body_bytes == 1024 * 1024
+    assert not options.insecure_no_auth
+
+    options = parse(
+        "hr.map",
+        "--port=9000",
+        "--create-schema=a.sql",
+        "--seed=b.sql",
+        "--seed=c.sql",
+        "--dialect=postgres",
+        "--insecure-no-auth",
+        "--delta-interval=5",
+    )
+    assert options.port == 9000
+    assert options.create_schema == ("a.sql",) and options.seed == ("b.sql", "c.sql")
+    assert options.dialect == "postgres" and options.insecure_no_auth and options.delta_interval == 5
+
+
+def test_base_path_is_normalised() -> None:
+    assert Settings(base_path="scim/v2/").base_path == "/scim/v2"
+    assert Settings(base_path="/").base_path == ""
+
+
+def test_refuses_to_start_without_a_token(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve(ServeOptions(mapping=str(HR_MAP)), environ={}) == EXIT_USAGE
+    assert "MAPPER_TOKEN" in capsys.readouterr().err
+
+
+def test_refuses_an_unreadable_token_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ServeOptions(mapping=str(HR_MAP), token_file=str(tmp_path / "absent"))
+    assert serve(options, environ={}) == EXIT_USAGE
+    assert "token file" in capsys.readouterr().err
+
+
+def test_refuses_half_configured_tls(capsys: pytest.CaptureFixture[str]) -> None:
+    options = ServeOptions(mapping=str(HR_MAP), tokens=("t",), certfile="cert.pem")
+    assert serve(options, environ={}) == EXIT_USAGE
+    assert "--keyfile" in capsys.readouterr().err
+
+
+def test_mapping_with_errors_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.map"
+    broken.write_text("object User from nowhere {\n", encoding="utf-8")
+    assert serve(ServeOptions(mapping=str(broken), tokens=("t",)), environ={}) == EXIT_ERRORS
+    assert "has errors" in capsys.readouterr().err
+
+
+def test_bootstrap_creates_the_sqlite_database_once(tmp_path: Path) -> None:
+    plan = load(str(HR_MAP))
+    db = tmp_path / "hr.db"
+    environ = {"HR_DATABASE_URL": f"sqlite:///{db}"}
+    files = [str(HR / "schema.sql"), str(HR / "sample-data.sql")]
+    assert bootstrap(plan, files, environ) is None
+    assert db.exists()
+    assert bootstrap(plan, files, environ) is None  # exists: left alone
+    assert "no such file" in (bootstrap(plan, [str(tmp_path / "nope.sql")], environ) or "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_real_server_process(tmp_path: Path) -> None:
+    port = free_port()
+    token = "process-token-4f9a2b"
+    env = {**os.environ, "MAPPER_TOKEN": f"ci:{token}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
+    script = (
+        "import argparse, sys\n"
+        "from mapper.scim.server import add_serve_arguments, run_serve\n"
+        "p = argparse.ArgumentParser(); add_serve_arguments(p)\n"
+        "sys.exit(run_serve(p.parse_args(sys.argv[1:])))\n"
+    )
+    argv = [
+        sys.executable,
+        "-c",
+        script,
+        str(HR_MAP),
+        f"--port={port}",
+        f"--create-schema={HR / 'schema.sql'}",
+        f"--seed={HR / 'sample-data.sql'}",
+    ]
+    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        auth = {"Authorization": f"Bearer {token}"}
+        users = httpx.get(f"{base}/scim/v2/Users", params={"count": 1}, headers=auth, timeout=5)
+        assert users.status_code == 200
+        assert users.json()["totalResults"] == 20
+        assert "server" not in users.headers
+        assert httpx.get(f"{base}/scim/v2/Users", timeout=5).status_code == 401
+        created = httpx.post(f"{base}/scim/v2/Users", json={"userName": "over.tcp"}, headers=auth, timeout=5)
+        assert created.status_code == 201
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    log = output.decode()
+    assert "Application startup complete" in log
+    assert token not in log
+    assert '"client":"ci"' in log and '"method":"POST"' in log  # the audit line
+    assert "GET /scim/v2/Users" not in log  # no access log
