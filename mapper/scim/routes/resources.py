@@ -37,7 +37,8 @@ _PROJECTION_PARAMS = ("attributes", "excludedattributes")
 
 def gateway_of(request: Request) -> Gateway:
     """The gateway the app's lifespan started."""
-    return request.state.gateway  # type: ignore[no-any-return]
+    gateway: Gateway = request.state.gateway
+    return gateway
 
 
 class _Reference:
@@ -78,7 +79,7 @@ class ResourceEndpoints:
         """``/Users``: GET lists, POST creates."""
         if request.method == "POST":
             return await self.create(request)
-        return await self.list(request)
+        return await self.list_resources(request)
 
     async def item(self, request: Request) -> Response:
         """``/Users/{id}``: GET, PUT, PATCH, DELETE."""
@@ -101,7 +102,7 @@ class ResourceEndpoints:
             raise DatabaseUnavailableError(self.obj.source)
         return gateway.stores[self.name]
 
-    async def list(self, request: Request) -> Response:
+    async def list_resources(self, request: Request) -> Response:
         return await self.respond_list(request, query(request.query_params))
 
     async def search(self, request: Request) -> Response:
