@@ -3,8 +3,8 @@
 Layout: 2-space indents; one blank line between top-level blocks; inside an object the items
 come in a fixed order, in groups separated by one blank line (anchor, query, dn | import,
 delta | attributes | each multi | write, disable, delete); the columns of an attributes or
-schema block are aligned, as are the keywords of multi, write and delta table blocks; SQL
-bodies are kept verbatim.
+schema block are aligned, as are the statements of multi and write blocks; SQL bodies are kept
+verbatim. docs/language.md, "Canonical layout", says the same for users.
 
 Comments survive: a comment after code on a line stays at the end of that construct's line,
 and a comment on its own line goes before the construct that follows it in the source (or
@@ -13,6 +13,7 @@ before the closing brace of its block), keeping a blank line written before or a
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -113,19 +114,19 @@ def _render(chunks: list[Chunk], text: str) -> str:
 
 def _attach_comments(chunks: list[Chunk], comments: tuple[Comment, ...], text: str) -> None:
     anchored = sorted((c for c in chunks if c.anchor is not None), key=lambda c: c.anchor or 0)
+    anchors = [c.anchor or 0 for c in anchored]
     for comment in comments:
         offset = comment.span.offset
+        index = bisect.bisect_right(anchors, offset)  # anchored[index - 1] starts at or before it
         line_start = text.rfind("\n", 0, offset) + 1
-        if text[line_start:offset].strip():  # after code: stays at the end of that construct
-            before = [c for c in anchored if (c.anchor or 0) <= offset]
-            if before:
-                # one comment ends a line; earlier ones (a construct written over several
-                # lines) move to their own lines before it, in order
-                before[-1].leading.extend(before[-1].trailing)
-                before[-1].trailing = [comment]
-                continue
-        after = [c for c in anchored if (c.anchor or 0) > offset]
-        after[0].leading.append(comment)
+        if text[line_start:offset].strip() and index > 0:  # after code: ends that construct's line
+            owner = anchored[index - 1]
+            # one comment ends a line; earlier ones (a construct written over several lines)
+            # move to their own lines before it, in order
+            owner.leading.extend(owner.trailing)
+            owner.trailing = [comment]
+        else:  # on its own line: goes before the construct that follows it
+            anchored[index].leading.append(comment)
 
 
 def _line_of(text: str, offset: int) -> int:
