@@ -153,3 +153,13 @@ def test_comments_anywhere_survive(path: Path) -> None:
     after, _ = parse(once, "t.map")
     assert before is not None and after is not None
     assert sorted(c.text for c in after.comments) == sorted(c.text for c in before.comments)
+
+
+def test_a_model_without_its_text_still_formats() -> None:
+    """The layout comes from the model; the text only places comments."""
+    text = (ROOT / "examples" / "hr" / "hr.map").read_text(encoding="utf-8")
+    mapping, _ = parse(text, "hr.map")
+    assert mapping is not None
+    bare = mapping.model_copy(update={"text": "", "comments": ()})
+    without_comments = "\n".join(line for line in text.splitlines() if not line.startswith("#")).lstrip("\n")
+    assert format_mapping(bare) == without_comments + "\n"
