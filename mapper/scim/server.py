@@ -1,11 +1,10 @@
 """``mapper serve``: load a mapping, optionally create a SQLite database for it, and serve it over
 HTTP(S) with uvicorn (uvloop and httptools when installed, no access log).
 
-The CLI wires it in two lines::
+The CLI wires it in two lines (its ``register`` convention)::
 
-    add_serve_arguments(subparsers.add_parser("serve", help=...))
-    ...
-    return run_serve(args)
+    from mapper.scim.server import register_serve
+    COMMANDS = (..., register_serve)
 
 Exit codes: 0 after a clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems
 (no token configured, unreadable token file, TLS half-configured, a bootstrap file missing).
@@ -20,13 +19,22 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from mapper.errors import MappingError
 from mapper.plan import Plan
 from mapper.scim.auth import Credential, TokenConfigError, load_credentials
 from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
 
-__all__ = ["EXIT_ERRORS", "EXIT_OK", "EXIT_USAGE", "add_serve_arguments", "run_serve", "serve"]
+__all__ = [
+    "EXIT_ERRORS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_serve_arguments",
+    "register_serve",
+    "run_serve",
+    "serve",
+]
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -159,3 +167,10 @@ def _run(plan: Plan, settings: Settings, options: ServeOptions, credentials: tup
 def _fail(message: str, code: int) -> int:
     print(message, file=sys.stderr)
     return code
+
+
+def register_serve(subparsers: Any) -> None:
+    """Add ``mapper serve`` to the CLI's sub-parsers (the CLI's ``COMMANDS`` convention)."""
+    parser = subparsers.add_parser("serve", help="serve a mapping as a SCIM 2.0 API")
+    add_serve_arguments(parser)
+    parser.set_defaults(run=run_serve)
