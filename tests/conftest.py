@@ -15,7 +15,6 @@ skips its tests with the reason, unless ``CI=true``: then it fails them.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,10 +46,27 @@ def _unreachable(what: str, admin: URL, error: Exception) -> None:
 
 
 def split_sql(script: str) -> list[str]:
-    """Statements of a SQL file: split at ';' ending a line, comment lines dropped. Enough for our
-    schema and data files (no ';' inside literals or routine bodies)."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip()]
+    """Statements of a SQL file, split where a line ends with the delimiter: ``;``, or what a
+    ``DELIMITER`` line (MySQL client syntax, for routine bodies) sets. Comment lines are dropped.
+    Enough for our schema and data files (no delimiter at a line end inside a literal)."""
+    statements: list[str] = []
+    delimiter, current = ";", []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.upper().startswith("DELIMITER "):
+            delimiter = stripped.split(None, 1)[1]
+            continue
+        if stripped.startswith("--") and not current:
+            continue
+        if stripped.endswith(delimiter):
+            current.append(line.rstrip()[: -len(delimiter)])
+            statements.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    if "\n".join(current).strip():
+        statements.append("\n".join(current).strip())
+    return [s for s in statements if s]
 
 
 def load_sql(url: str | URL, files: list[Path]) -> None:
@@ -61,8 +77,10 @@ def load_sql(url: str | URL, files: list[Path]) -> None:
         with engine.begin() as connection:
             for file in files:
                 script = file.read_text(encoding="utf-8")
-                if engine.dialect.name == "postgresql":
-                    connection.exec_driver_sql(script)
+                if engine.dialect.name == "postgresql":  # one script; the raw cursor leaves '%' alone
+                    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                    cursor.execute(script)
+                    cursor.close()
                 else:
                     for statement in split_sql(script):
                         connection.exec_driver_sql(statement.replace("%", "%%"))
@@ -101,19 +119,17 @@ def mariadb_url() -> Iterator[str]:
     yield from _scratch(MARIADB_ADMIN, "MariaDB")
 
 
-def _reset(url: str) -> None:
-    """Drop every table (and function) of the scratch database."""
+def reset_database(url: str) -> None:
+    """Empty the scratch database: drop every table, trigger, function and procedure."""
     engine = create_engine(engine_url(url))
     try:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
                 connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-            else:
-                connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-                tables = connection.exec_driver_sql("SHOW TABLES").scalars().all()
-                for table in tables:
-                    connection.exec_driver_sql(f"DROP TABLE `{table}`")
-                connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+            else:  # tables, triggers and procedures: recreate the database
+                name = engine.url.database
+                connection.exec_driver_sql(f"DROP DATABASE `{name}`")
+                connection.exec_driver_sql(f"CREATE DATABASE `{name}`")
     finally:
         engine.dispose()
 
@@ -150,14 +166,14 @@ def hr_sqlite(tmp_path: Path) -> HrDatabase:
 
 @pytest.fixture
 def hr_postgres(postgres_url: str) -> HrDatabase:
-    _reset(postgres_url)
+    reset_database(postgres_url)
     load_sql(postgres_url, [HR / "schema.postgres.sql", HR / "sample-data.sql"])
     return HrDatabase("postgres", "postgres", postgres_url)
 
 
 @pytest.fixture
 def hr_mariadb(mariadb_url: str) -> HrDatabase:
-    _reset(mariadb_url)
+    reset_database(mariadb_url)
     load_sql(mariadb_url, [HR / "schema.mysql.sql", HR / "sample-data.sql"])
     return HrDatabase("mariadb", "mysql", mariadb_url)
 

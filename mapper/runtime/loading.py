@@ -24,7 +24,7 @@ def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
     row = tx.first(obj.by_anchor, {"anchor": anchor})
     if row is None:
         return None
-    native = row[codec.anchor_index]
+    native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
     children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
     return Record(row, codec.children_of(children))
 
@@ -33,7 +33,7 @@ def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record 
     row = tx.first(obj.by_query, {"value": value})
     if row is None:
         return None
-    return fetch(tx, obj, codec, row[codec.anchor_index])
+    return fetch(tx, obj, codec, anchor_key(row[codec.anchor_index]))
 
 
 class FullImport:
@@ -126,7 +126,7 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, margin: ti
             value = row[index]
             if value is not None and (new_mark is None or value > new_mark):
                 new_mark = value
-            native = row[codec.anchor_index]
+            native = anchor_key(row[codec.anchor_index])
             kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
             records.append(Record(row, codec.children_of(kids)))
         return Delta(records, [], new_mark)

@@ -239,11 +239,8 @@ class _Slot:
             and _is_complex(attr.schema_urn, attr.attribute)
         )
         self.readable = attr.direction in ("both", "import") and attr.mutability != "writeOnly"
-        self.writable = (
-            attr.direction in ("both", "export")
-            and attr.mutability != "readOnly"
-            and attr.target_column is not None
-        )
+        # bound as ``:target_column`` by derived writes, as ``:column`` by procedure calls
+        self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
         self.param = attr.target_column or attr.column
 
 

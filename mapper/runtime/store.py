@@ -78,6 +78,7 @@ class ObjectStore:
         self._sync_lock = anyio.Lock()
         self._mark: Any = None
         self._loaded = False
+        self._warned_no_mark = False
         self._int_anchors: bool | None = True if obj.anchor_generation == "database" else None
 
     # -- ids --------------------------------------------------------------------------------
@@ -207,14 +208,14 @@ class ObjectStore:
             raise UniquenessError(self.codec.query.attr.path)
         result = tx.execute(obj.insert, {**values, "anchor": anchor})
         if obj.insert.returning == "returning":
-            anchor = result.scalar_one()
+            anchor = anchor_key(result.scalar_one())
         elif obj.insert.returning == "lastrowid":
-            anchor = result.lastrowid
+            anchor = anchor_key(result.lastrowid)
         elif obj.insert.returning == "query":
             found = tx.first(obj.by_query, {"value": query_value})
             if found is None:
                 raise InvalidValueError("", "the new object could not be found by its query attribute")
-            anchor = found[self.codec.anchor_index]
+            anchor = anchor_key(found[self.codec.anchor_index])
         self._write_children(tx, anchor, [()] * len(obj.multi), members)
         record = fetch(tx, obj, self.codec, anchor)
         if record is None:  # the import query does not show the new row: do not keep it
@@ -236,7 +237,7 @@ class ObjectStore:
         locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
         async with self._locks.hold(locks):
             self._check_unique_in_cache(values, key)
-            anchor = current.row[self.codec.anchor_index]
+            anchor = anchor_key(current.row[self.codec.anchor_index])
             try:
                 record = await self.database.run(
                     partial(self._replace_tx, anchor, values, members, if_match, id), write=True
@@ -304,7 +305,7 @@ class ObjectStore:
         current = await self._record(id) if key is not None else None
         if current is None or key is None:
             raise NotFoundError(obj.name, id)
-        anchor = current.row[self.codec.anchor_index]
+        anchor = anchor_key(current.row[self.codec.anchor_index])
         async with self._locks.hold([("id", key)]):
             try:
                 after = await self.database.run(partial(self._delete_tx, anchor, if_match, id), write=True)
@@ -389,7 +390,7 @@ class ObjectStore:
             record = await target.get_record(str(value))
             if record is None:
                 raise MissingReferenceError(attr.path, str(value))
-            values[slot.param] = record.row[target.codec.anchor_index]
+            values[slot.param] = target.codec.key(record)
 
     async def _resolve_members(self, resource: dict[str, Any]) -> list[Any]:
         """Per multi, the anchors a full-state resource asks for (each must exist); None for a
@@ -410,7 +411,7 @@ class ObjectStore:
                 record = await target.get_record(value)
                 if record is None:
                     raise MissingReferenceError(f"{multi.attribute}.value", value)
-                anchors.append(record.row[target.codec.anchor_index])
+                anchors.append(target.codec.key(record))
             out.append(anchors)
         return out
 
@@ -437,14 +438,14 @@ class ObjectStore:
         kind = integrity_kind(error)
         if kind == "unique":
             for slot in self.codec.unique:
-                if slot.attr.target_column and integrity_mentions(error, slot.attr.target_column):
+                if integrity_mentions(error, slot.param):
                     return UniquenessError(slot.attr.path)
             return UniquenessError(self.codec.query.attr.path)
         if kind == "foreign_key":
             return MissingReferenceError("", "a referenced object")
         if kind == "not_null":
             for slot in self.codec.slots:
-                if slot.attr.target_column and integrity_mentions(error, slot.attr.target_column):
+                if slot.writable and integrity_mentions(error, slot.param):
                     return InvalidValueError(slot.attr.path, "is required by the database")
             return InvalidValueError("", "a value required by the database is missing")
         return InvalidValueError("", "the database rejected the values")
@@ -492,8 +493,17 @@ class ObjectStore:
         """Apply the changes since the last sync; a full import when there is no starting point."""
         if self.obj.delta.kind == "none" or self.obj.delta.query is None:
             return SyncStats()
-        if not self._loaded or self._mark is None:
+        if not self._loaded:
             return await self.sync_full()
+        if self._mark is None:
+            if self.obj.delta.kind == "watermark":
+                if self.count() == 0:
+                    return await self.sync_full()  # an empty table: nothing to rewind from, and cheap
+                if not self._warned_no_mark:
+                    log.warning("%s: no watermark values; only full imports will see changes", self.name)
+                    self._warned_no_mark = True
+                return SyncStats()
+            self._mark = 0  # an empty change table: every sequence is after 0
         async with self._sync_lock:
             self.cache.begin_tracking()
             try:

@@ -1,0 +1,105 @@
+"""The payroll example on PostgreSQL and MariaDB: UUID anchors, an anchor taken from an attribute,
+stored procedures (the new anchor found by the query attribute), a change table, a custom
+extension schema and a soft delete the import query hides."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mapper.compiler import load
+from mapper.runtime.errors import MissingReferenceError, UniquenessError
+from mapper.runtime.gateway import Gateway
+from tests.conftest import HrDatabase, load_sql, reset_database
+
+pytestmark = pytest.mark.anyio
+
+PAYROLL = Path(__file__).resolve().parents[2] / "examples" / "payroll"
+EXT = "urn:example:params:scim:schemas:extension:payroll:2.0:User"
+SCHEMAS = {"postgres": "schema.postgres.sql", "mysql": "schema.mysql.sql"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def payroll_database(request: pytest.FixtureRequest) -> HrDatabase:
+    url = request.getfixturevalue(f"{request.param}_url")
+    dialect = "postgres" if request.param == "postgres" else "mysql"
+    reset_database(url)
+    load_sql(url, [PAYROLL / SCHEMAS[dialect]])
+    return HrDatabase(request.param, dialect, url)
+
+
+@pytest.fixture
+async def payroll(payroll_database: HrDatabase) -> AsyncIterator[Gateway]:
+    plan = load(str(PAYROLL / "payroll.map"), write=payroll_database.dialect)
+    gateway = Gateway(plan, environ={"PAYROLL_DATABASE_URL": payroll_database.url}, autosync=False)
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+def worker(login: str, **extra) -> dict:
+    resource = {
+        "userName": login,
+        "name": {"givenName": "Pat", "familyName": "Worker"},
+        "emails": [{"type": "work", "value": f"{login}@example.com"}],
+        EXT: {"costCenter": "CC-200", "grade": "7"},
+    }
+    resource.update(extra)
+    return resource
+
+
+async def test_workers_through_procedures(payroll, payroll_database):
+    users = payroll.stores["User"]
+    created = await users.create(worker("pat.worker"))
+    id = created["id"]
+    assert len(id) == 36  # a UUID the gateway made
+    assert created[EXT] == {"costCenter": "CC-200", "costCenterName": "Engineering", "grade": 7}
+    assert created["displayName"] == "Pat Worker"  # computed by the import query
+    assert created["active"] is True
+    assert await users.get(id) == created
+    with pytest.raises(UniquenessError):
+        await users.create(worker("PAT.worker"))
+
+    replaced = await users.replace(id, dict(created, active=False, **{EXT: {"costCenter": "CC-100"}}))
+    assert replaced["active"] is False and replaced[EXT] == {
+        "costCenter": "CC-100",
+        "costCenterName": "Headquarters",
+    }
+
+    groups = payroll.stores["Group"]
+    group = await groups.create(
+        {"displayName": "NIGHT-SHIFT", "externalId": "Nights", "members": [{"value": id}]}
+    )
+    assert group["id"] == "NIGHT-SHIFT" and group["members"] == [{"value": id}]
+    with pytest.raises(MissingReferenceError):
+        await groups.create(
+            {"displayName": "X", "members": [{"value": "00000000-0000-0000-0000-000000000000"}]}
+        )
+
+    await users.delete(id)  # a soft delete: the import query no longer shows the worker
+    assert await users.get(id) is None
+    assert payroll_database.execute("SELECT COUNT(*) FROM workers") == [(1,)]
+    assert (await groups.get("NIGHT-SHIFT")).get("members") is None
+
+
+async def test_change_table_delta(payroll, payroll_database):
+    users = payroll.stores["User"]
+    created = await users.create(worker("first.one"))
+    uuid_sql = "gen_random_uuid()" if payroll_database.dialect == "postgres" else "UUID()"
+    payroll_database.execute(f"INSERT INTO workers (worker_id, login) VALUES ({uuid_sql}, 'direct.insert')")
+    payroll_database.execute("UPDATE workers SET grade = 3 WHERE login = 'first.one'")
+    await payroll.sync_delta()
+    assert users.lookup("userName", "direct.insert")
+    assert users.lookup("id", created["id"])[0][EXT]["grade"] == 3
+    payroll_database.execute("DELETE FROM workers WHERE login = 'direct.insert'")
+    await payroll.sync_delta()
+    assert users.lookup("userName", "direct.insert") == [] and users.count() == 1
