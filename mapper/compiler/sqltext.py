@@ -8,6 +8,9 @@ and ``SqlBlock.text_span`` turns those into file positions.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlglot
@@ -60,11 +63,30 @@ def _offset(text: str, line: int, col: int) -> int:
     return max(0, min(start + col - 1, len(text)))
 
 
+class _CommandFallbackFilter(logging.Filter):
+    """Drops sqlglot's warning that it read a statement as an opaque Command: the compiler
+    handles such statements itself (MAP207 when they would need transpiling)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_command_fallback() -> Iterator[None]:
+    logger, quiet = logging.getLogger("sqlglot"), _CommandFallbackFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def parse(ctx: Context, block: SqlBlock, what: str) -> list[exp.Expr] | None:
     """Every statement in ``block`` parsed with the read dialect, or ``None`` after reporting
     each syntax error (MAP201)."""
     try:
-        statements = sqlglot.parse(block.text, read=ctx.read, error_level=ErrorLevel.RAISE)
+        with _quiet_command_fallback():
+            statements = sqlglot.parse(block.text, read=ctx.read, error_level=ErrorLevel.RAISE)
     except ParseError as err:
         for detail in err.errors or [{}]:
             _report_parse_error(ctx, block, what, detail, str(err))
@@ -151,4 +173,11 @@ def single_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
             hint="join or union what you need into one SELECT",
         )
         return None
+    for param in parameters(block, ctx.read):
+        ctx.error(
+            codes.UNKNOWN_PARAMETER,
+            f"{what}: an import query cannot bind ':{param.name}'",
+            span_of(block, param.start, param.end),
+            hint="import queries take no parameters; write the value into the query",
+        )
     return parsed[0]

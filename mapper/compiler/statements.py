@@ -20,12 +20,22 @@ Returning = str | None
 
 
 def statement(
-    ctx: Context, expression: exp.Expr, span: Span, what: str, returning: Returning = None
+    ctx: Context,
+    expression: exp.Expr,
+    span: Span,
+    what: str,
+    returning: Returning = None,
+    verbatim: str | None = None,
 ) -> Statement | None:
-    """``expression`` rendered for the target dialect, or ``None`` after reporting MAP207."""
+    """``expression`` rendered for the target dialect, or ``None`` after reporting MAP207.
+    ``verbatim`` is the SQL as written, used when sqlglot cannot regenerate a statement it read
+    in the very dialect it is to be written in (``EXEC`` in T-SQL, for one)."""
     try:
         sql = render(expression, ctx.write)
     except SqlglotError as err:
+        if verbatim is not None and ctx.read == ctx.write:
+            sql = verbatim.strip()
+            return Statement(sql=sql, params=text_parameters(sql), returning=returning)  # type: ignore[arg-type]
         ctx.error(
             codes.UNTRANSPILABLE,
             f"{what}: cannot be written in {ctx.write}: {err}",
@@ -93,6 +103,15 @@ def explicit(
     expression = parse_one(ctx, node, what)
     if expression is None:
         return None
+    if isinstance(expression, exp.Command) and ctx.read != ctx.write:
+        ctx.error(
+            codes.UNTRANSPILABLE,
+            f"{what}: sqlglot reads this statement only as opaque text, so it cannot be"
+            f" transpiled from {ctx.read} to {ctx.write}",
+            node.span,
+            hint="write a statement sqlglot understands, or use 'call' for a stored procedure",
+        )
+        return None
     if isinstance(expression, exp.Query):
         ctx.error(
             codes.WRITE_NOT_ONE_STATEMENT,
@@ -111,4 +130,4 @@ def explicit(
             if ctx.write == "mysql"
             else "query"
         )
-    return statement(ctx, expression, node.span, what, returning)
+    return statement(ctx, expression, node.span, what, returning, verbatim=node.text)

@@ -172,7 +172,9 @@ def _explicit(
     known = {a.column for a in attributes} | {"anchor"}
     name = obj.name.value
     generated = "generated" if obj.anchor.generation == "database" else "known"
-    insert_stmt = explicit(ctx, writes.insert, known, f"{name} insert", generated) if writes.insert else None
+    # When the database generates the anchor, there is none to bind when inserting.
+    new = known - {"anchor"} if generated == "generated" else known
+    insert_stmt = explicit(ctx, writes.insert, new, f"{name} insert", generated) if writes.insert else None
     update_stmt = explicit(ctx, writes.update, known, f"{name} update") if writes.update else None
     delete_stmt = explicit(ctx, writes.delete, known, f"{name} delete") if writes.delete else None
     return insert_stmt, update_stmt, delete_stmt

@@ -235,3 +235,31 @@ def test_no_sqlglot_exception_escapes(write: str) -> None:
         text = plant("    SELECT id, login, mail, updated_at\n    FROM people\n", f"    {garbage}\n")
         plan, diagnostics = compile_text(text, write)
         assert plan is None and diagnostics
+
+
+def test_map206_import_query_binds_nothing() -> None:
+    text = plant("    FROM people\n", "    FROM people WHERE tenant = :tenant\n")
+    d = only(text, "MAP206")
+    assert_at(d, text, ":tenant")
+
+
+def test_map206_insert_cannot_bind_a_generated_anchor() -> None:
+    text = plant(
+        "  write table people\n",
+        '  write {\n    insert sql"""INSERT INTO people (id, login) VALUES (:anchor, :login)"""\n  }\n',
+    )
+    assert_at(only(text, "MAP206"), text, ":anchor, :login")
+
+
+def test_map207_opaque_statement_cannot_change_dialect() -> None:
+    text = plant("dialect sqlite", "dialect mysql")
+    text = plant(
+        "  write table people\n",
+        '  write {\n    insert sql"""REPLACE INTO people (login) VALUES (:login)"""\n  }\n',
+        text,
+    )
+    d = only(text, "MAP207", write="postgres")
+    assert_at(d, text, 'sql"""REPLACE')
+    plan, diagnostics = compile_text(text, write="mysql")  # same dialect: kept as written
+    assert plan is not None and diagnostics == []
+    assert plan.object("User").insert.sql == "REPLACE INTO people (login) VALUES (:login)"  # type: ignore[union-attr]
