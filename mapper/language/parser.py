@@ -43,6 +43,9 @@ TERMINAL_WORDS = {
 }
 _WORD_TERMINALS = frozenset({"IDENT", "QNAME", "PATH"})
 _WORD = re.compile(r"[^\W\d]\w*\Z")
+_ITEM_KEYWORDS = frozenset(
+    {"anchor", "query", "dn", "import", "delta", "attributes", "multi", "write", "disable", "delete"}
+)
 _TOP_LEVEL = re.compile(r"^(?:source|schema|object)\b", re.MULTILINE)
 # What matters for brace matching: SQL bodies, strings and comments are skipped whole.
 _SCAN = re.compile(r'sql"""[\s\S]*?"""|sql"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
@@ -125,7 +128,7 @@ def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> t
         hint = 'close it with " on the same line'
         return error("MAP003", "unterminated string", path, span, hint=hint), "line"
     if isinstance(exc, UnexpectedToken):
-        diagnostic = _unexpected_token(exc, path, lines)
+        diagnostic = _unexpected_token(exc, text, path, lines)
         line_start = text.rfind("\n", 0, offset) + 1
         inner_item = offset > line_start and not text[line_start:offset].strip()  # first word, indented
         return diagnostic, "line" if diagnostic.code == "MAP002" and inner_item else "block"
@@ -137,7 +140,7 @@ def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> t
     return error("MAP001", message, path, span, hint=f"expected {expected}" if expected else None), "char"
 
 
-def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diagnostic:
+def _unexpected_token(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:
     token: Token = exc.token
     start = token.start_pos or 0
     span = lines.span(start, token.end_pos if token.end_pos is not None else start + len(token))
@@ -150,9 +153,34 @@ def _unexpected_token(exc: UnexpectedToken, path: str, lines: LineIndex) -> Diag
         hint = f"did you mean '{close[0]}'?" if close else f"expected {expected}"
         return error("MAP002", f"unknown keyword '{value}'", path, span, hint=hint)
     shown = value if len(value) <= 40 else value[:37] + "..."
-    missing_brace = _TOP_LEVEL.match(value) and token.column == 1 and "RBRACE" in accepts
-    brace_hint = f"is a '}}' missing before line {span.line}?" if missing_brace else None
+    brace_line = _missing_brace_line(token, accepts, text)
+    brace_hint = f"is a '}}' missing before line {brace_line}?" if brace_line else None
     return error("MAP001", f"unexpected {shown!r}; expected {expected}", path, span, hint=brace_hint)
+
+
+_LINE_ENTRY = frozenset({"_NL", "RBRACE"})  # what may follow a complete line-block entry
+
+
+def _missing_brace_line(token: Token, accepts: set[str] | frozenset[str], text: str) -> int | None:
+    """The line before which a ``}`` seems to be missing, if the error looks like one.
+
+    Either the error is a top-level keyword at the start of a line where ``}`` was due, or a
+    line of an ``attributes``/``schema`` block starts with a keyword that begins an object item
+    or a block (``write table t`` read as a mapping of the SCIM path ``write``): the block
+    before it was not closed.
+    """
+    line = token.line or 0
+    if _TOP_LEVEL.match(str(token)) and token.column == 1 and "RBRACE" in accepts:
+        return line
+    start = text.rfind("\n", 0, token.start_pos or 0) + 1
+    words = text[start:].split(None, 1)
+    first = words[0] if words else ""
+    arrows = {name for name, value in _terminal_patterns().items() if value in ("<->", "<-", "->")}
+    in_line_block = accepts & _LINE_ENTRY == _LINE_ENTRY or (bool(accepts) and accepts <= arrows)
+    at_first_word = (token.start_pos or 0) - start == len(text[start:]) - len(text[start:].lstrip())
+    if in_line_block and not at_first_word and (first in _ITEM_KEYWORDS or _TOP_LEVEL.match(first)):
+        return line
+    return None
 
 
 def _end_of_file(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:

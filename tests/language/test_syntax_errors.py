@@ -104,3 +104,22 @@ def test_lark_exceptions_never_escape() -> None:
     for text in ["{", "}", '"', 'sql"""', "object", "object X from y { attributes { a <-> } }", "\x00"]:
         mapping, diagnostics = parse(text, "t.map")
         assert mapping is None and diagnostics
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # an attributes block left open: the next item reads as a mapping of the path 'write'
+        (HEADER + "  attributes {\n    userName <-> login\n  write table x\n}\n", 4),
+        # a schema block left open: the object header reads as a schema attribute
+        ('schema a "urn:x" {\n  x string\nobject U from db {\n}\n', 3),
+    ],
+)
+def test_missing_brace_of_a_line_block(text: str, line: int) -> None:
+    _, diagnostics = parse(text, "t.map")
+    assert diagnostics[0].hint == f"is a '}}' missing before line {line}?"
+
+
+def test_no_brace_hint_for_an_incomplete_item() -> None:
+    _, diagnostics = parse(HEADER + "  attributes {\n    userName <-> login caseExact 3\n  }\n}\n", "t.map")
+    assert diagnostics[0].code == "MAP001" and diagnostics[0].hint is None
