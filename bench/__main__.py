@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import secrets
 import shlex
 import sys
@@ -86,14 +87,14 @@ class Run:
         }
 
 
-def in_process(run: Run, db: data.BenchDatabase, repeat: int) -> None:
+def in_process(run: Run, db: data.BenchDatabase, repeat: int, traced: bool) -> None:
     """Measures 4-6: full import against a plain fetch loop, memory per user, one delta cycle."""
     fetches, imports = [], []
     for _ in range(repeat):
         fetches.append(probe("imports", "fetch", db.url, db.dialect))
         imports.append(probe("imports", "gateway", db.url, db.dialect, DELTA_CHANGES, db.users))
     run.raw["fetch"], run.raw["import"] = fetches, imports
-    if db.users <= TRACEMALLOC_MAX_USERS:
+    if traced and db.users <= TRACEMALLOC_MAX_USERS:
         traced = probe("imports", "gateway", db.url, db.dialect, DELTA_CHANGES, db.users, "--tracemalloc")
         run.raw["import_traced"] = traced
     gateway_rate = median([r["rows_per_s"] for r in imports])
@@ -187,9 +188,10 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
         run.failed(tuple(k for k in report.TARGETS if k != "compile"), error)
         return run
     run.raw["generate_seconds"] = time.perf_counter() - started
+    run.raw["loadavg_before"] = os.getloadavg()  # other work on the machine skews every figure
     try:
         for keys, step in (
-            (("import", "memory", "delta"), lambda: in_process(run, db, args.repeat)),
+            (("import", "memory", "delta"), lambda: in_process(run, db, args.repeat, not args.smoke)),
             (
                 ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
                 lambda: over_http(run, db, args, workdir),
@@ -207,12 +209,13 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
                 run.raw["workers_error"] = str(error)
     finally:
         db.drop()
+        run.raw["loadavg_after"] = os.getloadavg()
     return run
 
 
 def compile_measure(args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
     try:
-        result = probe("compile", workdir, max(args.repeat, 5))
+        result = probe("compile", workdir, 3 if args.smoke else max(args.repeat, 5))
     except Exception as error:  # noqa: BLE001
         row = Row("compile", None, None, "s", None, error=str(error).splitlines()[0][:300])
         traceback.print_exception(error, file=sys.stderr)

@@ -111,40 +111,36 @@ def start_gateway(
     workers: int = 1,
     timeout: float = 1800,
 ) -> Server:
-    """``mapper serve examples/hr/hr.map`` on ``database_url``, pinned to the server core."""
+    """``mapper serve examples/hr/hr.map`` on ``database_url``, pinned to the server core. With
+    several ``workers``, uvicorn runs the same app (:mod:`bench.workers`) unpinned, since
+    ``mapper serve`` has one worker only."""
     port = free_port()
-    argv = [str(BIN / "mapper"), "serve", str(HR_MAP), "--port", str(port), "--log-level", "warning"]
-    if dialect != "sqlite":
-        argv += ["--dialect", dialect]
-    if workers > 1:
-        argv += ["--workers", str(workers)]
     env = {**os.environ, "MAPPER_TOKEN": token, "HR_DATABASE_URL": database_url}
-    cpu = SERVER_CPU if workers == 1 else None
-    server = _start("gateway", pinned(cpu, argv), env, port, logdir / f"gateway-{dialect}.log", timeout)
+    if workers == 1:
+        argv = [str(BIN / "mapper"), "serve", str(HR_MAP), "--port", str(port), "--log-level", "warning"]
+        if dialect != "sqlite":
+            argv += ["--dialect", dialect]
+        argv = pinned(SERVER_CPU, argv)
+    else:
+        argv = uvicorn_argv("bench.workers:create", port, workers, factory=True)
+        env.update(BENCH_MAPPING=str(HR_MAP), BENCH_DIALECT=dialect)
+    server = _start("gateway", argv, env, port, logdir / f"gateway-{dialect}-{workers}.log", timeout)
     server.headers = {"Authorization": f"Bearer {token}"}
     return server
+
+
+def uvicorn_argv(app: str, port: int, workers: int = 1, factory: bool = False) -> list[str]:
+    """uvicorn with the settings ``mapper serve`` uses: uvloop, httptools, no access log, no
+    Server header."""
+    argv = [str(BIN / "python"), "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers)]
+    argv += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-server-header"]
+    argv += ["--log-level", "warning"]
+    return argv + (["--factory"] if factory else [])
 
 
 def start_baseline(bodies: Path, logdir: Path, timeout: float = 60) -> Server:
     """The bare Starlette app (:mod:`bench.baseline`) on uvicorn with the gateway's settings."""
     port = free_port()
-    argv = [
-        str(BIN / "python"),
-        "-m",
-        "uvicorn",
-        "bench.baseline:app",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--no-server-header",
-        "--log-level",
-        "warning",
-        "--workers",
-        "1",
-    ]
+    argv = pinned(SERVER_CPU, uvicorn_argv("bench.baseline:app", port))
     env = {**os.environ, "BENCH_BODIES": str(bodies)}
-    return _start("baseline", pinned(SERVER_CPU, argv), env, port, logdir / "baseline.log", timeout)
+    return _start("baseline", argv, env, port, logdir / "baseline.log", timeout)

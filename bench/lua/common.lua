@@ -5,6 +5,8 @@ base = os.getenv("BENCH_BASE") or "/scim/v2"
 users = tonumber(os.getenv("BENCH_USERS") or "1")
 prefix = os.getenv("BENCH_PREFIX") or "bench"
 wrk.headers["Authorization"] = "Bearer " .. token
+-- wrk.format() uses the headers it is given instead of wrk.headers: writes pass these
+json_headers = { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/scim+json" }
 math.randomseed(tonumber(os.getenv("BENCH_SEED") or "1"))
 
 function login(i)

@@ -1,6 +1,5 @@
 -- POST /Users with a unique userName per request (BENCH_PREFIX makes it unique per run)
 local counter = 0
-local headers = { ["Content-Type"] = "application/scim+json" }
 request = function()
   counter = counter + 1
   local name = prefix .. "-" .. counter
@@ -10,5 +9,5 @@ request = function()
     '"emails": [{"type": "work", "value": "' .. name .. '@example.com"}], ' ..
     '"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", ' ..
     '"employeeNumber": "P' .. counter .. '"}, "active": true}'
-  return wrk.format("POST", base .. "/Users", headers, body)
+  return wrk.format("POST", base .. "/Users", json_headers, body)
 end
