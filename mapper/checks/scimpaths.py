@@ -146,8 +146,6 @@ def resolve(path: str, schemas: Schemas) -> Resolved | PathProblem:
     attribute = _lookup(name, schema, schemas)
     if attribute is None:
         return _unknown_attribute(path, rest_at, name, schema, schemas)
-    if attribute.name == "id" and schema is None:
-        schema = COMMON
     if schema is None:
         schema = schemas.core if schemas.core and schemas.core.attribute(name) else COMMON
     filter_: tuple[tuple[str, str], ...] = ()

@@ -53,7 +53,7 @@ def _text_block(d: Diagnostic, text: str | None) -> str:
     width = len(str(d.span.line))
     pad = " " * width
     if 0 < d.span.line <= len(lines):
-        line = lines[d.span.line - 1]
+        line = lines[d.span.line - 1].replace("\t", " ")  # one column per character, as spans count
         end = d.span.end_col if d.span.end_line == d.span.line else len(line) + 1
         carets = "^" * max(1, end - d.span.col)
         out += [f"{pad} |\n", f"{d.span.line} | {line}\n", f"{pad} | {' ' * (d.span.col - 1)}{carets}\n"]
