@@ -73,9 +73,8 @@ def _columns(
     if table is None:
         return output.name, None
     target = projection.target_column(output, table)
-    if target is None and written:
+    if target is None and written:  # reported, but placed, so nothing else fails because of it
         _report_not_writable(ctx, line, output.column is None, output.expression, table)
-        return None, None
     return output.name, target
 
 

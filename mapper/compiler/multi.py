@@ -43,6 +43,8 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         ctx.error(
             codes.UNNAMED_OUTPUT, f"{what} import: {problem.reason}", sqltext.node_span(block, problem.item)
         )
+    if any(problem.fatal for problem in problems):
+        return None
     if len(projection.outputs) < 2 and not problems:
         ctx.error(
             codes.IMPORT_NOT_SELECT,

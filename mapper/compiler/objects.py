@@ -45,6 +45,8 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     for problem in problems:
         span = sqltext.node_span(obj.import_sql, problem.item)
         ctx.error(codes.UNNAMED_OUTPUT, f"{what}: {problem.reason}", span, hint="name every output column")
+    if any(problem.fatal for problem in problems):
+        return None
     table = _write_table(ctx, obj)
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)

@@ -70,6 +70,7 @@ class Problem:
 
     item: exp.Expr
     reason: str
+    fatal: bool = False  # the projection's columns are unknown (SELECT *): check nothing against them
 
 
 def project(query: exp.Query) -> tuple[Projection, list[Problem]]:
@@ -99,7 +100,7 @@ def _output(
 ) -> Output | Problem:
     expression = item.unalias()
     if isinstance(expression, exp.Star) or (isinstance(expression, exp.Column) and expression.is_star):
-        return Problem(item, "SELECT * does not say which columns the import returns")
+        return Problem(item, "SELECT * does not say which columns the import returns", fatal=True)
     identifier = item.args.get("alias") if isinstance(item, exp.Alias) else None
     if identifier is None and isinstance(expression, exp.Column):
         identifier = expression.this

@@ -46,7 +46,7 @@ def only(text: str, code: str, write: str | None = None) -> Diagnostic:
     plan, diagnostics = compile_text(text, write)
     assert plan is None
     found = [d for d in diagnostics if d.code == code]
-    assert len(found) == 1, [str(d) for d in diagnostics]
+    assert len(found) == 1 and len(diagnostics) == 1, [str(d) for d in diagnostics]  # and no cascade
     assert found[0].severity is Severity.ERROR
     return found[0]
 
@@ -263,3 +263,13 @@ def test_map207_opaque_statement_cannot_change_dialect() -> None:
     plan, diagnostics = compile_text(text, write="mysql")  # same dialect: kept as written
     assert plan is not None and diagnostics == []
     assert plan.object("User").insert.sql == "REPLACE INTO people (login) VALUES (:login)"  # type: ignore[union-attr]
+
+
+def test_every_code_is_documented() -> None:
+    from mapper.compiler.codes import CODES
+    from tests.compiler.helpers import ROOT
+
+    doc = (ROOT / "docs" / "diagnostics-sql.md").read_text(encoding="utf-8")
+    for code in CODES:
+        assert f"## {code.code} {code.name}" in doc, code.code
+    assert len({c.code for c in CODES}) == len(CODES)
