@@ -21,7 +21,7 @@ from mapper.checks.sources import dialect_of
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic, Severity
 from mapper.errors import MapperError
-from mapper.language.model import MappingFile, Name, ObjectType, Span, SqlBlock
+from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Span, SqlBlock
 from mapper.plan import Plan
 
 if TYPE_CHECKING:
@@ -31,7 +31,10 @@ UNKNOWN_TABLE = Code(
     "MAP301", "unknown-table", Severity.ERROR, "a table the mapping uses is not in the database"
 )
 UNKNOWN_DB_COLUMN = Code(
-    "MAP302", "unknown-db-column", Severity.ERROR, "a column the import query reads is not in its table"
+    "MAP302",
+    "unknown-db-column",
+    Severity.ERROR,
+    "a column the import query (or the change table) names is not in its table",
 )
 NOT_NULL_UNFILLED = Code(
     "MAP303",
@@ -137,6 +140,8 @@ def _check_object(
     for block in blocks:
         if block is not None:
             yield from _check_query(file, block, dialect, catalog)
+    if isinstance(obj.delta, DeltaTable):
+        yield from _check_change_table(file, obj.delta, catalog)
     table_name = obj.writes.table if obj.writes else None
     if table_name is not None:
         table = catalog.table(table_name.value)
@@ -144,6 +149,21 @@ def _check_object(
             yield _unknown_table(file, table_name.value, table_name.span, catalog)
         elif obj.writes is not None and obj.writes.insert is None:
             yield from _check_not_null(file, obj, table_name, table, plan)
+
+
+def _check_change_table(file: str, delta: DeltaTable, catalog: Catalog) -> Iterator[Diagnostic]:
+    table = catalog.table(delta.table.value)
+    if table is None:
+        yield _unknown_table(file, delta.table.value, delta.table.span, catalog)
+        return
+    for column in (delta.sequence, delta.anchor, delta.change_type):
+        if column is not None and column.value.lower() not in table.columns:
+            yield UNKNOWN_DB_COLUMN.at(
+                file,
+                column.span,
+                f"column '{column.value}' does not exist in {table.name}",
+                did_you_mean(column.value, [c["name"] for c in table.columns.values()], "columns"),
+            )
 
 
 def _unknown_table(file: str, name: str, span: Span, catalog: Catalog) -> Diagnostic:

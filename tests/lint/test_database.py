@@ -79,3 +79,18 @@ def test_unreachable_database_is_a_failure_not_a_finding() -> None:
     with pytest.raises(DatabaseError) as raised:
         lint_text(HR.read_text(encoding="utf-8"), str(HR), db="postgresql://u:s3cret@127.0.0.1:9/x")
     assert "s3cret" not in str(raised.value)
+
+
+def test_change_table(hr_database) -> None:
+    table = f"lint_changes_{secrets.token_hex(4)}"
+    delta = f"delta table {table} {{ sequence change_id  anchor employee_id  type change_typ }}"
+    text = HR.read_text(encoding="utf-8").replace("delta watermark updated_at", delta, 1)
+    missing = lint_text(text, str(HR), db=hr_database.url)
+    assert [(d.code, d.span.line, d.span.col) for d in missing.diagnostics] == [("MAP301", 20, 15)]
+    hr_database.execute(f"CREATE TABLE {table} (change_id INTEGER, employee_id INTEGER, change_type CHAR(1))")
+    try:
+        result = lint_text(text, str(HR), db=hr_database.url)
+    finally:
+        hr_database.execute(f"DROP TABLE {table}")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("MAP302", 20)]
+    assert "did you mean 'change_type'?" in (result.diagnostics[0].hint or "")
