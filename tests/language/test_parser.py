@@ -122,3 +122,11 @@ def test_empty_file() -> None:
     mapping, diagnostics = parse("# nothing here\n", "empty.map")
     assert diagnostics == []
     assert mapping is not None and mapping.objects == () and len(mapping.comments) == 1
+
+
+def test_arrows_need_no_spaces() -> None:
+    text = "object U from db {\n  attributes {\n    userName->login\n    x-y<-z\n    a<->b\n  }\n}\n"
+    mapping, diagnostics = parse(text, "x.map")
+    assert diagnostics == [] and mapping is not None
+    got = [(m.path.value, m.direction, m.column.value) for m in mapping.objects[0].attributes]
+    assert got == [("userName", "export", "login"), ("x-y", "import", "z"), ("a", "both", "b")]
