@@ -5,11 +5,12 @@ The plan wants ``:name`` everywhere, so each target is a small subclass of the s
 whose generator writes ``:name``. sqlglot registers dialect classes by their lower-cased class
 name, so these are named ``Mapper<Dialect>`` ("mapperpostgres"...), which clashes with nothing.
 
-Two more rules keep rendered SQL safe for ``text()``, which reads ``:word`` as a parameter
-wherever it appears: a colon inside a string literal that ``text()`` would take for a parameter
-is escaped as ``\\:`` (``text()`` removes the backslash), and casts are rendered as ``CAST(...)``
-(sqlglot never writes Postgres ``::`` casts). Oracle before 23 has no boolean literals, so
-booleans are written 1 and 0 there.
+Identifiers that are reserved words are quoted (see ``RESERVED``), except in Oracle, where a
+quoted name is case-sensitive and the right case cannot be known. Two more rules keep rendered SQL
+safe for ``text()``, which reads ``:word`` as a parameter wherever it appears: a colon inside a
+string literal that ``text()`` would take for a parameter is escaped as ``\\:`` (``text()``
+removes the backslash), and casts are rendered as ``CAST(...)`` (sqlglot never writes Postgres
+``::`` casts). Oracle before 23 has no boolean literals, so booleans are written 1 and 0 there.
 """
 
 from __future__ import annotations
@@ -75,14 +76,28 @@ class _TextGenerator:
         return text
 
 
+#: Words that cannot be unquoted identifiers in (nearly) any of our targets. Names that come from
+#: the mapping rather than its SQL (``write table order``, a change table's ``group`` column) are
+#: quoted when they are one of these; sqlglot's MySQL generator has its own list. ``user`` is not
+#: here: unquoted, it is a function in PostgreSQL and SQL Server, and quoting would change that.
+RESERVED = frozenset(
+    """all analyse analyze and any array as asc both case cast check collate column constraint create
+    cross default deferrable desc distinct do else end except false fetch for foreign from full grant
+    group having in initially inner intersect into is join leading left like limit natural not null
+    offset on only or order outer placing primary references returning right select some symmetric
+    table then to trailing true union unique using variadic when where window with""".split()
+)
+_TSQL_RESERVED = RESERVED | {"file", "identity", "key", "percent", "plan", "rule", "schema", "top"}
+
+
 class MapperSqlite(SQLite):
     class Generator(_TextGenerator, SQLiteGenerator):
-        pass
+        RESERVED_KEYWORDS = set(RESERVED)
 
 
 class MapperPostgres(Postgres):
     class Generator(_TextGenerator, PostgresGenerator):
-        pass
+        RESERVED_KEYWORDS = set(RESERVED)
 
 
 class MapperMysql(MySQL):
@@ -92,7 +107,7 @@ class MapperMysql(MySQL):
 
 class MapperTsql(TSQL):
     class Generator(_TextGenerator, TSQLGenerator):
-        pass
+        RESERVED_KEYWORDS = set(_TSQL_RESERVED)
 
 
 class MapperOracle(Oracle):

@@ -146,3 +146,13 @@ def test_delta_table_statements() -> None:
     assert delta.query.sql == "SELECT seq, id, op FROM people_log WHERE seq > :since ORDER BY seq"
     assert delta.max_sequence.sql == "SELECT MAX(seq) FROM people_log"
     assert (delta.sequence_column, delta.anchor_column, delta.change_type_column) == ("seq", "id", "op")
+
+
+@pytest.mark.parametrize(
+    ("write", "table"),
+    [("sqlite", '"order"'), ("postgres", '"order"'), ("mysql", "`order`"), ("tsql", "[order]")],
+)
+def test_reserved_names_from_the_mapping_are_quoted(write: str, table: str) -> None:
+    text = USER.replace("write table people", "write table order").replace("FROM people", 'FROM "order" AS o')
+    user = compile_clean(text, write).object("User")
+    assert user.insert is not None and user.insert.sql.startswith(f"INSERT INTO {table} (login, mail)")
