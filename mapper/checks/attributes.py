@@ -133,14 +133,18 @@ def _check_required(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnosti
     schemas = schemas_of(mapping, obj)
     multi = [r for r in (resolve(m.attribute.value, schemas) for m in obj.multi) if isinstance(r, Resolved)]
     have = {(r.schema.urn, r.attribute.name) for r in imported + multi}
-    used: list[SchemaDef] = [schemas.core] if schemas.core else []
-    used += [s for s in schemas.prefixes.values() if s not in used and any(r.schema == s for r in imported)]
-    for schema in used:
+    used: list[tuple[str, SchemaDef]] = [("", schemas.core)] if schemas.core else []
+    used += [
+        (f"{prefix}.", s)
+        for prefix, s in schemas.prefixes.items()
+        if s != schemas.core and any(r.schema == s for r in imported)
+    ]
+    for prefix, schema in used:
         for attribute in schema.attributes:
             if attribute.required and (schema.urn, attribute.name) not in have:
                 yield codes.REQUIRED_UNMAPPED.at(
                     mapping.path,
                     obj.name.span,
-                    f"{obj.name.value} does not map '{attribute.name}', required by {schema.name}",
-                    f"add {attribute.name} <-> COLUMN to the attributes block",
+                    f"{obj.name.value} does not map '{prefix}{attribute.name}', required by {schema.name}",
+                    f"add {prefix}{attribute.name} <-> COLUMN to the attributes block",
                 )

@@ -101,3 +101,10 @@ def test_planted_mistake(edits: list[Edit], expected: list[tuple[str, str, int]]
     assert syntax == [] and mapping is not None
     got = sorted((d.code, d.span.line, d.span.col) for d in check(mapping))
     assert got == sorted((code, *at(text, needle, nth)) for code, needle, nth in expected)
+
+
+def test_required_extension_attribute_is_named_with_its_prefix() -> None:
+    mapping, _ = parse(plant(("    hrx.costCenter <-> cost\n", ""), text=MAPPING), "custom.map")
+    assert mapping is not None
+    (found,) = check(mapping)
+    assert "'hrx.costCenter'" in found.message and "add hrx.costCenter <-> COLUMN" in (found.hint or "")
