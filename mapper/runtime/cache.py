@@ -116,10 +116,10 @@ class Cache:
                 new.put(record)
         self.state = new
 
-    def apply(self, records: Iterable[Record], deletes: Iterable[Key]) -> SyncStats:
-        """Apply a delta; keys written since :meth:`begin_tracking` keep their newer state."""
-        tracked = self.end_tracking()
-        stats = SyncStats()
+    def apply(self, records: Iterable[Record], deletes: Iterable[Key], stats: SyncStats) -> None:
+        """Apply (part of) a delta, counting into ``stats``. Keys written since
+        :meth:`begin_tracking` keep their newer state; the caller ends tracking when done."""
+        tracked = self._tracked or {}
         state = self.state
         for record in records:
             stats.rows += 1
@@ -138,4 +138,3 @@ class Cache:
             stats.rows += 1
             if key not in tracked and state.remove(key) is not None:
                 stats.removed += 1
-        return stats

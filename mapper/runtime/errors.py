@@ -69,5 +69,8 @@ class MissingReferenceError(StoreError):
 
     def __init__(self, path: str, value: object) -> None:
         self.path = path
-        self.value = value
-        super().__init__(f"{path}: no resource with id {value!r}")
+        self.value = value  # the id as sent, or None when the database found the dangling reference
+        if value is None:
+            super().__init__(f"{path}: references a resource that does not exist")
+        else:
+            super().__init__(f"{path}: no resource with id {value!r}")

@@ -11,6 +11,7 @@ processes.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Hashable, Iterator
 from datetime import timedelta
 from functools import partial
@@ -35,6 +36,8 @@ from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.records import Codec, Key, Record, anchor_key, fold
 
 log = logging.getLogger(__name__)
+
+APPLY_SLICE = 5000
 
 Resolver = Callable[[str], "ObjectStore | None"]
 
@@ -173,7 +176,7 @@ class ObjectStore:
         values = self.codec.values(resource, None)
         await self._resolve_references(values)
         members = await self._resolve_members(resource)
-        anchor = self._new_anchor(resource)
+        anchor = self._new_anchor(values)
         async with self._locks.hold(self._unique_locks(values)):
             self._check_unique_in_cache(values, None)
             try:
@@ -186,19 +189,21 @@ class ObjectStore:
             self.cache.put(record)
         return self.codec.render(record)
 
-    def _new_anchor(self, resource: dict[str, Any]) -> Any:
+    def _new_anchor(self, values: dict[str, Any]) -> Any:
+        """The anchor of a new object when the gateway chooses it (None: the database does)."""
         obj = self.obj
         if obj.anchor_generation == "uuid":
-            import uuid
-
             return str(uuid.uuid4())
         if obj.anchor_generation == "attribute":
-            slot = self.codec.by_path.get((obj.anchor_attribute or "").lower())
-            raw = self.codec.read(slot, resource) if slot is not None else None
-            if raw is None or raw == "" or not isinstance(raw, str | int) or isinstance(raw, bool):
+            slot = self._anchor_slot()
+            value = values.get(slot.param) if slot is not None else None
+            if value is None or value == "":
                 raise InvalidValueError(obj.anchor_attribute or "", "is required (it is the object's anchor)")
-            return raw
+            return anchor_key(value)
         return None
+
+    def _anchor_slot(self) -> Any:
+        return self.codec.by_path.get((self.obj.anchor_attribute or "").lower())
 
     def _create_tx(self, values: dict[str, Any], anchor: Any, members: list[Any] | None, tx: Tx) -> Record:
         obj = self.obj
@@ -369,6 +374,18 @@ class ObjectStore:
                 raise UniquenessError(slot.attr.path)
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
+        """Immutable attributes keep their value; so does the attribute an anchor is taken from
+        (changing it would change the resource's id)."""
+        if self.obj.anchor_generation == "attribute":
+            slot = self._anchor_slot()
+            if (
+                slot is not None
+                and slot.writable
+                and str(values.get(slot.param)) != str(current.row[slot.index])
+            ):
+                raise MutabilityError(
+                    slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
+                )
         for slot in self.codec.slots:
             if slot.attr.mutability != "immutable" or not slot.writable:
                 continue
@@ -441,8 +458,13 @@ class ObjectStore:
                 if integrity_mentions(error, slot.param):
                     return UniquenessError(slot.attr.path)
             return UniquenessError(self.codec.query.attr.path)
-        if kind == "foreign_key":
-            return MissingReferenceError("", "a referenced object")
+        if kind == "foreign_key":  # a referenced object vanished after we checked it
+            for slot in self.codec.slots:
+                if slot.attr.reference and integrity_mentions(error, slot.param):
+                    return MissingReferenceError(slot.attr.path, None)
+            if self.obj.multi:
+                return MissingReferenceError(f"{self.obj.multi[0].attribute}.value", None)
+            return MissingReferenceError(self.obj.name, None)
         if kind == "not_null":
             for slot in self.codec.slots:
                 if slot.writable and integrity_mentions(error, slot.param):
@@ -513,7 +535,17 @@ class ObjectStore:
             except BaseException:
                 self.cache.end_tracking()
                 raise
-            stats = self.cache.apply(delta.records, delta.deletes)
+            stats = SyncStats()
+            try:  # in slices, so a large delta never holds the event loop for long
+                for start in range(0, max(len(delta.records), len(delta.deletes)), APPLY_SLICE):
+                    self.cache.apply(
+                        delta.records[start : start + APPLY_SLICE],
+                        delta.deletes[start : start + APPLY_SLICE],
+                        stats,
+                    )
+                    await anyio.sleep(0)
+            finally:
+                self.cache.end_tracking()
             for key in delta.deletes:
                 for store, index in self.referrers:
                     store.forget_member(index, key)

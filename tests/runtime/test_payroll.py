@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mapper.compiler import load
-from mapper.runtime.errors import MissingReferenceError, UniquenessError
+from mapper.runtime.errors import MissingReferenceError, MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from tests.conftest import HrDatabase, load_sql, reset_database
 
@@ -84,6 +84,10 @@ async def test_workers_through_procedures(payroll, payroll_database):
         await groups.create(
             {"displayName": "X", "members": [{"value": "00000000-0000-0000-0000-000000000000"}]}
         )
+    with pytest.raises(MutabilityError):  # the group's id is its displayName
+        await groups.replace("NIGHT-SHIFT", dict(group, displayName="DAY-SHIFT"))
+    renamed = await groups.replace("NIGHT-SHIFT", dict(group, externalId="Nights and weekends"))
+    assert renamed["externalId"] == "Nights and weekends" and renamed["members"] == [{"value": id}]
 
     await users.delete(id)  # a soft delete: the import query no longer shows the worker
     assert await users.get(id) is None

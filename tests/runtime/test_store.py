@@ -174,6 +174,18 @@ async def test_failed_replace_in_database_leaves_everything_unchanged(gateway, h
     assert await users.get("7") == before
 
 
+async def test_member_deleted_behind_our_back_fails_the_whole_create(gateway, hr_database):
+    """The cache still knows user 11, the database no longer does: the member insert fails on the
+    foreign key after the group row was inserted, and the transaction takes both back."""
+    hr_database.execute("DELETE FROM employees WHERE employee_id = 11")
+    groups = gateway.stores["Group"]
+    with pytest.raises(MissingReferenceError) as raised:
+        await groups.create({"displayName": "Too Late", "members": [{"value": "1"}, {"value": "11"}]})
+    assert raised.value.path == "members.value"
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Too Late'") == [(0,)]
+    assert groups.count() == 4 and groups.lookup("displayName", "Too Late") == []
+
+
 async def test_invalid_values(gateway):
     users = gateway.stores["User"]
     with pytest.raises(InvalidValueError) as raised:
