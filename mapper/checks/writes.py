@@ -1,5 +1,5 @@
-"""Writes and deprovisioning: a derived ``disable set``/``delete row`` needs a table to write to,
-and an object whose attributes are writable should say how to write them."""
+"""Writes and deprovisioning: a derived ``set``/``row`` rule needs something to run against, and an
+object whose attributes are writable should say how to write them."""
 
 from __future__ import annotations
 
@@ -8,30 +8,32 @@ from collections.abc import Iterator
 from mapper.checks import codes
 from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile, ObjectType
+from mapper.language.model import Deprovision, MappingFile, ObjectType
 
 
 def check_deprovision(mapping: MappingFile) -> Iterator[Diagnostic]:
     for obj in mapping.objects:
-        table = obj.writes.table if obj.writes else None
-        if table is not None:
-            continue
-        hint = f"add 'write table TABLE' to {obj.name.value}, or write the statement in 'write {{ ... }}'"
-        disable = obj.disable
-        if disable is not None and disable.action == "set":
-            where = disable.assignments[0].column.span if disable.assignments else disable.span
-            yield codes.DEPROVISION_WITHOUT_TABLE.at(
-                mapping.path, where, f"'disable set' on {obj.name.value}, which has no 'write table'", hint
-            )
-        delete = obj.delete
-        explicit = obj.writes.delete if obj.writes else None
-        if delete is not None and delete.action == "row" and explicit is None:
-            yield codes.DEPROVISION_WITHOUT_TABLE.at(
-                mapping.path,
-                delete.span,
-                f"'delete row' on {obj.name.value}, which has neither 'write table' nor a delete statement",
-                hint,
-            )
+        if obj.writes is None or obj.writes.table is None:
+            for keyword, rule in (("disable", obj.disable), ("delete", obj.delete)):
+                if rule is not None:
+                    yield from _without_table(mapping.path, obj, keyword, rule)
+
+
+def _without_table(file: str, obj: ObjectType, keyword: str, rule: Deprovision) -> Iterator[Diagnostic]:
+    name = obj.name.value
+    hint = f"add 'write table TABLE' to {name}, or write the statement in 'write {{ ... }}'"
+    if rule.action == "set":
+        where = rule.assignments[0].column.span if rule.assignments else rule.span
+        yield codes.DEPROVISION_WITHOUT_TABLE.at(
+            file, where, f"'{keyword} set' on {name}, which has no 'write table'", hint
+        )
+    elif rule.action == "row" and (obj.writes is None or obj.writes.delete is None):
+        yield codes.DEPROVISION_WITHOUT_TABLE.at(
+            file,
+            rule.span,
+            f"'{keyword} row' on {name}, which has neither 'write table' nor a delete statement",
+            hint,
+        )
 
 
 def check_writable(mapping: MappingFile) -> Iterator[Diagnostic]:

@@ -142,6 +142,11 @@ CASES: list[Case] = [
         [("  write table employees\n", "")],
         [("MAP402", "User from", 0), ("MAP170", "active = false", 0), ("MAP170", "delete row", 0)],
     ),
+    (
+        "delete-set-without-table",
+        [("  write table employees\n", ""), ("delete row", "delete set deleted = true")],
+        [("MAP402", "User from", 0), ("MAP170", "active = false", 0), ("MAP170", "deleted = true", 0)],
+    ),
     ("writable-without-write", [("  write table groups\n  delete row\n", "")], [("MAP402", "Group from", 0)]),
     # security
     (
