@@ -17,9 +17,13 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 class ScimResponse(Response):
-    """A SCIM JSON body. ``content`` is any orjson-serialisable value (dicts, lists, str...)."""
+    """A SCIM JSON body. ``content`` is any orjson-serialisable value (dicts, lists, str...).
+
+    Headers are built directly as raw pairs (this is the read path's response; Starlette's
+    generic header handling costs more than the serialisation)."""
 
     media_type = SCIM_MEDIA_TYPE
+    _content_type = SCIM_MEDIA_TYPE.encode("latin-1")
 
     def __init__(
         self,
@@ -28,10 +32,13 @@ class ScimResponse(Response):
         headers: Mapping[str, str] | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        super().__init__(content, status_code, headers, None, background)
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        self.status_code = status_code
+        self.background = background
+        self.body = body = orjson.dumps(content)
+        raw = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", self._content_type)]
+        if headers:
+            raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.raw_headers = raw
 
 
 def error_response(error: ScimError, headers: Mapping[str, str] | None = None) -> ScimResponse:
@@ -76,3 +83,4 @@ class JsonResponse(ScimResponse):
     """Plain ``application/json`` (health endpoints, which are not SCIM)."""
 
     media_type = "application/json"
+    _content_type = b"application/json"

@@ -23,6 +23,7 @@ class PathNormaliser:
         self.app = app
         self.prefix = base_path
         self.folded_prefix = base_path.casefold()
+        self.exact = frozenset(segments)
         self.canonical = {s.casefold(): s for s in segments}
         for alias, target in (aliases or {}).items():
             self.canonical[alias.casefold()] = target
@@ -35,9 +36,15 @@ class PathNormaliser:
     def normalise(self, path: str) -> str:
         """The canonical form of ``path``; ``path`` itself when it is already canonical."""
         size = len(self.prefix)
-        if path[:size].casefold() != self.folded_prefix or path[size : size + 1] != "/":
+        if path[size : size + 1] != "/" or (
+            not path.startswith(self.prefix) and path[:size].casefold() != self.folded_prefix
+        ):
             return path
-        rest = path[size + 1 :].rstrip("/")
+        rest = path[size + 1 :]
+        first, sep, tail = rest.partition("/")
+        if first in self.exact and not path.endswith("/") and not tail.startswith("."):
+            return path  # the common case: already canonical
+        rest = rest.rstrip("/")
         first, sep, tail = rest.partition("/")
         first = self.canonical.get(first.casefold(), first)
         if tail.casefold() == SEARCH:

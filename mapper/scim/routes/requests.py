@@ -62,9 +62,29 @@ def decoded_again(value: str) -> str | None:
     return unquote(value)
 
 
+_ROOTS: dict[tuple[Any, ...], str] = {}
+_MAX_ROOTS = 64
+
+
 def scim_root(request: Request, base_path: str) -> str:
-    """The absolute SCIM root URL of this request, e.g. ``https://idm.example.com/scim/v2``."""
-    return str(request.base_url).rstrip("/") + base_path
+    """The absolute SCIM root URL of this request, e.g. ``https://idm.example.com/scim/v2``.
+
+    Starlette's ``base_url`` (which validates the Host header) costs ~10 µs per request; its
+    result depends only on the scheme, Host header, server address and root path, so it is
+    remembered per combination (a bounded memo: the Host header is the client's to choose)."""
+    scope = request.scope
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value
+            break
+    key = (scope.get("scheme"), host, scope.get("server"), scope.get("root_path"), base_path)
+    root = _ROOTS.get(key)
+    if root is None:
+        if len(_ROOTS) >= _MAX_ROOTS:
+            _ROOTS.clear()
+        root = _ROOTS[key] = str(request.base_url).rstrip("/") + base_path
+    return root
 
 
 def location(root: str, endpoint: str, id_: str) -> str:

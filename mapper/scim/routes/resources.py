@@ -37,7 +37,7 @@ _PROJECTION_PARAMS = ("attributes", "excludedattributes")
 
 def gateway_of(request: Request) -> Gateway:
     """The gateway the app's lifespan started."""
-    gateway: Gateway = request.state.gateway
+    gateway: Gateway = request.scope["state"]["gateway"]
     return gateway
 
 

@@ -9,16 +9,24 @@ the whole filter is evaluated on each, so an index is only ever a shortcut.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_value
-from mapper.scim.filter import AttrPath, Filter, equality_terms, parse_filter
+from mapper.scim.filter import AttrPath, Compare, Filter, equality_terms, parse_filter
 from mapper.scim.paths import split_list
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+#: ``attr eq "value"`` / ``attr.sub eq "value"`` without a URN or escapes: Entra's probe, and the
+#: shape of nearly every filter provisioning clients send.
+_SIMPLE_EQ = re.compile(
+    r'\s*([A-Za-z][\w$-]*)(?:\.([A-Za-z][\w$-]*))?\s+eq\s+"([^"\\]*)"\s*', re.IGNORECASE | re.ASCII
+)
 
 
 class Store(Protocol):
@@ -91,7 +99,7 @@ def query(params: Mapping[str, Any]) -> Query:
     if sort_by is not None and not isinstance(sort_by, str):
         raise invalid_value("sortBy must be a string")
     return Query(
-        filter=parse_filter(text) if text is not None and text.strip() else None,
+        filter=parse(text) if text is not None and text.strip() else None,
         start_index=max(start, 1) if start is not None else 1,
         count=max(count, 0) if count is not None else None,
         attributes=_list(folded.get("attributes")),
@@ -99,6 +107,24 @@ def query(params: Mapping[str, Any]) -> Query:
         sort_by=sort_by.strip() or None if sort_by else None,
         descending=_order(folded.get("sortorder")),
     )
+
+
+def parse(text: str) -> Filter:
+    """:func:`~mapper.scim.filter.parse_filter`, with the simplest filter built directly.
+
+    Parsing with the grammar costs ~150 µs; a plain equality (``userName eq "x"``) is recognised
+    by a regular expression and built as the very node the grammar would produce. Other filters
+    are parsed once and remembered (filters are immutable)."""
+    simple = _SIMPLE_EQ.fullmatch(text)
+    if simple is not None:
+        attribute, sub, value = simple.groups()
+        return Compare(AttrPath(None, attribute, sub), "eq", value)
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(text: str) -> Filter:
+    return parse_filter(text)
 
 
 async def find(
