@@ -93,3 +93,18 @@ def test_registry_knows_every_range() -> None:
     assert prefixes == {"MAP0", "MAP1", "MAP2", "MAP3", "MAP4"}
     assert "MAP130" in (explain("map130") or "")
     assert explain("MAP999") is None
+
+
+def test_text_quotes_the_first_line_of_a_multi_line_span() -> None:
+    span = Span(line=2, col=3, end_line=4, end_col=2)
+    d = Diagnostic(code="MAP112", severity=Severity.ERROR, message="m", file="f.map", span=span)
+    text = render_text([d], {"f.map": "a\n  import sql\n x\n y\n"})
+    assert "2 |   import sql\n  |   ^^^^^^^^^^\n" in text
+
+
+def test_text_without_the_source_shows_the_header_and_hint() -> None:
+    span = Span(line=9, col=1, end_line=9, end_col=2)
+    d = Diagnostic(
+        code="MAP101", severity=Severity.WARNING, message="m", file="gone.map", span=span, hint="h"
+    )
+    assert render_text([d], {}) == "gone.map:9:1: warning[MAP101] m\n  = help: h\n\nFound 1 warning.\n"
