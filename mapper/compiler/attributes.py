@@ -3,7 +3,7 @@ the import projection, and the table column derived writes fill."""
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Literal, cast, get_args
 
 from sqlglot import exp
 
@@ -15,8 +15,17 @@ from mapper.compiler.projection import Projection
 from mapper.language.model import AttributeMapping
 from mapper.plan import PlanAttribute, ScimType
 
+Mutability = Literal["readWrite", "readOnly", "writeOnly", "immutable"]
 SCIM_TYPES: tuple[str, ...] = get_args(ScimType)
-MUTABILITIES = ("readWrite", "readOnly", "writeOnly", "immutable")
+MUTABILITIES: tuple[str, ...] = get_args(Mutability)
+
+
+def scim_type(*candidates: str | None) -> ScimType:
+    """The first candidate that is a SCIM type (the checks report the others), else ``string``."""
+    for candidate in candidates:
+        if candidate in SCIM_TYPES:
+            return cast(ScimType, candidate)
+    return "string"
 
 
 def compile_attribute(
@@ -33,7 +42,7 @@ def compile_attribute(
     if column is None:
         return None
     declared = line.type.value if line.type is not None else None
-    scim_type = declared if declared in SCIM_TYPES else resolved.type
+    mutability = resolved.mutability if resolved.mutability in MUTABILITIES else "readWrite"
     return PlanAttribute(
         path=resolved.path,
         schema_urn=resolved.schema_urn,
@@ -42,10 +51,10 @@ def compile_attribute(
         filter=resolved.filter,
         column=column,
         target_column=target,
-        type=scim_type if scim_type in SCIM_TYPES else "string",  # type: ignore[arg-type]
+        type=scim_type(declared, resolved.type),
         multi_valued=resolved.multi_valued,
         direction=line.direction,
-        mutability=resolved.mutability if resolved.mutability in MUTABILITIES else "readWrite",  # type: ignore[arg-type]
+        mutability=cast(Mutability, mutability),
         required=line.required or resolved.required,
         unique=line.unique,
         case_exact=line.case_exact or resolved.case_exact,

@@ -16,7 +16,7 @@ removes the backslash), and casts are rendered as ``CAST(...)`` (sqlglot never w
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -31,6 +31,8 @@ from sqlglot.generators.oracle import OracleGenerator
 from sqlglot.generators.postgres import PostgresGenerator
 from sqlglot.generators.sqlite import SQLiteGenerator
 from sqlglot.generators.tsql import TSQLGenerator
+
+from mapper.plan import Dialect as PlanDialect
 
 DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 
@@ -47,12 +49,12 @@ _TEXT_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
 _TEXT_COLON = re.compile(r"(?<![:\w\\]):(?=\w)")
 
 
-def normalize(name: str | None) -> str | None:
+def normalize(name: str | None) -> PlanDialect | None:
     """The canonical dialect name for ``name``, or ``None`` when it is not a dialect we target."""
     if name is None:
         return None
     lowered = ALIASES.get(name.lower(), name.lower())
-    return lowered if lowered in DIALECTS else None
+    return cast(PlanDialect, lowered) if lowered in DIALECTS else None
 
 
 def text_parameters(sql: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from mapper.compiler.multi import compile_multi
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection, project
 from mapper.compiler.statements import statement
-from mapper.compiler.writes import Writes, compile_writes
+from mapper.compiler.writes import compile_writes
 from mapper.language.model import ObjectType, Span
 from mapper.plan import PlanAttribute, PlanDn, PlanObject
 
@@ -61,17 +61,28 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     case_exact = query_attribute.case_exact if query_attribute is not None else True
     reads = derive.reads(projection, key.name, looked_up, case_exact, ctx.write)
     span = obj.import_sql.span
-    statements = {
-        name: statement(ctx, getattr(reads, name), span, what)
-        for name in ("import_all", "import_first_page", "import_page", "by_anchor", "by_query")
-    }
+    import_all = statement(ctx, reads.import_all, span, what)
+    import_first_page = statement(ctx, reads.import_first_page, span, what)
+    import_page = statement(ctx, reads.import_page, span, what)
+    by_anchor = statement(ctx, reads.by_anchor, span, what)
+    by_query = statement(ctx, reads.by_query, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver) for m in obj.multi)
-    if ctx.errors() > before or None in (anchor, query_attribute, dn, delta, writes):
+    if (
+        ctx.errors() > before
+        or anchor is None
+        or query_attribute is None
+        or dn is None
+        or delta is None
+        or writes is None
+        or import_all is None
+        or import_first_page is None
+        or import_page is None
+        or by_anchor is None
+        or by_query is None
+    ):
         return None
-    assert anchor is not None and query_attribute is not None and dn is not None
-    assert delta is not None and writes is not None
     return PlanObject(
         name=obj.name.value,
         endpoint=obj.endpoint.value
@@ -88,20 +99,18 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
         columns=projection.columns,
         attributes=placed,
         multi=tuple(m for m in multi if m is not None),
+        import_all=import_all,
+        import_page=import_page,
+        import_first_page=import_first_page,
+        by_anchor=by_anchor,
+        by_query=by_query,
         delta=delta,
-        **statements,  # type: ignore[arg-type]
-        **_writes_fields(writes),
+        insert=writes.insert,
+        update=writes.update,
+        delete=writes.delete,
+        disable=writes.disable,
+        deprovision_delete=writes.deprovision_delete,
     )
-
-
-def _writes_fields(writes: Writes) -> dict:
-    return {
-        "insert": writes.insert,
-        "update": writes.update,
-        "delete": writes.delete,
-        "disable": writes.disable,
-        "deprovision_delete": writes.deprovision_delete,
-    }
 
 
 def _write_table(ctx: Context, obj: ObjectType) -> exp.Table | None:

@@ -99,9 +99,9 @@ class Resolver:
                 raise PathError(f"unknown schema URN '{urn}'")
             return schema, rest
         head, dot, rest = text.partition(".")
-        urn = self.aliases.get(head)
-        if dot and urn is not None:
-            return self.schemas[urn], rest
+        alias = self.aliases.get(head)
+        if dot and alias is not None:
+            return self.schemas[alias], rest
         return None, text
 
     def _place(

@@ -6,19 +6,19 @@ from __future__ import annotations
 import builtins
 import importlib
 from pathlib import Path
-from typing import get_args
 
 from mapper.compiler import codes
+from mapper.compiler.attributes import scim_type
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
 from mapper.compiler.paths import custom_schema, resolver
 from mapper.diagnostics import Diagnostic, Severity, has_errors
 from mapper.errors import MapperError, MappingError
-from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, Source
-from mapper.plan import Plan, PlanSchema, PlanSchemaAttribute, PlanSource, ScimType
+from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, SchemaDecl, Source
+from mapper.plan import Dialect as PlanDialect
+from mapper.plan import Plan, PlanObject, PlanSchema, PlanSchemaAttribute, PlanSource
 
-SCIM_TYPES: tuple[str, ...] = get_args(ScimType)
 #: Problems the checks report first and better; ``load`` drops the compiler's copy of one when a
 #: check already reported an error on the same lines.
 CHECKED_FIRST = {
@@ -59,7 +59,7 @@ def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None
     return plan, diagnostics
 
 
-def _dialect(file: str, src: Source, diagnostics: list[Diagnostic]) -> str | None:
+def _dialect(file: str, src: Source, diagnostics: list[Diagnostic]) -> PlanDialect | None:
     read = normalize(src.dialect.value) if src.dialect is not None else None
     if read is None:
         written = f"'{src.dialect.value}'" if src.dialect is not None else "no dialect"
@@ -76,10 +76,10 @@ def _dialect(file: str, src: Source, diagnostics: list[Diagnostic]) -> str | Non
 def _compile_object(
     mapping: MappingFile,
     obj: ObjectType,
-    dialects: dict[str, str | None],
-    target: str | None,
+    dialects: dict[str, PlanDialect | None],
+    target: PlanDialect | None,
     diagnostics: list[Diagnostic],
-):
+) -> PlanObject | None:
     read = dialects.get(obj.source.value)
     if obj.source.value not in dialects:
         message = f"object {obj.name.value} reads from the undeclared source {obj.source.value}"
@@ -99,20 +99,20 @@ def _compile_object(
     return compile_object(ctx, obj, resolver(obj.name.value, core, mapping.schemas))
 
 
-def _source(src: Source, dialect: str) -> PlanSource:
+def _source(src: Source, dialect: PlanDialect) -> PlanSource:
     url_env = url_default = None
     if isinstance(src.url, EnvUrl):
         url_env, url_default = src.url.var, src.url.default
     elif isinstance(src.url, LiteralUrl):
         url_default = src.url.value
-    return PlanSource(name=src.name.value, dialect=dialect, url_env=url_env, url_default=url_default)  # type: ignore[arg-type]
+    return PlanSource(name=src.name.value, dialect=dialect, url_env=url_env, url_default=url_default)
 
 
-def _schema(decl) -> PlanSchema:
+def _schema(decl: SchemaDecl) -> PlanSchema:
     attributes = tuple(
         PlanSchemaAttribute(
             name=a.name.value,
-            type=a.type.value if a.type.value in SCIM_TYPES else "string",  # type: ignore[arg-type]
+            type=scim_type(a.type.value),
             multi_valued=a.multi_valued,
             required=a.required,
             case_exact=a.case_exact,

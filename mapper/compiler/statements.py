@@ -5,6 +5,7 @@ runtime binds (MAP206), and list the parameters in order of first use."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Literal
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -16,7 +17,7 @@ from mapper.compiler.hints import suggest
 from mapper.language.model import ProcedureCall, Span, SqlBlock
 from mapper.plan import Statement
 
-Returning = str | None
+Returning = Literal["returning", "lastrowid", "query"] | None
 
 
 def statement(
@@ -35,7 +36,7 @@ def statement(
     except SqlglotError as err:
         if verbatim is not None and ctx.read == ctx.write:
             sql = verbatim.strip()
-            return Statement(sql=sql, params=text_parameters(sql), returning=returning)  # type: ignore[arg-type]
+            return Statement(sql=sql, params=text_parameters(sql), returning=returning)
         ctx.error(
             codes.UNTRANSPILABLE,
             f"{what}: cannot be written in {ctx.write}: {err}",
@@ -43,7 +44,7 @@ def statement(
             hint=f"rewrite the SQL with constructs {ctx.write} also has",
         )
         return None
-    return Statement(sql=sql, params=text_parameters(sql), returning=returning)  # type: ignore[arg-type]
+    return Statement(sql=sql, params=text_parameters(sql), returning=returning)
 
 
 def parse_one(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:
@@ -121,7 +122,7 @@ def explicit(
         return None
     if not check_parameters(ctx, node, expression, known, what):
         return None
-    returning = None
+    returning: Returning = None
     if insert == "generated":
         returning = (
             "returning"

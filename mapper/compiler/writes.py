@@ -24,7 +24,7 @@ from mapper.compiler.context import Context
 from mapper.compiler.deprovision import compile_deprovision
 from mapper.compiler.derive import anchor_equals, placeholder
 from mapper.compiler.projection import Output, Projection
-from mapper.compiler.statements import explicit, statement
+from mapper.compiler.statements import Returning, explicit, statement
 from mapper.language.model import ObjectType
 from mapper.language.model import Writes as WritesNode
 from mapper.plan import PlanAttribute, PlanDeprovision, Statement
@@ -45,7 +45,7 @@ def insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
     return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
 
 
-def returning_clause(insert_: exp.Insert, anchor_column: str, write: str) -> tuple[exp.Insert, str]:
+def returning_clause(insert_: exp.Insert, anchor_column: str, write: str) -> tuple[exp.Insert, Returning]:
     """``insert_`` made to hand back a generated anchor in ``write``, and how it does."""
     if write in ("postgres", "sqlite"):
         returned = insert_.copy()
@@ -143,7 +143,7 @@ def _derived(
     insert_stmt = None
     if inserted:
         new = insert(table, inserted)
-        returning = None
+        returning: Returning = None
         if generation == "database":
             new, returning = returning_clause(new, anchor_column, ctx.write)
         insert_stmt = statement(ctx, new, span, f"{name} insert", returning)
