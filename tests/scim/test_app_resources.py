@@ -264,3 +264,11 @@ async def test_deleting_a_user_drops_it_from_groups(client: httpx.AsyncClient) -
 async def test_member_that_does_not_exist_is_400(client: httpx.AsyncClient) -> None:
     op = patch_body({"op": "add", "path": "members", "value": [{"value": "999999"}]})
     assert_error(await client.patch("/Groups/2", json=op), 400, "invalidValue")
+
+
+async def test_head_reads_and_never_writes(client: httpx.AsyncClient) -> None:
+    head = await client.head("/Users/3")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert (await client.get("/Users/3")).status_code == 200
+    assert (await client.head("/Users")).status_code == 200

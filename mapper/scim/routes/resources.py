@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -82,15 +83,17 @@ class ResourceEndpoints:
         return await self.list_resources(request)
 
     async def item(self, request: Request) -> Response:
-        """``/Users/{id}``: GET, PUT, PATCH, DELETE."""
+        """``/Users/{id}``: GET (and HEAD), PUT, PATCH, DELETE."""
         method = request.method
-        if method == "GET":
+        if method == "GET" or method == "HEAD":
             return await self.get(request)
         if method == "PATCH":
             return await self.patch(request)
         if method == "PUT":
             return await self.replace(request)
-        return await self.delete(request)
+        if method == "DELETE":
+            return await self.delete(request)
+        raise HTTPException(405, headers={"Allow": "GET, HEAD, PUT, PATCH, DELETE"})
 
     # -- reads ------------------------------------------------------------------------------
 
