@@ -1,8 +1,9 @@
 """Semantic checks of a parsed mapping: references, identity, DNs, SCIM paths, writes, security.
 
-Each rule is a plain function ``(MappingFile) -> Iterator[Diagnostic]`` in the module of its
-concern; ``RULES`` lists them in order and :func:`check` runs them all, reporting every problem
-(never stopping at the first), sorted by position. Codes and their summaries are in
+Each rule is a plain function ``(Analysis) -> Iterator[Diagnostic]`` in the module of its
+concern; ``RULES`` lists them in order and :func:`check` runs them all on one analysis of the
+mapping (its SCIM paths resolved once), reporting every problem (never stopping at the first),
+sorted by position. Codes and their summaries are in
 ``mapper.checks.codes``. Unknown columns, SQL errors and write parameters are the compiler's
 (MAP2xx), and the live database's are ``mapper lint --db`` (MAP3xx).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from mapper.checks.analysis import Analysis, analyze
 from mapper.checks.attributes import check_attributes
 from mapper.checks.dn import check_dn
 from mapper.checks.identity import check_anchor, check_query
@@ -22,7 +24,7 @@ from mapper.checks.writes import check_deprovision, check_writable
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import MappingFile
 
-Rule = Callable[[MappingFile], Iterator[Diagnostic]]
+Rule = Callable[[Analysis], Iterator[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
     check_sources,
@@ -45,7 +47,8 @@ def position(d: Diagnostic) -> tuple[str, int, int, str]:
 
 def check(mapping: MappingFile) -> list[Diagnostic]:
     """Every problem the rules find in ``mapping``, sorted by position."""
-    return sorted((d for rule in RULES for d in rule(mapping)), key=position)
+    analysis = analyze(mapping)
+    return sorted((d for rule in RULES for d in rule(analysis)), key=position)
 
 
 __all__ = ["RULES", "Rule", "check", "position"]

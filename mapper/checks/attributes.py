@@ -6,27 +6,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
+from mapper.checks.analysis import Analysis, ObjectPaths
 from mapper.checks.schemas import check_type_word
-from mapper.checks.scimpaths import SCIM_TYPES, PathProblem, Resolved, mapped, problem_at, resolve, schemas_of
+from mapper.checks.scimpaths import SCIM_TYPES, PathProblem, Resolved, problem_at
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import AttributeMapping, MappingFile, Name, ObjectType
+from mapper.language.model import AttributeMapping, Name
 from mapper.scimschema import SchemaDef
 
 _INTERCHANGEABLE = {"string", "reference"}
 
-
-def check_attributes(mapping: MappingFile) -> Iterator[Diagnostic]:
-    for obj in mapping.objects:
-        if schemas_of(mapping, obj).core is not None:  # else MAP113 or MAP114 says why
-            yield from _check_object(mapping, obj)
+Seen = dict[tuple[object, ...], int]  # what is mapped -> the line that mapped it first
 
 
-def _check_object(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
-    file = mapping.path
-    objects = [o.name.value for o in mapping.objects]
-    first: dict[tuple[object, ...], int] = {}
-    for m, resolved in mapped(mapping, obj):
+def check_attributes(analysis: Analysis) -> Iterator[Diagnostic]:
+    objects = [o.name.value for o in analysis.mapping.objects]
+    for paths in analysis.objects:
+        if paths.schemas.core is not None:  # else MAP113 or MAP114 says why
+            first: Seen = {}
+            yield from _check_lines(analysis.file, paths, objects, first)
+            yield from _check_multi(analysis.file, paths, objects, first)
+            yield from _check_required(analysis.file, paths)
+
+
+def _check_lines(file: str, paths: ObjectPaths, objects: list[str], first: Seen) -> Iterator[Diagnostic]:
+    for m, resolved in paths.attributes:
         if m.type is not None:
             yield from check_type_word(file, m.type)
         if m.reference is not None:
@@ -35,11 +39,12 @@ def _check_object(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]
             yield problem_at(file, m.path, resolved)
             continue
         if resolved.attribute.name == "id" and resolved.sub is None:
+            anchor = paths.obj.anchor.column.value if paths.obj.anchor else "the anchor"
             yield codes.ID_MAPPED.at(
                 file,
                 m.path.span,
                 "'id' cannot be mapped: the SCIM id is the anchor",
-                f"remove this line; the anchor column ({_anchor_column(obj)}) is the id",
+                f"remove this line; the anchor column ({anchor}) is the id",
             )
             continue
         if resolved.read_only and m.direction != "import":
@@ -58,12 +63,6 @@ def _check_object(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]
             )
         first.setdefault(resolved.key, m.path.span.line)
         yield from _check_type(file, m, resolved)
-    yield from _check_multi(mapping, obj, first)
-    yield from _check_required(mapping, obj)
-
-
-def _anchor_column(obj: ObjectType) -> str:
-    return obj.anchor.column.value if obj.anchor else "the anchor"
 
 
 def _check_reference(file: str, reference: Name, objects: list[str]) -> Iterator[Diagnostic]:
@@ -89,13 +88,8 @@ def _check_type(file: str, m: AttributeMapping, resolved: Resolved) -> Iterator[
         )
 
 
-def _check_multi(
-    mapping: MappingFile, obj: ObjectType, first: dict[tuple[object, ...], int]
-) -> Iterator[Diagnostic]:
-    file = mapping.path
-    schemas = schemas_of(mapping, obj)
-    objects = [o.name.value for o in mapping.objects]
-    for multi in obj.multi:
+def _check_multi(file: str, paths: ObjectPaths, objects: list[str], first: Seen) -> Iterator[Diagnostic]:
+    for multi, resolved in paths.multi:
         if multi.reference is not None:
             yield from _check_reference(file, multi.reference, objects)
         if multi.import_sql is None:
@@ -105,7 +99,6 @@ def _check_multi(
                 f"multi {multi.attribute.value} has no import query",
                 'add import sql"""SELECT owner_anchor, value FROM ..."""',
             )
-        resolved = resolve(multi.attribute.value, schemas)
         if isinstance(resolved, PathProblem):
             yield problem_at(file, multi.attribute, resolved)
             continue
@@ -128,23 +121,24 @@ def _check_multi(
         first.setdefault(key, multi.attribute.span.line)
 
 
-def _check_required(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
-    imported = [r for m, r in mapped(mapping, obj) if isinstance(r, Resolved) and m.direction != "export"]
-    schemas = schemas_of(mapping, obj)
-    multi = [r for r in (resolve(m.attribute.value, schemas) for m in obj.multi) if isinstance(r, Resolved)]
+def _check_required(file: str, paths: ObjectPaths) -> Iterator[Diagnostic]:
+    imported = paths.imported()
+    multi = [r for _, r in paths.multi if isinstance(r, Resolved)]
     have = {(r.schema.urn, r.attribute.name) for r in imported + multi}
+    schemas = paths.schemas
     used: list[tuple[str, SchemaDef]] = [("", schemas.core)] if schemas.core else []
     used += [
         (f"{prefix}.", s)
         for prefix, s in schemas.prefixes.items()
         if s != schemas.core and any(r.schema == s for r in imported)
     ]
+    name = paths.obj.name
     for prefix, schema in used:
         for attribute in schema.attributes:
             if attribute.required and (schema.urn, attribute.name) not in have:
                 yield codes.REQUIRED_UNMAPPED.at(
-                    mapping.path,
-                    obj.name.span,
-                    f"{obj.name.value} does not map '{prefix}{attribute.name}', required by {schema.name}",
+                    file,
+                    name.span,
+                    f"{name.value} does not map '{prefix}{attribute.name}', required by {schema.name}",
                     f"add {prefix}{attribute.name} <-> COLUMN to the attributes block",
                 )

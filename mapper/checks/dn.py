@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mapper.checks import codes
+from mapper.checks.analysis import Analysis
 from mapper.checks.codes import Code
 from mapper.checks.spans import did_you_mean, inside
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile, Name, ObjectType
+from mapper.language.model import Name, ObjectType
 
 _TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$")
 _PLACEHOLDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -32,7 +33,8 @@ class DnProblem:
     hint: str | None = None
 
 
-def check_dn(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_dn(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     for obj in mapping.objects:
         if obj.dn is None or obj.dn.kind != "template" or obj.dn.value is None:
             continue

@@ -6,28 +6,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
-from mapper.checks.scimpaths import PathProblem, Resolved, mapped, problem_at, resolve, schemas_of
+from mapper.checks.analysis import Analysis, ObjectPaths
+from mapper.checks.scimpaths import PathProblem, Resolved, problem_at
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile, Name, ObjectType
+from mapper.language.model import Name
 
 
-def check_anchor(mapping: MappingFile) -> Iterator[Diagnostic]:
-    for obj in mapping.objects:
-        if obj.anchor is not None and schemas_of(mapping, obj).core is not None:
-            yield from _check_anchor(mapping, obj)
+def check_anchor(analysis: Analysis) -> Iterator[Diagnostic]:
+    for paths in analysis.objects:
+        if paths.obj.anchor is not None and paths.schemas.core is not None:
+            yield from _check_anchor(analysis.file, paths)
 
 
-def check_query(mapping: MappingFile) -> Iterator[Diagnostic]:
-    for obj in mapping.objects:
-        if obj.query is not None and schemas_of(mapping, obj).core is not None:
-            yield from _check_query(mapping, obj, obj.query)
+def check_query(analysis: Analysis) -> Iterator[Diagnostic]:
+    for paths in analysis.objects:
+        if paths.obj.query is not None and paths.schemas.core is not None:
+            yield from _check_query(analysis.file, paths, paths.obj.query)
 
 
-def _check_anchor(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]:
-    assert obj.anchor is not None
-    file, column = mapping.path, obj.anchor.column
-    for m, resolved in mapped(mapping, obj):
+def _check_anchor(file: str, paths: ObjectPaths) -> Iterator[Diagnostic]:
+    anchor = paths.obj.anchor
+    assert anchor is not None
+    column = anchor.column
+    for m, resolved in paths.attributes:
         if m.column.value.lower() != column.value.lower() or not isinstance(resolved, Resolved):
             continue
         if resolved.multi_valued:
@@ -44,10 +46,10 @@ def _check_anchor(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]
                 f"anchor column '{column.value}' is mapped to the boolean '{resolved}'",
                 "a boolean cannot tell objects apart: use the table's key column",
             )
-    path = obj.anchor.attribute
-    if obj.anchor.generation != "attribute" or path is None:
+    path = anchor.attribute
+    if anchor.generation != "attribute" or path is None:
         return
-    resolved = resolve(path.value, schemas_of(mapping, obj))
+    resolved = paths.resolve(path.value)
     if isinstance(resolved, PathProblem):
         yield problem_at(file, path, resolved)
     elif resolved.multi_valued:
@@ -64,39 +66,35 @@ def _check_anchor(mapping: MappingFile, obj: ObjectType) -> Iterator[Diagnostic]
             f"the anchor cannot come from the boolean '{resolved}'",
             "take it from a single-valued attribute such as userName or externalId",
         )
-    elif not _is_mapped(mapping, obj, resolved):
+    elif not paths.is_mapped(resolved):
         yield codes.ANCHOR_UNMAPPED.at(
             file,
             path.span,
             f"the anchor comes from '{path.value}', which is not mapped",
-            _mapped_hint(mapping, obj, path) or f"map it: {path.value} <-> {obj.anchor.column.value}",
+            _mapped_hint(paths, path) or f"map it: {path.value} <-> {column.value}",
         )
 
 
-def _check_query(mapping: MappingFile, obj: ObjectType, query: Name) -> Iterator[Diagnostic]:
-    resolved = resolve(query.value, schemas_of(mapping, obj))
+def _check_query(file: str, paths: ObjectPaths, query: Name) -> Iterator[Diagnostic]:
+    resolved = paths.resolve(query.value)
     if isinstance(resolved, PathProblem):
-        yield problem_at(mapping.path, query, resolved)
+        yield problem_at(file, query, resolved)
     elif resolved.multi_valued:
         yield codes.QUERY_MULTI_VALUED.at(
-            mapping.path,
+            file,
             query.span,
             f"query attribute '{query.value}' is multi-valued",
             "look-ups need one value per object: use userName, displayName or externalId",
         )
-    elif not _is_mapped(mapping, obj, resolved):
+    elif not paths.is_mapped(resolved):
         yield codes.QUERY_UNMAPPED.at(
-            mapping.path,
+            file,
             query.span,
             f"query attribute '{query.value}' is not mapped",
-            _mapped_hint(mapping, obj, query) or f"map it in the attributes block: {query.value} <-> COLUMN",
+            _mapped_hint(paths, query) or f"map it in the attributes block: {query.value} <-> COLUMN",
         )
 
 
-def _is_mapped(mapping: MappingFile, obj: ObjectType, resolved: Resolved) -> bool:
-    return any(isinstance(r, Resolved) and r.key == resolved.key for _, r in mapped(mapping, obj))
-
-
-def _mapped_hint(mapping: MappingFile, obj: ObjectType, path: Name) -> str | None:
-    single = [m.path.value for m, r in mapped(mapping, obj) if isinstance(r, Resolved) and not r.multi_valued]
+def _mapped_hint(paths: ObjectPaths, path: Name) -> str | None:
+    single = [m.path.value for m, r in paths.attributes if isinstance(r, Resolved) and not r.multi_valued]
     return did_you_mean(path.value, single, "mapped")

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
+from mapper.checks.analysis import Analysis
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile
 from mapper.scimschema import CORE_SCHEMA_OF
 
 
-def check_objects(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_objects(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     file = mapping.path
     names: dict[str, int] = {}
     endpoints: dict[str, int] = {}

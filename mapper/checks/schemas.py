@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
-from mapper.checks.scimpaths import SCIM_TYPES, Resolved, mapped, resolve, schemas_of
+from mapper.checks.analysis import Analysis
+from mapper.checks.scimpaths import SCIM_TYPES, Resolved
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile, Name
+from mapper.language.model import Name
 from mapper.scimschema import STANDARD_SCHEMAS
 
 
-def check_schemas(mapping: MappingFile) -> Iterator[Diagnostic]:
-    file = mapping.path
+def check_schemas(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping, file = analysis.mapping, analysis.file
     aliases: dict[str, int] = {}
     urns: dict[str, int] = {}
     for decl in mapping.schemas:
@@ -61,7 +62,7 @@ def check_schemas(mapping: MappingFile) -> Iterator[Diagnostic]:
                 )
             names.setdefault(key, attribute.name.span.line)
             yield from check_type_word(file, attribute.type)
-    yield from _unused(mapping)
+    yield from _unused(analysis)
 
 
 def check_type_word(file: str, word: Name) -> Iterator[Diagnostic]:
@@ -74,20 +75,18 @@ def check_type_word(file: str, word: Name) -> Iterator[Diagnostic]:
         )
 
 
-def _unused(mapping: MappingFile) -> Iterator[Diagnostic]:
+def _unused(analysis: Analysis) -> Iterator[Diagnostic]:
     used: set[str] = set()
-    for obj in mapping.objects:
-        if obj.schema_alias is not None:
-            used.add(obj.schema_alias.value)
-        schemas = schemas_of(mapping, obj)
-        resolved = [r for _, r in mapped(mapping, obj)]
-        resolved += [resolve(m.attribute.value, schemas) for m in obj.multi]
+    for paths in analysis.objects:
+        if paths.obj.schema_alias is not None:
+            used.add(paths.obj.schema_alias.value)
+        resolved = [r for _, r in paths.attributes] + [r for _, r in paths.multi]
         used_urns = {r.schema.urn for r in resolved if isinstance(r, Resolved)}
-        used.update(d.alias.value for d in mapping.schemas if d.urn.value in used_urns)
-    for decl in mapping.schemas:
+        used.update(d.alias.value for d in analysis.mapping.schemas if d.urn.value in used_urns)
+    for decl in analysis.mapping.schemas:
         if decl.alias.value not in used:
             yield codes.UNUSED_SCHEMA.at(
-                mapping.path,
+                analysis.file,
                 decl.alias.span,
                 f"schema '{decl.alias.value}' is declared but not used",
                 f"map its attributes as {decl.alias.value}.ATTR, or remove it",

@@ -14,7 +14,7 @@ from mapper.checks import codes
 from mapper.checks.codes import Code
 from mapper.checks.spans import closest, did_you_mean, inside
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import AttributeMapping, MappingFile, Name, ObjectType, SchemaDecl
+from mapper.language.model import MappingFile, Name, ObjectType, SchemaDecl
 from mapper.scimschema import (
     COMMON,
     CORE_SCHEMA_OF,
@@ -113,8 +113,12 @@ def custom_schema(decl: SchemaDecl) -> SchemaDef:
     return SchemaDef(urn=decl.urn.value, name=decl.alias.value, description="", attributes=attributes)
 
 
-def schemas_of(mapping: MappingFile, obj: ObjectType) -> Schemas:
-    custom = {d.alias.value: custom_schema(d) for d in reversed(mapping.schemas)}
+def custom_schemas(mapping: MappingFile) -> dict[str, SchemaDef]:
+    """The file's custom schemas by alias (the first of two with one alias counts)."""
+    return {d.alias.value: custom_schema(d) for d in reversed(mapping.schemas)}
+
+
+def schemas_of(obj: ObjectType, custom: dict[str, SchemaDef]) -> Schemas:
     core_urn = CORE_SCHEMA_OF.get(obj.name.value)
     core = STANDARD_SCHEMAS.get(core_urn) if core_urn else None
     if obj.schema_alias is not None and obj.schema_alias.value in custom and core is None:
@@ -306,12 +310,6 @@ def _filter(text: str, at: int, attribute: AttributeDef) -> tuple[tuple[str, str
                 'only "and" may join the terms of a mapping\'s value filter',
             )
         pos = conj.end()
-
-
-def mapped(mapping: MappingFile, obj: ObjectType) -> list[tuple[AttributeMapping, Resolved | PathProblem]]:
-    """Each line of the object's attribute map with its resolved path (or what is wrong with it)."""
-    schemas = schemas_of(mapping, obj)
-    return [(m, resolve(m.path.value, schemas)) for m in obj.attributes]
 
 
 def problem_at(file: str, name: Name, problem: PathProblem) -> Diagnostic:

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from mapper.checks import codes
-from mapper.checks.scimpaths import Resolved, mapped
+from mapper.checks.analysis import Analysis
+from mapper.checks.scimpaths import Resolved
 from mapper.checks.sources import dialect_of
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, Source
+from mapper.language.model import EnvUrl, LiteralUrl, Source
 
 #: URL schemes (before any ``+driver``) that each dialect's databases use.
 SCHEMES = {
@@ -39,7 +40,8 @@ def _has_password(url: str) -> bool:
         return "@" in url and ":" in url.split("@", 1)[0].split("//", 1)[-1]
 
 
-def check_urls(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_urls(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     for source in mapping.sources:
         url = _url_text(source)
         if url is None or source.url is None:
@@ -65,16 +67,16 @@ def check_urls(mapping: MappingFile) -> Iterator[Diagnostic]:
             )
 
 
-def check_password_attribute(mapping: MappingFile) -> Iterator[Diagnostic]:
-    for obj in mapping.objects:
-        for m, resolved in mapped(mapping, obj):
+def check_password_attribute(analysis: Analysis) -> Iterator[Diagnostic]:
+    for paths in analysis.objects:
+        for m, resolved in paths.attributes:
             if (
                 isinstance(resolved, Resolved)
                 and resolved.attribute.returned == "never"
                 and m.direction != "export"
             ):
                 yield codes.PASSWORD_IMPORTED.at(
-                    mapping.path,
+                    analysis.file,
                     m.path.span,
                     f"'{resolved}' is write-only in SCIM and must never be returned",
                     f"map it export-only: {m.path.value} -> {m.column.value}",

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import get_args
 
 from mapper.checks import codes
+from mapper.checks.analysis import Analysis
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import MappingFile
 from mapper.plan import Dialect
 
 DIALECTS: tuple[str, ...] = get_args(Dialect)
@@ -31,7 +31,8 @@ def dialect_of(word: str) -> str | None:
     return lowered if lowered in DIALECTS else ALIASES.get(lowered)
 
 
-def check_sources(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_sources(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     file = mapping.path
     seen: dict[str, int] = {}
     for source in mapping.sources:

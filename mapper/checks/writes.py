@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mapper.checks import codes
+from mapper.checks.analysis import Analysis
 from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import Deprovision, MappingFile, ObjectType
 
 
-def check_deprovision(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_deprovision(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     for obj in mapping.objects:
         if obj.writes is None or obj.writes.table is None:
             for keyword, rule in (("disable", obj.disable), ("delete", obj.delete)):
@@ -36,7 +38,8 @@ def _without_table(file: str, obj: ObjectType, keyword: str, rule: Deprovision) 
         )
 
 
-def check_writable(mapping: MappingFile) -> Iterator[Diagnostic]:
+def check_writable(analysis: Analysis) -> Iterator[Diagnostic]:
+    mapping = analysis.mapping
     for obj in mapping.objects:
         if obj.writes is None:
             yield from _writable_without_write(mapping, obj)
