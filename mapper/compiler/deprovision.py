@@ -30,7 +30,7 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
     declared: bool,
     projection: Projection,
     table: exp.Table | None,
-    anchor_column: str | None,
+    anchor_column: exp.Identifier | None,
     what: str,
     span: Span,
 ) -> PlanDeprovision | None:
@@ -68,14 +68,16 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
     return PlanDeprovision(action="set", statement=update) if update else None
 
 
-def _table_column(projection: Projection, table: exp.Table, name: str) -> str:
+def _table_column(projection: Projection, table: exp.Table, name: str) -> exp.Identifier:
     output = projection.output(name)
     column = projection.target_column(output, table) if output is not None else None
-    return column or name
+    return projection.identifier(column or name)
 
 
-def set_constants(table: exp.Table, assignments: list[tuple[str, Value]], anchor_column: str) -> exp.Update:
+def set_constants(
+    table: exp.Table, assignments: list[tuple[exp.Identifier, Value]], anchor_column: exp.Identifier
+) -> exp.Update:
     """``UPDATE table SET c = literal ... WHERE anchor = :anchor``. The literals come from the
     compiled mapping (never from a request), so they are written as SQL literals."""
-    sets = [exp.EQ(this=exp.column(c), expression=exp.convert(v)) for c, v in assignments]
+    sets = [exp.EQ(this=exp.Column(this=c), expression=exp.convert(v)) for c, v in assignments]
     return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))

@@ -17,9 +17,9 @@ def placeholder(name: str) -> exp.Placeholder:
     return exp.Placeholder(this=name)
 
 
-def anchor_equals(column: str) -> exp.EQ:
-    """``column = :anchor`` for a table column named in the mapping."""
-    return exp.EQ(this=exp.column(column), expression=placeholder("anchor"))
+def anchor_equals(column: exp.Identifier) -> exp.EQ:
+    """``column = :anchor`` for a column of the written table."""
+    return exp.EQ(this=exp.Column(this=column.copy()), expression=placeholder("anchor"))
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
         ctx.error(codes.UNNAMED_OUTPUT, f"{what}: {problem.reason}", span, hint="name every output column")
     if any(problem.fatal for problem in problems):
         return None
-    table = _write_table(ctx, obj)
+    table = _write_table(ctx, obj, projection)
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
@@ -113,11 +113,11 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     )
 
 
-def _write_table(ctx: Context, obj: ObjectType) -> exp.Table | None:
+def _write_table(ctx: Context, obj: ObjectType, projection: Projection) -> exp.Table | None:
     if obj.writes is None or obj.writes.table is None:
         return None
     try:
-        return exp.to_table(obj.writes.table.value, dialect=ctx.read)
+        return projection.spelled(exp.to_table(obj.writes.table.value, dialect=ctx.read))
     except SqlglotError as err:
         ctx.error(
             codes.SQL_SYNTAX, f"'{obj.writes.table.value}' is not a table name: {err}", obj.writes.table.span

@@ -33,6 +33,7 @@ class Output:
     expression: exp.Expr  # the projection item without its alias
     column: str | None  # the underlying column name when the item is a plain column
     table: exp.Table | None  # the table that plain column is read from, when known
+    column_identifier: exp.Identifier | None = None  # that column as parsed (keeps its quoting)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,22 @@ class Projection:
         if any(_same_table(t, table) for t in self.tables):
             return output.column if _same_table(output.table, table) else None
         return output.column if output.table is self.main_table else None
+
+    def spelled(self, table: exp.Table) -> exp.Table:
+        """``table`` as the import spells it (its quoting), without alias; else as given."""
+        for t in self.tables:
+            if _same_table(t, table):
+                found = t.copy()
+                found.set("alias", None)
+                return found
+        return table
+
+    def identifier(self, column: str) -> exp.Identifier:
+        """``column`` (a table column name) as an identifier, quoted as the import quotes it."""
+        for o in self.outputs:
+            if o.column == column and o.column_identifier is not None:
+                return o.column_identifier.copy()
+        return exp.to_identifier(column)
 
 
 @dataclass(frozen=True)
@@ -106,13 +123,13 @@ def _output(
         identifier = expression.this
     if not isinstance(identifier, exp.Identifier) or not identifier.name:
         return Problem(item, "this expression has no name")
-    column = table = None
+    column = table = column_identifier = None
     if isinstance(expression, exp.Column) and plain:
-        column = expression.name
+        column, column_identifier = expression.name, expression.this.copy()
         qualifier = expression.table
         source = sources.get(qualifier.lower()) if qualifier else main
         table = source if isinstance(source, exp.Table) else None
-    return Output(identifier.name, identifier.copy(), expression.copy(), column, table)
+    return Output(identifier.name, identifier.copy(), expression.copy(), column, table, column_identifier)
 
 
 def _leftmost(query: exp.Query) -> exp.Select:

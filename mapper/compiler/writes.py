@@ -34,26 +34,28 @@ from mapper.plan import PlanAttribute, PlanDeprovision, Statement
 class Binding:
     """A table column a derived write fills, and the parameter it takes its value from."""
 
-    column: str
+    column: exp.Identifier
     param: str
 
 
 def insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
-    columns = [exp.to_identifier(b.column) for b in bindings]
+    columns = [b.column.copy() for b in bindings]
     values = exp.Tuple(expressions=[placeholder(b.param) for b in bindings])
     schema = exp.Schema(this=table.copy(), expressions=columns)
     return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
 
 
-def returning_clause(insert_: exp.Insert, anchor_column: str, write: str) -> tuple[exp.Insert, Returning]:
+def returning_clause(
+    insert_: exp.Insert, anchor_column: exp.Identifier, write: str
+) -> tuple[exp.Insert, Returning]:
     """``insert_`` made to hand back a generated anchor in ``write``, and how it does."""
     if write in ("postgres", "sqlite"):
         returned = insert_.copy()
-        returned.set("returning", exp.Returning(expressions=[exp.column(anchor_column)]))
+        returned.set("returning", exp.Returning(expressions=[exp.Column(this=anchor_column.copy())]))
         return returned, "returning"
     if write == "tsql":
         returned = insert_.copy()
-        inserted = exp.column(anchor_column, table="INSERTED")
+        inserted = exp.Column(this=anchor_column.copy(), table=exp.to_identifier("INSERTED"))
         returned.set("returning", exp.Returning(expressions=[inserted]))
         return returned, "returning"
     if write == "mysql":
@@ -61,14 +63,14 @@ def returning_clause(insert_: exp.Insert, anchor_column: str, write: str) -> tup
     return insert_, "query"
 
 
-def update(table: exp.Table, bindings: list[Binding], anchor_column: str) -> exp.Update | None:
+def update(table: exp.Table, bindings: list[Binding], anchor_column: exp.Identifier) -> exp.Update | None:
     if not bindings:
         return None
-    sets = [exp.EQ(this=exp.column(b.column), expression=placeholder(b.param)) for b in bindings]
+    sets = [exp.EQ(this=exp.Column(this=b.column.copy()), expression=placeholder(b.param)) for b in bindings]
     return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))
 
 
-def delete(table: exp.Table, anchor_column: str) -> exp.Delete:
+def delete(table: exp.Table, anchor_column: exp.Identifier) -> exp.Delete:
     return exp.Delete(this=table.copy(), where=exp.Where(this=anchor_equals(anchor_column)))
 
 
@@ -98,7 +100,7 @@ def compile_writes(
     anchor_column = _anchor_column(ctx, obj, projection, table, anchor)
     insert_ = update_ = delete_ = None
     if obj.writes is not None and table is not None and anchor_column is not None:
-        insert_, update_, delete_ = _derived(ctx, obj, table, attributes, anchor_column)
+        insert_, update_, delete_ = _derived(ctx, obj, table, projection, attributes, anchor_column)
     elif obj.writes is not None:
         insert_, update_, delete_ = _explicit(ctx, obj, obj.writes, attributes)
     name = obj.name.value
@@ -113,11 +115,11 @@ def compile_writes(
 
 def _anchor_column(
     ctx: Context, obj: ObjectType, projection: Projection, table: exp.Table | None, anchor: Output
-) -> str | None:
+) -> exp.Identifier | None:
     """The table column holding the anchor (reported when derived writes need it and it is none)."""
     assert obj.anchor is not None
     if table is None:
-        return anchor.column
+        return anchor.column_identifier
     column = projection.target_column(anchor, table)
     if column is None:
         code = codes.EXPRESSION_NOT_WRITABLE if anchor.column is None else codes.FOREIGN_COLUMN_NOT_WRITABLE
@@ -127,18 +129,25 @@ def _anchor_column(
             obj.anchor.column.span,
             hint="select the write table's key column itself as the anchor",
         )
-    return column
+        return None
+    return projection.identifier(column)
 
 
 def _derived(
-    ctx: Context, obj: ObjectType, table: exp.Table, attributes: tuple[PlanAttribute, ...], anchor_column: str
+    ctx: Context,
+    obj: ObjectType,
+    table: exp.Table,
+    projection: Projection,
+    attributes: tuple[PlanAttribute, ...],
+    anchor_column: exp.Identifier,
 ) -> tuple[Statement | None, Statement | None, Statement | None]:
     assert obj.anchor is not None and obj.writes is not None
     span, name = obj.writes.span, obj.name.value
-    bindings = _bindings(attributes)
+    bindings = _bindings(attributes, projection)
     inserted = list(bindings)
     generation = obj.anchor.generation
-    if generation != "database" and anchor_column.lower() not in {b.column.lower() for b in bindings}:
+    anchor_name = anchor_column.name.lower()
+    if generation != "database" and anchor_name not in {b.column.name.lower() for b in bindings}:
         inserted.append(Binding(anchor_column, "anchor"))
     insert_stmt = None
     if inserted:
@@ -148,20 +157,20 @@ def _derived(
             new, returning = returning_clause(new, anchor_column, ctx.write)
         insert_stmt = statement(ctx, new, span, f"{name} insert", returning)
     immutable = {a.column for a in attributes if a.mutability == "immutable"}
-    changed = [b for b in bindings if b.column.lower() != anchor_column.lower() and b.param not in immutable]
+    changed = [b for b in bindings if b.column.name.lower() != anchor_name and b.param not in immutable]
     changes = update(table, changed, anchor_column)
     update_stmt = statement(ctx, changes, span, f"{name} update") if changes is not None else None
     delete_stmt = statement(ctx, delete(table, anchor_column), span, f"{name} delete")
     return insert_stmt, update_stmt, delete_stmt
 
 
-def _bindings(attributes: tuple[PlanAttribute, ...]) -> list[Binding]:
+def _bindings(attributes: tuple[PlanAttribute, ...], projection: Projection) -> list[Binding]:
     """The columns derived writes fill: one per table column, first mapping wins."""
     found: dict[str, Binding] = {}
     for a in attributes:
         if a.direction == "import" or a.mutability == "readOnly" or a.target_column is None:
             continue
-        found.setdefault(a.target_column.lower(), Binding(a.target_column, a.column))
+        found.setdefault(a.target_column.lower(), Binding(projection.identifier(a.target_column), a.column))
     return list(found.values())
 
 

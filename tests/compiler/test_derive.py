@@ -156,3 +156,19 @@ def test_reserved_names_from_the_mapping_are_quoted(write: str, table: str) -> N
     text = USER.replace("write table people", "write table order").replace("FROM people", 'FROM "order" AS o')
     user = compile_clean(text, write).object("User")
     assert user.insert is not None and user.insert.sql.startswith(f"INSERT INTO {table} (login, mail)")
+
+
+def test_quoted_names_stay_quoted_in_derived_writes() -> None:
+    text = USER.replace("dialect sqlite", "dialect postgres").replace(
+        "write table people", "write table Accounts"
+    )
+    text = with_import(
+        'SELECT "Id" AS id, "Login" AS login, mail, lower(mail) AS folded FROM "Accounts" a', text
+    )
+    text = text.replace("  write table Accounts\n", '  write table Accounts\n  disable set Login = "x"\n')
+    user = compile_clean(text, "postgres").object("User")
+    assert user.insert is not None and user.update is not None and user.delete is not None
+    assert user.insert.sql == 'INSERT INTO "Accounts" ("Login", mail) VALUES (:login, :mail) RETURNING "Id"'
+    assert user.update.sql == 'UPDATE "Accounts" SET "Login" = :login, mail = :mail WHERE "Id" = :anchor'
+    assert user.disable.statement is not None
+    assert user.disable.statement.sql == """UPDATE "Accounts" SET "Login" = 'x' WHERE "Id" = :anchor"""
