@@ -172,3 +172,14 @@ def test_quoted_names_stay_quoted_in_derived_writes() -> None:
     assert user.update.sql == 'UPDATE "Accounts" SET "Login" = :login, mail = :mail WHERE "Id" = :anchor'
     assert user.disable.statement is not None
     assert user.disable.statement.sql == """UPDATE "Accounts" SET "Login" = 'x' WHERE "Id" = :anchor"""
+
+
+def test_derived_writes_bind_the_attribute_map_column_not_the_table_column() -> None:
+    """plan.py: parameters are named after the attribute map's column (the import's output name)."""
+    text = with_import("SELECT id, login, mail_address AS mail, lower(login) AS folded FROM people")
+    user = compile_clean(text).object("User")
+    (mail,) = [a for a in user.attributes if a.column == "mail"]
+    assert mail.target_column == "mail_address"
+    assert user.insert is not None and user.update is not None
+    assert user.insert.sql == "INSERT INTO people (login, mail_address) VALUES (:login, :mail) RETURNING id"
+    assert user.update.sql == "UPDATE people SET login = :login, mail_address = :mail WHERE id = :anchor"
