@@ -46,17 +46,20 @@ def error_response(error: ScimError, headers: Mapping[str, str] | None = None) -
     return ScimResponse(error.to_body(), status_code=error.status, headers=headers)
 
 
-def list_response(resources: Sequence[Any], total: int, start_index: int) -> ScimResponse:
-    """A ListResponse page (RFC 7644 §3.4.2): ``resources`` is the page, ``total`` all matches."""
-    return ScimResponse(
-        {
-            "schemas": [LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": start_index,
-            "itemsPerPage": len(resources),
-            "Resources": resources,
-        }
-    )
+def list_response(
+    resources: Sequence[Any], total: int, start_index: int, *, count_only: bool = False
+) -> ScimResponse:
+    """A ListResponse page (RFC 7644 §3.4.2): ``resources`` is the page, ``total`` all matches.
+    ``count_only`` (the client asked ``count=0``) leaves ``Resources`` out (RFC 7644 §3.4.2.4)."""
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": len(resources),
+    }
+    if not count_only:
+        body["Resources"] = resources
+    return ScimResponse(body)
 
 
 def resource_response(

@@ -184,3 +184,18 @@ async def test_a_bug_is_a_scim_500_and_is_logged(hr_sqlite: Any, caplog: pytest.
         body = assert_error(response, 500)
         assert "a bug" not in body["detail"]
         assert any("RuntimeError" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+async def test_insecure_mode_warns_at_start_and_needs_no_token(
+    hr_sqlite: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="mapper.scim"):
+        async with scim_client(hr_sqlite, credentials=(), insecure_no_auth=True) as client:
+            client.headers.pop("Authorization")
+            assert (await client.get("/Users/1")).status_code == 200
+    assert "AUTHENTICATION IS DISABLED" in caplog.text
+
+
+async def test_no_credentials_and_not_insecure_rejects_everything(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite, credentials=()) as client:
+        assert_error(await client.get("/Users/1"), 401)

@@ -115,7 +115,8 @@ class ResourceEndpoints:
     async def respond_list(self, request: Request, q: Query) -> Response:
         total, resources = await self.matching(request, q)
         root = scim_root(request, self.base_path)
-        return list_response([self.output(request, r, root, q) for r in resources], total, q.start_index)
+        page_ = [self.output(request, r, root, q) for r in resources]
+        return list_response(page_, total, q.start_index, count_only=q.count == 0)
 
     async def matching(self, request: Request, q: Query) -> tuple[int, list[dict[str, Any]]]:
         """The total number of matches and the requested page of them."""
@@ -292,4 +293,5 @@ class RootSearch:
                 found = sort(found, q.sort_by, q.descending, endpoints.resolver)
             matched += [(endpoints, r) for r in found]
         chosen = page(matched, q.start_index, q.count, self.max_results)
-        return list_response([e.output(request, r, root, q) for e, r in chosen], len(matched), q.start_index)
+        page_ = [e.output(request, r, root, q) for e, r in chosen]
+        return list_response(page_, len(matched), q.start_index, count_only=q.count == 0)
