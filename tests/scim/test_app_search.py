@@ -202,3 +202,17 @@ async def test_new_user_is_found_by_filter_at_once(client: httpx.AsyncClient) ->
     created = (await client.post("/Users", json=new_user("fresh.one"))).json()
     assert await ids(client, filter='userName eq "Fresh.One"') == [created["id"]]
     assert created["id"] in await ids(client, filter='name.givenName eq "Test"')
+
+
+async def test_entra_group_queries(any_client: httpx.AsyncClient) -> None:
+    found = await any_client.get(
+        "/Groups", params={"filter": 'displayName eq "Engineering"', "excludedAttributes": "members"}
+    )
+    body = found.json()
+    assert body["totalResults"] == 1 and "members" not in body["Resources"][0]
+    member = await any_client.get(
+        "/Groups", params={"filter": 'id eq "2" and members[value eq "5"]', "attributes": "id"}
+    )
+    assert [r["id"] for r in member.json()["Resources"]] == ["2"]
+    other = await any_client.get("/Groups", params={"filter": 'id eq "2" and members[value eq "1"]'})
+    assert other.json()["totalResults"] == 0

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_value
-from mapper.scim.filter import AttrPath, Compare, Filter, equality_terms, parse_filter
+from mapper.scim.filter import And, AttrPath, Compare, Filter, equality_terms, parse_filter
 from mapper.scim.paths import split_list
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -143,7 +143,7 @@ async def find(
 async def _by_index(
     store: Store, node: Filter, resolver: AttributeResolver, query_attribute: str
 ) -> list[dict[str, Any]] | None:
-    terms = equality_terms(node, resolver)
+    terms = [t for part in _conjuncts(node) for t in (equality_terms(part, resolver) or ())]
     if not terms:
         return None
     usable = [(resolver.resolve(p.urn, p.attribute, p.sub), v) for p, v in terms if not isinstance(v, bool)]
@@ -159,6 +159,14 @@ async def _by_index(
         if hits is not None:
             return hits
     return None
+
+
+def _conjuncts(node: Filter) -> list[Filter]:
+    """The terms of a top-level ``and`` chain: any one ``eq`` among them narrows the candidates
+    (Entra's ``id eq "7" and members[value eq "5"]``); the whole filter is checked afterwards."""
+    if isinstance(node, And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
 
 
 def sort(resources: list[Any], sort_by: str, descending: bool, resolver: AttributeResolver) -> list[Any]:
