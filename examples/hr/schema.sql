@@ -22,6 +22,8 @@ CREATE TABLE employees (
   updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
+-- The gateway looks users up by LOWER(login): index exactly that.
+CREATE UNIQUE INDEX employees_login_lower ON employees (lower(login));
 CREATE INDEX employees_updated_at ON employees (updated_at);
 CREATE INDEX employees_manager_id ON employees (manager_id);
 
@@ -41,6 +43,7 @@ CREATE TABLE groups (
   updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
+CREATE UNIQUE INDEX groups_name_lower ON groups (lower(name));
 CREATE INDEX groups_updated_at ON groups (updated_at);
 
 CREATE TRIGGER groups_touch AFTER UPDATE ON groups

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,10 +113,9 @@ class Delta:
         self.mark = mark
 
 
-def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, margin: timedelta) -> Delta:
-    """The objects changed since ``mark``. A watermark is rewound by ``margin`` before it is
-    bound (a change committed late with an earlier timestamp is still seen; rows read twice are
-    dropped by version when applied). A change table is read strictly after its last sequence."""
+def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, since: Any) -> Delta:
+    """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`;
+    rows read twice are dropped by version when applied), or change-table entries after ``mark``."""
     delta = obj.delta
     assert delta.query is not None
     if delta.kind == "watermark":
@@ -122,7 +123,7 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, margin: ti
         assert index is not None
         records: list[Record] = []
         new_mark = mark
-        for row in tx.rows(delta.query, {"since": rewind(mark, margin)}):
+        for row in tx.rows(delta.query, {"since": since}):
             value = row[index]
             if value is not None and (new_mark is None or value > new_mark):
                 new_mark = value
@@ -147,6 +148,47 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, margin: ti
         else:
             records.append(record)
     return Delta(records, deletes, new_mark)
+
+
+class Watermark:
+    """Where the next delta starts.
+
+    A row can commit after a delta already saw a *later* timestamp: its transaction stamped it
+    (``now()``, a trigger) before the other but committed after our read. So a delta binds the
+    watermark rewound by ``margin`` -- but only until the watermark has *settled*: once a rewound
+    read has started at least ``margin`` (local time) after the watermark last moved, every
+    transaction that stamped a time up to it has committed and been read (assuming a transaction
+    commits within ``margin`` of stamping its row), and deltas bind the watermark itself. So a
+    quiet table is not re-read every round, however large its last burst of changes was.
+    A change table's sequence needs none of this: it is bound as it is."""
+
+    def __init__(self, margin: timedelta, clock: Callable[[], float] = time.monotonic) -> None:
+        self.margin = margin
+        self.clock = clock
+        self.value: Any = None
+        self._moved_at = 0.0
+        self._rewound_at: float | None = None
+
+    def reset(self, value: Any, started: float) -> None:
+        """After a full import that started at ``started``."""
+        self.value, self._moved_at, self._rewound_at = value, started, None
+
+    def since(self) -> tuple[Any, float, bool]:
+        """(the value to bind, when this read starts, whether it is rewound)."""
+        now = self.clock()
+        settled = (
+            self._rewound_at is not None and self._rewound_at >= self._moved_at + self.margin.total_seconds()
+        )
+        if settled:
+            return self.value, now, False
+        return rewind(self.value, self.margin), now, True
+
+    def done(self, value: Any, started: float, rewound: bool) -> None:
+        """After a delta read that started at ``started`` found ``value`` as the greatest mark."""
+        if value != self.value:
+            self.value, self._moved_at, self._rewound_at = value, started, None
+        elif rewound:
+            self._rewound_at = started
 
 
 def rewind(mark: Any, margin: timedelta) -> Any:

@@ -31,7 +31,7 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
-from mapper.runtime.loading import fetch, fetch_by_query, import_all, import_delta
+from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.records import Codec, Key, Record, anchor_key, fold
 
@@ -79,7 +79,7 @@ class ObjectStore:
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
         self._locks = KeyedLocks()
         self._sync_lock = anyio.Lock()
-        self._mark: Any = None
+        self._mark = Watermark(margin)
         self._loaded = False
         self._warned_no_mark = False
         self._int_anchors: bool | None = True if obj.anchor_generation == "database" else None
@@ -482,6 +482,7 @@ class ObjectStore:
         """Import everything into a new state (built in a worker thread) and swap it in."""
         async with self._sync_lock:
             self.cache.begin_tracking()
+            started = self._mark.clock()
             try:
                 result = await self.database.run(
                     partial(
@@ -497,7 +498,7 @@ class ObjectStore:
                 self.cache.end_tracking()
                 raise
             self.cache.swap(result.state)
-            self._mark = result.mark
+            self._mark.reset(result.mark, started)
             self._loaded = True
             if result.state.records:
                 self._learn(next(iter(result.state.records.values())))
@@ -517,7 +518,7 @@ class ObjectStore:
             return SyncStats()
         if not self._loaded:
             return await self.sync_full()
-        if self._mark is None:
+        if self._mark.value is None:
             if self.obj.delta.kind == "watermark":
                 if self.count() == 0:
                     return await self.sync_full()  # an empty table: nothing to rewind from, and cheap
@@ -525,12 +526,16 @@ class ObjectStore:
                     log.warning("%s: no watermark values; only full imports will see changes", self.name)
                     self._warned_no_mark = True
                 return SyncStats()
-            self._mark = 0  # an empty change table: every sequence is after 0
+            self._mark.value = 0  # an empty change table: every sequence is after 0
         async with self._sync_lock:
             self.cache.begin_tracking()
+            if self.obj.delta.kind == "watermark":
+                since, started, rewound = self._mark.since()
+            else:
+                since, started, rewound = self._mark.value, self._mark.clock(), False
             try:
                 delta = await self.database.run(
-                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark, margin=self.margin)
+                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark.value, since=since)
                 )
             except BaseException:
                 self.cache.end_tracking()
@@ -549,7 +554,7 @@ class ObjectStore:
             for key in delta.deletes:
                 for store, index in self.referrers:
                     store.forget_member(index, key)
-            self._mark = delta.mark
+            self._mark.done(delta.mark, started, rewound)
             if stats.added or stats.changed or stats.removed:
                 log.info(
                     "%s: delta %d added, %d changed, %d removed",

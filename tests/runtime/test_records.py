@@ -11,7 +11,7 @@ import pytest
 from mapper.plan import PlanAttribute
 from mapper.runtime.database import bootstrap_sqlite, engine_url, redact
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.loading import rewind
+from mapper.runtime.loading import Watermark, rewind
 from mapper.runtime.records import Codec, Record, coerce, format_datetime, to_scim
 from mapper.runtime.store import etag_matches
 from tests.conftest import HR
@@ -76,6 +76,23 @@ def test_rewind_keeps_the_watermark_format():
     assert rewind("2026-11-26 15:02:33", timedelta(seconds=5)) == "2026-11-26 15:02:28"
     assert rewind(datetime(2026, 1, 1, 0, 0, 5), timedelta(seconds=5)) == datetime(2026, 1, 1)
     assert rewind(41, timedelta(seconds=5)) == 41
+
+
+def test_watermark_rewinds_until_it_has_settled():
+    now = [100.0]
+    mark = Watermark(timedelta(seconds=5), clock=lambda: now[0])
+    mark.reset("2026-01-01T00:00:10.000Z", 100.0)
+    since, started, rewound = mark.since()
+    assert (since, rewound) == ("2026-01-01T00:00:05.000Z", True)
+    mark.done(mark.value, started, rewound)  # read too soon after the mark moved: not settled
+    now[0] = 106.0
+    since, started, rewound = mark.since()
+    assert rewound
+    mark.done(mark.value, started, rewound)  # a rewound read 5 s after: settled
+    now[0] = 140.0
+    assert mark.since()[::2] == ("2026-01-01T00:00:10.000Z", False)
+    mark.done("2026-01-01T00:00:40.000Z", 140.0, False)  # moved: rewind again
+    assert mark.since()[::2] == ("2026-01-01T00:00:35.000Z", True)
 
 
 def test_etag_matching():

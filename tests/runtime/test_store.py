@@ -277,3 +277,27 @@ async def test_sync_full_catches_deletes(gateway, hr_database):
     everyone = groups.lookup("displayName", "Everyone")[0]
     assert {"value": "19"} not in everyone["members"]
     assert gateway.health()["objects"] == {"User": 19, "Group": 3}
+
+
+async def test_many_concurrent_writes_all_succeed(gateway, hr_database):
+    """Distinct users in parallel: no lock errors (SQLite takes its write lock up front)."""
+    users, groups = gateway.stores["User"], gateway.stores["Group"]
+    everyone = await groups.find_by_query("Everyone")
+
+    async def make(i: int) -> None:
+        await users.create(new_user(f"parallel.{i}"))
+
+    async def touch(i: int) -> None:
+        current = await users.get(str(i))
+        await users.replace(str(i), dict(current, title=f"Parallel {i}"))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(30):
+            tg.start_soon(make, i)
+        for i in range(1, 16):
+            tg.start_soon(touch, i)
+        tg.start_soon(groups.replace, everyone["id"], dict(everyone, members=everyone["members"][:5]))
+    assert hr_database.execute("SELECT COUNT(*) FROM employees WHERE login LIKE 'parallel.%'") == [(30,)]
+    assert users.count() == 50
+    assert all(users.lookup("id", str(i))[0]["title"] == f"Parallel {i}" for i in range(1, 16))
+    assert len(groups.lookup("id", everyone["id"])[0]["members"]) == 5
