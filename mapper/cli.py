@@ -118,7 +118,9 @@ def run_fmt(args: argparse.Namespace) -> int:
     for file in args.files:
         text = read(file)
         mapping, diagnostics = parse(text, file)
-        if mapping is None:
+        if mapping is None or has_errors(diagnostics):
+            # A model can come with errors (a duplicate item keeps only its first copy);
+            # formatting it would silently drop the rest of the file's text.
             _report(diagnostics, {file: text})
             status = EXIT_ERRORS
             continue
@@ -136,9 +138,26 @@ def run_fmt(args: argparse.Namespace) -> int:
     return status
 
 
+# serve ------------------------------------------------------------------------------------------
+
+
+def register_serve(subparsers: Subparsers) -> None:
+    from mapper.scim.settings import add_serve_arguments
+
+    p = subparsers.add_parser("serve", help="serve a mapping as a SCIM 2.0 API")
+    add_serve_arguments(p)
+    p.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from mapper.scim.server import run_serve as serve
+
+    return serve(args)
+
+
 # entry point ------------------------------------------------------------------------------------
 
-COMMANDS: tuple[Register, ...] = (register_lint, register_compile, register_fmt)
+COMMANDS: tuple[Register, ...] = (register_lint, register_compile, register_fmt, register_serve)
 
 
 def build_parser(commands: Sequence[Register] = COMMANDS) -> argparse.ArgumentParser:
