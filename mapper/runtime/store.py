@@ -33,7 +33,7 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
-from mapper.runtime.records import Codec, Key, Record, anchor_key, fold
+from mapper.runtime.records import Codec, Key, Record, anchor_key, fold, to_scim
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +82,27 @@ class ObjectStore:
         self._mark = Watermark(margin)
         self._loaded = False
         self._warned_no_mark = False
-        self._int_anchors: bool | None = True if obj.anchor_generation == "database" else None
+        self._int_anchors: bool | None = None  # learned from the first record seen
 
     # -- ids --------------------------------------------------------------------------------
 
     def to_key(self, id: str) -> Key | None:
-        """The anchor key of a SCIM id, or None when no object can have it."""
+        """The anchor key of a SCIM id, or None when no object can have it. Whether anchors are
+        integers is learned from the first record; until then database-made anchors are guessed
+        to be (a wrong guess only costs a read-through that finds nothing)."""
         if not isinstance(id, str) or not id:
             return None
-        if id.isascii() and id.isdigit() and str(int(id)) == id and self._int_anchors is not False:
+        ints = self._int_anchors
+        if ints is None:
+            ints = self.obj.anchor_generation == "database"
+        if not ints:
+            return id
+        if id.isascii() and id.isdigit() and str(int(id)) == id:
             return int(id)
-        return None if self._int_anchors is True else id
+        return None if self._int_anchors else id
 
     def _learn(self, record: Record) -> None:
-        if self._int_anchors is None or self._int_anchors is True:
+        if self._int_anchors is None:
             self._int_anchors = isinstance(self.codec.key(record), int)
 
     # -- reads ------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ class ObjectStore:
         members = await self._resolve_members(resource)
         anchor = self._new_anchor(values)
         async with self._locks.hold(self._unique_locks(values)):
-            self._check_unique_in_cache(values, None)
+            await self._check_unique_in_cache(values, None)
             try:
                 record = await self.database.run(
                     partial(self._create_tx, values, anchor, members), write=True
@@ -241,7 +248,7 @@ class ObjectStore:
         members = await self._resolve_members(resource)
         locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
         async with self._locks.hold(locks):
-            self._check_unique_in_cache(values, key)
+            await self._check_unique_in_cache(values, key)
             anchor = anchor_key(current.row[self.codec.anchor_index])
             try:
                 record = await self.database.run(
@@ -298,10 +305,7 @@ class ObjectStore:
         if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
             return
         was = fresh.row[slot.index]
-        was_active = (
-            was is None or bool(was) if not isinstance(was, str) else was.lower() in ("1", "true", "t", "y")
-        )
-        if was_active and values.get(slot.param) is False:
+        if (was is None or to_scim("boolean", was)) and values.get(slot.param) is False:
             tx.execute(rule.statement, {"anchor": anchor})
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
@@ -364,14 +368,26 @@ class ObjectStore:
                 keys.append(("unique", slot.attr.path, fold(value, slot.attr.case_exact)))
         return keys
 
-    def _check_unique_in_cache(self, values: dict[str, Any], own: Key | None) -> None:
+    async def _check_unique_in_cache(self, values: dict[str, Any], own: Key | None) -> None:
+        """Refuse a value another cached object holds -- after confirming in the database that it
+        still does (a stale cache must not refuse a name whose owner is gone). The transaction
+        checks the query attribute in the database again, and unique constraints back both."""
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is None:
                 continue
-            holder = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
-            if holder is not None and holder != own:
-                raise UniquenessError(slot.attr.path)
+            folded = fold(value, slot.attr.case_exact)
+            holder = self.cache.find(slot.attr.path, folded)
+            if holder is None or holder == own:
+                continue
+            fresh = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=holder))
+            if fresh is None:
+                self._forget(holder)
+            else:
+                self.cache.put(fresh)
+                current = fresh.row[slot.index]
+                if current is not None and fold(current, slot.attr.case_exact) == folded:
+                    raise UniquenessError(slot.attr.path)
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
         """Immutable attributes keep their value; so does the attribute an anchor is taken from

@@ -133,6 +133,14 @@ async def test_uniqueness_against_cache_and_database(gateway, hr_database):
         await groups.create({"displayName": "research"})
 
 
+async def test_a_stale_cache_does_not_refuse_a_free_user_name(gateway, hr_database):
+    hr_database.execute("DELETE FROM employees WHERE employee_id = 16")  # dorothy.vaughan, still cached
+    users = gateway.stores["User"]
+    created = await users.create(new_user("Dorothy.Vaughan"))
+    assert created["id"] != "16" and users.lookup("id", "16") == []
+    assert users.lookup("userName", "dorothy.vaughan")[0]["id"] == created["id"]
+
+
 async def test_concurrent_creates_of_one_user_name(gateway, hr_database):
     users = gateway.stores["User"]
     outcomes: list[object] = []
