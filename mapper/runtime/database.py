@@ -268,6 +268,6 @@ def integrity_kind(error: exc.IntegrityError) -> str:
     return "other"
 
 
-def integrity_mentions(error: exc.IntegrityError, column: str) -> bool:
+def integrity_mentions(error: exc.DBAPIError, column: str) -> bool:
     """Whether the driver's message names ``column`` (used only to pick which attribute to blame)."""
     return column.lower() in str(error.orig).lower()

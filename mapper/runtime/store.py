@@ -192,6 +192,8 @@ class ObjectStore:
                 )
             except exc.IntegrityError as e:
                 raise self._integrity_error(e) from None
+            except exc.DataError as e:
+                raise self._data_error(e) from None
             self._learn(record)
             self.cache.put(record)
         return self.codec.render(record)
@@ -256,6 +258,8 @@ class ObjectStore:
                 )
             except exc.IntegrityError as e:
                 raise self._integrity_error(e) from None
+            except exc.DataError as e:
+                raise self._data_error(e) from None
             except NotFoundError:
                 self._forget(key)
                 raise
@@ -320,6 +324,8 @@ class ObjectStore:
                 after = await self.database.run(partial(self._delete_tx, anchor, if_match, id), write=True)
             except exc.IntegrityError as e:
                 raise self._integrity_error(e) from None
+            except exc.DataError as e:
+                raise self._data_error(e) from None
             except NotFoundError:
                 self._forget(key)
                 raise
@@ -466,6 +472,13 @@ class ObjectStore:
             for value in adds:
                 assert multi.add is not None
                 tx.execute(multi.add, {"anchor": anchor, "value": value, "type": None})
+
+    def _data_error(self, error: exc.DataError) -> Exception:
+        """A value the column cannot hold (too long, out of range): the client's fault."""
+        for slot in self.codec.slots:
+            if slot.writable and integrity_mentions(error, slot.param):
+                return InvalidValueError(slot.attr.path, "does not fit the database column")
+        return InvalidValueError("", "a value does not fit its database column")
 
     def _integrity_error(self, error: exc.IntegrityError) -> Exception:
         kind = integrity_kind(error)
