@@ -8,8 +8,10 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mapper.scim.auth import Credential
+if TYPE_CHECKING:  # the CLI imports this module to declare arguments: it must not pull in Starlette
+    from mapper.scim.auth import Credential
 
 DEFAULT_BASE_PATH = "/scim/v2"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a group PUT with ~10,000 members still fits
