@@ -155,7 +155,16 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
             kwargs["connect_args"] = {"connect_timeout": connect_timeout}
-        engine = create_engine(self.url, **kwargs)
+        url = self.url
+        if (
+            self.is_sqlite
+            and url.database
+            and url.database != ":memory:"
+            and not url.database.startswith("file:")
+        ):
+            # open an existing file only: never leave an empty database where a schema was expected
+            url = url.set(database=f"file:{url.database}?mode=rw", query={**url.query, "uri": "true"})
+        engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(engine, busy_ms)
         elif self.is_mysql:
@@ -185,8 +194,13 @@ class Database:
         except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError) as e:
             if _is_programming_error(e):
                 raise
-            log.warning("database %s unavailable: %s", self.name, _describe(e))
+            log.warning("database %s unavailable: %s%s", self.name, _describe(e), self._hint())
             raise DatabaseUnavailableError(self.name) from e
+
+    def _hint(self) -> str:
+        if self.is_sqlite and self.url.database and not Path(self.url.database).exists():
+            return f" (the SQLite file {self.url.database} does not exist; create it with --create-schema)"
+        return ""
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -64,6 +64,17 @@ class DatabaseUnavailableError(StoreError):
         super().__init__(f"database {source} is unavailable")
 
 
+class SyncError(StoreError):
+    """An import or delta query failed for a reason other than an outage (a missing table or
+    column, a syntax error): the mapping and the schema disagree. ``detail`` is the driver's first
+    line (an import statement binds no values, so it quotes none)."""
+
+    def __init__(self, object_type: str, detail: str) -> None:
+        self.object_type = object_type
+        self.detail = detail
+        super().__init__(f"{object_type}: the database rejected the import query: {detail}")
+
+
 class MissingReferenceError(StoreError):
     """A reference (a group member, a manager) names an object that does not exist."""
 

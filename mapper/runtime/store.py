@@ -29,6 +29,7 @@ from mapper.runtime.errors import (
     MutabilityError,
     NotFoundError,
     PreconditionFailedError,
+    SyncError,
     UniquenessError,
 )
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
@@ -523,6 +524,9 @@ class ObjectStore:
                         progress_every=self.progress_every,
                     )
                 )
+            except exc.DBAPIError as e:
+                self.cache.end_tracking()
+                raise _sync_error(self.name, e) from e
             except BaseException:
                 self.cache.end_tracking()
                 raise
@@ -566,6 +570,9 @@ class ObjectStore:
                 delta = await self.database.run(
                     partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark.value, since=since)
                 )
+            except exc.DBAPIError as e:
+                self.cache.end_tracking()
+                raise _sync_error(self.name, e) from e
             except BaseException:
                 self.cache.end_tracking()
                 raise
@@ -593,3 +600,8 @@ class ObjectStore:
                     stats.removed,
                 )
             return stats
+
+
+def _sync_error(name: str, error: exc.DBAPIError) -> SyncError:
+    message = str(error.orig or error).strip().splitlines()
+    return SyncError(name, message[0] if message else type(error.orig or error).__name__)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import anyio
 import pytest
 
-from mapper.runtime.errors import DatabaseUnavailableError, UniquenessError
+from mapper.runtime.errors import DatabaseUnavailableError, SyncError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from tests.runtime.conftest import hr_plan
 from tests.runtime.test_store import new_user
@@ -124,3 +126,25 @@ async def test_sqlite_runs_in_wal_mode(hr_sqlite):
         assert mode == "wal"
     finally:
         await gateway.stop()
+
+
+async def test_missing_sqlite_file_is_unavailable_and_not_created(tmp_path):
+    path = tmp_path / "absent.db"
+    gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": f"sqlite:///{path}"}, autosync=False)
+    await gateway.start()
+    try:
+        assert gateway.ready is False and "unavailable" in gateway.health()["lastError"]
+    finally:
+        await gateway.stop()
+    assert not path.exists()  # so a later --create-schema still creates it
+
+
+async def test_schema_mismatch_fails_start_with_the_reason(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": f"sqlite:///{path}"}, autosync=False)
+    with pytest.raises(SyncError) as raised:
+        await gateway.start()
+    await gateway.stop()
+    assert "no such table" in str(raised.value)
+    assert "no such table" in gateway.health()["lastError"]
