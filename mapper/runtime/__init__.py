@@ -1,0 +1,16 @@
+"""The runtime: serves a compiled plan from its databases.
+
+| module | what |
+|---|---|
+| ``gateway`` | :class:`Gateway`: databases, stores, the initial import, health, autosync on/off |
+| ``store`` | :class:`ObjectStore`: get/find/lookup/all, create/replace/delete, syncs of one object type |
+| ``records`` | :class:`Record` (what the cache keeps) and :class:`Codec` (records <-> SCIM resources) |
+| ``cache`` | records and look-up indexes; syncs swap whole states in |
+| ``loading`` | worker-thread reads: one object, full imports, deltas, the watermark |
+| ``database`` | one engine per source, statements compiled once, transactions in worker threads |
+| ``autosync`` | the background delta/full import loop |
+| ``locks`` | per-key locks for writes |
+| ``errors`` | the errors the SCIM front end maps to responses |
+
+Nothing is imported here, so ``mapper.runtime.errors`` stays cheap to import.
+"""
