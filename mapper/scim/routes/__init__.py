@@ -22,10 +22,12 @@ def build_routes(plan: Plan, settings: Settings) -> list[BaseRoute]:
     endpoints = tuple(ResourceEndpoints(obj, plan, settings) for obj in plan.objects)
     routes: list[BaseRoute] = []
     for e in endpoints:
+        # the list and get routes first: the router tries routes in order. POST /Users/.search
+        # only partially matches /{id} (method), so the router goes on to the .search route.
         routes += [
-            Route(f"{base}{e.endpoint}/.search", e.search, methods=["POST"]),
-            Route(f"{base}{e.endpoint}/{{id}}", e.item, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route(f"{base}{e.endpoint}", e.collection, methods=["GET", "POST"]),
+            Route(f"{base}{e.endpoint}/{{id}}", e.item, methods=["GET", "PUT", "PATCH", "DELETE"]),
+            Route(f"{base}{e.endpoint}/.search", e.search, methods=["POST"]),
         ]
     discovery = Discovery(plan, settings)
     routes += [

@@ -133,11 +133,33 @@ async def find(
     """Every resource of ``store`` that ``node`` matches (all of them without a filter)."""
     if node is None:
         return list(store.all())
+    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str):
+        exact = await _by_key(store, node, resolver, query_attribute)
+        if exact is not None:
+            return exact
     node.validate(resolver)
     candidates = await _by_index(store, node, resolver, query_attribute)
     if candidates is None:
         candidates = store.all()
     return [r for r in candidates if node.matches(r, resolver)]
+
+
+async def _by_key(
+    store: Store, node: Compare, resolver: AttributeResolver, query_attribute: str
+) -> list[dict[str, Any]] | None:
+    """``id eq "..."`` or ``<query attribute> eq "..."`` alone (Entra's probe): the store's key
+    look-up answers it exactly (case folded as the attribute's caseExact says), so the filter need
+    not be evaluated again. None for any other filter."""
+    info = resolver.resolve(node.path.urn, node.path.attribute, node.path.sub)
+    path = info.path.casefold()
+    value = str(node.value)
+    if path == "id":
+        found = await store.get(value)
+    elif path == query_attribute.casefold():
+        found = await store.find_by_query(value)
+    else:
+        return None
+    return [found] if found is not None else []
 
 
 async def _by_index(
