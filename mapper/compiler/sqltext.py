@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ErrorLevel, ParseError, SqlglotError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
 from mapper.compiler import codes
 from mapper.compiler.context import Context
@@ -63,39 +63,43 @@ def _offset(text: str, line: int, col: int) -> int:
     return max(0, min(start + col - 1, len(text)))
 
 
-class _CommandFallbackFilter(logging.Filter):
-    """Drops sqlglot's warning that it read a statement as an opaque Command: the compiler
-    handles such statements itself (MAP207 when they would need transpiling)."""
-
+class _Silence(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+        return False
 
 
 @contextmanager
-def _quiet_command_fallback() -> Iterator[None]:
-    logger, quiet = logging.getLogger("sqlglot"), _CommandFallbackFilter()
-    logger.addFilter(quiet)
+def quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's logger while the compiler calls it: what it would warn about (a statement
+    read as an opaque Command, an expression it cannot annotate) the compiler reports itself, as
+    diagnostics, or does not need."""
+    logger, silence = logging.getLogger("sqlglot"), _Silence()
+    logger.addFilter(silence)
     try:
         yield
     finally:
-        logger.removeFilter(quiet)
+        logger.removeFilter(silence)
 
 
 def parse(ctx: Context, block: SqlBlock, what: str) -> list[exp.Expr] | None:
     """Every statement in ``block`` parsed with the read dialect, or ``None`` after reporting
     each syntax error (MAP201)."""
     try:
-        with _quiet_command_fallback():
+        with quiet_sqlglot():
             statements = sqlglot.parse(block.text, read=ctx.read, error_level=ErrorLevel.RAISE)
     except ParseError as err:
+        seen: set[tuple[object, object]] = set()
         for detail in err.errors or [{}]:
-            _report_parse_error(ctx, block, what, detail, str(err))
+            where = (detail.get("line"), detail.get("col"))
+            if where not in seen:  # sqlglot often explains one bad token several ways: keep the first
+                seen.add(where)
+                _report_parse_error(ctx, block, what, detail, str(err))
         return None
     except TokenError as err:
         _report_token_error(ctx, block, what, err)
         return None
-    except SqlglotError as err:  # anything else sqlglot raises while parsing
-        ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse: {err}", block.span)
+    except Exception as err:  # anything else sqlglot raises, its own bugs included, is ours to report
+        ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse: {type(err).__name__}: {err}", block.span)
         return None
     return [s for s in statements if s is not None]
 
@@ -122,7 +126,7 @@ def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenErro
     tokenizer = Dialect.get_or_raise(ctx.read).tokenizer()
     try:
         tokenizer.tokenize(block.text)
-    except TokenError:
+    except Exception:  # noqa: S110 - we want the tokens it managed before failing
         pass
     done = getattr(tokenizer, "tokens", None) or []
     last = done[-1].end + 1 if done else 0
@@ -136,7 +140,7 @@ def parameters(block: SqlBlock, read: str) -> list[Parameter]:
     in strings, comments and ``::`` casts are not mistaken for parameters)."""
     try:
         tokens = Dialect.get_or_raise(read).tokenize(block.text)
-    except SqlglotError:
+    except Exception:  # the parse reports why
         return []
     found = []
     for colon, word in zip(tokens, tokens[1:], strict=False):

@@ -8,7 +8,6 @@ from collections.abc import Collection
 from typing import Literal
 
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from mapper.compiler import codes, procedures, sqltext
 from mapper.compiler.context import Context
@@ -32,8 +31,9 @@ def statement(
     ``verbatim`` is the SQL as written, used when sqlglot cannot regenerate a statement it read
     in the very dialect it is to be written in (``EXEC`` in T-SQL, for one)."""
     try:
-        sql = render(expression, ctx.write)
-    except SqlglotError as err:
+        with sqltext.quiet_sqlglot():
+            sql = render(expression, ctx.write)
+    except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
             sql = verbatim.strip()
             return Statement(sql=sql, params=text_parameters(sql), returning=returning)

@@ -273,3 +273,20 @@ def test_every_code_is_documented() -> None:
     for code in CODES:
         assert f"## {code.code} {code.name}" in doc, code.code
     assert len({c.code for c in CODES}) == len(CODES)
+
+
+def test_a_crash_inside_sqlglot_is_a_diagnostic() -> None:
+    """sqlglot 30 raises IndexError while annotating this; it must not escape the compiler."""
+    text = plant(
+        "    SELECT id, login, mail, updated_at\n    FROM people\n", "    WITH SELECT OVER [ LIMIT [\n"
+    )
+    plan, diagnostics = compile_text(text.replace("dialect sqlite", "dialect postgres"))
+    assert plan is None and [d.code for d in diagnostics] == ["MAP201"]
+    assert "IndexError" in diagnostics[0].message
+
+
+def test_one_bad_token_is_one_diagnostic() -> None:
+    text = plant("    FROM people\n", "    FROM people WHERE WITH SELECT\n")
+    plan, diagnostics = compile_text(text.replace("dialect sqlite", "dialect mysql"))
+    assert plan is None and len(diagnostics) == 1
+    assert_at(diagnostics[0], text, "WITH SELECT")
