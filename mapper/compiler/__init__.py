@@ -17,7 +17,7 @@ The pipeline, one module per concern:
 - ``derive``: the read statements (import, keyset pages, look-ups) and delta queries, on the AST.
 - ``delta``, ``writes``, ``deprovision``, ``multi``, ``procedures``: the rest of an object.
 - ``statements``: rendering, parameter checks and explicit SQL; ``dialects``: the five targets.
-- ``listing``: a plan's SQL as annotated text (golden files, ``mapper compile --sql``).
+- ``listing``: a plan's SQL as annotated text (the golden files; handy for a CLI listing).
 
 Decisions worth knowing:
 

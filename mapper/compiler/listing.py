@@ -1,6 +1,6 @@
 """A plan's SQL as readable text: every statement under a comment header naming where it sits in
-the plan, with its parameters and how an insert returns its anchor. Used by the golden tests and
-suitable for ``mapper compile --sql``."""
+the plan, with its parameters and how an insert returns its anchor. Used by the golden tests;
+a CLI can print it to show what a mapping will run."""
 
 from __future__ import annotations
 
