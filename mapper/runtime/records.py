@@ -227,9 +227,9 @@ class _Slot:
 
     __slots__ = ("attr", "complex", "extension", "index", "meta", "param", "readable", "writable")
 
-    def __init__(self, attr: PlanAttribute, index: int, obj: PlanObject) -> None:
+    def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
         self.attr = attr
-        self.index = index
+        self.index = index  # None: written only, not in the import projection
         self.meta = attr.attribute == "meta"
         core = attr.schema_urn in ("", obj.schema_urn) or self.meta
         self.extension: str | None = None if core else attr.schema_urn
@@ -238,10 +238,16 @@ class _Slot:
             and not attr.multi_valued
             and _is_complex(attr.schema_urn, attr.attribute)
         )
-        self.readable = attr.direction in ("both", "import") and attr.mutability != "writeOnly"
+        self.readable = (
+            attr.direction in ("both", "import") and attr.mutability != "writeOnly" and index is not None
+        )
         # bound as ``:target_column`` by derived writes, as ``:column`` by procedure calls
         self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
         self.param = attr.target_column or attr.column
+
+    def value(self, row: Row) -> Any:
+        """This attribute's column value in an import row (None when the projection lacks it)."""
+        return None if self.index is None else row[self.index]
 
 
 class _MultiSlot:
@@ -268,7 +274,7 @@ class Codec:
         self.dialect = dialect
         index = {c: i for i, c in enumerate(obj.columns)}
         self.anchor_index = index[obj.anchor_column]
-        self.slots = tuple(_Slot(a, index[a.column], obj) for a in obj.attributes)
+        self.slots = tuple(_Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
         self.by_param = {s.param: s for s in self.slots}
@@ -278,7 +284,11 @@ class Codec:
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
         self.query = query
-        self.unique = tuple(s for s in self.slots if s.attr.unique and s is not query)
+        self.unique = tuple(s for s in self.slots if s.attr.unique and s is not query and s.index is not None)
+        if query.index is None:
+            raise ValueError(
+                f"{obj.name}: query attribute {obj.query_attribute} is not in the import projection"
+            )
 
     # -- database -> SCIM -------------------------------------------------------------------
 
@@ -291,8 +301,10 @@ class Codec:
         resource: dict[str, Any] = {"schemas": [obj.schema_urn], "id": str(row[self.anchor_index])}
         meta: dict[str, Any] = {"resourceType": obj.name}
         for slot in self.slots:
-            value = row[slot.index]
-            if value is None or not slot.readable:
+            if not slot.readable:
+                continue
+            value = row[slot.index]  # type: ignore[index]
+            if value is None:
                 continue
             attr = slot.attr
             value = to_scim(attr.type, value)
@@ -344,13 +356,13 @@ class Codec:
         return rendered
 
     def query_key(self, record: Record) -> str | None:
-        value = record.row[self.query.index]
+        value = self.query.value(record.row)
         return None if value is None else fold(value, self.query.attr.case_exact)
 
     def unique_keys(self, record: Record) -> list[tuple[str, str]]:
         keys = []
         for slot in self.unique:
-            value = record.row[slot.index]
+            value = slot.value(record.row)
             if value is not None:
                 keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
         return keys
@@ -410,8 +422,11 @@ class Codec:
                 continue
             raw = self.read(slot, resource)
             attr = slot.attr
+            if raw is MISSING and current is not None and not slot.readable:
+                out[slot.param] = slot.value(current)  # never returned, so never sent back: keep it
+                continue
             if raw is MISSING and attr.path == "active":
-                raw = True if current is None else to_scim("boolean", current[slot.index])
+                raw = True if current is None else to_scim("boolean", slot.value(current))
             if raw is MISSING or raw is None:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")

@@ -284,7 +284,7 @@ class ObjectStore:
             raise PreconditionFailedError()
         query = codec.query
         new_query = values.get(query.param)
-        old_query = fresh.row[query.index]
+        old_query = query.value(fresh.row)
         if new_query is not None and (
             old_query is None
             or fold(new_query, query.attr.case_exact) != fold(old_query, query.attr.case_exact)
@@ -293,9 +293,9 @@ class ObjectStore:
             if clash is not None and anchor_key(clash[codec.anchor_index]) != anchor_key(anchor):
                 raise UniquenessError(query.attr.path)
         if obj.update is not None:
-            params = {s.param: fresh.row[s.index] for s in codec.slots}  # unmapped params keep their value
+            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
             tx.execute(obj.update, {**params, **values, "anchor": anchor})
-        elif any(values.get(s.param) != fresh.row[s.index] for s in codec.slots if s.writable):
+        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         self._maybe_disable(tx, anchor, values, fresh)
         self._write_children(tx, anchor, fresh.children, members)
@@ -309,7 +309,7 @@ class ObjectStore:
         slot = self.codec.by_path.get("active")
         if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
             return
-        was = fresh.row[slot.index]
+        was = slot.value(fresh.row)
         if (was is None or to_scim("boolean", was)) and values.get(slot.param) is False:
             tx.execute(rule.statement, {"anchor": anchor})
 
@@ -392,7 +392,7 @@ class ObjectStore:
                 self._forget(holder)
             else:
                 self.cache.put(fresh)
-                current = fresh.row[slot.index]
+                current = slot.value(fresh.row)
                 if current is not None and fold(current, slot.attr.case_exact) == folded:
                     raise UniquenessError(slot.attr.path)
 
@@ -404,7 +404,7 @@ class ObjectStore:
             if (
                 slot is not None
                 and slot.writable
-                and str(values.get(slot.param)) != str(current.row[slot.index])
+                and str(values.get(slot.param)) != str(slot.value(current.row))
             ):
                 raise MutabilityError(
                     slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
@@ -412,7 +412,7 @@ class ObjectStore:
         for slot in self.codec.slots:
             if slot.attr.mutability != "immutable" or not slot.writable:
                 continue
-            old = current.row[slot.index]
+            old = slot.value(current.row)
             new = values.get(slot.param)
             if old is not None and (new is None or str(new) != str(old)):
                 raise MutabilityError(slot.attr.path)

@@ -148,3 +148,37 @@ async def test_schema_mismatch_fails_start_with_the_reason(tmp_path):
     await gateway.stop()
     assert "no such table" in str(raised.value)
     assert "no such table" in gateway.health()["lastError"]
+
+
+async def test_write_only_attributes_are_kept_when_absent(hr_sqlite):
+    """A writeOnly attribute is never returned, so a client never sends it back: absent from a
+    replace means unchanged, not cleared."""
+    plan = hr_plan("sqlite")
+    user = plan.object("User")
+    attributes = tuple(
+        a.model_copy(update={"mutability": "writeOnly"}) if a.path == "nickName" else a
+        for a in user.attributes
+    )
+    plan = plan.model_copy(
+        update={
+            "objects": tuple(
+                o.model_copy(update={"attributes": attributes}) if o is user else o for o in plan.objects
+            )
+        }
+    )
+    gateway = Gateway(plan, environ={"HR_DATABASE_URL": hr_sqlite.url}, autosync=False)
+    await gateway.start()
+    try:
+        users = gateway.stores["User"]
+        grace = await users.get("2")
+        assert "nickName" not in grace
+        await users.replace("2", dict(grace, title="Rear Admiral"))
+        assert hr_sqlite.execute("SELECT nick_name, title FROM employees WHERE employee_id = 2") == [
+            ("Amazing Grace", "Rear Admiral")
+        ]
+        await users.replace("2", dict(grace, nickName="Grandma COBOL"))
+        assert hr_sqlite.execute("SELECT nick_name FROM employees WHERE employee_id = 2") == [
+            ("Grandma COBOL",)
+        ]
+    finally:
+        await gateway.stop()
