@@ -199,3 +199,9 @@ async def test_insecure_mode_warns_at_start_and_needs_no_token(
 async def test_no_credentials_and_not_insecure_rejects_everything(hr_sqlite: Any) -> None:
     async with scim_client(hr_sqlite, credentials=()) as client:
         assert_error(await client.get("/Users/1"), 401)
+
+
+async def test_me_and_bulk_are_501(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/Me"), 501)
+    assert_error(await client.post("/Bulk", json={}), 501)
+    assert_error(await client.post("/bulk", json={}), 501)

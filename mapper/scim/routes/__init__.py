@@ -7,12 +7,13 @@ from starlette.routing import BaseRoute, Route
 
 from mapper.plan import Plan
 from mapper.scim.routes import health
-from mapper.scim.routes.discovery import Discovery
+from mapper.scim.routes.discovery import Discovery, unsupported
 from mapper.scim.routes.resources import ResourceEndpoints, RootSearch
 from mapper.scim.settings import Settings
 
 #: Canonical first path segments besides the object types' endpoints, and the aliases clients use.
-DISCOVERY_SEGMENTS = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+DISCOVERY_SEGMENTS = ("ServiceProviderConfig", "ResourceTypes", "Schemas", "Me", "Bulk")
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ALIASES = {"serviceConfiguration": "ServiceProviderConfig", "ServiceProviderConfigs": "ServiceProviderConfig"}
 
 
@@ -37,6 +38,8 @@ def build_routes(plan: Plan, settings: Settings) -> list[BaseRoute]:
         Route(f"{base}/ResourceTypes/{{name}}", discovery.resource_type, methods=["GET"]),
         Route(f"{base}/Schemas", discovery.schemas, methods=["GET"]),
         Route(f"{base}/Schemas/{{urn}}", discovery.schema, methods=["GET"]),
+        Route(f"{base}/Me", unsupported, methods=_ALL_METHODS),
+        Route(f"{base}/Bulk", unsupported, methods=_ALL_METHODS),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
     ]

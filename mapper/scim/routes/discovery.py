@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan
-from mapper.scim.errors import not_found
+from mapper.scim.errors import not_found, not_implemented
 from mapper.scim.responses import ScimResponse, list_response
 from mapper.scim.routes import discovery_data
 from mapper.scim.routes.requests import scim_root
@@ -74,3 +74,8 @@ def _one(index: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any
     if found is None:
         raise not_found(f"no {what} {key}")
     return found
+
+
+async def unsupported(request: Request) -> Response:
+    """``/Me`` and ``/Bulk``: 501 (RFC 7644 §3.11 for /Me; bulk is advertised as unsupported)."""
+    raise not_implemented(f"{request.url.path.rsplit('/', 1)[-1]} is not supported by this service provider")
