@@ -41,6 +41,13 @@ def compile_attribute(
     column, target = _columns(ctx, line, projection, table, written)
     if column is None:
         return None
+    if written and column.lower() == "anchor":
+        ctx.error(
+            codes.PARAMETER_CLASH,
+            "the column 'anchor' would be bound as :anchor, which is the anchor's own parameter",
+            line.column.span,
+            hint="give it another name in the import (SELECT ..., anchor AS anchor_value)",
+        )
     declared = line.type.value if line.type is not None else None
     mutability = resolved.mutability if resolved.mutability in MUTABILITIES else "readWrite"
     return PlanAttribute(

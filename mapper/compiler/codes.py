@@ -71,6 +71,9 @@ DEPROVISION_WITHOUT_STATEMENT = _e(
 )
 UNNAMED_PARAMETER = _e("MAP214", "unnamed-parameter", "a write statement uses a positional parameter (?, %s)")
 QUERY_NOT_MAPPED = _e("MAP215", "query-not-mapped", "the query attribute is not in the attribute map")
+PARAMETER_CLASH = _e(
+    "MAP216", "parameter-clash", "a written column is named 'anchor', which is the anchor's parameter"
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -92,6 +95,7 @@ CODES: tuple[Code, ...] = (
     DEPROVISION_WITHOUT_STATEMENT,
     UNNAMED_PARAMETER,
     QUERY_NOT_MAPPED,
+    PARAMETER_CLASH,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

@@ -290,3 +290,15 @@ def test_one_bad_token_is_one_diagnostic() -> None:
     plan, diagnostics = compile_text(text.replace("dialect sqlite", "dialect mysql"))
     assert plan is None and len(diagnostics) == 1
     assert_at(diagnostics[0], text, "WITH SELECT")
+
+
+def test_map216_written_column_named_anchor() -> None:
+    text = plant("SELECT id, login, mail, updated_at", "SELECT id, login, mail, anchor, updated_at")
+    text = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    externalId <-> anchor\n",
+        text,
+    )
+    d = only(text, "MAP216")
+    assert_at(d, text, "anchor\n")
+    assert str(d).startswith("test.map:16:20: error[MAP216]")
