@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterator
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import exc
@@ -39,6 +39,8 @@ from mapper.runtime.records import Codec, Key, Record, anchor_key, fold, to_scim
 log = logging.getLogger(__name__)
 
 APPLY_SLICE = 5000
+
+T = TypeVar("T")
 
 Resolver = Callable[[str], "ObjectStore | None"]
 
@@ -187,16 +189,7 @@ class ObjectStore:
         anchor = self._new_anchor(values)
         async with self._locks.hold(self._unique_locks(values)):
             await self._check_unique_in_cache(values, None)
-            try:
-                record = await self.database.run(
-                    partial(self._create_tx, values, anchor, members), write=True
-                )
-            except exc.IntegrityError as e:
-                raise self._integrity_error(e) from None
-            except exc.DataError as e:
-                raise self._data_error(e) from None
-            self._learn(record)
-            self.cache.put(record)
+            record = await self._write(partial(self._create_tx, values, anchor, members), self._put)
         return self.codec.render(record)
 
     def _new_anchor(self, values: dict[str, Any]) -> Any:
@@ -254,17 +247,12 @@ class ObjectStore:
             await self._check_unique_in_cache(values, key)
             anchor = anchor_key(current.row[self.codec.anchor_index])
             try:
-                record = await self.database.run(
-                    partial(self._replace_tx, anchor, values, members, if_match, id), write=True
+                record = await self._write(
+                    partial(self._replace_tx, anchor, values, members, if_match, id), self._put
                 )
-            except exc.IntegrityError as e:
-                raise self._integrity_error(e) from None
-            except exc.DataError as e:
-                raise self._data_error(e) from None
             except NotFoundError:
                 self._forget(key)
                 raise
-            self.cache.put(record)
         return self.codec.render(record)
 
     def _replace_tx(
@@ -322,18 +310,13 @@ class ObjectStore:
         anchor = anchor_key(current.row[self.codec.anchor_index])
         async with self._locks.hold([("id", key)]):
             try:
-                after = await self.database.run(partial(self._delete_tx, anchor, if_match, id), write=True)
-            except exc.IntegrityError as e:
-                raise self._integrity_error(e) from None
-            except exc.DataError as e:
-                raise self._data_error(e) from None
+                await self._write(
+                    partial(self._delete_tx, anchor, if_match, id),
+                    lambda after: self._forget(key) if after is None else self._put(after),
+                )
             except NotFoundError:
                 self._forget(key)
                 raise
-            if after is None:
-                self._forget(key)
-            else:
-                self.cache.put(after)
 
     def _delete_tx(self, anchor: Any, if_match: str | None, id: str, tx: Tx) -> Record | None:
         obj = self.obj
@@ -349,6 +332,23 @@ class ObjectStore:
         if statement is not None:
             tx.execute(statement, {"anchor": anchor})
         return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
+
+    async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None]) -> T:
+        """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
+        cancelled while its transaction runs must not leave the cache behind the database."""
+        with anyio.CancelScope(shield=True):
+            try:
+                result = await self.database.run(fn, write=True)
+            except exc.IntegrityError as e:
+                raise self._integrity_error(e) from None
+            except exc.DataError as e:
+                raise self._data_error(e) from None
+            apply(result)
+        return result
+
+    def _put(self, record: Record) -> None:
+        self._learn(record)
+        self.cache.put(record)
 
     def _forget(self, key: Key) -> None:
         self.cache.remove(key)

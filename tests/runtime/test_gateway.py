@@ -182,3 +182,27 @@ async def test_write_only_attributes_are_kept_when_absent(hr_sqlite):
         ]
     finally:
         await gateway.stop()
+
+
+async def test_a_cancelled_request_still_leaves_cache_and_database_agreeing(hr_sqlite):
+    gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": hr_sqlite.url}, autosync=False)
+    await gateway.start()
+    blocker = sqlite3.connect(hr_sqlite.url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # our write waits for this lock (busy timeout)
+    try:
+        users = gateway.stores["User"]
+        grace = await users.get("2")
+
+        async def release() -> None:
+            await anyio.sleep(0.3)
+            blocker.execute("ROLLBACK")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(release)
+            with anyio.move_on_after(0.05):  # the client gives up while the transaction waits
+                await users.replace("2", dict(grace, title="Committed anyway"))
+        in_db = hr_sqlite.execute("SELECT title FROM employees WHERE employee_id = 2")[0][0]
+        assert users.lookup("id", "2")[0].get("title") == in_db == "Committed anyway"
+    finally:
+        blocker.close()
+        await gateway.stop()
