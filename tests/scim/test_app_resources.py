@@ -272,3 +272,12 @@ async def test_head_reads_and_never_writes(client: httpx.AsyncClient) -> None:
     assert head.content == b""
     assert (await client.get("/Users/3")).status_code == 200
     assert (await client.head("/Users")).status_code == 200
+
+
+async def test_member_display_falls_back_to_the_user_name(client: httpx.AsyncClient) -> None:
+    user = (await client.post("/Users", json=new_user("no.display.name"))).json()
+    assert "displayName" not in user
+    op = patch_body({"op": "add", "path": "members", "value": [{"value": user["id"]}]})
+    group = (await client.patch("/Groups/1", json=op)).json()
+    member = next(m for m in group["members"] if m["value"] == user["id"])
+    assert member["display"] == "no.display.name"
