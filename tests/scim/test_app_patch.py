@@ -195,3 +195,14 @@ async def test_renaming_to_a_taken_user_name_is_409(client: httpx.AsyncClient) -
     )
     assert response.status_code == 409
     assert response.json()["scimType"] == "uniqueness"
+
+
+async def test_patch_never_overwrites_a_change_made_behind_the_gateway(hr_database: Any) -> None:
+    async with scim_client(hr_database) as client:
+        assert (await client.get("/Users/6")).json()["title"] == "Senior Engineer"  # cached
+        hr_database.execute("UPDATE employees SET title = 'Changed in HR' WHERE employee_id = 6")
+        user = await patch(client, "/Users/6", {"op": "replace", "path": "displayName", "value": "DMR"})
+        assert user["displayName"] == "DMR"
+        assert user["title"] == "Changed in HR"
+        rows = hr_database.execute("SELECT title, display_name FROM employees WHERE employee_id = 6")
+        assert rows == [("Changed in HR", "DMR")]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.errors import DatabaseUnavailableError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.store import ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
@@ -34,6 +34,7 @@ from mapper.scim.settings import Settings
 #: Top-level keys a client may send but never sets (RFC 7643 §3.1: id and meta are the server's).
 _SERVER_KEYS = ("id", "meta")
 _PROJECTION_PARAMS = ("attributes", "excludedattributes")
+_PATCH_ATTEMPTS = 3
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -68,9 +69,7 @@ class ResourceEndpoints:
         self.max_results = settings.max_results
         names = {o.name: o for o in plan.objects}
         self.references = tuple(
-            _Reference(
-                m.attribute, None if m.schema_urn == obj.schema_urn else m.schema_urn, names[m.reference]
-            )
+            _Reference(m.attribute, _container(obj, m.schema_urn), names[m.reference])
             for m in obj.multi
             if m.reference in names
         )
@@ -178,16 +177,32 @@ class ResourceEndpoints:
 
     async def patch(self, request: Request) -> Response:
         """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
-        accept both, and 200 lets clients see the result without another GET)."""
+        accept both, and 200 lets clients see the result without another GET).
+
+        The operations apply to the cached resource and the result is written as a replace. So
+        that a change made in the database since the last sync is never overwritten, the write
+        carries the cached version as an If-Match; when the database has moved on, the cache is
+        brought up to date (a delta sync) and the PATCH applied again. A client's own If-Match is
+        final: a mismatch is its 412."""
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
-        id_, current = await self.existing(request)
-        note(request.scope, self.name, id_)
-        patched = apply_patch(current, get_ci(body, "Operations"), self.resolver)
-        if_match = request.headers.get("if-match")
-        if patched == current and if_match is None:  # nothing changes: no write, same version
-            return self.single(request, current)
-        return self.single(request, await self.store(request).replace(id_, patched, if_match=if_match))
+        operations = get_ci(body, "Operations")
+        client_if_match = request.headers.get("if-match")
+        for attempt in range(_PATCH_ATTEMPTS):
+            id_, current = await self.existing(request)
+            note(request.scope, self.name, id_)
+            patched = apply_patch(current, operations, self.resolver)
+            if patched == current and client_if_match is None:  # nothing changes: no write
+                return self.single(request, current)
+            store = self.store(request)
+            if_match = client_if_match or current.get("meta", {}).get("version")
+            try:
+                return self.single(request, await store.replace(id_, patched, if_match=if_match))
+            except PreconditionFailedError:
+                if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
+                    raise
+                await store.sync_delta()
+        raise AssertionError("unreachable")
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
