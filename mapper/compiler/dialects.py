@@ -8,7 +8,7 @@ name, so these are named ``Mapper<Dialect>`` ("mapperpostgres"...), which clashe
 Identifiers that are reserved words are quoted (see ``RESERVED``), except in Oracle, where a
 quoted name is case-sensitive and the right case cannot be known. Two more rules keep rendered SQL
 safe for ``text()``, which reads ``:word`` as a parameter wherever it appears: a colon inside a
-string literal that ``text()`` would take for a parameter is escaped as ``\\:`` (``text()``
+string literal or quoted name that ``text()`` would take for a parameter is escaped as ``\\:`` (``text()``
 removes the backslash), and casts are rendered as ``CAST(...)`` (sqlglot never writes Postgres
 ``::`` casts). Oracle before 23 has no boolean literals, so booleans are written 1 and 0 there.
 """
@@ -76,6 +76,10 @@ class _TextGenerator:
         if expression.is_string:
             text = _TEXT_COLON.sub(r"\\:", text)
         return text
+
+    def identifier_sql(self, expression: exp.Identifier) -> str:
+        text: str = super().identifier_sql(expression)  # type: ignore[misc]
+        return _TEXT_COLON.sub(r"\\:", text) if expression.quoted else text
 
 
 #: Words that cannot be unquoted identifiers in (nearly) any of our targets. Names that come from

@@ -44,7 +44,18 @@ def statement(
             hint=f"rewrite the SQL with constructs {ctx.write} also has",
         )
         return None
-    return Statement(sql=sql, params=text_parameters(sql), returning=returning)
+    params = text_parameters(sql)
+    if not expression.find(exp.Command):
+        stray = set(params) - {p.name for p in expression.find_all(exp.Placeholder)}
+        if stray:  # a safety net: the generators escape colons in literals and quoted names
+            ctx.error(
+                codes.UNTRANSPILABLE,
+                f"{what}: in {ctx.write}, {', '.join(sorted(stray))} would be read as a :parameter",
+                span,
+                hint="rename what reads as ':name' in the SQL",
+            )
+            return None
+    return Statement(sql=sql, params=params, returning=returning)
 
 
 def parse_one(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:

@@ -183,3 +183,17 @@ def test_derived_writes_bind_the_attribute_map_column_not_the_table_column() -> 
     assert user.insert is not None and user.update is not None
     assert user.insert.sql == "INSERT INTO people (login, mail_address) VALUES (:login, :mail) RETURNING id"
     assert user.update.sql == "UPDATE people SET login = :login, mail_address = :mail WHERE id = :anchor"
+
+
+def test_colons_in_literals_and_quoted_names_are_not_parameters() -> None:
+    from sqlalchemy import create_engine, text
+
+    sql = """SELECT id, login, mail, 'at :noon' || "odd :name" AS folded FROM people"""
+    user = compile_clean(with_import(sql)).object("User")
+    assert user.by_anchor.params == ("anchor",)
+    engine = create_engine("sqlite://")
+    with engine.connect() as db:
+        db.exec_driver_sql("""CREATE TABLE people (id INTEGER, login TEXT, mail TEXT, "odd :name" TEXT)""")
+        db.exec_driver_sql("""INSERT INTO people VALUES (1, 'a', 'a@x', '!')""")
+        row = db.execute(text(user.by_anchor.sql), {"anchor": 1}).mappings().one()
+    assert row["folded"] == "at :noon!"
