@@ -179,16 +179,20 @@ class Database:
                 clause = self._texts.setdefault(statement.sql, text(statement.sql))
         return clause
 
-    async def run(self, fn: Callable[[Tx], T], *, write: bool = False) -> T:
+    async def run(self, fn: Callable[[Tx], T], *, write: bool = False, snapshot: bool = False) -> T:
         """Run ``fn`` in a worker thread with a connection inside one transaction: committed when
-        ``fn`` returns, rolled back when it raises. ``write`` takes SQLite's write lock up front."""
-        return await anyio.to_thread.run_sync(self.run_sync, fn, write, limiter=self.limiter)
+        ``fn`` returns, rolled back when it raises. ``write`` takes SQLite's write lock up front;
+        ``snapshot`` makes every statement of ``fn`` see the same committed state (PostgreSQL
+        REPEATABLE READ; MySQL/MariaDB's default already is; a SQLite read transaction is one)."""
+        return await anyio.to_thread.run_sync(self.run_sync, fn, write, snapshot, limiter=self.limiter)
 
-    def run_sync(self, fn: Callable[[Tx], T], write: bool = False) -> T:
+    def run_sync(self, fn: Callable[[Tx], T], write: bool = False, snapshot: bool = False) -> T:
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite and write:
                     connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+                if snapshot and self.dialect == "postgresql":
+                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
                 with connection.begin():
                     return fn(Tx(self, connection))
         except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError) as e:

@@ -522,7 +522,8 @@ class ObjectStore:
                         old=self.cache.state,
                         page_size=self.page_size,
                         progress_every=self.progress_every,
-                    )
+                    ),
+                    snapshot=True,  # members and objects from one consistent state
                 )
             except exc.DBAPIError as e:
                 self.cache.end_tracking()
@@ -568,7 +569,8 @@ class ObjectStore:
                 since, started, rewound = self._mark.value, self._mark.clock(), False
             try:
                 delta = await self.database.run(
-                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark.value, since=since)
+                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark.value, since=since),
+                    snapshot=True,
                 )
             except exc.DBAPIError as e:
                 self.cache.end_tracking()
