@@ -2,9 +2,10 @@
 
     Starlette(routes=[...], middleware=[...], exception_handlers={...}, lifespan=...)
 
-Middleware, outermost first: bearer authentication (rejects before anything else runs), the audit
-log (writes only), then path normalisation (``/users/`` → ``/Users``). The lifespan owns the
-runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
+Middleware, outermost first: the audit log (writes only, including those refused a token), bearer
+authentication (rejects before anything else runs), then path normalisation (``/users/`` →
+``/Users``). The lifespan owns the runtime: it creates the
+:class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
 hands it to the handlers as ``request.state.gateway``, and stops it (autosync, pools) on shutdown.
 There is no global state: two apps built from two plans are independent.
 """
@@ -40,10 +41,10 @@ def build_app(plan: Plan, settings: Settings | None = None) -> Starlette:
     """The SCIM 2.0 app serving ``plan``."""
     settings = settings or Settings()
     middleware = [
+        Middleware(AuditMiddleware),
         Middleware(
             BearerAuthMiddleware, credentials=settings.credentials, insecure=settings.insecure_no_auth
         ),
-        Middleware(AuditMiddleware),
         Middleware(PathNormaliser, base_path=settings.base_path, segments=segments(plan), aliases=ALIASES),
     ]
     return Starlette(

@@ -1,7 +1,8 @@
 """The audit log: one JSON line per write request (POST, PUT, PATCH, DELETE) on the logger
 ``mapper.audit``, with the time, the client's label, the method, the object type, the anchor, the
 outcome (HTTP status) and the duration in milliseconds. It never holds attribute values nor tokens:
-the record has no field that could carry one.
+the record has no field that could carry one. A write refused for want of a valid token is logged
+too (client and type null), so failed attempts show up next to the writes.
 
 :class:`AuditMiddleware` is a pure ASGI middleware that only acts on write methods, so reads pay a
 single set look-up. Handlers name what they touched with :func:`note`.
@@ -83,7 +84,8 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            if record.object_type is not None and self.logger.isEnabledFor(logging.INFO):
+            noted = record.object_type is not None or status == 401  # a rejected token is audited too
+            if noted and self.logger.isEnabledFor(logging.INFO):
                 line = audit_line(
                     client=scope.get(CLIENT_KEY),
                     method=scope["method"],

@@ -46,3 +46,13 @@ async def test_one_line_per_write(hr_sqlite: Any, caplog: pytest.LogCaptureFixtu
     text = caplog.text
     assert TOKEN not in text
     assert "Secret Title" not in text and "audited.user@example.com" not in text
+
+
+async def test_a_write_with_a_bad_token_is_audited(hr_sqlite: Any, caplog: pytest.LogCaptureFixture) -> None:
+    async with scim_client(hr_sqlite) as client:
+        with caplog.at_level("INFO", logger="mapper.audit"):
+            await client.delete("/Users/1", headers={"Authorization": "Bearer guess"})
+            await client.get("/Users/1", headers={"Authorization": "Bearer guess"})  # reads are not
+    (line,) = audit_lines(caplog)
+    assert (line["client"], line["method"], line["type"], line["status"]) == (None, "DELETE", None, 401)
+    assert "guess" not in caplog.text
