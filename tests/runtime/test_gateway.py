@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import anyio
@@ -205,4 +206,23 @@ async def test_a_cancelled_request_still_leaves_cache_and_database_agreeing(hr_s
         assert users.lookup("id", "2")[0].get("title") == in_db == "Committed anyway"
     finally:
         blocker.close()
+        await gateway.stop()
+
+
+async def test_full_import_pages_through_keysets_and_logs_progress(hr_database, caplog):
+    gateway = Gateway(
+        hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        page_size=3,
+        progress_every=10,
+    )
+    with caplog.at_level(logging.INFO, logger="mapper.runtime"):
+        await gateway.start()
+    try:
+        assert gateway.health()["objects"] == {"User": 20, "Group": 4}
+        assert [r["id"] for r in gateway.stores["User"].all()] == [str(i) for i in range(1, 21)]
+        progress = [r.getMessage() for r in caplog.records if "imported" in r.getMessage()]
+        assert progress == ["User: imported 12 rows", "User: imported 20 rows"]
+    finally:
         await gateway.stop()
