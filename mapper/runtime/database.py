@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import PlanSource, Statement
-from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.errors import DatabaseUnavailableError, SourceUrlError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def resolve_url(source: PlanSource, environ: Mapping[str, str] = os.environ) -> 
         return environ[source.url_env]
     if source.url_default:
         return source.url_default
-    raise DatabaseUnavailableError(source.name)
+    raise SourceUrlError(source.name, source.url_env)
 
 
 def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:

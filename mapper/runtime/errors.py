@@ -64,6 +64,15 @@ class DatabaseUnavailableError(StoreError):
         super().__init__(f"database {source} is unavailable")
 
 
+class SourceUrlError(StoreError):
+    """A source has no URL: its environment variable is unset and it has no default."""
+
+    def __init__(self, source: str, variable: str | None) -> None:
+        self.source = source
+        hint = f": set {variable}" if variable else ""
+        super().__init__(f"source {source} has no database URL{hint}")
+
+
 class SyncError(StoreError):
     """An import or delta query failed for a reason other than an outage (a missing table or
     column, a syntax error): the mapping and the schema disagree. ``detail`` is the driver's first

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from mapper.plan import PlanAttribute
-from mapper.runtime.database import bootstrap_sqlite, engine_url, redact
-from mapper.runtime.errors import InvalidValueError
+from mapper.plan import PlanAttribute, PlanSource
+from mapper.runtime.database import bootstrap_sqlite, engine_url, redact, resolve_url
+from mapper.runtime.errors import InvalidValueError, SourceUrlError
 from mapper.runtime.loading import Watermark, rewind
 from mapper.runtime.records import Codec, Record, coerce, format_datetime, to_scim
 from mapper.runtime.store import etag_matches
@@ -141,6 +141,14 @@ def test_bootstrap_sqlite_removes_a_half_built_file(tmp_path):
     with pytest.raises(sqlite3.Error):
         bootstrap_sqlite(f"sqlite:///{tmp_path / 'x.db'}", [bad])
     assert not (tmp_path / "x.db").exists()
+
+
+def test_source_urls_come_from_the_environment_then_the_default():
+    source = PlanSource(name="hr", dialect="sqlite", url_env="HR_URL", url_default=None)
+    assert resolve_url(source, {"HR_URL": "sqlite:///x.db"}) == "sqlite:///x.db"
+    assert resolve_url(source.model_copy(update={"url_default": "sqlite:///d.db"}), {}) == "sqlite:///d.db"
+    with pytest.raises(SourceUrlError, match="set HR_URL"):
+        resolve_url(source, {})
 
 
 def test_urls():
