@@ -281,3 +281,9 @@ async def test_member_display_falls_back_to_the_user_name(client: httpx.AsyncCli
     group = (await client.patch("/Groups/1", json=op)).json()
     member = next(m for m in group["members"] if m["value"] == user["id"])
     assert member["display"] == "no.display.name"
+
+
+async def test_location_follows_the_request_host(client: httpx.AsyncClient) -> None:
+    for host in ("idm.example.com", "idm.example.com:8443", "other.example.org"):
+        user = (await client.get("/Users/2", headers={"Host": host})).json()
+        assert user["meta"]["location"] == f"http://{host}/scim/v2/Users/2"

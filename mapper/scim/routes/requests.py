@@ -3,6 +3,7 @@ the absolute URLs that ``meta.location``, ``Location`` and ``$ref`` carry."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import quote, unquote
@@ -62,29 +63,37 @@ def decoded_again(value: str) -> str | None:
     return unquote(value)
 
 
-_ROOTS: dict[tuple[Any, ...], str] = {}
-_MAX_ROOTS = 64
-
-
 def scim_root(request: Request, base_path: str) -> str:
     """The absolute SCIM root URL of this request, e.g. ``https://idm.example.com/scim/v2``.
 
-    Starlette's ``base_url`` (which validates the Host header) costs ~10 µs per request; its
-    result depends only on the scheme, Host header, server address and root path, so it is
-    remembered per combination (a bounded memo: the Host header is the client's to choose)."""
+    Starlette's ``base_url`` (which validates the Host header) costs ~10 µs per request; it
+    depends only on the scheme, Host header, server address and root path, so it is computed once
+    per combination (a bounded cache: the Host header is the client's to choose)."""
     scope = request.scope
     host = None
     for name, value in scope["headers"]:
         if name == b"host":
             host = value
             break
-    key = (scope.get("scheme"), host, scope.get("server"), scope.get("root_path"), base_path)
-    root = _ROOTS.get(key)
-    if root is None:
-        if len(_ROOTS) >= _MAX_ROOTS:
-            _ROOTS.clear()
-        root = _ROOTS[key] = str(request.base_url).rstrip("/") + base_path
-    return root
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    server = scope.get("server")
+    return _root(scope.get("scheme", "http"), host, tuple(server) if server else None, root_path, base_path)
+
+
+@functools.lru_cache(maxsize=64)
+def _root(
+    scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str, base_path: str
+) -> str:
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "server": server,
+        "root_path": root_path,
+        "path": "/",
+        "query_string": b"",
+        "headers": [(b"host", host)] if host is not None else [],
+    }
+    return str(Request(scope).base_url).rstrip("/") + base_path
 
 
 def location(root: str, endpoint: str, id_: str) -> str:
