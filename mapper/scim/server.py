@@ -17,11 +17,12 @@ import argparse
 import importlib.util
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-from mapper.errors import MappingError
+from mapper.errors import MapperError, MappingError
 from mapper.plan import Plan
 from mapper.scim.auth import Credential, TokenConfigError, load_credentials
 from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
@@ -108,8 +109,13 @@ def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str |
     if not sqlite_sources:
         return "mapper serve: --create-schema and --seed work with SQLite sources only"
     for source in sqlite_sources:
-        url = resolve_url(source, environ)
-        if bootstrap_sqlite(url, files):
+        try:
+            url = resolve_url(source, environ)
+            created = bootstrap_sqlite(url, files)
+        except (MapperError, ValueError, OSError, sqlite3.Error) as error:
+            # the message names the source, never the URL (it may hold a password)
+            return f"mapper serve: cannot create the database of source {source.name}: {error}"
+        if created:
             log.info("created database for source %s at %s", source.name, redact(url))
         else:
             log.info(

@@ -142,3 +142,14 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     assert token not in log
     assert '"client":"ci"' in log and '"method":"POST"' in log  # the audit line
     assert "GET /scim/v2/Users" not in log  # no access log
+
+
+def test_bootstrap_reports_a_broken_schema_file(tmp_path: Path) -> None:
+    plan = load(str(HR_MAP))
+    bad = tmp_path / "bad.sql"
+    bad.write_text("CREATE TABLE (;", encoding="utf-8")
+    message = bootstrap(plan, [str(bad)], {"HR_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert message and "source hr" in message
+    assert not (tmp_path / "x.db").exists()
+    wrong = bootstrap(plan, [str(bad)], {"HR_DATABASE_URL": "postgresql://u:secret@db/x"})
+    assert wrong and "secret" not in wrong
