@@ -216,3 +216,12 @@ async def test_entra_group_queries(any_client: httpx.AsyncClient) -> None:
     assert [r["id"] for r in member.json()["Resources"]] == ["2"]
     other = await any_client.get("/Groups", params={"filter": 'id eq "2" and members[value eq "1"]'})
     assert other.json()["totalResults"] == 0
+
+
+async def test_a_filter_too_deep_to_evaluate_is_400(client: httpx.AsyncClient) -> None:
+    chain = " and ".join(f'userName ne "u{i}"' for i in range(3000))
+    response = await client.post("/Users/.search", json={"filter": chain})
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidFilter"
+    nested = "(" * 3000 + 'title eq "x"' + ")" * 3000
+    assert (await client.post("/Users/.search", json={"filter": nested})).status_code in (200, 400)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
-from mapper.scim.errors import ScimError, invalid_value
+from mapper.scim.errors import ScimError, invalid_filter, invalid_value
 from mapper.scim.filter import And, AttrPath, Compare, Filter, equality_terms, parse_filter
 from mapper.scim.paths import split_list
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+TOO_DEEP = "the filter is nested too deeply (or has too many terms) to evaluate"
 
 #: ``attr eq "value"`` / ``attr.sub eq "value"`` without a URN or escapes: Entra's probe, and the
 #: shape of nearly every filter provisioning clients send.
@@ -119,7 +120,10 @@ def parse(text: str) -> Filter:
     if simple is not None:
         attribute, sub, value = simple.groups()
         return Compare(AttrPath(None, attribute, sub), "eq", value)
-    return _parse_cached(text)
+    try:
+        return _parse_cached(text)
+    except RecursionError:
+        raise invalid_filter(TOO_DEEP) from None
 
 
 @functools.lru_cache(maxsize=512)
@@ -137,11 +141,14 @@ async def find(
         exact = await _by_key(store, node, resolver, query_attribute)
         if exact is not None:
             return exact
-    node.validate(resolver)
-    candidates = await _by_index(store, node, resolver, query_attribute)
-    if candidates is None:
-        candidates = store.all()
-    return [r for r in candidates if node.matches(r, resolver)]
+    try:
+        node.validate(resolver)
+        candidates = await _by_index(store, node, resolver, query_attribute)
+        if candidates is None:
+            candidates = store.all()
+        return [r for r in candidates if node.matches(r, resolver)]
+    except RecursionError:  # a chain of thousands of terms: the evaluator recurses per term
+        raise invalid_filter(TOO_DEEP) from None
 
 
 async def _by_key(
