@@ -225,3 +225,10 @@ async def test_a_filter_too_deep_to_evaluate_is_400(client: httpx.AsyncClient) -
     assert response.json()["scimType"] == "invalidFilter"
     nested = "(" * 3000 + 'title eq "x"' + ")" * 3000
     assert (await client.post("/Users/.search", json={"filter": nested})).status_code in (200, 400)
+
+
+async def test_malformed_attributes_parameter_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/Users", params={"attributes": "emails[type eq"})
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidPath"
+    assert (await client.get("/Users/1", params={"excludedAttributes": "name..x"})).status_code == 400
