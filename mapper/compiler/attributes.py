@@ -11,7 +11,7 @@ from mapper.compiler import codes
 from mapper.compiler.context import Context
 from mapper.compiler.hints import suggest
 from mapper.compiler.paths import PathError, Resolver
-from mapper.compiler.projection import Projection
+from mapper.compiler.projection import Output, Projection
 from mapper.language.model import AttributeMapping
 from mapper.plan import PlanAttribute, ScimType
 
@@ -90,26 +90,35 @@ def _columns(
         return output.name, None
     target = projection.target_column(output, table)
     if target is None and written:  # reported, but placed, so nothing else fails because of it
-        _report_not_writable(ctx, line, output.column is None, output.expression, table)
+        _report_not_writable(ctx, line, projection, output, table)
     return output.name, target
 
 
 def _report_not_writable(
-    ctx: Context, line: AttributeMapping, is_expression: bool, expression: exp.Expr, table: exp.Table
+    ctx: Context, line: AttributeMapping, projection: Projection, output: Output, table: exp.Table
 ) -> None:
     name = line.column.value
+    written = f"'{name}' is written to {table.name} but"
     hint = f"map it import-only ('{line.path.value} <- {name}'), or write through explicit statements"
-    if is_expression:
+    if isinstance(projection.query, exp.SetOperation):
+        kind = projection.query.key.upper()
         ctx.error(
             codes.EXPRESSION_NOT_WRITABLE,
-            f"'{name}' is written to {table.name} but is the expression {expression.sql()} in the import",
+            f"{written} the import is a {kind}, whose columns cannot be written",
+            line.column.span,
+            hint=hint,
+        )
+    elif output.column is None:
+        ctx.error(
+            codes.EXPRESSION_NOT_WRITABLE,
+            f"{written} is the expression {output.expression.sql()} in the import",
             line.column.span,
             hint=hint,
         )
     else:
         ctx.error(
             codes.FOREIGN_COLUMN_NOT_WRITABLE,
-            f"'{name}' is written to {table.name} but the import reads it from another table",
+            f"{written} the import reads it from another table",
             line.column.span,
             hint=hint,
         )

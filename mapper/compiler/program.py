@@ -33,7 +33,7 @@ class UnknownDialectError(MapperError, ValueError):
     """``write=`` names no dialect the compiler targets."""
 
 
-def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None, list[Diagnostic]]:  # noqa: A001
+def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None, list[Diagnostic]]:
     """Compile ``mapping``; ``write`` overrides every source's dialect (the SQL in the file is
     still read in its source's dialect). Never raises for a problem in the mapping."""
     target = normalize(write) if write is not None else None

@@ -302,3 +302,12 @@ def test_map216_written_column_named_anchor() -> None:
     d = only(text, "MAP216")
     assert_at(d, text, "anchor\n")
     assert str(d).startswith("test.map:16:20: error[MAP216]")
+
+
+def test_map209_union_columns_are_not_writable() -> None:
+    text = plant(
+        "    FROM people\n", "    FROM people UNION SELECT id, login, mail, updated_at FROM old_people\n"
+    )
+    _, diagnostics = compile_text(text)
+    assert {d.code for d in diagnostics} == {"MAP209"}
+    assert "is a UNION" in diagnostics[0].message
