@@ -69,6 +69,9 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
     plan = _load(options)
     if plan is None:
         return EXIT_ERRORS
+    problem = check_sources(plan, env)
+    if problem:
+        return _fail(problem, EXIT_USAGE)
     if options.create_schema or options.seed:
         problem = bootstrap(plan, [*options.create_schema, *options.seed], env)
         if problem:
@@ -95,6 +98,18 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("mapper.audit").setLevel(logging.INFO)
+
+
+def check_sources(plan: Plan, environ: Mapping[str, str]) -> str | None:
+    """A message when a source has no URL (its variable unset and no default), else None."""
+    from mapper.runtime.database import resolve_url
+
+    for source in plan.sources:
+        try:
+            resolve_url(source, environ)
+        except MapperError as error:
+            return f"mapper serve: {error}"
+    return None
 
 
 def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str | None:

@@ -153,3 +153,13 @@ def test_bootstrap_reports_a_broken_schema_file(tmp_path: Path) -> None:
     assert not (tmp_path / "x.db").exists()
     wrong = bootstrap(plan, [str(bad)], {"HR_DATABASE_URL": "postgresql://u:secret@db/x"})
     assert wrong and "secret" not in wrong
+
+
+def test_a_source_without_url_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mapping = tmp_path / "nourl.map"
+    text = HR_MAP.read_text(encoding="utf-8").replace(
+        'url env("HR_DATABASE_URL", "sqlite:///hr.db")', 'url env("NO_SUCH_URL_VAR")'
+    )
+    mapping.write_text(text, encoding="utf-8")
+    assert serve(ServeOptions(mapping=str(mapping), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert "NO_SUCH_URL_VAR" in capsys.readouterr().err
