@@ -206,3 +206,8 @@ async def test_patch_never_overwrites_a_change_made_behind_the_gateway(hr_databa
         assert user["title"] == "Changed in HR"
         rows = hr_database.execute("SELECT title, display_name FROM employees WHERE employee_id = 6")
         assert rows == [("Changed in HR", "DMR")]
+
+
+async def test_okta_deactivation_with_the_id_in_the_value(client: httpx.AsyncClient) -> None:
+    user = await patch(client, "/Users/2", {"op": "replace", "value": {"id": "2", "active": False}})
+    assert user["active"] is False
