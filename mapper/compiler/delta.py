@@ -16,7 +16,7 @@ from mapper.compiler import codes, derive
 from mapper.compiler.context import Context
 from mapper.compiler.hints import suggest
 from mapper.compiler.projection import Projection
-from mapper.compiler.statements import statement
+from mapper.compiler.statements import render_statement
 from mapper.language.model import DeltaTable, DeltaWatermark, ObjectType
 from mapper.plan import PlanDelta
 
@@ -44,9 +44,9 @@ def _watermark(
         return None
     assert obj.import_sql is not None
     span, what = obj.import_sql.span, f"{obj.name.value} import"  # the import is what may not transpile
-    changes = derive.watermark_changes(projection, output.name, anchor, ctx.write)
-    query = statement(ctx, changes, span, what)
-    latest = statement(ctx, derive.watermark_max(projection, output.name), span, what)
+    changes = derive.select_watermark_changes(projection, output.name, anchor, ctx.write)
+    query = render_statement(ctx, changes, span, what)
+    latest = render_statement(ctx, derive.select_watermark_max(projection, output.name), span, what)
     if query is None or latest is None:
         return None
     return PlanDelta(kind="watermark", query=query, watermark_column=output.name, max_sequence=latest)
@@ -65,10 +65,13 @@ def _table(ctx: Context, delta: DeltaTable, projection: Projection, anchor: str)
     )
     change_type = delta.change_type.value if delta.change_type else "change_type"
     what = f"delta table {delta.table.value}"
-    query = statement(
-        ctx, derive.table_changes(table, sequence, anchor_column, change_type, ctx.write), delta.span, what
+    query = render_statement(
+        ctx,
+        derive.select_table_changes(table, sequence, anchor_column, change_type, ctx.write),
+        delta.span,
+        what,
     )
-    latest = statement(ctx, derive.table_max(table, sequence), delta.span, what)
+    latest = render_statement(ctx, derive.select_table_max(table, sequence), delta.span, what)
     if query is None or latest is None:
         return None
     return PlanDelta(

@@ -15,7 +15,7 @@ from mapper.compiler import codes
 from mapper.compiler.context import Context
 from mapper.compiler.derive import anchor_equals
 from mapper.compiler.projection import Projection
-from mapper.compiler.statements import statement
+from mapper.compiler.statements import render_statement
 from mapper.language.model import Deprovision, Span
 from mapper.plan import PlanDeprovision, Statement
 
@@ -64,7 +64,7 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
         )
         return None
     assignments = [(_table_column(projection, table, a.column.value), a.value) for a in rule.assignments]
-    update = statement(ctx, set_constants(table, assignments, anchor_column), where, what)
+    update = render_statement(ctx, build_set_constants(table, assignments, anchor_column), where, what)
     return PlanDeprovision(action="set", statement=update) if update else None
 
 
@@ -74,7 +74,7 @@ def _table_column(projection: Projection, table: exp.Table, name: str) -> exp.Id
     return projection.identifier(column or name)
 
 
-def set_constants(
+def build_set_constants(
     table: exp.Table, assignments: list[tuple[exp.Identifier, Value]], anchor_column: exp.Identifier
 ) -> exp.Update:
     """``UPDATE table SET c = literal ... WHERE anchor = :anchor``. The literals come from the

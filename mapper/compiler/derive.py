@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from mapper.compiler.dialects import ascending
+from mapper.compiler.dialects import order_ascending
 from mapper.compiler.projection import WRAP_ALIAS, Projection
 
 
@@ -30,7 +30,7 @@ class Base:
     ref: Callable[[str], exp.Expr]
 
 
-def base(projection: Projection) -> Base:
+def restrictable(projection: Projection) -> Base:
     """The import ready for restriction: the query itself (without ORDER BY) or a wrapper
     selecting every output column from it as a subquery (see ``projection``)."""
     inner = projection.query.copy()
@@ -65,10 +65,10 @@ class Reads:
     by_query: exp.Select
 
 
-def reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
+def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
     """The read statements keyed on the ``anchor`` output column and the ``query`` output column."""
-    b = base(projection)
-    order = ascending(b.ref(anchor), write)
+    b = restrictable(projection)
+    order = order_ascending(b.ref(anchor), write)
     import_all = b.query.order_by(order)
     page = b.query.where(exp.GT(this=b.ref(anchor), expression=placeholder("after"))).order_by(order.copy())
     column: exp.Expr = b.ref(query)
@@ -84,29 +84,33 @@ def reads(projection: Projection, anchor: str, query: str, case_exact: bool, wri
     )
 
 
-def watermark_changes(projection: Projection, watermark: str, anchor: str, write: str) -> exp.Select:
+def select_watermark_changes(projection: Projection, watermark: str, anchor: str, write: str) -> exp.Select:
     """The import's rows whose watermark is past ``:since``, oldest first."""
-    b = base(projection)
+    b = restrictable(projection)
     since = exp.GT(this=b.ref(watermark), expression=placeholder("since"))
-    return b.query.where(since).order_by(ascending(b.ref(watermark), write), ascending(b.ref(anchor), write))
+    return b.query.where(since).order_by(
+        order_ascending(b.ref(watermark), write), order_ascending(b.ref(anchor), write)
+    )
 
 
-def watermark_max(projection: Projection, watermark: str) -> exp.Select:
+def select_watermark_max(projection: Projection, watermark: str) -> exp.Select:
     """The greatest watermark the import currently holds."""
-    b = base(projection)
+    b = restrictable(projection)
     return b.query.select(exp.Max(this=b.ref(watermark)), append=False)
 
 
-def table_changes(table: exp.Table, sequence: str, anchor: str, change_type: str, write: str) -> exp.Select:
+def select_table_changes(
+    table: exp.Table, sequence: str, anchor: str, change_type: str, write: str
+) -> exp.Select:
     """The change-table rows past ``:since``, in sequence order."""
     seq = exp.column(sequence)
     return (
         exp.select(seq, exp.column(anchor), exp.column(change_type))
         .from_(table.copy())
         .where(exp.GT(this=seq.copy(), expression=placeholder("since")))
-        .order_by(ascending(seq.copy(), write))
+        .order_by(order_ascending(seq.copy(), write))
     )
 
 
-def table_max(table: exp.Table, sequence: str) -> exp.Select:
+def select_table_max(table: exp.Table, sequence: str) -> exp.Select:
     return exp.select(exp.Max(this=exp.column(sequence))).from_(table.copy())

@@ -57,7 +57,7 @@ def normalize(name: str | None) -> PlanDialect | None:
     return cast(PlanDialect, lowered) if lowered in DIALECTS else None
 
 
-def text_parameters(sql: str) -> tuple[str, ...]:
+def find_text_parameters(sql: str) -> tuple[str, ...]:
     """The parameter names SQLAlchemy ``text()`` finds in ``sql``, in order of first use."""
     seen: dict[str, None] = {}
     for match in _TEXT_PARAMETER.finditer(sql):
@@ -131,7 +131,7 @@ _WRITERS: dict[str, type[Dialect]] = {
 }
 
 
-def writer(write: str) -> Dialect:
+def make_writer(write: str) -> Dialect:
     """The dialect instance that renders plan SQL for ``write``."""
     return _WRITERS[write]()
 
@@ -139,16 +139,16 @@ def writer(write: str) -> Dialect:
 def render(expression: exp.Expr, write: str) -> str:
     """Render ``expression`` for ``write``; raises sqlglot's ``UnsupportedError`` when it cannot."""
     options: dict[str, Any] = {"unsupported_level": ErrorLevel.RAISE, "comments": False}
-    return writer(write).generate(expression, copy=True, **options)
+    return make_writer(write).generate(expression, copy=True, **options)
 
 
-def ascending(expression: exp.Expr, write: str) -> exp.Ordered:
+def order_ascending(expression: exp.Expr, write: str) -> exp.Ordered:
     """``expression ASC`` with the target's own null ordering, so no NULLS FIRST/LAST is written."""
     ordering = _WRITERS[write].NULL_ORDERING
     return exp.Ordered(this=expression, nulls_first=ordering == "nulls_are_small")
 
 
-def procedure_call(name: exp.Table, params: tuple[str, ...], write: str) -> str:
+def render_call(name: exp.Table, params: tuple[str, ...], write: str) -> str:
     """A stored procedure call as ``write`` spells it; ``write`` must not be SQLite."""
     proc = render(name, write)
     args = ", ".join(f":{p}" for p in params)

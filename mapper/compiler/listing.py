@@ -12,7 +12,7 @@ _READS = ("import_all", "import_first_page", "import_page", "by_anchor", "by_que
 _WRITES = ("insert", "update", "delete")
 
 
-def statements(plan: Plan) -> Iterator[tuple[str, Statement]]:
+def list_statements(plan: Plan) -> Iterator[tuple[str, Statement]]:
     """Every statement of ``plan`` with a dotted label (``User.delta.query``), in plan order."""
     for obj in plan.objects:
         yield from _object_statements(obj)
@@ -40,7 +40,7 @@ def _object_statements(obj: PlanObject) -> Iterator[tuple[str, Statement]]:
 def render(plan: Plan) -> str:
     """The listing of ``plan``'s SQL."""
     blocks = []
-    for label, stmt in statements(plan):
+    for label, stmt in list_statements(plan):
         lines = [f"-- {label}"]
         if stmt.params:
             lines.append(f"-- params: {', '.join(stmt.params)}")

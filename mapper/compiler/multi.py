@@ -12,11 +12,11 @@ from sqlglot import exp
 
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.derive import base, placeholder
-from mapper.compiler.dialects import ascending
+from mapper.compiler.derive import placeholder, restrictable
+from mapper.compiler.dialects import order_ascending
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import project
-from mapper.compiler.statements import explicit, statement
+from mapper.compiler.statements import explicit, render_statement
 from mapper.language.model import MultiValued
 from mapper.plan import PlanMulti
 
@@ -35,13 +35,13 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         ctx.error(codes.INCOMPLETE_OBJECT, f"{what}: no import query", multi.span)
         return None
     block = multi.import_sql
-    query = sqltext.single_query(ctx, block, f"{what} import")
+    query = sqltext.parse_query(ctx, block, f"{what} import")
     if query is None:
         return None
     projection, problems = project(query)
     for problem in problems:
         ctx.error(
-            codes.UNNAMED_OUTPUT, f"{what} import: {problem.reason}", sqltext.node_span(block, problem.item)
+            codes.UNNAMED_OUTPUT, f"{what} import: {problem.reason}", sqltext.locate_node(block, problem.item)
         )
     if any(problem.fatal for problem in problems):
         return None
@@ -54,13 +54,15 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
     if ctx.errors() > before or resolved is None:
         return None
     owner, value = projection.outputs[0].name, projection.outputs[1].name
-    b = base(projection)
-    load = b.query.order_by(ascending(b.ref(owner), ctx.write), ascending(b.ref(value), ctx.write))
+    b = restrictable(projection)
+    load = b.query.order_by(
+        order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write)
+    )
     for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")))
-    for_anchor = for_anchor.order_by(ascending(b.ref(value), ctx.write))
+    for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write))
     known = {"anchor", "value"} | {c.lower() for c in projection.columns[2:] if c.lower() in OPTIONAL}
-    load_stmt = statement(ctx, load, block.span, f"{what} import")
-    for_anchor_stmt = statement(ctx, for_anchor, block.span, f"{what} import")
+    load_stmt = render_statement(ctx, load, block.span, f"{what} import")
+    for_anchor_stmt = render_statement(ctx, for_anchor, block.span, f"{what} import")
     add = explicit(ctx, multi.add, known, f"{what} add") if multi.add else None
     remove = explicit(ctx, multi.remove, known, f"{what} remove") if multi.remove else None
     if ctx.errors() > before or load_stmt is None or for_anchor_stmt is None:

@@ -16,7 +16,7 @@ from mapper.compiler.hints import suggest
 from mapper.compiler.multi import compile_multi
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection, project
-from mapper.compiler.statements import statement
+from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
 from mapper.language.model import ObjectType, Span
 from mapper.plan import PlanAttribute, PlanDn, PlanObject
@@ -38,12 +38,12 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
         missing = "an anchor" if obj.anchor is None else "an import query"
         ctx.error(codes.INCOMPLETE_OBJECT, f"object {obj.name.value} has no {missing}", obj.name.span)
         return None
-    query = sqltext.single_query(ctx, obj.import_sql, what)
+    query = sqltext.parse_query(ctx, obj.import_sql, what)
     if query is None:
         return None
     projection, problems = project(query)
     for problem in problems:
-        span = sqltext.node_span(obj.import_sql, problem.item)
+        span = sqltext.locate_node(obj.import_sql, problem.item)
         ctx.error(codes.UNNAMED_OUTPUT, f"{what}: {problem.reason}", span, hint="name every output column")
     if any(problem.fatal for problem in problems):
         return None
@@ -59,13 +59,13 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     placed = tuple(a for a in attributes if a is not None)
     looked_up = query_attribute.column if query_attribute is not None else key.name
     case_exact = query_attribute.case_exact if query_attribute is not None else True
-    reads = derive.reads(projection, key.name, looked_up, case_exact, ctx.write)
+    reads = derive.derive_reads(projection, key.name, looked_up, case_exact, ctx.write)
     span = obj.import_sql.span
-    import_all = statement(ctx, reads.import_all, span, what)
-    import_first_page = statement(ctx, reads.import_first_page, span, what)
-    import_page = statement(ctx, reads.import_page, span, what)
-    by_anchor = statement(ctx, reads.by_anchor, span, what)
-    by_query = statement(ctx, reads.by_query, span, what)
+    import_all = render_statement(ctx, reads.import_all, span, what)
+    import_first_page = render_statement(ctx, reads.import_first_page, span, what)
+    import_page = render_statement(ctx, reads.import_page, span, what)
+    by_anchor = render_statement(ctx, reads.by_anchor, span, what)
+    by_query = render_statement(ctx, reads.by_query, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver) for m in obj.multi)

@@ -160,7 +160,7 @@ def _case_insensitive(schemas: dict[str, SchemaDef], urn: str) -> str | None:
     return next((u for u in schemas if u.lower() == lowered), None)
 
 
-def resolver(object_name: str, core: SchemaDef | None, customs: tuple[SchemaDecl, ...]) -> Resolver:
+def make_resolver(object_name: str, core: SchemaDef | None, customs: tuple[SchemaDecl, ...]) -> Resolver:
     """The resolver for ``object_name``: ``core`` overrides its core schema (a custom object type
     naming a custom schema); standard types use theirs."""
     schemas = dict(STANDARD_SCHEMAS)

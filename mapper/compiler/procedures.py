@@ -11,7 +11,7 @@ from sqlglot.errors import SqlglotError
 
 from mapper.compiler import codes
 from mapper.compiler.context import Context
-from mapper.compiler.dialects import procedure_call
+from mapper.compiler.dialects import render_call
 from mapper.compiler.hints import suggest
 from mapper.language.model import ProcedureCall
 from mapper.plan import Statement
@@ -41,7 +41,7 @@ def call(ctx: Context, node: ProcedureCall, known: Collection[str], what: str) -
         return None
     try:
         name = exp.to_table(node.name.value, dialect=ctx.read)
-        sql = procedure_call(name, tuple(p.value for p in node.params), ctx.write)
+        sql = render_call(name, tuple(p.value for p in node.params), ctx.write)
     except SqlglotError as err:
         ctx.error(
             codes.SQL_SYNTAX, f"{what}: '{node.name.value}' is not a procedure name: {err}", node.name.span

@@ -12,7 +12,7 @@ from mapper.compiler.attributes import scim_type
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
-from mapper.compiler.paths import custom_schema, resolver
+from mapper.compiler.paths import custom_schema, make_resolver
 from mapper.diagnostics import Diagnostic, Severity, has_errors
 from mapper.errors import MapperError, MappingError
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, SchemaDecl, Source
@@ -96,7 +96,7 @@ def _compile_object(
             ctx.error(codes.INCOMPLETE_OBJECT, message, obj.schema_alias.span)
             return None
         core = custom_schema(decl)
-    return compile_object(ctx, obj, resolver(obj.name.value, core, mapping.schemas))
+    return compile_object(ctx, obj, make_resolver(obj.name.value, core, mapping.schemas))
 
 
 def _source(src: Source, dialect: PlanDialect) -> PlanSource:

@@ -32,7 +32,7 @@ class Parameter:
     end: int  # exclusive
 
 
-def span_of(block: SqlBlock, start: int, end: int) -> Span:
+def locate(block: SqlBlock, start: int, end: int) -> Span:
     """The file span of characters ``start``..``end`` (exclusive) of ``block.text``."""
     first = _position(block, start)
     last = _position(block, max(end, start))
@@ -114,9 +114,7 @@ def _report_parse_error(ctx: Context, block: SqlBlock, what: str, detail: dict, 
     end = _offset(block.text, line, col) + 1
     start = max(0, end - max(len(token), 1))
     near = f" near '{token}'" if token else ""
-    ctx.error(
-        codes.SQL_SYNTAX, f"{what}: SQL does not parse{near}: {description}", span_of(block, start, end)
-    )
+    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse{near}: {description}", locate(block, start, end))
 
 
 def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenError) -> None:
@@ -132,10 +130,10 @@ def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenErro
     last = done[-1].end + 1 if done else 0
     rest = block.text[last:]
     start = last + len(rest) - len(rest.lstrip())
-    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not tokenize: {cause}", span_of(block, start, start + 1))
+    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not tokenize: {cause}", locate(block, start, start + 1))
 
 
-def parameters(block: SqlBlock, read: str) -> list[Parameter]:
+def find_parameters(block: SqlBlock, read: str) -> list[Parameter]:
     """The ``:name`` placeholders of ``block`` in order, found by sqlglot's tokenizer (so colons
     in strings, comments and ``::`` casts are not mistaken for parameters)."""
     try:
@@ -149,7 +147,7 @@ def parameters(block: SqlBlock, read: str) -> list[Parameter]:
     return found
 
 
-def node_span(block: SqlBlock, node: exp.Expr) -> Span:
+def locate_node(block: SqlBlock, node: exp.Expr) -> Span:
     """The file span of a parsed node, from the token positions sqlglot keeps on its leaves
     (the whole block when it kept none)."""
     starts, ends = [], []
@@ -160,10 +158,10 @@ def node_span(block: SqlBlock, node: exp.Expr) -> Span:
             ends.append(meta["end"] + 1)
     if not starts:
         return block.span
-    return span_of(block, min(starts), max(ends))
+    return locate(block, min(starts), max(ends))
 
 
-def single_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
+def parse_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
     """The one SELECT (or set operation of SELECTs) in ``block``, else ``None`` after MAP201/MAP202."""
     parsed = parse(ctx, block, what)
     if parsed is None:
@@ -177,11 +175,11 @@ def single_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
             hint="join or union what you need into one SELECT",
         )
         return None
-    for param in parameters(block, ctx.read):
+    for param in find_parameters(block, ctx.read):
         ctx.error(
             codes.UNKNOWN_PARAMETER,
             f"{what}: an import query cannot bind ':{param.name}'",
-            span_of(block, param.start, param.end),
+            locate(block, param.start, param.end),
             hint="import queries take no parameters; write the value into the query",
         )
     return parsed[0]

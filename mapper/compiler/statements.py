@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes, procedures, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.dialects import render, text_parameters
+from mapper.compiler.dialects import find_text_parameters, render
 from mapper.compiler.hints import suggest
 from mapper.language.model import ProcedureCall, Span, SqlBlock
 from mapper.plan import Statement
@@ -19,7 +19,7 @@ from mapper.plan import Statement
 Returning = Literal["returning", "lastrowid", "query"] | None
 
 
-def statement(
+def render_statement(
     ctx: Context,
     expression: exp.Expr,
     span: Span,
@@ -36,7 +36,7 @@ def statement(
     except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
             sql = verbatim.strip()
-            return Statement(sql=sql, params=text_parameters(sql), returning=returning)
+            return Statement(sql=sql, params=find_text_parameters(sql), returning=returning)
         ctx.error(
             codes.UNTRANSPILABLE,
             f"{what}: cannot be written in {ctx.write}: {err}",
@@ -44,7 +44,7 @@ def statement(
             hint=f"rewrite the SQL with constructs {ctx.write} also has",
         )
         return None
-    params = text_parameters(sql)
+    params = find_text_parameters(sql)
     if not expression.find(exp.Command):
         stray = set(params) - {p.name for p in expression.find_all(exp.Placeholder)}
         if stray:  # a safety net: the generators escape colons in literals and quoted names
@@ -58,7 +58,7 @@ def statement(
     return Statement(sql=sql, params=params, returning=returning)
 
 
-def parse_one(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:
+def parse_statement(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:
     """The single statement of ``block`` (MAP201 when it does not parse, MAP212 when it holds
     more or fewer than one)."""
     parsed = sqltext.parse(ctx, block, what)
@@ -87,12 +87,12 @@ def check_parameters(
             hint="name every parameter, e.g. :anchor or :login",
         )
         ok = False
-    for param in sqltext.parameters(block, ctx.read):
+    for param in sqltext.find_parameters(block, ctx.read):
         if param.name not in known:
             ctx.error(
                 codes.UNKNOWN_PARAMETER,
                 f"{what}: unknown parameter ':{param.name}'",
-                sqltext.span_of(block, param.start, param.end),
+                sqltext.locate(block, param.start, param.end),
                 hint=suggest(param.name, known, "parameters"),
             )
             ok = False
@@ -112,7 +112,7 @@ def explicit(
     if isinstance(node, ProcedureCall):
         called = procedures.call(ctx, node, known, what)
         return called.model_copy(update={"returning": "query"}) if called and insert else called
-    expression = parse_one(ctx, node, what)
+    expression = parse_statement(ctx, node, what)
     if expression is None:
         return None
     if isinstance(expression, exp.Command) and ctx.read != ctx.write:
@@ -142,4 +142,4 @@ def explicit(
             if ctx.write == "mysql"
             else "query"
         )
-    return statement(ctx, expression, node.span, what, returning, verbatim=node.text)
+    return render_statement(ctx, expression, node.span, what, returning, verbatim=node.text)

@@ -24,7 +24,7 @@ from mapper.compiler.context import Context
 from mapper.compiler.deprovision import compile_deprovision
 from mapper.compiler.derive import anchor_equals, placeholder
 from mapper.compiler.projection import Output, Projection
-from mapper.compiler.statements import Returning, explicit, statement
+from mapper.compiler.statements import Returning, explicit, render_statement
 from mapper.language.model import ObjectType
 from mapper.language.model import Writes as WritesNode
 from mapper.plan import PlanAttribute, PlanDeprovision, Statement
@@ -38,14 +38,14 @@ class Binding:
     param: str
 
 
-def insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
+def build_insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
     columns = [b.column.copy() for b in bindings]
     values = exp.Tuple(expressions=[placeholder(b.param) for b in bindings])
     schema = exp.Schema(this=table.copy(), expressions=columns)
     return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
 
 
-def returning_clause(
+def add_returning(
     insert_: exp.Insert, anchor_column: exp.Identifier, write: str
 ) -> tuple[exp.Insert, Returning]:
     """``insert_`` made to hand back a generated anchor in ``write``, and how it does."""
@@ -63,14 +63,16 @@ def returning_clause(
     return insert_, "query"
 
 
-def update(table: exp.Table, bindings: list[Binding], anchor_column: exp.Identifier) -> exp.Update | None:
+def build_update(
+    table: exp.Table, bindings: list[Binding], anchor_column: exp.Identifier
+) -> exp.Update | None:
     if not bindings:
         return None
     sets = [exp.EQ(this=exp.Column(this=b.column.copy()), expression=placeholder(b.param)) for b in bindings]
     return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))
 
 
-def delete(table: exp.Table, anchor_column: exp.Identifier) -> exp.Delete:
+def build_delete(table: exp.Table, anchor_column: exp.Identifier) -> exp.Delete:
     return exp.Delete(this=table.copy(), where=exp.Where(this=anchor_equals(anchor_column)))
 
 
@@ -151,16 +153,16 @@ def _derived(
         inserted.append(Binding(anchor_column, "anchor"))
     insert_stmt = None
     if inserted:
-        new = insert(table, inserted)
+        new = build_insert(table, inserted)
         returning: Returning = None
         if generation == "database":
-            new, returning = returning_clause(new, anchor_column, ctx.write)
-        insert_stmt = statement(ctx, new, span, f"{name} insert", returning)
+            new, returning = add_returning(new, anchor_column, ctx.write)
+        insert_stmt = render_statement(ctx, new, span, f"{name} insert", returning)
     immutable = {a.column for a in attributes if a.mutability == "immutable"}
     changed = [b for b in bindings if b.column.name.lower() != anchor_name and b.param not in immutable]
-    changes = update(table, changed, anchor_column)
-    update_stmt = statement(ctx, changes, span, f"{name} update") if changes is not None else None
-    delete_stmt = statement(ctx, delete(table, anchor_column), span, f"{name} delete")
+    changes = build_update(table, changed, anchor_column)
+    update_stmt = render_statement(ctx, changes, span, f"{name} update") if changes is not None else None
+    delete_stmt = render_statement(ctx, build_delete(table, anchor_column), span, f"{name} delete")
     return insert_stmt, update_stmt, delete_stmt
 
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from mapper.compiler.dialects import text_parameters
+from mapper.compiler.dialects import find_text_parameters
 from tests.compiler.helpers import USER, compile_clean
 
 
@@ -67,7 +67,7 @@ def test_placeholders_are_colon_names_in_every_dialect() -> None:
         for stmt in (user.by_anchor, user.import_page, user.insert, user.update, user.delete):
             assert stmt is not None
             assert "%(" not in stmt.sql and "::" not in stmt.sql and "?" not in stmt.sql
-            assert text_parameters(stmt.sql) == stmt.params
+            assert find_text_parameters(stmt.sql) == stmt.params
 
 
 def test_derived_writes_bind_column_names() -> None:
