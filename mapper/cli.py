@@ -155,9 +155,32 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+# simulate ---------------------------------------------------------------------------------------
+
+
+def register_simulate(subparsers: Subparsers) -> None:
+    from mapper.simulate.options import add_simulate_arguments
+
+    p = subparsers.add_parser("simulate", help="replay Entra's provisioning life cycle against a gateway")
+    add_simulate_arguments(p)
+    p.set_defaults(run=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from mapper.simulate.runner import run_from_args
+
+    return run_from_args(args)
+
+
 # entry point ------------------------------------------------------------------------------------
 
-COMMANDS: tuple[Register, ...] = (register_lint, register_compile, register_fmt, register_serve)
+COMMANDS: tuple[Register, ...] = (
+    register_lint,
+    register_compile,
+    register_fmt,
+    register_serve,
+    register_simulate,
+)
 
 
 def build_parser(commands: Sequence[Register] = COMMANDS) -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""``mapper simulate``: replay the Microsoft Entra ID provisioning service against a gateway."""
