@@ -79,12 +79,14 @@ def import_all(
             row = dedupe.row(fetched)
             key = anchor_key(row[codec.anchor_index])
             record = Record(row, codec.children_of([c.get(key, ()) for c in children]))
-            state.put(record)
             previous = old.records.get(key)
             if previous is None:
                 stats.added += 1
             elif previous.version != record.version:
                 stats.changed += 1
+            else:  # unchanged: keep the old record, so a re-import holds one copy of the data, not two
+                record = previous
+            state.put(record)
             if watermark_index is not None:
                 value = row[watermark_index]
                 if value is not None and (mark is None or value > mark):
@@ -113,9 +115,10 @@ class Delta:
         self.mark = mark
 
 
-def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, since: Any) -> Delta:
-    """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`;
-    rows read twice are dropped by version when applied), or change-table entries after ``mark``."""
+def import_delta(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: Any, *, since: Any) -> Delta:
+    """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`),
+    or change-table entries after ``mark``. Rows equal to what ``old`` holds (read again because
+    of the rewind) are dropped here, so a large re-read never piles up copies."""
     delta = obj.delta
     assert delta.query is not None
     if delta.kind == "watermark":
@@ -129,7 +132,10 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, since: Any
                 new_mark = value
             native = anchor_key(row[codec.anchor_index])
             kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-            records.append(Record(row, codec.children_of(kids)))
+            record = Record(row, codec.children_of(kids))
+            previous = old.records.get(native)
+            if previous is None or previous.version != record.version:
+                records.append(record)
         return Delta(records, [], new_mark)
 
     # change table: (sequence, anchor, change type), ordered by sequence; the last change of an anchor wins
@@ -138,16 +144,17 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, mark: Any, *, since: Any
     for sequence, anchor, change in (r[:3] for r in tx.rows(delta.query, {"since": mark})):
         last[anchor_key(anchor)] = (anchor, change)
         new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
-    records, deletes = [], []
+    changed: list[Record] = []
+    deletes: list[Key] = []
     for key, (anchor, change) in last.items():
-        record = None
+        found = None
         if str(change or "").strip().lower() not in _DELETE_TYPES:
-            record = fetch(tx, obj, codec, anchor)
-        if record is None:
+            found = fetch(tx, obj, codec, anchor_key(anchor))
+        if found is None:
             deletes.append(key)
         else:
-            records.append(record)
-    return Delta(records, deletes, new_mark)
+            changed.append(found)
+    return Delta(changed, deletes, new_mark)
 
 
 class Watermark:

@@ -569,7 +569,14 @@ class ObjectStore:
                 since, started, rewound = self._mark.value, self._mark.clock(), False
             try:
                 delta = await self.database.run(
-                    partial(import_delta, obj=self.obj, codec=self.codec, mark=self._mark.value, since=since),
+                    partial(
+                        import_delta,
+                        obj=self.obj,
+                        codec=self.codec,
+                        old=self.cache.state,
+                        mark=self._mark.value,
+                        since=since,
+                    ),
                     snapshot=True,
                 )
             except exc.DBAPIError as e:
