@@ -1,9 +1,8 @@
 """The codes of the diagnostics the compiler reports (MAP2xx), as data.
 
 Each code is stable (never renumbered) and documented in docs/diagnostics-sql.md with a failing
-example and its fix. ``Code`` has the same shape as ``mapper.checks.codes.Code`` (code, kebab-case
-name, severity, one-line summary), so the linter's registry can list both; it is defined here so
-that the compiler does not depend on the checks' modules.
+example and its fix. They are :class:`mapper.checks.codes.Code` values, like the checks' codes, so
+the linter's registry lists them the same way.
 
 MAP290 and MAP291 are problems the checks (MAP1xx) report first with more detail; the compiler
 reports them only so that ``compile`` on an unchecked model never fails silently.
@@ -11,23 +10,8 @@ reports them only so that ``compile`` on an unchecked model never fails silently
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mapper.diagnostics import Diagnostic, Severity
-from mapper.language.model import Span
-
-
-@dataclass(frozen=True)
-class Code:
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-
-    def at(self, file: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
-        return Diagnostic(
-            code=self.code, severity=self.severity, message=message, file=file, span=span, hint=hint
-        )
+from mapper.checks.codes import Code
+from mapper.diagnostics import Severity
 
 
 def _e(code: str, name: str, summary: str) -> Code:
