@@ -98,7 +98,7 @@ def _root(
 
 def location(root: str, endpoint: str, id_: str) -> str:
     """The absolute URL of one resource; the id is percent-encoded (RFC 3986 segment)."""
-    return f"{root}{endpoint}/{quote(id_, safe='')}"
+    return f"{root}{endpoint}/{id_ if id_.isascii() and id_.isalnum() else quote(id_, safe='')}"
 
 
 def parse_int(request: Request, name: str) -> int | None:

@@ -136,8 +136,7 @@ class ResourceEndpoints:
         if_none_match = request.headers.get("if-none-match")
         if version and if_none_match and _etag_in(version, if_none_match):
             return Response(status_code=304, headers={"ETag": version})
-        params = request.query_params
-        q = _projection(params) if params else None
+        q = _projection(request.query_params) if request.scope["query_string"] else None
         return resource_response(self.output(request, resource, scim_root(request, self.base_path), q))
 
     async def existing(self, request: Request) -> tuple[str, dict[str, Any]]:
@@ -215,7 +214,8 @@ class ResourceEndpoints:
 
     def single(self, request: Request, resource: dict[str, Any]) -> ScimResponse:
         root = scim_root(request, self.base_path)
-        return resource_response(self.output(request, resource, root, _projection(request.query_params)))
+        q = _projection(request.query_params) if request.scope["query_string"] else None
+        return resource_response(self.output(request, resource, root, q))
 
     def output(
         self, request: Request, resource: dict[str, Any], root: str, q: Query | None
