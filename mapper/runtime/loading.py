@@ -126,7 +126,8 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: A
         assert index is not None
         records: list[Record] = []
         new_mark = mark
-        for row in tx.rows(delta.query, {"since": since}):
+        for fetched in tx.execute(delta.query, {"since": since}):  # one row at a time, not a list
+            row = tuple(fetched)
             value = row[index]
             if value is not None and (new_mark is None or value > new_mark):
                 new_mark = value
