@@ -106,12 +106,19 @@ async def test_manager_set_as_a_bare_id_and_removed(any_client: httpx.AsyncClien
     assert "manager" not in user.get(ENTERPRISE, {})
 
 
-async def test_unknown_manager_is_400(client: httpx.AsyncClient) -> None:
-    response = await client.patch(
-        "/Users/20", json=patch_body({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "424242"})
-    )
-    assert response.status_code == 400
-    assert response.json()["scimType"] == "invalidValue"
+async def test_a_manager_that_does_not_exist_is_dropped_with_a_warning(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="mapper.scim"):
+        user = await patch(
+            client,
+            "/Users/20",
+            {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": "424242"},
+            {"op": "Replace", "path": "title", "value": "Still updated"},
+        )
+    assert "manager" not in user.get(ENTERPRISE, {})
+    assert user["title"] == "Still updated"
+    assert "manager.value '424242' names no User" in caplog.text
 
 
 async def test_entra_group_membership_on_every_database(any_client: httpx.AsyncClient) -> None:

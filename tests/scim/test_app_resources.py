@@ -287,3 +287,16 @@ async def test_location_follows_the_request_host(client: httpx.AsyncClient) -> N
     for host in ("idm.example.com", "idm.example.com:8443", "other.example.org"):
         user = (await client.get("/Users/2", headers={"Host": host})).json()
         assert user["meta"]["location"] == f"http://{host}/scim/v2/Users/2"
+
+
+async def test_create_and_replace_with_a_manager_that_does_not_exist(client: httpx.AsyncClient) -> None:
+    body = new_user("dangling.manager")
+    body["schemas"].append(ENTERPRISE)
+    body[ENTERPRISE] = {"Department": "bob", "Manager": {"Value": "SuzzyQ"}}  # Microsoft's collection
+    created = await client.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    extension = created.json()[ENTERPRISE]
+    assert extension == {"department": "bob"}
+    replaced = await client.put(f"/Users/{created.json()['id']}", json=body)
+    assert replaced.status_code == 200, replaced.text
+    assert "manager" not in replaced.json()[ENTERPRISE]

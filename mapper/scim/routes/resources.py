@@ -9,7 +9,8 @@ the store freshly rendered, so the handlers decorate them in place: ``meta.locat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import DatabaseUnavailableError, PreconditionFailedError
+from mapper.runtime.errors import DatabaseUnavailableError, MissingReferenceError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.store import ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
@@ -27,6 +28,7 @@ from mapper.scim.errors import not_found
 from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
+from mapper.scim.routes.references import Members, single_references, without_dangling
 from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
 from mapper.scim.routes.search import Query, find, page, query, sort
 from mapper.scim.settings import Settings
@@ -43,19 +45,6 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
-class _Reference:
-    """A multi-valued attribute holding ids of another object type (group members)."""
-
-    __slots__ = ("attribute", "container", "display_columns", "endpoint", "target")
-
-    def __init__(self, attribute: str, container: str | None, target: PlanObject) -> None:
-        self.attribute = attribute
-        self.container = container  # the extension URN holding it, None at the top level
-        self.target = target.name
-        self.endpoint = target.endpoint
-        self.display_columns = _display_columns(target)
-
-
 class ResourceEndpoints:
     """The handlers of one object type. One instance per type, built with the app."""
 
@@ -67,12 +56,8 @@ class ResourceEndpoints:
         self.base_path = settings.base_path
         self.max_body_bytes = settings.max_body_bytes
         self.max_results = settings.max_results
-        names = {o.name: o for o in plan.objects}
-        self.references = tuple(
-            _Reference(m.attribute, _container(obj, m.schema_urn), names[m.reference])
-            for m in obj.multi
-            if m.reference in names
-        )
+        self.members = Members.of(obj, plan)
+        self.single_references = single_references(obj)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -160,7 +145,7 @@ class ResourceEndpoints:
     async def create(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = _incoming(await read_object(request, self.max_body_bytes))
-        created = await self.store(request).create(body)
+        created = await self.write(self.store(request).create, body)
         note(request.scope, self.name, created["id"])
         root = scim_root(request, self.base_path)
         out = self.output(request, created, root, _projection(request.query_params))
@@ -171,7 +156,8 @@ class ResourceEndpoints:
         body = _incoming(await read_object(request, self.max_body_bytes))
         id_, _ = await self.existing(request)
         note(request.scope, self.name, id_)
-        replaced = await self.store(request).replace(id_, body, if_match=request.headers.get("if-match"))
+        store, if_match = self.store(request), request.headers.get("if-match")
+        replaced = await self.write(partial(store.replace, id_, if_match=if_match), body)
         return self.single(request, replaced)
 
     async def patch(self, request: Request) -> Response:
@@ -196,12 +182,28 @@ class ResourceEndpoints:
             store = self.store(request)
             if_match = client_if_match or current.get("meta", {}).get("version")
             try:
-                return self.single(request, await store.replace(id_, patched, if_match=if_match))
+                written = await self.write(partial(store.replace, id_, if_match=if_match), patched)
+                return self.single(request, written)
             except PreconditionFailedError:
                 if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
                     raise
                 await store.sync_delta()
         raise AssertionError("unreachable")
+
+    async def write(
+        self, write: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]], resource: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``write(resource)``; when it fails on a single-valued reference to an object that does
+        not exist (a manager), write again without that reference (see :mod:`.references`)."""
+        for _ in range(len(self.single_references)):
+            try:
+                return await write(resource)
+            except MissingReferenceError as error:
+                stripped = without_dangling(resource, error, self.single_references, self.resolver, self.name)
+                if stripped is None:
+                    raise
+                resource = stripped
+        return await write(resource)
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
@@ -226,55 +228,11 @@ class ResourceEndpoints:
         meta = resource.get("meta")
         if isinstance(meta, dict):
             meta["location"] = location(root, self.endpoint, resource["id"])
-        if self.references:
-            self.decorate(request, resource, root)
+        if self.members:
+            stores = gateway_of(request).stores
+            for members in self.members:
+                members.decorate(resource, root, stores.get(members.target))
         return resource
-
-    def decorate(self, request: Request, resource: dict[str, Any], root: str) -> None:
-        """Fill ``$ref``, ``type`` and ``display`` of each reference from the referenced store."""
-        stores = gateway_of(request).stores
-        for ref in self.references:
-            container = resource.get(ref.container) if ref.container else resource
-            items = container.get(ref.attribute) if isinstance(container, dict) else None
-            if not isinstance(items, list):
-                continue
-            target = stores.get(ref.target)
-            for item in items:
-                value = item.get("value") if isinstance(item, dict) else None
-                if value is None:
-                    continue
-                item["$ref"] = location(root, ref.endpoint, str(value))
-                item["type"] = ref.target
-                display = _display(target, ref.display_columns, str(value)) if target is not None else None
-                if display is not None:
-                    item["display"] = display
-
-
-def _display_columns(obj: PlanObject) -> tuple[int, ...]:
-    """Where a referenced object's display name sits in its cached row (``Record.row`` follows
-    ``plan.columns``): ``displayName`` first, then the query attribute."""
-    wanted = ("displayname", obj.query_attribute.casefold())
-    by_path = {a.path.casefold(): a for a in obj.attributes if a.direction != "export"}
-    return tuple(obj.columns.index(by_path[p].column) for p in wanted if p in by_path)
-
-
-def _display(store: ObjectStore, columns: tuple[int, ...], id_: str) -> str | None:
-    """A referenced object's display name, read from its cached row: one dictionary look-up per
-    member, where rendering the whole resource would cost a group of 10,000 members seconds."""
-    key = store.to_key(id_)
-    record = store.cache.get(key) if key is not None else None
-    if record is None:
-        return None
-    for index in columns:
-        value = record.row[index]
-        if value is not None and value != "":
-            return str(value)
-    return None
-
-
-def _container(obj: PlanObject, urn: str) -> str | None:
-    """The key holding an attribute of schema ``urn``: None for the core schema (top level)."""
-    return None if urn == obj.schema_urn else urn
 
 
 def _incoming(body: dict[str, Any]) -> dict[str, Any]:
