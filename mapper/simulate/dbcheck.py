@@ -1,0 +1,88 @@
+"""Read-only checks of the database behind a mapping, through the plan's own statements.
+
+Rows are read with the plan's ``by_anchor`` and ``by_query`` (the import projection) and child
+rows with each multi-valued attribute's ``load_for_anchor``; values are always bound parameters,
+never pasted into SQL. Each check runs in its own short transaction, so it sees what the gateway
+committed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mapper.plan import Plan, PlanObject, Statement
+from mapper.runtime.database import Database, Tx, resolve_url
+from mapper.simulate.model import attribute_key
+
+Row = dict[str, Any]
+
+
+def as_bool(value: Any) -> bool | None:
+    """A boolean column's value as a bool (SQLite and MySQL store 0/1; some schemas use text)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = str(value).strip().casefold()
+    if text in ("1", "true", "t", "y", "yes"):
+        return True
+    if text in ("0", "false", "f", "n", "no"):
+        return False
+    return None
+
+
+class DbCheck:
+    """The databases of a plan's sources, opened for reading."""
+
+    def __init__(self, plan: Plan, environ: Mapping[str, str]) -> None:
+        self.plan = plan
+        self.reads = 0  # how many checks ran: the report marks the steps that read the database
+        self.databases = {
+            source.name: Database(source.name, resolve_url(source, environ), pool_size=1)
+            for source in plan.sources
+        }
+
+    def close(self) -> None:
+        for database in self.databases.values():
+            database.dispose()
+
+    async def _rows(self, obj: PlanObject, statement: Statement, params: dict[str, Any]) -> list[Row]:
+        def read(tx: Tx) -> list[tuple[Any, ...]]:
+            return tx.rows(statement, params)
+
+        database = self.databases[obj.source]
+        self.reads += 1
+        return [dict(zip(obj.columns, row, strict=False)) for row in await database.run(read)]
+
+    async def row(self, obj: PlanObject, anchor: Any) -> Row | None:
+        """The object's row in the import projection (``by_anchor``), or None."""
+        rows = await self._rows(obj, obj.by_anchor, {"anchor": anchor})
+        return rows[0] if rows else None
+
+    async def row_by_query(self, obj: PlanObject, value: str) -> Row | None:
+        """The row whose query attribute equals ``value`` (``by_query``), or None."""
+        rows = await self._rows(obj, obj.by_query, {"value": value})
+        return rows[0] if rows else None
+
+    async def children(self, obj: PlanObject, attribute: str, anchor: Any) -> set[str]:
+        """The values (as text) of a multi-valued attribute's child rows (``load_for_anchor``)."""
+        multi = next((m for m in obj.multi if m.attribute.casefold() == attribute.casefold()), None)
+        if multi is None:
+            return set()
+
+        def read(tx: Tx) -> list[tuple[Any, ...]]:
+            return tx.rows(multi.load_for_anchor, {"anchor": anchor})
+
+        self.reads += 1
+        rows = await self.databases[obj.source].run(read)
+        return {str(row[1]) for row in rows if row[1] is not None}
+
+
+def column_of(obj: PlanObject, key: str) -> str | None:
+    """The projection column holding the attribute with this key (see :mod:`.model`)."""
+    for attr in obj.attributes:
+        if attr.attribute.casefold() == "emails" and attr.filter and ("type", "work") not in attr.filter:
+            continue
+        if attribute_key(attr.schema_urn, attr.attribute, attr.sub_attribute, attr.multi_valued) == key:
+            return attr.column
+    return None

@@ -1,0 +1,164 @@
+"""What the simulator knows about its target: per object type, its endpoint, its query attribute,
+and which attributes it maps (so steps for an attribute the target does not map are skipped).
+
+Attributes are named by *keys* independent of where they were learned: ``userName``,
+``name.givenName``, ``emails.work`` (the work email's value), ``active``,
+``enterprise:employeeNumber``, ``enterprise:manager``, ``members``... :func:`from_plan` reads them
+from a compiled plan, :func:`from_discovery` from a server's ``/Schemas`` and ``/ResourceTypes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mapper.plan import CORE_GROUP, CORE_USER, ENTERPRISE_USER, Plan, PlanAttribute, PlanObject
+
+#: The query attribute Entra matches on by default, for targets that do not say theirs.
+DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}
+WRITABLE = ("readWrite", "writeOnly")
+
+
+@dataclass(frozen=True)
+class ObjectModel:
+    """One object type of the target. ``writable``/``readable`` hold attribute keys;
+    ``plan`` is the compiled object when the target is a mapping (database checks need it)."""
+
+    name: str
+    endpoint: str
+    query: str
+    writable: frozenset[str]
+    readable: frozenset[str]
+    plan: PlanObject | None = field(default=None, compare=False)
+
+    def maps(self, *keys: str) -> bool:
+        """True when every key can be written and read back."""
+        return all(k in self.writable and k in self.readable for k in keys)
+
+    def missing(self, *keys: str) -> list[str]:
+        return [k for k in keys if not self.maps(k)]
+
+
+@dataclass(frozen=True)
+class TargetModel:
+    users: ObjectModel | None
+    groups: ObjectModel | None
+
+
+def attribute_key(schema_urn: str, attribute: str, sub: str | None, multi_valued: bool) -> str | None:
+    """The key of a (schema, attribute, sub-attribute), or None for what no step uses."""
+    if schema_urn == ENTERPRISE_USER:
+        prefix = "enterprise:"
+    elif schema_urn in (CORE_USER, CORE_GROUP):
+        prefix = ""
+    else:
+        return None
+    if attribute.casefold() == "emails":
+        return "emails.work" if sub in (None, "value") else None
+    if attribute.casefold() == "manager":
+        return prefix + "manager"
+    if sub and not multi_valued:
+        return f"{prefix}{attribute}.{sub}"
+    return prefix + attribute
+
+
+def _plan_key(attr: PlanAttribute) -> str | None:
+    if attr.attribute.casefold() == "emails" and attr.filter and ("type", "work") not in attr.filter:
+        return None
+    return attribute_key(attr.schema_urn, attr.attribute, attr.sub_attribute, attr.multi_valued)
+
+
+def _object_from_plan(obj: PlanObject) -> ObjectModel:
+    writable: set[str] = set()
+    readable: set[str] = set()
+    for attr in obj.attributes:
+        key = _plan_key(attr)
+        if key is None:
+            continue
+        if attr.direction != "import" and attr.mutability in WRITABLE:
+            writable.add(key)
+        if attr.direction != "export" and attr.mutability != "writeOnly" and not attr.sensitive:
+            readable.add(key)
+    for multi in obj.multi:
+        key = multi.attribute
+        readable.add(key)
+        if multi.add is not None and multi.remove is not None:
+            writable.add(key)
+    return ObjectModel(
+        name=obj.name,
+        endpoint=obj.endpoint,
+        query=obj.query_attribute,
+        writable=frozenset(writable),
+        readable=frozenset(readable),
+        plan=obj,
+    )
+
+
+def from_plan(plan: Plan) -> TargetModel:
+    by_name = {obj.name: obj for obj in plan.objects}
+    users = by_name.get("User")
+    groups = by_name.get("Group")
+    return TargetModel(
+        users=_object_from_plan(users) if users else None,
+        groups=_object_from_plan(groups) if groups else None,
+    )
+
+
+def _schema_keys(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """(writable, readable) keys of one /Schemas document."""
+    urn = str(schema.get("id", ""))
+    writable: set[str] = set()
+    readable: set[str] = set()
+
+    def note(key: str | None, attr: dict[str, Any]) -> None:
+        if key is None:
+            return
+        if attr.get("mutability", "readWrite") in WRITABLE:
+            writable.add(key)
+        if attr.get("returned", "default") != "never" and attr.get("mutability") != "writeOnly":
+            readable.add(key)
+
+    for attr in _dicts(schema.get("attributes")):
+        name = str(attr.get("name", ""))
+        multi = bool(attr.get("multiValued"))
+        subs = list(_dicts(attr.get("subAttributes")))
+        if not subs or multi or name.casefold() == "manager":
+            value = next((s for s in subs if str(s.get("name", "")).casefold() == "value"), attr)
+            note(attribute_key(urn, name, None, multi), value)
+            continue
+        for sub in subs:
+            note(attribute_key(urn, name, str(sub.get("name", "")), False), sub)
+    return writable, readable
+
+
+def _dicts(value: Any) -> Iterable[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def from_discovery(resource_types: list[dict[str, Any]], schemas: list[dict[str, Any]]) -> TargetModel:
+    """The target as a server describes itself. Only the ``User`` and ``Group`` resource types
+    are simulated; their query attributes are Entra's defaults (``userName``, ``displayName``)."""
+    keys = {str(s.get("id", "")): _schema_keys(s) for s in schemas}
+
+    def model(name: str) -> ObjectModel | None:
+        found = next((t for t in resource_types if str(t.get("name", "")) == name), None)
+        if found is None:
+            return None
+        urns = [str(found.get("schema", ""))]
+        urns += [str(e.get("schema", "")) for e in _dicts(found.get("schemaExtensions"))]
+        writable: set[str] = set()
+        readable: set[str] = set()
+        for urn in urns:
+            w, r = keys.get(urn, (set(), set()))
+            writable |= w
+            readable |= r
+        return ObjectModel(
+            name=name,
+            endpoint=str(found.get("endpoint") or f"/{name}s"),
+            query=DEFAULT_QUERY[name],
+            writable=frozenset(writable),
+            readable=frozenset(readable),
+        )
+
+    return TargetModel(users=model("User"), groups=model("Group"))
