@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.errors import InvalidValueError
+from mapper.runtime.values import coerce, to_scim
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 Row = tuple[Any, ...]
@@ -23,8 +22,6 @@ Children = tuple[tuple[Any, ...], ...]
 Key = int | str
 
 MISSING: Any = object()  # an attribute the client did not send
-
-_TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
 
 
 class Record:
@@ -97,119 +94,6 @@ def ci_get(mapping: Any, key: str) -> Any:
         if isinstance(k, str) and k.lower() == lowered:
             return v
     return MISSING
-
-
-# ---------------------------------------------------------------------------------------------
-# values: database -> SCIM
-
-
-def format_datetime(value: datetime | date | str) -> str:
-    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC)."""
-    if isinstance(value, str):
-        try:
-            parsed: datetime | date = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        value = parsed
-    if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        spec = (
-            "microseconds"
-            if value.microsecond % 1000
-            else ("milliseconds" if value.microsecond else "seconds")
-        )
-        return value.isoformat(timespec=spec).replace("+00:00", "Z")
-    return value.isoformat()
-
-
-def to_scim(attr_type: str, value: Any) -> Any:
-    """A database value as the JSON value of a SCIM attribute of ``attr_type``."""
-    if attr_type == "boolean":
-        if isinstance(value, str):
-            return value.strip().lower() in _TRUE
-        return bool(value)
-    if attr_type == "integer":
-        return int(value)
-    if attr_type == "decimal":
-        number = Decimal(value) if not isinstance(value, Decimal) else value
-        return int(number) if number == number.to_integral_value() else float(number)
-    if attr_type == "dateTime":
-        return format_datetime(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if isinstance(value, bool):
-        return value
-    return value if isinstance(value, str) else str(value)
-
-
-# ---------------------------------------------------------------------------------------------
-# values: SCIM -> database
-
-
-def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
-    """A client's JSON value as the value to bind for ``attr``; InvalidValueError when it does not
-    fit the attribute's type. Never puts the value in the message."""
-    if value is None:
-        return None
-    kind = attr.type
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise InvalidValueError(attr.path, "expected a boolean")
-    if kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise InvalidValueError(attr.path, "expected an integer")
-    if kind == "decimal":
-        if isinstance(value, int | float | str) and not isinstance(value, bool):
-            try:
-                number = Decimal(str(value).strip())
-            except InvalidOperation:
-                pass
-            else:
-                if number.is_finite():
-                    return number
-        raise InvalidValueError(attr.path, "expected a decimal number")
-    if kind == "dateTime":
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value.strip())
-            except ValueError:
-                pass
-            else:
-                moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-                return bind_datetime(moment, dialect)
-        raise InvalidValueError(attr.path, "expected an RFC 3339 dateTime")
-    if kind == "reference":
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(value)
-        raise InvalidValueError(attr.path, "expected a reference id")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidValueError(attr.path, f"expected a {kind}")
-
-
-def bind_datetime(moment: datetime, dialect: str) -> Any:
-    """A UTC datetime as each dialect stores it in our schemas: ISO text with milliseconds in
-    SQLite (as its defaults write), naive UTC for MySQL/MariaDB DATETIME, aware elsewhere."""
-    if dialect == "sqlite":
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if dialect in ("mysql", "mariadb"):
-        return moment.replace(tzinfo=None)
-    return moment
 
 
 # ---------------------------------------------------------------------------------------------
