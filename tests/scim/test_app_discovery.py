@@ -134,3 +134,24 @@ def test_mutability_follows_direction() -> None:
     assert _mutability(Obj(), attr("password", "export")) == "writeOnly"  # type: ignore[arg-type]
     assert _mutability(Obj(), attr("title", "both")) == "readWrite"  # type: ignore[arg-type]
     assert _mutability(Obj(), attr("externalId", "both")) == "immutable"  # type: ignore[arg-type]
+
+
+def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> None:
+    from test_app_support import HR_MAP
+
+    from mapper.compiler import load
+    from mapper.scim.routes.discovery_data import schemas
+
+    text = HR_MAP.read_text(encoding="utf-8")
+    text = text.replace(
+        "title                              <-> title", "title                              <-  title"
+    )
+    text = text.replace(
+        "nickName                           <-> nick_name", "nickName                           ->  nick_name"
+    )
+    mapping = tmp_path / "directions.map"
+    mapping.write_text(text, encoding="utf-8")
+    user = by_name(schemas(load(str(mapping)), "https://h/scim/v2")[0]["attributes"])
+    assert (user["title"]["mutability"], user["title"]["returned"]) == ("readOnly", "default")
+    assert (user["nickName"]["mutability"], user["nickName"]["returned"]) == ("writeOnly", "never")
+    assert user["userName"]["mutability"] == "readWrite"
