@@ -155,3 +155,23 @@ def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> 
     assert (user["title"]["mutability"], user["title"]["returned"]) == ("readOnly", "default")
     assert (user["nickName"]["mutability"], user["nickName"]["returned"]) == ("writeOnly", "never")
     assert user["userName"]["mutability"] == "readWrite"
+
+
+def test_custom_schema_and_immutable_anchor_attribute_of_the_payroll_example() -> None:
+    from test_app_support import HR_MAP
+
+    from mapper.compiler import load
+    from mapper.scim.routes.discovery_data import resource_types, schemas
+
+    plan = load(str(HR_MAP.parents[1] / "payroll" / "payroll.map"))
+    published = {s["id"]: s for s in schemas(plan, "https://h/scim/v2")}
+    payroll = published["urn:example:params:scim:schemas:extension:payroll:2.0:User"]
+    assert payroll["name"] == "payroll"
+    attributes = by_name(payroll["attributes"])
+    assert attributes["grade"]["type"] == "integer"
+    assert attributes["costCenterName"]["mutability"] == "readOnly"
+    group = by_name(published[CORE_GROUP]["attributes"])
+    assert group["displayName"]["mutability"] == "immutable"  # the Group anchor is taken from it
+    assert group["displayName"]["caseExact"] is True
+    user_type = resource_types(plan, "https://h/scim/v2")[0]
+    assert [e["schema"] for e in user_type["schemaExtensions"]] == [ENTERPRISE, payroll["id"]]
