@@ -42,11 +42,11 @@ def settings_for(db: Any, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def scim_client(
-    db: Any, *, raise_app_exceptions: bool = True, **overrides: Any
+    db: Any, *, raise_app_exceptions: bool = True, mapping: Path = HR_MAP, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app serving the HR example from ``db`` (an ``HrDatabase``)."""
+    """A client of the app serving ``mapping`` (the HR example) from ``db`` (an ``HrDatabase``)."""
     settings = settings_for(db, **overrides)
-    app = build_app(load(str(HR_MAP), write=db.dialect), settings)
+    app = build_app(load(str(mapping), write=db.dialect), settings)
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
