@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapper.simulate.groups import expect_members
+from mapper.simulate.groups import current_members, expect_members
 from mapper.simulate.steps import (
     Context,
     ObjectModel,
@@ -10,8 +10,6 @@ from mapper.simulate.steps import (
     expect,
     expect_status,
     plan_of,
-    resource_of,
-    value_at,
 )
 
 
@@ -46,9 +44,7 @@ async def delete_member(ctx: Context) -> None:
     (colleague,) = ctx.need("colleague")
     before: set[str] | None = None
     if "group" in ctx.ids and groups is not None and groups.maps("members"):
-        got = await ctx.client.get(f"{groups.endpoint}/{ctx.ids['group']}")
-        expect_status(got, 200)
-        before = value_at(resource_of(got), "members")
+        before = await current_members(ctx)
     await _delete(ctx, ctx.users(), "colleague")
     if before is not None:
         await expect_members(ctx, before - {colleague})

@@ -123,7 +123,10 @@ def _schema_keys(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
         name = str(attr.get("name", ""))
         multi = bool(attr.get("multiValued"))
         subs = list(_dicts(attr.get("subAttributes")))
-        if not subs or multi or name.casefold() == "manager":
+        if not subs or multi:  # a multi-valued attribute (members, emails) is written as a whole
+            note(attribute_key(urn, name, None, multi), attr)
+            continue
+        if name.casefold() == "manager":  # a reference: written through its value
             value = next((s for s in subs if str(s.get("name", "")).casefold() == "value"), attr)
             note(attribute_key(urn, name, None, multi), value)
             continue
