@@ -125,9 +125,10 @@ class _Slot:
         self.readable = (
             attr.direction in ("both", "import") and attr.mutability != "writeOnly" and index is not None
         )
-        # bound as ``:target_column`` by derived writes, as ``:column`` by procedure calls
+        # every write statement binds an attribute under its column in the import projection
+        # (mapper/plan.py), whether derived from ``write table`` or written out in the mapping
         self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
-        self.param = attr.target_column or attr.column
+        self.param = attr.column
 
     def value(self, row: Row) -> Any:
         """This attribute's column value in an import row (None when the projection lacks it)."""
@@ -161,9 +162,6 @@ class Codec:
         self.slots = tuple(_Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
-        self.by_param = {s.param: s for s in self.slots}
-        for s in self.slots:  # a statement may also name the projection column
-            self.by_param.setdefault(s.attr.column, s)
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
