@@ -218,3 +218,16 @@ async def test_patch_never_overwrites_a_change_made_behind_the_gateway(hr_databa
 async def test_okta_deactivation_with_the_id_in_the_value(client: httpx.AsyncClient) -> None:
     user = await patch(client, "/Users/2", {"op": "replace", "value": {"id": "2", "active": False}})
     assert user["active"] is False
+
+
+async def test_unmapped_attributes_in_patch_are_accepted_and_ignored(client: httpx.AsyncClient) -> None:
+    user = await patch(
+        client,
+        "/Users/4",
+        {"op": "Add", "path": 'addresses[type eq "work"].streetAddress', "value": "1 Main St"},
+        {"op": "Add", "path": "roles", "value": [{"value": "admin", "primary": "True"}]},
+        {"op": "Replace", "path": "preferredLanguage", "value": "en-GB"},
+        {"op": "Replace", "path": "title", "value": "CFO"},
+    )
+    assert user["title"] == "CFO"
+    assert "addresses" not in user and "roles" not in user and "preferredLanguage" not in user
