@@ -13,14 +13,14 @@ Code ranges (stable; documented in docs/language.md):
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from mapper.language.model import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -36,7 +36,8 @@ class Diagnostic(BaseModel):
     hint: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.span.line}:{self.span.col}: {self.severity.value}[{self.code}] {self.message}"
+        where = f"{self.file}:{self.span.line}:{self.span.col}"
+        return f"{where}: {self.severity.value}[{self.code}] {self.message}"
 
 
 def error(code: str, message: str, file: str, span: Span, hint: str | None = None) -> Diagnostic:

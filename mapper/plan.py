@@ -125,7 +125,8 @@ class PlanDelta(PlanNode):
 
 
 class PlanDeprovision(PlanNode):
-    """What ``active=false`` (disable) or DELETE does: run ``statement`` (which binds ``:anchor``), or nothing."""
+    """What ``active=false`` (disable) or DELETE does: run ``statement`` (which binds ``:anchor``),
+    or nothing."""
 
     action: Literal["set", "row", "ignore"]
     statement: Statement | None = None
@@ -150,7 +151,8 @@ class PlanObject(PlanNode):
     import_page: Statement  # keyset page: anchor > :after ORDER BY anchor, at most :limit rows
     import_first_page: Statement  # the first keyset page: ORDER BY anchor, at most :limit rows
     by_anchor: Statement  # the import projection WHERE anchor = :anchor
-    by_query: Statement  # the import projection WHERE query attribute's column = :value (case-folded when not caseExact)
+    # the import projection WHERE the query attribute's column = :value (case-folded unless caseExact)
+    by_query: Statement
     delta: PlanDelta
     # writes
     insert: Statement | None

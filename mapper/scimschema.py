@@ -52,7 +52,9 @@ def _s(name: str, **kw: object) -> AttributeDef:
     return AttributeDef(name=name, **kw)  # type: ignore[arg-type]
 
 
-def _multi(name: str, description: str, value_type: str = "string", types: tuple[str, ...] = ()) -> AttributeDef:
+def _multi(
+    name: str, description: str, value_type: str = "string", types: tuple[str, ...] = ()
+) -> AttributeDef:
     """A multi-valued complex attribute in the RFC's usual shape (value, display, type, primary)."""
     return AttributeDef(
         name=name,
@@ -98,7 +100,11 @@ USER = SchemaDef(
         _s("active", type="boolean"),
         _s("password", mutability="writeOnly", returned="never"),
         _multi("emails", "Email addresses for the user", types=("work", "home", "other")),
-        _multi("phoneNumbers", "Phone numbers for the User", types=("work", "home", "mobile", "fax", "pager", "other")),
+        _multi(
+            "phoneNumbers",
+            "Phone numbers for the User",
+            types=("work", "home", "mobile", "fax", "pager", "other"),
+        ),
         _multi("ims", "Instant messaging addresses for the User"),
         _multi("photos", "URLs of photos of the User", value_type="reference"),
         AttributeDef(
