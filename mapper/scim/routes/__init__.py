@@ -48,4 +48,4 @@ def build_routes(plan: Plan, settings: Settings) -> list[BaseRoute]:
 
 def segments(plan: Plan) -> tuple[str, ...]:
     """The canonical first segments under the SCIM root, for the path normaliser."""
-    return (*(obj.endpoint.strip("/") for obj in plan.objects), *DISCOVERY_SEGMENTS)
+    return (*(obj.endpoint.strip("/") for obj in plan.objects), *DISCOVERY_SEGMENTS, ".search")
