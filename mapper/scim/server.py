@@ -67,8 +67,8 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
     if bool(options.certfile) != bool(options.keyfile):
         return _fail("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
     plan = _load(options)
-    if plan is None:
-        return EXIT_ERRORS
+    if isinstance(plan, int):
+        return plan
     problem = check_sources(plan, env)
     if problem:
         return _fail(problem, EXIT_USAGE)
@@ -139,7 +139,8 @@ def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str |
     return None
 
 
-def _load(options: ServeOptions) -> Plan | None:
+def _load(options: ServeOptions) -> Plan | int:
+    """The compiled plan, or the exit code after saying why there is none."""
     from mapper.compiler import load
 
     try:
@@ -148,10 +149,9 @@ def _load(options: ServeOptions) -> Plan | None:
         for diagnostic in error.diagnostics:
             print(diagnostic, file=sys.stderr)
         print(f"mapper serve: {options.mapping} has errors; not serving it", file=sys.stderr)
-        return None
+        return EXIT_ERRORS
     except OSError as error:
-        print(f"mapper serve: cannot read {options.mapping}: {error.strerror or error}", file=sys.stderr)
-        return None
+        return _fail(f"mapper serve: cannot read {options.mapping}: {error.strerror or error}", EXIT_USAGE)
 
 
 def _run(plan: Plan, settings: Settings, options: ServeOptions, credentials: tuple[Credential, ...]) -> None:

@@ -163,3 +163,8 @@ def test_a_source_without_url_is_a_usage_error(tmp_path: Path, capsys: pytest.Ca
     mapping.write_text(text, encoding="utf-8")
     assert serve(ServeOptions(mapping=str(mapping), tokens=("t",)), environ={}) == EXIT_USAGE
     assert "NO_SUCH_URL_VAR" in capsys.readouterr().err
+
+
+def test_a_missing_mapping_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve(ServeOptions(mapping=str(tmp_path / "absent.map"), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert "absent.map" in capsys.readouterr().err
