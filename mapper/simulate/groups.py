@@ -59,7 +59,8 @@ async def match_new(ctx: Context) -> None:
 
 
 async def create(ctx: Context) -> None:
-    groups = ctx.groups("displayName")
+    groups = ctx.groups()
+    ctx.creatable(groups, "displayName")
     name = group_name(ctx)
     body = {
         "schemas": [CORE_GROUP, ADSCIM_GROUP],

@@ -27,14 +27,21 @@ class ObjectModel:
 
     name: str
     endpoint: str
-    query: str
+    query: str  # the filter path of the query attribute (URN-qualified in a custom extension)
+    query_key: str  # its key
     writable: frozenset[str]
     readable: frozenset[str]
+    immutable: frozenset[str] = frozenset()  # set on create only (an anchor taken from an attribute)
+    case_exact: frozenset[str] = frozenset()  # compared case-sensitively by filters
     plan: PlanObject | None = field(default=None, compare=False)
 
     def maps(self, *keys: str) -> bool:
-        """True when every key can be written and read back."""
+        """True when every key can be written (PATCHed) and read back."""
         return all(k in self.writable and k in self.readable for k in keys)
+
+    def creates(self, key: str) -> bool:
+        """True when a create can set the key."""
+        return key in self.writable or key in self.immutable
 
     def missing(self, *keys: str) -> list[str]:
         return [k for k in keys if not self.maps(k)]
@@ -52,8 +59,8 @@ def attribute_key(schema_urn: str, attribute: str, sub: str | None, multi_valued
         prefix = "enterprise:"
     elif schema_urn in (CORE_USER, CORE_GROUP):
         prefix = ""
-    else:
-        return None
+    else:  # a custom extension: the URN-qualified name, as Entra writes it
+        prefix = f"{schema_urn}:"
     if attribute.casefold() == "emails":
         return "emails.work" if sub in (None, "value") else None
     if attribute.casefold() == "manager":
@@ -69,14 +76,25 @@ def _plan_key(attr: PlanAttribute) -> str | None:
     return attribute_key(attr.schema_urn, attr.attribute, attr.sub_attribute, attr.multi_valued)
 
 
+def _is_anchor(obj: PlanObject, attr: PlanAttribute) -> bool:
+    anchor = obj.anchor_attribute if obj.anchor_generation == "attribute" else None
+    return anchor is not None and anchor.casefold() == attr.path.casefold()
+
+
 def _object_from_plan(obj: PlanObject) -> ObjectModel:
     writable: set[str] = set()
     readable: set[str] = set()
+    immutable: set[str] = set()
+    case_exact: set[str] = set()
     for attr in obj.attributes:
         key = _plan_key(attr)
         if key is None:
             continue
-        if attr.direction != "import" and attr.mutability in WRITABLE:
+        if attr.case_exact:
+            case_exact.add(key)
+        if attr.direction != "import" and (attr.mutability == "immutable" or _is_anchor(obj, attr)):
+            immutable.add(key)
+        elif attr.direction != "import" and attr.mutability in WRITABLE:
             writable.add(key)
         if attr.direction != "export" and attr.mutability != "writeOnly" and not attr.sensitive:
             readable.add(key)
@@ -85,12 +103,18 @@ def _object_from_plan(obj: PlanObject) -> ObjectModel:
         readable.add(key)
         if multi.add is not None and multi.remove is not None:
             writable.add(key)
+    query = next((a for a in obj.attributes if a.path.casefold() == obj.query_attribute.casefold()), None)
+    query_key = (_plan_key(query) if query else None) or obj.query_attribute
+    custom = query is not None and query.schema_urn not in (CORE_USER, CORE_GROUP, ENTERPRISE_USER)
     return ObjectModel(
         name=obj.name,
         endpoint=obj.endpoint,
-        query=obj.query_attribute,
+        query=query_key if custom else obj.query_attribute,
+        query_key=query_key,
         writable=frozenset(writable),
         readable=frozenset(readable),
+        immutable=frozenset(immutable),
+        case_exact=frozenset(case_exact),
         plan=obj,
     )
 
@@ -105,16 +129,26 @@ def from_plan(plan: Plan) -> TargetModel:
     )
 
 
-def _schema_keys(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
-    """(writable, readable) keys of one /Schemas document."""
+Keys = tuple[set[str], set[str], set[str], set[str]]
+
+
+def _schema_keys(schema: dict[str, Any]) -> Keys:
+    """(writable, readable, immutable, caseExact) keys of one /Schemas document."""
     urn = str(schema.get("id", ""))
     writable: set[str] = set()
     readable: set[str] = set()
+    immutable: set[str] = set()
+    case_exact: set[str] = set()
 
     def note(key: str | None, attr: dict[str, Any]) -> None:
         if key is None:
             return
-        if attr.get("mutability", "readWrite") in WRITABLE:
+        if attr.get("caseExact"):
+            case_exact.add(key)
+        mutability = attr.get("mutability", "readWrite")
+        if mutability == "immutable":
+            immutable.add(key)
+        elif mutability in WRITABLE:
             writable.add(key)
         if attr.get("returned", "default") != "never" and attr.get("mutability") != "writeOnly":
             readable.add(key)
@@ -132,7 +166,7 @@ def _schema_keys(schema: dict[str, Any]) -> tuple[set[str], set[str]]:
             continue
         for sub in subs:
             note(attribute_key(urn, name, str(sub.get("name", "")), False), sub)
-    return writable, readable
+    return writable, readable, immutable, case_exact
 
 
 def _dicts(value: Any) -> Iterable[dict[str, Any]]:
@@ -152,16 +186,23 @@ def from_discovery(resource_types: list[dict[str, Any]], schemas: list[dict[str,
         urns += [str(e.get("schema", "")) for e in _dicts(found.get("schemaExtensions"))]
         writable: set[str] = set()
         readable: set[str] = set()
+        immutable: set[str] = set()
+        case_exact: set[str] = set()
         for urn in urns:
-            w, r = keys.get(urn, (set(), set()))
+            w, r, i, c = keys.get(urn, (set(), set(), set(), set()))
             writable |= w
             readable |= r
+            immutable |= i
+            case_exact |= c
         return ObjectModel(
             name=name,
             endpoint=str(found.get("endpoint") or f"/{name}s"),
             query=DEFAULT_QUERY[name],
+            query_key=DEFAULT_QUERY[name],
             writable=frozenset(writable),
             readable=frozenset(readable),
+            immutable=frozenset(immutable),
+            case_exact=frozenset(case_exact),
         )
 
     return TargetModel(users=model("User"), groups=model("Group"))

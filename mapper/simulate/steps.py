@@ -61,15 +61,24 @@ class Context:
     def _object(self, found: ObjectModel | None, name: str, keys: tuple[str, ...]) -> ObjectModel:
         if found is None:
             raise StepSkipped(f"{NOT_MAPPED} (the target has no {name} resource type)")
+        fixed = [k for k in keys if k in found.immutable]
+        if fixed:
+            raise StepSkipped(f"skipped: immutable ({', '.join(fixed)}: set on create only)")
         missing = found.missing(*keys)
         if missing:
             raise StepSkipped(f"{NOT_MAPPED} ({', '.join(missing)})")
         return found
 
+    def creatable(self, model: ObjectModel, key: str) -> None:
+        if not model.creates(key):
+            raise StepSkipped(f"{NOT_MAPPED} ({key})")
+
     def need(self, *roles: str) -> list[str]:
         missing = [r for r in roles if r not in self.ids]
         if missing:
-            raise StepSkipped(f"skipped: no {', '.join(missing)} (an earlier step failed)")
+            raise StepSkipped(
+                f"skipped: no {', '.join(missing)} (the step creating it failed or was skipped)"
+            )
         return [self.ids[r] for r in roles]
 
     def remember(self, role: str, endpoint: str, id: str, name: str) -> None:
@@ -164,6 +173,10 @@ def value_at(resource: dict[str, Any], key: str) -> Any:
         name = key.split(":", 1)[1]
         value = extension.get(name) if isinstance(extension, dict) else None
         return value.get("value") if name == "manager" and isinstance(value, dict) else value
+    if key.startswith("urn:"):  # a custom extension's attribute
+        urn, name = key.rsplit(":", 1)
+        extension = resource.get(urn)
+        return value_at(extension, name) if isinstance(extension, dict) else None
     if key == "emails.work":
         emails = resource.get("emails")
         work = [e for e in emails or [] if isinstance(e, dict) and e.get("type") == "work"]

@@ -33,9 +33,12 @@ def user_name(ctx: Context, role: str) -> str:
     return f"sim-{ctx.tag}-{ctx.mode}-{role}@simulate.example"
 
 
-def entra_user(name: str, given: str, family: str, external_id: str) -> dict[str, Any]:
-    """The body of Entra's POST /Users."""
-    return {
+def entra_user(
+    name: str, given: str, family: str, external_id: str, query_key: str = "userName"
+) -> dict[str, Any]:
+    """The body of Entra's POST /Users; the name also goes to the query attribute when that is an
+    extension's (``urn:...:ECMA2Host:2.0:User:AccountName``), as Entra's mapping would send it."""
+    body: dict[str, Any] = {
         "schemas": [CORE_USER, ENTERPRISE_USER],
         "externalId": external_id,
         "userName": name,
@@ -45,6 +48,11 @@ def entra_user(name: str, given: str, family: str, external_id: str) -> dict[str
         "name": {"formatted": f"{given} {family}", "familyName": family, "givenName": given},
         "roles": [],
     }
+    if query_key.startswith("urn:"):
+        urn, attribute = query_key.rsplit(":", 1)
+        body["schemas"].append(urn)
+        body[urn] = {attribute: name}
+    return body
 
 
 def created_values(body: dict[str, Any]) -> dict[str, Any]:
@@ -85,12 +93,13 @@ async def match_new(ctx: Context) -> None:
 
 
 async def _create(ctx: Context, role: str, given: str, family: str) -> None:
-    users = ctx.users("userName")
-    body = entra_user(user_name(ctx, role), given, family, str(uuid.uuid4()))
+    users = ctx.users()
+    ctx.creatable(users, users.query_key)
+    body = entra_user(user_name(ctx, role), given, family, str(uuid.uuid4()), users.query_key)
     ex = await ctx.client.post(users.endpoint, body)
     created = expect_created(ex, users.endpoint)
     ctx.remember(role, users.endpoint, created["id"], body["userName"])
-    values = created_values(body)
+    values = {**created_values(body), users.query_key: body["userName"]}
     expect_values(users, created, values, "in the 201 response")
     obj = plan_of(users, ctx.db)
     if obj is None or ctx.db is None:
@@ -133,10 +142,22 @@ async def read_by_filter(ctx: Context) -> None:
     expect_one(ex, id)
 
 
+async def match_ignores_case(ctx: Context) -> None:
+    """Entra's value and the database's may differ in case: the look-up must still match."""
+    users = ctx.users()
+    (id,) = ctx.need("user")
+    if users.query_key in users.case_exact:
+        raise StepSkipped(f"skipped: {users.query} is caseExact")
+    ex = await ctx.client.get(users.endpoint, {"filter": f'{users.query} eq "{ctx.names["user"].upper()}"'})
+    expect_one(ex, id)
+
+
 async def duplicate(ctx: Context) -> None:
-    users = ctx.users("userName")
+    users = ctx.users()
+    ctx.creatable(users, users.query_key)
     ctx.need("user")
-    ex = await ctx.client.post(users.endpoint, entra_user(ctx.names["user"], "B", "J", str(uuid.uuid4())))
+    body = entra_user(ctx.names["user"], "B", "J", str(uuid.uuid4()), users.query_key)
+    ex = await ctx.client.post(users.endpoint, body)
     if ex.status == 201:  # do not leave the duplicate behind
         created = ex.json()
         if isinstance(created, dict) and isinstance(created.get("id"), str):
@@ -232,6 +253,32 @@ async def manager_as_object(ctx: Context) -> None:
     await _patch(ctx, [operation], {"enterprise:manager": manager})
 
 
+async def remove_manager(ctx: Context) -> None:
+    ctx.users("enterprise:manager")
+    ctx.need("manager")
+    await _patch(ctx, [{"op": ctx.op("remove"), "path": MANAGER}], {"enterprise:manager": None})
+
+
+async def rename(ctx: Context) -> None:
+    """The user's UPN changed: the query attribute is replaced; look-ups find the new value only."""
+    users = ctx.users()
+    ctx.users(users.query_key)
+    (id,) = ctx.need("user")
+    old, new = ctx.names["user"], user_name(ctx, "renamed")
+    await _patch(ctx, [{"op": ctx.op("replace"), "path": users.query, "value": new}], {users.query_key: new})
+    ctx.names["user"] = new
+    expect_one(await ctx.client.get(users.endpoint, {"filter": f'{users.query} eq "{new}"'}), id)
+    expect_empty(await ctx.client.get(users.endpoint, {"filter": f'{users.query} eq "{old}"'}))
+
+
+async def enable(ctx: Context) -> None:
+    """Re-assigned after a disable: active back to true."""
+    ctx.users("active")
+    await _patch(
+        ctx, [{"op": ctx.op("replace"), "path": "active", "value": ctx.boolean(True)}], {"active": True}
+    )
+
+
 async def disable(ctx: Context) -> None:
     """PATCH active false; the re-read and the row follow the mapping's disable rule."""
     users = ctx.users("active")
@@ -251,11 +298,12 @@ async def disable(ctx: Context) -> None:
 
 
 STEPS: tuple[Step, ...] = (
-    ("probe: a random GUID userName matches nothing", probe),
+    ("probe: a random GUID in the query attribute matches nothing", probe),
     ("match: the new user is not there yet", match_new),
     ("create: POST the user (Entra's body)", create_user),
     ("read: GET the user by id", read_by_id),
     ("read: GET the user by filter", read_by_filter),
+    ("match: the filter ignores case", match_ignores_case),
     ("create: a duplicate POST is refused with 409 uniqueness", duplicate),
     ("create: POST a second user (the manager)", create_manager),
     ("create: POST a third user (a colleague)", create_colleague),
@@ -266,6 +314,9 @@ STEPS: tuple[Step, ...] = (
     ("update: add manager as [{$ref, value}]", manager_as_list),
     ("update: add manager as a bare id", manager_as_string),
     ("update: add manager as {value}", manager_as_object),
+    ("update: remove manager", remove_manager),
     ("update: remove nickName", remove_nick_name),
+    ("update: replace the query attribute (the UPN changed)", rename),
     ("disable: replace active with false", disable),
+    ("enable: replace active with true (assigned again)", enable),
 )

@@ -191,3 +191,13 @@ async def test_the_model_from_discovery_matches_the_plan(hr_sqlite: Any) -> None
     assert discovered.users.readable == planned.users.readable - common
     assert discovered.groups.writable == planned.groups.writable - common
     assert from_discovery([], []).users is None
+
+
+def test_an_anchor_taken_from_an_attribute_is_immutable() -> None:
+    """payroll.map anchors groups on displayName: a rename is skipped, not sent."""
+    plan = load(str(HR.parent / "payroll" / "payroll.map"))
+    groups = from_plan(plan).groups
+    assert groups is not None
+    assert (
+        "displayName" in groups.immutable and groups.creates("displayName") and not groups.maps("displayName")
+    )
