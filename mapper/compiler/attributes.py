@@ -50,6 +50,10 @@ def compile_attribute(
         )
     declared = line.type.value if line.type is not None else None
     mutability = resolved.mutability if resolved.mutability in MUTABILITIES else "readWrite"
+    if mutability == "readWrite" and line.direction != "both":
+        # The arrow decides what clients may do: an import-only attribute (<-) is read-only to
+        # them and an export-only one (->) is never returned, and /Schemas publishes exactly that.
+        mutability = "readOnly" if line.direction == "import" else "writeOnly"
     return PlanAttribute(
         path=resolved.path,
         schema_urn=resolved.schema_urn,

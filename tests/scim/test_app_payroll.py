@@ -122,7 +122,6 @@ async def test_group_member_removal_through_a_procedure(client: httpx.AsyncClien
     assert not removed.json().get("members")
 
 
-@pytest.mark.xfail(reason="compiler/resolver: an import-only (<-) attribute is still readWrite for PATCH")
 async def test_patching_an_import_only_attribute_is_400_mutability(client: httpx.AsyncClient) -> None:
     user = (await client.post("/Users", json=worker("w.four"))).json()
     response = await client.patch(
