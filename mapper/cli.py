@@ -167,8 +167,10 @@ def register_simulate(subparsers: Subparsers) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from mapper.simulate.runner import run_from_args
-
+    try:
+        from mapper.simulate.runner import run_from_args
+    except ModuleNotFoundError as exc:  # httpx comes with the [dev] extra
+        return _fail(f"simulate needs the {exc.name} package: pip install {exc.name}")
     return run_from_args(args)
 
 
