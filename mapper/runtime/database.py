@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,6 +97,12 @@ def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
     return True
 
 
+def _bindable(value: Any) -> Any:
+    """A UUID is bound as its text: drivers would otherwise send PostgreSQL's uuid type, which a
+    procedure declared with text parameters rejects, while text converts to a uuid column."""
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
 class Tx:
     """A connection inside a transaction, speaking plan statements."""
 
@@ -107,7 +114,7 @@ class Tx:
 
     def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
         given = params or {}
-        bound = {name: given.get(name) for name in statement.params}
+        bound = {name: _bindable(given.get(name)) for name in statement.params}
         return self.connection.execute(self.database.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -108,9 +108,6 @@ async def test_groups_named_by_their_id(client: httpx.AsyncClient) -> None:
     assert renamed.json()["scimType"] == "mutability"
 
 
-@pytest.mark.xfail(
-    reason="runtime: member removal binds the UUID object to payroll_remove_member(text, text)"
-)
 async def test_group_member_removal_through_a_procedure(client: httpx.AsyncClient) -> None:
     member = (await client.post("/Users", json=worker("w.three"))).json()
     body = {"schemas": [CORE_GROUP], "displayName": "Removals", "members": [{"value": member["id"]}]}
