@@ -55,6 +55,9 @@ MISSING_OBJECT_SCHEMA = _e(
 )
 UNKNOWN_SCHEMA = _e("MAP114", "unknown-schema", "an object names a schema alias that is not declared")
 INVALID_ENDPOINT = _e("MAP115", "invalid-endpoint", "an endpoint does not start with '/'")
+STANDARD_OBJECT_SCHEMA = _e(
+    "MAP116", "standard-object-schema", "User or Group names a core schema; theirs are fixed by RFC 7643"
+)
 # anchor and query attribute
 ANCHOR_MULTI_VALUED = _e("MAP120", "anchor-multi-valued", "the anchor comes from a multi-valued attribute")
 ANCHOR_BOOLEAN = _e("MAP121", "anchor-boolean", "the anchor comes from a boolean attribute")
@@ -124,6 +127,7 @@ CODES: tuple[Code, ...] = (
     MISSING_OBJECT_SCHEMA,
     UNKNOWN_SCHEMA,
     INVALID_ENDPOINT,
+    STANDARD_OBJECT_SCHEMA,
     ANCHOR_MULTI_VALUED,
     ANCHOR_BOOLEAN,
     ANCHOR_UNMAPPED,

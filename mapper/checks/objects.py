@@ -58,6 +58,14 @@ def check_objects(analysis: Analysis) -> Iterator[Diagnostic]:
                 did_you_mean(obj.schema_alias.value, aliases, "schemas")
                 or 'declare it: schema ALIAS "urn:..." { ... }',
             )
+        elif obj.schema_alias is not None and name.value in CORE_SCHEMA_OF:
+            alias = obj.schema_alias.value
+            yield codes.STANDARD_OBJECT_SCHEMA.at(
+                file,
+                obj.schema_alias.span,
+                f"{name.value}'s core schema is {CORE_SCHEMA_OF[name.value]}; it cannot be replaced",
+                f"drop 'schema {alias}' and map the extension's attributes as {alias}.ATTRIBUTE",
+            )
         elif obj.schema_alias is None and name.value not in CORE_SCHEMA_OF:
             yield codes.MISSING_OBJECT_SCHEMA.at(
                 file,
