@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mapper.simulate.groups import current_members, expect_members
+from mapper.simulate.groups import add_after_member_deleted, current_members, expect_members
 from mapper.simulate.steps import (
     Context,
     ObjectModel,
@@ -67,6 +67,7 @@ async def delete_manager(ctx: Context) -> None:
 STEPS: tuple[Step, ...] = (
     ("delete: DELETE the user", delete_user),
     ("delete: DELETE a group member; the group forgets it", delete_member),
+    ("group members: add one after a member user was deleted", add_after_member_deleted),
     ("delete: DELETE the group", delete_group),
     ("delete: DELETE the manager", delete_manager),
 )

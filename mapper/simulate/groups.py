@@ -96,6 +96,34 @@ async def read_by_filter(ctx: Context) -> None:
     expect("members" not in found, "no members (excludedAttributes=members)")
 
 
+async def read_by_id(ctx: Context) -> None:
+    """Entra's ``GET /Groups/{id}?excludedAttributes=members``."""
+    groups = ctx.groups()
+    (id,) = ctx.need("group")
+    ex = await ctx.client.get(f"{groups.endpoint}/{id}", EXCLUDE)
+    expect_status(ex, 200)
+    found = resource_of(ex, id)
+    expect("members" not in found, "no members (excludedAttributes=members)")
+    expect_values(groups, found, {"displayName": ctx.names["group"]}, "on GET by id")
+
+
+async def duplicate(ctx: Context) -> None:
+    groups = ctx.groups()
+    ctx.creatable(groups, "displayName")
+    ctx.need("group")
+    body = {
+        "schemas": [CORE_GROUP, ADSCIM_GROUP],
+        "displayName": ctx.names["group"],
+        "meta": {"resourceType": "Group"},
+    }
+    ex = await ctx.client.post(groups.endpoint, body)
+    if ex.status == 201:  # do not leave the duplicate behind
+        created = ex.json()
+        if isinstance(created, dict) and isinstance(created.get("id"), str):
+            ctx.created.append((groups.endpoint, created["id"]))
+    expect_error(ex, 409, "uniqueness")
+
+
 async def add_members(ctx: Context) -> None:
     groups = ctx.groups("members")
     group, manager, colleague = ctx.need("group", "manager", "colleague")
@@ -146,6 +174,21 @@ async def unknown_member(ctx: Context) -> None:
     await expect_members(ctx, before)
 
 
+async def add_after_member_deleted(ctx: Context) -> None:
+    """A group changes after one of its member users was deleted (the database's cascade may have
+    touched the group's row behind the gateway): the change must still apply."""
+    groups = ctx.groups("members")
+    group, manager = ctx.need("group", "manager")
+    before = await current_members(ctx)
+    value = [{"$ref": None, "value": manager}]
+    ex = await ctx.client.patch(
+        f"{groups.endpoint}/{group}", {"op": ctx.op("add"), "path": "members", "value": value}
+    )
+    expect_status(ex, 200)
+    expect_values(groups, resource_of(ex, group), {"members": before | {manager}}, "in the PATCH response")
+    await expect_members(ctx, before | {manager})
+
+
 async def rename(ctx: Context) -> None:
     groups = ctx.groups("displayName")
     (group,) = ctx.need("group")
@@ -169,6 +212,8 @@ STEPS = (
     ("group match: the new group is not there yet", match_new),
     ("group create: POST without members (Entra's body)", create),
     ("group read: by filter with members excluded", read_by_filter),
+    ("group read: by id with members excluded", read_by_id),
+    ("group create: a duplicate POST is refused with 409 uniqueness", duplicate),
     ("group members: add two", add_members),
     ("group members: remove one, the other stays", remove_one_member),
     ("group members: an id no user has is 400", unknown_member),

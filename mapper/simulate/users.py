@@ -61,6 +61,7 @@ def created_values(body: dict[str, Any]) -> dict[str, Any]:
         "externalId": body["externalId"],
         "name.givenName": body["name"]["givenName"],
         "name.familyName": body["name"]["familyName"],
+        "name.formatted": body["name"]["formatted"],
         "emails.work": body["emails"][0]["value"],
         "active": True,
     }
@@ -177,6 +178,15 @@ async def _patch(ctx: Context, operations: list[dict[str, Any]], values: dict[st
     expect_status(again, 200)
     expect_values(users, resource_of(again, id), values, "on re-read")
     await expect_row(ctx, "user", values)
+
+
+async def unknown_id(ctx: Context) -> None:
+    """A PATCH of an id the target does not have (deleted behind Entra's back) is a SCIM 404."""
+    users = ctx.users()
+    (id,) = ctx.need("user")
+    missing = "987654321" if id.isdigit() else str(uuid.uuid4())
+    operation = {"op": ctx.op("replace"), "path": "active", "value": ctx.boolean(True)}
+    expect_error(await ctx.client.patch(f"{users.endpoint}/{missing}", operation), 404)
 
 
 async def replace_work_email(ctx: Context) -> None:
@@ -307,6 +317,7 @@ STEPS: tuple[Step, ...] = (
     ("create: a duplicate POST is refused with 409 uniqueness", duplicate),
     ("create: POST a second user (the manager)", create_manager),
     ("create: POST a third user (a colleague)", create_colleague),
+    ("update: an id the target does not have is 404", unknown_id),
     ("update: replace the work email by its filtered path", replace_work_email),
     ("update: one replace per attribute, each with a path", replace_each),
     ("update: replace without a path (dotted and URN keys)", replace_without_path),
