@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mapper.simulate.groups import add_after_member_deleted, current_members, expect_members
+from mapper.simulate.model import ObjectModel
 from mapper.simulate.steps import (
     Context,
-    ObjectModel,
     Step,
     expect,
     expect_status,

@@ -9,6 +9,7 @@ from typing import Any
 from mapper.plan import CORE_GROUP
 from mapper.simulate.steps import (
     Context,
+    Step,
     expect,
     expect_columns,
     expect_created,
@@ -207,7 +208,7 @@ async def rename(ctx: Context) -> None:
         expect_columns(obj, row, {"displayName": name})
 
 
-STEPS = (
+STEPS: tuple[Step, ...] = (
     ("group probe: a random GUID displayName matches nothing", probe),
     ("group match: the new group is not there yet", match_new),
     ("group create: POST without members (Entra's body)", create),
