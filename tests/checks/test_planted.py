@@ -112,7 +112,7 @@ CASES: list[Case] = [
     ("complex-without-sub", [("name.givenName", "name          ")], [("MAP144", "name   ", 0)]),
     (
         "read-only-written",
-        [("meta.created                       <-", "meta.created                       <->")],
+        [("meta.created                            <-", "meta.created                            <->")],
         [("MAP145", "meta.created", 0)],
     ),
     # attribute map
@@ -138,8 +138,8 @@ CASES: list[Case] = [
         "required-unmapped",
         [
             (
-                "    userName                           <-> login",
-                "    profileUrl                         <-> login",
+                "    userName                                <-> login",
+                "    profileUrl                              <-> login",
             )
         ],
         [("MAP153", "User from", 0), ("MAP125", "userName", 0)],

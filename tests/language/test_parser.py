@@ -57,7 +57,7 @@ def test_objects(hr: MappingFile) -> None:
 def test_attribute_mappings(hr: MappingFile) -> None:
     user = hr.objects[0]
     by_path = {m.path.value: m for m in user.attributes}
-    assert len(user.attributes) == 15
+    assert len(user.attributes) == 21
     login = by_path["userName"]
     assert (login.column.value, login.direction) == ("login", "both")
     assert login.required and login.unique
@@ -68,10 +68,10 @@ def test_attribute_mappings(hr: MappingFile) -> None:
     created = by_path["meta.created"]
     assert created.direction == "import"
     assert created.type is not None and created.type.value == "dateTime"
-    assert (created.span.line, created.span.col) == (36, 5)
-    assert (created.column.span.line, created.column.span.col) == (36, 44)
+    assert (created.span.line, created.span.col) == (43, 5)
+    assert (created.column.span.line, created.column.span.col) == (43, 49)
     assert text_at(hr, created.span.offset, created.span.end_offset) == (
-        "meta.created                       <-  created_at      dateTime"
+        "meta.created                            <-  created_at      dateTime"
     )
 
 
@@ -99,7 +99,7 @@ def test_multi(hr: MappingFile) -> None:
     assert isinstance(members.import_sql, SqlBlock)
     assert isinstance(members.add, SqlBlock) and ":anchor" in members.add.text
     assert isinstance(members.remove, SqlBlock) and members.remove.text.startswith("DELETE")
-    assert members.import_sql.text_span.line == 64
+    assert members.import_sql.text_span.line == 71
 
 
 def test_keywords_are_not_reserved_for_columns_and_paths() -> None:

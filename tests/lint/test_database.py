@@ -47,7 +47,7 @@ def test_unknown_tables_and_columns(hr_database) -> None:
     result = lint_text(text, str(HR), db=hr_database.url)
     codes = {(d.code, d.span.line) for d in result.diagnostics}
     assert ("MAP302", 16) in codes  # mail_addr, in the SELECT list
-    assert ("MAP301", 52) in codes  # groupz
+    assert ("MAP301", 59) in codes  # groupz
     column = next(d for d in result.diagnostics if d.code == "MAP302")
     assert "did you mean 'mail'?" in (column.hint or "")
 
@@ -86,11 +86,11 @@ def test_change_table(hr_database) -> None:
     delta = f"delta table {table} {{ sequence change_id  anchor employee_id  type change_typ }}"
     text = HR.read_text(encoding="utf-8").replace("delta watermark updated_at", delta, 1)
     missing = lint_text(text, str(HR), db=hr_database.url)
-    assert [(d.code, d.span.line, d.span.col) for d in missing.diagnostics] == [("MAP301", 20, 15)]
+    assert [(d.code, d.span.line, d.span.col) for d in missing.diagnostics] == [("MAP301", 21, 15)]
     hr_database.execute(f"CREATE TABLE {table} (change_id INTEGER, employee_id INTEGER, change_type CHAR(1))")
     try:
         result = lint_text(text, str(HR), db=hr_database.url)
     finally:
         hr_database.execute(f"DROP TABLE {table}")
-    assert [(d.code, d.span.line) for d in result.diagnostics] == [("MAP302", 20)]
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("MAP302", 21)]
     assert "did you mean 'change_type'?" in (result.diagnostics[0].hint or "")

@@ -75,6 +75,7 @@ async def test_schemas_publish_exactly_the_mapped_attributes(client: httpx.Async
         "title",
         "emails",
         "phoneNumbers",
+        "addresses",
         "active",
     }
 
@@ -87,7 +88,7 @@ async def test_schemas_publish_exactly_the_mapped_attributes(client: httpx.Async
     assert user["active"]["type"] == "boolean"
     name = user["name"]
     assert name["type"] == "complex"
-    assert {s["name"] for s in name["subAttributes"]} == {"givenName", "familyName"}
+    assert {s["name"] for s in name["subAttributes"]} == {"givenName", "familyName", "formatted"}
     emails = user["emails"]
     assert emails["multiValued"] is True
     subs = by_name(emails["subAttributes"])
@@ -144,10 +145,12 @@ def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> 
 
     text = HR_MAP.read_text(encoding="utf-8")
     text = text.replace(
-        "title                              <-> title", "title                              <-  title"
+        "title                                   <-> title",
+        "title                                   <-  title",
     )
     text = text.replace(
-        "nickName                           <-> nick_name", "nickName                           ->  nick_name"
+        "nickName                                <-> nick_name",
+        "nickName                                ->  nick_name",
     )
     mapping = tmp_path / "directions.map"
     mapping.write_text(text, encoding="utf-8")

@@ -224,10 +224,10 @@ async def test_unmapped_attributes_in_patch_are_accepted_and_ignored(client: htt
     user = await patch(
         client,
         "/Users/4",
-        {"op": "Add", "path": 'addresses[type eq "work"].streetAddress', "value": "1 Main St"},
+        {"op": "Add", "path": 'ims[type eq "work"].value', "value": "babs@chat.example"},
         {"op": "Add", "path": "roles", "value": [{"value": "admin", "primary": "True"}]},
         {"op": "Replace", "path": "preferredLanguage", "value": "en-GB"},
         {"op": "Replace", "path": "title", "value": "CFO"},
     )
     assert user["title"] == "CFO"
-    assert "addresses" not in user and "roles" not in user and "preferredLanguage" not in user
+    assert "ims" not in user and "roles" not in user and "preferredLanguage" not in user
