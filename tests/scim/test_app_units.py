@@ -41,6 +41,12 @@ NORMALISER = PathNormaliser(
         ("/scim/v2", "/scim/v2"),
         ("/scim/v2x/Users", "/scim/v2x/Users"),
         ("/scim/v2/Printers", "/scim/v2/Printers"),
+        # the ECMA Connector Host's tenant URL, whatever the connector is called
+        ("/ecma2host_HRDB/scim/Users", "/scim/v2/Users"),
+        ("/ECMA2Host_hr-db/scim/users/5", "/scim/v2/Users/5"),
+        ("/ecma2host_HRDB/scim/ServiceProviderConfig", "/scim/v2/ServiceProviderConfig"),
+        ("/ecma2host_HRDB/scimx/Users", "/ecma2host_HRDB/scimx/Users"),
+        ("/ecma2host_/scim/Users", "/ecma2host_/scim/Users"),
     ],
 )
 def test_path_normaliser(path: str, expected: str) -> None:

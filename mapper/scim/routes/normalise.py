@@ -5,15 +5,22 @@ Clients are not consistent about case or slashes: Microsoft's test collection re
 SCIM root is mapped case-insensitively to its canonical spelling (``/users`` → ``/Users``), aliases
 are applied (``serviceConfiguration`` → ``ServiceProviderConfig``), ``.search`` is matched in any
 case, and trailing slashes are dropped. Ids and schema URNs after the first segment are untouched.
+
+The ECMA Connector Host's tenant URL shape, ``/ecma2host_{connectorName}/scim``, is served as an
+alias of the SCIM root, whatever the connector's name, so that an Entra ID application configured
+for the ECMA host keeps working when this gateway replaces it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SEARCH = ".search"
+ECMA_PREFIX = "/ecma2host_"
+_ECMA_ROOT = re.compile(r"/ecma2host_[A-Za-z0-9_.-]+/scim(?=/|$)", re.IGNORECASE)
 
 
 class PathNormaliser:
@@ -35,6 +42,10 @@ class PathNormaliser:
 
     def normalise(self, path: str) -> str:
         """The canonical form of ``path``; ``path`` itself when it is already canonical."""
+        if path[: len(ECMA_PREFIX)].lower() == ECMA_PREFIX:
+            match = _ECMA_ROOT.match(path)
+            if match is not None:
+                path = self.prefix + path[match.end() :]
         size = len(self.prefix)
         if path[size : size + 1] != "/" or (
             not path.startswith(self.prefix) and path[:size].casefold() != self.folded_prefix
