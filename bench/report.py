@@ -44,6 +44,8 @@ TARGETS = {
     )
 }
 
+ORDER = {key: i for i, key in enumerate(TARGETS)}
+
 
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
@@ -101,7 +103,7 @@ def table(runs: list[dict], compile_row: Row | None) -> str:
     header = ("measure", "db", "users", "gateway", "baseline", "value", "target", "result")
     lines = [header]
     for run in runs:
-        for row in run["rows"]:
+        for row in sorted(run["rows"], key=lambda r: ORDER[r.key]):
             lines.append(_line(row, run["database"], f"{run['users']:,}"))
     if compile_row is not None:
         lines.append(_line(compile_row, "-", "-"))
@@ -178,3 +180,40 @@ def machine() -> dict:
 def write_json(document: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+
+def markdown(document: dict) -> str:
+    """The figures of a results document as Markdown tables, for docs/performance.md."""
+    out = []
+    for run in document["runs"]:
+        out.append(f"\n**{run['database']}, {run['users']:,} users**\n")
+        out.append("| measure | gateway | baseline | value | target | result |")
+        out.append("|---|---|---|---|---|---|")
+        for row in sorted(run["rows"], key=lambda r: ORDER[r["key"]]):
+            out.append(_markdown_row(row))
+    out.append("\n**compile (no database)**\n")
+    out.append("| measure | gateway | baseline | value | target | result |")
+    out.append("|---|---|---|---|---|---|")
+    out.append(_markdown_row(document["compile"]))
+    return "\n".join(out)
+
+
+def _markdown_row(row: dict) -> str:
+    target = TARGETS[row["key"]]
+    result = (
+        "ERROR: " + row["error"]
+        if row.get("error")
+        else {True: "pass", False: "**FAIL**", None: "-"}[row["pass"]]
+    )
+    if row.get("note"):
+        result += f" ({row['note']})"
+    return (
+        f"| {target.label} | {fmt(row['gateway'], row['unit'])} | {fmt(row['baseline'], row['unit'])} "
+        f"| {fmt(row['value'], target.unit)} | {target.describe()} | {result} |"
+    )
+
+
+if __name__ == "__main__":
+    print(
+        markdown(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else RESULTS / "latest.json").read_text()))
+    )
