@@ -133,13 +133,25 @@ class ObjectStore:
         record = self.cache.get(key)
         if record is not None:
             return record
-        try:  # a miss reads through: a false "not found" makes clients create duplicates
+        # a miss reads through: a false "not found" makes clients create duplicates
+        return await self._reload(key, forget=False)
+
+    async def refresh(self, id: str) -> dict[str, Any] | None:
+        """Read one object again from the database and bring the cache up to date with it: for a
+        write that found the database ahead of the cache (another process, or a cascade)."""
+        key = self.to_key(id)
+        record = await self._reload(key, forget=True) if key is not None else None
+        return self.codec.render(record) if record is not None else None
+
+    async def _reload(self, key: Key, *, forget: bool) -> Record | None:
+        try:
             record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
         except exc.DataError:  # the id cannot be an anchor of this column type
             return None
         if record is not None:
-            self._learn(record)
-            self.cache.put(record)
+            self._put(record)
+        elif forget and self.cache.get(key) is not None:
+            self._forget(key)
         return record
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:

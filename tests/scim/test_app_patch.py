@@ -231,3 +231,46 @@ async def test_unmapped_attributes_in_patch_are_accepted_and_ignored(client: htt
     )
     assert user["title"] == "CFO"
     assert "ims" not in user and "roles" not in user and "preferredLanguage" not in user
+
+
+async def test_concurrent_member_additions_all_land(any_client: httpx.AsyncClient) -> None:
+    """Entra ID adds members with concurrent PATCHes; none may be refused or lost."""
+    import anyio
+
+    created = await any_client.post(
+        "/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Crowd"}
+    )
+    assert created.status_code == 201, created.text
+    group = created.json()["id"]
+    members = [str(n) for n in range(2, 10)]
+    statuses: list[int] = []
+
+    async def add(member: str) -> None:
+        body = patch_body({"op": "Add", "path": "members", "value": [{"value": member}]})
+        statuses.append((await any_client.patch(f"/Groups/{group}", json=body)).status_code)
+
+    async with anyio.create_task_group() as tasks:
+        for member in members:
+            tasks.start_soon(add, member)
+    assert statuses == [200] * len(members)
+    stored = (await any_client.get(f"/Groups/{group}")).json()
+    assert sorted(m["value"] for m in stored["members"]) == sorted(members)
+
+
+async def test_patch_after_a_member_was_deleted_needs_no_if_match(client: httpx.AsyncClient) -> None:
+    """Deleting a user cascades to its memberships in the database; the next PATCH of the group,
+    sent without If-Match, applies to the group as the database now holds it."""
+    created = await client.post(
+        "/Groups",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Cascade",
+            "members": [{"value": "2"}, {"value": "3"}],
+        },
+    )
+    group = created.json()["id"]
+    assert (await client.delete("/Users/3")).status_code == 204
+    stored = await patch(
+        client, f"/Groups/{group}", {"op": "Add", "path": "members", "value": [{"value": "4"}]}
+    )
+    assert sorted(m["value"] for m in stored["members"]) == ["2", "4"]

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from mapper.plan import Plan, PlanObject
 from mapper.runtime.errors import DatabaseUnavailableError, MissingReferenceError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
+from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.store import ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
 from mapper.scim.audit import note
@@ -58,6 +59,7 @@ class ResourceEndpoints:
         self.max_results = settings.max_results
         self.members = Members.of(obj, plan)
         self.single_references = single_references(obj)
+        self.patch_locks = KeyedLocks()  # PATCHes of one object, one at a time (see ``patch``)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -164,30 +166,36 @@ class ResourceEndpoints:
         """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
         accept both, and 200 lets clients see the result without another GET).
 
-        The operations apply to the cached resource and the result is written as a replace. So
-        that a change made in the database since the last sync is never overwritten, the write
-        carries the cached version as an If-Match; when the database has moved on, the cache is
-        brought up to date (a delta sync) and the PATCH applied again. A client's own If-Match is
-        final: a mismatch is its 412."""
+        The operations apply to the cached resource and the result is written as a replace.
+        PATCHes of one object are serialised in this process, so each applies to the result of
+        the one before (Entra ID sends member additions concurrently). So that a change made in
+        the database since the last sync (by another process, or a cascade) is never overwritten,
+        the write carries the cached version as an If-Match; when the database has moved on, the
+        object is read again and the PATCH applied to it. A client's own If-Match is final: a
+        mismatch is its 412."""
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = get_ci(body, "Operations")
         client_if_match = request.headers.get("if-match")
-        for attempt in range(_PATCH_ATTEMPTS):
-            id_, current = await self.existing(request)
-            note(request.scope, self.name, id_)
-            patched = apply_patch(current, operations, self.resolver)
-            if patched == current and client_if_match is None:  # nothing changes: no write
-                return self.single(request, current)
-            store = self.store(request)
-            if_match = client_if_match or current.get("meta", {}).get("version")
-            try:
-                written = await self.write(partial(store.replace, id_, if_match=if_match), patched)
-                return self.single(request, written)
-            except PreconditionFailedError:
-                if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
-                    raise
-                await store.sync_delta()
+        id_, _ = await self.existing(request)
+        note(request.scope, self.name, id_)
+        store = self.store(request)
+        async with self.patch_locks.hold([id_]):
+            current = await store.get(id_)  # what the PATCH before this one left
+            for attempt in range(_PATCH_ATTEMPTS):
+                if current is None:
+                    raise not_found(f"{self.name} {id_} not found")
+                patched = apply_patch(current, operations, self.resolver)
+                if patched == current and client_if_match is None:  # nothing changes: no write
+                    return self.single(request, current)
+                if_match = client_if_match or current.get("meta", {}).get("version")
+                try:
+                    written = await self.write(partial(store.replace, id_, if_match=if_match), patched)
+                    return self.single(request, written)
+                except PreconditionFailedError:
+                    if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
+                        raise
+                    current = await store.refresh(id_)
         raise AssertionError("unreachable")
 
     async def write(
