@@ -1,7 +1,7 @@
 """The canonical layout of a mapping file: ``format_mapping(mapping) -> str``.
 
 Layout: 2-space indents; one blank line between top-level blocks; inside an object the items
-come in a fixed order, in groups separated by one blank line (anchor, query, dn | import,
+come in a fixed order, in groups separated by one blank line (anchor, query, dn, id | import,
 delta | attributes | each multi | write, disable, delete); the columns of an attributes or
 schema block are aligned, as are the statements of multi and write blocks; SQL bodies are kept
 verbatim. docs/language.md, "Canonical layout", says the same for users.
@@ -200,6 +200,8 @@ def _object(obj: ObjectType, text: str) -> list[Chunk]:
         groups[0].append(Chunk(f"query {obj.query.value}", 1, obj.query.span.offset))
     if obj.dn is not None:
         groups[0].append(Chunk(_dn(obj.dn), 1, obj.dn.span.offset))
+    if obj.id_source is not None:
+        groups[0].append(Chunk(f"id {obj.id_source.value}", 1, obj.id_source.span.offset))
     if obj.import_sql is not None:
         groups[1].append(Chunk(f"import {sql(obj.import_sql)}", 1, obj.import_sql.span.offset))
     if obj.delta is not None:

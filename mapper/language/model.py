@@ -208,7 +208,9 @@ class MultiValued(Node):
 
 
 class ObjectType(Node):
-    """``object NAME from SOURCE [schema ALIAS] [endpoint "/Path"] { ... }``."""
+    """``object NAME from SOURCE [schema ALIAS] [endpoint "/Path"] { ... }``.
+
+    ``id_source`` is the word of ``id dn | id anchor`` as written (None: not written, the anchor)."""
 
     name: Name
     source: Name
@@ -224,6 +226,7 @@ class ObjectType(Node):
     writes: Writes | None
     disable: Deprovision | None = None
     delete: Deprovision | None = None
+    id_source: Name | None = None
     span: Span
 
 

@@ -250,6 +250,7 @@ class ModelBuilder(Transformer[Token, Any]):
             writes=self._value(found, "write"),
             disable=self._value(found, "disable"),
             delete=self._value(found, "delete"),
+            id_source=self._value(found, "id"),
             span=self._span(meta),
         )
 
@@ -291,6 +292,9 @@ class ModelBuilder(Transformer[Token, Any]):
 
     def dn_anchor(self, meta: Meta, children: list[Token]) -> _Item:
         return self._dn(meta, "anchor", None)
+
+    def id_source(self, meta: Meta, children: list[Token]) -> _Item:
+        return _Item("id", self._name(children[0]), self._span(meta))
 
     def import_sql(self, meta: Meta, children: list[Token]) -> _Item:
         return _Item("import", self._sql(children[0]), self._span(meta))
