@@ -1,4 +1,4 @@
-"""Semantic checks of a parsed mapping: references, identity, DNs, SCIM paths, writes, security.
+"""Semantic checks of a parsed mapping: references, identity, DNs and ids, SCIM paths, writes, security.
 
 Each rule is a plain function ``(Analysis) -> Iterator[Diagnostic]`` in the module of its
 concern; ``RULES`` lists them in order and :func:`check` runs them all on one analysis of the
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from mapper.checks.analysis import Analysis, analyze
 from mapper.checks.attributes import check_attributes
-from mapper.checks.dn import check_dn
+from mapper.checks.dn import check_dn, check_id_source
 from mapper.checks.identity import check_anchor, check_query
 from mapper.checks.objects import check_objects
 from mapper.checks.schemas import check_schemas
@@ -33,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     check_anchor,
     check_query,
     check_dn,
+    check_id_source,
     check_attributes,
     check_deprovision,
     check_writable,

@@ -71,6 +71,11 @@ DN_UNKNOWN_PLACEHOLDER = _e(
     "MAP132", "dn-unknown-placeholder", "a DN placeholder is neither {anchor} nor a mapped column"
 )
 DN_UNBALANCED_BRACE = _e("MAP133", "dn-unbalanced-brace", "a DN template has an unbalanced '{' or '}'")
+INVALID_ID_SOURCE = _e(
+    "MAP134",
+    "invalid-id-source",
+    "'id' is not 'dn' or 'anchor', or 'id dn' has no DN that leads back to the anchor",
+)
 # SCIM paths
 UNKNOWN_PATH = _e("MAP140", "unknown-path", "a SCIM path names an attribute its schema does not have")
 UNKNOWN_PREFIX = _e("MAP141", "unknown-prefix", "a SCIM path starts with an unknown schema prefix")
@@ -137,6 +142,7 @@ CODES: tuple[Code, ...] = (
     DN_WITHOUT_ANCHOR,
     DN_UNKNOWN_PLACEHOLDER,
     DN_UNBALANCED_BRACE,
+    INVALID_ID_SOURCE,
     UNKNOWN_PATH,
     UNKNOWN_PREFIX,
     INVALID_VALUE_FILTER,

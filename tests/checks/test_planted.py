@@ -94,6 +94,33 @@ CASES: list[Case] = [
         [("CN={anchor},OBJECT=USER", "CN={anchor,OBJECT=USER")],
         [("MAP133", "{anchor,", 0)],
     ),
+    # ids
+    ("id-unknown-word", [("  query userName\n", "  query userName\n  id dns\n")], [("MAP134", "dns", 0)]),
+    (
+        "id-dn-without-dn",
+        [('  dn "CN={anchor},OBJECT=USER"\n', "  id dn\n")],
+        [("MAP134", "dn\n", 0)],
+    ),
+    (
+        "id-dn-with-dn-column",
+        [('dn "CN={anchor},OBJECT=USER"', "dn column login\n  id dn")],
+        [("MAP134", "dn column", 0)],
+    ),
+    (
+        "id-dn-other-placeholder",
+        [("OBJECT=USER\"", 'OU={department}"\n  id dn')],
+        [("MAP134", "{department}", 0)],
+    ),
+    (
+        "id-dn-anchor-in-a-value",
+        [("CN={anchor},OBJECT=USER\"", 'CN=u{anchor},OBJECT=USER"\n  id dn')],
+        [("MAP134", "CN=u{anchor}", 0)],
+    ),
+    (
+        "id-dn-spaces",
+        [("CN={anchor},OBJECT=USER\"", 'CN={anchor}, OBJECT=USER"\n  id dn')],
+        [("MAP134", " OBJECT=USER", 0)],
+    ),
     # SCIM paths
     ("unknown-path", [("    nickName  ", "    nickNam   ")], [("MAP140", "nickNam", 0)]),
     ("unknown-sub-attribute", [("name.givenName", "name.givnName")], [("MAP140", "givnName", 0)]),
