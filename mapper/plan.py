@@ -143,6 +143,8 @@ class PlanObject(PlanNode):
     anchor_attribute: str | None  # for "attribute": the SCIM path the anchor is taken from
     query_attribute: str  # the SCIM path matched by look-ups, e.g. "userName"
     dn: PlanDn
+    # the SCIM id: the anchor's text, or the DN (``id dn``: a template with {anchor} alone)
+    id_source: Literal["anchor", "dn"] = "anchor"
     columns: tuple[str, ...]  # the import projection's output column names, in order
     attributes: tuple[PlanAttribute, ...]
     multi: tuple[PlanMulti, ...] = ()

@@ -96,6 +96,7 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
         anchor_attribute=anchor.attribute,
         query_attribute=query_attribute.path,
         dn=dn,
+        id_source="dn" if obj.id_source is not None and obj.id_source.value == "dn" else "anchor",
         columns=projection.columns,
         attributes=placed,
         multi=tuple(m for m in multi if m is not None),
