@@ -108,17 +108,17 @@ CASES: list[Case] = [
     ),
     (
         "id-dn-other-placeholder",
-        [("OBJECT=USER\"", 'OU={department}"\n  id dn')],
+        [('OBJECT=USER"', 'OU={department}"\n  id dn')],
         [("MAP134", "{department}", 0)],
     ),
     (
         "id-dn-anchor-in-a-value",
-        [("CN={anchor},OBJECT=USER\"", 'CN=u{anchor},OBJECT=USER"\n  id dn')],
+        [('CN={anchor},OBJECT=USER"', 'CN=u{anchor},OBJECT=USER"\n  id dn')],
         [("MAP134", "CN=u{anchor}", 0)],
     ),
     (
         "id-dn-spaces",
-        [("CN={anchor},OBJECT=USER\"", 'CN={anchor}, OBJECT=USER"\n  id dn')],
+        [('CN={anchor},OBJECT=USER"', 'CN={anchor}, OBJECT=USER"\n  id dn')],
         [("MAP134", " OBJECT=USER", 0)],
     ),
     # SCIM paths
