@@ -66,6 +66,9 @@ class Gateway:
                 target = self.stores.get(multi.reference or "")
                 if target is not None:
                     target.referrers.append((store, index))
+        codecs = {name: store.codec for name, store in self.stores.items()}
+        for store in self.stores.values():  # references to DN ids render as DNs
+            store.codec.link(codecs)
         self.autosync = AutoSync(self, delta_interval=delta_interval, full_interval=full_interval)
         self._autosync_enabled = autosync
         self.ready = False

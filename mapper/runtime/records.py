@@ -9,10 +9,11 @@ one sorted tuple per multi-valued attribute, and the weak ETag. Resources are re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject
+from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.values import coerce, to_scim
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
@@ -109,10 +110,12 @@ def _is_complex(urn: str, attribute: str) -> bool:
 class _Slot:
     """Precomputed facts about one mapped attribute."""
 
-    __slots__ = ("attr", "complex", "extension", "index", "meta", "param", "readable", "writable")
+    __slots__ = ("attr", "complex", "extension", "ident", "index", "meta", "param", "readable", "writable")
 
     def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
         self.attr = attr
+        # a reference to an object type whose ids are DNs: the id of the referenced anchor
+        self.ident: Callable[[Any], str] | None = None
         self.index = index  # None: written only, not in the import projection
         self.meta = attr.attribute == "meta"
         core = attr.schema_urn in ("", obj.schema_urn) or self.meta
@@ -136,10 +139,11 @@ class _Slot:
 
 
 class _MultiSlot:
-    __slots__ = ("extension", "extra", "multi")
+    __slots__ = ("extension", "extra", "ident", "multi")
 
     def __init__(self, multi: PlanMulti, obj: PlanObject) -> None:
         self.multi = multi
+        self.ident: Callable[[Any], str] = str  # an item's value (an anchor) as the id it renders
         self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
         names = [c.lower() for c in multi.columns[2:]]
         order = ["type", "display", "primary"]
@@ -152,13 +156,19 @@ class _MultiSlot:
 
 class Codec:
     """Renders records of one object type as SCIM resources and reads SCIM resources into column
-    values. Built once per object type; everything per-attribute is precomputed."""
+    values. Built once per object type; everything per-attribute is precomputed.
+
+    The resource's ``id`` is the anchor's text, or with ``id dn`` the DN, made from the anchor
+    alone (:mod:`mapper.runtime.dn`); :meth:`dn` is every object's DN whatever the id is."""
 
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
         self.dialect = dialect
         index = {c: i for i, c in enumerate(obj.columns)}
         self.anchor_index = index[obj.anchor_column]
+        self.dn_ids = obj.id_source == "dn"
+        self.dns = DnRenderer(obj.dn, obj.columns, obj.anchor_column, ids=self.dn_ids)
+        self.id_of: Callable[[Any], str] = self.dns.of_anchor if self.dn_ids else str  # anchor -> id
         self.slots = tuple(_Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
@@ -174,13 +184,33 @@ class Codec:
 
     # -- database -> SCIM -------------------------------------------------------------------
 
+    def link(self, codecs: Mapping[str, Codec]) -> None:
+        """Render references (``manager.value``, group members) to object types whose ids are
+        DNs as those DNs; ``codecs`` are every object type's, by name. References stay anchors
+        in records: only their rendering changes."""
+        for slot in self.slots:
+            target = codecs.get(slot.attr.reference or "")
+            slot.ident = target.id_of if target is not None and target.dn_ids else None
+        for multi_slot in self.multis:
+            target = codecs.get(multi_slot.multi.reference or "")
+            multi_slot.ident = target.id_of if target is not None and target.dn_ids else str
+
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
+
+    def dn(self, record: Record) -> str:
+        """The object's DN, as the mapping's ``dn`` says (the anchor's text by default)."""
+        return self.dns.render(record.row)
+
+    def anchor_of(self, id: str) -> str | None:
+        """The anchor (as text) an id names: the id itself, or the anchor of a DN id (None when
+        the id is not a DN of this type's template)."""
+        return self.dns.anchor_of(id) if self.dn_ids else id
 
     def render(self, record: Record) -> dict[str, Any]:
         obj = self.obj
         row = record.row
-        resource: dict[str, Any] = {"schemas": [obj.schema_urn], "id": str(row[self.anchor_index])}
+        resource: dict[str, Any] = {"schemas": [obj.schema_urn], "id": self.id_of(row[self.anchor_index])}
         meta: dict[str, Any] = {"resourceType": obj.name}
         for slot in self.slots:
             if not slot.readable:
@@ -189,7 +219,7 @@ class Codec:
             if value is None:
                 continue
             attr = slot.attr
-            value = to_scim(attr.type, value)
+            value = to_scim(attr.type, value) if slot.ident is None else slot.ident(value)
             if slot.meta:
                 if attr.sub_attribute:
                     meta[attr.sub_attribute] = value
@@ -230,8 +260,8 @@ class Codec:
     @staticmethod
     def _child(multi_slot: _MultiSlot, item: Any) -> dict[str, Any]:
         if not multi_slot.extra:
-            return {"value": str(item)}
-        rendered: dict[str, Any] = {"value": str(item[0])}
+            return {"value": multi_slot.ident(item)}
+        rendered: dict[str, Any] = {"value": multi_slot.ident(item[0])}
         for name, value in zip(multi_slot.extra, item[1:], strict=False):
             if value is not None:
                 rendered[name] = to_scim("boolean", value) if name == "primary" else str(value)

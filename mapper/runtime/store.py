@@ -91,11 +91,17 @@ class ObjectStore:
     # -- ids --------------------------------------------------------------------------------
 
     def to_key(self, id: str) -> Key | None:
-        """The anchor key of a SCIM id, or None when no object can have it. Whether anchors are
-        integers is learned from the first record; until then database-made anchors are guessed
-        to be (a wrong guess only costs a read-through that finds nothing)."""
+        """The anchor key of a SCIM id, or None when no object can have it. With ``id dn`` the id
+        is a DN, read back to its anchor (a DN of another template names nothing). Whether
+        anchors are integers is learned from the first record; until then database-made anchors
+        are guessed to be (a wrong guess only costs a read-through that finds nothing)."""
         if not isinstance(id, str) or not id:
             return None
+        if self.codec.dn_ids:
+            anchor = self.codec.anchor_of(id)
+            if not anchor:
+                return None
+            id = anchor
         ints = self._int_anchors
         if ints is None:
             ints = self.obj.anchor_generation == "database"
