@@ -12,6 +12,7 @@ from typing import Any
 
 from mapper.plan import Plan, PlanObject, Statement
 from mapper.runtime.database import Database, Tx, resolve_url
+from mapper.runtime.dn import DnRenderer
 from mapper.simulate.model import attribute_key
 
 Row = dict[str, Any]
@@ -64,8 +65,23 @@ class DbCheck:
         rows = await self._rows(obj, obj.by_query, {"value": value})
         return rows[0] if rows else None
 
+    def id_of(self, obj: PlanObject, anchor: Any) -> str:
+        """The SCIM id of the ``obj`` with this anchor: the anchor's text, or with ``id dn`` its DN."""
+        return DnRenderer(obj.dn, obj.columns, obj.anchor_column, ids=obj.id_source == "dn").of_anchor(anchor)
+
+    def with_ids(self, obj: PlanObject, row: Row) -> Row:
+        """``row`` with each reference column (``manager.value``) holding the referenced object's
+        SCIM id rather than its anchor, to compare with what SCIM shows."""
+        out = dict(row)
+        for attr in obj.attributes:
+            target = next((o for o in self.plan.objects if o.name == attr.reference), None)
+            if target is not None and out.get(attr.column) is not None:
+                out[attr.column] = self.id_of(target, out[attr.column])
+        return out
+
     async def children(self, obj: PlanObject, attribute: str, anchor: Any) -> set[str]:
-        """The values (as text) of a multi-valued attribute's child rows (``load_for_anchor``)."""
+        """The values of a multi-valued attribute's child rows (``load_for_anchor``), as text, or
+        as the referenced objects' SCIM ids for a reference (group members)."""
         multi = next((m for m in obj.multi if m.attribute.casefold() == attribute.casefold()), None)
         if multi is None:
             return set()
@@ -75,7 +91,12 @@ class DbCheck:
 
         self.reads += 1
         rows = await self.databases[obj.source].run(read)
-        return {str(row[1]) for row in rows if row[1] is not None}
+        target = next((o for o in self.plan.objects if o.name == multi.reference), None)
+        return {
+            str(row[1]) if target is None else self.id_of(target, row[1])
+            for row in rows
+            if row[1] is not None
+        }
 
 
 def column_of(obj: PlanObject, key: str) -> str | None:

@@ -82,7 +82,8 @@ async def create(ctx: Context) -> None:
     assert row is not None
     anchor = row[obj.anchor_column]
     expect(
-        str(anchor) == created["id"], f"database: the row's {obj.anchor_column} is the id {created['id']!r}"
+        ctx.db.id_of(obj, anchor) == created["id"],
+        f"database: the row's {obj.anchor_column} is the id {created['id']!r}",
     )
     ctx.anchors["group"] = anchor
     expect_columns(obj, row, values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from mapper.plan import ENTERPRISE_USER, PlanObject
 from mapper.simulate.client import Exchange, ScimClient
@@ -160,7 +161,7 @@ def expect_created(exchange: Exchange, endpoint: str) -> dict[str, Any]:
     body = resource_of(exchange)
     id = body.get("id")
     expect(isinstance(id, str) and bool(id), "a string id")
-    location = exchange.headers.get("location", "")
+    location = unquote(exchange.headers.get("location", ""))  # an id such as a DN is percent-encoded
     expect(location.endswith(f"{endpoint}/{id}"), f"a Location header ending in {endpoint}/{id}")
     expect(bool(exchange.headers.get("etag")), "an ETag header")
     return body

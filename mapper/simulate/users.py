@@ -75,7 +75,7 @@ async def expect_row(ctx: Context, role: str, values: dict[str, Any]) -> None:
     row = await ctx.db.row(obj, ctx.anchors[role])
     expect(row is not None, f"database: the {role}'s row is found by {obj.anchor_column}")
     assert row is not None
-    expect_columns(obj, row, values)
+    expect_columns(obj, ctx.db.with_ids(obj, row), values)
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -110,10 +110,11 @@ async def _create(ctx: Context, role: str, given: str, family: str) -> None:
     assert row is not None
     anchor = row[obj.anchor_column]
     expect(
-        str(anchor) == created["id"], f"database: the row's {obj.anchor_column} is the id {created['id']!r}"
+        ctx.db.id_of(obj, anchor) == created["id"],
+        f"database: the row's {obj.anchor_column} is the id {created['id']!r}",
     )
     ctx.anchors[role] = anchor
-    expect_columns(obj, row, values)
+    expect_columns(obj, ctx.db.with_ids(obj, row), values)
 
 
 async def create_user(ctx: Context) -> None:
