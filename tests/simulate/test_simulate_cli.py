@@ -51,6 +51,17 @@ def test_simulate_a_mapping_with_sample_data_exits_0(tmp_path: Path) -> None:
     assert all(line.startswith("PASS ") for line in lines[:-1])
 
 
+def test_simulate_the_ecma_example_with_dn_ids(tmp_path: Path) -> None:
+    """examples/ecma/ecma.map serves the ECMA host's DN ids (``id dn``): Entra's whole flow works
+    with them, members and managers included."""
+    env = {"ECMA_DATABASE_URL": f"sqlite:///{tmp_path / 'ecma.db'}"}
+    schema = ("--create-schema", "examples/ecma/schema.sql")
+    result = mapper("simulate", "examples/ecma/ecma.map", *schema, "--mode", "noflag", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].endswith(" passed, 0 failed, 2 skipped")  # nickName: not mapped
+    assert '"value":"CN=2,OBJECT=USER"' in result.stdout
+
+
 def test_json_report(tmp_path: Path) -> None:
     env = {"HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
     files = ("--create-schema", "examples/hr/schema.sql", "--create-schema", "examples/hr/sample-data.sql")
