@@ -4,6 +4,7 @@ twice), in filters, as group members and managers, on writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,14 @@ async def test_every_object_has_its_dn_whatever_its_id(hr_sqlite: HrDatabase) ->
         record = store.cache.get(1)
         assert store.codec.dn(record) == "CN=1,OBJECT=USER"
         assert (await hr.get(f"/Users/{once('CN=1,OBJECT=USER')}")).status_code == 404
+
+
+async def test_the_audit_log_names_the_anchor(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="mapper.audit"):
+        title = patch_body({"op": "replace", "path": "title", "value": "COO"})
+        assert (await client.patch(f"/Users/{twice(ADELE)}", json=title)).status_code == 200
+        assert (await client.post("/Users", json=new_user("kim.akers"))).status_code == 201
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mapper.audit"]
+    assert [(line["method"], line["anchor"]) for line in lines] == [("PATCH", "1"), ("POST", "6")]

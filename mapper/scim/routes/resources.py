@@ -92,6 +92,10 @@ class ResourceEndpoints:
             raise DatabaseUnavailableError(self.obj.source)
         return gateway.stores[self.name]
 
+    def anchor(self, request: Request, id_: str) -> str | None:
+        """The anchor an existing object's id names, for the audit log (``id dn``: the id is a DN)."""
+        return self.store(request).codec.anchor_of(id_)
+
     async def list_resources(self, request: Request) -> Response:
         return await self.respond_list(request, query(request.query_params))
 
@@ -148,7 +152,7 @@ class ResourceEndpoints:
         note(request.scope, self.name)
         body = _incoming(await read_object(request, self.max_body_bytes))
         created = await self.write(self.store(request).create, body)
-        note(request.scope, self.name, created["id"])
+        note(request.scope, self.name, self.anchor(request, created["id"]))
         root = scim_root(request, self.base_path)
         out = self.output(request, created, root, _projection(request.query_params))
         return resource_response(out, 201, location=location(root, self.endpoint, created["id"]))
@@ -157,7 +161,7 @@ class ResourceEndpoints:
         note(request.scope, self.name)
         body = _incoming(await read_object(request, self.max_body_bytes))
         id_, _ = await self.existing(request)
-        note(request.scope, self.name, id_)
+        note(request.scope, self.name, self.anchor(request, id_))
         store, if_match = self.store(request), request.headers.get("if-match")
         replaced = await self.write(partial(store.replace, id_, if_match=if_match), body)
         return self.single(request, replaced)
@@ -178,7 +182,7 @@ class ResourceEndpoints:
         operations = get_ci(body, "Operations")
         client_if_match = request.headers.get("if-match")
         id_, _ = await self.existing(request)
-        note(request.scope, self.name, id_)
+        note(request.scope, self.name, self.anchor(request, id_))
         store = self.store(request)
         async with self.patch_locks.hold([id_]):
             current = await store.get(id_)  # what the PATCH before this one left
@@ -216,7 +220,7 @@ class ResourceEndpoints:
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
         id_, _ = await self.existing(request)
-        note(request.scope, self.name, id_)
+        note(request.scope, self.name, self.anchor(request, id_))
         await self.store(request).delete(id_, if_match=request.headers.get("if-match"))
         return no_content()
 
