@@ -254,6 +254,8 @@ class _IdPattern:
 
     def render(self, anchor: str) -> str:
         value = escape_value(anchor)
+        if self.prefix is not None and self.suffix is not None:
+            return self.prefix + value + self.suffix
         return "".join(value if isinstance(p, tuple) else p for p in self.parts)
 
     def anchor_of(self, dn: str) -> str | None:
