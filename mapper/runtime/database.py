@@ -134,8 +134,8 @@ class Database:
         name: str,
         url: str,
         *,
-        pool_size: int = 5,
-        max_overflow: int = 10,
+        pool_size: int = 8,
+        max_overflow: int = 4,
         connect_timeout: int = 10,
         busy_timeout_ms: int = 5000,
     ) -> None:
@@ -144,7 +144,10 @@ class Database:
         self.dialect = self.url.get_backend_name()
         self._texts: dict[str, TextClause] = {}
         self._texts_lock = threading.Lock()
-        self.limiter = anyio.CapacityLimiter(pool_size + max_overflow)
+        # as many threads as pooled connections: a pool that lent out overflow connections would
+        # close each one again on return, and reopen it (a SQLite connect runs four PRAGMAs) for
+        # the next request. The overflow serves only what runs outside the limiter (pre-ping).
+        self.limiter = anyio.CapacityLimiter(pool_size)
         self.engine = self._create_engine(pool_size, max_overflow, connect_timeout, busy_timeout_ms)
 
     @property
@@ -157,10 +160,11 @@ class Database:
 
     def _create_engine(self, pool_size: int, max_overflow: int, connect_timeout: int, busy_ms: int) -> Engine:
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_ms / 1000}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800)
+            kwargs["pool_recycle"] = 1800
             kwargs["connect_args"] = {"connect_timeout": connect_timeout}
         url = self.url
         if (
@@ -229,7 +233,9 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a commit is on disk before it is acknowledged, also across a power loss. NORMAL
+        # in WAL mode may lose the last transactions then, and an acknowledged write is never lost.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -44,7 +44,7 @@ class Gateway:
         page_size: int = 10_000,
         progress_every: int = 100_000,
         watermark_margin: float = 5.0,
-        pool_size: int = 5,
+        pool_size: int = 8,
     ) -> None:
         self.plan = plan
         self.databases: dict[str, Database] = {

@@ -117,14 +117,18 @@ async def test_reconnects_after_the_server_drops_connections(hr_postgres):
         await gateway.stop()
 
 
-async def test_sqlite_runs_in_wal_mode(hr_sqlite):
+async def test_sqlite_runs_in_wal_mode_with_durable_commits(hr_sqlite):
     gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": hr_sqlite.url}, autosync=False)
     await gateway.start()
     try:
-        mode = await gateway.databases["hr"].run(
-            lambda tx: tx.connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        mode, synchronous = await gateway.databases["hr"].run(
+            lambda tx: (
+                tx.connection.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                tx.connection.exec_driver_sql("PRAGMA synchronous").scalar(),
+            )
         )
         assert mode == "wal"
+        assert synchronous == 2  # FULL: a commit reaches the disk before the client hears of it
     finally:
         await gateway.stop()
 
