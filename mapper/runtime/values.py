@@ -63,6 +63,29 @@ def to_scim(attr_type: str, value: Any) -> Any:
 # values: SCIM -> database
 
 
+def parse_boolean(value: Any) -> bool | None:
+    """A JSON boolean, or the strings Entra ID sends ("True", "false"...); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def parse_integer(value: Any) -> int | None:
+    """A JSON integer, an integral float or a numeric string; None for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
     """A client's JSON value as the value to bind for ``attr``; InvalidValueError when it does not
     fit the attribute's type. Never puts the value in the message."""
@@ -70,22 +93,15 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
         return None
     kind = attr.type
     if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise InvalidValueError(attr.path, "expected a boolean")
+        flag = parse_boolean(value)
+        if flag is None:
+            raise InvalidValueError(attr.path, "expected a boolean")
+        return flag
     if kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise InvalidValueError(attr.path, "expected an integer")
+        integer = parse_integer(value)
+        if integer is None:
+            raise InvalidValueError(attr.path, "expected an integer")
+        return integer
     if kind == "decimal":
         if isinstance(value, int | float | str) and not isinstance(value, bool):
             try:

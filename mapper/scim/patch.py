@@ -52,6 +52,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mapper.runtime.values import parse_boolean, parse_integer
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci, key_ci
 from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, mutability, no_target
 from mapper.scim.filter import equality_terms, matches_value
@@ -382,20 +383,13 @@ def _coerce(value: Any, info: Attribute) -> Any:
         return value
     kind = info.type
     if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
+        flag = parse_boolean(value)
+        if flag is not None:
+            return flag
     elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
+        number = parse_integer(value)
+        if number is not None:
+            return number
     elif kind == "decimal":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value
