@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -98,34 +103,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_real_server_process(tmp_path: Path) -> None:
+SERVE_SCRIPT = (
+    "import argparse, sys\n"
+    "from mapper.scim.server import add_serve_arguments, run_serve\n"
+    "p = argparse.ArgumentParser(); add_serve_arguments(p)\n"
+    "sys.exit(run_serve(p.parse_args(sys.argv[1:])))\n"
+)
+
+
+@contextmanager
+def served(
+    tmp_path: Path, token: str, *extra: str, scheme: str = "http", verify: Any = True
+) -> Iterator[str]:
+    """A real ``mapper serve`` process on a fresh SQLite file with sample data; yields its base URL.
+    Afterwards the process's output is in ``tmp_path / "server.log"``."""
     port = free_port()
-    token = "process-token-4f9a2b"
     env = {**os.environ, "MAPPER_TOKEN": f"ci:{token}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
-    script = (
-        "import argparse, sys\n"
-        "from mapper.scim.server import add_serve_arguments, run_serve\n"
-        "p = argparse.ArgumentParser(); add_serve_arguments(p)\n"
-        "sys.exit(run_serve(p.parse_args(sys.argv[1:])))\n"
-    )
     argv = [
         sys.executable,
         "-c",
-        script,
+        SERVE_SCRIPT,
         str(HR_MAP),
         f"--port={port}",
         f"--create-schema={HR / 'schema.sql'}",
         f"--seed={HR / 'sample-data.sql'}",
+        *extra,
     ]
     process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"{scheme}://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=1, verify=verify).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+        (tmp_path / "server.log").write_bytes(output)
+
+
+def test_a_real_server_process(tmp_path: Path) -> None:
+    token = "process-token-4f9a2b"
+    with served(tmp_path, token) as base:
         auth = {"Authorization": f"Bearer {token}"}
         users = httpx.get(f"{base}/scim/v2/Users", params={"count": 1}, headers=auth, timeout=5)
         assert users.status_code == 200
@@ -134,14 +156,54 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/scim/v2/Users", timeout=5).status_code == 401
         created = httpx.post(f"{base}/scim/v2/Users", json={"userName": "over.tcp"}, headers=auth, timeout=5)
         assert created.status_code == 201
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
-    log = output.decode()
+    log = (tmp_path / "server.log").read_text()
     assert "Application startup complete" in log
     assert token not in log
     assert '"client":"ci"' in log and '"method":"POST"' in log  # the audit line
     assert "GET /scim/v2/Users" not in log  # no access log
+
+
+def test_serves_https_with_certfile_and_keyfile(tmp_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is needed to make a test certificate")
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    token = "tls-token-7d1e"
+    verify = ssl.create_default_context(cafile=str(cert))
+    with served(
+        tmp_path, token, f"--certfile={cert}", f"--keyfile={key}", scheme="https", verify=verify
+    ) as base:
+        auth = {"Authorization": f"Bearer {token}"}
+        users = httpx.get(
+            f"{base}/scim/v2/Users", params={"count": 1}, headers=auth, timeout=5, verify=verify
+        )
+        assert users.status_code == 200 and users.json()["totalResults"] == 20
+        with pytest.raises(httpx.TransportError):  # plain HTTP on the TLS port is refused
+            httpx.get(base.replace("https:", "http:") + "/readyz", timeout=5)
 
 
 def test_bootstrap_reports_a_broken_schema_file(tmp_path: Path) -> None:
