@@ -183,9 +183,23 @@ def write_json(document: dict, path: Path) -> None:
 
 
 def markdown(document: dict) -> str:
-    """The figures of a results document as Markdown tables, for docs/performance.md."""
-    out = []
-    for run in document["runs"]:
+    """The figures of a results document as Markdown, for docs/performance.md: one summary table
+    (each measure's compared value per database and size), then every run's figures in full."""
+    runs = document["runs"]
+    columns = [f"{run['database']} {_size(run['users'])}" for run in runs]
+    out = ["| measure | target | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for key, target in TARGETS.items():
+        if key == "compile":
+            continue
+        cells = []
+        for run in runs:
+            row = next((r for r in run["rows"] if r["key"] == key), None)
+            cells.append(_summary_cell(row, target))
+        out.append(f"| {target.label} | {target.describe()} | " + " | ".join(cells) + " |")
+    compile_row, compile_target = document["compile"], TARGETS["compile"]
+    cell = _summary_cell(compile_row, compile_target)
+    out.append(f"\n{compile_target.label}: {cell} (target {compile_target.describe()})")
+    for run in runs:
         out.append(f"\n**{run['database']}, {run['users']:,} users**\n")
         out.append("| measure | gateway | baseline | value | target | result |")
         out.append("|---|---|---|---|---|---|")
@@ -194,8 +208,20 @@ def markdown(document: dict) -> str:
     out.append("\n**compile (no database)**\n")
     out.append("| measure | gateway | baseline | value | target | result |")
     out.append("|---|---|---|---|---|---|")
-    out.append(_markdown_row(document["compile"]))
+    out.append(_markdown_row(compile_row))
     return "\n".join(out)
+
+
+def _size(users: int) -> str:
+    return f"{users // 1_000_000}M" if users % 1_000_000 == 0 else f"{users // 1000}k"
+
+
+def _summary_cell(row: dict | None, target: Target) -> str:
+    if row is None or row.get("error"):
+        return "error"
+    if row["value"] is None:
+        return "-"
+    return f"{fmt(row['value'], target.unit)} {'pass' if row['pass'] else '**FAIL**'}"
 
 
 def _markdown_row(row: dict) -> str:
