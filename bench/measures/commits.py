@@ -18,13 +18,14 @@ import time
 import uuid
 
 from bench.data import COLUMNS as DATA_COLUMNS
-from bench.data import HR_MAP, user_row
+from bench.data import HR_MAP, login, user_row
 
 
-def user_params(i: int, login: str) -> dict:
-    """The bind parameters of user ``i`` by column name, as the gateway would bind them."""
+def user_params(i: int, name: str) -> dict:
+    """The bind parameters of user ``i`` with userName ``name``, by column name, as the gateway
+    binds them."""
     params = dict(zip(DATA_COLUMNS, user_row(i), strict=True))
-    params.update(login=login, mail=f"{login}@example.com", anchor=i)
+    params.update(login=name, mail=f"{name}@example.com", anchor=i)
     return params
 
 
@@ -54,10 +55,9 @@ def measure(url: str, dialect: str, kind: str, seconds: float, users: int) -> di
             params = user_params(users + commits, f"{prefix}-{commits}")
         else:
             i = 1 + (commits * 7919) % users
-            params = user_params(i, f"user{i:07d}")
+            params = user_params(i, login(i))
             params["title"] = f"{prefix} {commits}"
-        full = {name: params.get(name) for name in statement.params}
-        database.run_sync(lambda tx, p=full: run(tx, statement, p), write=True)
+        database.run_sync(lambda tx, p=params: run(tx, statement, p), write=True)
     elapsed = time.perf_counter() - started
     database.dispose()
     return {"kind": kind, "commits": commits, "seconds": elapsed, "rate": commits / elapsed}

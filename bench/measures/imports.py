@@ -40,8 +40,6 @@ def settled_rss() -> int:
 
 
 def fetch(url: str, dialect: str) -> dict:
-    from sqlalchemy import text
-
     from mapper.compiler import load
     from mapper.runtime.database import Database
 
@@ -49,7 +47,7 @@ def fetch(url: str, dialect: str) -> dict:
     database = Database("hr", url)
 
     def loop(tx) -> int:
-        result = tx.connection.execute(text(statement.sql))
+        result = tx.execute(statement)
         rows = 0
         while batch := result.fetchmany(FETCH_SIZE):
             rows += len(batch)
