@@ -113,10 +113,10 @@ SERVE_SCRIPT = (
 
 @contextmanager
 def served(
-    tmp_path: Path, token: str, *extra: str, scheme: str = "http", verify: Any = True
+    tmp_path: Path, token: str, *extra: str, scheme: str = "http", verify: Any = True, log: str = "server.log"
 ) -> Iterator[str]:
-    """A real ``mapper serve`` process on a fresh SQLite file with sample data; yields its base URL.
-    Afterwards the process's output is in ``tmp_path / "server.log"``."""
+    """A real ``mapper serve`` process on the SQLite file ``tmp_path / "hr.db"`` (created with
+    sample data when absent); yields its base URL. Afterwards its output is in ``tmp_path / log``."""
     port = free_port()
     env = {**os.environ, "MAPPER_TOKEN": f"ci:{token}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
     argv = [
@@ -142,7 +142,7 @@ def served(
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=10)
-        (tmp_path / "server.log").write_bytes(output)
+        (tmp_path / log).write_bytes(output)
 
 
 def test_a_real_server_process(tmp_path: Path) -> None:
@@ -161,6 +161,35 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     assert token not in log
     assert '"client":"ci"' in log and '"method":"POST"' in log  # the audit line
     assert "GET /scim/v2/Users" not in log  # no access log
+
+
+def test_two_processes_on_one_database(tmp_path: Path) -> None:
+    """Each process (a uvicorn worker, or a second gateway) has its own cache: a write through one
+    is read through the other by reading through on the miss, and a PATCH through a process whose
+    cache is behind re-reads the object instead of overwriting the other's change."""
+    token = "two-process-token-1c4e"
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def patch(base: str, id_: str, path: str, value: str) -> httpx.Response:
+        operations = [{"op": "replace", "path": path, "value": value}]
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
+        return httpx.patch(f"{base}/scim/v2/Users/{id_}", json=body, headers=auth, timeout=5)
+
+    with served(tmp_path, token, log="a.log") as a, served(tmp_path, token, log="b.log") as b:
+        created = httpx.post(f"{a}/scim/v2/Users", json={"userName": "two.workers"}, headers=auth, timeout=5)
+        assert created.status_code == 201, created.text
+        id_ = created.json()["id"]
+        by_id = httpx.get(f"{b}/scim/v2/Users/{id_}", headers=auth, timeout=5)
+        assert by_id.status_code == 200 and by_id.json()["userName"] == "two.workers"
+        found = httpx.get(
+            f"{b}/scim/v2/Users", params={"filter": 'userName eq "two.workers"'}, headers=auth, timeout=5
+        )
+        assert [u["id"] for u in found.json()["Resources"]] == [id_]
+        assert patch(b, id_, "title", "Written through B").status_code == 200
+        # A's cache still holds the version it created; its PATCH must not undo B's title
+        assert patch(a, id_, "nickName", "Written through A").status_code == 200
+        final = httpx.get(f"{a}/scim/v2/Users/{id_}", headers=auth, timeout=5).json()
+        assert (final["title"], final["nickName"]) == ("Written through B", "Written through A")
 
 
 def test_serves_https_with_certfile_and_keyfile(tmp_path: Path) -> None:
