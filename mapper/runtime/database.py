@@ -148,6 +148,9 @@ class Database:
         # close each one again on return, and reopen it (a SQLite connect runs four PRAGMAs) for
         # the next request. The overflow serves only what runs outside the limiter (pre-ping).
         self.limiter = anyio.CapacityLimiter(pool_size)
+        # SQLite has one writer: writes queue here, in order, rather than in sqlite3's busy
+        # handler, whose back-off leaves the lock idle between retrying threads.
+        self._sqlite_writer = anyio.Lock() if self.is_sqlite else None
         self.engine = self._create_engine(pool_size, max_overflow, connect_timeout, busy_timeout_ms)
 
     @property
@@ -195,6 +198,11 @@ class Database:
         ``fn`` returns, rolled back when it raises. ``write`` takes SQLite's write lock up front;
         ``snapshot`` makes every statement of ``fn`` see the same committed state (PostgreSQL
         REPEATABLE READ; MySQL/MariaDB's default already is; a SQLite read transaction is one)."""
+        if write and self._sqlite_writer is not None:
+            async with self._sqlite_writer:
+                return await anyio.to_thread.run_sync(
+                    self.run_sync, fn, write, snapshot, limiter=self.limiter
+                )
         return await anyio.to_thread.run_sync(self.run_sync, fn, write, snapshot, limiter=self.limiter)
 
     def run_sync(self, fn: Callable[[Tx], T], write: bool = False, snapshot: bool = False) -> T:
