@@ -13,6 +13,7 @@ Code ranges (stable; documented in docs/language.md):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -44,8 +45,21 @@ def error(code: str, message: str, file: str, span: Span, hint: str | None = Non
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, file=file, span=span, hint=hint)
 
 
-def warning(code: str, message: str, file: str, span: Span, hint: str | None = None) -> Diagnostic:
-    return Diagnostic(code=code, severity=Severity.WARNING, message=message, file=file, span=span, hint=hint)
+@dataclass(frozen=True)
+class Code:
+    """A problem named once: its stable code, a short kebab-case name, its severity and a one-line
+    summary. The checks and the compiler build diagnostics from their codes
+    (``UNKNOWN_DIALECT.at(file, span, message)``); the linter's registry lists them all."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+    def at(self, file: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
+        return Diagnostic(
+            code=self.code, severity=self.severity, message=message, file=file, span=span, hint=hint
+        )
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:

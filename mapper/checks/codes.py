@@ -1,29 +1,13 @@
 """The codes the checks report (MAP1xx semantics, MAP4xx style and security), as data.
 
-A :class:`Code` names a problem once: its stable code, a short kebab-case name, its severity and a
-one-line summary. Checks build diagnostics from it (``UNKNOWN_DIALECT.at(file, span, message)``),
+Each is a :class:`~mapper.diagnostics.Code`: a stable code, a short kebab-case name, a severity and
+a one-line summary. Checks build diagnostics from it (``UNKNOWN_DIALECT.at(file, span, message)``),
 and the linter's registry (``mapper.lint.codes``) lists it for ``--explain`` and SARIF rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mapper.diagnostics import Diagnostic, Severity
-from mapper.language.model import Span
-
-
-@dataclass(frozen=True)
-class Code:
-    code: str
-    name: str
-    severity: Severity
-    summary: str
-
-    def at(self, file: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
-        return Diagnostic(
-            code=self.code, severity=self.severity, message=message, file=file, span=span, hint=hint
-        )
+from mapper.diagnostics import Code, Severity
 
 
 def _e(code: str, name: str, summary: str) -> Code:

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from mapper.checks import codes
 from mapper.checks.analysis import Analysis
-from mapper.checks.codes import Code
 from mapper.checks.spans import did_you_mean, inside
-from mapper.diagnostics import Diagnostic
+from mapper.diagnostics import Code, Diagnostic
 from mapper.language.model import Name, ObjectType
 
 _TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$")

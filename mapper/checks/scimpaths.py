@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from mapper.checks import codes
-from mapper.checks.codes import Code
 from mapper.checks.spans import closest, did_you_mean, inside
-from mapper.diagnostics import Diagnostic
+from mapper.diagnostics import Code, Diagnostic
 from mapper.language.model import MappingFile, Name, ObjectType, SchemaDecl
 from mapper.scimschema import (
     COMMON,

@@ -1,7 +1,7 @@
 """The codes of the diagnostics the compiler reports (MAP2xx), as data.
 
 Each code is stable (never renumbered) and documented in docs/diagnostics-sql.md with a failing
-example and its fix. They are :class:`mapper.checks.codes.Code` values, like the checks' codes, so
+example and its fix. They are :class:`mapper.diagnostics.Code` values, like the checks' codes, so
 the linter's registry lists them the same way.
 
 MAP290 and MAP291 are problems the checks (MAP1xx) report first with more detail; the compiler
@@ -10,8 +10,7 @@ reports them only so that ``compile`` on an unchecked model never fails silently
 
 from __future__ import annotations
 
-from mapper.checks.codes import Code
-from mapper.diagnostics import Severity
+from mapper.diagnostics import Code, Severity
 
 
 def _e(code: str, name: str, summary: str) -> Code:

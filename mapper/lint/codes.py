@@ -7,9 +7,8 @@ It gathers the parser's syntax codes (MAP0xx), the checks' (MAP1xx, MAP4xx), the
 from __future__ import annotations
 
 from mapper.checks import codes as check_codes
-from mapper.checks.codes import Code
 from mapper.compiler import codes as compiler_codes
-from mapper.diagnostics import Severity
+from mapper.diagnostics import Code, Severity
 from mapper.lint import database
 
 _E = Severity.ERROR

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
-from mapper.checks.codes import Code
 from mapper.checks.sources import dialect_of
 from mapper.checks.spans import did_you_mean
-from mapper.diagnostics import Diagnostic, Severity
+from mapper.diagnostics import Code, Diagnostic, Severity
 from mapper.errors import MapperError
 from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Span, SqlBlock
 from mapper.plan import Plan
