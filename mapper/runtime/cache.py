@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mapper.runtime.records import Codec, Key, Record
+from mapper.runtime.record import Key, Record
+from mapper.runtime.records import Codec
 
 
 class CacheState:

@@ -14,7 +14,8 @@ from typing import Any
 from mapper.plan import PlanObject
 from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.database import Tx
-from mapper.runtime.records import Codec, Deduper, Key, Record, anchor_key
+from mapper.runtime.record import Deduper, Key, Record, anchor_key
+from mapper.runtime.records import Codec
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
-from mapper.runtime.records import Codec, Key, Record, anchor_key, fold
+from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.records import Codec
 from mapper.runtime.values import to_scim
 
 log = logging.getLogger(__name__)

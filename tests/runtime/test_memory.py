@@ -8,7 +8,8 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 
 from mapper.runtime.cache import CacheState
-from mapper.runtime.records import Codec, Deduper, Record
+from mapper.runtime.record import Deduper, Record
+from mapper.runtime.records import Codec
 from tests.runtime.conftest import hr_plan
 
 
