@@ -9,6 +9,7 @@ one sorted tuple per multi-valued attribute, and the weak ETag. Resources are re
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject
@@ -109,6 +110,7 @@ class Codec:
         self.slots = tuple(_Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
+        self._steps = _render_steps(self.slots)
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
@@ -131,6 +133,7 @@ class Codec:
         for multi_slot in self.multis:
             target = codecs.get(multi_slot.multi.reference or "")
             multi_slot.ident = target.id_of if target is not None and target.dn_ids else str
+        self._steps = _render_steps(self.slots)
 
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
@@ -145,36 +148,25 @@ class Codec:
         return self.dns.anchor_of(id) if self.dn_ids else id
 
     def render(self, record: Record) -> dict[str, Any]:
-        obj = self.obj
+        """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
+        in mapping order, multi-valued children, then ``meta``. The per-attribute work is planned
+        once (:func:`_render_step`); here each non-null column is converted and placed."""
         row = record.row
-        resource: dict[str, Any] = {"schemas": [obj.schema_urn], "id": self.id_of(row[self.anchor_index])}
-        meta: dict[str, Any] = {"resourceType": obj.name}
-        for slot in self.slots:
-            if not slot.readable:
-                continue
-            value = row[slot.index]  # type: ignore[index]
+        resource: dict[str, Any] = {
+            "schemas": [self.obj.schema_urn],
+            "id": self.id_of(row[self.anchor_index]),
+        }
+        meta: dict[str, Any] = {"resourceType": self.obj.name}
+        for index, text, convert, key, place in self._steps:
+            value = row[index]
             if value is None:
                 continue
-            attr = slot.attr
-            value = to_scim(attr.type, value) if slot.ident is None else slot.ident(value)
-            if slot.meta:
-                if attr.sub_attribute:
-                    meta[attr.sub_attribute] = value
-                continue
-            target = resource if slot.extension is None else self._extension(resource, slot.extension)
-            if attr.multi_valued:
-                items = target.setdefault(attr.attribute, [])
-                item = next((i for i in items if all(i.get(k) == v for k, v in attr.filter)), None)
-                if item is None:
-                    item = dict(attr.filter)
-                    items.append(item)
-                item[attr.sub_attribute or "value"] = value
-            elif attr.sub_attribute:
-                target.setdefault(attr.attribute, {})[attr.sub_attribute] = value
-            elif slot.complex:
-                target[attr.attribute] = {"value": value}
+            if text is None or type(value) is not str:  # a str of a text type is its own JSON
+                value = convert(value)
+            if place is None:
+                resource[key] = value
             else:
-                target[attr.attribute] = value
+                place(resource, meta, value)
         for multi_slot, items in zip(self.multis, record.children, strict=False):
             if not items:
                 continue
@@ -304,6 +296,88 @@ class Codec:
             if str(value) not in values:
                 values.append(str(value))
         return values
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering, planned per attribute
+
+Place = Callable[[dict[str, Any], dict[str, Any], Any], None]  # (resource, meta, value)
+#: (row index, text type or None, converter, key, placer)
+RenderStep = tuple[int, str | None, Callable[[Any], Any], str, Place | None]
+
+#: The SCIM types whose database value :func:`to_scim` converts; a ``str`` of any other type
+#: (string, reference, binary) is its own JSON value.
+_CONVERTED = frozenset({"boolean", "integer", "decimal", "dateTime"})
+
+
+def _render_steps(slots: Sequence[_Slot]) -> tuple[RenderStep, ...]:
+    """One step per readable attribute. A step without a placer sets ``resource[key]`` (a core
+    attribute with a plain value, the common case); a text step skips the converter for a str."""
+    return tuple(_render_step(slot) for slot in slots if slot.readable)
+
+
+def _render_step(slot: _Slot) -> RenderStep:
+    attr = slot.attr
+    assert slot.index is not None  # readable slots are in the import projection
+    text = None if slot.ident is not None or attr.type in _CONVERTED else attr.type
+    convert = slot.ident if slot.ident is not None else partial(to_scim, attr.type)
+    simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
+    if simple and slot.extension is None:
+        return slot.index, text, convert, attr.attribute, None
+    return slot.index, text, convert, attr.attribute, _placer(slot)
+
+
+def _placer(slot: _Slot) -> Place:
+    """Where a converted value goes in the resource (or in ``meta``)."""
+    attr = slot.attr
+    name, sub, extension = attr.attribute, attr.sub_attribute, slot.extension
+
+    def container(resource: dict[str, Any]) -> dict[str, Any]:
+        return resource if extension is None else Codec._extension(resource, extension)
+
+    if slot.meta:
+
+        def place_meta(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+            if sub:
+                meta[sub] = value
+
+        return place_meta
+    if attr.multi_valued:
+        filter_ = attr.filter
+        key = sub or "value"
+
+        def place_item(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+            target = container(resource)
+            items: list[dict[str, Any]] | None = target.get(name)
+            if items is None:  # the first item: nothing to look for
+                first: dict[str, Any] = dict(filter_)
+                first[key] = value
+                target[name] = [first]
+                return
+            found = next((i for i in items if all(i.get(k) == v for k, v in filter_)), None)
+            item: dict[str, Any] = dict(filter_) if found is None else found
+            if found is None:
+                items.append(item)
+            item[key] = value
+
+        return place_item
+    if sub:
+
+        def place_sub(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+            container(resource).setdefault(name, {})[sub] = value
+
+        return place_sub
+    if slot.complex:
+
+        def place_complex(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+            container(resource)[name] = {"value": value}
+
+        return place_complex
+
+    def place(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+        container(resource)[name] = value
+
+    return place
 
 
 def _pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:

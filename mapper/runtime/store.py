@@ -161,11 +161,20 @@ class ObjectStore:
             self._forget(key)
         return record
 
-    async def find_by_query(self, value: str) -> dict[str, Any] | None:
-        """The resource whose query attribute (``userName``...) equals ``value``."""
+    def cached(self, id: str) -> Record | None:
+        """The cached record ``id`` names; None when it is not in the cache (no read-through)."""
+        key = self.to_key(id)
+        return None if key is None else self.cache.get(key)
+
+    def cached_by_query(self, value: str) -> Record | None:
+        """The cached record whose query attribute equals ``value``; None when not in the cache."""
         query = self.codec.query.attr
         key = self.cache.find(query.path, fold(value, query.case_exact))
-        record = self.cache.get(key) if key is not None else None
+        return None if key is None else self.cache.get(key)
+
+    async def find_by_query(self, value: str) -> dict[str, Any] | None:
+        """The resource whose query attribute (``userName``...) equals ``value``."""
+        record = self.cached_by_query(value)
         if record is None:
             record = await self.database.run(
                 partial(fetch_by_query, obj=self.obj, codec=self.codec, value=value)

@@ -24,9 +24,10 @@ from mapper.plan import Plan
 from mapper.runtime.gateway import Gateway
 from mapper.scim.audit import AuditMiddleware
 from mapper.scim.auth import BearerAuthMiddleware
-from mapper.scim.routes import ALIASES, build_routes, segments
+from mapper.scim.routes import ALIASES, build_routes, resource_endpoints, segments
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.normalise import PathNormaliser
+from mapper.scim.routes.reads import CachedReads
 from mapper.scim.settings import Settings
 
 log = logging.getLogger("mapper.scim")
@@ -37,9 +38,11 @@ INSECURE_WARNING = (
 )
 
 
-def build_app(plan: Plan, settings: Settings | None = None) -> Starlette:
-    """The SCIM 2.0 app serving ``plan``."""
+def build_app(plan: Plan, settings: Settings | None = None, *, cached_reads: bool = True) -> Starlette:
+    """The SCIM 2.0 app serving ``plan``. ``cached_reads=False`` leaves out the read fast path
+    (:mod:`mapper.scim.routes.reads`), so tests can compare its answers with the router's."""
     settings = settings or Settings()
+    endpoints = resource_endpoints(plan, settings)
     middleware = [
         Middleware(AuditMiddleware),
         Middleware(
@@ -47,8 +50,10 @@ def build_app(plan: Plan, settings: Settings | None = None) -> Starlette:
         ),
         Middleware(PathNormaliser, base_path=settings.base_path, segments=segments(plan), aliases=ALIASES),
     ]
+    if cached_reads:
+        middleware.append(Middleware(CachedReads, endpoints=endpoints, base_path=settings.base_path))
     return Starlette(
-        routes=build_routes(plan, settings),
+        routes=build_routes(plan, settings, endpoints),
         middleware=middleware,
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(plan, settings),

@@ -171,16 +171,29 @@ async def test_database_failure_during_a_request_is_503(client: httpx.AsyncClien
     assert response.headers["retry-after"] == "7"
 
 
-async def test_a_bug_is_a_scim_500_and_is_logged(hr_sqlite: Any, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/Users/1?attributes=userName"),  # the handlers (a query string: not the fast path)
+        ("cached", "/Users/1"),  # the cached-read fast path in front of the router
+        ("cached_by_query", '/Users?filter=userName eq "ada.lovelace"'),
+    ],
+)
+async def test_a_bug_is_a_scim_500_and_is_logged(
+    hr_sqlite: Any, caplog: pytest.LogCaptureFixture, method: str, path: str
+) -> None:
     async with scim_client(hr_sqlite, raise_app_exceptions=False) as client:
         store = client.state["gateway"].stores["User"]  # type: ignore[attr-defined]
 
-        async def broken(*args: Any, **kwargs: Any) -> None:
+        def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("a bug")
 
-        store.get = broken
+        async def broken_async(*args: Any, **kwargs: Any) -> None:
+            broken()
+
+        setattr(store, method, broken_async if method == "get" else broken)
         with caplog.at_level("ERROR", logger="mapper.scim"):
-            response = await client.get("/Users/1")
+            response = await client.get(path)
         body = assert_error(response, 500)
         assert "a bug" not in body["detail"]
         assert any("RuntimeError" in (r.exc_text or "") or r.exc_info for r in caplog.records)

@@ -42,11 +42,17 @@ def settings_for(db: Any, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def scim_client(
-    db: Any, *, raise_app_exceptions: bool = True, mapping: Path = HR_MAP, **overrides: Any
+    db: Any,
+    *,
+    raise_app_exceptions: bool = True,
+    mapping: Path = HR_MAP,
+    cached_reads: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app serving ``mapping`` (the HR example) from ``db`` (an ``HrDatabase``)."""
+    """A client of the app serving ``mapping`` (the HR example) from ``db`` (an ``HrDatabase``);
+    ``cached_reads=False`` builds the app without its read fast path."""
     settings = settings_for(db, **overrides)
-    app = build_app(load(str(mapping), write=db.dialect), settings)
+    app = build_app(load(str(mapping), write=db.dialect), settings, cached_reads=cached_reads)
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:

@@ -17,10 +17,19 @@ _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ALIASES = {"serviceConfiguration": "ServiceProviderConfig", "ServiceProviderConfigs": "ServiceProviderConfig"}
 
 
-def build_routes(plan: Plan, settings: Settings) -> list[BaseRoute]:
-    """Every route: the object types' endpoints first (the hot path), then discovery and health."""
+def resource_endpoints(plan: Plan, settings: Settings) -> tuple[ResourceEndpoints, ...]:
+    """The handlers of every object type, in plan order."""
+    return tuple(ResourceEndpoints(obj, plan, settings) for obj in plan.objects)
+
+
+def build_routes(
+    plan: Plan, settings: Settings, endpoints: tuple[ResourceEndpoints, ...] | None = None
+) -> list[BaseRoute]:
+    """Every route: the object types' endpoints first (the hot path), then discovery and health.
+    ``endpoints`` are the handlers to route to (built here when not given)."""
     base = settings.base_path
-    endpoints = tuple(ResourceEndpoints(obj, plan, settings) for obj in plan.objects)
+    if endpoints is None:
+        endpoints = resource_endpoints(plan, settings)
     routes: list[BaseRoute] = []
     for e in endpoints:
         # the list and get routes first: the router tries routes in order. POST /Users/.search

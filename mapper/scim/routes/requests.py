@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from mapper.scim.errors import ScimError, invalid_syntax, too_large
 
@@ -69,7 +70,11 @@ def scim_root(request: Request, base_path: str) -> str:
     Starlette's ``base_url`` (which validates the Host header) costs ~10 µs per request; it
     depends only on the scheme, Host header, server address and root path, so it is computed once
     per combination (a bounded cache: the Host header is the client's to choose)."""
-    scope = request.scope
+    return root_of(request.scope, base_path)
+
+
+def root_of(scope: Scope, base_path: str) -> str:
+    """:func:`scim_root` from the ASGI scope (the read fast path has no :class:`Request`)."""
     host = None
     for name, value in scope["headers"]:
         if name == b"host":

@@ -105,8 +105,20 @@ class ResourceEndpoints:
 
     async def respond_list(self, request: Request, q: Query) -> Response:
         total, resources = await self.matching(request, q)
-        root = scim_root(request, self.base_path)
-        page_ = [self.output(request, r, root, q) for r in resources]
+        return self.list_page(
+            gateway_of(request).stores, scim_root(request, self.base_path), q, total, resources
+        )
+
+    def list_page(
+        self,
+        stores: Mapping[str, ObjectStore],
+        root: str,
+        q: Query,
+        total: int,
+        resources: list[dict[str, Any]],
+    ) -> ScimResponse:
+        """The ListResponse of ``resources``, the page of ``total`` matches that ``q`` asked for."""
+        page_ = [self.output(stores, r, root, q) for r in resources]
         return list_response(page_, total, q.start_index, count_only=q.count == 0)
 
     async def matching(self, request: Request, q: Query) -> tuple[int, list[dict[str, Any]]]:
@@ -128,7 +140,9 @@ class ResourceEndpoints:
         if version and if_none_match and _etag_in(version, if_none_match):
             return Response(status_code=304, headers={"ETag": version})
         q = _projection(request.query_params) if request.scope["query_string"] else None
-        return resource_response(self.output(request, resource, scim_root(request, self.base_path), q))
+        return resource_response(
+            self.output(gateway_of(request).stores, resource, scim_root(request, self.base_path), q)
+        )
 
     async def existing(self, request: Request) -> tuple[str, dict[str, Any]]:
         """The id and resource a ``/Users/{id}`` request names, or 404.
@@ -154,7 +168,7 @@ class ResourceEndpoints:
         created = await self.write(self.store(request).create, body)
         note(request.scope, self.name, self.anchor(request, created["id"]))
         root = scim_root(request, self.base_path)
-        out = self.output(request, created, root, _projection(request.query_params))
+        out = self.output(gateway_of(request).stores, created, root, _projection(request.query_params))
         return resource_response(out, 201, location=location(root, self.endpoint, created["id"]))
 
     async def replace(self, request: Request) -> Response:
@@ -229,10 +243,10 @@ class ResourceEndpoints:
     def single(self, request: Request, resource: dict[str, Any]) -> ScimResponse:
         root = scim_root(request, self.base_path)
         q = _projection(request.query_params) if request.scope["query_string"] else None
-        return resource_response(self.output(request, resource, root, q))
+        return resource_response(self.output(gateway_of(request).stores, resource, root, q))
 
     def output(
-        self, request: Request, resource: dict[str, Any], root: str, q: Query | None
+        self, stores: Mapping[str, ObjectStore], resource: dict[str, Any], root: str, q: Query | None
     ) -> dict[str, Any]:
         """The resource as returned: projected when asked, with its location and references."""
         if q is not None and (q.attributes or q.excluded):
@@ -241,7 +255,6 @@ class ResourceEndpoints:
         if isinstance(meta, dict):
             meta["location"] = location(root, self.endpoint, resource["id"])
         if self.members:
-            stores = gateway_of(request).stores
             for members in self.members:
                 members.decorate(resource, root, stores.get(members.target))
         return resource
@@ -288,5 +301,5 @@ class RootSearch:
                 found = sort(found, q.sort_by, q.descending, endpoints.resolver)
             matched += [(endpoints, r) for r in found]
         chosen = page(matched, q.start_index, q.count, self.max_results)
-        page_ = [e.output(request, r, root, q) for e, r in chosen]
+        page_ = [e.output(gateway_of(request).stores, r, root, q) for e, r in chosen]
         return list_response(page_, len(matched), q.start_index, count_only=q.count == 0)

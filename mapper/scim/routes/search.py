@@ -25,7 +25,7 @@ TOO_DEEP = "the filter is nested too deeply (or has too many terms) to evaluate"
 
 #: ``attr eq "value"`` / ``attr.sub eq "value"`` without a URN or escapes: Entra's probe, and the
 #: shape of nearly every filter provisioning clients send.
-_SIMPLE_EQ = re.compile(
+SIMPLE_EQ = re.compile(
     r'\s*([A-Za-z][\w$-]*)(?:\.([A-Za-z][\w$-]*))?\s+eq\s+"([^"\\]*)"\s*', re.IGNORECASE | re.ASCII
 )
 
@@ -116,7 +116,7 @@ def parse(text: str) -> Filter:
     Parsing with the grammar costs ~150 µs; a plain equality (``userName eq "x"``) is recognised
     by a regular expression and built as the very node the grammar would produce. Other filters
     are parsed once and remembered (filters are immutable)."""
-    simple = _SIMPLE_EQ.fullmatch(text)
+    simple = SIMPLE_EQ.fullmatch(text)
     if simple is not None:
         attribute, sub, value = simple.groups()
         return Compare(AttrPath(None, attribute, sub), "eq", value)

@@ -1,0 +1,104 @@
+"""The read fast path: the two reads provisioning clients send most, answered from the cache
+without Starlette's router, :class:`~starlette.requests.Request` or query-parameter parsing.
+
+- ``GET {base}/{Type}/{id}`` with no query string and no ``If-None-Match``;
+- ``GET {base}/{Type}?filter=<attr> eq "<value>"`` (the only parameter), where ``<attr>`` resolves
+  to ``id`` or to the type's query attribute (``userName``): Entra ID's probe before every create.
+
+It answers only when the object is in the cache and the gateway is ready, and it builds the
+response with the handlers' own pieces (:meth:`ResourceEndpoints.output`, ``list_page``,
+:func:`~mapper.scim.responses.resource_response`), so the bytes are those of the general path.
+Anything else (a miss, which reads through to the database; an odd path or query; HEAD; a
+conditional request) goes on to the router unchanged, so every error comes from the general path.
+It sits innermost, after authentication and path normalisation.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mapper.runtime.gateway import Gateway
+from mapper.scim.filter import AttrPath, Compare
+from mapper.scim.responses import ScimResponse, resource_response
+from mapper.scim.routes.requests import root_of
+from mapper.scim.routes.resources import ResourceEndpoints
+from mapper.scim.routes.search import SIMPLE_EQ, Query, page
+
+
+class CachedReads:
+    """ASGI middleware answering cached single-object reads (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, endpoints: tuple[ResourceEndpoints, ...], base_path: str) -> None:
+        self.app = app
+        self.base_path = base_path
+        #: ``/scim/v2/Users`` -> the endpoints of Users; an item path is one of these plus ``/{id}``
+        self.collections = {f"{base_path}{e.endpoint}": e for e in endpoints}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            response = self.answer(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def answer(self, scope: Scope) -> ScimResponse | None:
+        """The response to a cached read, or None for the router to answer."""
+        if scope.get("root_path"):
+            return None
+        state = scope.get("state")
+        gateway: Gateway | None = state.get("gateway") if state else None
+        if gateway is None or not gateway.ready:
+            return None
+        path: str = scope["path"]
+        endpoints = self.collections.get(path)
+        if endpoints is not None:
+            return self.filtered(scope, gateway, endpoints)
+        head, _, id_ = path.rpartition("/")
+        endpoints = self.collections.get(head)
+        if endpoints is None or not id_ or scope["query_string"]:
+            return None
+        return self.by_id(scope, gateway, endpoints, id_)
+
+    def by_id(
+        self, scope: Scope, gateway: Gateway, endpoints: ResourceEndpoints, id_: str
+    ) -> ScimResponse | None:
+        """``GET /Users/{id}`` (``ResourceEndpoints.get`` when the record is cached)."""
+        for name, _ in scope["headers"]:
+            if name == b"if-none-match":
+                return None
+        store = gateway.stores[endpoints.name]
+        record = store.cached(id_)
+        if record is None:
+            return None
+        root = root_of(scope, self.base_path)
+        return resource_response(endpoints.output(gateway.stores, store.codec.render(record), root, None))
+
+    def filtered(self, scope: Scope, gateway: Gateway, endpoints: ResourceEndpoints) -> ScimResponse | None:
+        """``GET /Users?filter=userName eq "..."`` (``ResourceEndpoints.list_resources`` when the
+        filter is one key look-up and the record is cached)."""
+        raw: bytes = scope["query_string"]
+        if not raw:
+            return None
+        params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)  # as Starlette reads them
+        if len(params) != 1 or params[0][0].casefold() != "filter":
+            return None
+        simple = SIMPLE_EQ.fullmatch(params[0][1])
+        if simple is None:
+            return None
+        attribute, sub, value = simple.groups()
+        path = endpoints.resolver.resolve(None, attribute, sub).path.casefold()
+        store = gateway.stores[endpoints.name]
+        if path == "id":
+            record = store.cached(value)
+        elif path == endpoints.obj.query_attribute.casefold():
+            record = store.cached_by_query(value)
+        else:
+            return None
+        if record is None:
+            return None
+        q = Query(filter=Compare(AttrPath(None, attribute, sub), "eq", value))
+        matched = page([store.codec.render(record)], q.start_index, q.count, endpoints.max_results)
+        return endpoints.list_page(gateway.stores, root_of(scope, self.base_path), q, 1, matched)
