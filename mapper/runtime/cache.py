@@ -130,7 +130,7 @@ class Cache:
             old = state.records.get(key)
             if old is None:
                 stats.added += 1
-            elif old.version == record.version:
+            elif old.same(record):
                 continue
             else:
                 stats.changed += 1

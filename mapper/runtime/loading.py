@@ -1,5 +1,10 @@
 """Reading objects from the database into records, in a worker thread: one object, a full
-import (keyset pages, children, indexes built off the event loop), and deltas."""
+import (keyset pages, children, indexes built off the event loop), and deltas.
+
+Every row becomes a record through :class:`RowForm`, wherever it was read, so a record (and its
+version) depends only on the database's values. A full import reads its pages through the
+driver's own cursor (:func:`driver_pages`: plain tuples, none of SQLAlchemy's per-row work) and
+builds the indexes in the same pass."""
 
 from __future__ import annotations
 
@@ -7,19 +12,80 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from mapper.plan import PlanObject
+from sqlalchemy import exc
+
+from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import CacheState, SyncStats
-from mapper.runtime.database import Tx
-from mapper.runtime.record import Deduper, Key, Record, anchor_key
+from mapper.runtime.database import Tx, _bindable
+from mapper.runtime.record import Key, Record, anchor_key, instant
 from mapper.runtime.records import Codec
 
 log = logging.getLogger(__name__)
 
 _DELETE_TYPES = frozenset({"d", "del", "delete", "deleted", "remove", "removed"})
+
+
+#: Distinct values a column may have and still be pooled by a full import (see :class:`RowForm`).
+POOL_LIMIT = 4096
+
+
+class RowForm:
+    """How a fetched row is kept in a record, for one object type: the dateTime columns that are
+    only read (never written back, compared or bound by a write) become instants (integer
+    microseconds, :func:`mapper.runtime.record.instant`), which take 32 bytes where ISO text takes
+    80 and a datetime 48, and render the same. The anchor, the query attribute and anything
+    written keep the driver's value."""
+
+    def __init__(self, codec: Codec) -> None:
+        by_column: dict[int, list[Any]] = defaultdict(list)
+        for slot in codec.slots:
+            if slot.index is not None:
+                by_column[slot.index].append(slot)
+        self.stamps = tuple(
+            index
+            for index, slots in sorted(by_column.items())
+            if index != codec.anchor_index
+            and all(s.attr.type == "dateTime" and not s.writable and s.ident is None for s in slots)
+        )
+
+    def row(self, fetched: Sequence[Any]) -> Sequence[Any]:
+        if not self.stamps:
+            return fetched
+        row = list(fetched)
+        for index in self.stamps:
+            row[index] = instant(row[index])
+        return row
+
+    def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
+        return Record(self.row(fetched), children)
+
+
+def driver_pages(
+    tx: Tx, statement: Statement, params: Mapping[str, Any], size: int
+) -> Iterator[Sequence[Any]]:
+    """The rows of ``statement`` as the driver's cursor returns them (tuples), ``size`` at a time:
+    the same SQL and bound parameters as :meth:`Tx.execute`, in the driver's paramstyle, without
+    SQLAlchemy's Row objects. Driver errors are raised as SQLAlchemy's, as ``Tx`` raises them."""
+    dialect = tx.connection.dialect
+    compiled = tx.database.compiled(statement).compile(dialect=dialect)
+    named = compiled.construct_params({n: _bindable(params.get(n)) for n in statement.params})
+    bound: Any = named
+    if compiled.positional:
+        bound = tuple(named[n] for n in compiled.positiontup or ())
+    dbapi_error = dialect.loaded_dbapi.Error
+    cursor = tx.connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, bound)
+        while page := cursor.fetchmany(size):
+            yield page
+    except dbapi_error as e:
+        raise exc.DBAPIError.instance(compiled.string, bound, e, dbapi_error, dialect=dialect) from e
+    finally:
+        cursor.close()
 
 
 def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
@@ -29,7 +95,7 @@ def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
         return None
     native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
     children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-    return Record(row, codec.children_of(children))
+    return RowForm(codec).record(row, codec.children_of(children))
 
 
 def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:
@@ -51,8 +117,8 @@ class FullImport:
 def import_all(
     tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, *, page_size: int, progress_every: int
 ) -> FullImport:
-    """Every object, page by page, into a new :class:`CacheState`. ``old`` is only read (``get``),
-    to count what changed."""
+    """Every object, page by page, into a new :class:`CacheState`. ``old`` is only read, to count
+    what changed (and to keep its record where nothing did, so a re-import holds one copy)."""
     mark: Any = None
     if obj.delta.kind == "table" and obj.delta.max_sequence is not None:
         first = tx.first(obj.delta.max_sequence)
@@ -61,46 +127,90 @@ def import_all(
     children: list[dict[Key, list[tuple[Any, ...]]]] = []
     for multi in obj.multi:
         grouped: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
-        for item in tx.execute(multi.load):
-            grouped[anchor_key(item[0])].append(tuple(item))
+        for page in driver_pages(tx, multi.load, {}, page_size):
+            for item in page:
+                grouped[anchor_key(item[0])].append(item)
         children.append(grouped)
 
-    watermark_index = _watermark_index(obj)
+    watermark = _watermark_index(obj)
+    form = RowForm(codec)
+    stamps = form.stamps
+    anchor = codec.anchor_index
     state = CacheState(codec)
-    dedupe = Deduper(len(obj.columns))
+    records, by_query = state.records, state.by_query
+    query: int = codec.query.index  # type: ignore[assignment] # the codec refuses a query attribute without one
+    query_exact = codec.query.attr.case_exact
+    uniques = [
+        (s.index, s.attr.case_exact, state.by_unique[s.attr.path])
+        for s in codec.unique
+        if s.index is not None
+    ]
+    # strings repeated across rows (departments, titles) are pooled: one object per value
+    pools: dict[int, dict[Any, Any]] = {i: {} for i in range(len(obj.columns)) if i != anchor}
     stats = SyncStats()
+    olds = old.records
     after: Any = None
     next_log = progress_every
     while True:
         if after is None:
-            rows = tx.rows(obj.import_first_page, {"limit": page_size})
+            pages = driver_pages(tx, obj.import_first_page, {"limit": page_size}, page_size)
         else:
-            rows = tx.rows(obj.import_page, {"after": after, "limit": page_size})
+            pages = driver_pages(tx, obj.import_page, {"after": after, "limit": page_size}, page_size)
+        rows = [row for page in pages for row in page]
         for fetched in rows:
-            row = dedupe.row(fetched)
-            key = anchor_key(row[codec.anchor_index])
-            record = Record(row, codec.children_of([c.get(key, ()) for c in children]))
-            previous = old.records.get(key)
-            if previous is None:
-                stats.added += 1
-            elif previous.version != record.version:
-                stats.changed += 1
-            else:  # unchanged: keep the old record, so a re-import holds one copy of the data, not two
-                record = previous
-            state.put(record)
-            if watermark_index is not None:
-                value = row[watermark_index]
+            if watermark is not None:
+                value = fetched[watermark]
                 if value is not None and (mark is None or value > mark):
                     mark = value
+            row = list(fetched)
+            for index in stamps:
+                row[index] = instant(row[index])
+            for index, pool in pools.items():
+                value = row[index]
+                if type(value) is str:
+                    row[index] = pool.setdefault(value, value)
+            key = row[anchor]
+            if type(key) is not int:
+                key = anchor_key(key)
+            record = Record(row, codec.children_of([c.get(key, ()) for c in children]) if children else ())
+            previous = olds.get(key)
+            if previous is None:
+                stats.added += 1
+            elif previous.same(record):
+                record = previous
+            else:
+                stats.changed += 1
+            if records.setdefault(key, record) is not record:
+                state.put(record)  # the same key twice: replace it as a write would
+                continue
+            value = row[query]
+            if value is not None:
+                by_query[_fold(value, query_exact)] = key
+            for index, exact, unique in uniques:
+                value = row[index]
+                if value is not None:
+                    unique[_fold(value, exact)] = key
+        for index in [i for i, pool in pools.items() if not pool or len(pool) > POOL_LIMIT]:
+            del pools[index]  # no text, or (nearly) unique values: pooling would save nothing
         stats.rows += len(rows)
         if stats.rows >= next_log:
             log.info("%s: imported %d rows", obj.name, stats.rows)
             next_log += progress_every
         if len(rows) < page_size:
             break
-        after = rows[-1][codec.anchor_index]
-    stats.removed = max(0, len(old.records) - (len(state.records) - stats.added))
+        after = rows[-1][anchor]
+    stats.removed = max(0, len(olds) - (len(records) - stats.added))
     return FullImport(state, mark, stats)
+
+
+def _fold(value: Any, case_exact: bool) -> str:
+    """:func:`mapper.runtime.record.fold`, inlined for the import's inner loop."""
+    if type(value) is not str:
+        value = str(value)
+    if case_exact:
+        return value
+    folded = value.lower()
+    return value if folded == value else folded
 
 
 def _watermark_index(obj: PlanObject) -> int | None:
@@ -127,16 +237,16 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: A
         assert index is not None
         records: list[Record] = []
         new_mark = mark
+        form = RowForm(codec)
         for fetched in tx.execute(delta.query, {"since": since}):  # one row at a time, not a list
-            row = tuple(fetched)
-            value = row[index]
+            value = fetched[index]
             if value is not None and (new_mark is None or value > new_mark):
                 new_mark = value
-            native = anchor_key(row[codec.anchor_index])
+            native = anchor_key(fetched[codec.anchor_index])
             kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-            record = Record(row, codec.children_of(kids))
+            record = form.record(tuple(fetched), codec.children_of(kids))
             previous = old.records.get(native)
-            if previous is None or previous.version != record.version:
+            if previous is None or not previous.same(record):
                 records.append(record)
         return Delta(records, [], new_mark)
 

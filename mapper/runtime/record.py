@@ -1,36 +1,159 @@
 """What the cache keeps of one object: a :class:`Record` (the import row, its multi-valued
 children, its version), its key, the folded index keys, and the :class:`Deduper` that shares equal
-strings between records during an import. The codec (:mod:`mapper.runtime.records`) renders them."""
+strings between records during an import. The codec (:mod:`mapper.runtime.records`) renders them.
+
+A million records must fit in a few hundred megabytes, so a record is one small object:
+
+* Its values sit in slots of the record itself, not in a separate row tuple, and only the
+  non-NULL ones: a record's class is its *shape*, the set of columns it has values in, made once
+  per shape (:func:`shape`) and shared by every record with the same NULLs. ``record.row``
+  rebuilds the full row, in ``plan.columns`` order, with None for the columns the shape leaves out.
+* Its version (the weak ETag) is worked out the first time it is read, from the values, and kept:
+  a 60-bit hash of ``repr((row, children))``, so it is the same in every process and after a
+  restart, changes with any value or child, and costs nothing for records nobody reads.
+* Timestamps the gateway only reads are kept as integer microseconds since the epoch (UTC), not
+  as text or datetimes (:func:`instant`); :func:`mapper.runtime.values.format_datetime` renders
+  them exactly as it renders the value they came from.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 Row = tuple[Any, ...]
 Children = tuple[tuple[Any, ...], ...]
 Key = int | str
 
+#: Distinct shapes kept; a row of any further shape is stored with all its columns (NULLs too).
+MAX_SHAPES = 1024
+
+_VERSION_BITS = 60  # an int below 2**60 takes 32 bytes; a 64-bit one takes 48
+
 
 class Record:
     """One object in the cache: ``row`` (column values in ``plan.columns`` order), ``children``
-    (one sorted tuple of item values per ``plan.multi`` entry) and ``version`` (a weak ETag,
-    hashed from the values when the record is made and kept as a 64-bit integer)."""
+    (one sorted tuple of item values per ``plan.multi`` entry) and ``version`` (a weak ETag).
 
-    __slots__ = ("_hash", "children", "row")
+    ``Record(row, children)`` makes a record of the row's shape. Records are immutable: a change
+    is a new record. Two records hold the same object state when :meth:`same` says so."""
 
-    def __init__(self, row: Row, children: Children = ()) -> None:
-        self.row = row
-        self.children = children
-        digest = hashlib.blake2b(repr((row, children)).encode(), digest_size=8).digest()
-        self._hash = int.from_bytes(digest, "big")
+    __slots__ = ("_version",)
+
+    _version: int | None
+    children: Children = ()  # shapes of records with children keep them in a slot
+    width: ClassVar[int] = 0
+    present: ClassVar[tuple[int, ...]] = ()
+
+    def __new__(cls, row: Sequence[Any], children: Children = ()) -> Record:
+        if cls is Record:
+            cls = shape(row, children)
+        return object.__new__(cls)
+
+    def __init__(self, row: Sequence[Any], children: Children = ()) -> None:  # replaced in every shape
+        raise TypeError("records are made by their shape")
+
+    @property
+    def row(self) -> Row:  # replaced in every shape
+        raise NotImplementedError
 
     @property
     def version(self) -> str:
-        return f'W/"{self._hash:016x}"'
+        digest = self._version
+        if digest is None:
+            raw = hashlib.blake2b(repr((self.row, self.children)).encode(), digest_size=8).digest()
+            digest = self._version = int.from_bytes(raw, "big") >> (64 - _VERSION_BITS)
+        return f'W/"{digest:016x}"'
+
+    def same(self, other: Record) -> bool:
+        """Whether ``other`` holds the same values and children (so the same version)."""
+        return other.row == self.row and other.children == self.children
 
     def __repr__(self) -> str:
-        return f"Record({self.row!r}, {self.children!r}, {self.version})"
+        return f"Record({self.row!r}, {self.children!r})"
+
+
+_shapes: dict[tuple[Any, ...], type[Record]] = {}
+
+
+def null_pattern(row: Sequence[Any]) -> tuple[Any, ...]:
+    """Which columns of ``row`` are NULL, as a hashable key (True where NULL)."""
+    return tuple(map(None.__eq__, row))
+
+
+def shape(row: Sequence[Any], children: Children = ()) -> type[Record]:
+    """The record class for rows with ``row``'s NULLs (and children, or none)."""
+    key = (null_pattern(row), children != ())
+    found = _shapes.get(key)
+    if found is None:
+        if len(_shapes) >= MAX_SHAPES:
+            key = ((NotImplemented,) * len(row), children != ())
+            found = _shapes.get(key)
+        if found is None:
+            present = tuple(i for i, null in enumerate(key[0]) if null is not True)
+            found = _shapes[key] = _make_shape(len(row), present, key[1])
+    return found
+
+
+def _make_shape(width: int, present: tuple[int, ...], with_children: bool) -> type[Record]:
+    """A Record subclass with one slot per present column. Its ``__init__`` and ``row`` are
+    compiled from the column positions (integers only, never values), as ``namedtuple`` builds
+    its methods: a generic loop over the columns would cost more than the rest of the import."""
+    slots = tuple(f"_{i}" for i in present) + (("children",) if with_children else ())
+    body = [f"    self._{i} = row[{i}]" for i in present]
+    body.append("    self.children = children" if with_children else "    pass")
+    body.append("    self._version = None")
+    items = ", ".join(f"self._{i}" if i in present else "None" for i in range(width))
+    source = (
+        "def __init__(self, row, children=()):\n"
+        + "\n".join(body)
+        + f"\ndef row(self):\n    return ({items}{',' if width else ''})\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<record shape {present}>", "exec"), namespace)  # noqa: S102 - see above
+    attributes: dict[str, Any] = {
+        "__slots__": slots,
+        "__init__": namespace["__init__"],
+        "row": property(namespace["row"]),
+        "width": width,
+        "present": present,
+    }
+    return type("Record", (Record,), attributes)
+
+
+# ---------------------------------------------------------------------------------------------
+# timestamps
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def instant(value: Any) -> Any:
+    """A dateTime column's value as the cache keeps it: integer microseconds since the epoch (UTC)
+    for a datetime or ISO 8601 text (naive ones are UTC, as :func:`format_datetime` reads them);
+    anything else (dates, text that is no timestamp) unchanged."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return (value - _EPOCH_NAIVE) // _MICROSECOND
+        return (value - _EPOCH) // _MICROSECOND
+    return value
+
+
+def from_instant(micros: int) -> datetime:
+    """The aware UTC datetime of an :func:`instant`."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+# ---------------------------------------------------------------------------------------------
+# sharing strings, keys
 
 
 class Deduper:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,15 +12,19 @@ from mapper.plan import PlanAttribute
 from mapper.runtime.errors import InvalidValueError
 
 _TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------------------------
 # values: database -> SCIM
 
 
-def format_datetime(value: datetime | date | str) -> str:
-    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC)."""
-    if isinstance(value, str):
+def format_datetime(value: datetime | date | str | int) -> str:
+    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
+    the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch)."""
+    if isinstance(value, int):
+        value = _EPOCH + timedelta(microseconds=value)
+    elif isinstance(value, str):
         try:
             parsed: datetime | date = datetime.fromisoformat(value)
         except ValueError:
