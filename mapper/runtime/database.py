@@ -1,6 +1,6 @@
 """One :class:`Database` per plan source: a SQLAlchemy engine, its statements compiled once, and
 the one way the runtime touches it: :meth:`Database.run` runs a blocking function with a
-connection in a worker thread, inside one transaction.
+connection in a worker thread, inside a transaction.
 
 Why worker threads: SQLAlchemy Core with psycopg/pymysql/sqlite3 is blocking. A whole unit of
 work (every statement of a create, or a whole page of an import) runs in *one*
@@ -8,6 +8,11 @@ work (every statement of a create, or a whole page of an import) runs in *one*
 never held while the event loop waits on something else. Each database has its own
 ``CapacityLimiter`` sized to its pool, so a slow database cannot take the threads of another one
 and threads never queue for a pool connection while holding a thread slot.
+
+Writes are committed in groups (:class:`GroupCommitter`): writes that arrive while a transaction
+commits wait for the next one, and then run together in *one* transaction, each in its own
+savepoint, so a burst of writes costs one commit (one fsync) instead of one each. Each write still
+succeeds or fails on its own, and is acknowledged only once its transaction has committed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -103,8 +111,38 @@ def _bindable(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
+#: errors that mean the database could not be reached or went away (unless a programming error)
+_OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
+class _TransactionLost(Exception):
+    """Raised inside a batch when its transaction ended under it; ``__cause__`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSql:
+    """A plan statement as its DB-API driver takes it: the SQL in the driver's paramstyle (compiled
+    once by SQLAlchemy), and the parameter names in the order of its placeholders (``positional``:
+    sqlite3's ``?``) or as its keys (psycopg's and pymysql's ``%(name)s``)."""
+
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+
+    def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        """The driver's parameters; a name ``params`` lacks is bound as NULL."""
+        if self.positional:
+            return [_bindable(params.get(name)) for name in self.names]
+        return {name: _bindable(params.get(name)) for name in self.names}
+
+
 class Tx:
-    """A connection inside a transaction, speaking plan statements."""
+    """A connection inside a transaction, speaking plan statements.
+
+    :meth:`first`, :meth:`rows`, :meth:`insert` and :meth:`run` hand the statement straight to the
+    DB-API cursor (a tenth of the CPU of SQLAlchemy's execution path, which is most of a write's
+    cost), and raise SQLAlchemy's exceptions as :meth:`execute` does, so callers see one kind of
+    error. :meth:`execute` returns SQLAlchemy's result, for streaming."""
 
     __slots__ = ("connection", "database")
 
@@ -118,11 +156,185 @@ class Tx:
         return self.connection.execute(self.database.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.execute(statement, params)]
+        with self._cursor(statement, params) as cursor:
+            return [tuple(row) for row in cursor.fetchall()]
 
     def first(self, statement: Statement, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
-        row = self.execute(statement, params).first()
+        with self._cursor(statement, params) as cursor:
+            row = cursor.fetchone()
         return tuple(row) if row is not None else None
+
+    def run(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """A statement run for its effect (UPDATE, DELETE, a multi's add or remove, a procedure):
+        the number of rows it changed, as the driver reports it."""
+        with self._cursor(statement, params) as cursor:
+            return int(cursor.rowcount)
+
+    def insert(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        """An INSERT: the new row's anchor when the statement says how it comes back (its one
+        returned value, or the driver's ``lastrowid``), else None."""
+        with self._cursor(statement, params) as cursor:
+            if statement.returning == "returning":  # one row of one value, as scalar_one() wants
+                rows = cursor.fetchall()
+                if not rows:
+                    raise exc.NoResultFound("the insert returned no row")
+                if len(rows) > 1 or len(rows[0]) != 1:
+                    raise exc.MultipleResultsFound("the insert returned more than one value")
+                return rows[0][0]
+            if statement.returning == "lastrowid":
+                return cursor.lastrowid
+            return None
+
+    @contextmanager
+    def _cursor(self, statement: Statement, params: Mapping[str, Any] | None) -> Iterator[Any]:
+        """A DB-API cursor that has run ``statement``, closed afterwards (which also ends a
+        SQLite statement left mid-way and consumes MySQL's further result sets)."""
+        driver = self.database.driver_sql(statement)
+        bound = driver.bind(params or {})
+        dbapi_connection = self.connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(driver.sql, bound)
+            yield cursor  # fetching may raise too (SQLite steps through rows as they are fetched)
+        except self.database.engine.dialect.loaded_dbapi.Error as error:
+            raise self._wrapped(error, driver.sql, bound, dbapi_connection, cursor) from error
+        finally:
+            cursor.close()
+
+    def _wrapped(self, error: Any, sql: str, bound: Any, dbapi_connection: Any, cursor: Any) -> Exception:
+        """The driver's ``error`` as SQLAlchemy raises it (IntegrityError, OperationalError...); a
+        lost connection is invalidated, as SQLAlchemy does."""
+        engine = self.database.engine
+        dialect = engine.dialect
+        disconnect = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if disconnect:
+            self.connection.invalidate(error)
+        return exc.DBAPIError.instance(
+            sql,
+            bound,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommitStats:
+    """What a database's group committer has done since it was opened: ``batches`` transactions
+    (each one commit, or one failed attempt), ``jobs`` writes run in them, ``largest`` the most
+    writes one transaction carried."""
+
+    batches: int = 0
+    jobs: int = 0
+    largest: int = 0
+
+
+class _Job:
+    """One write: queued, then taken into a batch, then done with its outcome (``value`` or
+    ``error``). A queued job may be woken to lead the next batch instead (``leads``)."""
+
+    __slots__ = ("error", "fn", "leads", "taken", "value", "woken")
+
+    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+        self.fn = fn
+        self.woken = anyio.Event()
+        self.leads = False
+        self.taken = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Group commit for one database: concurrent writes share one transaction and one commit.
+
+    The first write to arrive while no batch runs leads: it takes every queued job (up to
+    ``cap``), runs them in a worker thread in arrival order in one transaction, each in its own
+    savepoint, and commits once. Only then does each job's caller get its outcome, so a write is
+    acknowledged after its commit. Jobs arriving meanwhile queue; when the batch is done, the
+    first of them is woken to lead the next one (so no caller serves other callers' writes for
+    long).
+
+    A job that raises is rolled back to its savepoint and its caller alone gets the exception;
+    the others are unaffected. When the commit itself fails, or the connection breaks (or the
+    database rolls the whole transaction back), nothing of the batch is kept and every job of it
+    fails. Jobs must not run DDL (MySQL commits implicitly before DDL)."""
+
+    def __init__(self, database: Database, cap: int = 64) -> None:
+        self.database = database
+        self.cap = cap
+        self._queue: deque[_Job] = deque()
+        self._busy = False  # a batch runs, or a woken leader is about to start one
+        self.stats = CommitStats()
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for the next batch."""
+        return len(self._queue)
+
+    async def submit(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn`` in the next batch; its value once that batch has committed."""
+        job = _Job(fn)
+        self._queue.append(job)
+        if self._busy:
+            await self._wait(job)
+        else:
+            self._busy = True
+            job.leads = True
+        if job.leads:
+            # shielded: the batch holds other callers' writes, and its outcome must reach them
+            with anyio.CancelScope(shield=True):
+                await self._lead()
+        if job.error is not None:
+            raise job.error
+        return job.value
+
+    async def _wait(self, job: _Job) -> None:
+        """Wait until ``job`` is done or woken to lead. A caller cancelled while its job is still
+        queued withdraws it; once its batch runs, the job is seen through (as a thread that cannot
+        be abandoned) and the cancellation follows."""
+        try:
+            await job.woken.wait()
+        except anyio.get_cancelled_exc_class():
+            if not job.taken:
+                self._queue.remove(job)
+                if job.leads:
+                    self._hand_over()
+                raise
+            with anyio.CancelScope(shield=True):
+                await job.woken.wait()
+            raise
+
+    async def _lead(self) -> None:
+        batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
+        for job in batch:
+            job.taken = True
+        try:
+            await anyio.to_thread.run_sync(self.database.run_batch, batch, limiter=self.database.limiter)
+        except BaseException as error:  # noqa: BLE001 - run_batch catches everything; never strand a job
+            for job in batch:
+                if job.error is None:
+                    job.error = error
+        finally:
+            stats = self.stats
+            self.stats = CommitStats(
+                stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))
+            )
+            for job in batch:
+                job.leads = False
+                job.woken.set()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Wake the first queued job to lead the next batch, or stand down when none waits."""
+        if self._queue:
+            head = self._queue[0]
+            head.leads = True
+            head.woken.set()
+        else:
+            self._busy = False
 
 
 class Database:
@@ -143,14 +355,16 @@ class Database:
         self.url = engine_url(url)
         self.dialect = self.url.get_backend_name()
         self._texts: dict[str, TextClause] = {}
+        self._driver_sql: dict[str, DriverSql] = {}
         self._texts_lock = threading.Lock()
         # as many threads as pooled connections: a pool that lent out overflow connections would
         # close each one again on return, and reopen it (a SQLite connect runs four PRAGMAs) for
         # the next request. The overflow serves only what runs outside the limiter (pre-ping).
         self.limiter = anyio.CapacityLimiter(pool_size)
-        # SQLite has one writer: writes queue here, in order, rather than in sqlite3's busy
-        # handler, whose back-off leaves the lock idle between retrying threads.
-        self._sqlite_writer = anyio.Lock() if self.is_sqlite else None
+        # one write transaction at a time per source, carrying every write that arrived meanwhile;
+        # on SQLite (one writer) writes also queue here rather than in sqlite3's busy handler,
+        # whose back-off leaves the lock idle between retrying threads
+        self.committer = GroupCommitter(self)
         self.engine = self._create_engine(pool_size, max_overflow, connect_timeout, busy_timeout_ms)
 
     @property
@@ -193,19 +407,45 @@ class Database:
                 clause = self._texts.setdefault(statement.sql, text(statement.sql))
         return clause
 
-    async def run(self, fn: Callable[[Tx], T], *, write: bool = False, snapshot: bool = False) -> T:
-        """Run ``fn`` in a worker thread with a connection inside one transaction: committed when
-        ``fn`` returns, rolled back when it raises. ``write`` takes SQLite's write lock up front;
-        ``snapshot`` makes every statement of ``fn`` see the same committed state (PostgreSQL
-        REPEATABLE READ; MySQL/MariaDB's default already is; a SQLite read transaction is one)."""
-        if write and self._sqlite_writer is not None:
-            async with self._sqlite_writer:
-                return await anyio.to_thread.run_sync(
-                    self.run_sync, fn, write, snapshot, limiter=self.limiter
+    def driver_sql(self, statement: Statement) -> DriverSql:
+        """The statement in the driver's own terms, compiled once per SQL string."""
+        found = self._driver_sql.get(statement.sql)
+        if found is None:
+            compiled = self.compiled(statement).compile(dialect=self.engine.dialect)
+            if compiled.escaped_bind_names:  # plan parameters are plain names: never seen
+                raise ValueError(
+                    f"parameter names the driver cannot take: {sorted(compiled.escaped_bind_names)}"
                 )
+            positions = compiled.positiontup
+            if positions is not None:
+                found = DriverSql(compiled.string, tuple(positions), positional=True)
+            else:
+                found = DriverSql(compiled.string, tuple(compiled.binds), positional=False)
+            with self._texts_lock:
+                found = self._driver_sql.setdefault(statement.sql, found)
+        return found
+
+    @property
+    def commit_stats(self) -> CommitStats:
+        """How many write transactions (batches) and writes the group committer has run."""
+        return self.committer.stats
+
+    async def run(self, fn: Callable[[Tx], T], *, write: bool = False, snapshot: bool = False) -> T:
+        """Run ``fn`` in a worker thread with a connection inside a transaction: committed when
+        ``fn`` returns, rolled back when it raises.
+
+        A read (``write=False``) has a transaction of its own; ``snapshot`` makes every statement
+        of ``fn`` see the same committed state (PostgreSQL REPEATABLE READ; MySQL/MariaDB's default
+        already is; a SQLite read transaction is one). A write joins the group committer's next
+        batch (see :class:`GroupCommitter`): its effects are rolled back when it raises, and it
+        returns once they are committed. ``fn`` must not catch database errors and go on."""
+        if write:
+            return await self.committer.submit(fn)
         return await anyio.to_thread.run_sync(self.run_sync, fn, write, snapshot, limiter=self.limiter)
 
     def run_sync(self, fn: Callable[[Tx], T], write: bool = False, snapshot: bool = False) -> T:
+        """``fn`` in one transaction of its own, in the calling thread (``write`` takes SQLite's
+        write lock up front)."""
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite and write:
@@ -214,11 +454,82 @@ class Database:
                     connection = connection.execution_options(isolation_level="REPEATABLE READ")
                 with connection.begin():
                     return fn(Tx(self, connection))
-        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError) as e:
-            if _is_programming_error(e):
+        except _OUTAGES as e:
+            outage = self._outage(e)
+            if outage is e:
                 raise
-            log.warning("database %s unavailable: %s%s", self.name, _describe(e), self._hint())
-            raise DatabaseUnavailableError(self.name) from e
+            raise outage from e
+
+    def run_batch(self, jobs: list[_Job]) -> None:
+        """Run ``jobs`` in order in one write transaction, each in a savepoint, and commit once;
+        in the calling thread. Sets each job's outcome and never raises: a job that raises is
+        rolled back to its savepoint and keeps its exception; when the transaction cannot go on
+        or its commit fails, every job still without an error gets that failure (nothing of the
+        batch was kept)."""
+        committed = False
+        try:
+            with self.engine.connect() as connection:
+                if self.is_sqlite:
+                    connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+                with connection.begin():
+                    tx = Tx(self, connection)
+                    for job in jobs:
+                        self._run_job(connection, tx, job)
+                committed = True
+        except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
+            if not committed:
+                self._fail(jobs, error)
+
+    def _run_job(self, connection: Connection, tx: Tx, job: _Job) -> None:
+        """``job`` in a savepoint of its own. Savepoints go straight to the driver (SQLAlchemy's
+        ``begin_nested`` costs more CPU than the job's own statements) and are not released: the
+        commit ends them all, and a release would cost PostgreSQL and MySQL a round trip per job.
+        A savepoint statement that fails means the transaction is gone (the database rolled it
+        back: a MySQL deadlock, a full disk, a lost connection)."""
+        _savepoint(connection, "SAVEPOINT job")
+        try:
+            job.value = job.fn(tx)
+        except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
+            job.error = self._job_error(error)
+            if connection.invalidated:  # the connection broke: the transaction is gone with it
+                raise _TransactionLost() from error
+            _savepoint(connection, "ROLLBACK TO SAVEPOINT job")
+
+    def _fail(self, jobs: list[_Job], error: BaseException) -> None:
+        """Every job of a batch that was not kept, and has no error of its own, fails with
+        ``error``: a lost transaction or an outage as :class:`DatabaseUnavailableError` (one
+        each), anything else (a constraint checked at commit) as it is."""
+        lost = isinstance(error, _TransactionLost)
+        cause = error.__cause__ if lost and error.__cause__ is not None else error
+        failure = None if lost else self._job_error(cause)
+        if lost:
+            log.warning("database %s: a write transaction ended early: %s", self.name, _describe(cause))
+        for job in jobs:
+            if job.error is None:
+                job.value = None
+                if failure is None or isinstance(failure, DatabaseUnavailableError):
+                    job.error = DatabaseUnavailableError(self.name)
+                    job.error.__cause__ = cause
+                else:
+                    job.error = failure
+
+    def _job_error(self, error: BaseException) -> BaseException:
+        """What the caller of a write sees for ``error``: an outage as
+        :class:`DatabaseUnavailableError`, anything else as it is."""
+        if isinstance(error, _OUTAGES):
+            outage = self._outage(error)
+            if outage is not error:
+                outage.__cause__ = error
+            return outage
+        return error
+
+    def _outage(self, error: exc.SQLAlchemyError) -> Exception:
+        """``error`` as :class:`DatabaseUnavailableError` (logged), unless it is a programming
+        error that SQLite reports as an OperationalError."""
+        if _is_programming_error(error):
+            return error
+        log.warning("database %s unavailable: %s%s", self.name, _describe(error), self._hint())
+        return DatabaseUnavailableError(self.name)
 
     def _hint(self) -> str:
         if self.is_sqlite and self.url.database and not Path(self.url.database).exists():
@@ -227,6 +538,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _savepoint(connection: Connection, sql: str) -> None:
+    """Run a savepoint statement on the driver's connection; raise :class:`_TransactionLost` when
+    it fails."""
+    try:
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+    except Exception as error:
+        raise _TransactionLost() from error
 
 
 def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
@@ -266,7 +592,7 @@ def _is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
     return message.startswith(("no such ", "near ", "table ", "incomplete input")) and "locked" not in message
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: BaseException) -> str:
     """The driver's message, which names the problem (refused, timed out) but never the password."""
     orig = getattr(error, "orig", None)
     return (

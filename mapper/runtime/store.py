@@ -243,11 +243,9 @@ class ObjectStore:
         query_value = values.get(self.codec.query.param)
         if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
             raise UniquenessError(self.codec.query.attr.path)
-        result = tx.execute(obj.insert, {**values, "anchor": anchor})
-        if obj.insert.returning == "returning":
-            anchor = anchor_key(result.scalar_one())
-        elif obj.insert.returning == "lastrowid":
-            anchor = anchor_key(result.lastrowid)
+        returned = tx.insert(obj.insert, {**values, "anchor": anchor})
+        if obj.insert.returning in ("returning", "lastrowid"):
+            anchor = anchor_key(returned)
         elif obj.insert.returning == "query":
             found = tx.first(obj.by_query, {"value": query_value})
             if found is None:
@@ -311,7 +309,7 @@ class ObjectStore:
                 raise UniquenessError(query.attr.path)
         if obj.update is not None:
             params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
-            tx.execute(obj.update, {**params, **values, "anchor": anchor})
+            tx.run(obj.update, {**params, **values, "anchor": anchor})
         elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         self._maybe_disable(tx, anchor, values, fresh)
@@ -328,7 +326,7 @@ class ObjectStore:
             return
         was = slot.value(fresh.row)
         if (was is None or to_scim("boolean", was)) and values.get(slot.param) is False:
-            tx.execute(rule.statement, {"anchor": anchor})
+            tx.run(rule.statement, {"anchor": anchor})
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
@@ -359,7 +357,7 @@ class ObjectStore:
         if rule.action == "row" and statement is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
         if statement is not None:
-            tx.execute(statement, {"anchor": anchor})
+            tx.run(statement, {"anchor": anchor})
         return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
 
     async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None]) -> T:
@@ -498,10 +496,10 @@ class ObjectStore:
                 raise MutabilityError(multi.attribute)
             for value in removes:
                 assert multi.remove is not None
-                tx.execute(multi.remove, {"anchor": anchor, "value": value, "type": None})
+                tx.run(multi.remove, {"anchor": anchor, "value": value, "type": None})
             for value in adds:
                 assert multi.add is not None
-                tx.execute(multi.add, {"anchor": anchor, "value": value, "type": None})
+                tx.run(multi.add, {"anchor": anchor, "value": value, "type": None})
 
     def _data_error(self, error: exc.DataError) -> Exception:
         """A value the column cannot hold (too long, out of range): the client's fault."""

@@ -1,0 +1,307 @@
+"""Group commit over real databases (SQLite, PostgreSQL, MariaDB): concurrent writes share one
+transaction and one commit, each in its own savepoint.
+
+To put writes in one batch for sure, a *blocker* write holds the committer (its job waits on a
+threading.Event in the worker thread) while the writes under test queue behind it; the test
+releases it once they all wait, and they then run as the next batch."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+from sqlalchemy import exc
+
+from mapper.plan import ENTERPRISE_USER, Statement
+from mapper.runtime.database import Database, Tx
+from mapper.runtime.errors import (
+    DatabaseUnavailableError,
+    MissingReferenceError,
+    PreconditionFailedError,
+    UniquenessError,
+)
+from tests.runtime.test_store import new_user
+
+pytestmark = pytest.mark.anyio
+
+GROUP_INSERT = Statement(sql="INSERT INTO groups (name) VALUES (:name)", params=("name",))
+
+
+@asynccontextmanager
+async def one_batch(database: Database, expected: int) -> AsyncIterator[anyio.abc.TaskGroup]:
+    """A task group whose writes run as one batch: the committer is held by a blocker until
+    ``expected`` writes wait behind it."""
+    started, gate = threading.Event(), threading.Event()
+
+    def blocker(tx: Tx) -> None:
+        started.set()
+        gate.wait(30)
+
+    with anyio.fail_after(60):  # a job that never completes fails the test rather than hanging it
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: database.run(blocker, write=True))
+            with anyio.fail_after(30):
+                while not started.is_set():  # the blocker's batch runs: the next writes queue
+                    await anyio.sleep(0.001)
+            yield tg
+            with anyio.fail_after(30):
+                while database.committer.queued < expected:
+                    await anyio.sleep(0.005)
+            gate.set()
+    assert database.committer.queued == 0
+    assert database.commit_stats.largest >= min(expected, database.committer.cap)  # they ran together
+
+
+async def outcome(call: Awaitable[Any]) -> Any:
+    try:
+        return await call
+    except Exception as error:  # noqa: BLE001 - the test looks at which error
+        return error
+
+
+def collect(
+    tg: anyio.abc.TaskGroup, results: dict[str, Any], name: str, call: Callable[[], Awaitable[Any]]
+) -> None:
+    async def run() -> None:
+        results[name] = await outcome(call())
+
+    tg.start_soon(run)
+
+
+async def test_concurrent_creates_all_commit_in_shared_transactions(gateway, hr_database):
+    users = gateway.stores["User"]
+    database = users.database
+    before = database.commit_stats
+    async with anyio.create_task_group() as tg:
+        for i in range(40):
+            tg.start_soon(users.create, new_user(f"grouped.{i}"))
+    after = database.commit_stats
+    assert after.jobs - before.jobs == 40
+    assert after.batches - before.batches < 40 and after.largest > 1  # batches formed
+    assert hr_database.execute("SELECT COUNT(*) FROM employees WHERE login LIKE 'grouped.%'") == [(40,)]
+    assert all(users.lookup("userName", f"grouped.{i}") for i in range(40))
+    assert users.count() == 60
+
+
+async def test_a_failing_job_leaves_the_rest_of_its_batch_alone(gateway, hr_database):
+    """In one batch: creates that succeed, a userName only the database knows (409), a manager the
+    database no longer has (400), and a group whose second member is gone (its group row was
+    inserted before the member failed: the savepoint takes it back)."""
+    users, groups = gateway.stores["User"], gateway.stores["Group"]
+    hr_database.execute("INSERT INTO employees (login) VALUES ('only.in.database')")
+    hr_database.execute("DELETE FROM employees WHERE employee_id IN (11, 19)")  # both still cached
+    results: dict[str, Any] = {}
+    async with one_batch(users.database, 7) as tg:
+        collect(tg, results, "ok1", lambda: users.create(new_user("batch.ok1")))
+        collect(tg, results, "taken", lambda: users.create(new_user("only.in.database")))
+        collect(tg, results, "ok2", lambda: users.create(new_user("batch.ok2")))
+        gone_manager = new_user("batch.orphan", **{ENTERPRISE_USER: {"manager": {"value": "19"}}})
+        collect(tg, results, "gone_manager", lambda: users.create(gone_manager))
+        collect(tg, results, "ok3", lambda: users.create(new_user("batch.ok3")))
+        members = [{"value": "1"}, {"value": "11"}]
+        collect(tg, results, "group", lambda: groups.create({"displayName": "Too Late", "members": members}))
+        collect(
+            tg, results, "ok4", lambda: users.replace("3", {"userName": "alan.turing", "title": "Batched"})
+        )
+    assert isinstance(results["taken"], UniquenessError)
+    assert isinstance(results["gone_manager"], MissingReferenceError)
+    assert isinstance(results["group"], MissingReferenceError)
+    for name in ("ok1", "ok2", "ok3"):
+        assert isinstance(results[name], dict), results[name]
+        assert users.lookup("userName", f"batch.{name}")[0]["id"] == results[name]["id"]
+    assert results["ok4"]["title"] == "Batched"
+    logins = hr_database.execute("SELECT login FROM employees WHERE login LIKE 'batch.%' ORDER BY login")
+    assert logins == [("batch.ok1",), ("batch.ok2",), ("batch.ok3",)]
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Too Late'") == [(0,)]
+    assert hr_database.execute("SELECT title FROM employees WHERE employee_id = 3") == [("Batched",)]
+    assert groups.lookup("displayName", "Too Late") == []
+    assert users.lookup("userName", "batch.orphan") == []
+
+
+async def test_a_stale_version_fails_alone(gateway, hr_database):
+    users = gateway.stores["User"]
+    hr_database.execute("UPDATE employees SET title = 'Moved on' WHERE employee_id = 4")  # cache is stale
+    results: dict[str, Any] = {}
+    current = {i: await users.get(str(i)) for i in (4, 5, 6)}
+    async with one_batch(users.database, 3) as tg:
+        for i in (4, 5, 6):
+            resource = dict(current[i], title=f"Guarded {i}")
+            version = current[i]["meta"]["version"]
+            collect(
+                tg, results, str(i), lambda r=resource, i=i, v=version: users.replace(str(i), r, if_match=v)
+            )
+    assert isinstance(results["4"], PreconditionFailedError)
+    assert results["5"]["title"] == "Guarded 5" and results["6"]["title"] == "Guarded 6"
+    titles = hr_database.execute(
+        "SELECT title FROM employees WHERE employee_id IN (4, 5, 6) ORDER BY employee_id"
+    )
+    assert titles == [("Moved on",), ("Guarded 5",), ("Guarded 6",)]
+
+
+async def test_a_python_exception_reaches_only_its_caller(gateway, hr_database):
+    database = gateway.databases["hr"]
+
+    def insert(name: str, fail: bool = False) -> Callable[[Tx], str]:
+        def job(tx: Tx) -> str:
+            tx.run(GROUP_INSERT, {"name": name})
+            if fail:
+                raise ValueError(f"{name} changed its mind")
+            return name
+
+        return job
+
+    results: dict[str, Any] = {}
+    async with one_batch(database, 3) as tg:
+        for name, fail in (("Kept One", False), ("Thrown Away", True), ("Kept Two", False)):
+            collect(tg, results, name, lambda n=name, f=fail: database.run(insert(n, f), write=True))
+    assert results["Kept One"] == "Kept One" and results["Kept Two"] == "Kept Two"
+    assert isinstance(results["Thrown Away"], ValueError)
+    assert str(results["Thrown Away"]) == "Thrown Away changed its mind"
+    names = hr_database.execute(
+        "SELECT name FROM groups WHERE name IN ('Kept One', 'Thrown Away', 'Kept Two') ORDER BY name"
+    )
+    assert names == [("Kept One",), ("Kept Two",)]
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Thrown Away'") == [(0,)]
+
+
+async def test_jobs_run_in_arrival_order_across_batches(gateway):
+    database = gateway.databases["hr"]
+    database.committer.cap = 4  # ten jobs: three batches
+    order: list[int] = []
+
+    def job(i: int) -> Callable[[Tx], int]:
+        def run(tx: Tx) -> int:
+            order.append(i)  # in the worker thread, in the order the jobs run
+            return i
+
+        return run
+
+    results: dict[str, Any] = {}
+    before = database.commit_stats
+    async with one_batch(database, 10) as tg:
+        for i in range(10):
+            collect(tg, results, str(i), lambda i=i: database.run(job(i), write=True))
+            await anyio.sleep(0)  # each job queues before the next is started
+    assert order == list(range(10))
+    assert [results[str(i)] for i in range(10)] == list(range(10))
+    after = database.commit_stats
+    assert after.batches - before.batches == 1 + 3 and after.largest == 4  # the blocker, then 4 + 4 + 2
+
+
+async def test_a_cancelled_caller_withdraws_its_queued_job(gateway, hr_database):
+    database = gateway.databases["hr"]
+    ran: list[str] = []
+
+    def job(name: str) -> Callable[[Tx], str]:
+        def run(tx: Tx) -> str:
+            ran.append(name)
+            tx.run(GROUP_INSERT, {"name": name})
+            return name
+
+        return run
+
+    results: dict[str, Any] = {}
+    async with one_batch(database, 1) as tg:
+        withdrawn = anyio.CancelScope()
+
+        async def cancelled_write() -> None:
+            with withdrawn:
+                await database.run(job("Withdrawn"), write=True)
+
+        async with anyio.create_task_group() as inner:
+            inner.start_soon(cancelled_write)
+            while database.committer.queued < 1:
+                await anyio.sleep(0.001)
+            withdrawn.cancel()
+        assert database.committer.queued == 0
+        collect(tg, results, "kept", lambda: database.run(job("Kept"), write=True))
+    assert ran == ["Kept"] and results["kept"] == "Kept"
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Withdrawn'") == [(0,)]
+    # the committer is not left waiting on the withdrawn job: the next write runs at once
+    assert await database.run(job("After"), write=True) == "After"
+
+
+@pytest.mark.postgres
+async def test_a_failed_commit_fails_every_job_of_the_batch(hr_postgres):
+    """A deferred unique constraint is checked at COMMIT: two writes of the batch break it, so the
+    commit fails and no write of that batch may be kept or acknowledged."""
+    from mapper.runtime.gateway import Gateway
+    from tests.runtime.conftest import hr_plan
+
+    hr_postgres.execute(
+        "ALTER TABLE employees ADD CONSTRAINT nick_once UNIQUE (nick_name) DEFERRABLE INITIALLY DEFERRED"
+    )
+    gateway = Gateway(hr_plan("postgres"), environ={"HR_DATABASE_URL": hr_postgres.url}, autosync=False)
+    await gateway.start()
+    try:
+        users = gateway.stores["User"]
+        results: dict[str, Any] = {}
+        async with one_batch(users.database, 4) as tg:
+            for i in range(4):
+                nick = "Twin" if i in (1, 3) else f"Single {i}"
+                collect(
+                    tg, results, str(i), lambda i=i, n=nick: users.create(new_user(f"doomed.{i}", nickName=n))
+                )
+        assert all(isinstance(results[str(i)], UniquenessError) for i in range(4)), results
+        assert hr_postgres.execute("SELECT COUNT(*) FROM employees WHERE login LIKE 'doomed.%'") == [(0,)]
+        assert all(users.lookup("userName", f"doomed.{i}") == [] for i in range(4))
+        assert users.count() == 20
+        created = await users.create(new_user("after.the.failure", nickName="Twin"))  # the next batch is fine
+        assert users.lookup("userName", "after.the.failure")[0]["id"] == created["id"]
+    finally:
+        await gateway.stop()
+
+
+@pytest.mark.postgres
+async def test_a_job_that_breaks_the_connection_fails_its_batch(gateway_postgres, hr_postgres):
+    """A job kills its own connection: the transaction is gone, so every job of the batch fails as
+    an outage (503) and none is kept; the next batch gets a new connection."""
+    database = gateway_postgres.databases["hr"]
+    kill = Statement(sql="SELECT pg_terminate_backend(pg_backend_pid())")
+
+    def insert(name: str) -> Callable[[Tx], str]:
+        def job(tx: Tx) -> str:
+            tx.run(GROUP_INSERT, {"name": name})
+            return name
+
+        return job
+
+    def suicide(tx: Tx) -> None:
+        tx.run(GROUP_INSERT, {"name": "Suicide"})
+        tx.first(kill)
+
+    results: dict[str, Any] = {}
+    async with one_batch(database, 3) as tg:
+        collect(tg, results, "before", lambda: database.run(insert("Before Kill"), write=True))
+        collect(tg, results, "killer", lambda: database.run(suicide, write=True))
+        collect(tg, results, "after", lambda: database.run(insert("After Kill"), write=True))
+    assert all(isinstance(results[name], DatabaseUnavailableError) for name in results), results
+    assert hr_postgres.execute(
+        "SELECT COUNT(*) FROM groups WHERE name IN ('Before Kill', 'Suicide', 'After Kill')"
+    ) == [(0,)]
+    assert await database.run(insert("Next Batch"), write=True) == "Next Batch"
+    assert hr_postgres.execute("SELECT COUNT(*) FROM groups WHERE name = 'Next Batch'") == [(1,)]
+
+
+@pytest.fixture
+async def gateway_postgres(hr_postgres) -> AsyncIterator[Any]:
+    from mapper.runtime.gateway import Gateway
+    from tests.runtime.conftest import hr_plan
+
+    gateway = Gateway(hr_plan("postgres"), environ={"HR_DATABASE_URL": hr_postgres.url}, autosync=False)
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+async def test_database_errors_keep_their_kind(gateway):
+    """A job's IntegrityError reaches its caller as SQLAlchemy's IntegrityError, as before."""
+    database = gateway.databases["hr"]
+    with pytest.raises(exc.IntegrityError):
+        await database.run(lambda tx: tx.run(GROUP_INSERT, {"name": "Research"}), write=True)
