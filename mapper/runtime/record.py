@@ -75,25 +75,26 @@ class Record:
         return f"Record({self.row!r}, {self.children!r})"
 
 
-_shapes: dict[tuple[Any, ...], type[Record]] = {}
-
-
-def null_pattern(row: Sequence[Any]) -> tuple[Any, ...]:
-    """Which columns of ``row`` are NULL, as a hashable key (True where NULL)."""
-    return tuple(map(None.__eq__, row))
+_NULL = type(None)
+_by_types: dict[tuple[Any, ...], type[Record]] = {}  # (value types, has children) -> shape
+_by_present: dict[tuple[Any, ...], type[Record]] = {}  # (width, present, has children) -> shape
 
 
 def shape(row: Sequence[Any], children: Children = ()) -> type[Record]:
-    """The record class for rows with ``row``'s NULLs (and children, or none)."""
-    key = (null_pattern(row), children != ())
-    found = _shapes.get(key)
+    """The record class for rows with ``row``'s NULLs (and children, or none). Looked up by the
+    row's value types, which the C loop of ``map(type, row)`` gives faster than any test for None."""
+    key = (tuple(map(type, row)), children != ())
+    found = _by_types.get(key)
     if found is None:
-        if len(_shapes) >= MAX_SHAPES:
-            key = ((NotImplemented,) * len(row), children != ())
-            found = _shapes.get(key)
+        present = tuple(i for i, kind in enumerate(key[0]) if kind is not _NULL)
+        if len(_by_present) >= MAX_SHAPES:
+            present = tuple(range(len(row)))
+        index = (len(row), present, key[1])
+        found = _by_present.get(index)
         if found is None:
-            present = tuple(i for i, null in enumerate(key[0]) if null is not True)
-            found = _shapes[key] = _make_shape(len(row), present, key[1])
+            found = _by_present[index] = _make_shape(*index)
+        if len(_by_types) < 16 * MAX_SHAPES:
+            _by_types[key] = found
     return found
 
 
