@@ -6,8 +6,11 @@ Run as a subprocess (a clean heap each time)::
     python -m bench.measures.imports fetch   URL DIALECT
     python -m bench.measures.imports gateway URL DIALECT CHANGES USERS [--tracemalloc]
 
-``fetch`` is the baseline: a plain ``fetchmany`` loop over the plan's own import query through the
-same driver and engine settings, keeping nothing. ``gateway`` starts the runtime's Gateway on the
+``fetch`` is the baseline: a plain ``fetchmany`` loop on the driver's own DB-API cursor over the
+plan's import query (the same SQL and parameters the gateway's import sends, in the driver's
+paramstyle), on a connection of the same engine settings, keeping nothing. The gateway's import
+reads its pages through the same kind of cursor (``mapper.runtime.loading.driver_pages``), so the
+ratio is against the raw driver rate. ``gateway`` starts the runtime's Gateway on the
 plan (its full import), then changes ``CHANGES`` users and runs one delta sync cycle. Each prints
 one JSON object.
 """
@@ -47,10 +50,15 @@ def fetch(url: str, dialect: str) -> dict:
     database = Database("hr", url)
 
     def loop(tx) -> int:
-        result = tx.execute(statement)
-        rows = 0
-        while batch := result.fetchmany(FETCH_SIZE):
-            rows += len(batch)
+        compiled = tx.database.compiled(statement).compile(dialect=tx.connection.dialect)
+        cursor = tx.connection.connection.cursor()  # the DB-API cursor: plain tuples
+        try:
+            cursor.execute(compiled.string, () if compiled.positional else {})
+            rows = 0
+            while batch := cursor.fetchmany(FETCH_SIZE):
+                rows += len(batch)
+        finally:
+            cursor.close()
         return rows
 
     started = time.perf_counter()

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import exc
@@ -23,7 +24,7 @@ from sqlalchemy import exc
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.database import Tx, _bindable
-from mapper.runtime.record import Key, Record, anchor_key, instant
+from mapper.runtime.record import Key, Record, anchor_key, fold, instant, shape
 from mapper.runtime.records import Codec
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,7 @@ def _import_all(
     ]
     # strings repeated across rows (departments, titles) are pooled: one object per value
     pools: dict[int, dict[Any, Any]] = {i: {} for i in range(len(obj.columns)) if i != anchor}
+    shapes: dict[tuple[type, ...], Callable[..., Record]] = {}  # value types -> maker of records
     stats = SyncStats()
     olds = old.records
     after: Any = None
@@ -182,11 +184,11 @@ def _import_all(
         else:
             pages = driver_pages(tx, obj.import_page, {"after": after, "limit": page_size}, page_size)
         rows = [row for page in pages for row in page]
+        if watermark is not None:
+            marks = [v for v in map(itemgetter(watermark), rows) if v is not None]
+            if marks and (mark is None or max(marks) > mark):
+                mark = max(marks)
         for fetched in rows:
-            if watermark is not None:
-                value = fetched[watermark]
-                if value is not None and (mark is None or value > mark):
-                    mark = value
             row = list(fetched)
             for index in stamps:
                 row[index] = instant(row[index])
@@ -197,7 +199,14 @@ def _import_all(
             key = row[anchor]
             if type(key) is not int:
                 key = anchor_key(key)
-            record = Record(row, codec.children_of([c.get(key, ()) for c in children]) if children else ())
+            if children:
+                record = Record(row, codec.children_of([c.get(key, ()) for c in children]))
+            else:
+                types = tuple(map(type, row))
+                make = shapes.get(types)
+                if make is None:
+                    make = shapes[types] = shape(row).make
+                record = make(row)
             previous = olds.get(key)
             if previous is None:
                 stats.added += 1
@@ -209,12 +218,15 @@ def _import_all(
                 state.put(record)  # the same key twice: replace it as a write would
                 continue
             value = row[query]
-            if value is not None:
-                by_query[_fold(value, query_exact)] = key
+            if type(value) is str:
+                folded = value if query_exact else value.lower()
+                by_query[value if folded == value else folded] = key
+            elif value is not None:
+                by_query[fold(value, query_exact)] = key
             for index, exact, unique in uniques:
                 value = row[index]
                 if value is not None:
-                    unique[_fold(value, exact)] = key
+                    unique[fold(value, exact)] = key
         for index in [i for i, pool in pools.items() if not pool or len(pool) > POOL_LIMIT]:
             del pools[index]  # no text, or (nearly) unique values: pooling would save nothing
         stats.rows += len(rows)
@@ -226,16 +238,6 @@ def _import_all(
         after = rows[-1][anchor]
     stats.removed = max(0, len(olds) - (len(records) - stats.added))
     return FullImport(state, mark, stats)
-
-
-def _fold(value: Any, case_exact: bool) -> str:
-    """:func:`mapper.runtime.record.fold`, inlined for the import's inner loop."""
-    if type(value) is not str:
-        value = str(value)
-    if case_exact:
-        return value
-    folded = value.lower()
-    return value if folded == value else folded
 
 
 def _watermark_index(obj: PlanObject) -> int | None:

@@ -1,6 +1,6 @@
 """What the cache keeps of one object: a :class:`Record` (the import row, its multi-valued
-children, its version), its key, the folded index keys, and the :class:`Deduper` that shares equal
-strings between records during an import. The codec (:mod:`mapper.runtime.records`) renders them.
+children, its version), its key and the folded index keys. The codec
+(:mod:`mapper.runtime.records`) renders records; :mod:`mapper.runtime.loading` makes them.
 
 A million records must fit in a few hundred megabytes, so a record is one small object:
 
@@ -19,7 +19,7 @@ A million records must fit in a few hundred megabytes, so a record is one small 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -44,6 +44,7 @@ class Record:
 
     _version: int | None
     children: Children = ()  # shapes of records with children keep them in a slot
+    make: ClassVar[Callable[..., Record]]
     width: ClassVar[int] = 0
     present: ClassVar[tuple[int, ...]] = ()
 
@@ -99,29 +100,40 @@ def shape(row: Sequence[Any], children: Children = ()) -> type[Record]:
 
 
 def _make_shape(width: int, present: tuple[int, ...], with_children: bool) -> type[Record]:
-    """A Record subclass with one slot per present column. Its ``__init__`` and ``row`` are
-    compiled from the column positions (integers only, never values), as ``namedtuple`` builds
-    its methods: a generic loop over the columns would cost more than the rest of the import."""
+    """A Record subclass with one slot per present column. Its ``make``, ``__init__`` and
+    ``row`` are compiled from the column positions (integers only, never values), as
+    ``namedtuple`` builds its methods: a loop over the columns would cost more than the rest of
+    the import. ``make(row, children)`` is ``Record(row, children)`` for a row known to be of
+    this shape, without looking the shape up again."""
     slots = tuple(f"_{i}" for i in present) + (("children",) if with_children else ())
-    body = [f"    self._{i} = row[{i}]" for i in present]
-    body.append("    self.children = children" if with_children else "    pass")
-    body.append("    self._version = None")
+    fill = [f"    self._{i} = row[{i}]" for i in present]
+    fill.append("    self.children = children" if with_children else "    pass")
+    fill.append("    self._version = None")
     items = ", ".join(f"self._{i}" if i in present else "None" for i in range(width))
-    source = (
-        "def __init__(self, row, children=()):\n"
-        + "\n".join(body)
-        + f"\ndef row(self):\n    return ({items}{',' if width else ''})\n"
+    source = "\n".join(
+        [
+            "def __init__(self, row, children=()):",
+            *fill,
+            "def make(row, children=()):",
+            "    self = new(cls)",
+            *fill,
+            "    return self",
+            "def row(self):",
+            f"    return ({items}{',' if width else ''})",
+        ]
     )
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"new": object.__new__}
     exec(compile(source, f"<record shape {present}>", "exec"), namespace)  # noqa: S102 - see above
     attributes: dict[str, Any] = {
         "__slots__": slots,
         "__init__": namespace["__init__"],
+        "make": staticmethod(namespace["make"]),
         "row": property(namespace["row"]),
         "width": width,
         "present": present,
     }
-    return type("Record", (Record,), attributes)
+    cls = namespace["cls"] = type("Record", (Record,), attributes)
+    return cls
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,29 +166,7 @@ def from_instant(micros: int) -> datetime:
 
 
 # ---------------------------------------------------------------------------------------------
-# sharing strings, keys
-
-
-class Deduper:
-    """Shares equal strings between rows during an import (departments, titles, given names):
-    one object per distinct value instead of one per row. A column stops being pooled once it
-    has more than ``limit`` distinct values, so unique columns cost no lasting memory."""
-
-    def __init__(self, width: int, limit: int = 4096) -> None:
-        self.limit = limit
-        self.pools: list[dict[str, str] | None] = [{} for _ in range(width)]
-
-    def row(self, row: Row) -> Row:
-        out = list(row)
-        for i, value in enumerate(out):
-            pool = self.pools[i]
-            if pool is None or type(value) is not str:
-                continue
-            shared = pool.setdefault(value, value)
-            out[i] = shared
-            if len(pool) > self.limit:
-                self.pools[i] = None
-        return tuple(out)
+# keys
 
 
 def anchor_key(value: Any) -> Key:
