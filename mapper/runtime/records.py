@@ -332,8 +332,7 @@ def _placer(slot: _Slot) -> Place:
     attr = slot.attr
     name, sub, extension = attr.attribute, attr.sub_attribute, slot.extension
 
-    def container(resource: dict[str, Any]) -> dict[str, Any]:
-        return resource if extension is None else Codec._extension(resource, extension)
+    extend = Codec._extension  # the extension's object in a resource, made on first use
 
     if slot.meta:
 
@@ -347,7 +346,7 @@ def _placer(slot: _Slot) -> Place:
         key = sub or "value"
 
         def place_item(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            target = container(resource)
+            target = resource if extension is None else extend(resource, extension)
             items: list[dict[str, Any]] | None = target.get(name)
             if items is None:  # the first item: nothing to look for
                 first: dict[str, Any] = dict(filter_)
@@ -364,18 +363,18 @@ def _placer(slot: _Slot) -> Place:
     if sub:
 
         def place_sub(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            container(resource).setdefault(name, {})[sub] = value
+            (resource if extension is None else extend(resource, extension)).setdefault(name, {})[sub] = value
 
         return place_sub
     if slot.complex:
 
         def place_complex(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            container(resource)[name] = {"value": value}
+            (resource if extension is None else extend(resource, extension))[name] = {"value": value}
 
         return place_complex
 
     def place(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-        container(resource)[name] = value
+        (resource if extension is None else extend(resource, extension))[name] = value
 
     return place
 

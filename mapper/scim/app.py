@@ -2,10 +2,10 @@
 
     Starlette(routes=[...], middleware=[...], exception_handlers={...}, lifespan=...)
 
-Middleware, outermost first: the audit log (writes only, including those refused a token), bearer
-authentication (rejects before anything else runs), then path normalisation (``/users/`` →
-``/Users``). The lifespan owns the runtime: it creates the
-:class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
+One middleware, the front door (:mod:`mapper.scim.front`): the audit log (writes only, including
+those refused a token), bearer authentication (rejects before anything else runs), path
+normalisation (``/users/`` → ``/Users``) and the cached-read fast path. The lifespan owns the
+runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
 hands it to the handlers as ``request.state.gateway``, and stops it (autosync, pools) on shutdown.
 There is no global state: two apps built from two plans are independent.
 """
@@ -22,8 +22,8 @@ from starlette.middleware import Middleware
 
 from mapper.plan import Plan
 from mapper.runtime.gateway import Gateway
-from mapper.scim.audit import AuditMiddleware
-from mapper.scim.auth import BearerAuthMiddleware
+from mapper.scim.auth import BearerAuth
+from mapper.scim.front import FrontDoor
 from mapper.scim.routes import ALIASES, build_routes, resource_endpoints, segments
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.normalise import PathNormaliser
@@ -43,18 +43,15 @@ def build_app(plan: Plan, settings: Settings | None = None, *, cached_reads: boo
     (:mod:`mapper.scim.routes.reads`), so tests can compare its answers with the router's."""
     settings = settings or Settings()
     endpoints = resource_endpoints(plan, settings)
-    middleware = [
-        Middleware(AuditMiddleware),
-        Middleware(
-            BearerAuthMiddleware, credentials=settings.credentials, insecure=settings.insecure_no_auth
-        ),
-        Middleware(PathNormaliser, base_path=settings.base_path, segments=segments(plan), aliases=ALIASES),
-    ]
-    if cached_reads:
-        middleware.append(Middleware(CachedReads, endpoints=endpoints, base_path=settings.base_path))
+    front = Middleware(
+        FrontDoor,
+        auth=BearerAuth(settings.credentials, insecure=settings.insecure_no_auth),
+        paths=PathNormaliser(settings.base_path, segments(plan), ALIASES),
+        reads=CachedReads(endpoints, settings.base_path) if cached_reads else None,
+    )
     return Starlette(
         routes=build_routes(plan, settings, endpoints),
-        middleware=middleware,
+        middleware=[front],
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(plan, settings),
     )

@@ -1,4 +1,4 @@
-"""Bearer-token authentication (RFC 6750) as a pure ASGI middleware.
+"""Bearer-token authentication (RFC 6750), checked by the front door (:mod:`mapper.scim.front`).
 
 Tokens come from ``MAPPER_TOKEN`` (comma-separated) or a token file (one per line); each is either
 a bare token or ``label:token``, and the label (never the token) names the client in the audit log.
@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
 from mapper.errors import MapperError
 from mapper.scim.errors import unauthorized
@@ -82,23 +83,22 @@ def authenticate(header: bytes | None, credentials: tuple[Credential, ...]) -> s
     return found
 
 
-class BearerAuthMiddleware:
+class BearerAuth:
     """Rejects every HTTP request without a valid bearer token with a SCIM 401 body, except the
-    open health paths. With ``insecure`` set, every request passes as client ``anonymous``."""
+    open health paths. With ``insecure`` set, every request passes as client ``anonymous``.
+    An accepted request carries its client's label in ``scope[CLIENT_KEY]``."""
 
-    def __init__(self, app: ASGIApp, credentials: tuple[Credential, ...], insecure: bool = False) -> None:
-        self.app = app
+    def __init__(self, credentials: tuple[Credential, ...], insecure: bool = False) -> None:
         self.credentials = credentials
         self.insecure = insecure
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
-            await self.app(scope, receive, send)
-            return
+    def rejection(self, scope: Scope) -> Response | None:
+        """The 401 for an HTTP request without a valid token; None (and the label noted) otherwise."""
+        if scope["path"] in OPEN_PATHS:
+            return None
         if self.insecure:
             scope[CLIENT_KEY] = "anonymous"
-            await self.app(scope, receive, send)
-            return
+            return None
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -109,7 +109,6 @@ class BearerAuthMiddleware:
             detail = "missing bearer token" if header is None else "invalid bearer token"
             response = error_response(unauthorized(detail))
             response.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
-            await response(scope, receive, send)
-            return
+            return response
         scope[CLIENT_KEY] = label
-        await self.app(scope, receive, send)
+        return None

@@ -35,7 +35,7 @@ class ScimResponse(Response):
         self.status_code = status_code
         self.background = background
         self.body = body = orjson.dumps(content)
-        raw = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", self._content_type)]
+        raw = [(b"content-length", b"%d" % len(body)), (b"content-type", self._content_type)]
         if headers:
             raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         self.raw_headers = raw
@@ -66,15 +66,15 @@ def resource_response(
     resource: Mapping[str, Any], status_code: int = 200, location: str | None = None
 ) -> ScimResponse:
     """One resource, with ``ETag`` from ``meta.version`` and, on create, ``Location`` (RFC 7644 §3.3)."""
-    headers: dict[str, str] = {}
+    response = ScimResponse(resource, status_code=status_code)
     meta = resource.get("meta")
     if isinstance(meta, Mapping):
         version = meta.get("version")
         if version:
-            headers["ETag"] = str(version)
+            response.raw_headers.append((b"etag", str(version).encode("latin-1")))
     if location:
-        headers["Location"] = location
-    return ScimResponse(resource, status_code=status_code, headers=headers)
+        response.raw_headers.append((b"location", location.encode("latin-1")))
+    return response
 
 
 def no_content(headers: Mapping[str, str] | None = None) -> Response:

@@ -13,7 +13,6 @@ from mapper.scim.routes.requests import decoded_again, location
 from mapper.scim.routes.search import page, parse, query, sort
 
 NORMALISER = PathNormaliser(
-    None,  # type: ignore[arg-type]
     "/scim/v2",
     ["Users", "Groups", "ServiceProviderConfig", "Schemas", ".search"],
     {"serviceConfiguration": "ServiceProviderConfig"},

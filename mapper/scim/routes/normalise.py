@@ -1,4 +1,4 @@
-"""Lenient resource paths, as a pure ASGI middleware in front of the router.
+"""Lenient resource paths, normalised by the front door (:mod:`mapper.scim.front`) before routing.
 
 Clients are not consistent about case or slashes: Microsoft's test collection requests ``/users``,
 ``/Users/?filter=...`` and ``/serviceConfiguration``. Before routing, the first segment under the
@@ -16,29 +16,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 SEARCH = ".search"
 ECMA_PREFIX = "/ecma2host_"
 _ECMA_ROOT = re.compile(r"/ecma2host_[A-Za-z0-9_.-]+/scim(?=/|$)", re.IGNORECASE)
 
 
 class PathNormaliser:
+    """The canonical form of request paths under ``base_path``, whose first segments are
+    ``segments`` (any case) or the keys of ``aliases``."""
+
     def __init__(
-        self, app: ASGIApp, base_path: str, segments: Iterable[str], aliases: Mapping[str, str] | None = None
+        self, base_path: str, segments: Iterable[str], aliases: Mapping[str, str] | None = None
     ) -> None:
-        self.app = app
         self.prefix = base_path
         self.folded_prefix = base_path.casefold()
         self.exact = frozenset(segments)
         self.canonical = {s.casefold(): s for s in segments}
         for alias, target in (aliases or {}).items():
             self.canonical[alias.casefold()] = target
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope["path"] = self.normalise(scope["path"])
-        await self.app(scope, receive, send)
 
     def normalise(self, path: str) -> str:
         """The canonical form of ``path``; ``path`` itself when it is already canonical."""

@@ -10,14 +10,14 @@ response with the handlers' own pieces (:meth:`ResourceEndpoints.output`, ``list
 :func:`~mapper.scim.responses.resource_response`), so the bytes are those of the general path.
 Anything else (a miss, which reads through to the database; an odd path or query; HEAD; a
 conditional request) goes on to the router unchanged, so every error comes from the general path.
-It sits innermost, after authentication and path normalisation.
+The front door (:mod:`mapper.scim.front`) asks it after authentication and path normalisation.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
 from mapper.scim.filter import AttrPath, Compare
@@ -28,25 +28,17 @@ from mapper.scim.routes.search import SIMPLE_EQ, Query, page
 
 
 class CachedReads:
-    """ASGI middleware answering cached single-object reads (see the module docstring)."""
+    """Answers cached single-object reads (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, endpoints: tuple[ResourceEndpoints, ...], base_path: str) -> None:
-        self.app = app
+    def __init__(self, endpoints: tuple[ResourceEndpoints, ...], base_path: str) -> None:
         self.base_path = base_path
         #: ``/scim/v2/Users`` -> the endpoints of Users; an item path is one of these plus ``/{id}``
         self.collections = {f"{base_path}{e.endpoint}": e for e in endpoints}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            response = self.answer(scope)
-            if response is not None:
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
     def answer(self, scope: Scope) -> ScimResponse | None:
-        """The response to a cached read, or None for the router to answer."""
-        if scope.get("root_path"):
+        """The response to an authenticated, normalised request if it is a cached read; None for
+        the router to answer."""
+        if scope["method"] != "GET" or scope.get("root_path"):
             return None
         state = scope.get("state")
         gateway: Gateway | None = state.get("gateway") if state else None
