@@ -12,6 +12,7 @@ import gc
 import logging
 import re
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 _DELETE_TYPES = frozenset({"d", "del", "delete", "deleted", "remove", "removed"})
 
 
-#: Distinct values a column may have and still be pooled by a full import (see :class:`RowForm`).
+#: Distinct values a column may have and still be pooled (one object per value) by a full import.
 POOL_LIMIT = 4096
 
 
@@ -55,6 +56,14 @@ class RowForm:
             and all(s.attr.type == "dateTime" and not s.writable and s.ident is None for s in slots)
         )
 
+    @classmethod
+    def of(cls, codec: Codec) -> RowForm:
+        """The form of ``codec``'s object type, worked out once per codec."""
+        form = _forms.get(codec)
+        if form is None:
+            form = _forms[codec] = cls(codec)
+        return form
+
     def row(self, fetched: Sequence[Any]) -> Sequence[Any]:
         if not self.stamps:
             return fetched
@@ -65,6 +74,9 @@ class RowForm:
 
     def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
         return Record(self.row(fetched), children)
+
+
+_forms: weakref.WeakKeyDictionary[Codec, RowForm] = weakref.WeakKeyDictionary()
 
 
 def driver_pages(
@@ -98,7 +110,7 @@ def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
         return None
     native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
     children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-    return RowForm(codec).record(row, codec.children_of(children))
+    return RowForm.of(codec).record(row, codec.children_of(children))
 
 
 def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:
@@ -159,7 +171,7 @@ def _import_all(
         children.append(grouped)
 
     watermark = _watermark_index(obj)
-    form = RowForm(codec)
+    form = RowForm.of(codec)
     stamps = form.stamps
     anchor = codec.anchor_index
     state = CacheState(codec)
@@ -175,6 +187,7 @@ def _import_all(
     pools: dict[int, dict[Any, Any]] = {i: {} for i in range(len(obj.columns)) if i != anchor}
     shapes: dict[tuple[type, ...], Callable[..., Record]] = {}  # value types -> maker of records
     stats = SyncStats()
+    added = changed = 0
     olds = old.records
     after: Any = None
     next_log = progress_every
@@ -190,8 +203,13 @@ def _import_all(
                 mark = max(marks)
         for fetched in rows:
             row = list(fetched)
+            stamp = moment = None  # created and updated are often the same moment: convert it once
             for index in stamps:
-                row[index] = instant(row[index])
+                value = row[index]
+                if value is not None:
+                    if value != stamp:
+                        stamp, moment = value, instant(value)
+                    row[index] = moment
             for index, pool in pools.items():
                 value = row[index]
                 if type(value) is str:
@@ -209,11 +227,11 @@ def _import_all(
                 record = make(row)
             previous = olds.get(key)
             if previous is None:
-                stats.added += 1
+                added += 1
             elif previous.same(record):
                 record = previous
             else:
-                stats.changed += 1
+                changed += 1
             if records.setdefault(key, record) is not record:
                 state.put(record)  # the same key twice: replace it as a write would
                 continue
@@ -236,7 +254,8 @@ def _import_all(
         if len(rows) < page_size:
             break
         after = rows[-1][anchor]
-    stats.removed = max(0, len(olds) - (len(records) - stats.added))
+    stats.added, stats.changed = added, changed
+    stats.removed = max(0, len(olds) - (len(records) - added))
     return FullImport(state, mark, stats)
 
 
@@ -264,7 +283,7 @@ def import_delta(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: A
         assert index is not None
         records: list[Record] = []
         new_mark = mark
-        form = RowForm(codec)
+        form = RowForm.of(codec)
         for fetched in tx.execute(delta.query, {"since": since}):  # one row at a time, not a list
             value = fetched[index]
             if value is not None and (new_mark is None or value > new_mark):

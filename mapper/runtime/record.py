@@ -142,22 +142,21 @@ def _make_shape(width: int, present: tuple[int, ...], with_children: bool) -> ty
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
+_from_iso = datetime.fromisoformat
 
 
 def instant(value: Any) -> Any:
     """A dateTime column's value as the cache keeps it: integer microseconds since the epoch (UTC)
     for a datetime or ISO 8601 text (naive ones are UTC, as :func:`format_datetime` reads them);
     anything else (dates, text that is no timestamp) unchanged."""
-    if isinstance(value, str):
+    if type(value) is str:
         try:
-            value = datetime.fromisoformat(value)
+            value = _from_iso(value)
         except ValueError:
             return value
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return (value - _EPOCH_NAIVE) // _MICROSECOND
-        return (value - _EPOCH) // _MICROSECOND
-    return value
+    elif not isinstance(value, datetime):
+        return value
+    return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH)) // _MICROSECOND
 
 
 def from_instant(micros: int) -> datetime:
