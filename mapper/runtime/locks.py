@@ -13,9 +13,7 @@ class _Entry:
     __slots__ = ("lock", "users")
 
     def __init__(self) -> None:
-        # fast_acquire: a free lock is taken without a trip through the event loop (every write
-        # takes one or two, and they are almost never contended)
-        self.lock = anyio.Lock(fast_acquire=True)
+        self.lock = anyio.Lock()
         self.users = 0
 
 
@@ -39,7 +37,10 @@ class KeyedLocks:
                     entry = self._entries[key] = _Entry()
                 entry.users += 1
                 joined.append((key, entry))
-                await entry.lock.acquire()
+                try:  # a free lock (nearly always) is taken at once: no trip through the event loop
+                    entry.lock.acquire_nowait()
+                except anyio.WouldBlock:
+                    await entry.lock.acquire()
                 held.append(entry)
             yield
         finally:
