@@ -322,10 +322,12 @@ class GroupCommitter:
             self.stats = CommitStats(
                 stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))
             )
+            # the next leader first: woken tasks run in the order they were woken, and the
+            # database would idle while this batch's callers render and send their responses
+            self._hand_over()
             for job in batch:
                 job.leads = False
                 job.woken.set()
-            self._hand_over()
 
     def _hand_over(self) -> None:
         """Wake the first queued job to lead the next batch, or stand down when none waits."""
