@@ -1,7 +1,12 @@
 """Baseline for POST and PATCH: the raw serial commit rate of the gateway's own single-row INSERT
 and UPDATE (the compiled plan's statements), one transaction per row, through the same driver and
-engine settings (``mapper.runtime.database.Database``: SQLAlchemy, WAL and ``synchronous=NORMAL``
-on SQLite, psycopg on PostgreSQL), with no HTTP and no cache in the way.
+engine settings (``mapper.runtime.database.Database``: SQLAlchemy, WAL and ``synchronous=FULL``
+on SQLite, psycopg with ``synchronous_commit`` on PostgreSQL), with no HTTP and no cache in the
+way.
+
+Each row is its own ``Database.run_sync`` call: one transaction and one commit per row, serially.
+The gateway itself commits concurrent writes in groups (``GroupCommitter``), several writes per
+commit; this loop stays the raw serial rate that the gateway is measured against.
 
 Run as a subprocess pinned to the server core::
 
