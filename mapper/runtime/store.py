@@ -2,10 +2,11 @@
 statements and the cache.
 
 Rules every write follows: the database is the source of truth. All statements of one write run
-in one transaction in one worker thread; the cache changes only after the commit, so a failed
-write leaves database and cache as they were. Uniqueness is checked under a per-value lock
-against the cache and the database, and the database's own unique constraints back it across
-processes.
+in one worker thread, in one transaction (shared with the writes that arrived with it, each in a
+savepoint of its own: see :class:`~mapper.runtime.database.GroupCommitter`); the cache changes
+only after the commit, so a failed write leaves database and cache as they were. Uniqueness is
+checked under a per-value lock against the cache and the database, and the database's own unique
+constraints back it across processes.
 """
 
 from __future__ import annotations
