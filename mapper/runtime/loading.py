@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import exc
 
 from mapper.plan import PlanObject, Statement
@@ -42,18 +43,23 @@ class RowForm:
     only read (never written back, compared or bound by a write) become instants (integer
     microseconds, :func:`mapper.runtime.record.instant`), which take 32 bytes where ISO text takes
     80 and a datetime 48, and render the same. The anchor, the query attribute and anything
-    written keep the driver's value."""
+    written keep the driver's value, and so does a column any statement binds (an explicit
+    ``update sql`` may bind ``:updated_at`` to check that nobody changed the row meanwhile)."""
 
     def __init__(self, codec: Codec) -> None:
         by_column: dict[int, list[Any]] = defaultdict(list)
         for slot in codec.slots:
             if slot.index is not None:
                 by_column[slot.index].append(slot)
+        bound = {name for statement in _statements(codec.obj) for name in statement.params}
         self.stamps = tuple(
             index
             for index, slots in sorted(by_column.items())
             if index != codec.anchor_index
-            and all(s.attr.type == "dateTime" and not s.writable and s.ident is None for s in slots)
+            and all(
+                s.attr.type == "dateTime" and not s.writable and s.ident is None and s.param not in bound
+                for s in slots
+            )
         )
 
     @classmethod
@@ -74,6 +80,18 @@ class RowForm:
 
     def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
         return Record(self.row(fetched), children)
+
+
+def _statements(node: Any) -> Iterator[Statement]:
+    """Every statement of a plan object, however deep (writes, disable and delete rules, multis)."""
+    if isinstance(node, Statement):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _statements(getattr(node, name))
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from _statements(item)
 
 
 _forms: weakref.WeakKeyDictionary[Codec, RowForm] = weakref.WeakKeyDictionary()

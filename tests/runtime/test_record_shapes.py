@@ -136,6 +136,13 @@ def test_only_timestamps_that_are_only_read_become_instants():
     assert [columns[i] for i in RowForm(codec).stamps] == ["created_at", "updated_at"]
 
 
+def test_a_timestamp_a_statement_binds_keeps_the_drivers_value():
+    obj = hr_plan("sqlite").object("User")
+    guarded = obj.update.model_copy(update={"params": (*obj.update.params, "updated_at")})  # type: ignore[union-attr]
+    form = RowForm(Codec(obj.model_copy(update={"update": guarded}), "sqlite"))
+    assert [obj.columns[i] for i in form.stamps] == ["created_at"]
+
+
 # -- reading from the database -------------------------------------------------------------------------
 
 
