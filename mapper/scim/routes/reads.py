@@ -20,11 +20,14 @@ from urllib.parse import parse_qsl
 from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
-from mapper.scim.filter import AttrPath, Compare
 from mapper.scim.responses import ScimResponse, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
 from mapper.scim.routes.search import SIMPLE_EQ, Query, page
+
+#: What a list request with only a filter asks for (the filter is answered already): the first
+#: page, as many as the server allows, every attribute.
+_FIRST_PAGE = Query()
 
 
 class CachedReads:
@@ -91,6 +94,5 @@ class CachedReads:
             return None
         if record is None:
             return None
-        q = Query(filter=Compare(AttrPath(None, attribute, sub), "eq", value))
-        matched = page([store.codec.render(record)], q.start_index, q.count, endpoints.max_results)
-        return endpoints.list_page(gateway.stores, root_of(scope, self.base_path), q, 1, matched)
+        matched = page([store.codec.render(record)], 1, None, endpoints.max_results)
+        return endpoints.list_page(gateway.stores, root_of(scope, self.base_path), _FIRST_PAGE, 1, matched)
