@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
 
 import pytest
+from sqlalchemy import exc
 
+from mapper.plan import Statement
 from mapper.runtime.cache import CacheState
 from mapper.runtime.database import Database
 from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
@@ -159,6 +161,20 @@ async def test_the_driver_cursor_reads_what_sqlalchemy_reads(hr_database: HrData
             raw, through_sqlalchemy = await database.run(both)
             assert raw == through_sqlalchemy and raw
             assert [tuple(map(type, r)) for r in raw] == [tuple(map(type, r)) for r in through_sqlalchemy]
+    finally:
+        database.dispose()
+
+
+async def test_a_driver_error_is_raised_as_sqlalchemys(hr_database: HrDatabase):
+    """As Tx raises it: a sync turns it into a SyncError, the gateway into a not-ready state."""
+    missing = Statement(
+        sql="SELECT employee_id FROM no_such_table WHERE employee_id > :after", params=("after",)
+    )
+    database = Database("hr", hr_database.url)
+    try:
+        with pytest.raises(exc.DBAPIError) as raised:
+            await database.run(lambda tx: list(driver_pages(tx, missing, {"after": 0}, 10)))
+        assert "no_such_table" in str(raised.value.orig)
     finally:
         database.dispose()
 
