@@ -114,7 +114,7 @@ def _make_shape(width: int, present: tuple[int, ...], with_children: bool) -> ty
         [
             "def __init__(self, row, children=()):",
             *fill,
-            "def make(row, children=()):",
+            "def make(row, children=()):" if with_children else "def make(row):",  # none to drop
             "    self = new(cls)",
             *fill,
             "    return self",
