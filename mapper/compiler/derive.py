@@ -32,7 +32,9 @@ class Base:
 
 def restrictable(projection: Projection) -> Base:
     """The import ready for restriction: the query itself (without ORDER BY) or a wrapper
-    selecting every output column from it as a subquery (see ``projection``)."""
+    selecting every output column from it as a subquery (see ``projection``). ``query`` is a
+    fresh tree the caller owns: builders may edit it in place (``copy=False``), and each further
+    statement starts from a ``copy()`` of it."""
     inner = projection.query.copy()
     if not projection.wrap:
         assert isinstance(inner, exp.Select)
@@ -52,7 +54,9 @@ def restrictable(projection: Projection) -> Base:
         assert output is not None
         return exp.Column(this=output.identifier.copy(), table=exp.to_identifier(WRAP_ALIAS))
 
-    outer = exp.select(*(ref_wrapped(o.name) for o in projection.outputs)).from_(inner.subquery(WRAP_ALIAS))
+    outer = exp.select(*(ref_wrapped(o.name) for o in projection.outputs)).from_(
+        inner.subquery(WRAP_ALIAS, copy=False), copy=False
+    )
     return Base(outer, ref_wrapped)
 
 
@@ -66,21 +70,27 @@ class Reads:
 
 
 def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
-    """The read statements keyed on the ``anchor`` output column and the ``query`` output column."""
+    """The read statements keyed on the ``anchor`` output column and the ``query`` output column.
+    Each is its own tree (rendering may rewrite it): one copy of the import apiece, edited in place."""
     b = restrictable(projection)
-    order = order_ascending(b.ref(anchor), write)
-    import_all = b.query.order_by(order)
-    page = b.query.where(exp.GT(this=b.ref(anchor), expression=placeholder("after"))).order_by(order.copy())
+
+    def by_anchor_order() -> exp.Select:
+        return b.query.copy().order_by(order_ascending(b.ref(anchor), write), copy=False)
+
+    after = exp.GT(this=b.ref(anchor), expression=placeholder("after"))
+    page = b.query.copy().where(after, copy=False).order_by(order_ascending(b.ref(anchor), write), copy=False)
     column: exp.Expr = b.ref(query)
     value: exp.Expr = placeholder("value")
     if not case_exact:
         column, value = exp.Lower(this=column), exp.Lower(this=value)
     return Reads(
-        import_all=import_all,
-        import_first_page=import_all.limit(placeholder("limit")),
-        import_page=page.limit(placeholder("limit")),
-        by_anchor=b.query.where(exp.EQ(this=b.ref(anchor), expression=placeholder("anchor"))),
-        by_query=b.query.where(exp.EQ(this=column, expression=value)),
+        import_all=by_anchor_order(),
+        import_first_page=by_anchor_order().limit(placeholder("limit"), copy=False),
+        import_page=page.limit(placeholder("limit"), copy=False),
+        by_anchor=b.query.copy().where(
+            exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
+        ),
+        by_query=b.query.where(exp.EQ(this=column, expression=value), copy=False),
     )
 
 
@@ -88,15 +98,15 @@ def select_watermark_changes(projection: Projection, watermark: str, anchor: str
     """The import's rows whose watermark is past ``:since``, oldest first."""
     b = restrictable(projection)
     since = exp.GT(this=b.ref(watermark), expression=placeholder("since"))
-    return b.query.where(since).order_by(
-        order_ascending(b.ref(watermark), write), order_ascending(b.ref(anchor), write)
+    return b.query.where(since, copy=False).order_by(
+        order_ascending(b.ref(watermark), write), order_ascending(b.ref(anchor), write), copy=False
     )
 
 
 def select_watermark_max(projection: Projection, watermark: str) -> exp.Select:
     """The greatest watermark the import currently holds."""
     b = restrictable(projection)
-    return b.query.select(exp.Max(this=b.ref(watermark)), append=False)
+    return b.query.select(exp.Max(this=b.ref(watermark)), append=False, copy=False)
 
 
 def select_table_changes(

@@ -55,11 +55,11 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         return None
     owner, value = projection.outputs[0].name, projection.outputs[1].name
     b = restrictable(projection)
-    load = b.query.order_by(
-        order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write)
+    load = b.query.copy().order_by(
+        order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write), copy=False
     )
-    for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")))
-    for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write))
+    for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")), copy=False)
+    for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write), copy=False)
     known = {"anchor", "value"} | {c.lower() for c in projection.columns[2:] if c.lower() in OPTIONAL}
     load_stmt = render_statement(ctx, load, block.span, f"{what} import")
     for_anchor_stmt = render_statement(ctx, for_anchor, block.span, f"{what} import")

@@ -29,10 +29,15 @@ def render_statement(
 ) -> Statement | None:
     """``expression`` rendered for the target dialect, or ``None`` after reporting MAP207.
     ``verbatim`` is the SQL as written, used when sqlglot cannot regenerate a statement it read
-    in the very dialect it is to be written in (``EXEC`` in T-SQL, for one)."""
+    in the very dialect it is to be written in (``EXEC`` in T-SQL, for one).
+
+    The expression is consumed: the generator may rewrite it, so callers pass a tree of their
+    own that they do not use afterwards."""
+    opaque = expression.find(exp.Command) is not None
+    placeholders = {p.name for p in expression.find_all(exp.Placeholder)}
     try:
         with sqltext.quiet_sqlglot():
-            sql = render(expression, ctx.write)
+            sql = render(expression, ctx.write, consume=True)
     except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
             sql = verbatim.strip()
@@ -45,8 +50,8 @@ def render_statement(
         )
         return None
     params = find_text_parameters(sql)
-    if not expression.find(exp.Command):
-        stray = set(params) - {p.name for p in expression.find_all(exp.Placeholder)}
+    if not opaque:
+        stray = set(params) - placeholders
         if stray:  # a safety net: the generators escape colons in literals and quoted names
             ctx.error(
                 codes.UNTRANSPILABLE,
