@@ -33,8 +33,7 @@ def render_statement(
 
     The expression is consumed: the generator may rewrite it, so callers pass a tree of their
     own that they do not use afterwards."""
-    opaque = expression.find(exp.Command) is not None
-    placeholders = {p.name for p in expression.find_all(exp.Placeholder)}
+    opaque, placeholders = _survey(expression)
     try:
         with sqltext.quiet_sqlglot():
             sql = render(expression, ctx.write, consume=True)
@@ -61,6 +60,18 @@ def render_statement(
             )
             return None
     return Statement(sql=sql, params=params, returning=returning)
+
+
+def _survey(expression: exp.Expr) -> tuple[bool, set[str]]:
+    """Whether ``expression`` holds an opaque ``Command``, and the names of its placeholders, in
+    one walk of the tree (two searches of every derived statement were a tenth of compile time)."""
+    opaque, placeholders = False, set()
+    for node in expression.walk():
+        if isinstance(node, exp.Placeholder):
+            placeholders.add(node.name)
+        elif isinstance(node, exp.Command):
+            opaque = True
+    return opaque, placeholders
 
 
 def parse_statement(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:
