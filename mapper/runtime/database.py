@@ -105,7 +105,7 @@ def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
     return True
 
 
-def _bindable(value: Any) -> Any:
+def bindable(value: Any) -> Any:
     """A UUID is bound as its text: drivers would otherwise send PostgreSQL's uuid type, which a
     procedure declared with text parameters rejects, while text converts to a uuid column."""
     return str(value) if isinstance(value, uuid.UUID) else value
@@ -132,8 +132,8 @@ class DriverSql:
     def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters; a name ``params`` lacks is bound as NULL."""
         if self.positional:
-            return [_bindable(params.get(name)) for name in self.names]
-        return {name: _bindable(params.get(name)) for name in self.names}
+            return [bindable(params.get(name)) for name in self.names]
+        return {name: bindable(params.get(name)) for name in self.names}
 
 
 class Tx:
@@ -152,7 +152,7 @@ class Tx:
 
     def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
         given = params or {}
-        bound = {name: _bindable(given.get(name)) for name in statement.params}
+        bound = {name: bindable(given.get(name)) for name in statement.params}
         return self.connection.execute(self.database.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -25,7 +25,7 @@ from sqlalchemy import exc
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import CacheState, SyncStats
-from mapper.runtime.database import Tx, _bindable
+from mapper.runtime.database import Tx, bindable
 from mapper.runtime.record import Key, Record, anchor_key, fold, instant, shape
 from mapper.runtime.records import Codec
 
@@ -105,7 +105,7 @@ def driver_pages(
     SQLAlchemy's Row objects. Driver errors are raised as SQLAlchemy's, as ``Tx`` raises them."""
     dialect = tx.connection.dialect
     compiled = tx.database.compiled(statement).compile(dialect=dialect)
-    named = compiled.construct_params({n: _bindable(params.get(n)) for n in statement.params})
+    named = compiled.construct_params({n: bindable(params.get(n)) for n in statement.params})
     bound: Any = named
     if compiled.positional:
         bound = tuple(named[n] for n in compiled.positiontup or ())
