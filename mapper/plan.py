@@ -27,6 +27,7 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 Dialect = Literal["sqlite", "postgres", "mysql", "tsql", "oracle"]
+MissingPolicy = Literal["drop", "reject"]
 ScimType = Literal["string", "boolean", "integer", "decimal", "dateTime", "binary", "reference"]
 
 
@@ -83,6 +84,8 @@ class PlanAttribute(PlanNode):
     case_exact: bool = False
     sensitive: bool = False
     reference: str | None = None  # the object type a reference points to
+    # what a write does with a reference to an object that does not exist: leave it out, or 400
+    on_missing: MissingPolicy = "drop"
 
 
 class PlanMulti(PlanNode):
@@ -96,6 +99,7 @@ class PlanMulti(PlanNode):
     attribute: str
     schema_urn: str
     reference: str | None
+    on_missing: MissingPolicy = "drop"  # an item naming an object that does not exist
     columns: tuple[str, ...]
     load: Statement
     load_for_anchor: Statement  # the same, restricted to ``:anchor``

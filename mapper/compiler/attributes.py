@@ -71,6 +71,7 @@ def compile_attribute(
         case_exact=line.case_exact or resolved.case_exact,
         sensitive=line.sensitive,
         reference=line.reference.value if line.reference is not None else None,
+        on_missing="reject" if line.on_missing and line.on_missing.value == "reject" else "drop",
     )
 
 

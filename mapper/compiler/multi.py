@@ -71,6 +71,7 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         attribute=resolved.attribute,
         schema_urn=resolved.schema_urn,
         reference=multi.reference.value if multi.reference else None,
+        on_missing="reject" if multi.on_missing and multi.on_missing.value == "reject" else "drop",
         columns=projection.columns,
         load=load_stmt,
         load_for_anchor=for_anchor_stmt,

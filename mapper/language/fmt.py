@@ -277,6 +277,8 @@ def _mapping(mapping: AttributeMapping, path_width: int, column_width: int) -> s
             modifiers.append(word)
     if mapping.reference is not None:
         modifiers.append(f"reference {mapping.reference.value}")
+        if mapping.on_missing is not None:
+            modifiers.append(f"on missing {mapping.on_missing.value}")
     arrow = ARROWS[mapping.direction]
     line = f"{mapping.path.value.ljust(path_width)} {arrow.ljust(3)} {mapping.column.value}"
     if modifiers:
@@ -288,6 +290,8 @@ def _multi(multi: MultiValued) -> list[Chunk]:
     header = f"multi {multi.attribute.value}"
     if multi.reference is not None:
         header += f" reference {multi.reference.value}"
+        if multi.on_missing is not None:
+            header += f" on missing {multi.on_missing.value}"
     items: list[tuple[str, Statement, int]] = []
     if multi.import_sql is not None:
         items.append(("import", multi.import_sql, multi.import_sql.span.offset))

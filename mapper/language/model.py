@@ -152,6 +152,7 @@ class AttributeMapping(Node):
     case_exact: bool = False
     sensitive: bool = False
     reference: Name | None = None
+    on_missing: Name | None = None  # ``on missing drop|reject`` after ``reference T``
     span: Span
 
 
@@ -197,10 +198,13 @@ class MultiValued(Node):
     """``multi ATTR [reference T] { import sql... add ... remove ... }``: a multi-valued attribute
     (group members, or emails, roles...) kept in a child table. The import query's first column is
     the owner's anchor and its second the value; further columns named ``type``, ``display`` or
-    ``primary`` fill those sub-attributes. ``add``/``remove`` bind ``:anchor`` and ``:value``."""
+    ``primary`` fill those sub-attributes. ``add``/``remove`` bind ``:anchor`` and ``:value``, and
+    ``:type``/``:display``/``:primary`` when the import has those columns. ``on_missing`` is
+    ``on missing drop|reject`` after ``reference T``: what a write does with an unknown id."""
 
     attribute: Name
     reference: Name | None
+    on_missing: Name | None = None
     import_sql: SqlBlock | None
     add: Statement | None
     remove: Statement | None

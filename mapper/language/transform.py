@@ -338,7 +338,8 @@ class ModelBuilder(Transformer[Token, Any]):
         return _Item("attributes", mappings, self._span(meta))
 
     def attribute_mapping(self, meta: Meta, children: list[Any]) -> AttributeMapping:
-        path, direction, column, *modifiers = children
+        path, direction, column, *written = children
+        modifiers = [m for w in written for m in (w if isinstance(w, list) else [w])]
         found = self._gather(modifiers, f"the mapping of {path.value}")
         return AttributeMapping(
             path=self._name(path),
@@ -350,6 +351,7 @@ class ModelBuilder(Transformer[Token, Any]):
             case_exact="caseExact" in found,
             sensitive="sensitive" in found,
             reference=self._value(found, "reference"),
+            on_missing=self._value(found, "on_missing"),
             span=self._span(meta),
         )
 
@@ -365,17 +367,28 @@ class ModelBuilder(Transformer[Token, Any]):
     def type_modifier(self, meta: Meta, children: list[Token]) -> _Item:
         return _Item("type", self._name(children[0]), self._span(meta))
 
-    def reference(self, meta: Meta, children: list[Token]) -> _Item:
-        return _Item("reference", self._name(children[0]), self._span(meta))
+    def reference(self, meta: Meta, children: list[Any]) -> list[_Item]:
+        span = self._span(meta)
+        items = [_Item("reference", self._name(children[0]), span)]
+        if children[1] is not None:
+            items.append(_Item("on_missing", children[1], children[1].span))
+        return items
+
+    def missing_drop(self, meta: Meta, children: list[Token]) -> Name:
+        return Name(value="drop", span=self._span(meta))
+
+    def missing_reject(self, meta: Meta, children: list[Token]) -> Name:
+        return Name(value="reject", span=self._span(meta))
 
     # -- multi ----------------------------------------------------------------------------------
 
     def multi(self, meta: Meta, children: list[Any]) -> _Item:
-        attribute, reference, *items = children
+        attribute, reference, on_missing, *items = children
         found = self._gather(items, f"multi {attribute.value}")
         multi = MultiValued(
             attribute=self._name(attribute),
             reference=None if reference is None else self._name(reference),
+            on_missing=on_missing,
             import_sql=self._value(found, "import"),
             add=self._value(found, "add"),
             remove=self._value(found, "remove"),
