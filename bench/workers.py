@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 
 def create() -> Starlette:
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.scim.app import build_app
     from mapper.scim.auth import load_credentials
     from mapper.scim.settings import Settings

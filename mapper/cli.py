@@ -1,26 +1,34 @@
 """The ``mapper`` command line: a thin layer over the library.
 
 Each subcommand is a ``register`` function that adds its parser and sets ``run``; ``COMMANDS``
-lists them. The gateway adds ``serve`` (and ``simulate``) the same way: write
-``register_serve(subparsers)`` and append it to ``COMMANDS``. Exit codes: ``EXIT_OK`` (0) clean,
-``EXIT_ERRORS`` (1) problems found, ``EXIT_USAGE`` (2) bad usage or an I/O failure.
+lists them. ``lint``, ``compile``, ``serve`` and ``simulate`` read a mapping through the one load
+pipeline, ``mapper.pipeline``. Exit codes: ``EXIT_OK`` (0) clean, ``EXIT_ERRORS`` (1) problems
+found, ``EXIT_USAGE`` (2) bad usage or an I/O failure.
+
+The gateway's modules (Starlette, uvicorn, database drivers) are imported only by the commands
+that need them, so ``mapper lint`` runs with no driver and no server.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapper.checks.sources import DIALECTS
 from mapper.diagnostics import Diagnostic, has_errors
-from mapper.errors import MapperError
-from mapper.lint import FORMATS, lint_paths, lint_text, render
+from mapper.errors import MapperError, MappingError
+from mapper.lint import FORMATS, lint_paths, render
 from mapper.lint.codes import explain
-from mapper.lint.lint import read
 from mapper.lint.render import tool_version
+from mapper.pipeline import SourceFileError, load, load_file, read
+
+if TYPE_CHECKING:
+    from mapper.plan import Plan
+    from mapper.scim.settings import ServeOptions
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -83,9 +91,9 @@ def register_compile(subparsers: Subparsers) -> None:
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    result = lint_text(read(args.file), args.file, write=args.dialect)
+    result = load_file(args.file, write=args.dialect)
     _report(result.diagnostics, {result.path: result.text})
-    if has_errors(result.diagnostics) or result.plan is None:
+    if not result.ok or result.plan is None:
         return EXIT_ERRORS
     plan = result.plan.model_dump_json(indent=2) + "\n"
     if args.output:
@@ -150,9 +158,74 @@ def register_serve(subparsers: Subparsers) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from mapper.scim.server import run_serve as serve
+    from mapper.scim.settings import options_from_args
 
-    return serve(args)
+    return serve(options_from_args(args))
+
+
+MISSING_CREDENTIALS = (
+    "mapper serve: no bearer token configured. Set MAPPER_TOKEN (comma-separated, optionally "
+    "label:token) or pass --token-file FILE; use --insecure-no-auth only on a development machine."
+)
+
+
+def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> int:
+    """Serve ``options.mapping`` until interrupted; returns the process exit code: 0 after a
+    clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems (no token
+    configured, unreadable token file, TLS half-configured, a bootstrap file missing)."""
+    from mapper.scim.auth import TokenConfigError, load_credentials
+    from mapper.scim.server import bootstrap, check_sources, configure_logging, run
+    from mapper.scim.settings import Settings
+
+    env = dict(os.environ if environ is None else environ)
+    configure_logging(options.log_level)
+    try:
+        credentials = load_credentials(options.tokens, options.token_file)
+    except TokenConfigError as error:
+        return _say(str(error), EXIT_USAGE)
+    if not credentials and not options.insecure_no_auth:
+        return _say(MISSING_CREDENTIALS, EXIT_USAGE)
+    if bool(options.certfile) != bool(options.keyfile):
+        return _say("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
+    plan = _serve_plan(options)
+    if isinstance(plan, int):
+        return plan
+    problem = check_sources(plan, env)
+    if problem:
+        return _say(problem, EXIT_USAGE)
+    if options.create_schema or options.seed:
+        problem = bootstrap(plan, [*options.create_schema, *options.seed], env)
+        if problem:
+            return _say(problem, EXIT_USAGE)
+    settings = Settings(
+        base_path=options.base_path,
+        credentials=credentials,
+        insecure_no_auth=options.insecure_no_auth,
+        max_body_bytes=options.max_body_bytes,
+        max_results=options.max_results,
+        environ=env,
+        delta_interval=options.delta_interval,
+        full_interval=options.full_interval,
+    )
+    run(plan, settings, options)
+    return EXIT_OK
+
+
+def _serve_plan(options: ServeOptions) -> Plan | int:
+    """The compiled plan, or the exit code after saying why there is none."""
+    try:
+        return load(options.mapping, write=options.dialect)
+    except MappingError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return _say(f"mapper serve: {options.mapping} has errors; not serving it", EXIT_ERRORS)
+    except SourceFileError as error:
+        return _say(f"mapper serve: {error}", EXIT_USAGE)
+
+
+def _say(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
 
 
 # simulate ---------------------------------------------------------------------------------------

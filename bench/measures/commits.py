@@ -41,7 +41,7 @@ def run(tx, statement, params: dict) -> None:
 
 
 def measure(url: str, dialect: str, kind: str, seconds: float, users: int) -> dict:
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.runtime.database import Database
 
     plan = load(str(HR_MAP), write=dialect)

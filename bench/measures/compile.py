@@ -6,7 +6,7 @@ Run as a subprocess::
     python -m bench.measures.compile WORKDIR REPEAT
 
 It writes ``WORKDIR/bench50.map`` and prints one JSON object with the median in-process time of
-``mapper.compiler.load`` (parse, check, derive, transpile) and of ``sqlglot.transpile`` over the
+``mapper.pipeline.load`` (parse, check, derive, transpile) and of ``sqlglot.transpile`` over the
 file's SQL bodies, both warm (the first, cold, call of each is reported apart: it builds the Lark
 parser and sqlglot's dialect tables), and the wall time of the ``mapper compile`` CLI.
 """
@@ -73,7 +73,7 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def measure(workdir: Path, repeat: int) -> dict:
     import sqlglot
 
-    from mapper.compiler import load
+    from mapper.pipeline import load
 
     path = workdir / "bench50.map"
     path.write_text(mapping_text())

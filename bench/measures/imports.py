@@ -43,7 +43,7 @@ def settled_rss() -> int:
 
 
 def fetch(url: str, dialect: str) -> dict:
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.runtime.database import Database
 
     statement = load(str(HR_MAP), write=dialect).object("User").import_all
@@ -70,7 +70,7 @@ def fetch(url: str, dialect: str) -> dict:
 
 async def gateway(url: str, dialect: str, changes: int, users: int, trace: bool) -> dict:
     from bench import data
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.runtime.gateway import Gateway
 
     plan = load(str(HR_MAP), write=dialect)

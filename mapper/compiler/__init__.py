@@ -2,13 +2,13 @@
 
 ``compile(mapping, write=None)`` derives and transpiles every statement with sqlglot and returns
 the plan (``None`` when there is any error) with every diagnostic it found (MAP2xx, see
-docs/diagnostics-sql.md); ``load(path)`` parses, checks and compiles a file and raises
-:class:`mapper.errors.MappingError` on any error. The SQL in a file is read in its source's dialect
-(``read``) and written in the target's (``write``: the source's, or the override).
+docs/diagnostics-sql.md). The compiler does not run the checks: ``mapper.pipeline.load(path)``
+parses, checks and compiles a file. The SQL in a file is read in its source's dialect (``read``)
+and written in the target's (``write``: the source's, or the override).
 
 The pipeline, one module per concern:
 
-- ``program``: the whole file: sources, custom schemas, each object against its source; ``load``.
+- ``program``: the whole file: sources, custom schemas, each object against its source.
 - ``objects``: one object: import, attributes, anchor, query attribute, DN, then the statements.
 - ``sqltext``: parsing SQL blocks, with sqlglot's errors placed at file line:col.
 - ``projection``: the import's output columns, and which are plain columns of which table.
@@ -33,6 +33,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-from mapper.compiler.program import UnknownDialectError, compile, load
+from mapper.compiler.program import UnknownDialectError, compile
 
-__all__ = ["UnknownDialectError", "compile", "load"]
+__all__ = ["UnknownDialectError", "compile"]

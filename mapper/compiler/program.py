@@ -1,11 +1,8 @@
 """The whole mapping compiled: sources, custom schemas, then each object type against its
-source's dialects. Also ``load``, which runs the full pipeline on a file."""
+source's dialects. The checks are not the compiler's business: ``mapper.pipeline`` runs parse,
+check and compile in that order."""
 
 from __future__ import annotations
-
-import builtins
-import importlib
-from pathlib import Path
 
 from mapper.compiler import codes
 from mapper.compiler.attributes import scim_type
@@ -13,20 +10,11 @@ from mapper.compiler.context import Context
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
 from mapper.compiler.paths import custom_schema, make_resolver
-from mapper.diagnostics import Diagnostic, Severity, has_errors
-from mapper.errors import MapperError, MappingError
+from mapper.diagnostics import Diagnostic, has_errors
+from mapper.errors import MapperError
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, SchemaDecl, Source
 from mapper.plan import Dialect as PlanDialect
 from mapper.plan import Plan, PlanObject, PlanSchema, PlanSchemaAttribute, PlanSource
-
-#: Problems the checks report first and better; ``load`` drops the compiler's copy of one when a
-#: check already reported an error on the same lines.
-CHECKED_FIRST = {
-    codes.UNMAPPABLE_PATH.code,
-    codes.INCOMPLETE_OBJECT.code,
-    codes.DEPROVISION_WITHOUT_STATEMENT.code,
-    codes.QUERY_NOT_MAPPED.code,
-}
 
 
 class UnknownDialectError(MapperError, ValueError):
@@ -120,41 +108,3 @@ def _schema(decl: SchemaDecl) -> PlanSchema:
         for a in decl.attributes
     )
     return PlanSchema(urn=decl.urn.value, alias=decl.alias.value, attributes=attributes)
-
-
-def load(path: str, write: str | None = None) -> Plan:
-    """Parse, check and compile the mapping file at ``path``; raise ``MappingError`` carrying
-    every diagnostic when any is an error. ``OSError`` propagates when the file cannot be read."""
-    from mapper.language.parser import parse
-
-    text = Path(path).read_text(encoding="utf-8")
-    mapping, diagnostics = parse(text, path)
-    if mapping is None:
-        raise MappingError(diagnostics)
-    checked = _check(mapping)
-    diagnostics += checked
-    plan, compiled = compile(mapping, write)
-    diagnostics += [d for d in compiled if not _reported(d, checked)]
-    if plan is None or has_errors(diagnostics):
-        raise MappingError(diagnostics)
-    return plan
-
-
-def _reported(diagnostic: Diagnostic, checked: builtins.list[Diagnostic]) -> bool:
-    """Whether ``diagnostic`` repeats a check's error on the same lines."""
-    if diagnostic.code not in CHECKED_FIRST:
-        return False
-    first, last = diagnostic.span.line, diagnostic.span.end_line
-    return any(
-        c.severity is Severity.ERROR and c.span.line <= last and first <= c.span.end_line for c in checked
-    )
-
-
-def _check(mapping: MappingFile) -> builtins.list[Diagnostic]:
-    """``mapper.checks.check(mapping)`` when the checks provide it, else nothing."""
-    try:
-        module = importlib.import_module("mapper.checks")
-    except ImportError:
-        return []
-    check = getattr(module, "check", None)
-    return list(check(mapping)) if callable(check) else []

@@ -1,93 +1,25 @@
-"""``mapper serve``: load a mapping, optionally create a SQLite database for it, and serve it over
-HTTP(S) with uvicorn (uvloop and httptools when installed, no access log).
-
-The CLI wires it in two lines (its ``register`` convention)::
-
-    from mapper.scim.server import register_serve
-    COMMANDS = (..., register_serve)
-
-Exit codes: 0 after a clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems
-(no token configured, unreadable token file, TLS half-configured, a bootstrap file missing).
-Neither tokens nor database passwords are ever written to the log.
+"""Serving a compiled plan over HTTP(S) with uvicorn (uvloop and httptools when installed, no
+access log), and what ``mapper serve`` does before that: logging, source URL checks and the
+optional SQLite bootstrap. The command itself, with its arguments and exit codes, is in
+``mapper/cli.py``. Neither tokens nor database passwords are ever written to the log.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import logging
 import os
 import sqlite3
 import sys
 from collections.abc import Mapping
-from typing import Any
 
-from mapper.errors import MapperError, MappingError
+from mapper.errors import MapperError
 from mapper.plan import Plan
-from mapper.scim.auth import Credential, TokenConfigError, load_credentials
-from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
+from mapper.scim.settings import ServeOptions, Settings
 
-__all__ = [
-    "EXIT_ERRORS",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "add_serve_arguments",
-    "register_serve",
-    "run_serve",
-    "serve",
-]
-
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_USAGE = 2
+__all__ = ["bootstrap", "check_sources", "configure_logging", "run"]
 
 log = logging.getLogger("mapper.scim")
-
-MISSING_CREDENTIALS = (
-    "mapper serve: no bearer token configured. Set MAPPER_TOKEN (comma-separated, optionally "
-    "label:token) or pass --token-file FILE; use --insecure-no-auth only on a development machine."
-)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """``mapper serve`` from parsed arguments (see :func:`add_serve_arguments`)."""
-    return serve(options_from_args(args))
-
-
-def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> int:
-    """Serve ``options.mapping`` until interrupted; returns the process exit code."""
-    env = dict(os.environ if environ is None else environ)
-    configure_logging(options.log_level)
-    try:
-        credentials = load_credentials(options.tokens, options.token_file)
-    except TokenConfigError as error:
-        return _fail(str(error), EXIT_USAGE)
-    if not credentials and not options.insecure_no_auth:
-        return _fail(MISSING_CREDENTIALS, EXIT_USAGE)
-    if bool(options.certfile) != bool(options.keyfile):
-        return _fail("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
-    plan = _load(options)
-    if isinstance(plan, int):
-        return plan
-    problem = check_sources(plan, env)
-    if problem:
-        return _fail(problem, EXIT_USAGE)
-    if options.create_schema or options.seed:
-        problem = bootstrap(plan, [*options.create_schema, *options.seed], env)
-        if problem:
-            return _fail(problem, EXIT_USAGE)
-    settings = Settings(
-        base_path=options.base_path,
-        credentials=credentials,
-        insecure_no_auth=options.insecure_no_auth,
-        max_body_bytes=options.max_body_bytes,
-        max_results=options.max_results,
-        environ=env,
-        delta_interval=options.delta_interval,
-        full_interval=options.full_interval,
-    )
-    _run(plan, settings, options, credentials)
-    return EXIT_OK
 
 
 def configure_logging(level: str) -> None:
@@ -139,28 +71,14 @@ def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str |
     return None
 
 
-def _load(options: ServeOptions) -> Plan | int:
-    """The compiled plan, or the exit code after saying why there is none."""
-    from mapper.compiler import load
-
-    try:
-        return load(options.mapping, write=options.dialect)
-    except MappingError as error:
-        for diagnostic in error.diagnostics:
-            print(diagnostic, file=sys.stderr)
-        print(f"mapper serve: {options.mapping} has errors; not serving it", file=sys.stderr)
-        return EXIT_ERRORS
-    except OSError as error:
-        return _fail(f"mapper serve: cannot read {options.mapping}: {error.strerror or error}", EXIT_USAGE)
-
-
-def _run(plan: Plan, settings: Settings, options: ServeOptions, credentials: tuple[Credential, ...]) -> None:
+def run(plan: Plan, settings: Settings, options: ServeOptions) -> None:
+    """Serve ``plan`` with ``settings`` on ``options``' host and port until interrupted."""
     import uvicorn
 
     from mapper.scim.app import build_app
 
     scheme = "https" if options.certfile else "http"
-    labels = ", ".join(c.label for c in credentials) or "none"
+    labels = ", ".join(c.label for c in settings.credentials) or "none"
     log.info(
         "serving %s at %s://%s:%d%s (clients: %s)",
         options.mapping,
@@ -183,15 +101,3 @@ def _run(plan: Plan, settings: Settings, options: ServeOptions, credentials: tup
         ssl_keyfile=options.keyfile,
         server_header=False,
     )
-
-
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
-    return code
-
-
-def register_serve(subparsers: Any) -> None:
-    """Add ``mapper serve`` to the CLI's sub-parsers (the CLI's ``COMMANDS`` convention)."""
-    parser = subparsers.add_parser("serve", help="serve a mapping as a SCIM 2.0 API")
-    add_serve_arguments(parser)
-    parser.set_defaults(run=run_serve)

@@ -27,7 +27,7 @@ class Settings:
     """What :func:`mapper.scim.app.build_app` needs besides the plan.
 
     ``credentials`` are the accepted bearer tokens with their client labels; the app refuses none
-    of them at build time, but :func:`mapper.scim.server.serve` refuses to start with none unless
+    of them at build time, but :func:`mapper.cli.serve` refuses to start with none unless
     ``insecure_no_auth``. ``environ``, the intervals and ``autosync`` are handed to the runtime's
     Gateway (``environ`` holds the database URLs)."""
 

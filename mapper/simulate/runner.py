@@ -146,7 +146,7 @@ def read_token(options: SimulateOptions, environ: Mapping[str, str]) -> str | No
 
 
 def load_plan(options: SimulateOptions, environ: Mapping[str, str]) -> Plan:
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.scim.server import bootstrap
 
     if not Path(options.target).is_file():

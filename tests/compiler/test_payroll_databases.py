@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.engine import Engine
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.plan import Plan, Statement
 from tests.compiler.helpers import EXAMPLES
 

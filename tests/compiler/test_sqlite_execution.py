@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, event, text
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.plan import Plan, PlanObject, Statement
 from tests.compiler.helpers import EXAMPLES
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.plan import Plan
 from mapper.runtime.gateway import Gateway
 from tests.conftest import HrDatabase

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.runtime.errors import MissingReferenceError, MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from tests.conftest import HrDatabase, load_sql, reset_database

@@ -140,7 +140,7 @@ def test_mutability_follows_direction() -> None:
 def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> None:
     from test_app_support import HR_MAP
 
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.scim.routes.discovery_data import schemas
 
     text = HR_MAP.read_text(encoding="utf-8")
@@ -163,7 +163,7 @@ def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> 
 def test_custom_schema_and_immutable_anchor_attribute_of_the_payroll_example() -> None:
     from test_app_support import HR_MAP
 
-    from mapper.compiler import load
+    from mapper.pipeline import load
     from mapper.scim.routes.discovery_data import resource_types, schemas
 
     plan = load(str(HR_MAP.parents[1] / "payroll" / "payroll.map"))

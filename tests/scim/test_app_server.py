@@ -20,8 +20,9 @@ import httpx
 import pytest
 from test_app_support import HR_MAP
 
-from mapper.compiler import load
-from mapper.scim.server import EXIT_ERRORS, EXIT_USAGE, bootstrap, serve
+from mapper.cli import EXIT_ERRORS, EXIT_USAGE, serve
+from mapper.pipeline import load
+from mapper.scim.server import bootstrap
 from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
 
 HR = HR_MAP.parent
@@ -86,6 +87,12 @@ def test_mapping_with_errors_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFix
     assert "has errors" in capsys.readouterr().err
 
 
+def test_unreadable_mapping_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    absent = tmp_path / "absent.map"
+    assert serve(ServeOptions(mapping=str(absent), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert f"mapper serve: {absent}: cannot read" in capsys.readouterr().err
+
+
 def test_bootstrap_creates_the_sqlite_database_once(tmp_path: Path) -> None:
     plan = load(str(HR_MAP))
     db = tmp_path / "hr.db"
@@ -103,12 +110,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVE_SCRIPT = (
-    "import argparse, sys\n"
-    "from mapper.scim.server import add_serve_arguments, run_serve\n"
-    "p = argparse.ArgumentParser(); add_serve_arguments(p)\n"
-    "sys.exit(run_serve(p.parse_args(sys.argv[1:])))\n"
-)
+SERVE_SCRIPT = "import sys\nfrom mapper.cli import main\nsys.exit(main(['serve', *sys.argv[1:]]))\n"
 
 
 @contextmanager

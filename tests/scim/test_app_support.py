@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.scim.app import build_app
 from mapper.scim.auth import parse_credentials
 from mapper.scim.settings import Settings

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.runtime.database import bootstrap_sqlite
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan

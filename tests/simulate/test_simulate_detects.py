@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.plan import Plan
 from mapper.scim.app import build_app
 from mapper.scim.auth import parse_credentials

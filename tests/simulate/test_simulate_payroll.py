@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
 from tests.conftest import load_sql, reset_database

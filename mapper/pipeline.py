@@ -1,0 +1,120 @@
+"""The one load pipeline: read → parse → check → compile. ``mapper lint``, ``compile``, ``serve``
+and ``simulate`` all go through it, so a mapping means the same to each of them.
+
+It sits above both the checks and the compiler, which know nothing of each other; the linter and
+the CLI sit above it. Every stage reports into one list and nothing stops at the first problem;
+checks and the compiler run only on a file that parsed. Where the compiler and a check see the
+same problem, the check's (better) diagnostic is kept (``CHECKED_FIRST``), and the list comes out
+sorted by position with each (code, place) once.
+
+- ``load_text(text, path, write=None) -> Loaded``: never raises for a problem in the mapping;
+- ``load_file(path, write=None) -> Loaded``: the same for a file (``SourceFileError`` when unreadable);
+- ``load(path, write=None) -> Plan``: the plan, or ``MappingError`` carrying every diagnostic
+  when any is an error.
+
+``write`` overrides every source's dialect (``UnknownDialectError`` when it names none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapper.checks import check, position
+from mapper.compiler import codes as compiler_codes
+from mapper.compiler import compile
+from mapper.diagnostics import Diagnostic, Severity, has_errors
+from mapper.errors import MapperError, MappingError
+from mapper.language.model import MappingFile
+from mapper.language.parser import parse
+from mapper.plan import Plan
+
+#: The compiler's codes for problems the checks report first and better: the compiler's copy is
+#: dropped when a check reported an error on the same lines.
+CHECKED_FIRST = frozenset(
+    c.code
+    for c in (
+        compiler_codes.UNMAPPABLE_PATH,
+        compiler_codes.INCOMPLETE_OBJECT,
+        compiler_codes.DEPROVISION_WITHOUT_STATEMENT,
+        compiler_codes.QUERY_NOT_MAPPED,
+    )
+)
+
+
+class SourceFileError(MapperError):
+    """A mapping file (or directory) could not be read."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One file through the pipeline: its text, its model (None when it did not parse), the
+    compiler's plan (None when the compiler found an error; a check's error leaves it, for the
+    live schema checks) and every diagnostic, sorted by position. ``ok``: no error at all."""
+
+    path: str
+    text: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    plan: Plan | None = None
+    mapping: MappingFile | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None and not has_errors(self.diagnostics)
+
+
+def read(path: str | Path) -> str:
+    """The text of the mapping file at ``path``; ``SourceFileError`` when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SourceFileError(f"{path}: cannot read: {reason}") from exc
+
+
+def load_text(text: str, path: str, write: str | None = None) -> Loaded:
+    """Parse, check and compile a mapping given as text."""
+    mapping, diagnostics = parse(text, path)
+    if mapping is None:
+        return Loaded(path=path, text=text, diagnostics=ordered(diagnostics))
+    checked = check(mapping)
+    plan, compiled = compile(mapping, write=write)
+    diagnostics = [*diagnostics, *checked, *(d for d in compiled if not _repeats(d, checked))]
+    return Loaded(path=path, text=text, diagnostics=ordered(diagnostics), plan=plan, mapping=mapping)
+
+
+def load_file(path: str | Path, write: str | None = None) -> Loaded:
+    """``load_text`` on the file at ``path``; ``SourceFileError`` when it cannot be read."""
+    return load_text(read(path), str(path), write)
+
+
+def load(path: str | Path, write: str | None = None) -> Plan:
+    """The plan of the mapping file at ``path``. Raises ``MappingError`` carrying every
+    diagnostic when any is an error, and ``SourceFileError`` when the file cannot be read."""
+    loaded = load_file(path, write)
+    if loaded.plan is None or not loaded.ok:
+        raise MappingError(loaded.diagnostics)
+    return loaded.plan
+
+
+def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by position, each (code, place) once: two stages may see the same problem."""
+    seen: set[tuple[str, str, int, int]] = set()
+    out: list[Diagnostic] = []
+    for d in sorted(diagnostics, key=position):
+        key = (d.code, d.file, d.span.line, d.span.col)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _repeats(compiled: Diagnostic, checked: list[Diagnostic]) -> bool:
+    """Whether the compiler's diagnostic repeats, on the same lines, an error a check explained better."""
+    if compiled.code not in CHECKED_FIRST:
+        return False
+    first, last = compiled.span.line, compiled.span.end_line
+    return any(
+        c.severity is Severity.ERROR and c.span.line <= last and first <= c.span.end_line for c in checked
+    )
