@@ -37,7 +37,7 @@ from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all,
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.record import Key, Record, anchor_key, fold
 from mapper.runtime.records import Codec
-from mapper.runtime.values import to_scim
+from mapper.runtime.values import INT64_MAX, to_scim
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ class ObjectStore:
             ints = self.obj.anchor_generation == "database"
         if not ints:
             return id
-        if id.isascii() and id.isdigit() and str(int(id)) == id:
+        # at most 19 digits, within a signed 64-bit integer: the widest integer anchor column of
+        # every dialect (longer numbers are no anchor, and would overflow SQLite's binding)
+        if id.isascii() and id.isdigit() and len(id) <= 19 and str(int(id)) == id and int(id) <= INT64_MAX:
             return int(id)
         return None if self._int_anchors else id
 

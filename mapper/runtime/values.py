@@ -11,6 +11,13 @@ from typing import Any
 from mapper.plan import PlanAttribute
 from mapper.runtime.errors import InvalidValueError
 
+#: The range of a signed 64-bit integer: the widest integer column of every dialect we serve
+#: (SQLite INTEGER, PostgreSQL bigint, MySQL BIGINT). Integers outside it are refused before
+#: they reach a driver (SQLite's would raise OverflowError while binding).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_INT64_DIGITS = 19
+
 _TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -77,17 +84,23 @@ def parse_boolean(value: Any) -> bool | None:
 
 
 def parse_integer(value: Any) -> int | None:
-    """A JSON integer, an integral float or a numeric string; None for anything else."""
+    """A JSON integer, an integral float or a numeric string, within a signed 64-bit integer;
+    None for anything else (a longer digit string is not even converted)."""
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text.lstrip("+-")) <= _INT64_DIGITS:
+            try:
+                number = int(text)
+            except ValueError:
+                return None
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        return None
+    return number
 
 
 def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
@@ -104,7 +117,7 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
     if kind == "integer":
         integer = parse_integer(value)
         if integer is None:
-            raise InvalidValueError(attr.path, "expected an integer")
+            raise InvalidValueError(attr.path, "expected a 64-bit integer")
         return integer
     if kind == "decimal":
         if isinstance(value, int | float | str) and not isinstance(value, bool):

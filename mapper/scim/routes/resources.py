@@ -126,8 +126,9 @@ class ResourceEndpoints:
         store = self.store(request)
         size = self.max_results if q.count is None else min(q.count, self.max_results)
         if q.filter is None and q.sort_by is None:  # render only the page
-            start = q.start_index - 1
-            return store.count(), list(islice(store.all(), start, start + size))
+            total = store.count()
+            start = min(q.start_index - 1, total)  # islice takes no index beyond sys.maxsize
+            return total, list(islice(store.all(), start, start + size))
         matched = await find(store, q.filter, self.resolver, self.obj.query_attribute)
         if q.sort_by:
             matched = sort(matched, q.sort_by, q.descending, self.resolver)

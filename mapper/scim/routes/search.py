@@ -55,17 +55,27 @@ class Query:
     descending: bool = False
 
 
+#: The largest startIndex and count a query keeps: larger ones (any number of digits) are read
+#: as this, which no list reaches, so they still answer an empty page; it fits the 64-bit
+#: integers of JSON encoders and of ``itertools.islice``.
+MAX_INDEX = 2**63 - 1
+_INTEGER = re.compile(r"\s*([+-]?)(\d+)\s*", re.ASCII)
+
+
 def _int(name: str, value: Any) -> int | None:
+    """An integer parameter, saturated to ``[-MAX_INDEX, MAX_INDEX]``; 400 when not an integer."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value) if abs(value) < MAX_INDEX else (MAX_INDEX if value > 0 else -MAX_INDEX)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(-MAX_INDEX, min(value, MAX_INDEX))
+    digits = _INTEGER.fullmatch(value) if isinstance(value, str) else None
+    if digits is None:
         raise invalid_value(f"{name} must be an integer")
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise invalid_value(f"{name} must be an integer") from None
+    sign, number = digits.groups()
+    magnitude = int(number) if len(number) <= 18 else MAX_INDEX
+    return -magnitude if sign == "-" else magnitude
 
 
 def _list(value: Any) -> tuple[str, ...]:
@@ -239,4 +249,5 @@ def _sort_value(resource: dict[str, Any], path: AttrPath, resolver: AttributeRes
 def page(resources: list[Any], start_index: int, count: int | None, max_results: int) -> list[Any]:
     """The 1-based page ``[start_index, start_index + count)``, at most ``max_results`` long."""
     size = max_results if count is None else min(count, max_results)
-    return resources[start_index - 1 : start_index - 1 + size]
+    start = min(start_index - 1, len(resources))
+    return resources[start : start + size]

@@ -1,0 +1,180 @@
+"""Every reproducer of issue #9 that once answered a 500, answered now with a precise 4xx (or the
+2xx the RFC asks for), with no traceback in the log and no partial write, on SQLite, PostgreSQL
+and MariaDB: ids and integers out of any column's range, huge and negative pagination
+parameters, deep PATCH values, lone surrogates, NUL and control characters, values the database
+cannot hold, and error details that never echo what the client sent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_app_support import CORE_USER, ERROR, HR_MAP, new_user, patch_body, scim_client
+
+pytestmark = pytest.mark.anyio
+
+HUGE = "18446744073709551616"  # 2**64
+ABOVE_INT64 = "9223372036854775808"  # 2**63
+LONG_DIGITS = "9" * 5000  # beyond int()'s 4,300-digit limit
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.fixture
+def quiet(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Fails the test when anything logged an ERROR or a traceback."""
+    caplog.set_level(logging.INFO)
+    yield caplog
+    bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info or r.exc_text]
+    assert not bad, [r.getMessage() for r in bad]
+
+
+@pytest.fixture
+async def client(hr_database: Any, quiet: pytest.LogCaptureFixture) -> AsyncIterator[httpx.AsyncClient]:
+    async with scim_client(hr_database) as c:
+        c.db = hr_database  # type: ignore[attr-defined]
+        yield c
+
+
+def assert_error(response: httpx.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["schemas"] == [ERROR]
+    assert body.get("scimType") == scim_type, body
+    return body
+
+
+def employees(client: httpx.AsyncClient) -> int:
+    rows = client.db.execute("SELECT COUNT(*) FROM employees")  # type: ignore[attr-defined]
+    return int(rows[0][0])
+
+
+# -- ids outside the anchor column's range ------------------------------------------------------
+
+
+@pytest.mark.parametrize("id_", [HUGE, ABOVE_INT64, LONG_DIGITS, "-1", "0x10", "1e3"])
+async def test_an_id_no_anchor_can_have_is_404(client: httpx.AsyncClient, id_: str) -> None:
+    assert_error(await client.get(f"/Users/{id_}"), 404)
+    assert_error(await client.delete(f"/Users/{id_}"), 404)
+    replace = {"op": "replace", "path": "title", "value": "x"}
+    assert_error(await client.patch(f"/Users/{id_}", json=patch_body(replace)), 404)
+    assert_error(await client.put(f"/Users/{id_}", json=new_user("nobody")), 404)
+    assert_error(await client.get(f"/Groups/{id_}"), 404)
+
+
+@pytest.mark.parametrize("id_", [HUGE, ABOVE_INT64, LONG_DIGITS])
+async def test_a_filter_on_an_id_out_of_range_is_an_empty_list(client: httpx.AsyncClient, id_: str) -> None:
+    for text in (f'id eq "{id_}"', f'id eq "{id_}" and userName pr', f"id eq {id_[:30]}"):
+        response = await client.get("/Users", params={"filter": text})
+        assert response.status_code == 200, response.text
+        assert response.json()["totalResults"] == 0
+
+
+async def test_references_to_ids_out_of_range_are_400(client: httpx.AsyncClient) -> None:
+    before = employees(client)
+    group = {"displayName": "Range", "members": [{"value": HUGE}]}
+    assert_error(await client.post("/Groups", json=group), 400, "invalidValue")
+    add = {"op": "add", "path": "members", "value": [{"value": LONG_DIGITS}]}
+    assert_error(await client.patch("/Groups/1", json=patch_body(add)), 400, "invalidValue")
+    assert employees(client) == before
+
+
+# -- pagination (RFC 7644 §3.4.2.4) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["0", "-5", "-" + HUGE])
+async def test_a_start_index_below_1_is_1(client: httpx.AsyncClient, start: str) -> None:
+    body = (await client.get("/Users", params={"startIndex": start, "count": "2"})).json()
+    assert body["startIndex"] == 1 and body["itemsPerPage"] == 2 and body["totalResults"] == 20
+
+
+@pytest.mark.parametrize("start", [ABOVE_INT64, HUGE, LONG_DIGITS])
+@pytest.mark.parametrize(
+    "extra", [{}, {"filter": "userName pr"}, {"sortBy": "userName"}, {"filter": "title pr", "sortBy": "id"}]
+)
+async def test_a_huge_start_index_is_an_empty_page(
+    client: httpx.AsyncClient, start: str, extra: dict[str, str]
+) -> None:
+    response = await client.get("/Users", params={"startIndex": start, **extra})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["Resources"] == [] and body["itemsPerPage"] == 0
+    assert body["totalResults"] == (20 if extra.get("filter") != "title pr" else body["totalResults"])
+    assert body["startIndex"] >= 21
+
+
+async def test_a_huge_start_index_in_a_search_request(client: httpx.AsyncClient) -> None:
+    for start in (int(HUGE) - 1, int(ABOVE_INT64), 2**70):
+        search = {"schemas": [SEARCH], "startIndex": start, "count": 10**30, "sortBy": "userName"}
+        for path in ("/Users/.search", "/.search"):
+            response = await client.post(path, json=search)
+            assert response.status_code == 200, response.text
+            assert response.json()["Resources"] == []
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [("-1", 0), ("-" + HUGE, 0), ("0", 0), ("3", 3), (HUGE, 20), (LONG_DIGITS, 20)]
+)
+async def test_count_is_bounded(client: httpx.AsyncClient, count: str, expected: int) -> None:
+    body = (await client.get("/Users", params={"count": count})).json()
+    assert body["totalResults"] == 20 and body["itemsPerPage"] == expected
+
+
+async def test_count_is_bounded_by_the_configured_page_size(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite, max_results=5) as client:
+        body = (await client.get("/Users", params={"count": HUGE})).json()
+        assert body["itemsPerPage"] == 5 and body["totalResults"] == 20
+        config = (await client.get("/ServiceProviderConfig")).json()
+        assert config["filter"]["maxResults"] == 5
+
+
+# -- integers out of range in a write -----------------------------------------------------------
+
+
+LEVELS = "urn:example:params:scim:schemas:extension:hardening:2.0:User"
+
+
+@pytest.fixture
+async def level_client(
+    hr_database: Any, tmp_path: Path, quiet: pytest.LogCaptureFixture
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HR example with ``manager_id`` served as a custom integer attribute ``level``."""
+    text = HR_MAP.read_text(encoding="utf-8")
+    text = text.replace(
+        "enterprise.manager                      <-> manager_id      reference User",
+        "levels.level                            <-> manager_id      integer",
+    )
+    text = text.replace(
+        "object User from hr {", f'schema levels "{LEVELS}" {{\n  level integer\n}}\n\nobject User from hr {{'
+    )
+    mapping = tmp_path / "levels.map"
+    mapping.write_text(text, encoding="utf-8")
+    async with scim_client(hr_database, mapping=mapping) as c:
+        c.db = hr_database  # type: ignore[attr-defined]
+        yield c
+
+
+@pytest.mark.parametrize(
+    "value", [2**63, -(2**64), 2**64 - 1, 2**64, HUGE, "-" + HUGE, LONG_DIGITS, "1e3", 1.5]
+)
+async def test_an_integer_attribute_out_of_range_is_400(level_client: httpx.AsyncClient, value: Any) -> None:
+    before = employees(level_client)
+    body = new_user("levelled", schemas=[CORE_USER, LEVELS], **{LEVELS: {"level": value}})
+    detail = assert_error(await level_client.post("/Users", json=body), 400, "invalidValue")["detail"]
+    assert "level" in detail and str(value)[:12] not in detail
+    assert employees(level_client) == before
+    replace = {"op": "replace", "path": f"{LEVELS}:level", "value": value}
+    assert_error(await level_client.patch("/Users/1", json=patch_body(replace)), 400, "invalidValue")
+    assert (await level_client.get("/Users/1")).json().get(LEVELS) is None
+
+
+async def test_an_integer_the_column_cannot_hold_is_400(level_client: httpx.AsyncClient) -> None:
+    """Within 64 bits but beyond a 32-bit column (PostgreSQL and MariaDB refuse it; SQLite
+    stores it, and the foreign key then refuses it): 400 invalidValue everywhere, nothing kept."""
+    before = employees(level_client)
+    body = new_user("levelled", schemas=[CORE_USER, LEVELS], **{LEVELS: {"level": 2**40}})
+    assert_error(await level_client.post("/Users", json=body), 400, "invalidValue")
+    assert employees(level_client) == before
