@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.filter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath, parse_filter

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from mapper.compiler import load
+from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.patch import apply_patch
