@@ -26,9 +26,7 @@ class NotFoundError(StoreError):
     def __init__(self, resource_type: str = "resource", id: str | None = None) -> None:
         self.resource_type = resource_type
         self.id = id
-        super().__init__(
-            f"{resource_type} {id} not found" if id is not None else f"{resource_type} not found"
-        )
+        super().__init__(f"{resource_type} not found")  # the id is the client's: not echoed
 
 
 class UniquenessError(StoreError):
@@ -90,7 +88,4 @@ class MissingReferenceError(StoreError):
     def __init__(self, path: str, value: object) -> None:
         self.path = path
         self.value = value  # the id as sent, or None when the database found the dangling reference
-        if value is None:
-            super().__init__(f"{path}: references a resource that does not exist")
-        else:
-            super().__init__(f"{path}: no resource with id {value!r}")
+        super().__init__(f"{path}: references a resource that does not exist")

@@ -273,7 +273,7 @@ class Codec:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
                 continue
-            value = coerce(attr, raw, self.dialect)
+            value = coerce(attr, raw, self.dialect, strict=attr.required or slot is self.query)
             if attr.required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
             out[slot.param] = value

@@ -179,9 +179,12 @@ class ObjectStore:
         """The resource whose query attribute (``userName``...) equals ``value``."""
         record = self.cached_by_query(value)
         if record is None:
-            record = await self.database.run(
-                partial(fetch_by_query, obj=self.obj, codec=self.codec, value=value)
-            )
+            try:
+                record = await self.database.run(
+                    partial(fetch_by_query, obj=self.obj, codec=self.codec, value=value)
+                )
+            except exc.DataError:  # a value the column cannot hold is held by no object
+                return None
             if record is not None:
                 self._learn(record)
                 self.cache.put(record)

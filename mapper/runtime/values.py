@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,11 +104,39 @@ def parse_integer(value: Any) -> int | None:
     return number
 
 
-def coerce(attr: PlanAttribute, value: Any, dialect: str) -> Any:
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def text_problem(text: str, *, controls: bool = False) -> str | None:
+    """What makes ``text`` unfit to store or compare, or None: a NUL character (PostgreSQL text
+    cannot hold one, and the other databases would store a string no client can type), a lone
+    surrogate (it has no UTF-8 encoding, so no driver can send it) and, with ``controls``, any
+    control character (C0, DEL, C1: refused in names, the query attribute and ``required``
+    attributes, where an invisible character makes two values look the same)."""
+    if text.isascii():
+        if controls:
+            return "must not contain control characters" if _CONTROLS.search(text) else None
+        return "must not contain a NUL character" if "\x00" in text else None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain a lone surrogate"
+    if controls and _CONTROLS.search(text):
+        return "must not contain control characters"
+    return "must not contain a NUL character" if "\x00" in text else None
+
+
+def coerce(attr: PlanAttribute, value: Any, dialect: str, *, strict: bool = False) -> Any:
     """A client's JSON value as the value to bind for ``attr``; InvalidValueError when it does not
-    fit the attribute's type. Never puts the value in the message."""
+    fit the attribute's type. Text is checked with :func:`text_problem` (``strict``: control
+    characters too, for the query attribute and required attributes). Never puts the value in the
+    message."""
     if value is None:
         return None
+    if isinstance(value, str):
+        problem = text_problem(value, controls=strict)
+        if problem is not None:
+            raise InvalidValueError(attr.path, problem)
     kind = attr.type
     if kind == "boolean":
         flag = parse_boolean(value)

@@ -9,6 +9,9 @@ from typing import Any
 from mapper.errors import MapperError
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+#: The longest ``detail`` sent; details name attributes and positions, never values, so only a
+#: path or a name the client made long can reach it.
+MAX_DETAIL = 500
 
 
 class ScimError(MapperError):
@@ -26,11 +29,21 @@ class ScimError(MapperError):
         body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status)}
         if self.scim_type:
             body["scimType"] = self.scim_type
-        body["detail"] = self.detail
+        body["detail"] = _sendable(self.detail)
         return body
 
     def __repr__(self) -> str:
         return f"ScimError({self.status}, {self.detail!r}, scim_type={self.scim_type!r})"
+
+
+def _sendable(detail: str) -> str:
+    """``detail`` cut to :data:`MAX_DETAIL`, with any lone surrogate (from a name the client sent)
+    written as its escape: JSON encoders refuse them."""
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL] + "..."
+    if not detail.isascii():
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
+    return detail
 
 
 # 400 with a scimType (RFC 7644 Table 9)

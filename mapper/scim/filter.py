@@ -44,6 +44,7 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput
 from lark.exceptions import VisitError
 
 from mapper.language.grammar import grammar_text
+from mapper.runtime.values import text_problem
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_filter
 
@@ -155,12 +156,13 @@ def _bare_value(text: str) -> Scalar:
 class _ToAst(Transformer[Token, Any]):
     def string(self, token: Token) -> Scalar:
         try:
-            return json.loads(token, strict=False)
+            value = json.loads(token, strict=False)
         except json.JSONDecodeError as exc:
-            raise invalid_filter(f"invalid string {token} at position {token.column}: {exc.msg}") from None
+            raise invalid_filter(f"invalid string at position {token.column}: {exc.msg}") from None
+        return _checked(value, token)
 
     def bare(self, token: Token) -> Scalar:
-        return _bare_value(str(token))
+        return _checked(_bare_value(str(token)), token)
 
     def compare(self, path: Token, op: Token, value: Scalar) -> Compare:
         lowered = op.lower()
@@ -198,6 +200,24 @@ class _ToAst(Transformer[Token, Any]):
     ) -> tuple[AttrPath, Filter | None, str | None]:
         node = self.value_path(path, inner)
         return node.path, node.filter, (str(sub)[1:] if sub else None)
+
+
+def _checked(value: Scalar, token: Token) -> Scalar:
+    """A value as compared: never text no database can hold (a NUL, a lone surrogate), so such a
+    filter is refused here, once, rather than by a driver (see :func:`text_problem`)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise invalid_filter(f"the value at position {token.column} {problem}")
+    return value
+
+
+def _shown(token: Token) -> str:
+    """A token as an error detail names it: a value is never echoed, a name is (shortened)."""
+    if token.type in ("STRING", "BAREWORD"):
+        return "value"
+    text = str(token)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def _has_value_path(node: Filter) -> bool:
@@ -267,18 +287,19 @@ def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
         pos = exc.pos_in_stream or 0
         found = text[pos] if pos < len(text) else ""
         if found == '"':
-            raise error(f"unterminated string at position {exc.column} of {start} '{text}'") from None
+            raise error(f"unterminated string at position {exc.column} of {start}") from None
+        shown = repr(found) if found.isprintable() and found.isascii() else "character"
         expected = _expected_at(set(exc.allowed or ()), text, pos)
-        detail = f"unexpected '{found}' at position {exc.column} of {start} '{text}': expected {expected}"
+        detail = f"unexpected {shown} at position {exc.column} of {start}: expected {expected}"
         raise error(detail) from None
     except UnexpectedInput as exc:  # UnexpectedToken, UnexpectedEOF
         token = getattr(exc, "token", None)
         names = set(getattr(exc, "expected", ()) or ())
         if token is None or token.type == "$END":
             expected = _expected_at(names, text, len(text))
-            raise error(f"unexpected end of {start} '{text}': expected {expected}") from None
+            raise error(f"unexpected end of {start}: expected {expected}") from None
         expected = _expected_at(names, text, token.start_pos or 0)
-        detail = f"unexpected '{token}' at position {token.column} of {start} '{text}': expected {expected}"
+        detail = f"unexpected {_shown(token)} at position {token.column} of {start}: expected {expected}"
         raise error(detail) from None
     try:
         return _ToAst().transform(tree)
@@ -434,7 +455,7 @@ def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
     if info.type == "dateTime" and isinstance(expected, str) and isinstance(actual, str):
         when = _as_datetime(expected)
         if when is None:
-            raise invalid_filter(f"'{expected}' is not a dateTime (comparing '{info.path}')")
+            raise invalid_filter(f"the value compared with '{info.path}' is not a dateTime")
         have = _as_datetime(actual)
         return have is not None and _ordered(op, have, when)
     if isinstance(actual, int | float) and isinstance(expected, int | float):

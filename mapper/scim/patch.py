@@ -89,7 +89,7 @@ class _Patcher:
             raise invalid_syntax("an operation must be an object with 'op', 'path' and 'value'")
         op = get_ci(operation, "op")
         if not isinstance(op, str) or op.lower() not in OPS:
-            raise invalid_syntax(f"unknown op {op!r}: expected 'add', 'replace' or 'remove'")
+            raise invalid_syntax("unknown op: expected 'add', 'replace' or 'remove'")
         op = op.lower()
         path = get_ci(operation, "path")
         if path is not None and not isinstance(path, str):
@@ -115,7 +115,7 @@ class _Patcher:
             raise invalid_value(f"'{op}' without a path needs an object of attributes as its value")
         for key, item in value.items():
             if not isinstance(key, str):
-                raise invalid_value(f"attribute name {key!r} is not a string")
+                raise invalid_value("attribute names must be strings")
             if urn is None and key.casefold() == "schemas":
                 continue
             schema = self.resolver.schema_urn(key) if urn is None else None
@@ -318,7 +318,7 @@ class _Patcher:
             ):
                 value = {"value": value}
             else:
-                raise invalid_value(f"'{info.name}' takes an object of sub-attributes, not {value!r}")
+                raise invalid_value(f"'{info.name}' takes an object of sub-attributes, not {_kind(value)}")
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
             if sub_value is None:
@@ -402,7 +402,24 @@ def _coerce(value: Any, info: Attribute) -> Any:
         return value
     elif isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise invalid_value(f"{value!r} is not a valid {kind} for '{info.path}'")
+    wanted = "a 64-bit integer" if kind == "integer" else f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+    raise invalid_value(f"'{info.path}' takes {wanted}, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    """What a client's value is, for an error detail that never echoes the value itself (it may
+    be sensitive, or nested deep enough to exhaust ``repr``)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "this string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else "this value"
 
 
 def _readonly_unchanged(info: Attribute, current: Any, new: Any) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import CORE_USER, ERROR, HR_MAP, new_user, patch_body, scim_client
+from test_app_support import CORE_USER, ERROR, HR_MAP, PATCH_OP, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -178,3 +178,146 @@ async def test_an_integer_the_column_cannot_hold_is_400(level_client: httpx.Asyn
     body = new_user("levelled", schemas=[CORE_USER, LEVELS], **{LEVELS: {"level": 2**40}})
     assert_error(await level_client.post("/Users", json=body), 400, "invalidValue")
     assert employees(level_client) == before
+
+
+# -- strings: lone surrogates, NUL, control characters -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "\\ud800"',
+        'userName eq "a\\u0000b"',
+        'meta.created ge "\\ud800"',
+        'title co "\\udfff" or userName pr',
+        'emails[value eq "\\ud800"]',
+        'id eq "\\ud800"',
+        'externalId eq "x\\u0000"',
+        'userName eq "a\x00b"',  # a raw NUL (%00 in the URL), on the fast path
+        "userName eq a\x00b",
+    ],
+)
+async def test_a_filter_value_no_database_can_hold_is_invalid_filter(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    response = await client.get("/Users", params={"filter": text})
+    detail = assert_error(response, 400, "invalidFilter")["detail"]
+    assert "\\ud800" not in detail and "\x00" not in detail
+    search = {"schemas": [SEARCH], "filter": text}
+    assert_error(await client.post("/Users/.search", json=search), 400, "invalidFilter")
+    assert_error(await client.post("/.search", json=search), 400, "invalidFilter")
+
+
+async def test_a_patch_path_with_a_lone_surrogate_is_invalid_path(client: httpx.AsyncClient) -> None:
+    replace = {"op": "replace", "path": 'emails[type eq "\\ud800"].value', "value": "a@example.com"}
+    assert_error(await client.patch("/Users/1", json=patch_body(replace)), 400, "invalidPath")
+
+
+async def test_a_body_with_a_lone_surrogate_is_invalid_syntax(client: httpx.AsyncClient) -> None:
+    body = b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "\\ud800"}'
+    before = employees(client)
+    response = await client.post("/Users", content=body, headers={"Content-Type": "application/scim+json"})
+    assert_error(response, 400, "invalidSyntax")
+    assert employees(client) == before
+
+
+@pytest.mark.parametrize(
+    ("attributes", "name"),
+    [
+        ({"userName": "x\u0000a"}, "userName"),
+        ({"userName": "a\u0007b"}, "userName"),
+        ({"userName": "line\nbreak"}, "userName"),
+        ({"userName": "tab\there"}, "userName"),
+        ({"userName": "c1\u0085"}, "userName"),
+        ({"title": "nul\u0000"}, "title"),
+        ({"name": {"givenName": "a\u0000"}}, "name.givenName"),
+    ],
+)
+async def test_nul_and_control_characters_are_invalid_value(
+    client: httpx.AsyncClient, attributes: dict[str, Any], name: str
+) -> None:
+    before = employees(client)
+    body = {**new_user("valid.name"), **attributes}
+    detail = assert_error(await client.post("/Users", json=body), 400, "invalidValue")["detail"]
+    assert name in detail and "\x00" not in detail
+    assert_error(await client.put("/Users/1", json=body), 400, "invalidValue")
+    path = name if name != "name.givenName" else "name.givenName"
+    value = attributes[name] if "." not in name else attributes["name"]["givenName"]
+    replace = {"op": "replace", "path": path, "value": value}
+    assert_error(await client.patch("/Users/1", json=patch_body(replace)), 400, "invalidValue")
+    assert employees(client) == before
+    assert (await client.get("/Users/1")).json()["userName"] == "ada.lovelace"
+
+
+async def test_two_names_that_differ_after_a_nul_are_both_refused(client: httpx.AsyncClient) -> None:
+    """On SQLite ``"x\\u0000a"`` was stored, and ``"x\\u0000b"`` then clashed with it (409)."""
+    for name in ("x\u0000a", "x\u0000b"):
+        assert_error(await client.post("/Users", json=new_user(name)), 400, "invalidValue")
+
+
+async def test_a_required_group_name_with_control_characters_is_invalid_value(
+    client: httpx.AsyncClient,
+) -> None:
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "ops\u001b[31m"}
+    assert_error(await client.post("/Groups", json=group), 400, "invalidValue")
+
+
+async def test_control_characters_are_kept_where_they_belong(client: httpx.AsyncClient) -> None:
+    """A street address may span lines: only the query attribute and required ones refuse them."""
+    body = new_user("multi.line", title="Head of\tResearch")
+    created = await client.post("/Users", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["title"] == "Head of\tResearch"
+
+
+# -- error text never echoes the client's values -------------------------------------------------
+
+
+def raw_patch(operation: str) -> str:
+    """A PatchOp body around one operation given as JSON text (too deep for a JSON encoder)."""
+    return f'{{"schemas": ["{PATCH_OP}"], "Operations": [{operation}]}}'
+
+
+async def test_a_patch_value_nested_1000_deep_is_invalid_value(client: httpx.AsyncClient) -> None:
+    """A 2 KB body whose value is a list nested 1,000 deep (the error text once took its repr)."""
+    headers = {"Content-Type": "application/scim+json"}
+    deep = "[" * 1000 + '"x"' + "]" * 1000
+    for path in ("active", "title", "name.givenName", "emails", "manager"):
+        body = raw_patch(f'{{"op": "replace", "path": "{path}", "value": {deep}}}')
+        response = await client.patch("/Users/1", content=body, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert len(response.json()["detail"]) < 200
+    nested = '{"value": ' * 1000 + '"1"' + "}" * 1000
+    body = raw_patch(f'{{"op": "add", "path": "members", "value": [{nested}]}}')
+    assert_error(await client.patch("/Groups/1", content=body, headers=headers), 400, "invalidValue")
+
+
+@pytest.mark.parametrize(
+    ("operation", "secret"),
+    [
+        ({"op": "replace", "path": "active", "value": "maybe-secret"}, "maybe-secret"),
+        ({"op": "replace", "value": {"active": "maybe-secret"}}, "maybe-secret"),
+        ({"op": "replace", "path": "name", "value": "maybe-secret"}, "maybe-secret"),
+        ({"op": "maybe-secret", "path": "title", "value": "x"}, "maybe-secret"),
+        ({"op": "add", "path": "members", "value": [{"value": "maybe-secret"}]}, "maybe-secret"),
+        ({"op": "replace", "path": 'emails[value eq "maybe-secret" and x]', "value": "a"}, "maybe-secret"),
+    ],
+)
+async def test_error_details_name_the_attribute_not_the_value(
+    client: httpx.AsyncClient, operation: dict[str, Any], secret: str
+) -> None:
+    target = "/Groups/1" if operation.get("path") == "members" else "/Users/1"
+    response = await client.patch(target, json=patch_body(operation))
+    assert response.status_code == 400, response.text
+    assert secret not in response.text
+
+
+async def test_filter_errors_do_not_echo_the_filter(client: httpx.AsyncClient) -> None:
+    for text in (
+        'userName eq "maybe-secret" "b"',
+        'meta.created gt "maybe-secret"',
+        'title eq "maybe-secret',
+    ):
+        response = await client.get("/Users", params={"filter": text})
+        assert_error(response, 400, "invalidFilter")
+        assert "maybe-secret" not in response.text

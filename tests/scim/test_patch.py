@@ -518,8 +518,8 @@ ERRORS: list[tuple[str, Any, str, str]] = [
     ("operations not a list", {"op": "add"}, "invalidSyntax", "non-empty list"),
     ("no operations", [], "invalidSyntax", "non-empty list"),
     ("operation not an object", ["add"], "invalidSyntax", "must be an object"),
-    ("unknown op", [{"op": "move", "path": "title", "value": "x"}], "invalidSyntax", "unknown op 'move'"),
-    ("missing op", [{"path": "title", "value": "x"}], "invalidSyntax", "unknown op None"),
+    ("unknown op", [{"op": "move", "path": "title", "value": "x"}], "invalidSyntax", "unknown op"),
+    ("missing op", [{"path": "title", "value": "x"}], "invalidSyntax", "unknown op"),
     ("add without value", [{"op": "add", "path": "title"}], "invalidValue", "'add' needs a 'value'"),
     (
         "replace without value",

@@ -72,7 +72,7 @@ class Discovery:
 def _one(index: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any]:
     found = index.get(key.casefold())
     if found is None:
-        raise not_found(f"no {what} {key}")
+        raise not_found(f"no such {what}")
     return found
 
 

@@ -158,7 +158,7 @@ class ResourceEndpoints:
             if again is not None:
                 id_, resource = again, await store.get(again)
         if resource is None:
-            raise not_found(f"{self.name} {id_} not found")
+            raise not_found(f"{self.name} not found")
         return id_, resource
 
     # -- writes -----------------------------------------------------------------------------
@@ -203,7 +203,7 @@ class ResourceEndpoints:
             current = await store.get(id_)  # what the PATCH before this one left
             for attempt in range(_PATCH_ATTEMPTS):
                 if current is None:
-                    raise not_found(f"{self.name} {id_} not found")
+                    raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
                 if patched == current and client_if_match is None:  # nothing changes: no write
                     return self.single(request, current)

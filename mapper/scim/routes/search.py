@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mapper.runtime.values import text_problem
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_filter, invalid_value
 from mapper.scim.filter import And, AttrPath, Compare, Filter, equality_terms, parse_filter
@@ -129,6 +130,9 @@ def parse(text: str) -> Filter:
     simple = SIMPLE_EQ.fullmatch(text)
     if simple is not None:
         attribute, sub, value = simple.groups()
+        problem = text_problem(value)
+        if problem is not None:  # what the grammar's string rule refuses, refused the same way
+            raise invalid_filter(f"the value at position {simple.start(3)} {problem}")
         return Compare(AttrPath(None, attribute, sub), "eq", value)
     try:
         return _parse_cached(text)
