@@ -186,7 +186,7 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
     try:
         db = data.create(database, users, workdir)
     except Exception as error:  # noqa: BLE001 - a missing server fails this run only
-        run.failed(tuple(k for k in report.TARGETS if k != "compile"), error)
+        run.failed(tuple(k for k in report.TARGETS if k not in report.COMPILE_KEYS), error)
         return run
     run.raw["generate_seconds"] = time.perf_counter() - started
     run.raw["loadavg_before"] = os.getloadavg()  # other work on the machine skews every figure
@@ -214,15 +214,23 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
     return run
 
 
-def compile_measure(args: argparse.Namespace, workdir: Path) -> tuple[Row, dict]:
+def compile_measure(args: argparse.Namespace, workdir: Path) -> tuple[list[Row], dict]:
+    """Measure 7's rows: compile / sqlglot at 50, 200 and 400 objects, and the time per object
+    at 400 over that at 50 (in ms per object)."""
     try:
         result = probe("compile", workdir, 3 if args.smoke else max(args.repeat, 5))
     except Exception as error:  # noqa: BLE001
-        row = Row("compile", None, None, "s", None, error=str(error).splitlines()[0][:300])
+        message = str(error).splitlines()[0][:300]
         traceback.print_exception(error, file=sys.stderr)
-        return row, {}
-    row = Row("compile", result["compile_seconds"], result["sqlglot_seconds"], "s", result["ratio"])
-    return row, result
+        return [Row(key, None, None, "s", None, error=message) for key in report.COMPILE_KEYS], {}
+    by_size = {size["objects"]: size for size in result["sizes"]}
+    rows = [
+        Row(key, by_size[n]["compile_seconds"], by_size[n]["sqlglot_seconds"], "s", by_size[n]["ratio"])
+        for key, n in (("compile", 50), ("compile_200", 200), ("compile_400", 400))
+    ]
+    per_object = by_size[400]["seconds_per_object"] * 1000, by_size[50]["seconds_per_object"] * 1000
+    rows.append(ratio_row("compile_scaling", *per_object, "ms", note="ms per object"))
+    return rows, result
 
 
 def command(argv: list[str]) -> str:
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="mapper-bench-") as tmp:
         workdir = Path(tmp)
-        compile_row, compile_raw = compile_measure(args, workdir)
+        compile_rows, compile_raw = compile_measure(args, workdir)
         for users in args.size_list:
             for database in args.database_list:
                 runs.append(bench(database, users, args, workdir))
@@ -259,14 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         },
         "targets": {key: target.describe() for key, target in report.TARGETS.items()},
         "runs": [run.as_dict() for run in runs],
-        "compile": {**compile_row.as_dict(), "raw": compile_raw},
+        "compile": {**compile_rows[0].as_dict(), "raw": compile_raw},
+        "compile_more": [row.as_dict() for row in compile_rows[1:]],
     }
     report.write_json(document, args.output)
-    print(report.table([run.as_dict() | {"rows": run.rows} for run in runs], compile_row))
+    print(report.table([run.as_dict() | {"rows": run.rows} for run in runs], compile_rows))
     print(f"\nJSON: {args.output}\nreproduce: {command(argv)}")
-    errors = [row for run in runs for row in run.rows if row.error] + (
-        [compile_row] if compile_row.error else []
-    )
+    errors = [row for run in runs for row in run.rows if row.error] + [r for r in compile_rows if r.error]
     return 1 if errors else 0
 
 

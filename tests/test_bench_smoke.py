@@ -54,4 +54,8 @@ def test_smoke_every_measure_has_a_number(smoke: tuple[subprocess.CompletedProce
         assert isinstance(row["value"], int | float), key
         assert isinstance(row["pass"], bool), key
     assert isinstance(document["compile"]["value"], int | float), document["compile"]
+    more = document["compile_more"]  # the same at 200 and 400 objects, and the per-object growth
+    assert [row["key"] for row in more] == ["compile_200", "compile_400", "compile_scaling"]
+    assert all(isinstance(row["value"], int | float) for row in more), more
+    assert [size["objects"] for size in document["compile"]["raw"]["sizes"]] == [50, 200, 400]
     assert document["machine"]["nproc"] >= 1

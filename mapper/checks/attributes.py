@@ -127,10 +127,11 @@ def _check_required(file: str, paths: ObjectPaths) -> Iterator[Diagnostic]:
     have = {(r.schema.urn, r.attribute.name) for r in imported + multi}
     schemas = paths.schemas
     used: list[tuple[str, SchemaDef]] = [("", schemas.core)] if schemas.core else []
+    imported_urns = {r.schema.urn for r in imported}  # a set first: a file may declare many schemas
     used += [
         (f"{prefix}.", s)
         for prefix, s in schemas.prefixes.items()
-        if s != schemas.core and any(r.schema == s for r in imported)
+        if s.urn in imported_urns and s != schemas.core and any(r.schema == s for r in imported)
     ]
     name = paths.obj.name
     for prefix, schema in used:

@@ -20,6 +20,7 @@ are given the object's core schema URN, as they sit at the top level of a resour
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapper.language.model import SchemaDecl
@@ -160,15 +161,35 @@ def _case_insensitive(schemas: dict[str, SchemaDef], urn: str) -> str | None:
     return next((u for u in schemas if u.lower() == lowered), None)
 
 
-def make_resolver(object_name: str, core: SchemaDef | None, customs: tuple[SchemaDecl, ...]) -> Resolver:
+@dataclass(frozen=True)
+class SchemaTable:
+    """Every schema a mapping's paths may name, built once per mapping (not once per object: a
+    file may declare a schema per object type): the standard schemas and the custom ones by URN,
+    the standard prefixes and custom aliases to URNs, and each custom schema by its alias (the
+    first declared of two with one alias), as an object's core schema. Read-only."""
+
+    schemas: dict[str, SchemaDef]
+    aliases: dict[str, str]
+    by_alias: dict[str, SchemaDef]
+
+    @classmethod
+    def of(cls, customs: Iterable[SchemaDecl]) -> SchemaTable:
+        schemas = dict(STANDARD_SCHEMAS)
+        aliases = dict(PREFIXES)
+        by_alias: dict[str, SchemaDef] = {}
+        for decl in customs:
+            schema = custom_schema(decl)
+            schemas[decl.urn.value] = schema
+            aliases[decl.alias.value] = decl.urn.value
+            by_alias.setdefault(decl.alias.value, schema)
+        return cls(schemas=schemas, aliases=aliases, by_alias=by_alias)
+
+
+def make_resolver(object_name: str, core: SchemaDef | None, table: SchemaTable) -> Resolver:
     """The resolver for ``object_name``: ``core`` overrides its core schema (a custom object type
-    naming a custom schema); standard types use theirs."""
-    schemas = dict(STANDARD_SCHEMAS)
-    aliases = dict(PREFIXES)
-    for decl in customs:
-        schemas[decl.urn.value] = custom_schema(decl)
-        aliases[decl.alias.value] = decl.urn.value
+    naming a custom schema); standard types use theirs. Resolvers share ``table``'s dicts."""
     if core is None:
         urn = CORE_SCHEMA_OF.get(object_name)
-        core = schemas[urn] if urn else SchemaDef(urn="", name=object_name, description="", attributes=())
-    return Resolver(core=core, schemas=schemas, aliases=aliases)
+        bare = SchemaDef(urn="", name=object_name, description="", attributes=())
+        core = table.schemas[urn] if urn else bare
+    return Resolver(core=core, schemas=table.schemas, aliases=table.aliases)

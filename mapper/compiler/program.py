@@ -9,7 +9,7 @@ from mapper.compiler.attributes import scim_type
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
-from mapper.compiler.paths import custom_schema, make_resolver
+from mapper.compiler.paths import SchemaTable, make_resolver
 from mapper.diagnostics import Diagnostic, has_errors
 from mapper.errors import MapperError
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, SchemaDecl, Source
@@ -29,9 +29,10 @@ def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None
         raise UnknownDialectError(f"unknown dialect '{write}' (dialects: {', '.join(DIALECTS)})")
     diagnostics: list[Diagnostic] = []
     dialects = {src.name.value: _dialect(mapping.path, src, diagnostics) for src in mapping.sources}
+    table = SchemaTable.of(mapping.schemas)
     objects = []
     for obj in mapping.objects:
-        compiled = _compile_object(mapping, obj, dialects, target, diagnostics)
+        compiled = _compile_object(mapping, obj, table, dialects, target, diagnostics)
         if compiled is not None:
             objects.append(compiled)
     if has_errors(diagnostics):
@@ -64,6 +65,7 @@ def _dialect(file: str, src: Source, diagnostics: list[Diagnostic]) -> PlanDiale
 def _compile_object(
     mapping: MappingFile,
     obj: ObjectType,
+    table: SchemaTable,
     dialects: dict[str, PlanDialect | None],
     target: PlanDialect | None,
     diagnostics: list[Diagnostic],
@@ -78,13 +80,12 @@ def _compile_object(
     ctx = Context(mapping.path, read, target or read, diagnostics)
     core = None
     if obj.schema_alias is not None:
-        decl = next((d for d in mapping.schemas if d.alias.value == obj.schema_alias.value), None)
-        if decl is None:
+        core = table.by_alias.get(obj.schema_alias.value)
+        if core is None:
             message = f"object {obj.name.value} names the undeclared schema {obj.schema_alias.value}"
             ctx.error(codes.INCOMPLETE_OBJECT, message, obj.schema_alias.span)
             return None
-        core = custom_schema(decl)
-    return compile_object(ctx, obj, make_resolver(obj.name.value, core, mapping.schemas))
+    return compile_object(ctx, obj, make_resolver(obj.name.value, core, table))
 
 
 def _source(src: Source, dialect: PlanDialect) -> PlanSource:

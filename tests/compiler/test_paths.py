@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mapper.compiler.paths import PathError, make_resolver
+from mapper.compiler.paths import PathError, SchemaTable, make_resolver
 from mapper.language.model import Name, SchemaAttribute, SchemaDecl, Span
 from mapper.plan import CORE_GROUP, CORE_USER, ENTERPRISE_USER
 
@@ -25,7 +25,7 @@ PAYROLL = SchemaDecl(
     ),
     span=SPAN,
 )
-USER = make_resolver("User", None, (PAYROLL,))
+USER = make_resolver("User", None, SchemaTable.of((PAYROLL,)))
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_types_and_mutability() -> None:
 
 
 def test_group_core_schema() -> None:
-    group = make_resolver("Group", None, ())
+    group = make_resolver("Group", None, SchemaTable.of(()))
     assert group.resolve("displayName").schema_urn == CORE_GROUP
     assert group.resolve("members").path == "members.value"
 
