@@ -48,4 +48,5 @@ def call(ctx: Context, node: ProcedureCall, known: Collection[str], what: str) -
         )
         return None
     params = tuple(dict.fromkeys(p.value for p in node.params))
+    ctx.record(sql, node.span, what)
     return Statement(sql=sql, params=params)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mapper.compiler import codes
 from mapper.compiler.attributes import scim_type
-from mapper.compiler.context import Context
+from mapper.compiler.context import Context, Origin
 from mapper.compiler.dialects import DIALECTS, normalize
 from mapper.compiler.objects import compile_object
 from mapper.compiler.paths import SchemaTable, make_resolver
@@ -21,9 +21,12 @@ class UnknownDialectError(MapperError, ValueError):
     """``write=`` names no dialect the compiler targets."""
 
 
-def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None, list[Diagnostic]]:
+def compile(
+    mapping: MappingFile, write: str | None = None, *, origins: dict[str, Origin] | None = None
+) -> tuple[Plan | None, list[Diagnostic]]:
     """Compile ``mapping``; ``write`` overrides every source's dialect (the SQL in the file is
-    still read in its source's dialect). Never raises for a problem in the mapping."""
+    still read in its source's dialect). Never raises for a problem in the mapping. ``origins``,
+    when given, receives the source map: each statement's SQL -> where in the file it came from."""
     target = normalize(write) if write is not None else None
     if write is not None and target is None:
         raise UnknownDialectError(f"unknown dialect '{write}' (dialects: {', '.join(DIALECTS)})")
@@ -32,7 +35,7 @@ def compile(mapping: MappingFile, write: str | None = None) -> tuple[Plan | None
     table = SchemaTable.of(mapping.schemas)
     objects = []
     for obj in mapping.objects:
-        compiled = _compile_object(mapping, obj, table, dialects, target, diagnostics)
+        compiled = _compile_object(mapping, obj, table, dialects, target, diagnostics, origins)
         if compiled is not None:
             objects.append(compiled)
     if has_errors(diagnostics):
@@ -69,6 +72,7 @@ def _compile_object(
     dialects: dict[str, PlanDialect | None],
     target: PlanDialect | None,
     diagnostics: list[Diagnostic],
+    origins: dict[str, Origin] | None = None,
 ) -> PlanObject | None:
     read = dialects.get(obj.source.value)
     if obj.source.value not in dialects:
@@ -77,7 +81,7 @@ def _compile_object(
         return None
     if read is None:
         return None
-    ctx = Context(mapping.path, read, target or read, diagnostics)
+    ctx = Context(mapping.path, read, target or read, diagnostics, {} if origins is None else origins)
     core = None
     if obj.schema_alias is not None:
         core = table.by_alias.get(obj.schema_alias.value)

@@ -40,6 +40,7 @@ def render_statement(
     except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
             sql = verbatim.strip()
+            ctx.record(sql, span, what)
             return Statement(sql=sql, params=find_text_parameters(sql), returning=returning)
         ctx.error(
             codes.UNTRANSPILABLE,
@@ -59,6 +60,7 @@ def render_statement(
                 hint="rename what reads as ':name' in the SQL",
             )
             return None
+    ctx.record(sql, span, what)
     return Statement(sql=sql, params=params, returning=returning)
 
 
