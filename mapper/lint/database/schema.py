@@ -1,127 +1,31 @@
-"""Checks against a live database (``mapper lint --db URL``), MAP3xx.
-
-Uses SQLAlchemy's inspector, imported here only, so plain ``mapper lint`` needs no driver. Every
-object is checked against the one database given: the tables its import queries read and the
-columns they name, the table of ``write table``, and NOT NULL columns without a default that no
-exported attribute fills (inserts would fail).
-"""
+"""The schema checks of ``mapper lint --db``: every object against the live tables. The tables its
+import queries read and the columns they name, its change table, the table of ``write table``, and
+NOT NULL columns without a default that no exported attribute fills (inserts would fail). These
+name every problem of an import at once, with its exact place; ``prove`` then has the database
+itself prepare every statement of the plan."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from mapper.checks.sources import dialect_of
 from mapper.checks.spans import did_you_mean
-from mapper.diagnostics import Code, Diagnostic, Severity
-from mapper.errors import MapperError
+from mapper.compiler.sqltext import locate
+from mapper.diagnostics import Diagnostic
 from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Span, SqlBlock
+from mapper.lint.database.catalog import Catalog, Table
+from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
 from mapper.plan import Plan
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Inspector
 
-UNKNOWN_TABLE = Code(
-    "MAP301", "unknown-table", Severity.ERROR, "a table the mapping uses is not in the database"
-)
-UNKNOWN_DB_COLUMN = Code(
-    "MAP302",
-    "unknown-db-column",
-    Severity.ERROR,
-    "a column the import query (or the change table) names is not in its table",
-)
-NOT_NULL_UNFILLED = Code(
-    "MAP303",
-    "not-null-unfilled",
-    Severity.ERROR,
-    "a NOT NULL column without a default is not filled by any exported attribute",
-)
-CODES = (UNKNOWN_TABLE, UNKNOWN_DB_COLUMN, NOT_NULL_UNFILLED)
-
-#: The driver for a URL that names none: the ones the project installs. The same choice as the
-#: runtime's (``mapper.runtime.database.DRIVERS``), which the language side does not import.
-DRIVERS = {
-    "postgres": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
-    "mysql": "mysql+pymysql",
-    "mariadb": "mariadb+pymysql",
-}
-
-
-class DatabaseError(MapperError):
-    """The database given with ``--db`` could not be reached or inspected."""
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: dict[str, dict[str, Any]]  # lower-cased name -> the inspector's column dict
-
-
-class Catalog:
-    """Tables looked up case-insensitively, each inspected once."""
-
-    def __init__(self, inspector: Inspector) -> None:
-        self._inspector = inspector
-        self._names: dict[str | None, dict[str, str]] = {}
-        self._tables: dict[tuple[str | None, str], Table] = {}
-
-    def names(self, schema: str | None) -> dict[str, str]:
-        if schema not in self._names:
-            try:
-                found = self._inspector.get_table_names(schema=schema)
-                found += self._inspector.get_view_names(schema=schema)
-            except Exception:  # an unknown schema: no tables
-                found = []
-            self._names[schema] = {n.lower(): n for n in found}
-        return self._names[schema]
-
-    def table(self, qualified: str) -> Table | None:
-        schema, _, name = qualified.rpartition(".")
-        real = self.names(schema or None).get(name.lower())
-        if real is None:
-            return None
-        key = (schema or None, real)
-        if key not in self._tables:
-            columns = self._inspector.get_columns(real, schema=schema or None)
-            self._tables[key] = Table(real, {str(c["name"]).lower(): dict(c) for c in columns})
-        return self._tables[key]
-
-
-def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> list[Diagnostic]:
-    from sqlalchemy import create_engine, inspect
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url)
-    except Exception as exc:
-        raise DatabaseError(f"--db: not a database URL: {exc}") from exc
-    if "+" not in parsed.drivername and parsed.drivername in DRIVERS:
-        parsed = parsed.set(drivername=DRIVERS[parsed.drivername])
-    shown = parsed.render_as_string(hide_password=True)
-    try:
-        engine = create_engine(parsed)
-    except Exception as exc:
-        raise DatabaseError(f"--db {shown}: {exc}") from exc
-    try:
-        with engine.connect() as connection:
-            catalog = Catalog(inspect(connection))
-            return [d for obj in mapping.objects for d in _check_object(mapping, obj, catalog, plan)]
-    except MapperError:
-        raise
-    except Exception as exc:
-        raise DatabaseError(f"--db {shown}: cannot connect or inspect: {_first_line(exc)}") from exc
-    finally:
-        engine.dispose()
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+def check_schema(mapping: MappingFile, catalog: Catalog, plan: Plan | None) -> list[Diagnostic]:
+    """Every object of ``mapping`` against the tables of ``catalog``."""
+    return [d for obj in mapping.objects for d in _check_object(mapping, obj, catalog, plan)]
 
 
 def _dialect(mapping: MappingFile, obj: ObjectType) -> str | None:
@@ -145,7 +49,7 @@ def _check_object(
     if table_name is not None:
         table = catalog.table(table_name.value)
         if table is None:
-            yield _unknown_table(file, table_name.value, table_name.span, catalog)
+            yield unknown_table(file, table_name.value, table_name.span, catalog)
         elif obj.writes is not None and obj.writes.insert is None:
             yield from _check_not_null(file, obj, table_name, table, plan)
 
@@ -153,7 +57,7 @@ def _check_object(
 def _check_change_table(file: str, delta: DeltaTable, catalog: Catalog) -> Iterator[Diagnostic]:
     table = catalog.table(delta.table.value)
     if table is None:
-        yield _unknown_table(file, delta.table.value, delta.table.span, catalog)
+        yield unknown_table(file, delta.table.value, delta.table.span, catalog)
         return
     for column in (delta.sequence, delta.anchor, delta.change_type):
         if column is not None and column.value.lower() not in table.columns:
@@ -163,17 +67,6 @@ def _check_change_table(file: str, delta: DeltaTable, catalog: Catalog) -> Itera
                 f"column '{column.value}' does not exist in {table.name}",
                 did_you_mean(column.value, [c["name"] for c in table.columns.values()], "columns"),
             )
-
-
-def _unknown_table(file: str, name: str, span: Span, catalog: Catalog) -> Diagnostic:
-    schema = name.rpartition(".")[0] or None
-    return UNKNOWN_TABLE.at(
-        file,
-        span,
-        f"table '{name}' does not exist in the database",
-        did_you_mean(name.rpartition(".")[2], catalog.names(schema).values(), "tables")
-        or "the database has no tables; create the schema first",
-    )
 
 
 def _check_query(file: str, block: SqlBlock, dialect: str | None, catalog: Catalog) -> Iterator[Diagnostic]:
@@ -189,7 +82,7 @@ def _check_query(file: str, block: SqlBlock, dialect: str | None, catalog: Catal
         qualified = ".".join(p for p in (node.db, node.name) if p)
         table = catalog.table(qualified)
         if table is None:
-            yield _unknown_table(file, qualified, _sql_span(block, node.name), catalog)
+            yield unknown_table(file, qualified, _sql_span(block, node.name), catalog)
             continue
         tables[node.alias_or_name.lower()] = table
     if not tables or ctes or any(True for _ in tree.find_all(exp.Subquery)):
@@ -258,20 +151,16 @@ def _generated(column: dict[str, Any]) -> bool:
 def _sql_span(block: SqlBlock, word: str) -> Span:
     """Where ``word`` first appears in the SQL block, as a file span (the block's start if absent)."""
     found = re.search(rf"(?<![\w$]){re.escape(word)}(?![\w$])", block.text, re.IGNORECASE)
-    start, end = (found.start(), found.end()) if found else (0, 0)
-    return _offset_span(block, start, end)
+    start, end = (found.start(), found.end()) if found else (0, 1)
+    return locate(block, start, end)
 
 
-def _offset_span(block: SqlBlock, start: int, end: int) -> Span:
-    def at(k: int) -> tuple[int, int]:
-        before = block.text[:k]
-        newlines = before.count("\n")
-        if newlines == 0:
-            return block.text_span.line, block.text_span.col + k
-        return block.text_span.line + newlines, k - before.rfind("\n")
-
-    (line, col), (end_line, end_col) = at(start), at(max(end, start + 1))
-    base = block.text_span.offset
-    return Span(
-        line=line, col=col, end_line=end_line, end_col=end_col, offset=base + start, end_offset=base + end
+def unknown_table(file: str, name: str, span: Span, catalog: Catalog) -> Diagnostic:
+    schema = name.rpartition(".")[0] or None
+    return UNKNOWN_TABLE.at(
+        file,
+        span,
+        f"table '{name}' does not exist in the database",
+        did_you_mean(name.rpartition(".")[2], catalog.names(schema).values(), "tables")
+        or "the database has no tables; create the schema first",
     )

@@ -1,0 +1,111 @@
+"""Checks against a live database (``mapper lint --db URL``), MAP3xx.
+
+Two passes over one connection, with SQLAlchemy (imported only here, so plain ``mapper lint``
+needs no driver):
+
+- ``schema``: each object's import queries, change table and ``write table`` against the tables
+  and columns the inspector sees (every unknown name of an import at once, exactly placed);
+- ``prove``: every statement of the plan, compiled for the database's own dialect, prepared by
+  the database inside a rolled-back transaction (look-ups, pages, deltas, writes, ``set``
+  clauses, ``multi`` statements, procedure calls), so that a lint-clean mapping does not fail
+  at run time on a name or a type.
+
+The modules: ``codes`` (MAP3xx), ``catalog`` (the live schema), ``schema``, ``prove``, and
+``places`` (positions in the mapping file).
+"""
+
+from __future__ import annotations
+
+from mapper.compiler import compile
+from mapper.compiler.context import Origin
+from mapper.diagnostics import Diagnostic, Severity
+from mapper.errors import MapperError
+from mapper.language.model import MappingFile
+from mapper.lint.database.catalog import Catalog
+from mapper.lint.database.codes import CODES, UNPROVEN
+from mapper.lint.database.prove import PROVABLE, prove
+from mapper.lint.database.schema import check_schema
+from mapper.plan import Plan
+
+__all__ = ["CODES", "DRIVERS", "DatabaseError", "check_database"]
+
+#: The driver for a URL that names none: the ones the project installs. The same choice as the
+#: runtime's (``mapper.runtime.database.DRIVERS``), which the language side does not import.
+DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+
+
+class DatabaseError(MapperError):
+    """The database given with ``--db`` could not be reached or inspected."""
+
+
+def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> list[Diagnostic]:
+    """Every MAP3xx diagnostic for ``mapping`` against the database at ``url``. ``plan`` is the
+    mapping compiled for lint (``None`` when it did not compile: then only the schema pass runs,
+    and the compiler's diagnostics say why). Raises :class:`DatabaseError` when the database
+    cannot be reached or inspected."""
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise DatabaseError(f"--db: not a database URL: {exc}") from exc
+    if "+" not in parsed.drivername and parsed.drivername in DRIVERS:
+        parsed = parsed.set(drivername=DRIVERS[parsed.drivername])
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        engine = create_engine(parsed)
+    except Exception as exc:
+        raise DatabaseError(f"--db {shown}: {exc}") from exc
+    try:
+        with engine.connect() as connection:
+            catalog = Catalog(inspect(connection), connection)
+            found = check_schema(mapping, catalog, plan)
+            if plan is None or not plan.objects:
+                return found
+            dialect = PROVABLE.get(engine.dialect.name)
+            if dialect is None:
+                return found + [_unproven(mapping, f"{engine.dialect.name} is not a database lint can prove")]
+            origins: dict[str, Origin] = {}
+            proving, compiled = compile(mapping, write=dialect, origins=origins)
+            if proving is None:  # it compiled for lint, but not for this database (MAP208...)
+                return found + [_for(d, dialect) for d in compiled if d.severity is Severity.ERROR]
+            proven = prove(mapping, proving, origins, engine, catalog)
+            return found + _new(proven, found)
+    except MapperError:
+        raise
+    except Exception as exc:
+        raise DatabaseError(f"--db {shown}: cannot connect or inspect: {_first_line(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def _new(proven: list[Diagnostic], found: list[Diagnostic]) -> list[Diagnostic]:
+    """The prover's diagnostics, less those at a place the schema pass already reported (an unknown
+    column of the import fails every statement derived from it) and repeats of each other."""
+    seen = {(d.span.line, d.span.col) for d in found}
+    out = []
+    for d in proven:
+        if (d.span.line, d.span.col) not in seen:
+            seen.add((d.span.line, d.span.col))
+            out.append(d)
+    return out
+
+
+def _for(diagnostic: Diagnostic, dialect: str) -> Diagnostic:
+    message = f"compiled for the database's dialect ({dialect}): {diagnostic.message}"
+    return diagnostic.model_copy(update={"message": message})
+
+
+def _unproven(mapping: MappingFile, why: str) -> Diagnostic:
+    span = mapping.objects[0].span if mapping.objects else mapping.sources[0].span
+    return UNPROVEN.at(mapping.path, span, f"the plan's statements were not proven: {why}")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

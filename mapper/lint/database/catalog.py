@@ -1,0 +1,100 @@
+"""The live schema, looked up case-insensitively and inspected once per name: tables and views
+with their columns (SQLAlchemy's inspector), and stored procedures with the number of arguments
+they take (PostgreSQL's ``pg_proc``, MariaDB/MySQL's ``information_schema``; SQLite has none)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import Inspector
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: dict[str, dict[str, Any]]  # lower-cased name -> the inspector's column dict
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A routine the database has: its name as stored, whether ``CALL`` can run it, and how many
+    arguments it accepts (``least`` when some have defaults)."""
+
+    name: str
+    callable: bool  # a procedure (not a function, which CALL refuses)
+    least: int
+    most: int
+
+
+_POSTGRES_PROCEDURES = """
+SELECT p.proname, p.prokind, p.pronargs, p.pronargdefaults
+FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND (n.nspname = :schema OR (:schema IS NULL AND pg_function_is_visible(p.oid)))
+"""
+
+_MYSQL_PROCEDURES = """
+SELECT r.ROUTINE_NAME, r.ROUTINE_TYPE,
+       (SELECT COUNT(*) FROM information_schema.PARAMETERS AS p
+        WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA AND p.SPECIFIC_NAME = r.SPECIFIC_NAME
+          AND p.ROUTINE_TYPE = r.ROUTINE_TYPE AND p.ORDINAL_POSITION > 0)
+FROM information_schema.ROUTINES AS r
+WHERE r.ROUTINE_SCHEMA = COALESCE(:schema, DATABASE())
+"""
+
+
+class Catalog:
+    """Tables and procedures looked up case-insensitively, each inspected once."""
+
+    def __init__(self, inspector: Inspector, connection: Connection) -> None:
+        self._inspector = inspector
+        self._connection = connection
+        self._names: dict[str | None, dict[str, str]] = {}
+        self._tables: dict[tuple[str | None, str], Table] = {}
+        self._procedures: dict[str | None, dict[str, list[Procedure]]] = {}
+
+    def names(self, schema: str | None) -> dict[str, str]:
+        if schema not in self._names:
+            try:
+                found = self._inspector.get_table_names(schema=schema)
+                found += self._inspector.get_view_names(schema=schema)
+            except Exception:  # an unknown schema: no tables
+                found = []
+            self._names[schema] = {n.lower(): n for n in found}
+        return self._names[schema]
+
+    def table(self, qualified: str) -> Table | None:
+        schema, _, name = qualified.rpartition(".")
+        real = self.names(schema or None).get(name.lower())
+        if real is None:
+            return None
+        key = (schema or None, real)
+        if key not in self._tables:
+            columns = self._inspector.get_columns(real, schema=schema or None)
+            self._tables[key] = Table(real, {str(c["name"]).lower(): dict(c) for c in columns})
+        return self._tables[key]
+
+    def procedures(self, schema: str | None) -> dict[str, list[Procedure]]:
+        """Every routine of ``schema`` (the default search path or database when ``None``), by
+        lower-cased name (PostgreSQL may overload a name)."""
+        if schema not in self._procedures:
+            found: dict[str, list[Procedure]] = {}
+            for procedure in self._read_procedures(schema):
+                found.setdefault(procedure.name.lower(), []).append(procedure)
+            self._procedures[schema] = found
+        return self._procedures[schema]
+
+    def _read_procedures(self, schema: str | None) -> list[Procedure]:
+        kind = self._connection.dialect.name
+        if kind == "postgresql":
+            rows = self._connection.execute(text(_POSTGRES_PROCEDURES), {"schema": schema})
+            return [Procedure(str(n), k == "p", int(a) - int(d), int(a)) for n, k, a, d in rows]
+        if kind in ("mysql", "mariadb"):
+            rows = self._connection.execute(text(_MYSQL_PROCEDURES), {"schema": schema})
+            return [Procedure(str(n), t == "PROCEDURE", int(c), int(c)) for n, t, c in rows]
+        return []  # SQLite has no stored procedures

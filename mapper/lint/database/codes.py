@@ -1,0 +1,53 @@
+"""The codes of the live database checks (``mapper lint --db``), MAP3xx, as data."""
+
+from __future__ import annotations
+
+from mapper.diagnostics import Code, Severity
+
+_E = Severity.ERROR
+
+UNKNOWN_TABLE = Code("MAP301", "unknown-table", _E, "a table the mapping uses is not in the database")
+UNKNOWN_DB_COLUMN = Code(
+    "MAP302",
+    "unknown-db-column",
+    _E,
+    "a column an import query, a change table or a statement of the plan names is not in its table",
+)
+NOT_NULL_UNFILLED = Code(
+    "MAP303",
+    "not-null-unfilled",
+    _E,
+    "a NOT NULL column without a default is not filled by any exported attribute",
+)
+STATEMENT_REJECTED = Code(
+    "MAP304", "statement-rejected", _E, "the database refuses to prepare a statement the plan can run"
+)
+TYPE_MISMATCH = Code(
+    "MAP305", "type-mismatch", _E, "a statement puts a value of the wrong type into a column"
+)
+UNKNOWN_PROCEDURE = Code(
+    "MAP306", "unknown-procedure", _E, "a called stored procedure is not in the database"
+)
+PROCEDURE_ARITY = Code(
+    "MAP307",
+    "procedure-arity",
+    _E,
+    "a stored procedure is called with a number of arguments it does not take",
+)
+UNPROVEN = Code(
+    "MAP308",
+    "unproven-statements",
+    Severity.WARNING,
+    "the statements of the plan could not be proven against this kind of database",
+)
+
+CODES = (
+    UNKNOWN_TABLE,
+    UNKNOWN_DB_COLUMN,
+    NOT_NULL_UNFILLED,
+    STATEMENT_REJECTED,
+    TYPE_MISMATCH,
+    UNKNOWN_PROCEDURE,
+    PROCEDURE_ARITY,
+    UNPROVEN,
+)
