@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection
     from sqlalchemy.engine import Inspector
@@ -90,6 +88,8 @@ class Catalog:
         return self._procedures[schema]
 
     def _read_procedures(self, schema: str | None) -> list[Procedure]:
+        from sqlalchemy import text  # a driver is loaded only for --db
+
         kind = self._connection.dialect.name
         if kind == "postgresql":
             rows = self._connection.execute(text(_POSTGRES_PROCEDURES), {"schema": schema})

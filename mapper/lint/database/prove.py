@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import sqlglot
-from sqlalchemy import text
 from sqlglot import exp
 
 from mapper.checks.spans import did_you_mean
@@ -144,6 +143,8 @@ class _Prover:
         call = _CALL.match(statement.sql)
         if call is not None and self._dialect != "sqlite":
             return self._procedure(call.group("name"), len(_ARGUMENT.findall(call.group("args"))))
+        from sqlalchemy import text  # a driver is loaded only for --db
+
         compiled = text(statement.sql).compile(dialect=self._compiler)
         sql, count = str(compiled), len(compiled.positiontup or ())
         cursor = self._raw.cursor()
