@@ -99,7 +99,9 @@ def recover(gateway: ServedGateway, ledger: Ledger) -> float:
 
 def cached_reads_answer(base: str) -> None:
     assert httpx.get(f"{base}/Users/1", headers=AUTH, timeout=BOUND).status_code == 200
-    found = httpx.get(f"{base}/Users", params={"filter": 'userName eq "x"'}, headers=AUTH, timeout=BOUND)
+    # a user the cache holds (a userName it does not hold is read through from the database)
+    params = {"filter": 'userName eq "ada.lovelace"'}
+    found = httpx.get(f"{base}/Users", params=params, headers=AUTH, timeout=BOUND)
     assert found.status_code == 200
 
 
