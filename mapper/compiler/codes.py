@@ -57,6 +57,14 @@ QUERY_NOT_MAPPED = _e("MAP215", "query-not-mapped", "the query attribute is not 
 PARAMETER_CLASH = _e(
     "MAP216", "parameter-clash", "a written column is named 'anchor', which is the anchor's parameter"
 )
+UNBOUND_PARAMETER = _e(
+    "MAP230",
+    "unbound-parameter",
+    "a statement uses a :parameter that exists, but that this statement is never given",
+)
+MULTI_EXTRA_COLUMN = _e(
+    "MAP231", "multi-extra-column", "a multi import column after the value fills no sub-attribute"
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -79,6 +87,8 @@ CODES: tuple[Code, ...] = (
     UNNAMED_PARAMETER,
     QUERY_NOT_MAPPED,
     PARAMETER_CLASH,
+    UNBOUND_PARAMETER,
+    MULTI_EXTRA_COLUMN,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

@@ -1,9 +1,12 @@
 """Multi-valued attributes kept in a child table (``multi members reference User { ... }``).
 
-The import's first output column is the owner's anchor and its second the value; further columns
-named ``type``, ``display`` or ``primary`` fill those sub-attributes. ``load`` returns every item
-ordered by owner and value; ``load_for_anchor`` one owner's. ``add``/``remove`` bind ``:anchor``
-and ``:value``, and ``:type``/``:display``/``:primary`` when the import has those columns.
+The import's first output column is the owner's anchor and its second the value; each further
+column fills the sub-attribute ``type``, ``display`` or ``primary`` that it is named after (the
+name itself, or one holding it: ``email_type``, ``is_primary``), each at most once; any other
+column is MAP231. ``load`` returns every item ordered by owner and value; ``load_for_anchor`` one
+owner's. ``add``/``remove`` bind ``:anchor`` and ``:value``, and ``:type``/``:display``/
+``:primary`` for the sub-attributes the import has; a sub-attribute it lacks is MAP230 (it would
+be bound as NULL).
 """
 
 from __future__ import annotations
@@ -60,11 +63,21 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
     )
     for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")), copy=False)
     for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write), copy=False)
-    known = {"anchor", "value"} | {c.lower() for c in projection.columns[2:] if c.lower() in OPTIONAL}
+    subs = sub_attributes(projection.columns[2:])
+    for output, sub in zip(projection.outputs[2:], subs, strict=True):
+        if sub is None:
+            ctx.error(
+                codes.MULTI_EXTRA_COLUMN,
+                f"{what} import: column '{output.name}' fills none of {', '.join(OPTIONAL)}",
+                sqltext.locate_node(block, output.expression),
+                hint="name the column after the sub-attribute it holds (AS type, AS display, AS is_primary)"
+                " or leave it out",
+            )
+    known = {"anchor", "value", *(s for s in subs if s is not None)}
     load_stmt = render_statement(ctx, load, block.span, f"{what} import")
     for_anchor_stmt = render_statement(ctx, for_anchor, block.span, f"{what} import")
-    add = explicit(ctx, multi.add, known, f"{what} add") if multi.add else None
-    remove = explicit(ctx, multi.remove, known, f"{what} remove") if multi.remove else None
+    add = explicit(ctx, multi.add, known, f"{what} add", None, OPTIONAL) if multi.add else None
+    remove = explicit(ctx, multi.remove, known, f"{what} remove", None, OPTIONAL) if multi.remove else None
     if ctx.errors() > before or load_stmt is None or for_anchor_stmt is None:
         return None
     return PlanMulti(
@@ -73,8 +86,26 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         reference=multi.reference.value if multi.reference else None,
         on_missing="reject" if multi.on_missing and multi.on_missing.value == "reject" else "drop",
         columns=projection.columns,
+        sub_attributes=tuple(s or "" for s in subs),
         load=load_stmt,
         load_for_anchor=for_anchor_stmt,
         add=add,
         remove=remove,
     )
+
+
+def sub_attributes(columns: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The sub-attribute each extra import column fills (None: none): the one it is named, else
+    the first one its name holds that no column has taken yet."""
+    taken: set[str] = {c.lower() for c in columns if c.lower() in OPTIONAL}
+    out: list[str | None] = []
+    for column in columns:
+        name = column.lower()
+        if name in OPTIONAL:
+            out.append(name)
+            continue
+        found = next((o for o in OPTIONAL if o in name and o not in taken), None)
+        if found is not None:
+            taken.add(found)
+        out.append(found)
+    return tuple(out)

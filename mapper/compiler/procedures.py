@@ -17,8 +17,12 @@ from mapper.language.model import ProcedureCall
 from mapper.plan import Statement
 
 
-def call(ctx: Context, node: ProcedureCall, known: Collection[str], what: str) -> Statement | None:
-    """The plan statement for ``node``, or ``None`` after reporting why there is none."""
+def call(
+    ctx: Context, node: ProcedureCall, known: Collection[str], what: str, elsewhere: Collection[str] = ()
+) -> Statement | None:
+    """The plan statement for ``node``, or ``None`` after reporting why there is none: a
+    parameter this call is never given is MAP230 when other statements are (``elsewhere``),
+    else MAP206."""
     ok = True
     if ctx.write == "sqlite":
         ctx.error(
@@ -29,7 +33,16 @@ def call(ctx: Context, node: ProcedureCall, known: Collection[str], what: str) -
         )
         ok = False
     for param in node.params:
-        if param.value not in known:
+        if param.value not in known and param.value in elsewhere:
+            listed = ", ".join(f":{name}" for name in sorted(known))
+            ctx.error(
+                codes.UNBOUND_PARAMETER,
+                f"{what}: ':{param.value}' is never bound in this call",
+                param.span,
+                hint=f"this call binds only {listed}" if listed else "this call binds no parameters",
+            )
+            ok = False
+        elif param.value not in known:
             ctx.error(
                 codes.UNKNOWN_PARAMETER,
                 f"{what}: unknown parameter ':{param.value}'",

@@ -100,9 +100,16 @@ def parse_statement(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None
 
 
 def check_parameters(
-    ctx: Context, block: SqlBlock, expression: exp.Expr, known: Collection[str], what: str
+    ctx: Context,
+    block: SqlBlock,
+    expression: exp.Expr,
+    known: Collection[str],
+    what: str,
+    elsewhere: Collection[str] = (),
 ) -> bool:
-    """Report every placeholder of ``block`` that is positional (MAP214) or unknown (MAP206)."""
+    """Report every placeholder of ``block`` that is positional (MAP214), that names something
+    this statement is never given although other statements are (MAP230: it would be NULL at run
+    time), or that names nothing at all (MAP206)."""
     ok = True
     if any(not p.this for p in expression.find_all(exp.Placeholder)):
         ctx.error(
@@ -113,7 +120,15 @@ def check_parameters(
         )
         ok = False
     for param in sqltext.find_parameters(block, ctx.read):
-        if param.name not in known:
+        if param.name not in known and param.name in elsewhere:
+            ctx.error(
+                codes.UNBOUND_PARAMETER,
+                f"{what}: ':{param.name}' is never bound in this statement",
+                sqltext.locate(block, param.start, param.end),
+                hint=bindable_hint(known),
+            )
+            ok = False
+        elif param.name not in known:
             ctx.error(
                 codes.UNKNOWN_PARAMETER,
                 f"{what}: unknown parameter ':{param.name}'",
@@ -124,8 +139,19 @@ def check_parameters(
     return ok
 
 
+def bindable_hint(known: Collection[str]) -> str:
+    """The hint of MAP230: what the statement can bind."""
+    listed = ", ".join(f":{name}" for name in sorted(known))
+    return f"this statement binds only {listed}" if listed else "this statement binds no parameters"
+
+
 def explicit(
-    ctx: Context, node: SqlBlock | ProcedureCall, known: Collection[str], what: str, insert: str | None = None
+    ctx: Context,
+    node: SqlBlock | ProcedureCall,
+    known: Collection[str],
+    what: str,
+    insert: str | None = None,
+    elsewhere: Collection[str] = (),
 ) -> Statement | None:
     """An explicit write (``sql\"\"\"...\"\"\"`` or ``call``) checked and rendered for the target.
 
@@ -135,7 +161,7 @@ def explicit(
     RETURNING/OUTPUT clause, else through lastrowid (MySQL) or the look-up.
     """
     if isinstance(node, ProcedureCall):
-        called = procedures.call(ctx, node, known, what)
+        called = procedures.call(ctx, node, known, what, elsewhere)
         return called.model_copy(update={"returning": "query"}) if called and insert else called
     expression = parse_statement(ctx, node, what)
     if expression is None:
@@ -156,7 +182,7 @@ def explicit(
             node.span,
         )
         return None
-    if not check_parameters(ctx, node, expression, known, what):
+    if not check_parameters(ctx, node, expression, known, what, elsewhere):
         return None
     returning: Returning = None
     if insert == "generated":

@@ -179,13 +179,25 @@ def _bindings(attributes: tuple[PlanAttribute, ...], projection: Projection) -> 
 def _explicit(
     ctx: Context, obj: ObjectType, writes: WritesNode, attributes: tuple[PlanAttribute, ...]
 ) -> tuple[Statement | None, Statement | None, Statement | None]:
+    """The explicit statements, each checked against what the store binds for it (MAP230 for a
+    parameter the object has but the statement is never given, so never a NULL at run time):
+
+    - insert: every written attribute (``<->``/``->``, not readOnly), and ``anchor`` unless the
+      database generates it (there is none yet);
+    - update: every attribute's column (unchanged ones keep their current value) and ``anchor``;
+    - delete: ``anchor`` only.
+    """
     assert obj.anchor is not None
-    known = {a.column for a in attributes} | {"anchor"}
+    every = {a.column for a in attributes} | {"anchor"}
+    written = {a.column for a in attributes if a.direction != "import" and a.mutability != "readOnly"}
     name = obj.name.value
     generated = "generated" if obj.anchor.generation == "database" else "known"
-    # When the database generates the anchor, there is none to bind when inserting.
-    new = known - {"anchor"} if generated == "generated" else known
-    insert_stmt = explicit(ctx, writes.insert, new, f"{name} insert", generated) if writes.insert else None
-    update_stmt = explicit(ctx, writes.update, known, f"{name} update") if writes.update else None
-    delete_stmt = explicit(ctx, writes.delete, known, f"{name} delete") if writes.delete else None
+    new = written if generated == "generated" else written | {"anchor"}
+    insert_stmt = (
+        explicit(ctx, writes.insert, new, f"{name} insert", generated, every) if writes.insert else None
+    )
+    update_stmt = explicit(ctx, writes.update, every, f"{name} update") if writes.update else None
+    delete_stmt = (
+        explicit(ctx, writes.delete, {"anchor"}, f"{name} delete", None, every) if writes.delete else None
+    )
     return insert_stmt, update_stmt, delete_stmt

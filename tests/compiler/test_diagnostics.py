@@ -243,12 +243,81 @@ def test_map206_import_query_binds_nothing() -> None:
     assert_at(d, text, ":tenant")
 
 
-def test_map206_insert_cannot_bind_a_generated_anchor() -> None:
+def test_map230_insert_cannot_bind_a_generated_anchor() -> None:
     text = plant(
         "  write table people\n",
         '  write {\n    insert sql"""INSERT INTO people (id, login) VALUES (:anchor, :login)"""\n  }\n',
     )
-    assert_at(only(text, "MAP206"), text, ":anchor, :login")
+    d = only(text, "MAP230")
+    assert_at(d, text, ":anchor, :login")
+    assert d.hint == "this statement binds only :login, :mail"
+
+
+def test_map230_delete_is_given_the_anchor_only() -> None:
+    """A delete runs with the anchor alone: ':login' there would be NULL, deleting nothing."""
+    text = plant(
+        "  write table people\n",
+        '  write {\n    delete sql"""DELETE FROM people WHERE login = :login"""\n  }\n',
+    )
+    d = only(text, "MAP230")
+    assert_at(d, text, ":login")
+    assert d.hint == "this statement binds only :anchor"
+
+
+def test_map230_insert_cannot_bind_an_import_only_column() -> None:
+    text = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    meta.created <- updated_at dateTime\n",
+    )
+    text = plant(
+        "  write table people\n",
+        '  write {\n    insert sql"""INSERT INTO people (login, at) VALUES (:login, :updated_at)"""\n  }\n',
+        text,
+    )
+    assert_at(only(text, "MAP230"), text, ":updated_at)")
+
+
+def test_map230_procedure_call_parameter_never_bound() -> None:
+    text = plant("dialect sqlite", "dialect postgres")
+    text = plant(
+        "  write table people\n", "  write {\n    delete call drop_person(:anchor, :mail)\n  }\n", text
+    )
+    d = only(text, "MAP230", write="postgres")
+    assert_at(d, text, ":mail)")
+    assert d.hint == "this call binds only :anchor"
+
+
+MULTI = """  multi emails {
+    import sql\"\"\"SELECT person_id, address, kind AS type FROM person_emails\"\"\"
+    add    sql\"\"\"INSERT INTO person_emails VALUES (:anchor, :value, :type, :primary)\"\"\"
+  }
+"""
+
+
+def test_map230_multi_add_binds_only_the_sub_attributes_the_import_has() -> None:
+    text = plant('    emails[type eq "work"].value <-> mail\n', "")
+    text = plant("  write table people\n", MULTI + "  write table people\n", text)
+    d = only(text, "MAP230")
+    assert_at(d, text, ":primary)")
+    assert d.hint == "this statement binds only :anchor, :type, :value"
+    fixed = text.replace("kind AS type FROM", "kind AS type, main AS is_primary FROM")
+    plan, diagnostics = compile_text(fixed)
+    assert plan is not None and diagnostics == []
+    multi = plan.object("User").multi[0]
+    assert multi.sub_attributes == ("type", "primary")
+    assert multi.add is not None and multi.add.params == ("anchor", "value", "type", "primary")
+
+
+def test_map231_multi_extra_column_fills_no_sub_attribute() -> None:
+    text = plant('    emails[type eq "work"].value <-> mail\n', "")
+    text = plant("  write table people\n", MULTI + "  write table people\n", text)
+    text = (
+        text.replace("kind AS type FROM", "kind AS type, main FROM")
+        .replace(", :primary)", ")")
+        .replace(", main)", ")")
+    )
+    d = only(text, "MAP231")
+    assert_at(d, text, "main FROM")
 
 
 def test_map207_opaque_statement_cannot_change_dialect() -> None:
