@@ -1,7 +1,8 @@
 """Scratch databases for the bench: the HR example's schema filled with N generated users.
 
-Every user has eight string attributes (userName, givenName, familyName, displayName, title, work
-email, department, employeeNumber), ``active`` and the two timestamps; the other columns are NULL.
+Every user has seven string attributes (userName, givenName, familyName, displayName, title,
+department, employeeNumber), ``active`` and the two timestamps; the other columns are NULL, and the
+child tables of emails and phone numbers are empty.
 ``employee_id`` runs from 1 to N and ``login`` is ``user%07d`` of it, so the wrk scripts can pick
 random existing users without a list.
 
@@ -34,7 +35,6 @@ COLUMNS = (
     "family_name",
     "display_name",
     "title",
-    "mail",
     "department",
     "employee_number",
     "active",
@@ -74,7 +74,6 @@ def user_row(i: int) -> tuple:
         family,
         f"{given} {family}",
         TITLES[i % len(TITLES)],
-        f"{login(i)}@example.com",
         DEPARTMENTS[i % len(DEPARTMENTS)],
         f"E{i:08d}",
         True,

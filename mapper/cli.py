@@ -203,6 +203,7 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
         insecure_no_auth=options.insecure_no_auth,
         max_body_bytes=options.max_body_bytes,
         max_results=options.max_results,
+        strict=options.strict,
         environ=env,
         delta_interval=options.delta_interval,
         full_interval=options.full_interval,

@@ -89,11 +89,12 @@ class PlanAttribute(PlanNode):
 
 
 class PlanMulti(PlanNode):
-    """A multi-valued attribute kept in a child table (group members, roles...).
+    """A multi-valued attribute kept in a child table (group members, emails, phone numbers...).
 
-    ``load`` returns rows of (owner anchor, value[, type][, display][, primary]) with the column
-    names given in ``columns``. ``add``/``remove`` bind ``:anchor`` and ``:value`` (and ``:type``
-    when the item has a type).
+    ``load`` returns rows of (owner anchor, value, extra...) with the column names given in
+    ``columns``; ``sub_attributes`` names the sub-attribute (``type``, ``display``, ``primary``)
+    each extra column fills, in order. ``add``/``remove`` bind ``:anchor``, ``:value`` and each
+    of those sub-attributes by its name (``primary`` as a boolean).
     """
 
     attribute: str
@@ -101,6 +102,7 @@ class PlanMulti(PlanNode):
     reference: str | None
     on_missing: MissingPolicy = "drop"  # an item naming an object that does not exist
     columns: tuple[str, ...]
+    sub_attributes: tuple[str, ...] = ()
     load: Statement
     load_for_anchor: Statement  # the same, restricted to ``:anchor``
     add: Statement | None

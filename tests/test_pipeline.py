@@ -40,7 +40,7 @@ def test_unknown_write_dialect() -> None:
 
 def broken_hr(tmp_path: Path) -> Path:
     text = HR.read_text(encoding="utf-8")
-    text = text.replace("<-> mail\n", "<-> mial\n").replace("nickName ", "nickNaem ")
+    text = text.replace("<-> title\n", "<-> titel\n").replace("nickName ", "nickNaem ")
     path = tmp_path / "broken.map"
     path.write_text(text, encoding="utf-8")
     return path

@@ -30,7 +30,7 @@ def user_params(i: int, name: str) -> dict:
     """The bind parameters of user ``i`` with userName ``name``, by column name, as the gateway
     binds them."""
     params = dict(zip(DATA_COLUMNS, user_row(i), strict=True))
-    params.update(login=name, mail=f"{name}@example.com", anchor=i)
+    params.update(login=name, anchor=i)
     return params
 
 

@@ -1,4 +1,6 @@
 -- HR example schema for MariaDB / MySQL: employees and groups, served as SCIM Users and Groups by hr.map.
+-- A user's emails and phone numbers (type, value, primary) are rows of child tables, as the
+-- Generic SQL connector keeps multi-valued attributes.
 -- Timestamps are DATETIME(6) in UTC (the gateway sets time_zone '+00:00' on each connection);
 -- updated_at is maintained by ON UPDATE with microsecond precision, so autosync's watermark sees
 -- changes made within the same second. The default collation is case-insensitive, as SCIM userName is.
@@ -13,8 +15,6 @@ CREATE TABLE employees (
   display_name    VARCHAR(255),
   nick_name       VARCHAR(255),
   title           VARCHAR(255),
-  mail            VARCHAR(255),
-  phone           VARCHAR(64),
   formatted_name  VARCHAR(255),
   street_address  VARCHAR(255),
   locality        VARCHAR(255),
@@ -29,6 +29,26 @@ CREATE TABLE employees (
   updated_at      DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
   KEY employees_updated_at (updated_at),
   CONSTRAINT employees_manager_fk FOREIGN KEY (manager_id) REFERENCES employees (employee_id) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Every email and phone number of an employee: type ('work', 'home', 'mobile'...; may be NULL),
+-- the address or number, and whether it is the primary one (at most one each, kept by the gateway).
+CREATE TABLE employee_emails (
+  employee_id INT NOT NULL,
+  email_type  VARCHAR(64),
+  address     VARCHAR(255) NOT NULL,
+  is_primary  BOOLEAN NOT NULL DEFAULT FALSE,
+  KEY employee_emails_employee_id (employee_id),
+  CONSTRAINT employee_emails_employee_fk FOREIGN KEY (employee_id) REFERENCES employees (employee_id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE employee_phones (
+  employee_id INT NOT NULL,
+  phone_type  VARCHAR(64),
+  number      VARCHAR(64) NOT NULL,
+  is_primary  BOOLEAN NOT NULL DEFAULT FALSE,
+  KEY employee_phones_employee_id (employee_id),
+  CONSTRAINT employee_phones_employee_fk FOREIGN KEY (employee_id) REFERENCES employees (employee_id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE `groups` (
@@ -58,3 +78,16 @@ FOR EACH ROW UPDATE `groups` SET updated_at = CURRENT_TIMESTAMP(6) WHERE group_i
 
 CREATE TRIGGER group_members_removed AFTER DELETE ON group_members
 FOR EACH ROW UPDATE `groups` SET updated_at = CURRENT_TIMESTAMP(6) WHERE group_id = OLD.group_id;
+
+-- An email or phone change is a change of the employee: touch it so the watermark delta sees it.
+CREATE TRIGGER employee_emails_added AFTER INSERT ON employee_emails
+FOR EACH ROW UPDATE employees SET updated_at = CURRENT_TIMESTAMP(6) WHERE employee_id = NEW.employee_id;
+
+CREATE TRIGGER employee_emails_removed AFTER DELETE ON employee_emails
+FOR EACH ROW UPDATE employees SET updated_at = CURRENT_TIMESTAMP(6) WHERE employee_id = OLD.employee_id;
+
+CREATE TRIGGER employee_phones_added AFTER INSERT ON employee_phones
+FOR EACH ROW UPDATE employees SET updated_at = CURRENT_TIMESTAMP(6) WHERE employee_id = NEW.employee_id;
+
+CREATE TRIGGER employee_phones_removed AFTER DELETE ON employee_phones
+FOR EACH ROW UPDATE employees SET updated_at = CURRENT_TIMESTAMP(6) WHERE employee_id = OLD.employee_id;

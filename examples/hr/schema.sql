@@ -1,4 +1,6 @@
 -- HR example schema for SQLite: employees and groups, served as SCIM Users and Groups by hr.map.
+-- A user's emails and phone numbers (type, value, primary) are rows of child tables, as the
+-- Generic SQL connector keeps multi-valued attributes.
 -- Timestamps are ISO 8601 UTC text with milliseconds ('2026-01-31T12:00:00.123Z'), so they sort as
 -- text and autosync's watermark sees changes made within the same second.
 -- Load with: sqlite3 hr.db < schema.sql  (or: mapper serve --create-schema schema.sql)
@@ -12,8 +14,6 @@ CREATE TABLE employees (
   display_name    TEXT,
   nick_name       TEXT,
   title           TEXT,
-  mail            TEXT,
-  phone           TEXT,
   formatted_name  TEXT,
   street_address  TEXT,
   locality        TEXT,
@@ -39,6 +39,51 @@ FOR EACH ROW WHEN NEW.updated_at IS OLD.updated_at
 BEGIN
   UPDATE employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
   WHERE employee_id = NEW.employee_id;
+END;
+
+-- Every email and phone number of an employee: type ('work', 'home', 'mobile'...; may be NULL),
+-- the address or number, and whether it is the primary one (at most one each, kept by the gateway).
+CREATE TABLE employee_emails (
+  employee_id INTEGER NOT NULL REFERENCES employees (employee_id) ON DELETE CASCADE,
+  email_type  TEXT,
+  address     TEXT NOT NULL,
+  is_primary  INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1))
+);
+
+CREATE INDEX employee_emails_employee_id ON employee_emails (employee_id);
+
+CREATE TABLE employee_phones (
+  employee_id INTEGER NOT NULL REFERENCES employees (employee_id) ON DELETE CASCADE,
+  phone_type  TEXT,
+  number      TEXT NOT NULL,
+  is_primary  INTEGER NOT NULL DEFAULT 0 CHECK (is_primary IN (0, 1))
+);
+
+CREATE INDEX employee_phones_employee_id ON employee_phones (employee_id);
+
+-- An email or phone change is a change of the employee: touch it so the watermark delta sees it.
+CREATE TRIGGER employee_emails_added AFTER INSERT ON employee_emails
+FOR EACH ROW
+BEGIN
+  UPDATE employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE employee_id = NEW.employee_id;
+END;
+
+CREATE TRIGGER employee_emails_removed AFTER DELETE ON employee_emails
+FOR EACH ROW
+BEGIN
+  UPDATE employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE employee_id = OLD.employee_id;
+END;
+
+CREATE TRIGGER employee_phones_added AFTER INSERT ON employee_phones
+FOR EACH ROW
+BEGIN
+  UPDATE employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE employee_id = NEW.employee_id;
+END;
+
+CREATE TRIGGER employee_phones_removed AFTER DELETE ON employee_phones
+FOR EACH ROW
+BEGIN
+  UPDATE employees SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE employee_id = OLD.employee_id;
 END;
 
 CREATE TABLE groups (

@@ -16,7 +16,7 @@ from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
-from mapper.runtime.values import coerce, to_scim
+from mapper.runtime.values import coerce, parse_boolean, to_scim
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 MISSING: Any = object()  # an attribute the client did not send
@@ -76,6 +76,13 @@ class _Slot:
         return None if self.index is None else row[self.index]
 
 
+#: an item of a multi-valued attribute as the store compares and writes it: the value's key (an
+#: anchor, or the value itself), then the sub-attributes the child table keeps, in plan order
+Item = tuple[Any, ...]
+
+_SUBS = ("type", "display", "primary")
+
+
 class _MultiSlot:
     __slots__ = ("extension", "extra", "ident", "multi")
 
@@ -83,13 +90,28 @@ class _MultiSlot:
         self.multi = multi
         self.ident: Callable[[Any], str] = str  # an item's value (an anchor) as the id it renders
         self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
-        names = [c.lower() for c in multi.columns[2:]]
-        order = ["type", "display", "primary"]
-        extra: list[str] = []
-        for position, name in enumerate(names):
-            found = next((o for o in order if o in name and o not in extra), None)
-            extra.append(found or order[min(position, 2)])
-        self.extra = tuple(extra)
+        self.extra = tuple(multi.sub_attributes) or _guess_subs(multi.columns[2:])
+
+    def normal(self, item: Any) -> Item:
+        """A child of a record as an :data:`Item`: absent ``primary`` is false, text is text."""
+        if not self.extra:
+            return (anchor_key(item),)
+        return (anchor_key(item[0]), *(_normal_sub(n, v) for n, v in zip(self.extra, item[1:], strict=False)))
+
+
+def _guess_subs(columns: Sequence[str]) -> tuple[str, ...]:
+    """The sub-attributes of extra columns, for a plan compiled before ``sub_attributes``."""
+    extra: list[str] = []
+    for position, column in enumerate(c.lower() for c in columns):
+        found = next((o for o in _SUBS if o in column and o not in extra), None)
+        extra.append(found or _SUBS[min(position, 2)])
+    return tuple(extra)
+
+
+def _normal_sub(name: str, value: Any) -> Any:
+    if name == "primary":
+        return False if value is None else bool(to_scim("boolean", value))
+    return None if value is None else str(value)
 
 
 class Codec:
@@ -192,8 +214,12 @@ class Codec:
             return {"value": multi_slot.ident(item)}
         rendered: dict[str, Any] = {"value": multi_slot.ident(item[0])}
         for name, value in zip(multi_slot.extra, item[1:], strict=False):
-            if value is not None:
-                rendered[name] = to_scim("boolean", value) if name == "primary" else str(value)
+            if value is None:
+                continue
+            if name != "primary":
+                rendered[name] = str(value)
+            elif to_scim("boolean", value):  # false is the default: left out, as clients send it
+                rendered[name] = True
         return rendered
 
     def query_key(self, record: Record) -> str | None:
@@ -279,23 +305,68 @@ class Codec:
             out[slot.param] = value
         return out
 
-    def members(self, multi_slot: _MultiSlot, resource: dict[str, Any]) -> list[str]:
-        """The item values a full-state resource asks for in a multi-valued attribute (ids, as strings)."""
+    def items(self, multi_slot: _MultiSlot, resource: dict[str, Any]) -> list[tuple[str, Item]]:
+        """The items a full-state resource asks for in a multi-valued attribute: each as its value
+        (an id, as a string) and its sub-attributes in ``multi_slot.extra`` order (``primary``
+        false when not given). Every sub-attribute the child table keeps goes in; one it cannot
+        keep is refused (400), never dropped: except the ``type``, ``display`` and ``$ref`` of a
+        reference (group members), which the gateway fills in itself. At most one item is
+        primary (RFC 7643 §2.4); none being primary is fine, and stays so."""
         multi = multi_slot.multi
+        name = multi.attribute
         container = resource if multi_slot.extension is None else ci_get(resource, multi_slot.extension)
-        items = ci_get(container, multi.attribute) if isinstance(container, dict) else MISSING
+        items = ci_get(container, name) if isinstance(container, dict) else MISSING
         if items is MISSING or items is None:
             return []
         if not isinstance(items, list):
-            raise InvalidValueError(multi.attribute, "expected a list")
-        values: list[str] = []
+            raise InvalidValueError(name, "expected a list")
+        found: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
         for item in items:
             value = ci_get(item, "value") if isinstance(item, dict) else item
             if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
-                raise InvalidValueError(f"{multi.attribute}.value", "expected an id")
-            if str(value) not in values:
-                values.append(str(value))
-        return values
+                raise InvalidValueError(
+                    f"{name}.value", "expected an id" if multi.reference else "expected a string"
+                )
+            subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
+            for sub in _SUBS:
+                if sub not in multi_slot.extra and not multi.reference and isinstance(item, dict):
+                    given = ci_get(item, sub)
+                    if given not in (MISSING, None, False) and not (sub == "primary" and given == "false"):
+                        raise InvalidValueError(
+                            f"{name}.{sub}", f"cannot be stored: the mapping keeps no {sub} for {name}"
+                        )
+            key = (str(value), *(v for n, v in zip(multi_slot.extra, subs, strict=True) if n == "type"))
+            kept = found.get(key)
+            if kept is None:
+                found[key] = (str(value), subs)
+            else:  # the same value twice: one item, primary when either is
+                kept[1][:] = [a if a is not None else b for a, b in zip(kept[1], subs, strict=True)]
+                if "primary" in multi_slot.extra:
+                    at = multi_slot.extra.index("primary")
+                    kept[1][at] = bool(kept[1][at]) or bool(subs[at])
+        out = [(value, tuple(subs)) for value, subs in found.values()]
+        if "primary" in multi_slot.extra:
+            at = multi_slot.extra.index("primary")
+            if sum(1 for _, subs in out if subs[at]) > 1:
+                raise InvalidValueError(f"{name}.primary", "more than one value is primary")
+        return out
+
+    @staticmethod
+    def _sub(multi_slot: _MultiSlot, item: Any, sub: str) -> Any:
+        name = f"{multi_slot.multi.attribute}.{sub}"
+        given = ci_get(item, sub) if isinstance(item, dict) else MISSING
+        if sub == "primary":
+            if given is MISSING or given is None:
+                return False
+            flag = parse_boolean(given)
+            if flag is None:
+                raise InvalidValueError(name, "expected a boolean")
+            return flag
+        if given is MISSING or given is None:
+            return None
+        if not isinstance(given, str) or isinstance(given, bool):
+            raise InvalidValueError(name, "expected a string")
+        return given
 
 
 # ---------------------------------------------------------------------------------------------

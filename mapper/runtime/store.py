@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -36,8 +37,8 @@ from mapper.runtime.errors import (
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.record import Key, Record, anchor_key, fold
-from mapper.runtime.records import Codec
-from mapper.runtime.values import INT64_MAX, to_scim
+from mapper.runtime.records import MISSING, Codec
+from mapper.runtime.values import INT64_MAX, coerce, to_scim
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ APPLY_SLICE = 5000
 T = TypeVar("T")
 
 Resolver = Callable[[str], "ObjectStore | None"]
+
+
+@dataclass(frozen=True)
+class Dangling:
+    """A reference a write left out because it names no object (``on missing drop``): the
+    attribute's path and the id as sent (an identifier, never a secret value)."""
+
+    path: str
+    id: str
 
 
 def etag_matches(if_match: str, version: str) -> bool:
@@ -89,6 +99,7 @@ class ObjectStore:
         self._loaded = False
         self._warned_no_mark = False
         self._int_anchors: bool | None = None  # learned from the first record seen
+        self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
 
     # -- ids --------------------------------------------------------------------------------
 
@@ -214,13 +225,19 @@ class ObjectStore:
 
     # -- writes -----------------------------------------------------------------------------
 
-    async def create(self, resource: dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, resource: dict[str, Any], *, dropped: list[Dangling] | None = None
+    ) -> dict[str, Any]:
+        """Create the object ``resource`` describes. References to objects that do not exist are
+        refused or left out, as each declares (``on missing``); those left out are appended to
+        ``dropped``."""
         obj = self.obj
         if obj.insert is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be created through this mapping")
         values = self.codec.values(resource, None)
-        await self._resolve_references(values)
-        members = await self._resolve_members(resource)
+        gone: list[Dangling] = [] if dropped is None else dropped
+        await self._resolve_references(values, gone)
+        members = await self._resolve_members(resource, gone)
         anchor = self._new_anchor(values)
         async with self._locks.hold(self._unique_locks(values)):
             await self._check_unique_in_cache(values, None)
@@ -264,8 +281,16 @@ class ObjectStore:
         return record
 
     async def replace(
-        self, id: str, resource: dict[str, Any], *, if_match: str | None = None
+        self,
+        id: str,
+        resource: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        dropped: list[Dangling] | None = None,
     ) -> dict[str, Any]:
+        """Replace object ``id`` by ``resource`` (PUT, and PATCH after applying its operations).
+        When no stored value would change, nothing is written: no statement runs, and the
+        version (ETag) and ``meta.lastModified`` stay as they are."""
         obj = self.obj
         key = self.to_key(id)
         current = await self._record(id) if key is not None else None
@@ -273,8 +298,13 @@ class ObjectStore:
             raise NotFoundError(obj.name, id)
         values = self.codec.values(resource, current.row)
         self._check_immutable(values, current)
-        await self._resolve_references(values)
-        members = await self._resolve_members(resource)
+        gone: list[Dangling] = [] if dropped is None else dropped
+        await self._resolve_references(values, gone)
+        members = await self._resolve_members(resource, gone)
+        if self._unchanged(resource, values, members, current):
+            if if_match is not None and not etag_matches(if_match, current.version):
+                raise PreconditionFailedError()
+            return self.codec.render(current)
         locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
         async with self._locks.hold(locks):
             await self._check_unique_in_cache(values, key)
@@ -324,6 +354,42 @@ class ObjectStore:
         if record is None:
             raise NotFoundError(obj.name, id)
         return record
+
+    def _unchanged(
+        self, resource: dict[str, Any], values: dict[str, Any], members: list[Any], current: Record
+    ) -> bool:
+        """Whether writing ``values`` and ``members`` would store exactly what ``current`` holds:
+        each written attribute's value against the current column value read back the way a
+        client's value is read (so ``1`` and ``true``, or two spellings of one instant, are the
+        same), and each multi's items as a set. A write-only attribute (never read back) counts
+        as a change whenever the resource gives it."""
+        codec = self.codec
+        for slot in codec.slots:
+            if not slot.writable:
+                continue
+            if not slot.readable:
+                if codec.read(slot, resource) not in (MISSING, None):
+                    return False
+                continue
+            new, old = values.get(slot.param), slot.value(current.row)
+            if slot.attr.reference is not None:
+                if (None if old is None else anchor_key(old)) != new:
+                    return False
+            elif old is None or new is None:
+                if old is not new:
+                    return False
+            else:
+                try:
+                    same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new
+                except InvalidValueError:
+                    same = False
+                if not same:
+                    return False
+        children = current.children or tuple(() for _ in codec.multis)
+        for multi_slot, have, want in zip(codec.multis, children, members, strict=True):
+            if want is not None and {multi_slot.normal(i) for i in have} != set(want):
+                return False
+        return True
 
     def _maybe_disable(self, tx: Tx, anchor: Any, values: dict[str, Any], fresh: Record) -> None:
         rule = self.obj.disable
@@ -450,8 +516,9 @@ class ObjectStore:
             if old is not None and (new is None or str(new) != str(old)):
                 raise MutabilityError(slot.attr.path)
 
-    async def _resolve_references(self, values: dict[str, Any]) -> None:
-        """Replace reference ids (``manager.value``) by the referenced anchors; each must exist."""
+    async def _resolve_references(self, values: dict[str, Any], dropped: list[Dangling]) -> None:
+        """Replace reference ids (``manager.value``) by the referenced anchors. An id that names
+        no object is refused (``on missing reject``) or left out (``drop``: the column is NULL)."""
         for slot in self.codec.slots:
             attr = slot.attr
             value = values.get(slot.param)
@@ -462,56 +529,87 @@ class ObjectStore:
                 continue
             record = await target.get_record(str(value))
             if record is None:
-                raise MissingReferenceError(attr.path, str(value))
+                self._dangling(attr.path, str(value), attr.on_missing, dropped)
+                values[slot.param] = None
+                continue
             values[slot.param] = target.codec.key(record)
 
-    async def _resolve_members(self, resource: dict[str, Any]) -> list[Any]:
-        """Per multi, the anchors a full-state resource asks for (each must exist); None for a
-        multi the mapping cannot write (its items must then stay as they are)."""
+    async def _resolve_members(self, resource: dict[str, Any], dropped: list[Dangling]) -> list[Any]:
+        """Per multi, the :data:`~mapper.runtime.records.Item` s a full-state resource asks for
+        (references resolved to anchors, or refused or left out as ``on missing`` says); None for
+        a multi the mapping cannot write (its items must then stay as they are)."""
         out: list[Any] = []
         for multi_slot in self.codec.multis:
             multi = multi_slot.multi
-            ids = self.codec.members(multi_slot, resource)
+            items = self.codec.items(multi_slot, resource)
             if multi.add is None and multi.remove is None:
                 out.append(None)
                 continue
             target = self.resolver(multi.reference) if multi.reference else None
-            anchors: list[Any] = []
-            for value in ids:
+            wanted: list[Any] = []
+            for value, subs in items:
                 if target is None:
-                    anchors.append(value)
+                    wanted.append((anchor_key(value), *subs))
                     continue
                 record = await target.get_record(value)
                 if record is None:
-                    raise MissingReferenceError(f"{multi.attribute}.value", value)
-                anchors.append(target.codec.key(record))
-            out.append(anchors)
+                    self._dangling(f"{multi.attribute}.value", value, multi.on_missing, dropped)
+                    continue
+                wanted.append((target.codec.key(record), *subs))
+            out.append(wanted)
         return out
 
+    def _dangling(self, path: str, id: str, policy: str, dropped: list[Dangling]) -> None:
+        """A reference to ``id``, which names no object: refused, or counted, logged and left out."""
+        if policy == "reject":
+            raise MissingReferenceError(path, id)
+        self.dangling_dropped += 1
+        dropped.append(Dangling(path, id))
+        log.warning("%s: %s %r names no object; left out (on missing drop)", self.name, path, id)
+
     def _write_children(self, tx: Tx, anchor: Any, current: Any, desired: list[Any] | None) -> None:
+        """Bring each multi's child rows from ``current`` (a record's children) to ``desired``
+        (items from :meth:`_resolve_members`), binding every sub-attribute the table keeps.
+
+        A ``remove`` matches rows by what it binds (``:value``, or ``:value`` and ``:type``...),
+        so it can take away rows that are still wanted (the same address kept under another
+        type): those are added again. An item whose ``primary`` or ``display`` changes is
+        removed and added."""
         if desired is None:
             return
-        for multi, have_items, want in zip(self.obj.multi, current, desired, strict=True):
-            have = {anchor_key(i[0] if isinstance(i, tuple) else i): i for i in have_items}
+        for multi_slot, have_items, want in zip(self.codec.multis, current, desired, strict=True):
             if want is None:
                 continue
-            wanted = {anchor_key(v): v for v in want}
-            adds = [v for k, v in wanted.items() if k not in have]
-            removes = [v if not isinstance(v, tuple) else v[0] for k, v in have.items() if k not in wanted]
-            if (adds and multi.add is None) or (removes and multi.remove is None):
+            multi = multi_slot.multi
+            names = ("value", *multi_slot.extra)
+            have = list(dict.fromkeys(multi_slot.normal(i) for i in have_items))
+            wanted = list(dict.fromkeys(want))
+            stale = [h for h in have if h not in wanted]
+            if not stale and len(have) == len(wanted):
+                continue
+            bound = [i for i, n in enumerate(names) if multi.remove is not None and n in multi.remove.params]
+            removed = list(dict.fromkeys(tuple(h[i] for i in bound) for h in stale))
+            gone = {h for h in have if tuple(h[i] for i in bound) in removed}
+            adds = [w for w in wanted if w not in have or w in gone]
+            if (adds and multi.add is None) or (removed and multi.remove is None):
                 raise MutabilityError(multi.attribute)
-            for value in removes:
+            for key in removed:
                 assert multi.remove is not None
-                tx.run(multi.remove, {"anchor": anchor, "value": value, "type": None})
-            for value in adds:
+                params = {names[i]: v for i, v in zip(bound, key, strict=True)}
+                tx.run(multi.remove, {"anchor": anchor, **params})
+            for item in adds:
                 assert multi.add is not None
-                tx.run(multi.add, {"anchor": anchor, "value": value, "type": None})
+                tx.run(multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))})
 
     def _data_error(self, error: exc.DataError) -> Exception:
         """A value the column cannot hold (too long, out of range): the client's fault."""
         for slot in self.codec.slots:
             if slot.writable and integrity_mentions(error, slot.param):
                 return InvalidValueError(slot.attr.path, "does not fit the database column")
+        for multi in self.obj.multi:
+            for column, sub in zip(multi.columns[1:], ("value", *multi.sub_attributes), strict=False):
+                if integrity_mentions(error, column):
+                    return InvalidValueError(f"{multi.attribute}.{sub}", "does not fit the database column")
         return InvalidValueError("", "a value does not fit its database column")
 
     def _integrity_error(self, error: exc.IntegrityError) -> Exception:

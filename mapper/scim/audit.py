@@ -1,7 +1,9 @@
 """The audit log: one JSON line per write request (POST, PUT, PATCH, DELETE) on the logger
 ``mapper.audit``, with the time, the client's label, the method, the object type, the anchor, the
 outcome (HTTP status) and the duration in milliseconds. It never holds attribute values nor tokens:
-the record has no field that could carry one. A write refused for want of a valid token is logged
+the record has no field that could carry one. A write that left out references to objects that
+do not exist (``on missing drop``) adds ``dropped``: the attribute path and id of each (ids are
+identifiers, not values). A write refused for want of a valid token is logged
 too (client and type null), so failed attempts show up next to the writes.
 
 :class:`AuditMiddleware` is a pure ASGI middleware that only acts on write methods, so reads pay a
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -31,6 +33,14 @@ class AuditRecord:
 
     object_type: str | None = None
     anchor: str | None = None
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (path, id) of left-out references
+
+
+def note_dropped(scope: Scope, path: str, id: str) -> None:
+    """Tell the audit log that the current request left out a reference to ``id`` at ``path``."""
+    record = scope.get(RECORD_KEY)
+    if record is not None:
+        record.dropped.append((path, id))
 
 
 def note(scope: Scope, object_type: str, anchor: str | None = None) -> None:
@@ -46,17 +56,18 @@ def audit_line(
     *, client: str | None, method: str, record: AuditRecord, status: int, duration_ms: float
 ) -> bytes:
     """The JSON line for one write (bytes, without the newline)."""
-    return orjson.dumps(
-        {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "client": client,
-            "method": method,
-            "type": record.object_type,
-            "anchor": record.anchor,
-            "status": status,
-            "ms": round(duration_ms, 1),
-        }
-    )
+    line: dict[str, object] = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "client": client,
+        "method": method,
+        "type": record.object_type,
+        "anchor": record.anchor,
+        "status": status,
+        "ms": round(duration_ms, 1),
+    }
+    if record.dropped:
+        line["dropped"] = [{"path": path, "id": id} for path, id in record.dropped]
+    return orjson.dumps(line)
 
 
 class AuditMiddleware:

@@ -40,6 +40,7 @@ class Settings:
     delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
     full_interval: float | None = None  # seconds between full imports; None: the runtime's default
     autosync: bool = True
+    strict: bool = False  # PATCH of an unmapped attribute: 400 invalidPath instead of ignored
 
     def __post_init__(self) -> None:
         path = "/" + self.base_path.strip("/") if self.base_path.strip("/") else ""
@@ -68,6 +69,7 @@ class ServeOptions:
     full_interval: float | None = None  # seconds between full imports; None: the runtime's default
     log_level: str = "info"
     dialect: str | None = None  # overrides every source's dialect (as ``mapper compile --dialect``)
+    strict: bool = False
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -118,6 +120,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full-interval", type=float, help="seconds between full imports")
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument("--dialect", choices=DIALECTS, help="override every source's dialect")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer a PATCH of an attribute the mapping does not map with 400 invalidPath "
+        "instead of ignoring it (for onboarding a mapping; Entra ID expects it ignored)",
+    )
 
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> ServeOptions:
@@ -143,4 +151,5 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         full_interval=args.full_interval,
         log_level=args.log_level,
         dialect=args.dialect,
+        strict=args.strict,
     )

@@ -100,6 +100,10 @@ def _object_from_plan(obj: PlanObject) -> ObjectModel:
             readable.add(key)
     for multi in obj.multi:
         key = multi.attribute
+        if key.casefold() == "emails":  # as from discovery: the work email's value
+            if "type" not in multi.sub_attributes:
+                continue  # a child table without types cannot tell the work email
+            key = "emails.work"
         readable.add(key)
         if multi.add is not None and multi.remove is not None:
             writable.add(key)

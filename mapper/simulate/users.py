@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from mapper.plan import CORE_USER, ENTERPRISE_USER
+from mapper.plan import CORE_USER, ENTERPRISE_USER, PlanObject
 from mapper.simulate.steps import (
     Context,
     Step,
@@ -76,6 +76,16 @@ async def expect_row(ctx: Context, role: str, values: dict[str, Any]) -> None:
     expect(row is not None, f"database: the {role}'s row is found by {obj.anchor_column}")
     assert row is not None
     expect_columns(obj, ctx.db.with_ids(obj, row), values)
+    await expect_work_email_row(ctx, obj, ctx.anchors[role], values)
+
+
+async def expect_work_email_row(ctx: Context, obj: PlanObject, anchor: Any, values: dict[str, Any]) -> None:
+    """With emails in a child table (``multi emails``), the work email is one of its rows."""
+    wanted = values.get("emails.work")
+    if wanted is None or ctx.db is None or not any(m.attribute.casefold() == "emails" for m in obj.multi):
+        return
+    rows = await ctx.db.children(obj, "emails", anchor)
+    expect(str(wanted) in rows, f"database: an emails row holds {wanted!r}, not only {sorted(rows)}")
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -115,6 +125,7 @@ async def _create(ctx: Context, role: str, given: str, family: str) -> None:
     )
     ctx.anchors[role] = anchor
     expect_columns(obj, ctx.db.with_ids(obj, row), values)
+    await expect_work_email_row(ctx, obj, anchor, values)
 
 
 async def create_user(ctx: Context) -> None:

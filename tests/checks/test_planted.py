@@ -55,7 +55,11 @@ CASES: list[Case] = [
         [("MAP112", "User from", 0)],
     ),
     # anchor and query attribute
-    ("anchor-multi-valued", [("anchor employee_id", "anchor mail")], [("MAP120", "mail", 0)]),
+    (
+        "anchor-multi-valued",
+        [("anchor employee_id", "anchor street_address")],
+        [("MAP120", "street_address", 0)],
+    ),
     ("anchor-boolean", [("anchor employee_id", "anchor active")], [("MAP121", "active", 0)]),
     (
         "anchor-from-unmapped",
@@ -127,12 +131,17 @@ CASES: list[Case] = [
     ("unknown-prefix", [("enterprise.department", "entreprise.department")], [("MAP141", "entreprise", 0)]),
     (
         "malformed-filter",
-        [('emails[type eq "work"]', 'emails[type = "work"]')],
+        [('addresses[type eq "work"].streetAddress', 'addresses[type = "work"].streetAddress')],
         [("MAP142", '[type = "work"]', 0)],
     ),
     (
         "filter-with-or",
-        [('emails[type eq "work"]', 'emails[type eq "work" or primary eq "true"]')],
+        [
+            (
+                'addresses[type eq "work"].streetAddress',
+                'addresses[type eq "work" or primary eq "true"].streetAddress',
+            )
+        ],
         [("MAP142", '[type eq "work" or', 0)],
     ),
     ("id-mapped", [("externalId  ", "id          ")], [("MAP143", "id  ", 0)]),

@@ -50,26 +50,27 @@ def test_objects(hr: MappingFile) -> None:
     assert user.disable is not None and user.disable.action == "set"
     assert [(a.column.value, a.value) for a in user.disable.assignments] == [("active", False)]
     assert user.delete is not None and user.delete.action == "row"
-    assert group.name.value == "Group" and user.multi == ()
+    assert group.name.value == "Group"
+    assert [m.attribute.value for m in user.multi] == ["emails", "phoneNumbers"]
     assert len(hr.comments) == 2 and hr.comments[0].text.startswith("# HR example")
 
 
 def test_attribute_mappings(hr: MappingFile) -> None:
     user = hr.objects[0]
     by_path = {m.path.value: m for m in user.attributes}
-    assert len(user.attributes) == 21
+    assert len(user.attributes) == 19
     login = by_path["userName"]
     assert (login.column.value, login.direction) == ("login", "both")
     assert login.required and login.unique
     assert by_path["externalId"].case_exact
-    assert by_path['emails[type eq "work"].value'].column.value == "mail"
+    assert by_path['addresses[type eq "work"].locality'].column.value == "locality"
     manager = by_path["enterprise.manager"]
     assert manager.reference is not None and manager.reference.value == "User"
     created = by_path["meta.created"]
     assert created.direction == "import"
     assert created.type is not None and created.type.value == "dateTime"
-    assert (created.span.line, created.span.col) == (43, 5)
-    assert (created.column.span.line, created.column.span.col) == (43, 49)
+    assert (created.span.line, created.span.col) == (41, 5)
+    assert (created.column.span.line, created.column.span.col) == (41, 49)
     assert text_at(hr, created.span.offset, created.span.end_offset) == (
         "meta.created                            <-  created_at      dateTime"
     )
@@ -99,7 +100,15 @@ def test_multi(hr: MappingFile) -> None:
     assert isinstance(members.import_sql, SqlBlock)
     assert isinstance(members.add, SqlBlock) and ":anchor" in members.add.text
     assert isinstance(members.remove, SqlBlock) and members.remove.text.startswith("DELETE")
-    assert members.import_sql.text_span.line == 71
+    assert members.import_sql.text_span.line == 87
+
+
+def test_multi_with_sub_attributes(hr: MappingFile) -> None:
+    emails, phones = hr.objects[0].multi
+    assert (emails.attribute.value, emails.reference) == ("emails", None)
+    assert isinstance(emails.import_sql, SqlBlock) and "email_type, is_primary" in emails.import_sql.text
+    assert isinstance(emails.add, SqlBlock) and ":type, :primary" in emails.add.text
+    assert phones.attribute.value == "phoneNumbers"
 
 
 def test_keywords_are_not_reserved_for_columns_and_paths() -> None:

@@ -41,15 +41,15 @@ def test_the_example_matches_its_schema(hr_database) -> None:
 def test_unknown_tables_and_columns(hr_database) -> None:
     text = (
         HR.read_text(encoding="utf-8")
-        .replace("mail, phone", "mail_addr, phone")
+        .replace("nick_name, title,", "nick_name, titel,")
         .replace("FROM groups", "FROM groupz")
     )
     result = lint_text(text, str(HR), db=hr_database.url)
     codes = {(d.code, d.span.line) for d in result.diagnostics}
-    assert ("MAP302", 16) in codes  # mail_addr, in the SELECT list
-    assert ("MAP301", 59) in codes  # groupz
+    assert ("MAP302", 16) in codes  # titel, in the SELECT list
+    assert ("MAP301", 75) in codes  # groupz
     column = next(d for d in result.diagnostics if d.code == "MAP302")
-    assert "did you mean 'mail'?" in (column.hint or "")
+    assert "did you mean 'title'?" in (column.hint or "")
 
 
 def test_not_null_without_default(hr_database) -> None:

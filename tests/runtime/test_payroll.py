@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mapper.pipeline import load
-from mapper.runtime.errors import MissingReferenceError, MutabilityError, UniquenessError
+from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from tests.conftest import HrDatabase, load_sql, reset_database
 
@@ -80,10 +80,10 @@ async def test_workers_through_procedures(payroll, payroll_database):
         {"displayName": "NIGHT-SHIFT", "externalId": "Nights", "members": [{"value": id}]}
     )
     assert group["id"] == "NIGHT-SHIFT" and group["members"] == [{"value": id}]
-    with pytest.raises(MissingReferenceError):
-        await groups.create(
-            {"displayName": "X", "members": [{"value": "00000000-0000-0000-0000-000000000000"}]}
-        )
+    dropped = await groups.create(  # on missing drop, the default: left out
+        {"displayName": "X", "members": [{"value": "00000000-0000-0000-0000-000000000000"}]}
+    )
+    assert "members" not in dropped and groups.dangling_dropped == 1
     with pytest.raises(MutabilityError):  # the group's id is its displayName
         await groups.replace("NIGHT-SHIFT", dict(group, displayName="DAY-SHIFT"))
     renamed = await groups.replace("NIGHT-SHIFT", dict(group, externalId="Nights and weekends"))

@@ -108,18 +108,58 @@ def test_codec_reads_resources_leniently():
     values = codec.values(
         {
             "USERNAME": "Mixed.Case",
-            "emails": [
-                {"value": "home@example.com", "type": "home"},
-                {"value": "w@example.com", "type": "Work"},
+            "addresses": [
+                {"locality": "Home Town", "type": "home"},
+                {"locality": "Work Town", "type": "Work"},
             ],
-            "phoneNumbers": [{"value": "+1 555", "primary": True}],
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": "12"},
         },
         None,
     )
-    assert values["login"] == "Mixed.Case" and values["mail"] == "w@example.com"
-    assert values["phone"] == "+1 555"  # an untyped primary item stands in for type "work"
+    assert values["login"] == "Mixed.Case" and values["locality"] == "Work Town"
     assert values["manager_id"] == "12" and values["active"] is True and values["title"] is None
+    untyped = codec.values({"userName": "u", "addresses": [{"region": "North", "primary": True}]}, None)
+    assert untyped["region"] == "North"  # an untyped primary item stands in for type "work"
+
+
+def test_codec_reads_every_sub_attribute_of_child_table_items():
+    codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
+    emails = codec.multis[0]
+    assert emails.extra == ("type", "primary")
+    items = codec.items(
+        emails,
+        {
+            "emails": [
+                {"value": "w@example.com", "type": "work", "Primary": "True"},
+                {"value": "h@example.com", "type": "home"},
+                {"value": "w@example.com", "type": "work"},  # the same item again: kept once
+                "bare@example.com",
+            ]
+        },
+    )
+    assert items == [
+        ("w@example.com", ("work", True)),
+        ("h@example.com", ("home", False)),
+        ("bare@example.com", (None, False)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("emails", "path"),
+    [
+        ([{"value": "a@x", "primary": True}, {"value": "b@x", "primary": True}], "emails.primary"),
+        ([{"value": "a@x", "type": 7}], "emails.type"),
+        ([{"value": "a@x", "primary": "maybe"}], "emails.primary"),
+        ([{"value": ""}], "emails.value"),
+        ([{"value": "a@x", "display": "A"}], "emails.display"),  # no column keeps it: never dropped
+        ({"value": "a@x"}, "emails"),
+    ],
+)
+def test_child_table_items_that_cannot_be_stored_are_refused(emails, path):
+    codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
+    with pytest.raises(InvalidValueError) as raised:
+        codec.items(codec.multis[0], {"emails": emails})
+    assert raised.value.path == path
 
 
 def test_record_version_is_stable_and_sensitive_to_changes():

@@ -92,8 +92,8 @@ async def test_schemas_publish_exactly_the_mapped_attributes(client: httpx.Async
     emails = user["emails"]
     assert emails["multiValued"] is True
     subs = by_name(emails["subAttributes"])
-    assert set(subs) == {"value", "type"}
-    assert subs["type"]["canonicalValues"] == ["work"]
+    assert set(subs) == {"value", "type", "primary"}  # the columns of the child table
+    assert subs["primary"]["type"] == "boolean" and subs["type"]["mutability"] == "readWrite"
 
 
 async def test_enterprise_schema_and_manager_reference(client: httpx.AsyncClient) -> None:

@@ -208,7 +208,8 @@ def _attribute(
 
 
 def _multi_attribute(urn: str, multi: PlanMulti) -> dict[str, Any]:
-    """A child-table attribute (group members): value is writable, display and $ref are filled in."""
+    """A child-table attribute: for references (group members) the value is writable and display,
+    $ref and type are filled in; otherwise (emails) the value and each kept sub-attribute are."""
     definition = _definition(urn, multi.attribute, None)
     writable = multi.add is not None or multi.remove is not None
     reference_types = [multi.reference] if multi.reference else ["external"]
@@ -227,6 +228,18 @@ def _multi_attribute(urn: str, multi: PlanMulti) -> dict[str, Any]:
             **extra,
         }
 
+    if multi.reference:  # members: the gateway fills in $ref, display and type
+        subs = [
+            sub("value", "string", "immutable" if writable else "readOnly"),
+            sub("$ref", "reference", "readOnly", referenceTypes=reference_types),
+            sub("display", "string", "readOnly"),
+            sub("type", "string", "readOnly", canonicalValues=reference_types),
+        ]
+    else:  # emails, phone numbers...: the value and the sub-attributes the child table keeps
+        kept = "readWrite" if writable else "readOnly"
+        subs = [sub("value", "string", kept)]
+        for name in multi.sub_attributes:
+            subs.append(sub(name, "boolean" if name == "primary" else "string", kept))
     return {
         "name": definition.name if definition else multi.attribute,
         "type": "complex",
@@ -236,10 +249,5 @@ def _multi_attribute(urn: str, multi: PlanMulti) -> dict[str, Any]:
         "mutability": "readWrite" if writable else "readOnly",
         "returned": "default",
         "uniqueness": "none",
-        "subAttributes": [
-            sub("value", "string", "immutable" if writable else "readOnly"),
-            sub("$ref", "reference", "readOnly", referenceTypes=reference_types),
-            sub("display", "string", "readOnly"),
-            sub("type", "string", "readOnly", canonicalValues=reference_types),
-        ],
+        "subAttributes": subs,
     }

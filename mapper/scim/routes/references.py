@@ -3,26 +3,24 @@ single-valued references such as the enterprise ``manager``.
 
 - In responses, each member gets ``$ref``, ``type`` and ``display``, the display name read from the
   referenced object's cached row (:class:`Members`).
-- In writes, a single-valued reference to an object that does not exist is dropped, with a
-  warning, and the rest of the write goes through (:func:`without_dangling`). One stale manager id
-  must not block every other change to an employee: Entra ID provisions managers before their
-  reports, so a manager it names and we lack has been deleted here, where "no manager" is the
-  truth (the HR schema says the same: ``ON DELETE SET NULL``). A member that does not exist stays
-  an error (400 ``invalidValue``): membership is what a group write is about.
+- In writes, a reference to an object that does not exist (a member, a manager) follows the
+  reference's declared policy, applied by the store: ``on missing drop`` (the default) leaves it
+  out, with a warning in the log, a ``dropped`` entry in the audit line (:func:`note_drops`) and
+  a count on the store; ``on missing reject`` answers 400 ``invalidValue`` naming the id. Members
+  and managers follow the same rule (docs/decisions.md: a stale id must not block every other
+  change, and the MIM sync engine drops unresolved references too).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from mapper.plan import Plan, PlanAttribute, PlanObject
-from mapper.runtime.errors import MissingReferenceError
-from mapper.runtime.store import ObjectStore
-from mapper.scim.attributes import AttributeResolver, container_key, key_ci
-from mapper.scim.routes.requests import location
+from starlette.types import Scope
 
-log = logging.getLogger("mapper.scim")
+from mapper.plan import Plan, PlanObject
+from mapper.runtime.store import Dangling, ObjectStore
+from mapper.scim.audit import note_dropped
+from mapper.scim.routes.requests import location
 
 
 class Members:
@@ -85,36 +83,7 @@ def _display(store: ObjectStore, columns: tuple[int, ...], id_: str) -> str | No
     return None
 
 
-def single_references(obj: PlanObject) -> tuple[PlanAttribute, ...]:
-    """The single-valued reference attributes of an object type (``manager.value``)."""
-    return tuple(a for a in obj.attributes if a.reference and not a.multi_valued and a.direction != "import")
-
-
-def without_dangling(
-    resource: dict[str, Any],
-    error: MissingReferenceError,
-    references: tuple[PlanAttribute, ...],
-    resolver: AttributeResolver,
-    object_type: str,
-) -> dict[str, Any] | None:
-    """``resource`` without the single-valued reference ``error`` names, or None when the error
-    is about something else (a group member, or a reference that vanished mid-write)."""
-    attr = next((a for a in references if a.path.casefold() == str(error.path).casefold()), None)
-    if attr is None or error.value is None:
-        return None
-    info = resolver.resolve(attr.schema_urn, attr.attribute)
-    outer = container_key(resolver, info)
-    holder_key = key_ci(resource, outer) if outer else None
-    container = resource.get(holder_key) if holder_key else (None if outer else resource)
-    if not isinstance(container, dict):
-        return None
-    key = key_ci(container, info.name)
-    if key is None:
-        return None
-    log.warning(
-        "%s: %s %r names no %s; written without it", object_type, attr.path, error.value, attr.reference
-    )
-    kept = {k: v for k, v in container.items() if k != key}
-    if holder_key is None:
-        return kept
-    return {**resource, holder_key: kept}
+def note_drops(scope: Scope, dropped: list[Dangling]) -> None:
+    """Put the references a write left out into its audit line."""
+    for dangling in dropped:
+        note_dropped(scope, dangling.path, dangling.id)

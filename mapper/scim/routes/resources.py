@@ -9,8 +9,7 @@ the store freshly rendered, so the handlers decorate them in place: ``meta.locat
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
@@ -19,20 +18,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import DatabaseUnavailableError, MissingReferenceError, PreconditionFailedError
+from mapper.runtime.errors import DatabaseUnavailableError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import KeyedLocks
-from mapper.runtime.store import ObjectStore
+from mapper.runtime.store import Dangling, ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
 from mapper.scim.audit import note
 from mapper.scim.errors import not_found
 from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
-from mapper.scim.routes.references import Members, single_references, without_dangling
+from mapper.scim.routes.references import Members, note_drops
 from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
 from mapper.scim.routes.search import Query, find, page, query, sort
 from mapper.scim.settings import Settings
+from mapper.scim.strict import check_mapped
 
 #: Top-level keys a client may send but never sets (RFC 7643 §3.1: id and meta are the server's).
 _SERVER_KEYS = ("id", "meta")
@@ -58,7 +58,7 @@ class ResourceEndpoints:
         self.max_body_bytes = settings.max_body_bytes
         self.max_results = settings.max_results
         self.members = Members.of(obj, plan)
-        self.single_references = single_references(obj)
+        self.strict = settings.strict
         self.patch_locks = KeyedLocks()  # PATCHes of one object, one at a time (see ``patch``)
 
     # -- routing ----------------------------------------------------------------------------
@@ -166,7 +166,11 @@ class ResourceEndpoints:
     async def create(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = _incoming(await read_object(request, self.max_body_bytes))
-        created = await self.write(self.store(request).create, body)
+        dropped: list[Dangling] = []
+        try:
+            created = await self.store(request).create(body, dropped=dropped)
+        finally:
+            note_drops(request.scope, dropped)
         note(request.scope, self.name, self.anchor(request, created["id"]))
         root = scim_root(request, self.base_path)
         out = self.output(gateway_of(request).stores, created, root, _projection(request.query_params))
@@ -178,7 +182,11 @@ class ResourceEndpoints:
         id_, _ = await self.existing(request)
         note(request.scope, self.name, self.anchor(request, id_))
         store, if_match = self.store(request), request.headers.get("if-match")
-        replaced = await self.write(partial(store.replace, id_, if_match=if_match), body)
+        dropped: list[Dangling] = []
+        try:
+            replaced = await store.replace(id_, body, if_match=if_match, dropped=dropped)
+        finally:
+            note_drops(request.scope, dropped)
         return self.single(request, replaced)
 
     async def patch(self, request: Request) -> Response:
@@ -195,6 +203,8 @@ class ResourceEndpoints:
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = get_ci(body, "Operations")
+        if self.strict:
+            check_mapped(operations, self.obj, self.resolver)
         client_if_match = request.headers.get("if-match")
         id_, _ = await self.existing(request)
         note(request.scope, self.name, self.anchor(request, id_))
@@ -208,29 +218,16 @@ class ResourceEndpoints:
                 if patched == current and client_if_match is None:  # nothing changes: no write
                     return self.single(request, current)
                 if_match = client_if_match or current.get("meta", {}).get("version")
+                dropped: list[Dangling] = []
                 try:
-                    written = await self.write(partial(store.replace, id_, if_match=if_match), patched)
+                    written = await store.replace(id_, patched, if_match=if_match, dropped=dropped)
+                    note_drops(request.scope, dropped)
                     return self.single(request, written)
                 except PreconditionFailedError:
                     if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
                         raise
                     current = await store.refresh(id_)
         raise AssertionError("unreachable")
-
-    async def write(
-        self, write: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]], resource: dict[str, Any]
-    ) -> dict[str, Any]:
-        """``write(resource)``; when it fails on a single-valued reference to an object that does
-        not exist (a manager), write again without that reference (see :mod:`.references`)."""
-        for _ in range(len(self.single_references)):
-            try:
-                return await write(resource)
-            except MissingReferenceError as error:
-                stripped = without_dangling(resource, error, self.single_references, self.resolver, self.name)
-                if stripped is None:
-                    raise
-                resource = stripped
-        return await write(resource)
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
