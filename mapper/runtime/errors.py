@@ -88,4 +88,18 @@ class MissingReferenceError(StoreError):
     def __init__(self, path: str, value: object) -> None:
         self.path = path
         self.value = value  # the id as sent, or None when the database found the dangling reference
-        super().__init__(f"{path}: references a resource that does not exist")
+        if _nameable(value):  # an id is an identifier, not a secret: naming it tells which one
+            super().__init__(f"{path}: no resource has the id '{value}'")
+        else:
+            super().__init__(f"{path}: references a resource that does not exist")
+
+
+def _nameable(value: object) -> bool:
+    """Whether an id may be quoted in an error: short, printable, without quotes or backslashes
+    (anything else is not echoed, like every other client value)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 128
+        and value.isprintable()
+        and not any(c in value for c in "'\\\"")
+    )
