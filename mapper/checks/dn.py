@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from mapper.checks import codes
 from mapper.checks.analysis import Analysis
-from mapper.checks.spans import did_you_mean, inside
+from mapper.checks.spans import closest, did_you_mean, inside
 from mapper.diagnostics import Code, Diagnostic
 from mapper.language.model import Name, ObjectType
 
@@ -51,7 +51,9 @@ def check_dn(analysis: Analysis) -> Iterator[Diagnostic]:
 
 
 def _columns(obj: ObjectType) -> list[str]:
-    columns = [m.column.value for m in obj.attributes]
+    """The columns a placeholder may name: those the import reads (an export-only column renders
+    empty) and the anchor's."""
+    columns = [m.column.value for m in obj.attributes if m.direction != "export"]
     return columns + ([obj.anchor.column.value] if obj.anchor else [])
 
 
@@ -71,7 +73,7 @@ def problems(template: str, columns: list[str], object_name: str = "User") -> li
                     f"unknown DN placeholder '{{{name}}}'",
                     start,
                     end,
-                    did_you_mean(name, ["anchor", *columns], "placeholders are {anchor} and mapped columns"),
+                    _placeholder_hint(name, columns),
                 )
             )
     if not any(template[s + 1 : e - 1].lower() == "anchor" for s, e in holes):
@@ -90,6 +92,17 @@ def problems(template: str, columns: list[str], object_name: str = "User") -> li
         filled[start:end] = "x" * (end - start)
     out.extend(_structure("".join(filled), template, object_name))
     return out
+
+
+def _placeholder_hint(name: str, columns: list[str]) -> str:
+    """Did you mean, among names that would work as placeholders: ``anchor`` and the columns
+    that are written the way a placeholder must be (``{straße}`` is not one)."""
+    usable = list({c.lower(): c for c in columns if _PLACEHOLDER.match(c)}.values())
+    best = closest(name, ["anchor", *usable])
+    listing = did_you_mean("", usable, "placeholders are {anchor} and the imported columns") or (
+        "the only placeholder this object has is {anchor}"
+    )
+    return f"did you mean '{best}'? ({listing})" if best else listing
 
 
 def _placeholders(template: str) -> tuple[list[tuple[int, int]], list[DnProblem]]:

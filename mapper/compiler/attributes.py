@@ -36,6 +36,7 @@ def compile_attribute(
         resolved = resolver.resolve(line.path.value)
     except PathError as err:
         ctx.error(codes.UNMAPPABLE_PATH, str(err), line.path.span)
+        _columns(ctx, line, projection, table, written=False)  # the column may be wrong too: say so
         return None
     written = line.direction != "import" and resolved.mutability != "readOnly"
     column, target = _columns(ctx, line, projection, table, written)

@@ -3,12 +3,17 @@ placed at its file line:col.
 
 sqlglot reports a parse error at the line and column where the offending token *ends*; the
 token's text is in ``highlight``. Both are converted to character offsets in the block's text,
-and ``SqlBlock.text_span`` turns those into file positions.
+and ``SqlBlock.text_span`` turns those into file positions. A misspelled keyword (``FORM``) is
+usually read as a column alias and the error falls on the word after it; when a word that near
+the failure is a near miss of an SQL keyword, the error is placed on that word instead.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +22,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.parser import Parser
+from sqlglot.tokens import Tokenizer
 
 from mapper.compiler import codes
 from mapper.compiler.context import Context
@@ -113,8 +120,45 @@ def _report_parse_error(ctx: Context, block: SqlBlock, what: str, detail: dict, 
     token = str(detail.get("highlight") or "")
     end = _offset(block.text, line, col) + 1
     start = max(0, end - max(len(token), 1))
+    misspelled = _misspelled_keyword(block.text, start, end)
+    hint = None
+    if misspelled is not None:
+        start, end, keyword = misspelled
+        token, hint = block.text[start:end], f"did you mean {keyword}?"
     near = f" near '{token}'" if token else ""
-    ctx.error(codes.SQL_SYNTAX, f"{what}: SQL does not parse{near}: {description}", locate(block, start, end))
+    message = f"{what}: SQL does not parse{near}: {description}"
+    ctx.error(codes.SQL_SYNTAX, message, locate(block, start, end), hint=hint)
+
+
+#: The keywords whose misspellings send sqlglot astray a word or two later.
+_KEYWORDS = (
+    "SELECT FROM WHERE JOIN INNER LEFT RIGHT FULL OUTER CROSS USING GROUP ORDER HAVING LIMIT OFFSET "
+    "UNION DISTINCT AND NOT CASE WHEN THEN ELSE END LIKE BETWEEN EXISTS INTERSECT EXCEPT WITH"
+).split()
+_SQL_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+@functools.lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """Words that are not misspellings: sqlglot's keywords and function names (CAST, NULL...)."""
+    return frozenset(Tokenizer.KEYWORDS) | frozenset(Parser.FUNCTIONS)
+
+
+def _misspelled_keyword(text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    """(start, end, keyword) of a near miss of a keyword: the failing word itself, the word
+    before it (``FORM employees`` fails at ``employees``) or the statement's first word (``SELEC
+    a, b`` fails at the comma); None when none is one."""
+    words = list(_SQL_WORD.finditer(text, 0, end))
+    failing = [w for w in words[-1:] if w.end() > start]
+    before = [w for w in words if w.end() <= start][-1:]
+    for word in (*failing, *before, *words[:1]):
+        written = word.group().upper()
+        if len(written) < 3 or written in _KEYWORDS or written in _known_words():
+            continue
+        close = difflib.get_close_matches(written, _KEYWORDS, n=1, cutoff=0.75)
+        if close:
+            return word.start(), word.end(), close[0]
+    return None
 
 
 def _report_token_error(ctx: Context, block: SqlBlock, what: str, err: TokenError) -> None:

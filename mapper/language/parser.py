@@ -128,16 +128,44 @@ def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> t
         hint = 'close it with " on the same line'
         return error("MAP003", "unterminated string", path, span, hint=hint), "line"
     if isinstance(exc, UnexpectedToken):
+        arrow = _bad_arrow(offset, exc.accepts or exc.expected, text, path, lines)
+        if arrow is not None:
+            return arrow, "line"
         diagnostic = _unexpected_token(exc, text, path, lines)
         line_start = text.rfind("\n", 0, offset) + 1
         inner_item = offset > line_start and not text[line_start:offset].strip()  # first word, indented
         return diagnostic, "line" if diagnostic.code == "MAP002" and inner_item else "block"
     assert isinstance(exc, UnexpectedCharacters)
+    arrow = _bad_arrow(offset, exc.allowed or set(), text, path, lines)
+    if arrow is not None:
+        return arrow, "line"
     char = text[offset]
     expected = _expected_words(exc.allowed or set())
     span = lines.span(offset, offset + 1)
     message = f"unexpected character {char!r}"
     return error("MAP001", message, path, span, hint=f"expected {expected}" if expected else None), "char"
+
+
+_ARROW_CHARS = "<>-=!"
+
+
+def _bad_arrow(
+    offset: int, allowed: set[str] | frozenset[str], text: str, path: str, lines: LineIndex
+) -> Diagnostic | None:
+    """One error for a mistyped direction arrow (``<>``, ``=>``, ``<=``...) where an arrow is
+    due, where a character by character report gives one per character, then one for the column."""
+    arrows = {name for name, value in _terminal_patterns().items() if value in ("<->", "<-", "->")}
+    if text[offset] not in _ARROW_CHARS or not allowed & arrows:
+        return None
+    end = offset
+    while end < len(text) and text[end] in _ARROW_CHARS:
+        end += 1
+    written = text[offset:end]
+    left, right = "<" in written, ">" in written
+    meant = "<->" if left == right else "<-" if left else "->"
+    hint = f"did you mean '{meant}'? ('<->' both ways, '<-' import only, '->' export only)"
+    message = f"unexpected {written!r}; expected {_expected_words(allowed)}"
+    return error("MAP001", message, path, lines.span(offset, end), hint=hint)
 
 
 def _unexpected_token(exc: UnexpectedToken, text: str, path: str, lines: LineIndex) -> Diagnostic:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,8 @@ from mapper.language.model import Span
 from mapper.lint import lint_text, render
 from mapper.lint.codes import REGISTRY, explain
 from mapper.lint.render import render_text, summary
+
+Golden = Callable[[str, Path], None]  # the golden fixture (tests/lint/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "lint"
@@ -27,13 +29,10 @@ def broken() -> tuple[list[Diagnostic], dict[str, str]]:
 
 
 @pytest.mark.parametrize("format", sorted(SUFFIX))
-def test_golden(format: str, broken: tuple[list[Diagnostic], dict[str, str]]) -> None:
+def test_golden(format: str, broken: tuple[list[Diagnostic], dict[str, str]], golden: Golden) -> None:
     diagnostics, sources = broken
     output = render(diagnostics, format, sources).replace(_version(), "VERSION")
-    golden = FIXTURES / f"broken.{SUFFIX[format]}"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(output, encoding="utf-8")
-    assert output == golden.read_text(encoding="utf-8")
+    golden(output, FIXTURES / f"broken.{SUFFIX[format]}")
 
 
 def _version() -> str:
