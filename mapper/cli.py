@@ -72,8 +72,6 @@ def run_lint(args: argparse.Namespace) -> int:
     if not args.paths:
         return _fail("lint: give at least one PATH (or --explain CODE)")
     results = lint_paths(args.paths, write=args.dialect, db=args.db)
-    if not results:
-        print(f"mapper: warning: no *.map files in {', '.join(args.paths)}", file=sys.stderr)
     diagnostics = [d for r in results for d in r.diagnostics]
     sys.stdout.write(render(diagnostics, args.format, {r.path: r.text for r in results}))
     return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK

@@ -57,9 +57,11 @@ def test_lint_errors_exit_1_in_every_format() -> None:
     assert run.stdout.rstrip().endswith("Found 7 errors, 3 warnings.")
 
 
-def test_lint_an_empty_directory_warns(tmp_path: Path) -> None:
+def test_lint_a_directory_without_mappings_is_a_usage_failure(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a mapping\n")
     run = mapper("lint", tmp_path)
-    assert run.returncode == EXIT_OK and "no *.map files" in run.stderr
+    assert run.returncode == EXIT_USAGE and run.stdout == ""
+    assert run.stderr == f"mapper: {tmp_path}: no mapping files found (looked for *.map under it)\n"
 
 
 def test_lint_syntax_error(tmp_path: Path) -> None:
@@ -80,9 +82,12 @@ def test_lint_usage_and_io_failures_exit_2(tmp_path: Path) -> None:
     assert "s3cret" not in run.stderr and "mapper: --db" in run.stderr
 
 
-def test_lint_explain() -> None:
-    run = mapper("lint", "--explain", "MAP130")
+def test_lint_explain(tmp_path: Path) -> None:
+    run = mapper("lint", "--explain", "MAP130", cwd=tmp_path)  # no docs/ around: the text ships inside
     assert run.returncode == EXIT_OK and "dn-not-ldap" in run.stdout
+    assert "{anchor}@contoso.com" in run.stdout  # the documentation's example
+    assert run.stdout.rstrip().endswith("/docs/diagnostics.md#map130")
+    assert "https://" in run.stdout.splitlines()[-1]
     assert mapper("lint", "--explain", "MAP999").returncode == EXIT_USAGE
 
 

@@ -6,6 +6,11 @@ It gathers the parser's syntax codes (MAP0xx), the checks' (MAP1xx, MAP4xx), the
 
 from __future__ import annotations
 
+import functools
+import json
+from importlib import resources
+
+from mapper import links
 from mapper.checks import codes as check_codes
 from mapper.compiler import codes as compiler_codes
 from mapper.diagnostics import Code, Severity
@@ -27,20 +32,42 @@ SQL: tuple[Code, ...] = tuple(Code(c.code, c.name, c.severity, c.summary) for c 
 
 REGISTRY: dict[str, Code] = {c.code: c for c in (*SYNTAX, *check_codes.CODES, *SQL, *database.CODES)}
 
-DOCS = "docs/diagnostics.md"
+#: Each code's documentation, shipped in the package (an installed wheel has no docs/): the
+#: section of docs/ that explains it, with its page and anchor. Generated from docs/ for every
+#: code of the registry; ``tests/lint/test_explain.py`` keeps it equal to docs/
+#: (``UPDATE_GOLDEN=1`` rewrites it).
+EXPLANATIONS = "explanations.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _explanations() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = json.loads(
+        resources.files("mapper.lint").joinpath(EXPLANATIONS).read_text(encoding="utf-8")
+    )
+    return data
 
 
 def lookup(code: str) -> Code | None:
     return REGISTRY.get(code.upper())
 
 
+def doc_url(code: str) -> str:
+    """The absolute link to ``code``'s documentation (the diagnostics page when it has none)."""
+    entry = _explanations().get(code.upper())
+    return links.doc(entry["page"], entry["anchor"]) if entry else links.doc("diagnostics.md")
+
+
 def explain(code: str) -> str | None:
-    """A few lines about ``code`` for ``mapper lint --explain``, or None when it is unknown."""
+    """What ``mapper lint --explain`` prints about ``code``: its name, severity and summary, the
+    documentation's example and fix, and the link; None when the code is unknown."""
     found = lookup(code)
     if found is None:
         return None
+    entry = _explanations().get(found.code)
+    text = f"\n{entry['text']}\n" if entry else ""
     return (
         f"{found.code} ({found.name}), {found.severity.value}\n"
         f"  {found.summary}\n"
-        f"  examples and fixes: {DOCS}#{found.code.lower()}"
+        f"{text}\n"
+        f"Documentation: {doc_url(found.code)}"
     )

@@ -41,11 +41,15 @@ def read_and_lint(path: str | Path, write: str | None = None, db: str | None = N
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to lint: each file as given, and every ``*.map`` under each directory, sorted."""
+    """Files to lint: each file as given, and every ``*.map`` under each directory, sorted.
+    A directory with no mapping file in it is a failure of the run, not a clean lint."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*.map") if f.is_file()))
+            found = sorted(f for f in p.rglob("*.map") if f.is_file())
+            if not found:
+                raise SourceFileError(f"{p}: no mapping files found (looked for *.map under it)")
+            out.extend(found)
         elif p.exists():
             out.append(p)
         else:

@@ -14,7 +14,7 @@ from typing import Any
 
 from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic, Severity
-from mapper.lint.codes import REGISTRY
+from mapper.lint.codes import REGISTRY, doc_url
 
 #: The text format shows at most this many diagnostics, then "... and N more" (as sqlglot does).
 MAX_SHOWN = 50
@@ -153,7 +153,8 @@ def _sarif_rule(code: str) -> dict[str, Any]:
         "id": code,
         "name": name,
         "shortDescription": {"text": summary_},
-        "help": {"text": f"{summary_}. See docs/diagnostics.md#{code.lower()} for an example and its fix."},
+        "helpUri": doc_url(code),
+        "help": {"text": f"{summary_}. See {doc_url(code)} for an example and its fix."},
         "defaultConfiguration": {"level": level},
     }
 

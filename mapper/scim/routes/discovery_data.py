@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from mapper import scimschema
+from mapper import links, scimschema
 from mapper.plan import Plan, PlanAttribute, PlanMulti, PlanObject, PlanSchema
 from mapper.scimschema import AttributeDef
 
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
-DOCUMENTATION_URI = "https://github.com/scim-sql-mapper/scim-sql-mapper/blob/main/docs/gateway.md"
+DOCUMENTATION_URI = links.doc("gateway.md")
 
 #: Attributes every resource has; RFC 7643 §3.1 keeps them out of the schema definitions.
 _COMMON_NAMES = frozenset(a.name.casefold() for a in scimschema.COMMON.attributes) | {"schemas"}
