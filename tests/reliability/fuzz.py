@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from tests.reliability.support import AUTH, CORE_GROUP, CORE_USER, PATCH_OP, SAMPLE_USERS, server_fault
+from tests.reliability.support import AUTH, CORE_GROUP, CORE_USER, PATCH_OP, SAMPLE_USERS, TOKEN, server_fault
 
 
 def nested(depth: int) -> Any:
@@ -479,9 +479,23 @@ class Worker:
             )
         elif choice == 4:  # no or a wrong token
             headers = rng.choice(
-                [{"Authorization": ""}, {"Authorization": "Bearer x"}, {"Authorization": "Basic Og=="}]
+                [
+                    {"Authorization": ""},
+                    {"Authorization": "Bearer x"},
+                    {"Authorization": "Basic Og=="},
+                    {"Authorization": f"Bearer {TOKEN[:-1]}"},
+                    {"Authorization": f"Bearer {TOKEN}x"},
+                    {"Authorization": f"bearer  {TOKEN.upper()}"},
+                ]
             )
-            await self.send(rng.choice(["GET", "POST", "DELETE"]), target, headers=headers)
+            method = rng.choice(["GET", "POST", "DELETE", "PATCH"])
+            response = await self.send(
+                method, rng.choice([target, endpoint, "/Schemas", "/Nothing"]), headers=headers
+            )
+            if response is not None and response.status_code != 401:
+                self.report.faults.append(
+                    f"{method} {target[:100]} with a bad token -> {response.status_code}"
+                )
         elif choice == 5:  # hostile JSON values at the top level of a create
             body = {"schemas": [CORE_USER], "userName": gen.hostile(), "title": gen.hostile()}
             response = await self.send("POST", "/Users", json_body=body)
