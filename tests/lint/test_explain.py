@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -60,7 +61,16 @@ def from_docs() -> dict[str, dict[str, str]]:
 
 
 def test_the_shipped_explanations_are_the_docs(golden: Callable[[str, Path], None]) -> None:
-    golden(json.dumps(from_docs(), indent=1, ensure_ascii=False) + "\n", SHIPPED)
+    """After editing a code's section in docs/ (or adding a code), regenerate the shipped copy:
+    ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/lint/test_explain.py``."""
+    actual = json.dumps(from_docs(), indent=1, ensure_ascii=False) + "\n"
+    if SHIPPED.read_text(encoding="utf-8") != actual and not os.environ.get("UPDATE_GOLDEN"):
+        changed = sorted(c for c, e in from_docs().items() if json.loads(SHIPPED.read_text()).get(c) != e)
+        raise AssertionError(
+            f"docs/ changed the sections of {', '.join(changed) or 'removed codes'}: regenerate "
+            f"{SHIPPED.relative_to(ROOT)} with UPDATE_GOLDEN=1 .venv/bin/pytest tests/lint/test_explain.py"
+        )
+    golden(actual, SHIPPED)
 
 
 def test_every_code_is_documented() -> None:
