@@ -12,13 +12,17 @@ SQL conventions (all statements, every dialect):
   query-attribute value in ``by_query``), ``since`` (a watermark or sequence), ``after`` (the last
   anchor of the previous keyset page), ``limit`` (the page size), and otherwise the *column name*
   of the attribute map entry whose value is bound (``:login``, ``:given_name``...).
+- A parameter whose name the target cannot take as a bind (an Oracle reserved word: ``:order``,
+  ``:level``, ``:user``, ``:comment``) is written under another name (``:order_``), and
+  ``Statement.renamed`` says which value it binds; the runtime binds through
+  ``Statement.value_of``.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 PLAN_VERSION = 1
 
@@ -47,6 +51,15 @@ class Statement(PlanNode):
     sql: str
     params: tuple[str, ...] = ()
     returning: Literal["returning", "lastrowid", "query"] | None = None
+    #: (parameter in ``sql``, the value it binds) for each parameter written under another name
+    #: than its value's; left out of the JSON when empty, as it is for nearly every statement.
+    renamed: tuple[tuple[str, str], ...] = Field(default=(), exclude_if=lambda pairs: not pairs)
+
+    def value_of(self, param: str) -> str:
+        """The name of the value the parameter ``param`` binds: its own, unless renamed."""
+        if not self.renamed:
+            return param
+        return next((value for written, value in self.renamed if written == param), param)
 
 
 class PlanSource(PlanNode):

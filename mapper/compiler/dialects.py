@@ -10,7 +10,9 @@ quoted name is case-sensitive and the right case cannot be known. Two more rules
 safe for ``text()``, which reads ``:word`` as a parameter wherever it appears: a colon inside a
 string literal or quoted name that ``text()`` would take for a parameter is escaped as ``\\:`` (``text()``
 removes the backslash), and casts are rendered as ``CAST(...)`` (sqlglot never writes Postgres
-``::`` casts). Oracle before 23 has no boolean literals, so booleans are written 1 and 0 there.
+``::`` casts). SQL Server and Oracle before 23 have no boolean type: flags are 0/1 numbers there
+(``BIT``, ``NUMBER(1)``), so TRUE and FALSE are written 1 and 0, a flag used as a condition is
+compared with 1 or 0, and a condition used as a value becomes a CASE (``mapper.compiler.booleans``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlglot.generators.postgres import PostgresGenerator
 from sqlglot.generators.sqlite import SQLiteGenerator
 from sqlglot.generators.tsql import TSQLGenerator
 
+from mapper.compiler.booleans import flags_as_numbers
 from mapper.plan import Dialect as PlanDialect
 
 DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
@@ -56,6 +59,41 @@ def normalize(name: str | None) -> PlanDialect | None:
         return None
     lowered = ALIASES.get(name.lower(), name.lower())
     return cast(PlanDialect, lowered) if lowered in DIALECTS else None
+
+
+#: Oracle's reserved words, which cannot name a bind variable (``:order`` fails with ORA-01745).
+ORACLE_RESERVED = frozenset(
+    """access add all alter and any as asc audit between by char check cluster column comment
+    compress connect create current date decimal default delete desc distinct drop else exclusive
+    exists file float for from grant group having identified immediate in increment index initial
+    insert integer intersect into is level like lock long maxextents minus mlslabel mode modify
+    noaudit nocompress not nowait null number of offline on online option or order pctfree prior
+    public raw rename resource revoke row rowid rownum rows select session set share size smallint
+    start successful synonym sysdate table then to trigger uid union unique update user validate
+    values varchar varchar2 view whenever where with""".split()
+)
+
+
+def rename_binds(sql: str, write: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``sql`` with every parameter the target cannot take as a bind renamed (Oracle's reserved
+    words: ``:order`` becomes ``:order_``, with more underscores while that is taken), and the
+    (new name, value name) pairs for ``Statement.renamed``."""
+    if write != "oracle":
+        return sql, ()
+    params = find_text_parameters(sql)
+    clashing = [p for p in params if p.lower() in ORACLE_RESERVED]
+    if not clashing:
+        return sql, ()
+    taken = {p.lower() for p in params}
+    new: dict[str, str] = {}
+    for param in clashing:
+        name = param + "_"
+        while name.lower() in taken:
+            name += "_"
+        taken.add(name.lower())
+        new[param] = name
+    renamed = _TEXT_PARAMETER.sub(lambda m: ":" + new.get(m.group(1), m.group(1)), sql)
+    return renamed, tuple((new[p], p) for p in clashing)
 
 
 def find_text_parameters(sql: str) -> tuple[str, ...]:
@@ -112,13 +150,21 @@ class MapperMysql(MySQL):
         pass
 
 
+class _NumericFlags:
+    """For targets without a boolean type: flags and conditions as 0/1 (``mapper.compiler.booleans``)."""
+
+    def preprocess(self, expression: exp.Expr) -> exp.Expr:
+        return super().preprocess(flags_as_numbers(expression))  # type: ignore[misc]
+
+
 class MapperTsql(TSQL):
-    class Generator(_TextGenerator, TSQLGenerator):
+    class Generator(_NumericFlags, _TextGenerator, TSQLGenerator):
         RESERVED_KEYWORDS = set(_TSQL_RESERVED)
+        ENSURE_BOOLS = False  # flags_as_numbers writes ``flag = 1``, not sqlglot's ``flag <> 0``
 
 
 class MapperOracle(Oracle):
-    class Generator(_TextGenerator, OracleGenerator):
+    class Generator(_NumericFlags, _TextGenerator, OracleGenerator):
         def boolean_sql(self, expression: exp.Boolean) -> str:
             return "1" if expression.this else "0"
 
@@ -163,3 +209,31 @@ def render_call(name: exp.Table, params: tuple[str, ...], write: str) -> str:
     if write == "oracle":
         return f"BEGIN {proc}({args}); END;"
     return f"CALL {proc}({args})"
+
+
+#: SQL Server refuses ``OUTPUT`` without ``INTO`` on a table with triggers, so a generated anchor
+#: is output into a table variable and read back from the table itself. The variable's column is
+#: text, which every anchor type converts to implicitly; the comparison converts it back to the
+#: anchor column's type, so the look-up seeks the key and returns the anchor in its own type.
+_TSQL_OUTPUT_PROLOGUE = "SET NOCOUNT ON; DECLARE @inserted TABLE (anchor NVARCHAR(450)); "
+
+
+def output_into(insert: exp.Insert, anchor: exp.Identifier) -> exp.Insert:
+    """``insert`` made to output the new ``anchor`` into the ``@inserted`` table variable
+    (SQL Server; see :func:`read_back_output`)."""
+    returned = insert.copy()
+    inserted = exp.Column(this=anchor.copy(), table=exp.to_identifier("INSERTED"))
+    into = exp.Parameter(this=exp.Var(this="inserted"))
+    returned.set("returning", exp.Returning(expressions=[inserted], into=into))
+    return returned
+
+
+def read_back_output(insert_sql: str, table: exp.Table, anchor: exp.Identifier) -> str:
+    """The SQL Server batch around an insert rendered from :func:`output_into`: declare the table
+    variable first, then select the new row's anchor from the table (one row, one column)."""
+    written, column = render(table, "tsql"), render(anchor, "tsql")
+    return (
+        f"{_TSQL_OUTPUT_PROLOGUE}{insert_sql}; SET NOCOUNT OFF; "
+        f"SELECT written.{column} FROM {written} AS written "
+        f"INNER JOIN @inserted AS added ON written.{column} = added.anchor"
+    )

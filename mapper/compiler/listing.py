@@ -44,6 +44,8 @@ def render(plan: Plan) -> str:
         lines = [f"-- {label}"]
         if stmt.params:
             lines.append(f"-- params: {', '.join(stmt.params)}")
+        if stmt.renamed:
+            lines.append(f"-- renamed: {', '.join(f'{new} <- {value}' for new, value in stmt.renamed)}")
         if stmt.returning:
             lines.append(f"-- returning: {stmt.returning}")
         lines.append(stmt.sql)

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from mapper.compiler import codes
+from mapper.compiler import codes, statements  # statements imports this module: used at call time
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import render_call
 from mapper.compiler.hints import suggest
@@ -60,6 +60,4 @@ def call(
             codes.SQL_SYNTAX, f"{what}: '{node.name.value}' is not a procedure name: {err}", node.name.span
         )
         return None
-    params = tuple(dict.fromkeys(p.value for p in node.params))
-    ctx.record(sql, node.span, what)
-    return Statement(sql=sql, params=params)
+    return statements.make_statement(ctx, sql, node.span, what)

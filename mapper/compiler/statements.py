@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes, procedures, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.dialects import find_text_parameters, render
+from mapper.compiler.dialects import find_text_parameters, rename_binds, render
 from mapper.compiler.hints import suggest
 from mapper.language.model import ProcedureCall, Span, SqlBlock
 from mapper.plan import Statement
@@ -39,9 +39,7 @@ def render_statement(
             sql = render(expression, ctx.write, consume=True)
     except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
-            sql = verbatim.strip()
-            ctx.record(sql, span, what)
-            return Statement(sql=sql, params=find_text_parameters(sql), returning=returning)
+            return make_statement(ctx, verbatim.strip(), span, what, returning)
         ctx.error(
             codes.UNTRANSPILABLE,
             f"{what}: cannot be written in {ctx.write}: {err}",
@@ -60,8 +58,15 @@ def render_statement(
                 hint="rename what reads as ':name' in the SQL",
             )
             return None
+    return make_statement(ctx, sql, span, what, returning)
+
+
+def make_statement(ctx: Context, sql: str, span: Span, what: str, returning: Returning = None) -> Statement:
+    """The plan statement for ``sql`` rendered in the target: parameters the target cannot take as
+    binds renamed (``dialects.rename_binds``), its parameters listed, and its origin recorded."""
+    sql, renamed = rename_binds(sql, ctx.write)
     ctx.record(sql, span, what)
-    return Statement(sql=sql, params=params, returning=returning)
+    return Statement(sql=sql, params=find_text_parameters(sql), returning=returning, renamed=renamed)
 
 
 def _survey(expression: exp.Expr) -> tuple[bool, set[str]]:

@@ -7,7 +7,8 @@ column). ``UPDATE`` sets the same columns but the anchor's; ``DELETE`` and the d
 ``UPDATE`` match ``anchor = :anchor``.
 
 When the database generates the anchor, the insert hands it back: ``RETURNING anchor``
-(PostgreSQL, SQLite >= 3.35), ``OUTPUT INSERTED.anchor`` (SQL Server), the driver's lastrowid
+(PostgreSQL, SQLite >= 3.35), ``OUTPUT INSERTED.anchor INTO`` a table variable read back in the
+same batch (SQL Server, which refuses a bare OUTPUT on a table with triggers), the driver's lastrowid
 (MySQL/MariaDB). Oracle can only return into an out-bind (``RETURNING x INTO :out``), which
 SQLAlchemy ``text()`` cannot read back portably, so Oracle inserts are looked up afterwards by
 the query attribute (``returning="query"``, as for stored procedures).
@@ -23,6 +24,7 @@ from mapper.compiler import codes
 from mapper.compiler.context import Context
 from mapper.compiler.deprovision import compile_deprovision
 from mapper.compiler.derive import anchor_equals, placeholder
+from mapper.compiler.dialects import output_into, read_back_output
 from mapper.compiler.projection import Output, Projection
 from mapper.compiler.statements import Returning, explicit, render_statement
 from mapper.language.model import ObjectType
@@ -53,11 +55,8 @@ def add_returning(
         returned = insert_.copy()
         returned.set("returning", exp.Returning(expressions=[exp.Column(this=anchor_column.copy())]))
         return returned, "returning"
-    if write == "tsql":
-        returned = insert_.copy()
-        inserted = exp.Column(this=anchor_column.copy(), table=exp.to_identifier("INSERTED"))
-        returned.set("returning", exp.Returning(expressions=[inserted]))
-        return returned, "returning"
+    if write == "tsql":  # OUTPUT ... INTO @inserted: see dialects.read_back_output
+        return output_into(insert_, anchor_column), "returning"
     if write == "mysql":
         return insert_, "lastrowid"
     return insert_, "query"
@@ -158,6 +157,10 @@ def _derived(
         if generation == "database":
             new, returning = add_returning(new, anchor_column, ctx.write)
         insert_stmt = render_statement(ctx, new, span, f"{name} insert", returning)
+        if insert_stmt is not None and generation == "database" and ctx.write == "tsql":
+            batch = read_back_output(insert_stmt.sql, table, anchor_column)
+            ctx.record(batch, span, f"{name} insert")
+            insert_stmt = insert_stmt.model_copy(update={"sql": batch})
     immutable = {a.column for a in attributes if a.mutability == "immutable"}
     changed = [b for b in bindings if b.column.name.lower() != anchor_name and b.param not in immutable]
     changes = build_update(table, changed, anchor_column)

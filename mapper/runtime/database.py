@@ -111,6 +111,14 @@ def bindable(value: Any) -> Any:
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
+def bindable_as_number(value: Any) -> Any:
+    """:func:`bindable`, and a boolean as 1 or 0: Oracle before 23 has no boolean type in SQL, so
+    flags are NUMBER(1) columns and a Python bool cannot be bound."""
+    if isinstance(value, bool):
+        return int(value)
+    return bindable(value)
+
+
 #: errors that mean the database could not be reached or went away (unless a programming error)
 _OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
 
@@ -128,12 +136,17 @@ class DriverSql:
     sql: str
     names: tuple[str, ...]
     positional: bool
+    keys: tuple[str, ...] | None = None  # the driver's keys when they differ from the value names
+    convert: Callable[[Any], Any] = bindable  # bindable_as_number for Oracle
 
     def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters; a name ``params`` lacks is bound as NULL."""
+        convert = self.convert
         if self.positional:
-            return [bindable(params.get(name)) for name in self.names]
-        return {name: bindable(params.get(name)) for name in self.names}
+            return [convert(params.get(name)) for name in self.names]
+        if self.keys is not None:  # renamed parameters (Statement.renamed)
+            return {key: convert(params.get(name)) for key, name in zip(self.keys, self.names, strict=True)}
+        return {name: convert(params.get(name)) for name in self.names}
 
 
 class Tx:
@@ -152,7 +165,8 @@ class Tx:
 
     def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
         given = params or {}
-        bound = {name: bindable(given.get(name)) for name in statement.params}
+        convert = self.database.convert
+        bound = {name: convert(given.get(statement.value_of(name))) for name in statement.params}
         return self.connection.execute(self.database.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -356,6 +370,8 @@ class Database:
         self.name = name
         self.url = engine_url(url)
         self.dialect = self.url.get_backend_name()
+        #: how a value is bound: flags as 1/0 where SQL has no boolean type (Oracle before 23)
+        self.convert: Callable[[Any], Any] = bindable_as_number if self.dialect == "oracle" else bindable
         self._texts: dict[str, TextClause] = {}
         self._driver_sql: dict[str, DriverSql] = {}
         self._texts_lock = threading.Lock()
@@ -420,9 +436,16 @@ class Database:
                 )
             positions = compiled.positiontup
             if positions is not None:
-                found = DriverSql(compiled.string, tuple(positions), positional=True)
+                values = tuple(statement.value_of(p) for p in positions)
+                found = DriverSql(compiled.string, values, positional=True, convert=self.convert)
+            elif statement.renamed:
+                keys = tuple(compiled.binds)
+                values = tuple(statement.value_of(k) for k in keys)
+                found = DriverSql(compiled.string, values, positional=False, keys=keys, convert=self.convert)
             else:
-                found = DriverSql(compiled.string, tuple(compiled.binds), positional=False)
+                found = DriverSql(
+                    compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
+                )
             with self._texts_lock:
                 found = self._driver_sql.setdefault(statement.sql, found)
         return found

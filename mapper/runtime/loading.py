@@ -25,7 +25,7 @@ from sqlalchemy import exc
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import CacheState, SyncStats
-from mapper.runtime.database import Tx, bindable
+from mapper.runtime.database import Tx
 from mapper.runtime.record import Key, Record, anchor_key, fold, instant, shape
 from mapper.runtime.records import Codec
 
@@ -51,7 +51,7 @@ class RowForm:
         for slot in codec.slots:
             if slot.index is not None:
                 by_column[slot.index].append(slot)
-        bound = {name for statement in _statements(codec.obj) for name in statement.params}
+        bound = {statement.value_of(p) for statement in _statements(codec.obj) for p in statement.params}
         self.stamps = tuple(
             index
             for index, slots in sorted(by_column.items())
@@ -105,7 +105,10 @@ def driver_pages(
     SQLAlchemy's Row objects. Driver errors are raised as SQLAlchemy's, as ``Tx`` raises them."""
     dialect = tx.connection.dialect
     compiled = tx.database.compiled(statement).compile(dialect=dialect)
-    named = compiled.construct_params({n: bindable(params.get(n)) for n in statement.params})
+    convert = tx.database.convert
+    named = compiled.construct_params(
+        {n: convert(params.get(statement.value_of(n))) for n in statement.params}
+    )
     bound: Any = named
     if compiled.positional:
         bound = tuple(named[n] for n in compiled.positiontup or ())

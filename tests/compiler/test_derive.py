@@ -155,7 +155,9 @@ def test_delta_table_statements() -> None:
 def test_reserved_names_from_the_mapping_are_quoted(write: str, table: str) -> None:
     text = USER.replace("write table people", "write table order").replace("FROM people", 'FROM "order" AS o')
     user = compile_clean(text, write).object("User")
-    assert user.insert is not None and user.insert.sql.startswith(f"INSERT INTO {table} (login, mail)")
+    assert user.insert is not None and f"INSERT INTO {table} (login, mail)" in user.insert.sql
+    if write == "tsql":  # the table is named again where the new anchor is read back
+        assert f"FROM {table} AS written" in user.insert.sql
 
 
 def test_quoted_names_stay_quoted_in_derived_writes() -> None:

@@ -16,10 +16,14 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 HR = EXAMPLES / "hr" / "hr.map"
 PAYROLL = sorted((EXAMPLES / "payroll").glob("*.map"))
 
+#: Flags, reserved-word columns and a generated anchor, for the targets without a boolean type.
+FLAGS = FIXTURES / "flags.map"
+
 #: (example file, dialects it must compile clean for)
 CASES = [(HR, ("sqlite", "postgres", "mysql", "tsql", "oracle"))] + [
     (path, ("postgres", "mysql", "tsql", "oracle")) for path in PAYROLL
 ]
+CASES.append((FLAGS, ("postgres", "tsql", "oracle")))
 
 
 def golden(actual: str, path: Path) -> None:
