@@ -224,6 +224,8 @@ class Tx:
         disconnect = dialect.is_disconnect(error, dbapi_connection, cursor)
         if disconnect:
             self.connection.invalidate(error)
+        elif refuses_value(error):
+            return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
         return exc.DBAPIError.instance(
             sql,
             bound,
@@ -615,6 +617,22 @@ def _is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
     mapping or schema, not an outage."""
     message = str(getattr(error, "orig", error)).lower()
     return message.startswith(("no such ", "near ", "table ", "incomplete input")) and "locked" not in message
+
+
+#: SQLSTATE classes of errors a bound value causes, not the database's state: 22 data exception
+#: (too long, out of range, NUL in text: psycopg raises DataError already) and 54 program limit
+#: exceeded (a value too large for an index row: psycopg raises an OperationalError, which
+#: would read as an outage and answer 503, so that clients retry a request that cannot succeed).
+_VALUE_SQLSTATE_CLASSES = ("22", "54")
+
+
+def refuses_value(error: BaseException) -> bool:
+    """Whether the driver's ``error`` says a bound value cannot be stored (the client's fault,
+    400) rather than that the database failed (503). pymysql already raises DataError for
+    MySQL's value errors (1264 out of range, 1366 wrong value, 1406 too long); SQLite has no
+    such limits."""
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
 
 
 def _describe(error: BaseException) -> str:
