@@ -8,7 +8,8 @@ in the common attributes (``id``, ``externalId``, ``meta``), then the core schem
 extension, so Entra ID's bare ``manager`` finds the enterprise extension's ``manager``.
 
 Unknown attributes are not an error here: :meth:`Resolver.resolve` answers a single-valued,
-case-insensitive, readWrite string with ``known=False`` and the name as given, and callers decide
+case-insensitive, readWrite string with ``known=False`` and the name as given (not remembered: a
+client could send any number of names), and callers decide
 (filters simply find no value; PATCH writes them into the dict and the store ignores what the
 mapping does not map). Where a resolved attribute lives in a resource dict: core and common
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
@@ -98,6 +99,10 @@ def container_key(resolver: AttributeResolver, attribute: Attribute) -> str | No
     return attribute.urn
 
 
+#: The most resolutions a resolver remembers. Only known attributes are remembered, which the
+#: schemas bound already (a few hundred spellings: with and without URN); this is the backstop.
+MAX_RESOLVED = 4096
+
 _SCHEMAS_ATTRIBUTE = AttributeDef(
     name="schemas",
     type="reference",
@@ -158,11 +163,21 @@ class Resolver:
         return schema.urn if schema and schema.urn else None
 
     def resolve(self, urn: str | None, attribute: str, sub: str | None = None) -> Attribute:
+        """What is known of ``[urn:]attribute[.sub]``. Known attributes are remembered (their
+        number is fixed by the schemas and the mapping); unknown ones are resolved afresh each
+        time and never kept, since their names are the client's to choose."""
         key = (urn.casefold() if urn else None, attribute.casefold(), sub.casefold() if sub else None)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._resolve(urn, attribute, sub)
+            found = self._resolve(urn, attribute, sub)
+            if found.known and len(self._cache) < MAX_RESOLVED:
+                self._cache[key] = found
         return found
+
+    @property
+    def cached(self) -> int:
+        """How many resolutions are remembered (at most :data:`MAX_RESOLVED`)."""
+        return len(self._cache)
 
     def _resolve(self, urn: str | None, attribute: str, sub: str | None) -> Attribute:
         schema, definition = self._find(urn, attribute)

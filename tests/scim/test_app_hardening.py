@@ -327,3 +327,86 @@ async def test_filter_errors_do_not_echo_the_filter(client: httpx.AsyncClient) -
         response = await client.get("/Users", params={"filter": text})
         assert_error(response, 400, "invalidFilter")
         assert "maybe-secret" not in response.text
+
+
+# -- values the database cannot hold -------------------------------------------------------------
+
+
+async def test_a_user_name_too_long_for_the_database_index_is_400_not_503(client: httpx.AsyncClient) -> None:
+    """About 2.7 KB overflows a PostgreSQL index row (ProgramLimitExceeded, once answered 503 so
+    clients retried forever) and MariaDB's VARCHAR(255); SQLite has no limit and stores it."""
+    import secrets
+
+    name = secrets.token_urlsafe(3000)[:2700]
+    before = employees(client)
+    response = await client.post("/Users", json=new_user(name))
+    if client.db.dialect == "sqlite":  # type: ignore[attr-defined]
+        assert response.status_code == 201, response.text
+        return
+    detail = assert_error(response, 400, "invalidValue")["detail"]
+    assert name[:20] not in detail
+    assert employees(client) == before
+    assert "retry-after" not in response.headers
+    replace = {"op": "replace", "path": "userName", "value": name}
+    assert_error(await client.patch("/Users/1", json=patch_body(replace)), 400, "invalidValue")
+    found = await client.get("/Users", params={"filter": f'userName eq "{name}"'})
+    assert found.status_code == 200 and found.json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("name", ["emoji.\U0001f600", "\u00e9l\u00e8ve", "\u4e2d\u6587"])
+async def test_non_ascii_names_round_trip_or_are_refused_as_invalid_value(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    response = await client.post("/Users", json=new_user(name))
+    if response.status_code != 201:  # a column whose character set cannot hold it
+        assert_error(response, 400, "invalidValue")
+    found = await client.get("/Users", params={"filter": f'userName eq "{name}"'})
+    assert found.status_code == 200
+    assert found.json()["totalResults"] == (1 if response.status_code == 201 else 0)
+
+
+# -- memory bounded by configuration ---------------------------------------------------------------
+
+
+def resolvers(client: httpx.AsyncClient) -> list[Any]:
+    """The attribute resolvers of the app's resource endpoints (one per object type)."""
+    from mapper.scim.routes.resources import ResourceEndpoints
+
+    owners = [getattr(getattr(r, "endpoint", None), "__self__", None) for r in client.app.routes]  # type: ignore[attr-defined]
+    found = {id(o): o for o in owners if isinstance(o, ResourceEndpoints)}
+    return [e.resolver for e in found.values()]
+
+
+async def test_20k_unknown_attribute_names_are_not_remembered(
+    hr_sqlite: Any, quiet: pytest.LogCaptureFixture
+) -> None:
+    """Distinct 4 KB names once grew the resolver's cache (and RSS) without limit. Unknown names
+    are resolved and forgotten: the cache holds only what the schemas define."""
+    from mapper.scim.attributes import MAX_RESOLVED
+
+    async with scim_client(hr_sqlite) as client:
+        known = "userName,name.givenName,emails,title,urn:ietf:params:scim:schemas:core:2.0:User:displayName"
+        for params in (
+            {"attributes": known, "sortBy": "title"},
+            {"filter": "title pr and name.familyName pr"},
+        ):
+            assert (await client.get("/Users", params=params)).status_code == 200
+        batch, rounds, baseline = 1000, 5, []
+        for round_ in range(rounds):
+            names = [f"x{round_}_{i}_{'n' * 40}" for i in range(batch)]
+            for projection in ("attributes", "excludedAttributes"):
+                response = await client.get("/Users", params={projection: ",".join(names), "count": "1"})
+                assert response.status_code == 200
+            filter_ = " or ".join(f"{n} pr" for n in names[:50])
+            assert (await client.get("/Users", params={"filter": filter_})).status_code == 200
+            for name in names[:20]:
+                sort = await client.get("/Users", params={"sortBy": f"urn:x:{name}.sub", "count": "1"})
+                assert sort.status_code == 200
+            replace = {"op": "replace", "value": {n: "v" for n in names}}
+            assert (await client.patch("/Users/1", json=patch_body(replace))).status_code == 200
+            group = {"op": "replace", "value": {f"name.{n}": "v" for n in names}}
+            assert (await client.patch("/Groups/1", json=patch_body(group))).status_code in (200, 400)
+            if round_ == 0:  # the known attributes these requests touch, resolved once
+                baseline = [r.cached for r in resolvers(client)]
+                assert 0 < sum(baseline) and all(b <= 200 < MAX_RESOLVED for b in baseline)
+        assert [r.cached for r in resolvers(client)] == baseline  # 4,000 names later, not one more
