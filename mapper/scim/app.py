@@ -48,6 +48,7 @@ def build_app(plan: Plan, settings: Settings | None = None, *, cached_reads: boo
         auth=BearerAuth(settings.credentials, insecure=settings.insecure_no_auth),
         paths=PathNormaliser(settings.base_path, segments(plan), ALIASES),
         reads=CachedReads(endpoints, settings.base_path) if cached_reads else None,
+        body_timeout=settings.body_timeout,
     )
     return Starlette(
         routes=build_routes(plan, settings, endpoints),

@@ -122,6 +122,11 @@ def precondition_failed(detail: str = "resource version mismatch") -> ScimError:
     return ScimError(412, detail)
 
 
+def request_timeout(detail: str = "the request did not arrive in time") -> ScimError:
+    """The client took too long to send its request (408); the connection is closed after it."""
+    return ScimError(408, detail)
+
+
 def too_large(detail: str = "request payload too large") -> ScimError:
     return ScimError(413, detail)
 

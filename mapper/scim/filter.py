@@ -276,11 +276,52 @@ def _expected_at(names: set[str], text: str, pos: int) -> str:
     return _expected(names or {"$END"})
 
 
-def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
+#: The longest filter (or PATCH path) parsed, in characters, unless the caller says otherwise.
+MAX_LENGTH = 4096
+#: The most levels a filter may have: each ``(`` or ``[`` open at once and each ``and``, ``or`` or
+#: ``not`` counts one. It bounds the depth of the parsed tree, which the parser's transformer
+#: and the evaluator walk recursively (a chain of 5,000 ``and`` once raised RecursionError).
+MAX_DEPTH = 64
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_LEVELS = re.compile(r"[(\[]|[)\]]|\b(?:and|or|not)\b", re.IGNORECASE)
+
+
+def check_size(
+    text: str, start: str, error: Callable[[str], ScimError], max_length: int, max_depth: int
+) -> None:
+    """Refuse ``text`` longer than ``max_length`` or with more than ``max_depth`` levels (see
+    :data:`MAX_DEPTH`), before any parsing: a linear scan, strings skipped."""
+    if len(text) > max_length:
+        raise error(f"the {start} is longer than {max_length} characters")
+    depth = deepest = operators = 0
+    for match in _LEVELS.finditer(_STRINGS.sub('""', text)):
+        mark = match.group()
+        if mark in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in ")]":
+            depth -= 1
+        else:  # every operator counts: a chain of them nests the tree as deep as it is long
+            operators += 1
+        if deepest + operators > max_depth:
+            raise error(f"the {start} has more than {max_depth} levels of nesting and operators")
+
+
+def parse(
+    text: str,
+    start: str,
+    error: Callable[[str], ScimError],
+    *,
+    max_length: int = MAX_LENGTH,
+    max_depth: int = MAX_DEPTH,
+) -> Any:
     """Parse ``text`` from grammar rule ``start`` (``filter`` or ``path``); any syntax error
-    becomes ``error(detail)`` with a 1-based position and what was expected there."""
+    becomes ``error(detail)`` with a 1-based position and what was expected there. Text over the
+    limits (:func:`check_size`) is refused before parsing."""
     if not text or not text.strip():
         raise error(f"empty {start}")
+    check_size(text, start, error, max_length, max_depth)
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedCharacters as exc:
@@ -309,9 +350,10 @@ def parse(text: str, start: str, error: Callable[[str], ScimError]) -> Any:
         raise
 
 
-def parse_filter(text: str) -> Filter:
-    """Parse a SCIM filter; raise ``invalidFilter`` (400) with a precise detail when malformed."""
-    return parse(text, "filter", invalid_filter)
+def parse_filter(text: str, *, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Filter:
+    """Parse a SCIM filter; raise ``invalidFilter`` (400) with a precise detail when malformed or
+    over the limits (:func:`check_size`)."""
+    return parse(text, "filter", invalid_filter, max_length=max_length, max_depth=max_depth)
 
 
 # ---------------------------------------------------------------------------- equality terms

@@ -1,6 +1,7 @@
 """The front door: what every request meets before the router, as one ASGI middleware.
 
-In order: the audit log wraps writes (so a write refused a token is logged too), bearer
+In order: the audit log wraps writes (so a write refused a token is logged too), a write's body
+gets a deadline (:class:`BodyDeadline`: a client that sends it too slowly gets 408), bearer
 authentication rejects requests without a valid token, the path is normalised (``/users/`` →
 ``/Users``), and a cached read (:mod:`mapper.scim.routes.reads`) is answered on the spot.
 Everything else goes on to the router. Reads pay one set look-up for the audit log, one header
@@ -10,28 +11,67 @@ are one layer rather than four because each ASGI layer costs as much as the step
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.scim.audit import WRITE_METHODS, AuditMiddleware
 from mapper.scim.auth import BearerAuth
+from mapper.scim.errors import request_timeout
 from mapper.scim.routes.normalise import PathNormaliser
 from mapper.scim.routes.reads import CachedReads
 
 
+class BodyDeadline:
+    """``receive`` for one request whose whole body must arrive within ``timeout`` seconds of the
+    request reaching the app; past it, :func:`~mapper.scim.errors.request_timeout` (408, and the
+    connection is closed) is raised where the handler reads the body. A total deadline, not one
+    per chunk: a client trickling a byte a second must not hold a worker either. Once the body is
+    complete, later calls (a wait for the disconnect) pass through untimed."""
+
+    __slots__ = ("deadline", "done", "receive", "timeout")
+
+    def __init__(self, receive: Receive, timeout: float) -> None:
+        self.receive = receive
+        self.timeout = timeout
+        self.deadline = anyio.current_time() + timeout
+        self.done = False
+
+    async def __call__(self) -> Message:
+        if self.done:
+            return await self.receive()
+        with anyio.move_on_after(self.deadline - anyio.current_time()) as waited:
+            message = await self.receive()
+        if waited.cancelled_caught:
+            self.done = True
+            raise request_timeout(f"the request body did not arrive within {self.timeout:g} seconds")
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done = True
+        return message
+
+
 class FrontDoor:
     def __init__(
-        self, app: ASGIApp, *, auth: BearerAuth, paths: PathNormaliser, reads: CachedReads | None = None
+        self,
+        app: ASGIApp,
+        *,
+        auth: BearerAuth,
+        paths: PathNormaliser,
+        reads: CachedReads | None = None,
+        body_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.auth = auth
         self.normalise = paths.normalise
         self.reads = reads
+        self.body_timeout = body_timeout
         self.audited = AuditMiddleware(self.guarded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
         elif scope["method"] in WRITE_METHODS:
+            if self.body_timeout is not None:
+                receive = BodyDeadline(receive, self.body_timeout)
             await self.audited(scope, receive, send)
         else:
             await self.guarded(scope, receive, send)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from mapper.errors import MapperError
 from mapper.plan import Plan
+from mapper.scim.connections import guarded_protocol
 from mapper.scim.settings import ServeOptions, Settings
 
 __all__ = ["bootstrap", "check_sources", "configure_logging", "run"]
@@ -88,12 +89,16 @@ def run(plan: Plan, settings: Settings, options: ServeOptions) -> None:
         settings.base_path,
         labels,
     )
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     uvicorn.run(
         build_app(plan, settings),
         host=options.host,
         port=options.port,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=guarded_protocol(http, options.header_timeout, options.max_header_bytes),
+        timeout_keep_alive=max(1, round(options.keep_alive_timeout)),
+        limit_concurrency=options.max_connections,
+        h11_max_incomplete_event_size=options.max_header_bytes,
         access_log=False,
         log_config=None,
         log_level=options.log_level,

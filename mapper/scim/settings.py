@@ -18,6 +18,14 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a group PUT with ~10,000 members 
 DEFAULT_MAX_RESULTS = (
     1000  # the most resources one list response carries (ServiceProviderConfig filter.maxResults)
 )
+DEFAULT_MAX_FILTER_LENGTH = 4096  # characters of a filter (Entra's are under 200)
+DEFAULT_MAX_FILTER_DEPTH = 64  # open parentheses/brackets plus and/or/not operators in one filter
+DEFAULT_MAX_PATCH_OPERATIONS = 1000  # operations in one PATCH (members come as lists in one op)
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its headers
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds to receive a whole request body (1 MiB at ~35 KB/s)
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0  # seconds an idle keep-alive connection stays open (uvicorn's)
+DEFAULT_MAX_CONNECTIONS = 1000  # open connections (and requests in flight) before 503s (uvicorn's)
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # request line and headers of one request
 DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -36,6 +44,10 @@ class Settings:
     insecure_no_auth: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_results: int = DEFAULT_MAX_RESULTS
+    max_filter_length: int = DEFAULT_MAX_FILTER_LENGTH
+    max_filter_depth: int = DEFAULT_MAX_FILTER_DEPTH
+    max_patch_operations: int = DEFAULT_MAX_PATCH_OPERATIONS
+    body_timeout: float = DEFAULT_BODY_TIMEOUT  # the front door answers 408 after it
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
     full_interval: float | None = None  # seconds between full imports; None: the runtime's default
@@ -65,6 +77,14 @@ class ServeOptions:
     seed: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_results: int = DEFAULT_MAX_RESULTS
+    max_filter_length: int = DEFAULT_MAX_FILTER_LENGTH
+    max_filter_depth: int = DEFAULT_MAX_FILTER_DEPTH
+    max_patch_operations: int = DEFAULT_MAX_PATCH_OPERATIONS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
     full_interval: float | None = None  # seconds between full imports; None: the runtime's default
     log_level: str = "info"
@@ -116,6 +136,56 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_RESULTS,
         help="most resources in one list response (default 1000)",
     )
+    parser.add_argument(
+        "--max-filter-length",
+        type=int,
+        default=DEFAULT_MAX_FILTER_LENGTH,
+        help=f"longest filter in characters (default {DEFAULT_MAX_FILTER_LENGTH}); longer ones get 400",
+    )
+    parser.add_argument(
+        "--max-filter-depth",
+        type=int,
+        default=DEFAULT_MAX_FILTER_DEPTH,
+        help="most levels in a filter: open parentheses or brackets plus and/or/not operators "
+        f"(default {DEFAULT_MAX_FILTER_DEPTH})",
+    )
+    parser.add_argument(
+        "--max-patch-operations",
+        type=int,
+        default=DEFAULT_MAX_PATCH_OPERATIONS,
+        help=f"most operations in one PATCH (default {DEFAULT_MAX_PATCH_OPERATIONS}); more get 413",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        help=f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT:g}); "
+        "then the connection is closed",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        help=f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT:g}); then 408",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        help=f"seconds an idle connection stays open (default {DEFAULT_KEEP_ALIVE_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"open connections before new requests get 503 (default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEADER_BYTES,
+        help="largest request line and headers (default 64 KiB); then the connection is closed",
+    )
     parser.add_argument("--delta-interval", type=float, help="seconds between delta syncs")
     parser.add_argument("--full-interval", type=float, help="seconds between full imports")
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
@@ -147,6 +217,14 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         seed=tuple(args.seed),
         max_body_bytes=args.max_body_bytes,
         max_results=args.max_results,
+        max_filter_length=args.max_filter_length,
+        max_filter_depth=args.max_filter_depth,
+        max_patch_operations=args.max_patch_operations,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        max_header_bytes=args.max_header_bytes,
         delta_interval=args.delta_interval,
         full_interval=args.full_interval,
         log_level=args.log_level,

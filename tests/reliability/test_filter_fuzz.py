@@ -380,20 +380,15 @@ def test_arbitrary_text_raises_only_the_filter_error(text: str, user: dict[str, 
     assert_only_filter_errors(text, user)
 
 
-WAITING_FOR_DEPTH_LIMIT = pytest.mark.xfail(
-    strict=True, raises=RecursionError, reason="issue 9: no filter depth limit, fixed by edge helper"
-)
-
-
 @pytest.mark.parametrize(
     ("opener", "depth"),
     [
         *[(opener, 50) for opener in ("not(", "(", "emails[", "a pr and ", "a pr or ")],
         ("(", 5000),
-        pytest.param("emails[", 5000, marks=WAITING_FOR_DEPTH_LIMIT),
-        pytest.param("not(", 5000, marks=WAITING_FOR_DEPTH_LIMIT),
-        pytest.param("a pr and ", 5000, marks=WAITING_FOR_DEPTH_LIMIT),
-        pytest.param("a pr or ", 5000, marks=WAITING_FOR_DEPTH_LIMIT),
+        ("emails[", 5000),
+        ("not(", 5000),
+        ("a pr and ", 5000),
+        ("a pr or ", 5000),
     ],
 )
 def test_deep_and_long_filters_raise_only_the_filter_error(opener: str, depth: int) -> None:

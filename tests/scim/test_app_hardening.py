@@ -410,3 +410,77 @@ async def test_20k_unknown_attribute_names_are_not_remembered(
                 baseline = [r.cached for r in resolvers(client)]
                 assert 0 < sum(baseline) and all(b <= 200 < MAX_RESOLVED for b in baseline)
         assert [r.cached for r in resolvers(client)] == baseline  # 4,000 names later, not one more
+
+
+# -- filter size ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "' + "a" * 5000 + '"',
+        "title pr and " * 100 + "title pr",
+        "not(" * 70 + "title pr" + ")" * 70,
+        "(" * 70 + "title pr" + ")" * 70,
+        "emails[" * 70 + 'value eq "x"' + "]" * 70,
+        " or ".join(f'id eq "{i}"' for i in range(66)),
+    ],
+)
+async def test_a_filter_over_the_limits_is_invalid_filter(client: httpx.AsyncClient, text: str) -> None:
+    assert_error(await client.get("/Users", params={"filter": text}), 400, "invalidFilter")
+    search = {"schemas": [SEARCH], "filter": text}
+    assert_error(await client.post("/.search", json=search), 400, "invalidFilter")
+
+
+async def test_a_filter_within_the_limits_is_answered(client: httpx.AsyncClient) -> None:
+    text = " or ".join(f'id eq "{i}"' for i in range(1, 60))
+    response = await client.get("/Users", params={"filter": text})
+    assert response.status_code == 200 and response.json()["totalResults"] == 20
+
+
+async def test_the_limits_are_configurable(hr_sqlite: Any, quiet: pytest.LogCaptureFixture) -> None:
+    async with scim_client(hr_sqlite, max_filter_length=40, max_filter_depth=2, max_patch_operations=2) as c:
+        assert (await c.get("/Users", params={"filter": 'userName eq "ada.lovelace"'})).status_code == 200
+        long = 'userName eq "' + "a" * 40 + '"'
+        assert_error(await c.get("/Users", params={"filter": long}), 400, "invalidFilter")
+        assert (await c.get("/Users", params={"filter": "title pr and (title pr)"})).status_code == 200
+        deep = "title pr and (title pr or title pr)"
+        assert_error(await c.get("/Users", params={"filter": deep}), 400, "invalidFilter")
+        search = {"schemas": [SEARCH], "filter": deep}
+        assert_error(await c.post("/Users/.search", json=search), 400, "invalidFilter")
+        assert_error(await c.post("/.search", json=search), 400, "invalidFilter")
+        replace = {"op": "replace", "path": "title", "value": "x"}
+        assert (await c.patch("/Users/1", json=patch_body(replace, replace))).status_code == 200
+        assert_error(await c.patch("/Users/1", json=patch_body(replace, replace, replace)), 413)
+
+
+def test_the_limits_are_serve_options() -> None:
+    import argparse
+
+    from mapper.scim import settings
+
+    parser = argparse.ArgumentParser()
+    settings.add_serve_arguments(parser)
+    defaults = settings.options_from_args(parser.parse_args(["hr.map"]), {})
+    assert (defaults.max_filter_length, defaults.max_filter_depth) == (4096, 64)
+    assert (defaults.header_timeout, defaults.body_timeout, defaults.keep_alive_timeout) == (10, 30, 5)
+    assert (defaults.max_connections, defaults.max_header_bytes, defaults.max_patch_operations) == (
+        1000,
+        65536,
+        1000,
+    )
+    argv = [
+        "hr.map",
+        "--max-filter-length=100",
+        "--max-filter-depth=8",
+        "--max-patch-operations=10",
+        "--header-timeout=2.5",
+        "--body-timeout=3",
+        "--keep-alive-timeout=1",
+        "--max-connections=20",
+        "--max-header-bytes=8192",
+    ]
+    options = settings.options_from_args(parser.parse_args(argv), {})
+    assert (options.max_filter_length, options.max_filter_depth, options.max_patch_operations) == (100, 8, 10)
+    assert (options.header_timeout, options.body_timeout, options.keep_alive_timeout) == (2.5, 3, 1)
+    assert (options.max_connections, options.max_header_bytes) == (20, 8192)

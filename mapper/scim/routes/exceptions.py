@@ -10,6 +10,7 @@
 | runtime ``PreconditionFailedError`` | 412 |
 | runtime ``DatabaseUnavailableError`` | 503 with ``Retry-After`` |
 | Starlette ``HTTPException`` (no route: 404, wrong method: 405) | the same status |
+| Starlette ``ClientDisconnect`` (the client left mid-body) | 499, sent to no one: for the audit log |
 | anything else | 500, logged with its traceback: a 500 is always a bug |
 """
 
@@ -19,7 +20,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mapper.runtime.errors import (
@@ -40,7 +41,21 @@ log = logging.getLogger("mapper.scim")
 
 async def scim_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ScimError)
+    if exc.status == 408:  # the rest of the body may still come: never read it as a request
+        return error_response(exc, headers={"Connection": "close"})
     return error_response(exc)
+
+
+#: nginx's status for a request the client abandoned; no client ever receives it
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    """The client went away before its body arrived: nothing to answer, and no bug either."""
+    log.info(
+        "%s %s: the client disconnected before sending its whole request", request.method, request.url.path
+    )
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -97,5 +112,6 @@ def exception_handlers() -> dict[Any, Any]:
         PreconditionFailedError: precondition_failed,
         DatabaseUnavailableError: unavailable,
         HTTPException: http_exception,
+        ClientDisconnect: client_disconnected,
         Exception: last_resort,
     }

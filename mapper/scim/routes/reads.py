@@ -80,7 +80,8 @@ class CachedReads:
         params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)  # as Starlette reads them
         if len(params) != 1 or params[0][0].casefold() != "filter":
             return None
-        simple = SIMPLE_EQ.fullmatch(params[0][1])
+        text = params[0][1]
+        simple = SIMPLE_EQ.fullmatch(text) if len(text) <= endpoints.max_filter_length else None
         if simple is None:
             return None
         attribute, sub, value = simple.groups()

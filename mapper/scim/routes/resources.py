@@ -24,7 +24,7 @@ from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.store import Dangling, ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
 from mapper.scim.audit import note
-from mapper.scim.errors import not_found
+from mapper.scim.errors import not_found, too_large
 from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
@@ -57,6 +57,9 @@ class ResourceEndpoints:
         self.base_path = settings.base_path
         self.max_body_bytes = settings.max_body_bytes
         self.max_results = settings.max_results
+        self.max_filter_length = settings.max_filter_length
+        self.max_filter_depth = settings.max_filter_depth
+        self.max_patch_operations = settings.max_patch_operations
         self.members = Members.of(obj, plan)
         self.strict = settings.strict
         self.patch_locks = KeyedLocks()  # PATCHes of one object, one at a time (see ``patch``)
@@ -97,11 +100,15 @@ class ResourceEndpoints:
         return self.store(request).codec.anchor_of(id_)
 
     async def list_resources(self, request: Request) -> Response:
-        return await self.respond_list(request, query(request.query_params))
+        return await self.respond_list(request, self.query(request.query_params))
 
     async def search(self, request: Request) -> Response:
         """``POST /Users/.search`` with a SearchRequest body (RFC 7644 §3.4.3)."""
-        return await self.respond_list(request, query(await read_object(request, self.max_body_bytes)))
+        return await self.respond_list(request, self.query(await read_object(request, self.max_body_bytes)))
+
+    def query(self, params: Mapping[str, Any]) -> Query:
+        """The query ``params`` ask for, its filter within the configured limits."""
+        return query(params, max_length=self.max_filter_length, max_depth=self.max_filter_depth)
 
     async def respond_list(self, request: Request, q: Query) -> Response:
         total, resources = await self.matching(request, q)
@@ -203,6 +210,8 @@ class ResourceEndpoints:
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = get_ci(body, "Operations")
+        if isinstance(operations, list) and len(operations) > self.max_patch_operations:
+            raise too_large(f"a PATCH carries at most {self.max_patch_operations} operations")
         if self.strict:
             check_mapped(operations, self.obj, self.resolver)
         client_if_match = request.headers.get("if-match")
@@ -286,10 +295,13 @@ class RootSearch:
         self.endpoints = endpoints
         self.max_body_bytes = settings.max_body_bytes
         self.max_results = settings.max_results
+        self.max_filter_length = settings.max_filter_length
+        self.max_filter_depth = settings.max_filter_depth
         self.base_path = settings.base_path
 
     async def search(self, request: Request) -> Response:
-        q = query(await read_object(request, self.max_body_bytes))
+        params = await read_object(request, self.max_body_bytes)
+        q = query(params, max_length=self.max_filter_length, max_depth=self.max_filter_depth)
         root = scim_root(request, self.base_path)
         matched: list[tuple[ResourceEndpoints, dict[str, Any]]] = []
         for endpoints in self.endpoints:

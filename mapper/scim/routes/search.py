@@ -18,7 +18,16 @@ from typing import Any, Protocol
 from mapper.runtime.values import text_problem
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_filter, invalid_value
-from mapper.scim.filter import And, AttrPath, Compare, Filter, equality_terms, parse_filter
+from mapper.scim.filter import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    And,
+    AttrPath,
+    Compare,
+    Filter,
+    equality_terms,
+    parse_filter,
+)
 from mapper.scim.paths import split_list
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -97,8 +106,10 @@ def _order(value: Any) -> bool:
     return value.casefold() == "descending"
 
 
-def query(params: Mapping[str, Any]) -> Query:
-    """A :class:`Query` from query parameters or a SearchRequest body; names in any case.
+def query(params: Mapping[str, Any], *, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Query:
+    """A :class:`Query` from query parameters or a SearchRequest body; names in any case. The
+    filter is refused over ``max_length`` characters or ``max_depth`` levels (see
+    :func:`~mapper.scim.filter.check_size`).
 
     RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0."""
     folded = {str(k).casefold(): v for k, v in params.items()}
@@ -111,7 +122,7 @@ def query(params: Mapping[str, Any]) -> Query:
     if sort_by is not None and not isinstance(sort_by, str):
         raise invalid_value("sortBy must be a string")
     return Query(
-        filter=parse(text) if text is not None and text.strip() else None,
+        filter=parse(text, max_length, max_depth) if text is not None and text.strip() else None,
         start_index=max(start, 1) if start is not None else 1,
         count=max(count, 0) if count is not None else None,
         attributes=_list(folded.get("attributes")),
@@ -121,12 +132,15 @@ def query(params: Mapping[str, Any]) -> Query:
     )
 
 
-def parse(text: str) -> Filter:
+def parse(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Filter:
     """:func:`~mapper.scim.filter.parse_filter`, with the simplest filter built directly.
 
     Parsing with the grammar costs ~150 µs; a plain equality (``userName eq "x"``) is recognised
     by a regular expression and built as the very node the grammar would produce. Other filters
-    are parsed once and remembered (filters are immutable)."""
+    are parsed once and remembered (filters are immutable; 512 of them, each at most
+    ``max_length`` long, so the memory kept is bounded by configuration)."""
+    if len(text) > max_length:  # the fast path too: a long value is no more welcome there
+        raise invalid_filter(f"the filter is longer than {max_length} characters")
     simple = SIMPLE_EQ.fullmatch(text)
     if simple is not None:
         attribute, sub, value = simple.groups()
@@ -135,14 +149,14 @@ def parse(text: str) -> Filter:
             raise invalid_filter(f"the value at position {simple.start(3)} {problem}")
         return Compare(AttrPath(None, attribute, sub), "eq", value)
     try:
-        return _parse_cached(text)
+        return _parse_cached(text, max_length, max_depth)
     except RecursionError:
         raise invalid_filter(TOO_DEEP) from None
 
 
 @functools.lru_cache(maxsize=512)
-def _parse_cached(text: str) -> Filter:
-    return parse_filter(text)
+def _parse_cached(text: str, max_length: int, max_depth: int) -> Filter:
+    return parse_filter(text, max_length=max_length, max_depth=max_depth)
 
 
 async def find(

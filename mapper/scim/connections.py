@@ -1,0 +1,97 @@
+"""Slow and oversized clients at the connection, below the ASGI app: uvicorn's own HTTP protocols
+(httptools or h11) with a deadline for a request's headers and a bound on their size.
+
+uvicorn closes idle keep-alive connections (``timeout_keep_alive``) and answers 503 beyond
+``limit_concurrency``, and :func:`mapper.scim.server.run` passes both from the serve options; but
+it has no deadline for the headers of a request, and the app never sees a request before its
+headers are complete. A client that opens a connection and sends ``GET / HTTP/1.1\\r\\nHost: x``
+and nothing more held that connection for as long as it liked. :func:`guarded_protocol` makes a
+subclass of uvicorn's protocol class that closes such a connection ``header_timeout`` seconds
+after it opened (or after the previous response), and one whose request line and headers pass
+``max_header_bytes`` with a 431. The body has its own deadline in the front door
+(:class:`mapper.scim.front.BodyDeadline`), where a 408 can still be a SCIM error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+log = logging.getLogger("mapper.scim")
+
+_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class _HeaderGuard:
+    """Mixed in before a uvicorn protocol class (which provides ``transport``, ``cycle`` and
+    ``loop``). A request "awaits its headers" while no request cycle is running: from the
+    connection's start, and again after each complete response."""
+
+    header_timeout: float
+    max_header_bytes: int
+    transport: Any
+    cycle: Any
+    loop: asyncio.AbstractEventLoop
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._header_bytes = 0
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_headers():
+            self._header_bytes += len(data)
+            self._arm()
+        super().data_received(data)  # type: ignore[misc]
+        if not self._awaiting_headers():
+            self._disarm()
+            self._header_bytes = 0
+        elif self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+            self._disarm()
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._header_bytes = 0  # the next request's headers are counted afresh when they come
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _awaiting_headers(self) -> bool:
+        cycle = self.cycle
+        return cycle is None or bool(cycle.response_complete)
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _expire(self) -> None:
+        self._header_timer = None
+        if self._awaiting_headers() and not self.transport.is_closing():
+            log.debug("closing a connection whose request headers did not arrive in time")
+            self.transport.close()
+
+
+def guarded_protocol(http: str, header_timeout: float, max_header_bytes: int) -> type[asyncio.Protocol]:
+    """uvicorn's protocol class for ``http`` (``"httptools"`` or ``"h11"``) with the header
+    deadline and size bound; pass it as ``uvicorn.run(http=...)``."""
+    base: type[asyncio.Protocol]
+    if http == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        base = HttpToolsProtocol
+    else:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
+    namespace = {"header_timeout": header_timeout, "max_header_bytes": max_header_bytes}
+    return type(f"Guarded{base.__name__}", (_HeaderGuard, base), namespace)

@@ -1,0 +1,228 @@
+"""Slow and hostile clients against a real ``mapper serve`` process on 127.0.0.1, over raw sockets:
+partial headers and idle connections are closed within ``--header-timeout``, a body that does not
+arrive within ``--body-timeout`` is a 408 and a closed connection, oversized headers are a 431,
+connections beyond ``--max-connections`` get 503, and a client that leaves mid-body is a quiet
+499 in the audit log, with no traceback.
+
+The bounds are asserted as bounds (the socket's own timeout is several times the configured one),
+never as measured durations."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from test_app_server import HR, ROOT, SERVE_SCRIPT, free_port
+from test_app_support import HR_MAP
+
+TOKEN = "limits-token-7c1d"
+AUTH = f"Authorization: Bearer {TOKEN}\r\n"
+PATIENCE = 20.0  # seconds a socket waits: far above every configured bound below
+
+
+@dataclass
+class Server:
+    port: int
+    log: Path
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=PATIENCE)
+        return sock
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, text: str) -> str:
+        """The log once it holds ``text`` (the server writes it a moment after the response)."""
+        for _ in range(100):
+            log = self.output()
+            if text in log:
+                return log
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared in the log:\n{self.output()}")
+
+
+@contextmanager
+def serving(tmp_path: Path, *options: str) -> Iterator[Server]:
+    """A real ``mapper serve`` on a fresh SQLite HR database; its output goes to a file, readable
+    while it runs."""
+    port = free_port()
+    log = tmp_path / f"server-{port}.log"
+    env = {**os.environ, "MAPPER_TOKEN": f"ci:{TOKEN}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
+    argv = [
+        sys.executable,
+        "-c",
+        SERVE_SCRIPT,
+        str(HR_MAP),
+        f"--port={port}",
+        f"--create-schema={HR / 'schema.sql'}",
+        f"--seed={HR / 'sample-data.sql'}",
+        *options,
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(200):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            else:
+                raise AssertionError(log.read_text())
+            yield Server(port, log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp_path = tmp_path_factory.mktemp("limits")
+    with serving(
+        tmp_path,
+        "--header-timeout=1",
+        "--body-timeout=1",
+        "--max-header-bytes=8192",
+        "--keep-alive-timeout=1",
+    ) as running:
+        yield running
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (raises on PATIENCE)."""
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def request(server: Server, method: str, path: str, body: bytes = b"") -> bytes:
+    with server.connect() as sock:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}Connection: close\r\n"
+        if body:
+            head += f"Content-Type: application/scim+json\r\nContent-Length: {len(body)}\r\n"
+        sock.sendall(head.encode() + b"\r\n" + body)
+        return read_all(sock)
+
+
+def test_a_healthy_request_is_served(server: Server) -> None:
+    answer = request(server, "GET", "/scim/v2/Users?count=1")
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"GET /scim/v2/Users HTTP/1.1\r\n", b"GET /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
+    ids=["idle", "request-line", "partial-headers"],
+)
+def test_partial_headers_are_disconnected_within_the_bound(server: Server, sent: bytes) -> None:
+    with server.connect() as sock:
+        sock.sendall(sent)
+        assert read_all(sock) == b""  # closed by the server, long before PATIENCE
+
+
+def test_headers_trickled_are_disconnected_within_the_bound(server: Server) -> None:
+    """Each byte resets no clock: the deadline runs from the request's first byte."""
+    with server.connect() as sock:
+        sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\n")
+        closed = False
+        for _ in range(int(PATIENCE / 0.2)):
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+            except OSError:  # reset: the server closed it
+                closed = True
+                break
+            time.sleep(0.2)
+        assert closed or read_all(sock) == b""
+
+
+def test_a_keep_alive_connection_is_guarded_for_its_next_request(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n".encode())
+        first = b""
+        while b'{"status":"ok"}' not in first:
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # the next request, never finished
+        assert read_all(sock) == b""
+
+
+def test_headers_over_the_bound_are_431(server: Server) -> None:
+    with server.connect() as sock:
+        sock.sendall(b"GET /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        try:
+            for _ in range(20):
+                sock.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
+        except OSError:
+            pass  # the server closed the connection while we were still sending
+        answer = read_all(sock)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickled"])
+def test_a_body_that_does_not_arrive_in_time_is_408(server: Server, trickle: bool) -> None:
+    with server.connect() as sock:
+        head = (
+            f"POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}"
+            "Content-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b'{"userName": ')
+        if trickle:
+            try:
+                for _ in range(int(PATIENCE / 0.2)):
+                    sock.sendall(b" ")
+                    time.sleep(0.2)
+            except OSError:
+                pass
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in answer.lower()
+    assert b'"status":"408"' in answer
+    log = server.wait_for('"status":408')
+    assert "Traceback" not in log and " ERROR " not in log
+
+
+def test_a_client_that_leaves_mid_body_is_a_quiet_499(server: Server) -> None:
+    with server.connect() as sock:
+        head = (
+            f"PATCH /scim/v2/Users/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}"
+            "Content-Type: application/scim+json\r\nContent-Length: 500\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b'{"schemas": [')
+        time.sleep(0.2)
+    log = server.wait_for('"status":499')
+    assert '"method":"PATCH"' in log
+    assert "Traceback" not in log and " ERROR " not in log
+    assert "ClientDisconnect" not in log
+    ok = request(server, "GET", "/scim/v2/Users/1")
+    assert ok.startswith(b"HTTP/1.1 200 ")
+
+
+def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
+    with serving(tmp_path, "--max-connections=3", "--header-timeout=30") as server:
+        idle = [server.connect() for _ in range(2)]
+        try:
+            time.sleep(0.3)  # let the server accept them
+            answer = request(server, "GET", "/scim/v2/Users?count=1")
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:100]
+        finally:
+            for sock in idle:
+                sock.close()
+        for _ in range(50):  # the slots free again once those connections are gone
+            if request(server, "GET", "/scim/v2/Users?count=1").startswith(b"HTTP/1.1 200 "):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the limit never freed")
