@@ -137,7 +137,7 @@ class _Patcher:
                 return
         info = self.resolver.resolve(path.urn, path.attribute)
         if path.sub_attribute and info.known and not info.complex:
-            raise invalid_path(f"'{info.name}' has no sub-attributes (path '{path}')")
+            raise invalid_path(f"'{info.name}' has no sub-attributes")
         if path.value_filter is not None and info.known and not info.multi_valued:
             raise invalid_path(
                 f"'{info.name}' is single-valued; a value filter needs a multi-valued attribute"
@@ -284,7 +284,7 @@ class _Patcher:
         assert path.value_filter is not None
         terms = equality_terms(path.value_filter)
         if terms is None or any(p.urn or p.sub for p, _ in terms):
-            raise no_target(f"no value of '{info.name}' matches the filter in path '{path}'")
+            raise no_target(f"no value of '{info.name}' matches the path's value filter")
         item: dict[str, Any] = {}
         for term, term_value in terms:
             sub = self.resolver.resolve(info.urn, info.name, term.attribute)

@@ -46,7 +46,7 @@ def parse_path(text: str) -> AttributePath:
     """Parse a PATCH ``path`` or one ``attributes=`` entry; raise ``invalidPath`` when malformed."""
     base, value_filter, after = parse(text.strip() if isinstance(text, str) else "", "path", invalid_path)
     if value_filter is not None and base.sub:
-        raise invalid_path(f"a value filter applies to an attribute, not to '{base}' ")
+        raise invalid_path(f"a value filter applies to an attribute, not to '{base}'")
     return AttributePath(base.urn, base.attribute, value_filter, base.sub or after)
 
 
