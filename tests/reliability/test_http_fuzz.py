@@ -106,9 +106,6 @@ def test_http_fuzz(
     assert table_count(db.url, "employees") == len(users)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 9: a disconnect mid-body is logged as a 500, fixed by edge helper"
-)
 def test_a_client_that_disconnects_mid_body(tmp_path: Path, served: Callable[..., ServedGateway]) -> None:
     """A client that promises a body and hangs up half-way: no traceback, no 500 in the audit log,
     and the gateway answers the next client."""

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.reliability.support import AUTH, PATCH_OP, ServedGateway, tracebacks
 
@@ -67,7 +66,6 @@ async def drive(base: str, start: int, count: int) -> list[int]:
     return statuses
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: unbounded Resolver cache, fixed by edge helper")
 def test_rss_stays_flat_under_distinct_names(tmp_path: Path, served: Callable[..., ServedGateway]) -> None:
     gateway = served(f"sqlite:///{tmp_path / 'memory.db'}", "--log-level=warning")
     warm = asyncio.run(drive(gateway.base, 0, WARM_UP))
