@@ -42,13 +42,18 @@ class _HeaderGuard:
 
     def data_received(self, data: bytes) -> None:
         if self._awaiting_headers():
-            self._header_bytes += len(data)
             self._arm()
+            if self._reading_headers():
+                self._header_bytes += len(data)
         super().data_received(data)  # type: ignore[misc]
         if not self._awaiting_headers():
             self._disarm()
             self._header_bytes = 0
-        elif self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+        elif (
+            self._header_bytes > self.max_header_bytes
+            and self._reading_headers()
+            and not self.transport.is_closing()
+        ):
             self._disarm()
             self.transport.write(_TOO_LARGE)
             self.transport.close()
@@ -62,8 +67,15 @@ class _HeaderGuard:
         super().connection_lost(exc)  # type: ignore[misc]
 
     def _awaiting_headers(self) -> bool:
+        """No request in flight: the deadline runs (also while the rest of a body answered early,
+        a 413 or a 401, still trickles in)."""
         cycle = self.cycle
         return cycle is None or bool(cycle.response_complete)
+
+    def _reading_headers(self) -> bool:
+        """What arrives now is a request line or headers, not the rest of an answered body."""
+        cycle = self.cycle
+        return cycle is None or (bool(cycle.response_complete) and not getattr(cycle, "more_body", False))
 
     def _arm(self) -> None:
         if self._header_timer is None:

@@ -229,3 +229,22 @@ def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
             time.sleep(0.1)
         else:
             raise AssertionError("the limit never freed")
+
+
+def test_the_rest_of_a_body_answered_early_is_no_header(server: Server) -> None:
+    """A body refused by its Content-Length (413) may keep arriving after the answer: those bytes
+    belong to the body, and never count against --max-header-bytes (the fuzz once got 431s)."""
+    with server.connect() as sock:
+        head = (
+            f"POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}"
+            "Content-Type: application/scim+json\r\nContent-Length: 2000000\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        try:
+            for _ in range(30):
+                sock.sendall(b" " * 10_000)
+        except OSError:
+            pass  # closed after the answer
+        answer = read_all(sock)  # the body never completes: closed by the deadline
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert b" 431 " not in answer
