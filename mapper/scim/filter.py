@@ -277,7 +277,7 @@ def _expected_at(names: set[str], text: str, pos: int) -> str:
 
 
 #: The longest filter (or PATCH path) parsed, in characters, unless the caller says otherwise.
-MAX_LENGTH = 4096
+MAX_LENGTH = 8192
 #: The most levels a filter may have: each ``(`` or ``[`` open at once and each ``and``, ``or`` or
 #: ``not`` counts one. It bounds the depth of the parsed tree, which the parser's transformer
 #: and the evaluator walk recursively (a chain of 5,000 ``and`` once raised RecursionError).

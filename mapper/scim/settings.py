@@ -18,7 +18,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a group PUT with ~10,000 members 
 DEFAULT_MAX_RESULTS = (
     1000  # the most resources one list response carries (ServiceProviderConfig filter.maxResults)
 )
-DEFAULT_MAX_FILTER_LENGTH = 4096  # characters of a filter (Entra's are under 200)
+DEFAULT_MAX_FILTER_LENGTH = 8192  # characters of a filter (Entra's are under 200)
 DEFAULT_MAX_FILTER_DEPTH = 64  # open parentheses/brackets plus and/or/not operators in one filter
 DEFAULT_MAX_PATCH_OPERATIONS = 1000  # operations in one PATCH (members come as lists in one op)
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its headers
