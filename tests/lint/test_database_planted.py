@@ -157,7 +157,7 @@ PLANTS = [
         'disable set active = "maybe"',
         "MAP305",
         "maybe",
-        databases=("postgres",),
+        databases=("postgres", "mariadb"),  # SQLite stores any value in any column
     ),
 ]
 

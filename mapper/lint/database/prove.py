@@ -42,6 +42,7 @@ from mapper.lint.database.codes import (
     UNKNOWN_PROCEDURE,
     UNKNOWN_TABLE,
 )
+from mapper.lint.database.constants import misplaced_text
 from mapper.lint.database.places import find_object, place
 from mapper.plan import Plan, PlanNode, Statement
 
@@ -155,6 +156,10 @@ class _Prover:
         finally:
             cursor.close()
             self._raw.rollback()
+        if self._dialect == "mysql":  # it converts values only when a row is written
+            misplaced = misplaced_text(statement.sql, self._catalog)
+            if misplaced is not None:
+                return Rejection("type", misplaced[1], misplaced[0])
         return None
 
     def _prepare(self, cursor: Any, sql: str, count: int) -> None:
