@@ -92,6 +92,22 @@ class ServeOptions:
     strict: bool = False
 
 
+def _positive_int(text: str) -> int:
+    """A limit given on the command line: a whole number of at least 1 (0 would refuse everything)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """A timeout given on the command line: a number of seconds above 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``mapper serve``'s arguments on ``parser`` (the CLI's ``serve`` sub-parser)."""
     parser.add_argument("mapping", help="the mapping file to serve")
@@ -138,51 +154,51 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-filter-length",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_FILTER_LENGTH,
         help=f"longest filter in characters (default {DEFAULT_MAX_FILTER_LENGTH}); longer ones get 400",
     )
     parser.add_argument(
         "--max-filter-depth",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_FILTER_DEPTH,
         help="most levels in a filter: open parentheses or brackets plus and/or/not operators "
         f"(default {DEFAULT_MAX_FILTER_DEPTH})",
     )
     parser.add_argument(
         "--max-patch-operations",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_PATCH_OPERATIONS,
         help=f"most operations in one PATCH (default {DEFAULT_MAX_PATCH_OPERATIONS}); more get 413",
     )
     parser.add_argument(
         "--header-timeout",
-        type=float,
+        type=_positive_float,
         default=DEFAULT_HEADER_TIMEOUT,
         help=f"seconds to receive a request's headers (default {DEFAULT_HEADER_TIMEOUT:g}); "
         "then the connection is closed",
     )
     parser.add_argument(
         "--body-timeout",
-        type=float,
+        type=_positive_float,
         default=DEFAULT_BODY_TIMEOUT,
         help=f"seconds to receive a request's body (default {DEFAULT_BODY_TIMEOUT:g}); then 408",
     )
     parser.add_argument(
         "--keep-alive-timeout",
-        type=float,
+        type=_positive_float,
         default=DEFAULT_KEEP_ALIVE_TIMEOUT,
         help=f"seconds an idle connection stays open (default {DEFAULT_KEEP_ALIVE_TIMEOUT:g})",
     )
     parser.add_argument(
         "--max-connections",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_CONNECTIONS,
         help=f"open connections before new requests get 503 (default {DEFAULT_MAX_CONNECTIONS})",
     )
     parser.add_argument(
         "--max-header-bytes",
-        type=int,
+        type=_positive_int,
         default=DEFAULT_MAX_HEADER_BYTES,
         help="largest request line and headers (default 64 KiB); then the connection is closed",
     )

@@ -490,3 +490,25 @@ def test_the_limits_are_serve_options() -> None:
     assert (options.max_filter_length, options.max_filter_depth, options.max_patch_operations) == (100, 8, 10)
     assert (options.header_timeout, options.body_timeout, options.keep_alive_timeout) == (2.5, 3, 1)
     assert (options.max_connections, options.max_header_bytes) == (20, 8192)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--max-filter-length=0",
+        "--max-filter-depth=-1",
+        "--max-connections=0",
+        "--header-timeout=0",
+        "--body-timeout=-2",
+    ],
+)
+def test_a_limit_that_would_refuse_everything_is_a_usage_error(option: str) -> None:
+    import argparse
+
+    from mapper.scim import settings
+
+    parser = argparse.ArgumentParser()
+    settings.add_serve_arguments(parser)
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["hr.map", option])
+    assert exited.value.code == 2
