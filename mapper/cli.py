@@ -266,7 +266,7 @@ def build_parser(commands: Sequence[Register] = COMMANDS) -> argparse.ArgumentPa
         prog="mapper",
         description="A SCIM 2.0 provisioning gateway for SQL databases, driven by a mapping file.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {tool_version()}")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {tool_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in commands:
         register(subparsers)

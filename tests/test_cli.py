@@ -31,8 +31,9 @@ def test_exit_codes_are_the_named_constants() -> None:
     assert (cli.EXIT_OK, cli.EXIT_ERRORS, cli.EXIT_USAGE) == (EXIT_OK, EXIT_ERRORS, EXIT_USAGE)
 
 
-def test_version() -> None:
-    run = mapper("--version")
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag: str) -> None:
+    run = mapper(flag)
     assert run.returncode == EXIT_OK
     assert run.stdout.startswith("mapper ")
 
