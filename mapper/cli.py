@@ -209,6 +209,10 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
         environ=env,
         delta_interval=options.delta_interval,
         full_interval=options.full_interval,
+        connect_timeout=options.connect_timeout,
+        statement_timeout=options.statement_timeout,
+        sync_timeout=options.sync_timeout,
+        pool_timeout=options.pool_timeout,
     )
     run(plan, settings, options)
     return EXIT_OK

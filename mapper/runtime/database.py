@@ -17,10 +17,13 @@ succeeds or fails on its own, and is acknowledged only once its transaction has 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -121,6 +124,91 @@ def bindable_as_number(value: Any) -> Any:
 
 #: errors that mean the database could not be reached or went away (unless a programming error)
 _OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Every wait on a database is bounded (seconds). ``connect``: reaching the database (libpq's
+    and pymysql's connect timeout). ``statement``: one request's unit of work, or one group-commit
+    batch counted from its oldest write's arrival; enforced by the database (PostgreSQL
+    ``statement_timeout``, MariaDB ``max_statement_time``, MySQL ``max_execution_time`` for reads)
+    and by a watchdog that shuts the connection's socket when the database does not answer at all
+    (a partition). ``sync``: one import (full or delta) the same way. ``pool``: waiting for a
+    pooled connection. ``keepalive``: idle seconds before TCP keepalive probes (then every
+    ``keepalive / 3`` s, 3 probes). SQLite's busy timeout is ``statement`` too."""
+
+    connect: float = 10.0
+    statement: float = 15.0
+    sync: float = 600.0
+    pool: float = 10.0
+    keepalive: float = 30.0
+
+
+class _Deadline:
+    """One unit of work's bound: the watchdog (:meth:`expire`, called on the event loop when the
+    bound has passed) breaks the connection the unit uses, so its worker thread stops waiting at
+    once and the unit fails as an outage. The worker thread attaches the connection it checked out
+    and detaches it at check-in, under a lock, so a late watchdog never breaks a connection that
+    went back to the pool."""
+
+    __slots__ = ("at", "connection", "expired", "lock")
+
+    def __init__(self, bound: float) -> None:
+        self.at = time.monotonic() + bound  # a connect started in the unit ends by then too
+        self.lock = threading.Lock()
+        self.connection: Any = None
+        self.expired = False
+
+    def arm(self, bound: float) -> asyncio.TimerHandle:
+        """The watchdog, on the running event loop; cancel it when the unit is done."""
+        return asyncio.get_running_loop().call_later(bound, self.expire)
+
+    def attach(self, dbapi_connection: Any) -> None:
+        with self.lock:
+            if self.expired:
+                raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
+            self.connection = dbapi_connection
+
+    def detach(self, dbapi_connection: Any) -> None:
+        with self.lock:
+            if self.connection is dbapi_connection:
+                self.connection = None
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            connection, self.connection = self.connection, None
+        if connection is not None:
+            _break(connection)
+
+
+def _break(dbapi_connection: Any) -> None:
+    """Make every blocked call on ``dbapi_connection`` fail now, from another thread: a socket is
+    shut down (the driver sees the connection lost; the pool discards it), SQLite is interrupted."""
+    try:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.interrupt()
+            return
+        sock = getattr(dbapi_connection, "_sock", None)  # pymysql
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
+            return
+        fileno = dbapi_connection.fileno()  # psycopg: libpq's socket
+        with socket.socket(fileno=os.dup(fileno)) as duplicate:
+            duplicate.shutdown(socket.SHUT_RDWR)  # shuts the socket itself, not only the duplicate
+    except (OSError, AttributeError, ValueError) as error:  # already closed: nothing waits on it
+        log.debug("watchdog: could not break a connection: %s", error)
+
+
+_current = threading.local()  # the _Deadline of the unit of work this worker thread runs
+
+
+def _keepalive(sock: socket.socket, idle: float) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", max(1, idle / 3)), ("TCP_KEEPCNT", 3)):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, max(1, int(value)))
 
 
 class _TransactionLost(Exception):
@@ -252,10 +340,11 @@ class _Job:
     """One write: queued, then taken into a batch, then done with its outcome (``value`` or
     ``error``). A queued job may be woken to lead the next batch instead (``leads``)."""
 
-    __slots__ = ("error", "fn", "leads", "taken", "value", "woken")
+    __slots__ = ("deadline", "error", "fn", "leads", "taken", "value", "woken")
 
-    def __init__(self, fn: Callable[[Tx], Any]) -> None:
+    def __init__(self, fn: Callable[[Tx], Any], deadline: float) -> None:
         self.fn = fn
+        self.deadline = deadline  # time.monotonic() by which its caller has an answer
         self.woken = anyio.Event()
         self.leads = False
         self.taken = False
@@ -276,7 +365,12 @@ class GroupCommitter:
     A job that raises is rolled back to its savepoint and its caller alone gets the exception;
     the others are unaffected. When the commit itself fails, or the connection breaks (or the
     database rolls the whole transaction back), nothing of the batch is kept and every job of it
-    fails. Jobs must not run DDL (MySQL commits implicitly before DDL)."""
+    fails. Jobs must not run DDL (MySQL commits implicitly before DDL).
+
+    Every write is answered within ``Timeouts.statement`` of its arrival: a job still queued then
+    is withdrawn and fails as an outage (503), and a batch is bounded by its oldest job's deadline
+    (the watchdog breaks its connection when the database does not answer), so a batch stuck on a
+    dead connection neither holds its own callers nor the writes queued behind it."""
 
     def __init__(self, database: Database, cap: int = 64) -> None:
         self.database = database
@@ -292,7 +386,7 @@ class GroupCommitter:
 
     async def submit(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in the next batch; its value once that batch has committed."""
-        job = _Job(fn)
+        job = _Job(fn, time.monotonic() + self.database.timeouts.statement)
         self._queue.append(job)
         if self._busy:
             await self._wait(job)
@@ -312,7 +406,17 @@ class GroupCommitter:
         queued withdraws it; once its batch runs, the job is seen through (as a thread that cannot
         be abandoned) and the cancellation follows."""
         try:
-            await job.woken.wait()
+            with anyio.move_on_after(job.deadline - time.monotonic()):
+                await job.woken.wait()
+            if job.woken.is_set():
+                return
+            if not job.taken:  # still queued at its deadline: the batches ahead are stuck
+                self._queue.remove(job)
+                job.error = DatabaseUnavailableError(self.database.name)
+                log.warning("database %s: a write waited out its bound in the queue", self.database.name)
+                return
+            with anyio.CancelScope(shield=True):  # its batch runs: bounded by the batch's watchdog
+                await job.woken.wait()
         except anyio.get_cancelled_exc_class():
             if not job.taken:
                 self._queue.remove(job)
@@ -327,13 +431,20 @@ class GroupCommitter:
         batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
         for job in batch:
             job.taken = True
+        # the oldest write's deadline, but never less than a second to run the batch at all
+        bound = max(min(job.deadline for job in batch) - time.monotonic(), 1.0)
+        deadline = _Deadline(bound)
+        watchdog = deadline.arm(bound)
         try:
-            await anyio.to_thread.run_sync(self.database.run_batch, batch, limiter=self.database.limiter)
+            await anyio.to_thread.run_sync(
+                self.database.run_batch, batch, deadline, limiter=self.database.limiter
+            )
         except BaseException as error:  # noqa: BLE001 - run_batch catches everything; never strand a job
             for job in batch:
                 if job.error is None:
                     job.error = error
         finally:
+            watchdog.cancel()
             stats = self.stats
             self.stats = CommitStats(
                 stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))
@@ -366,10 +477,10 @@ class Database:
         *,
         pool_size: int = 8,
         max_overflow: int = 4,
-        connect_timeout: int = 10,
-        busy_timeout_ms: int = 5000,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.name = name
+        self.timeouts = timeouts or Timeouts()
         self.url = engine_url(url)
         self.dialect = self.url.get_backend_name()
         #: how a value is bound: flags as 1/0 where SQL has no boolean type (Oracle before 23)
@@ -385,7 +496,7 @@ class Database:
         # on SQLite (one writer) writes also queue here rather than in sqlite3's busy handler,
         # whose back-off leaves the lock idle between retrying threads
         self.committer = GroupCommitter(self)
-        self.engine = self._create_engine(pool_size, max_overflow, connect_timeout, busy_timeout_ms)
+        self.engine = self._create_engine(pool_size, max_overflow)
 
     @property
     def is_sqlite(self) -> bool:
@@ -395,14 +506,26 @@ class Database:
     def is_mysql(self) -> bool:
         return self.dialect in ("mysql", "mariadb")
 
-    def _create_engine(self, pool_size: int, max_overflow: int, connect_timeout: int, busy_ms: int) -> Engine:
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
-        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
+    def _create_engine(self, pool_size: int, max_overflow: int) -> Engine:
+        timeouts = self.timeouts
+        busy_ms = int(timeouts.statement * 1000)
+        # no pool_pre_ping: the checkout listener pings under the unit of work's watchdog
+        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow}
+        kwargs["pool_timeout"] = timeouts.pool
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_ms / 1000}
         else:
             kwargs["pool_recycle"] = 1800
-            kwargs["connect_args"] = {"connect_timeout": connect_timeout}
+            kwargs["connect_args"] = {"connect_timeout": max(1, round(timeouts.connect))}
+        if self.dialect == "postgresql":
+            idle = max(1, int(timeouts.keepalive))
+            kwargs["connect_args"].update(
+                options=f"-c statement_timeout={int(timeouts.statement * 1000)}",
+                keepalives=1,
+                keepalives_idle=idle,
+                keepalives_interval=max(1, idle // 3),
+                keepalives_count=3,
+            )
         url = self.url
         if (
             self.is_sqlite
@@ -416,8 +539,52 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(engine, busy_ms)
         elif self.is_mysql:
-            event.listen(engine, "connect", _mysql_on_connect)
+            event.listen(engine, "connect", self._mysql_on_connect)
+        event.listen(engine, "do_connect", self._do_connect)
+        event.listen(engine, "checkout", self._checkout)
+        event.listen(engine, "checkin", _checkin)
         return engine
+
+    def _do_connect(self, _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        """A new connection for a unit of work takes no longer than what is left of its bound
+        (the watchdog cannot break a connection that does not exist yet)."""
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is None or self.is_sqlite:
+            return
+        left = deadline.at - time.monotonic()
+        if left <= 0:
+            raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
+        cparams["connect_timeout"] = max(1, min(round(self.timeouts.connect), int(left + 0.999)))
+
+    def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        """A connection leaves the pool for this thread's unit of work: the unit's watchdog may
+        break it from now on; a server connection is pinged first (a stale one is replaced, as
+        ``pool_pre_ping`` would, but the ping is bounded too)."""
+        deadline: _Deadline | None = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.attach(dbapi_connection)
+        if self.is_sqlite:
+            return
+        try:
+            if _record.info.pop("sync_bound", False):  # an import raised the session's bound
+                _mysql_statement_time(dbapi_connection, self.timeouts.statement)
+            self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if deadline is not None and deadline.expired:
+                raise exc.TimeoutError("the database did not answer within the bound") from error
+            raise exc.DisconnectionError(_describe(error)) from error  # the pool tries a new one
+
+    def _mysql_on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        """DATETIME columns hold UTC: read and write them in UTC. Statements are bounded by the
+        server too (MariaDB: any statement, in seconds; MySQL: SELECTs, in milliseconds), and the
+        socket keeps TCP keepalive."""
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.close()
+        _mysql_statement_time(dbapi_connection, self.timeouts.statement)
+        sock = getattr(dbapi_connection, "_sock", None)
+        if isinstance(sock, socket.socket):
+            _keepalive(sock, self.timeouts.keepalive)
 
     def compiled(self, statement: Statement) -> TextClause:
         """The ``text()`` of a statement, compiled once per SQL string."""
@@ -468,11 +635,30 @@ class Database:
         returns once they are committed. ``fn`` must not catch database errors and go on."""
         if write:
             return await self.committer.submit(fn)
-        return await anyio.to_thread.run_sync(self.run_sync, fn, write, snapshot, limiter=self.limiter)
+        # a snapshot read is an import: bounded by Timeouts.sync, every other read by .statement
+        bound = self.timeouts.sync if snapshot else self.timeouts.statement
+        deadline = _Deadline(bound)
+        watchdog = deadline.arm(bound)
+        try:
+            with anyio.move_on_after(bound):  # waiting for a thread slot counts against the bound
+                return await anyio.to_thread.run_sync(
+                    self.run_sync, fn, write, snapshot, deadline, limiter=self.limiter
+                )
+        finally:
+            watchdog.cancel()
+        log.warning("database %s: a read waited out its bound (%.0f s)", self.name, bound)
+        raise DatabaseUnavailableError(self.name)
 
-    def run_sync(self, fn: Callable[[Tx], T], write: bool = False, snapshot: bool = False) -> T:
+    def run_sync(
+        self,
+        fn: Callable[[Tx], T],
+        write: bool = False,
+        snapshot: bool = False,
+        deadline: _Deadline | None = None,
+    ) -> T:
         """``fn`` in one transaction of its own, in the calling thread (``write`` takes SQLite's
-        write lock up front)."""
+        write lock up front). ``deadline``: the watchdog that may break its connection."""
+        _current.deadline = deadline
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite and write:
@@ -480,20 +666,38 @@ class Database:
                 if snapshot and self.dialect == "postgresql":
                     connection = connection.execution_options(isolation_level="REPEATABLE READ")
                 with connection.begin():
+                    if snapshot and self.timeouts.sync != self.timeouts.statement:
+                        self._bound_transaction(connection, self.timeouts.sync)
                     return fn(Tx(self, connection))
         except _OUTAGES as e:
             outage = self._outage(e)
             if outage is e:
                 raise
             raise outage from e
+        except exc.DBAPIError as e:
+            if deadline is not None and deadline.expired:  # broken by the watchdog mid-way
+                raise self._outage(exc.TimeoutError(str(e))) from e
+            raise
+        finally:
+            _current.deadline = None
 
-    def run_batch(self, jobs: list[_Job]) -> None:
+    def _bound_transaction(self, connection: Connection, seconds: float) -> None:
+        """An import's statements get the sync bound instead of the statement bound: for this
+        transaction on PostgreSQL, for the session (until reset at check-in) on MariaDB/MySQL."""
+        if self.dialect == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
+        elif self.is_mysql:
+            connection.info["sync_bound"] = True  # the next checkout restores the statement bound
+            _mysql_statement_time(connection.connection.dbapi_connection, seconds)
+
+    def run_batch(self, jobs: list[_Job], deadline: _Deadline | None = None) -> None:
         """Run ``jobs`` in order in one write transaction, each in a savepoint, and commit once;
         in the calling thread. Sets each job's outcome and never raises: a job that raises is
         rolled back to its savepoint and keeps its exception; when the transaction cannot go on
         or its commit fails, every job still without an error gets that failure (nothing of the
         batch was kept)."""
         committed = False
+        _current.deadline = deadline
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite:
@@ -505,7 +709,13 @@ class Database:
                 committed = True
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             if not committed:
+                if deadline is not None and deadline.expired and not isinstance(error, _OUTAGES):
+                    timeout = exc.TimeoutError("the write transaction outlived its bound")
+                    timeout.__cause__ = error
+                    error = timeout
                 self._fail(jobs, error)
+        finally:
+            _current.deadline = None
 
     def _run_job(self, connection: Connection, tx: Tx, job: _Job) -> None:
         """``job`` in a savepoint of its own. Savepoints go straight to the driver (SQLAlchemy's
@@ -605,11 +815,24 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    """DATETIME columns hold UTC: read and write them in UTC."""
+def _mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:
+    """Bound every statement of the session: MariaDB's ``max_statement_time`` (seconds, any
+    statement) or MySQL's ``max_execution_time`` (milliseconds, SELECTs only)."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("SET time_zone = '+00:00'")
-    cursor.close()
+    try:
+        if "mariadb" in str(getattr(dbapi_connection, "server_version", "")).lower():
+            cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
+        else:
+            cursor.execute("SET SESSION max_execution_time = %s", (int(seconds * 1000),))
+    finally:
+        cursor.close()
+
+
+def _checkin(dbapi_connection: Any, record: Any) -> None:
+    """A connection back in the pool: no watchdog may break it any more."""
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None and dbapi_connection is not None:
+        deadline.detach(dbapi_connection)
 
 
 def _is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:

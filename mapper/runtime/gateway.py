@@ -14,7 +14,7 @@ from typing import Any
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.runtime.autosync import AutoSync
-from mapper.runtime.database import Database, resolve_url
+from mapper.runtime.database import Database, Timeouts, resolve_url
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.store import ObjectStore
 
@@ -45,10 +45,13 @@ class Gateway:
         progress_every: int = 100_000,
         watermark_margin: float = 5.0,
         pool_size: int = 8,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.plan = plan
         self.databases: dict[str, Database] = {
-            source.name: Database(source.name, resolve_url(source, environ), pool_size=pool_size)
+            source.name: Database(
+                source.name, resolve_url(source, environ), pool_size=pool_size, timeouts=timeouts
+            )
             for source in plan.sources
         }
         self.stores: dict[str, ObjectStore] = {}

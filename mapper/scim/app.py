@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from mapper.plan import Plan
+from mapper.runtime.database import Timeouts
 from mapper.runtime.gateway import Gateway
 from mapper.scim.auth import BearerAuth
 from mapper.scim.front import FrontDoor
@@ -64,6 +65,18 @@ def _lifespan(plan: Plan, settings: Settings) -> Callable[[Starlette], AbstractA
         intervals["delta_interval"] = settings.delta_interval
     if settings.full_interval is not None:
         intervals["full_interval"] = settings.full_interval
+    bounds = {
+        name: value
+        for name, value in (
+            ("connect", settings.connect_timeout),
+            ("statement", settings.statement_timeout),
+            ("sync", settings.sync_timeout),
+            ("pool", settings.pool_timeout),
+        )
+        if value is not None
+    }
+    if bounds:
+        intervals["timeouts"] = Timeouts(**bounds)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -52,6 +52,11 @@ class Settings:
     delta_interval: float | None = None  # seconds between delta syncs; None: the runtime's default
     full_interval: float | None = None  # seconds between full imports; None: the runtime's default
     autosync: bool = True
+    # bounded waits on the databases, seconds (mapper.runtime.database.Timeouts); None: its default
+    connect_timeout: float | None = None
+    statement_timeout: float | None = None
+    sync_timeout: float | None = None
+    pool_timeout: float | None = None
     strict: bool = False  # PATCH of an unmapped attribute: 400 invalidPath instead of ignored
 
     def __post_init__(self) -> None:
@@ -90,6 +95,10 @@ class ServeOptions:
     log_level: str = "info"
     dialect: str | None = None  # overrides every source's dialect (as ``mapper compile --dialect``)
     strict: bool = False
+    connect_timeout: float | None = None  # seconds; None: the runtime's default (Timeouts)
+    statement_timeout: float | None = None
+    sync_timeout: float | None = None
+    pool_timeout: float | None = None
 
 
 def _positive_int(text: str) -> int:
@@ -204,6 +213,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--delta-interval", type=float, help="seconds between delta syncs")
     parser.add_argument("--full-interval", type=float, help="seconds between full imports")
+    parser.add_argument("--connect-timeout", type=float, help="seconds to reach a database (default 10)")
+    parser.add_argument(
+        "--statement-timeout",
+        type=float,
+        help="seconds a request's database work or a write may take, queueing included, before "
+        "it answers 503 (default 15; also the server's statement limit)",
+    )
+    parser.add_argument(
+        "--sync-timeout", type=float, help="seconds one import (full or delta) may take (default 600)"
+    )
+    parser.add_argument(
+        "--pool-timeout", type=float, help="seconds to wait for a pooled connection (default 10)"
+    )
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument("--dialect", choices=DIALECTS, help="override every source's dialect")
     parser.add_argument(
@@ -246,4 +268,8 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         log_level=args.log_level,
         dialect=args.dialect,
         strict=args.strict,
+        connect_timeout=args.connect_timeout,
+        statement_timeout=args.statement_timeout,
+        sync_timeout=args.sync_timeout,
+        pool_timeout=args.pool_timeout,
     )

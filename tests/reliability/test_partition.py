@@ -5,11 +5,11 @@ Under each fault (cut, refuse, blackhole) writes answer 503 with Retry-After, ca
 answering, and once the proxy passes again the gateway recovers without a restart and has lost
 nothing it acknowledged.
 
-The bound: the gateway promises its connect timeout (``Database(connect_timeout=10)``, libpq's
-``connect_timeout``) for reaching the database; a write under ``cut`` or ``refuse`` must answer
-within it plus :data:`SLACK`. Under a blackhole a *pooled* connection has no bound at all (no
-statement, pool-checkout or TCP keepalive timeout: issue #11), so a write waits for the whole
-partition; that test measures the wait and is expected to fail its bound until issue #11 lands.
+The bound: the gateway is served with ``--connect-timeout`` and ``--statement-timeout`` of
+:data:`TIMEOUT` seconds (``mapper.runtime.database.Timeouts``): reaching the database, and a
+request's or a write's whole wait (queueing included), are bounded by them. Every write under a
+fault, a blackhole included (a pooled connection whose database never answers: the watchdog
+breaks it), must answer within that bound plus :data:`SLACK`.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from mapper.runtime.database import Database
 from tests.conftest import HrDatabase
 from tests.reliability.proxy import TcpProxy
 from tests.reliability.support import AUTH, ServedGateway, table_rows, tracebacks
 
 pytestmark = pytest.mark.postgres
 
-CONNECT_TIMEOUT = Database.__init__.__kwdefaults__["connect_timeout"]  # type: ignore[index]
+TIMEOUT = 5.0
+BOUNDS = ("--connect-timeout", str(TIMEOUT), "--statement-timeout", str(TIMEOUT))
 SLACK = 5.0
-BOUND = CONNECT_TIMEOUT + SLACK
+BOUND = TIMEOUT + SLACK
 RECOVERY_BOUND = 30.0  # seconds of retries (every 0.25 s) before "did not recover"
 
 
 class UnboundedWait(AssertionError):
-    """A write under a fault took longer than the gateway's bound (issue #11 territory)."""
+    """A write under a fault took longer than the gateway's bound."""
 
 
 @dataclass
@@ -81,7 +81,7 @@ def proxied(
     proxy = TcpProxy(target.port or 5432).start()
     via_proxy = hr_postgres.url.replace(f":{target.port}/", f":{proxy.port}/")
     try:
-        yield served(via_proxy), proxy, hr_postgres.url
+        yield served(via_proxy, *BOUNDS), proxy, hr_postgres.url
     finally:
         proxy.stop()
 
@@ -118,7 +118,7 @@ def nothing_lost(gateway: ServedGateway, ledger: Ledger, url: str) -> None:
 
 
 @pytest.mark.parametrize("fault", ["cut", "refuse"])
-def test_writes_answer_503_within_the_connect_timeout_and_recover(
+def test_writes_answer_503_within_the_bound_and_recover(
     fault: str, proxied: tuple[ServedGateway, TcpProxy, str]
 ) -> None:
     gateway, proxy, url = proxied
@@ -139,11 +139,6 @@ def test_writes_answer_503_within_the_connect_timeout_and_recover(
     nothing_lost(gateway, ledger, url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnboundedWait,
-    reason="issue 11: no statement, pool or keepalive timeout; a pooled connection waits out a partition",
-)
 def test_a_blackhole_answers_503_within_the_bound_and_recovers(
     proxied: tuple[ServedGateway, TcpProxy, str],
 ) -> None:
