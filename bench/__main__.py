@@ -109,6 +109,10 @@ def in_process(run: Run, db: data.BenchDatabase, repeat: int, trace: bool) -> No
     full = median([r["seconds"] for r in imports])
     seen = [r["delta_seen"] for r in imports]
     run.rows.append(Row("delta", delta, full, "s", delta / full if delta and full else None, f"saw {seen}"))
+    scan = median([r["delete_scan_seconds"] for r in imports])
+    run.rows.append(
+        Row("delete_scan", scan, full, "s", scan / full if scan and full else None, "vs full import")
+    )
 
 
 def wrk_row(key: str, gateway: list[dict], baseline: list[dict] | None, unit: str = "req/s") -> Row:
@@ -192,7 +196,10 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
     run.raw["loadavg_before"] = os.getloadavg()  # other work on the machine skews every figure
     try:
         for keys, step in (
-            (("import", "memory", "delta"), lambda: in_process(run, db, args.repeat, not args.smoke)),
+            (
+                ("import", "memory", "delta", "delete_scan"),
+                lambda: in_process(run, db, args.repeat, not args.smoke),
+            ),
             (
                 ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
                 lambda: over_http(run, db, args, workdir),

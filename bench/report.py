@@ -40,6 +40,7 @@ TARGETS = {
         Target("import", "4. full import rows/s", ">=", 0.5, "x"),
         Target("memory", "5. RSS per cached user", "<=", 800, "B"),
         Target("delta", "6. delta sync (100 changes) / full import", "<=", 0.01, "%"),
+        Target("delete_scan", "6b. delete scan per delta / full import", "<=", 0.05, "%"),
         Target("compile", "7. compile 50 objects / sqlglot alone", "<=", 3.0, "x"),
         Target("compile_200", "7. compile 200 objects / sqlglot alone", "<=", 3.0, "x"),
         Target("compile_400", "7. compile 400 objects / sqlglot alone", "<=", 3.0, "x"),

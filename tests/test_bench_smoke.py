@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = {"get_filter", "get_filter_p99", "get_id", "post", "patch", "import", "memory", "delta"}
+MEASURES = {
+    "get_filter",
+    "get_filter_p99",
+    "get_id",
+    "post",
+    "patch",
+    "import",
+    "memory",
+    "delta",
+    "delete_scan",
+}
 
 pytestmark = pytest.mark.bench
 

@@ -1,5 +1,6 @@
 """Measures 4-6, in-process: the full import at start-up, the memory it takes per cached user,
-and one delta sync cycle after ``CHANGES`` rows changed.
+one delta sync cycle after ``CHANGES`` rows changed, and the delete scan every delta runs (the
+anchors-only read, :func:`mapper.runtime.loading.scan_anchors`) against the full import.
 
 Run as a subprocess (a clean heap each time)::
 
@@ -24,6 +25,7 @@ import json
 import os
 import time
 import tracemalloc
+from functools import partial
 
 from bench.data import HR_MAP
 
@@ -72,6 +74,7 @@ async def gateway(url: str, dialect: str, changes: int, users: int, trace: bool)
     from bench import data
     from mapper.pipeline import load
     from mapper.runtime.gateway import Gateway
+    from mapper.runtime.loading import scan_anchors
 
     plan = load(str(HR_MAP), write=dialect)
     environ = {**os.environ, "HR_DATABASE_URL": url}
@@ -88,9 +91,20 @@ async def gateway(url: str, dialect: str, changes: int, users: int, trace: bool)
     store = gw.stores["User"]
     cached = store.count()
 
+    scans = []
+    for _ in range(3):
+        started = time.perf_counter()
+        present = await store.database.run(
+            partial(scan_anchors, obj=store.obj, page_size=store.page_size), snapshot=True
+        )
+        scans.append(time.perf_counter() - started)
+    scan_seconds = sorted(scans)[1]
+    assert len(present) == cached
+
     db = data.BenchDatabase(dialect, url, users)
     tag = f"Delta {time.time_ns()}"
     ids = data.touch_users(db, changes, tag=tag)
+    store.delete_scan = False  # measure 6 is the changes alone; the scan is measured above (6b)
     started = time.perf_counter()
     await gw.sync_delta()
     delta_seconds = time.perf_counter() - started
@@ -111,6 +125,8 @@ async def gateway(url: str, dialect: str, changes: int, users: int, trace: bool)
         "delta_seen": seen,
         "delta_seconds": delta_seconds,
         "delta_fraction": delta_seconds / seconds,
+        "delete_scan_seconds": scan_seconds,
+        "delete_scan_fraction": scan_seconds / seconds,
     }
 
 

@@ -98,6 +98,7 @@ class ObjectStore:
         self._mark = Watermark(margin)
         self._loaded = False
         self._warned_no_mark = False
+        self.delete_scan = True  # every watermark delta also scans anchors for deletes
         self._int_anchors: bool | None = None  # learned from the first record seen
         self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
 
@@ -685,13 +686,17 @@ class ObjectStore:
             return await self.sync_full()
         if self._mark.value is None:
             if self.obj.delta.kind == "watermark":
-                if self.count() == 0:
-                    return await self.sync_full()  # an empty table: nothing to rewind from, and cheap
-                if not self._warned_no_mark:
-                    log.warning("%s: no watermark values; only full imports will see changes", self.name)
-                    self._warned_no_mark = True
+                if self.count() == 0 or not self._warned_no_mark:
+                    # nothing to start from (an empty start, then rows written through the
+                    # gateway): a full import, which takes the watermark from the rows now there
+                    stats = await self.sync_full()
+                    if self._mark.value is None and self.count() and not self._warned_no_mark:
+                        log.warning("%s: no watermark values; only full imports will see changes", self.name)
+                        self._warned_no_mark = True
+                    return stats
                 return SyncStats()
             self._mark.value = 0  # an empty change table: every sequence is after 0
+        scan = self.obj.delta.kind == "watermark" and self.delete_scan
         async with self._sync_lock:
             self.cache.begin_tracking()
             if self.obj.delta.kind == "watermark":
@@ -707,6 +712,8 @@ class ObjectStore:
                         old=self.cache.state,
                         mark=self._mark.value,
                         since=since,
+                        scan=scan,
+                        page_size=self.page_size,
                     ),
                     snapshot=True,
                 )
@@ -717,6 +724,9 @@ class ObjectStore:
                 self.cache.end_tracking()
                 raise
             stats = SyncStats()
+            if delta.present is not None:  # deleted behind our back (tracked writes win in apply)
+                present = delta.present
+                delta.deletes.extend(key for key in self.cache.state.records if key not in present)
             try:  # in slices, so a large delta never holds the event loop for long
                 for start in range(0, max(len(delta.records), len(delta.deletes)), APPLY_SLICE):
                     self.cache.apply(
