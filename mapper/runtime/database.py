@@ -773,6 +773,29 @@ class Database:
             return f" (the SQLite file {self.url.database} does not exist; create it with --create-schema)"
         return ""
 
+    async def probe(self, bound: float) -> bool:
+        """Whether the database answers ``SELECT 1`` within ``bound`` seconds (a new or pooled
+        connection, under the watchdog). Quiet: the caller logs changes of state."""
+        deadline = _Deadline(bound)
+        watchdog = deadline.arm(bound)
+        try:
+            with anyio.move_on_after(bound):
+                return await anyio.to_thread.run_sync(self._probe_sync, deadline, limiter=self.limiter)
+        finally:
+            watchdog.cancel()
+        return False
+
+    def _probe_sync(self, deadline: _Deadline) -> bool:
+        _current.deadline = deadline
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1").fetchall()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means: not reachable now
+            return False
+        finally:
+            _current.deadline = None
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -4,6 +4,7 @@ The SCIM app creates one in its lifespan: ``await gateway.start()`` ... ``await 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -46,6 +47,7 @@ class Gateway:
         watermark_margin: float = 5.0,
         pool_size: int = 8,
         timeouts: Timeouts | None = None,
+        probe_interval: float = 2.0,
     ) -> None:
         self.plan = plan
         self.databases: dict[str, Database] = {
@@ -80,6 +82,9 @@ class Gateway:
         self.last_error: str | None = None
         self.last_error_at: datetime | None = None
         self._started_at = time.monotonic()
+        self.probe_interval = probe_interval
+        self.unreachable: set[str] = set()  # sources the reconnect probe could not reach
+        self._probe_task: asyncio.Task[None] | None = None
 
     def store_for_endpoint(self, endpoint: str) -> ObjectStore | None:
         wanted = "/" + endpoint.strip("/").lower()
@@ -97,8 +102,37 @@ class Gateway:
             log.error("initial import failed (%s); retrying in the background", self.last_error)
         if self._autosync_enabled:
             self.autosync.start()
+            self._probe_task = asyncio.get_running_loop().create_task(self._probe(), name="mapper-probe")
+
+    async def _probe(self) -> None:
+        """The reconnect probe, on its own short interval (not autosync's): readiness follows the
+        databases within ``probe_interval`` plus its bound, and when a database comes back before
+        the first import succeeded, the import is retried at once."""
+        bound = max(1.0, self.probe_interval)
+        while True:
+            await asyncio.sleep(self.probe_interval)
+            for name, database in self.databases.items():
+                reachable = await database.probe(bound)
+                if reachable and name in self.unreachable:
+                    self.unreachable.discard(name)
+                    log.warning("database %s is reachable again", name)
+                elif not reachable and name not in self.unreachable:
+                    self.unreachable.add(name)
+                    log.warning("database %s is unreachable; not ready until it answers", name)
+            if not self.unreachable and not self.ready:
+                try:
+                    await self.sync_full()
+                except Exception:  # noqa: BLE001 - recorded by sync_full; the probe goes on
+                    log.debug("import after reconnect failed", exc_info=True)
 
     async def stop(self) -> None:
+        task, self._probe_task = self._probe_task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
         await self.autosync.stop()
         for database in self.databases.values():
             database.dispose()
@@ -139,7 +173,8 @@ class Gateway:
             return moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
 
         return {
-            "ready": self.ready,
+            "ready": self.ready and not self.unreachable,
+            "reachable": not self.unreachable,
             "lastSync": stamp(self.last_sync),
             "lastFullSync": stamp(self.last_full_sync),
             "lastError": self.last_error,
