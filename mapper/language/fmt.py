@@ -2,9 +2,9 @@
 
 Layout: 2-space indents; one blank line between top-level blocks; inside an object the items
 come in a fixed order, in groups separated by one blank line (anchor, query, dn, id | import,
-delta | attributes | each multi | write, disable, delete); the columns of an attributes or
-schema block are aligned, as are the statements of multi and write blocks; SQL bodies are kept
-verbatim. docs/language.md, "Canonical layout", says the same for users.
+delta | attributes | each multi | write, disable, delete, tombstone, recreate); the columns of
+an attributes or schema block are aligned, as are the statements of multi and write blocks; SQL
+bodies are kept verbatim. docs/language.md, "Canonical layout", says the same for users.
 
 Comments survive: a comment after code on a line stays at the end of that construct's line,
 and a comment on its own line goes before the construct that follows it in the source (or
@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from mapper.language.model import (
+    Assignment,
     AttributeMapping,
     Comment,
     DeltaTable,
@@ -26,10 +27,12 @@ from mapper.language.model import (
     MappingFile,
     MultiValued,
     ObjectType,
+    Recreate,
     SchemaDecl,
     Source,
     SqlBlock,
     Statement,
+    ValueMap,
     Writes,
 )
 
@@ -218,6 +221,10 @@ def _object(obj: ObjectType, text: str) -> list[Chunk]:
     for keyword, rule in (("disable", obj.disable), ("delete", obj.delete)):
         if rule is not None:
             groups[3].append(Chunk(f"{keyword} {_deprovision(rule)}", 1, rule.span.offset))
+    if obj.tombstone is not None:
+        groups[3].append(Chunk(f"tombstone {sql(obj.tombstone.sql)}", 1, obj.tombstone.span.offset))
+    if obj.recreate is not None:
+        groups[3].append(Chunk(_recreate(obj.recreate), 1, obj.recreate.span.offset))
     chunks = [Chunk(f"{header} {{", 0, obj.span.offset)]
     for group in [*groups[:3], *multis, groups[3]]:
         if group:
@@ -257,7 +264,7 @@ def _attributes(obj: ObjectType, text: str) -> list[Chunk]:
     opening = [m.start() for m in _ATTRIBUTES.finditer(text, obj.span.offset, first.offset)]
     closing = _TO_CLOSING_BRACE.match(text, last.end_offset)
     path_width = max(len(m.path.value) for m in mappings)
-    column_width = max(len(m.column.value) for m in mappings)
+    column_width = max(len(_column(m)) for m in mappings)
     chunks = [Chunk("attributes {", 1, opening[-1] if opening else None)]
     chunks.extend(Chunk(_mapping(m, path_width, column_width), 2, m.span.offset) for m in mappings)
     brace = closing.end() - 1 if closing else None
@@ -279,11 +286,28 @@ def _mapping(mapping: AttributeMapping, path_width: int, column_width: int) -> s
         modifiers.append(f"reference {mapping.reference.value}")
         if mapping.on_missing is not None:
             modifiers.append(f"on missing {mapping.on_missing.value}")
+    if mapping.value_map is not None:
+        modifiers.append(_value_map(mapping.value_map))
     arrow = ARROWS[mapping.direction]
-    line = f"{mapping.path.value.ljust(path_width)} {arrow.ljust(3)} {mapping.column.value}"
+    line = f"{mapping.path.value.ljust(path_width)} {arrow.ljust(3)} {_column(mapping)}"
     if modifiers:
         line = f"{line.ljust(path_width + 5 + column_width)} {' '.join(modifiers)}"
     return line
+
+
+def _column(mapping: AttributeMapping) -> str:
+    return f"not {mapping.column.value}" if mapping.negated else mapping.column.value
+
+
+def _value_map(value_map: ValueMap) -> str:
+    """``map { a: b, ... } else X``, on one line."""
+    entries = ", ".join(f"{literal(e.scim)}: {literal(e.stored)}" for e in value_map.entries)
+    text = f"map {{ {entries} }}"
+    if value_map.otherwise == "error":
+        return f"{text} else error"
+    if value_map.otherwise == "value":
+        return f"{text} else {literal(value_map.default)}"
+    return text
 
 
 def _multi(multi: MultiValued) -> list[Chunk]:
@@ -351,7 +375,27 @@ def _statement(statement: Statement, column: int) -> str:
 def _deprovision(rule: Deprovision) -> str:
     if rule.action != "set":
         return rule.action
-    return "set " + ", ".join(f"{a.column.value} = {literal(a.value)}" for a in rule.assignments)
+    return "set " + _assignments(rule.assignments)
+
+
+def _assignments(assignments: tuple[Assignment, ...]) -> str:
+    return ", ".join(f"{a.column.value} = {_set_value(a)}" for a in assignments)
+
+
+def _set_value(assignment: Assignment) -> str:
+    if assignment.sql is not None:
+        return sql(assignment.sql)
+    if assignment.expression is not None:
+        return assignment.expression.value
+    return literal(assignment.value)
+
+
+def _recreate(recreate: Recreate) -> str:
+    if recreate.policy == "conflict":
+        return "recreate conflict"
+    if recreate.assignments:
+        return f"recreate revive set {_assignments(recreate.assignments)}"
+    return "recreate revive"
 
 
 # -- tokens -------------------------------------------------------------------------------------

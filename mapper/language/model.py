@@ -136,11 +136,36 @@ class DeltaNone(Node):
 Delta = DeltaWatermark | DeltaTable | DeltaNone
 
 
+Literal_ = str | int | float | bool | None  # a literal as written: "text", 12, 1.5, true, null
+
+
+class MapEntry(Node):
+    """``SCIM_VALUE: STORED_VALUE`` in a value map."""
+
+    scim: Literal_
+    stored: Literal_
+    span: Span
+
+
+class ValueMap(Node):
+    """``map { true: "A", false: "T" } else DEFAULT | else error``: SCIM values and the values the
+    column stores, both ways. ``otherwise`` is the ``else`` part: ``"error"`` (a stored value
+    outside the map leaves the attribute out, with a warning), ``"value"`` (it reads as
+    ``default``, a SCIM value), or ``None`` when not written (the checks ask for one)."""
+
+    entries: tuple[MapEntry, ...]
+    otherwise: Literal["error", "value"] | None = None
+    default: Literal_ = None
+    span: Span
+
+
 class AttributeMapping(Node):
-    """One line of an ``attributes`` block: ``SCIM_PATH <-> COLUMN [type] [flags] [reference T]``.
+    """One line of an ``attributes`` block:
+    ``SCIM_PATH <-> [not] COLUMN [type] [flags] [reference T] [map { ... } else ...]``.
 
     ``direction``: ``both`` (``<->``), ``import`` (``<-``, database to SCIM only), ``export``
-    (``->``, SCIM to database only).
+    (``->``, SCIM to database only). ``negated``: ``not COLUMN``, a boolean column holding the
+    opposite of the attribute (``active <-> not locked``). ``value_map``: the value transform.
     """
 
     path: Name
@@ -153,6 +178,8 @@ class AttributeMapping(Node):
     sensitive: bool = False
     reference: Name | None = None
     on_missing: Name | None = None  # ``on missing drop|reject`` after ``reference T``
+    negated: bool = False
+    value_map: ValueMap | None = None
     span: Span
 
 
@@ -179,10 +206,14 @@ class Writes(Node):
 
 
 class Assignment(Node):
-    """``column = literal`` in a deprovisioning rule. ``value`` is the literal as a Python value."""
+    """``column = value`` in a ``set`` rule. ``value`` is a literal as a Python value, unless
+    ``expression`` holds SQL: a bare word (``CURRENT_TIMESTAMP``, ``sql`` None) or the text of a
+    ``sql\"\"\"...\"\"\"`` block (``sql`` is that block, for positions)."""
 
     column: Name
     value: str | int | float | bool | None
+    expression: Name | None = None
+    sql: SqlBlock | None = None
     span: Span
 
 
@@ -190,6 +221,23 @@ class Deprovision(Node):
     """``disable ...`` or ``delete ...``: ``set c = v, ...``, ``row`` (delete the row) or ``ignore``."""
 
     action: Literal["set", "row", "ignore"]
+    assignments: tuple[Assignment, ...] = ()
+    span: Span
+
+
+class Tombstone(Node):
+    """``tombstone sql\"\"\"PREDICATE\"\"\"``: what marks a row of the write table as deleted."""
+
+    sql: SqlBlock
+    span: Span
+
+
+class Recreate(Node):
+    """``recreate revive [set c = v, ...]`` or ``recreate conflict``: what a create does when its
+    query attribute names a deleted (tombstoned) row. ``assignments``: how a revive clears the
+    tombstone, when it cannot be derived from ``delete set``."""
+
+    policy: Literal["revive", "conflict"]
     assignments: tuple[Assignment, ...] = ()
     span: Span
 
@@ -230,6 +278,8 @@ class ObjectType(Node):
     writes: Writes | None
     disable: Deprovision | None = None
     delete: Deprovision | None = None
+    tombstone: Tombstone | None = None
+    recreate: Recreate | None = None
     id_source: Name | None = None
     span: Span
 

@@ -27,16 +27,20 @@ from mapper.language.model import (
     Dn,
     EnvUrl,
     LiteralUrl,
+    MapEntry,
     MappingFile,
     MultiValued,
     Name,
     ObjectType,
     ProcedureCall,
+    Recreate,
     SchemaAttribute,
     SchemaDecl,
     Source,
     Span,
     SqlBlock,
+    Tombstone,
+    ValueMap,
     Writes,
 )
 
@@ -250,6 +254,8 @@ class ModelBuilder(Transformer[Token, Any]):
             writes=self._value(found, "write"),
             disable=self._value(found, "disable"),
             delete=self._value(found, "delete"),
+            tombstone=self._value(found, "tombstone"),
+            recreate=self._value(found, "recreate"),
             id_source=self._value(found, "id"),
             span=self._span(meta),
         )
@@ -338,7 +344,7 @@ class ModelBuilder(Transformer[Token, Any]):
         return _Item("attributes", mappings, self._span(meta))
 
     def attribute_mapping(self, meta: Meta, children: list[Any]) -> AttributeMapping:
-        path, direction, column, *written = children
+        path, direction, negation, column, *written = children
         modifiers = [m for w in written for m in (w if isinstance(w, list) else [w])]
         found = self._gather(modifiers, f"the mapping of {path.value}")
         return AttributeMapping(
@@ -352,8 +358,27 @@ class ModelBuilder(Transformer[Token, Any]):
             sensitive="sensitive" in found,
             reference=self._value(found, "reference"),
             on_missing=self._value(found, "on_missing"),
+            negated=negation is not None,
+            value_map=self._value(found, "map"),
             span=self._span(meta),
         )
+
+    def value_map(self, meta: Meta, children: list[Any]) -> _Item:
+        *entries, otherwise = children
+        span = self._span(meta)
+        kind, default = otherwise if otherwise is not None else (None, None)
+        value_map = ValueMap(entries=tuple(entries), otherwise=kind, default=default, span=span)
+        return _Item("map", value_map, span)
+
+    def map_entry(self, meta: Meta, children: list[Any]) -> MapEntry:
+        scim, stored = children
+        return MapEntry(scim=scim, stored=stored, span=self._span(meta))
+
+    def else_error(self, meta: Meta, children: list[Any]) -> tuple[str, None]:
+        return "error", None
+
+    def else_value(self, meta: Meta, children: list[Any]) -> tuple[str, Any]:
+        return "value", children[0]
 
     def direction_both(self, meta: Meta, children: list[Any]) -> str:
         return "both"
@@ -467,7 +492,36 @@ class ModelBuilder(Transformer[Token, Any]):
 
     def assignment(self, meta: Meta, children: list[Any]) -> Assignment:
         column, value = children
-        return Assignment(column=self._name(column), value=value, span=self._span(meta))
+        span = self._span(meta)
+        if isinstance(value, Name):
+            return Assignment(column=self._name(column), value=None, expression=value, span=span)
+        if isinstance(value, SqlBlock):
+            expression = Name(value=value.text, span=value.text_span)
+            return Assignment(
+                column=self._name(column), value=None, expression=expression, sql=value, span=span
+            )
+        return Assignment(column=self._name(column), value=value, span=span)
+
+    def sql_word(self, meta: Meta, children: list[Token]) -> Name:
+        return self._name(children[0])
+
+    def sql_expression(self, meta: Meta, children: list[Token]) -> SqlBlock:
+        return self._sql(children[0])
+
+    def tombstone(self, meta: Meta, children: list[Token]) -> _Item:
+        span = self._span(meta)
+        return _Item("tombstone", Tombstone(sql=self._sql(children[0]), span=span), span)
+
+    def recreate_revive(self, meta: Meta, children: list[Assignment]) -> _Item:
+        span = self._span(meta)
+        recreate = Recreate(
+            policy="revive", assignments=tuple(c for c in children if c is not None), span=span
+        )
+        return _Item("recreate", recreate, span)
+
+    def recreate_conflict(self, meta: Meta, children: list[Any]) -> _Item:
+        span = self._span(meta)
+        return _Item("recreate", Recreate(policy="conflict", span=span), span)
 
     def string(self, meta: Meta, children: list[Token]) -> str:
         return unquote(children[0].value)

@@ -13,7 +13,7 @@ from mapper.language.parser import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "parse"
-EXAMPLES = sorted((ROOT / "examples").glob("**/*.map"))
+EXAMPLES = sorted((ROOT / "examples").glob("**/*.map")) + sorted((ROOT / "mappings").glob("*.map"))
 OK = sorted((FIXTURES / "ok").glob("*.map"))
 FMT = sorted((FIXTURES / "fmt").glob("*.map"))
 FMT = [p for p in FMT if not p.name.endswith(".expected.map")]
