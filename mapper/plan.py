@@ -69,6 +69,25 @@ class PlanSource(PlanNode):
     url_default: str | None  # the URL used when the variable is unset (never holds a password we wrote)
 
 
+Scalar = str | int | float | bool | None
+
+
+class PlanTransform(PlanNode):
+    """A value transform between a SCIM value and the value its column stores, applied both
+    ways: on import, on every write, to filter values looked up in the cache or the database.
+
+    ``not``: a boolean column holding the attribute's opposite (``active <-> not locked``).
+    ``map``: ``pairs`` of (SCIM value, stored value); a stored value outside them reads as
+    ``default`` (``otherwise="value"``) or leaves the attribute out with a warning
+    (``otherwise="error"``); a SCIM value outside them is a 400 ``invalidValue``.
+    """
+
+    kind: Literal["not", "map"]
+    pairs: tuple[tuple[Scalar, Scalar], ...] = ()
+    otherwise: Literal["error", "value"] = "error"
+    default: Scalar = None
+
+
 class PlanAttribute(PlanNode):
     """One SCIM attribute bound to one column of the import projection.
 
@@ -99,6 +118,7 @@ class PlanAttribute(PlanNode):
     reference: str | None = None  # the object type a reference points to
     # what a write does with a reference to an object that does not exist: leave it out, or 400
     on_missing: MissingPolicy = "drop"
+    transform: PlanTransform | None = None  # how SCIM values and stored values translate
 
 
 class PlanMulti(PlanNode):
@@ -141,6 +161,9 @@ class PlanDelta(PlanNode):
     anchor_column: str | None = None
     change_type_column: str | None = None
     max_sequence: Statement | None = None  # SELECT MAX(sequence): the starting point after a full import
+    # watermark deltas of an object with a tombstone: the rows deleted (tombstoned) since
+    # ``:since``, as the import projection, so the cache drops them
+    tombstoned: Statement | None = None
 
 
 class PlanDeprovision(PlanNode):
@@ -149,6 +172,19 @@ class PlanDeprovision(PlanNode):
 
     action: Literal["set", "row", "ignore"]
     statement: Statement | None = None
+
+
+class PlanTombstone(PlanNode):
+    """Soft delete: rows the tombstone predicate matches are hidden from every read (the compiler
+    adds its negation to the import, look-ups, pages, deltas and the membership imports of
+    references to this type). ``find`` binds ``:value`` (the query attribute) and returns the
+    anchor of a deleted row holding it. A create that meets one follows ``policy``: ``revive``
+    runs ``revive`` (binds ``:anchor``; clears the tombstone; None when the update clears it) and
+    then the object's update with the new values, keeping the anchor; ``conflict`` answers 409."""
+
+    policy: Literal["revive", "conflict"]
+    find: Statement | None = None
+    revive: Statement | None = None
 
 
 class PlanObject(PlanNode):
@@ -181,6 +217,7 @@ class PlanObject(PlanNode):
     delete: Statement | None
     disable: PlanDeprovision
     deprovision_delete: PlanDeprovision
+    tombstone: PlanTombstone | None = None
 
 
 class PlanSchemaAttribute(PlanNode):

@@ -87,6 +87,28 @@ DEPROVISION_WITHOUT_TABLE = _e(
     "MAP170", "deprovision-without-table", "'disable set' or 'delete row' needs 'write table'"
 )
 # style and security warnings
+# value transforms and soft delete
+TRANSFORM_TYPE = _e(
+    "MAP180", "transform-type", "a value transform does not fit the attribute's type (or its reference)"
+)
+MAP_WITHOUT_ELSE = _e(
+    "MAP181", "map-without-else", "a value map does not say what other stored values read as"
+)
+MAP_AMBIGUOUS = _e(
+    "MAP182", "map-ambiguous", "a value map repeats a value, or maps null, so it cannot go both ways"
+)
+MAP_INCOMPLETE = _w("MAP183", "map-incomplete", "a boolean attribute's value map lacks true or false")
+SET_VALUE_MISMATCH = _e(
+    "MAP184", "set-value-mismatch", "a 'set' rule writes a value its column's attribute map cannot hold"
+)
+DELETE_LIKE_DISABLE = _e(
+    "MAP185",
+    "delete-like-disable",
+    "'delete set' writes what 'disable set' writes, so disabled rows read as deleted",
+)
+RECREATE_WITHOUT_TOMBSTONE = _w(
+    "MAP186", "recreate-without-tombstone", "'recreate' on an object that has no soft delete"
+)
 INLINE_PASSWORD = _w("MAP401", "inline-password", "a database URL in the file contains a password")
 WRITABLE_WITHOUT_WRITE = _w(
     "MAP402", "writable-without-write", "attributes are mapped for export but the object has no 'write'"
@@ -140,6 +162,13 @@ CODES: tuple[Code, ...] = (
     UNKNOWN_REFERENCE,
     MULTI_NOT_MULTI_VALUED,
     DEPROVISION_WITHOUT_TABLE,
+    TRANSFORM_TYPE,
+    MAP_WITHOUT_ELSE,
+    MAP_AMBIGUOUS,
+    MAP_INCOMPLETE,
+    SET_VALUE_MISMATCH,
+    DELETE_LIKE_DISABLE,
+    RECREATE_WITHOUT_TOMBSTONE,
     INLINE_PASSWORD,
     WRITABLE_WITHOUT_WRITE,
     PASSWORD_IMPORTED,

@@ -13,7 +13,7 @@ from mapper.compiler.hints import suggest
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection
 from mapper.language.model import AttributeMapping
-from mapper.plan import PlanAttribute, ScimType
+from mapper.plan import PlanAttribute, PlanTransform, ScimType
 
 Mutability = Literal["readWrite", "readOnly", "writeOnly", "immutable"]
 SCIM_TYPES: tuple[str, ...] = get_args(ScimType)
@@ -63,7 +63,7 @@ def compile_attribute(
         filter=resolved.filter,
         column=column,
         target_column=target,
-        type=scim_type(declared, resolved.type),
+        type=scim_type(declared, "boolean" if line.negated else None, resolved.type),
         multi_valued=resolved.multi_valued,
         direction=line.direction,
         mutability=cast(Mutability, mutability),
@@ -73,6 +73,22 @@ def compile_attribute(
         sensitive=line.sensitive,
         reference=line.reference.value if line.reference is not None else None,
         on_missing="reject" if line.on_missing and line.on_missing.value == "reject" else "drop",
+        transform=transform(line),
+    )
+
+
+def transform(line: AttributeMapping) -> PlanTransform | None:
+    """The value transform of ``line`` (``not COLUMN`` or ``map { ... }``), if any."""
+    if line.negated:
+        return PlanTransform(kind="not")
+    value_map = line.value_map
+    if value_map is None:
+        return None
+    return PlanTransform(
+        kind="map",
+        pairs=tuple((e.scim, e.stored) for e in value_map.entries),
+        otherwise=value_map.otherwise or "error",
+        default=value_map.default,
     )
 
 
@@ -100,6 +116,29 @@ def _columns(
     return output.name, target
 
 
+def _transform_hint(line: AttributeMapping, output: Output) -> str | None:
+    """For ``NOT col`` or a ``CASE`` over one column: the value transform that writes it both ways."""
+    expression = output.expression
+    while isinstance(expression, exp.Paren):
+        expression = expression.this
+    path = line.path.value
+    if isinstance(expression, exp.Not) and isinstance(expression.this.unnest(), exp.Column):
+        column = expression.this.unnest().name
+        return (
+            f"select the column itself (SELECT ..., {column}) and invert it in the attribute map: "
+            f"'{path} <-> not {column}'"
+        )
+    if isinstance(expression, exp.Case):
+        columns = {c.name for c in expression.find_all(exp.Column)}
+        if len(columns) == 1:
+            column = columns.pop()
+            return (
+                f"select the column itself (SELECT ..., {column}) and translate its values in the "
+                f'attribute map: \'{path} <-> {column} map {{ true: "A", false: "T" }} else false\''
+            )
+    return None
+
+
 def _report_not_writable(
     ctx: Context, line: AttributeMapping, projection: Projection, output: Output, table: exp.Table
 ) -> None:
@@ -119,7 +158,7 @@ def _report_not_writable(
             codes.EXPRESSION_NOT_WRITABLE,
             f"{written} is the expression {output.expression.sql()} in the import",
             line.column.span,
-            hint=hint,
+            hint=_transform_hint(line, output) or hint,
         )
     else:
         ctx.error(

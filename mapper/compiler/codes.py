@@ -65,6 +65,20 @@ UNBOUND_PARAMETER = _e(
 MULTI_EXTRA_COLUMN = _e(
     "MAP231", "multi-extra-column", "a multi import column after the value fills no sub-attribute"
 )
+SET_COLUMN_NOT_SELECTED = Code(
+    "MAP240",
+    "set-column-not-selected",
+    Severity.WARNING,
+    "a 'set' rule writes a column the import does not select, so only lint --db can check it",
+)
+TOMBSTONE_IMPORT_SHAPE = _e(
+    "MAP241", "tombstone-import-shape", "a tombstone cannot filter an import that is not one plain SELECT"
+)
+REVIVE_UNCLEARED = _e(
+    "MAP242",
+    "revive-uncleared",
+    "a revive cannot tell how to clear the tombstone",
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -89,6 +103,9 @@ CODES: tuple[Code, ...] = (
     PARAMETER_CLASH,
     UNBOUND_PARAMETER,
     MULTI_EXTRA_COLUMN,
+    SET_COLUMN_NOT_SELECTED,
+    TOMBSTONE_IMPORT_SHAPE,
+    REVIVE_UNCLEARED,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

@@ -4,22 +4,25 @@
 an object with no delete statement).
 
 ``set`` updates the ``write table`` (the checks' MAP170 asks for one); a column named like an
-import output column writes that output's table column.
+import output column writes that output's table column. A value is a literal or an SQL
+expression (``deleted_at = CURRENT_TIMESTAMP``, ``stamp = sql\"\"\"now()\"\"\"``), parsed in the
+source's dialect and rendered in the target's like every other statement. A column the import
+does not select is a warning (MAP240): only ``lint --db`` can tell whether the table has it.
 """
 
 from __future__ import annotations
 
+import sqlglot
 from sqlglot import exp
 
-from mapper.compiler import codes
+from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
 from mapper.compiler.derive import anchor_equals
+from mapper.compiler.hints import suggest
 from mapper.compiler.projection import Projection
 from mapper.compiler.statements import render_statement
-from mapper.language.model import Deprovision, Span
+from mapper.language.model import Assignment, Deprovision, Span
 from mapper.plan import PlanDeprovision, Statement
-
-Value = str | int | float | bool | None
 
 
 def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run against
@@ -63,21 +66,85 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
             hint="add 'write table T', or map the column and let the update statement write it",
         )
         return None
-    assignments = [(_table_column(projection, table, a.column.value), a.value) for a in rule.assignments]
-    update = render_statement(ctx, build_set_constants(table, assignments, anchor_column), where, what)
+    assignments = set_assignments(ctx, rule.assignments, projection, table, f"{what} set")
+    if assignments is None:
+        return None
+    update = render_statement(ctx, build_set(table, assignments, anchor_column), where, what)
     return PlanDeprovision(action="set", statement=update) if update else None
 
 
-def _table_column(projection: Projection, table: exp.Table, name: str) -> exp.Identifier:
+def set_assignments(
+    ctx: Context, assignments: tuple[Assignment, ...], projection: Projection, table: exp.Table, what: str
+) -> list[tuple[exp.Identifier, exp.Expr]] | None:
+    """``(table column, value)`` for each assignment, or None after reporting a value that does
+    not parse. Columns the import does not select are reported as MAP240 warnings."""
+    out: list[tuple[exp.Identifier, exp.Expr]] = []
+    failed = False
+    for assignment in assignments:
+        name = assignment.column.value
+        output = projection.output(name)
+        if output is None and not _selected_column(projection, name):
+            ctx.error(
+                codes.SET_COLUMN_NOT_SELECTED,
+                f"{what}: the import does not select '{name}', so its existence is not checked here",
+                assignment.column.span,
+                hint=suggest(name, projection.columns, "columns")
+                or f"select {name} in the import, or run 'mapper lint --db'",
+            )
+        value = set_value(ctx, assignment, what)
+        if value is None:
+            failed = True
+            continue
+        out.append((table_column(projection, table, name), value))
+    return None if failed else out
+
+
+def _selected_column(projection: Projection, name: str) -> bool:
+    """Whether some output reads the table column ``name`` (under another output name)."""
+    return any(o.column is not None and o.column.lower() == name.lower() for o in projection.outputs)
+
+
+def set_value(ctx: Context, assignment: Assignment, what: str) -> exp.Expr | None:
+    """The value of an assignment as SQL: the literal, or the expression parsed in the read dialect."""
+    if assignment.expression is None:
+        return exp.convert(assignment.value)
+    column = assignment.column.value
+    span = assignment.expression.span
+    try:
+        with sqltext.quiet_sqlglot():
+            parsed = sqlglot.parse_one(assignment.expression.value, read=ctx.read)
+    except Exception as err:  # ParseError, TokenError, or sqlglot's own bug: reported, never raised
+        ctx.error(codes.SQL_SYNTAX, f"{what}: the value of {column} does not parse: {err}", span)
+        return None
+    if not isinstance(parsed, exp.Expr) or isinstance(parsed, exp.Query | exp.DML | exp.Command):
+        ctx.error(
+            codes.SQL_SYNTAX,
+            f"{what}: the value of {column} must be one SQL expression",
+            span,
+            hint='write a value such as CURRENT_TIMESTAMP, \'T\' or sql"""now()"""',
+        )
+        return None
+    if parsed.find(exp.Placeholder) is not None:
+        ctx.error(
+            codes.UNKNOWN_PARAMETER,
+            f"{what}: the value of {column} binds a parameter, which a 'set' rule has none of",
+            span,
+            hint="write the value itself",
+        )
+        return None
+    return parsed
+
+
+def table_column(projection: Projection, table: exp.Table, name: str) -> exp.Identifier:
     output = projection.output(name)
     column = projection.target_column(output, table) if output is not None else None
     return projection.identifier(column or name)
 
 
-def build_set_constants(
-    table: exp.Table, assignments: list[tuple[exp.Identifier, Value]], anchor_column: exp.Identifier
+def build_set(
+    table: exp.Table, assignments: list[tuple[exp.Identifier, exp.Expr]], anchor_column: exp.Identifier
 ) -> exp.Update:
-    """``UPDATE table SET c = literal ... WHERE anchor = :anchor``. The literals come from the
-    compiled mapping (never from a request), so they are written as SQL literals."""
-    sets = [exp.EQ(this=exp.Column(this=c), expression=exp.convert(v)) for c, v in assignments]
+    """``UPDATE table SET c = value ... WHERE anchor = :anchor``. The values come from the
+    compiled mapping (never from a request): literals are written as SQL literals."""
+    sets = [exp.EQ(this=exp.Column(this=c.copy()), expression=v.copy()) for c, v in assignments]
     return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))

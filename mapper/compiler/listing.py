@@ -23,13 +23,18 @@ def _object_statements(obj: PlanObject) -> Iterator[tuple[str, Statement]]:
         stmt = getattr(obj, name)
         if stmt is not None:
             yield f"{obj.name}.{name}", stmt
-    for name in ("query", "max_sequence"):
+    for name in ("query", "max_sequence", "tombstoned"):
         stmt = getattr(obj.delta, name)
         if stmt is not None:
             yield f"{obj.name}.delta.{name}", stmt
     for label, rule in (("disable", obj.disable), ("deprovision_delete", obj.deprovision_delete)):
         if rule.statement is not None:
             yield f"{obj.name}.{label}", rule.statement
+    if obj.tombstone is not None:
+        for name in ("find", "revive"):
+            stmt = getattr(obj.tombstone, name)
+            if stmt is not None:
+                yield f"{obj.name}.tombstone.{name}", stmt
     for multi in obj.multi:
         for name in ("load", "load_for_anchor", "add", "remove"):
             stmt = getattr(multi, name)

@@ -26,7 +26,11 @@ from mapper.plan import PlanMulti
 OPTIONAL = ("type", "display", "primary")
 
 
-def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanMulti | None:
+def compile_multi(
+    ctx: Context, multi: MultiValued, resolver: Resolver, alive: exp.Select | None = None
+) -> PlanMulti | None:
+    """``multi`` compiled; ``alive`` selects the referenced type's live anchors when it has a
+    tombstone: items naming a deleted object are not imported."""
     before = ctx.errors()
     what = f"multi {multi.attribute.value}"
     try:
@@ -58,6 +62,8 @@ def compile_multi(ctx: Context, multi: MultiValued, resolver: Resolver) -> PlanM
         return None
     owner, value = projection.outputs[0].name, projection.outputs[1].name
     b = restrictable(projection)
+    if alive is not None:
+        b.query.where(exp.In(this=b.ref(value), query=exp.Subquery(this=alive)), copy=False)
     load = b.query.copy().order_by(
         order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write), copy=False
     )

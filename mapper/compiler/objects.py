@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from mapper.compiler import codes, derive, sqltext
+from mapper.compiler import codes, derive, sqltext, tombstone
 from mapper.compiler.attributes import compile_attribute
 from mapper.compiler.context import Context
 from mapper.compiler.delta import compile_delta
@@ -18,8 +18,8 @@ from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection, project
 from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
-from mapper.language.model import ObjectType, Span
-from mapper.plan import PlanAttribute, PlanDn, PlanObject
+from mapper.language.model import Name, ObjectType, Span
+from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject
 
 DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}
 DEFAULT_ENDPOINT = {"User": "/Users", "Group": "/Groups"}
@@ -31,7 +31,11 @@ class Anchor:
     attribute: str | None  # the canonical SCIM path for ``from PATH``
 
 
-def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObject | None:
+def compile_object(
+    ctx: Context, obj: ObjectType, resolver: Resolver, others: tuple[ObjectType, ...] = ()
+) -> PlanObject | None:
+    """``obj`` compiled; ``others`` are the mapping's object types (a membership import hides
+    the tombstoned objects of the type it references)."""
     before = ctx.errors()
     what = f"{obj.name.value} import"
     if obj.anchor is None or obj.import_sql is None:
@@ -48,6 +52,13 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     if any(problem.fatal for problem in problems):
         return None
     table = _write_table(ctx, obj, projection)
+    unfiltered = projection
+    stone = tombstone.declare(ctx, obj, projection, table)
+    if stone is not None and table is not None:
+        live = tombstone.restrict(ctx, obj, query, projection, table, stone.live)
+        if live is None:
+            return None
+        projection = project(live)[0]
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
@@ -68,7 +79,22 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
     by_query = render_statement(ctx, reads.by_query, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
-    multi = tuple(compile_multi(ctx, m, resolver) for m in obj.multi)
+    multi = tuple(compile_multi(ctx, m, resolver, _alive(ctx, m.reference, others)) for m in obj.multi)
+    soft = None
+    if stone is not None and table is not None and anchor is not None and query_attribute is not None:
+        delta = _with_tombstoned(ctx, obj, delta, query, unfiltered, table, stone, key.name)
+        anchor_column = projection.target_column(anchor.output, table)
+        if anchor_column is not None:
+            soft = tombstone.compile_policy(
+                ctx,
+                obj,
+                stone,
+                projection,
+                table,
+                projection.identifier(anchor_column),
+                query_attribute,
+                _updated_columns(placed),
+            )
     if (
         ctx.errors() > before
         or anchor is None
@@ -111,7 +137,47 @@ def compile_object(ctx: Context, obj: ObjectType, resolver: Resolver) -> PlanObj
         delete=writes.delete,
         disable=writes.disable,
         deprovision_delete=writes.deprovision_delete,
+        tombstone=soft,
     )
+
+
+def _alive(ctx: Context, reference: Name | None, others: tuple[ObjectType, ...]) -> exp.Select | None:
+    """The live anchors of the object type a multi references, when it has a tombstone."""
+    target = next((o for o in others if reference is not None and o.name.value == reference.value), None)
+    return tombstone.live_anchors(ctx, target) if target is not None else None
+
+
+def _with_tombstoned(  # noqa: PLR0913 - the delta and what its deletes are read from
+    ctx: Context,
+    obj: ObjectType,
+    delta: PlanDelta | None,
+    query: exp.Query,
+    unfiltered: Projection,
+    table: exp.Table,
+    stone: tombstone.Tombstone,
+    anchor: str,
+) -> PlanDelta | None:
+    """A watermark delta that also reads the rows tombstoned since ``:since``."""
+    if delta is None or delta.kind != "watermark" or delta.watermark_column is None:
+        return delta
+    dead = tombstone.dead_projection(ctx, obj, query, unfiltered, table, stone)
+    if dead is None:
+        return delta
+    assert obj.import_sql is not None
+    changes = derive.select_watermark_changes(dead, delta.watermark_column, anchor, ctx.write)
+    statement = render_statement(ctx, changes, stone.span, f"{obj.name.value} tombstone")
+    return delta.model_copy(update={"tombstoned": statement}) if statement is not None else None
+
+
+def _updated_columns(attributes: tuple[PlanAttribute, ...]) -> set[str]:
+    """The write-table columns (lowercase) a derived update writes."""
+    return {
+        a.target_column.lower()
+        for a in attributes
+        if a.target_column is not None
+        and a.direction != "import"
+        and a.mutability not in ("readOnly", "immutable")
+    }
 
 
 def _write_table(ctx: Context, obj: ObjectType, projection: Projection) -> exp.Table | None:

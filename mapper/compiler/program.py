@@ -89,7 +89,7 @@ def _compile_object(
             message = f"object {obj.name.value} names the undeclared schema {obj.schema_alias.value}"
             ctx.error(codes.INCOMPLETE_OBJECT, message, obj.schema_alias.span)
             return None
-    return compile_object(ctx, obj, make_resolver(obj.name.value, core, table))
+    return compile_object(ctx, obj, make_resolver(obj.name.value, core, table), mapping.objects)
 
 
 def _source(src: Source, dialect: PlanDialect) -> PlanSource:

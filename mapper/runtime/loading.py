@@ -383,7 +383,16 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
             previous = old.records.get(native)
             if previous is None or not previous.same(record):
                 records.append(record)
-        return Delta(records, [], new_mark)
+        gone: list[Key] = []
+        if delta.tombstoned is not None:  # soft-deleted since: the cache drops them
+            for fetched in tx.execute(delta.tombstoned, {"since": since}):
+                value = fetched[index]
+                if value is not None and (new_mark is None or value > new_mark):
+                    new_mark = value
+                key = anchor_key(fetched[codec.anchor_index])
+                if key in old.records:
+                    gone.append(key)
+        return Delta(records, gone, new_mark)
 
     # change table: (sequence, anchor, change type), ordered by sequence; the last change of an anchor wins
     last: dict[Key, tuple[Any, Any]] = {}

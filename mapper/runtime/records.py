@@ -16,7 +16,7 @@ from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
-from mapper.runtime.values import coerce, parse_boolean, to_scim
+from mapper.runtime.values import OMIT, Transform, coerce, parse_boolean, to_scim
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 MISSING: Any = object()  # an attribute the client did not send
@@ -48,7 +48,18 @@ def _is_complex(urn: str, attribute: str) -> bool:
 class _Slot:
     """Precomputed facts about one mapped attribute."""
 
-    __slots__ = ("attr", "complex", "extension", "ident", "index", "meta", "param", "readable", "writable")
+    __slots__ = (
+        "attr",
+        "complex",
+        "extension",
+        "ident",
+        "index",
+        "meta",
+        "param",
+        "readable",
+        "transform",
+        "writable",
+    )
 
     def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
         self.attr = attr
@@ -70,6 +81,8 @@ class _Slot:
         # (mapper/plan.py), whether derived from ``write table`` or written out in the mapping
         self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
         self.param = attr.column
+        # ``not COLUMN`` or ``map { ... }``: stored values are not SCIM values
+        self.transform = Transform(attr) if attr.transform is not None else None
 
     def value(self, row: Row) -> Any:
         """This attribute's column value in an import row (None when the projection lacks it)."""
@@ -222,6 +235,25 @@ class Codec:
                 rendered[name] = True
         return rendered
 
+    def scim(self, slot: _Slot, stored: Any) -> Any:
+        """A stored value of ``slot``'s column as its SCIM value (None when null or unmapped)."""
+        if stored is None:
+            return None
+        if slot.transform is not None:
+            value = slot.transform.read(stored)
+            return None if value is OMIT else value
+        return to_scim(slot.attr.type, stored)
+
+    def stored(self, slot: _Slot, value: Any) -> Any:
+        """A SCIM value (a filter's, say) as ``slot``'s column stores it; MISSING when no stored
+        value can equal it (it does not fit the type, or is outside a value map)."""
+        if slot.transform is None:
+            return value
+        try:
+            return slot.transform.write(coerce(slot.attr, value, self.dialect))
+        except InvalidValueError:
+            return MISSING
+
     def query_key(self, record: Record) -> str | None:
         value = self.query.value(record.row)
         return None if value is None else fold(value, self.query.attr.case_exact)
@@ -293,7 +325,7 @@ class Codec:
                 out[slot.param] = slot.value(current)  # never returned, so never sent back: keep it
                 continue
             if raw is MISSING and attr.path == "active":
-                raw = True if current is None else to_scim("boolean", slot.value(current))
+                raw = True if current is None else self.scim(slot, slot.value(current))
             if raw is MISSING or raw is None:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")
@@ -302,7 +334,7 @@ class Codec:
             value = coerce(attr, raw, self.dialect, strict=attr.required or slot is self.query)
             if attr.required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
-            out[slot.param] = value
+            out[slot.param] = value if slot.transform is None else slot.transform.write(value)
         return out
 
     def items(self, multi_slot: _MultiSlot, resource: dict[str, Any]) -> list[tuple[str, Item]]:
@@ -390,6 +422,14 @@ def _render_steps(slots: Sequence[_Slot]) -> tuple[RenderStep, ...]:
 def _render_step(slot: _Slot) -> RenderStep:
     attr = slot.attr
     assert slot.index is not None  # readable slots are in the import projection
+    if slot.transform is not None:  # converted by the transform; a value outside a map is left out
+        place = _placer(slot)
+
+        def place_known(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
+            if value is not OMIT:
+                place(resource, meta, value)
+
+        return slot.index, None, slot.transform.read, attr.attribute, place_known
     text = None if slot.ident is not None or attr.type in _CONVERTED else attr.type
     convert = slot.ident if slot.ident is not None else partial(to_scim, attr.type)
     simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)

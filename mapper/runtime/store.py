@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import anyio
 from sqlalchemy import exc
 
-from mapper.plan import PlanObject
+from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import Cache, SyncStats
 from mapper.runtime.database import Database, Tx, integrity_kind, integrity_mentions
 from mapper.runtime.errors import (
@@ -184,16 +184,20 @@ class ObjectStore:
     def cached_by_query(self, value: str) -> Record | None:
         """The cached record whose query attribute equals ``value``; None when not in the cache."""
         query = self.codec.query.attr
-        key = self.cache.find(query.path, fold(value, query.case_exact))
+        stored = self.codec.stored(self.codec.query, value)
+        if stored is MISSING or stored is None:
+            return None
+        key = self.cache.find(query.path, fold(stored, query.case_exact))
         return None if key is None else self.cache.get(key)
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:
         """The resource whose query attribute (``userName``...) equals ``value``."""
         record = self.cached_by_query(value)
-        if record is None:
+        stored = self.codec.stored(self.codec.query, value)
+        if record is None and stored is not MISSING and stored is not None:
             try:
                 record = await self.database.run(
-                    partial(fetch_by_query, obj=self.obj, codec=self.codec, value=value)
+                    partial(fetch_by_query, obj=self.obj, codec=self.codec, value=stored)
                 )
             except exc.DataError:  # a value the column cannot hold is held by no object
                 return None
@@ -213,6 +217,9 @@ class ObjectStore:
         if slot is None or (slot is not self.codec.query and slot not in self.codec.unique):
             return None
         if value is None or isinstance(value, bool | dict | list):
+            return []
+        value = self.codec.stored(slot, value)
+        if value is MISSING or value is None:
             return []
         key = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
         record = self.cache.get(key) if key is not None else None
@@ -267,6 +274,21 @@ class ObjectStore:
         query_value = values.get(self.codec.query.param)
         if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
             raise UniquenessError(self.codec.query.attr.path)
+        revived = self._revive(tx, values, query_value)
+        if revived is not None:
+            anchor = revived
+        else:
+            anchor = self._insert(tx, values, anchor, query_value)
+        self._write_children(tx, anchor, [()] * len(obj.multi), members)
+        record = fetch(tx, obj, self.codec, anchor)
+        if record is None:  # the import query does not show the new row: do not keep it
+            raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
+        return record
+
+    def _insert(self, tx: Tx, values: dict[str, Any], anchor: Any, query_value: Any) -> Any:
+        """Run the insert and return the new row's anchor."""
+        obj = self.obj
+        assert obj.insert is not None
         returned = tx.insert(obj.insert, {**values, "anchor": anchor})
         if obj.insert.returning in ("returning", "lastrowid"):
             anchor = anchor_key(returned)
@@ -275,11 +297,25 @@ class ObjectStore:
             if found is None:
                 raise InvalidValueError("", "the new object could not be found by its query attribute")
             anchor = anchor_key(found[self.codec.anchor_index])
-        self._write_children(tx, anchor, [()] * len(obj.multi), members)
-        record = fetch(tx, obj, self.codec, anchor)
-        if record is None:  # the import query does not show the new row: do not keep it
-            raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
-        return record
+        return anchor
+
+    def _revive(self, tx: Tx, values: dict[str, Any], query_value: Any) -> Any:
+        """Soft delete: when a deleted (tombstoned) row holds the new object's query attribute,
+        revive it (clear the tombstone, write the new values, keep its anchor) and return its
+        anchor, or answer 409 under ``recreate conflict``. None: no deleted row, insert."""
+        soft = self.obj.tombstone
+        if soft is None or soft.find is None or query_value is None:
+            return None
+        found = tx.first(soft.find, {"value": query_value})
+        if found is None:
+            return None
+        if soft.policy == "conflict" or self.obj.update is None:
+            raise UniquenessError(self.codec.query.attr.path)
+        anchor = anchor_key(found[0])
+        if soft.revive is not None:
+            tx.run(soft.revive, {"anchor": anchor})
+        tx.run(self.obj.update, {**values, "anchor": anchor})
+        return anchor
 
     async def replace(
         self,
@@ -397,8 +433,8 @@ class ObjectStore:
         slot = self.codec.by_path.get("active")
         if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
             return
-        was = slot.value(fresh.row)
-        if (was is None or to_scim("boolean", was)) and values.get(slot.param) is False:
+        was = self.codec.scim(slot, slot.value(fresh.row))
+        if was is not False and self.codec.scim(slot, values.get(slot.param)) is False:
             tx.run(rule.statement, {"anchor": anchor})
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
@@ -411,14 +447,33 @@ class ObjectStore:
         async with self._locks.hold([("id", key)]):
             try:
                 await self._write(
-                    partial(self._delete_tx, anchor, if_match, id),
+                    partial(self._delete_tx, anchor, if_match, id, self._memberships(key)),
                     lambda after: self._forget(key) if after is None else self._put(after),
                 )
             except NotFoundError:
                 self._forget(key)
                 raise
 
-    def _delete_tx(self, anchor: Any, if_match: str | None, id: str, tx: Tx) -> Record | None:
+    def _memberships(self, key: Key) -> list[tuple[Statement, Any]]:
+        """Soft delete: (remove statement, owner anchor) for each cached membership of ``key`` in
+        the same database. A soft delete ends them as a hard delete's cascade would, so that a
+        revived object comes back without its old groups."""
+        if self.obj.tombstone is None or self.obj.deprovision_delete.action != "set":
+            return []
+        found = []
+        for store, index in self.referrers:
+            remove = store.obj.multi[index].remove
+            if remove is None or store.database is not self.database:
+                continue
+            for record in store.cache.records():
+                items = record.children[index] if index < len(record.children) else ()
+                if any(anchor_key(i[0] if isinstance(i, tuple) else i) == key for i in items):
+                    found.append((remove, record.row[store.codec.anchor_index]))
+        return found
+
+    def _delete_tx(
+        self, anchor: Any, if_match: str | None, id: str, memberships: list[tuple[Statement, Any]], tx: Tx
+    ) -> Record | None:
         obj = self.obj
         fresh = fetch(tx, obj, self.codec, anchor)
         if fresh is None:
@@ -431,6 +486,8 @@ class ObjectStore:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
         if statement is not None:
             tx.run(statement, {"anchor": anchor})
+        for remove, owner in memberships:
+            tx.run(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
         return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
 
     async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None]) -> T:

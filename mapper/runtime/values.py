@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -18,6 +19,7 @@ from mapper.runtime.errors import InvalidValueError
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _INT64_DIGITS = 19
+log = logging.getLogger(__name__)
 
 _TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -187,3 +189,82 @@ def bind_datetime(moment: datetime, dialect: str) -> Any:
     if dialect in ("mysql", "mariadb"):
         return moment.replace(tzinfo=None)
     return moment
+
+
+# ---------------------------------------------------------------------------------------------
+# value transforms: ``not COLUMN`` and ``map { ... }`` (mapper.plan.PlanTransform)
+
+#: What a stored value outside a value map (``else error``) reads as: the attribute is left out.
+OMIT: Any = object()
+
+
+def canonical(value: Any) -> Any:
+    """A stored or declared value in a form that compares across drivers: booleans and numbers
+    as normalised decimal text (``True``, ``1`` and ``Decimal("1.0")`` are all ``"1"``), strings
+    without the padding of CHAR columns."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value))
+        return format(number.normalize(), "f") if number.is_finite() else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("utf-8", "replace")
+    return str(value).rstrip()
+
+
+class Transform:
+    """The value transform of one attribute, both ways. ``read`` turns a stored value into the
+    SCIM value (OMIT for a value outside a map with ``else error``, logged once per attribute);
+    ``write`` turns a client's value, already coerced to the attribute's type, into the value
+    to store (InvalidValueError naming the attribute for a value outside the map)."""
+
+    __slots__ = ("attr", "from_scim", "from_stored", "kind", "warned")
+
+    def __init__(self, attr: PlanAttribute) -> None:
+        assert attr.transform is not None
+        self.attr = attr
+        self.kind = attr.transform.kind
+        self.from_stored: dict[Any, Any] = {}
+        self.from_scim: dict[Any, Any] = {}
+        for scim, stored in attr.transform.pairs:
+            self.from_stored.setdefault(canonical(stored), scim)
+            self.from_scim.setdefault(self._scim_key(scim), stored)
+        self.warned = False
+
+    def _scim_key(self, value: Any) -> Any:
+        if isinstance(value, str) and not self.attr.case_exact:
+            return value.casefold()
+        return canonical(value)
+
+    def read(self, stored: Any) -> Any:
+        if stored is None:
+            return None
+        if self.kind == "not":
+            return not to_scim("boolean", stored)
+        found = self.from_stored.get(canonical(stored), OMIT)
+        if found is not OMIT:
+            return found
+        transform = self.attr.transform
+        assert transform is not None
+        if transform.otherwise == "value":
+            return transform.default
+        if not self.warned:  # the value itself is data: it is never logged
+            self.warned = True
+            log.warning(
+                "%s: a stored value of column %s is outside its value map; the attribute is left out",
+                self.attr.path,
+                self.attr.column,
+            )
+        return OMIT
+
+    def write(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if self.kind == "not":
+            return not value
+        found = self.from_scim.get(self._scim_key(value), OMIT)
+        if found is OMIT:
+            raise InvalidValueError(self.attr.path, "is not one of the values the mapping translates")
+        return found

@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from mapper.plan import ENTERPRISE_USER, PlanObject
+from mapper.runtime.errors import InvalidValueError
+from mapper.runtime.values import Transform, canonical
 from mapper.simulate.client import Exchange, ScimClient
 from mapper.simulate.dbcheck import DbCheck, as_bool, column_of
 from mapper.simulate.model import ObjectModel, TargetModel
@@ -217,8 +219,14 @@ def expect_columns(obj: PlanObject, row: dict[str, Any], values: dict[str, Any])
         if column is None or key == "members":
             continue
         actual = row.get(column)
+        attr = next((a for a in obj.attributes if a.column == column and a.transform is not None), None)
         if value is None:
             ok = actual is None or actual == ""
+        elif attr is not None:  # a value transform: the column holds the stored value of ``value``
+            try:
+                ok = canonical(actual) == canonical(Transform(attr).write(value))
+            except InvalidValueError:
+                ok = False
         elif isinstance(value, bool):
             ok = as_bool(actual) is value
         else:

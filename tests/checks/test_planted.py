@@ -192,6 +192,43 @@ CASES: list[Case] = [
         [("MAP402", "User from", 0), ("MAP170", "active = false", 0), ("MAP170", "deleted = true", 0)],
     ),
     ("writable-without-write", [("  write table groups\n  delete row\n", "")], [("MAP402", "Group from", 0)]),
+    # value transforms and soft delete
+    ("not-on-a-string", [("<-> nick_name", "<-> not nick_name")], [("MAP180", "nick_name", 1)]),
+    (
+        "map-scim-side-type",
+        [("<-> active          boolean", '<-> active map { "yes": 1, "no": 0 } else false')],
+        [("MAP180", '"yes": 1', 0), ("MAP183", "map {", 0), ("MAP180", '"no": 0', 0)],
+    ),
+    (
+        "map-without-else",
+        [("<-> active          boolean", "<-> active map { true: 1, false: 0 }")],
+        [("MAP181", "map {", 0)],
+    ),
+    (
+        "map-ambiguous",
+        [("<-> active          boolean", "<-> active map { true: 1, false: 1 } else false")],
+        [("MAP182", "false: 1", 0), ("MAP184", "active = false", 0)],
+    ),
+    (
+        "map-incomplete",
+        [("<-> active          boolean", "<-> active map { true: 1 } else false")],
+        [("MAP183", "map {", 0), ("MAP184", "active = false", 0)],
+    ),
+    (
+        "set-string-into-flag",
+        [("disable set active = false", 'disable set active = "no"')],
+        [("MAP184", 'active = "no"', 0)],
+    ),
+    (
+        "delete-like-disable",
+        [("  delete row\n}\n\nobject Group", "  delete set active = false\n}\n\nobject Group")],
+        [("MAP185", "delete set", 0)],
+    ),
+    (
+        "recreate-without-tombstone",
+        [("  delete row\n}\n\nobject Group", "  delete row\n  recreate conflict\n}\n\nobject Group")],
+        [("MAP186", "recreate", 0)],
+    ),
     # security
     (
         "inline-password",
