@@ -1,6 +1,6 @@
 """Soft delete and value transforms in the compiled plan: the tombstone's negation in every read,
 the membership import keeping live members only, the revive and find statements, SQL expressions
-in ``set`` rules, and the diagnostics MAP230-MAP232."""
+in ``set`` rules, and the diagnostics MAP240-MAP242."""
 
 from __future__ import annotations
 
@@ -143,29 +143,29 @@ def codes_of(text: str) -> list[str]:
     return [d.code for d in diagnostics]
 
 
-def test_map232_a_revive_that_cannot_be_derived() -> None:
+def test_map242_a_revive_that_cannot_be_derived() -> None:
     text = SOFT.replace("delete set deleted_at = CURRENT_TIMESTAMP", 'delete set state = "gone"')
-    assert "MAP232" in codes_of(text)
+    assert "MAP242" in codes_of(text)
     fixed = text.replace(
         'delete set state = "gone"', 'delete set state = "gone"\n  recreate revive set state = "ok"'
     )
-    assert "MAP232" not in codes_of(fixed)
+    assert "MAP242" not in codes_of(fixed)
     written = SOFT.replace("delete set deleted_at = CURRENT_TIMESTAMP", 'tombstone sql"""gone = 1"""')
-    assert "MAP232" in codes_of(written)
+    assert "MAP242" in codes_of(written)
 
 
-def test_map231_a_union_import() -> None:
+def test_map241_a_union_import() -> None:
     text = SOFT.replace(
         "FROM people p LEFT JOIN departments d ON d.id = p.dept_id",
         "FROM people p LEFT JOIN departments d ON d.id = p.dept_id UNION "
         "SELECT id, login, locked, status, updated_at, deleted_at, deleted, state, NULL FROM old_people",
     )
-    assert "MAP231" in codes_of(text)
+    assert "MAP241" in codes_of(text)
 
 
-def test_map230_a_set_column_the_import_does_not_select() -> None:
+def test_map240_a_set_column_the_import_does_not_select() -> None:
     _, diagnostics = compile_text(SOFT.replace("disable set locked = true", "disable set lockd = true"))
-    found = [d for d in diagnostics if d.code == "MAP230"]
+    found = [d for d in diagnostics if d.code == "MAP240"]
     assert len(found) == 1 and found[0].severity.value == "warning"
     assert found[0].hint is not None and "locked" in found[0].hint
     assert found[0].span.line == SOFT.splitlines().index("  disable set locked = true") + 1
