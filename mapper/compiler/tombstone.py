@@ -130,7 +130,7 @@ def restrict(
     ctx: Context, obj: ObjectType, query: exp.Query, projection: Projection, table: exp.Table, where: exp.Expr
 ) -> exp.Query | None:
     """The import restricted to rows where ``where`` holds (its columns qualified by the write
-    table's alias when the import joins), or None after MAP241."""
+    table's alias when the import joins or aliases it), or None after MAP241."""
     if not isinstance(query, exp.Select) or query.args.get("limit") or query.args.get("offset"):
         assert obj.import_sql is not None
         ctx.error(
@@ -146,11 +146,10 @@ def restrict(
 
 def _qualified(where: exp.Expr, projection: Projection, table: exp.Table) -> exp.Expr:
     condition = where.copy()
-    if len(projection.tables) < 2:
-        return condition
-    alias = next((t.alias_or_name for t in projection.tables if t.name.lower() == table.name.lower()), None)
-    if alias is None:
-        return condition
+    found = next((t for t in projection.tables if t.name.lower() == table.name.lower()), None)
+    if found is None or (len(projection.tables) < 2 and not found.alias):
+        return condition  # a view over the table, or the table alone and unaliased
+    alias = found.alias_or_name
     for column in condition.find_all(exp.Column):
         if not column.table:
             column.set("table", exp.to_identifier(alias))
