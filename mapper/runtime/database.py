@@ -780,7 +780,9 @@ class Database:
         watchdog = deadline.arm(bound)
         try:
             with anyio.move_on_after(bound):
-                return await anyio.to_thread.run_sync(self._probe_sync, deadline, limiter=self.limiter)
+                # not this database's limiter: a busy pool must not read as an unreachable database
+                # (the probe takes an overflow connection when every pooled one is lent out)
+                return await anyio.to_thread.run_sync(self._probe_sync, deadline)
         finally:
             watchdog.cancel()
         return False
