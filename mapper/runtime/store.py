@@ -275,11 +275,14 @@ class ObjectStore:
         if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
             raise UniquenessError(self.codec.query.attr.path)
         revived = self._revive(tx, values, query_value)
-        if revived is not None:
+        if revived is not None:  # a revived row's child rows are its old ones: replace them too
             anchor = revived
+            rows = [tx.rows(m.load_for_anchor, {"anchor": anchor}) for m in obj.multi]
+            current = self.codec.children_of(rows)
         else:
             anchor = self._insert(tx, values, anchor, query_value)
-        self._write_children(tx, anchor, [()] * len(obj.multi), members)
+            current = tuple(() for _ in obj.multi)
+        self._write_children(tx, anchor, current, members)
         record = fetch(tx, obj, self.codec, anchor)
         if record is None:  # the import query does not show the new row: do not keep it
             raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
@@ -302,7 +305,8 @@ class ObjectStore:
     def _revive(self, tx: Tx, values: dict[str, Any], query_value: Any) -> Any:
         """Soft delete: when a deleted (tombstoned) row holds the new object's query attribute,
         revive it (clear the tombstone, write the new values, keep its anchor) and return its
-        anchor, or answer 409 under ``recreate conflict``. None: no deleted row, insert."""
+        anchor; the caller then replaces its child rows with the new object's items, as a create
+        states the whole object, or answer 409 under ``recreate conflict``. None: no deleted row, insert."""
         soft = self.obj.tombstone
         if soft is None or soft.find is None or query_value is None:
             return None

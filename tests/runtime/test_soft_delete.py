@@ -127,3 +127,34 @@ async def test_a_revived_object_comes_back_without_its_old_groups(status: tuple[
     revived = await users.create(USER)
     await gw.sync_full()
     assert revived["id"] == user["id"] and "members" not in (await groups.get(group["id"]) or {})
+
+
+async def test_a_revived_object_keeps_only_the_child_rows_its_create_states(tmp_path: Path) -> None:
+    """A create that revives a tombstoned row states the whole object, child tables included: the
+    deleted user's old emails do not come back beside the new ones (two primaries would then
+    refuse every later PATCH), and a create without emails leaves none."""
+    fixture = ROOT / "tests" / "fixtures" / "runtime" / "helpdesk"
+    url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    bootstrap_sqlite(url, [fixture / "schema.sql"])
+    gw = Gateway(load(str(fixture / "helpdesk.map")), environ={"HELPDESK_DATABASE_URL": url}, autosync=False)
+    await gw.start()
+    try:
+        users = gw.stores["User"]
+        old = {"value": "zed@old.example", "type": "work", "primary": True}
+        home = {"value": "zed@home.example", "type": "home"}
+        user = await users.create({**USER, "userName": "zed", "emails": [old, home]})
+        await users.delete(user["id"])
+        new = {"value": "zed@new.example", "type": "work", "primary": True}
+        revived = await users.create({**USER, "userName": "zed", "emails": [new]})
+        assert revived["id"] == user["id"]
+        assert revived["emails"] == [new]
+        stored = column(url, "SELECT addr, kind, is_primary FROM account_emails")
+        assert stored == [("zed@new.example", "work", 1)]
+        patched = await users.replace(user["id"], {**revived, "active": False})  # Entra's disable
+        assert patched["active"] is False
+        await users.delete(user["id"])
+        again = await users.create({**USER, "userName": "zed"})
+        assert "emails" not in again
+        assert column(url, "SELECT COUNT(*) FROM account_emails") == [(0,)]
+    finally:
+        await gw.stop()
