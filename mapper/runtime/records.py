@@ -16,7 +16,7 @@ from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
-from mapper.runtime.values import OMIT, Transform, coerce, parse_boolean, to_scim
+from mapper.runtime.values import OMIT, Transform, coerce, parse_boolean, text_problem, to_scim
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 MISSING: Any = object()  # an attribute the client did not send
@@ -359,6 +359,8 @@ class Codec:
                 raise InvalidValueError(
                     f"{name}.value", "expected an id" if multi.reference else "expected a string"
                 )
+            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+                raise InvalidValueError(f"{name}.value", problem)
             subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
             for sub in _SUBS:
                 if sub not in multi_slot.extra and not multi.reference and isinstance(item, dict):
@@ -398,6 +400,9 @@ class Codec:
             return None
         if not isinstance(given, str) or isinstance(given, bool):
             raise InvalidValueError(name, "expected a string")
+        problem = text_problem(given)
+        if problem is not None:
+            raise InvalidValueError(name, problem)
         return given
 
 

@@ -258,6 +258,27 @@ async def test_nul_and_control_characters_are_invalid_value(
     assert (await client.get("/Users/1")).json()["userName"] == "ada.lovelace"
 
 
+@pytest.mark.parametrize(
+    ("email", "name"),
+    [
+        ({"value": "nul\u0000@example.com", "type": "work"}, "emails.value"),
+        ({"value": "ok@example.com", "type": "wo\u0000rk"}, "emails.type"),
+    ],
+)
+async def test_a_nul_in_a_child_table_item_is_invalid_value(
+    client: httpx.AsyncClient, email: dict[str, Any], name: str
+) -> None:
+    """Items of a multi-valued attribute are checked like single values: SQLite and MariaDB would
+    store the NUL, PostgreSQL refuse it without naming the attribute."""
+    before = employees(client)
+    body = {**new_user("valid.name"), "emails": [email]}
+    detail = assert_error(await client.post("/Users", json=body), 400, "invalidValue")["detail"]
+    assert name in detail and "\x00" not in detail
+    add = {"op": "add", "path": "emails", "value": [email]}
+    assert_error(await client.patch("/Users/1", json=patch_body(add)), 400, "invalidValue")
+    assert employees(client) == before
+
+
 async def test_two_names_that_differ_after_a_nul_are_both_refused(client: httpx.AsyncClient) -> None:
     """On SQLite ``"x\\u0000a"`` was stored, and ``"x\\u0000b"`` then clashed with it (409)."""
     for name in ("x\u0000a", "x\u0000b"):
