@@ -18,6 +18,7 @@ from mapper.simulate.steps import (
     expect_one,
     expect_status,
     expect_values,
+    patched_values,
     plan_of,
     resource_of,
     value_at,
@@ -133,8 +134,9 @@ async def add_members(ctx: Context) -> None:
     ex = await ctx.client.patch(
         f"{groups.endpoint}/{group}", {"op": ctx.op("add"), "path": "members", "value": value}
     )
-    expect_status(ex, 200)
-    expect_values(groups, resource_of(ex, group), {"members": {manager, colleague}}, "in the PATCH response")
+    patched = patched_values(ex, group)
+    if patched is not None:
+        expect_values(groups, patched, {"members": {manager, colleague}}, "in the PATCH response")
     await expect_members(ctx, {manager, colleague})
 
 
@@ -148,8 +150,9 @@ async def remove_one_member(ctx: Context) -> None:
     else:
         operation = {"op": "Remove", "path": "members", "value": [{"value": manager}]}
     ex = await ctx.client.patch(f"{groups.endpoint}/{group}", operation)
-    expect_status(ex, 200)
-    expect_values(groups, resource_of(ex, group), {"members": {colleague}}, "in the PATCH response")
+    patched = patched_values(ex, group)
+    if patched is not None:
+        expect_values(groups, patched, {"members": {colleague}}, "in the PATCH response")
     await expect_members(ctx, {colleague})
 
 
@@ -177,11 +180,11 @@ async def unknown_member(ctx: Context) -> None:
     ex = await ctx.client.patch(f"{groups.endpoint}/{group}", operation)
     multi = next((m for m in groups.plan.multi if m.attribute == "members"), None) if groups.plan else None
     if multi is None:
-        expect_status(ex, 200, 400)
+        expect_status(ex, 200, 204, 400)
     elif multi.on_missing == "reject":
         expect_error(ex, 400)
     else:
-        expect_status(ex, 200)
+        expect_status(ex, 200, 204)
     await expect_members(ctx, before)
 
 
@@ -195,8 +198,9 @@ async def add_after_member_deleted(ctx: Context) -> None:
     ex = await ctx.client.patch(
         f"{groups.endpoint}/{group}", {"op": ctx.op("add"), "path": "members", "value": value}
     )
-    expect_status(ex, 200)
-    expect_values(groups, resource_of(ex, group), {"members": before | {manager}}, "in the PATCH response")
+    patched = patched_values(ex, group)
+    if patched is not None:
+        expect_values(groups, patched, {"members": before | {manager}}, "in the PATCH response")
     await expect_members(ctx, before | {manager})
 
 
@@ -206,8 +210,9 @@ async def rename(ctx: Context) -> None:
     name = f"{group_name(ctx)}-renamed"
     operation = {"op": ctx.op("replace"), "path": "displayName", "value": name}
     ex = await ctx.client.patch(f"{groups.endpoint}/{group}", operation)
-    expect_status(ex, 200)
-    expect_values(groups, resource_of(ex, group), {"displayName": name}, "in the PATCH response")
+    patched = patched_values(ex, group)
+    if patched is not None:
+        expect_values(groups, patched, {"displayName": name}, "in the PATCH response")
     ctx.names["group"] = name
     expect_one(await ctx.client.get(groups.endpoint, query(ctx, name)), group)
     obj = plan_of(groups, ctx.db)

@@ -120,6 +120,13 @@ def resource_of(exchange: Exchange, id: str | None = None) -> dict[str, Any]:
     return body
 
 
+def patched_values(exchange: Exchange, id: str) -> dict[str, Any] | None:
+    """A successful PATCH's resource: the body of a 200, or None after a 204 (RFC 7644 §3.5.2
+    allows either, and Entra ID accepts either; the step's re-read then checks the result)."""
+    expect_status(exchange, 200, 204)
+    return None if exchange.status == 204 else resource_of(exchange, id)
+
+
 def list_of(exchange: Exchange) -> list[dict[str, Any]]:
     """The Resources of a 200 ListResponse, checking the envelope Entra relies on."""
     expect_status(exchange, 200)

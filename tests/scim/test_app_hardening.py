@@ -87,7 +87,7 @@ async def test_references_to_ids_out_of_range_name_no_object(client: httpx.Async
     add = {"op": "add", "path": "members", "value": [{"value": LONG_DIGITS}]}
     members = (await client.get("/Groups/1")).json()["members"]
     patched = await client.patch("/Groups/1", json=patch_body(add))
-    assert patched.status_code == 200 and patched.json()["members"] == members
+    assert patched.status_code == 204 and (await client.get("/Groups/1")).json()["members"] == members
     assert employees(client) == before
 
 
@@ -432,7 +432,7 @@ async def test_20k_unknown_attribute_names_are_not_remembered(
             replace = {"op": "replace", "value": {n: "v" for n in names}}
             assert (await client.patch("/Users/1", json=patch_body(replace))).status_code == 200
             group = {"op": "replace", "value": {f"name.{n}": "v" for n in names}}
-            assert (await client.patch("/Groups/1", json=patch_body(group))).status_code in (200, 400)
+            assert (await client.patch("/Groups/1", json=patch_body(group))).status_code in (204, 400)
             if round_ == 0:  # the known attributes these requests touch, resolved once
                 baseline = [r.cached for r in resolvers(client)]
                 assert 0 < sum(baseline) and all(b <= 200 < MAX_RESOLVED for b in baseline)

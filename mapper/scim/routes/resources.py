@@ -198,7 +198,10 @@ class ResourceEndpoints:
 
     async def patch(self, request: Request) -> Response:
         """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
-        accept both, and 200 lets clients see the result without another GET).
+        accept both, and 200 lets clients see the result without another GET), except on an
+        object with membership lists (Groups): there it answers 204 with the new ETag, since the
+        body grows with the membership and a provisioning run adds members one PATCH at a time.
+        Asked for ``attributes`` or ``excludedAttributes``, it answers 200 (as §3.5.2 requires).
 
         The operations apply to the cached resource and the result is written as a replace.
         PATCHes of one object are serialised in this process, so each applies to the result of
@@ -225,13 +228,13 @@ class ResourceEndpoints:
                     raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
                 if patched == current and client_if_match is None:  # nothing changes: no write
-                    return self.single(request, current)
+                    return self.patched(request, current)
                 if_match = client_if_match or current.get("meta", {}).get("version")
                 dropped: list[Dangling] = []
                 try:
                     written = await store.replace(id_, patched, if_match=if_match, dropped=dropped)
                     note_drops(request.scope, dropped)
-                    return self.single(request, written)
+                    return self.patched(request, written)
                 except PreconditionFailedError:
                     if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
                         raise
@@ -246,6 +249,14 @@ class ResourceEndpoints:
         return no_content()
 
     # -- output -----------------------------------------------------------------------------
+
+    def patched(self, request: Request, resource: dict[str, Any]) -> Response:
+        """The answer to a successful PATCH (see :meth:`patch`)."""
+        q = _projection(request.query_params) if request.scope["query_string"] else None
+        if not self.members or (q is not None and (q.attributes or q.excluded)):
+            return self.single(request, resource)
+        version = resource.get("meta", {}).get("version")
+        return no_content({"ETag": str(version)} if version else None)
 
     def single(self, request: Request, resource: dict[str, Any]) -> ScimResponse:
         root = scim_root(request, self.base_path)
