@@ -34,6 +34,12 @@ PROCEDURE_ARITY = Code(
     _E,
     "a stored procedure is called with a number of arguments it does not take",
 )
+TRANSFORM_COLUMN = Code(
+    "MAP309",
+    "transform-column-type",
+    _E,
+    "a value transform stores values its column cannot hold",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -50,4 +56,5 @@ CODES = (
     UNKNOWN_PROCEDURE,
     PROCEDURE_ARITY,
     UNPROVEN,
+    TRANSFORM_COLUMN,
 )

@@ -20,6 +20,7 @@ from mapper.diagnostics import Diagnostic
 from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Span, SqlBlock
 from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
+from mapper.lint.database.transforms import check_transforms
 from mapper.plan import Plan
 
 
@@ -50,8 +51,10 @@ def _check_object(
         table = catalog.table(table_name.value)
         if table is None:
             yield unknown_table(file, table_name.value, table_name.span, catalog)
-        elif obj.writes is not None and obj.writes.insert is None:
-            yield from _check_not_null(file, obj, table_name, table, plan)
+        else:
+            yield from check_transforms(file, obj, table)
+            if obj.writes is not None and obj.writes.insert is None:
+                yield from _check_not_null(file, obj, table_name, table, plan)
 
 
 def _check_change_table(file: str, delta: DeltaTable, catalog: Catalog) -> Iterator[Diagnostic]:

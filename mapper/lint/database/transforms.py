@@ -1,0 +1,108 @@
+"""Value transforms against the live column types (``mapper lint --db``), MAP309.
+
+The static checks (``mapper/checks/transforms.py``) know the SCIM side of a transform; only the
+database knows the column's. ``active <-> not locked`` needs a column that holds a flag (boolean,
+bit or integer); a value map's stored values must fit the column: text in a text column no longer
+than its declared length (and among an ENUM's values), numbers and flags in a numeric or boolean
+column. A transform checked only at run time would fail the first write, or read back values that
+no longer match the map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mapper.diagnostics import Diagnostic
+from mapper.language.model import AttributeMapping, ObjectType
+from mapper.lint.database.catalog import Table
+from mapper.lint.database.codes import TRANSFORM_COLUMN
+
+
+def check_transforms(file: str, obj: ObjectType, table: Table) -> Iterator[Diagnostic]:
+    """MAP309 for each transformed attribute of ``obj`` whose column in its write ``table`` cannot
+    hold what the transform stores."""
+    for mapping in obj.attributes:
+        if not (mapping.negated or mapping.value_map is not None) or mapping.direction == "import":
+            continue
+        column = table.columns.get(mapping.column.value.lower())
+        if column is None:  # not a column of the write table: other checks say so
+            continue
+        yield from _check(file, mapping, column, table.name)
+
+
+def _check(file: str, mapping: AttributeMapping, column: dict[str, Any], table: str) -> Iterator[Diagnostic]:
+    kind = column["type"]
+    described = f"column '{column['name']}' of {table} is {_type_name(kind)}"
+    if mapping.negated:
+        if not _holds_flag(kind):
+            yield TRANSFORM_COLUMN.at(
+                file,
+                mapping.column.span,
+                f"'not {mapping.column.value}' needs a boolean, bit or integer column; {described}",
+                hint="map the values the column stores instead: map { true: ..., false: ... } else ...",
+            )
+        return
+    assert mapping.value_map is not None
+    for entry in mapping.value_map.entries:
+        problem = _misfit(entry.stored, kind)
+        if problem is not None:
+            yield TRANSFORM_COLUMN.at(
+                file,
+                entry.span,
+                f"the mapped value {problem}; {described}",
+                hint="store values of the column's type, or map another column",
+            )
+
+
+def _misfit(value: Any, kind: Any) -> str | None:
+    """Why the stored ``value`` does not fit a column of type ``kind``, or None."""
+    from sqlalchemy import types
+
+    if isinstance(value, str):
+        if isinstance(kind, types.Enum) and kind.enums and value not in kind.enums:
+            return f"'{value}' is not one of the column's ENUM values"
+        if isinstance(kind, types.String):
+            length = getattr(kind, "length", None)
+            if length is not None and len(value) > length:
+                return f"'{value}' is longer than the column's {length} characters"
+            return None
+        if _holds_number(kind) and not _number(value):
+            return f"'{value}' is text, not a number"
+        return None
+    if isinstance(value, bool | int | float):
+        if _holds_number(kind) or _holds_flag(kind):
+            return None
+        return f"{str(value).lower() if isinstance(value, bool) else value} is a number, not text"
+    return None
+
+
+def _holds_flag(kind: Any) -> bool:
+    from sqlalchemy import types
+
+    if isinstance(kind, types.Boolean | types.Integer):
+        return True
+    if isinstance(kind, types.Numeric):  # NUMBER(1), DECIMAL(1, 0)
+        return not getattr(kind, "scale", None)
+    return "BIT" in type(kind).__name__.upper()
+
+
+def _holds_number(kind: Any) -> bool:
+    from sqlalchemy import types
+
+    return isinstance(kind, types.Integer | types.Numeric | types.Boolean | types.Float)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _type_name(kind: Any) -> str:
+    try:
+        return str(kind)
+    except Exception:  # noqa: BLE001 - a type without a compiled name
+        return type(kind).__name__
