@@ -12,7 +12,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import Scope
 
-from mapper.scim.errors import ScimError, invalid_syntax, too_large
+from mapper.scim.errors import invalid_syntax, too_large
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
@@ -104,14 +104,3 @@ def _root(
 def location(root: str, endpoint: str, id_: str) -> str:
     """The absolute URL of one resource; the id is percent-encoded (RFC 3986 segment)."""
     return f"{root}{endpoint}/{id_ if id_.isascii() and id_.isalnum() else quote(id_, safe='')}"
-
-
-def parse_int(request: Request, name: str) -> int | None:
-    """An integer query parameter, None when absent; 400 invalidValue when not an integer."""
-    raw = request.query_params.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise ScimError(400, f"{name} must be an integer", "invalidValue") from None
