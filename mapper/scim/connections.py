@@ -20,7 +20,42 @@ from typing import Any
 
 log = logging.getLogger("mapper.scim")
 
-_TOO_LARGE = b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+_TOO_LARGE_BODY = (
+    b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"431",'
+    b'"detail":"The request line and headers are larger than this server accepts."}'
+)
+# A SCIM error body like every other refusal (RFC 7644 section 3.12), written by hand: the app
+# never sees a request whose headers were not complete.
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+    b"Content-Type: application/scim+json\r\nContent-Length: "
+    + str(len(_TOO_LARGE_BODY)).encode()
+    + b"\r\n\r\n"
+    + _TOO_LARGE_BODY
+)
+
+
+_BUSY_BODY = (
+    b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"503",'
+    b'"detail":"Too many connections; retry shortly."}'
+)
+
+
+async def _busy(scope: Any, receive: Any, send: Any) -> None:
+    """The answer beyond ``--max-connections``: a SCIM 503 with Retry-After, then close."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/scim+json"),
+                (b"content-length", str(len(_BUSY_BODY)).encode()),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _BUSY_BODY, "more_body": False})
 
 
 class _HeaderGuard:
@@ -61,6 +96,14 @@ class _HeaderGuard:
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
         self._header_bytes = 0  # the next request's headers are counted afresh when they come
+
+    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+        """httptools only: uvicorn answers a request beyond ``limit_concurrency`` with its own
+        plain-text 503; answer it as a SCIM error with Retry-After instead. (The h11 fallback,
+        used only where httptools is not installed, keeps uvicorn's text.)"""
+        from uvicorn.protocols.http.flow_control import service_unavailable
+
+        super()._start_asgi_task(cycle, _busy if app is service_unavailable else app)  # type: ignore[misc]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -9,6 +9,7 @@ never as measured durations."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -174,6 +175,12 @@ def test_headers_over_the_bound_are_431(server: Server) -> None:
             pass  # the server closed the connection while we were still sending
         answer = read_all(sock)
         assert answer == b"" or answer.startswith(b"HTTP/1.1 431 ")
+        if answer:  # the client may see a reset instead, if it was still sending
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert b"application/scim+json" in head
+            error = json.loads(body)
+            assert error["status"] == "431"
+            assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
 
 
 @pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickled"])
@@ -220,6 +227,9 @@ def test_connections_beyond_the_limit_get_503(tmp_path: Path) -> None:
             time.sleep(0.3)  # let the server accept them
             answer = request(server, "GET", "/scim/v2/Users?count=1")
             assert answer.startswith(b"HTTP/1.1 503 "), answer[:100]
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert b"application/scim+json" in head.lower() and b"retry-after: 1" in head.lower()
+            assert json.loads(body)["status"] == "503"
         finally:
             for sock in idle:
                 sock.close()
