@@ -68,3 +68,46 @@ def test_text_into_a_number_and_numbers_into_text_are_map309(hr_database) -> Non
     assert [(code, line) for code, line, _ in found] == [("MAP309", 12)] * 2 + [("MAP309", 13)] * 2
     assert "'yes' is text, not a number" in messages[0]
     assert "1 is a number, not text" in messages[2]
+
+
+def test_a_stored_value_outside_a_check_list_is_map309(hr_database) -> None:
+    """A status column guarded by a CHECK list rather than an ENUM type: every database reports
+    the constraint in its own rendering (PostgreSQL's = ANY (ARRAY[...]), MariaDB's and SQLite's
+    IN list), and a value outside it would fail the first write."""
+    table = f"lint_check_{secrets.token_hex(4)}"
+    hr_database.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL,"
+        " locked INTEGER, note VARCHAR(200), status VARCHAR(10), level INTEGER,"
+        " CONSTRAINT status_list CHECK (status IN ('active', 'suspended') OR status IS NULL),"
+        " CONSTRAINT level_list CHECK (level IN (1, 2, 3)),"
+        " CONSTRAINT note_range CHECK (LENGTH(note) > 2))"
+    )
+    attributes = """active <-> status map { true: "active", false: "disabled" } else false
+    userType <-> level map { "Employee": 1, "Contractor": 4 } else error
+    title <-> note map { "Full": "F", "Part": "P" } else error"""
+    text = MAPPING.replace("TABLE", table).replace("ATTRIBUTES", attributes)
+    found = [
+        (d.span.line, d.message)
+        for d in lint_text(text, "scratch.map", db=hr_database.url).diagnostics
+        if d.code == "MAP309"
+    ]
+    assert [line for line, _ in found] == [12, 13], found
+    allows = "is not among the values its CHECK constraint allows"
+    assert f"'disabled' {allows} ('active', 'suspended')" in found[0][1]
+    assert "4 is not among the values its CHECK constraint allows (1, 2, 3)" in found[1][1]
+
+
+def test_values_inside_a_check_list_are_clean(hr_database) -> None:
+    table = f"lint_check_{secrets.token_hex(4)}"
+    hr_database.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, locked INTEGER,"
+        " note VARCHAR(200), status VARCHAR(10) CHECK (status = 'A' OR status = 'S'), level INTEGER)"
+    )
+    def map309(attributes: str) -> list[str]:
+        text = MAPPING.replace("TABLE", table).replace("ATTRIBUTES", attributes)
+        diagnostics = lint_text(text, "scratch.map", db=hr_database.url).diagnostics
+        return [d.message for d in diagnostics if d.code == "MAP309"]
+
+    assert map309('active <-> status map { true: "A", false: "S" } else false') == []
+    # the same column-level constraint is read: a value outside it is reported
+    assert len(map309('active <-> status map { true: "A", false: "X" } else false')) == 1

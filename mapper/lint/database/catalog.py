@@ -4,8 +4,10 @@ they take (PostgreSQL's ``pg_proc``, MariaDB/MySQL's ``information_schema``; SQL
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from mapper.lint.database.checks import allowed_values
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 class Table:
     name: str
     columns: dict[str, dict[str, Any]]  # lower-cased name -> the inspector's column dict
+    # lower-cased name -> the closed list of values a CHECK constraint allows (checks.py)
+    allowed: dict[str, frozenset[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,11 @@ SELECT r.ROUTINE_NAME, r.ROUTINE_TYPE,
           AND p.ROUTINE_TYPE = r.ROUTINE_TYPE AND p.ORDINAL_POSITION > 0)
 FROM information_schema.ROUTINES AS r
 WHERE r.ROUTINE_SCHEMA = COALESCE(:schema, DATABASE())
+"""
+
+_MYSQL_CHECKS = """
+SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :table
 """
 
 
@@ -74,8 +83,24 @@ class Catalog:
         key = (schema or None, real)
         if key not in self._tables:
             columns = self._inspector.get_columns(real, schema=schema or None)
-            self._tables[key] = Table(real, {str(c["name"]).lower(): dict(c) for c in columns})
+            self._tables[key] = Table(
+                real, {str(c["name"]).lower(): dict(c) for c in columns}, self._allowed(real, schema or None)
+            )
         return self._tables[key]
+
+    def _allowed(self, table: str, schema: str | None) -> dict[str, frozenset[Any]]:
+        from sqlalchemy import text
+
+        try:
+            if self._connection.dialect.name in ("mysql", "mariadb"):
+                # the inspector parses SHOW CREATE TABLE and misses MariaDB's column-level checks
+                rows = self._connection.execute(text(_MYSQL_CHECKS), {"table": table, "schema": schema})
+                constraints = [{"sqltext": str(clause)} for (clause,) in rows]
+            else:
+                constraints = [dict(c) for c in self._inspector.get_check_constraints(table, schema=schema)]
+        except Exception:  # noqa: BLE001 - a view, or a dialect that cannot list them: nothing known
+            return {}
+        return allowed_values(constraints, self._connection.dialect.name)
 
     def procedures(self, schema: str | None) -> dict[str, list[Procedure]]:
         """Every routine of ``schema`` (the default search path or database when ``None``), by

@@ -3,9 +3,9 @@
 The static checks (``mapper/checks/transforms.py``) know the SCIM side of a transform; only the
 database knows the column's. ``active <-> not locked`` needs a column that holds a flag (boolean,
 bit or integer); a value map's stored values must fit the column: text in a text column no longer
-than its declared length (and among an ENUM's values), numbers and flags in a numeric or boolean
-column. A transform checked only at run time would fail the first write, or read back values that
-no longer match the map.
+than its declared length (and among an ENUM's values, or a CHECK constraint's list), numbers and
+flags in a numeric or boolean column. A transform checked only at run time would fail the first
+write, or read back values that no longer match the map.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import AttributeMapping, ObjectType
 from mapper.lint.database.catalog import Table
+from mapper.lint.database.checks import admits
 from mapper.lint.database.codes import TRANSFORM_COLUMN
 
 
@@ -28,10 +29,12 @@ def check_transforms(file: str, obj: ObjectType, table: Table) -> Iterator[Diagn
         column = table.columns.get(mapping.column.value.lower())
         if column is None:  # not a column of the write table: other checks say so
             continue
-        yield from _check(file, mapping, column, table.name)
+        yield from _check(file, mapping, column, table.name, table.allowed.get(mapping.column.value.lower()))
 
 
-def _check(file: str, mapping: AttributeMapping, column: dict[str, Any], table: str) -> Iterator[Diagnostic]:
+def _check(
+    file: str, mapping: AttributeMapping, column: dict[str, Any], table: str, allowed: frozenset[Any] | None
+) -> Iterator[Diagnostic]:
     kind = column["type"]
     described = f"column '{column['name']}' of {table} is {_type_name(kind)}"
     if mapping.negated:
@@ -46,6 +49,9 @@ def _check(file: str, mapping: AttributeMapping, column: dict[str, Any], table: 
     assert mapping.value_map is not None
     for entry in mapping.value_map.entries:
         problem = _misfit(entry.stored, kind)
+        if problem is None and allowed is not None and not admits(allowed, entry.stored):
+            listed = ", ".join(sorted(repr(value) for value in allowed))
+            problem = f"{_shown(entry.stored)} is not among the values its CHECK constraint allows ({listed})"
         if problem is not None:
             yield TRANSFORM_COLUMN.at(
                 file,
@@ -75,6 +81,12 @@ def _misfit(value: Any, kind: Any) -> str | None:
             return None
         return f"{str(value).lower() if isinstance(value, bool) else value} is a number, not text"
     return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"'{value}'" if isinstance(value, str) else str(value)
 
 
 def _holds_flag(kind: Any) -> bool:
