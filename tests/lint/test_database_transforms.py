@@ -103,6 +103,7 @@ def test_values_inside_a_check_list_are_clean(hr_database) -> None:
         f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, locked INTEGER,"
         " note VARCHAR(200), status VARCHAR(10) CHECK (status = 'A' OR status = 'S'), level INTEGER)"
     )
+
     def map309(attributes: str) -> list[str]:
         text = MAPPING.replace("TABLE", table).replace("ATTRIBUTES", attributes)
         diagnostics = lint_text(text, "scratch.map", db=hr_database.url).diagnostics
