@@ -101,3 +101,17 @@ def test_attr_path_and_str() -> None:
 )
 def test_split_list(text: str, expected: list[str]) -> None:
     assert split_list(text) == expected
+
+
+def test_repeated_paths_parse_alike_and_bad_ones_fail_every_time() -> None:
+    """parse_path remembers the paths it parsed (provisioning repeats a few); a remembered answer
+    equals a fresh one, a malformed path is refused on every call, and a client cannot grow the
+    memory with long paths (those are parsed afresh each time)."""
+    first = parse_path('emails[type eq "work"].value')
+    assert parse_path('  emails[type eq "work"].value ') is first
+    for _ in range(2):
+        with pytest.raises(ScimError):
+            parse_path("emails[type eq")
+    long = "members[" + " or ".join(f'value eq "{n}"' for n in range(40)) + "]"
+    assert len(long) > 256
+    assert parse_path(long) == parse_path(long) and parse_path(long) is not parse_path(long)
