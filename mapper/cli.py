@@ -213,6 +213,7 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
         statement_timeout=options.statement_timeout,
         sync_timeout=options.sync_timeout,
         pool_timeout=options.pool_timeout,
+        coherence=options.coherence,
     )
     run(plan, settings, options)
     return EXIT_OK

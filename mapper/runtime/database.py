@@ -245,11 +245,20 @@ class Tx:
     cost), and raise SQLAlchemy's exceptions as :meth:`execute` does, so callers see one kind of
     error. :meth:`execute` returns SQLAlchemy's result, for streaming."""
 
-    __slots__ = ("connection", "database")
+    __slots__ = ("changes", "connection", "database")
 
     def __init__(self, database: Database, connection: Connection) -> None:
         self.database = database
         self.connection = connection
+        #: (object type, anchor key, operation) of each write in this transaction, published to
+        #: the other gateway processes before the commit (:attr:`Database.publish`)
+        self.changes: list[tuple[str, Any, str]] = []
+
+    def changed(self, object_type: str, key: Any, op: str) -> None:
+        """Note that this transaction wrote the object ``key`` of ``object_type`` (``op``:
+        ``upsert`` or ``delete``), for the other processes (see :mod:`mapper.runtime.coherence`)."""
+        if self.database.publish is not None:
+            self.changes.append((object_type, key, op))
 
     def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
         given = params or {}
@@ -496,6 +505,9 @@ class Database:
         # on SQLite (one writer) writes also queue here rather than in sqlite3's busy handler,
         # whose back-off leaves the lock idle between retrying threads
         self.committer = GroupCommitter(self)
+        #: called with every write transaction's :attr:`Tx.changes` just before its commit, to
+        #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
+        self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
         self.engine = self._create_engine(pool_size, max_overflow)
 
     @property
@@ -668,7 +680,11 @@ class Database:
                 with connection.begin():
                     if snapshot and self.timeouts.sync != self.timeouts.statement:
                         self._bound_transaction(connection, self.timeouts.sync)
-                    return fn(Tx(self, connection))
+                    tx = Tx(self, connection)
+                    value = fn(tx)
+                    if tx.changes and self.publish is not None:
+                        self.publish(tx, tx.changes)
+                    return value
         except _OUTAGES as e:
             outage = self._outage(e)
             if outage is e:
@@ -706,6 +722,8 @@ class Database:
                     tx = Tx(self, connection)
                     for job in jobs:
                         self._run_job(connection, tx, job)
+                    if tx.changes and self.publish is not None:  # in the same transaction
+                        self.publish(tx, tx.changes)
                 committed = True
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             if not committed:
@@ -724,9 +742,11 @@ class Database:
         A savepoint statement that fails means the transaction is gone (the database rolled it
         back: a MySQL deadlock, a full disk, a lost connection)."""
         _savepoint(connection, "SAVEPOINT job")
+        noted = len(tx.changes)
         try:
             job.value = job.fn(tx)
         except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
+            del tx.changes[noted:]  # rolled back: nothing to tell the other processes
             job.error = self._job_error(error)
             if connection.invalidated:  # the connection broke: the transaction is gone with it
                 raise _TransactionLost() from error

@@ -7,7 +7,7 @@
 | :class:`InvalidValueError`, :class:`MissingReferenceError` | 400 invalidValue |
 | :class:`MutabilityError` | 400 mutability |
 | :class:`PreconditionFailedError` | 412 |
-| :class:`DatabaseUnavailableError` | 503 with ``Retry-After: retry_after`` |
+| :class:`DatabaseUnavailableError`, :class:`ContendedError` | 503 with ``Retry-After: retry_after`` |
 
 Messages name attributes, never their values (a value may be sensitive), and never hold URLs or
 driver messages (they may hold secrets).
@@ -60,6 +60,18 @@ class DatabaseUnavailableError(StoreError):
         self.source = source
         self.retry_after = retry_after
         super().__init__(f"database {source} is unavailable")
+
+
+class ContendedError(DatabaseUnavailableError):
+    """A write without a client's If-Match that kept finding the object changed by others (other
+    processes) until its time was up: 503, retry shortly; never a 412 the client did not ask for."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, retry_after=1)
+        self.args = ("the resource kept changing under this request",)
+
+    def __str__(self) -> str:
+        return "the resource kept changing under this request"
 
 
 class SourceUrlError(StoreError):

@@ -15,6 +15,7 @@ from typing import Any
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.runtime.autosync import AutoSync
+from mapper.runtime.coherence import Coherence
 from mapper.runtime.database import Database, Timeouts, resolve_url
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.store import ObjectStore
@@ -48,6 +49,8 @@ class Gateway:
         pool_size: int = 8,
         timeouts: Timeouts | None = None,
         probe_interval: float = 2.0,
+        coherence: str = "off",
+        coherence_interval: float = 0.5,
     ) -> None:
         self.plan = plan
         self.databases: dict[str, Database] = {
@@ -75,6 +78,10 @@ class Gateway:
         for store in self.stores.values():  # references to DN ids render as DNs
             store.codec.link(codecs)
         self.autosync = AutoSync(self, delta_interval=delta_interval, full_interval=full_interval)
+        # other processes' writes (mapper.runtime.coherence); `mapper serve` defaults to "auto"
+        self.coherence = Coherence(
+            self.databases, self.stores.values(), mode=coherence, poll_interval=coherence_interval
+        )
         self._autosync_enabled = autosync
         self.ready = False
         self.last_sync: datetime | None = None
@@ -95,7 +102,9 @@ class Gateway:
 
     async def start(self) -> None:
         """Import every object type into the cache and start autosync. When a database cannot be
-        reached the gateway still starts, not ready; autosync retries the full import."""
+        reached the gateway still starts, not ready; autosync retries the full import. Other
+        processes' changes are listened for first, so none between the import and then is lost."""
+        await self.coherence.start()
         try:
             await self.sync_full()
         except DatabaseUnavailableError:
@@ -126,6 +135,7 @@ class Gateway:
                     log.debug("import after reconnect failed", exc_info=True)
 
     async def stop(self) -> None:
+        await self.coherence.stop()
         task, self._probe_task = self._probe_task, None
         if task is not None:
             task.cancel()
@@ -181,5 +191,6 @@ class Gateway:
             "lastErrorAt": stamp(self.last_error_at),
             "objects": {name: store.count() for name, store in self.stores.items()},
             "autosync": self.autosync.running,
+            "coherence": self.coherence.health(),
             "uptimeSeconds": int(time.monotonic() - self._started_at),
         }

@@ -176,6 +176,19 @@ class ObjectStore:
             self._forget(key)
         return record
 
+    async def reread(self, keys: list[Key]) -> None:
+        """Read the objects ``keys`` again (in one transaction) and bring the cache up to date:
+        another process wrote or deleted them. Their id locks are held meanwhile, so a write of
+        this process that commits during the read is never overwritten by the older read."""
+        async with self._locks.hold([("id", key) for key in keys]):
+            obj, codec = self.obj, self.codec
+            records = await self.database.run(lambda tx: [fetch(tx, obj, codec, key) for key in keys])
+            for key, record in zip(keys, records, strict=True):
+                if record is not None:
+                    self._put(record)
+                elif self.cache.get(key) is not None:
+                    self._forget(key)
+
     def cached(self, id: str) -> Record | None:
         """The cached record ``id`` names; None when it is not in the cache (no read-through)."""
         key = self.to_key(id)
@@ -453,6 +466,7 @@ class ObjectStore:
                 await self._write(
                     partial(self._delete_tx, anchor, if_match, id, self._memberships(key)),
                     lambda after: self._forget(key) if after is None else self._put(after),
+                    key,
                 )
             except NotFoundError:
                 self._forget(key)
@@ -494,12 +508,23 @@ class ObjectStore:
             tx.run(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
         return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
 
-    async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None]) -> T:
+    async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None], key: Key | None = None) -> T:
         """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
-        cancelled while its transaction runs must not leave the cache behind the database."""
+        cancelled while its transaction runs must not leave the cache behind the database. The
+        transaction notes the object it wrote (a record's anchor, else ``key`` as deleted) for
+        the other gateway processes (:mod:`mapper.runtime.coherence`)."""
+
+        def noted(tx: Tx) -> T:
+            result = fn(tx)
+            if isinstance(result, Record):
+                tx.changed(self.name, self.codec.key(result), "upsert")
+            elif key is not None:
+                tx.changed(self.name, key, "delete")
+            return result
+
         with anyio.CancelScope(shield=True):
             try:
-                result = await self.database.run(fn, write=True)
+                result = await self.database.run(noted, write=True)
             except exc.IntegrityError as e:
                 raise self._integrity_error(e) from None
             except exc.DataError as e:

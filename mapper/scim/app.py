@@ -82,7 +82,13 @@ def _lifespan(plan: Plan, settings: Settings) -> Callable[[Starlette], AbstractA
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         if settings.insecure_no_auth:
             log.warning(INSECURE_WARNING)
-        gateway = Gateway(plan, environ=settings.environ, autosync=settings.autosync, **intervals)
+        gateway = Gateway(
+            plan,
+            environ=settings.environ,
+            autosync=settings.autosync,
+            coherence=settings.coherence,
+            **intervals,
+        )
         await gateway.start()
         try:
             yield {"gateway": gateway}

@@ -28,6 +28,7 @@ DEFAULT_MAX_CONNECTIONS = 1000  # open connections (and requests in flight) befo
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # request line and headers of one request
 DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+COHERENCE_MODES = ("auto", "notify", "changelog", "off")  # mapper.runtime.coherence.MODES
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class Settings:
     sync_timeout: float | None = None
     pool_timeout: float | None = None
     strict: bool = False  # PATCH of an unmapped attribute: 400 invalidPath instead of ignored
+    # other gateway processes' writes (mapper.runtime.coherence.MODES); `mapper serve` passes its
+    # --coherence (default auto), an app built without it (tests, embedding) listens to nobody
+    coherence: str = "off"
 
     def __post_init__(self) -> None:
         path = "/" + self.base_path.strip("/") if self.base_path.strip("/") else ""
@@ -99,6 +103,8 @@ class ServeOptions:
     statement_timeout: float | None = None
     sync_timeout: float | None = None
     pool_timeout: float | None = None
+    coherence: str = "auto"  # mapper.runtime.coherence.MODES
+    workers: int = 1  # uvicorn worker processes, each a gateway of its own
 
 
 def _positive_int(text: str) -> int:
@@ -226,6 +232,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pool-timeout", type=float, help="seconds to wait for a pooled connection (default 10)"
     )
+    parser.add_argument(
+        "--coherence",
+        choices=COHERENCE_MODES,
+        default="auto",
+        help="how several gateway processes on one database see each other's writes: notify "
+        "(PostgreSQL LISTEN/NOTIFY), changelog (a polled mapper_changes table), off; auto "
+        "(default): notify on PostgreSQL, changelog on SQLite and MariaDB/MySQL",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes sharing the port (default 1); each holds its own cache, kept "
+        "coherent through --coherence",
+    )
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument("--dialect", choices=DIALECTS, help="override every source's dialect")
     parser.add_argument(
@@ -272,4 +293,6 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
         statement_timeout=args.statement_timeout,
         sync_timeout=args.sync_timeout,
         pool_timeout=args.pool_timeout,
+        coherence=args.coherence,
+        workers=args.workers,
     )

@@ -9,16 +9,20 @@ the store freshly rendered, so the handlers decorate them in place: ``meta.locat
 
 from __future__ import annotations
 
+import itertools
+import random
+import time
 from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import DatabaseUnavailableError, PreconditionFailedError
+from mapper.runtime.errors import ContendedError, DatabaseUnavailableError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.store import Dangling, ObjectStore
@@ -37,7 +41,8 @@ from mapper.scim.strict import check_mapped
 #: Top-level keys a client may send but never sets (RFC 7643 §3.1: id and meta are the server's).
 _SERVER_KEYS = ("id", "meta")
 _PROJECTION_PARAMS = ("attributes", "excludedattributes")
-_PATCH_ATTEMPTS = 3
+#: how long a PATCH without If-Match re-reads and retries when others change the object under it
+_PATCH_RETRY_SECONDS = 10.0
 
 
 def gateway_of(request: Request) -> Gateway:
@@ -208,8 +213,10 @@ class ResourceEndpoints:
         the one before (Entra ID sends member additions concurrently). So that a change made in
         the database since the last sync (by another process, or a cascade) is never overwritten,
         the write carries the cached version as an If-Match; when the database has moved on, the
-        object is read again and the PATCH applied to it. A client's own If-Match is final: a
-        mismatch is its 412."""
+        object is read again and the PATCH applied to it, again and again after a short random
+        pause (other processes may be patching the same group), for up to
+        :data:`_PATCH_RETRY_SECONDS`; then 503 with Retry-After, never a 412 the client did not
+        ask for. A client's own If-Match is final: a mismatch is its 412."""
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = get_ci(body, "Operations")
@@ -223,7 +230,8 @@ class ResourceEndpoints:
         store = self.store(request)
         async with self.patch_locks.hold([id_]):
             current = await store.get(id_)  # what the PATCH before this one left
-            for attempt in range(_PATCH_ATTEMPTS):
+            give_up = time.monotonic() + _PATCH_RETRY_SECONDS
+            for attempt in itertools.count():
                 if current is None:
                     raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
@@ -236,8 +244,12 @@ class ResourceEndpoints:
                     note_drops(request.scope, dropped)
                     return self.patched(request, written)
                 except PreconditionFailedError:
-                    if client_if_match is not None or attempt == _PATCH_ATTEMPTS - 1:
+                    if client_if_match is not None:
                         raise
+                    if time.monotonic() >= give_up:
+                        raise ContendedError(store.database.name) from None
+                    if attempt:  # the first retry at once; then back off, at random, up to 0.2 s
+                        await anyio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter
                     current = await store.refresh(id_)
         raise AssertionError("unreachable")
 
