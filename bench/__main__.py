@@ -49,7 +49,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=10, help="duration of each wrk run (default 10)")
     parser.add_argument(
-        "--workers", default="", help="also measure the reads with these uvicorn worker counts, e.g. 2,4"
+        "--workers",
+        default="",
+        help="also measure reads and creates with mapper serve --workers N for these counts, e.g. 1,2,4 "
+        "(1 also runs with --coherence off)",
+    )
+    parser.add_argument(
+        "--workers-only", action="store_true", help="only the --workers figures (no other measure)"
     )
     parser.add_argument("--output", type=Path, default=report.RESULTS / "latest.json")
     parser.add_argument(
@@ -162,13 +168,20 @@ def over_http(run: Run, db: data.BenchDatabase, args: argparse.Namespace, workdi
 
 
 def multi_worker(run: Run, db: data.BenchDatabase, args: argparse.Namespace, workdir: Path) -> None:
-    """Reads with several uvicorn workers (each with its own cache); neither side pinned."""
+    """Reads and creates with ``mapper serve --workers N`` (each worker with its own cache, kept
+    coherent by ``--coherence auto``), neither side pinned; and one worker with ``--coherence
+    off``, for what coherence costs."""
     token = secrets.token_urlsafe(24)
     run.raw["workers"] = {}
-    for workers in args.worker_list:
-        with servers.start_gateway(db.url, db.dialect, token, workdir, workers=workers) as gateway:
+    shapes = [(workers, "auto") for workers in args.worker_list]
+    if 1 in args.worker_list:
+        shapes.append((1, "off"))
+    for workers, coherence in shapes:
+        with servers.start_gateway(
+            db.url, db.dialect, token, workdir, workers=workers, pin=False, coherence=coherence
+        ) as gateway:
             figures = {}
-            for name in ("get_filter", "get_id"):
+            for name in ("get_filter", "get_id", "post"):
                 results = [
                     wrk.run(
                         gateway.base, name, args.seconds, http.script_env(token, db.users), cpu=None
@@ -180,7 +193,16 @@ def multi_worker(run: Run, db: data.BenchDatabase, args: argparse.Namespace, wor
                     "p99_ms": median([r["p99_ms"] for r in results]),
                     "runs": results,
                 }
-            run.raw["workers"][str(workers)] = figures
+            key = str(workers) if coherence == "auto" else f"{workers}-coherence-{coherence}"
+            run.raw["workers"][key] = figures
+            print(
+                f"   {db.dialect} workers={workers} coherence={coherence}: "
+                + ", ".join(
+                    f"{n} {f['rps']:.0f} req/s (p99 {f['p99_ms']:.1f} ms)" for n, f in figures.items()
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) -> Run:
@@ -196,14 +218,18 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
     run.raw["loadavg_before"] = os.getloadavg()  # other work on the machine skews every figure
     try:
         for keys, step in (
-            (
-                ("import", "memory", "delta", "delete_scan"),
-                lambda: in_process(run, db, args.repeat, not args.smoke),
-            ),
-            (
-                ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
-                lambda: over_http(run, db, args, workdir),
-            ),
+            ()
+            if args.workers_only
+            else (
+                (
+                    ("import", "memory", "delta", "delete_scan"),
+                    lambda: in_process(run, db, args.repeat, not args.smoke),
+                ),
+                (
+                    ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
+                    lambda: over_http(run, db, args, workdir),
+                ),
+            )
         ):
             try:
                 step()

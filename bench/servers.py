@@ -110,21 +110,24 @@ def start_gateway(
     logdir: Path,
     workers: int = 1,
     timeout: float = 1800,
+    *,
+    pin: bool = True,
+    coherence: str = "auto",
 ) -> Server:
-    """``mapper serve examples/hr/hr.map`` on ``database_url``, pinned to the server core. With
-    several ``workers``, uvicorn runs the same app (:mod:`bench.workers`) unpinned, since
-    ``mapper serve`` has one worker only."""
+    """``mapper serve examples/hr/hr.map`` on ``database_url``: one worker pinned to the server
+    core, or (``pin=False``, or several ``workers``: ``mapper serve --workers N``) unpinned, so the
+    workers use every core. ``coherence`` is its ``--coherence``."""
     port = free_port()
     env = {**os.environ, "MAPPER_TOKEN": token, "HR_DATABASE_URL": database_url}
-    if workers == 1:
-        argv = [str(BIN / "mapper"), "serve", str(HR_MAP), "--port", str(port), "--log-level", "warning"]
-        if dialect != "sqlite":
-            argv += ["--dialect", dialect]
+    argv = [str(BIN / "mapper"), "serve", str(HR_MAP), "--port", str(port), "--log-level", "warning"]
+    argv += ["--workers", str(workers), "--coherence", coherence]
+    if dialect != "sqlite":
+        argv += ["--dialect", dialect]
+    if workers == 1 and pin:
         argv = pinned(SERVER_CPU, argv)
-    else:
-        argv = uvicorn_argv("bench.workers:create", port, workers, factory=True)
-        env.update(BENCH_MAPPING=str(HR_MAP), BENCH_DIALECT=dialect)
-    server = _start("gateway", argv, env, port, logdir / f"gateway-{dialect}-{workers}.log", timeout)
+    server = _start(
+        "gateway", argv, env, port, logdir / f"gateway-{dialect}-{workers}-{coherence}.log", timeout
+    )
     server.headers = {"Authorization": f"Bearer {token}"}
     return server
 

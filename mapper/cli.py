@@ -171,6 +171,7 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
     """Serve ``options.mapping`` until interrupted; returns the process exit code: 0 after a
     clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems (no token
     configured, unreadable token file, TLS half-configured, a bootstrap file missing)."""
+    from mapper.runtime.coherence import check_mode
     from mapper.scim.auth import TokenConfigError, load_credentials
     from mapper.scim.server import bootstrap, check_sources, configure_logging, run
     from mapper.scim.settings import Settings
@@ -188,7 +189,7 @@ def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> in
     plan = _serve_plan(options)
     if isinstance(plan, int):
         return plan
-    problem = check_sources(plan, env)
+    problem = check_sources(plan, env) or check_mode(options.coherence, (s.dialect for s in plan.sources))
     if problem:
         return _say(problem, EXIT_USAGE)
     if options.create_schema or options.seed:

@@ -166,15 +166,17 @@ class ObjectStore:
         return self.codec.render(record) if record is not None else None
 
     async def _reload(self, key: Key, *, forget: bool) -> Record | None:
-        try:
-            record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
-        except exc.DataError:  # the id cannot be an anchor of this column type
-            return None
-        if record is not None:
-            self._put(record)
-        elif forget and self.cache.get(key) is not None:
-            self._forget(key)
-        return record
+        # under the id lock, as writes and :meth:`reread`: an older read never lands last
+        async with self._locks.hold([("id", key)]):
+            try:
+                record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
+            except exc.DataError:  # the id cannot be an anchor of this column type
+                return None
+            if record is not None:
+                self._put(record)
+            elif forget and self.cache.get(key) is not None:
+                self._forget(key)
+            return record
 
     async def reread(self, keys: list[Key]) -> None:
         """Read the objects ``keys`` again (in one transaction) and bring the cache up to date:

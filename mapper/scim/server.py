@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from mapper.errors import MapperError
 from mapper.plan import Plan
@@ -23,11 +24,12 @@ __all__ = ["bootstrap", "check_sources", "configure_logging", "run"]
 log = logging.getLogger("mapper.scim")
 
 
-def configure_logging(level: str) -> None:
-    """One format for our loggers and uvicorn's; the audit log is always on (INFO)."""
+def configure_logging(level: str, *, process: bool = False) -> None:
+    """One format for our loggers and uvicorn's; the audit log is always on (INFO). ``process``:
+    each line names its process (``--workers``)."""
     logging.basicConfig(
         level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s " + ("[%(process)d] " if process else "") + "%(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("mapper.audit").setLevel(logging.INFO)
@@ -81,28 +83,38 @@ def run(plan: Plan, settings: Settings, options: ServeOptions) -> None:
     scheme = "https" if options.certfile else "http"
     labels = ", ".join(c.label for c in settings.credentials) or "none"
     log.info(
-        "serving %s at %s://%s:%d%s (clients: %s)",
+        "serving %s at %s://%s:%d%s (clients: %s)%s",
         options.mapping,
         scheme,
         options.host,
         options.port,
         settings.base_path,
         labels,
+        f" with {options.workers} worker processes" if options.workers > 1 else "",
     )
+    if options.workers > 1:
+        from mapper.scim.workers import run_workers
+
+        run_workers(plan, settings, options)
+        return
+    uvicorn.run(build_app(plan, settings), **uvicorn_options(options))
+
+
+def uvicorn_options(options: ServeOptions) -> dict[str, Any]:
+    """uvicorn's settings for ``options`` (one process, or each worker of several)."""
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    uvicorn.run(
-        build_app(plan, settings),
-        host=options.host,
-        port=options.port,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http=guarded_protocol(http, options.header_timeout, options.max_header_bytes),
-        timeout_keep_alive=max(1, round(options.keep_alive_timeout)),
-        limit_concurrency=options.max_connections,
-        h11_max_incomplete_event_size=options.max_header_bytes,
-        access_log=False,
-        log_config=None,
-        log_level=options.log_level,
-        ssl_certfile=options.certfile,
-        ssl_keyfile=options.keyfile,
-        server_header=False,
-    )
+    return {
+        "host": options.host,
+        "port": options.port,
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": guarded_protocol(http, options.header_timeout, options.max_header_bytes),
+        "timeout_keep_alive": max(1, round(options.keep_alive_timeout)),
+        "limit_concurrency": options.max_connections,
+        "h11_max_incomplete_event_size": options.max_header_bytes,
+        "access_log": False,
+        "log_config": None,
+        "log_level": options.log_level,
+        "ssl_certfile": options.certfile,
+        "ssl_keyfile": options.keyfile,
+        "server_header": False,
+    }

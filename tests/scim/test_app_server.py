@@ -258,6 +258,19 @@ def test_a_source_without_url_is_a_usage_error(tmp_path: Path, capsys: pytest.Ca
     assert "NO_SUCH_URL_VAR" in capsys.readouterr().err
 
 
+def test_coherence_and_workers_options(capsys: pytest.CaptureFixture[str]) -> None:
+    options = parse("hr.map")
+    assert (options.coherence, options.workers) == ("auto", 1)
+    options = parse("hr.map", "--coherence=changelog", "--workers=4")
+    assert (options.coherence, options.workers) == ("changelog", 4)
+    with pytest.raises(SystemExit):
+        parse("hr.map", "--workers=0")
+    # LISTEN/NOTIFY is PostgreSQL's: on SQLite that is a usage error before anything starts
+    options = ServeOptions(mapping=str(HR_MAP), tokens=("t",), coherence="notify")
+    assert serve(options, environ={"HR_DATABASE_URL": "sqlite:///absent.db"}) == EXIT_USAGE
+    assert "--coherence notify needs PostgreSQL" in capsys.readouterr().err
+
+
 def test_a_missing_mapping_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert serve(ServeOptions(mapping=str(tmp_path / "absent.map"), tokens=("t",)), environ={}) == EXIT_USAGE
     assert "absent.map" in capsys.readouterr().err

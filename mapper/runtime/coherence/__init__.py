@@ -75,6 +75,18 @@ def mode_for(requested: str, dialect: str) -> str:
     return requested
 
 
+def check_mode(requested: str, dialects: Iterable[str]) -> str | None:
+    """Why ``requested`` cannot serve sources of these plan dialects (``postgres``, ``sqlite``,
+    ``mysql``...), or None: for ``mapper serve`` to refuse at once (exit 2)."""
+    backends = {"postgres": "postgresql"}
+    for dialect in dialects:
+        try:
+            mode_for(requested, backends.get(dialect, dialect))
+        except CoherenceError as error:
+            return f"mapper serve: {error}"
+    return None
+
+
 class Applier:
     """Applies other processes' changes to one source's stores, coalesced: changes that arrive
     while a batch is being read wait for the next batch, and each object is read once per
@@ -125,10 +137,17 @@ class Applier:
                 self.resyncs += 1
             keys = self._pending.get(name)
             while keys:
+                # taken off the queue before the read: a change that arrives while it runs may
+                # have committed after it, and is queued again to be read once more
                 chunk = list(keys)[:REREAD_CHUNK]
-                await store.reread(chunk)  # on failure the chunk stays queued
                 for key in chunk:
-                    keys.pop(key, None)
+                    del keys[key]
+                try:
+                    await store.reread(chunk)
+                except BaseException:
+                    for key in chunk:
+                        keys[key] = None
+                    raise
                 self.applied += len(chunk)
             self._pending.pop(name, None)
 
