@@ -256,6 +256,30 @@ def run_simulate(args: argparse.Namespace) -> int:
     return run_from_args(args)
 
 
+# lsp --------------------------------------------------------------------------------------------
+
+
+def register_lsp(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("lsp", help="serve the Language Server Protocol on stdio (for editors)")
+    p.add_argument(
+        "--stdio", action="store_true", help="accepted for editors that pass it (stdio is the only transport)"
+    )
+    p.add_argument(
+        "--db", metavar="URL", help="check every document against this database instead of its source's"
+    )
+    p.add_argument("--no-db", action="store_true", help="never connect to a database")
+    p.set_defaults(run=run_lsp)
+
+
+def run_lsp(args: argparse.Namespace) -> int:
+    try:
+        from mapper.lsp.server import Options, serve_stdio
+    except ModuleNotFoundError as exc:
+        return _fail(f"lsp needs the {exc.name} package: pip install {exc.name}")
+    serve_stdio(Options(db=args.db, live=not args.no_db))
+    return EXIT_OK
+
+
 # entry point ------------------------------------------------------------------------------------
 
 COMMANDS: tuple[Register, ...] = (
@@ -264,6 +288,7 @@ COMMANDS: tuple[Register, ...] = (
     register_fmt,
     register_serve,
     register_simulate,
+    register_lsp,
 )
 
 

@@ -1,0 +1,178 @@
+"""``mapper lsp`` as an editor sees it: a real process, JSON-RPC over stdio, pygls's client.
+
+Each test checks what the server answers against what ``mapper lint`` (``lint_text``) and
+``mapper fmt`` (``format_mapping``) say about the same text, so the editor and the command line
+cannot disagree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from mapper.language.fmt import format_mapping
+from mapper.language.parser import parse
+from mapper.lint import lint_text
+from mapper.lint.codes import explain
+from tests.conftest import HR, HrDatabase
+from tests.lsp.support import Editor, codes, position_of
+
+pytestmark = pytest.mark.anyio
+
+HR_MAP = (HR / "hr.map").read_text(encoding="utf-8")
+
+
+def as_lint(d: types.Diagnostic) -> tuple[str, int, int, int, int]:
+    """An LSP diagnostic as (code, line, col, end line, end col), 1-based like ``mapper lint``."""
+    r = d.range
+    return str(d.code), r.start.line + 1, r.start.character + 1, r.end.line + 1, r.end.character + 1
+
+
+async def test_a_misspelled_scim_path_is_reported_as_mapper_lint_reports_it(tmp_path: Path) -> None:
+    text = HR_MAP.replace("name.givenName ", "name.givenNme  ", 1)
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    expected = lint_text(text, str(path)).diagnostics
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        found = await editor.diagnostics(uri, lambda ds: bool(ds))
+    typo_line, _ = position_of(text, "name.givenNme")
+    (typo,) = [d for d in found if d.range.start.line == typo_line]
+    assert typo.code == "MAP140" and typo.severity == types.DiagnosticSeverity.Error
+    assert "did you mean 'givenName'" in typo.message  # the hint comes along
+    assert typo.code_description is not None and typo.code_description.href.endswith("#map140")
+    assert sorted(map(as_lint, found)) == sorted(
+        (d.code, d.span.line, d.span.col, d.span.end_line, d.span.end_col) for d in expected
+    )
+
+
+async def test_diagnostics_follow_the_typing(tmp_path: Path) -> None:
+    path = tmp_path / "hr.map"
+    path.write_text(HR_MAP)
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        assert not await editor.diagnostics(uri)
+        typo = HR_MAP.replace("userName   ", "usrName    ", 1)
+        editor.change(uri, typo)
+        found = await editor.diagnostics(uri, lambda ds: bool(ds))
+        assert codes(found) == {d.code for d in lint_text(typo, str(path)).diagnostics}
+        assert position_of(HR_MAP, "userName   ")[0] in {d.range.start.line for d in found}
+        editor.change(uri, HR_MAP)
+        assert not await editor.diagnostics(uri, lambda ds: not ds)
+
+
+async def test_a_misspelled_column_is_reported_by_the_database_checks(
+    tmp_path: Path, hr_database: HrDatabase
+) -> None:
+    """The same typo in the import and the map is consistent for the static checks: only the
+    live database (the source's, from its environment variable) knows the column does not exist."""
+    text = (
+        HR_MAP.replace("given_name", "givn_name")
+        .replace("dialect sqlite", f"dialect {hr_database.dialect}")
+        .replace('env("HR_DATABASE_URL", "sqlite:///hr.db")', 'env("HR_DATABASE_URL")')
+    )
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    assert lint_text(text, str(path)).diagnostics == []
+    expected = lint_text(text, str(path), db=hr_database.url).diagnostics
+    async with Editor(env={"HR_DATABASE_URL": hr_database.url}) as editor:
+        uri = editor.open(path)
+        found = await editor.diagnostics(uri, lambda ds: bool(ds))
+    import_line, col = position_of(text, "givn_name")
+    first = min(found, key=lambda d: (d.range.start.line, d.range.start.character))
+    assert first.code == "MAP302"
+    assert (first.range.start.line, first.range.start.character) == (import_line, col)
+    assert "did you mean 'given_name'" in first.message
+    assert sorted(map(as_lint, found)) == sorted(
+        (d.code, d.span.line, d.span.col, d.span.end_line, d.span.end_col) for d in expected
+    )
+
+
+async def test_an_unreachable_database_leaves_the_static_diagnostics(tmp_path: Path) -> None:
+    """A source whose SQLite file does not exist is not checked (nor created)."""
+    text = HR_MAP.replace("name.givenName ", "name.givenNme  ", 1)
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    missing = tmp_path / "absent.db"
+    async with Editor(env={"HR_DATABASE_URL": f"sqlite:///{missing}"}) as editor:
+        uri = editor.open(path)
+        found = await editor.diagnostics(uri, lambda ds: bool(ds))
+    assert codes(found) == {"MAP140"}
+    assert not missing.exists()
+
+
+async def test_completion_offers_scim_paths_and_columns(tmp_path: Path) -> None:
+    text = HR_MAP.replace("    title                                   <-> title\n", "    \n", 1)
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    blank_line = text[: text.index("    \n    addresses")].count("\n")
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        paths = {i.label for i in await editor.complete(uri, blank_line, 4)}
+        assert {"title", "name.middleName", 'emails[type eq "work"].value', "enterprise.costCenter"} <= paths
+        assert "displayName" in paths and "id" not in paths
+        editor.change(uri, text.replace("    \n", "    title <-> \n", 1))
+        columns = {i.label for i in await editor.complete(uri, blank_line, len("    title <-> "))}
+        assert {"title", "given_name", "employee_id", "updated_at"} <= columns
+        assert "userName" not in columns
+
+
+async def test_completion_offers_tables_when_the_database_is_reachable(
+    tmp_path: Path, hr_sqlite: HrDatabase
+) -> None:
+    text = HR_MAP.replace("write table employees", "write table ", 1)
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    line, col = position_of(text, "write table ")
+    async with Editor(env={"HR_DATABASE_URL": hr_sqlite.url}) as editor:
+        uri = editor.open(path)
+        tables = {i.label for i in await editor.complete(uri, line, col + len("write table "))}
+    assert {"employees", "groups", "employee_emails"} <= tables
+
+
+async def test_hover_explains_a_diagnostic_code(tmp_path: Path) -> None:
+    text = HR_MAP.replace("name.givenName ", "name.givenNme  ", 1)
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    line, col = position_of(text, "givenNme")
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        await editor.diagnostics(uri, lambda ds: bool(ds))
+        found = await editor.hover(uri, line, col + 2)
+        keyword = await editor.hover(uri, *position_of(text, "watermark"))
+    assert found is not None and isinstance(found.contents, types.MarkupContent)
+    assert explain("MAP140") in found.contents.value  # what `mapper lint --explain MAP140` prints
+    assert keyword is not None and isinstance(keyword.contents, types.MarkupContent)
+    assert "delta watermark COLUMN" in keyword.contents.value
+
+
+async def test_formatting_gives_mapper_fmts_layout(tmp_path: Path) -> None:
+    text = HR_MAP.replace(
+        "    userName                                <-> login", "  userName <->   login", 1
+    )
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    mapping, _ = parse(text, str(path))
+    assert mapping is not None
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        edits = await editor.format(uri)
+        editor.change(uri, "object {")
+        broken = await editor.format(uri)
+    assert edits is not None and len(edits) == 1
+    assert edits[0].range.start == types.Position(line=0, character=0)
+    assert edits[0].new_text == format_mapping(mapping) == HR_MAP
+    assert not broken  # a file with syntax errors is left alone
+
+
+async def test_definition_goes_from_a_reference_to_its_object(tmp_path: Path) -> None:
+    path = tmp_path / "hr.map"
+    path.write_text(HR_MAP)
+    line, col = position_of(HR_MAP, "reference User")
+    async with Editor("--no-db") as editor:
+        uri = editor.open(path)
+        found = await editor.definition(uri, line, col + len("reference "))
+    assert isinstance(found, types.Location)
+    assert found.uri == uri
+    assert (found.range.start.line, found.range.start.character) == position_of(HR_MAP, "User from hr")
