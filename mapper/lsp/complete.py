@@ -35,6 +35,7 @@ _K = types.CompletionItemKind
 _SQL_TABLE_BEFORE = re.compile(r"\b(from|join|into|update|table)\s+[\w$.]*\Z", re.IGNORECASE)
 _SQL_TABLES = re.compile(r"\b(?:from|join|into|update)\s+([\w$.]+)", re.IGNORECASE)
 _SQL_WORD = re.compile(r"[\w$]*\Z")
+_IN_FILTER = re.compile(r"\[[^\]\n]*\Z")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def complete(
     (its objects, schemas and import queries); ``catalog``: the live database, when reachable."""
     text = positions.text
     opaque = opaque_at(text, offset)
+    if opaque is not None and opaque.kind == "string" and _IN_FILTER.search(text, 0, opaque.start):
+        opaque = None  # the value of a path's filter being typed: emails[type eq "wo
     if opaque is not None:
         if opaque.kind != "sql" or catalog is None:
             return []
