@@ -29,7 +29,7 @@ from mapper.lsp.positions import Positions
 from mapper.scimschema import COMMON, EXTENSIONS_OF, PREFIXES, AttributeDef, SchemaDef
 
 #: Characters after which an editor asks for completion without a keystroke of a word.
-TRIGGERS = [".", "[", " "]
+TRIGGERS = [".", "["]
 
 _K = types.CompletionItemKind
 _SQL_TABLE_BEFORE = re.compile(r"\b(from|join|into|update|table)\s+[\w$.]*\Z", re.IGNORECASE)

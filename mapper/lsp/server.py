@@ -2,10 +2,10 @@
 go-to-definition for mapping files, over stdio, built on pygls.
 
 The server is assembled explicitly in ``build_server``: one ``MappingServer`` holds the state
-(the last lint of each open document, the live database jobs) and ``FEATURES`` lists the LSP
-methods it answers. Nothing blocks the event loop: the lint of a document runs in a worker
-thread after ``DEBOUNCE`` seconds without a change, the ``--db`` checks in other worker threads
-under a time budget (``mapper.lsp.live``).
+(the last lint of each open document, the live database jobs), and ``build_server`` lists the
+LSP methods it answers. Nothing blocks the event loop: the lint of a document runs in a worker
+thread after ``DEBOUNCE`` seconds without a change, completion, hover and formatting in another,
+and the ``--db`` checks in others under a time budget (``mapper.lsp.live``).
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class MappingServer:
         self.options = options
         self.documents: dict[str, Document] = {}
         self.lint_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mapper-lint")
+        self.request_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mapper-request")
         self.database_pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="mapper-db")
         self.live = LiveDatabase(self.database_pool, notify=self.say, environ=options.environ)
 
@@ -136,6 +137,15 @@ class MappingServer:
         """Lint ``uri`` after ``delay`` seconds; publish the linter's diagnostics, and the live
         database's when its database is reachable."""
         await asyncio.sleep(delay)
+        try:
+            await self._lint(uri)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug: keep serving, and say so where the user looks
+            log.exception("linting %s failed", uri)
+            self.say(f"mapper lsp: linting {uri} failed; see the server's log")
+
+    async def _lint(self, uri: str) -> None:
         text = self.text(uri)
         result = await self.lint_now(uri, text)
         url = self.database_url(result.mapping)
@@ -192,7 +202,10 @@ class MappingServer:
         parsed = doc.parsed.mapping if doc.parsed is not None else None
         url = self.database_url(parsed or sources_of(positions.text))
         catalog = await self.live.catalog(url) if url is not None else None
-        items = complete.complete(positions, offset, parsed, catalog)
+        loop = asyncio.get_running_loop()
+        items = await loop.run_in_executor(
+            self.request_pool, complete.complete, positions, offset, parsed, catalog
+        )
         return types.CompletionList(is_incomplete=False, items=items)
 
     async def hover(self, params: types.HoverParams) -> types.Hover | None:
@@ -201,12 +214,17 @@ class MappingServer:
         positions = self.positions(uri)
         offset = positions.offset(params.position)
         doc = self.document(uri)
-        return hover.hover(positions, offset, result, list(doc.published) or result.diagnostics)
+        published = list(doc.published) or result.diagnostics
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.request_pool, hover.hover, positions, offset, result, published
+        )
 
     async def formatting(self, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
         uri = params.text_document.uri
         result = await self.current(uri)
-        formatted = navigate.formatted(result)
+        loop = asyncio.get_running_loop()
+        formatted = await loop.run_in_executor(self.request_pool, navigate.formatted, result)
         if formatted is None or formatted == result.text:
             return [] if formatted is not None else None
         return [types.TextEdit(range=Positions(result.text, self.encoding).whole(), new_text=formatted)]
@@ -225,6 +243,7 @@ class MappingServer:
             if doc.task is not None:
                 doc.task.cancel()
         self.lint_pool.shutdown(wait=False, cancel_futures=True)
+        self.request_pool.shutdown(wait=False, cancel_futures=True)
         self.database_pool.shutdown(wait=False, cancel_futures=True)
 
 

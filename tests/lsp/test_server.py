@@ -6,6 +6,7 @@ cannot disagree."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -170,9 +171,30 @@ async def test_definition_goes_from_a_reference_to_its_object(tmp_path: Path) ->
     path = tmp_path / "hr.map"
     path.write_text(HR_MAP)
     line, col = position_of(HR_MAP, "reference User")
-    async with Editor("--no-db") as editor:
+    async with Editor("--no-db", "--stdio") as editor:  # as vscode-languageclient starts it
         uri = editor.open(path)
         found = await editor.definition(uri, line, col + len("reference "))
     assert isinstance(found, types.Location)
     assert found.uri == uri
     assert (found.range.start.line, found.range.start.character) == position_of(HR_MAP, "User from hr")
+
+
+async def test_an_unanswering_database_is_reported_without_its_password(tmp_path: Path) -> None:
+    text = (
+        HR_MAP.replace("dialect sqlite", "dialect postgres")
+        .replace('env("HR_DATABASE_URL", "sqlite:///hr.db")', 'env("HR_DATABASE_URL")')
+        .replace("name.givenName ", "name.givenNme  ", 1)
+    )
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    closed = "postgresql://scim:s3cret-pw@127.0.0.1:1/hr"  # nothing listens on port 1
+    async with Editor(env={"HR_DATABASE_URL": closed}) as editor:
+        uri = editor.open(path)
+        found = await editor.diagnostics(uri, lambda ds: bool(ds))
+        for _ in range(600):
+            if editor.logs:
+                break
+            await asyncio.sleep(0.1)
+    assert codes(found) == {"MAP140"}  # the linter's diagnostics all the same
+    assert any("database checks skipped" in m and "127.0.0.1:1" in m for m in editor.logs)
+    assert not any("s3cret-pw" in m for m in editor.logs)
