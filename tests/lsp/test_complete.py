@@ -103,3 +103,21 @@ def test_the_context_survives_an_error_in_an_earlier_block() -> None:
     text = "source hr { dialect }\nobject User from hr {\n  "
     cursor = cursor_at(text, len(text))
     assert cursor.parsed and "ANCHOR" in cursor.accepts
+
+
+def test_no_cursor_position_breaks_completion_hover_or_definition() -> None:
+    """Anywhere in the example, whole or cut at the cursor as while typing it from the top."""
+    from pathlib import Path
+
+    from mapper.lint import lint_text
+    from mapper.lsp.hover import hover
+    from mapper.lsp.navigate import definition
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "hr" / "hr.map").read_text(encoding="utf-8")
+    whole = lint_text(text, "hr.map")
+    for offset in range(0, len(text) + 1, 13):
+        for typed, result in ((text, whole), (text[:offset], lint_text(text[:offset], "hr.map"))):
+            positions = Positions(typed)
+            complete(positions, offset, whole.mapping, CATALOG)
+            hover(positions, offset, result, result.diagnostics)
+            definition(result, offset)
