@@ -144,6 +144,47 @@ def run_fmt(args: argparse.Namespace) -> int:
     return status
 
 
+# init -------------------------------------------------------------------------------------------
+
+
+def register_init(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser("init", help="scaffold a mapping from a live database")
+    p.add_argument(
+        "--from-db", required=True, metavar="URL", help="the database to read (SQLite, PostgreSQL, MariaDB)"
+    )
+    p.add_argument("--schema", metavar="S", help="read this schema (PostgreSQL) or database (MariaDB)")
+    p.add_argument("--table", nargs="+", default=[], metavar="T", help="consider only these tables")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the mapping here instead of stdout")
+    p.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
+    p.set_defaults(run=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from mapper.scaffold import ScaffoldError, scaffold
+
+    if args.output and Path(args.output).exists() and not args.force:
+        return _fail(f"init: {args.output} exists; pass --force to overwrite it")
+    try:
+        result = scaffold(args.from_db, args.schema, tuple(args.table))
+    except ScaffoldError as error:
+        return _fail(f"init: {error}")
+    for warning in result.warnings:
+        print(f"mapper init: {warning}", file=sys.stderr)
+    if not args.output:
+        sys.stdout.write(result.text)
+        return EXIT_OK
+    try:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(result.text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"{args.output}: cannot write: {exc.strerror}")
+    print(
+        f"mapper init: wrote {args.output}; review its comments, then: mapper lint {args.output} --db URL",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 # serve ------------------------------------------------------------------------------------------
 
 
@@ -286,6 +327,7 @@ COMMANDS: tuple[Register, ...] = (
     register_lint,
     register_compile,
     register_fmt,
+    register_init,
     register_serve,
     register_simulate,
     register_lsp,

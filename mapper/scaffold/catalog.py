@@ -1,0 +1,336 @@
+"""What ``mapper init`` knows of a live database: its tables, columns, keys and the values a
+column may hold, read once with SQLAlchemy's inspector into frozen dataclasses.
+
+Everything the guesses need is here, in the database's own names; nothing after this module
+touches the database. Column types are reduced to a few kinds (``integer``, ``text``,
+``boolean``, ``timestamp``, ``uuid``, ``decimal``, ``binary``, ``other``). The values a column
+may hold come from an ``ENUM`` type or from a ``CHECK (c IN (...))`` constraint (MariaDB keeps
+column checks only in ``information_schema``, which the inspector does not read).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mapper.errors import MapperError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+    from sqlalchemy.engine import Inspector
+
+
+class ScaffoldError(MapperError):
+    """``mapper init`` cannot write a mapping: the database cannot be read, or it lacks what a
+    mapping needs (a user table with a key). The message says what is missing."""
+
+
+#: the mapping dialect for each SQLAlchemy backend ``mapper init`` reads
+DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # integer, text, boolean, timestamp, uuid, decimal, binary, other
+    sql_type: str  # as the database declares it, for comments: VARCHAR(200)
+    nullable: bool
+    has_default: bool
+    generated: bool  # identity, serial, AUTO_INCREMENT, SQLite's rowid alias
+    length: int | None = None
+    values: tuple[str, ...] = ()  # an ENUM's or a CHECK (c IN (...))'s values
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    table: str
+    referred: str
+    declared: bool = True  # False: inferred from the column's name (no constraint in the database)
+    cascades: bool = False  # ON DELETE CASCADE: deleting the referred row deletes this one
+
+    @property
+    def note(self) -> str:
+        return "its foreign key" if self.declared else "its name (no foreign key declared)"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    unique: frozenset[str]  # lower-cased names of columns unique on their own
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({c.name.lower(): c for c in self.columns})
+
+    def column(self, name: str) -> Column | None:
+        return self._by_name.get(name.lower())
+
+    def is_unique(self, name: str) -> bool:
+        return name.lower() in self.unique
+
+
+@dataclass(frozen=True)
+class Database:
+    dialect: str  # the mapping dialect: sqlite, postgres, mysql
+    schema: str | None  # the schema named with --schema (None: the default one)
+    tables: tuple[Table, ...]
+
+    def table(self, name: str) -> Table | None:
+        return next((t for t in self.tables if t.name.lower() == name.lower()), None)
+
+
+def read_database(url: str, schema: str | None = None, only: tuple[str, ...] = ()) -> Database:
+    """The tables of the database at ``url`` (in ``schema``; only those named in ``only``, when
+    given). Raises :class:`ScaffoldError` when it cannot be reached or a named table is absent."""
+    from sqlalchemy import create_engine, inspect
+
+    from mapper.runtime.database import engine_url, redact
+
+    try:
+        parsed = engine_url(url)
+    except Exception as exc:
+        raise ScaffoldError(f"not a database URL: {exc}") from exc
+    dialect = DIALECTS.get(parsed.get_backend_name())
+    if dialect is None:
+        raise ScaffoldError(
+            f"{redact(url)}: mapper init reads SQLite, PostgreSQL and MariaDB/MySQL databases, "
+            f"not {parsed.get_backend_name()}"
+        )
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # expression indexes: read from 'expressions' below
+            inspector = inspect(connection)
+            names = inspector.get_table_names(schema=schema)
+            if only:
+                known = {n.lower(): n for n in names}
+                missing = [t for t in only if t.lower() not in known]
+                if missing:
+                    raise ScaffoldError(
+                        f"no table {', '.join(repr(m) for m in missing)} in the database "
+                        f"(tables: {', '.join(sorted(names)) or 'none'})"
+                    )
+                names = [known[t.lower()] for t in only]
+            checks = _mysql_checks(connection, schema) if dialect == "mysql" else {}
+            tables = tuple(
+                _table(inspector, connection, n, schema, dialect, checks.get(n.lower(), []))
+                for n in sorted(names)
+            )
+    except ScaffoldError:
+        raise
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScaffoldError(f"{redact(url)}: cannot connect or inspect: {first}") from exc
+    finally:
+        engine.dispose()
+    if not tables:
+        where = f"schema {schema!r}" if schema else "the database"
+        raise ScaffoldError(f"{redact(url)}: {where} has no tables")
+    return Database(dialect, schema, _infer_foreign_keys(tables))
+
+
+def _table(
+    inspector: Inspector,
+    connection: Connection,
+    name: str,
+    schema: str | None,
+    dialect: str,
+    checks: list[str],
+) -> Table:
+    raw = inspector.get_columns(name, schema=schema)
+    primary = tuple(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
+    try:
+        checks = checks + [
+            str(c.get("sqltext", "")) for c in inspector.get_check_constraints(name, schema=schema)
+        ]
+    except NotImplementedError:
+        pass
+    columns = tuple(_column(c, primary, dialect, checks, connection) for c in raw)
+    unique: set[str] = set()
+    for constraint in inspector.get_unique_constraints(name, schema=schema):
+        if len(constraint.get("column_names") or ()) == 1:
+            unique.add(str(constraint["column_names"][0]).lower())
+    for index in inspector.get_indexes(name, schema=schema):
+        if not index.get("unique"):
+            continue
+        cols = [c for c in index.get("column_names") or () if c]
+        expressions = index.get("expressions") or []
+        if len(cols) == 1 and not expressions:
+            unique.add(cols[0].lower())
+        elif len(expressions) == 1:  # lower(login): unique regardless of case
+            found = re.fullmatch(
+                r"\s*lower\(\s*\(?[\"`]?(\w+)[\"`]?\)?(?:::\w+(?:\s+\w+)*)?\s*\)\s*", expressions[0], re.I
+            )
+            if found:
+                unique.add(found.group(1).lower())
+    if len(primary) == 1:
+        unique.add(primary[0].lower())
+    keys = []
+    cascading = _sqlite_cascades(connection, name) if dialect == "sqlite" else set()
+    for fk in inspector.get_foreign_keys(name, schema=schema):
+        constrained, referred = fk.get("constrained_columns") or [], fk.get("referred_columns") or []
+        if len(constrained) == 1 and len(referred) == 1:
+            on_delete = str((fk.get("options") or {}).get("ondelete") or "").upper()
+            cascades = on_delete == "CASCADE" or constrained[0].lower() in cascading
+            keys.append(ForeignKey(constrained[0], fk["referred_table"], referred[0], cascades=cascades))
+    return Table(name, columns, primary, frozenset(unique), tuple(keys))
+
+
+def _column(
+    raw: Mapping[str, Any], primary: tuple[str, ...], dialect: str, checks: list[str], connection: Connection
+) -> Column:
+    from sqlalchemy import types
+
+    name = str(raw["name"])
+    sql_type = raw["type"]
+    try:
+        declared = sql_type.compile(dialect=connection.dialect)
+    except Exception:  # noqa: BLE001 - a dialect-specific type without a generic rendering
+        declared = type(sql_type).__name__
+    length = getattr(sql_type, "length", None)
+    values = tuple(str(v) for v in getattr(sql_type, "enums", None) or ()) or _check_values(name, checks)
+    kind = "other"
+    if isinstance(sql_type, types.Boolean):
+        kind = "boolean"
+    elif isinstance(sql_type, types.Integer):
+        width = getattr(sql_type, "display_width", None)
+        small = type(sql_type).__name__ in ("TINYINT", "BIT") and width == 1
+        kind = "boolean" if small or set(values) == {"0", "1"} else "integer"
+    elif isinstance(sql_type, types.Uuid) or type(sql_type).__name__.upper() == "UUID":
+        kind = "uuid"
+    elif isinstance(sql_type, (types.DateTime, types.Date)):
+        kind = "timestamp"
+    elif isinstance(sql_type, (types.String, types.Enum)):
+        kind = "text"
+    elif isinstance(sql_type, types.Numeric):
+        kind = "decimal"
+    elif isinstance(sql_type, types._Binary):
+        kind = "binary"
+    if kind == "boolean":
+        values = ()
+    default = raw.get("default")
+    generated = bool(raw.get("identity")) or (
+        raw.get("autoincrement") is True and (dialect != "postgres" or "nextval(" in str(default or ""))
+    )
+    if dialect == "sqlite" and primary == (name,) and declared.upper() == "INTEGER":
+        generated = True  # INTEGER PRIMARY KEY is the rowid: SQLite assigns it
+    return Column(
+        name=name,
+        kind=kind,
+        sql_type=declared,
+        nullable=bool(raw.get("nullable", True)) and name not in primary,
+        has_default=default is not None or generated,
+        generated=generated,
+        length=length if isinstance(length, int) else None,
+        values=values,
+    )
+
+
+def _sqlite_cascades(connection: Connection, table: str) -> set[str]:
+    """Lower-cased columns of a SQLite table whose foreign key cascades deletes (the inspector
+    leaves SQLite's ``ON DELETE`` out)."""
+    from sqlalchemy import text
+
+    quoted = '"' + table.replace('"', '""') + '"'
+    rows = connection.execute(text(f"PRAGMA foreign_key_list({quoted})")).mappings().all()
+    return {str(r["from"]).lower() for r in rows if str(r["on_delete"]).upper() == "CASCADE"}
+
+
+_IN_LIST = re.compile(r"\bin\s*\(([^()]*)\)", re.I)
+_ANY_ARRAY = re.compile(r"any\s*\(\s*\(?\s*array\s*\[([^\]]*)\]", re.I)
+_LITERAL = re.compile(r"'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)")
+
+
+def _check_values(column: str, checks: list[str]) -> tuple[str, ...]:
+    """The values a ``CHECK (column IN (...))`` allows: SQLite's and MariaDB's text, and
+    PostgreSQL's ``column = ANY (ARRAY[...])`` rendering of it."""
+    for check in checks:
+        names = {
+            n.lower() for n in re.findall(r"[\"`]?\b([A-Za-z_]\w*)\b[\"`]?", re.sub(_LITERAL, "", check))
+        }
+        names -= {
+            "in",
+            "any",
+            "array",
+            "text",
+            "bpchar",
+            "character",
+            "varying",
+            "and",
+            "or",
+            "not",
+            "null",
+            "is",
+        }
+        if names != {column.lower()}:
+            continue
+        found = _IN_LIST.search(check) or _ANY_ARRAY.search(check)
+        if found:
+            return tuple(
+                (m.group(1) if m.group(1) is not None else m.group(2)).replace("''", "'")
+                for m in _LITERAL.finditer(found.group(1))
+            )
+    return ()
+
+
+def _mysql_checks(connection: Connection, schema: str | None) -> dict[str, list[str]]:
+    """MariaDB's CHECK constraints, by lower-cased table name (the inspector reads none of a
+    column's own ``CHECK``)."""
+    from sqlalchemy import text
+
+    try:
+        rows = connection.execute(
+            text(
+                "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+                "WHERE CONSTRAINT_SCHEMA = COALESCE(:schema, DATABASE())"
+            ),
+            {"schema": schema},
+        ).all()
+    except Exception:  # noqa: BLE001 - MySQL before 8.0.16 has no such view: no values, no harm
+        connection.rollback()
+        return {}
+    out: dict[str, list[str]] = {}
+    for table, clause in rows:
+        out.setdefault(str(table).lower(), []).append(str(clause))
+    return out
+
+
+def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
+    """Tables with the foreign keys their column names imply where the database declares none:
+    MariaDB ignores ``REFERENCES`` written on a column, and many schemas never declare them. A
+    column is taken to point at a table when it has the name of that table's single-column
+    primary key (``staff_id`` → ``staff.staff_id``) or is ``<table>_id`` for a table keyed ``id``."""
+    keys: dict[str, tuple[str, str]] = {}
+    for table in tables:
+        if len(table.primary_key) != 1:
+            continue
+        pk = table.primary_key[0]
+        if pk.lower() != "id":
+            keys.setdefault(pk.lower(), (table.name, pk))
+        singular = table.name.lower().removesuffix("s")
+        keys.setdefault(f"{singular}_id", (table.name, pk))
+        keys.setdefault(f"{table.name.lower()}_id", (table.name, pk))
+    out = []
+    for table in tables:
+        have = {fk.column.lower() for fk in table.foreign_keys}
+        extra = []
+        for column in table.columns:
+            target = keys.get(column.name.lower())
+            if column.name.lower() in have or target is None:
+                continue
+            if target[0] == table.name and column.name in table.primary_key:
+                continue  # a table's own key
+            extra.append(ForeignKey(column.name, target[0], target[1], declared=False))
+        if extra:
+            table = Table(
+                table.name, table.columns, table.primary_key, table.unique, table.foreign_keys + tuple(extra)
+            )
+        out.append(table)
+    return tuple(out)

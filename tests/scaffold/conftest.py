@@ -1,0 +1,48 @@
+"""Scaffold test databases: each schema under tests/scaffold/schemas/ (and the HR example) loaded
+into a fresh SQLite file, or into the session's scratch PostgreSQL or MariaDB database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mapper.runtime.database import bootstrap_sqlite
+from tests.conftest import load_sql, reset_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+FOLDERS = {"hr": ROOT / "examples" / "hr"} | {p.name: p for p in sorted(SCHEMAS.iterdir()) if p.is_dir()}
+FILES = {"sqlite": "schema.sql", "postgres": "schema.postgres.sql", "mariadb": "schema.mysql.sql"}
+DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mariadb": "mysql"}
+
+KINDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A database with one schema in it: its URL, the plan dialect, and the database's name as
+    it appears in the scaffold (the source name and its variable are made from it)."""
+
+    schema: str
+    kind: str
+    url: str
+    dialect: str
+    name: str
+
+
+def load_schema(schema: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Loaded:
+    folder = FOLDERS[schema]
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / f'{schema}.db'}"
+        bootstrap_sqlite(url, [folder / FILES[kind]])
+        return Loaded(schema, kind, url, "sqlite", schema)
+    url = request.getfixturevalue(f"{kind}_url")
+    reset_database(url)
+    load_sql(url, [folder / FILES[kind]])
+    return Loaded(schema, kind, url, DIALECTS[kind], url.rsplit("/", 1)[1])
