@@ -33,6 +33,15 @@ POSTGRES_ADMIN = os.environ.get("MAPPER_TEST_POSTGRES_URL", "postgresql://postgr
 MARIADB_ADMIN = os.environ.get("MAPPER_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 
 
+def check_golden(actual: str, path: Path) -> None:
+    """Compare ``actual`` with the golden file at ``path`` (under tests/fixtures/); with
+    ``UPDATE_GOLDEN=1``, rewrite the file instead (review the diff)."""
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} is missing (UPDATE_GOLDEN=1 writes it)"
+    assert actual == path.read_text(encoding="utf-8"), f"{path.name} differs (UPDATE_GOLDEN=1 to regenerate)"
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

@@ -3,22 +3,16 @@ tests/fixtures/ and rewrites the file instead when ``UPDATE_GOLDEN=1`` (review t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import check_golden
+
 Golden = Callable[[str, Path], None]
-
-
-def _golden(actual: str, path: Path) -> None:
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} is missing (UPDATE_GOLDEN=1 writes it)"
-    assert actual == path.read_text(encoding="utf-8"), f"{path.name} differs (UPDATE_GOLDEN=1 to regenerate)"
 
 
 @pytest.fixture
 def golden() -> Golden:
-    return _golden
+    return check_golden

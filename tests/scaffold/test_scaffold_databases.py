@@ -1,6 +1,7 @@
 """``mapper init`` on five schemas of different shapes, each on SQLite, PostgreSQL and MariaDB:
-the scaffold lints clean against the database it came from (``lint --db``), is already in
-``mapper fmt`` layout, and passes ``mapper simulate``'s whole Entra life cycle (create, update,
+the scaffold is its golden file (tests/fixtures/scaffold/; ``UPDATE_GOLDEN=1`` rewrites them),
+lints clean against the database it came from (``lint --db``), is already in ``mapper fmt``
+layout, and passes ``mapper simulate``'s whole Entra life cycle (create, update,
 disable, group membership, delete) with the database checked after each write.
 
 - hr: the HR example (emails and phones in child tables, groups, a manager, a watermark);
@@ -18,17 +19,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from mapper.language.fmt import format_mapping
 from mapper.language.parser import parse
 from mapper.lint import lint_text
 from mapper.pipeline import load
+from mapper.runtime.database import redact
 from mapper.scaffold import scaffold
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.scaffold.conftest import FOLDERS, KINDS, load_schema
+from tests.conftest import check_golden
+from tests.scaffold.conftest import FOLDERS, KINDS, Loaded, load_schema
 
 pytestmark = pytest.mark.anyio
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold"
 
 #: what a schema has no column for, so its simulator steps are skipped (by the words they say)
 NOT_MAPPED = (
@@ -45,6 +51,15 @@ NOT_MAPPED = (
 )
 
 
+def stable(text: str, db: Loaded) -> str:
+    """The scaffold without what changes from run to run: the URL (a temporary file, a scratch
+    database) and the scratch database's name, which names the source and its variable."""
+    parsed = make_url(db.url)
+    for shown in (redact(db.url), parsed.set(password=None).render_as_string(hide_password=False)):
+        text = text.replace(shown, "URL")
+    return text.replace(db.name.upper(), "SCRATCH").replace(db.name, "scratch")
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("schema", sorted(FOLDERS))
 async def test_scaffold_lints_formats_and_simulates(
@@ -53,6 +68,7 @@ async def test_scaffold_lints_formats_and_simulates(
     db = load_schema(schema, kind, tmp_path, request)
     result = scaffold(db.url)
     text = result.text
+    check_golden(stable(text, db), GOLDEN / f"{schema}.{kind}.map")
 
     linted = lint_text(text, "scaffold.map", db=db.url)
     assert not linted.diagnostics, "\n".join(map(str, linted.diagnostics)) + "\n" + text
