@@ -20,7 +20,7 @@ from mapper.scaffold.catalog import ScaffoldError, read_database
 from mapper.scaffold.guess import guess
 from mapper.scaffold.render import render
 
-__all__ = ["Scaffold", "ScaffoldError", "scaffold"]
+__all__ = ["Scaffold", "ScaffoldError", "scaffold", "without_password"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) 
     source = _source_name(parsed.database, database.dialect)
     env = f"{source.upper()}_DATABASE_URL"
     draft = guess(database, source)
-    default = parsed.set(password=None).render_as_string(hide_password=False)
+    default = without_password(url)
     header = [
         f"Scaffolded by `mapper init` from {redact(url)}.",
         'Review every "guessed" and "FILL IN" comment, then check it against the database and',
@@ -49,9 +49,21 @@ def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) 
         f'  mapper lint FILE --db "${env}"',
         "  mapper simulate FILE",
     ]
-    if parsed.password:
+    if parsed.password or without_password(url) != url:
         header += ["", f"The password is not written here: set {env} to the full URL where the gateway runs."]
     return Scaffold(render(draft, source, env, default, header), tuple(draft.warnings))
+
+
+def without_password(url: str) -> str:
+    """``url`` as written, less its password (and any query parameter that carries a secret)."""
+    from sqlalchemy.engine import URL, make_url
+
+    parsed = make_url(url)
+    query = {k: v for k, v in parsed.query.items() if not re.search(r"pass|secret|token|key", k, re.I)}
+    bare = URL.create(
+        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database, query
+    )
+    return bare.render_as_string(hide_password=False)
 
 
 def _source_name(database: str | None, dialect: str) -> str:

@@ -91,6 +91,7 @@ class Draft:
     extensions: list[Extension]
     warnings: list[str]  # for stderr: ambiguous guesses with their alternatives
     schema: str | None = None  # tables are qualified with it (--schema)
+    notes: list[str] = field(default_factory=list)  # comments after the file's header
 
 
 def guess(database: Database, source: str) -> Draft:
@@ -108,12 +109,15 @@ def guess(database: Database, source: str) -> Draft:
         extension = _extension_for(group, source)
         if extension:
             extensions.append(extension)
-    else:
-        warnings.append(
-            "Group: no membership table (a table with foreign keys to the users and to one other "
-            f"table) found, so no Group object; tables: {', '.join(t.name for t in database.tables)}"
+    notes = []
+    if group is None:
+        missing = (
+            "no membership table (a table with foreign keys to the users and to one other table) was found, "
+            "so there is no Group object; Entra's group provisioning needs one (docs/language.md, multi)"
         )
-    return Draft(database.dialect, objects, extensions, warnings, database.schema)
+        notes.append(missing[0].upper() + missing[1:])
+        warnings.append(f"Group: {missing}; tables: {', '.join(t.name for t in database.tables)}")
+    return Draft(database.dialect, objects, extensions, warnings, database.schema, notes)
 
 
 # tables ---------------------------------------------------------------------------------------

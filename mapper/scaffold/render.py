@@ -60,6 +60,8 @@ def render(draft: Draft, source: str, env: str, default_url: str, header: list[s
     """The mapping file for ``draft``, formatted."""
     q = _Quoter(draft.dialect, draft.schema)
     lines = [f"# {h}".rstrip() for h in header]
+    for note in draft.notes:
+        lines += ["#", *comment(note)]
     lines += [
         "",
         f"source {source} {{",

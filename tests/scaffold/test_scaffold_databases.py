@@ -19,14 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from mapper.language.fmt import format_mapping
 from mapper.language.parser import parse
 from mapper.lint import lint_text
 from mapper.pipeline import load
 from mapper.runtime.database import redact
-from mapper.scaffold import scaffold
+from mapper.scaffold import scaffold, without_password
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
 from tests.conftest import check_golden
@@ -54,8 +53,7 @@ NOT_MAPPED = (
 def stable(text: str, db: Loaded) -> str:
     """The scaffold without what changes from run to run: the URL (a temporary file, a scratch
     database) and the scratch database's name, which names the source and its variable."""
-    parsed = make_url(db.url)
-    for shown in (redact(db.url), parsed.set(password=None).render_as_string(hide_password=False)):
+    for shown in (redact(db.url), without_password(db.url)):
         text = text.replace(shown, "URL")
     return text.replace(db.name.upper(), "SCRATCH").replace(db.name, "scratch")
 

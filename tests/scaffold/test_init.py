@@ -1,0 +1,182 @@
+"""``mapper init`` as a command, and the guesses the five database schemas do not cover: what it
+says on stderr, what it refuses with a clear message (exit 2), what it leaves to the user in a
+``FILL IN`` comment while the mapping still lints, and that a password never reaches the file."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mapper.cli import EXIT_OK, EXIT_USAGE, main
+from mapper.diagnostics import Severity
+from mapper.lint import lint_text
+from mapper.scaffold import ScaffoldError, scaffold
+from tests.conftest import load_sql, reset_database
+
+
+def sqlite_db(tmp_path: Path, ddl: str, name: str = "app.db") -> str:
+    path = tmp_path / name
+    connection = sqlite3.connect(path)
+    connection.executescript(ddl)
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+def errors(text: str, url: str) -> list[str]:
+    found = lint_text(text, "init.map", db=url).diagnostics
+    return [str(d) for d in found if d.severity is Severity.ERROR]
+
+
+USERS = """
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, email TEXT, active INTEGER NOT NULL DEFAULT 1
+);
+"""
+
+
+def test_init_writes_the_file_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = sqlite_db(tmp_path, USERS)
+    out = tmp_path / "mappings" / "app.map"
+    assert main(["init", "--from-db", url, "-o", str(out)]) == EXIT_OK
+    text = out.read_text(encoding="utf-8")
+    assert "object User from app {" in text and re.search(r"userName +<-> login", text)
+    assert f"wrote {out}" in capsys.readouterr().err
+    assert not errors(text, url)
+
+
+def test_init_keeps_an_existing_file_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_db(tmp_path, USERS)
+    out = tmp_path / "app.map"
+    out.write_text("# mine\n", encoding="utf-8")
+    assert main(["init", "--from-db", url, "-o", str(out)]) == EXIT_USAGE
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "# mine\n"
+    assert main(["init", "--from-db", url, "-o", str(out), "--force"]) == EXIT_OK
+    assert "object User" in out.read_text(encoding="utf-8")
+
+
+def test_init_prints_to_stdout_without_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = sqlite_db(tmp_path, USERS)
+    assert main(["init", "--from-db", url]) == EXIT_OK
+    assert "object User from app {" in capsys.readouterr().out
+
+
+def test_an_unreachable_database_is_exit_2_without_its_password(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["init", "--from-db", "postgresql://scim:s3cret-pw@127.0.0.1:1/hr"])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE
+    assert "cannot connect" in err and "127.0.0.1:1/hr" in err
+    assert "s3cret-pw" not in err
+
+
+def test_a_database_without_a_user_table_is_refused_with_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_db(tmp_path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount NUMERIC);")
+    assert main(["init", "--from-db", url]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "no table looks like the users" in err and "--table" in err and "invoices" in err
+
+
+def test_a_table_named_with_table_must_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = sqlite_db(tmp_path, USERS)
+    assert main(["init", "--from-db", url, "--table", "people"]) == EXIT_USAGE
+    assert "no table 'people'" in capsys.readouterr().err
+
+
+def test_an_ambiguous_user_table_is_reported_and_table_chooses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_db(
+        tmp_path,
+        USERS
+        + "CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, mail TEXT);",
+    )
+    assert main(["init", "--from-db", url]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "User: guessed table 'users'; alternatives: 'accounts' (choose with --table)" in captured.err
+    assert main(["init", "--from-db", url, "--table", "accounts"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "FROM accounts" in text and "FROM users" not in text
+
+
+def test_a_key_the_gateway_cannot_fill_is_refused(tmp_path: Path) -> None:
+    url = sqlite_db(tmp_path, "CREATE TABLE users (code VARCHAR(8) PRIMARY KEY, login TEXT UNIQUE);")
+    with pytest.raises(ScaffoldError, match=r"primary key users\.code .* neither generated"):
+        scaffold(url)
+
+
+def test_a_membership_found_by_column_names_says_to_declare_the_cascades(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path,
+        """
+        CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE);
+        CREATE TABLE teams (team_id INTEGER PRIMARY KEY, title TEXT NOT NULL UNIQUE);
+        CREATE TABLE staff_teams (
+          staff_id INTEGER NOT NULL, team_id INTEGER NOT NULL, PRIMARY KEY (staff_id, team_id)
+        );
+        """,
+    )
+    result = scaffold(url)
+    assert "multi members reference User {" in result.text
+    assert "found through its column names (no foreign keys declared)" in result.text
+    assert "# FILL IN: staff_teams.staff_id has no ON DELETE CASCADE to staff" in result.text
+    assert any("staff_teams.team_id has no ON DELETE CASCADE to teams" in w for w in result.warnings)
+    assert not errors(result.text, url)
+
+
+def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, cost_code TEXT NOT NULL, "
+        "level INTEGER NOT NULL, nick TEXT);",
+    )
+    result = scaffold(url)
+    text = result.text
+    assert 'schema ext "urn:ietf:params:scim:schemas:extension:app:2.0:User" {' in text
+    assert "costCode string  required" in text and "level    integer required" in text
+    assert "# FILL IN: cost_code is NOT NULL without a default" in text
+    assert "# PATH <-> nick  (TEXT): no SCIM attribute guessed" in text
+    assert any("ext.costCode" in w for w in result.warnings)
+    assert not errors(text, url)
+
+
+def test_a_status_without_declared_codes_is_left_to_fill_in(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status TEXT);"
+    )
+    text = scaffold(url).text
+    assert "# FILL IN: status may say whether a user is active" in text
+    assert "active  " not in text
+    assert not errors(text, url)
+
+
+def test_a_login_that_is_not_unique_is_used_and_flagged(tmp_path: Path) -> None:
+    url = sqlite_db(tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL);")
+    text = scaffold(url).text
+    assert "# guessed: username is not declared unique; make it so, userName must be" in text
+    assert not errors(text, url)
+
+
+@pytest.mark.postgres
+def test_a_postgres_schema_and_a_password(postgres_url: str, tmp_path: Path) -> None:
+    """--schema reads that schema and qualifies its tables; the password in the URL is neither in
+    the file nor in the warnings, and the header says which variable to set."""
+    reset_database(postgres_url)
+    crm = Path(__file__).parent / "schemas" / "lob_accounts" / "schema.postgres.sql"
+    script = "CREATE SCHEMA crm; SET search_path TO crm;\n" + crm.read_text(encoding="utf-8")
+    ddl = tmp_path / "crm.sql"
+    ddl.write_text(script, encoding="utf-8")
+    load_sql(postgres_url, [ddl])
+    with_password = postgres_url.replace("postgres@", "postgres:hunter2-pw@", 1)
+    result = scaffold(with_password, schema="crm")
+    assert "hunter2-pw" not in result.text and not any("hunter2-pw" in w for w in result.warnings)
+    assert "FROM crm.accounts" in result.text and "write table crm.accounts" in result.text
+    name = postgres_url.rsplit("/", 1)[1]
+    assert f"The password is not written here: set {name.upper()}_DATABASE_URL" in result.text
+    assert not errors(result.text, postgres_url)
