@@ -5,7 +5,8 @@ Everything the guesses need is here, in the database's own names; nothing after 
 touches the database. Column types are reduced to a few kinds (``integer``, ``text``,
 ``boolean``, ``timestamp``, ``uuid``, ``decimal``, ``binary``, ``other``). The values a column
 may hold come from an ``ENUM`` type or from a ``CHECK (c IN (...))`` constraint (MariaDB keeps
-column checks only in ``information_schema``, which the inspector does not read).
+column checks only in ``information_schema``, which the inspector does not read); the lint's
+``allowed_values`` reads them, as ``lint --db`` does for MAP309.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
+from mapper.lint.database.checks import allowed_values
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -195,7 +197,10 @@ def _column(
     except Exception:  # noqa: BLE001 - a dialect-specific type without a generic rendering
         declared = type(sql_type).__name__
     length = getattr(sql_type, "length", None)
-    values = tuple(str(v) for v in getattr(sql_type, "enums", None) or ()) or _check_values(name, checks)
+    listed = allowed_values([{"sqltext": c} for c in checks], connection.dialect.name).get(name.lower(), ())
+    values = tuple(str(v) for v in getattr(sql_type, "enums", None) or ()) or tuple(
+        sorted(str(v) for v in listed)
+    )
     kind = "other"
     if isinstance(sql_type, types.Boolean):
         kind = "boolean"
@@ -241,43 +246,6 @@ def _sqlite_cascades(connection: Connection, table: str) -> set[str]:
     quoted = '"' + table.replace('"', '""') + '"'
     rows = connection.execute(text(f"PRAGMA foreign_key_list({quoted})")).mappings().all()
     return {str(r["from"]).lower() for r in rows if str(r["on_delete"]).upper() == "CASCADE"}
-
-
-_IN_LIST = re.compile(r"\bin\s*\(([^()]*)\)", re.I)
-_ANY_ARRAY = re.compile(r"any\s*\(\s*\(?\s*array\s*\[([^\]]*)\]", re.I)
-_LITERAL = re.compile(r"'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)")
-
-
-def _check_values(column: str, checks: list[str]) -> tuple[str, ...]:
-    """The values a ``CHECK (column IN (...))`` allows: SQLite's and MariaDB's text, and
-    PostgreSQL's ``column = ANY (ARRAY[...])`` rendering of it."""
-    for check in checks:
-        names = {
-            n.lower() for n in re.findall(r"[\"`]?\b([A-Za-z_]\w*)\b[\"`]?", re.sub(_LITERAL, "", check))
-        }
-        names -= {
-            "in",
-            "any",
-            "array",
-            "text",
-            "bpchar",
-            "character",
-            "varying",
-            "and",
-            "or",
-            "not",
-            "null",
-            "is",
-        }
-        if names != {column.lower()}:
-            continue
-        found = _IN_LIST.search(check) or _ANY_ARRAY.search(check)
-        if found:
-            return tuple(
-                (m.group(1) if m.group(1) is not None else m.group(2)).replace("''", "'")
-                for m in _LITERAL.finditer(found.group(1))
-            )
-    return ()
 
 
 def _mysql_checks(connection: Connection, schema: str | None) -> dict[str, list[str]]:
