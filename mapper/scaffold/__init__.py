@@ -34,8 +34,6 @@ def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) 
     database cannot be read or has no table that can be the users."""
     from sqlalchemy.engine import make_url
 
-    from mapper.runtime.database import redact
-
     database = read_database(url, schema, tables)
     parsed = make_url(url)
     source = _source_name(parsed.database, database.dialect)
@@ -43,7 +41,7 @@ def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) 
     draft = guess(database, source)
     default = without_password(url)
     header = [
-        f"Scaffolded by `mapper init` from {redact(url)}.",
+        f"Scaffolded by `mapper init` from {default}.",
         'Review every "guessed" and "FILL IN" comment, then check it against the database and',
         "replay Entra's provisioning life cycle (docs/authoring.md):",
         f'  mapper lint FILE --db "${env}"',

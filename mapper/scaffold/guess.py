@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, Database, ForeignKey, ScaffoldError, Table
-from mapper.scaffold.names import key
+from mapper.scaffold.names import Names, key
 
 #: the SCIM type of a custom attribute for each column kind
 SCIM_TYPES = {
@@ -154,15 +154,17 @@ def _score_user(
         score += 2
     if name in names.GROUP_TABLES or any(stem in name for stem in names.GROUP_STEMS):
         score -= 3
-    columns = {key(c.name) for c in table.columns}
-    if columns & set(names.LOGIN):
+    if _find(table, names.LOGIN, set()):
         score += 3
-    if columns & set(names.EMAIL):
+    if _find(table, names.EMAIL, set()):
         score += 2
-    for _, keys in names.USER_TEXT[:4]:
-        if columns & set(keys):
+    for _, candidates in names.USER_TEXT[:4]:
+        if _find(table, candidates, set()):
             score += 1
-    if columns & set(names.ACTIVE + names.INVERTED):
+    flags = ("boolean", "integer")
+    if _find(table, names.ACTIVE, set(), flags, flag=True) or _find(
+        table, names.INVERTED, set(), flags, flag=True
+    ):
         score += 1
     if any(fk.table.lower() == table.name.lower() for m in memberships for fk in m[1:]):
         score += 1
@@ -211,20 +213,43 @@ def _child_kind(table: Table) -> str | None:
 
 
 def _find(
-    table: Table, candidates: tuple[str, ...], taken: set[str], kinds: tuple[str, ...] = ("text",)
+    table: Table,
+    candidates: Names,
+    taken: set[str],
+    kinds: tuple[str, ...] = ("text",),
+    *,
+    stems: bool = True,
+    flag: bool = False,
 ) -> list[Column]:
-    """The table's columns named in ``candidates`` (in their order) of one of ``kinds``, not taken."""
-    by_key = {key(c.name): c for c in table.columns}
-    found = []
-    for candidate in candidates:
-        column = by_key.get(candidate)
-        if (
-            column
+    """The table's columns of one of ``kinds``, not taken, named as ``candidates`` says: whole
+    names first (in their order), then names containing a stem (in the table's order). A flag
+    (``flag``) found by a stem in an integer column must read as one: ``is_leaver``, ``locked_flag``."""
+
+    def usable(column: Column | None) -> bool:
+        return (
+            column is not None
             and column.kind in kinds
             and column.name.lower() not in taken
-            and NAME.fullmatch(column.name)
+            and NAME.fullmatch(column.name) is not None
+        )
+
+    by_key = {key(c.name): c for c in table.columns}
+    found = [by_key[c] for c in candidates.exact if c in by_key and usable(by_key[c])]
+    if not stems:
+        return found
+    for column in table.columns:
+        name = key(column.name)
+        if column in found or not usable(column) or not any(s in name for s in candidates.stems):
+            continue
+        if any(s in name for s in candidates.not_stems):
+            continue
+        if (
+            flag
+            and column.kind == "integer"
+            and not (name.startswith(("is", "has")) or name.endswith("flag"))
         ):
-            found.append(column)
+            continue
+        found.append(column)
     return found
 
 
@@ -304,12 +329,14 @@ def _user(database: Database, table: Table, source: str, warnings: list[str]) ->
             warnings.append(f"User: emails come from a child table; column {mail.name!r} left unmapped")
         else:
             claim(mail, 'emails[type eq "work"].value')
-    for path, candidates in names.USER_TEXT:
+    for path, candidates, stems in [(p, c, False) for p, c in names.USER_TEXT] + [
+        (p, c, True) for p, c in names.USER_TEXT
+    ]:
         if path.startswith("phoneNumbers") and "phoneNumbers" in child_kinds:
             continue
         if any(a.path == path for a in attributes):
             continue
-        found = _find(table, candidates, taken)
+        found = _find(table, candidates, taken, stems=stems)
         if found:
             claim(found[0], path, "caseExact" if path == "externalId" else "")
             if len(found) > 1:
@@ -371,12 +398,12 @@ def _user(database: Database, table: Table, source: str, warnings: list[str]) ->
 def _active(table: Table, taken: set[str], warnings: list[str]) -> tuple[Column, str, bool, str] | None:
     """(column, tail, negated, note) for the active attribute: a flag, an inverted flag or a status code."""
     choices: list[tuple[Column, str, bool, str]] = []
-    for column in _find(table, names.ACTIVE, taken, ("boolean", "integer")):
+    for column in _find(table, names.ACTIVE, taken, ("boolean", "integer"), flag=True):
         choices.append((column, "boolean", False, ""))
-    for column in _find(table, names.INVERTED, taken, ("boolean", "integer")):
+    for column in _find(table, names.INVERTED, taken, ("boolean", "integer"), flag=True):
         note = f"guessed: {column.name} is the opposite of active; a disable writes {column.name} = true"
         choices.append((column, "", True, note))
-    for column in _find(table, names.STATUS + names.ACTIVE, taken, ("text",)):
+    for column in _find(table, names.STATUS, taken) + _find(table, names.ACTIVE, taken, stems=False):
         mapped = _status_map(column)
         if mapped:
             choices.append(
@@ -421,7 +448,7 @@ def _soft_delete(table: Table, taken: set[str]) -> tuple[str, str] | None:
                 f"{column.name} = CURRENT_TIMESTAMP",
                 f"soft delete: a DELETE stamps {column.name}; rows with it set are hidden",
             )
-    for column in _find(table, names.DELETED_FLAG, taken, ("boolean", "integer")):
+    for column in _find(table, names.DELETED_FLAG, taken, ("boolean", "integer"), flag=True):
         return (
             f"{column.name} = true",
             f"soft delete: a DELETE sets {column.name}; rows with it set are hidden",
@@ -573,7 +600,7 @@ def _child(database: Database, table: Table, user: Table, warnings: list[str]) -
         extra.append((column.name, alias))
         taken.add(column.name.lower())
         break
-    for column in _find(table, names.ITEM_PRIMARY, taken, ("boolean", "integer")):
+    for column in _find(table, names.ITEM_PRIMARY, taken, ("boolean", "integer"), flag=True):
         alias = column.name if "primary" in column.name.lower() else "is_primary"
         extra.append((column.name, alias))
         taken.add(column.name.lower())
@@ -630,8 +657,9 @@ def _group(
         "foreign keys" if members.declared and groups.declared else "column names (no foreign keys declared)"
     )
     notes.append(f"members: the rows of {link.name}, found through its {how}")
-    candidates_names = names.GROUP_NAME + (key(table.name).removesuffix("s") + "name",)
-    found = _find(table, candidates_names, taken)
+    own = key(table.name).removesuffix("s") + "name"  # team_name for teams
+    exact = Names((*names.GROUP_NAME.exact, own), names.GROUP_NAME.stems)
+    found = _find(table, exact, taken)
     if not found:
         found = [
             c

@@ -3,185 +3,235 @@ which SCIM attribute, which flag says active or the opposite, which values of a 
 mean what.
 
 Names are compared by ``key()``: lower case with everything but letters and digits removed, so
-``given_name``, ``GivenName`` and ``givenname`` are one name. Each table is an ordered tuple:
-earlier entries win when two columns claim one attribute.
+``given_name``, ``GivenName`` and ``givenname`` are one name. Each entry is a :class:`Names`:
+whole names, strongest first, then stems a name may contain (``network_login`` contains
+``login``); a whole name anywhere in the table beats a stem. Earlier entries win when two
+columns claim one attribute.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 
 def key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+@dataclass(frozen=True)
+class Names:
+    exact: tuple[str, ...]
+    stems: tuple[str, ...] = ()
+    not_stems: tuple[str, ...] = ()  # a name containing one of these is no match by stem
+
+
 #: table names that hold people, strongest first; a name containing a stem counts for less
 USER_TABLES = (
-    "users",
+    *("users", "user", "accounts", "account", "employees", "employee", "staff", "people", "persons"),
+    *("person", "members", "member", "identities", "workers", "personnel", "principals", "appusers"),
+)
+USER_STEMS = (
     "user",
-    "accounts",
     "account",
-    "employees",
     "employee",
     "staff",
-    "people",
-    "persons",
     "person",
-    "members",
+    "people",
     "member",
-    "identities",
-    "workers",
-    "personnel",
-    "principals",
-    "appusers",
-)
-USER_STEMS = ("user", "account", "employee", "staff", "person", "people", "member", "worker", "login")
-GROUP_TABLES = (
-    "groups",
-    "group",
-    "teams",
-    "team",
-    "roles",
-    "role",
-    "securitygroups",
-    "usergroups",
-    "departments",
-    "units",
-    "squads",
-    "circles",
-)
-GROUP_STEMS = ("group", "team", "role", "unit", "squad")
-
-#: columns that name the account (userName), strongest first
-LOGIN = (
+    "worker",
     "login",
-    "username",
-    "loginname",
-    "userprincipalname",
-    "upn",
-    "logonname",
-    "logon",
-    "accountname",
-    "samaccountname",
-    "uid",
-    "handle",
-    "account",
+    "agent",
+)
+GROUP_TABLES = (
+    *("groups", "group", "teams", "team", "roles", "role", "securitygroups", "usergroups"),
+    *("departments", "units", "squads", "circles", "queues"),
+)
+GROUP_STEMS = ("group", "team", "role", "unit", "squad", "queue")
+
+#: columns that name the account (userName)
+LOGIN = Names(
+    (
+        *("login", "username", "loginname", "userprincipalname", "upn", "logonname", "logon"),
+        *("accountname", "samaccountname", "uid", "handle", "account", "userid"),
+    ),
+    ("login", "logon", "username", "principalname", "accountname", "signin", "signon"),
+    ("count", "attempt", "last", "date", "time", "failed"),
 )
 #: columns that hold the work email address
-EMAIL = ("email", "mail", "emailaddress", "mailaddress", "workemail", "primaryemail", "emailwork", "email1")
+EMAIL = Names(
+    ("email", "mail", "emailaddress", "mailaddress", "workemail", "primaryemail", "emailwork", "email1"),
+    ("email", "mail"),
+    ("verified", "confirmed", "sent", "optin", "domain"),
+)
+
+_NOT_TEXT = ("date", "time", "count", "flag")
 
 #: (SCIM path, column names) for text attributes of a user, strongest first
-USER_TEXT = (
-    ("name.givenName", ("givenname", "firstname", "fname", "forename", "first")),
-    ("name.familyName", ("familyname", "lastname", "lname", "surname", "last")),
-    ("name.middleName", ("middlename", "mname")),
-    ("displayName", ("displayname", "fullname", "name", "commonname", "cn")),
-    ("name.formatted", ("formattedname", "fullname")),
-    ("nickName", ("nickname", "preferredname")),
-    ("title", ("title", "jobtitle", "position", "jobposition")),
-    ("userType", ("usertype", "employeetype", "persontype")),
-    ("preferredLanguage", ("preferredlanguage", "language", "lang")),
-    ("locale", ("locale",)),
-    ("timezone", ("timezone", "tz")),
-    ("profileUrl", ("profileurl",)),
-    ("externalId", ("externalid", "extid", "immutableid", "sourceanchor")),
+USER_TEXT: tuple[tuple[str, Names], ...] = (
     (
-        'phoneNumbers[type eq "work"].value',
-        ("phone", "phonenumber", "telephone", "telephonenumber", "workphone", "officephone", "tel"),
-    ),
-    ('phoneNumbers[type eq "mobile"].value', ("mobile", "mobilephone", "mobilenumber", "cell", "cellphone")),
-    (
-        'addresses[type eq "work"].streetAddress',
-        ("streetaddress", "street", "address", "address1", "addressline1"),
-    ),
-    ('addresses[type eq "work"].locality', ("locality", "city", "town")),
-    ('addresses[type eq "work"].region', ("region", "state", "province", "county")),
-    ('addresses[type eq "work"].postalCode', ("postalcode", "zip", "zipcode", "postcode")),
-    ('addresses[type eq "work"].country', ("country", "countrycode")),
-    (
-        "enterprise.employeeNumber",
-        (
-            "employeenumber",
-            "employeeno",
-            "empno",
-            "employeeid",
-            "staffnumber",
-            "personnelnumber",
-            "badgenumber",
+        "name.givenName",
+        Names(
+            ("givenname", "firstname", "fname", "forename", "first", "christianname"),
+            ("firstname", "givenname", "forename", "christianname"),
         ),
     ),
-    ("enterprise.department", ("department", "dept", "departmentname")),
-    ("enterprise.costCenter", ("costcenter", "costcentre")),
-    ("enterprise.organization", ("organization", "organisation", "company")),
-    ("enterprise.division", ("division",)),
+    (
+        "name.familyName",
+        Names(("familyname", "lastname", "lname", "surname", "last"), ("lastname", "familyname", "surname")),
+    ),
+    ("name.middleName", Names(("middlename", "mname"), ("middlename",))),
+    (
+        "displayName",
+        Names(("displayname", "fullname", "name", "commonname", "cn"), ("displayname", "fullname")),
+    ),
+    ("name.formatted", Names(("formattedname", "fullname"))),
+    ("nickName", Names(("nickname", "preferredname", "knownas"), ("nickname", "preferredname", "knownas"))),
+    ("title", Names(("title", "jobtitle", "position", "jobposition"), ("jobtitle", "title"), _NOT_TEXT)),
+    ("userType", Names(("usertype", "employeetype", "persontype"), ("usertype", "employeetype"))),
+    ("preferredLanguage", Names(("preferredlanguage", "language", "lang"), ("language",))),
+    ("locale", Names(("locale",))),
+    ("timezone", Names(("timezone", "tz"), ("timezone",))),
+    ("profileUrl", Names(("profileurl",))),
+    ("externalId", Names(("externalid", "extid", "immutableid", "sourceanchor"), ("externalid",))),
+    (
+        'phoneNumbers[type eq "mobile"].value',
+        Names(
+            ("mobile", "mobilephone", "mobilenumber", "cell", "cellphone"), ("mobile", "cellphone"), _NOT_TEXT
+        ),
+    ),
+    (
+        'phoneNumbers[type eq "work"].value',
+        Names(
+            ("phone", "phonenumber", "telephone", "telephonenumber", "workphone", "officephone", "tel"),
+            ("phone",),
+            _NOT_TEXT,
+        ),
+    ),
+    (
+        'addresses[type eq "work"].streetAddress',
+        Names(("streetaddress", "street", "address", "address1", "addressline1"), ("street",)),
+    ),
+    ('addresses[type eq "work"].locality', Names(("locality", "city", "town"), ("city",))),
+    ('addresses[type eq "work"].region', Names(("region", "state", "province", "county"))),
+    (
+        'addresses[type eq "work"].postalCode',
+        Names(("postalcode", "zip", "zipcode", "postcode"), ("postcode", "postalcode", "zipcode")),
+    ),
+    ('addresses[type eq "work"].country', Names(("country", "countrycode"), ("country",))),
+    (
+        "enterprise.employeeNumber",
+        Names(
+            (
+                "employeenumber",
+                "employeeno",
+                "empno",
+                "employeeid",
+                "staffnumber",
+                "personnelnumber",
+                "badgenumber",
+                "payrollnumber",
+            ),
+            ("employeenumber", "employeeno", "staffnumber", "payrollnumber", "personnelnumber"),
+        ),
+    ),
+    ("enterprise.department", Names(("department", "dept", "departmentname"), ("department",))),
+    ("enterprise.costCenter", Names(("costcenter", "costcentre"), ("costcent",))),
+    ("enterprise.organization", Names(("organization", "organisation", "company"), ("organi", "company"))),
+    ("enterprise.division", Names(("division",), ("division",))),
 )
 
-#: a group's name, strongest first (``<table>name`` also counts: team_name for teams)
-GROUP_NAME = ("displayname", "name", "groupname", "teamname", "rolename", "title", "label", "code")
+#: a group's name (``<table>name`` also counts: team_name for teams)
+GROUP_NAME = Names(
+    ("displayname", "name", "groupname", "teamname", "rolename", "title", "label", "code"),
+    ("name", "title", "label"),
+)
 
-MANAGER = (
-    "managerid",
-    "manager",
-    "supervisorid",
-    "supervisor",
-    "reportsto",
-    "reportstoid",
-    "bossid",
-    "linemanagerid",
+MANAGER = Names(
+    (
+        "managerid",
+        "manager",
+        "supervisorid",
+        "supervisor",
+        "reportsto",
+        "reportstoid",
+        "bossid",
+        "linemanagerid",
+    ),
+    ("manager", "supervisor", "reportsto"),
 )
-CREATED = (
-    "createdat",
-    "created",
-    "createdon",
-    "creationdate",
-    "datecreated",
-    "createdtime",
-    "insertedat",
-    "createddate",
+CREATED = Names(
+    (
+        "createdat",
+        "created",
+        "createdon",
+        "creationdate",
+        "datecreated",
+        "createdtime",
+        "insertedat",
+        "createddate",
+    ),
+    ("created",),
+    ("by", "user"),
 )
-UPDATED = (
-    "updatedat",
-    "modifiedat",
-    "lastmodified",
-    "lastmodifiedat",
-    "updated",
-    "modified",
-    "changedat",
-    "lastupdated",
-    "updatedon",
-    "modifiedon",
-    "lastchanged",
-    "datemodified",
-    "lastupdate",
-    "updateddate",
+UPDATED = Names(
+    (
+        *("updatedat", "modifiedat", "lastmodified", "lastmodifiedat", "updated", "modified", "changedat"),
+        *(
+            "rowversion",
+            "lastupdated",
+            "updatedon",
+            "modifiedon",
+            "lastchanged",
+            "datemodified",
+            "lastupdate",
+            "updateddate",
+        ),
+    ),
+    ("modified", "updated", "changed"),
+    ("by", "user"),
 )
-EXTERNAL_ID = ("externalid", "extid")
+EXTERNAL_ID = Names(("externalid", "extid"), ("externalid",))
 
 #: flags that say the account is active
-ACTIVE = ("active", "isactive", "enabled", "isenabled", "accountenabled")
+ACTIVE = Names(
+    ("active", "isactive", "enabled", "isenabled", "accountenabled"), ("active", "enabled"), ("inactive",)
+)
 #: flags that say the opposite (``active <-> not locked``)
-INVERTED = (
-    "locked",
-    "islocked",
-    "disabled",
-    "isdisabled",
-    "terminated",
-    "isterminated",
-    "suspended",
-    "issuspended",
-    "blocked",
-    "isblocked",
-    "inactive",
-    "isinactive",
-    "accountlocked",
-    "accountdisabled",
+INVERTED = Names(
+    (
+        *("locked", "islocked", "disabled", "isdisabled", "terminated", "isterminated", "suspended"),
+        *(
+            "issuspended",
+            "blocked",
+            "isblocked",
+            "inactive",
+            "isinactive",
+            "accountlocked",
+            "accountdisabled",
+        ),
+    ),
+    (
+        *("locked", "disabled", "terminated", "suspended", "blocked", "inactive", "leaver", "banned"),
+        *("revoked", "deactivated", "deprovisioned", "offboarded"),
+    ),
+    ("count", "until", "date", "time", "at", "reason"),
 )
 #: a column of status codes
-STATUS = ("status", "state", "accountstatus", "userstatus", "employmentstatus", "statuscode")
+STATUS = Names(
+    ("status", "state", "accountstatus", "userstatus", "employmentstatus", "statuscode"), ("status",)
+)
 #: soft delete: a timestamp stamped on delete, or a flag set on delete
-DELETED_AT = ("deletedat", "deletedon", "removedat", "deleteddate", "dateDeleted".lower())
-DELETED_FLAG = ("deleted", "isdeleted", "removed", "isremoved")
+DELETED_AT = Names(
+    ("deletedat", "deletedon", "removedat", "deleteddate", "datedeleted", "archivedat"),
+    ("deleted", "removed", "archived"),
+    ("by", "reason"),
+)
+DELETED_FLAG = Names(
+    ("deleted", "isdeleted", "removed", "isremoved", "archived", "isarchived"),
+    ("deleted", "removed", "archived"),
+    ("by", "reason"),
+)
 
 #: status codes (upper-cased) by meaning
 STATUS_ACTIVE = (
@@ -200,31 +250,17 @@ STATUS_ACTIVE = (
     "TRUE",
 )
 STATUS_INACTIVE = (
-    "T",
-    "TERMINATED",
-    "I",
-    "INACTIVE",
-    "S",
-    "SUSPENDED",
-    "DISABLED",
-    "L",
-    "LOCKED",
-    "N",
-    "NO",
-    "B",
-    "BLOCKED",
-    "LEFT",
-    "EXITED",
-    "OFF",
-    "CLOSED",
-    "0",
-    "FALSE",
-    "F",
+    *("T", "TERMINATED", "I", "INACTIVE", "S", "SUSPENDED", "DISABLED", "L", "LOCKED", "N", "NO"),
+    *("B", "BLOCKED", "LEFT", "EXITED", "OFF", "CLOSED", "0", "FALSE", "F"),
 )
 STATUS_DELETED = ("D", "DELETED", "DEL", "X", "REMOVED", "R", "PURGED")
 
 #: child tables: the value column and the sub-attribute columns
-EMAIL_VALUE = ("address", "email", "mail", "emailaddress", "mailaddress", "value")
-PHONE_VALUE = ("number", "phone", "phonenumber", "telephone", "value", "msisdn")
-ITEM_TYPE = ("type", "kind", "emailtype", "phonetype", "label", "category", "usage", "purpose")
-ITEM_PRIMARY = ("isprimary", "primary", "preferred", "ispreferred", "isdefault", "main")
+EMAIL_VALUE = Names(
+    ("address", "email", "mail", "emailaddress", "mailaddress", "value"), ("email", "address")
+)
+PHONE_VALUE = Names(("number", "phone", "phonenumber", "telephone", "value", "msisdn"), ("number", "phone"))
+ITEM_TYPE = Names(
+    ("type", "kind", "emailtype", "phonetype", "label", "category", "usage", "purpose"), ("type",)
+)
+ITEM_PRIMARY = Names(("isprimary", "primary", "preferred", "ispreferred", "isdefault", "main"), ("primary",))

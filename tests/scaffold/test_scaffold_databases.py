@@ -1,4 +1,4 @@
-"""``mapper init`` on five schemas of different shapes, each on SQLite, PostgreSQL and MariaDB:
+"""``mapper init`` on seven schemas of different shapes, each on SQLite, PostgreSQL and MariaDB:
 the scaffold is its golden file (tests/fixtures/scaffold/; ``UPDATE_GOLDEN=1`` rewrites them),
 lints clean against the database it came from (``lint --db``), is already in ``mapper fmt``
 layout, and passes ``mapper simulate``'s whole Entra life cycle (create, update,
@@ -11,7 +11,10 @@ disable, group membership, delete) with the database checked after each write.
   deleted: also the soft delete), no groups;
 - name_linked: tables keyed ``id``, linked by column names only (no foreign keys), a membership
   table with a composite primary key, ``updated_at`` kept by triggers;
-- odd_names: CamelCase names with a ``tbl`` prefix, a reserved word as a column.
+- odd_names: CamelCase names with a ``tbl`` prefix, a reserved word as a column;
+- staff_teams and helpdesk: schemas tried as a new user would, before the scaffold knew them
+  (names found by their stems: ``network_login``, ``christian_name``, ``is_leaver``,
+  ``archived_at``, ``sign_in_name``, ``access_revoked``; a UUID key the database defaults).
 """
 
 from __future__ import annotations
