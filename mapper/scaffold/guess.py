@@ -124,8 +124,8 @@ def guess(database: Database, source: str) -> Draft:
 
 
 def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey]]:
-    """Tables that link two other tables: exactly two foreign keys to two different tables, and
-    nothing else an insert must fill."""
+    """Tables that link two other tables: exactly two foreign keys to two different tables, both
+    required, at most three other columns (a date, a role), and nothing else an insert must fill."""
     found = []
     for table in database.tables:
         keys = [fk for fk in table.foreign_keys if fk.table.lower() != table.name.lower()]
@@ -133,6 +133,10 @@ def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey
         if len(keys) != 2 or len(targets) != 2:
             continue
         linked = {fk.column.lower() for fk in keys}
+        if len(table.columns) > len(linked) + 3 or any(
+            c.nullable for c in table.columns if c.name.lower() in linked
+        ):
+            continue
         if any(not c.nullable and not c.has_default and c.name.lower() not in linked for c in table.columns):
             continue
         found.append((table, keys[0], keys[1]))
