@@ -55,8 +55,6 @@ class Multi:
     extra: list[tuple[str, str]] = field(default_factory=list)  # (column, the name it is selected as)
     reference: str | None = None
     note: str = ""
-    owner_cascades: bool = True  # deleting the owner deletes its rows (ON DELETE CASCADE)
-    value_cascades: bool = True  # members: deleting the user deletes its rows
 
 
 @dataclass
@@ -100,7 +98,7 @@ def guess(database: Database, source: str) -> Draft:
     warnings: list[str] = []
     memberships = _memberships(database)
     user_table = _user_table(database, memberships, warnings)
-    user = _user(database, user_table, source, warnings)
+    user = _user(database, user_table, warnings)
     objects = [user]
     extensions = [e for e in [_extension_for(user, source)] if e]
     group = _group(database, user, memberships, warnings)
@@ -277,7 +275,7 @@ def _anchor(table: Table, what: str, login: Column | None) -> tuple[str, str]:
     )
 
 
-def _user(database: Database, table: Table, source: str, warnings: list[str]) -> ObjectDraft:
+def _user(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
     taken: set[str] = {table.primary_key[0].lower()}
     attributes: list[Attribute] = []
     notes: list[str] = [f"User: guessed from table {table.name} (by its name and columns)"]
@@ -618,7 +616,7 @@ def _child(database: Database, table: Table, user: Table, warnings: list[str]) -
             f"{', '.join(missing)} have no SCIM counterpart; not mapped"
         )
         return None
-    return Multi(kind, table.name, owner, value.name, extra, owner_cascades=fk.cascades)
+    return Multi(kind, table.name, owner, value.name, extra)
 
 
 # the group ------------------------------------------------------------------------------------
@@ -698,8 +696,6 @@ def _group(
         groups.column,
         members.column,
         reference="User",
-        owner_cascades=groups.cascades,
-        value_cascades=members.cascades,
     )
     draft.multis = [members_multi]
     _cascades(user, members_multi, members, user.table.name, warnings)
