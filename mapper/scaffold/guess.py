@@ -144,8 +144,12 @@ def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey
 def _score_user(
     table: Table, memberships: list[tuple[Table, ForeignKey, ForeignKey]], children: set[str]
 ) -> int:
-    if len(table.primary_key) != 1:
-        return -100
+    if (
+        len(table.primary_key) != 1
+        or not NAME.fullmatch(table.name)
+        or not NAME.fullmatch(table.primary_key[0])
+    ):
+        return -100  # write table and the anchor name it as the mapping language writes names
     if any(table is m[0] for m in memberships):
         return -100
     score = 0
@@ -638,6 +642,8 @@ def _group(
                 continue
             group = database.table(groups.table)
             if group is None or len(group.primary_key) != 1 or group.primary_key[0] != groups.referred:
+                continue
+            if not NAME.fullmatch(group.name) or not NAME.fullmatch(group.primary_key[0]):
                 continue
             name = key(group.name)
             score = 3 if name in names.GROUP_TABLES else 2 if any(s in name for s in names.GROUP_STEMS) else 0

@@ -71,7 +71,7 @@ def render(draft: Draft, source: str, env: str, default_url: str, header: list[s
     ]
     for extension in draft.extensions:
         lines += ["", f'schema {extension.alias} "{extension.urn}" {{']
-        lines += [f"  {name} {scim_type}" + (" required") for name, scim_type in extension.attributes]
+        lines += [f"  {name} {scim_type} required" for name, scim_type in extension.attributes]
         lines.append("}")
     for obj in draft.objects:
         lines += [""] + _object(obj, source, q)
