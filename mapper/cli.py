@@ -153,7 +153,13 @@ def register_init(subparsers: Subparsers) -> None:
         "--from-db", required=True, metavar="URL", help="the database to read (SQLite, PostgreSQL, MariaDB)"
     )
     p.add_argument("--schema", metavar="S", help="read this schema (PostgreSQL) or database (MariaDB)")
-    p.add_argument("--table", nargs="+", default=[], metavar="T", help="consider only these tables")
+    p.add_argument(
+        "--table",
+        nargs="+",
+        default=[],
+        metavar="T",
+        help="consider only these tables (name the membership and child tables too)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the mapping here instead of stdout")
     p.add_argument("--force", action="store_true", help="overwrite FILE when it exists")
     p.set_defaults(run=run_init)
