@@ -1,5 +1,5 @@
-"""The language server (``mapper lsp``): the linter, completion, hover, formatting and
-go-to-definition for mapping files, over stdio, built on pygls.
+"""The language server (``mapper lsp``): the linter, completion, hover, formatting,
+go-to-definition and quick fixes for mapping files, over stdio, built on pygls.
 
 The server is assembled explicitly in ``build_server``: one ``MappingServer`` holds the state
 (the last lint of each open document, the live database jobs), and ``build_server`` lists the
@@ -27,7 +27,7 @@ from mapper.language.model import MappingFile
 from mapper.lint import lint_text
 from mapper.lint.lint import LintResult
 from mapper.lint.render import tool_version
-from mapper.lsp import complete, hover, navigate
+from mapper.lsp import complete, fixes, hover, navigate
 from mapper.lsp.live import LiveDatabase, sources_of
 from mapper.lsp.positions import Positions
 from mapper.lsp.report import to_lsp_all
@@ -238,6 +238,10 @@ class MappingServer:
             return None
         return types.Location(uri=uri, range=positions.range(span))
 
+    def code_action(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        return fixes.quick_fixes(uri, self.positions(uri), list(params.context.diagnostics))
+
     def shutdown(self, params: Any = None) -> None:
         for doc in self.documents.values():
             if doc.task is not None:
@@ -272,6 +276,11 @@ def build_server(options: Options | None = None) -> tuple[LanguageServer, Mappin
         (types.TEXT_DOCUMENT_HOVER, None, state.hover),
         (types.TEXT_DOCUMENT_FORMATTING, None, state.formatting),
         (types.TEXT_DOCUMENT_DEFINITION, None, state.definition),
+        (
+            types.TEXT_DOCUMENT_CODE_ACTION,
+            types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+            state.code_action,
+        ),
         (types.SHUTDOWN, None, state.shutdown),
     )
     for method, method_options, handler in features:

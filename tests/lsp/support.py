@@ -135,6 +135,20 @@ class Editor:
             WAIT,
         )
 
+    async def code_actions(self, uri: str, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+        """The code actions for ``diagnostics``, as an editor asks on a squiggle."""
+        found = await asyncio.wait_for(
+            self.client.text_document_code_action_async(
+                types.CodeActionParams(
+                    text_document=self._doc(uri),
+                    range=diagnostics[0].range,
+                    context=types.CodeActionContext(diagnostics=list(diagnostics)),
+                )
+            ),
+            WAIT,
+        )
+        return [a for a in found or [] if isinstance(a, types.CodeAction)]
+
     async def definition(self, uri: str, line: int, character: int) -> Any:
         return await asyncio.wait_for(
             self.client.text_document_definition_async(

@@ -198,3 +198,24 @@ async def test_an_unanswering_database_is_reported_without_its_password(tmp_path
     assert codes(found) == {"MAP140"}  # the linter's diagnostics all the same
     assert any("database checks skipped" in m and "127.0.0.1:1" in m for m in editor.logs)
     assert not any("s3cret-pw" in m for m in editor.logs)
+
+
+async def test_a_did_you_mean_hint_is_a_quick_fix(tmp_path: Path, hr_sqlite: HrDatabase) -> None:
+    text = HR_MAP.replace("name.givenName", "name.givenNme", 1).replace("given_name", "givn_name")
+    path = tmp_path / "hr.map"
+    path.write_text(text)
+    async with Editor(env={"HR_DATABASE_URL": hr_sqlite.url}) as editor:
+        uri = editor.open(path)
+        found = await editor.diagnostics(uri, lambda ds: {"MAP140", "MAP302"} <= codes(ds))
+        actions = await editor.code_actions(uri, found)
+    edits = [e for a in actions for e in a.edit.changes[uri]]  # type: ignore[union-attr]
+    assert {e.new_text for e in edits} == {"given_name", "givenName"}
+    fixed = text.splitlines(keepends=True)
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        line = fixed[edit.range.start.line]
+        fixed[edit.range.start.line] = (
+            line[: edit.range.start.character] + edit.new_text + line[edit.range.end.character :]
+        )
+    # the map's copy of the column has no diagnostic yet: the statements are proven only once
+    # the file compiles, after the path is fixed
+    assert "".join(fixed) == HR_MAP.replace("<-> given_name", "<-> givn_name")

@@ -74,3 +74,23 @@ async def test_a_database_job_past_its_budget_is_abandoned_and_the_database_left
     assert len(notes) == 1 and "no answer within 0.2s" in notes[0]
     assert "secret" not in notes[0] and "***" in notes[0]
     await asyncio.sleep(0)
+
+
+def test_a_quick_fix_only_replaces_one_word_close_to_the_suggestion() -> None:
+    from mapper.lsp.fixes import quick_fixes
+
+    positions = Positions("userNme <-> login\nname.x <-> y\n")
+
+    def diagnostic(line: int, start: int, end: int, hint: str, source: str = "mapper") -> types.Diagnostic:
+        where = types.Range(
+            start=types.Position(line=line, character=start), end=types.Position(line=line, character=end)
+        )
+        return types.Diagnostic(range=where, message="m", source=source, data={"hint": hint})
+
+    (fix,) = quick_fixes("file:///t.map", positions, [diagnostic(0, 0, 7, "did you mean 'userName'? (...)")])
+    assert fix.edit is not None and fix.edit.changes is not None
+    assert fix.edit.changes["file:///t.map"][0].new_text == "userName"
+    assert not quick_fixes("u", positions, [diagnostic(0, 0, 17, "did you mean 'userName'?")])  # 3 words
+    assert not quick_fixes("u", positions, [diagnostic(1, 0, 6, "did you mean 'timezone'?")])  # not alike
+    assert not quick_fixes("u", positions, [diagnostic(0, 0, 7, "add userName <-> COLUMN")])  # no suggestion
+    assert not quick_fixes("u", positions, [diagnostic(0, 0, 7, "did you mean 'userName'?", "other")])
