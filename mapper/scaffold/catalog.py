@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
 from mapper.lint.database.checks import allowed_values
+from mapper.scaffold.names import STATUS, key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -44,6 +45,7 @@ class Column:
     generated: bool  # identity, serial, AUTO_INCREMENT, SQLite's rowid alias
     length: int | None = None
     values: tuple[str, ...] = ()  # an ENUM's or a CHECK (c IN (...))'s values
+    seen: bool = False  # values not declared but read from the rows (a status column)
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,9 @@ def _table(
         ]
     except NotImplementedError:
         pass
-    columns = tuple(_column(c, primary, dialect, checks, connection) for c in raw)
+    columns = tuple(
+        _seen(_column(c, primary, dialect, checks, connection), name, schema, connection) for c in raw
+    )
     unique: set[str] = set()
     for constraint in inspector.get_unique_constraints(name, schema=schema):
         if len(constraint.get("column_names") or ()) == 1:
@@ -236,6 +240,31 @@ def _column(
         length=length if isinstance(length, int) else None,
         values=values,
     )
+
+
+#: at most this many distinct values make a column of codes
+MAX_CODES = 20
+
+
+def _seen(column: Column, table: str, schema: str | None, connection: Connection) -> Column:
+    """A status column whose codes nothing declares, with the codes its rows hold (at most
+    ``MAX_CODES`` distinct values; more is no list of codes)."""
+    from sqlalchemy import column as sql_column
+    from sqlalchemy import select
+    from sqlalchemy import table as sql_table
+
+    if (
+        column.kind != "text"
+        or column.values
+        or not any(s in key(column.name) for s in STATUS.stems + STATUS.exact)
+    ):
+        return column
+    name: Any = sql_column(column.name)
+    query = select(name).select_from(sql_table(table, schema=schema)).where(name.is_not(None))
+    rows = connection.execute(query.distinct().limit(MAX_CODES + 1)).scalars().all()
+    if not rows or len(rows) > MAX_CODES:
+        return column
+    return replace(column, values=tuple(sorted(str(r) for r in rows)), seen=True)
 
 
 def _sqlite_cascades(connection: Connection, table: str) -> set[str]:

@@ -327,6 +327,12 @@ def _user(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
     child_kinds = {m.attribute for m in multis}
     claim(login, "userName", "required unique", note=note)
 
+    # active and soft delete before the text attributes: a state column of codes is no address
+    active = _active(table, taken, warnings)
+    if active is not None:
+        taken.add(active[0].name.lower())
+    deletion = _soft_delete(table, taken)
+
     # the work email: a column, unless a child table holds the emails
     emails = _find(table, names.EMAIL, taken)
     if emails:
@@ -368,8 +374,6 @@ def _user(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
             )
             break
 
-    active = _active(table, taken, warnings)
-    deletion = _soft_delete(table, taken)
     if active is not None:
         column, tail, negated, why = active
         claim(column, "active", tail, negated=negated, note=why)
@@ -377,9 +381,13 @@ def _user(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
         status = _find(table, names.STATUS, taken)
         if status:
             notes.append(
-                f"FILL IN: {status[0].name} may say whether a user is active, but its codes are not "
-                "declared (no ENUM or CHECK); write them in: "
-                f'active <-> {status[0].name} map {{ true: "?", false: "?" }} else false'
+                f"FILL IN: {status[0].name} may say whether a user is active, but "
+                + (
+                    f"its codes ({', '.join(status[0].values)}) do not say which means active"
+                    if status[0].values
+                    else "its codes are not declared (no ENUM or CHECK) and its rows hold none"
+                )
+                + f'; write them in: active <-> {status[0].name} map {{ true: "?", false: "?" }} else false'
             )
         else:
             notes.append(
@@ -412,14 +420,9 @@ def _active(table: Table, taken: set[str], warnings: list[str]) -> tuple[Column,
     for column in _find(table, names.STATUS, taken) + _find(table, names.ACTIVE, taken, stems=False):
         mapped = _status_map(column)
         if mapped:
-            choices.append(
-                (
-                    column,
-                    mapped,
-                    False,
-                    f"guessed: the meaning of {column.name}'s codes {', '.join(column.values)}",
-                )
-            )
+            where = "seen in its rows; none are declared" if column.seen else "declared"
+            note = f"guessed: the meaning of {column.name}'s codes ({where}): {', '.join(column.values)}"
+            choices.append((column, mapped, False, note))
     if not choices:
         return None
     if len(choices) > 1:

@@ -156,6 +156,31 @@ def test_a_status_without_declared_codes_is_left_to_fill_in(tmp_path: Path) -> N
     assert not errors(text, url)
 
 
+def test_status_codes_nothing_declares_are_read_from_the_rows(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status CHAR(1) NOT NULL);"
+        "INSERT INTO users (login, status) VALUES ('a', 'A'), ('b', 'T'), ('c', 'D'), ('d', 'A');",
+    )
+    text = scaffold(url).text
+    assert "# guessed: the meaning of status's codes (seen in its rows; none are declared): A, D, T" in text
+    assert re.search(r'active +<-> status +map \{ true: "A", false: "T" \} else false', text)
+    assert 'delete set status = "D"' in text
+    assert not errors(text, url)
+
+
+def test_status_codes_that_say_nothing_are_left_to_fill_in(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status TEXT);"
+        "INSERT INTO users (login, status) VALUES ('a', 'NEW'), ('b', 'OLD');",
+    )
+    text = scaffold(url).text
+    flat = " ".join(line.strip("# ") for line in text.splitlines())  # comments wrap
+    assert "FILL IN: status may say whether a user is active, but its codes (NEW, OLD) do not say" in flat
+    assert not errors(text, url)
+
+
 def test_a_login_that_is_not_unique_is_used_and_flagged(tmp_path: Path) -> None:
     url = sqlite_db(tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL);")
     text = scaffold(url).text
