@@ -95,6 +95,7 @@ def read_database(url: str, schema: str | None = None, only: tuple[str, ...] = (
     given). Raises :class:`ScaffoldError` when it cannot be reached or a named table is absent."""
     from sqlalchemy import create_engine, inspect
 
+    from mapper.runtime.coherence import NAME as CHANGES  # the gateway's own change log
     from mapper.runtime.database import engine_url, redact
 
     try:
@@ -112,7 +113,7 @@ def read_database(url: str, schema: str | None = None, only: tuple[str, ...] = (
         with engine.connect() as connection, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # expression indexes: read from 'expressions' below
             inspector = inspect(connection)
-            names = inspector.get_table_names(schema=schema)
+            names = [n for n in inspector.get_table_names(schema=schema) if n.lower() != CHANGES]
             if only:
                 known = {n.lower(): n for n in names}
                 missing = [t for t in only if t.lower() not in known]

@@ -484,6 +484,16 @@ def _common(
     unmapped (as comments, or in a custom schema when the database requires them)."""
     draft = ObjectDraft(what, table, anchor, query, attributes=attributes, notes=notes)
     tombstone = ""
+    for a in attributes:
+        column = table.column(a.column)
+        if a.arrow == "<->" and a.path not in (query, "active") and column and not column.nullable:
+            # the gateway writes every mapped column; an absent attribute is NULL, not the default
+            why = (
+                f"guessed: {column.name} is NOT NULL, so a create or change without {a.path} is "
+                "refused (400); the database's default is not used for a column the mapping writes"
+            )
+            a.note = f"{a.note}\n{why}".strip()
+            warnings.append(f"{what}: {column.name} is NOT NULL; every create must send {a.path}")
     for column in _find(table, names.CREATED, taken, ("timestamp", "text")):
         taken.add(column.name.lower())
         attributes.append(Attribute("meta.created", column.name, "<-", "dateTime"))

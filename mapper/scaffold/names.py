@@ -92,7 +92,14 @@ USER_TEXT: tuple[tuple[str, Names], ...] = (
     ("preferredLanguage", Names(("preferredlanguage", "language", "lang"), ("language",))),
     ("locale", Names(("locale",))),
     ("timezone", Names(("timezone", "tz"), ("timezone",))),
-    ("profileUrl", Names(("profileurl",))),
+    (
+        "profileUrl",
+        Names(
+            ("profileurl", "website", "homepage", "url"),
+            ("profileurl", "website", "homepage", "url"),
+            ("avatar", "photo", "image", "picture"),
+        ),
+    ),
     ("externalId", Names(("externalid", "extid", "immutableid", "sourceanchor"), ("externalid",))),
     (
         'phoneNumbers[type eq "mobile"].value',
@@ -170,9 +177,12 @@ CREATED = Names(
         "createdtime",
         "insertedat",
         "createddate",
+        "registered",
+        "registeredat",
+        "registrationdate",
     ),
-    ("created",),
-    ("by", "user"),
+    ("created", "registered"),
+    ("by",),
 )
 UPDATED = Names(
     (
@@ -189,7 +199,7 @@ UPDATED = Names(
         ),
     ),
     ("modified", "updated", "changed"),
-    ("by", "user"),
+    ("by",),
 )
 EXTERNAL_ID = Names(("externalid", "extid"), ("externalid",))
 

@@ -112,8 +112,8 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
         lines.append(f"  delta watermark {obj.delta}")
     lines += ["", "  attributes {"]
     for a in obj.attributes:
-        if a.note:
-            lines += comment(a.note, "    ")
+        for note in a.note.splitlines():
+            lines += comment(note, "    ")
         column = f"not {a.column}" if a.negated else a.column
         lines.append(f"    {a.path} {a.arrow} {column} {a.tail}".rstrip())
     if obj.unmapped:

@@ -181,6 +181,30 @@ def test_status_codes_that_say_nothing_are_left_to_fill_in(tmp_path: Path) -> No
     assert not errors(text, url)
 
 
+def test_a_required_column_with_a_default_is_flagged(tmp_path: Path) -> None:
+    """The gateway writes every mapped column, so a database default never fills one (WordPress's
+    ``display_name NOT NULL DEFAULT ''``): the scaffold says a create must send the attribute."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, "
+        "display_name TEXT NOT NULL DEFAULT '', nick_name TEXT);",
+    )
+    result = scaffold(url)
+    assert "# guessed: display_name is NOT NULL, so a create or change without displayName is" in result.text
+    assert "User: display_name is NOT NULL; every create must send displayName" in result.warnings
+    assert "nick_name is NOT NULL" not in result.text
+    assert not errors(result.text, url)
+
+
+def test_the_gateways_own_change_log_is_not_a_table_to_map(tmp_path: Path) -> None:
+    url = sqlite_db(
+        tmp_path,
+        USERS + "CREATE TABLE mapper_changes (seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, login TEXT);",
+    )
+    result = scaffold(url)
+    assert "mapper_changes" not in result.text and not any("mapper_changes" in w for w in result.warnings)
+
+
 def test_a_login_that_is_not_unique_is_used_and_flagged(tmp_path: Path) -> None:
     url = sqlite_db(tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL);")
     text = scaffold(url).text
