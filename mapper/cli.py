@@ -12,9 +12,8 @@ that need them, so ``mapper lint`` runs with no driver and no server.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,7 @@ from mapper.pipeline import SourceFileError, load, load_file, read
 
 if TYPE_CHECKING:
     from mapper.plan import Plan
-    from mapper.scim.settings import ServeOptions
+    from mapper.scim.settings import Settings
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -203,9 +202,13 @@ def register_serve(subparsers: Subparsers) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from mapper.scim.settings import options_from_args
+    from mapper.scim.settings import SettingsError, settings_from_args
 
-    return serve(options_from_args(args))
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as error:
+        return _say(f"mapper serve: {error}", EXIT_USAGE)
+    return serve(settings)
 
 
 MISSING_CREDENTIALS = (
@@ -214,67 +217,50 @@ MISSING_CREDENTIALS = (
 )
 
 
-def serve(options: ServeOptions, environ: Mapping[str, str] | None = None) -> int:
-    """Serve ``options.mapping`` until interrupted; returns the process exit code: 0 after a
-    clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems (no token
-    configured, unreadable token file, TLS half-configured, a bootstrap file missing)."""
+def serve(settings: Settings) -> int:
+    """Serve ``settings.mapping`` until interrupted; returns the process exit code: 0 after a
+    clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems (no mapping or no
+    token configured, unreadable token file, TLS half-configured, a bootstrap file missing)."""
     from mapper.runtime.coherence import check_mode
-    from mapper.scim.auth import TokenConfigError, load_credentials
-    from mapper.scim.server import bootstrap, check_sources, configure_logging, run
-    from mapper.scim.settings import Settings
+    from mapper.scim.server import bootstrap, check_sources, configure_logging, run, warn_unknown_variables
+    from mapper.scim.tokens import TokenConfigError, load_credentials
 
-    env = dict(os.environ if environ is None else environ)
-    configure_logging(options.log_level)
+    configure_logging(settings.log_level, settings.log_format, process=settings.workers > 1)
+    warn_unknown_variables(settings.environ)
+    if settings.mapping is None:
+        return _say("mapper serve: give the MAPPING file to serve (or set MAPPER_MAPPING)", EXIT_USAGE)
     try:
-        credentials = load_credentials(options.tokens, options.token_file)
+        credentials = load_credentials(settings.tokens, settings.token_file)
     except TokenConfigError as error:
         return _say(str(error), EXIT_USAGE)
-    if not credentials and not options.insecure_no_auth:
+    if not credentials and not settings.insecure_no_auth:
         return _say(MISSING_CREDENTIALS, EXIT_USAGE)
-    if bool(options.certfile) != bool(options.keyfile):
+    if bool(settings.certfile) != bool(settings.keyfile):
         return _say("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
-    plan = _serve_plan(options)
+    plan = _serve_plan(settings.mapping, settings.dialect)
     if isinstance(plan, int):
         return plan
-    problem = check_sources(plan, env) or check_mode(options.coherence, (s.dialect for s in plan.sources))
+    problem = check_sources(plan, settings.environ) or check_mode(
+        settings.coherence, (s.dialect for s in plan.sources)
+    )
     if problem:
         return _say(problem, EXIT_USAGE)
-    if options.create_schema or options.seed:
-        problem = bootstrap(plan, [*options.create_schema, *options.seed], env)
+    if settings.create_schema or settings.seed:
+        problem = bootstrap(plan, [*settings.create_schema, *settings.seed], settings.environ)
         if problem:
             return _say(problem, EXIT_USAGE)
-    settings = Settings(
-        base_path=options.base_path,
-        credentials=credentials,
-        insecure_no_auth=options.insecure_no_auth,
-        max_body_bytes=options.max_body_bytes,
-        max_results=options.max_results,
-        strict=options.strict,
-        max_filter_length=options.max_filter_length,
-        max_filter_depth=options.max_filter_depth,
-        max_patch_operations=options.max_patch_operations,
-        body_timeout=options.body_timeout,
-        environ=env,
-        delta_interval=options.delta_interval,
-        full_interval=options.full_interval,
-        connect_timeout=options.connect_timeout,
-        statement_timeout=options.statement_timeout,
-        sync_timeout=options.sync_timeout,
-        pool_timeout=options.pool_timeout,
-        coherence=options.coherence,
-    )
-    run(plan, settings, options)
+    run(plan, settings.model_copy(update={"credentials": credentials}))
     return EXIT_OK
 
 
-def _serve_plan(options: ServeOptions) -> Plan | int:
+def _serve_plan(mapping: str, dialect: str | None) -> Plan | int:
     """The compiled plan, or the exit code after saying why there is none."""
     try:
-        return load(options.mapping, write=options.dialect)
+        return load(mapping, write=dialect)
     except MappingError as error:
         for diagnostic in error.diagnostics:
             print(diagnostic, file=sys.stderr)
-        return _say(f"mapper serve: {options.mapping} has errors; not serving it", EXIT_ERRORS)
+        return _say(f"mapper serve: {mapping} has errors; not serving it", EXIT_ERRORS)
     except SourceFileError as error:
         return _say(f"mapper serve: {error}", EXIT_USAGE)
 

@@ -9,66 +9,30 @@ time taken does not depend on where a guess first differs nor on which token mat
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 from starlette.responses import Response
 from starlette.types import Scope
 
-from mapper.errors import MapperError
 from mapper.scim.errors import unauthorized
 from mapper.scim.responses import error_response
+from mapper.scim.tokens import Credential, TokenConfigError, load_credentials, parse_credentials
+
+__all__ = [
+    "CLIENT_KEY",
+    "OPEN_PATHS",
+    "BearerAuth",
+    "Credential",
+    "TokenConfigError",
+    "authenticate",
+    "load_credentials",
+    "parse_credentials",
+]
 
 #: The scope key where the middleware leaves the authenticated client's label.
 CLIENT_KEY = "mapper.client"
 
 #: Paths served without a token; they reveal no data (liveness and readiness).
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-class TokenConfigError(MapperError):
-    """A token file could not be read, or a token entry is malformed."""
-
-
-@dataclass(frozen=True)
-class Credential:
-    """One accepted bearer token and the label that names its client."""
-
-    label: str
-    token: bytes
-
-    def __repr__(self) -> str:  # never show the secret, even in a traceback
-        return f"Credential(label={self.label!r}, token=<hidden>)"
-
-
-def parse_credentials(entries: Iterable[str]) -> tuple[Credential, ...]:
-    """Turn ``label:token`` or bare ``token`` entries into credentials; bare tokens are labelled
-    ``client-1``, ``client-2``... in order. Blank entries and ``#`` comments are skipped."""
-    credentials: list[Credential] = []
-    for raw in entries:
-        entry = raw.strip()
-        if not entry or entry.startswith("#"):
-            continue
-        label, sep, token = entry.partition(":")
-        if not sep:
-            label, token = f"client-{len(credentials) + 1}", entry
-        label, token = label.strip(), token.strip()
-        if not token:
-            raise TokenConfigError(f"token entry for client {label!r} has an empty token")
-        credentials.append(Credential(label=label or f"client-{len(credentials) + 1}", token=token.encode()))
-    return tuple(credentials)
-
-
-def load_credentials(tokens: Iterable[str] = (), token_file: str | None = None) -> tuple[Credential, ...]:
-    """All credentials from token strings (``MAPPER_TOKEN`` items) and an optional token file."""
-    entries = list(tokens)
-    if token_file:
-        try:
-            entries += Path(token_file).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise TokenConfigError(f"cannot read token file {token_file}: {exc.strerror or exc}") from exc
-    return parse_credentials(entries)
 
 
 def authenticate(header: bytes | None, credentials: tuple[Credential, ...]) -> str | None:

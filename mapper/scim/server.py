@@ -17,22 +17,35 @@ from typing import Any
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.scim.connections import guarded_protocol
-from mapper.scim.settings import ServeOptions, Settings
+from mapper.scim.logs import JsonFormatter
+from mapper.scim.settings import Settings, unknown_variables
 
-__all__ = ["bootstrap", "check_sources", "configure_logging", "run"]
+__all__ = ["bootstrap", "check_sources", "configure_logging", "run", "warn_unknown_variables"]
 
 log = logging.getLogger("mapper.scim")
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TEXT_FORMAT_PROCESS = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
-def configure_logging(level: str, *, process: bool = False) -> None:
-    """One format for our loggers and uvicorn's; the audit log is always on (INFO). ``process``:
-    each line names its process (``--workers``)."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s " + ("[%(process)d] " if process else "") + "%(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+
+
+def configure_logging(level: str, format: str = "text", *, process: bool = False) -> None:
+    """One format for our loggers and uvicorn's, on stderr: text lines, or one JSON object per
+    line (``format="json"``, :class:`~mapper.scim.logs.JsonFormatter`); the audit log is always
+    on (INFO). ``process``: each line names its process (``--workers``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if format == "json":
+        handler.setFormatter(JsonFormatter(process=process))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT_PROCESS if process else TEXT_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("mapper.audit").setLevel(logging.INFO)
+
+
+def warn_unknown_variables(environ: Mapping[str, str]) -> None:
+    """A warning for each ``MAPPER_`` variable that names no option (a misspelt one is ignored)."""
+    for variable, hint in unknown_variables(environ):
+        log.warning("%s names no mapper serve option; ignored%s", variable, hint)
 
 
 def check_sources(plan: Plan, environ: Mapping[str, str]) -> str | None:
@@ -74,47 +87,47 @@ def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str |
     return None
 
 
-def run(plan: Plan, settings: Settings, options: ServeOptions) -> None:
-    """Serve ``plan`` with ``settings`` on ``options``' host and port until interrupted."""
+def run(plan: Plan, settings: Settings) -> None:
+    """Serve ``plan`` with ``settings`` on their host and port until interrupted."""
     import uvicorn
 
     from mapper.scim.app import build_app
 
-    scheme = "https" if options.certfile else "http"
+    scheme = "https" if settings.certfile else "http"
     labels = ", ".join(c.label for c in settings.credentials) or "none"
     log.info(
         "serving %s at %s://%s:%d%s (clients: %s)%s",
-        options.mapping,
+        settings.mapping,
         scheme,
-        options.host,
-        options.port,
+        settings.host,
+        settings.port,
         settings.base_path,
         labels,
-        f" with {options.workers} worker processes" if options.workers > 1 else "",
+        f" with {settings.workers} worker processes" if settings.workers > 1 else "",
     )
-    if options.workers > 1:
+    if settings.workers > 1:
         from mapper.scim.workers import run_workers
 
-        run_workers(plan, settings, options)
+        run_workers(plan, settings)
         return
-    uvicorn.run(build_app(plan, settings), **uvicorn_options(options))
+    uvicorn.run(build_app(plan, settings), **uvicorn_options(settings))
 
 
-def uvicorn_options(options: ServeOptions) -> dict[str, Any]:
-    """uvicorn's settings for ``options`` (one process, or each worker of several)."""
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings (one process, or each worker of several)."""
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return {
-        "host": options.host,
-        "port": options.port,
+        "host": settings.host,
+        "port": settings.port,
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        "http": guarded_protocol(http, options.header_timeout, options.max_header_bytes),
-        "timeout_keep_alive": max(1, round(options.keep_alive_timeout)),
-        "limit_concurrency": options.max_connections,
-        "h11_max_incomplete_event_size": options.max_header_bytes,
+        "http": guarded_protocol(http, settings.header_timeout, settings.max_header_bytes),
+        "timeout_keep_alive": max(1, round(settings.keep_alive_timeout)),
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
         "access_log": False,
         "log_config": None,
-        "log_level": options.log_level,
-        "ssl_certfile": options.certfile,
-        "ssl_keyfile": options.keyfile,
+        "log_level": settings.log_level,
+        "ssl_certfile": settings.certfile,
+        "ssl_keyfile": settings.keyfile,
         "server_header": False,
     }

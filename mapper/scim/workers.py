@@ -5,7 +5,7 @@ imports its own cache, and keeps it coherent with the other workers' writes (and
 through the source's coherence channel (:mod:`mapper.runtime.coherence`).
 
 uvicorn starts workers with ``multiprocessing``'s spawn and pickles their configuration; ours
-pickles as the plan, the settings and the options (:class:`_WorkerConfig`), and each worker
+pickles as the plan and the settings (:class:`_WorkerConfig`), and each worker
 builds its uvicorn configuration and app from them (the protocol class with the header guard is
 made per process and could not be pickled)."""
 
@@ -17,7 +17,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from mapper.plan import Plan
-from mapper.scim.settings import ServeOptions, Settings
+from mapper.scim.settings import Settings
 
 #: seconds a worker may take to answer the supervisor's health ping before it is replaced (a
 #: large import keeps a worker busy; uvicorn's default is 5)
@@ -28,32 +28,32 @@ class _WorkerConfig(uvicorn.Config):
     """The supervisor's configuration: the socket and the number of workers. Pickled (to each
     worker) as what rebuilds the full configuration there."""
 
-    def __init__(self, plan: Plan, settings: Settings, options: ServeOptions) -> None:
+    def __init__(self, plan: Plan, settings: Settings) -> None:
         super().__init__(
             "mapper.scim.workers:unused",
-            host=options.host,
-            port=options.port,
-            workers=options.workers,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
             log_config=None,
-            log_level=options.log_level,
+            log_level=settings.log_level,
             timeout_worker_healthcheck=HEALTHCHECK_TIMEOUT,
         )
-        self.recipe = (plan, settings, options)
+        self.recipe = (plan, settings)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (worker_config, self.recipe)
 
 
-def worker_config(plan: Plan, settings: Settings, options: ServeOptions) -> uvicorn.Config:
+def worker_config(plan: Plan, settings: Settings) -> uvicorn.Config:
     """In a worker: its logging, and the configuration of a single ``mapper serve``."""
     from mapper.scim.app import build_app
     from mapper.scim.server import configure_logging, uvicorn_options
 
-    configure_logging(options.log_level, process=True)
-    return uvicorn.Config(build_app(plan, settings), **uvicorn_options(options))
+    configure_logging(settings.log_level, settings.log_format, process=True)
+    return uvicorn.Config(build_app(plan, settings), **uvicorn_options(settings))
 
 
-def run_workers(plan: Plan, settings: Settings, options: ServeOptions) -> None:
-    """Bind the socket once and supervise ``options.workers`` workers until stopped."""
-    config = _WorkerConfig(plan, settings, options)
+def run_workers(plan: Plan, settings: Settings) -> None:
+    """Bind the socket once and supervise ``settings.workers`` workers until stopped."""
+    config = _WorkerConfig(plan, settings)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

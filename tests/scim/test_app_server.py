@@ -23,16 +23,16 @@ from test_app_support import HR_MAP
 from mapper.cli import EXIT_ERRORS, EXIT_USAGE, serve
 from mapper.pipeline import load
 from mapper.scim.server import bootstrap
-from mapper.scim.settings import ServeOptions, Settings, add_serve_arguments, options_from_args
+from mapper.scim.settings import Settings, SettingsError, add_serve_arguments, settings_from_args
 
 HR = HR_MAP.parent
 ROOT = HR.parent.parent
 
 
-def parse(*argv: str, environ: dict[str, str] | None = None) -> ServeOptions:
+def parse(*argv: str, environ: dict[str, str] | None = None) -> Settings:
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
-    return options_from_args(parser.parse_args(list(argv)), environ or {})
+    return settings_from_args(parser.parse_args(list(argv)), environ or {})
 
 
 def test_arguments_and_defaults() -> None:
@@ -64,32 +64,32 @@ def test_base_path_is_normalised() -> None:
 
 
 def test_refuses_to_start_without_a_token(capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve(ServeOptions(mapping=str(HR_MAP)), environ={}) == EXIT_USAGE
+    assert serve(Settings(mapping=str(HR_MAP), environ={})) == EXIT_USAGE
     assert "MAPPER_TOKEN" in capsys.readouterr().err
 
 
 def test_refuses_an_unreadable_token_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    options = ServeOptions(mapping=str(HR_MAP), token_file=str(tmp_path / "absent"))
-    assert serve(options, environ={}) == EXIT_USAGE
+    options = Settings(mapping=str(HR_MAP), token_file=str(tmp_path / "absent"), environ={})
+    assert serve(options) == EXIT_USAGE
     assert "token file" in capsys.readouterr().err
 
 
 def test_refuses_half_configured_tls(capsys: pytest.CaptureFixture[str]) -> None:
-    options = ServeOptions(mapping=str(HR_MAP), tokens=("t",), certfile="cert.pem")
-    assert serve(options, environ={}) == EXIT_USAGE
+    options = Settings(mapping=str(HR_MAP), tokens=("t",), certfile="cert.pem", environ={})
+    assert serve(options) == EXIT_USAGE
     assert "--keyfile" in capsys.readouterr().err
 
 
 def test_mapping_with_errors_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.map"
     broken.write_text("object User from nowhere {\n", encoding="utf-8")
-    assert serve(ServeOptions(mapping=str(broken), tokens=("t",)), environ={}) == EXIT_ERRORS
+    assert serve(Settings(mapping=str(broken), tokens=("t",), environ={})) == EXIT_ERRORS
     assert "has errors" in capsys.readouterr().err
 
 
 def test_unreadable_mapping_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     absent = tmp_path / "absent.map"
-    assert serve(ServeOptions(mapping=str(absent), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert serve(Settings(mapping=str(absent), tokens=("t",), environ={})) == EXIT_USAGE
     assert f"mapper serve: {absent}: cannot read" in capsys.readouterr().err
 
 
@@ -254,7 +254,7 @@ def test_a_source_without_url_is_a_usage_error(tmp_path: Path, capsys: pytest.Ca
         'url env("HR_DATABASE_URL", "sqlite:///hr.db")', 'url env("NO_SUCH_URL_VAR")'
     )
     mapping.write_text(text, encoding="utf-8")
-    assert serve(ServeOptions(mapping=str(mapping), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert serve(Settings(mapping=str(mapping), tokens=("t",), environ={})) == EXIT_USAGE
     assert "NO_SUCH_URL_VAR" in capsys.readouterr().err
 
 
@@ -263,14 +263,16 @@ def test_coherence_and_workers_options(capsys: pytest.CaptureFixture[str]) -> No
     assert (options.coherence, options.workers) == ("auto", 1)
     options = parse("hr.map", "--coherence=changelog", "--workers=4")
     assert (options.coherence, options.workers) == ("changelog", 4)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SettingsError):
         parse("hr.map", "--workers=0")
+    assert Settings().coherence == "off"  # an app built in-process listens to nobody unless told
     # LISTEN/NOTIFY is PostgreSQL's: on SQLite that is a usage error before anything starts
-    options = ServeOptions(mapping=str(HR_MAP), tokens=("t",), coherence="notify")
-    assert serve(options, environ={"HR_DATABASE_URL": "sqlite:///absent.db"}) == EXIT_USAGE
+    environ = {"HR_DATABASE_URL": "sqlite:///absent.db"}
+    options = Settings(mapping=str(HR_MAP), tokens=("t",), coherence="notify", environ=environ)
+    assert serve(options) == EXIT_USAGE
     assert "--coherence notify needs PostgreSQL" in capsys.readouterr().err
 
 
 def test_a_missing_mapping_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert serve(ServeOptions(mapping=str(tmp_path / "absent.map"), tokens=("t",)), environ={}) == EXIT_USAGE
+    assert serve(Settings(mapping=str(tmp_path / "absent.map"), tokens=("t",), environ={})) == EXIT_USAGE
     assert "absent.map" in capsys.readouterr().err

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,12 @@ LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def settings_for(db: Any, **overrides: Any) -> Settings:
-    base = Settings(
-        credentials=parse_credentials([f"tests:{TOKEN}"]),
-        environ={"HR_DATABASE_URL": db.url},
-        autosync=False,
-    )
-    return replace(base, **overrides)
+    base: dict[str, Any] = {
+        "credentials": parse_credentials([f"tests:{TOKEN}"]),
+        "environ": {"HR_DATABASE_URL": db.url},
+        "autosync": False,
+    }
+    return Settings(**{**base, **overrides})
 
 
 @asynccontextmanager
