@@ -3,7 +3,8 @@
 Each subcommand is a ``register`` function that adds its parser and sets ``run``; ``COMMANDS``
 lists them. ``lint``, ``compile``, ``serve`` and ``simulate`` read a mapping through the one load
 pipeline, ``mapper.pipeline``. Exit codes: ``EXIT_OK`` (0) clean, ``EXIT_ERRORS`` (1) problems
-found, ``EXIT_USAGE`` (2) bad usage or an I/O failure.
+found, ``EXIT_USAGE`` (2) bad usage or an I/O failure; ``serve`` adds its own (``EXIT_LISTEN``,
+``EXIT_DATABASE``...), all listed in docs/gateway.md.
 
 The gateway's modules (Starlette, uvicorn, database drivers) are imported only by the commands
 that need them, so ``mapper lint`` runs with no driver and no server.
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
+EXIT_STARTUP = 3  # uvicorn's own STARTUP_FAILURE: the app's start failed otherwise (see the log)
+EXIT_LISTEN = 4  # serve: the port cannot be listened on (in use, not this host's address)
+EXIT_DATABASE = 5  # serve: a database refuses the configuration, or the import query its schema
+EXIT_INTERRUPTED = 130  # serve: stopped by Ctrl-C (SIGINT), after a clean shutdown
 
 Subparsers = Any  # argparse's _SubParsersAction, which is private
 Register = Callable[[Subparsers], None]
@@ -218,15 +223,18 @@ MISSING_CREDENTIALS = (
 
 
 def serve(settings: Settings) -> int:
-    """Serve ``settings.mapping`` until interrupted; returns the process exit code: 0 after a
-    clean shutdown, 1 when the mapping has errors, 2 for usage and I/O problems (no mapping or no
-    token configured, unreadable token file, TLS half-configured, a bootstrap file missing)."""
+    """Serve ``settings.mapping`` until interrupted; returns the process exit code (every one is
+    in docs/gateway.md): 0 after a clean shutdown, 1 when the mapping has errors, 2 for usage and
+    I/O problems (no mapping or no token configured, a bad option value, unreadable token file,
+    TLS half-configured, a bootstrap file missing), 4 when the port cannot be listened on (before
+    any import), 5 when a database refuses the source as configured or the import query does not
+    fit its schema (at the first import; outages are retried instead), 130 after Ctrl-C."""
     from mapper.runtime.coherence import check_mode
-    from mapper.scim.server import bootstrap, check_sources, configure_logging, run, warn_unknown_variables
+    from mapper.scim import server
     from mapper.scim.tokens import TokenConfigError, load_credentials
 
-    configure_logging(settings.log_level, settings.log_format, process=settings.workers > 1)
-    warn_unknown_variables(settings.environ)
+    server.configure_logging(settings.log_level, settings.log_format, process=settings.workers > 1)
+    server.warn_unknown_variables(settings.environ)
     if settings.mapping is None:
         return _say("mapper serve: give the MAPPING file to serve (or set MAPPER_MAPPING)", EXIT_USAGE)
     try:
@@ -240,16 +248,26 @@ def serve(settings: Settings) -> int:
     plan = _serve_plan(settings.mapping, settings.dialect)
     if isinstance(plan, int):
         return plan
-    problem = check_sources(plan, settings.environ) or check_mode(
+    problem = server.check_sources(plan, settings.environ) or check_mode(
         settings.coherence, (s.dialect for s in plan.sources)
     )
     if problem:
         return _say(problem, EXIT_USAGE)
-    if settings.create_schema or settings.seed:
-        problem = bootstrap(plan, [*settings.create_schema, *settings.seed], settings.environ)
-        if problem:
-            return _say(problem, EXIT_USAGE)
-    run(plan, settings.model_copy(update={"credentials": credentials}))
+    try:
+        sock = server.listen(settings.host, settings.port)
+    except server.ListenError as error:
+        return _say(f"mapper serve: {error}", EXIT_LISTEN)
+    with sock:
+        if settings.create_schema or settings.seed:
+            problem = server.bootstrap(plan, [*settings.create_schema, *settings.seed], settings.environ)
+            if problem:
+                return _say(problem, EXIT_USAGE)
+        try:
+            fatal = server.run(plan, settings.model_copy(update={"credentials": credentials}), sock)
+        except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
+            return EXIT_INTERRUPTED
+    if fatal is not None:
+        return _say(server.fatal_message(fatal, plan, settings.environ), EXIT_DATABASE)
     return EXIT_OK
 
 

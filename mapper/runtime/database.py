@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -39,7 +40,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import PlanSource, Statement
-from mapper.runtime.errors import DatabaseUnavailableError, SourceUrlError
+from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, SourceUrlError
 
 log = logging.getLogger(__name__)
 
@@ -781,17 +782,27 @@ class Database:
         return error
 
     def _outage(self, error: exc.SQLAlchemyError) -> Exception:
-        """``error`` as :class:`DatabaseUnavailableError` (logged), unless it is a programming
-        error that SQLite reports as an OperationalError."""
+        """``error`` as :class:`DatabaseUnavailableError` (logged), or as its
+        :class:`DatabaseConfigError` when the database refuses the source as configured, unless it
+        is a programming error that SQLite reports as an OperationalError."""
         if _is_programming_error(error):
             return error
-        log.warning("database %s unavailable: %s%s", self.name, _describe(error), self._hint())
-        return DatabaseUnavailableError(self.name)
+        problem = self._config_problem(error)
+        if problem is not None:
+            reason, detail = problem
+            log.warning("database %s refuses the configuration: %s (%s)", self.name, reason, detail)
+            return DatabaseConfigError(self.name, reason, detail)
+        log.warning("database %s unavailable: %s", self.name, _describe(error))
+        return DatabaseUnavailableError(self.name, reason=outage_reason(error))
 
-    def _hint(self) -> str:
-        if self.is_sqlite and self.url.database and not Path(self.url.database).exists():
-            return f" (the SQLite file {self.url.database} does not exist; create it with --create-schema)"
-        return ""
+    def _config_problem(self, error: BaseException) -> tuple[str, str] | None:
+        """(reason, detail) when ``error`` says the source is configured wrongly, else None."""
+        database = self.url.database
+        if self.is_sqlite:
+            if database and database != ":memory:" and not Path(database).exists():
+                return "the SQLite file does not exist", f"{database}: create it with --create-schema"
+            return None
+        return config_problem(error)
 
     async def probe(self, bound: float) -> bool:
         """Whether the database answers ``SELECT 1`` within ``bound`` seconds (a new or pooled
@@ -901,6 +912,84 @@ def refuses_value(error: BaseException) -> bool:
     such limits."""
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
+
+
+#: What the database says when the source is configured wrongly: SQLSTATE (PostgreSQL: psycopg
+#: has none at connect time, so its server message is matched instead), MySQL/MariaDB error number
+_CONFIG_SQLSTATES = {
+    "28P01": "authentication failed",
+    "28000": "authentication failed",
+    "3D000": "the database does not exist",
+}
+_CONFIG_ERRNOS = {
+    1044: "access to the database denied",
+    1045: "authentication failed",
+    1698: "authentication failed",
+    1049: "the database does not exist",
+}
+_CONFIG_MESSAGES = (
+    (
+        re.compile(r"password authentication failed|no password supplied|role \".*\" does not exist"),
+        "authentication failed",
+    ),
+    (re.compile(r"no pg_hba\.conf entry|pg_hba\.conf rejects"), "authentication failed"),
+    (re.compile(r"database \".*\" does not exist"), "the database does not exist"),
+)
+_OUTAGE_MESSAGES = (
+    ("refused", "connection refused"),
+    ("name or service not known", "host not found"),
+    ("failed to resolve host", "host not found"),
+    ("temporary failure in name resolution", "host not found"),
+    ("nodename nor servname", "host not found"),
+    ("timeout", "timed out"),
+    ("timed out", "timed out"),
+)
+
+
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers (``orig``, then ``__cause__``)."""
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = getattr(error, "orig", None) or error.__cause__
+        if not isinstance(error, exc.SQLAlchemyError) or inner is None:
+            return error
+        error = inner
+    return error
+
+
+def config_problem(error: BaseException) -> tuple[str, str] | None:
+    """(reason, detail) when a PostgreSQL or MySQL/MariaDB ``error`` says the source is configured
+    wrongly (authentication refused, no such database), else None. ``detail`` is the server's
+    line (it names the user or the database; no driver puts the password in it)."""
+    orig = driver_error(error)
+    message = str(orig)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    errno = args[0] if args and isinstance(args[0], int) else None  # pymysql: (errno, message)
+    if errno is not None and len(args) > 1:
+        detail = str(args[1])
+    else:  # libpq: "connection to server at ... failed: FATAL:  database "x" does not exist"
+        detail = message.rsplit("FATAL:", 1)[-1].strip().splitlines()[0] if message.strip() else ""
+    if errno in _CONFIG_ERRNOS:
+        return _CONFIG_ERRNOS[errno], detail
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and state in _CONFIG_SQLSTATES:
+        return _CONFIG_SQLSTATES[state], detail
+    for pattern, reason in _CONFIG_MESSAGES:
+        if pattern.search(message):
+            return reason, detail
+    return None
+
+
+def outage_reason(error: BaseException) -> str | None:
+    """Why the database could not be reached, in our words, when the driver says."""
+    if isinstance(error, exc.TimeoutError):
+        return "timed out"
+    message = str(driver_error(error)).lower()
+    for needle, reason in _OUTAGE_MESSAGES:
+        if needle in message:
+            return reason
+    return None
 
 
 def _describe(error: BaseException) -> str:

@@ -7,7 +7,10 @@
 | :class:`InvalidValueError`, :class:`MissingReferenceError` | 400 invalidValue |
 | :class:`MutabilityError` | 400 mutability |
 | :class:`PreconditionFailedError` | 412 |
-| :class:`DatabaseUnavailableError`, :class:`ContendedError` | 503 with ``Retry-After: retry_after`` |
+| :class:`DatabaseUnavailableError` and its kinds (:class:`ContendedError`, ...) | 503 |
+
+Each 503 carries ``Retry-After: retry_after``. The kinds: :class:`ContendedError`,
+:class:`DatabaseConfigError`, :class:`NotReadyError`.
 
 Messages name attributes, never their values (a value may be sensitive), and never hold URLs or
 driver messages (they may hold secrets).
@@ -54,11 +57,14 @@ class PreconditionFailedError(StoreError):
 
 
 class DatabaseUnavailableError(StoreError):
-    """The database could not be reached (or timed out). ``source`` is the source's name."""
+    """The database could not be reached (or timed out). ``source`` is the source's name;
+    ``reason`` says why in our words when the driver told (``connection refused``, ``timed
+    out``, ``host not found``), for health output and logs."""
 
-    def __init__(self, source: str, retry_after: int = 5) -> None:
+    def __init__(self, source: str, retry_after: int = 5, reason: str | None = None) -> None:
         self.source = source
         self.retry_after = retry_after
+        self.reason = reason
         super().__init__(f"database {source} is unavailable")
 
 
@@ -72,6 +78,28 @@ class ContendedError(DatabaseUnavailableError):
 
     def __str__(self) -> str:
         return "the resource kept changing under this request"
+
+
+class DatabaseConfigError(DatabaseUnavailableError):
+    """The database refuses the source as configured, and will until someone changes the
+    configuration: it does not exist, the credentials are refused, the SQLite file is missing.
+    At start this stops the gateway (``mapper serve`` exits); later it answers 503 like any outage.
+    ``reason`` is ours (``authentication failed``); ``detail`` is the driver's own line (it names
+    the user or the database, never a password), for the operator's console, not for clients."""
+
+    def __init__(self, source: str, reason: str, detail: str = "") -> None:
+        super().__init__(source, reason=reason)
+        self.detail = detail
+        StoreError.__init__(self, f"database {source}: {reason}")
+
+
+class NotReadyError(DatabaseUnavailableError):
+    """A request arrived before the first import finished: the cache cannot answer yet (an empty
+    cache would say "no such user" and make clients create duplicates)."""
+
+    def __init__(self, source: str, why: str = "the first import has not finished") -> None:
+        super().__init__(source)
+        StoreError.__init__(self, f"the gateway is starting: {why}")
 
 
 class SourceUrlError(StoreError):

@@ -1,6 +1,15 @@
 """The :class:`Gateway`: everything a served plan needs at run time. One :class:`Database` per
-source, one :class:`ObjectStore` per object type, the initial full import and the autosync task.
-The SCIM app creates one in its lifespan: ``await gateway.start()`` ... ``await gateway.stop()``."""
+source, one :class:`ObjectStore` per object type, the first full import, the reconnect probe and
+the autosync task. A served app ``launch()``es it in its lifespan (the first import runs in the
+background while the port answers, not ready); in-process users ``await gateway.start()``, which
+returns once the first import has been tried. Both end with ``await gateway.stop()``.
+
+The first import is retried with exponential back-off (``retry_first`` doubling up to
+``retry_cap`` seconds; the reconnect probe cuts a wait short when a database answers again) while
+the failure is an outage. A :class:`DatabaseConfigError` (the database refuses the source as
+configured) or a :class:`SyncError` (the import query does not fit the schema) will not mend by
+waiting: the gateway stops trying and reports it (``fatal``; ``on_fatal`` for ``mapper serve``,
+which exits with a documented code)."""
 
 from __future__ import annotations
 
@@ -8,16 +17,18 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import anyio
 
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.runtime.autosync import AutoSync
 from mapper.runtime.coherence import Coherence
 from mapper.runtime.database import Database, Timeouts, resolve_url
-from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, NotReadyError, SyncError
 from mapper.runtime.store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +62,8 @@ class Gateway:
         probe_interval: float = 2.0,
         coherence: str = "off",
         coherence_interval: float = 0.5,
+        retry_first: float = 1.0,
+        retry_cap: float = 30.0,
     ) -> None:
         self.plan = plan
         self.databases: dict[str, Database] = {
@@ -92,6 +105,16 @@ class Gateway:
         self.probe_interval = probe_interval
         self.unreachable: set[str] = set()  # sources the reconnect probe could not reach
         self._probe_task: asyncio.Task[None] | None = None
+        self.retry_first = retry_first
+        self.retry_cap = retry_cap
+        #: where the start is: starting, importing, waiting (for a database, after an outage),
+        #: ready, failed (a permanent error: ``fatal``)
+        self.phase = "starting"
+        self.waiting: str | None = None  # why the first import waits, and for how long
+        self.fatal: DatabaseConfigError | SyncError | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._tried = asyncio.Event()  # the first import has been tried once
+        self._wake = asyncio.Event()  # the probe saw a database return: retry now
 
     def store_for_endpoint(self, endpoint: str) -> ObjectStore | None:
         wanted = "/" + endpoint.strip("/").lower()
@@ -100,18 +123,72 @@ class Gateway:
                 return store
         return None
 
+    def launch(self, on_fatal: Callable[[Exception], None] | None = None) -> None:
+        """Start the first import in the background, with the reconnect probe; autosync follows
+        the first import's success. ``on_fatal`` is called with a permanent error (the gateway
+        stops trying: see the module's docstring)."""
+        loop = asyncio.get_running_loop()
+        for name, database in self.databases.items():
+            log.info("source %s: %s", name, database.url.render_as_string(hide_password=True))
+        self._start_task = loop.create_task(self._first_import(on_fatal), name="mapper-start")
+        if self._autosync_enabled:
+            self._probe_task = loop.create_task(self._probe(), name="mapper-probe")
+
     async def start(self) -> None:
-        """Import every object type into the cache and start autosync. When a database cannot be
-        reached the gateway still starts, not ready; autosync retries the full import. Other
-        processes' changes are listened for first, so none between the import and then is lost."""
+        """:meth:`launch`, and return once the first import has been tried: ready, or not ready
+        after an outage (retried in the background). A permanent error is raised."""
+        self.launch()
+        await self._tried.wait()
+        if self.fatal is not None:
+            raise self.fatal
+
+    async def _first_import(self, on_fatal: Callable[[Exception], None] | None) -> None:
+        delay = self.retry_first
+        began = time.monotonic()
+        # other processes' changes are listened for first, so none between the import and then is
+        # lost (bounded: a database that does not answer does not hold this up for long)
         await self.coherence.start()
-        try:
-            await self.sync_full()
-        except DatabaseUnavailableError:
-            log.error("initial import failed (%s); retrying in the background", self.last_error)
+        while True:
+            self.phase = "importing"
+            try:
+                await self.sync_full()
+                break
+            except (DatabaseConfigError, SyncError) as error:
+                self.phase, self.fatal, self.waiting = "failed", error, None
+                log.error("cannot start: %s", error)
+                self._tried.set()
+                if on_fatal is not None:
+                    on_fatal(error)
+                return
+            except DatabaseUnavailableError as error:
+                self.unreachable.add(error.source)  # the probe announces its return
+                why = f"database {error.source}: {error.reason or 'unavailable'}"
+                self.phase, self.waiting = "waiting", f"{why}; retrying within {delay:g} s"
+                log.warning("first import failed (%s); retrying within %g s", why, delay)
+            except Exception:  # noqa: BLE001 - a bug must not leave the gateway silently unready
+                self.phase, self.waiting = "waiting", f"unexpected error; retrying within {delay:g} s"
+                log.exception("first import failed; retrying within %g s", delay)
+            self._tried.set()
+            if not self._autosync_enabled:
+                return  # syncs are the caller's (tests): no retry in the background
+            self._wake.clear()
+            with anyio.move_on_after(delay):
+                await self._wake.wait()
+            delay = min(delay * 2, self.retry_cap)
+        self.phase, self.waiting = "ready", None
+        self._tried.set()
+        counts = ", ".join(f"{name} {store.count()}" for name, store in self.stores.items())
+        log.info("ready: first import done in %.2f s (%s)", time.monotonic() - began, counts)
         if self._autosync_enabled:
             self.autosync.start()
-            self._probe_task = asyncio.get_running_loop().create_task(self._probe(), name="mapper-probe")
+
+    def unready_error(self, source: str) -> DatabaseUnavailableError:
+        """What a request that needs the cache gets before the first import has finished."""
+        if self.phase == "waiting" and self.waiting:
+            return NotReadyError(source, f"waiting for the database ({self.waiting})")
+        if self.phase == "failed":
+            return DatabaseUnavailableError(source)
+        return NotReadyError(source)
 
     async def _probe(self) -> None:
         """The reconnect probe, on its own short interval (not autosync's): readiness follows the
@@ -125,24 +202,21 @@ class Gateway:
                 if reachable and name in self.unreachable:
                     self.unreachable.discard(name)
                     log.warning("database %s is reachable again", name)
+                    self._wake.set()
                 elif not reachable and name not in self.unreachable:
                     self.unreachable.add(name)
                     log.warning("database %s is unreachable; not ready until it answers", name)
-            if not self.unreachable and not self.ready:
-                try:
-                    await self.sync_full()
-                except Exception:  # noqa: BLE001 - recorded by sync_full; the probe goes on
-                    log.debug("import after reconnect failed", exc_info=True)
 
     async def stop(self) -> None:
+        for task in (self._start_task, self._probe_task):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._start_task = self._probe_task = None
         await self.coherence.stop()
-        task, self._probe_task = self._probe_task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
         await self.autosync.stop()
         for database in self.databases.values():
             database.dispose()
@@ -184,6 +258,12 @@ class Gateway:
 
         return {
             "ready": self.ready and not self.unreachable,
+            "phase": self.phase,
+            "waiting": self.waiting,
+            "progress": {
+                name: {"rows": store.imported, "loaded": store.loaded, "importing": store.importing}
+                for name, store in self.stores.items()
+            },
             "reachable": not self.unreachable,
             "lastSync": stamp(self.last_sync),
             "lastFullSync": stamp(self.last_full_sync),

@@ -169,16 +169,33 @@ def collector_paused() -> Iterator[None]:
 
 
 def import_all(
-    tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, *, page_size: int, progress_every: int
+    tx: Tx,
+    obj: PlanObject,
+    codec: Codec,
+    old: CacheState,
+    *,
+    page_size: int,
+    progress_every: int,
+    on_page: Callable[[int], None] | None = None,
 ) -> FullImport:
     """Every object, page by page, into a new :class:`CacheState`. ``old`` is only read, to count
-    what changed (and to keep its record where nothing did, so a re-import holds one copy)."""
+    what changed (and to keep its record where nothing did, so a re-import holds one copy).
+    ``on_page`` is told the rows imported so far after each page (from this worker thread)."""
     with collector_paused():
-        return _import_all(tx, obj, codec, old, page_size=page_size, progress_every=progress_every)
+        return _import_all(
+            tx, obj, codec, old, page_size=page_size, progress_every=progress_every, on_page=on_page
+        )
 
 
 def _import_all(
-    tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, *, page_size: int, progress_every: int
+    tx: Tx,
+    obj: PlanObject,
+    codec: Codec,
+    old: CacheState,
+    *,
+    page_size: int,
+    progress_every: int,
+    on_page: Callable[[int], None] | None = None,
 ) -> FullImport:
     mark: Any = None
     if obj.delta.kind == "table" and obj.delta.max_sequence is not None:
@@ -271,6 +288,8 @@ def _import_all(
         for index in [i for i, pool in pools.items() if not pool or len(pool) > POOL_LIMIT]:
             del pools[index]  # no text, or (nearly) unique values: pooling would save nothing
         stats.rows += len(rows)
+        if on_page is not None:
+            on_page(stats.rows)
         if stats.rows >= next_log:
             log.info("%s: imported %d rows", obj.name, stats.rows)
             next_log += progress_every

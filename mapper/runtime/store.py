@@ -97,6 +97,8 @@ class ObjectStore:
         self._sync_lock = anyio.Lock()
         self._mark = Watermark(margin)
         self._loaded = False
+        self.importing = False  # a full import is running
+        self.imported = 0  # rows that import has read so far (progress for /readyz)
         self._warned_no_mark = False
         self.delete_scan = True  # every watermark delta also scans anchors for deletes
         self._int_anchors: bool | None = None  # learned from the first record seen
@@ -733,6 +735,7 @@ class ObjectStore:
         async with self._sync_lock:
             self.cache.begin_tracking()
             started = self._mark.clock()
+            self.importing, self.imported = True, 0
             try:
                 result = await self.database.run(
                     partial(
@@ -742,6 +745,7 @@ class ObjectStore:
                         old=self.cache.state,
                         page_size=self.page_size,
                         progress_every=self.progress_every,
+                        on_page=self._imported,
                     ),
                     snapshot=True,  # members and objects from one consistent state
                 )
@@ -751,6 +755,8 @@ class ObjectStore:
             except BaseException:
                 self.cache.end_tracking()
                 raise
+            finally:
+                self.importing = False
             self.cache.swap(result.state)
             self._mark.reset(result.mark, started)
             self._loaded = True
@@ -765,6 +771,9 @@ class ObjectStore:
                 result.stats.removed,
             )
             return result.stats
+
+    def _imported(self, rows: int) -> None:
+        self.imported = rows  # from the import's worker thread: one attribute, read by /readyz
 
     async def sync_delta(self) -> SyncStats:
         """Apply the changes since the last sync; a full import when there is no starting point."""

@@ -5,8 +5,9 @@
 One middleware, the front door (:mod:`mapper.scim.front`): the audit log (writes only, including
 those refused a token), bearer authentication (rejects before anything else runs), path
 normalisation (``/users/`` → ``/Users``) and the cached-read fast path. The lifespan owns the
-runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, awaits its first full import,
-hands it to the handlers as ``request.state.gateway``, and stops it (autosync, pools) on shutdown.
+runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, launches its first full import
+(in the background under a server: see :func:`build_app`), hands it to the handlers as
+``request.state.gateway``, and stops it (autosync, probe, pools) on shutdown.
 There is no global state: two apps built from two plans are independent.
 """
 
@@ -39,9 +40,20 @@ INSECURE_WARNING = (
 )
 
 
-def build_app(plan: Plan, settings: Settings | None = None, *, cached_reads: bool = True) -> Starlette:
+def build_app(
+    plan: Plan,
+    settings: Settings | None = None,
+    *,
+    cached_reads: bool = True,
+    on_fatal: Callable[[Exception], None] | None = None,
+) -> Starlette:
     """The SCIM 2.0 app serving ``plan``. ``cached_reads=False`` leaves out the read fast path
-    (:mod:`mapper.scim.routes.reads`), so tests can compare its answers with the router's."""
+    (:mod:`mapper.scim.routes.reads`), so tests can compare its answers with the router's.
+
+    With ``on_fatal`` (a server), the lifespan launches the gateway and returns at once: the first
+    import runs in the background (``/readyz`` 503 with its progress, resource requests 503) and a
+    permanent start error is handed to ``on_fatal``. Without it (in-process users), the lifespan
+    awaits the first import's first try, and a permanent error fails the start."""
     settings = settings or Settings()
     endpoints = resource_endpoints(plan, settings)
     front = Middleware(
@@ -55,11 +67,13 @@ def build_app(plan: Plan, settings: Settings | None = None, *, cached_reads: boo
         routes=build_routes(plan, settings, endpoints),
         middleware=[front],
         exception_handlers=exception_handlers(),
-        lifespan=_lifespan(plan, settings),
+        lifespan=_lifespan(plan, settings, on_fatal),
     )
 
 
-def _lifespan(plan: Plan, settings: Settings) -> Callable[[Starlette], AbstractAsyncContextManager[Any]]:
+def _lifespan(
+    plan: Plan, settings: Settings, on_fatal: Callable[[Exception], None] | None
+) -> Callable[[Starlette], AbstractAsyncContextManager[Any]]:
     intervals: dict[str, Any] = {}
     if settings.delta_interval is not None:
         intervals["delta_interval"] = settings.delta_interval
@@ -89,7 +103,14 @@ def _lifespan(plan: Plan, settings: Settings) -> Callable[[Starlette], AbstractA
             coherence=settings.coherence,
             **intervals,
         )
-        await gateway.start()
+        try:
+            if on_fatal is None:
+                await gateway.start()
+            else:
+                gateway.launch(on_fatal)
+        except BaseException:
+            await gateway.stop()
+            raise
         try:
             yield {"gateway": gateway}
         finally:

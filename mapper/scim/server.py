@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Mapping
@@ -20,7 +21,16 @@ from mapper.scim.connections import guarded_protocol
 from mapper.scim.logs import JsonFormatter
 from mapper.scim.settings import Settings, unknown_variables
 
-__all__ = ["bootstrap", "check_sources", "configure_logging", "run", "warn_unknown_variables"]
+__all__ = [
+    "ListenError",
+    "bootstrap",
+    "check_sources",
+    "configure_logging",
+    "fatal_message",
+    "listen",
+    "run",
+    "warn_unknown_variables",
+]
 
 log = logging.getLogger("mapper.scim")
 
@@ -28,18 +38,33 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TEXT_FORMAT_PROCESS = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 
 
-
 def configure_logging(level: str, format: str = "text", *, process: bool = False) -> None:
     """One format for our loggers and uvicorn's, on stderr: text lines, or one JSON object per
     line (``format="json"``, :class:`~mapper.scim.logs.JsonFormatter`); the audit log is always
     on (INFO). ``process``: each line names its process (``--workers``)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if format == "json":
         handler.setFormatter(JsonFormatter(process=process))
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT_PROCESS if process else TEXT_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("mapper.audit").setLevel(logging.INFO)
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record, not as it was when configured (as
+    logging's own last-resort handler does): a test that swapped stderr may have closed it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 def warn_unknown_variables(environ: Mapping[str, str]) -> None:
@@ -87,20 +112,47 @@ def bootstrap(plan: Plan, files: list[str], environ: Mapping[str, str]) -> str |
     return None
 
 
-def run(plan: Plan, settings: Settings) -> None:
-    """Serve ``plan`` with ``settings`` on their host and port until interrupted."""
+class ListenError(MapperError):
+    """The address cannot be listened on: in use, not this host's, or a privileged port."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host``:``port``, opened before the first import so that a port
+    in use fails the start at once, and so that the port answers (``/readyz``) while the import
+    runs. Raises :class:`ListenError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: not SO_REUSEPORT
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+    sock.set_inheritable(True)
+    return sock
+
+
+LISTEN_BACKLOG = 2048  # uvicorn's default
+
+
+def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None:
+    """Serve ``plan`` with ``settings`` on ``sock`` (from :func:`listen`) until interrupted.
+    Returns the permanent error that stopped the start (a database that refuses the source as
+    configured, an import query that does not fit the schema), or None after a clean stop."""
     import uvicorn
 
     from mapper.scim.app import build_app
 
     scheme = "https" if settings.certfile else "http"
+    host, port = sock.getsockname()[:2]
     labels = ", ".join(c.label for c in settings.credentials) or "none"
     log.info(
         "serving %s at %s://%s:%d%s (clients: %s)%s",
         settings.mapping,
         scheme,
-        settings.host,
-        settings.port,
+        f"[{host}]" if ":" in host else host,
+        port,
         settings.base_path,
         labels,
         f" with {settings.workers} worker processes" if settings.workers > 1 else "",
@@ -108,9 +160,22 @@ def run(plan: Plan, settings: Settings) -> None:
     if settings.workers > 1:
         from mapper.scim.workers import run_workers
 
-        run_workers(plan, settings)
-        return
-    uvicorn.run(build_app(plan, settings), **uvicorn_options(settings))
+        run_workers(plan, settings, sock)
+        return None
+    fatal: list[Exception] = []
+    server: uvicorn.Server | None = None
+
+    def stop(error: Exception) -> None:
+        fatal.append(error)
+        if server is not None:
+            server.should_exit = True
+
+    config = uvicorn.Config(
+        build_app(plan, settings, on_fatal=stop), **{**uvicorn_options(settings), "port": port}
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return fatal[0] if fatal else None
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -131,3 +196,17 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ssl_keyfile": settings.keyfile,
         "server_header": False,
     }
+
+
+def fatal_message(error: Exception, plan: Plan, environ: Mapping[str, str]) -> str:
+    """The one line ``mapper serve`` exits with after a permanent start error: which database
+    (its URL without the password), what is wrong, and the server's own words."""
+    from mapper.runtime.database import redact, resolve_url
+    from mapper.runtime.errors import DatabaseConfigError
+
+    if isinstance(error, DatabaseConfigError):
+        source = next((s for s in plan.sources if s.name == error.source), None)
+        where = f" ({redact(resolve_url(source, environ))})" if source is not None else ""
+        detail = f": {error.detail}" if error.detail else ""
+        return f"mapper serve: database {error.source}{where}: {error.reason}{detail}; not serving"
+    return f"mapper serve: {error}; not serving"

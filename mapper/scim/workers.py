@@ -11,6 +11,7 @@ made per process and could not be pickled)."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import uvicorn
@@ -53,7 +54,8 @@ def worker_config(plan: Plan, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(build_app(plan, settings), **uvicorn_options(settings))
 
 
-def run_workers(plan: Plan, settings: Settings) -> None:
-    """Bind the socket once and supervise ``settings.workers`` workers until stopped."""
+def run_workers(plan: Plan, settings: Settings, sock: socket.socket) -> None:
+    """Supervise ``settings.workers`` workers on ``sock`` (bound once, by
+    :func:`mapper.scim.server.listen`) until stopped."""
     config = _WorkerConfig(plan, settings)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[sock]).run()

@@ -131,6 +131,7 @@ class ServedGateway:
         self.environ = environ or {}
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.bootstrap = True  # on SQLite: --create-schema and --seed
 
     @property
     def base(self) -> str:
@@ -145,20 +146,31 @@ class ServedGateway:
         argv = [sys.executable, "-m", "mapper", "serve", str(HR_MAP), f"--port={self.port}"]
         dialect = dialect_of(self.url)
         if dialect == "sqlite":
-            argv += [f"--create-schema={HR / 'schema.sql'}", f"--seed={HR / 'sample-data.sql'}"]
+            if self.bootstrap:
+                argv += [f"--create-schema={HR / 'schema.sql'}", f"--seed={HR / 'sample-data.sql'}"]
         else:
             argv.append(f"--dialect={dialect}")
         return [*argv, *self.extra]
 
     def start(self, ready_within: float = 60.0) -> ServedGateway:
         """Start the process and wait (a bounded number of polls) until ``/readyz`` answers 200."""
+        self.spawn()
+        return self.wait_ready(ready_within)
+
+    def spawn(self) -> ServedGateway:
+        """Start the process without waiting for anything."""
         assert self.process is None or self.process.poll() is not None, "already running"
-        env = {**os.environ, **self.environ}
-        env.update(MAPPER_TOKEN=f"reliability:{TOKEN}", HR_DATABASE_URL=self.url)
+        env = {**os.environ, "MAPPER_TOKEN": f"reliability:{TOKEN}", "HR_DATABASE_URL": self.url}
+        env.update(self.environ)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv(), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+        return self
+
+    def wait_ready(self, ready_within: float = 60.0) -> ServedGateway:
+        """Wait (a bounded number of polls) until ``/readyz`` answers 200."""
+        assert self.process is not None
         deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -172,6 +184,16 @@ class ServedGateway:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"mapper serve was not ready within {ready_within} s:\n{self.log()[-3000:]}")
+
+    def exit_code(self, within: float = 60.0) -> int:
+        """The process's exit code, once it has exited by itself (a bound on the test: never a
+        timing claim)."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"mapper serve still ran after {within} s:\n{self.log()[-3000:]}") from None
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, as a power cut or the OOM killer would."""

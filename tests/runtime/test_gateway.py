@@ -8,7 +8,7 @@ import sqlite3
 import anyio
 import pytest
 
-from mapper.runtime.errors import DatabaseUnavailableError, SyncError, UniquenessError
+from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, SyncError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from tests.runtime.conftest import hr_plan
 from tests.runtime.test_store import new_user
@@ -133,14 +133,14 @@ async def test_sqlite_runs_in_wal_mode_with_durable_commits(hr_sqlite):
         await gateway.stop()
 
 
-async def test_missing_sqlite_file_is_unavailable_and_not_created(tmp_path):
+async def test_missing_sqlite_file_is_a_configuration_error_and_not_created(tmp_path):
     path = tmp_path / "absent.db"
     gateway = Gateway(hr_plan("sqlite"), environ={"HR_DATABASE_URL": f"sqlite:///{path}"}, autosync=False)
-    await gateway.start()
-    try:
-        assert gateway.ready is False and "unavailable" in gateway.health()["lastError"]
-    finally:
-        await gateway.stop()
+    with pytest.raises(DatabaseConfigError) as raised:
+        await gateway.start()
+    await gateway.stop()
+    assert raised.value.reason == "the SQLite file does not exist" and str(path) in raised.value.detail
+    assert gateway.ready is False and gateway.health()["phase"] == "failed"
     assert not path.exists()  # so a later --create-schema still creates it
 
 

@@ -145,17 +145,20 @@ async def test_413_when_a_streamed_body_grows_too_large(client: httpx.AsyncClien
 
 
 async def test_503_with_retry_after_when_the_database_is_down(tmp_path: Any) -> None:
-    class Down:
-        dialect = "sqlite"
-        url = f"sqlite:///{tmp_path}/missing/dir/hr.db"
+    class Down:  # nothing listens on port 1: connection refused, an outage (a missing SQLite file
+        dialect = "postgres"  # would be a configuration error, which fails the start)
+        url = "postgresql://nobody@127.0.0.1:1/none"
 
     async with scim_client(Down()) as client:
         response = await client.get("/Users")
         assert_error(response, 503)
         assert int(response.headers["retry-after"]) > 0
         assert_error(await client.get("/Users/1"), 503)
+        assert "connection refused" in response.json()["detail"]
         ready = await client.get("http://scim.test/readyz")
         assert ready.status_code == 503 and ready.json()["ready"] is False
+        reason = ready.json()["reason"]
+        assert reason.startswith("waiting for the first import: database hr: connection refused")
         assert (await client.get("http://scim.test/healthz")).status_code == 200
 
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import ContendedError, DatabaseUnavailableError, PreconditionFailedError
+from mapper.runtime.errors import ContendedError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.store import Dangling, ObjectStore
@@ -97,7 +97,7 @@ class ResourceEndpoints:
         cache would answer "no such user" and make clients create duplicates."""
         gateway = gateway_of(request)
         if not gateway.ready:
-            raise DatabaseUnavailableError(self.obj.source)
+            raise gateway.unready_error(self.obj.source)
         return gateway.stores[self.name]
 
     def anchor(self, request: Request, id_: str) -> str | None:
