@@ -188,8 +188,9 @@ def run_init(args: argparse.Namespace) -> int:
         Path(args.output).write_text(result.text, encoding="utf-8")
     except OSError as exc:
         return _fail(f"{args.output}: cannot write: {exc.strerror}")
+    todo = f" ({result.fill_in} FILL IN to resolve)" if result.fill_in else ""
     print(
-        f"mapper init: wrote {args.output}; review its comments, then: mapper lint {args.output} --db URL",
+        f"mapper init: wrote {args.output}{todo}; review it, then: mapper lint {args.output} --db URL",
         file=sys.stderr,
     )
     return EXIT_OK

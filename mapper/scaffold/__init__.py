@@ -28,6 +28,11 @@ class Scaffold:
     text: str
     warnings: tuple[str, ...]
 
+    @property
+    def fill_in(self) -> int:
+        """How many ``FILL IN`` comments the mapping has: what the scaffold could not decide."""
+        return self.text.count("# FILL IN:")
+
 
 def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) -> Scaffold:
     """The scaffolded mapping of the database at ``url``. Raises :class:`ScaffoldError` when the

@@ -43,7 +43,7 @@ def test_init_writes_the_file_and_says_where(tmp_path: Path, capsys: pytest.Capt
     assert main(["init", "--from-db", url, "-o", str(out)]) == EXIT_OK
     text = out.read_text(encoding="utf-8")
     assert "object User from app {" in text and re.search(r"userName +<-> login", text)
-    assert f"wrote {out}" in capsys.readouterr().err
+    assert f"wrote {out}; review it" in capsys.readouterr().err  # nothing to fill in
     assert not errors(text, url)
 
 
@@ -138,6 +138,7 @@ def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_pat
     )
     result = scaffold(url)
     text = result.text
+    assert result.fill_in == 3  # the two columns, and no active flag
     assert 'schema ext "urn:ietf:params:scim:schemas:extension:app:2.0:User" {' in text
     assert "costCode string  required" in text and "level    integer required" in text
     assert "# FILL IN: cost_code is NOT NULL without a default" in text
