@@ -254,11 +254,9 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     from sqlalchemy import select
     from sqlalchemy import table as sql_table
 
-    if (
-        column.kind != "text"
-        or column.values
-        or not any(s in key(column.name) for s in STATUS.stems + STATUS.exact)
-    ):
+    name_key = key(column.name)
+    by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
+    if column.kind != "text" or column.values or not (name_key in STATUS.exact or by_stem):
         return column
     name: Any = sql_column(column.name)
     query = select(name).select_from(sql_table(table, schema=schema)).where(name.is_not(None))

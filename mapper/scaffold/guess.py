@@ -385,7 +385,8 @@ def _user(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
                 + (
                     f"its codes ({', '.join(status[0].values)}) do not say which means active"
                     if status[0].values
-                    else "its codes are not declared (no ENUM or CHECK) and its rows hold none"
+                    else "its codes are neither declared (no ENUM or CHECK) "
+                    "nor read from its rows (none, or more than 20)"
                 )
                 + f'; write them in: active <-> {status[0].name} map {{ true: "?", false: "?" }} else false'
             )

@@ -199,7 +199,7 @@ UPDATED = Names(
         ),
     ),
     ("modified", "updated", "changed"),
-    ("by",),
+    ("by", "status", "password", "login", "email", "deleted"),
 )
 EXTERNAL_ID = Names(("externalid", "extid"), ("externalid",))
 
@@ -229,7 +229,9 @@ INVERTED = Names(
 )
 #: a column of status codes
 STATUS = Names(
-    ("status", "state", "accountstatus", "userstatus", "employmentstatus", "statuscode"), ("status",)
+    ("status", "state", "accountstatus", "userstatus", "employmentstatus", "statuscode"),
+    ("status",),
+    ("date", "time", "changed", "reason", "updated", "since", "by"),
 )
 #: soft delete: a timestamp stamped on delete, or a flag set on delete
 DELETED_AT = Names(

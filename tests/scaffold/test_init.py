@@ -153,6 +153,10 @@ def test_a_status_without_declared_codes_is_left_to_fill_in(tmp_path: Path) -> N
     )
     text = scaffold(url).text
     assert "# FILL IN: status may say whether a user is active" in text
+    assert (
+        "its codes are neither declared (no ENUM or CHECK) nor read from its rows (none, or more than 20)"
+        in (" ".join(line.strip("# ") for line in text.splitlines()))
+    )
     assert "active  " not in text
     assert not errors(text, url)
 
@@ -204,6 +208,20 @@ def test_the_gateways_own_change_log_is_not_a_table_to_map(tmp_path: Path) -> No
     )
     result = scaffold(url)
     assert "mapper_changes" not in result.text and not any("mapper_changes" in w for w in result.warnings)
+
+
+def test_many_values_are_no_codes(tmp_path: Path) -> None:
+    rows = ", ".join(f"('u{i}', 'S{i}')" for i in range(21))
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status TEXT, "
+        "status_reason TEXT);"
+        f"INSERT INTO users (login, status) VALUES {rows};",
+    )
+    text = scaffold(url).text
+    flat = " ".join(line.strip("# ") for line in text.splitlines())  # comments wrap
+    assert "its codes are neither declared (no ENUM or CHECK) nor read from its rows" in flat
+    assert "# PATH <-> status_reason  (TEXT): no SCIM attribute guessed" in text
 
 
 def test_a_login_that_is_not_unique_is_used_and_flagged(tmp_path: Path) -> None:
