@@ -97,7 +97,8 @@ class Catalog:
                 rows = self._connection.execute(text(_MYSQL_CHECKS), {"table": table, "schema": schema})
                 constraints = [{"sqltext": str(clause)} for (clause,) in rows]
             else:
-                constraints = [dict(c) for c in self._inspector.get_check_constraints(table, schema=schema)]
+                reflected = self._inspector.get_check_constraints(table, schema=schema)
+                constraints = [{"sqltext": c.get("sqltext")} for c in reflected]
         except Exception:  # noqa: BLE001 - a view, or a dialect that cannot list them: nothing known
             return {}
         return allowed_values(constraints, self._connection.dialect.name)

@@ -37,9 +37,13 @@ def allowed_values(constraints: list[dict[str, Any]], dialect: str) -> dict[str,
             tree = sqlglot.parse_one(text, read=read)
         except sqlglot.errors.SqlglotError:
             continue
+        if not isinstance(tree, exp.Expression):
+            continue
         limited = _limits(tree)
-        if limited is not None and limited[0] is not None:
-            column, values = limited
+        if limited is None:
+            continue
+        column, values = limited
+        if column is not None:
             found[column] = found[column] & values if column in found else values
     return found
 
