@@ -240,6 +240,7 @@ def serve(settings: Settings) -> int:
         return _say("mapper serve: give the MAPPING file to serve (or set MAPPER_MAPPING)", EXIT_USAGE)
     try:
         credentials = load_credentials(settings.tokens, settings.token_file)
+        metrics_credentials = load_credentials(settings.metrics_tokens, settings.metrics_token_file)
     except TokenConfigError as error:
         return _say(str(error), EXIT_USAGE)
     if not credentials and not settings.insecure_no_auth:
@@ -264,7 +265,13 @@ def serve(settings: Settings) -> int:
             if problem:
                 return _say(problem, EXIT_USAGE)
         try:
-            fatal = server.run(plan, settings.model_copy(update={"credentials": credentials}), sock)
+            fatal = server.run(
+                plan,
+                settings.model_copy(
+                    update={"credentials": credentials, "metrics_credentials": metrics_credentials}
+                ),
+                sock,
+            )
         except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
             return EXIT_INTERRUPTED
     if fatal is not None:

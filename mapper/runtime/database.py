@@ -388,6 +388,8 @@ class GroupCommitter:
         self._queue: deque[_Job] = deque()
         self._busy = False  # a batch runs, or a woken leader is about to start one
         self.stats = CommitStats()
+        #: told each batch's size and duration in seconds (the metrics); None: nobody listens
+        self.observe: Callable[[int, float], None] | None = None
 
     @property
     def queued(self) -> int:
@@ -445,6 +447,7 @@ class GroupCommitter:
         bound = max(min(job.deadline for job in batch) - time.monotonic(), 1.0)
         deadline = _Deadline(bound)
         watchdog = deadline.arm(bound)
+        started = time.monotonic()
         try:
             await anyio.to_thread.run_sync(
                 self.database.run_batch, batch, deadline, limiter=self.database.limiter
@@ -459,6 +462,8 @@ class GroupCommitter:
             self.stats = CommitStats(
                 stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))
             )
+            if self.observe is not None:
+                self.observe(len(batch), time.monotonic() - started)
             # the next leader first: woken tasks run in the order they were woken, and the
             # database would idle while this batch's callers render and send their responses
             self._hand_over()

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ import anyio
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.runtime.autosync import AutoSync
+from mapper.runtime.cache import SyncStats
 from mapper.runtime.coherence import Coherence
 from mapper.runtime.database import Database, Timeouts, resolve_url
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, NotReadyError, SyncError
@@ -115,6 +116,9 @@ class Gateway:
         self._start_task: asyncio.Task[None] | None = None
         self._tried = asyncio.Event()  # the first import has been tried once
         self._wake = asyncio.Event()  # the probe saw a database return: retry now
+        #: told of each object type's import as it ends: (type, kind, seconds, stats or None when it
+        #: failed); kind is full, delta or delete_scan (a watermark delta that scans for deletes)
+        self.observe_sync: Callable[[str, str, float, SyncStats | None], None] | None = None
 
     def store_for_endpoint(self, endpoint: str) -> ObjectStore | None:
         wanted = "/" + endpoint.strip("/").lower()
@@ -226,7 +230,7 @@ class Gateway:
         """A full import with diff of every object type; ready once all succeeded."""
         try:
             for store in self.stores.values():
-                await store.sync_full()
+                await self._observed(store.name, "full", store.sync_full)
         except Exception as error:
             self._failed(error)
             raise
@@ -239,13 +243,26 @@ class Gateway:
         """A delta import of every object type (a full one for types not loaded yet)."""
         try:
             for store in self.stores.values():
-                await store.sync_delta()
+                await self._observed(store.name, _delta_kind(store), store.sync_delta)
         except Exception as error:
             self._failed(error)
             raise
         self.last_sync = datetime.now(UTC)
         self.last_error = self.last_error_at = None
         self.ready = self.ready or all(s.loaded for s in self.stores.values())
+
+    async def _observed(self, name: str, kind: str | None, sync: Callable[[], Awaitable[SyncStats]]) -> None:
+        observe = self.observe_sync
+        if observe is None or kind is None:
+            await sync()
+            return
+        started = time.perf_counter()
+        try:
+            stats = await sync()
+        except Exception:
+            observe(name, kind, time.perf_counter() - started, None)
+            raise
+        observe(name, kind, time.perf_counter() - started, stats)
 
     def _failed(self, error: Exception) -> None:
         self.last_error = describe_error(error)
@@ -274,3 +291,13 @@ class Gateway:
             "coherence": self.coherence.health(),
             "uptimeSeconds": int(time.monotonic() - self._started_at),
         }
+
+
+def _delta_kind(store: ObjectStore) -> str | None:
+    """What ``store.sync_delta()`` will run: None (no delta declared), a full import (nothing
+    loaded yet), or a delta, with its delete scan for a watermark."""
+    if store.obj.delta.kind == "none" or store.obj.delta.query is None:
+        return None
+    if not store.loaded:
+        return "full"
+    return "delete_scan" if store.obj.delta.kind == "watermark" and store.delete_scan else "delta"

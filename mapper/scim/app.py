@@ -16,20 +16,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import PurePath
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
 
 from mapper.plan import Plan
 from mapper.runtime.database import Timeouts
 from mapper.runtime.gateway import Gateway
+from mapper.scim.audit import AuditTrail
 from mapper.scim.auth import BearerAuth
 from mapper.scim.front import FrontDoor
+from mapper.scim.metrics import Metrics, RouteTemplates
 from mapper.scim.routes import ALIASES, build_routes, resource_endpoints, segments
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.normalise import PathNormaliser
+from mapper.scim.routes.operator import MetricsEndpoint, OperatorGuard
 from mapper.scim.routes.reads import CachedReads
+from mapper.scim.routes.root import Root
+from mapper.scim.routes.status import Connector, StatusPage
 from mapper.scim.settings import Settings
 
 log = logging.getLogger("mapper.scim")
@@ -56,23 +63,55 @@ def build_app(
     awaits the first import's first try, and a permanent error fails the start."""
     settings = settings or Settings()
     endpoints = resource_endpoints(plan, settings)
+    paths = PathNormaliser(settings.base_path, segments(plan), ALIASES)
+    templates = RouteTemplates(settings.base_path, segments(plan), OPERATOR_ROUTES, paths.normalise)
+    metrics = Metrics(connector_name(plan), templates)
+    trail = AuditTrail(AUDIT_TRAIL_SIZE)
     front = Middleware(
         FrontDoor,
         auth=BearerAuth(settings.credentials, insecure=settings.insecure_no_auth),
-        paths=PathNormaliser(settings.base_path, segments(plan), ALIASES),
+        paths=paths,
         reads=CachedReads(endpoints, settings.base_path) if cached_reads else None,
         body_timeout=settings.body_timeout,
+        metrics=metrics,
+        trail=trail,
     )
     return Starlette(
-        routes=build_routes(plan, settings, endpoints),
+        routes=[*build_routes(plan, settings, endpoints), *operator_routes(plan, settings, metrics, trail)],
         middleware=[front],
         exception_handlers=exception_handlers(),
-        lifespan=_lifespan(plan, settings, on_fatal),
+        lifespan=_lifespan(plan, settings, metrics, on_fatal),
     )
+
+
+#: The last writes the status page shows.
+AUDIT_TRAIL_SIZE = 50
+#: The paths outside the SCIM root, as route templates for the metrics.
+OPERATOR_ROUTES = ("/", "/healthz", "/readyz", "/metrics", "/status")
+
+
+def connector_name(plan: Plan) -> str:
+    """The connector's name: its mapping file's name without the extension (``hr.map``: ``hr``)."""
+    return PurePath(plan.mapping).stem or "mapping"
+
+
+def operator_routes(plan: Plan, settings: Settings, metrics: Metrics, trail: AuditTrail) -> list[BaseRoute]:
+    """``/`` (what this is; no token), ``/metrics`` (a SCIM or a metrics token) and ``/status``
+    (a SCIM token, Bearer or Basic)."""
+    name = connector_name(plan)
+    insecure = settings.insecure_no_auth
+    scrapers = OperatorGuard((*settings.credentials, *settings.metrics_credentials), insecure=insecure)
+    operators = OperatorGuard(settings.credentials, insecure=insecure, basic=True, realm="mapper status")
+    status = StatusPage([Connector(name, plan, settings.base_path, trail)], operators)
+    return [
+        Route("/", Root([(name, settings.base_path)]).serve, methods=["GET"]),
+        Route("/metrics", MetricsEndpoint(metrics, scrapers).serve, methods=["GET"]),
+        Route("/status", status.serve, methods=["GET"]),
+    ]
 
 
 def _lifespan(
-    plan: Plan, settings: Settings, on_fatal: Callable[[Exception], None] | None
+    plan: Plan, settings: Settings, metrics: Metrics, on_fatal: Callable[[Exception], None] | None
 ) -> Callable[[Starlette], AbstractAsyncContextManager[Any]]:
     intervals: dict[str, Any] = {}
     if settings.delta_interval is not None:
@@ -103,17 +142,18 @@ def _lifespan(
             coherence=settings.coherence,
             **intervals,
         )
-        try:
-            if on_fatal is None:
-                await gateway.start()
-            else:
-                gateway.launch(on_fatal)
-        except BaseException:
-            await gateway.stop()
-            raise
-        try:
-            yield {"gateway": gateway}
-        finally:
-            await gateway.stop()
+        async with metrics.watching(gateway):
+            try:
+                if on_fatal is None:
+                    await gateway.start()
+                else:
+                    gateway.launch(on_fatal)
+            except BaseException:
+                await gateway.stop()
+                raise
+            try:
+                yield {"gateway": gateway}
+            finally:
+                await gateway.stop()
 
     return lifespan

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -70,12 +71,31 @@ def audit_line(
     return orjson.dumps(line)
 
 
-class AuditMiddleware:
-    """Writes an audit line after each write request, whatever its outcome."""
+class AuditTrail:
+    """The last ``size`` audit lines, newest last, for the status page: a bounded ring buffer
+    (the log is where the history is kept)."""
 
-    def __init__(self, app: ASGIApp, logger: logging.Logger | None = None) -> None:
+    def __init__(self, size: int = 50) -> None:
+        self.lines: deque[bytes] = deque(maxlen=size)
+
+    def append(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def recent(self) -> list[dict[str, object]]:
+        """The lines kept, newest first, as dicts."""
+        return [orjson.loads(line) for line in reversed(self.lines)]
+
+
+class AuditMiddleware:
+    """Writes an audit line after each write request, whatever its outcome; keeps the last ones
+    in ``trail`` when given."""
+
+    def __init__(
+        self, app: ASGIApp, logger: logging.Logger | None = None, trail: AuditTrail | None = None
+    ) -> None:
         self.app = app
         self.logger = logger or logging.getLogger(AUDIT_LOGGER)
+        self.trail = trail
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
@@ -96,7 +116,8 @@ class AuditMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             noted = record.object_type is not None or status == 401  # a rejected token is audited too
-            if noted and self.logger.isEnabledFor(logging.INFO):
+            logged = noted and self.logger.isEnabledFor(logging.INFO)
+            if logged or (noted and self.trail is not None):
                 line = audit_line(
                     client=scope.get(CLIENT_KEY),
                     method=scope["method"],
@@ -104,4 +125,7 @@ class AuditMiddleware:
                     status=status,
                     duration_ms=(time.perf_counter() - started) * 1000,
                 )
-                self.logger.info(line.decode())
+                if self.trail is not None:
+                    self.trail.append(line)
+                if logged:
+                    self.logger.info(line.decode())

@@ -31,8 +31,11 @@ __all__ = [
 #: The scope key where the middleware leaves the authenticated client's label.
 CLIENT_KEY = "mapper.client"
 
-#: Paths served without a token; they reveal no data (liveness and readiness).
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+#: Paths served without a token; they reveal no data (liveness, readiness, what the service is).
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/"})
+#: The operator pages check tokens themselves (:mod:`mapper.scim.routes.operator`): they also take
+#: the metrics tokens, and a browser's Basic credentials.
+OPERATOR_PATHS = frozenset({"/metrics", "/status"})
 
 
 def authenticate(header: bytes | None, credentials: tuple[Credential, ...]) -> str | None:
@@ -58,7 +61,7 @@ class BearerAuth:
 
     def rejection(self, scope: Scope) -> Response | None:
         """The 401 for an HTTP request without a valid token; None (and the label noted) otherwise."""
-        if scope["path"] in OPEN_PATHS:
+        if scope["path"] in OPEN_PATHS or scope["path"] in OPERATOR_PATHS:
             return None
         if self.insecure:
             scope[CLIENT_KEY] = "anonymous"

@@ -14,10 +14,11 @@ from __future__ import annotations
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mapper.scim.audit import WRITE_METHODS, AuditMiddleware
+from mapper.scim.audit import WRITE_METHODS, AuditMiddleware, AuditTrail
 from mapper.scim.auth import BearerAuth
 from mapper.scim.errors import request_timeout
-from mapper.scim.routes.normalise import PathNormaliser
+from mapper.scim.metrics import Metrics
+from mapper.scim.routes.normalise import CLIENT_ROOT_KEY, PathNormaliser
 from mapper.scim.routes.reads import CachedReads
 
 
@@ -58,18 +59,28 @@ class FrontDoor:
         paths: PathNormaliser,
         reads: CachedReads | None = None,
         body_timeout: float | None = None,
+        metrics: Metrics | None = None,
+        trail: AuditTrail | None = None,
     ) -> None:
         self.app = app
         self.auth = auth
         self.normalise = paths.normalise
+        self.ecma_root = paths.ecma_root
         self.reads = reads
         self.body_timeout = body_timeout
-        self.audited = AuditMiddleware(self.guarded)
+        self.audited = AuditMiddleware(self.guarded, trail=trail)
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-        elif scope["method"] in WRITE_METHODS:
+        elif self.metrics is not None:  # times and counts the request (mapper.scim.metrics)
+            await self.metrics.measured(self.dispatch, scope, receive, send)
+        else:
+            await self.dispatch(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] in WRITE_METHODS:
             if self.body_timeout is not None:
                 receive = BodyDeadline(receive, self.body_timeout)
             await self.audited(scope, receive, send)
@@ -80,7 +91,12 @@ class FrontDoor:
         """Authentication, normalisation, then a cached read or the router (HTTP only)."""
         response = self.auth.rejection(scope)
         if response is None:
-            scope["path"] = self.normalise(scope["path"])
+            path = scope["path"]
+            if path[1:2] in ("e", "E"):  # the ECMA host's root: links in answers follow it
+                root = self.ecma_root(path)
+                if root is not None:
+                    scope[CLIENT_ROOT_KEY] = root
+            scope["path"] = self.normalise(path)
             if self.reads is not None:
                 response = self.reads.answer(scope)
             if response is None:

@@ -106,6 +106,16 @@ class Settings(BaseModel):
     token_file: str | None = option(
         None, "file of accepted bearer tokens, one per line, optionally 'label:token'", metavar="FILE"
     )
+    metrics_tokens: tuple[str, ...] = option(
+        (),
+        "tokens that open /metrics and nothing else, comma-separated, each optionally 'label:token'",
+        env="MAPPER_METRICS_TOKEN",
+        flag=False,
+        shown="none",
+    )
+    metrics_token_file: str | None = option(
+        None, "file of tokens that open /metrics and nothing else, one per line", metavar="FILE"
+    )
     insecure_no_auth: bool = option(False, "serve without any bearer token (development only; logged loudly)")
     certfile: str | None = option(None, "TLS certificate (PEM); serve HTTPS when given with --keyfile")
     keyfile: str | None = option(None, "TLS private key (PEM)")
@@ -184,6 +194,7 @@ class Settings(BaseModel):
 
     # not options: filled by the CLI (credentials, environ) or by in-process users
     credentials: tuple[Credential, ...] = ()
+    metrics_credentials: tuple[Credential, ...] = ()  # open /metrics only (scim/routes/operator.py)
     environ: Mapping[str, str] = Field(default_factory=lambda: dict(os.environ))
     autosync: bool = True
 
@@ -192,7 +203,7 @@ class Settings(BaseModel):
     def _rooted(cls, value: str) -> str:
         return "/" + value.strip("/") if value.strip("/") else ""
 
-    @field_validator("tokens", "create_schema", "seed", mode="before")
+    @field_validator("tokens", "metrics_tokens", "create_schema", "seed", mode="before")
     @classmethod
     def _listed(cls, value: Any) -> Any:
         """A variable holds a list as comma-separated items (``MAPPER_TOKEN=entra:a,okta:b``)."""
@@ -308,7 +319,11 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str] | No
         for item in error.errors():
             name = str(item["loc"][0]) if item["loc"] else ""
             given = values.get(name)
-            shown = f" (got {given!r})" if isinstance(given, str) and name != "tokens" else ""
+            shown = (
+                f" (got {given!r})"
+                if isinstance(given, str) and name not in ("tokens", "metrics_tokens")
+                else ""
+            )
             problems.append(f"{origin.get(name, name)}: {_message(item)}{shown}")
     if problems or settings is None:
         raise SettingsError("; ".join(problems))

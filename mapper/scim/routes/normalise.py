@@ -8,7 +8,9 @@ case, and trailing slashes are dropped. Ids and schema URNs after the first segm
 
 The ECMA Connector Host's tenant URL shape, ``/ecma2host_{connectorName}/scim``, is served as an
 alias of the SCIM root, whatever the connector's name, so that an Entra ID application configured
-for the ECMA host keeps working when this gateway replaces it.
+for the ECMA host keeps working when this gateway replaces it. The root the client used is kept
+in the scope (:data:`CLIENT_ROOT_KEY`, set by the front door from :meth:`PathNormaliser.ecma_root`),
+so ``meta.location``, ``Location`` and ``$ref`` point back under it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import Iterable, Mapping
 
 SEARCH = ".search"
 ECMA_PREFIX = "/ecma2host_"
+#: The scope key holding the SCIM root path the client used when it is not the base path.
+CLIENT_ROOT_KEY = "mapper.root"
 _ECMA_ROOT = re.compile(r"/ecma2host_[A-Za-z0-9_.-]+/scim(?=/|$)", re.IGNORECASE)
 
 
@@ -34,6 +38,13 @@ class PathNormaliser:
         self.canonical = {s.casefold(): s for s in segments}
         for alias, target in (aliases or {}).items():
             self.canonical[alias.casefold()] = target
+
+    def ecma_root(self, path: str) -> str | None:
+        """The ECMA host's root ``path`` starts with (``/ecma2host_HR/scim``), as sent; else None."""
+        if path[: len(ECMA_PREFIX)].lower() != ECMA_PREFIX:
+            return None
+        match = _ECMA_ROOT.match(path)
+        return match.group(0) if match is not None else None
 
     def normalise(self, path: str) -> str:
         """The canonical form of ``path``; ``path`` itself when it is already canonical."""

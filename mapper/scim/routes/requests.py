@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.types import Scope
 
 from mapper.scim.errors import invalid_syntax, too_large
+from mapper.scim.routes.normalise import CLIENT_ROOT_KEY
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
@@ -74,7 +75,10 @@ def scim_root(request: Request, base_path: str) -> str:
 
 
 def root_of(scope: Scope, base_path: str) -> str:
-    """:func:`scim_root` from the ASGI scope (the read fast path has no :class:`Request`)."""
+    """:func:`scim_root` from the ASGI scope (the read fast path has no :class:`Request`). A client
+    that came in through the ECMA host's root (``/ecma2host_HR/scim``) gets that root instead of
+    ``base_path``: its links must lead back the way it came."""
+    base_path = scope.get(CLIENT_ROOT_KEY, base_path)
     host = None
     for name, value in scope["headers"]:
         if name == b"host":

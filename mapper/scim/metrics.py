@@ -1,0 +1,399 @@
+"""Prometheus metrics (``/metrics``), with prometheus-client.
+
+One :class:`Metrics` per app, in a registry of its own (no global state: two apps in one process
+count apart). Every series carries a ``connector`` label (the mapping's file name without its
+extension), so one gateway serving several connectors keeps them apart. What is counted, and how:
+
+- requests: the front door (:mod:`mapper.scim.front`) times every HTTP request and counts it by
+  route *template* (``/scim/v2/Users/{id}``, never the raw path: the client does not choose how
+  many series there are), method (unknown methods are ``other``) and status; errors (4xx) are
+  counted again by the ``scimType`` of their body;
+- syncs: the gateway reports each object type's full and delta imports as they finish
+  (:attr:`mapper.runtime.gateway.Gateway.observe_sync`); group commits report each batch
+  (:attr:`mapper.runtime.database.GroupCommitter.observe`);
+- the rest is read when scraped (:meth:`Metrics.refresh`): cache sizes, pool use, the commit
+  queue, the sync lag, readiness, and references dropped by ``on missing drop`` (a running total
+  the store keeps, turned into counter increments).
+
+Several worker processes (``PROMETHEUS_MULTIPROC_DIR`` set before the workers start) use
+prometheus-client's multiprocess mode: each worker writes its values to files in that directory
+and a scrape, answered by any worker, adds them up (counters and histograms summed; gauges as
+their ``multiprocess_mode`` says). Workers then also refresh their gauges every
+:data:`REFRESH_SECONDS`, so a scrape answered by another worker sees them at most that old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from mapper.runtime.cache import SyncStats
+    from mapper.runtime.gateway import Gateway
+
+__all__ = ["CONTENT_TYPE_LATEST", "MULTIPROC_ENV", "Metrics", "RouteTemplates", "multiprocess_directory"]
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+REFRESH_SECONDS = 5.0
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: RFC 7644 Table 9; any other value in an error body is counted as ``other``
+SCIM_TYPES = frozenset(
+    {
+        "invalidFilter",
+        "tooMany",
+        "uniqueness",
+        "mutability",
+        "invalidSyntax",
+        "invalidPath",
+        "noTarget",
+        "invalidValue",
+        "invalidVers",
+        "sensitive",
+    }
+)
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 30.0)
+SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+_LARGEST_ERROR_BODY = 64 * 1024  # error bodies are small; a larger 4xx body is not parsed
+
+
+class RouteTemplates:
+    """The route template of a request path, from a fixed set: the SCIM root's first segments
+    (``segments``) with ``/{id}`` and ``/.search`` below them, the ``fixed`` paths outside the
+    root, and ``other`` for anything else (a 404). ``normalise`` puts a path the front door did not
+    get to normalise (a request refused a token) in its canonical form first."""
+
+    def __init__(
+        self,
+        base_path: str,
+        segments: tuple[str, ...],
+        fixed: tuple[str, ...],
+        normalise: Callable[[str], str] | None = None,
+    ) -> None:
+        self.base = base_path
+        self.segments = frozenset(segments)
+        self.fixed = frozenset(fixed)
+        self.normalise = normalise
+
+    def __call__(self, path: str) -> str:
+        route = self.template(path)
+        if route == "other" and self.normalise is not None:
+            route = self.template(self.normalise(path))
+        return route
+
+    def template(self, path: str) -> str:
+        base = self.base
+        if path.startswith(base) and path[len(base) : len(base) + 1] == "/":
+            first, sep, tail = path[len(base) + 1 :].partition("/")
+            if first not in self.segments:
+                return "other"
+            if not sep:
+                return f"{base}/{first}"
+            if tail == ".search":
+                return f"{base}/{first}/.search"
+            return f"{base}/{first}/{{id}}"
+        return path if path in self.fixed else "other"
+
+
+class Metrics:
+    """The metrics of one connector; ``routes`` classifies request paths."""
+
+    def __init__(self, connector: str, routes: Callable[[str], str], *, multiprocess: bool | None = None):
+        self.connector = connector
+        self.routes = routes
+        self.multiprocess = MULTIPROC_ENV in os.environ if multiprocess is None else multiprocess
+        self.registry = registry = CollectorRegistry()
+        c = ("connector",)
+        self.latency = Histogram(  # its _count is the number of requests
+            "mapper_http_request_duration_seconds",
+            "HTTP requests answered and the time from arrival to the end of the response, by route "
+            "template, method and status",
+            (*c, "route", "method", "status"),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "mapper_http_rejected_requests",
+            "Requests answered with a 4xx SCIM error, by status and scimType ('none' when it has none)",
+            (*c, "status", "scim_type"),
+            registry=registry,
+        )
+        self.cache_objects = Gauge(
+            "mapper_cache_objects",
+            "Objects held in the cache, by object type",
+            (*c, "object_type"),
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
+        self.sync_runs = Counter(
+            "mapper_sync_runs",
+            "Imports run, by object type and kind (full, delta, delete_scan: a watermark delta that also "
+            "scans anchors for deletes)",
+            (*c, "object_type", "kind"),
+            registry=registry,
+        )
+        self.sync_errors = Counter(
+            "mapper_sync_errors",
+            "Imports that failed, by object type and kind",
+            (*c, "object_type", "kind"),
+            registry=registry,
+        )
+        self.sync_seconds = Histogram(
+            "mapper_sync_duration_seconds",
+            "Duration of imports (failed ones included), by object type and kind",
+            (*c, "object_type", "kind"),
+            buckets=SYNC_BUCKETS,
+            registry=registry,
+        )
+        self.sync_changes = Counter(
+            "mapper_sync_changes",
+            "Cache changes imports made, by object type, kind and change (added, changed, removed)",
+            (*c, "object_type", "kind", "change"),
+            registry=registry,
+        )
+        self.sync_last = Gauge(
+            "mapper_sync_last_success_timestamp_seconds",
+            "Unix time of the last successful import, by object type and kind",
+            (*c, "object_type", "kind"),
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
+        self.sync_lag = Gauge(
+            "mapper_sync_lag_seconds",
+            "Seconds since the object type's last successful import of any kind (since start when none)",
+            (*c, "object_type"),
+            multiprocess_mode="livemax",
+            registry=registry,
+        )
+        self.commit_batch = Histogram(
+            "mapper_commit_batch_size",
+            "Writes carried by one group-commit transaction, by source",
+            (*c, "source"),
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.commit_seconds = Histogram(
+            "mapper_commit_duration_seconds",
+            "Time one group-commit transaction took, its writes and its commit, by source",
+            (*c, "source"),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.commit_queue = Gauge(
+            "mapper_commit_queue_length",
+            "Writes waiting for the next group-commit transaction, by source",
+            (*c, "source"),
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.pool = Gauge(
+            "mapper_db_pool_connections",
+            "Database connections of the pool, by source and state (in_use, idle)",
+            (*c, "source", "state"),
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.pool_size = Gauge(
+            "mapper_db_pool_size",
+            "Configured pool size (connections kept open), by source",
+            (*c, "source"),
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.dangling = Counter(
+            "mapper_dangling_references_dropped",
+            "References to objects that do not exist, left out of writes (on missing drop), by object type",
+            (*c, "object_type"),
+            registry=registry,
+        )
+        self.ready = Gauge(
+            "mapper_ready",
+            "1 when the connector is ready (first import done, databases reachable), else 0",
+            c,
+            multiprocess_mode="livemin",
+            registry=registry,
+        )
+        self._children: dict[tuple[str, str, int], Any] = {}
+        self._last_ok: dict[str, float] = {}
+        self._dropped_seen: dict[str, int] = {}
+        self._started = time.time()
+
+    # -- requests (the front door) -----------------------------------------------------------
+
+    async def measured(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run ``app`` for one HTTP request, then count it."""
+        started = time.perf_counter()
+        status = 500  # an exception escaping the app becomes a 500 outside the middleware
+        scim_type: str | None = None
+
+        async def observed(message: Message) -> None:
+            nonlocal status, scim_type
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif status >= 400 and scim_type is None and message["type"] == "http.response.body":
+                scim_type = _scim_type(message.get("body", b""))
+            await send(message)
+
+        try:
+            await app(scope, receive, observed)
+        finally:
+            self.observe(scope["path"], scope["method"], status, time.perf_counter() - started)
+            if 400 <= status < 500:
+                self.rejected.labels(self.connector, str(status), scim_type or "none").inc()
+
+    def observe(self, path: str, method: str, status: int, seconds: float) -> None:
+        """Count one request to ``path`` (normalised) answered with ``status`` after ``seconds``."""
+        route = self.routes(path)
+        method = method if method in METHODS else "other"
+        key = (route, method, status)
+        child = self._children.get(key)
+        if child is None:  # bounded: routes and methods from fixed sets, statuses are ours
+            child = self._children[key] = self.latency.labels(self.connector, route, method, str(status))
+        child.observe(seconds)
+
+    # -- the runtime -------------------------------------------------------------------------
+
+    def attach(self, gateway: Gateway) -> None:
+        """Have ``gateway`` report its syncs and group commits here."""
+        gateway.observe_sync = self.synced
+        for name, database in gateway.databases.items():
+            database.committer.observe = self._committer(name)
+
+    def _committer(self, source: str) -> Callable[[int, float], None]:
+        size = self.commit_batch.labels(self.connector, source)
+        seconds = self.commit_seconds.labels(self.connector, source)
+
+        def committed(jobs: int, took: float) -> None:
+            size.observe(jobs)
+            seconds.observe(took)
+
+        return committed
+
+    def synced(self, object_type: str, kind: str, seconds: float, stats: SyncStats | None) -> None:
+        """One import of ``object_type`` finished (``stats`` None: it failed)."""
+        labels = (self.connector, object_type, kind)
+        self.sync_runs.labels(*labels).inc()
+        self.sync_seconds.labels(*labels).observe(seconds)
+        if stats is None:
+            self.sync_errors.labels(*labels).inc()
+            return
+        now = time.time()
+        self._last_ok[object_type] = now
+        self.sync_last.labels(*labels).set(now)
+        self.sync_lag.labels(self.connector, object_type).set(0)
+        for change, count in (("added", stats.added), ("changed", stats.changed), ("removed", stats.removed)):
+            if count:
+                self.sync_changes.labels(*labels, change).inc(count)
+
+    def refresh(self, gateway: Gateway) -> None:
+        """Read what is not counted as it happens: cache sizes, lag, pools, queues, readiness."""
+        c = self.connector
+        now = time.time()
+        for name, store in gateway.stores.items():
+            self.cache_objects.labels(c, name).set(store.count())
+            self.sync_lag.labels(c, name).set(now - self._last_ok.get(name, self._started))
+            dropped = store.dangling_dropped
+            seen = self._dropped_seen.get(name, 0)
+            child = self.dangling.labels(c, name)  # shown at 0 before the first drop
+            if dropped > seen:
+                child.inc(dropped - seen)
+                self._dropped_seen[name] = dropped
+        for name, database in gateway.databases.items():
+            self.commit_queue.labels(c, name).set(database.committer.queued)
+            pool = database.engine.pool
+            checked_out = getattr(pool, "checkedout", None)
+            checked_in = getattr(pool, "checkedin", None)
+            if callable(checked_out) and callable(checked_in):  # QueuePool (SQLite files too)
+                self.pool.labels(c, name, "in_use").set(checked_out())
+                self.pool.labels(c, name, "idle").set(checked_in())
+            size = getattr(pool, "size", None)
+            if callable(size):
+                self.pool_size.labels(c, name).set(size())
+        self.ready.labels(c).set(1 if gateway.health()["ready"] else 0)
+
+    @contextlib.asynccontextmanager
+    async def watching(self, gateway: Gateway) -> AsyncIterator[None]:
+        """For the app's lifespan: attach to ``gateway``; in multiprocess mode also refresh every
+        :data:`REFRESH_SECONDS` (another worker may answer the scrape), and on the way out drop
+        this process's live gauges."""
+        self.attach(gateway)
+        task = asyncio.get_running_loop().create_task(self._every(gateway)) if self.multiprocess else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if self.multiprocess:
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())
+
+    async def _every(self, gateway: Gateway) -> None:
+        while True:
+            self.refresh(gateway)
+            await asyncio.sleep(REFRESH_SECONDS)
+
+    # -- exposition --------------------------------------------------------------------------
+
+    def exposition(self) -> bytes:
+        """The text exposition format: this registry's, or every worker's summed in multiprocess
+        mode. Reads files in that mode: call it from a worker thread."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+
+
+def _scim_type(body: bytes) -> str | None:
+    """The ``scimType`` of an error body (``other`` when not one of RFC 7644's); None without one."""
+    if not body or len(body) > _LARGEST_ERROR_BODY:
+        return None
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    value = parsed.get("scimType") if isinstance(parsed, dict) else None
+    if value is None:
+        return None
+    return value if value in SCIM_TYPES else "other"
+
+
+@contextlib.contextmanager
+def multiprocess_directory(environ: dict[str, str] | None = None) -> Iterator[Path]:
+    """For ``mapper serve`` with several workers, before they start: the directory where they
+    share their metrics. ``PROMETHEUS_MULTIPROC_DIR`` when the operator set it (emptied of the
+    last run's files, as prometheus-client requires), else a new temporary one, set in the
+    environment the workers inherit and removed afterwards."""
+    env = os.environ if environ is None else environ
+    given = env.get(MULTIPROC_ENV)
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+        yield path
+        return
+    path = Path(tempfile.mkdtemp(prefix="mapper-metrics-"))
+    env[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        env.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,44 @@
+"""``GET /``: what this service is and where its SCIM roots are, for an operator or a client that
+found the port. Served without a token, so it says nothing else: no counts, no databases, no
+object types. The roots are absolute URLs as the request reached us (scheme, Host header, any
+proxy root path), each connector with its own root and the ECMA Connector Host's alias of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mapper.links import doc
+from mapper.scim.responses import JsonResponse
+from mapper.scim.routes.requests import root_of
+
+SERVICE = "scim-sql-mapper"
+DESCRIPTION = "SCIM 2.0 provisioning gateway for SQL databases"
+
+
+class Root:
+    """``connectors``: (name, SCIM base path) of each connector served."""
+
+    def __init__(self, connectors: Sequence[tuple[str, str]]) -> None:
+        self.connectors = tuple(connectors)
+
+    async def serve(self, request: Request) -> Response:
+        scope = request.scope
+        body = {
+            "service": SERVICE,
+            "description": DESCRIPTION,
+            "connectors": [
+                {
+                    "name": name,
+                    "scim": root_of(scope, base_path),
+                    "ecma2host": root_of(scope, f"/ecma2host_{name}/scim"),
+                }
+                for name, base_path in self.connectors
+            ],
+            "health": root_of(scope, "/healthz"),
+            "readiness": root_of(scope, "/readyz"),
+            "documentation": doc("gateway.md"),
+        }
+        return JsonResponse(body)
