@@ -71,7 +71,9 @@ pre { margin: 0; padding: 0.5rem; border: 1px solid var(--line); border-radius: 
 td.url { min-width: 14rem; }
 details summary { cursor: pointer; }
 @media (min-width: 1100px) { .grid { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-@media (min-width: 1800px) { body { font-size: 19px; } .grid { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
+@media (min-width: 1800px) {
+  body { font-size: 19px; } .grid { grid-template-columns: repeat(3, minmax(0, 1fr)); }
+}
 """
 
 
