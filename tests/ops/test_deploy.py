@@ -1,0 +1,268 @@
+"""The deployment files, run with the commands they hold.
+
+No container engine can pull a base image here, so the image itself is not built in the test
+suite (docs/deployment.md has the build and its check). What the image runs is tested instead:
+its entrypoint script serves the HR example and answers its own health check (over HTTP and
+HTTPS), the Dockerfile wires them as this test does, and the systemd unit's ``ExecStart`` runs as
+written (paths moved into a scratch directory), after ``systemd-analyze verify`` accepts the unit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.reliability.support import HR, ROOT, SAMPLE_USERS, free_port
+
+ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
+UNIT = ROOT / "deploy" / "mapper.service"
+DOCKERFILE = ROOT / "Dockerfile"
+TOKEN = "deploy-token-3f9a"
+BIN = Path(sys.executable).parent  # the virtual environment's bin, where `mapper` is
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPPER_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        HR_DATABASE_URL=f"sqlite:///{tmp_path / 'hr.db'}",
+        MAPPER_TOKEN=f"deploy:{TOKEN}",
+        MAPPER_MAPPING=str(HR / "hr.map"),
+        MAPPER_HOST="127.0.0.1",
+    )
+    env.update(extra)
+    return env
+
+
+def healthcheck(env: dict[str, str]) -> int:
+    return subprocess.run(
+        ["sh", str(ENTRYPOINT), "healthcheck"], env=env, capture_output=True, timeout=30, check=False
+    ).returncode
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log: Path, ready: str, **kwargs: object) -> Iterator[None]:
+    """``argv`` in the background until ``ready`` (a URL) answers 200; stopped with SIGTERM."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"exited {process.returncode}:\n{log.read_text()[-3000:]}"
+            try:
+                if httpx.get(ready, timeout=2, **kwargs).status_code == 200:  # type: ignore[arg-type]
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"not ready:\n{log.read_text()[-3000:]}")
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            # a clean shutdown: uvicorn re-raises the SIGTERM it handled (systemd counts it as success)
+            assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()[-3000:]
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "openssl is needed to make a test certificate"
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=idm.example.com",
+        ]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_the_entrypoint_serves_the_hr_example_and_checks_its_health(tmp_path: Path) -> None:
+    port = free_port()
+    env = environment(tmp_path, MAPPER_PORT=str(port), MAPPER_LOG_LEVEL="warning")
+    argv = [
+        "sh",
+        str(ENTRYPOINT),
+        "serve",
+        f"--create-schema={HR / 'schema.sql'}",
+        f"--seed={HR / 'sample-data.sql'}",
+    ]
+    assert healthcheck(env) == 1  # nothing listens yet
+    with running(argv, env, tmp_path / "serve.log", f"http://127.0.0.1:{port}/readyz"):
+        assert healthcheck(env) == 0
+        users = httpx.get(
+            f"http://127.0.0.1:{port}/scim/v2/Users",
+            params={"count": 0},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+        )
+        assert users.json()["totalResults"] == SAMPLE_USERS
+    assert healthcheck(env) == 1  # stopped
+
+
+def test_the_entrypoint_serves_https_with_mounted_files(tmp_path: Path) -> None:
+    cert, key = certificate(tmp_path)
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# mounted token file\nfile-client:{TOKEN}-file\n")
+    port = free_port()
+    env = environment(
+        tmp_path,
+        MAPPER_PORT=str(port),
+        MAPPER_CERTFILE=str(cert),
+        MAPPER_KEYFILE=str(key),
+        MAPPER_TOKEN_FILE=str(tokens),
+    )
+    argv = ["sh", str(ENTRYPOINT), f"--create-schema={HR / 'schema.sql'}", f"--seed={HR / 'sample-data.sql'}"]
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    with running(argv, env, tmp_path / "serve.log", f"https://127.0.0.1:{port}/readyz", verify=unverified):
+        assert healthcheck(env) == 0  # over HTTPS, the certificate naming another host
+        answer = httpx.get(
+            f"https://127.0.0.1:{port}/scim/v2/Users/1",
+            headers={"Authorization": f"Bearer {TOKEN}-file"},
+            timeout=10,
+            verify=unverified,
+        )
+        assert answer.status_code == 200
+
+
+def test_the_entrypoint_puts_the_command_line_after_the_environment(tmp_path: Path) -> None:
+    """A ``mapper`` that prints its arguments stands in for the real one: mapper takes the last
+    of each option, so the command line must come last to win."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "mapper").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    (fake / "mapper").chmod(0o755)
+    env = environment(tmp_path, MAPPER_PORT="9000", MAPPER_DIALECT="postgres", MAPPER_CERTFILE="/tls/a b.pem")
+    env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
+    printed = subprocess.run(
+        ["sh", str(ENTRYPOINT), "serve", "--port", "9001", "--dialect", "mysql"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert printed[:6] == ["serve", str(HR / "hr.map"), "--host", "127.0.0.1", "--port", "9000"]
+    assert printed[-4:] == ["--port", "9001", "--dialect", "mysql"]
+    assert printed[printed.index("--certfile") + 1] == "/tls/a b.pem"  # one argument, spaces kept
+    assert printed.index("--dialect") < len(printed) - 2  # the environment's, before the command line's
+    other = subprocess.run(
+        ["sh", str(ENTRYPOINT), "mapper", "lint", "x.map"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout.splitlines() == ["lint", "x.map"]  # any other command runs as given
+
+
+def test_the_dockerfile_runs_the_entrypoint_as_an_unprivileged_user() -> None:
+    text = DOCKERFILE.read_text()
+    stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", text, re.MULTILINE)
+    assert len(stages) == 2 and stages[0][1] == "build"  # multi-stage: the last has no compilers
+    final = text[text.rindex("\nFROM ") :]
+    user = re.search(r"^USER\s+(\S+)", final, re.MULTILINE)
+    assert user is not None and not user.group(1).startswith(("root", "0"))
+    assert "HEALTHCHECK" in final and '["mapper-entrypoint", "healthcheck"]' in final
+    assert 'ENTRYPOINT ["mapper-entrypoint"]' in final
+    assert "COPY --chmod=0755 deploy/entrypoint.sh /usr/local/bin/mapper-entrypoint" in final
+    for source in re.findall(r"^COPY\s+(?:--\S+\s+)*(\S+)\s", text, re.MULTILINE):
+        assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which does not exist"
+    ignored = (ROOT / ".dockerignore").read_text()
+    for source in ("pyproject.toml", "README.md", "LICENSE", "grammar/", "mapper/", "deploy/entrypoint.sh"):
+        assert f"!{source}" in ignored
+
+
+def unit_exec_start() -> list[str]:
+    """The unit's ExecStart, its continuation lines joined, split as systemd does (no quoting used)."""
+    text = UNIT.read_text().replace("\\\n", " ")
+    (line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    return line.removeprefix("ExecStart=").split()
+
+
+def test_the_systemd_unit_verifies_and_its_command_serves(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    (etc / "tls").mkdir(parents=True)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    cert, key = certificate(tmp_path)
+    shutil.copy(cert, etc / "tls" / "cert.pem")
+    shutil.copy(key, credentials / "tls.key")
+    (credentials / "tokens").write_text(f"entra:{TOKEN}\n")
+    shutil.copy(HR / "hr.map", etc / "mapping.map")
+    port = free_port()
+    # the same command, with the unit's paths moved into the scratch directory
+    argv = [
+        arg.replace("/opt/scim-sql-mapper/bin/mapper", str(BIN / "mapper"))
+        .replace("/etc/scim-sql-mapper", str(etc))
+        .replace("${CREDENTIALS_DIRECTORY}", str(credentials))
+        .replace("8443", str(port))
+        for arg in unit_exec_start()
+    ]
+    assert argv[1] == "serve" and "--token-file" in argv and "--certfile" in argv
+    analyze = shutil.which("systemd-analyze")
+    if analyze is not None:  # where systemd is installed; the command below runs either way
+        unit = tmp_path / "scim-sql-mapper.service"
+        unit.write_text(UNIT.read_text().replace("/opt/scim-sql-mapper/bin/mapper", str(BIN / "mapper")))
+        verified = subprocess.run(
+            [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
+        )
+        problems = [
+            line
+            for line in (verified.stdout + verified.stderr).splitlines()
+            if line.strip() and "/etc/scim-sql-mapper" not in line  # files that only exist on a real host
+        ]
+        assert not problems, problems
+        security = subprocess.run(
+            [analyze, "security", "--offline=yes", str(unit)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        exposure = re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout)
+        assert exposure is not None, security.stdout + security.stderr
+        assert float(exposure.group(1)) <= 2.0, security.stdout  # systemd's scale: 0 best, 10 worst
+    env = environment(tmp_path)
+    env.pop("MAPPER_TOKEN")
+    from mapper.runtime.database import bootstrap_sqlite
+
+    bootstrap_sqlite(env["HR_DATABASE_URL"], [HR / "schema.sql", HR / "sample-data.sql"])
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    with running(argv, env, tmp_path / "unit.log", f"https://127.0.0.1:{port}/readyz", verify=unverified):
+        answer = httpx.get(
+            f"https://127.0.0.1:{port}/scim/v2/Users/1",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=10,
+            verify=unverified,
+        )
+        assert answer.status_code == 200
