@@ -102,7 +102,7 @@ def operator_routes(plan: Plan, settings: Settings, metrics: Metrics, trail: Aud
     insecure = settings.insecure_no_auth
     scrapers = OperatorGuard((*settings.credentials, *settings.metrics_credentials), insecure=insecure)
     operators = OperatorGuard(settings.credentials, insecure=insecure, basic=True, realm="mapper status")
-    status = StatusPage([Connector(name, plan, settings.base_path, trail)], operators)
+    status = StatusPage([Connector(name, plan, settings.base_path, trail, metrics)], operators)
     return [
         Route("/", Root([(name, settings.base_path)]).serve, methods=["GET"]),
         Route("/metrics", MetricsEndpoint(metrics, scrapers).serve, methods=["GET"]),

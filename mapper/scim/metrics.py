@@ -31,6 +31,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +40,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mapper.runtime.cache import SyncStats
+
 if TYPE_CHECKING:
-    from mapper.runtime.cache import SyncStats
     from mapper.runtime.gateway import Gateway
 
 __all__ = ["CONTENT_TYPE_LATEST", "MULTIPROC_ENV", "Metrics", "RouteTemplates", "multiprocess_directory"]
@@ -67,6 +69,16 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 _LARGEST_ERROR_BODY = 64 * 1024  # error bodies are small; a larger 4xx body is not parsed
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """The last import of one object type and kind, for the status page: when it ended (Unix
+    time), how long it took, and what it changed (None: it failed)."""
+
+    ended: float
+    seconds: float
+    stats: SyncStats | None
 
 
 class RouteTemplates:
@@ -227,6 +239,9 @@ class Metrics:
         )
         self._children: dict[tuple[str, str, int], Any] = {}
         self._last_ok: dict[str, float] = {}
+        #: the last run and the last failed run of each (object type, kind), this process's
+        self.last_runs: dict[tuple[str, str], SyncRun] = {}
+        self.last_failures: dict[tuple[str, str], SyncRun] = {}
         self._dropped_seen: dict[str, int] = {}
         self._started = time.time()
 
@@ -284,12 +299,14 @@ class Metrics:
     def synced(self, object_type: str, kind: str, seconds: float, stats: SyncStats | None) -> None:
         """One import of ``object_type`` finished (``stats`` None: it failed)."""
         labels = (self.connector, object_type, kind)
+        now = time.time()
+        run = self.last_runs[(object_type, kind)] = SyncRun(now, seconds, stats)
         self.sync_runs.labels(*labels).inc()
         self.sync_seconds.labels(*labels).observe(seconds)
         if stats is None:
+            self.last_failures[(object_type, kind)] = run
             self.sync_errors.labels(*labels).inc()
             return
-        now = time.time()
         self._last_ok[object_type] = now
         self.sync_last.labels(*labels).set(now)
         self.sync_lag.labels(self.connector, object_type).set(0)

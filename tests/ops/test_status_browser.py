@@ -82,6 +82,10 @@ def test_the_status_page_in_a_browser(gateway: ServedGateway) -> None:
                 assert int(section.locator('[data-count="Group"]').inner_text()) == groups
                 assert section.locator("#last-full-sync").inner_text().endswith("Z")
                 assert section.locator("#last-error").inner_text() == "—"
+                full = section.locator('[data-sync="User/full"] td')
+                assert (
+                    full.nth(4).inner_text() == f"+{users - 1} ~0 −0"
+                )  # the first import, before the create
                 writes = section.locator("#writes tr")
                 assert writes.count() == 1 + 3  # the header, then the three writes, newest first
                 assert writes.nth(1).locator("td").nth(5).inner_text() == "404"

@@ -15,6 +15,7 @@ from mapper.pipeline import load
 from mapper.runtime.gateway import Gateway
 from mapper.scim.audit import AuditTrail
 from mapper.scim.auth import parse_credentials
+from mapper.scim.metrics import Metrics
 from mapper.scim.routes.status import Connector, connector_section, statements
 
 pytestmark = pytest.mark.anyio
@@ -65,6 +66,8 @@ async def test_the_page_shows_counts_writes_and_sql(host: httpx.AsyncClient) -> 
     assert "<td class=n error>409</td>" in html
     assert "INSERT INTO employees" in html
     assert "sqlite:///" in html
+    # the first import of each type, from the metrics' record of runs
+    assert re.search(r'<tr data-sync="User/full"><td>User</td><td>full</td><td>[0-9T:-]+Z</td>', html)
 
 
 async def test_every_value_is_escaped(host: httpx.AsyncClient) -> None:
@@ -81,7 +84,8 @@ async def test_the_database_password_never_reaches_the_page() -> None:
     secret = "s3cret-Pa55"
     gateway = Gateway(plan, environ={"HR_DATABASE_URL": f"postgresql://hr:{secret}@db.internal:5432/hr"})
     try:
-        html = connector_section(Connector("hr", plan, "/scim/v2", AuditTrail()), gateway)
+        metrics = Metrics("hr", lambda path: "other")
+        html = connector_section(Connector("hr", plan, "/scim/v2", AuditTrail(), metrics), gateway)
     finally:
         gateway.databases["hr"].dispose()
     assert secret not in html

@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, Response
 from mapper.plan import Plan, PlanNode, Statement
 from mapper.runtime.database import redact
 from mapper.scim.audit import AuditTrail
+from mapper.scim.metrics import Metrics, SyncRun
 from mapper.scim.routes.operator import OperatorGuard
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Connector:
     plan: Plan
     base_path: str
     trail: AuditTrail
+    metrics: Metrics
 
 
 class StatusPage:
@@ -140,7 +142,7 @@ def connector_section(connector: Connector, gateway: Gateway | None) -> str:
         f"up {_duration(health.get('uptimeSeconds', 0))}</p>"
         f"<div class=figures>{counts}</div>"
         "<div class=grid>"
-        f"<div>{_syncs(health)}</div>"
+        f"<div>{_syncs(health)}{_runs(connector.metrics)}</div>"
         f"<div>{_databases(gateway)}</div>"
         f"<div>{_writes(connector.trail)}</div>"
         "</div>"
@@ -166,6 +168,36 @@ def _syncs(health: dict[str, Any]) -> str:
         f"<h3>Syncs</h3><div class=scroll><table>{cells}"
         f"<tr><th>Autosync</th><td>{autosync}</td></tr></table></div>"
     )
+
+
+def _runs(metrics: Metrics) -> str:
+    """Each object type's last import of each kind, and its last failed one."""
+    if not metrics.last_runs:
+        return ""
+    rows = []
+    for (object_type, kind), run in sorted(metrics.last_runs.items()):
+        failed = metrics.last_failures.get((object_type, kind))
+        outcome = _outcome(run)
+        rows.append(
+            f'<tr data-sync="{escape(object_type)}/{escape(kind)}"><td>{escape(object_type)}</td>'
+            f"<td>{escape(kind)}</td><td>{_stamp(run.ended)}</td><td class=n>{run.seconds:.2f}</td>"
+            f"<td>{outcome}</td><td>{_stamp(failed.ended) if failed else '—'}</td></tr>"
+        )
+    return (
+        "<div class=scroll><table id=runs><tr><th>type</th><th>kind</th><th>last run</th><th>s</th>"
+        f"<th>outcome</th><th>last failure</th></tr>{''.join(rows)}</table></div>"
+    )
+
+
+def _outcome(run: SyncRun) -> str:
+    stats = run.stats
+    if stats is None:
+        return "<span class=error>failed</span>"
+    return f"+{stats.added} ~{stats.changed} −{stats.removed}"
+
+
+def _stamp(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _databases(gateway: Gateway) -> str:
