@@ -57,5 +57,8 @@ def worker_config(plan: Plan, settings: Settings) -> uvicorn.Config:
 def run_workers(plan: Plan, settings: Settings, sock: socket.socket) -> None:
     """Supervise ``settings.workers`` workers on ``sock`` (bound once, by
     :func:`mapper.scim.server.listen`) until stopped."""
+    from mapper.scim.metrics import multiprocess_directory
+
     config = _WorkerConfig(plan, settings)
-    Multiprocess(config, sockets=[sock]).run()
+    with multiprocess_directory():  # the workers' metrics, added up by whichever answers /metrics
+        Multiprocess(config, sockets=[sock]).run()

@@ -60,6 +60,18 @@ def test_two_processes_are_counted_together(tmp_path: Path) -> None:
     assert any(shared.iterdir())
 
 
+def test_serve_with_workers_counts_every_request_whichever_worker_answers(tmp_path: Path) -> None:
+    served = ServedGateway(sqlite_url(tmp_path / "hr.db"), tmp_path / "serve.log", "--workers", "2").start()
+    try:
+        for _ in range(12):  # a new connection each time: the kernel picks the worker
+            assert httpx.get(f"{served.base}/Users/1", headers=AUTH, timeout=10).status_code == 200
+        for _ in range(6):
+            text = httpx.get(f"http://127.0.0.1:{served.port}/metrics", headers=AUTH, timeout=10).text
+            assert requests_to(text, "/scim/v2/Users/{id}") == 12  # every scrape, from any worker
+    finally:
+        served.stop()
+
+
 def test_multiprocess_directory_is_made_and_removed_or_emptied(tmp_path: Path) -> None:
     environ: dict[str, str] = {}
     with multiprocess_directory(environ) as made:
