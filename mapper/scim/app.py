@@ -2,13 +2,14 @@
 
     Starlette(routes=[...], middleware=[...], exception_handlers={...}, lifespan=...)
 
-One middleware, the front door (:mod:`mapper.scim.front`): the audit log (writes only, including
-those refused a token), bearer authentication (rejects before anything else runs), path
-normalisation (``/users/`` → ``/Users``) and the cached-read fast path. The lifespan owns the
+One middleware, the front door (:mod:`mapper.scim.front`): the metrics, the audit log (writes
+only, including those refused a token), bearer authentication (rejects before anything else
+runs), path normalisation (``/users/`` → ``/Users``) and the cached-read fast path. The lifespan owns the
 runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, launches its first full import
 (in the background under a server: see :func:`build_app`), hands it to the handlers as
-``request.state.gateway``, and stops it (autosync, probe, pools) on shutdown.
-There is no global state: two apps built from two plans are independent.
+``request.state.gateway``, and stops it (autosync, probe, pools) on shutdown. The operator's
+routes (``/``, ``/metrics``, ``/status``) come after the SCIM ones. There is no global state: two
+apps built from two plans are independent, down to their metrics registries.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The front door: what every request meets before the router, as one ASGI middleware.
 
-In order: the audit log wraps writes (so a write refused a token is logged too), a write's body
+In order: the metrics time and count every request (:mod:`mapper.scim.metrics`), the audit log
+wraps writes (so a write refused a token is logged too), a write's body
 gets a deadline (:class:`BodyDeadline`: a client that sends it too slowly gets 408), bearer
 authentication rejects requests without a valid token, the path is normalised (``/users/`` →
-``/Users``), and a cached read (:mod:`mapper.scim.routes.reads`) is answered on the spot.
+``/Users``; a client that came in through the ECMA host's root keeps it in the scope, so links
+follow it), and a cached read (:mod:`mapper.scim.routes.reads`) is answered on the spot.
 Everything else goes on to the router. Reads pay one set look-up for the audit log, one header
 scan and the token comparisons, one path check and, when cached, no router at all: these steps
 are one layer rather than four because each ASGI layer costs as much as the step it runs.
