@@ -36,7 +36,8 @@ def test_every_flag_has_a_variable_and_every_option_a_flag_or_a_variable() -> No
     flags = {a.dest for a in parser._actions if a.option_strings and a.dest != "help"}
     names = set(options())
     assert flags <= names
-    assert names - flags == {"mapping", "tokens"}  # the positional, and tokens (never on a command line)
+    # the positional, and tokens (never on a command line)
+    assert names - flags == {"mapping", "tokens", "metrics_tokens"}
     assert env_name("log_level") == "MAPPER_LOG_LEVEL" and env_name("tokens") == "MAPPER_TOKEN"
     assert env_name("mapping") == "MAPPER_MAPPING"
 
