@@ -339,6 +339,35 @@ def run_lsp(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# coherence-ddl ----------------------------------------------------------------------------------
+
+
+def register_coherence_ddl(subparsers: Subparsers) -> None:
+    p = subparsers.add_parser(
+        "coherence-ddl",
+        help="print triggers that announce other applications' writes to every gateway process",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dialect", choices=("postgres", "sqlite", "mysql"), help="instead of each source's")
+    p.set_defaults(run=run_coherence_ddl)
+
+
+def run_coherence_ddl(args: argparse.Namespace) -> int:
+    from mapper.runtime.coherence.triggers import trigger_ddl
+
+    result = load_file(args.file, write=args.dialect)
+    _report(result.diagnostics, {result.path: result.text})
+    if not result.ok or result.plan is None:
+        return EXIT_ERRORS
+    for source in result.plan.sources:
+        try:
+            sys.stdout.write(f"-- source {source.name} ({source.dialect})\n")
+            sys.stdout.write(trigger_ddl(result.plan, source.dialect, source.name))
+        except ValueError as error:
+            return _fail(f"coherence-ddl: {error}")
+    return EXIT_OK
+
+
 # entry point ------------------------------------------------------------------------------------
 
 COMMANDS: tuple[Register, ...] = (
@@ -349,6 +378,7 @@ COMMANDS: tuple[Register, ...] = (
     register_serve,
     register_simulate,
     register_lsp,
+    register_coherence_ddl,
 )
 
 

@@ -10,6 +10,7 @@
 | ``loading`` | worker-thread reads: one object, full imports, deltas, the watermark |
 | ``database`` | one engine per source, statements compiled once, transactions in worker threads |
 | ``autosync`` | the background delta/full import loop |
+| ``coherence`` | other gateway processes' writes: LISTEN/NOTIFY or a polled change log, re-read by anchor |
 | ``locks`` | per-key locks for writes |
 | ``errors`` | the errors the SCIM front end maps to responses |
 

@@ -538,6 +538,8 @@ class Database:
         if self.dialect == "postgresql":
             idle = max(1, int(timeouts.keepalive))
             kwargs["connect_args"].update(
+                # coherence triggers (mapper coherence-ddl) skip the gateway's own sessions by it
+                application_name="mapper",
                 options=f"-c statement_timeout={int(timeouts.statement * 1000)}",
                 keepalives=1,
                 keepalives_idle=idle,

@@ -129,6 +129,21 @@ class ObjectStore:
             return int(id)
         return None if self._int_anchors else id
 
+    def key_of(self, anchor: Any) -> Key | None:
+        """The cache key of an anchor another process announced (an integer, or a string of
+        digits where anchors are integers; a string); None when no object can have it."""
+        if isinstance(anchor, bool) or not isinstance(anchor, int | str):
+            return None
+        ints = self._int_anchors
+        if ints is None:
+            ints = self.obj.anchor_generation == "database"
+        if not ints:
+            return str(anchor)
+        if isinstance(anchor, int):
+            return anchor
+        text = anchor.strip()
+        return int(text) if text.isascii() and text.isdigit() and int(text) <= INT64_MAX else None
+
     def _learn(self, record: Record) -> None:
         if self._int_anchors is None:
             self._int_anchors = isinstance(self.codec.key(record), int)

@@ -6,17 +6,21 @@ tests/reliability/test_coherence.py."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
+from sqlalchemy import create_engine
 
 from mapper.runtime.coherence import CoherenceError, mode_for
 from mapper.runtime.coherence.changelog import ChangeLogChannel
 from mapper.runtime.coherence.notify import PAYLOAD_LIMIT, parse, payloads
+from mapper.runtime.coherence.triggers import trigger_ddl, written_tables
+from mapper.runtime.database import engine_url
 from mapper.runtime.gateway import Gateway
-from tests.conftest import HrDatabase
+from tests.conftest import HrDatabase, split_sql
 from tests.runtime.conftest import hr_plan
 from tests.runtime.test_store import new_user
 
@@ -144,3 +148,76 @@ def test_the_change_log_waits_for_a_number_committed_late_and_gives_it_up_in_tim
     channel._gaps[15] -= channel.gap_wait + 1  # 15's transaction rolled back long ago
     channel._take([])
     assert channel.floor == 16
+
+
+def install(hr_database: HrDatabase, ddl: str) -> None:
+    """Run the DDL script as a DBA would (psql, sqlite3, the mysql client)."""
+    url = engine_url(hr_database.url)
+    if hr_database.dialect == "sqlite":
+        connection = sqlite3.connect(url.database or "")
+        try:
+            connection.executescript(ddl)
+        finally:
+            connection.close()
+        return
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            if hr_database.dialect == "postgres":
+                cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute(ddl)
+                cursor.close()
+            else:
+                for statement in split_sql(ddl):
+                    connection.exec_driver_sql(statement)
+    finally:
+        engine.dispose()
+
+
+async def test_triggers_announce_other_applications_writes(hr_database: HrDatabase):
+    """``mapper coherence-ddl``'s triggers: a row changed, a member added and a row deleted by
+    another application reach the gateway through its channel (no sync runs)."""
+    plan = hr_plan(hr_database.dialect)
+    install(hr_database, trigger_ddl(plan, hr_database.dialect))
+    gateway = Gateway(
+        plan,
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence="auto",
+        coherence_interval=0.1,
+    )
+    await gateway.start()
+    try:
+        users, groups = gateway.stores["User"], gateway.stores["Group"]
+        own = await users.create(new_user("trigger.own"))  # the gateway's own write still works
+        if hr_database.dialect == "postgres":  # its session is the gateway's: the trigger is quiet
+            await anyio.sleep(0.5)
+            assert next(iter(gateway.coherence.appliers.values())).applied == 0
+        hr_database.execute("UPDATE employees SET title = 'By another app' WHERE employee_id = 5")
+        await eventually(lambda: users.lookup("id", "5")[0].get("title") == "By another app")
+        group = groups.lookup("id", "1")[0]
+        before = {m["value"] for m in group.get("members") or []}
+        hr_database.execute(f"INSERT INTO group_members (group_id, employee_id) VALUES (1, {own['id']})")
+        await eventually(
+            lambda: (
+                {m["value"] for m in groups.lookup("id", "1")[0].get("members") or []} == before | {own["id"]}
+            )
+        )
+        hr_database.execute("DELETE FROM employees WHERE employee_id = 17")
+        await eventually(lambda: not users.lookup("id", "17"))
+    finally:
+        await gateway.stop()
+
+
+def test_trigger_ddl_names_each_written_table_by_its_anchor_column():
+    tables, skipped = written_tables(hr_plan("postgres"), "postgres")
+    assert set(tables) == {
+        ("employees", "employee_id", "User"),
+        ("employee_emails", "employee_id", "User"),
+        ("employee_phones", "employee_id", "User"),
+        ("groups", "group_id", "Group"),
+        ("group_members", "group_id", "Group"),
+    }
+    assert skipped == []
+    with pytest.raises(ValueError, match="no coherence triggers for tsql"):
+        trigger_ddl(hr_plan("postgres"), "tsql")

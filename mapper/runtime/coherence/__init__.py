@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mapper.errors import MapperError
+from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.record import Key
 
 if TYPE_CHECKING:
@@ -102,10 +103,12 @@ class Applier:
 
     def offer(self, changes: Iterable[tuple[str, Any, str]]) -> None:
         """Queue changes (object type, key, op) of another process."""
-        for object_type, key, op in changes:
-            if object_type not in self.stores:
+        for object_type, anchor, op in changes:
+            store = self.stores.get(object_type)
+            if store is None:
                 continue  # an object type of another mapping on the same database
-            if op == RESYNC or not isinstance(key, int | str) or isinstance(key, bool):
+            key = store.key_of(anchor) if op != RESYNC else None
+            if key is None:
                 self._resync.add(object_type)
             else:
                 self._pending.setdefault(object_type, {})[key] = None
@@ -144,10 +147,15 @@ class Applier:
                     del keys[key]
                 try:
                     await store.reread(chunk)
-                except BaseException:
-                    for key in chunk:
+                except DatabaseUnavailableError:
+                    for key in chunk:  # read them once the database answers again
                         keys[key] = None
                     raise
+                except Exception as error:  # noqa: BLE001 - an anchor the column cannot hold...
+                    log.warning("%s: could not read changed objects again (%s)", name, type(error).__name__)
+                    self._resync.add(name)  # ...never blocks the queue: import the type instead
+                    self._wake.set()
+                    return
                 self.applied += len(chunk)
             self._pending.pop(name, None)
 
