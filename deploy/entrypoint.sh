@@ -1,30 +1,27 @@
 #!/bin/sh
-# The container's entrypoint (Dockerfile), also usable on a host: `mapper serve` on a mounted
-# mapping, its options from the environment, or the health check the image's HEALTHCHECK runs.
+# The container's entrypoint (Dockerfile), also usable on a host: `mapper serve`, or the health
+# check the image's HEALTHCHECK runs.
 #
-#   entrypoint.sh [serve] [more mapper serve options]   serve MAPPER_MAPPING (the default command)
-#   entrypoint.sh healthcheck                           exit 0 when /readyz answers 200, else 1
-#   entrypoint.sh mapper lint ... | any command         run it as given (lint, compile, simulate...)
+#   entrypoint.sh [serve] [mapper serve options]   serve the mapping (the default command)
+#   entrypoint.sh healthcheck                      exit 0 when /readyz answers 200, else 1
+#   entrypoint.sh mapper lint ... | any command    run it as given (lint, compile, simulate...)
 #
-# Environment (every one optional; options given on the command line come after and win):
-#   MAPPER_MAPPING             the mapping file (default /etc/mapper/mapping.map)
-#   MAPPER_HOST, MAPPER_PORT   where to listen (default 0.0.0.0 and 8080)
-#   MAPPER_CERTFILE, MAPPER_KEYFILE   TLS certificate and key (PEM): serve HTTPS
-#   MAPPER_TOKEN_FILE          file of bearer tokens (MAPPER_TOKEN is read by mapper itself)
-#   MAPPER_METRICS_TOKEN_FILE  file of tokens that open /metrics only (or MAPPER_METRICS_TOKEN)
-#   MAPPER_DIALECT             override the mapping's dialect (the HR example says sqlite)
-#   MAPPER_LOG_LEVEL           critical, error, warning, info (default), debug
+# mapper serve reads every option from a MAPPER_* variable too (docs/gateway.md, Options): the
+# mapping from MAPPER_MAPPING, the port from MAPPER_PORT, TLS from MAPPER_CERTFILE and
+# MAPPER_KEYFILE, tokens from MAPPER_TOKEN or MAPPER_TOKEN_FILE, and so on; options on the command
+# line win over them. This script only gives a container's defaults: the mapping at
+# /etc/mapper/mapping.map, listening on every interface, port 8080.
 set -eu
 
-mapping="${MAPPER_MAPPING:-/etc/mapper/mapping.map}"
-host="${MAPPER_HOST:-0.0.0.0}"
-port="${MAPPER_PORT:-8080}"
-scheme=http
-[ -n "${MAPPER_CERTFILE:-}" ] && scheme=https
+export MAPPER_MAPPING="${MAPPER_MAPPING:-/etc/mapper/mapping.map}"
+export MAPPER_HOST="${MAPPER_HOST:-0.0.0.0}"
+export MAPPER_PORT="${MAPPER_PORT:-8080}"
 
 command="${1:-serve}"
 case "$command" in
   healthcheck)
+    scheme=http
+    [ -n "${MAPPER_CERTFILE:-}" ] && scheme=https
     # the certificate names the public host, not 127.0.0.1: the check does not verify it
     exec python3 -c '
 import ssl, sys, urllib.request
@@ -36,18 +33,11 @@ try:
 except Exception as error:
     print(f"not ready: {error}", file=sys.stderr)
     sys.exit(1)
-' "$scheme://127.0.0.1:$port/readyz"
+' "$scheme://127.0.0.1:$MAPPER_PORT/readyz"
     ;;
   serve | -*)
-    [ "$command" = serve ] && shift
-    # the environment's options go first, the command line's last: mapper takes the last of each
-    [ -n "${MAPPER_CERTFILE:-}" ] && set -- --certfile "$MAPPER_CERTFILE" "$@"
-    [ -n "${MAPPER_KEYFILE:-}" ] && set -- --keyfile "$MAPPER_KEYFILE" "$@"
-    [ -n "${MAPPER_TOKEN_FILE:-}" ] && set -- --token-file "$MAPPER_TOKEN_FILE" "$@"
-    [ -n "${MAPPER_METRICS_TOKEN_FILE:-}" ] && set -- --metrics-token-file "$MAPPER_METRICS_TOKEN_FILE" "$@"
-    [ -n "${MAPPER_DIALECT:-}" ] && set -- --dialect "$MAPPER_DIALECT" "$@"
-    [ -n "${MAPPER_LOG_LEVEL:-}" ] && set -- --log-level "$MAPPER_LOG_LEVEL" "$@"
-    exec mapper serve "$mapping" --host "$host" --port "$port" "$@"
+    if [ $# -gt 0 ] && [ "$1" = serve ]; then shift; fi
+    exec mapper serve "$@"
     ;;
   *)
     exec "$@"

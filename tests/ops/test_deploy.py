@@ -153,34 +153,35 @@ def test_the_entrypoint_serves_https_with_mounted_files(tmp_path: Path) -> None:
         assert answer.status_code == 200
 
 
-def test_the_entrypoint_puts_the_command_line_after_the_environment(tmp_path: Path) -> None:
-    """A ``mapper`` that prints its arguments stands in for the real one: mapper takes the last
-    of each option, so the command line must come last to win."""
+def test_the_entrypoint_gives_container_defaults_and_passes_the_rest_on(tmp_path: Path) -> None:
+    """A ``mapper`` that prints its arguments and its MAPPER_ variables stands in for the real one."""
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "mapper").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    (fake / "mapper").write_text('#!/bin/sh\nprintf "%s\\n" "$@"\nenv | grep ^MAPPER_ | sort\n')
     (fake / "mapper").chmod(0o755)
-    env = environment(tmp_path, MAPPER_PORT="9000", MAPPER_DIALECT="postgres", MAPPER_CERTFILE="/tls/a b.pem")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPPER_")}
     env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
-    printed = subprocess.run(
-        ["sh", str(ENTRYPOINT), "serve", "--port", "9001", "--dialect", "mysql"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    assert printed[:6] == ["serve", str(HR / "hr.map"), "--host", "127.0.0.1", "--port", "9000"]
-    assert printed[-4:] == ["--port", "9001", "--dialect", "mysql"]
-    assert printed[printed.index("--certfile") + 1] == "/tls/a b.pem"  # one argument, spaces kept
-    assert printed.index("--dialect") < len(printed) - 2  # the environment's, before the command line's
-    other = subprocess.run(
-        ["sh", str(ENTRYPOINT), "mapper", "lint", "x.map"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert other.stdout.splitlines() == ["lint", "x.map"]  # any other command runs as given
+
+    def printed(*args: str, **variables: str) -> list[str]:
+        return subprocess.run(
+            ["sh", str(ENTRYPOINT), *args],
+            env={**env, **variables},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+
+    assert printed() == [
+        "serve",
+        "MAPPER_HOST=0.0.0.0",
+        "MAPPER_MAPPING=/etc/mapper/mapping.map",
+        "MAPPER_PORT=8080",
+    ]
+    given = printed("serve", "--max-results", "500", "--dialect", "my sql", MAPPER_PORT="9000")
+    assert given[:5] == ["serve", "--max-results", "500", "--dialect", "my sql"]  # spaces kept
+    assert "MAPPER_PORT=9000" in given  # the operator's variable, not the default
+    assert printed("--strict")[:2] == ["serve", "--strict"]  # options alone mean serve
+    assert printed("mapper", "lint", "x.map")[:2] == ["lint", "x.map"]  # any other command as given
 
 
 def test_the_dockerfile_runs_the_entrypoint_as_an_unprivileged_user() -> None:
