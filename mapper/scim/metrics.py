@@ -95,9 +95,15 @@ class RouteTemplates:
         normalise: Callable[[str], str] | None = None,
     ) -> None:
         self.base = base_path
-        self.segments = frozenset(segments)
-        self.fixed = frozenset(fixed)
         self.normalise = normalise
+        # looked up whole, without building strings: this runs for every request
+        self.fixed = {path: path for path in fixed}
+        self.prefix = f"{base_path}/"
+        self.items: dict[str, tuple[str, str]] = {}
+        for segment in segments:
+            root = f"{base_path}/{segment}"
+            self.fixed[root] = root
+            self.items[segment] = (f"{root}/{{id}}", f"{root}/.search")
 
     def __call__(self, path: str) -> str:
         route = self.template(path)
@@ -106,17 +112,15 @@ class RouteTemplates:
         return route
 
     def template(self, path: str) -> str:
-        base = self.base
-        if path.startswith(base) and path[len(base) : len(base) + 1] == "/":
-            first, sep, tail = path[len(base) + 1 :].partition("/")
-            if first not in self.segments:
-                return "other"
-            if not sep:
-                return f"{base}/{first}"
-            if tail == ".search":
-                return f"{base}/{first}/.search"
-            return f"{base}/{first}/{{id}}"
-        return path if path in self.fixed else "other"
+        found = self.fixed.get(path)  # a collection, a fixed path: the whole path is the key
+        if found is not None:
+            return found
+        if path.startswith(self.prefix):
+            first, _, tail = path[len(self.prefix) :].partition("/")
+            item = self.items.get(first)  # /scim/v2/Users/{id} (an id may hold a decoded '/')
+            if item is not None and tail:
+                return item[1] if tail == ".search" else item[0]
+        return "other"
 
 
 class Metrics:

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from test_app_support import CORE_GROUP, TOKEN, new_user, scim_client
 
 from mapper.scim.auth import parse_credentials
+from mapper.scim.metrics import RouteTemplates
 
 pytestmark = pytest.mark.anyio
 
@@ -209,3 +210,15 @@ async def test_promtool_accepts_the_exposition(host: httpx.AsyncClient) -> None:
         [PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_route_templates_come_from_a_fixed_set() -> None:
+    templates = RouteTemplates("/scim/v2", ("Users", ".search"), ("/", "/metrics"))
+    assert templates("/scim/v2/Users") == "/scim/v2/Users"
+    assert templates("/scim/v2/Users/42") == "/scim/v2/Users/{id}"
+    assert templates("/scim/v2/Users/CN=a/b") == "/scim/v2/Users/{id}"  # an id holding a decoded '/'
+    assert templates("/scim/v2/Users/.search") == "/scim/v2/Users/.search"
+    assert templates("/scim/v2/.search") == "/scim/v2/.search"
+    assert templates("/metrics") == "/metrics"
+    for unknown in ("/scim/v2", "/scim/v2/Nope/1", "/scim/v2/Users/", "/x", "/metrics/x", ""):
+        assert templates(unknown) == "other", unknown
