@@ -267,3 +267,27 @@ def test_the_systemd_unit_verifies_and_its_command_serves(tmp_path: Path) -> Non
             verify=unverified,
         )
         assert answer.status_code == 200
+
+
+def test_the_compose_file_mounts_what_exists_and_sets_only_real_options() -> None:
+    import yaml
+
+    from mapper.scim.settings import env_name, options
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "mapper"}
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"compose.yaml mounts {source}, which does not exist"
+    mapper = services["mapper"]
+    known = {env_name(name) for name in options()}
+    for variable in mapper["environment"]:
+        assert variable in known or variable == "HR_DATABASE_URL", f"{variable} is no mapper serve option"
+    assert mapper["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert mapper["read_only"] is True and mapper["cap_drop"] == ["ALL"]
+    # the HR example's database, created by PostgreSQL's init scripts in this order
+    inits = [v for v in services["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v]
+    assert [v.split(":")[1].rsplit("/", 1)[1] for v in inits] == ["01-schema.sql", "02-sample-data.sql"]
