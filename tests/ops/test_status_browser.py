@@ -82,6 +82,7 @@ def test_the_status_page_in_a_browser(gateway: ServedGateway) -> None:
                 assert int(section.locator('[data-count="Group"]').inner_text()) == groups
                 assert section.locator("#last-full-sync").inner_text().endswith("Z")
                 assert section.locator("#last-error").inner_text() == "—"
+                assert section.locator("#phase").inner_text() == "ready"
                 full = section.locator('[data-sync="User/full"] td')
                 assert (
                     full.nth(4).inner_text() == f"+{users - 1} ~0 −0"

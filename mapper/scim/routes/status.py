@@ -152,11 +152,22 @@ def connector_section(connector: Connector, gateway: Gateway | None) -> str:
 
 
 def _syncs(health: dict[str, Any]) -> str:
+    phase = health.get("phase")
+    if phase and health.get("waiting"):
+        phase = f"{phase}: {health['waiting']}"
+    coherence = health.get("coherence") or {}
+    channels = "; ".join(
+        f"{source}: " + ", ".join(f"{key} {value}" for key, value in sorted(state.items()))
+        for source, state in sorted(coherence.items())
+        if isinstance(state, dict)
+    )
     rows = [
+        ("Phase", phase, "phase"),
         ("Last sync (full or delta)", health.get("lastSync"), "last-sync"),
         ("Last full sync", health.get("lastFullSync"), "last-full-sync"),
         ("Last error", health.get("lastError"), "last-error"),
         ("Last error at", health.get("lastErrorAt"), "last-error-at"),
+        ("Coherence", channels or "off", "coherence"),
     ]
     cells = "".join(
         f"<tr><th>{label}</th><td id={key}{' class=error' if key == 'last-error' and value else ''}>"
