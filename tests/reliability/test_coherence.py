@@ -35,6 +35,8 @@ SLACK = 4.0
 #: syncs must not be what makes a change visible
 NO_SYNC = ("--delta-interval=3600", "--full-interval=7200")
 MEMBER_ADDS = 50
+#: this database's LISTEN connections (other tests' gateways listen on their own databases)
+LISTENERS = "application_name = 'mapper-listen' AND datname = current_database()"
 
 
 def start_all(gateways: list[ServedGateway]) -> list[ServedGateway]:
@@ -198,9 +200,7 @@ def test_a_killed_listen_connection_is_replaced_and_the_process_catches_up(
     row (no notification at all). Each process reconnects, imports again (it may have missed
     notifications) and so shows the change, and then follows the other's writes again."""
     first, second = processes(hr_postgres.url, 2)
-    killed = hr_postgres.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'mapper-listen'"
-    )
+    killed = hr_postgres.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LISTENERS}")
     assert len(killed) == 2
     hr_postgres.execute("UPDATE employees SET title = 'Out of band' WHERE employee_id = 5")
     caught_up = visible(
@@ -215,10 +215,7 @@ def test_a_killed_listen_connection_is_replaced_and_the_process_catches_up(
         later = visible([second.base], f"/Users/{created.json()['id']}", status(200), BOUND["postgres"])
     print(f"\ncaught up {caught_up:.3f} s after the LISTEN connections were killed; then {later:.3f} s")
     assert "LISTEN connection lost" in second.log()
-    assert (
-        len(hr_postgres.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'mapper-listen'"))
-        == 2
-    )
+    assert len(hr_postgres.execute(f"SELECT pid FROM pg_stat_activity WHERE {LISTENERS}")) == 2
 
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
