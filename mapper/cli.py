@@ -323,10 +323,11 @@ def register_lsp(subparsers: Subparsers) -> None:
     p.add_argument(
         "--stdio", action="store_true", help="accepted for editors that pass it (stdio is the only transport)"
     )
-    p.add_argument(
+    database = p.add_mutually_exclusive_group()
+    database.add_argument(
         "--db", metavar="URL", help="check every document against this database instead of its source's"
     )
-    p.add_argument("--no-db", action="store_true", help="never connect to a database")
+    database.add_argument("--no-db", action="store_true", help="never connect to a database")
     p.set_defaults(run=run_lsp)
 
 

@@ -94,3 +94,12 @@ def test_a_quick_fix_only_replaces_one_word_close_to_the_suggestion() -> None:
     assert not quick_fixes("u", positions, [diagnostic(1, 0, 6, "did you mean 'timezone'?")])  # not alike
     assert not quick_fixes("u", positions, [diagnostic(0, 0, 7, "add userName <-> COLUMN")])  # no suggestion
     assert not quick_fixes("u", positions, [diagnostic(0, 0, 7, "did you mean 'userName'?", "other")])
+
+
+def test_lsp_takes_a_database_or_none_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    from mapper.cli import EXIT_USAGE, main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["lsp", "--db", "sqlite:///x.db", "--no-db"])
+    assert exited.value.code == EXIT_USAGE
+    assert "not allowed with" in capsys.readouterr().err
