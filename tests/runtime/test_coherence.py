@@ -19,6 +19,7 @@ from mapper.runtime.coherence.changelog import ChangeLogChannel
 from mapper.runtime.coherence.notify import PAYLOAD_LIMIT, parse, payloads
 from mapper.runtime.coherence.triggers import trigger_ddl, written_tables
 from mapper.runtime.database import engine_url
+from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.gateway import Gateway
 from tests.conftest import HrDatabase, split_sql
 from tests.runtime.conftest import hr_plan
@@ -234,3 +235,32 @@ def test_lint_db_does_not_mind_the_change_log_and_its_triggers(hr_database: HrDa
     install(hr_database, trigger_ddl(hr_plan(hr_database.dialect), hr_database.dialect))
     after = lint_text(text, str(HR_MAP), write=hr_database.dialect, db=hr_database.url).diagnostics
     assert [str(d) for d in after] == [str(d) for d in before]
+
+
+async def test_a_dropped_change_log_is_created_again(hr_database: HrDatabase):
+    """A DBA drops ``mapper_changes`` under running gateways (the change log on every database,
+    PostgreSQL too, as behind a transaction pooler): writes fail (503) only until a poll finds it
+    gone and creates it again; then changes flow again."""
+    environ = {"HR_DATABASE_URL": hr_database.url}
+    plan = hr_plan(hr_database.dialect)
+    first, second = (
+        Gateway(plan, environ=environ, autosync=False, coherence="changelog", coherence_interval=0.1)
+        for _ in range(2)
+    )
+    await first.start()
+    await second.start()
+    try:
+        hr_database.execute("DROP TABLE mapper_changes")
+        created = None
+        with anyio.fail_after(10):
+            while created is None:
+                try:
+                    created = await first.stores["User"].create(new_user("after.drop"))
+                except DatabaseUnavailableError:
+                    await anyio.sleep(0.1)
+        users = second.stores["User"]
+        await first.stores["User"].replace(created["id"], {**new_user("after.drop"), "title": "Seen"})
+        await eventually(lambda: (users.lookup("id", created["id"]) or [{}])[0].get("title") == "Seen")
+    finally:
+        await first.stop()
+        await second.stop()

@@ -217,6 +217,10 @@ class ChangeLogChannel:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - the next round tries again
+                if not isinstance(error, DatabaseUnavailableError):
+                    # the database answers but refuses the read (the table was dropped): create
+                    # it again next round, then import (changes may be lost with the table)
+                    self.ready = False
                 if not failing:
                     log.warning(
                         "database %s: cannot read the change log (%s); retrying",
