@@ -7,11 +7,21 @@ const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
 
 let client;
 
+// The workspace's first folder: `${workspaceFolder}` in a setting (VS Code leaves extension
+// settings unexpanded), and the server's working directory (relative SQLite URLs).
+function folder() {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+function expand(value) {
+  return value.split("${workspaceFolder}").join(folder() ?? ".");
+}
+
 function activate(context) {
   const config = vscode.workspace.getConfiguration("mapper");
-  const command = config.get("server.command", "mapper");
-  const args = ["lsp", ...config.get("server.args", [])];
-  const server = { command, args, transport: TransportKind.stdio };
+  const command = expand(config.get("server.command", "mapper"));
+  const args = ["lsp", ...config.get("server.args", []).map(expand)];
+  const server = { command, args, transport: TransportKind.stdio, options: { cwd: folder() } };
   client = new LanguageClient(
     "mapper",
     "SCIM SQL Mapper",
