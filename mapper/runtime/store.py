@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import exc
+from sqlglot import errors as sqlglot_errors
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import Cache, SyncStats
@@ -38,7 +39,9 @@ from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all,
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.record import Key, Record, anchor_key, fold
 from mapper.runtime.records import MISSING, Codec
+from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
 from mapper.runtime.values import INT64_MAX, coerce, to_scim
+from mapper.scimfilter import Filter
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,8 @@ class ObjectStore:
         self.imported = 0  # rows that import has read so far (progress for /readyz)
         self._warned_no_mark = False
         self.delete_scan = True  # every watermark delta also scans anchors for deletes
+        self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
+        self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
         self._int_anchors: bool | None = None  # learned from the first record seen
         self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
 
@@ -152,6 +157,10 @@ class ObjectStore:
 
     def count(self) -> int:
         return len(self.cache)
+
+    def records(self) -> list[Record]:
+        """A snapshot of the cached records (safe to hand to a worker thread)."""
+        return self.cache.records()
 
     def all(self) -> Iterator[dict[str, Any]]:
         """Every resource in the cache (no database access), rendered as it is iterated."""
@@ -256,6 +265,55 @@ class ObjectStore:
         key = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
         record = self.cache.get(key) if key is not None else None
         return [self.codec.render(record)] if record is not None else []
+
+    def filters(self) -> FilterSql | None:
+        """The filter → SQL translation of this type (None when its import cannot be wrapped)."""
+        if self._filters is None:
+            try:
+                self._filters = FilterSql(self.obj, self.codec, self.database.dialect)
+            except (ValueError, sqlglot_errors.SqlglotError) as error:
+                log.warning("%s: filters are evaluated on the cache: %s", self.name, error)
+                return None
+        return self._filters
+
+    async def search(
+        self,
+        node: Filter | None,
+        describe: Describe,
+        *,
+        sort: Sort | None = None,
+        offset: int = 0,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """(matches, the resources of the page ``[offset, offset + limit)``) for a filter the
+        database answers (:mod:`mapper.runtime.sqlfilter`), in anchor order or ``sort``'s; None
+        when it cannot answer the filter exactly, or refused the statement, and the caller
+        evaluates it on the cache. The translation and the rendering run in worker threads."""
+        filters = self.filters()
+        if filters is None:
+            return None
+        try:
+            search = await anyio.to_thread.run_sync(
+                partial(filters.query, node, describe, sort=sort, offset=offset, limit=limit)
+            )
+        except Untranslatable as why:
+            log.debug("%s: the filter is evaluated on the cache: %s", self.name, why.reason)
+            return None
+        render = self.codec.render
+
+        def run(tx: Tx) -> tuple[int, list[dict[str, Any]]]:
+            total, records = search.run(tx, rows=limit > 0)
+            return total, [render(record) for record in records]
+
+        try:
+            return await self.database.run(run)
+        except (exc.ProgrammingError, exc.DataError) as error:  # a column type the SQL did not expect
+            log.warning(
+                "%s: the database refused a filter (%s); the cache answers",
+                self.name,
+                type(error.orig).__name__,
+            )
+            return None
 
     def _strip_urn(self, path: str) -> str:
         for urn in (self.obj.schema_urn, *self.obj.extension_urns):

@@ -1,9 +1,10 @@
 """SCIM filters (RFC 7644 §3.4.2.2): parsing into a frozen AST and evaluation against resources.
 
-``parse_filter(text)`` returns a :data:`Filter` or raises :class:`~mapper.scim.errors.ScimError`
-(400 ``invalidFilter``) saying where the filter went wrong and what was expected there; Lark's
-exceptions never escape this module. ``node.matches(resource, resolver)`` evaluates a filter
-against a resource dict; ``equality_terms(node)`` recognises the filters the cache's indexes
+``parse_filter(text)`` returns a :data:`Filter` (the AST of :mod:`mapper.scimfilter`) or raises
+:class:`~mapper.scim.errors.ScimError` (400 ``invalidFilter``) saying where the filter went wrong
+and what was expected there; Lark's exceptions never escape this module.
+``matches(node, resource, resolver)`` evaluates a filter against a resource dict;
+``equality_terms(node)`` recognises the filters the cache's indexes
 can answer (``userName eq "x"``, ``id eq "7" and ...``).
 
 Syntax accepted beyond the RFC's ABNF, because real clients send it:
@@ -36,7 +37,6 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,86 +47,20 @@ from mapper.language.grammar import grammar_text
 from mapper.runtime.values import text_problem
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
 from mapper.scim.errors import ScimError, invalid_filter
-
-Scalar = str | int | float | bool | None
-
-# ---------------------------------------------------------------------------- the AST
-
-
-@dataclass(frozen=True)
-class AttrPath:
-    """``[urn:]attribute[.sub]`` as written (not yet canonical); ``urn`` is None when unqualified."""
-
-    urn: str | None
-    attribute: str
-    sub: str | None = None
-
-    def __str__(self) -> str:
-        text = f"{self.attribute}.{self.sub}" if self.sub else self.attribute
-        return f"{self.urn}:{text}" if self.urn else text
-
-    @classmethod
-    def parse_token(cls, text: str) -> AttrPath:
-        """Split an ATTRPATH token: the URN ends at the last colon, the sub-attribute at the dot."""
-        urn, _, rest = str(text).rpartition(":")
-        attribute, _, sub = rest.partition(".")
-        return cls(urn or None, attribute, sub or None)
-
-
-class _Node:
-    def matches(self, resource: dict[str, Any], resolver: AttributeResolver) -> bool:
-        """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse."""
-        return _evaluate(self, resource, resolver, None)  # type: ignore[arg-type]
-
-    def validate(self, resolver: AttributeResolver) -> None:
-        """Raise ``invalidFilter`` for operator/type combinations the attribute types forbid,
-        without needing a resource (so an empty result set still reports the error)."""
-        _validate(self, resolver, None)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Compare(_Node):
-    path: AttrPath
-    op: str  # eq ne co sw ew gt ge lt le, lower case
-    value: Scalar
-
-
-@dataclass(frozen=True)
-class Present(_Node):
-    path: AttrPath
-
-
-@dataclass(frozen=True)
-class And(_Node):
-    left: Filter
-    right: Filter
-
-
-@dataclass(frozen=True)
-class Or(_Node):
-    left: Filter
-    right: Filter
-
-
-@dataclass(frozen=True)
-class Not(_Node):
-    inner: Filter
-
-
-@dataclass(frozen=True)
-class ValuePath(_Node):
-    """``attr[filter]``: some value of the multi-valued ``attr`` satisfies ``filter``, whose paths
-    name sub-attributes of ``attr``."""
-
-    path: AttrPath
-    filter: Filter
-
-
-Filter = Compare | Present | And | Or | Not | ValuePath
+from mapper.scimfilter import (  # re-exported: the AST is the front end's vocabulary
+    SUBSTRING,
+    And,
+    AttrPath,
+    Compare,
+    Filter,
+    Not,
+    Or,
+    Present,
+    Scalar,
+    ValuePath,
+)
 
 GRAMMAR_FILE = "scim_filter.lark"
-ORDERING = frozenset({"gt", "ge", "lt", "le"})
-SUBSTRING = frozenset({"co", "sw", "ew"})
 
 # ---------------------------------------------------------------------------- parsing
 
@@ -548,6 +482,17 @@ def _as_datetime(text: str) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def matches(node: Filter, resource: dict[str, Any], resolver: AttributeResolver) -> bool:
+    """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse."""
+    return _evaluate(node, resource, resolver, None)
+
+
+def validate(node: Filter, resolver: AttributeResolver) -> None:
+    """Raise ``invalidFilter`` for operator/type combinations the attribute types forbid,
+    without needing a resource (so an empty result set still reports the error)."""
+    _validate(node, resolver, None)
 
 
 def matches_value(

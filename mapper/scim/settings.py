@@ -32,6 +32,7 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: a group PUT with ~10,000 members 
 DEFAULT_MAX_RESULTS = 1000  # the most resources one list response carries (filter.maxResults)
 DEFAULT_MAX_FILTER_LENGTH = 8192  # characters of a filter (Entra's are under 200)
 DEFAULT_MAX_FILTER_DEPTH = 64  # open parentheses/brackets plus and/or/not operators in one filter
+DEFAULT_FILTER_BUDGET = 2.0  # seconds a filter the database cannot answer may scan the cache
 DEFAULT_MAX_PATCH_OPERATIONS = 1000  # operations in one PATCH (members come as lists in one op)
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its headers
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds to receive a whole request body (1 MiB at ~35 KB/s)
@@ -139,6 +140,11 @@ class Settings(BaseModel):
         DEFAULT_MAX_FILTER_DEPTH,
         "most levels in a filter: open parentheses or brackets plus and/or/not operators",
         ge=1,
+    )
+    filter_budget: float = option(
+        DEFAULT_FILTER_BUDGET,
+        "seconds a filter the database cannot answer may spend scanning the cache; then 400 tooMany",
+        gt=0,
     )
     max_patch_operations: int = option(
         DEFAULT_MAX_PATCH_OPERATIONS, "most operations in one PATCH; more get 413", ge=1

@@ -18,7 +18,9 @@ from mapper.scim.filter import (
     Present,
     ValuePath,
     equality_terms,
+    matches,
     parse_filter,
+    validate,
 )
 
 USERS = Resolver.for_type("User")
@@ -281,7 +283,7 @@ MATCHES = [
 
 @pytest.mark.parametrize(("text", "expected"), MATCHES, ids=[t for t, _ in MATCHES])
 def test_matches_user(text: str, expected: bool) -> None:
-    assert parse_filter(text).matches(USER, USERS) is expected
+    assert matches(parse_filter(text), USER, USERS) is expected
 
 
 @pytest.mark.parametrize(
@@ -295,7 +297,7 @@ def test_matches_user(text: str, expected: bool) -> None:
     ],
 )
 def test_matches_group(text: str, expected: bool) -> None:
-    assert parse_filter(text).matches(GROUP, GROUPS) is expected
+    assert matches(parse_filter(text), GROUP, GROUPS) is expected
 
 
 @pytest.mark.parametrize(
@@ -309,16 +311,16 @@ def test_matches_group(text: str, expected: bool) -> None:
 def test_type_misuse_is_invalid_filter(text: str, detail: str) -> None:
     node = parse_filter(text)
     with pytest.raises(ScimError) as caught:
-        node.matches(USER, USERS)
+        matches(node, USER, USERS)
     assert caught.value.scim_type == "invalidFilter"
     assert detail in caught.value.detail
 
 
 def test_validate_reports_type_misuse_without_a_resource() -> None:
     with pytest.raises(ScimError) as caught:
-        parse_filter('userName pr and emails[primary gt "x"]').validate(USERS)
+        validate(parse_filter('userName pr and emails[primary gt "x"]'), USERS)
     assert caught.value.scim_type == "invalidFilter"
-    parse_filter("userName pr and emails[primary eq true]").validate(USERS)
+    validate(parse_filter("userName pr and emails[primary eq true]"), USERS)
 
 
 # ---------------------------------------------------------------------------- equality terms
@@ -394,8 +396,8 @@ def test_plan_case_exact_applies_to_filters() -> None:
         attributes=(_bound("userName", "userName", case_exact=True),),
     )
     resolver = Resolver.for_object(plan_user)
-    assert parse_filter('userName eq "BJensen"').matches(USER, resolver)
-    assert not parse_filter('userName eq "bjensen"').matches(USER, resolver)
+    assert matches(parse_filter('userName eq "BJensen"'), USER, resolver)
+    assert not matches(parse_filter('userName eq "bjensen"'), USER, resolver)
     assert resolver.resolve(None, "USERNAME").mapped
 
 
@@ -416,8 +418,8 @@ def test_custom_object_type_from_the_plan() -> None:
     doors = resolver.resolve(None, "doors")
     assert (doors.type, doors.multi_valued, doors.sub_attributes) == ("complex", True, ("value",))
     resource = {"id": "1", "code": "AB", "level": 3, "doors": [{"type": "main", "value": "D1"}]}
-    assert parse_filter('level gt 2 and code eq "AB" and doors.value eq "d1"').matches(resource, resolver)
-    assert not parse_filter('code eq "ab"').matches(resource, resolver)
+    assert matches(parse_filter('level gt 2 and code eq "AB" and doors.value eq "d1"'), resource, resolver)
+    assert not matches(parse_filter('code eq "ab"'), resource, resolver)
     assert resolver.schema_urn(urn.upper()) == urn
 
 

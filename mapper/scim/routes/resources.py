@@ -34,7 +34,7 @@ from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
 from mapper.scim.routes.references import Members, note_drops
 from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
-from mapper.scim.routes.search import Query, find, page, query, sort
+from mapper.scim.routes.search import Query, find, matching, page, query, sort
 from mapper.scim.settings import Settings
 from mapper.scim.strict import check_mapped
 
@@ -64,6 +64,7 @@ class ResourceEndpoints:
         self.max_results = settings.max_results
         self.max_filter_length = settings.max_filter_length
         self.max_filter_depth = settings.max_filter_depth
+        self.filter_budget = settings.filter_budget
         self.max_patch_operations = settings.max_patch_operations
         self.members = Members.of(obj, plan)
         self.strict = settings.strict
@@ -141,10 +142,14 @@ class ResourceEndpoints:
             total = store.count()
             start = min(q.start_index - 1, total)  # islice takes no index beyond sys.maxsize
             return total, list(islice(store.all(), start, start + size))
-        matched = await find(store, q.filter, self.resolver, self.obj.query_attribute)
-        if q.sort_by:
-            matched = sort(matched, q.sort_by, q.descending, self.resolver)
-        return len(matched), page(matched, q.start_index, q.count, self.max_results)
+        return await matching(
+            store,
+            q,
+            self.resolver,
+            self.obj.query_attribute,
+            max_results=self.max_results,
+            budget=self.filter_budget,
+        )
 
     async def get(self, request: Request) -> Response:
         _, resource = await self.existing(request)
@@ -329,7 +334,9 @@ class RootSearch:
         matched: list[tuple[ResourceEndpoints, dict[str, Any]]] = []
         for endpoints in self.endpoints:
             store = endpoints.store(request)
-            found = await find(store, q.filter, endpoints.resolver, endpoints.obj.query_attribute)
+            found = await find(
+                store, q.filter, endpoints.resolver, endpoints.obj.query_attribute, endpoints.filter_budget
+            )
             if q.sort_by:
                 found = sort(found, q.sort_by, q.descending, endpoints.resolver)
             matched += [(endpoints, r) for r in found]

@@ -3,21 +3,29 @@ resources of one store, their order and their page.
 
 Equality on the id or the query attribute is answered from the store by key (read-through, so a
 user created in the database a second ago is found); equality on another indexed attribute from
-the store's index; every other filter scans the cached resources. Whatever found the candidates,
-the whole filter is evaluated on each, so an index is only ever a shortcut.
+the store's index (whatever found the candidates, the whole filter is evaluated on each, so an
+index is only ever a shortcut). Every other filter, and sortBy, is answered by the database
+(:mod:`mapper.runtime.sqlfilter`); what it cannot answer exactly is evaluated on the cache in a
+worker thread within a time budget. No scan runs on the event loop.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import anyio
+
+from mapper.runtime.record import Record
+from mapper.runtime.records import Codec
+from mapper.runtime.sqlfilter import Describe, Sort
 from mapper.runtime.values import text_problem
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci
-from mapper.scim.errors import ScimError, invalid_filter, invalid_value
+from mapper.scim.errors import ScimError, invalid_filter, invalid_value, too_many
 from mapper.scim.filter import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -26,7 +34,9 @@ from mapper.scim.filter import (
     Compare,
     Filter,
     equality_terms,
+    matches,
     parse_filter,
+    validate,
 )
 from mapper.scim.paths import split_list
 
@@ -43,13 +53,27 @@ SIMPLE_EQ = re.compile(
 class Store(Protocol):
     """What a query needs of :class:`mapper.runtime.store.ObjectStore`."""
 
+    name: str
+    codec: Codec
+    scans: anyio.CapacityLimiter
+
+    def records(self) -> list[Record]: ...
+
+    async def search(
+        self,
+        node: Filter | None,
+        describe: Describe,
+        *,
+        sort: Sort | None = None,
+        offset: int = 0,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]] | None: ...
+
     async def get(self, id: str) -> dict[str, Any] | None: ...
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None: ...
 
     def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None: ...
-
-    def all(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -159,24 +183,112 @@ def _parse_cached(text: str, max_length: int, max_depth: int) -> Filter:
     return parse_filter(text, max_length=max_length, max_depth=max_depth)
 
 
-async def find(
-    store: Store, node: Filter | None, resolver: AttributeResolver, query_attribute: str
-) -> list[Any]:
-    """Every resource of ``store`` that ``node`` matches (all of them without a filter)."""
-    if node is None:
-        return list(store.all())
-    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str):
-        exact = await _by_key(store, node, resolver, query_attribute)
-        if exact is not None:
-            return exact
+#: How long a filter the database cannot answer may take on the cache, in seconds, unless the
+#: server is told otherwise (``mapper serve --filter-budget``).
+DEFAULT_BUDGET = 2.0
+OVER_BUDGET = (
+    "the filter needs a scan of every cached {type} that takes longer than the server allows "
+    "({budget:g} s); narrow it with an equality on userName, id or a unique attribute, or use "
+    "operators the database answers"
+)
+
+
+async def matching(
+    store: Store,
+    q: Query,
+    resolver: AttributeResolver,
+    query_attribute: str,
+    *,
+    max_results: int,
+    budget: float = DEFAULT_BUDGET,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(the number of matches, the requested page of them) for a query with a filter or sortBy.
+
+    Equality on the id, the query attribute or a unique attribute is answered from the cache's
+    indexes; any other filter (and sortBy) by the database, through
+    :meth:`~mapper.runtime.store.ObjectStore.search`; one the database cannot answer exactly is
+    evaluated on the cache in a worker thread, and answers 400 ``tooMany`` when that takes longer
+    than ``budget`` seconds. Nothing of it scans on the event loop."""
+    size = max_results if q.count is None else min(q.count, max_results)
+    node = q.filter
+    if node is not None:
+        indexed = await _indexed(store, node, resolver, query_attribute)
+        if indexed is not None:
+            if q.sort_by:
+                indexed = sort(indexed, q.sort_by, q.descending, resolver)
+            return len(indexed), page(indexed, q.start_index, q.count, max_results)
+    ordering = Sort(AttrPath.parse_token(q.sort_by), q.descending) if q.sort_by else None
+    found = await store.search(node, resolver, sort=ordering, offset=q.start_index - 1, limit=size)
+    if found is not None:
+        return found
+    matched = await scan(store, node, resolver, q.sort_by, q.descending, budget)
+    return len(matched), page(matched, q.start_index, q.count, max_results)
+
+
+async def _indexed(
+    store: Store, node: Filter, resolver: AttributeResolver, query_attribute: str
+) -> list[dict[str, Any]] | None:
+    """The matches of a filter an index narrows (see :func:`_by_key`, :func:`_by_index`), or None."""
     try:
-        node.validate(resolver)
+        validate(node, resolver)  # 400 for a type misuse, even when nothing would be compared
+        if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str):
+            exact = await _by_key(store, node, resolver, query_attribute)
+            if exact is not None:
+                return exact
         candidates = await _by_index(store, node, resolver, query_attribute)
         if candidates is None:
-            candidates = store.all()
-        return [r for r in candidates if node.matches(r, resolver)]
+            return None
+        return [r for r in candidates if matches(node, r, resolver)]
     except RecursionError:  # a chain of thousands of terms: the evaluator recurses per term
         raise invalid_filter(TOO_DEEP) from None
+
+
+async def scan(
+    store: Store,
+    node: Filter | None,
+    resolver: AttributeResolver,
+    sort_by: str | None,
+    descending: bool,
+    budget: float,
+) -> list[dict[str, Any]]:
+    """Every cached resource ``node`` matches (all without one), sorted by ``sort_by`` if given:
+    rendered and evaluated in a worker thread (at most two per type at once), which gives up
+    with 400 ``tooMany`` once ``budget`` seconds have passed since the call, waiting included."""
+    deadline = time.monotonic() + budget
+    records = store.records()  # a snapshot: the event loop goes on changing the cache meanwhile
+    render = store.codec.render
+
+    def evaluate() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for i, record in enumerate(records):
+            if not i & 127 and time.monotonic() > deadline:
+                raise too_many(OVER_BUDGET.format(type=store.name, budget=budget))
+            resource = render(record)
+            if node is None or matches(node, resource, resolver):
+                out.append(resource)
+        if sort_by:
+            if time.monotonic() > deadline:
+                raise too_many(OVER_BUDGET.format(type=store.name, budget=budget))
+            out = sort(out, sort_by, descending, resolver)
+        return out
+
+    try:
+        return await anyio.to_thread.run_sync(evaluate, limiter=store.scans)
+    except RecursionError:
+        raise invalid_filter(TOO_DEEP) from None
+
+
+async def find(
+    store: Store, node: Filter | None, resolver: AttributeResolver, query_attribute: str, budget: float
+) -> list[Any]:
+    """Every resource of ``store`` that ``node`` matches (all of them without a filter), for a
+    search over every type (``POST /.search``): indexed, else evaluated on the cache off the
+    event loop within ``budget`` seconds (see :func:`scan`)."""
+    if node is not None:
+        indexed = await _indexed(store, node, resolver, query_attribute)
+        if indexed is not None:
+            return indexed
+    return await scan(store, node, resolver, None, False, budget)
 
 
 async def _by_key(
