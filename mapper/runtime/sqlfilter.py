@@ -393,6 +393,8 @@ class _Builder:
             if any(scim in (None, "") for scim, _ in plan.pairs):
                 raise Untranslatable("'pr' on a value map with an empty value")
             return self._in(expr, [stored for _, stored in plan.pairs])
+        if value.kind == "flag":
+            return exp.and_(present, exp.EQ(this=expr.copy(), expression=self.bind(True)), copy=False)
         if value.kind == "string":
             length = exp.Length(this=self._text(expr.copy()))
             return exp.and_(present, exp.GT(this=length, expression=exp.Literal.number(0)), copy=False)
@@ -404,6 +406,8 @@ class _Builder:
         if value.transform is not None:
             return self._mapped(value, op, expected)
         kind = value.kind
+        if kind == "flag":
+            return self._present(value) if op == "eq" and _as_bool(expected) is True else exp.false()
         if kind == "boolean" or isinstance(expected, bool):
             if kind != "boolean":
                 raise Untranslatable("a boolean compared with a non-boolean attribute")
@@ -442,21 +446,21 @@ class _Builder:
         plan = transform.attr.transform
         if op != "eq":
             raise Untranslatable(f"'{op}' on a value map")
-        if plan.otherwise == "value":
-            raise Untranslatable("a value map with a default")
         if expected is None:
             return exp.false()
-        wanted = _folded(expected, transform.attr.case_exact)
-        stored = [
-            s
-            for scim, s in plan.pairs
-            if scim is not None and _folded(scim, transform.attr.case_exact) == wanted
-        ]
-        # a stored value reads as the first SCIM value it is paired with
-        stored = [s for s in stored if _same_scim(transform.read(s), wanted, transform.attr.case_exact)]
-        if not stored:
+        case_exact = transform.attr.case_exact
+        wanted = _as_bool(expected) if transform.attr.type == "boolean" else _folded(expected, case_exact)
+        if wanted is None:
             return exp.false()
-        return self._in(value.expr, stored)
+        # the stored values that read as the wanted SCIM value (each reads as its first pairing)
+        declared = [stored for _, stored in plan.pairs if stored is not None]
+        hits = [s for s in declared if _same_scim(transform.read(s), wanted, case_exact)]
+        condition = self._in(value.expr, hits)
+        if plan.otherwise == "value" and _same_scim(plan.default, wanted, case_exact):
+            # any stored value the map does not declare reads as the default
+            outside = exp.not_(self._in(value.expr, declared), copy=False) if declared else exp.true()
+            condition = exp.or_(condition, exp.and_(self._present(value), outside, copy=False), copy=False)
+        return exp.paren(condition, copy=False)
 
     def _in(self, expr: exp.Expr, stored: Sequence[Any]) -> exp.Expr:
         if not stored:
@@ -637,7 +641,8 @@ class _Builder:
         if not positions:
             return _NOTHING
         position = positions[0]
-        kind = "boolean" if child.subs[position] == "primary" else "string"
+        # ``primary`` is rendered only when true (false is the default clients leave out)
+        kind = "flag" if child.subs[position] == "primary" else "string"
         value = _Value(exp.Null(), kind, self._case_exact(info, info.sub or "value"))
         if alias is not None:  # inside the value filter's own EXISTS
             return _Value(self.source.child(child.index, alias, position + 1), kind, value.case_exact)

@@ -1,0 +1,462 @@
+"""Filters answered by the database (mapper/runtime/sqlfilter.py) against the cache's answers on the
+same data, on SQLite, PostgreSQL and MariaDB: the HR example with hostile values added (quotes,
+backslashes, LIKE wildcards, unicode, padding, empty strings), and the value-transform and
+soft-delete recipes. Every filter is evaluated both ways; the database must give the same
+resources, the same total and the same page, or refuse the filter (the cache then answers).
+A list of filters must be translated, so a translation that refused everything would fail here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mapper.pipeline import load
+from mapper.plan import Plan
+from mapper.runtime.cache import CacheState
+from mapper.runtime.database import Database, bootstrap_sqlite
+from mapper.runtime.loading import import_all
+from mapper.runtime.records import Codec
+from mapper.runtime.sqlfilter import FilterSql, Sort, Untranslatable
+from mapper.scim.attributes import Resolver
+from mapper.scim.errors import ScimError
+from mapper.scim.filter import matches, parse_filter, validate
+from mapper.scim.routes.search import sort as cache_sort
+from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
+from tests.conftest import HrDatabase, load_sql, reset_database
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+#: Values no filter may break: SQL quoting, LIKE wildcards and our LIKE escape, unicode, padding.
+HOSTILE = [
+    'O\'Brien "the" \\ back',
+    "100% _done_",
+    "a!b",
+    "naïve café",
+    "ÉCOLE Über",
+    "日本語",
+    "emoji 🎉",
+    "  padded  ",
+    "",
+    "MiXeD case",
+    "x_y",
+    "50%",
+]
+
+
+@dataclass
+class World:
+    """An object type's plan, its database and the cache's records of it."""
+
+    plan: Plan
+    database: Database
+    codec: Codec
+    records: list[Any]
+    resolver: Resolver
+    sql: FilterSql
+
+    def cache(self, node: Filter) -> list[str]:
+        return [r["id"] for r in map(self.codec.render, self.records) if matches(node, r, self.resolver)]
+
+    def database_ids(
+        self, node: Filter | None, sort: Sort | None = None, offset: int = 0, limit: int = 1000
+    ) -> tuple[int, list[str]]:
+        search = self.sql.query(node, self.resolver, sort=sort, offset=offset, limit=limit)
+        total, records = self.database.run_sync(search.run)
+        return total, [self.codec.render(r)["id"] for r in records]
+
+    def check(self, node: Filter) -> bool:
+        """Whether the database answered ``node`` (as the cache does); False when it refused."""
+        try:
+            validate(node, self.resolver)
+            expected: list[str] | ScimError = self.cache(node)
+        except ScimError as error:
+            expected = error
+        try:
+            total, found = self.database_ids(node)
+        except Untranslatable:
+            return False
+        assert not isinstance(expected, ScimError), (node, "the cache refused what the database answered")
+        assert (total, found) == (len(expected), expected), node
+        return True
+
+
+def _world(plan: Plan, url: str, name: str = "User") -> Iterator[World]:
+    obj = plan.object(name)
+    database = Database(obj.source, url)
+    codecs = {o.name: Codec(o, database.dialect) for o in plan.objects}
+    for codec in codecs.values():
+        codec.link(codecs)
+    codec = codecs[name]
+    full = database.run_sync(
+        partial(import_all, obj=obj, codec=codec, old=CacheState(codec), page_size=500, progress_every=10**9)
+    )
+    try:
+        yield World(
+            plan,
+            database,
+            codec,
+            list(full.state.records.values()),
+            Resolver.for_object(obj, plan.schemas),
+            FilterSql(obj, codec, database.dialect),
+        )
+    finally:
+        database.dispose()
+
+
+def _hostile_rows(db: HrDatabase) -> None:
+    for i, value in enumerate(HOSTILE):
+        db.execute(
+            "INSERT INTO employees (login, external_id, title, display_name, given_name, active, created_at)"
+            " VALUES (:login, :external, :title, :display, :given, :active, :created)",
+            {
+                "login": f"hostile.{i}",
+                "external": value or None,
+                "title": value,
+                "display": value.upper(),
+                "given": value if i % 2 else None,
+                "active": i % 3 == 0,
+                "created": _stamp(
+                    db.dialect, datetime(2024, 1 + i % 12, 1 + i, 12, 30, 15, 250000, tzinfo=UTC)
+                ),
+            },
+        )
+        db.execute(  # the sample has employees 1..20: this one is 21 + i
+            "INSERT INTO employee_emails (employee_id, email_type, address, is_primary)"
+            " VALUES (:owner, :type, :address, :primary)",
+            {
+                "owner": 21 + i,
+                "type": [None, "work", "WORK", "home", ""][i % 5],
+                "address": value or "blank",
+                "primary": i % 2 == 0,
+            },
+        )
+
+
+def _stamp(dialect: str, when: datetime) -> Any:
+    if dialect == "sqlite":
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if dialect == "mysql":
+        return when.replace(tzinfo=None)
+    return when
+
+
+@pytest.fixture
+def hr(hr_database: HrDatabase) -> Iterator[World]:
+    _hostile_rows(hr_database)
+    yield from _world(
+        load(str(ROOT / "examples" / "hr" / "hr.map"), write=hr_database.dialect), hr_database.url
+    )
+
+
+#: Filters over the whole grammar that the database must answer (not refuse).
+TRANSLATED = [
+    'title co "engineer"',
+    'title sw "Senior"',
+    'title ew "ENGINEER"',
+    'title eq "senior engineer"',
+    'title ne "Senior Engineer"',
+    'title gt "m"',
+    'title ge "Research"',
+    'title lt "D"',
+    'title le "Head of Research"',
+    "title pr",
+    "not (title pr)",
+    'title eq ""',
+    'title co ""',
+    "title eq null",
+    "title ne null",
+    'title co "%"',
+    'title co "_"',
+    'title co "!"',
+    'title co "\\\\"',
+    'title co "\'"',
+    'title co "\\""',
+    'title eq "  padded  "',
+    'title eq "padded"',
+    'title co "日本"',
+    'title co "🎉"',
+    'title sw "100%"',
+    'title ew "%"',
+    'externalId eq "hr-1001"',
+    'externalId eq "HR-1001"',
+    'externalId co "R-10"',
+    'externalId sw "hr"',
+    'externalId ew "01"',
+    'externalId gt "hr-1010"',
+    'externalId co "MiXeD"',
+    'externalId co "mixed"',
+    'userName co "."',
+    'userName sw "HOSTILE"',
+    'displayName co "mixed"',
+    'name.givenName sw "A"',
+    "name pr",
+    "not (name pr)",
+    'name[givenName eq "ada"]',
+    "name[givenName pr and not (familyName pr)]",
+    "active eq true",
+    "active eq false",
+    "active ne true",
+    'active eq "true"',
+    'active ne "false"',
+    'emails[type eq "work" and value co "example"]',
+    'emails[type eq "work"]',
+    "emails[not (type pr)]",
+    "emails[primary eq true]",
+    "emails[primary eq false]",
+    "emails[primary ne true]",
+    'emails.value co "%"',
+    'emails.value ew ".example"',
+    'emails.type eq "home"',
+    'emails.type ne "work"',
+    "emails pr",
+    "not (emails pr)",
+    'emails eq "ada.lovelace@example.com"',
+    "emails.primary eq true",
+    'phoneNumbers[type eq "mobile"]',
+    'phoneNumbers.value sw "+1 555 02"',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "engineering"',
+    'department co "ear"',
+    'employeeNumber gt "E1015"',
+    "employeeNumber eq 1001",
+    'manager.value eq "5"',
+    'manager eq "5"',
+    "manager pr",
+    'id gt "5"',
+    'id co "1"',
+    'meta.created gt "2024-03-01T00:00:00Z"',
+    'meta.created le "2024-05-04T12:30:15.250Z"',
+    'meta.created eq "2024-05-04T12:30:15.25Z"',
+    'meta.created ge "2024-05-04T14:30:15.250+02:00"',
+    "meta.lastModified pr",
+    'zzUnknown eq "x"',
+    'zzUnknown ne "x"',
+    "zzUnknown pr",
+    'title co "engineer" and (active eq false or emails[type eq "home"])',
+    'not (title co "engineer" or department eq "Finance") and userName pr',
+    'title co "a" or title co "e" or title co "i" or title co "o"',
+]
+
+#: Filters the database refuses (the cache answers them, in a worker thread).
+REFUSED = [
+    'addresses[type eq "work" and locality eq "x"]',
+    'addresses.locality co "x"',
+    'meta.resourceType eq "User"',
+    'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"',
+    'meta.created co "2024"',
+    'meta.created gt "not a date"',
+]
+
+
+def test_the_database_answers_the_grammar_as_the_cache_does(hr: World) -> None:
+    refused = [text for text in TRANSLATED if not hr.check(parse_filter(text))]
+    if hr.database.dialect == "sqlite":  # LOWER() folds ASCII only there
+        refused = [t for t in refused if t not in ('title co "日本"', 'title co "🎉"')]
+    assert refused == []
+
+
+def test_the_database_refuses_what_it_cannot_answer_exactly(hr: World) -> None:
+    assert [text for text in REFUSED if hr.check(parse_filter(text))] == []
+
+
+def test_non_ascii_case_folding(hr: World) -> None:
+    node = parse_filter('title co "école"')
+    if hr.database.dialect == "sqlite":
+        assert not hr.check(node)  # SQLite's LOWER() folds ASCII only: the cache answers
+    else:
+        assert hr.check(node) and hr.cache(node)
+
+
+def test_pages_and_totals(hr: World) -> None:
+    node = parse_filter("title pr or emails pr")
+    everything = hr.cache(node)
+    for offset, limit in [(0, 5), (5, 5), (30, 10), (len(everything) - 1, 10), (1000, 10)]:
+        assert hr.database_ids(node, offset=offset, limit=limit) == (
+            len(everything),
+            everything[offset : offset + limit],
+        )
+    total, page = hr.database_ids(node, limit=0)
+    assert (total, page) == (len(everything), [])
+    total, page = hr.database_ids(None, limit=3)
+    assert total == len(hr.records) and len(page) == 3
+
+
+@pytest.mark.parametrize("path", ["employeeNumber", "externalId", "active", "title", "name.givenName"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_by(hr: World, path: str, descending: bool) -> None:
+    rendered = [hr.codec.render(r) for r in hr.records]
+    expected = [r["id"] for r in cache_sort(rendered, path, descending, hr.resolver)]
+    try:
+        total, found = hr.database_ids(None, sort=Sort(AttrPath.parse_token(path), descending))
+    except Untranslatable:
+        assert hr.database.dialect == "sqlite" and path in ("title", "name.givenName", "employeeNumber")
+        return
+    assert (total, found) == (len(expected), expected)
+
+
+# ------------------------------------------------------------------------------ recipes
+
+RECIPES: dict[str, tuple[str, list[str], list[str]]] = {
+    # recipe: (insert, its rows' values, filters the database must answer)
+    "inverted_flag": (
+        "INSERT INTO accounts (login, title, mail, locked) VALUES (:login, :title, :mail, :flag)",
+        ["true", "false"],
+        ["active eq true", "active eq false", "active ne true", 'active eq "False"', "active pr"],
+    ),
+    "status_enum": (
+        "INSERT INTO staff (login, title, mail, status) VALUES (:login, :title, :mail, :flag)",
+        ["A", "T", "D"],
+        ["active eq true", "active eq false", "active ne false", "not (active eq true)", "active pr"],
+    ),
+    "soft_delete": (
+        "INSERT INTO members (login, title, mail, active, deleted_at) VALUES (:login, :title, :mail, :flag, :gone)",
+        ["true", "false"],
+        ["active eq true", "active eq false", 'title co "e"', "title pr", 'userName sw "u"'],
+    ),
+}
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(plan dialect, URL) of an empty scratch database."""
+    if request.param == "sqlite":
+        return "sqlite", f"sqlite:///{tmp_path / 'recipe.db'}"
+    url = request.getfixturevalue(f"{request.param}_url")
+    reset_database(url)
+    return ("postgres" if request.param == "postgres" else "mysql"), url
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_recipes_transforms_and_tombstones(recipe: str, target: tuple[str, str]) -> None:
+    dialect, url = target
+    schema = (
+        ROOT
+        / "examples"
+        / recipe
+        / {"sqlite": "schema.sql", "postgres": "schema.postgres.sql", "mysql": "schema.mysql.sql"}[dialect]
+    )
+    if dialect == "sqlite":
+        bootstrap_sqlite(url, [schema])
+    else:
+        load_sql(url, [schema])
+    insert, flags, texts = RECIPES[recipe]
+    db = HrDatabase(recipe, dialect, url)
+    for i in range(12):
+        flag: Any = flags[i % len(flags)]
+        if flag in ("true", "false"):
+            flag = flag == "true"
+        gone = _stamp(dialect, datetime(2025, 1, 1, tzinfo=UTC)) if i % 4 == 3 else None
+        db.execute(
+            insert,
+            {
+                "login": f"user{i}",
+                "title": HOSTILE[i % len(HOSTILE)],
+                "mail": f"u{i}@x.test",
+                "flag": flag,
+                "gone": gone,
+            },
+        )
+    plan = load(str(ROOT / "mappings" / f"{recipe}.map"), write=dialect)
+    for world in _world(plan, url):
+        assert [t for t in texts if not world.check(parse_filter(t))] == []
+        if recipe == "soft_delete":  # tombstoned rows are never returned
+            assert world.database_ids(None)[0] == len(world.records) == 9
+        if recipe == "status_enum":  # 'D' is the tombstone
+            assert world.database_ids(None)[0] == len(world.records) == 8
+
+
+# ------------------------------------------------------------------------------ generated filters
+
+TEXT_PATHS = [
+    AttrPath(None, "title"),
+    AttrPath(None, "userName"),
+    AttrPath(None, "displayName"),
+    AttrPath(None, "externalId"),
+    AttrPath(None, "name", "givenName"),
+    AttrPath(None, "emails", "value"),
+    AttrPath(None, "emails", "type"),
+    AttrPath(None, "phoneNumbers", "type"),
+    AttrPath(ENTERPRISE, "department"),
+    AttrPath(None, "employeeNumber"),
+    AttrPath(None, "manager", "value"),
+    AttrPath(None, "id"),
+    AttrPath(None, "zzUnknown"),
+]
+OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
+ASCII_HOSTILE = [v for v in HOSTILE if v.isascii()]
+texts = st.one_of(
+    st.sampled_from(ASCII_HOSTILE + ["engineer", "ENG", "e", "a", "hr-10", "work", "Research", "5", "1"]),
+    st.sampled_from(ASCII_HOSTILE).flatmap(
+        lambda v: st.integers(0, max(len(v) - 1, 0)).map(lambda i: v[i : i + 2])
+    ),
+    st.text(alphabet="aAeE%_!\\'\" .-5", max_size=3),
+)
+
+
+@st.composite
+def leaf(draw: st.DrawFn) -> Filter:
+    kind = draw(st.sampled_from(["text", "text", "text", "bool", "date", "present", "null", "number"]))
+    if kind == "bool":
+        return Compare(AttrPath(None, "active"), draw(st.sampled_from(["eq", "ne"])), draw(st.booleans()))
+    if kind == "date":
+        when = datetime(
+            2024, draw(st.integers(1, 12)), draw(st.integers(1, 13)), 12, 30, 15, 250000, tzinfo=UTC
+        )
+        return Compare(
+            AttrPath(None, "meta", "created"),
+            draw(st.sampled_from(["eq", "ne", "gt", "ge", "lt", "le"])),
+            when.isoformat(),
+        )
+    if kind == "present":
+        return Present(draw(st.sampled_from([*TEXT_PATHS, AttrPath(None, "emails"), AttrPath(None, "name")])))
+    if kind == "null":
+        return Compare(draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(["eq", "ne"])), None)
+    if kind == "number":
+        return Compare(
+            draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(OPS)), draw(st.integers(0, 20))
+        )
+    return Compare(draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(OPS)), draw(texts))
+
+
+@st.composite
+def scoped(draw: st.DrawFn) -> Filter:
+    sub = draw(st.sampled_from(["value", "type", "primary", "display"]))
+    if draw(st.booleans()):
+        return Present(AttrPath(None, sub))
+    if sub == "primary":
+        return Compare(AttrPath(None, sub), draw(st.sampled_from(["eq", "ne"])), draw(st.booleans()))
+    return Compare(AttrPath(None, sub), draw(st.sampled_from(OPS)), draw(texts))
+
+
+def combined(inner: st.SearchStrategy[Filter]) -> st.SearchStrategy[Filter]:
+    return st.recursive(
+        inner,
+        lambda more: st.one_of(st.builds(And, more, more), st.builds(Or, more, more), st.builds(Not, more)),
+        max_leaves=5,
+    )
+
+
+filters = combined(
+    st.one_of(leaf(), st.builds(ValuePath, st.just(AttrPath(None, "emails")), combined(scoped())))
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(node=filters)
+def test_generated_filters_agree(hr: World, node: Filter) -> None:
+    hr.check(node)
