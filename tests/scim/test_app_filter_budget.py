@@ -1,0 +1,71 @@
+"""Filters over HTTP that no cache index answers: the database answers what it can, the cache (in
+a worker thread) the rest within --filter-budget, and a scan over the budget is 400 tooMany."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_app_support import scim_client
+
+from mapper.scim.settings import ServeOptions, add_serve_arguments, options_from_args
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_scan_over_the_budget_is_400_too_many(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite, filter_budget=1e-9) as client:
+        # meta.resourceType is not in the database: only the cache can answer it
+        response = await client.get("/Users", params={"filter": 'meta.resourceType eq "User"'})
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["scimType"] == "tooMany" and "filter" in body["detail"]
+        # what the database answers is not bound by the budget
+        response = await client.get("/Users", params={"filter": 'title co "engineer"'})
+        assert response.status_code == 200 and response.json()["totalResults"] == 10
+        # nor what an index answers
+        response = await client.get("/Users", params={"filter": 'userName eq "ada.lovelace"'})
+        assert response.status_code == 200 and response.json()["totalResults"] == 1
+
+
+async def test_within_the_budget_the_cache_answers(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite) as client:
+        response = await client.get(
+            "/Users", params={"filter": 'meta.resourceType eq "User" and title co "engineer"', "count": "3"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["totalResults"] == 10 and body["itemsPerPage"] == 3
+
+
+async def test_database_pages_and_sorting_over_http(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite) as client:
+        params = {"filter": 'title co "e"', "sortBy": "externalId", "sortOrder": "descending"}
+        everything = (await client.get("/Users", params=params)).json()
+        ids = [r["id"] for r in everything["Resources"]]
+        assert ids == sorted(ids, key=lambda i: -int(i))  # externalIds hr-10xx follow the ids
+        page = (await client.get("/Users", params={**params, "startIndex": "3", "count": "4"})).json()
+        assert page["totalResults"] == everything["totalResults"] and page["startIndex"] == 3
+        assert [r["id"] for r in page["Resources"]] == ids[2:6]
+
+
+async def test_hostile_filter_values_are_values(hr_sqlite: Any) -> None:
+    async with scim_client(hr_sqlite) as client:
+        for value in ["%", "_", "'; DROP TABLE employees; --", "\\\\", "100%", "!"]:
+            response = await client.get("/Users", params={"filter": f'title co "{value}"'})
+            assert response.status_code == 200 and response.json()["totalResults"] == 0, value
+        response = await client.get("/Users", params={"filter": 'title co "\\u0000"'})
+        assert response.status_code == 400 and response.json()["scimType"] == "invalidFilter"
+        assert (await client.get("/Users")).json()["totalResults"] == 20
+
+
+def test_the_budget_flag() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    options = options_from_args(parser.parse_args(["m.map", "--filter-budget", "0.5"]), environ={})
+    assert options.filter_budget == 0.5
+    assert ServeOptions("m.map").filter_budget == 2.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["m.map", "--filter-budget", "0"])
