@@ -35,7 +35,8 @@ comparison with a non-ASCII letter in the value.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,9 @@ from mapper.scimfilter import (
 #: sqlglot's name of each SQLAlchemy backend this module writes SQL for
 DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 FILTERED = "scim_f"  # the alias of the wrapped import
+LIMIT, OFFSET = "scim_limit", "scim_offset"
+#: Filters whose statements a translation keeps (each at most --max-filter-length long).
+REMEMBERED = 128
 LIKE_ESCAPE = "!"
 
 
@@ -150,6 +154,12 @@ class FilterSql:
         self.write = DIALECTS.get(dialect, dialect)
         self._import, self._outputs = _unordered(obj.import_all.sql, self.write)
         self._children = [_unordered(m.load.sql, self.write) for m in obj.multi]
+        # the imports as text, rendered once: a statement is the filter's SQL around them
+        self._import_sql = self._import.sql(dialect=self.write)
+        self._children_sql = [query.sql(dialect=self.write) for query, _ in self._children]
+        self._columns_sql = ", ".join(self.column(n).sql(dialect=self.write) for n in obj.columns)
+        self._remembered: OrderedDict[tuple[Any, ...], tuple[str, str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
 
     # -- the statements ---------------------------------------------------------------------
 
@@ -163,7 +173,32 @@ class FilterSql:
         limit: int | None = None,
     ) -> Search:
         """The page and count statements for ``node`` (every row without one); raises
-        :class:`Untranslatable` when the database cannot answer it exactly."""
+        :class:`Untranslatable` when the database cannot answer it exactly. The statements of the
+        last :data:`REMEMBERED` filters are kept (a client polling one filter pays sqlglot once)."""
+        if offset and limit is None:
+            raise Untranslatable("an offset without a limit")
+        key = (repr(node), repr(sort), id(describe), limit is None, offset == 0)
+        with self._lock:
+            found = self._remembered.get(key)
+            if found is not None:
+                self._remembered.move_to_end(key)
+        if found is None:
+            found = self._statements(node, describe, sort, limit is not None, offset != 0)
+            with self._lock:
+                self._remembered[key] = found
+                while len(self._remembered) > REMEMBERED:
+                    self._remembered.popitem(last=False)
+        page, count, params = found
+        bound = dict(params)
+        if limit is not None:
+            bound[LIMIT] = limit
+        if offset:
+            bound[OFFSET] = offset
+        return Search(page, count, bound, self)
+
+    def _statements(
+        self, node: Filter | None, describe: Describe, sort: Sort | None, limited: bool, offset: bool
+    ) -> tuple[str, str, dict[str, Any]]:
         params: dict[str, Any] = {}
         names = (f"scim_p{i}" for i in itertools.count())
 
@@ -174,24 +209,24 @@ class FilterSql:
 
         build = _Builder(self, describe, bind)
         condition = build.filter(node, None) if node is not None else None
-        source = exp.Subquery(this=self._import.copy(), alias=exp.TableAlias(this=_ident(FILTERED)))
-        where = exp.Where(this=condition) if condition is not None else None
-        count = exp.Select(expressions=[exp.Count(this=exp.Star())]).from_(source.copy(), copy=False)
-        if where is not None:
-            count.set("where", where.copy())
-        page = exp.Select(expressions=[self.column(n) for n in self.obj.columns]).from_(source, copy=False)
-        if where is not None:
-            page.set("where", where)
+        where = f" WHERE {self._render(condition)}" if condition is not None else ""
         order = build.order(sort) if sort is not None else []
         order.append(exp.Ordered(this=self.column(self.obj.anchor_column), desc=False))
-        page.set("order", exp.Order(expressions=order))
-        if limit is not None:
-            page.set("limit", exp.Limit(expression=bind(limit)))
+        source = f"FROM ({self._import_sql}) AS {FILTERED}"
+        ordered = self._render(exp.Order(expressions=order)).strip()
+        page = f"SELECT {self._columns_sql} {source}{where} {ordered}"
+        if limited:
+            page += f" LIMIT :{LIMIT}"
         if offset:
-            if limit is None:
-                raise Untranslatable("an offset without a limit")
-            page.set("offset", exp.Offset(expression=bind(offset)))
-        return Search(page.sql(dialect=self.write), count.sql(dialect=self.write), params, self)
+            page += f" OFFSET :{OFFSET}"
+        return page, f"SELECT COUNT(*) {source}{where}", params
+
+    def _render(self, expression: exp.Expr) -> str:
+        """``expression`` in the dialect, each child import put in where its marker stands."""
+        text = expression.sql(dialect=self.write)
+        for index, sql in enumerate(self._children_sql):
+            text = text.replace(_marker(index), f"({sql})")
+        return text
 
     def records(self, tx: Tx, fetched: list[tuple[Any, ...]]) -> list[Record]:
         """Records of fetched import rows, with their children read for those anchors only."""
@@ -213,7 +248,7 @@ class FilterSql:
                     "where", exp.Where(this=exp.In(this=owner, expressions=[exp.var(f":{n}") for n in names]))
                 )
                 bound = {n: tx.database.convert(a) for n, a in zip(names, chunk, strict=True)}
-                for item in tx.connection.execute(text(select.sql(dialect=self.write)), bound):
+                for item in tx.connection.execute(text(self._render(select)), bound):
                     grouped[anchor_key(item[0])].append(tuple(item))
             per_multi.append(grouped)
         form = RowForm.of(codec)
@@ -232,8 +267,9 @@ class FilterSql:
         name = self.obj.multi[index].columns[position]
         return exp.Column(this=outputs[name.lower()].copy(), table=_ident(alias))
 
-    def child_source(self, index: int, alias: str) -> exp.Subquery:
-        return exp.Subquery(this=self._children[index][0].copy(), alias=exp.TableAlias(this=_ident(alias)))
+    def child_source(self, index: int, alias: str) -> exp.Table:
+        """The child import as a table of the FROM: a marker that :meth:`_render` replaces."""
+        return exp.Table(this=_ident(_marker(index)), alias=exp.TableAlias(this=_ident(alias)))
 
 
 @dataclass(frozen=True)
@@ -261,6 +297,10 @@ class Search:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _marker(index: int) -> str:
+    return f"scim_child_import_{index}"
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -540,7 +580,11 @@ class _Builder:
         return expr if case_exact else exp.Lower(this=expr)
 
     def _text(self, expr: exp.Expr) -> exp.Expr:
-        return exp.Cast(this=expr, to=exp.DataType.build("TEXT"))
+        """``expr`` as text, as the codec renders a string attribute of any column type. SQLite:
+        ``expr || ''`` (what its CAST gives, without the column's collation or affinity)."""
+        if self.write == "sqlite":
+            return exp.DPipe(this=expr, expression=exp.Literal.string(""))
+        return exp.Cast(this=expr, to=_TEXT.copy())
 
     def _check_value(self, info: Described, node: Compare) -> None:
         """A value the cache would refuse (400) even with no value to compare: the cache answers."""
@@ -730,8 +774,12 @@ def _kind(scim_type: str) -> str:
     return scim_type  # boolean, dateTime, transformed
 
 
+_TEXT = exp.DataType.build("TEXT")
+_BINARY = exp.DataType.build("BINARY")
+
+
 def _binary(expr: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=expr, to=exp.DataType.build("BINARY"))
+    return exp.Cast(this=expr, to=_BINARY.copy())
 
 
 def _operator(op: str, left: exp.Expr, right: exp.Expr) -> exp.Expr:

@@ -318,7 +318,8 @@ RECIPES: dict[str, tuple[str, list[str], list[str]]] = {
         ["active eq true", "active eq false", "active ne false", "not (active eq true)", "active pr"],
     ),
     "soft_delete": (
-        "INSERT INTO members (login, title, mail, active, deleted_at) VALUES (:login, :title, :mail, :flag, :gone)",
+        "INSERT INTO members (login, title, mail, active, deleted_at)"
+        " VALUES (:login, :title, :mail, :flag, :gone)",
         ["true", "false"],
         ["active eq true", "active eq false", 'title co "e"', "title pr", 'userName sw "u"'],
     ),
