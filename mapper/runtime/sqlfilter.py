@@ -70,6 +70,9 @@ from mapper.scimfilter import (
 DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 FILTERED = "scim_f"  # the alias of the wrapped import
 LIMIT, OFFSET = "scim_limit", "scim_offset"
+#: The most values one statement binds on SQLite: a flat OR of that many comparisons stays within
+#: its expression depth (SQLITE_MAX_EXPR_DEPTH, 1000)
+SQLITE_TERMS = 400
 #: Filters whose statements a translation keeps (each at most --max-filter-length long).
 REMEMBERED = 128
 LIKE_ESCAPE = "!"
@@ -177,7 +180,7 @@ class FilterSql:
         last :data:`REMEMBERED` filters are kept (a client polling one filter pays sqlglot once)."""
         if offset and limit is None:
             raise Untranslatable("an offset without a limit")
-        key = (repr(node), repr(sort), id(describe), limit is None, offset == 0)
+        key = (_fingerprint(node), repr(sort), id(describe), limit is None, offset == 0)
         with self._lock:
             found = self._remembered.get(key)
             if found is not None:
@@ -209,6 +212,8 @@ class FilterSql:
 
         build = _Builder(self, describe, bind)
         condition = build.filter(node, None) if node is not None else None
+        if self.write == "sqlite" and len(params) > SQLITE_TERMS:
+            raise Untranslatable(f"more than {SQLITE_TERMS} values on SQLite (its expression depth limit)")
         where = f" WHERE {self._render(condition)}" if condition is not None else ""
         order = build.order(sort) if sort is not None else []
         order.append(exp.Ordered(this=self.column(self.obj.anchor_column), desc=False))
@@ -350,10 +355,11 @@ class _Builder:
     # -- structure --------------------------------------------------------------------------
 
     def filter(self, node: Filter, scope: _Scope | None) -> exp.Expr:
-        if isinstance(node, And):
-            return exp.and_(self.filter(node.left, scope), self.filter(node.right, scope), copy=False)
-        if isinstance(node, Or):
-            return exp.or_(self.filter(node.left, scope), self.filter(node.right, scope), copy=False)
+        if isinstance(node, And | Or):  # a chain as one flat connective: nested parentheses
+            # overflow SQLite's parser stack after about a hundred terms
+            combine = exp.and_ if isinstance(node, And) else exp.or_
+            terms = [self.filter(term, scope) for term in _chain(node, type(node))]
+            return combine(*terms, copy=False)
         if isinstance(node, Not):
             return exp.not_(exp.paren(self.filter(node.inner, scope), copy=False), copy=False)
         if isinstance(node, ValuePath):
@@ -764,6 +770,43 @@ class _Scope:
     info: Described
     child: _Child | None = None
     alias: str | None = None
+
+
+def _fingerprint(node: Filter | None) -> tuple[Any, ...]:
+    """``node`` as a hashable key, walked without recursion, each value with its type (``1``,
+    ``1.0`` and ``True`` are equal in Python, but not as filter values)."""
+    out: list[Any] = []
+    stack: list[Filter | None] = [node]
+    while stack:
+        top = stack.pop()
+        if isinstance(top, And | Or):
+            out.append(type(top).__name__)
+            stack += [top.right, top.left]
+        elif isinstance(top, Not):
+            out.append("not")
+            stack.append(top.inner)
+        elif isinstance(top, ValuePath):
+            out.append(("[]", top.path))
+            stack.append(top.filter)
+        elif isinstance(top, Compare):
+            out.append((top.path, top.op, type(top.value).__name__, top.value))
+        else:
+            out.append(top)
+    return tuple(out)
+
+
+def _chain(node: Filter, kind: type[And] | type[Or]) -> list[Filter]:
+    """The operands of a chain of ``kind`` (``a or b or c``), in order, without recursion limits."""
+    out: list[Filter] = []
+    stack: list[Filter] = [node]
+    while stack:
+        top = stack.pop()
+        if isinstance(top, kind):
+            stack.append(top.right)
+            stack.append(top.left)
+        else:
+            out.append(top)
+    return out
 
 
 def _kind(scim_type: str) -> str:

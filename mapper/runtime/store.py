@@ -299,6 +299,8 @@ class ObjectStore:
         except Untranslatable as why:
             log.debug("%s: the filter is evaluated on the cache: %s", self.name, why.reason)
             return None
+        except RecursionError:  # nested too deeply to translate: the cache says so (400)
+            return None
         render = self.codec.render
 
         def run(tx: Tx) -> tuple[int, list[dict[str, Any]]]:

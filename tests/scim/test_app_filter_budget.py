@@ -8,21 +8,30 @@ from typing import Any
 import pytest
 from test_app_support import scim_client
 
+from mapper.scim.routes.search import SMALL
 from mapper.scim.settings import ServeOptions, add_serve_arguments, options_from_args
 
 pytestmark = pytest.mark.anyio
 
 
+#: ``title co "engineer"`` with enough terms that 20 users × its terms pass search.SMALL: the
+#: database answers it rather than the small cache
+BIG = " or ".join(['title co "engineer"'] + [f'title eq "nobody {i}"' for i in range(SMALL // 20)])
+
+
 async def test_a_scan_over_the_budget_is_400_too_many(hr_sqlite: Any) -> None:
-    async with scim_client(hr_sqlite, filter_budget=1e-9) as client:
+    async with scim_client(hr_sqlite, filter_budget=1e-9, max_filter_depth=1000) as client:
         # meta.resourceType is not in the database: only the cache can answer it
         response = await client.get("/Users", params={"filter": 'meta.resourceType eq "User"'})
         assert response.status_code == 400, response.text
         body = response.json()
         assert body["scimType"] == "tooMany" and "filter" in body["detail"]
         # what the database answers is not bound by the budget
-        response = await client.get("/Users", params={"filter": 'title co "engineer"'})
+        response = await client.get("/Users", params={"filter": BIG})
         assert response.status_code == 200 and response.json()["totalResults"] == 10
+        # a small cache evaluates a small filter itself, within the budget too
+        response = await client.get("/Users", params={"filter": 'title co "engineer"'})
+        assert response.status_code == 400 and response.json()["scimType"] == "tooMany"
         # nor what an index answers
         response = await client.get("/Users", params={"filter": 'userName eq "ada.lovelace"'})
         assert response.status_code == 200 and response.json()["totalResults"] == 1
@@ -38,9 +47,10 @@ async def test_within_the_budget_the_cache_answers(hr_sqlite: Any) -> None:
         assert body["totalResults"] == 10 and body["itemsPerPage"] == 3
 
 
-async def test_database_pages_and_sorting_over_http(hr_sqlite: Any) -> None:
-    async with scim_client(hr_sqlite) as client:
-        params = {"filter": 'title co "e"', "sortBy": "externalId", "sortOrder": "descending"}
+@pytest.mark.parametrize("text", ['title co "e"', BIG.replace("engineer", "e")])
+async def test_pages_and_sorting_over_http(hr_sqlite: Any, text: str) -> None:
+    async with scim_client(hr_sqlite, max_filter_depth=1000) as client:
+        params = {"filter": text, "sortBy": "externalId", "sortOrder": "descending"}
         everything = (await client.get("/Users", params=params)).json()
         ids = [r["id"] for r in everything["Resources"]]
         assert ids == sorted(ids, key=lambda i: -int(i))  # externalIds hr-10xx follow the ids

@@ -33,6 +33,9 @@ from mapper.scim.filter import (
     AttrPath,
     Compare,
     Filter,
+    Not,
+    Or,
+    ValuePath,
     equality_terms,
     matches,
     parse_filter,
@@ -68,6 +71,8 @@ class Store(Protocol):
         offset: int = 0,
         limit: int,
     ) -> tuple[int, list[dict[str, Any]]] | None: ...
+
+    def count(self) -> int: ...
 
     async def get(self, id: str) -> dict[str, Any] | None: ...
 
@@ -183,6 +188,9 @@ def _parse_cached(text: str, max_length: int, max_depth: int) -> Filter:
     return parse_filter(text, max_length=max_length, max_depth=max_depth)
 
 
+#: The most comparisons (cached resources × terms of the filter) the cache evaluates itself: a
+#: database round trip costs more than that (docs/performance.md, "Filters that scan").
+SMALL = 2000
 #: How long a filter the database cannot answer may take on the cache, in seconds, unless the
 #: server is told otherwise (``mapper serve --filter-budget``).
 DEFAULT_BUDGET = 2.0
@@ -205,7 +213,8 @@ async def matching(
     """(the number of matches, the requested page of them) for a query with a filter or sortBy.
 
     Equality on the id, the query attribute or a unique attribute is answered from the cache's
-    indexes; any other filter (and sortBy) by the database, through
+    indexes; a small cache (:data:`SMALL`) is evaluated directly; any other filter (and sortBy) by
+    the database, through
     :meth:`~mapper.runtime.store.ObjectStore.search`; one the database cannot answer exactly is
     evaluated on the cache in a worker thread, and answers 400 ``tooMany`` when that takes longer
     than ``budget`` seconds. Nothing of it scans on the event loop."""
@@ -217,12 +226,24 @@ async def matching(
             if q.sort_by:
                 indexed = sort(indexed, q.sort_by, q.descending, resolver)
             return len(indexed), page(indexed, q.start_index, q.count, max_results)
-    ordering = Sort(AttrPath.parse_token(q.sort_by), q.descending) if q.sort_by else None
-    found = await store.search(node, resolver, sort=ordering, offset=q.start_index - 1, limit=size)
-    if found is not None:
-        return found
+    if store.count() * _leaves(node) > SMALL:
+        ordering = Sort(AttrPath.parse_token(q.sort_by), q.descending) if q.sort_by else None
+        found = await store.search(node, resolver, sort=ordering, offset=q.start_index - 1, limit=size)
+        if found is not None:
+            return found
     matched = await scan(store, node, resolver, q.sort_by, q.descending, budget)
     return len(matched), page(matched, q.start_index, q.count, max_results)
+
+
+def _leaves(node: Filter | None) -> int:
+    """How many comparisons a filter makes per resource (at least 1)."""
+    if isinstance(node, And | Or):
+        return _leaves(node.left) + _leaves(node.right)
+    if isinstance(node, Not):
+        return _leaves(node.inner)
+    if isinstance(node, ValuePath):
+        return _leaves(node.filter)
+    return 1
 
 
 async def _indexed(
