@@ -128,27 +128,17 @@ def measure(database: str, users: int, seconds: float, workdir: Path) -> dict:
             connection.close()
     finally:
         db.drop()
-    figures = {
+    quiet_figures, busy_figures = latencies(quiet), latencies(busy)
+    busy_figures["p99_vs_quiet"] = busy_figures["p99_ms"] / max(quiet_figures["p99_ms"], 1e-9)
+    return {
         "database": database,
         "users": users,
-        "get_id_quiet": {
-            "requests": len(quiet),
-            "p50_ms": percentile(quiet, 0.5),
-            "p99_ms": percentile(quiet, 0.99),
-        },
-        "get_id_busy": {
-            "requests": len(busy),
-            "p50_ms": percentile(busy, 0.5),
-            "p99_ms": percentile(busy, 0.99),
-        },
+        "get_id_quiet": quiet_figures,
+        "get_id_busy": busy_figures,
         "scanners": list(done),
         "co_filter": {"median_s": statistics.median(co), "max_s": max(co), "total_results": total},
         "loadavg": os.getloadavg(),
     }
-    figures["get_id_busy"]["p99_vs_quiet"] = figures["get_id_busy"]["p99_ms"] / max(
-        figures["get_id_quiet"]["p99_ms"], 1e-9
-    )
-    return figures
 
 
 def table(runs: list[dict]) -> str:
