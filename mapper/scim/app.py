@@ -15,6 +15,7 @@ apps built from two plans are independent, down to their metrics registries.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import PurePath
@@ -41,6 +42,9 @@ from mapper.scim.routes.status import Connector, StatusPage
 from mapper.scim.settings import Settings
 
 log = logging.getLogger("mapper.scim")
+#: Seconds a thread holds the GIL while another waits for it (CPython's default is 0.005): worker
+#: threads render pages and evaluate filters, and the event loop must not wait behind them.
+SWITCH_INTERVAL = 0.001
 
 INSECURE_WARNING = (
     "AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and "
@@ -134,6 +138,8 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # a worker thread rendering a page gives the event loop the GIL back within 1 ms, not 5
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if settings.insecure_no_auth:
             log.warning(INSECURE_WARNING)
         gateway = Gateway(

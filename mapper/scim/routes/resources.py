@@ -41,6 +41,9 @@ from mapper.scim.strict import check_mapped
 #: Top-level keys a client may send but never sets (RFC 7643 §3.1: id and meta are the server's).
 _SERVER_KEYS = ("id", "meta")
 _PROJECTION_PARAMS = ("attributes", "excludedattributes")
+#: The most resources a list response decorates and serialises on the event loop; a larger page
+#: (up to --max-results) takes milliseconds, and goes to a worker thread.
+INLINE_PAGE = 50
 #: how long a PATCH without If-Match re-reads and retries when others change the object under it
 _PATCH_RETRY_SECONDS = 10.0
 
@@ -118,9 +121,10 @@ class ResourceEndpoints:
 
     async def respond_list(self, request: Request, q: Query) -> Response:
         total, resources = await self.matching(request, q)
-        return self.list_page(
-            gateway_of(request).stores, scim_root(request, self.base_path), q, total, resources
-        )
+        stores, root = gateway_of(request).stores, scim_root(request, self.base_path)
+        if len(resources) > INLINE_PAGE:  # decorated and serialised off the event loop
+            return await anyio.to_thread.run_sync(self.list_page, stores, root, q, total, resources)
+        return self.list_page(stores, root, q, total, resources)
 
     def list_page(
         self,
@@ -138,10 +142,12 @@ class ResourceEndpoints:
         """The total number of matches and the requested page of them."""
         store = self.store(request)
         size = self.max_results if q.count is None else min(q.count, self.max_results)
-        if q.filter is None and q.sort_by is None:  # render only the page
-            total = store.count()
-            start = min(q.start_index - 1, total)  # islice takes no index beyond sys.maxsize
-            return total, list(islice(store.all(), start, start + size))
+        if q.filter is None and q.sort_by is None:  # render only the page, off the event loop
+            records = store.records()
+            start = min(q.start_index - 1, len(records))  # islice takes no index beyond sys.maxsize
+            page_ = islice(records, start, start + size)
+            render = store.codec.render
+            return len(records), await anyio.to_thread.run_sync(lambda: [render(r) for r in page_])
         return await matching(
             store,
             q,
