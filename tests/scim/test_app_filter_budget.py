@@ -3,13 +3,14 @@ a worker thread) the rest within --filter-budget, and a scan over the budget is 
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
 from test_app_support import scim_client
 
 from mapper.scim.routes.search import SMALL
-from mapper.scim.settings import ServeOptions, add_serve_arguments, options_from_args
+from mapper.scim.settings import SettingsError, add_serve_arguments, settings_from_args
 
 pytestmark = pytest.mark.anyio
 
@@ -69,13 +70,12 @@ async def test_hostile_filter_values_are_values(hr_sqlite: Any) -> None:
         assert (await client.get("/Users")).json()["totalResults"] == 20
 
 
-def test_the_budget_flag() -> None:
-    import argparse
-
+def test_the_budget_flag_and_its_variable() -> None:
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
-    options = options_from_args(parser.parse_args(["m.map", "--filter-budget", "0.5"]), environ={})
-    assert options.filter_budget == 0.5
-    assert ServeOptions("m.map").filter_budget == 2.0
-    with pytest.raises(SystemExit):
-        parser.parse_args(["m.map", "--filter-budget", "0"])
+    assert settings_from_args(parser.parse_args(["m.map", "--filter-budget", "0.5"]), {}).filter_budget == 0.5
+    from_env = settings_from_args(parser.parse_args(["m.map"]), {"MAPPER_FILTER_BUDGET": "3"})
+    assert from_env.filter_budget == 3.0
+    assert settings_from_args(parser.parse_args(["m.map"]), {}).filter_budget == 2.0
+    with pytest.raises(SettingsError):
+        settings_from_args(parser.parse_args(["m.map", "--filter-budget", "0"]), {})
