@@ -1,7 +1,7 @@
 """The guesses of ``mapper init``: from a :class:`~mapper.scaffold.catalog.Database` to a
 :class:`Draft` of the mapping, every guess with the reason written beside it.
 
-- ``guess(database) -> Draft``: pure; reads the catalog, touches nothing.
+- ``guess(database, source) -> Draft``: pure; reads the catalog, touches nothing.
 
 The order: membership tables (two foreign keys) and child tables (one foreign key and an email
 or phone column) first, since they say which tables are people and groups; then the user table
