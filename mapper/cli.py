@@ -28,7 +28,9 @@ from mapper.pipeline import SourceFileError, load, load_file, read
 
 if TYPE_CHECKING:
     from mapper.plan import Plan
+    from mapper.scim.connectors import Connector
     from mapper.scim.settings import Settings
+    from mapper.scim.tokens import Credential
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -230,24 +232,68 @@ def serve(settings: Settings) -> int:
     TLS half-configured, a bootstrap file missing), 4 when the port cannot be listened on (before
     any import), 5 when a database refuses the source as configured or the import query does not
     fit its schema (at the first import; outages are retried instead), 130 after Ctrl-C."""
-    from mapper.runtime.coherence import check_mode
     from mapper.scim import server
     from mapper.scim.tokens import TokenConfigError, load_credentials
 
     server.configure_logging(settings.log_level, settings.log_format, process=settings.workers > 1)
     server.warn_unknown_variables(settings.environ)
-    if settings.mapping is None:
+    if not settings.mapping:
         return _say("mapper serve: give the MAPPING file to serve (or set MAPPER_MAPPING)", EXIT_USAGE)
     try:
         credentials = load_credentials(settings.tokens, settings.token_file)
         metrics_credentials = load_credentials(settings.metrics_tokens, settings.metrics_token_file)
     except TokenConfigError as error:
         return _say(str(error), EXIT_USAGE)
-    if not credentials and not settings.insecure_no_auth:
-        return _say(MISSING_CREDENTIALS, EXIT_USAGE)
     if bool(settings.certfile) != bool(settings.keyfile):
         return _say("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
-    plan = _serve_plan(settings.mapping, settings.dialect)
+    several = len(settings.mapping) > 1 or Path(settings.mapping[0]).is_dir()
+    connectors: list[Connector] = []
+    if several:
+        found = _connectors(settings, credentials)
+        if isinstance(found, int):
+            return found
+        connectors = found
+        plans = [connector.plan for connector in connectors]
+    else:
+        if not credentials and not settings.insecure_no_auth:
+            return _say(MISSING_CREDENTIALS, EXIT_USAGE)
+        plan = _checked_plan(settings.mapping[0], settings)
+        if isinstance(plan, int):
+            return plan
+        plans = [plan]
+    try:
+        sock = server.listen(settings.host, settings.port)
+    except server.ListenError as error:
+        return _say(f"mapper serve: {error}", EXIT_LISTEN)
+    with sock:
+        if settings.create_schema or settings.seed:
+            # each connector with a SQLite source (the others have nothing to create)
+            sqlite = [each for each in plans if any(s.dialect == "sqlite" for s in each.sources)]
+            for each in sqlite or plans[:1]:
+                problem = server.bootstrap(each, [*settings.create_schema, *settings.seed], settings.environ)
+                if problem:
+                    return _say(problem, EXIT_USAGE)
+        try:
+            if several:
+                shared = settings.model_copy(update={"metrics_credentials": metrics_credentials})
+                fatal = server.run_connectors(connectors, shared, sock)
+            else:
+                own = {"credentials": credentials, "metrics_credentials": metrics_credentials}
+                fatal = server.run(plans[0], settings.model_copy(update=own), sock)
+        except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
+            return EXIT_INTERRUPTED
+    if fatal is not None:
+        return _say(server.fatal_message(fatal, plans[0], settings.environ), EXIT_DATABASE)
+    return EXIT_OK
+
+
+def _checked_plan(mapping: str, settings: Settings) -> Plan | int:
+    """The compiled plan of ``mapping`` with its sources' URLs and coherence mode checked, or the
+    exit code after saying why there is none."""
+    from mapper.runtime.coherence import check_mode
+    from mapper.scim import server
+
+    plan = _serve_plan(mapping, settings.dialect)
     if isinstance(plan, int):
         return plan
     problem = server.check_sources(plan, settings.environ) or check_mode(
@@ -255,28 +301,46 @@ def serve(settings: Settings) -> int:
     )
     if problem:
         return _say(problem, EXIT_USAGE)
+    return plan
+
+
+def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Connector] | int:
+    """Each mapping of ``settings.mapping`` as a connector with its own tokens (``shared`` ones,
+    from ``MAPPER_TOKEN`` and ``--token-file``, open every connector), or the exit code."""
+    from mapper.scim.connectors import (
+        Connector,
+        ConnectorError,
+        connector_name,
+        connector_tokens,
+        mapping_files,
+        token_variable,
+    )
+    from mapper.scim.tokens import TokenConfigError, parse_credentials
+
+    if settings.workers > 1:
+        return _say("mapper serve: --workers serves one mapping; give one file", EXIT_USAGE)
     try:
-        sock = server.listen(settings.host, settings.port)
-    except server.ListenError as error:
-        return _say(f"mapper serve: {error}", EXIT_LISTEN)
-    with sock:
-        if settings.create_schema or settings.seed:
-            problem = server.bootstrap(plan, [*settings.create_schema, *settings.seed], settings.environ)
-            if problem:
-                return _say(problem, EXIT_USAGE)
+        files = mapping_files(settings.mapping)
+        names = [connector_name(file) for file in files]
+    except ConnectorError as error:
+        return _say(f"mapper serve: {error}", EXIT_USAGE)
+    connectors = []
+    for name, file in zip(names, files, strict=True):
+        plan = _checked_plan(file, settings)
+        if isinstance(plan, int):
+            return plan
         try:
-            fatal = server.run(
-                plan,
-                settings.model_copy(
-                    update={"credentials": credentials, "metrics_credentials": metrics_credentials}
-                ),
-                sock,
+            own = parse_credentials(connector_tokens(name, settings.environ))
+        except TokenConfigError as error:
+            return _say(f"mapper serve: {token_variable(name)}: {error}", EXIT_USAGE)
+        if not own and not shared and not settings.insecure_no_auth:
+            return _say(
+                f"mapper serve: connector {name} has no bearer token: set {token_variable(name)} "
+                "(comma-separated, optionally label:token), or MAPPER_TOKEN for every connector",
+                EXIT_USAGE,
             )
-        except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
-            return EXIT_INTERRUPTED
-    if fatal is not None:
-        return _say(server.fatal_message(fatal, plan, settings.environ), EXIT_DATABASE)
-    return EXIT_OK
+        connectors.append(Connector(name, file, plan, (*own, *shared)))
+    return connectors
 
 
 def _serve_plan(mapping: str, dialect: str | None) -> Plan | int:

@@ -65,8 +65,10 @@ class Gateway:
         coherence_interval: float = 0.5,
         retry_first: float = 1.0,
         retry_cap: float = 30.0,
+        name: str | None = None,
     ) -> None:
         self.plan = plan
+        self.name = name  # the connector's, when one process serves several (for the log)
         self.databases: dict[str, Database] = {
             source.name: Database(
                 source.name, resolve_url(source, environ), pool_size=pool_size, timeouts=timeouts
@@ -133,7 +135,8 @@ class Gateway:
         stops trying: see the module's docstring)."""
         loop = asyncio.get_running_loop()
         for name, database in self.databases.items():
-            log.info("source %s: %s", name, database.url.render_as_string(hide_password=True))
+            url = database.url.render_as_string(hide_password=True)
+            log.info("%ssource %s: %s", self._prefix, name, url)
         self._start_task = loop.create_task(self._first_import(on_fatal), name="mapper-start")
         if self._autosync_enabled:
             self._probe_task = loop.create_task(self._probe(), name="mapper-probe")
@@ -159,7 +162,12 @@ class Gateway:
                 break
             except (DatabaseConfigError, SyncError) as error:
                 self.phase, self.fatal, self.waiting = "failed", error, None
-                log.error("cannot start: %s", error)
+                log.error("%scannot start: %s", self._prefix, error)
+                # nothing will mend it: no more probes nor listening (the others' connectors, in a
+                # process that serves several, go on)
+                if self._probe_task is not None:
+                    self._probe_task.cancel()
+                await self.coherence.stop()
                 self._tried.set()
                 if on_fatal is not None:
                     on_fatal(error)
@@ -168,7 +176,7 @@ class Gateway:
                 self.unreachable.add(error.source)  # the probe announces its return
                 why = f"database {error.source}: {error.reason or 'unavailable'}"
                 self.phase, self.waiting = "waiting", f"{why}; retrying within {delay:g} s"
-                log.warning("first import failed (%s); retrying within %g s", why, delay)
+                log.warning("%sfirst import failed (%s); retrying within %g s", self._prefix, why, delay)
             except Exception:  # noqa: BLE001 - a bug must not leave the gateway silently unready
                 self.phase, self.waiting = "waiting", f"unexpected error; retrying within {delay:g} s"
                 log.exception("first import failed; retrying within %g s", delay)
@@ -182,9 +190,13 @@ class Gateway:
         self.phase, self.waiting = "ready", None
         self._tried.set()
         counts = ", ".join(f"{name} {store.count()}" for name, store in self.stores.items())
-        log.info("ready: first import done in %.2f s (%s)", time.monotonic() - began, counts)
+        log.info("%sready: first import done in %.2f s (%s)", self._prefix, time.monotonic() - began, counts)
         if self._autosync_enabled:
             self.autosync.start()
+
+    @property
+    def _prefix(self) -> str:
+        return f"connector {self.name}: " if self.name else ""
 
     def unready_error(self, source: str) -> DatabaseUnavailableError:
         """What a request that needs the cache gets before the first import has finished."""

@@ -147,6 +147,7 @@ def _lifespan(
             environ=settings.environ,
             autosync=settings.autosync,
             coherence=settings.coherence,
+            name=settings.connector,
             **intervals,
         )
         async with metrics.watching(gateway):

@@ -12,14 +12,17 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.scim.connections import guarded_protocol
 from mapper.scim.logs import JsonFormatter
 from mapper.scim.settings import Settings, unknown_variables
+
+if TYPE_CHECKING:
+    from mapper.scim.connectors import Connector
 
 __all__ = [
     "ListenError",
@@ -29,6 +32,7 @@ __all__ = [
     "fatal_message",
     "listen",
     "run",
+    "run_connectors",
     "warn_unknown_variables",
 ]
 
@@ -140,8 +144,6 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
     """Serve ``plan`` with ``settings`` on ``sock`` (from :func:`listen`) until interrupted.
     Returns the permanent error that stopped the start (a database that refuses the source as
     configured, an import query that does not fit the schema), or None after a clean stop."""
-    import uvicorn
-
     from mapper.scim.app import build_app
 
     scheme = "https" if settings.certfile else "http"
@@ -149,7 +151,7 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
     labels = ", ".join(c.label for c in settings.credentials) or "none"
     log.info(
         "serving %s at %s://%s:%d%s (clients: %s)%s",
-        settings.mapping,
+        settings.mapping[0] if settings.mapping else None,
         scheme,
         f"[{host}]" if ":" in host else host,
         port,
@@ -162,6 +164,53 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
 
         run_workers(plan, settings, sock)
         return None
+    return _serve(lambda stop: build_app(plan, settings, on_fatal=stop), settings, sock)
+
+
+def run_connectors(connectors: list[Connector], settings: Settings, sock: socket.socket) -> Exception | None:
+    """Serve several connectors (:mod:`mapper.scim.connectors`) on ``sock`` until interrupted.
+    A connector that cannot start is logged and stays unready; returns an error only when none
+    could start, else None after a clean stop."""
+    from mapper.scim.connectors import build_hub
+
+    scheme = "https" if settings.certfile else "http"
+    host, port = sock.getsockname()[:2]
+    root = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+    for connector in connectors:
+        labels = ", ".join(c.label for c in connector.credentials) or "none"
+        log.info(
+            "connector %s: serving %s at %s%s and %s/ecma2host_%s/scim (clients: %s)",
+            connector.name,
+            connector.path,
+            root,
+            connector.base_path,
+            root,
+            connector.name,
+            labels,
+        )
+    plans = {connector.name: connector.plan for connector in connectors}
+
+    def build(stop: Callable[[Exception], None]) -> Any:
+        def failed(name: str, error: Exception) -> None:
+            log.error(
+                "connector %s cannot start: %s", name, describe_fatal(error, plans[name], settings.environ)
+            )
+            if hub.fail(name, error):
+                stop(MapperError("no connector could start (each is named in the log)"))
+
+        hub = build_hub(connectors, settings, failed)
+        return hub
+
+    return _serve(build, settings, sock)
+
+
+def _serve(
+    build: Callable[[Callable[[Exception], None]], Any], settings: Settings, sock: socket.socket
+) -> Exception | None:
+    """Run the app ``build(stop)`` makes on ``sock``; ``stop(error)`` ends the server, and the
+    error is returned."""
+    import uvicorn
+
     fatal: list[Exception] = []
     server: uvicorn.Server | None = None
 
@@ -170,9 +219,8 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
         if server is not None:
             server.should_exit = True
 
-    config = uvicorn.Config(
-        build_app(plan, settings, on_fatal=stop), **{**uvicorn_options(settings), "port": port}
-    )
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(build(stop), **{**uvicorn_options(settings), "port": port})
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return fatal[0] if fatal else None
@@ -199,8 +247,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def fatal_message(error: Exception, plan: Plan, environ: Mapping[str, str]) -> str:
-    """The one line ``mapper serve`` exits with after a permanent start error: which database
-    (its URL without the password), what is wrong, and the server's own words."""
+    """The one line ``mapper serve`` exits with after a permanent start error."""
+    return f"mapper serve: {describe_fatal(error, plan, environ)}; not serving"
+
+
+def describe_fatal(error: Exception, plan: Plan, environ: Mapping[str, str]) -> str:
+    """A permanent start error: which database (its URL without the password), what is wrong,
+    and the server's own words."""
     from mapper.runtime.database import redact, resolve_url
     from mapper.runtime.errors import DatabaseConfigError
 
@@ -208,5 +261,5 @@ def fatal_message(error: Exception, plan: Plan, environ: Mapping[str, str]) -> s
         source = next((s for s in plan.sources if s.name == error.source), None)
         where = f" ({redact(resolve_url(source, environ))})" if source is not None else ""
         detail = f": {error.detail}" if error.detail else ""
-        return f"mapper serve: database {error.source}{where}: {error.reason}{detail}; not serving"
-    return f"mapper serve: {error}; not serving"
+        return f"database {error.source}{where}: {error.reason}{detail}"
+    return str(error)

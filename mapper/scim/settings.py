@@ -91,8 +91,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    mapping: str | None = option(
-        None, "the mapping file to serve", metavar="MAPPING", env="MAPPER_MAPPING", flag=False
+    mapping: tuple[str, ...] = option(
+        (),
+        "the mapping files to serve, or directories of *.map files (comma-separated in the variable)",
+        metavar="MAPPING",
+        env="MAPPER_MAPPING",
+        flag=False,
     )
     host: str = option("127.0.0.1", "interface to listen on", min_length=1)
     port: int = option(8080, "TCP port (0: one the OS picks, logged)", ge=0, le=65535)
@@ -198,9 +202,10 @@ class Settings(BaseModel):
         "ignoring it (for onboarding a mapping; Entra ID expects it ignored)",
     )
 
-    # not options: filled by the CLI (credentials, environ) or by in-process users
+    # not options: filled by the CLI (credentials, environ, connector) or by in-process users
     credentials: tuple[Credential, ...] = ()
     metrics_credentials: tuple[Credential, ...] = ()  # open /metrics only (scim/routes/operator.py)
+    connector: str | None = None  # the connector's name when one gateway serves several
     environ: Mapping[str, str] = Field(default_factory=lambda: dict(os.environ))
     autosync: bool = True
 
@@ -209,7 +214,7 @@ class Settings(BaseModel):
     def _rooted(cls, value: str) -> str:
         return "/" + value.strip("/") if value.strip("/") else ""
 
-    @field_validator("tokens", "metrics_tokens", "create_schema", "seed", mode="before")
+    @field_validator("mapping", "tokens", "metrics_tokens", "create_schema", "seed", mode="before")
     @classmethod
     def _listed(cls, value: Any) -> Any:
         """A variable holds a list as comma-separated items (``MAPPER_TOKEN=entra:a,okta:b``)."""
@@ -253,10 +258,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     validated by the model, not by argparse."""
     parser.add_argument(
         "mapping",
-        nargs="?",
+        nargs="*",
         default=argparse.SUPPRESS,
         metavar="MAPPING",
-        help="the mapping file to serve (or MAPPER_MAPPING)",
+        help="the mapping file to serve (or MAPPER_MAPPING); several files, or a directory of "
+        "*.map files, serve each as a connector of its own at /{name}/scim/v2",
     )
     for name, info in options().items():
         extra = _extra(info)
@@ -344,6 +350,7 @@ OTHER_VARIABLES = (
     "MAPPER_MEMORY_",
     "MAPPER_STAGING_",
     "MAPPER_BENCH",
+    "MAPPER_TOKEN_",  # MAPPER_TOKEN_<CONNECTOR>: mapper.scim.connectors
 )
 
 

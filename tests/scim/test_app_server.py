@@ -37,7 +37,7 @@ def parse(*argv: str, environ: dict[str, str] | None = None) -> Settings:
 
 def test_arguments_and_defaults() -> None:
     options = parse("hr.map", environ={"MAPPER_TOKEN": "entra:a, okta:b ,"})
-    assert options.mapping == "hr.map"
+    assert options.mapping == ("hr.map",)
     assert (options.host, options.port, options.base_path) == ("127.0.0.1", 8080, "/scim/v2")
     assert options.tokens == ("entra:a", "okta:b")
     assert options.max_body_bytes == 1024 * 1024

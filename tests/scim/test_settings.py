@@ -65,13 +65,13 @@ def test_every_kind_of_option_reads_from_the_environment() -> None:
         "MAPPER_DELTA_INTERVAL": "",  # empty: unset
     }
     settings = parse(environ=environ)
-    assert settings.mapping == "from-env.map"
+    assert settings.mapping == ("from-env.map",)
     assert settings.tokens == ("entra:a", "okta:b")
     assert settings.insecure_no_auth is True and settings.strict is False
     assert settings.create_schema == ("a.sql", "b.sql")
     assert settings.statement_timeout == 2.5 and settings.delta_interval is None
     assert (settings.dialect, settings.log_format, settings.base_path) == ("postgres", "json", "/scim")
-    assert parse("other.map", environ=environ).mapping == "other.map"
+    assert parse("other.map", environ=environ).mapping == ("other.map",)
 
 
 @pytest.mark.parametrize(

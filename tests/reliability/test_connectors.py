@@ -1,0 +1,134 @@
+"""Several connectors in one ``mapper serve mappings/`` process, as an operator runs them: HR on
+SQLite and payroll on PostgreSQL, each at ``/{name}/scim/v2`` and ``/ecma2host_{name}/scim`` with
+its own tokens (one connector's token does not open the other), its own readiness, and a third
+connector whose database is missing failing alone while the others serve."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import load_sql, reset_database
+from tests.reliability.support import CORE_USER, HR, ROOT, free_port
+
+WITHIN = 90.0  # a bound on the waits: the test must not hang, never a timing claim
+PAYROLL = ROOT / "examples" / "payroll"
+HR_TOKEN, PAYROLL_TOKEN = "hr-token-1f3a", "payroll-token-9c2e"
+
+
+@pytest.fixture
+def served(tmp_path: Path, postgres_url: str) -> Iterator[tuple[str, Path]]:
+    """``mapper serve mappings/`` with hr.map (SQLite), payroll.map (PostgreSQL) and broken.map
+    (the payroll mapping on a PostgreSQL database that does not exist); yields the root URL and
+    the log."""
+    reset_database(postgres_url)
+    load_sql(postgres_url, [PAYROLL / "schema.postgres.sql"])
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(HR / "hr.map", mappings / "hr.map")
+    shutil.copy(PAYROLL / "payroll.map", mappings / "payroll.map")
+    payroll = (PAYROLL / "payroll.map").read_text(encoding="utf-8")
+    broken = payroll.replace("PAYROLL_DATABASE_URL", "BROKEN_DATABASE_URL")
+    (mappings / "broken.map").write_text(broken, encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "gateway.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}",
+        "PAYROLL_DATABASE_URL": postgres_url,
+        "BROKEN_DATABASE_URL": postgres_url.rsplit("/", 1)[0] + "/no_such_database_here",
+        "MAPPER_TOKEN_HR": f"hr-app:{HR_TOKEN}",
+        "MAPPER_TOKEN_PAYROLL": f"payroll-app:{PAYROLL_TOKEN}",
+        "MAPPER_TOKEN_BROKEN": "unused-token",
+    }
+    argv = [
+        sys.executable, "-m", "mapper", "serve", str(mappings), f"--port={port}",
+        f"--create-schema={HR / 'schema.sql'}", f"--seed={HR / 'sample-data.sql'}",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def get(url: str, token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(url, headers=headers, timeout=10)
+
+
+def wait_ready(url: str, log: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + WITHIN
+    while time.monotonic() < deadline:
+        try:
+            if get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never ready:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.postgres
+def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: tuple[str, Path]) -> None:
+    root, log = served
+    wait_ready(f"{root}/hr/readyz", log)
+    wait_ready(f"{root}/payroll/readyz", log)
+
+    hr_users = get(f"{root}/hr/scim/v2/Users?count=1", HR_TOKEN)
+    assert hr_users.status_code == 200 and hr_users.json()["totalResults"] == 20
+    payroll_users = get(f"{root}/payroll/scim/v2/Users?count=1", PAYROLL_TOKEN)
+    assert payroll_users.status_code == 200
+    ecma = get(f"{root}/ecma2host_payroll/scim/Users?count=1", PAYROLL_TOKEN)
+    assert ecma.status_code == 200 and ecma.json()["totalResults"] == payroll_users.json()["totalResults"]
+
+    # a token opens its own connector only, on either root
+    assert get(f"{root}/payroll/scim/v2/Users", HR_TOKEN).status_code == 401
+    assert get(f"{root}/ecma2host_payroll/scim/Users", HR_TOKEN).status_code == 401
+    assert get(f"{root}/hr/scim/v2/Users", PAYROLL_TOKEN).status_code == 401
+    # the single-mapping root does not exist here
+    assert get(f"{root}/scim/v2/Users", HR_TOKEN).status_code == 404
+
+    # a write reaches its own connector's database only
+    created = httpx.post(
+        f"{root}/hr/scim/v2/Users",
+        headers={"Authorization": f"Bearer {HR_TOKEN}"},
+        json={"schemas": [CORE_USER], "userName": "only.in.hr"},
+        timeout=10,
+    )
+    assert created.status_code == 201
+    found = get(f'{root}/hr/scim/v2/Users?filter=userName+eq+"only.in.hr"', HR_TOKEN).json()
+    assert found["totalResults"] == 1
+    elsewhere = get(f'{root}/payroll/scim/v2/Users?filter=userName+eq+"only.in.hr"', PAYROLL_TOKEN).json()
+    assert elsewhere["totalResults"] == 0
+
+    # the broken connector failed alone: the others stay ready, the whole is not
+    broken = get(f"{root}/broken/readyz")
+    assert broken.status_code == 503 and broken.json()["phase"] == "failed"
+    assert get(f"{root}/ecma2host_broken/scim/Users", "unused-token").status_code == 503
+    everything = get(f"{root}/readyz")
+    assert everything.status_code == 503
+    connectors = everything.json()["connectors"]
+    assert connectors["hr"]["ready"] and connectors["payroll"]["ready"]
+    assert connectors["broken"]["ready"] is False
+    assert "the database does not exist" in connectors["broken"]["reason"]
+    assert get(f"{root}/healthz").status_code == 200
+
+    text = log.read_text()
+    assert "connector hr: serving" in text and "connector payroll: serving" in text
+    assert "connector payroll: ready: first import done" in text
+    assert "connector broken cannot start: database payroll (postgresql" in text
+    assert "Traceback" not in text
