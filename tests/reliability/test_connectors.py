@@ -127,6 +127,18 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: tuple[
     assert "the database does not exist" in connectors["broken"]["reason"]
     assert get(f"{root}/healthz").status_code == 200
 
+    # each connector passes Entra's provisioning life cycle on its own root, with its own token
+    for name, token in (("hr", HR_TOKEN), ("payroll", PAYROLL_TOKEN)):
+        simulated = subprocess.run(
+            [sys.executable, "-m", "mapper", "simulate", f"{root}/{name}/scim/v2"],
+            env={"PATH": "/usr/bin:/bin", "MAPPER_TOKEN": token},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert simulated.returncode == 0, f"{name}:\n{simulated.stdout}{simulated.stderr}"
+
     text = log.read_text()
     assert "connector hr: serving" in text and "connector payroll: serving" in text
     assert "connector payroll: ready: first import done" in text
