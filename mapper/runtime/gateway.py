@@ -173,7 +173,8 @@ class Gateway:
                     on_fatal(error)
                 return
             except DatabaseUnavailableError as error:
-                self.unreachable.add(error.source)  # the probe announces its return
+                if self._probe_task is not None:  # the probe announces its return
+                    self.unreachable.add(error.source)
                 why = f"database {error.source}: {error.reason or 'unavailable'}"
                 self.phase, self.waiting = "waiting", f"{why}; retrying within {delay:g} s"
                 log.warning("%sfirst import failed (%s); retrying within %g s", self._prefix, why, delay)
