@@ -38,6 +38,7 @@ from starlette.types import Receive, Scope, Send
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.scim.responses import JsonResponse
+from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.health import RETRY_AFTER, healthz
 from mapper.scim.tokens import Credential
 
@@ -125,6 +126,7 @@ class Hub:
                 Route("/healthz", healthz, methods=["GET"]),
                 Route("/readyz", self.readyz, methods=["GET"]),
             ],
+            exception_handlers=exception_handlers(),  # a path of no connector: a SCIM 404
             lifespan=self._lifespan,
         )
 
