@@ -79,3 +79,18 @@ def test_the_budget_flag_and_its_variable() -> None:
     assert settings_from_args(parser.parse_args(["m.map"]), {}).filter_budget == 2.0
     with pytest.raises(SettingsError):
         settings_from_args(parser.parse_args(["m.map", "--filter-budget", "0"]), {})
+
+
+async def test_root_search_pages_across_types(hr_sqlite: Any) -> None:
+    """POST /.search: every type counts its matches and lists only its part of the page."""
+    async with scim_client(hr_sqlite, max_filter_depth=1000) as client:
+        body = {"filter": 'externalId sw "hr" or externalId sw "grp"'}
+        everything = (await client.post("/.search", json=body)).json()
+        assert everything["totalResults"] == 24  # 20 users, then 4 groups
+        ids = [r["id"] for r in everything["Resources"]]
+        for start, count in [(1, 5), (18, 5), (21, 10), (24, 1), (25, 3)]:
+            page = (await client.post("/.search", json={**body, "startIndex": start, "count": count})).json()
+            assert page["totalResults"] == 24
+            assert [r["id"] for r in page["Resources"]] == ids[start - 1 : start - 1 + count], (start, count)
+        counted = (await client.post("/.search", json={**body, "count": 0})).json()
+        assert counted["totalResults"] == 24 and "Resources" not in counted

@@ -13,6 +13,7 @@ import itertools
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -34,7 +35,7 @@ from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
 from mapper.scim.routes.references import Members, note_drops
 from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
-from mapper.scim.routes.search import Query, find, matching, page, query, sort
+from mapper.scim.routes.search import Query, matching, query
 from mapper.scim.settings import Settings
 from mapper.scim.strict import check_mapped
 
@@ -337,15 +338,28 @@ class RootSearch:
         params = await read_object(request, self.max_body_bytes)
         q = query(params, max_length=self.max_filter_length, max_depth=self.max_filter_depth)
         root = scim_root(request, self.base_path)
-        matched: list[tuple[ResourceEndpoints, dict[str, Any]]] = []
+        # each type counts its matches, and lists only its part of the page (by the database
+        # where it can: see ResourceEndpoints.matching)
+        size = self.max_results if q.count is None else min(q.count, self.max_results)
+        skip, total = q.start_index - 1, 0
+        chosen: list[tuple[ResourceEndpoints, dict[str, Any]]] = []
         for endpoints in self.endpoints:
-            store = endpoints.store(request)
-            found = await find(
-                store, q.filter, endpoints.resolver, endpoints.obj.query_attribute, endpoints.filter_budget
-            )
-            if q.sort_by:
-                found = sort(found, q.sort_by, q.descending, endpoints.resolver)
-            matched += [(endpoints, r) for r in found]
-        chosen = page(matched, q.start_index, q.count, self.max_results)
-        page_ = [e.output(gateway_of(request).stores, r, root, q) for e, r in chosen]
-        return list_response(page_, len(matched), q.start_index, count_only=q.count == 0)
+            found, _ = await endpoints.matching(request, replace(q, start_index=1, count=0))
+            total += found
+            if skip >= found:
+                skip -= found
+                continue
+            if len(chosen) < size:
+                part = replace(q, start_index=skip + 1, count=size - len(chosen))
+                _, resources = await endpoints.matching(request, part)
+                chosen += [(endpoints, r) for r in resources]
+            skip = 0
+        stores = gateway_of(request).stores
+
+        def respond() -> ScimResponse:
+            page_ = [e.output(stores, r, root, q) for e, r in chosen]
+            return list_response(page_, total, q.start_index, count_only=q.count == 0)
+
+        if len(chosen) > INLINE_PAGE:
+            return await anyio.to_thread.run_sync(respond)
+        return respond()

@@ -299,19 +299,6 @@ async def scan(
         raise invalid_filter(TOO_DEEP) from None
 
 
-async def find(
-    store: Store, node: Filter | None, resolver: AttributeResolver, query_attribute: str, budget: float
-) -> list[Any]:
-    """Every resource of ``store`` that ``node`` matches (all of them without a filter), for a
-    search over every type (``POST /.search``): indexed, else evaluated on the cache off the
-    event loop within ``budget`` seconds (see :func:`scan`)."""
-    if node is not None:
-        indexed = await _indexed(store, node, resolver, query_attribute)
-        if indexed is not None:
-            return indexed
-    return await scan(store, node, resolver, None, False, budget)
-
-
 async def _by_key(
     store: Store, node: Compare, resolver: AttributeResolver, query_attribute: str
 ) -> list[dict[str, Any]] | None:
