@@ -750,8 +750,8 @@ class _Builder:
         )
         key: exp.Expr = target.expr.copy()
         if target.kind == "string":
-            if not target.case_exact and self.write == "sqlite":
-                raise Untranslatable("sortBy a case-insensitive attribute on SQLite")
+            # SQLite's LOWER() folds ASCII letters only: a sort (unlike a match) may order other
+            # letters by their case there, which is better than refusing sortBy=userName
             key = self._fold(self._text(key), target.case_exact)
             if self.write == "sqlite":
                 key = exp.Collate(this=key, expression=exp.var("BINARY"))
