@@ -275,7 +275,10 @@ def serve(settings: Settings) -> int:
                     return _say(problem, EXIT_USAGE)
         try:
             if several:
-                shared = settings.model_copy(update={"metrics_credentials": metrics_credentials})
+                # the tokens every connector shares open the hub's own /metrics and /status
+                shared = settings.model_copy(
+                    update={"credentials": credentials, "metrics_credentials": metrics_credentials}
+                )
                 fatal = server.run_connectors(connectors, shared, sock)
             else:
                 own = {"credentials": credentials, "metrics_credentials": metrics_credentials}

@@ -70,7 +70,7 @@ def build_app(
     endpoints = resource_endpoints(plan, settings)
     paths = PathNormaliser(settings.base_path, segments(plan), ALIASES)
     templates = RouteTemplates(settings.base_path, segments(plan), OPERATOR_ROUTES, paths.normalise)
-    metrics = Metrics(connector_name(plan), templates)
+    metrics = Metrics(connector_name(plan, settings), templates)
     trail = AuditTrail(AUDIT_TRAIL_SIZE)
     front = Middleware(
         FrontDoor,
@@ -81,12 +81,15 @@ def build_app(
         metrics=metrics,
         trail=trail,
     )
-    return Starlette(
+    app = Starlette(
         routes=[*build_routes(plan, settings, endpoints), *operator_routes(plan, settings, metrics, trail)],
         middleware=[front],
         exception_handlers=exception_handlers(),
         lifespan=_lifespan(plan, settings, metrics, on_fatal),
     )
+    # what a hub of several connectors shows at its own /metrics and /status (mapper.scim.connectors)
+    app.state.status = Connector(connector_name(plan, settings), plan, settings.base_path, trail, metrics)
+    return app
 
 
 #: The last writes the status page shows.
@@ -95,15 +98,18 @@ AUDIT_TRAIL_SIZE = 50
 OPERATOR_ROUTES = ("/", "/healthz", "/readyz", "/metrics", "/status")
 
 
-def connector_name(plan: Plan) -> str:
-    """The connector's name: its mapping file's name without the extension (``hr.map``: ``hr``)."""
+def connector_name(plan: Plan, settings: Settings | None = None) -> str:
+    """The connector's name: the one the hub gives it, else its mapping file's name without the
+    extension (``hr.map``: ``hr``)."""
+    if settings is not None and settings.connector:
+        return settings.connector
     return PurePath(plan.mapping).stem or "mapping"
 
 
 def operator_routes(plan: Plan, settings: Settings, metrics: Metrics, trail: AuditTrail) -> list[BaseRoute]:
     """``/`` (what this is; no token), ``/metrics`` (a SCIM or a metrics token) and ``/status``
     (a SCIM token, Bearer or Basic)."""
-    name = connector_name(plan)
+    name = connector_name(plan, settings)
     insecure = settings.insecure_no_auth
     scrapers = OperatorGuard((*settings.credentials, *settings.metrics_credentials), insecure=insecure)
     operators = OperatorGuard(settings.credentials, insecure=insecure, basic=True, realm="mapper status")

@@ -113,7 +113,7 @@ class Hub:
     ``on_fatal(name, error)`` is told of a connector that cannot start; it returns whether every
     connector has now failed (then the server stops)."""
 
-    def __init__(self, apps: Mapping[str, Starlette]) -> None:
+    def __init__(self, apps: Mapping[str, Starlette], settings: Any = None) -> None:
         self.apps = dict(apps)
         self.states: dict[str, dict[str, Any]] = {}
         self.failed: dict[str, Exception] = {}
@@ -125,10 +125,39 @@ class Hub:
             routes=[
                 Route("/healthz", healthz, methods=["GET"]),
                 Route("/readyz", self.readyz, methods=["GET"]),
+                *self._operator_routes(settings),
             ],
             exception_handlers=exception_handlers(),  # a path of no connector: a SCIM 404
             lifespan=self._lifespan,
         )
+
+    def _operator_routes(self, settings: Any) -> list[Route]:
+        """``/``, ``/metrics`` and ``/status`` over every connector (mapper.scim.routes.operator):
+        opened by the tokens every connector shares (``MAPPER_TOKEN``), and ``/metrics`` by the
+        metrics tokens; a connector's own tokens open its own ``/{name}/metrics`` and ``/status``."""
+        from mapper.scim.routes.operator import HubMetrics, OperatorGuard
+        from mapper.scim.routes.root import Root
+        from mapper.scim.routes.status import StatusPage
+
+        shared = tuple(getattr(settings, "credentials", ()))
+        metrics_only = tuple(getattr(settings, "metrics_credentials", ()))
+        insecure = bool(getattr(settings, "insecure_no_auth", False))
+        parts = [app.state.status for app in self.apps.values()]
+        scrapers = OperatorGuard((*shared, *metrics_only), insecure=insecure)
+        operators = OperatorGuard(shared, insecure=insecure, basic=True, realm="mapper status")
+
+        def metrics() -> list[tuple[Any, Any]]:
+            return [(part.metrics, self.gateway(part.name)) for part in parts]
+
+        return [
+            Route("/", Root([(part.name, part.base_path) for part in parts]).serve, methods=["GET"]),
+            Route("/metrics", HubMetrics(metrics, scrapers).serve, methods=["GET"]),
+            Route("/status", StatusPage(parts, operators, self.gateway).serve, methods=["GET"]),
+        ]
+
+    def gateway(self, name: str) -> Any:
+        """Connector ``name``'s gateway, None while it starts."""
+        return self.states.get(name, {}).get("gateway")
 
     def connector_of(self, path: str) -> tuple[str | None, str]:
         """The connector a request path belongs to, and the path its app sees (``/{name}/readyz``
@@ -201,7 +230,7 @@ def build_hub(
             }
         )
         apps[connector.name] = build_app(connector.plan, own, on_fatal=_told(on_fatal, connector.name))
-    return Hub(apps)
+    return Hub(apps, settings)
 
 
 def _told(on_fatal: Callable[[str, Exception], None], name: str) -> Callable[[Exception], None]:

@@ -30,7 +30,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.runtime.cache import SyncStats
@@ -380,6 +382,35 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
+
+
+def merged_exposition(connectors: Sequence[Metrics]) -> bytes:
+    """Several connectors' metrics as one exposition (a hub's ``/metrics``): each family once,
+    with every connector's samples (they differ by their ``connector`` label). In multiprocess
+    mode the directory already holds every connector's values. Call it from a worker thread."""
+    if not connectors:
+        return b""
+    if connectors[0].multiprocess:
+        return connectors[0].exposition()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Merged([m.registry for m in connectors]))
+    return generate_latest(registry)
+
+
+class _Merged(Collector):
+    def __init__(self, registries: list[CollectorRegistry]) -> None:
+        self.registries = registries
+
+    def collect(self) -> Iterable[Metric]:
+        families: dict[str, Metric] = {}
+        for registry in self.registries:
+            for family in registry.collect():  # fresh objects at every collect: safe to extend
+                found = families.get(family.name)
+                if found is None:
+                    families[family.name] = family
+                else:
+                    found.samples.extend(family.samples)
+        return list(families.values())
 
 
 def _scim_type(body: bytes) -> str | None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
+from typing import Any
 
 import anyio
 from starlette.requests import Request
@@ -22,7 +24,7 @@ from starlette.responses import Response
 
 from mapper.scim.auth import Credential, authenticate
 from mapper.scim.errors import unauthorized
-from mapper.scim.metrics import CONTENT_TYPE_LATEST, Metrics
+from mapper.scim.metrics import CONTENT_TYPE_LATEST, Metrics, merged_exposition
 from mapper.scim.responses import error_response
 
 
@@ -93,4 +95,23 @@ class MetricsEndpoint:
         if gateway is not None:
             self.metrics.refresh(gateway)
         body = await anyio.to_thread.run_sync(self.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class HubMetrics:
+    """``GET /metrics`` of a hub of several connectors: every connector's metrics in one
+    exposition. ``connectors`` are (metrics, the connector's gateway or None while it starts)."""
+
+    def __init__(self, connectors: Callable[[], list[tuple[Metrics, Any]]], guard: OperatorGuard) -> None:
+        self.connectors = connectors
+        self.guard = guard
+
+    async def serve(self, request: Request) -> Response:
+        if self.guard.client(request) is None:
+            return self.guard.challenge(request)
+        found = self.connectors()
+        for metrics, gateway in found:
+            if gateway is not None:
+                metrics.refresh(gateway)
+        body = await anyio.to_thread.run_sync(merged_exposition, [metrics for metrics, _ in found])
         return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -16,7 +16,7 @@ Several worker processes: the page is the answering worker's view (its pid is sh
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -91,15 +91,29 @@ class Connector:
 
 
 class StatusPage:
-    def __init__(self, connectors: Sequence[Connector], guard: OperatorGuard) -> None:
+    """The page of ``connectors``; ``gateways`` finds a connector's gateway by name (a hub's);
+    without it, the one connector's is the request's (``request.state.gateway``)."""
+
+    def __init__(
+        self,
+        connectors: Sequence[Connector],
+        guard: OperatorGuard,
+        gateways: Callable[[str], Gateway | None] | None = None,
+    ) -> None:
         self.connectors = tuple(connectors)
         self.guard = guard
+        self.gateways = gateways
 
     async def serve(self, request: Request) -> Response:
         if self.guard.client(request) is None:
             return self.guard.challenge(request)
-        gateway = getattr(request.state, "gateway", None)
-        sections = [connector_section(c, gateway) for c in self.connectors]
+        sections = []
+        for connector in self.connectors:
+            if self.gateways is not None:
+                gateway = self.gateways(connector.name)
+            else:
+                gateway = getattr(request.state, "gateway", None)
+            sections.append(connector_section(connector, gateway))
         return HTMLResponse(page(sections), headers=HEADERS)
 
 
