@@ -7,7 +7,8 @@ type is a name (``CN``, ``OU``, ``DC``, ``OBJECT``...) or a numeric OID.
 
 ``id dn`` makes the DN the SCIM id, so a client's id must lead back to the anchor: the template's
 only placeholder is ``{anchor}``, a whole RDN value, and the DN is strict RFC 4514 (no spaces
-around separators, valid escapes), as ``mapper.runtime.dn`` reads it (MAP134).
+around separators, valid escapes), as ``mapper.runtime.dn`` reads it (MAP134): both take the
+syntax from :mod:`mapper.dn`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from mapper.checks import codes
 from mapper.checks.analysis import Analysis
 from mapper.checks.spans import closest, did_you_mean, inside
 from mapper.diagnostics import Code, Diagnostic
+from mapper.dn import PLACEHOLDER, TYPE, escape_length
 from mapper.language.model import Name, ObjectType
 
-_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$")
-_PLACEHOLDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# lenient (MAP130): a numeric OID with leading zeros or one component is still a type; 'id dn'
+# needs the strict RFC 4514 form (mapper.dn.TYPE, MAP134)
+_LOOSE_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$")
 _MUST_ESCAPE = '"<>;'
-_STRICT_TYPE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))+)$")
-_ESCAPABLE = '"+,;<>\\ #={}'
-_HEX = "0123456789abcdefABCDEF"
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def problems(template: str, columns: list[str], object_name: str = "User") -> li
 def _placeholder_hint(name: str, columns: list[str]) -> str:
     """Did you mean, among names that would work as placeholders: ``anchor`` and the columns
     that are written the way a placeholder must be (``{straße}`` is not one)."""
-    usable = list({c.lower(): c for c in columns if _PLACEHOLDER.match(c)}.values())
+    usable = list({c.lower(): c for c in columns if PLACEHOLDER.fullmatch(c)}.values())
     best = closest(name, ["anchor", *usable])
     listing = did_you_mean("", usable, "placeholders are {anchor} and the imported columns") or (
         "the only placeholder this object has is {anchor}"
@@ -120,7 +120,7 @@ def _placeholders(template: str) -> tuple[list[tuple[int, int]], list[DnProblem]
             reopen = template.find("{", i + 1)
             if close < 0 or 0 <= reopen < close:
                 return holes, [_brace("'{' is never closed", i, i + 1)]
-            if not _PLACEHOLDER.match(template[i + 1 : close]):
+            if not PLACEHOLDER.fullmatch(template[i + 1 : close]):
                 return holes, [
                     DnProblem(
                         codes.DN_UNKNOWN_PLACEHOLDER,
@@ -186,7 +186,7 @@ def _structure(filled: str, template: str, object_name: str) -> Iterator[DnProbl
                     at + len(atv),
                     f"every RDN is attr=value, e.g. {_example(object_name)}",
                 )
-            elif not _TYPE.match(type_.strip()):
+            elif not _LOOSE_TYPE.match(type_.strip()):
                 yield DnProblem(
                     codes.DN_NOT_LDAP,
                     f"invalid LDAP style DN: '{type_.strip()}' is not an attribute type",
@@ -310,7 +310,7 @@ def id_problems(template: str) -> list[DnProblem]:
                     )
                 )
                 continue
-            if not _STRICT_TYPE.match(type_) and _TYPE.match(type_):
+            if not TYPE.fullmatch(type_) and _LOOSE_TYPE.match(type_):
                 out.append(
                     _id_problem(
                         f"'id dn' needs a strict RFC 4514 DN: '{type_}' is not an attribute type",
@@ -350,9 +350,8 @@ def _literal_value(value: str, at: int) -> Iterator[DnProblem]:
     i = 0
     while i < len(value):
         if value[i] == "\\":
-            pair = value[i + 1 : i + 3]
-            escaped = pair[:1] != "" and pair[0] in _ESCAPABLE
-            if not escaped and not (len(pair) == 2 and all(c in _HEX for c in pair)):
+            length = escape_length(value, i, also="{}")  # \{ and \} are the template's own
+            if length is None:
                 yield _id_problem(
                     f"'{value[i : i + 2]}' is not an RFC 4514 escape",
                     at + i,
@@ -360,7 +359,7 @@ def _literal_value(value: str, at: int) -> Iterator[DnProblem]:
                     'escape only , + " \\ < > ; # = and a space, or write a byte as \\XX',
                 )
                 return
-            i += 2 if escaped else 3
+            i += length
             continue
         i += 1
 

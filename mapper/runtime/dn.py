@@ -12,150 +12,21 @@ pairs decoded; a ``#hexstring`` value is refused), attribute types compare case-
 and so do literal values (LDAP's caseIgnoreMatch, as for CN and OU): Entra ID has been seen
 sending back ``cn=...``. Only a template whose one placeholder is ``{anchor}``, a whole RDN value,
 can lead back to the anchor; ``mapper lint`` reports any other with ``id dn`` (MAP134).
+
+The DN syntax itself (escaping, parsing, templates) is :mod:`mapper.dn`, shared with the checks.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from mapper.dn import Ava, DnError, Rdn, escape_value, parse_dn, plain, split_template
 from mapper.plan import PlanDn
 
-Ava = tuple[str, str]  # (attribute type, value)
-Rdn = tuple[Ava, ...]
+__all__ = ["DnError", "DnRenderer", "escape_value", "parse_dn", "split_template"]
 
-_ESCAPED = frozenset('"+,;<>\\')
-_NEEDS_ESCAPE = re.compile(r'["+,;<>\\\x00]')
-_SPECIAL = frozenset('"+,;<>\\ #=')
-_HEX = frozenset("0123456789abcdefABCDEF")
-_TYPE = re.compile(r"([A-Za-z][A-Za-z0-9-]*|(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))+)=")
-_PLACEHOLDER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARK = "\ue000"  # stands for {anchor} while a template is parsed (a private-use character)
-
-
-class DnError(ValueError):
-    """A string that is not a DN (RFC 4514), or a template that cannot be used as asked."""
-
-
-def escape_value(value: str) -> str:
-    """``value`` as an RDN value (RFC 4514 §2.4): ``" + , ; < > \\`` escaped with a backslash, a
-    leading ``#`` or space and a trailing space too, and NUL as ``\\00``."""
-    if value and value[0] not in "# " and value[-1] != " " and not _NEEDS_ESCAPE.search(value):
-        return value
-    out: list[str] = []
-    last = len(value) - 1
-    for i, char in enumerate(value):
-        if char in _ESCAPED or (i == 0 and char in "# ") or (i == last and char == " "):
-            out.append("\\" + char)
-        elif char == "\x00":
-            out.append("\\00")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def parse_dn(text: str) -> tuple[Rdn, ...]:
-    """The RDNs of a DN string, each a tuple of (type, value) with escapes decoded. Raises
-    :class:`DnError` for anything RFC 4514 does not allow."""
-    if text == "":
-        return ()
-    rdns: list[Rdn] = []
-    avas: list[Ava] = []
-    i = 0
-    while True:
-        found = _TYPE.match(text, i)
-        if found is None:
-            raise DnError(f"expected attribute=value at position {i}")
-        value, i = _value(text, found.end())
-        avas.append((found.group(1), value))
-        if i == len(text):
-            rdns.append(tuple(avas))
-            return tuple(rdns)
-        if text[i] == ",":
-            rdns.append(tuple(avas))
-            avas = []
-        i += 1  # past ',' or '+'
-
-
-def _value(text: str, i: int) -> tuple[str, int]:
-    """The value starting at ``i`` and where it ends (at ``,``, ``+`` or the end)."""
-    if i < len(text) and text[i] == "#":
-        raise DnError("a #hexstring value is not supported")
-    if i < len(text) and text[i] == " ":
-        raise DnError("a leading space must be escaped")
-    out: list[str] = []
-    pending = bytearray()  # consecutive hex pairs: the bytes of UTF-8 characters
-    trailing_space = False
-    while i < len(text):
-        char = text[i]
-        if char in ",+":
-            break
-        if char == "\\":
-            pair = text[i + 1 : i + 3]
-            if len(pair) == 2 and pair[0] in _HEX and pair[1] in _HEX:
-                pending.append(int(pair, 16))
-                i += 3
-                trailing_space = False
-                continue
-            if not pair or pair[0] not in _SPECIAL:
-                raise DnError(f"invalid escape at position {i}")
-            _flush(pending, out)
-            out.append(pair[0])
-            i += 2
-            trailing_space = False
-            continue
-        if char in '";<>\x00':
-            raise DnError(f"{char!r} must be escaped (position {i})")
-        _flush(pending, out)
-        out.append(char)
-        trailing_space = char == " "
-        i += 1
-    if trailing_space:
-        raise DnError("a trailing space must be escaped")
-    _flush(pending, out)
-    return "".join(out), i
-
-
-def _flush(pending: bytearray, out: list[str]) -> None:
-    if pending:
-        try:
-            out.append(pending.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise DnError("hex pairs that are not UTF-8") from None
-        pending.clear()
-
-
-def split_template(template: str) -> list[str | tuple[str]]:
-    """A template as literal DN text and ``(placeholder,)`` items. ``\\{`` and ``\\}`` are literal
-    braces; every other escape stays as written (it is the DN's own)."""
-    parts: list[str | tuple[str]] = []
-    literal: list[str] = []
-    i = 0
-    while i < len(template):
-        char = template[i]
-        if char == "\\" and template[i + 1 : i + 2] in ("{", "}"):
-            literal.append(template[i + 1])
-            i += 2
-        elif char == "\\":
-            literal.append(template[i : i + 2])
-            i += 2
-        elif char == "{":
-            close = template.find("}", i)
-            name = template[i + 1 : close] if close > 0 else ""
-            if not _PLACEHOLDER.fullmatch(name):
-                raise DnError(f"'{template[i:]}' does not start with a placeholder")
-            parts.append("".join(literal))
-            parts.append((name,))
-            literal = []
-            i = close + 1
-        elif char == "}":
-            raise DnError("'}' without a matching '{'")
-        else:
-            literal.append(char)
-            i += 1
-    parts.append("".join(literal))
-    return [p for p in parts if p != ""]
 
 
 class DnRenderer:
@@ -268,7 +139,7 @@ class _IdPattern:
             and dn.endswith(suffix)
         ):
             middle = dn[len(prefix) : len(dn) - len(suffix)]
-            if middle[0] not in "# " and middle[-1] != " " and not _NEEDS_ESCAPE.search(middle):
+            if plain(middle):
                 return middle
         try:
             rdns = parse_dn(dn)

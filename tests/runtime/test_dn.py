@@ -8,8 +8,9 @@ import random
 import pytest
 
 from mapper.checks.dn import id_problems, problems
+from mapper.dn import DnError, escape_value, parse_dn
 from mapper.plan import PlanDn
-from mapper.runtime.dn import DnError, DnRenderer, escape_value, parse_dn
+from mapper.runtime.dn import DnRenderer
 
 USER = PlanDn(kind="template", template="CN={anchor},OBJECT=USER")
 COLUMNS = ("id", "login", "department")
