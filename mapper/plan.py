@@ -20,7 +20,7 @@ SQL conventions (all statements, every dialect):
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,8 +31,23 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 Dialect = Literal["sqlite", "postgres", "mysql", "tsql", "oracle"]
+#: every dialect a plan can target, in this order (the ``--dialect`` choices): the one list
+DIALECTS: tuple[Dialect, ...] = get_args(Dialect)
+#: other spellings a source's ``dialect`` may use
+DIALECT_ALIASES: dict[str, Dialect] = {
+    "postgresql": "postgres",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "sqlserver": "tsql",
+}
 MissingPolicy = Literal["drop", "reject"]
 ScimType = Literal["string", "boolean", "integer", "decimal", "dateTime", "binary", "reference"]
+
+
+def dialect_of(word: str) -> Dialect | None:
+    """The dialect ``word`` names (any case, or an alias), or None when it names none."""
+    lowered = word.lower()
+    return DIALECT_ALIASES.get(lowered) or next((d for d in DIALECTS if d == lowered), None)
 
 
 class PlanNode(BaseModel):

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import get_args
 
 from mapper.checks import codes
 from mapper.checks.analysis import Analysis
 from mapper.checks.spans import did_you_mean
 from mapper.diagnostics import Diagnostic
-from mapper.plan import Dialect
+from mapper.plan import DIALECT_ALIASES as ALIASES
+from mapper.plan import DIALECTS, dialect_of
 
-DIALECTS: tuple[str, ...] = get_args(Dialect)
+__all__ = ["ALIASES", "DIALECTS", "MISSPELLINGS", "check_sources", "dialect_of"]
 
-#: Other spellings a source may use, as the compiler accepts them (mapper.compiler.dialects).
-ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql", "sqlserver": "tsql"}
 #: Spellings people try that are not accepted; the hint says which to write.
 MISSPELLINGS = {
     "pg": "postgres",
@@ -23,12 +21,6 @@ MISSPELLINGS = {
     "sqlite3": "sqlite",
     "oracledb": "oracle",
 }
-
-
-def dialect_of(word: str) -> str | None:
-    """The canonical dialect a source's ``dialect`` word names, or None."""
-    lowered = word.lower()
-    return lowered if lowered in DIALECTS else ALIASES.get(lowered)
 
 
 def check_sources(analysis: Analysis) -> Iterator[Diagnostic]:

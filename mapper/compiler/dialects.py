@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, cast
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -37,16 +37,7 @@ from sqlglot.generators.tsql import TSQLGenerator
 
 from mapper.compiler.booleans import flags_as_numbers
 from mapper.plan import Dialect as PlanDialect
-
-DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
-
-#: Other spellings accepted for a source's dialect.
-ALIASES = {
-    "postgresql": "postgres",
-    "mariadb": "mysql",
-    "mssql": "tsql",
-    "sqlserver": "tsql",
-}
+from mapper.plan import dialect_of
 
 # The same pattern SQLAlchemy's TextClause uses to find bind parameters.
 _TEXT_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
@@ -55,10 +46,7 @@ _TEXT_COLON = re.compile(r"(?<![:\w\\]):(?=\w)")
 
 def normalize(name: str | None) -> PlanDialect | None:
     """The canonical dialect name for ``name``, or ``None`` when it is not a dialect we target."""
-    if name is None:
-        return None
-    lowered = ALIASES.get(name.lower(), name.lower())
-    return cast(PlanDialect, lowered) if lowered in DIALECTS else None
+    return None if name is None else dialect_of(name)
 
 
 #: Oracle's reserved words, which cannot name a bind variable (``:order`` fails with ORA-01745).

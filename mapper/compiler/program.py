@@ -7,14 +7,14 @@ from __future__ import annotations
 from mapper.compiler import codes
 from mapper.compiler.attributes import scim_type
 from mapper.compiler.context import Context, Origin
-from mapper.compiler.dialects import DIALECTS, normalize
+from mapper.compiler.dialects import normalize
 from mapper.compiler.objects import compile_object
 from mapper.compiler.paths import SchemaTable, make_resolver
 from mapper.diagnostics import Diagnostic, has_errors
 from mapper.errors import MapperError
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile, ObjectType, SchemaDecl, Source
+from mapper.plan import DIALECTS, Plan, PlanObject, PlanSchema, PlanSchemaAttribute, PlanSource
 from mapper.plan import Dialect as PlanDialect
-from mapper.plan import Plan, PlanObject, PlanSchema, PlanSchemaAttribute, PlanSource
 
 
 class UnknownDialectError(MapperError, ValueError):

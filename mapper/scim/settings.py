@@ -25,6 +25,7 @@ from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 
 from mapper.errors import MapperError
+from mapper.plan import DIALECTS, Dialect
 from mapper.scim.tokens import Credential
 
 DEFAULT_BASE_PATH = "/scim/v2"
@@ -39,13 +40,11 @@ DEFAULT_BODY_TIMEOUT = 30.0  # seconds to receive a whole request body (1 MiB at
 DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0  # seconds an idle keep-alive connection stays open (uvicorn's)
 DEFAULT_MAX_CONNECTIONS = 1000  # open connections (and requests in flight) before 503s (uvicorn's)
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # request line and headers of one request
-DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 COHERENCE_MODES = ("auto", "notify", "changelog", "off")  # mapper.runtime.coherence.MODES
 ENV_PREFIX = "MAPPER_"
 
-Dialect = Literal["sqlite", "postgres", "mysql", "tsql", "oracle"]
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 LogFormat = Literal["text", "json"]
 CoherenceMode = Literal["auto", "notify", "changelog", "off"]

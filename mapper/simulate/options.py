@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from mapper.plan import DIALECTS
+
 MODES = ("flag", "noflag", "both")
 FORMATS = ("text", "json")
 DEFAULT_TOKEN_ENV = "MAPPER_TOKEN"  # noqa: S105 - the name of a variable, not a secret
-DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "oracle")
 
 
 @dataclass(frozen=True)
