@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from mapper.checks import codes
 from mapper.checks.spans import closest, did_you_mean, inside
 from mapper.diagnostics import Code, Diagnostic
-from mapper.language.model import MappingFile, Name, ObjectType, SchemaDecl
+from mapper.language.model import MappingFile, Name, ObjectType
+from mapper.language.schemas import custom_schema
 from mapper.scimschema import (
     COMMON,
     CORE_SCHEMA_OF,
@@ -96,20 +97,6 @@ class Schemas:
                 out.append(head)
                 out.extend(f"{head}.{s.name}" for s in a.sub_attributes)
         return out
-
-
-def custom_schema(decl: SchemaDecl) -> SchemaDef:
-    attributes = tuple(
-        AttributeDef(
-            name=a.name.value,
-            type=a.type.value,  # an unknown type word is reported once, where it is written
-            multi_valued=a.multi_valued,
-            required=a.required,
-            case_exact=a.case_exact,
-        )
-        for a in decl.attributes
-    )
-    return SchemaDef(urn=decl.urn.value, name=decl.alias.value, description="", attributes=attributes)
 
 
 def custom_schemas(mapping: MappingFile) -> dict[str, SchemaDef]:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapper.language.model import SchemaDecl
+from mapper.language.schemas import custom_schema
 from mapper.scimschema import COMMON, CORE_SCHEMA_OF, PREFIXES, STANDARD_SCHEMAS, AttributeDef, SchemaDef
 
 _FILTER = re.compile(r'^\s*(\w+)\s+eq\s+"([^"]*)"\s*$', re.IGNORECASE)
@@ -47,21 +48,6 @@ class ResolvedPath:
 
 class PathError(ValueError):
     """Raised by :func:`resolve` with a message saying why the path cannot be mapped."""
-
-
-def custom_schema(decl: SchemaDecl) -> SchemaDef:
-    """A custom schema declaration as a schema definition."""
-    attributes = tuple(
-        AttributeDef(
-            name=a.name.value,
-            type=a.type.value,
-            multi_valued=a.multi_valued,
-            required=a.required,
-            case_exact=a.case_exact,
-        )
-        for a in decl.attributes
-    )
-    return SchemaDef(urn=decl.urn.value, name=decl.alias.value, description="", attributes=attributes)
 
 
 @dataclass(frozen=True)
