@@ -1,9 +1,10 @@
 """Diagnostics as data: what the parser, the checks and the compiler report about a mapping file.
 
-A diagnostic carries a stable code, a severity, a message, a position and an optional hint. The
-renderers in ``mapper.lint.render`` turn lists of them into text, JSON, GitHub annotations or SARIF.
+A diagnostic carries a stable code, a severity, a message, a position (a :class:`Span`) and an
+optional hint. The renderers in ``mapper.lint.render`` turn lists of them into text, JSON, GitHub
+annotations or SARIF.
 
-Code ranges (stable; documented in docs/language.md):
+Code ranges (stable; documented in docs/diagnostics.md):
   MAP0xx  syntax (the file does not parse)
   MAP1xx  references and semantics (unknown names, missing declarations, DN problems)
   MAP2xx  SQL (the import query, writes, parameters, transpilation)
@@ -18,7 +19,18 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from mapper.language.model import Span
+
+class Span(BaseModel):
+    """A range in the mapping file: 1-based lines and columns, end exclusive, plus character offsets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    offset: int = 0
+    end_offset: int = 0
 
 
 class Severity(StrEnum):

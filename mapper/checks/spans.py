@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from mapper.language.model import Name, Span
+from mapper.diagnostics import Span
 
 
 def inside(span: Span, text: str, start: int, end: int, quoted: bool = False) -> Span:
@@ -30,10 +30,6 @@ def inside(span: Span, text: str, start: int, end: int, quoted: bool = False) ->
         offset=span.offset + shift + start if span.offset or span.end_offset else 0,
         end_offset=span.offset + shift + end if span.offset or span.end_offset else 0,
     )
-
-
-def name_part(name: Name, start: int, end: int) -> Span:
-    return inside(name.span, name.value, start, end)
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mapper.compiler.codes import Code
-from mapper.diagnostics import Diagnostic, Severity
-from mapper.language.model import Span
+from mapper.diagnostics import Diagnostic, Severity, Span
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from mapper.compiler.derive import anchor_equals
 from mapper.compiler.hints import suggest
 from mapper.compiler.projection import Projection
 from mapper.compiler.statements import render_statement
-from mapper.language.model import Assignment, Deprovision, Span
+from mapper.diagnostics import Span
+from mapper.language.model import Assignment, Deprovision
 from mapper.plan import PlanDeprovision, Statement
 
 

@@ -18,7 +18,8 @@ from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection, project
 from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
-from mapper.language.model import Name, ObjectType, Span
+from mapper.diagnostics import Span
+from mapper.language.model import Name, ObjectType
 from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject
 
 DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}

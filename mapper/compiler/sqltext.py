@@ -27,7 +27,8 @@ from sqlglot.tokens import Tokenizer
 
 from mapper.compiler import codes
 from mapper.compiler.context import Context
-from mapper.language.model import Span, SqlBlock
+from mapper.diagnostics import Span
+from mapper.language.model import SqlBlock
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from mapper.compiler import codes, procedures, sqltext
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import find_text_parameters, rename_binds, render
 from mapper.compiler.hints import suggest
-from mapper.language.model import ProcedureCall, Span, SqlBlock
+from mapper.diagnostics import Span
+from mapper.language.model import ProcedureCall, SqlBlock
 from mapper.plan import Statement
 
 Returning = Literal["returning", "lastrowid", "query"] | None

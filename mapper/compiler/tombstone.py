@@ -30,7 +30,8 @@ from mapper.compiler.deprovision import build_set, set_assignments
 from mapper.compiler.derive import placeholder
 from mapper.compiler.projection import Projection, project
 from mapper.compiler.statements import render_statement
-from mapper.language.model import Assignment, ObjectType, Span
+from mapper.diagnostics import Span
+from mapper.language.model import Assignment, ObjectType
 from mapper.plan import PlanAttribute, PlanTombstone
 
 #: A derived revive cannot clear this assignment (a string or other literal the update does not write).

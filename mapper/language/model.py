@@ -12,20 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mapper.diagnostics import Span as Span  # every node carries one; diagnostics own positions
+
 
 class Node(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Span(Node):
-    """A range in the mapping file: 1-based lines and columns, end exclusive, plus character offsets."""
-
-    line: int
-    col: int
-    end_line: int
-    end_col: int
-    offset: int = 0
-    end_offset: int = 0
 
 
 class Name(Node):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mapper.compiler.paths import PathError, SchemaTable, make_resolver
-from mapper.language.model import Name, SchemaAttribute, SchemaDecl, Span
+from mapper.diagnostics import Span
+from mapper.language.model import Name, SchemaAttribute, SchemaDecl
 from mapper.plan import CORE_GROUP, CORE_USER, ENTERPRISE_USER
 
 SPAN = Span(line=1, col=1, end_line=1, end_col=2)

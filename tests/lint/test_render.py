@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.diagnostics import Diagnostic, Severity
-from mapper.language.model import Span
+from mapper.diagnostics import Diagnostic, Severity, Span
 from mapper.lint import lint_text, render
 from mapper.lint.codes import REGISTRY, explain
 from mapper.lint.render import render_text, summary

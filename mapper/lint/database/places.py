@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from mapper.language.model import MappingFile, ObjectType, Span
+from mapper.diagnostics import Span
+from mapper.language.model import MappingFile, ObjectType
 
 
 def find_object(mapping: MappingFile, name: str) -> ObjectType | None:

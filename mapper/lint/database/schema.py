@@ -16,8 +16,8 @@ from sqlglot import exp
 from mapper.checks.sources import dialect_of
 from mapper.checks.spans import did_you_mean
 from mapper.compiler.sqltext import locate
-from mapper.diagnostics import Diagnostic
-from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Span, SqlBlock
+from mapper.diagnostics import Diagnostic, Span
+from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, SqlBlock
 from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
 from mapper.lint.database.transforms import check_transforms
