@@ -159,11 +159,6 @@ def instant(value: Any) -> Any:
     return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH)) // _MICROSECOND
 
 
-def from_instant(micros: int) -> datetime:
-    """The aware UTC datetime of an :func:`instant`."""
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 # ---------------------------------------------------------------------------------------------
 # keys
 

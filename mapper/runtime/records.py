@@ -1,9 +1,8 @@
-"""Records and resources: a :class:`Record` is what the cache keeps of one object (the import
-row, its multi-valued children, its version); a :class:`Codec` turns records into SCIM resources
-and SCIM resources into column values for writes, per attribute of the plan.
+"""The codec: a :class:`Codec` turns records into SCIM resources and SCIM resources into column
+values for writes, per attribute of the plan.
 
-A record is deliberately small: a slotted object holding the row tuple in ``plan.columns`` order,
-one sorted tuple per multi-valued attribute, and the weak ETag. Resources are rendered on demand.
+The records themselves (what the cache keeps of one object, one small object per shape) are
+:mod:`mapper.runtime.record`'s. Resources are rendered on demand, never kept.
 """
 
 from __future__ import annotations

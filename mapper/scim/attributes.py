@@ -14,7 +14,8 @@ client could send any number of names), and callers decide
 mapping does not map). Where a resolved attribute lives in a resource dict: core and common
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
 
-:func:`get_ci` / :func:`key_ci` are the one place resource keys are matched case-insensitively.
+:func:`get_ci` / :func:`key_ci` match the keys of a resource dict case-insensitively for the
+SCIM front end; the runtime's codec has its own, :func:`mapper.runtime.records.ci_get`.
 """
 
 from __future__ import annotations

@@ -54,11 +54,6 @@ def invalid_filter(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidFilter")
 
 
-def too_many(detail: str) -> ScimError:
-    """The filter yields more results than the server is willing to return."""
-    return ScimError(400, detail, "tooMany")
-
-
 def invalid_syntax(detail: str) -> ScimError:
     """The request body message structure was invalid or did not conform to the schema."""
     return ScimError(400, detail, "invalidSyntax")
@@ -84,25 +79,11 @@ def mutability(detail: str) -> ScimError:
     return ScimError(400, detail, "mutability")
 
 
-def invalid_vers(detail: str) -> ScimError:
-    """The specified SCIM protocol version is not supported."""
-    return ScimError(400, detail, "invalidVers")
-
-
-def bad_request(detail: str) -> ScimError:
-    """A 400 without a more specific scimType."""
-    return ScimError(400, detail)
-
-
 # Other statuses
 
 
 def unauthorized(detail: str = "authorization failure") -> ScimError:
     return ScimError(401, detail)
-
-
-def forbidden(detail: str = "operation not permitted") -> ScimError:
-    return ScimError(403, detail)
 
 
 def not_found(detail: str = "resource not found") -> ScimError:

@@ -50,11 +50,6 @@ async def read_object(request: Request, max_bytes: int) -> dict[str, Any]:
     return body
 
 
-def resource_id(request: Request) -> str:
-    """The ``{id}`` path parameter, decoded once (by the server)."""
-    return str(request.path_params["id"])
-
-
 def decoded_again(value: str) -> str | None:
     """``value`` percent-decoded once more when it still holds ``%XX`` escapes, else None.
 
