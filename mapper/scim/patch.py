@@ -52,10 +52,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mapper.runtime.values import parse_boolean, parse_integer
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci, key_ci
 from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, mutability, no_target
 from mapper.scim.filter import equality_terms, matches_value
+from mapper.scim.patchvalues import (
+    as_list,
+    coerce_value,
+    kind_of,
+    listed,
+    merge_into,
+    one_primary,
+    readonly_unchanged,
+)
 from mapper.scim.paths import AttributePath, parse_path
 
 OPS = ("add", "replace", "remove")
@@ -178,21 +186,21 @@ class _Patcher:
         if op == "remove":
             self._check_mutable(info, current, _MISSING)
             if value is not _MISSING and value is not None and info.multi_valued:
-                kept = [item for item in _as_list(current) if not _listed(item, value, info, self.resolver)]
+                kept = [item for item in as_list(current) if not listed(item, value, info, self.resolver)]
                 self._store(container, key, kept, info)
             else:
                 container.pop(key, None)
                 self._tidy(info)
             return
         new = self._normalise(info, value)
-        if _readonly_unchanged(info, current, new):
+        if readonly_unchanged(info, current, new):
             return
         self._check_mutable(info, current, new)
         if info.multi_valued:
-            items = _as_list(current) if op == "add" else []
+            items = as_list(current) if op == "add" else []
             if info.complex:
-                fresh = [_merge_into(items, item, info, self.resolver) for item in new]
-                _one_primary(items, fresh)
+                fresh = [merge_into(items, item, info, self.resolver) for item in new]
+                one_primary(items, fresh)
             else:
                 items += [v for v in new if v not in items]
             self._store(container, key, items, info)
@@ -209,7 +217,7 @@ class _Patcher:
         key = key_ci(container, info.name) or info.name
         current = container.get(key)
         if info.multi_valued:
-            items = _as_list(current)
+            items = as_list(current)
             if op != "remove" and not items:
                 items.append({})
             targets = [i for i in items if isinstance(i, dict)]
@@ -230,7 +238,7 @@ class _Patcher:
         if container is None:
             return
         key = key_ci(container, info.name) or info.name
-        items = _as_list(container.get(key))
+        items = as_list(container.get(key))
         matched = [
             item
             for item in items
@@ -254,12 +262,12 @@ class _Patcher:
         else:
             new = self._normalise(info, value)
             if not info.known:  # an unknown attribute with a value filter is multi-valued complex
-                new = [v if isinstance(v, dict) else {"value": v} for v in _as_list(new)]
+                new = [v if isinstance(v, dict) else {"value": v} for v in as_list(new)]
             if len(new) != 1:
                 raise invalid_value(f"a value filter path takes one value of '{info.name}', not {len(new)}")
             for item in matched:
                 item.update(new[0])
-        _one_primary(items, matched)
+        one_primary(items, matched)
         self._store(container, key, items, info)
 
     # ------------------------------------------------------------------ helpers
@@ -273,8 +281,8 @@ class _Patcher:
                 self._check_mutable(sub, current, _MISSING)
                 item.pop(item_key, None)
                 continue
-            new = _coerce(value, sub)
-            if _readonly_unchanged(sub, current, new):
+            new = coerce_value(value, sub)
+            if readonly_unchanged(sub, current, new):
                 continue
             self._check_mutable(sub, current, new)
             item[item_key] = new
@@ -288,7 +296,7 @@ class _Patcher:
         item: dict[str, Any] = {}
         for term, term_value in terms:
             sub = self.resolver.resolve(info.urn, info.name, term.attribute)
-            item[sub.sub or term.attribute] = _coerce(term_value, sub)
+            item[sub.sub or term.attribute] = coerce_value(term_value, sub)
         return item
 
     def _normalise(self, info: Attribute, value: Any) -> Any:
@@ -300,14 +308,14 @@ class _Patcher:
             values = value if isinstance(value, list) else [value]
             if info.complex:
                 return [self._complex(info, v) for v in values if v is not None]
-            return [_coerce(v, info) for v in values if v is not None]
+            return [coerce_value(v, info) for v in values if v is not None]
         if info.complex:
             if isinstance(value, list):
                 if len(value) != 1:
                     raise invalid_value(f"'{info.name}' is single-valued; got a list of {len(value)} values")
                 value = value[0]
             return self._complex(info, value)
-        return _coerce(value, info)
+        return coerce_value(value, info)
 
     def _complex(self, info: Attribute, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -318,13 +326,13 @@ class _Patcher:
             ):
                 value = {"value": value}
             else:
-                raise invalid_value(f"'{info.name}' takes an object of sub-attributes, not {_kind(value)}")
+                raise invalid_value(f"'{info.name}' takes an object of sub-attributes, not {kind_of(value)}")
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
             if sub_value is None:
                 continue
             sub = self.resolver.resolve(info.urn, info.name, key)
-            out[sub.sub or key] = _coerce(sub_value, sub) if sub.known else sub_value
+            out[sub.sub or key] = coerce_value(sub_value, sub) if sub.known else sub_value
         return out
 
     def _container(self, info: Attribute, create: bool) -> dict[str, Any] | None:
@@ -372,115 +380,3 @@ class _Patcher:
             raise mutability(f"'{info.path}' is readOnly")
         if info.mutability == "immutable" and current not in (None, [], {}, "") and new != current:
             raise mutability(f"'{info.path}' is immutable and already has a value")
-
-
-# ---------------------------------------------------------------------- values
-
-
-def _coerce(value: Any, info: Attribute) -> Any:
-    """A scalar converted to ``info``'s type, leniently (see the module docstring)."""
-    if not info.known or info.complex:
-        return value
-    kind = info.type
-    if kind == "boolean":
-        flag = parse_boolean(value)
-        if flag is not None:
-            return flag
-    elif kind == "integer":
-        number = parse_integer(value)
-        if number is not None:
-            return number
-    elif kind == "decimal":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-    elif isinstance(value, str):
-        return value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    wanted = "a 64-bit integer" if kind == "integer" else f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
-    raise invalid_value(f"'{info.path}' takes {wanted}, not {_kind(value)}")
-
-
-def _kind(value: Any) -> str:
-    """What a client's value is, for an error detail that never echoes the value itself (it may
-    be sensitive, or nested deep enough to exhaust ``repr``)."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "this string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "null" if value is None else "this value"
-
-
-def _readonly_unchanged(info: Attribute, current: Any, new: Any) -> bool:
-    """Writing a readOnly attribute with the value it has is a no-op, not an error."""
-    return info.mutability == "readOnly" and current is not None and current == new
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _same(a: Any, b: Any, case_exact: bool) -> bool:
-    if isinstance(a, str) and isinstance(b, str) and not case_exact:
-        return a.casefold() == b.casefold()
-    return bool(a == b)
-
-
-def _same_item(a: Any, b: Any, info: Attribute, resolver: AttributeResolver) -> bool:
-    """Two values of a multi-valued attribute are the same when their ``value`` (and ``type``,
-    when both have one) are equal; values without ``value`` must be equal as a whole."""
-    if not (isinstance(a, dict) and isinstance(b, dict)):
-        return _same(a, b, info.case_exact)
-    a_value, b_value = get_ci(a, "value"), get_ci(b, "value")
-    if a_value is None or b_value is None:
-        return a == b
-    value_info = resolver.resolve(info.urn, info.name, "value")
-    if not _same(a_value, b_value, value_info.case_exact):
-        return False
-    a_type, b_type = get_ci(a, "type"), get_ci(b, "type")
-    return a_type is None or b_type is None or _same(a_type, b_type, False)
-
-
-def _listed(item: Any, listed: Any, info: Attribute, resolver: AttributeResolver) -> bool:
-    """Whether ``item`` is one of the values a remove lists (objects or bare ``value`` strings)."""
-    for entry in listed if isinstance(listed, list) else [listed]:
-        if info.complex and not isinstance(entry, dict):
-            entry = {"value": entry}
-        if _same_item(item, entry, info, resolver):
-            return True
-    return False
-
-
-def _merge_into(
-    items: list[Any], new: dict[str, Any], info: Attribute, resolver: AttributeResolver
-) -> dict[str, Any]:
-    """Append ``new`` to ``items``, or merge it into the value it duplicates; return the value."""
-    for item in items:
-        if _same_item(item, new, info, resolver):
-            item.update(new)
-            return item
-    items.append(new)
-    return new
-
-
-def _one_primary(items: list[Any], touched: list[dict[str, Any]]) -> None:
-    """At most one value is primary: one just set to primary wins over the others."""
-    if not any(get_ci(t, "primary") is True for t in touched):
-        return
-    winner = next(t for t in reversed(touched) if get_ci(t, "primary") is True)
-    for item in items:
-        if item is not winner and isinstance(item, dict) and get_ci(item, "primary") is True:
-            item[key_ci(item, "primary") or "primary"] = False
