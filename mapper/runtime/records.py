@@ -8,122 +8,17 @@ The records themselves (what the cache keeps of one object, one small object per
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
-from mapper.plan import PlanAttribute, PlanMulti, PlanObject
+from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
-from mapper.runtime.values import OMIT, Transform, coerce, parse_boolean, text_problem, to_scim
-from mapper.scimschema import COMMON, STANDARD_SCHEMAS
+from mapper.runtime.rendering import extension_of, render_steps
+from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, ci_get, pick_item
+from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
 
-MISSING: Any = object()  # an attribute the client did not send
-
-
-def ci_get(mapping: Any, key: str) -> Any:
-    """``mapping[key]`` with SCIM's case-insensitive attribute names; MISSING when absent."""
-    if not isinstance(mapping, dict):
-        return MISSING
-    if key in mapping:
-        return mapping[key]
-    lowered = key.lower()
-    for k, v in mapping.items():
-        if isinstance(k, str) and k.lower() == lowered:
-            return v
-    return MISSING
-
-
-# ---------------------------------------------------------------------------------------------
-# the codec of one object type
-
-
-def _is_complex(urn: str, attribute: str) -> bool:
-    schema = STANDARD_SCHEMAS.get(urn)
-    definition = (schema.attribute(attribute) if schema else None) or COMMON.attribute(attribute)
-    return definition is not None and definition.type == "complex"
-
-
-class _Slot:
-    """Precomputed facts about one mapped attribute."""
-
-    __slots__ = (
-        "attr",
-        "complex",
-        "extension",
-        "ident",
-        "index",
-        "meta",
-        "param",
-        "readable",
-        "transform",
-        "writable",
-    )
-
-    def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
-        self.attr = attr
-        # a reference to an object type whose ids are DNs: the id of the referenced anchor
-        self.ident: Callable[[Any], str] | None = None
-        self.index = index  # None: written only, not in the import projection
-        self.meta = attr.attribute == "meta"
-        core = attr.schema_urn in ("", obj.schema_urn) or self.meta
-        self.extension: str | None = None if core else attr.schema_urn
-        self.complex = (
-            attr.sub_attribute is None
-            and not attr.multi_valued
-            and _is_complex(attr.schema_urn, attr.attribute)
-        )
-        self.readable = (
-            attr.direction in ("both", "import") and attr.mutability != "writeOnly" and index is not None
-        )
-        # every write statement binds an attribute under its column in the import projection
-        # (mapper/plan.py), whether derived from ``write table`` or written out in the mapping
-        self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
-        self.param = attr.column
-        # ``not COLUMN`` or ``map { ... }``: stored values are not SCIM values
-        self.transform = Transform(attr) if attr.transform is not None else None
-
-    def value(self, row: Row) -> Any:
-        """This attribute's column value in an import row (None when the projection lacks it)."""
-        return None if self.index is None else row[self.index]
-
-
-#: an item of a multi-valued attribute as the store compares and writes it: the value's key (an
-#: anchor, or the value itself), then the sub-attributes the child table keeps, in plan order
-Item = tuple[Any, ...]
-
-_SUBS = ("type", "display", "primary")
-
-
-class _MultiSlot:
-    __slots__ = ("extension", "extra", "ident", "multi")
-
-    def __init__(self, multi: PlanMulti, obj: PlanObject) -> None:
-        self.multi = multi
-        self.ident: Callable[[Any], str] = str  # an item's value (an anchor) as the id it renders
-        self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
-        self.extra = tuple(multi.sub_attributes) or _guess_subs(multi.columns[2:])
-
-    def normal(self, item: Any) -> Item:
-        """A child of a record as an :data:`Item`: absent ``primary`` is false, text is text."""
-        if not self.extra:
-            return (anchor_key(item),)
-        return (anchor_key(item[0]), *(_normal_sub(n, v) for n, v in zip(self.extra, item[1:], strict=False)))
-
-
-def _guess_subs(columns: Sequence[str]) -> tuple[str, ...]:
-    """The sub-attributes of extra columns, for a plan compiled before ``sub_attributes``."""
-    extra: list[str] = []
-    for position, column in enumerate(c.lower() for c in columns):
-        found = next((o for o in _SUBS if o in column and o not in extra), None)
-        extra.append(found or _SUBS[min(position, 2)])
-    return tuple(extra)
-
-
-def _normal_sub(name: str, value: Any) -> Any:
-    if name == "primary":
-        return False if value is None else bool(to_scim("boolean", value))
-    return None if value is None else str(value)
+__all__ = ["MISSING", "Codec", "Item", "ci_get"]
 
 
 class Codec:
@@ -141,10 +36,10 @@ class Codec:
         self.dn_ids = obj.id_source == "dn"
         self.dns = DnRenderer(obj.dn, obj.columns, obj.anchor_column, ids=self.dn_ids)
         self.id_of: Callable[[Any], str] = self.dns.of_anchor if self.dn_ids else str  # anchor -> id
-        self.slots = tuple(_Slot(a, index.get(a.column), obj) for a in obj.attributes)
-        self.multis = tuple(_MultiSlot(m, obj) for m in obj.multi)
+        self.slots = tuple(Slot(a, index.get(a.column), obj) for a in obj.attributes)
+        self.multis = tuple(MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
-        self._steps = _render_steps(self.slots)
+        self._steps = render_steps(self.slots)
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
@@ -167,7 +62,7 @@ class Codec:
         for multi_slot in self.multis:
             target = codecs.get(multi_slot.multi.reference or "")
             multi_slot.ident = target.id_of if target is not None and target.dn_ids else str
-        self._steps = _render_steps(self.slots)
+        self._steps = render_steps(self.slots)
 
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
@@ -184,7 +79,7 @@ class Codec:
     def render(self, record: Record) -> dict[str, Any]:
         """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
         in mapping order, multi-valued children, then ``meta``. The per-attribute work is planned
-        once (:func:`_render_step`); here each non-null column is converted and placed."""
+        once (:mod:`mapper.runtime.rendering`); here each non-null column is converted and placed."""
         row = record.row
         resource: dict[str, Any] = {
             "schemas": [self.obj.schema_urn],
@@ -204,24 +99,15 @@ class Codec:
         for multi_slot, items in zip(self.multis, record.children, strict=False):
             if not items:
                 continue
-            target = (
-                resource if multi_slot.extension is None else self._extension(resource, multi_slot.extension)
-            )
+            urn = multi_slot.extension
+            target = resource if urn is None else extension_of(resource, urn)
             target[multi_slot.multi.attribute] = [self._child(multi_slot, item) for item in items]
         meta["version"] = record.version
         resource["meta"] = meta
         return resource
 
     @staticmethod
-    def _extension(resource: dict[str, Any], urn: str) -> dict[str, Any]:
-        container = resource.get(urn)
-        if container is None:
-            container = resource[urn] = {}
-            resource["schemas"].append(urn)
-        return container
-
-    @staticmethod
-    def _child(multi_slot: _MultiSlot, item: Any) -> dict[str, Any]:
+    def _child(multi_slot: MultiSlot, item: Any) -> dict[str, Any]:
         if not multi_slot.extra:
             return {"value": multi_slot.ident(item)}
         rendered: dict[str, Any] = {"value": multi_slot.ident(item[0])}
@@ -234,7 +120,7 @@ class Codec:
                 rendered[name] = True
         return rendered
 
-    def scim(self, slot: _Slot, stored: Any) -> Any:
+    def scim(self, slot: Slot, stored: Any) -> Any:
         """A stored value of ``slot``'s column as its SCIM value (None when null or unmapped)."""
         if stored is None:
             return None
@@ -243,7 +129,7 @@ class Codec:
             return None if value is OMIT else value
         return to_scim(slot.attr.type, stored)
 
-    def stored(self, slot: _Slot, value: Any) -> Any:
+    def stored(self, slot: Slot, value: Any) -> Any:
         """A SCIM value (a filter's, say) as ``slot``'s column stores it; MISSING when no stored
         value can equal it (it does not fit the type, or is outside a value map)."""
         if slot.transform is None:
@@ -278,7 +164,7 @@ class Codec:
 
     # -- SCIM -> database -------------------------------------------------------------------
 
-    def read(self, slot: _Slot, resource: dict[str, Any]) -> Any:
+    def read(self, slot: Slot, resource: dict[str, Any]) -> Any:
         """The raw JSON value of a mapped attribute in a resource; MISSING when absent."""
         attr = slot.attr
         container = resource if slot.extension is None else ci_get(resource, slot.extension)
@@ -290,7 +176,7 @@ class Codec:
         if attr.multi_valued:
             if not isinstance(value, list):
                 raise InvalidValueError(attr.attribute, "expected a list")
-            item = _pick_item(value, attr.filter)
+            item = pick_item(value, attr.filter)
             if item is MISSING:
                 return MISSING
             if not isinstance(item, dict):
@@ -336,7 +222,7 @@ class Codec:
             out[slot.param] = value if slot.transform is None else slot.transform.write(value)
         return out
 
-    def items(self, multi_slot: _MultiSlot, resource: dict[str, Any]) -> list[tuple[str, Item]]:
+    def items(self, multi_slot: MultiSlot, resource: dict[str, Any]) -> list[tuple[str, Item]]:
         """The items a full-state resource asks for in a multi-valued attribute: each as its value
         (an id, as a string) and its sub-attributes in ``multi_slot.extra`` order (``primary``
         false when not given). Every sub-attribute the child table keeps goes in; one it cannot
@@ -361,7 +247,7 @@ class Codec:
             if isinstance(value, str) and (problem := text_problem(value)) is not None:
                 raise InvalidValueError(f"{name}.value", problem)
             subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
-            for sub in _SUBS:
+            for sub in SUBS:
                 if sub not in multi_slot.extra and not multi.reference and isinstance(item, dict):
                     given = ci_get(item, sub)
                     if given not in (MISSING, None, False) and not (sub == "primary" and given == "false"):
@@ -385,7 +271,7 @@ class Codec:
         return out
 
     @staticmethod
-    def _sub(multi_slot: _MultiSlot, item: Any, sub: str) -> Any:
+    def _sub(multi_slot: MultiSlot, item: Any, sub: str) -> Any:
         name = f"{multi_slot.multi.attribute}.{sub}"
         given = ci_get(item, sub) if isinstance(item, dict) else MISSING
         if sub == "primary":
@@ -403,109 +289,3 @@ class Codec:
         if problem is not None:
             raise InvalidValueError(name, problem)
         return given
-
-
-# ---------------------------------------------------------------------------------------------
-# rendering, planned per attribute
-
-Place = Callable[[dict[str, Any], dict[str, Any], Any], None]  # (resource, meta, value)
-#: (row index, text type or None, converter, key, placer)
-RenderStep = tuple[int, str | None, Callable[[Any], Any], str, Place | None]
-
-#: The SCIM types whose database value :func:`to_scim` converts; a ``str`` of any other type
-#: (string, reference, binary) is its own JSON value.
-_CONVERTED = frozenset({"boolean", "integer", "decimal", "dateTime"})
-
-
-def _render_steps(slots: Sequence[_Slot]) -> tuple[RenderStep, ...]:
-    """One step per readable attribute. A step without a placer sets ``resource[key]`` (a core
-    attribute with a plain value, the common case); a text step skips the converter for a str."""
-    return tuple(_render_step(slot) for slot in slots if slot.readable)
-
-
-def _render_step(slot: _Slot) -> RenderStep:
-    attr = slot.attr
-    assert slot.index is not None  # readable slots are in the import projection
-    if slot.transform is not None:  # converted by the transform; a value outside a map is left out
-        place = _placer(slot)
-
-        def place_known(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            if value is not OMIT:
-                place(resource, meta, value)
-
-        return slot.index, None, slot.transform.read, attr.attribute, place_known
-    text = None if slot.ident is not None or attr.type in _CONVERTED else attr.type
-    convert = slot.ident if slot.ident is not None else partial(to_scim, attr.type)
-    simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
-    if simple and slot.extension is None:
-        return slot.index, text, convert, attr.attribute, None
-    return slot.index, text, convert, attr.attribute, _placer(slot)
-
-
-def _placer(slot: _Slot) -> Place:
-    """Where a converted value goes in the resource (or in ``meta``)."""
-    attr = slot.attr
-    name, sub, extension = attr.attribute, attr.sub_attribute, slot.extension
-
-    extend = Codec._extension  # the extension's object in a resource, made on first use
-
-    if slot.meta:
-
-        def place_meta(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            if sub:
-                meta[sub] = value
-
-        return place_meta
-    if attr.multi_valued:
-        filter_ = attr.filter
-        key = sub or "value"
-
-        def place_item(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            target = resource if extension is None else extend(resource, extension)
-            items: list[dict[str, Any]] | None = target.get(name)
-            if items is None:  # the first item: nothing to look for
-                first: dict[str, Any] = dict(filter_)
-                first[key] = value
-                target[name] = [first]
-                return
-            found = next((i for i in items if all(i.get(k) == v for k, v in filter_)), None)
-            item: dict[str, Any] = dict(filter_) if found is None else found
-            if found is None:
-                items.append(item)
-            item[key] = value
-
-        return place_item
-    if sub:
-
-        def place_sub(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            (resource if extension is None else extend(resource, extension)).setdefault(name, {})[sub] = value
-
-        return place_sub
-    if slot.complex:
-
-        def place_complex(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-            (resource if extension is None else extend(resource, extension))[name] = {"value": value}
-
-        return place_complex
-
-    def place(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
-        (resource if extension is None else extend(resource, extension))[name] = value
-
-    return place
-
-
-def _pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
-    """The item of a multi-valued attribute that matches the mapping's value filter. When none
-    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
-    for item in items:
-        if isinstance(item, dict) and all(
-            isinstance(ci_get(item, k), str) and ci_get(item, k).lower() == v.lower() for k, v in filter
-        ):
-            return item
-    if not filter or [k.lower() for k, _ in filter] != ["type"]:
-        return MISSING
-    untyped = [i for i in items if isinstance(i, dict) and ci_get(i, "type") in (MISSING, None)]
-    primary = [i for i in untyped if ci_get(i, "primary") is True]
-    if primary:
-        return primary[0]
-    return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING

@@ -15,7 +15,7 @@ mapping does not map). Where a resolved attribute lives in a resource dict: core
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
 
 :func:`get_ci` / :func:`key_ci` match the keys of a resource dict case-insensitively for the
-SCIM front end; the runtime's codec has its own, :func:`mapper.runtime.records.ci_get`.
+SCIM front end; the runtime's codec has its own, :func:`mapper.runtime.slots.ci_get`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,134 @@
+"""What the codec (:mod:`mapper.runtime.records`) knows of each mapped attribute, worked out once
+per object type: a :class:`Slot` per attribute map entry, a :class:`MultiSlot` per multi-valued
+block, and how a value is found in a resource a client sent (SCIM names are case-insensitive:
+:func:`ci_get`; :data:`MISSING` is an attribute the client did not send)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mapper.plan import PlanAttribute, PlanMulti, PlanObject
+from mapper.runtime.record import Row, anchor_key
+from mapper.runtime.values import Transform, to_scim
+from mapper.scimschema import COMMON, STANDARD_SCHEMAS
+
+MISSING: Any = object()  # an attribute the client did not send
+
+
+def ci_get(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` with SCIM's case-insensitive attribute names; MISSING when absent."""
+    if not isinstance(mapping, dict):
+        return MISSING
+    if key in mapping:
+        return mapping[key]
+    lowered = key.lower()
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == lowered:
+            return v
+    return MISSING
+
+
+def _is_complex(urn: str, attribute: str) -> bool:
+    schema = STANDARD_SCHEMAS.get(urn)
+    definition = (schema.attribute(attribute) if schema else None) or COMMON.attribute(attribute)
+    return definition is not None and definition.type == "complex"
+
+
+class Slot:
+    """Precomputed facts about one mapped attribute."""
+
+    __slots__ = (
+        "attr",
+        "complex",
+        "extension",
+        "ident",
+        "index",
+        "meta",
+        "param",
+        "readable",
+        "transform",
+        "writable",
+    )
+
+    def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
+        self.attr = attr
+        # a reference to an object type whose ids are DNs: the id of the referenced anchor
+        self.ident: Callable[[Any], str] | None = None
+        self.index = index  # None: written only, not in the import projection
+        self.meta = attr.attribute == "meta"
+        core = attr.schema_urn in ("", obj.schema_urn) or self.meta
+        self.extension: str | None = None if core else attr.schema_urn
+        self.complex = (
+            attr.sub_attribute is None
+            and not attr.multi_valued
+            and _is_complex(attr.schema_urn, attr.attribute)
+        )
+        self.readable = (
+            attr.direction in ("both", "import") and attr.mutability != "writeOnly" and index is not None
+        )
+        # every write statement binds an attribute under its column in the import projection
+        # (mapper/plan.py), whether derived from ``write table`` or written out in the mapping
+        self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
+        self.param = attr.column
+        # ``not COLUMN`` or ``map { ... }``: stored values are not SCIM values
+        self.transform = Transform(attr) if attr.transform is not None else None
+
+    def value(self, row: Row) -> Any:
+        """This attribute's column value in an import row (None when the projection lacks it)."""
+        return None if self.index is None else row[self.index]
+
+
+#: an item of a multi-valued attribute as the store compares and writes it: the value's key (an
+#: anchor, or the value itself), then the sub-attributes the child table keeps, in plan order
+Item = tuple[Any, ...]
+
+SUBS = ("type", "display", "primary")
+
+
+class MultiSlot:
+    __slots__ = ("extension", "extra", "ident", "multi")
+
+    def __init__(self, multi: PlanMulti, obj: PlanObject) -> None:
+        self.multi = multi
+        self.ident: Callable[[Any], str] = str  # an item's value (an anchor) as the id it renders
+        self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
+        self.extra = tuple(multi.sub_attributes) or _guess_subs(multi.columns[2:])
+
+    def normal(self, item: Any) -> Item:
+        """A child of a record as an :data:`Item`: absent ``primary`` is false, text is text."""
+        if not self.extra:
+            return (anchor_key(item),)
+        return (anchor_key(item[0]), *(_normal_sub(n, v) for n, v in zip(self.extra, item[1:], strict=False)))
+
+
+def _guess_subs(columns: Sequence[str]) -> tuple[str, ...]:
+    """The sub-attributes of extra columns, for a plan compiled before ``sub_attributes``."""
+    extra: list[str] = []
+    for position, column in enumerate(c.lower() for c in columns):
+        found = next((o for o in SUBS if o in column and o not in extra), None)
+        extra.append(found or SUBS[min(position, 2)])
+    return tuple(extra)
+
+
+def _normal_sub(name: str, value: Any) -> Any:
+    if name == "primary":
+        return False if value is None else bool(to_scim("boolean", value))
+    return None if value is None else str(value)
+
+
+def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
+    """The item of a multi-valued attribute that matches the mapping's value filter. When none
+    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
+    for item in items:
+        if isinstance(item, dict) and all(
+            isinstance(ci_get(item, k), str) and ci_get(item, k).lower() == v.lower() for k, v in filter
+        ):
+            return item
+    if not filter or [k.lower() for k, _ in filter] != ["type"]:
+        return MISSING
+    untyped = [i for i in items if isinstance(i, dict) and ci_get(i, "type") in (MISSING, None)]
+    primary = [i for i in untyped if ci_get(i, "primary") is True]
+    if primary:
+        return primary[0]
+    return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING
