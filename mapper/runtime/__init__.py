@@ -4,10 +4,15 @@
 |---|---|
 | ``gateway`` | :class:`Gateway`: databases, stores, the initial import, health, autosync on/off |
 | ``store`` | :class:`ObjectStore`: get/find/lookup/all, create/replace/delete, syncs of one object type |
-| ``records`` | :class:`Record` (what the cache keeps) and :class:`Codec` (records <-> SCIM resources) |
+| ``record`` | :class:`Record`: what the cache keeps of one object, one small class per shape |
+| ``records`` | :class:`Codec`: records <-> SCIM resources, per attribute of the plan |
+| ``slots``, ``rendering`` | the codec's per-attribute facts, and its render plan |
+| ``dn`` | an object's DN and a DN id's anchor (the syntax is :mod:`mapper.dn`'s) |
 | ``values`` | single values: database -> SCIM JSON, client JSON -> what each dialect binds |
 | ``cache`` | records and look-up indexes; syncs swap whole states in |
-| ``loading`` | worker-thread reads: one object, full imports, deltas, the watermark |
+| ``loading`` | worker-thread reads: full imports (and, re-exported, the rest of the reads) |
+| ``rows`` | rows into records (:class:`RowForm`), driver cursor pages, one object by anchor |
+| ``deltas`` | changes since the last sync, anchor scans, the watermark |
 | ``database`` | one engine per source, statements compiled once, transactions in worker threads |
 | ``autosync`` | the background delta/full import loop |
 | ``coherence`` | other gateway processes' writes: LISTEN/NOTIFY or a polled change log, re-read by anchor |

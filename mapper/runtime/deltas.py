@@ -1,0 +1,205 @@
+"""Deltas: the objects changed since the last sync, read through a watermark column or a change
+table, with the anchors present now when deletes must be detected by a scan; and the
+:class:`Watermark` that says where the next delta starts."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from mapper.plan import PlanObject, Statement, dialect_of
+from mapper.runtime.cache import CacheState
+from mapper.runtime.database import Tx
+from mapper.runtime.record import Key, Record, anchor_key
+from mapper.runtime.records import Codec
+from mapper.runtime.rows import RowForm, driver_pages, fetch, watermark_index
+
+_DELETE_TYPES = frozenset({"d", "del", "delete", "deleted", "remove", "removed"})
+
+
+class Delta:
+    """What a delta found. ``present``: every anchor in the table, when the delta scanned them
+    (:func:`scan_anchors`); the cache's keys outside it were deleted behind the gateway's back."""
+
+    def __init__(
+        self, records: list[Record], deletes: list[Key], mark: Any, present: set[Key] | None = None
+    ) -> None:
+        self.records = records
+        self.deletes = deletes
+        self.mark = mark
+        self.present = present
+
+
+_anchor_scans: dict[tuple[str, str], Statement] = {}
+
+
+def anchor_scan(tx: Tx, obj: PlanObject) -> Statement:
+    """The import query reduced to its anchor column (see :func:`_anchor_scan_sql`), derived
+    from the compiled plan's SQL by sqlglot, once per object and dialect; it binds nothing."""
+    dialect = tx.connection.dialect
+    key = (dialect.name, obj.import_all.sql)
+    found = _anchor_scans.get(key)
+    if found is None:
+        found = _anchor_scans[key] = Statement(sql=_anchor_scan_sql(obj, dialect.name))
+    return found
+
+
+def _anchor_scan_sql(obj: PlanObject, dialect: str) -> str:
+    """The import query projecting the anchor alone, without its ORDER BY (a scan needs no
+    order, and the sort or the ordered index scan is most of its cost); its FROM, joins and
+    WHERE stay, so it finds exactly the rows the import finds."""
+    read = dialect_of(dialect) or dialect
+    query = sqlglot.parse_one(obj.import_all.sql, read=read)
+    if not isinstance(query, exp.Select):
+        return f"SELECT * FROM ({obj.import_all.sql}) scanned"  # not seen: every import is a SELECT
+    query.set("order", None)
+    # the anchor's output name as the projection spells it (its quoting included)
+    named = next((e for e in query.expressions if e.alias_or_name.lower() == obj.anchor_column.lower()), None)
+    query.set("expressions", [named if named is not None else exp.column(obj.anchor_column)])
+    return query.sql(dialect=read)
+
+
+def scan_anchors(tx: Tx, obj: PlanObject, page_size: int) -> set[Key]:
+    """Every anchor the import query returns now: a delete detector far cheaper than a full
+    import (one column, no records built), run in the delta's own snapshot."""
+    present: set[Key] = set()
+    for page in driver_pages(tx, anchor_scan(tx, obj), {}, page_size):
+        present.update(anchor_key(row[0]) for row in page)
+    return present
+
+
+def import_delta(
+    tx: Tx,
+    obj: PlanObject,
+    codec: Codec,
+    old: CacheState,
+    mark: Any,
+    *,
+    since: Any,
+    scan: bool = False,
+    page_size: int = 10_000,
+) -> Delta:
+    """:func:`changes_since`, and with ``scan`` every anchor present (:func:`scan_anchors`), in
+    one snapshot."""
+    delta = changes_since(tx, obj, codec, old, mark, since=since)
+    if scan:
+        delta.present = scan_anchors(tx, obj, page_size)
+    return delta
+
+
+def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: Any, *, since: Any) -> Delta:
+    """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`),
+    or change-table entries after ``mark``. Rows equal to what ``old`` holds (read again because
+    of the rewind) are dropped here, so a large re-read never piles up copies."""
+    delta = obj.delta
+    assert delta.query is not None
+    if delta.kind == "watermark":
+        index = watermark_index(obj)
+        assert index is not None
+        records: list[Record] = []
+        new_mark = mark
+        form = RowForm.of(codec)
+        for fetched in tx.execute(delta.query, {"since": since}):  # one row at a time, not a list
+            value = fetched[index]
+            if value is not None and (new_mark is None or value > new_mark):
+                new_mark = value
+            native = anchor_key(fetched[codec.anchor_index])
+            kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
+            record = form.record(tuple(fetched), codec.children_of(kids))
+            previous = old.records.get(native)
+            if previous is None or not previous.same(record):
+                records.append(record)
+        gone: list[Key] = []
+        if delta.tombstoned is not None:  # soft-deleted since: the cache drops them
+            for fetched in tx.execute(delta.tombstoned, {"since": since}):
+                value = fetched[index]
+                if value is not None and (new_mark is None or value > new_mark):
+                    new_mark = value
+                key = anchor_key(fetched[codec.anchor_index])
+                if key in old.records:
+                    gone.append(key)
+        return Delta(records, gone, new_mark)
+
+    # change table: (sequence, anchor, change type), ordered by sequence; the last change of an anchor wins
+    last: dict[Key, tuple[Any, Any]] = {}
+    new_mark = mark
+    for sequence, anchor, change in (r[:3] for r in tx.rows(delta.query, {"since": mark})):
+        last[anchor_key(anchor)] = (anchor, change)
+        new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
+    changed: list[Record] = []
+    deletes: list[Key] = []
+    for key, (anchor, change) in last.items():
+        found = None
+        if str(change or "").strip().lower() not in _DELETE_TYPES:
+            found = fetch(tx, obj, codec, anchor_key(anchor))
+        if found is None:
+            deletes.append(key)
+        else:
+            changed.append(found)
+    return Delta(changed, deletes, new_mark)
+
+
+class Watermark:
+    """Where the next delta starts.
+
+    A row can commit after a delta already saw a *later* timestamp: its transaction stamped it
+    (``now()``, a trigger) before the other but committed after our read. So a delta binds the
+    watermark rewound by ``margin`` -- but only until the watermark has *settled*: once a rewound
+    read has started at least ``margin`` (local time) after the watermark last moved, every
+    transaction that stamped a time up to it has committed and been read (assuming a transaction
+    commits within ``margin`` of stamping its row), and deltas bind the watermark itself. So a
+    quiet table is not re-read every round, however large its last burst of changes was.
+    A change table's sequence needs none of this: it is bound as it is."""
+
+    def __init__(self, margin: timedelta, clock: Callable[[], float] = time.monotonic) -> None:
+        self.margin = margin
+        self.clock = clock
+        self.value: Any = None
+        self._moved_at = 0.0
+        self._rewound_at: float | None = None
+
+    def reset(self, value: Any, started: float) -> None:
+        """After a full import that started at ``started``."""
+        self.value, self._moved_at, self._rewound_at = value, started, None
+
+    def since(self) -> tuple[Any, float, bool]:
+        """(the value to bind, when this read starts, whether it is rewound)."""
+        now = self.clock()
+        settled = (
+            self._rewound_at is not None and self._rewound_at >= self._moved_at + self.margin.total_seconds()
+        )
+        if settled:
+            return self.value, now, False
+        return rewind(self.value, self.margin), now, True
+
+    def done(self, value: Any, started: float, rewound: bool) -> None:
+        """After a delta read that started at ``started`` found ``value`` as the greatest mark."""
+        if value != self.value:
+            self.value, self._moved_at, self._rewound_at = value, started, None
+        elif rewound:
+            self._rewound_at = started
+
+
+def rewind(mark: Any, margin: timedelta) -> Any:
+    """A watermark moved back by ``margin``: datetimes directly, ISO text in the same format
+    (so it still compares as text), anything else (sequences) unchanged."""
+    if isinstance(mark, datetime):
+        return mark - margin
+    if isinstance(mark, str):
+        try:
+            moment = datetime.fromisoformat(mark)
+        except ValueError:
+            return mark
+        fraction = re.search(r"\.(\d+)", mark)
+        digits = len(fraction.group(1)) if fraction else 0
+        spec = {0: "seconds", 3: "milliseconds"}.get(digits, "microseconds")
+        sep = mark[10] if len(mark) > 10 else "T"
+        text = (moment - margin).isoformat(sep=sep, timespec=spec)
+        return text.replace("+00:00", "Z") if mark.endswith("Z") else text
+    return mark

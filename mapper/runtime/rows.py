@@ -1,0 +1,128 @@
+"""Reading rows into records, wherever they are read (one object, a full import, a delta):
+:class:`RowForm` makes every row a record the same way, so a record (and its version) depends
+only on the database's values; :func:`driver_pages` reads a statement's rows through the driver's
+own cursor (plain tuples, none of SQLAlchemy's per-row work)."""
+
+from __future__ import annotations
+
+import weakref
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import exc
+
+from mapper.plan import PlanObject, Statement
+from mapper.runtime.database import Tx
+from mapper.runtime.record import Record, anchor_key, instant
+from mapper.runtime.records import Codec
+
+
+class RowForm:
+    """How a fetched row is kept in a record, for one object type: the dateTime columns that are
+    only read (never written back, compared or bound by a write) become instants (integer
+    microseconds, :func:`mapper.runtime.record.instant`), which take 32 bytes where ISO text takes
+    80 and a datetime 48, and render the same. The anchor, the query attribute and anything
+    written keep the driver's value, and so does a column any statement binds (an explicit
+    ``update sql`` may bind ``:updated_at`` to check that nobody changed the row meanwhile)."""
+
+    def __init__(self, codec: Codec) -> None:
+        by_column: dict[int, list[Any]] = defaultdict(list)
+        for slot in codec.slots:
+            if slot.index is not None:
+                by_column[slot.index].append(slot)
+        bound = {statement.value_of(p) for statement in _statements(codec.obj) for p in statement.params}
+        self.stamps = tuple(
+            index
+            for index, slots in sorted(by_column.items())
+            if index != codec.anchor_index
+            and all(
+                s.attr.type == "dateTime" and not s.writable and s.ident is None and s.param not in bound
+                for s in slots
+            )
+        )
+
+    @classmethod
+    def of(cls, codec: Codec) -> RowForm:
+        """The form of ``codec``'s object type, worked out once per codec."""
+        form = _forms.get(codec)
+        if form is None:
+            form = _forms[codec] = cls(codec)
+        return form
+
+    def row(self, fetched: Sequence[Any]) -> Sequence[Any]:
+        if not self.stamps:
+            return fetched
+        row = list(fetched)
+        for index in self.stamps:
+            row[index] = instant(row[index])
+        return row
+
+    def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
+        return Record(self.row(fetched), children)
+
+
+def _statements(node: Any) -> Iterator[Statement]:
+    """Every statement of a plan object, however deep (writes, disable and delete rules, multis)."""
+    if isinstance(node, Statement):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _statements(getattr(node, name))
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from _statements(item)
+
+
+_forms: weakref.WeakKeyDictionary[Codec, RowForm] = weakref.WeakKeyDictionary()
+
+
+def driver_pages(
+    tx: Tx, statement: Statement, params: Mapping[str, Any], size: int
+) -> Iterator[Sequence[Any]]:
+    """The rows of ``statement`` as the driver's cursor returns them (tuples), ``size`` at a time:
+    the same SQL and bound parameters as :meth:`Tx.execute`, in the driver's paramstyle, without
+    SQLAlchemy's Row objects. Driver errors are raised as SQLAlchemy's, as ``Tx`` raises them."""
+    dialect = tx.connection.dialect
+    compiled = tx.database.compiled(statement).compile(dialect=dialect)
+    convert = tx.database.convert
+    named = compiled.construct_params(
+        {n: convert(params.get(statement.value_of(n))) for n in statement.params}
+    )
+    bound: Any = named
+    if compiled.positional:
+        bound = tuple(named[n] for n in compiled.positiontup or ())
+    dbapi_error = dialect.loaded_dbapi.Error
+    cursor = tx.connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, bound)
+        while page := cursor.fetchmany(size):
+            yield page
+    except dbapi_error as e:
+        raise exc.DBAPIError.instance(compiled.string, bound, e, dbapi_error, dialect=dialect) from e
+    finally:
+        cursor.close()
+
+
+def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
+    """One object by anchor (the import projection and its children), or None."""
+    row = tx.first(obj.by_anchor, {"anchor": anchor})
+    if row is None:
+        return None
+    native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
+    children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
+    return RowForm.of(codec).record(row, codec.children_of(children))
+
+
+def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:
+    row = tx.first(obj.by_query, {"value": value})
+    if row is None:
+        return None
+    return fetch(tx, obj, codec, anchor_key(row[codec.anchor_index]))
+
+
+def watermark_index(obj: PlanObject) -> int | None:
+    if obj.delta.kind != "watermark" or obj.delta.watermark_column is None:
+        return None
+    return obj.columns.index(obj.delta.watermark_column)
