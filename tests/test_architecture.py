@@ -1,0 +1,133 @@
+"""The import direction of docs/architecture.md, checked by walking every module's imports with
+``ast`` (function-level and ``TYPE_CHECKING`` imports included): a unit imports only the units
+below it in :data:`ALLOWED`. A new top-level module or subpackage fails here until it is given
+its place, in this table and in the document."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "mapper"
+
+#: shared, side-effect-free knowledge at the bottom: anything may import it
+FOUNDATION = frozenset({"errors", "diagnostics", "links", "plan", "scimschema", "dn"})
+LANGUAGE = FOUNDATION | {"grammar", "language"}
+#: what each unit may import besides itself (``grammar`` is mapper.language.grammar, the loader
+#: of the grammar files, which the SCIM filter parser uses too)
+ALLOWED: dict[str, frozenset[str]] = {
+    **{unit: FOUNDATION for unit in FOUNDATION},
+    "grammar": FOUNDATION,
+    "language": FOUNDATION | {"grammar"},
+    "checks": LANGUAGE,
+    "compiler": LANGUAGE,
+    "pipeline": LANGUAGE | {"checks", "compiler"},
+    "lint": LANGUAGE | {"checks", "compiler", "pipeline"},
+    "runtime": FOUNDATION,
+    "scim": FOUNDATION | {"grammar", "runtime"},
+    "simulate": FOUNDATION | {"pipeline", "runtime", "scim"},
+    "cli": FOUNDATION | LANGUAGE | {"checks", "compiler", "pipeline", "lint", "runtime", "scim", "simulate"},
+    "__main__": frozenset({"cli"}),
+    "__init__": frozenset(),
+}
+
+
+def unit(module: str) -> str:
+    """The unit a module belongs to: its subpackage (``mapper.runtime.store`` -> ``runtime``), or
+    the top-level module's own name."""
+    parts = module.split(".")
+    if module == "mapper.language.grammar":
+        return "grammar"
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) of every ``mapper`` module ``path`` imports, relative imports resolved and
+    ``from mapper import x`` read as ``mapper.x``."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    yield from imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def imports_in(source: str, package: str) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "mapper" or alias.name.startswith("mapper."):
+                    yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base == "mapper":
+                for alias in node.names:
+                    yield node.lineno, f"mapper.{alias.name}"
+            elif base.startswith("mapper."):
+                yield node.lineno, base
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_place() -> None:
+    placeless = sorted({module_name(p) for p in MODULES if unit(module_name(p)) not in ALLOWED})
+    assert placeless == [], "give these a unit in ALLOWED and in docs/architecture.md"
+
+
+def violations(importer: str, found: Iterator[tuple[int, str]]) -> list[str]:
+    allowed = ALLOWED.get(importer, frozenset())
+    return [
+        f"line {line}: {importer} imports {target} ({unit(target)})"
+        for line, target in sorted(found)
+        if unit(target) != importer and unit(target) not in allowed
+    ]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[module_name(p) for p in MODULES])
+def test_imports_point_down(path: Path) -> None:
+    assert violations(unit(module_name(path)), imports(path)) == [], path.relative_to(ROOT)
+
+
+def test_an_upward_import_is_reported() -> None:
+    source = """
+from typing import TYPE_CHECKING
+from mapper.plan import Plan
+from . import cache
+if TYPE_CHECKING:
+    from mapper.language.model import MappingFile
+def later():
+    from mapper.scim import app
+"""
+    found = violations("runtime", imports_in(source, "mapper.runtime"))
+    assert found == [
+        "line 6: runtime imports mapper.language.model (language)",
+        "line 8: runtime imports mapper.scim (scim)",
+    ]
+    assert violations("compiler", imports_in("from ..checks import dn", "mapper.compiler")) == [
+        "line 1: compiler imports mapper.checks (checks)"
+    ]
+
+
+def test_the_walk_sees_imports_of_every_kind() -> None:
+    """The walker itself: function-level, TYPE_CHECKING, relative and ``from mapper import``."""
+    module = PACKAGE / "runtime" / "store.py"
+    found = {target for _, target in imports(module)}
+    assert "mapper.plan" in found
+    cli = {target for _, target in imports(PACKAGE / "cli.py")}
+    assert any(unit(t) == "scim" for t in cli)  # imported inside serve(), not at the top
+    codes = {target for _, target in imports(PACKAGE / "lint" / "codes.py")}
+    assert "mapper.links" in codes  # from mapper import links
