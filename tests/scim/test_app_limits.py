@@ -10,21 +10,17 @@ never as measured durations."""
 from __future__ import annotations
 
 import json
-import os
 import select
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from test_app_server import HR, ROOT, SERVE_SCRIPT, free_port
-from test_app_support import HR_MAP
+
+from tests.support.served import ServedGateway, sqlite_url
 
 TOKEN = "limits-token-7c1d"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n"
@@ -33,58 +29,32 @@ PATIENCE = 20.0  # seconds a socket waits: far above every configured bound belo
 
 @dataclass
 class Server:
-    port: int
-    log: Path
+    """A served gateway (:class:`ServedGateway`) seen over raw sockets."""
+
+    gateway: ServedGateway
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port
 
     def connect(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=PATIENCE)
-        return sock
+        return socket.create_connection(("127.0.0.1", self.port), timeout=PATIENCE)
 
     def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        return self.gateway.log()
 
     def wait_for(self, text: str) -> str:
         """The log once it holds ``text`` (the server writes it a moment after the response)."""
-        for _ in range(100):
-            log = self.output()
-            if text in log:
-                return log
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared in the log:\n{self.output()}")
+        return self.gateway.wait_for_log(text)
 
 
 @contextmanager
 def serving(tmp_path: Path, *options: str) -> Iterator[Server]:
     """A real ``mapper serve`` on a fresh SQLite HR database; its output goes to a file, readable
     while it runs."""
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    env = {**os.environ, "MAPPER_TOKEN": f"ci:{TOKEN}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
-    argv = [
-        sys.executable,
-        "-c",
-        SERVE_SCRIPT,
-        str(HR_MAP),
-        f"--port={port}",
-        f"--create-schema={HR / 'schema.sql'}",
-        f"--seed={HR / 'sample-data.sql'}",
-        *options,
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise AssertionError(log.read_text())
-            yield Server(port, log)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    url = sqlite_url(tmp_path / "hr.db")
+    with ServedGateway(url, tmp_path / "server.log", *options, token=TOKEN, client="ci") as gateway:
+        yield Server(gateway)
 
 
 @pytest.fixture(scope="module")

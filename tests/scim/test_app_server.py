@@ -6,11 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import ssl
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +21,7 @@ from mapper.cli import EXIT_ERRORS, EXIT_USAGE, serve
 from mapper.pipeline import load
 from mapper.scim.server import bootstrap
 from mapper.scim.settings import Settings, SettingsError, add_serve_arguments, settings_from_args
+from tests.support.served import ServedGateway, sqlite_url
 
 HR = HR_MAP.parent
 ROOT = HR.parent.parent
@@ -104,47 +102,16 @@ def test_bootstrap_creates_the_sqlite_database_once(tmp_path: Path) -> None:
     assert "no such file" in (bootstrap(plan, [str(tmp_path / "nope.sql")], environ) or "")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-SERVE_SCRIPT = "import sys\nfrom mapper.cli import main\nsys.exit(main(['serve', *sys.argv[1:]]))\n"
-
-
 @contextmanager
 def served(
     tmp_path: Path, token: str, *extra: str, scheme: str = "http", verify: Any = True, log: str = "server.log"
 ) -> Iterator[str]:
     """A real ``mapper serve`` process on the SQLite file ``tmp_path / "hr.db"`` (created with
-    sample data when absent); yields its base URL. Afterwards its output is in ``tmp_path / log``."""
-    port = free_port()
-    env = {**os.environ, "MAPPER_TOKEN": f"ci:{token}", "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}"}
-    argv = [
-        sys.executable,
-        "-c",
-        SERVE_SCRIPT,
-        str(HR_MAP),
-        f"--port={port}",
-        f"--create-schema={HR / 'schema.sql'}",
-        f"--seed={HR / 'sample-data.sql'}",
-        *extra,
-    ]
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"{scheme}://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1, verify=verify).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
-        (tmp_path / log).write_bytes(output)
+    sample data when absent); yields its root URL. Its output is in ``tmp_path / log``."""
+    url = sqlite_url(tmp_path / "hr.db")
+    options = {"token": token, "client": "ci", "scheme": scheme, "verify": verify}
+    with ServedGateway(url, tmp_path / log, *extra, **options) as gateway:
+        yield gateway.root
 
 
 def test_a_real_server_process(tmp_path: Path) -> None:

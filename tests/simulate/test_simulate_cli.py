@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from mapper.simulate.scenario import STEPS
+from tests.support.served import ServedGateway, free_port, sqlite_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HR = ROOT / "examples" / "hr"
@@ -95,39 +94,17 @@ def test_an_unreachable_url_fails_with_exit_1() -> None:
     assert result.stdout.startswith("FAIL  discovery")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_simulate_a_running_gateway_by_url(tmp_path: Path) -> None:
     """``mapper serve`` in one process, ``mapper simulate URL`` in another: HTTP assertions only,
     the attributes learned from /Schemas, the token read from a file in the gateway's format."""
-    port = free_port()
     token = "simulate-url-token-7c1e"
     token_file = tmp_path / "token"
     token_file.write_text(f"entra:{token}\n", encoding="utf-8")
-    env = {
-        **os.environ,
-        "MAPPER_TOKEN": f"entra:{token}",
-        "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}",
-    }
-    argv = [sys.executable, "-m", "mapper", "serve", str(HR / "hr.map"), f"--port={port}"]
-    argv += [
-        f"--create-schema={HR / 'schema.sql'}",
-        f"--seed={HR / 'sample-data.sql'}",
-        "--log-level=warning",
-    ]
-    server = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    url = sqlite_url(tmp_path / "hr.db")
+    with ServedGateway(
+        url, tmp_path / "server.log", "--log-level=warning", token=token, client="entra"
+    ) as server:
+        base = server.root
         url = f"{base}/scim/v2?aadOptscim062020"  # a tenant URL with Entra's flag, as admins paste it
         result = mapper("simulate", url, "--token-file", str(token_file), env={"MAPPER_TOKEN": ""})
         assert result.returncode == 0, result.stdout + result.stderr
@@ -139,6 +116,3 @@ def test_simulate_a_running_gateway_by_url(tmp_path: Path) -> None:
         assert users.json()["totalResults"] == 20  # the sample data, and nothing the simulator left behind
         wrong = mapper("simulate", url, "--mode", "flag", env={"MAPPER_TOKEN": "not-the-token"})
         assert wrong.returncode == 1 and "401" in wrong.stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
