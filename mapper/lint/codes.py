@@ -35,7 +35,7 @@ REGISTRY: dict[str, Code] = {c.code: c for c in (*SYNTAX, *check_codes.CODES, *S
 #: Each code's documentation, shipped in the package (an installed wheel has no docs/): the
 #: section of docs/ that explains it, with its page and anchor. Generated from docs/ for every
 #: code of the registry; ``tests/lint/test_explain.py`` keeps it equal to docs/
-#: (``UPDATE_GOLDEN=1`` rewrites it).
+#: (``pytest --update-golden``, or ``UPDATE_GOLDEN=1``, rewrites it).
 EXPLANATIONS = "explanations.json"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,13 +32,9 @@ def test_canonical_files_round_trip(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FMT, ids=lambda p: p.stem)
-def test_formats_to_golden_layout(path: Path) -> None:
-    """fmt/NAME.map formats to fmt/NAME.expected.map (UPDATE_GOLDEN=1 rewrites it)."""
-    expected = path.with_name(path.stem + ".expected.map")
-    actual = fmt(path.read_text(encoding="utf-8"))
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        expected.write_text(actual, encoding="utf-8")
-    assert actual == expected.read_text(encoding="utf-8")
+def test_formats_to_golden_layout(path: Path, golden: Callable[[str, Path], None]) -> None:
+    """fmt/NAME.map formats to fmt/NAME.expected.map (--update-golden rewrites it)."""
+    golden(fmt(path.read_text(encoding="utf-8")), path.with_name(path.stem + ".expected.map"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES + OK + FMT, ids=lambda p: p.stem)

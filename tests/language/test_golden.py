@@ -4,7 +4,7 @@
 ``line:col-end_line:end_col``); ``errors/NAME.json`` is the list of diagnostics.
 Regenerate the JSON after a deliberate change with::
 
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/language/test_golden.py
+    .venv/bin/pytest tests/language/test_golden.py --update-golden
 
 and review the diff before committing it.
 """
@@ -12,7 +12,7 @@ and review the diff before committing it.
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from mapper.diagnostics import Diagnostic
 from mapper.language.parser import parse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parse"
-UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+Golden = Callable[[str, Path], None]
 
 
 def _cases(folder: str) -> list[Path]:
@@ -54,25 +54,21 @@ def _compact(value: Any) -> Any:
     return value
 
 
-def _check_golden(case: Path, actual: Any) -> None:
-    golden = case.with_suffix(".json")
-    if UPDATE:
-        golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no {golden.name}: run with UPDATE_GOLDEN=1 to create it"
-    assert actual == json.loads(golden.read_text(encoding="utf-8"))
+def _as_json(actual: Any) -> str:
+    return json.dumps(actual, indent=2, ensure_ascii=False) + "\n"
 
 
 @pytest.mark.parametrize("case", _cases("ok"), ids=lambda p: p.stem)
-def test_parses_to_golden_model(case: Path) -> None:
+def test_parses_to_golden_model(case: Path, golden: Golden) -> None:
     mapping, diagnostics = parse(case.read_text(encoding="utf-8"), case.name)
     assert diagnostics == []
     assert mapping is not None
-    _check_golden(case, _compact(mapping.model_dump(mode="json", exclude={"text"})))
+    golden(_as_json(_compact(mapping.model_dump(mode="json", exclude={"text"}))), case.with_suffix(".json"))
 
 
 @pytest.mark.parametrize("case", _cases("errors"), ids=lambda p: p.stem)
-def test_reports_golden_diagnostics(case: Path) -> None:
+def test_reports_golden_diagnostics(case: Path, golden: Golden) -> None:
     _, diagnostics = parse(case.read_text(encoding="utf-8"), case.name)
     assert diagnostics, "an error fixture must produce diagnostics"
     assert all(d.file == case.name for d in diagnostics)
-    _check_golden(case, [_diagnostic_json(d) for d in diagnostics])
+    golden(_as_json([_diagnostic_json(d) for d in diagnostics]), case.with_suffix(".json"))

@@ -62,13 +62,13 @@ def from_docs() -> dict[str, dict[str, str]]:
 
 def test_the_shipped_explanations_are_the_docs(golden: Callable[[str, Path], None]) -> None:
     """After editing a code's section in docs/ (or adding a code), regenerate the shipped copy:
-    ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/lint/test_explain.py``."""
+    ``.venv/bin/pytest tests/lint/test_explain.py --update-golden``."""
     actual = json.dumps(from_docs(), indent=1, ensure_ascii=False) + "\n"
     if SHIPPED.read_text(encoding="utf-8") != actual and not os.environ.get("UPDATE_GOLDEN"):
         changed = sorted(c for c, e in from_docs().items() if json.loads(SHIPPED.read_text()).get(c) != e)
         raise AssertionError(
             f"docs/ changed the sections of {', '.join(changed) or 'removed codes'}: regenerate "
-            f"{SHIPPED.relative_to(ROOT)} with UPDATE_GOLDEN=1 .venv/bin/pytest tests/lint/test_explain.py"
+            f"{SHIPPED.relative_to(ROOT)} with .venv/bin/pytest tests/lint/test_explain.py --update-golden"
         )
     golden(actual, SHIPPED)
 

@@ -1,5 +1,5 @@
 """Lint messages found wanting in a user trial, each a mapping under tests/fixtures/lint/messages/
-with its text output beside it (UPDATE_GOLDEN=1 rewrites them):
+with its text output beside it (--update-golden rewrites them):
 
 - ``map132-placeholders``: MAP132's did-you-mean lists only names that work as placeholders;
 - ``two-errors-one-line``: MAP140 no longer hides the MAP204 on the same line;

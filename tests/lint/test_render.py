@@ -1,4 +1,4 @@
-"""The output formats against golden files in tests/fixtures/lint/ (UPDATE_GOLDEN=1 rewrites them)."""
+"""The output formats against golden files in tests/fixtures/lint/ (--update-golden rewrites them)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mapper.lint import lint_text, render
 from mapper.lint.codes import REGISTRY, explain
 from mapper.lint.render import render_text, summary
 
-Golden = Callable[[str, Path], None]  # the golden fixture (tests/lint/conftest.py)
+Golden = Callable[[str, Path], None]  # the golden fixture (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "lint"

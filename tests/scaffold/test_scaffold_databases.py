@@ -1,5 +1,5 @@
 """``mapper init`` on seven schemas of different shapes, each on SQLite, PostgreSQL and MariaDB:
-the scaffold is its golden file (tests/fixtures/scaffold/; ``UPDATE_GOLDEN=1`` rewrites them),
+the scaffold is its golden file (tests/fixtures/scaffold/; ``--update-golden`` rewrites them),
 lints clean against the database it came from (``lint --db``), is already in ``mapper fmt``
 layout, and passes ``mapper simulate``'s whole Entra life cycle (create, update,
 disable, group membership, delete) with the database checked after each write.
@@ -19,6 +19,7 @@ disable, group membership, delete) with the database checked after each write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ from mapper.runtime.database import redact
 from mapper.scaffold import scaffold, without_password
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.conftest import check_golden
 from tests.scaffold.conftest import FOLDERS, KINDS, Loaded, load_schema
+
+Golden = Callable[[str, Path], None]  # the golden fixture (tests/conftest.py)
 
 pytestmark = pytest.mark.anyio
 
@@ -64,12 +66,12 @@ def stable(text: str, db: Loaded) -> str:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("schema", sorted(FOLDERS))
 async def test_scaffold_lints_formats_and_simulates(
-    schema: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    schema: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest, golden: Golden
 ) -> None:
     db = load_schema(schema, kind, tmp_path, request)
     result = scaffold(db.url)
     text = result.text
-    check_golden(stable(text, db), GOLDEN / f"{schema}.{kind}.map")
+    golden(stable(text, db), GOLDEN / f"{schema}.{kind}.map")
 
     linted = lint_text(text, "scaffold.map", db=db.url)
     assert not linted.diagnostics, "\n".join(map(str, linted.diagnostics)) + "\n" + text
