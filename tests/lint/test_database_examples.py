@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect, select, table, text
 
 from mapper.lint.lint import lint_text
 from mapper.runtime.database import bootstrap_sqlite, engine_url
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

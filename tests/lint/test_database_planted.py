@@ -27,7 +27,7 @@ from mapper.lint.database.prove import PROVABLE, prove, statements
 from mapper.lint.lint import lint_text
 from mapper.plan import Plan
 from mapper.runtime.database import engine_url
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HR = EXAMPLES / "hr" / "hr.map"

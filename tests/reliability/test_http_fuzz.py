@@ -26,7 +26,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import HrDatabase
 from tests.reliability.fuzz import run_fuzz
 from tests.reliability.support import (
     AUTH,
@@ -37,6 +36,7 @@ from tests.reliability.support import (
     table_rows,
     tracebacks,
 )
+from tests.support.databases import HrDatabase
 
 DEFAULT_SEED = "20261205"
 CI_REQUESTS = {"sqlite": 10_000, "postgres": 1_000, "mariadb": 1_000}

@@ -29,7 +29,6 @@ from mapper.runtime.database import bootstrap_sqlite
 from mapper.scim.app import build_app
 from mapper.scim.auth import parse_credentials
 from mapper.scim.settings import Settings
-from tests.conftest import HR, HrDatabase
 from tests.reliability.fuzz import Generator, SchemaModel, Worker, body_bytes, fit_query, nested
 from tests.reliability.support import (
     AUTH,
@@ -42,6 +41,7 @@ from tests.reliability.support import (
     is_scim_error,
     server_fault,
 )
+from tests.support.databases import HR, HrDatabase
 
 
 class ErrorRecords(logging.Handler):

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.conftest import HrDatabase
 from tests.reliability.support import AUTH, PATCH_OP, ServedGateway, table_rows, tracebacks
+from tests.support.databases import HrDatabase
 
 CLIENTS = 8
 WARM_WRITES = 20  # acknowledged writes of a run before its kill may come

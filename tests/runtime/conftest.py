@@ -1,21 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from mapper.pipeline import load
-from mapper.plan import Plan
 from mapper.runtime.gateway import Gateway
-from tests.conftest import HrDatabase
+from tests.support.databases import HrDatabase
+from tests.support.hr import hr_plan
 
-HR_MAP = Path(__file__).resolve().parents[2] / "examples" / "hr" / "hr.map"
-
-
-def hr_plan(dialect: str) -> Plan:
-    """The compiled HR mapping, for ``dialect`` (sqlite, postgres or mysql)."""
-    return load(str(HR_MAP), write=dialect)
+__all__ = ["gateway", "hr_plan"]
 
 
 @pytest.fixture

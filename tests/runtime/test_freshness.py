@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from mapper.plan import ENTERPRISE_USER
 from mapper.runtime.gateway import Gateway
-from tests.conftest import HrDatabase
-from tests.runtime.conftest import hr_plan
-from tests.runtime.test_store import ENTERPRISE_USER, new_user
+from tests.support.databases import HrDatabase
+from tests.support.hr import hr_plan, new_user
 
 pytestmark = pytest.mark.anyio
 

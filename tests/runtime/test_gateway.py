@@ -10,8 +10,7 @@ import pytest
 
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, SyncError, UniquenessError
 from mapper.runtime.gateway import Gateway
-from tests.runtime.conftest import hr_plan
-from tests.runtime.test_store import new_user
+from tests.support.hr import hr_plan, new_user
 
 pytestmark = pytest.mark.anyio
 

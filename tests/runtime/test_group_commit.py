@@ -24,7 +24,7 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
-from tests.runtime.test_store import new_user
+from tests.support.hr import new_user
 
 pytestmark = pytest.mark.anyio
 
@@ -230,7 +230,7 @@ async def test_a_failed_commit_fails_every_job_of_the_batch(hr_postgres):
     """A deferred unique constraint is checked at COMMIT: two writes of the batch break it, so the
     commit fails and no write of that batch may be kept or acknowledged."""
     from mapper.runtime.gateway import Gateway
-    from tests.runtime.conftest import hr_plan
+    from tests.support.hr import hr_plan
 
     hr_postgres.execute(
         "ALTER TABLE employees ADD CONSTRAINT nick_once UNIQUE (nick_name) DEFERRABLE INITIALLY DEFERRED"
@@ -290,7 +290,7 @@ async def test_a_job_that_breaks_the_connection_fails_its_batch(gateway_postgres
 @pytest.fixture
 async def gateway_postgres(hr_postgres) -> AsyncIterator[Any]:
     from mapper.runtime.gateway import Gateway
-    from tests.runtime.conftest import hr_plan
+    from tests.support.hr import hr_plan
 
     gateway = Gateway(hr_plan("postgres"), environ={"HR_DATABASE_URL": hr_postgres.url}, autosync=False)
     await gateway.start()

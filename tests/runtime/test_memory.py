@@ -17,8 +17,8 @@ from mapper.runtime.cache import CacheState
 from mapper.runtime.database import Database
 from mapper.runtime.loading import import_all
 from mapper.runtime.records import Codec
-from tests.conftest import HR
-from tests.runtime.conftest import hr_plan
+from tests.support.databases import HR
+from tests.support.hr import hr_plan
 
 USERS = 20_000
 COLUMNS = (

@@ -12,7 +12,7 @@ import pytest
 from mapper.pipeline import load
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
-from tests.conftest import HrDatabase, load_sql, reset_database
+from tests.support.databases import HrDatabase, load_sql, reset_database
 
 pytestmark = pytest.mark.anyio
 

@@ -18,8 +18,8 @@ from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
 from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.records import Codec
 from mapper.runtime.values import format_datetime, to_scim
-from tests.conftest import HrDatabase
-from tests.runtime.conftest import hr_plan
+from tests.support.databases import HrDatabase
+from tests.support.hr import hr_plan
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from mapper.runtime.record import Record
 from mapper.runtime.records import Codec
 from mapper.runtime.store import etag_matches
 from mapper.runtime.values import coerce, format_datetime, to_scim
-from tests.conftest import HR
-from tests.runtime.conftest import hr_plan
+from tests.support.databases import HR
+from tests.support.hr import hr_plan
 
 
 def attr(type: str = "string", path: str = "x") -> PlanAttribute:

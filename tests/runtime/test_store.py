@@ -13,26 +13,12 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
+from tests.support.hr import new_user
 
 pytestmark = pytest.mark.anyio
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-
-def new_user(login: str, **extra):
-    resource = {
-        "schemas": [USER, ENTERPRISE_USER],
-        "userName": login,
-        "name": {"givenName": "New", "familyName": "Person"},
-        "displayName": "New Person",
-        "emails": [{"type": "work", "value": f"{login}@example.com", "primary": True}],
-        "active": True,
-        ENTERPRISE_USER: {"department": "Engineering", "manager": {"value": "2"}},
-        "roles": [{"value": "ignored"}],  # not mapped: ignored
-    }
-    resource.update(extra)
-    return resource
 
 
 async def test_full_import_renders_resources(gateway):

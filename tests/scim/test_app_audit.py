@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from test_app_support import TOKEN, new_user, patch_body, scim_client
+
+from tests.support.scim import TOKEN, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from test_app_support import TOKEN, scim_client
 
 from mapper.runtime.database import bootstrap_sqlite
-from tests.conftest import HrDatabase
+from tests.support.databases import HrDatabase
+from tests.support.scim import TOKEN, scim_client
 
 pytestmark = pytest.mark.anyio
 

@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from test_app_support import ENTERPRISE, HR_MAP, new_user, patch_body, scim_client
 
-from tests.conftest import HrDatabase
+from tests.support.databases import HrDatabase
+from tests.support.scim import ENTERPRISE, HR_MAP, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def any_client(hr_database: HrDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_database) as c:
-        yield c
 
 
 def emails_of(db: HrDatabase, anchor: str) -> set[tuple[Any, ...]]:

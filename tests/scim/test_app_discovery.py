@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from test_app_support import CORE_GROUP, CORE_USER, ENTERPRISE, LIST, scim_client
+
+from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, LIST
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_sqlite) as c:
-        yield c
 
 
 def by_name(attributes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -138,10 +132,9 @@ def test_mutability_follows_direction() -> None:
 
 
 def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> None:
-    from test_app_support import HR_MAP
-
     from mapper.pipeline import load
     from mapper.scim.routes.discovery_data import schemas
+    from tests.support.scim import HR_MAP
 
     text = HR_MAP.read_text(encoding="utf-8")
     text = text.replace(
@@ -161,10 +154,9 @@ def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> 
 
 
 def test_custom_schema_and_immutable_anchor_attribute_of_the_payroll_example() -> None:
-    from test_app_support import HR_MAP
-
     from mapper.pipeline import load
     from mapper.scim.routes.discovery_data import resource_types, schemas
+    from tests.support.scim import HR_MAP
 
     plan = load(str(HR_MAP.parents[1] / "payroll" / "payroll.map"))
     published = {s["id"]: s for s in schemas(plan, "https://h/scim/v2")}

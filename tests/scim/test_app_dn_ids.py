@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from test_app_support import CORE_GROUP, ENTERPRISE, new_user, patch_body, scim_client
 
 from mapper.runtime.database import bootstrap_sqlite
-from tests.conftest import HR, HrDatabase
+from tests.support.databases import HR, HrDatabase
+from tests.support.scim import CORE_GROUP, ENTERPRISE, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import PATCH_OP, scim_client
+
+from tests.support.scim import PATCH_OP, scim_client
 
 pytestmark = pytest.mark.anyio
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import ERROR, TOKEN, new_user, scim_client
 
 from mapper.runtime.errors import DatabaseUnavailableError
+from tests.support.scim import ERROR, TOKEN, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import CORE_USER, ERROR, HR_MAP, PATCH_OP, new_user, patch_body, scim_client
+
+from tests.support.scim import CORE_USER, ERROR, HR_MAP, PATCH_OP, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
 

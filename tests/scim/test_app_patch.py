@@ -3,26 +3,14 @@ plus the PATCH errors a client can cause."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from test_app_support import ENTERPRISE, patch_body, scim_client
+
+from tests.support.scim import ENTERPRISE, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_sqlite) as c:
-        yield c
-
-
-@pytest.fixture
-async def any_client(hr_database: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_database) as c:
-        yield c
 
 
 async def patch(client: httpx.AsyncClient, path: str, *operations: dict[str, Any]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 from sqlalchemy import create_engine
-from test_app_support import CORE_GROUP, CORE_USER, patch_body, scim_client
 
 from mapper.runtime.database import engine_url
+from tests.support.scim import CORE_GROUP, CORE_USER, patch_body, scim_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

@@ -3,27 +3,14 @@ uniqueness, and the lenient forms of paths and ids real clients send."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from test_app_support import CORE_GROUP, ENTERPRISE, ERROR, LIST, new_user, patch_body, scim_client
+
+from tests.support.scim import CORE_GROUP, ENTERPRISE, ERROR, LIST, new_user, patch_body
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_sqlite) as c:
-        yield c
-
-
-@pytest.fixture
-async def any_client(hr_database: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """Parametrized over SQLite, PostgreSQL and MariaDB."""
-    async with scim_client(hr_database) as c:
-        yield c
 
 
 def assert_error(response: httpx.Response, status: int, scim_type: str | None = None) -> dict[str, Any]:

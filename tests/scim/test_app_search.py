@@ -4,28 +4,16 @@ and POST .search, per type and at the root."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from test_app_support import LIST, new_user, scim_client
+
+from tests.support.scim import LIST, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-
-
-@pytest.fixture
-async def client(hr_sqlite: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_sqlite) as c:
-        yield c
-
-
-@pytest.fixture
-async def any_client(hr_database: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with scim_client(hr_database) as c:
-        yield c
 
 
 async def ids(client: httpx.AsyncClient, path: str = "/Users", **params: Any) -> list[str]:

@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import HR_MAP
 
 from mapper.cli import EXIT_ERRORS, EXIT_USAGE, serve
 from mapper.pipeline import load
 from mapper.scim.server import bootstrap
 from mapper.scim.settings import Settings, SettingsError, add_serve_arguments, settings_from_args
+from tests.support.scim import HR_MAP
 from tests.support.served import ServedGateway, sqlite_url
 
 HR = HR_MAP.parent

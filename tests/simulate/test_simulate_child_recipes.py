@@ -20,7 +20,7 @@ from mapper.scim.auth import parse_credentials
 from mapper.scim.settings import Settings
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.conftest import HrDatabase, load_sql, reset_database
+from tests.support.databases import HrDatabase, load_sql, reset_database
 
 pytestmark = pytest.mark.anyio
 

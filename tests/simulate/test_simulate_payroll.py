@@ -11,7 +11,7 @@ import pytest
 from mapper.pipeline import load
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ from mapper.pipeline import load
 from mapper.runtime.database import bootstrap_sqlite
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 pytestmark = pytest.mark.anyio
 
