@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from mapper.checks.codes import CODES
 from mapper.lint import database
 from mapper.lint.codes import REGISTRY
+from tests.support.planted import CASES, CUSTOM_SCHEMA_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,13 +21,7 @@ def test_every_code_has_a_section_in_the_docs() -> None:
 
 
 def test_every_check_code_is_planted_by_a_test() -> None:
-    sys.path.insert(0, str(ROOT / "tests" / "checks"))
-    try:
-        import test_custom_schemas
-        import test_planted
-    finally:
-        sys.path.pop(0)
-    planted = {code for case in (*test_planted.CASES, *test_custom_schemas.CASES) for code, _, _ in case[2]}
+    planted = {code for case in (*CASES, *CUSTOM_SCHEMA_CASES) for code, _, _ in case[2]}
     assert {c.code for c in CODES} <= planted
 
 

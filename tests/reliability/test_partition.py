@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.reliability.proxy import TcpProxy
 from tests.reliability.support import AUTH, ServedGateway, table_rows, tracebacks
 from tests.support.databases import HrDatabase
+from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
 

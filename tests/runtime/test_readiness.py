@@ -10,9 +10,9 @@ import anyio
 import pytest
 
 from mapper.runtime.gateway import Gateway
-from tests.reliability.proxy import TcpProxy
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
+from tests.support.proxy import TcpProxy
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
