@@ -1,104 +1,48 @@
 """The payroll example on real servers: its schema files load (tables, change-table triggers,
 procedures), and the plan compiled for each server runs against them through SQLAlchemy
-``text()``. Each test works in its own scratch database or schema and drops it afterwards.
-
-Servers: ``MAPPER_TEST_POSTGRES_URL`` and ``MAPPER_TEST_MARIADB_URL`` (as in tests/conftest.py);
-an unreachable server skips, unless ``CI=true``.
+``text()``, in the scratch databases of tests/conftest.py (``postgres_url``, ``mariadb_url``),
+emptied and loaded for each test.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import Connection, create_engine, text
 
 from mapper.pipeline import load
 from mapper.plan import Plan, Statement
+from mapper.runtime.database import engine_url
 from tests.compiler.helpers import EXAMPLES
+from tests.support.databases import load_sql, reset_database
 
 PAYROLL = EXAMPLES / "payroll"
-POSTGRES = os.environ.get("MAPPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-MARIADB = os.environ.get("MAPPER_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
-
-
-def mysql_statements(script: str) -> list[str]:
-    """The statements of a MariaDB script, honouring the client's DELIMITER lines."""
-    statements, current, delimiter = [], [], ";"
-    for line in script.splitlines():
-        stripped = line.strip()
-        if stripped.upper().startswith("DELIMITER "):
-            delimiter = stripped.split()[1]
-            continue
-        if not current and (not stripped or stripped.startswith("--")):
-            continue
-        current.append(line)
-        if stripped.endswith(delimiter):
-            statement = "\n".join(current).rstrip()
-            statements.append(statement[: -len(delimiter)].strip())
-            current = []
-    assert not current, current
-    return statements
-
-
-def reachable(engine: Engine, what: str) -> None:
-    try:
-        with engine.connect():
-            pass
-    except Exception as error:  # noqa: BLE001 - any failure to reach the server
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} not reachable ({type(error).__name__}); CI=true requires it")
-        pytest.skip(f"{what} not reachable")
 
 
 @pytest.fixture
-def postgres() -> Iterator[Connection]:
-    url = make_url(POSTGRES).set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    reachable(admin, "PostgreSQL")
-    schema = f"payroll_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_engine(url, connect_args={"options": f"-c search_path={schema}"})
-    try:
-        with engine.connect() as connection:
-            script = (PAYROLL / "schema.postgres.sql").read_text(encoding="utf-8")
-            connection.connection.driver_connection.execute(script)  # type: ignore[union-attr]
-            connection.commit()
-            yield connection
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def postgres(postgres_url: str) -> Iterator[Connection]:
+    yield from loaded(postgres_url, "schema.postgres.sql")
 
 
 @pytest.fixture
-def mariadb() -> Iterator[Connection]:
-    url = make_url(MARIADB).set(drivername="mysql+pymysql")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    reachable(admin, "MariaDB")
-    database = f"payroll_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {database}"))
-    engine = create_engine(url.set(database=database))
+def mariadb(mariadb_url: str) -> Iterator[Connection]:
+    yield from loaded(mariadb_url, "schema.mysql.sql")
+
+
+def loaded(url: str, schema: str) -> Iterator[Connection]:
+    """A connection to the scratch database ``url``, emptied and loaded with the payroll ``schema``."""
+    reset_database(url)
+    load_sql(url, [PAYROLL / schema])
+    engine = create_engine(engine_url(url))
     try:
         with engine.connect() as connection:
-            for statement in mysql_statements((PAYROLL / "schema.mysql.sql").read_text(encoding="utf-8")):
-                connection.exec_driver_sql(statement.replace("%", "%%"))
-            connection.commit()
             yield connection
     finally:
         engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {database}"))
-        admin.dispose()
 
 
 def run(db: Connection, stmt: Statement | None, **params: Any) -> list[tuple[Any, ...]]:
