@@ -27,10 +27,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "compiler": LANGUAGE,
     "pipeline": LANGUAGE | {"checks", "compiler"},
     "lint": LANGUAGE | {"checks", "compiler", "pipeline"},
+    "lsp": LANGUAGE | {"checks", "compiler", "pipeline", "lint"},
     "runtime": FOUNDATION,
     "scim": FOUNDATION | {"grammar", "runtime"},
     "simulate": FOUNDATION | {"pipeline", "runtime", "scim"},
-    "cli": FOUNDATION | LANGUAGE | {"checks", "compiler", "pipeline", "lint", "runtime", "scim", "simulate"},
+    "cli": LANGUAGE | {"checks", "compiler", "pipeline", "lint", "lsp", "runtime", "scim", "simulate"},
     "__main__": frozenset({"cli"}),
     "__init__": frozenset(),
 }
