@@ -16,8 +16,8 @@ from mapper.language.fmt import format_mapping
 from mapper.language.parser import parse
 from mapper.lint import lint_text
 from mapper.lint.codes import explain
-from tests.conftest import HR, HrDatabase
 from tests.lsp.support import Editor, codes, position_of
+from tests.support.databases import HR, HrDatabase
 
 pytestmark = pytest.mark.anyio
 

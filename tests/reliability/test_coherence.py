@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import HrDatabase
 from tests.reliability.support import AUTH, CORE_GROUP, PATCH_OP, ServedGateway, table_rows, tracebacks
+from tests.support.databases import HrDatabase
 
 #: the documented bound per database (seconds)
 BOUND = {"postgres": 1.0, "sqlite": 2.0, "mysql": 2.0}

@@ -21,9 +21,8 @@ from mapper.runtime.coherence.triggers import trigger_ddl, written_tables
 from mapper.runtime.database import engine_url
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.gateway import Gateway
-from tests.conftest import HrDatabase, split_sql
-from tests.runtime.conftest import hr_plan
-from tests.runtime.test_store import new_user
+from tests.support.databases import HrDatabase, split_sql
+from tests.support.hr import hr_plan, new_user
 
 pytestmark = pytest.mark.anyio
 
