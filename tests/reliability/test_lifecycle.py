@@ -22,9 +22,9 @@ from sqlalchemy import create_engine
 
 from mapper.cli import EXIT_DATABASE, EXIT_LISTEN
 from mapper.runtime.database import engine_url
-from tests.conftest import HrDatabase
-from tests.reliability.proxy import TcpProxy
 from tests.reliability.support import AUTH, CORE_USER, ServedGateway, is_scim_error, sqlite_url, tracebacks
+from tests.support.databases import HrDatabase
+from tests.support.proxy import TcpProxy
 
 WITHIN = 60.0  # a bound on each wait: the test must not hang, never a timing claim
 

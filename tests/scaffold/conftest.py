@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mapper.runtime.database import bootstrap_sqlite
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

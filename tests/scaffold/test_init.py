@@ -14,7 +14,7 @@ from mapper.cli import EXIT_OK, EXIT_USAGE, main
 from mapper.diagnostics import Severity
 from mapper.lint import lint_text
 from mapper.scaffold import ScaffoldError, scaffold
-from tests.conftest import load_sql, reset_database
+from tests.support.databases import load_sql, reset_database
 
 
 def sqlite_db(tmp_path: Path, ddl: str, name: str = "app.db") -> str:
