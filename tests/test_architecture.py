@@ -31,7 +31,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "runtime": FOUNDATION,
     "scim": FOUNDATION | {"grammar", "runtime"},
     "simulate": FOUNDATION | {"pipeline", "runtime", "scim"},
-    "cli": LANGUAGE | {"checks", "compiler", "pipeline", "lint", "lsp", "runtime", "scim", "simulate"},
+    # mapper init: reads a live database (the runtime's URL helpers) and writes a mapping that lints
+    "scaffold": LANGUAGE | {"lint", "runtime"},
+    "cli": LANGUAGE
+    | {"checks", "compiler", "pipeline", "lint", "lsp", "runtime", "scim", "simulate", "scaffold"},
     "__main__": frozenset({"cli"}),
     "__init__": frozenset(),
 }
