@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import CORE_GROUP, new_user, scim_client
+
+from tests.support.scim import CORE_GROUP, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 

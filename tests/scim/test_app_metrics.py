@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from test_app_support import CORE_GROUP, TOKEN, new_user, scim_client
 
 from mapper.scim.auth import parse_credentials
 from mapper.scim.metrics import RouteTemplates
+from tests.support.scim import CORE_GROUP, TOKEN, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 

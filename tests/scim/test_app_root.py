@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import scim_client
+
+from tests.support.scim import scim_client
 
 pytestmark = pytest.mark.anyio
 

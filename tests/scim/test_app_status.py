@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from test_app_support import HR_MAP, TOKEN, new_user, scim_client
 
 from mapper.pipeline import load
 from mapper.runtime.gateway import Gateway
@@ -17,6 +16,7 @@ from mapper.scim.audit import AuditTrail
 from mapper.scim.auth import parse_credentials
 from mapper.scim.metrics import Metrics
 from mapper.scim.routes.status import Connector, connector_section, statements
+from tests.support.scim import HR_MAP, TOKEN, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 
