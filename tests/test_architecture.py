@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mapper"
 
 #: shared, side-effect-free knowledge at the bottom: anything may import it
-FOUNDATION = frozenset({"errors", "diagnostics", "links", "plan", "scimschema", "dn"})
+FOUNDATION = frozenset({"errors", "diagnostics", "links", "plan", "scimschema", "dn", "scimfilter"})
 LANGUAGE = FOUNDATION | {"grammar", "language"}
 #: what each unit may import besides itself (``grammar`` is mapper.language.grammar, the loader
 #: of the grammar files, which the SCIM filter parser uses too)

@@ -54,6 +54,11 @@ def invalid_filter(detail: str) -> ScimError:
     return ScimError(400, detail, "invalidFilter")
 
 
+def too_many(detail: str) -> ScimError:
+    """The filter yields more results than the server is willing to return."""
+    return ScimError(400, detail, "tooMany")
+
+
 def invalid_syntax(detail: str) -> ScimError:
     """The request body message structure was invalid or did not conform to the schema."""
     return ScimError(400, detail, "invalidSyntax")

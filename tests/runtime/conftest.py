@@ -6,9 +6,9 @@ import pytest
 
 from mapper.runtime.gateway import Gateway
 from tests.support.databases import HrDatabase
-from tests.support.hr import hr_plan
+from tests.support.hr import HR_MAP, hr_plan
 
-__all__ = ["gateway", "hr_plan"]
+__all__ = ["HR_MAP", "gateway", "hr_plan"]  # HR_MAP and hr_plan: for tests written against them here
 
 
 @pytest.fixture

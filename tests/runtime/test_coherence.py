@@ -227,7 +227,7 @@ def test_lint_db_does_not_mind_the_change_log_and_its_triggers(hr_database: HrDa
     """The table and triggers coherence adds to a database are not the mapping's: ``lint --db``
     reports nothing about them."""
     from mapper.lint import lint_text
-    from tests.runtime.conftest import HR_MAP
+    from tests.support.hr import HR_MAP
 
     text = HR_MAP.read_text(encoding="utf-8")
     before = lint_text(text, str(HR_MAP), write=hr_database.dialect, db=hr_database.url).diagnostics

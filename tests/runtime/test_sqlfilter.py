@@ -31,7 +31,7 @@ from mapper.scim.errors import ScimError
 from mapper.scim.filter import matches, parse_filter, validate
 from mapper.scim.routes.search import sort as cache_sort
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
-from tests.conftest import HrDatabase, load_sql, reset_database
+from tests.support.databases import HrDatabase, load_sql, reset_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -7,10 +7,10 @@ import argparse
 from typing import Any
 
 import pytest
-from test_app_support import scim_client
 
 from mapper.scim.routes.search import SMALL
 from mapper.scim.settings import SettingsError, add_serve_arguments, settings_from_args
+from tests.support.scim import scim_client
 
 pytestmark = pytest.mark.anyio
 
