@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import load_sql, reset_database
 from tests.reliability.support import CORE_USER, HR, ROOT, free_port, is_scim_error
+from tests.support.databases import load_sql, reset_database
 
 WITHIN = 90.0  # a bound on the waits: the test must not hang, never a timing claim
 PAYROLL = ROOT / "examples" / "payroll"
