@@ -228,6 +228,11 @@ class PlanObject(PlanNode):
     delta: PlanDelta
     # writes
     insert: Statement | None
+    #: (table column, parameter) of each attribute the insert writes, when it is derived from
+    #: ``write table``: a create leaves out the columns whose value is null (absent or sent as
+    #: null), so the column's DEFAULT applies. Empty for explicit inserts and procedures, which
+    #: always bind every parameter. Left out of the JSON when empty.
+    insert_columns: tuple[tuple[str, str], ...] = Field(default=(), exclude_if=lambda pairs: not pairs)
     update: Statement | None
     delete: Statement | None
     disable: PlanDeprovision

@@ -134,6 +134,7 @@ def compile_object(
         by_query=by_query,
         delta=delta,
         insert=writes.insert,
+        insert_columns=writes.insert_columns,
         update=writes.update,
         delete=writes.delete,
         disable=writes.disable,

@@ -6,6 +6,10 @@ anchor comes from an attribute or is a UUID (unless a written attribute already 
 column). ``UPDATE`` sets the same columns but the anchor's; ``DELETE`` and the deprovisioning
 ``UPDATE`` match ``anchor = :anchor``.
 
+The plan also keeps the insert's (column, parameter) pairs for the attributes
+(``PlanObject.insert_columns``): a create leaves out the columns whose attribute it does not give,
+so the database's DEFAULT applies (see ``mapper.runtime.inserts``). Explicit statements keep none.
+
 When the database generates the anchor, the insert hands it back: ``RETURNING anchor``
 (PostgreSQL, SQLite >= 3.35), ``OUTPUT INSERTED.anchor INTO`` a table variable read back in the
 same batch (SQL Server, which refuses a bare OUTPUT on a table with triggers), the driver's lastrowid
@@ -84,6 +88,8 @@ class Writes:
     delete: Statement | None
     disable: PlanDeprovision
     deprovision_delete: PlanDeprovision
+    #: (table column, parameter) of each attribute a derived insert writes (none when explicit)
+    insert_columns: tuple[tuple[str, str], ...] = ()
 
 
 def compile_writes(
@@ -100,8 +106,11 @@ def compile_writes(
     assert obj.anchor is not None
     anchor_column = _anchor_column(ctx, obj, projection, table, anchor)
     insert_ = update_ = delete_ = None
+    insert_columns: tuple[tuple[str, str], ...] = ()
     if obj.writes is not None and table is not None and anchor_column is not None:
         insert_, update_, delete_ = _derived(ctx, obj, table, projection, attributes, anchor_column)
+        if insert_ is not None:
+            insert_columns = tuple((b.column.name, b.param) for b in _bindings(attributes, projection))
     elif obj.writes is not None:
         insert_, update_, delete_ = _explicit(ctx, obj, obj.writes, attributes)
     name = obj.name.value
@@ -111,7 +120,7 @@ def compile_writes(
     removal = compile_deprovision(ctx, obj.delete, "row", delete_, *common, f"{name} delete", obj.span)
     if ctx.errors() > before or disable is None or removal is None:
         return None
-    return Writes(insert_, update_, delete_, disable, removal)
+    return Writes(insert_, update_, delete_, disable, removal, insert_columns)
 
 
 def _anchor_column(

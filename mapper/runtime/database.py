@@ -324,6 +324,8 @@ class Tx:
             self.connection.invalidate(error)
         elif refuses_value(error):
             return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
+        elif _no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
+            return exc.IntegrityError(sql, bound, error, hide_parameters=engine.hide_parameters)
         return exc.DBAPIError.instance(
             sql,
             bound,
@@ -919,6 +921,13 @@ def refuses_value(error: BaseException) -> bool:
     such limits."""
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
+
+
+def _no_default(error: BaseException) -> bool:
+    """MySQL/MariaDB 1364: an insert left out a NOT NULL column that has no DEFAULT (a create
+    without the attribute: see :mod:`mapper.runtime.inserts`), as a bound NULL is 1048."""
+    args = getattr(error, "args", ())
+    return bool(args) and args[0] == 1364
 
 
 #: What the database says when the source is configured wrongly: SQLSTATE (PostgreSQL: psycopg

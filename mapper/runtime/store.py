@@ -35,6 +35,7 @@ from mapper.runtime.errors import (
     SyncError,
     UniquenessError,
 )
+from mapper.runtime.inserts import Inserts
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.record import Key, Record, anchor_key, fold
@@ -106,6 +107,7 @@ class ObjectStore:
         self.delete_scan = True  # every watermark delta also scans anchors for deletes
         self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
         self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
+        self._inserts = Inserts(obj, database.dialect)  # creates leave absent columns to their DEFAULT
         self._int_anchors: bool | None = None  # learned from the first record seen
         self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
 
@@ -384,7 +386,7 @@ class ObjectStore:
         """Run the insert and return the new row's anchor."""
         obj = self.obj
         assert obj.insert is not None
-        returned = tx.insert(obj.insert, {**values, "anchor": anchor})
+        returned = tx.insert(self._inserts.for_values(values), {**values, "anchor": anchor})
         if obj.insert.returning in ("returning", "lastrowid"):
             anchor = anchor_key(returned)
         elif obj.insert.returning == "query":

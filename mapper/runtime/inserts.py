@@ -1,0 +1,125 @@
+"""The insert a create runs: the derived insert without the columns whose value is null, so the
+database's DEFAULT fills them (``display_name NOT NULL DEFAULT ''``, ``active DEFAULT true``,
+``created_at DEFAULT now()``) instead of a bound NULL that fails or stores NULL.
+
+An attribute sent as ``null`` is left out like an absent one: RFC 7643 §2.5 makes them the same
+("unassigned"), and a NULL the client wants stored is what a column without a DEFAULT holds anyway.
+Only a derived insert (``write table``) is reshaped: the plan lists its attribute columns
+(``PlanObject.insert_columns``). Explicit ``write { insert sql ... }`` statements and stored
+procedures are the mapping's own SQL and always bind every parameter. The anchor is never left out.
+
+Each shape is the plan's statement parsed by sqlglot in the target dialect with the absent
+(column, value) pairs removed, so identifiers still come only from the compiled mapping and values
+stay ``:name`` parameters; whatever surrounds the insert (``RETURNING``, SQL Server's ``OUTPUT ...
+INTO`` batch) is kept as it is. A statement sqlglot does not give back unchanged is never reshaped
+(the plan's statement runs, binding NULL). Shapes are cached per set of absent parameters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from mapper.plan import PlanObject, Statement
+
+#: SQLAlchemy backend names whose sqlglot dialect is named otherwise
+_SQLGLOT_DIALECTS = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql"}
+
+#: shapes kept per object type; the least recently used goes first past this
+SHAPES = 64
+
+
+class Inserts:
+    """The create statements of one object type, by which of its attribute columns are absent."""
+
+    def __init__(self, obj: PlanObject, dialect: str, limit: int = SHAPES) -> None:
+        self.statement = obj.insert
+        self.optional = frozenset(param for _column, param in obj.insert_columns)
+        self.read = _SQLGLOT_DIALECTS.get(dialect, dialect)
+        self.limit = limit
+        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
+        self._lock = threading.Lock()
+        self._parsed: list[exp.Expr] | None = None
+        self._reshapable: bool | None = None  # None: not tried yet
+
+    def for_values(self, values: Mapping[str, Any]) -> Statement:
+        """The insert for ``values`` (by parameter): without the columns whose value is None."""
+        statement = self.statement
+        assert statement is not None
+        absent = frozenset(p for p in self.optional if values.get(p) is None)
+        if not absent or self._reshapable is False:
+            return statement
+        with self._lock:  # shaping is rare (once per set of absent columns): done under the lock
+            found = self._shapes.get(absent)
+            if found is not None:
+                self._shapes.move_to_end(absent)
+                return found
+            found = self._shapes[absent] = self._shape(statement, absent)
+            while len(self._shapes) > self.limit:
+                self._shapes.popitem(last=False)
+        return found
+
+    def _trees(self, statement: Statement) -> list[exp.Expr] | None:
+        """The statement's trees with every placeholder as its ``:name`` text, or None when
+        sqlglot does not render them back to the plan's SQL exactly."""
+        if self._reshapable is None:
+            try:
+                trees = [t for t in sqlglot.parse(statement.sql, read=self.read) if t is not None]
+                for tree in trees:
+                    for node in list(tree.find_all(exp.Placeholder)):
+                        node.replace(exp.Var(this=f":{node.name}"))
+                same = _render(trees, self.read) == statement.sql
+                inserts = [t for t in trees if isinstance(t, exp.Insert)]
+                self._reshapable = same and len(inserts) == 1 and _pairs(inserts[0]) is not None
+            except (sqlglot.errors.SqlglotError, ValueError):
+                self._reshapable = False
+            self._parsed = trees if self._reshapable else None
+        return self._parsed
+
+    def _shape(self, statement: Statement, absent: frozenset[str]) -> Statement:
+        trees = self._trees(statement)
+        if trees is None:
+            return statement
+        copies = [tree.copy() for tree in trees]
+        insert = next(t for t in copies if isinstance(t, exp.Insert))
+        pairs = _pairs(insert)
+        assert pairs is not None
+        kept = [(c, v) for c, v in pairs if statement.value_of(v.name[1:]) not in absent]
+        if not kept:  # INSERT () VALUES () is not portable: bind the NULLs as before
+            return statement
+        insert.this.set("expressions", [c for c, _ in kept])
+        insert.expression.expressions[0].set("expressions", [v for _, v in kept])
+        dropped = {v.name[1:] for c, v in pairs} - {v.name[1:] for _, v in kept}
+        return statement.model_copy(
+            update={
+                "sql": _render(copies, self.read),
+                "params": tuple(p for p in statement.params if p not in dropped),
+            }
+        )
+
+
+def _pairs(insert: exp.Insert) -> list[tuple[exp.Expr, exp.Expr]] | None:
+    """The (column, ``:param``) pairs of ``INSERT INTO t (columns) VALUES (params)``, or None for
+    any other form."""
+    schema, values = insert.this, insert.expression
+    if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values):
+        return None
+    if len(values.expressions) != 1 or not isinstance(values.expressions[0], exp.Tuple):
+        return None
+    row = values.expressions[0].expressions
+    if len(row) != len(schema.expressions) or not all(_is_param(v) for v in row):
+        return None
+    return [(column, value) for column, value in zip(schema.expressions, row, strict=True)]
+
+
+def _is_param(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Var) and node.name.startswith(":")
+
+
+def _render(trees: list[exp.Expr], dialect: str) -> str:
+    return "; ".join(tree.sql(dialect=dialect) for tree in trees)
