@@ -926,7 +926,7 @@ def refuses_value(error: BaseException) -> bool:
 def _no_default(error: BaseException) -> bool:
     """MySQL/MariaDB 1364: an insert left out a NOT NULL column that has no DEFAULT (a create
     without the attribute: see :mod:`mapper.runtime.inserts`), as a bound NULL is 1048."""
-    args = getattr(error, "args", ())
+    args: tuple[Any, ...] = getattr(error, "args", ())
     return bool(args) and args[0] == 1364
 
 

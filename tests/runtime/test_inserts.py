@@ -10,7 +10,13 @@ from mapper.runtime.inserts import Inserts
 from tests.compiler.helpers import EXAMPLES, FIXTURES, compile_clean, compile_file
 
 FLAGS = FIXTURES / "flags.map"
-BACKENDS = {"sqlite": "sqlite", "postgres": "postgresql", "mysql": "mariadb", "tsql": "mssql", "oracle": "oracle"}
+BACKENDS = {
+    "sqlite": "sqlite",
+    "postgres": "postgresql",
+    "mysql": "mariadb",
+    "tsql": "mssql",
+    "oracle": "oracle",
+}
 
 
 def _flags(write: str) -> Inserts:

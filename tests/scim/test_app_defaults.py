@@ -154,7 +154,8 @@ async def test_given_attributes_are_stored(client: httpx.AsyncClient, wp: WpData
 
 async def test_each_shape_of_create_in_turn(client: httpx.AsyncClient, wp: WpDatabase) -> None:
     """Creates that leave out different attributes each get their own insert (a cached shape)."""
-    for n, extra in enumerate([{}, {"displayName": "D"}, {}, {WP: {"spam": False}}, {"displayName": "E"}]):
+    shapes: list[dict[str, Any]] = [{}, {"displayName": "D"}, {}, {WP: {"spam": False}}, {"displayName": "E"}]
+    for n, extra in enumerate(shapes):
         created = await client.post("/Users", json=user(f"u{n}", **extra))
         assert created.status_code == 201, created.text
     rows = wp.rows("SELECT user_login, display_name, spam FROM wp_users ORDER BY user_login")
