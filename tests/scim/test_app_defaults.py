@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from test_app_support import CORE_USER, ERROR, scim_client
 
 from mapper.runtime.database import engine_url
-from tests.conftest import reset_database
+from tests.support.databases import reset_database
 
 pytestmark = pytest.mark.anyio
 
