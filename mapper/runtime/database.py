@@ -483,6 +483,18 @@ class GroupCommitter:
             self._busy = False
 
 
+#: Compiled statements kept per database. A plan's own statements are a few dozen, but statements
+#: built per request (a create's INSERT without its absent columns, a filter compiled to SQL) vary
+#: with what clients send: past this bound the oldest are compiled again when next needed.
+COMPILED_LIMIT = 2048
+
+
+def _make_room(cache: dict[str, Any]) -> None:
+    """Drop the oldest entries of an insertion-ordered cache at its bound (called under a lock)."""
+    while len(cache) >= COMPILED_LIMIT:
+        del cache[next(iter(cache))]
+
+
 class Database:
     """The engine of one source. ``dialect`` is the backend name SQLAlchemy reports
     (``sqlite``, ``postgresql``, ``mysql``, ``mariadb``)."""
@@ -613,6 +625,7 @@ class Database:
         clause = self._texts.get(statement.sql)
         if clause is None:
             with self._texts_lock:
+                _make_room(self._texts)
                 clause = self._texts.setdefault(statement.sql, text(statement.sql))
         return clause
 
@@ -638,6 +651,7 @@ class Database:
                     compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
                 )
             with self._texts_lock:
+                _make_room(self._driver_sql)
                 found = self._driver_sql.setdefault(statement.sql, found)
         return found
 
