@@ -9,17 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mapper.runtime.gateway import Gateway
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 
+class Syncable(Protocol):
+    """What autosync drives: the :class:`~mapper.runtime.gateway.Gateway`, which owns the
+    autosync. A protocol, so neither module imports the other (issue #12: the cycle is gone)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    async def sync_full(self) -> None: ...
+
+    async def sync_delta(self) -> None: ...
+
+
 class AutoSync:
     def __init__(
-        self, gateway: Gateway, *, delta_interval: float = 30.0, full_interval: float = 1800.0
+        self, gateway: Syncable, *, delta_interval: float = 30.0, full_interval: float = 1800.0
     ) -> None:
         self.gateway = gateway
         self.delta_interval = delta_interval
