@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mapper.runtime.codec import Codec
 from mapper.runtime.record import Key, Record
-from mapper.runtime.records import Codec
 
 
 class CacheState:

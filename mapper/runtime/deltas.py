@@ -15,9 +15,9 @@ from sqlglot import exp
 
 from mapper.plan import PlanObject, Statement, dialect_of
 from mapper.runtime.cache import CacheState
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.record import Key, Record, anchor_key
-from mapper.runtime.records import Codec
 from mapper.runtime.rows import RowForm, driver_pages, fetch, watermark_index
 
 _DELETE_TYPES = frozenset({"d", "del", "delete", "deleted", "remove", "removed"})

@@ -1,6 +1,6 @@
 """What the cache keeps of one object: a :class:`Record` (the import row, its multi-valued
 children, its version), its key and the folded index keys. The codec
-(:mod:`mapper.runtime.records`) renders records; :mod:`mapper.runtime.loading` makes them.
+(:mod:`mapper.runtime.codec`) renders records; :mod:`mapper.runtime.loading` makes them.
 
 A million records must fit in a few hundred megabytes, so a record is one small object:
 

@@ -1,5 +1,5 @@
 """Rendering a record as a SCIM resource, planned once per attribute: a :data:`RenderStep` says
-which row value goes where and how it is converted, so :meth:`mapper.runtime.records.Codec.render`
+which row value goes where and how it is converted, so :meth:`mapper.runtime.codec.Codec.render`
 only converts and places each non-null column."""
 
 from __future__ import annotations

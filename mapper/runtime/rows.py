@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy import exc
 
 from mapper.plan import PlanObject, Statement
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.record import Record, anchor_key, instant
-from mapper.runtime.records import Codec
 
 
 class RowForm:

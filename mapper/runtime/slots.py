@@ -1,4 +1,4 @@
-"""What the codec (:mod:`mapper.runtime.records`) knows of each mapped attribute, worked out once
+"""What the codec (:mod:`mapper.runtime.codec`) knows of each mapped attribute, worked out once
 per object type: a :class:`Slot` per attribute map entry, a :class:`MultiSlot` per multi-valued
 block, and how a value is found in a resource a client sent (SCIM names are case-insensitive:
 :func:`ci_get`; :data:`MISSING` is an attribute the client did not send)."""

@@ -47,10 +47,10 @@ from sqlalchemy import text
 from sqlglot import exp
 
 from mapper.plan import PlanMulti, PlanObject
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.loading import RowForm
 from mapper.runtime.record import Record, anchor_key
-from mapper.runtime.records import Codec
 from mapper.runtime.values import OMIT, bind_datetime, canonical
 from mapper.scimfilter import (
     ORDERING,

@@ -25,6 +25,7 @@ from sqlglot import errors as sqlglot_errors
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import Cache, SyncStats
+from mapper.runtime.codec import MISSING, Codec
 from mapper.runtime.database import Database, Tx, integrity_kind, integrity_mentions
 from mapper.runtime.errors import (
     InvalidValueError,
@@ -39,7 +40,6 @@ from mapper.runtime.inserts import Inserts
 from mapper.runtime.loading import Watermark, fetch, fetch_by_query, import_all, import_delta
 from mapper.runtime.locks import KeyedLocks
 from mapper.runtime.record import Key, Record, anchor_key, fold
-from mapper.runtime.records import MISSING, Codec
 from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
 from mapper.runtime.values import INT64_MAX, coerce, to_scim
 from mapper.scimfilter import Filter
@@ -703,7 +703,7 @@ class ObjectStore:
             values[slot.param] = target.codec.key(record)
 
     async def _resolve_members(self, resource: dict[str, Any], dropped: list[Dangling]) -> list[Any]:
-        """Per multi, the :data:`~mapper.runtime.records.Item` s a full-state resource asks for
+        """Per multi, the :data:`~mapper.runtime.codec.Item` s a full-state resource asks for
         (references resolved to anchors, or refused or left out as ``on missing`` says); None for
         a multi the mapping cannot write (its items must then stay as they are)."""
         out: list[Any] = []

@@ -14,9 +14,9 @@ from functools import partial
 from pathlib import Path
 
 from mapper.runtime.cache import CacheState
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.loading import import_all
-from mapper.runtime.records import Codec
 from tests.support.databases import HR
 from tests.support.hr import hr_plan
 

@@ -13,10 +13,10 @@ from sqlalchemy import exc
 
 from mapper.plan import Statement
 from mapper.runtime.cache import CacheState
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
 from mapper.runtime.record import Record, instant, shape
-from mapper.runtime.records import Codec
 from mapper.runtime.values import format_datetime, to_scim
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from mapper.pipeline import load
 from mapper.plan import Plan
 from mapper.runtime.cache import CacheState
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database, bootstrap_sqlite
 from mapper.runtime.loading import import_all
-from mapper.runtime.records import Codec
 from mapper.runtime.sqlfilter import FilterSql, Sort, Untranslatable
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import anyio
 
+from mapper.runtime.codec import Codec
 from mapper.runtime.record import Record
-from mapper.runtime.records import Codec
 from mapper.runtime.sqlfilter import Describe, Sort
 from mapper.runtime.values import text_problem
 from mapper.scim.attributes import AttributeResolver, container_key, get_ci

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from mapper.plan import PlanAttribute, PlanSource
+from mapper.runtime.codec import Codec
 from mapper.runtime.database import bootstrap_sqlite, engine_url, redact, resolve_url
 from mapper.runtime.errors import InvalidValueError, SourceUrlError
 from mapper.runtime.loading import Watermark, rewind
 from mapper.runtime.record import Record
-from mapper.runtime.records import Codec
 from mapper.runtime.store import etag_matches
 from mapper.runtime.values import coerce, format_datetime, to_scim
 from tests.support.databases import HR
