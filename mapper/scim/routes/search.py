@@ -43,7 +43,6 @@ from mapper.scim.filter import (
 )
 from mapper.scim.paths import split_list
 
-SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 TOO_DEEP = "the filter is nested too deeply (or has too many terms) to evaluate"
 
 #: ``attr eq "value"`` / ``attr.sub eq "value"`` without a URN or escapes: Entra's probe, and the
