@@ -127,6 +127,11 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: tuple[
     assert connectors["broken"]["ready"] is False
     assert "the database does not exist" in connectors["broken"]["reason"]
     assert get(f"{root}/healthz").status_code == 200
+    home = get(f"{root}/").json()  # no token: the connectors' roots and nothing else
+    assert [(c["name"], c["scim"], c["ecma2host"]) for c in home["connectors"]] == [
+        (name, f"{root}/{name}/scim/v2", f"{root}/ecma2host_{name}/scim")
+        for name in ("broken", "hr", "payroll")
+    ]
 
     # each connector passes Entra's provisioning life cycle on its own root, with its own token
     for name, token in (("hr", HR_TOKEN), ("payroll", PAYROLL_TOKEN)):
