@@ -13,6 +13,7 @@ that need them, so ``mapper lint`` runs with no driver and no server.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -359,7 +360,14 @@ def _serve_plan(mapping: str, dialect: str | None) -> Plan | int:
 
 
 def _say(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
+    """``message`` on stderr, as a JSON log line when ``serve --log-format json`` set logging up
+    (a log pipeline then parses every line), and ``code``."""
+    from mapper.scim.logs import JsonFormatter
+
+    if any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers):
+        logging.getLogger("mapper.cli").critical(message)
+    else:
+        print(message, file=sys.stderr)
     return code
 
 

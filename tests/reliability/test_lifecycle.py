@@ -286,3 +286,14 @@ def test_a_bad_variable_exits_2_before_anything(gateways: Gateways, tmp_path: Pa
         "integer (got 'many')"
     ]
     assert not (tmp_path / "hr.db").exists()
+
+
+def test_the_exit_line_is_json_too_with_json_logs(gateways: Gateways, tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    gateway = gateways(sqlite_url(path), environ={"MAPPER_LOG_FORMAT": "json"}).spawn()
+    assert gateway.exit_code(WITHIN) == EXIT_DATABASE
+    lines = [json.loads(line) for line in gateway.log().splitlines() if line.strip()]
+    last = lines[-1]
+    assert (last["level"], last["logger"]) == ("CRITICAL", "mapper.cli")
+    assert last["message"].startswith("mapper serve: User: the database rejected the import query")
