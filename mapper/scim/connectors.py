@@ -11,10 +11,10 @@ or several mapping files. Each mapping is a connector of its own, named after it
   readiness at ``/{name}/readyz``.
 
 :class:`Hub` is the ASGI app in front of them: it sends each request to its connector's app with
-that app's lifespan state (its gateway), and answers ``/`` (every connector's roots), ``/healthz``
-and ``/readyz`` (every connector's readiness) itself. A connector that cannot start (its database
-refuses the configuration) is reported and stays unready; the others serve on, and the process
-exits only when no connector is left.
+that app's lifespan state (its gateway), and answers ``/healthz`` and ``/readyz`` (every
+connector's readiness) itself. A connector that cannot start (its database refuses the
+configuration) is reported and stays unready; the others serve on, and the process exits only
+when no connector is left.
 
 ``mapper serve FILE`` with one file is not a hub: it keeps ``/scim/v2``.
 """
@@ -40,7 +40,6 @@ from mapper.plan import Plan
 from mapper.scim.responses import JsonResponse
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.health import RETRY_AFTER, healthz
-from mapper.scim.routes.root import Root
 from mapper.scim.tokens import Credential
 
 log = logging.getLogger("mapper.scim")
@@ -124,7 +123,6 @@ class Hub:
             self.roots.append((f"/ecma2host_{name}/scim".casefold(), name))
         self.top = Starlette(
             routes=[
-                Route("/", Root([(name, f"/{name}/scim/v2") for name in self.apps]).serve, methods=["GET"]),
                 Route("/healthz", healthz, methods=["GET"]),
                 Route("/readyz", self.readyz, methods=["GET"]),
                 *self._operator_routes(settings),
