@@ -1,0 +1,167 @@
+"""What a driver's error means: an outage (503), a value the database refuses (400), a wrong
+configuration (authentication, no such database), or which constraint an IntegrityError violated.
+The classification reads SQLSTATEs, MySQL error numbers and, where drivers give neither, messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import exc
+
+#: errors that mean the database could not be reached or went away (unless a programming error)
+_OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+
+
+def _is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
+    """SQLite reports a missing table or a syntax error as OperationalError: that is a bug in the
+    mapping or schema, not an outage."""
+    message = str(getattr(error, "orig", error)).lower()
+    return message.startswith(("no such ", "near ", "table ", "incomplete input")) and "locked" not in message
+
+
+#: SQLSTATE classes of errors a bound value causes, not the database's state: 22 data exception
+#: (too long, out of range, NUL in text: psycopg raises DataError already) and 54 program limit
+#: exceeded (a value too large for an index row: psycopg raises an OperationalError, which
+#: would read as an outage and answer 503, so that clients retry a request that cannot succeed).
+_VALUE_SQLSTATE_CLASSES = ("22", "54")
+
+
+def refuses_value(error: BaseException) -> bool:
+    """Whether the driver's ``error`` says a bound value cannot be stored (the client's fault,
+    400) rather than that the database failed (503). pymysql already raises DataError for
+    MySQL's value errors (1264 out of range, 1366 wrong value, 1406 too long); SQLite has no
+    such limits."""
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
+
+
+def _no_default(error: BaseException) -> bool:
+    """MySQL/MariaDB 1364: an insert left out a NOT NULL column that has no DEFAULT (a create
+    without the attribute: see :mod:`mapper.runtime.inserts`), as a bound NULL is 1048."""
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    return bool(args) and args[0] == 1364
+
+
+#: What the database says when the source is configured wrongly: SQLSTATE (PostgreSQL: psycopg
+#: has none at connect time, so its server message is matched instead), MySQL/MariaDB error number
+_CONFIG_SQLSTATES = {
+    "28P01": "authentication failed",
+    "28000": "authentication failed",
+    "3D000": "the database does not exist",
+}
+_CONFIG_ERRNOS = {
+    1044: "access to the database denied",
+    1045: "authentication failed",
+    1698: "authentication failed",
+    1049: "the database does not exist",
+}
+_CONFIG_MESSAGES = (
+    (
+        re.compile(r"password authentication failed|no password supplied|role \".*\" does not exist"),
+        "authentication failed",
+    ),
+    (re.compile(r"no pg_hba\.conf entry|pg_hba\.conf rejects"), "authentication failed"),
+    (re.compile(r"database \".*\" does not exist"), "the database does not exist"),
+)
+_OUTAGE_MESSAGES = (
+    ("refused", "connection refused"),
+    ("name or service not known", "host not found"),
+    ("failed to resolve host", "host not found"),
+    ("temporary failure in name resolution", "host not found"),
+    ("nodename nor servname", "host not found"),
+    ("timeout", "timed out"),
+    ("timed out", "timed out"),
+)
+
+
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception under SQLAlchemy's wrappers (``orig``, then ``__cause__``)."""
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        inner = getattr(error, "orig", None) or error.__cause__
+        if not isinstance(error, exc.SQLAlchemyError) or inner is None:
+            return error
+        error = inner
+    return error
+
+
+def config_problem(error: BaseException) -> tuple[str, str] | None:
+    """(reason, detail) when a PostgreSQL or MySQL/MariaDB ``error`` says the source is configured
+    wrongly (authentication refused, no such database), else None. ``detail`` is the server's
+    line (it names the user or the database; no driver puts the password in it)."""
+    orig = driver_error(error)
+    message = str(orig)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    errno = args[0] if args and isinstance(args[0], int) else None  # pymysql: (errno, message)
+    if errno is not None and len(args) > 1:
+        detail = str(args[1])
+    else:  # libpq: "connection to server at ... failed: FATAL:  database "x" does not exist"
+        detail = message.rsplit("FATAL:", 1)[-1].strip().splitlines()[0] if message.strip() else ""
+    if errno in _CONFIG_ERRNOS:
+        return _CONFIG_ERRNOS[errno], detail
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and state in _CONFIG_SQLSTATES:
+        return _CONFIG_SQLSTATES[state], detail
+    for pattern, reason in _CONFIG_MESSAGES:
+        if pattern.search(message):
+            return reason, detail
+    return None
+
+
+def outage_reason(error: BaseException) -> str | None:
+    """Why the database could not be reached, in our words, when the driver says."""
+    if isinstance(error, exc.TimeoutError):
+        return "timed out"
+    message = str(driver_error(error)).lower()
+    for needle, reason in _OUTAGE_MESSAGES:
+        if needle in message:
+            return reason
+    return None
+
+
+def _describe(error: BaseException) -> str:
+    """The driver's message, which names the problem (refused, timed out) but never the password."""
+    orig = getattr(error, "orig", None)
+    return (
+        f"{type(orig or error).__name__}: {str(orig or error).splitlines()[0] if str(orig or error) else ''}"
+    )
+
+
+def integrity_kind(error: exc.IntegrityError) -> str:
+    """What an IntegrityError violated: ``unique``, ``foreign_key``, ``not_null``, ``check`` or ``other``."""
+    orig = error.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # pymysql: (errno, message); its sqlstate is a generic 23000
+        errno = args[0]
+        if errno in (1062, 1586):
+            return "unique"
+        if errno in (1451, 1452, 1216, 1217):
+            return "foreign_key"
+        if errno in (1048, 1364):
+            return "not_null"
+        if errno in (3819, 4025):
+            return "check"
+        return "other"
+    code = getattr(orig, "sqlstate", None)  # psycopg
+    if code:
+        return {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}.get(
+            code, "other"
+        )
+    message = str(orig).upper()
+    for marker, kind in (
+        ("UNIQUE", "unique"),
+        ("PRIMARY KEY", "unique"),
+        ("FOREIGN KEY", "foreign_key"),
+        ("NOT NULL", "not_null"),
+        ("CHECK", "check"),
+    ):
+        if marker in message:
+            return kind
+    return "other"
+
+
+def integrity_mentions(error: exc.DBAPIError, column: str) -> bool:
+    """Whether the driver's message names ``column`` (used only to pick which attribute to blame)."""
+    return column.lower() in str(error.orig).lower()

@@ -1,0 +1,67 @@
+"""SQLite's setup: a database file created from SQL files on first start
+(:func:`bootstrap_sqlite`), and the PRAGMAs and BEGIN mode of every connection the engine opens."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+
+from mapper.runtime.urls import engine_url
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
+    """Create a SQLite database from SQL ``files`` (schema, then optional data) when its file does
+    not exist yet. Returns True when it created the file. On any failure the half-built file is
+    removed and the error re-raised, so the next run tries again from scratch."""
+    parsed = engine_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError("bootstrap_sqlite needs a sqlite:/// URL")
+    database = parsed.database
+    if not database or database == ":memory:" or Path(database).exists():
+        return False
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(path)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            scripts = "\n".join(Path(file).read_text(encoding="utf-8") for file in files)
+            connection.executescript(f"BEGIN;\n{scripts}\nCOMMIT;")  # one transaction: one fsync
+        finally:
+            connection.close()
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    log.info("created SQLite database %s from %s", path, ", ".join(str(f) for f in files))
+    return True
+
+
+def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
+    """WAL, a busy timeout, foreign keys; and we issue BEGIN ourselves (pysqlite's own transaction
+    handling is off), so a write transaction starts with BEGIN IMMEDIATE and never fails on a lock
+    upgrade half-way."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # FULL: a commit is on disk before it is acknowledged, also across a power loss. NORMAL
+        # in WAL mode may lose the last transactions then, and an acknowledged write is never lost.
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())

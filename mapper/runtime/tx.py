@@ -1,0 +1,173 @@
+"""A connection inside a transaction, speaking plan statements (:class:`Tx`), the statements as the
+DB-API driver takes them (:class:`DriverSql`), and the savepoints a group-commit batch runs its
+writes in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, CursorResult, exc
+
+from mapper.plan import Statement
+from mapper.runtime.driver_errors import _no_default, refuses_value
+
+if TYPE_CHECKING:
+    from mapper.runtime.database import Database
+
+
+def bindable(value: Any) -> Any:
+    """A UUID is bound as its text: drivers would otherwise send PostgreSQL's uuid type, which a
+    procedure declared with text parameters rejects, while text converts to a uuid column."""
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def bindable_as_number(value: Any) -> Any:
+    """:func:`bindable`, and a boolean as 1 or 0: Oracle before 23 has no boolean type in SQL, so
+    flags are NUMBER(1) columns and a Python bool cannot be bound."""
+    if isinstance(value, bool):
+        return int(value)
+    return bindable(value)
+
+
+class _TransactionLost(Exception):
+    """Raised inside a batch when its transaction ended under it; ``__cause__`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSql:
+    """A plan statement as its DB-API driver takes it: the SQL in the driver's paramstyle (compiled
+    once by SQLAlchemy), and the parameter names in the order of its placeholders (``positional``:
+    sqlite3's ``?``) or as its keys (psycopg's and pymysql's ``%(name)s``)."""
+
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    keys: tuple[str, ...] | None = None  # the driver's keys when they differ from the value names
+    convert: Callable[[Any], Any] = bindable  # bindable_as_number for Oracle
+
+    def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        """The driver's parameters; a name ``params`` lacks is bound as NULL."""
+        convert = self.convert
+        if self.positional:
+            return [convert(params.get(name)) for name in self.names]
+        if self.keys is not None:  # renamed parameters (Statement.renamed)
+            return {key: convert(params.get(name)) for key, name in zip(self.keys, self.names, strict=True)}
+        return {name: convert(params.get(name)) for name in self.names}
+
+
+class Tx:
+    """A connection inside a transaction, speaking plan statements.
+
+    :meth:`first`, :meth:`rows`, :meth:`insert` and :meth:`run` hand the statement straight to the
+    DB-API cursor (a tenth of the CPU of SQLAlchemy's execution path, which is most of a write's
+    cost), and raise SQLAlchemy's exceptions as :meth:`execute` does, so callers see one kind of
+    error. :meth:`execute` returns SQLAlchemy's result, for streaming."""
+
+    __slots__ = ("changes", "connection", "database")
+
+    def __init__(self, database: Database, connection: Connection) -> None:
+        self.database = database
+        self.connection = connection
+        #: (object type, anchor key, operation) of each write in this transaction, published to
+        #: the other gateway processes before the commit (:attr:`Database.publish`)
+        self.changes: list[tuple[str, Any, str]] = []
+
+    def changed(self, object_type: str, key: Any, op: str) -> None:
+        """Note that this transaction wrote the object ``key`` of ``object_type`` (``op``:
+        ``upsert`` or ``delete``), for the other processes (see :mod:`mapper.runtime.coherence`)."""
+        if self.database.publish is not None:
+            self.changes.append((object_type, key, op))
+
+    def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+        given = params or {}
+        convert = self.database.convert
+        bound = {name: convert(given.get(statement.value_of(name))) for name in statement.params}
+        return self.connection.execute(self.database.compiled(statement), bound)
+
+    def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._cursor(statement, params) as cursor:
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def first(self, statement: Statement, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        with self._cursor(statement, params) as cursor:
+            row = cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    def run(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """A statement run for its effect (UPDATE, DELETE, a multi's add or remove, a procedure):
+        the number of rows it changed, as the driver reports it."""
+        with self._cursor(statement, params) as cursor:
+            return int(cursor.rowcount)
+
+    def insert(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Any:
+        """An INSERT: the new row's anchor when the statement says how it comes back (its one
+        returned value, or the driver's ``lastrowid``), else None."""
+        with self._cursor(statement, params) as cursor:
+            if statement.returning == "returning":  # one row of one value, as scalar_one() wants
+                rows = cursor.fetchall()
+                if not rows:
+                    raise exc.NoResultFound("the insert returned no row")
+                if len(rows) > 1 or len(rows[0]) != 1:
+                    raise exc.MultipleResultsFound("the insert returned more than one value")
+                return rows[0][0]
+            if statement.returning == "lastrowid":
+                return cursor.lastrowid
+            return None
+
+    @contextmanager
+    def _cursor(self, statement: Statement, params: Mapping[str, Any] | None) -> Iterator[Any]:
+        """A DB-API cursor that has run ``statement``, closed afterwards (which also ends a
+        SQLite statement left mid-way and consumes MySQL's further result sets)."""
+        driver = self.database.driver_sql(statement)
+        bound = driver.bind(params or {})
+        dbapi_connection = self.connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(driver.sql, bound)
+            yield cursor  # fetching may raise too (SQLite steps through rows as they are fetched)
+        except self.database.engine.dialect.loaded_dbapi.Error as error:
+            raise self._wrapped(error, driver.sql, bound, dbapi_connection, cursor) from error
+        finally:
+            cursor.close()
+
+    def _wrapped(self, error: Any, sql: str, bound: Any, dbapi_connection: Any, cursor: Any) -> Exception:
+        """The driver's ``error`` as SQLAlchemy raises it (IntegrityError, OperationalError...); a
+        lost connection is invalidated, as SQLAlchemy does."""
+        engine = self.database.engine
+        dialect = engine.dialect
+        disconnect = dialect.is_disconnect(error, dbapi_connection, cursor)
+        if disconnect:
+            self.connection.invalidate(error)
+        elif refuses_value(error):
+            return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
+        elif _no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
+            return exc.IntegrityError(sql, bound, error, hide_parameters=engine.hide_parameters)
+        return exc.DBAPIError.instance(
+            sql,
+            bound,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        )
+
+
+def _savepoint(connection: Connection, sql: str) -> None:
+    """Run a savepoint statement on the driver's connection; raise :class:`_TransactionLost` when
+    it fails."""
+    try:
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+    except Exception as error:
+        raise _TransactionLost() from error
