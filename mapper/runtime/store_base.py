@@ -1,0 +1,150 @@
+"""The state and the keys of an object type's store (:class:`StoreBase`): what its reads, writes
+and syncs share. :class:`~mapper.runtime.store.ObjectStore` is the class to use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from mapper.plan import PlanObject
+from mapper.runtime.cache import Cache
+from mapper.runtime.codec import Codec
+from mapper.runtime.database import Database
+from mapper.runtime.inserts import Inserts
+from mapper.runtime.loading import Watermark
+from mapper.runtime.locks import KeyedLocks
+from mapper.runtime.record import Key, Record, anchor_key
+from mapper.runtime.sqlfilter import FilterSql
+from mapper.runtime.values import INT64_MAX
+
+if TYPE_CHECKING:
+    from mapper.runtime.store import ObjectStore
+
+Resolver = Callable[[str], "ObjectStore | None"]
+
+
+@dataclass(frozen=True)
+class Dangling:
+    """A reference a write left out because it names no object (``on missing drop``): the
+    attribute's path and the id as sent (an identifier, never a secret value)."""
+
+    path: str
+    id: str
+
+
+def etag_matches(if_match: str, version: str) -> bool:
+    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
+    if if_match.strip() == "*":
+        return True
+    ours = version.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
+
+
+class StoreBase:
+    """What the store of one object type keeps, its ids, and its cache upkeep; the reads, writes
+    and syncs build on it (:class:`~mapper.runtime.store.ObjectStore`).
+
+    ``resolver`` finds the store of another object type (to check references such as group
+    members and managers); ``margin`` is how far a watermark delta looks back."""
+
+    def __init__(
+        self,
+        obj: PlanObject,
+        database: Database,
+        *,
+        resolver: Resolver | None = None,
+        page_size: int = 10_000,
+        progress_every: int = 100_000,
+        margin: timedelta = timedelta(seconds=5),
+    ) -> None:
+        self.obj = obj
+        self.name = obj.name
+        self.endpoint = obj.endpoint
+        self.database = database
+        self.codec = Codec(obj, database.dialect)
+        self.cache = Cache(self.codec)
+        self.resolver = resolver or (lambda _name: None)
+        self.page_size = page_size
+        self.progress_every = progress_every
+        self.margin = margin
+        self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
+        self._locks = KeyedLocks()
+        self._sync_lock = anyio.Lock()
+        self._mark = Watermark(margin)
+        self._loaded = False
+        self.importing = False  # a full import is running
+        self.imported = 0  # rows that import has read so far (progress for /readyz)
+        self._warned_no_mark = False
+        self.delete_scan = True  # every watermark delta also scans anchors for deletes
+        self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
+        self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
+        self._inserts = Inserts(obj, database.dialect)  # creates leave absent columns to their DEFAULT
+        self._int_anchors: bool | None = None  # learned from the first record seen
+        self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
+
+    # -- ids --------------------------------------------------------------------------------
+
+    def to_key(self, id: str) -> Key | None:
+        """The anchor key of a SCIM id, or None when no object can have it. With ``id dn`` the id
+        is a DN, read back to its anchor (a DN of another template names nothing). Whether
+        anchors are integers is learned from the first record; until then database-made anchors
+        are guessed to be (a wrong guess only costs a read-through that finds nothing)."""
+        if not isinstance(id, str) or not id:
+            return None
+        if self.codec.dn_ids:
+            anchor = self.codec.anchor_of(id)
+            if not anchor:
+                return None
+            id = anchor
+        ints = self._int_anchors
+        if ints is None:
+            ints = self.obj.anchor_generation == "database"
+        if not ints:
+            return id
+        # at most 19 digits, within a signed 64-bit integer: the widest integer anchor column of
+        # every dialect (longer numbers are no anchor, and would overflow SQLite's binding)
+        if id.isascii() and id.isdigit() and len(id) <= 19 and str(int(id)) == id and int(id) <= INT64_MAX:
+            return int(id)
+        return None if self._int_anchors else id
+
+    def key_of(self, anchor: Any) -> Key | None:
+        """The cache key of an anchor another process announced (an integer, or a string of
+        digits where anchors are integers; a string); None when no object can have it."""
+        if isinstance(anchor, bool) or not isinstance(anchor, int | str):
+            return None
+        ints = self._int_anchors
+        if ints is None:
+            ints = self.obj.anchor_generation == "database"
+        if not ints:
+            return str(anchor)
+        if isinstance(anchor, int):
+            return anchor
+        text = anchor.strip()
+        return int(text) if text.isascii() and text.isdigit() and int(text) <= INT64_MAX else None
+
+    def _learn(self, record: Record) -> None:
+        if self._int_anchors is None:
+            self._int_anchors = isinstance(self.codec.key(record), int)
+
+    def _put(self, record: Record) -> None:
+        self._learn(record)
+        self.cache.put(record)
+
+    def _forget(self, key: Key) -> None:
+        self.cache.remove(key)
+        for store, index in self.referrers:
+            store.forget_member(index, key)
+
+    def forget_member(self, index: int, value: Key) -> None:
+        """Drop ``value`` from multi-valued attribute ``index`` of every cached object (the
+        database cascaded the delete of the referenced object)."""
+        for record in self.cache.records():
+            items = record.children[index] if index < len(record.children) else ()
+            kept = tuple(i for i in items if anchor_key(i if not isinstance(i, tuple) else i[0]) != value)
+            if len(kept) != len(items):
+                children = record.children[:index] + (kept,) + record.children[index + 1 :]
+                self.cache.put(Record(record.row, children))

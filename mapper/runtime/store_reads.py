@@ -1,0 +1,197 @@
+"""An object type's reads: by id with read-through, by query attribute, index lookups, and the
+searches the database answers (:mod:`mapper.runtime.sqlfilter`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import anyio
+from sqlalchemy import exc
+from sqlglot import errors as sqlglot_errors
+
+from mapper.runtime.codec import MISSING
+from mapper.runtime.database import Tx
+from mapper.runtime.loading import fetch, fetch_by_query
+from mapper.runtime.record import Key, Record, fold
+from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
+from mapper.runtime.store_base import StoreBase
+from mapper.scimfilter import Filter
+
+log = logging.getLogger(__name__)
+
+
+class StoreReads(StoreBase):
+    """An object type's reads: the cache first, the database on a miss."""
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return len(self.cache)
+
+    def records(self) -> list[Record]:
+        """A snapshot of the cached records (safe to hand to a worker thread)."""
+        return self.cache.records()
+
+    def all(self) -> Iterator[dict[str, Any]]:
+        """Every resource in the cache (no database access), rendered as it is iterated."""
+        render = self.codec.render
+        return (render(record) for record in self.cache.records())
+
+    async def get(self, id: str) -> dict[str, Any] | None:
+        record = await self._record(id)
+        return None if record is None else self.codec.render(record)
+
+    async def get_record(self, id: str) -> Record | None:
+        return await self._record(id)
+
+    async def _record(self, id: str) -> Record | None:
+        key = self.to_key(id)
+        if key is None:
+            return None
+        record = self.cache.get(key)
+        if record is not None:
+            return record
+        # a miss reads through: a false "not found" makes clients create duplicates
+        return await self._reload(key, forget=False)
+
+    async def refresh(self, id: str) -> dict[str, Any] | None:
+        """Read one object again from the database and bring the cache up to date with it: for a
+        write that found the database ahead of the cache (another process, or a cascade)."""
+        key = self.to_key(id)
+        record = await self._reload(key, forget=True) if key is not None else None
+        return self.codec.render(record) if record is not None else None
+
+    async def _reload(self, key: Key, *, forget: bool) -> Record | None:
+        # under the id lock, as writes and :meth:`reread`: an older read never lands last
+        async with self._locks.hold([("id", key)]):
+            try:
+                record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
+            except exc.DataError:  # the id cannot be an anchor of this column type
+                return None
+            if record is not None:
+                self._put(record)
+            elif forget and self.cache.get(key) is not None:
+                self._forget(key)
+            return record
+
+    async def reread(self, keys: list[Key]) -> None:
+        """Read the objects ``keys`` again (in one transaction) and bring the cache up to date:
+        another process wrote or deleted them. Their id locks are held meanwhile, so a write of
+        this process that commits during the read is never overwritten by the older read."""
+        async with self._locks.hold([("id", key) for key in keys]):
+            obj, codec = self.obj, self.codec
+            records = await self.database.run(lambda tx: [fetch(tx, obj, codec, key) for key in keys])
+            for key, record in zip(keys, records, strict=True):
+                if record is not None:
+                    self._put(record)
+                elif self.cache.get(key) is not None:
+                    self._forget(key)
+
+    def cached(self, id: str) -> Record | None:
+        """The cached record ``id`` names; None when it is not in the cache (no read-through)."""
+        key = self.to_key(id)
+        return None if key is None else self.cache.get(key)
+
+    def cached_by_query(self, value: str) -> Record | None:
+        """The cached record whose query attribute equals ``value``; None when not in the cache."""
+        query = self.codec.query.attr
+        stored = self.codec.stored(self.codec.query, value)
+        if stored is MISSING or stored is None:
+            return None
+        key = self.cache.find(query.path, fold(stored, query.case_exact))
+        return None if key is None else self.cache.get(key)
+
+    async def find_by_query(self, value: str) -> dict[str, Any] | None:
+        """The resource whose query attribute (``userName``...) equals ``value``."""
+        record = self.cached_by_query(value)
+        stored = self.codec.stored(self.codec.query, value)
+        if record is None and stored is not MISSING and stored is not None:
+            try:
+                record = await self.database.run(
+                    partial(fetch_by_query, obj=self.obj, codec=self.codec, value=stored)
+                )
+            except exc.DataError:  # a value the column cannot hold is held by no object
+                return None
+            if record is not None:
+                self._learn(record)
+                self.cache.put(record)
+        return None if record is None else self.codec.render(record)
+
+    def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None:
+        """Resources with ``path eq value`` from an index; None when ``path`` is not indexed."""
+        name = self._strip_urn(path).lower()
+        if name == "id":
+            key = self.to_key(str(value))
+            record = self.cache.get(key) if key is not None else None
+            return [self.codec.render(record)] if record is not None else []
+        slot = self.codec.by_path.get(name)
+        if slot is None or (slot is not self.codec.query and slot not in self.codec.unique):
+            return None
+        if value is None or isinstance(value, bool | dict | list):
+            return []
+        value = self.codec.stored(slot, value)
+        if value is MISSING or value is None:
+            return []
+        key = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
+        record = self.cache.get(key) if key is not None else None
+        return [self.codec.render(record)] if record is not None else []
+
+    def filters(self) -> FilterSql | None:
+        """The filter → SQL translation of this type (None when its import cannot be wrapped)."""
+        if self._filters is None:
+            try:
+                self._filters = FilterSql(self.obj, self.codec, self.database.dialect)
+            except (ValueError, sqlglot_errors.SqlglotError) as error:
+                log.warning("%s: filters are evaluated on the cache: %s", self.name, error)
+                return None
+        return self._filters
+
+    async def search(
+        self,
+        node: Filter | None,
+        describe: Describe,
+        *,
+        sort: Sort | None = None,
+        offset: int = 0,
+        limit: int,
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """(matches, the resources of the page ``[offset, offset + limit)``) for a filter the
+        database answers (:mod:`mapper.runtime.sqlfilter`), in anchor order or ``sort``'s; None
+        when it cannot answer the filter exactly, or refused the statement, and the caller
+        evaluates it on the cache. The translation and the rendering run in worker threads."""
+        filters = self.filters()
+        if filters is None:
+            return None
+        try:
+            search = await anyio.to_thread.run_sync(
+                partial(filters.query, node, describe, sort=sort, offset=offset, limit=limit)
+            )
+        except Untranslatable as why:
+            log.debug("%s: the filter is evaluated on the cache: %s", self.name, why.reason)
+            return None
+        except RecursionError:  # nested too deeply to translate: the cache says so (400)
+            return None
+        render = self.codec.render
+
+        def run(tx: Tx) -> tuple[int, list[dict[str, Any]]]:
+            total, records = search.run(tx, rows=limit > 0)
+            return total, [render(record) for record in records]
+
+        try:
+            return await self.database.run(run)
+        except (exc.ProgrammingError, exc.DataError) as error:  # a column type the SQL did not expect
+            log.warning(
+                "%s: the database refused a filter (%s); the cache answers",
+                self.name,
+                type(error.orig).__name__,
+            )
+            return None
+
+    def _strip_urn(self, path: str) -> str:
+        for urn in (self.obj.schema_urn, *self.obj.extension_urns):
+            if path.lower().startswith(urn.lower() + ":"):
+                return path[len(urn) + 1 :]
+        return path

@@ -1,0 +1,319 @@
+"""An object type's writes: create, replace (PUT and PATCH), delete, each one transaction in a
+group-commit batch, the cache changed only after the commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+from sqlalchemy import exc
+
+from mapper.plan import Statement
+from mapper.runtime.codec import MISSING
+from mapper.runtime.database import Tx
+from mapper.runtime.errors import (
+    InvalidValueError,
+    MutabilityError,
+    NotFoundError,
+    PreconditionFailedError,
+    UniquenessError,
+)
+from mapper.runtime.loading import fetch
+from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.store_base import Dangling, etag_matches
+from mapper.runtime.store_checks import StoreChecks
+from mapper.runtime.values import coerce, to_scim
+
+T = TypeVar("T")
+
+
+class StoreWrites(StoreChecks):
+    """An object type's writes: create, replace, delete."""
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def create(
+        self, resource: dict[str, Any], *, dropped: list[Dangling] | None = None
+    ) -> dict[str, Any]:
+        """Create the object ``resource`` describes. References to objects that do not exist are
+        refused or left out, as each declares (``on missing``); those left out are appended to
+        ``dropped``."""
+        obj = self.obj
+        if obj.insert is None:
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be created through this mapping")
+        values = self.codec.values(resource, None)
+        gone: list[Dangling] = [] if dropped is None else dropped
+        await self._resolve_references(values, gone)
+        members = await self._resolve_members(resource, gone)
+        anchor = self._new_anchor(values)
+        async with self._locks.hold(self._unique_locks(values)):
+            await self._check_unique_in_cache(values, None)
+            record = await self._write(partial(self._create_tx, values, anchor, members), self._put)
+        return self.codec.render(record)
+
+    def _new_anchor(self, values: dict[str, Any]) -> Any:
+        """The anchor of a new object when the gateway chooses it (None: the database does)."""
+        obj = self.obj
+        if obj.anchor_generation == "uuid":
+            return str(uuid.uuid4())
+        if obj.anchor_generation == "attribute":
+            slot = self._anchor_slot()
+            value = values.get(slot.param) if slot is not None else None
+            if value is None or value == "":
+                raise InvalidValueError(obj.anchor_attribute or "", "is required (it is the object's anchor)")
+            return anchor_key(value)
+        return None
+
+    def _create_tx(self, values: dict[str, Any], anchor: Any, members: list[Any] | None, tx: Tx) -> Record:
+        obj = self.obj
+        assert obj.insert is not None
+        query_value = values.get(self.codec.query.param)
+        if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
+            raise UniquenessError(self.codec.query.attr.path)
+        revived = self._revive(tx, values, query_value)
+        if revived is not None:  # a revived row's child rows are its old ones: replace them too
+            anchor = revived
+            rows = [tx.rows(m.load_for_anchor, {"anchor": anchor}) for m in obj.multi]
+            current = self.codec.children_of(rows)
+        else:
+            anchor = self._insert(tx, values, anchor, query_value)
+            current = tuple(() for _ in obj.multi)
+        self._write_children(tx, anchor, current, members)
+        record = fetch(tx, obj, self.codec, anchor)
+        if record is None:  # the import query does not show the new row: do not keep it
+            raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
+        return record
+
+    def _insert(self, tx: Tx, values: dict[str, Any], anchor: Any, query_value: Any) -> Any:
+        """Run the insert and return the new row's anchor."""
+        obj = self.obj
+        assert obj.insert is not None
+        returned = tx.insert(self._inserts.for_values(values), {**values, "anchor": anchor})
+        if obj.insert.returning in ("returning", "lastrowid"):
+            anchor = anchor_key(returned)
+        elif obj.insert.returning == "query":
+            found = tx.first(obj.by_query, {"value": query_value})
+            if found is None:
+                raise InvalidValueError("", "the new object could not be found by its query attribute")
+            anchor = anchor_key(found[self.codec.anchor_index])
+        return anchor
+
+    def _revive(self, tx: Tx, values: dict[str, Any], query_value: Any) -> Any:
+        """Soft delete: when a deleted (tombstoned) row holds the new object's query attribute,
+        revive it (clear the tombstone, write the new values, keep its anchor) and return its
+        anchor; the caller then replaces its child rows with the new object's items, as a create
+        states the whole object, or answer 409 under ``recreate conflict``. None: no deleted row, insert."""
+        soft = self.obj.tombstone
+        if soft is None or soft.find is None or query_value is None:
+            return None
+        found = tx.first(soft.find, {"value": query_value})
+        if found is None:
+            return None
+        if soft.policy == "conflict" or self.obj.update is None:
+            raise UniquenessError(self.codec.query.attr.path)
+        anchor = anchor_key(found[0])
+        if soft.revive is not None:
+            tx.run(soft.revive, {"anchor": anchor})
+        tx.run(self.obj.update, {**values, "anchor": anchor})
+        return anchor
+
+    async def replace(
+        self,
+        id: str,
+        resource: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        dropped: list[Dangling] | None = None,
+    ) -> dict[str, Any]:
+        """Replace object ``id`` by ``resource`` (PUT, and PATCH after applying its operations).
+        When no stored value would change, nothing is written: no statement runs, and the
+        version (ETag) and ``meta.lastModified`` stay as they are."""
+        obj = self.obj
+        key = self.to_key(id)
+        current = await self._record(id) if key is not None else None
+        if current is None or key is None:
+            raise NotFoundError(obj.name, id)
+        values = self.codec.values(resource, current.row)
+        self._check_immutable(values, current)
+        gone: list[Dangling] = [] if dropped is None else dropped
+        await self._resolve_references(values, gone)
+        members = await self._resolve_members(resource, gone)
+        if self._unchanged(resource, values, members, current):
+            if if_match is not None and not etag_matches(if_match, current.version):
+                raise PreconditionFailedError()
+            return self.codec.render(current)
+        locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
+        async with self._locks.hold(locks):
+            await self._check_unique_in_cache(values, key)
+            anchor = anchor_key(current.row[self.codec.anchor_index])
+            try:
+                record = await self._write(
+                    partial(self._replace_tx, anchor, values, members, if_match, id), self._put
+                )
+            except NotFoundError:
+                self._forget(key)
+                raise
+        return self.codec.render(record)
+
+    def _replace_tx(
+        self,
+        anchor: Any,
+        values: dict[str, Any],
+        members: list[Any] | None,
+        if_match: str | None,
+        id: str,
+        tx: Tx,
+    ) -> Record:
+        obj, codec = self.obj, self.codec
+        fresh = fetch(tx, obj, codec, anchor)
+        if fresh is None:
+            raise NotFoundError(obj.name, id)
+        if if_match is not None and not etag_matches(if_match, fresh.version):
+            raise PreconditionFailedError()
+        query = codec.query
+        new_query = values.get(query.param)
+        old_query = query.value(fresh.row)
+        if new_query is not None and (
+            old_query is None
+            or fold(new_query, query.attr.case_exact) != fold(old_query, query.attr.case_exact)
+        ):
+            clash = tx.first(obj.by_query, {"value": new_query})
+            if clash is not None and anchor_key(clash[codec.anchor_index]) != anchor_key(anchor):
+                raise UniquenessError(query.attr.path)
+        if obj.update is not None:
+            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
+            tx.run(obj.update, {**params, **values, "anchor": anchor})
+        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
+        self._maybe_disable(tx, anchor, values, fresh)
+        self._write_children(tx, anchor, fresh.children, members)
+        record = fetch(tx, obj, codec, anchor)
+        if record is None:
+            raise NotFoundError(obj.name, id)
+        return record
+
+    def _unchanged(
+        self, resource: dict[str, Any], values: dict[str, Any], members: list[Any], current: Record
+    ) -> bool:
+        """Whether writing ``values`` and ``members`` would store exactly what ``current`` holds:
+        each written attribute's value against the current column value read back the way a
+        client's value is read (so ``1`` and ``true``, or two spellings of one instant, are the
+        same), and each multi's items as a set. A write-only attribute (never read back) counts
+        as a change whenever the resource gives it."""
+        codec = self.codec
+        for slot in codec.slots:
+            if not slot.writable:
+                continue
+            if not slot.readable:
+                if codec.read(slot, resource) not in (MISSING, None):
+                    return False
+                continue
+            new, old = values.get(slot.param), slot.value(current.row)
+            if slot.attr.reference is not None:
+                if (None if old is None else anchor_key(old)) != new:
+                    return False
+            elif old is None or new is None:
+                if old is not new:
+                    return False
+            else:
+                try:
+                    same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new
+                except InvalidValueError:
+                    same = False
+                if not same:
+                    return False
+        children = current.children or tuple(() for _ in codec.multis)
+        for multi_slot, have, want in zip(codec.multis, children, members, strict=True):
+            if want is not None and {multi_slot.normal(i) for i in have} != set(want):
+                return False
+        return True
+
+    def _maybe_disable(self, tx: Tx, anchor: Any, values: dict[str, Any], fresh: Record) -> None:
+        rule = self.obj.disable
+        slot = self.codec.by_path.get("active")
+        if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
+            return
+        was = self.codec.scim(slot, slot.value(fresh.row))
+        if was is not False and self.codec.scim(slot, values.get(slot.param)) is False:
+            tx.run(rule.statement, {"anchor": anchor})
+
+    async def delete(self, id: str, *, if_match: str | None = None) -> None:
+        obj = self.obj
+        key = self.to_key(id)
+        current = await self._record(id) if key is not None else None
+        if current is None or key is None:
+            raise NotFoundError(obj.name, id)
+        anchor = anchor_key(current.row[self.codec.anchor_index])
+        async with self._locks.hold([("id", key)]):
+            try:
+                await self._write(
+                    partial(self._delete_tx, anchor, if_match, id, self._memberships(key)),
+                    lambda after: self._forget(key) if after is None else self._put(after),
+                    key,
+                )
+            except NotFoundError:
+                self._forget(key)
+                raise
+
+    def _memberships(self, key: Key) -> list[tuple[Statement, Any]]:
+        """Soft delete: (remove statement, owner anchor) for each cached membership of ``key`` in
+        the same database. A soft delete ends them as a hard delete's cascade would, so that a
+        revived object comes back without its old groups."""
+        if self.obj.tombstone is None or self.obj.deprovision_delete.action != "set":
+            return []
+        found = []
+        for store, index in self.referrers:
+            remove = store.obj.multi[index].remove
+            if remove is None or store.database is not self.database:
+                continue
+            for record in store.cache.records():
+                items = record.children[index] if index < len(record.children) else ()
+                if any(anchor_key(i[0] if isinstance(i, tuple) else i) == key for i in items):
+                    found.append((remove, record.row[store.codec.anchor_index]))
+        return found
+
+    def _delete_tx(
+        self, anchor: Any, if_match: str | None, id: str, memberships: list[tuple[Statement, Any]], tx: Tx
+    ) -> Record | None:
+        obj = self.obj
+        fresh = fetch(tx, obj, self.codec, anchor)
+        if fresh is None:
+            raise NotFoundError(obj.name, id)
+        if if_match is not None and not etag_matches(if_match, fresh.version):
+            raise PreconditionFailedError()
+        rule = obj.deprovision_delete
+        statement = rule.statement or (obj.delete if rule.action == "row" else None)
+        if rule.action == "row" and statement is None:
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
+        if statement is not None:
+            tx.run(statement, {"anchor": anchor})
+        for remove, owner in memberships:
+            tx.run(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
+        return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
+
+    async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None], key: Key | None = None) -> T:
+        """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
+        cancelled while its transaction runs must not leave the cache behind the database. The
+        transaction notes the object it wrote (a record's anchor, else ``key`` as deleted) for
+        the other gateway processes (:mod:`mapper.runtime.coherence`)."""
+
+        def noted(tx: Tx) -> T:
+            result = fn(tx)
+            if isinstance(result, Record):
+                tx.changed(self.name, self.codec.key(result), "upsert")
+            elif key is not None:
+                tx.changed(self.name, key, "delete")
+            return result
+
+        with anyio.CancelScope(shield=True):
+            try:
+                result = await self.database.run(noted, write=True)
+            except exc.IntegrityError as e:
+                raise self._integrity_error(e) from None
+            except exc.DataError as e:
+                raise self._data_error(e) from None
+            apply(result)
+        return result
