@@ -149,6 +149,11 @@ class Database:
         else:
             kwargs["pool_recycle"] = 1800
             kwargs["connect_args"] = {"connect_timeout": max(1, round(timeouts.connect))}
+        if self.is_mysql:
+            # pymysql's connect_timeout covers the TCP connect only: its handshake and login read
+            # with read_timeout (none by default), so a database that accepts and never answers (a
+            # partition) held a new connection, and the request or probe making it, for ever
+            kwargs["connect_args"].update(_mysql_connect_bound(timeouts.connect))
         if self.dialect == "postgresql":
             idle = max(1, int(timeouts.keepalive))
             kwargs["connect_args"].update(
@@ -189,6 +194,8 @@ class Database:
         if left <= 0:
             raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
         cparams["connect_timeout"] = max(1, min(round(self.timeouts.connect), int(left + 0.999)))
+        if self.is_mysql:
+            cparams.update(_mysql_connect_bound(min(self.timeouts.connect, left)))
 
     def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         """A connection leaves the pool for this thread's unit of work: the unit's watchdog may
@@ -219,6 +226,9 @@ class Database:
         sock = getattr(dbapi_connection, "_sock", None)
         if isinstance(sock, socket.socket):
             _keepalive(sock, self.timeouts.keepalive)
+        # connected: statements are bounded by the server and the watchdog, not by the socket
+        # (an import may wait longer than a connect for its first row)
+        dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
 
     def compiled(self, statement: Statement) -> TextClause:
         """The ``text()`` of a statement, compiled once per SQL string."""
@@ -454,3 +464,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _mysql_connect_bound(seconds: float) -> dict[str, int]:
+    """pymysql's socket timeouts while it connects (whole seconds, at least 1); the connect
+    listener lifts them once connected."""
+    bound = max(1, int(seconds + 0.999))
+    return {"read_timeout": bound, "write_timeout": bound}

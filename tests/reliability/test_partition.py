@@ -1,5 +1,5 @@
-"""Network faults between the gateway and PostgreSQL, through a TCP proxy on 127.0.0.1
-(tests/reliability/proxy.py): the gateway's database URL points at the proxy.
+"""Network faults between the gateway and PostgreSQL (and a blackholed MariaDB), through a TCP
+proxy on 127.0.0.1 (tests/reliability/proxy.py): the gateway's database URL points at the proxy.
 
 Under each fault (cut, refuse, blackhole) writes answer 503 with Retry-After, cached reads keep
 answering, and once the proxy passes again the gateway recovers without a restart and has lost
@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.reliability.support import AUTH, ServedGateway, table_rows, tracebacks
+from tests.reliability.support import AUTH, PATCH_OP, ServedGateway, table_rows, tracebacks
 from tests.support.databases import HrDatabase
 from tests.support.proxy import TcpProxy
-
-pytestmark = pytest.mark.postgres
 
 TIMEOUT = 5.0
 BOUNDS = ("--connect-timeout", str(TIMEOUT), "--statement-timeout", str(TIMEOUT))
@@ -117,6 +116,7 @@ def nothing_lost(gateway: ServedGateway, ledger: Ledger, url: str) -> None:
     assert tracebacks(gateway.log()) == []
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("fault", ["cut", "refuse"])
 def test_writes_answer_503_within_the_bound_and_recover(
     fault: str, proxied: tuple[ServedGateway, TcpProxy, str]
@@ -139,6 +139,7 @@ def test_writes_answer_503_within_the_bound_and_recover(
     nothing_lost(gateway, ledger, url)
 
 
+@pytest.mark.postgres
 def test_a_blackhole_answers_503_within_the_bound_and_recovers(
     proxied: tuple[ServedGateway, TcpProxy, str],
 ) -> None:
@@ -169,3 +170,67 @@ def test_a_blackhole_answers_503_within_the_bound_and_recovers(
         raise UnboundedWait(
             f"writes under a blackhole took {[round(o.seconds, 1) for o in slow]} s (bound {BOUND} s)"
         )
+
+
+@pytest.mark.mariadb
+def test_a_blackholed_mariadb_bounds_new_connections_and_readiness(
+    hr_mariadb: HrDatabase, served: Callable[..., ServedGateway]
+) -> None:
+    """pymysql's connect_timeout bounds the TCP connect only, and the proxy accepts at once: its
+    handshake then waited for ever. Once the pool's connections had been broken by the watchdog,
+    every request that needed a new one (a read the cache cannot answer, a member add) and the
+    reconnect probe hung for the whole partition, and /readyz stayed 200 (found by a trial of
+    issue 11 on a helpdesk schema)."""
+    port = make_url(hr_mariadb.url).port or 3306
+    proxy = TcpProxy(port).start()
+    try:
+        gateway = served(hr_mariadb.url.replace(f":{port}/", f":{proxy.port}/"), *BOUNDS)
+        ledger = Ledger()
+        assert ledger.create(gateway.base).status == 201
+        proxy.set_mode("blackhole")
+        answers: list[tuple[str, int | None, float]] = []
+        try:
+            for round_ in range(3):  # the first rounds break the pooled connections; later ones connect anew
+                created = ledger.create(gateway.base, timeout=BOUND * 3)
+                answers.append(("create", created.status, created.seconds))
+                for what, send in (
+                    (
+                        "read-through",
+                        lambda: httpx.get(
+                            f"{gateway.base}/Users",
+                            params={"filter": f'userName eq "nobody.{round_}"'},
+                            headers=AUTH,
+                            timeout=BOUND * 3,
+                        ),
+                    ),
+                    (
+                        "member add",
+                        lambda: httpx.patch(
+                            f"{gateway.base}/Groups/4",  # Managers: 10-12 are not members
+                            headers=AUTH,
+                            timeout=BOUND * 3,
+                            json={
+                                "schemas": [PATCH_OP],
+                                "Operations": [
+                                    {"op": "add", "path": "members", "value": [{"value": str(10 + round_)}]}
+                                ],
+                            },
+                        ),
+                    ),
+                ):
+                    started = time.monotonic()
+                    try:
+                        status: int | None = send().status_code
+                    except httpx.TimeoutException:
+                        status = None
+                    answers.append((what, status, time.monotonic() - started))
+            readyz = httpx.get(f"http://127.0.0.1:{gateway.port}/readyz", timeout=BOUND).status_code
+        finally:
+            proxy.set_mode("pass")
+        print(f"\nMariaDB blackhole: {[(w, s, round(t, 2)) for w, s, t in answers]}; /readyz {readyz}")
+        assert [a for a in answers if a[1] != 503 or a[2] > BOUND] == [], answers
+        assert readyz == 503
+        recover(gateway, ledger)
+        nothing_lost(gateway, ledger, hr_mariadb.url)
+    finally:
+        proxy.stop()
