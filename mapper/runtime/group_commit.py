@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 
 from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.locks import arrived
 from mapper.runtime.tx import Tx
 from mapper.runtime.watchdog import _Deadline
 
@@ -88,7 +89,8 @@ class GroupCommitter:
 
     async def submit(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in the next batch; its value once that batch has committed."""
-        job = _Job(fn, time.monotonic() + self.database.timeouts.statement)
+        since = arrived.get()  # queued behind a write of the same object: that wait counts too
+        job = _Job(fn, (time.monotonic() if since is None else since) + self.database.timeouts.statement)
         self._queue.append(job)
         if self._busy:
             await self._wait(job)

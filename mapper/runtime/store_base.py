@@ -14,6 +14,7 @@ from mapper.plan import PlanObject
 from mapper.runtime.cache import Cache
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
+from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.inserts import Inserts
 from mapper.runtime.loading import Watermark
 from mapper.runtime.locks import KeyedLocks
@@ -72,7 +73,8 @@ class StoreBase:
         self.progress_every = progress_every
         self.margin = margin
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
-        self._locks = KeyedLocks()
+        # a write waits for another of the same object within its own bound (then 503)
+        self._locks = KeyedLocks(database.timeouts.statement, lambda: DatabaseUnavailableError(database.name))
         self._sync_lock = anyio.Lock()
         self._mark = Watermark(margin)
         self._loaded = False

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -23,9 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
-from mapper.runtime.errors import ContendedError, PreconditionFailedError
+from mapper.runtime.errors import ContendedError, DatabaseUnavailableError, PreconditionFailedError
 from mapper.runtime.gateway import Gateway
-from mapper.runtime.locks import KeyedLocks
+from mapper.runtime.locks import KeyedLocks, arrived
 from mapper.runtime.store import Dangling, ObjectStore
 from mapper.scim.attributes import Resolver, get_ci
 from mapper.scim.audit import note
@@ -240,7 +241,9 @@ class ResourceEndpoints:
         id_, _ = await self.existing(request)
         note(request.scope, self.name, self.anchor(request, id_))
         store = self.store(request)
-        async with self.patch_locks.hold([id_]):
+        database = store.database  # a PATCH queued behind others of this object waits within the bound
+        unavailable = partial(DatabaseUnavailableError, database.name)
+        async with self.patch_locks.hold([id_], database.timeouts.statement, unavailable):
             current = await store.get(id_)  # what the PATCH before this one left
             give_up = time.monotonic() + _PATCH_RETRY_SECONDS
             for attempt in itertools.count():
@@ -262,6 +265,7 @@ class ResourceEndpoints:
                         raise ContendedError(store.database.name) from None
                     if attempt:  # the first retry at once; then back off, at random, up to 0.2 s
                         await anyio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter
+                    arrived.set(time.monotonic())  # the database answered: a new attempt, a new bound
                     current = await store.refresh(id_)
         raise AssertionError("unreachable")
 
