@@ -21,7 +21,7 @@ from mapper.runtime.cache import SyncStats
 from mapper.runtime.errors import (
     SyncError,
 )
-from mapper.runtime.loading import import_all, import_delta
+from mapper.runtime.loading import import_all, import_delta, scan_anchors
 from mapper.runtime.store_base import Dangling, Resolver, etag_matches
 from mapper.runtime.store_writes import StoreWrites
 
@@ -92,6 +92,8 @@ class ObjectStore(StoreWrites):
     async def sync_delta(self) -> SyncStats:
         """Apply the changes since the last sync; a full import when there is no starting point."""
         if self.obj.delta.kind == "none" or self.obj.delta.query is None:
+            if self.delete_scan and self._loaded:
+                return await self._scan_deletes()
             return SyncStats()
         if not self._loaded:
             return await self.sync_full()
@@ -160,6 +162,37 @@ class ObjectStore(StoreWrites):
                     stats.changed,
                     stats.removed,
                 )
+            return stats
+
+    async def _scan_deletes(self) -> SyncStats:
+        """A type without a delta strategy (``delta none``) still loses, at every autosync tick,
+        what was deleted behind the gateway's back: the anchor scan alone. Its other changes
+        (updates, memberships) wait for the full import, which is all such a type declares."""
+        async with self._sync_lock:
+            self.cache.begin_tracking()
+            try:
+                present = await self.database.run(
+                    partial(scan_anchors, obj=self.obj, page_size=self.page_size), snapshot=True
+                )
+            except exc.DBAPIError as e:
+                self.cache.end_tracking()
+                raise _sync_error(self.name, e) from e
+            except BaseException:
+                self.cache.end_tracking()
+                raise
+            deletes = [key for key in self.cache.state.records if key not in present]
+            stats = SyncStats()
+            try:  # tracked writes (made during the scan) win in apply, as in a delta
+                for start in range(0, len(deletes), APPLY_SLICE):
+                    self.cache.apply([], deletes[start : start + APPLY_SLICE], stats)
+                    await anyio.sleep(0)
+            finally:
+                self.cache.end_tracking()
+            for key in deletes:
+                for store, index in self.referrers:
+                    store.forget_member(index, key)
+            if stats.removed:
+                log.info("%s: delete scan removed %d", self.name, stats.removed)
             return stats
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mapper.plan import ENTERPRISE_USER
+from mapper.plan import ENTERPRISE_USER, Plan, PlanDelta
 from mapper.runtime.gateway import Gateway
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan, new_user
@@ -82,5 +82,43 @@ async def test_changes_are_seen_after_an_empty_start(hr_database: HrDatabase) ->
         hr_database.execute("DELETE FROM employees WHERE employee_id = :anchor", {"anchor": anchor})
         await gateway.sync_delta()
         assert users.lookup("id", created["id"]) == []
+    finally:
+        await gateway.stop()
+
+
+def without_group_delta(dialect: str) -> Plan:
+    """The HR plan with its Group type declared ``delta none`` (as the scaffold and the recipes
+    write a type without an updated-at column)."""
+    plan = hr_plan(dialect)
+    objects = tuple(
+        obj.model_copy(update={"delta": PlanDelta(kind="none")}) if obj.name == "Group" else obj
+        for obj in plan.objects
+    )
+    return plan.model_copy(update={"objects": objects})
+
+
+async def test_a_type_without_a_delta_still_loses_direct_deletes(hr_database: HrDatabase) -> None:
+    """Found trying issue 11 on the scaffolded helpdesk schema: a group deleted with psql stayed
+    served until the full import (30 minutes by default), because a `delta none` type had no
+    delete detection at all. Each tick now runs its anchor scan."""
+    gateway = Gateway(
+        without_group_delta(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+    )
+    await gateway.start()
+    try:
+        groups = gateway.stores["Group"]
+        assert groups.obj.delta.kind == "none"
+        assert groups.lookup("id", "1") and groups.lookup("id", "2")
+        created = await groups.create({"displayName": "During the scan"})
+        hr_database.execute("DELETE FROM group_members WHERE group_id = 2")
+        hr_database.execute("DELETE FROM groups WHERE group_id = 2")
+        for _ in range(CYCLES):
+            await gateway.sync_delta()
+        assert groups.lookup("id", "2") == []
+        assert groups.lookup("id", "1")  # the others stay
+        assert groups.lookup("id", created["id"])  # and so does what the gateway wrote
+        assert groups.count() == hr_database.execute("SELECT COUNT(*) FROM groups")[0][0]
     finally:
         await gateway.stop()
