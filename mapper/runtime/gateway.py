@@ -288,7 +288,8 @@ class Gateway:
 
         return {
             "ready": self.ready and not self.unreachable,
-            "phase": self.phase,
+            # imported once, then the probe lost a database: not "ready" while ready is false
+            "phase": "unreachable" if self.phase == "ready" and self.unreachable else self.phase,
             "waiting": self.waiting,
             "progress": {
                 name: {"rows": store.imported, "loaded": store.loaded, "importing": store.importing}

@@ -48,9 +48,11 @@ async def test_readiness_follows_the_database(proxied: tuple[TcpProxy, str], fau
         proxy.set_mode(fault)
         await ready_becomes(gateway, False)
         assert gateway.health()["reachable"] is False
+        assert gateway.health()["phase"] == "unreachable"  # not "ready" beside ready: false
         assert gateway.stores["User"].lookup("id", "5")  # the cache still answers
         proxy.set_mode("pass")
         await ready_becomes(gateway, True)
+        assert gateway.health()["phase"] == "ready"
     finally:
         await gateway.stop()
 
