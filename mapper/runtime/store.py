@@ -12,7 +12,9 @@ constraints back it across processes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 import anyio
 from sqlalchemy import exc
@@ -22,10 +24,14 @@ from mapper.runtime.errors import (
     SyncError,
 )
 from mapper.runtime.loading import import_all, import_delta, scan_anchors
+from mapper.runtime.record import Key, Record
 from mapper.runtime.store_base import Dangling, Resolver, etag_matches
 from mapper.runtime.store_writes import StoreWrites
+from mapper.runtime.tx import Tx
 
 __all__ = ["APPLY_SLICE", "Dangling", "ObjectStore", "Resolver", "etag_matches"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +56,8 @@ class ObjectStore(StoreWrites):
             self.cache.begin_tracking()
             started = self._mark.clock()
             self.importing, self.imported = True, 0
-            try:
-                result = await self.database.run(
+            try:  # members and objects from one consistent state
+                result = await self._tracked_read(
                     partial(
                         import_all,
                         obj=self.obj,
@@ -60,15 +66,8 @@ class ObjectStore(StoreWrites):
                         page_size=self.page_size,
                         progress_every=self.progress_every,
                         on_page=self._imported,
-                    ),
-                    snapshot=True,  # members and objects from one consistent state
+                    )
                 )
-            except exc.DBAPIError as e:
-                self.cache.end_tracking()
-                raise _sync_error(self.name, e) from e
-            except BaseException:
-                self.cache.end_tracking()
-                raise
             finally:
                 self.importing = False
             self.cache.swap(result.state)
@@ -116,43 +115,22 @@ class ObjectStore(StoreWrites):
                 since, started, rewound = self._mark.since()
             else:
                 since, started, rewound = self._mark.value, self._mark.clock(), False
-            try:
-                delta = await self.database.run(
-                    partial(
-                        import_delta,
-                        obj=self.obj,
-                        codec=self.codec,
-                        old=self.cache.state,
-                        mark=self._mark.value,
-                        since=since,
-                        scan=scan,
-                        page_size=self.page_size,
-                    ),
-                    snapshot=True,
+            delta = await self._tracked_read(
+                partial(
+                    import_delta,
+                    obj=self.obj,
+                    codec=self.codec,
+                    old=self.cache.state,
+                    mark=self._mark.value,
+                    since=since,
+                    scan=scan,
+                    page_size=self.page_size,
                 )
-            except exc.DBAPIError as e:
-                self.cache.end_tracking()
-                raise _sync_error(self.name, e) from e
-            except BaseException:
-                self.cache.end_tracking()
-                raise
-            stats = SyncStats()
+            )
             if delta.present is not None:  # deleted behind our back (tracked writes win in apply)
                 present = delta.present
                 delta.deletes.extend(key for key in self.cache.state.records if key not in present)
-            try:  # in slices, so a large delta never holds the event loop for long
-                for start in range(0, max(len(delta.records), len(delta.deletes)), APPLY_SLICE):
-                    self.cache.apply(
-                        delta.records[start : start + APPLY_SLICE],
-                        delta.deletes[start : start + APPLY_SLICE],
-                        stats,
-                    )
-                    await anyio.sleep(0)
-            finally:
-                self.cache.end_tracking()
-            for key in delta.deletes:
-                for store, index in self.referrers:
-                    store.forget_member(index, key)
+            stats = await self._apply(delta.records, delta.deletes)
             self._mark.done(delta.mark, started, rewound)
             if stats.added or stats.changed or stats.removed:
                 log.info(
@@ -170,30 +148,41 @@ class ObjectStore(StoreWrites):
         (updates, memberships) wait for the full import, which is all such a type declares."""
         async with self._sync_lock:
             self.cache.begin_tracking()
-            try:
-                present = await self.database.run(
-                    partial(scan_anchors, obj=self.obj, page_size=self.page_size), snapshot=True
-                )
-            except exc.DBAPIError as e:
-                self.cache.end_tracking()
-                raise _sync_error(self.name, e) from e
-            except BaseException:
-                self.cache.end_tracking()
-                raise
+            present = await self._tracked_read(partial(scan_anchors, obj=self.obj, page_size=self.page_size))
             deletes = [key for key in self.cache.state.records if key not in present]
-            stats = SyncStats()
-            try:  # tracked writes (made during the scan) win in apply, as in a delta
-                for start in range(0, len(deletes), APPLY_SLICE):
-                    self.cache.apply([], deletes[start : start + APPLY_SLICE], stats)
-                    await anyio.sleep(0)
-            finally:
-                self.cache.end_tracking()
-            for key in deletes:
-                for store, index in self.referrers:
-                    store.forget_member(index, key)
+            stats = await self._apply([], deletes)  # tracked writes (made meanwhile) win in apply
             if stats.removed:
                 log.info("%s: delete scan removed %d", self.name, stats.removed)
             return stats
+
+    async def _tracked_read(self, fn: Callable[[Tx], T]) -> T:
+        """``fn`` in one snapshot, while the cache tracks the gateway's own writes (the caller
+        began tracking); a failure ends the tracking, and a driver error names this type."""
+        try:
+            return await self.database.run(fn, snapshot=True)
+        except exc.DBAPIError as e:
+            self.cache.end_tracking()
+            raise _sync_error(self.name, e) from e
+        except BaseException:
+            self.cache.end_tracking()
+            raise
+
+    async def _apply(self, records: list[Record], deletes: list[Key]) -> SyncStats:
+        """Apply what a delta or a delete scan read, in slices so a large one never holds the
+        event loop for long; end the tracking; drop the deleted from the groups that list them."""
+        stats = SyncStats()
+        try:
+            for start in range(0, max(len(records), len(deletes)), APPLY_SLICE):
+                self.cache.apply(
+                    records[start : start + APPLY_SLICE], deletes[start : start + APPLY_SLICE], stats
+                )
+                await anyio.sleep(0)
+        finally:
+            self.cache.end_tracking()
+        for key in deletes:
+            for store, index in self.referrers:
+                store.forget_member(index, key)
+        return stats
 
 
 def _sync_error(name: str, error: exc.DBAPIError) -> SyncError:
