@@ -7,13 +7,15 @@ child tables of emails and phone numbers are empty.
 random existing users without a list.
 
 SQLite databases are files in a temporary directory, filled with ``executemany`` in one transaction.
-PostgreSQL uses a scratch database (``mapper_bench``) created here, filled with ``COPY``, and
-dropped by :meth:`BenchDatabase.drop`.
+PostgreSQL uses a scratch database created here (``mapper_bench_<pid>``: its own name per bench
+process, so two runs at once never drop each other's data), filled with ``COPY``, and dropped by
+:meth:`BenchDatabase.drop`.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +27,7 @@ HR_DIR = ROOT / "examples" / "hr"
 HR_MAP = HR_DIR / "hr.map"
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-PG_BENCH_DB = "mapper_bench"
-PG_BENCH_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 
 COLUMNS = (
     "employee_id",
@@ -117,7 +118,7 @@ class BenchDatabase:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
         elif self.dialect == "postgres":
-            drop_postgres()
+            drop_postgres(self.url.rpartition("/")[2])
 
 
 def create(dialect: str, users: int, workdir: Path) -> BenchDatabase:
@@ -146,20 +147,28 @@ def create_sqlite(users: int, path: Path) -> BenchDatabase:
     return BenchDatabase("sqlite", f"sqlite:///{path}", users)
 
 
-def drop_postgres() -> None:
+def pg_bench_name() -> str:
+    """This process's scratch database: a fixed name would let two bench runs at once (or a run
+    and ``bench.filters``) drop or refill each other's database under them."""
+    return f"mapper_bench_{os.getpid()}"
+
+
+def drop_postgres(name: str) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
-        con.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
+        con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def create_postgres(users: int) -> BenchDatabase:
     import psycopg
 
-    drop_postgres()
+    name = pg_bench_name()
+    url = f"{PG_SERVER}/{name}"
+    drop_postgres(name)  # left by an earlier process of the same pid that was killed
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    with psycopg.connect(PG_BENCH_URL) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    with psycopg.connect(url) as con:
         con.execute(schema_file("postgres").read_text())  # no parameters: sent as one simple query
         with con.cursor() as cur, cur.copy(f"COPY employees ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for row in user_rows(users):
@@ -169,9 +178,9 @@ def create_postgres(users: int) -> BenchDatabase:
             "SELECT setval(pg_get_serial_sequence('employees', 'employee_id'), %s)",
             (max(users, 1),),
         )
-    with psycopg.connect(PG_BENCH_URL, autocommit=True) as con:
+    with psycopg.connect(url, autocommit=True) as con:
         con.execute("VACUUM ANALYZE employees")
-    return BenchDatabase("postgres", PG_BENCH_URL.replace("postgresql://", "postgresql+psycopg://"), users)
+    return BenchDatabase("postgres", url.replace("postgresql://", "postgresql+psycopg://"), users)
 
 
 def touch_users(db: BenchDatabase, count: int, tag: str = "Changed") -> list[int]:
