@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import exc
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Codec
@@ -82,27 +81,9 @@ def driver_pages(
     tx: Tx, statement: Statement, params: Mapping[str, Any], size: int
 ) -> Iterator[Sequence[Any]]:
     """The rows of ``statement`` as the driver's cursor returns them (tuples), ``size`` at a time:
-    the same SQL and bound parameters as :meth:`Tx.execute`, in the driver's paramstyle, without
-    SQLAlchemy's Row objects. Driver errors are raised as SQLAlchemy's, as ``Tx`` raises them."""
-    dialect = tx.connection.dialect
-    compiled = tx.database.compiled(statement).compile(dialect=dialect)
-    convert = tx.database.convert
-    named = compiled.construct_params(
-        {n: convert(params.get(statement.value_of(n))) for n in statement.params}
-    )
-    bound: Any = named
-    if compiled.positional:
-        bound = tuple(named[n] for n in compiled.positiontup or ())
-    dbapi_error = dialect.loaded_dbapi.Error
-    cursor = tx.connection.connection.cursor()
-    try:
-        cursor.execute(compiled.string, bound)
-        while page := cursor.fetchmany(size):
-            yield page
-    except dbapi_error as e:
-        raise exc.DBAPIError.instance(compiled.string, bound, e, dbapi_error, dialect=dialect) from e
-    finally:
-        cursor.close()
+    :meth:`Tx.pages`, so the same SQL and bound parameters as every other read, and driver errors
+    raised as SQLAlchemy's with a lost connection invalidated, as ``Tx`` raises them."""
+    return tx.pages(statement, params, size)
 
 
 def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:

@@ -97,6 +97,13 @@ class Tx:
             row = cursor.fetchone()
         return tuple(row) if row is not None else None
 
+    def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
+        """The rows of ``statement``, ``size`` at a time, as the driver's cursor returns them
+        (tuples, none of SQLAlchemy's per-row work); a full import reads its rows this way."""
+        with self._cursor(statement, params) as cursor:
+            while page := cursor.fetchmany(size):
+                yield page
+
     def run(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
         """A statement run for its effect (UPDATE, DELETE, a multi's add or remove, a procedure):
         the number of rows it changed, as the driver reports it."""

@@ -15,11 +15,13 @@ from mapper.plan import Statement
 from mapper.runtime.cache import CacheState
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
+from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
 from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.values import format_datetime, to_scim
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
+from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
 
@@ -177,6 +179,42 @@ async def test_a_driver_error_is_raised_as_sqlalchemys(hr_database: HrDatabase):
         assert "no_such_table" in str(raised.value.orig)
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_mid_import_is_invalidated(hr_postgres: HrDatabase):
+    """The import's pages go through Tx's connection handling: a connection cut between two pages
+    is invalidated (never handed back to the pool), the import fails as an outage, and the next
+    one connects afresh."""
+    port = int(hr_postgres.url.rsplit(":", 1)[1].split("/", 1)[0])
+    proxy = TcpProxy(port).start()
+    obj = hr_plan("postgres").object("User")
+    database = Database("hr", hr_postgres.url.replace(f":{port}/", f":{proxy.port}/"))
+    codec = Codec(obj, database.dialect)
+    invalidated: list[bool] = []
+
+    def cut_after_the_first_page(tx):
+        try:
+            return import_all(
+                tx, obj, codec, CacheState(codec), page_size=1, progress_every=10,
+                on_page=lambda rows: proxy.set_mode("cut"),
+            )  # fmt: skip
+        except exc.DBAPIError:
+            invalidated.append(tx.connection.invalidated)
+            raise
+
+    try:
+        with pytest.raises(DatabaseUnavailableError):
+            await database.run(cut_after_the_first_page)
+        assert invalidated == [True]
+        proxy.set_mode("pass")
+        again = await database.run(
+            partial(import_all, obj=obj, codec=codec, old=CacheState(codec), page_size=1, progress_every=10)
+        )
+        assert len(again.state.records) > 1
+    finally:
+        database.dispose()
+        proxy.stop()
 
 
 async def test_a_record_read_alone_equals_the_imported_one(hr_database: HrDatabase):
