@@ -1,4 +1,4 @@
-"""Filters answered by the database (mapper/runtime/sqlfilter.py) against the cache's answers on the
+"""Filters answered by the database (mapper/runtime/sqlfilter/) against the cache's answers on the
 same data, on SQLite, PostgreSQL and MariaDB: the HR example with hostile values added (quotes,
 backslashes, LIKE wildcards, unicode, padding, empty strings), and the value-transform and
 soft-delete recipes. Every filter is evaluated both ways; the database must give the same

@@ -1,0 +1,172 @@
+"""What an attribute path of a filter reaches in the wrapped import: a column (:class:`Value`), a
+column of a child table, or nothing; refused (:class:`Untranslatable`) where the codec renders
+the attribute in a way SQL cannot compare (DNs, multi-valued attributes bound to columns...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from mapper.runtime.codec import Codec
+from mapper.runtime.sqlfilter.terms import (
+    NOTHING,
+    Child,
+    Describe,
+    Described,
+    Scope,
+    Untranslatable,
+    Value,
+    compared_as,
+)
+from mapper.runtime.sqlfilter.wrapped import Wrapped
+from mapper.scimfilter import AttrPath
+
+
+class Paths:
+    """Resolves the paths of one filter over ``wrapped`` (``describe`` answers what a path is)."""
+
+    def __init__(self, wrapped: Wrapped, codec: Codec, describe: Describe) -> None:
+        self.wrapped = wrapped
+        self.codec = codec
+        self.obj = wrapped.obj
+        self.describe = describe
+
+    def info(self, path: AttrPath, scope: Scope | None) -> Described:
+        """What ``path`` names, inside the value filter of ``scope`` if there is one."""
+        if scope is None:
+            return self.describe.resolve(path.urn, path.attribute, path.sub)
+        if path.sub is not None or path.urn is not None:
+            raise Untranslatable("a qualified path inside a value filter")
+        return self.describe.resolve(scope.info.urn, scope.info.name, path.attribute)
+
+    def target(self, path: AttrPath, scope: Scope | None) -> Any:
+        """What ``path`` reaches: a :class:`Value` (a column), ``(child, position, value)`` (a
+        child table's column), or ``NOTHING``."""
+        info = self.info(path, scope)
+        if scope is not None:
+            if scope.child is not None:
+                return self.child_target(scope.child, info, scope.alias)
+            return self._slot_value(info, info.sub)
+        if not info.known:
+            return NOTHING
+        if info.urn == "" and info.name.lower() == "schemas":
+            raise Untranslatable("a filter on schemas")
+        if info.urn == "" and info.name.lower() == "id":
+            if self.codec.dn_ids:
+                raise Untranslatable("ids that are DNs")
+            return Value(self.wrapped.column(self.obj.anchor_column), "string", True)
+        if info.name.lower() == "meta" and (info.sub or "").lower() not in ("created", "lastmodified"):
+            raise Untranslatable(f"a filter on meta.{info.sub or ''}")
+        child = self.child(info)
+        if child is not None:
+            return self.child_target(child, info, None)
+        sub = info.sub
+        if sub is None and info.type == "complex":
+            if "value" not in info.sub_attributes:
+                raise Untranslatable("a complex attribute without a value")
+            sub = "value"
+        return self._slot_value(info, sub)
+
+    def _slot_value(self, info: Described, sub: str | None) -> Any:
+        container = self._container(info)
+        name, sub_key = info.name.lower(), (sub or "").lower()
+        for slot in self.codec.slots:
+            attr = slot.attr
+            if (slot.extension or "").lower() != container or attr.attribute.lower() != name:
+                continue
+            if (attr.sub_attribute or "").lower() == sub_key or (sub_key == "value" and slot.complex):
+                if attr.multi_valued:
+                    raise Untranslatable("a multi-valued attribute bound to columns")
+                if not slot.readable:
+                    return NOTHING
+                if slot.ident is not None:
+                    raise Untranslatable("a reference rendered as a DN")
+                return Value(
+                    self.wrapped.column(attr.column),
+                    compared_as(attr.type if slot.transform is None else "transformed"),
+                    self._case_exact(info, sub),
+                    slot.transform,
+                )
+        if any(
+            (s.extension or "").lower() == container
+            and s.attr.attribute.lower() == name
+            and s.attr.multi_valued
+            for s in self.codec.slots
+        ):
+            raise Untranslatable("a multi-valued attribute bound to columns")
+        return NOTHING
+
+    def _case_exact(self, info: Described, sub: str | None) -> bool:
+        if sub is not None and info.sub is None:
+            return self.describe.resolve(info.urn, info.name, sub).case_exact
+        return info.case_exact
+
+    def _container(self, info: Described) -> str:
+        if not info.urn or info.urn.lower() == self.obj.schema_urn.lower() or info.name.lower() == "meta":
+            return ""
+        return info.urn.lower()
+
+    def child(self, info: Described) -> Child | None:
+        """The child table ``info``'s attribute is kept in, or None."""
+        container = self._container(info)
+        for index, (multi, slot) in enumerate(zip(self.obj.multi, self.codec.multis, strict=True)):
+            if multi.attribute.lower() == info.name.lower() and (slot.extension or "").lower() == container:
+                if slot.ident is not str:
+                    raise Untranslatable("a reference rendered as a DN")
+                return Child(index, multi, ("value", *slot.extra))
+        return None
+
+    def child_target(self, child: Child, info: Described, alias: str | None) -> Any:
+        """A child table's column: a :class:`Value` inside the value filter's own ``EXISTS``
+        (``alias``), else ``(child, position, value)`` for the caller to put in one."""
+        sub = (info.sub or "value").lower()
+        positions = [i for i, name in enumerate(child.subs) if name.lower() == sub]
+        if not positions:
+            return NOTHING
+        position = positions[0]
+        # ``primary`` is rendered only when true (false is the default clients leave out)
+        kind = "flag" if child.subs[position] == "primary" else "string"
+        value = Value(exp.Null(), kind, self._case_exact(info, info.sub or "value"))
+        if alias is not None:  # inside the value filter's own EXISTS
+            return Value(self.wrapped.child(child.index, alias, position + 1), kind, value.case_exact)
+        return child, position, value
+
+    def child_value(self, child: Child, alias: str, position: int, value: Value) -> Value:
+        """``value`` (of :meth:`child_target`) as the column of child row ``alias``."""
+        return Value(self.wrapped.child(child.index, alias, position + 1), value.kind, value.case_exact)
+
+    def complex_slots(self, info: Described) -> list[Any] | None:
+        """The readable columns of a single-valued complex attribute (``name``), or None."""
+        container = self._container(info)
+        slots = [
+            s
+            for s in self.codec.slots
+            if (s.extension or "").lower() == container and s.attr.attribute.lower() == info.name.lower()
+        ]
+        if any(s.attr.multi_valued for s in slots):
+            raise Untranslatable("a multi-valued attribute bound to columns")
+        readable = [s for s in slots if s.readable]
+        if any(s.transform is not None for s in readable):
+            raise Untranslatable("a complex attribute with a transformed sub-attribute")
+        return readable or None
+
+    def dict_exists(self, slots: list[Any]) -> exp.Expr:
+        """Some column of a complex attribute (``slots``, of :meth:`complex_slots`) has a value."""
+        tests = [
+            exp.Not(this=exp.Is(this=self.wrapped.column(s.attr.column), expression=exp.Null()))
+            for s in slots
+        ]
+        return exp.paren(exp.or_(*tests, copy=False), copy=False)
+
+    def exists(self, child: Child, alias: str, condition: exp.Expr) -> exp.Expr:
+        """``EXISTS`` a row ``alias`` of the child table, of this row's anchor, meeting ``condition``."""
+        owner = exp.EQ(
+            this=self.wrapped.child(child.index, alias, 0),
+            expression=self.wrapped.column(self.obj.anchor_column),
+        )
+        inner = exp.Select(expressions=[exp.Literal.number(1)]).from_(
+            self.wrapped.child_source(child.index, alias), copy=False
+        )
+        inner.set("where", exp.Where(this=exp.and_(owner, condition, copy=False)))
+        return exp.Exists(this=inner)
