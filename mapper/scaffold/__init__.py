@@ -1,10 +1,11 @@
 """``mapper init``: a first mapping, scaffolded from a live database.
 
 It reads the database once (``catalog``), guesses which tables are users, groups, memberships
-and child tables and which column holds which SCIM attribute (``guess``, with the name tables in
-``names``), and writes the mapping in ``mapper fmt``'s layout with a comment beside every guess
-(``render``). What it cannot guess is said in a ``FILL IN`` comment or, when no mapping could
-run at all, in a :class:`ScaffoldError`.
+and child tables and which column holds which SCIM attribute (``guess``, with ``user``,
+``columns`` and ``common``, the name tables in ``names``, into a ``draft``), and writes the
+mapping in ``mapper fmt``'s layout with a comment beside every guess (``render``). What it
+cannot guess is said in a ``FILL IN`` comment or, when no mapping could run at all, in a
+:class:`ScaffoldError`.
 
 - ``scaffold(url, schema=None, tables=()) -> Scaffold``: the mapping text and the warnings
   (ambiguous guesses, with their alternatives) for stderr.

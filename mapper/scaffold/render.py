@@ -1,4 +1,4 @@
-"""A :class:`~mapper.scaffold.guess.Draft` as mapping text, in ``mapper fmt``'s layout.
+"""A :class:`~mapper.scaffold.draft.Draft` as mapping text, in ``mapper fmt``'s layout.
 
 - ``render(draft, source, url) -> str``: writes the text plainly, then parses it and runs it
   through the formatter, so the layout is the formatter's by construction (one way to lay out a
@@ -15,7 +15,7 @@ import textwrap
 
 from mapper.language.fmt import format_mapping
 from mapper.language.parser import parse
-from mapper.scaffold.guess import Draft, Multi, ObjectDraft
+from mapper.scaffold.draft import Draft, Multi, ObjectDraft
 
 #: words that cannot be a bare column or table name in at least one of the three dialects
 RESERVED = frozenset(

@@ -1,0 +1,148 @@
+"""What users and groups share once their columns are guessed: meta dates, the watermark, soft
+delete, the columns left unmapped or in a custom schema, and the cascades a delete relies on."""
+
+from __future__ import annotations
+
+import re
+
+from mapper.scaffold import names
+from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
+from mapper.scaffold.columns import find
+from mapper.scaffold.draft import NAME, SCIM_TYPES, Attribute, Extension, Multi, ObjectDraft
+
+
+def common(
+    table: Table,
+    what: str,
+    anchor: str,
+    query: str,
+    taken: set[str],
+    attributes: list[Attribute],
+    notes: list[str],
+    warnings: list[str],
+    deletion: tuple[str, str] | None,
+) -> ObjectDraft:
+    """What users and groups share: meta dates, the watermark, soft delete, the columns left
+    unmapped (as comments, or in a custom schema when the database requires them)."""
+    draft = ObjectDraft(what, table, anchor, query, attributes=attributes, notes=notes)
+    tombstone = ""
+    for a in attributes:
+        column = table.column(a.column)
+        if a.arrow == "<->" and a.path not in (query, "active") and column and not column.nullable:
+            # the gateway writes every mapped column; an absent attribute is NULL, not the default
+            why = (
+                f"guessed: {column.name} is NOT NULL, so a create or change without {a.path} is "
+                "refused (400); the database's default is not used for a column the mapping writes"
+            )
+            a.note = f"{a.note}\n{why}".strip()
+            warnings.append(f"{what}: {column.name} is NOT NULL; every create must send {a.path}")
+    for column in find(table, names.CREATED, taken, ("timestamp", "text")):
+        taken.add(column.name.lower())
+        attributes.append(Attribute("meta.created", column.name, "<-", "dateTime"))
+        break
+    for column in find(table, names.UPDATED, taken, ("timestamp", "text")):
+        taken.add(column.name.lower())
+        attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime"))
+        if column.kind == "timestamp" or column.sql_type.upper() == "TEXT":
+            draft.delta = column.name
+            notes.append(
+                f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
+                "every writer (or a trigger) must set it"
+            )
+        break
+    if deletion is not None:
+        assignment, why = deletion
+        column_name = assignment.split(" ", 1)[0]
+        if column_name.lower() not in taken:  # selected, so the tombstone can be checked (MAP240)
+            taken.add(column_name.lower())
+            tombstone = column_name
+
+        draft.delete = f"set {assignment}"
+        draft.recreate = True
+        notes.append(why + "; a create with the same " + query + " revives the row")
+    extension: list[tuple[Column, str]] = []
+    if tombstone:
+        draft.selected.append(tombstone)
+    for column in table.columns:
+        if column.name.lower() in taken:
+            continue
+        if not NAME.fullmatch(column.name):
+            draft.unmapped.append(
+                f"{column.name!r} ({column.sql_type}): not a name a mapping can use; "
+                "select it AS another name"
+            )
+            if not column.nullable and not column.has_default:
+                raise ScaffoldError(
+                    f"{what}: column {table.name}.{column.name!r} is required (NOT NULL, no default) "
+                    "and cannot be named in a mapping"
+                )
+            continue
+        draft.selected.append(column.name)
+        if not column.nullable and not column.has_default:
+            extension.append((column, _camel(column.name)))
+            continue
+        values = f"; values {', '.join(column.values)}" if column.values else ""
+        draft.unmapped.append(
+            f"PATH <-> {column.name}  ({column.sql_type}{values}): no SCIM attribute guessed"
+        )
+    draft.selected = [table.primary_key[0]] + [a.column for a in attributes] + draft.selected
+    for column, name in extension:
+        tail = (
+            "required"
+            if column.kind in ("text", "uuid")
+            else f"{SCIM_TYPES.get(column.kind, 'string')} required"
+        )
+        attributes.append(
+            Attribute(
+                f"ext.{name}",
+                column.name,
+                "<->",
+                tail,
+                note=f"FILL IN: {column.name} is NOT NULL without a default: Entra must send ext.{name}, "
+                "or give the column a default and delete this line",
+            )
+        )
+        warnings.append(
+            f"{what}: column {table.name}.{column.name} is required; mapped to a custom attribute ext.{name}"
+        )
+    return draft
+
+
+def _camel(name: str) -> str:
+    parts = [p for p in re.split(r"_+", name) if p]
+    if not parts:
+        return "value"
+    first = parts[0][0].lower() + parts[0][1:]
+    return first + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+
+
+def extension_for(draft: ObjectDraft, source: str) -> Extension | None:
+    custom = [a for a in draft.attributes if a.path.startswith("ext.")]
+    if not custom:
+        return None
+    alias = "ext" if draft.name == "User" else "gext"
+    for a in custom:
+        a.path = alias + a.path[3:]
+    urn = f"urn:ietf:params:scim:schemas:extension:{source}:2.0:{draft.name}"
+    types = []
+    for a in custom:
+        column = draft.table.column(a.column)
+        types.append((a.path.split(".", 1)[1], SCIM_TYPES.get(column.kind if column else "text", "string")))
+        a.note = a.note.replace("ext.", alias + ".")
+    return Extension(alias, urn, types)
+
+
+def cascades(owner: ObjectDraft, multi: Multi, fk: ForeignKey, table: str, warnings: list[str]) -> None:
+    """Say so when deleting ``owner``'s row leaves rows of ``multi``'s table behind: the gateway
+    deletes the row, and relies on the database's ``ON DELETE CASCADE`` for the rows pointing at it
+    (a soft delete ends memberships itself, and hides child rows with their owner)."""
+    if fk.cascades or owner.delete != "row":
+        return
+    what = "a user" if owner.name == "User" else "a group"
+    text = (
+        f"FILL IN: {multi.table}.{fk.column} has no ON DELETE CASCADE to {table}: deleting {what} would "
+        f"fail or leave its rows in {multi.table}; declare it: FOREIGN KEY ({fk.column}) REFERENCES "
+        f"{table} ON DELETE CASCADE"
+    )
+    multi.note = f"{multi.note}\n{text}".strip()
+    warnings.append(f"{owner.name}: {text[len('FILL IN: ') :]}")

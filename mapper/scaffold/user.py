@@ -1,0 +1,201 @@
+"""The user object of a draft: its login (userName), anchor, attributes, active flag and soft
+delete from the user table, and its child tables of emails and phone numbers."""
+
+from __future__ import annotations
+
+from mapper.scaffold import names
+from mapper.scaffold.catalog import Column, Database, ScaffoldError, Table
+from mapper.scaffold.columns import active_column, anchor_item, find, soft_delete
+from mapper.scaffold.common import cascades, common
+from mapper.scaffold.draft import NAME, Attribute, Multi, ObjectDraft
+from mapper.scaffold.names import key
+
+
+def user_object(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
+    """The User object of ``table`` (the guessed user table), with its child tables."""
+    taken: set[str] = {table.primary_key[0].lower()}
+    attributes: list[Attribute] = []
+    notes: list[str] = [f"User: guessed from table {table.name} (by its name and columns)"]
+
+    def claim(
+        column: Column, path: str, tail: str = "", arrow: str = "<->", negated: bool = False, note: str = ""
+    ) -> None:
+        taken.add(column.name.lower())
+        attributes.append(Attribute(path, column.name, arrow, tail, negated, note))
+
+    # userName: a unique login, else a unique email, else any login or email column
+    logins = find(table, names.LOGIN, taken)
+    emails = find(table, names.EMAIL, taken)
+    ranked = (
+        [c for c in logins if table.is_unique(c.name)]
+        + [c for c in emails if table.is_unique(c.name)]
+        + [c for c in logins if not table.is_unique(c.name)]
+        + [c for c in emails if not table.is_unique(c.name)]
+    )
+    if not ranked:
+        ranked = [
+            c
+            for c in table.columns
+            if c.kind == "text" and table.is_unique(c.name) and NAME.fullmatch(c.name)
+        ]
+    if not ranked:
+        raise ScaffoldError(
+            f"User: table {table.name} has no login, email or other unique text column to serve as "
+            "userName (the attribute Entra matches users by); add one, or choose the table with --table"
+        )
+    login = ranked[0]
+    unique = table.is_unique(login.name)
+    note = "" if unique else f"guessed: {login.name} is not declared unique; make it so, userName must be"
+    others = [c.name for c in ranked[1:] if (c in logins) == (login in logins)]
+    if others:
+        warnings.append(
+            f"User: userName guessed from {login.name!r}; alternatives: {', '.join(map(repr, others))}"
+        )
+    anchor, why = anchor_item(table, "User", login)
+    notes.append(why)
+    notes.append(f"query: userName, from {login.name}{' (unique)' if unique else ''}")
+
+    # child tables of emails and phones, found through their foreign key
+    multis = [m for m in (_child_table(database, t, table, warnings) for t in database.tables) if m]
+    child_kinds = {m.attribute for m in multis}
+    claim(login, "userName", "required unique", note=note)
+
+    # active and soft delete before the text attributes: a state column of codes is no address
+    active = active_column(table, taken, warnings)
+    if active is not None:
+        taken.add(active[0].name.lower())
+    deletion = soft_delete(table, taken)
+
+    # the work email: a column, unless a child table holds the emails
+    emails = find(table, names.EMAIL, taken)
+    if emails:
+        mail = emails[0]
+        if "emails" in child_kinds:
+            warnings.append(f"User: emails come from a child table; column {mail.name!r} left unmapped")
+        else:
+            claim(mail, 'emails[type eq "work"].value')
+    for path, candidates, stems in [(p, c, False) for p, c in names.USER_TEXT] + [
+        (p, c, True) for p, c in names.USER_TEXT
+    ]:
+        if path.startswith("phoneNumbers") and "phoneNumbers" in child_kinds:
+            continue
+        if any(a.path == path for a in attributes):
+            continue
+        found = find(table, candidates, taken, stems=stems)
+        if found:
+            claim(found[0], path, "caseExact" if path == "externalId" else "")
+            if len(found) > 1:
+                warnings.append(
+                    f"User: {path} guessed from {found[0].name!r}; also possible: "
+                    f"{', '.join(repr(c.name) for c in found[1:])}"
+                )
+
+    anchor_column = table.column(table.primary_key[0])
+    for column in find(table, names.MANAGER, taken, ("integer", "text", "uuid")):
+        points = [
+            fk
+            for fk in table.foreign_keys
+            if fk.column == column.name and fk.table.lower() == table.name.lower()
+        ]
+        if points and anchor_column and column.kind == anchor_column.kind:
+            how = "its foreign key" if points[0].declared else "its name"
+            claim(
+                column,
+                "enterprise.manager",
+                "reference User",
+                note=f"guessed: {column.name} names another user ({how})",
+            )
+            break
+
+    if active is not None:
+        column, tail, negated, why = active
+        claim(column, "active", tail, negated=negated, note=why)
+    else:
+        status = find(table, names.STATUS, taken)
+        if status:
+            notes.append(
+                f"FILL IN: {status[0].name} may say whether a user is active, but "
+                + (
+                    f"its codes ({', '.join(status[0].values)}) do not say which means active"
+                    if status[0].values
+                    else "its codes are neither declared (no ENUM or CHECK) "
+                    "nor read from its rows (none, or more than 20)"
+                )
+                + f'; write them in: active <-> {status[0].name} map {{ true: "?", false: "?" }} else false'
+            )
+        else:
+            notes.append(
+                "FILL IN: no active flag found (active, enabled, locked, disabled, a status code), so "
+                "Entra's disable (active=false) changes nothing in the database; "
+                "map one: active <-> COLUMN boolean"
+            )
+    draft = common(table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion)
+    draft.multis = multis
+    for multi in multis:
+        child = database.table(multi.table)
+        fk = next(f for f in child.foreign_keys if f.column == multi.owner) if child else None
+        if fk is not None:
+            cascades(draft, multi, fk, table.name, warnings)
+    for multi in multis:
+        draft.notes.append(
+            f"{multi.attribute}: the child table {multi.table}, through its foreign key {multi.owner}"
+        )
+    return draft
+
+
+def child_kind(table: Table) -> str | None:
+    """``emails`` or ``phoneNumbers`` for a table of a person's email addresses or phone numbers."""
+    name = key(table.name)
+    if len(table.foreign_keys) != 1:
+        return None
+    if "mail" in name:
+        return "emails"
+    if "phone" in name or "tel" in name or "mobile" in name:
+        return "phoneNumbers"
+    return None
+
+
+def _child_table(database: Database, table: Table, user: Table, warnings: list[str]) -> Multi | None:
+    kind = child_kind(table)
+    if kind is None:
+        return None
+    fk = table.foreign_keys[0]
+    if fk.table.lower() != user.name.lower():
+        return None
+    owner = fk.column
+    values = names.EMAIL_VALUE if kind == "emails" else names.PHONE_VALUE
+    found = find(table, values, {owner.lower()})
+    if not found:
+        found = [
+            c
+            for c in table.columns
+            if c.kind == "text" and not c.nullable and c.name != owner and NAME.fullmatch(c.name)
+        ]
+    if not found:
+        warnings.append(
+            f"User: {table.name} looks like a table of {kind} but has no value column; not mapped"
+        )
+        return None
+    value = found[0]
+    taken = {owner.lower(), value.name.lower()}
+    extra: list[tuple[str, str]] = []
+    for column in find(table, names.ITEM_TYPE, taken):
+        alias = column.name if "type" in column.name.lower() else "type"
+        extra.append((column.name, alias))
+        taken.add(column.name.lower())
+        break
+    for column in find(table, names.ITEM_PRIMARY, taken, ("boolean", "integer"), flag=True):
+        alias = column.name if "primary" in column.name.lower() else "is_primary"
+        extra.append((column.name, alias))
+        taken.add(column.name.lower())
+        break
+    missing = [
+        c.name for c in table.columns if c.name.lower() not in taken and not c.nullable and not c.has_default
+    ]
+    if missing:
+        warnings.append(
+            f"User: {table.name} looks like a table of {kind}, but its required columns "
+            f"{', '.join(missing)} have no SCIM counterpart; not mapped"
+        )
+        return None
+    return Multi(kind, table.name, owner, value.name, extra)
