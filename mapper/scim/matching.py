@@ -1,0 +1,235 @@
+"""SCIM filters evaluated against resources (RFC 7644 §3.4.2.2), and the filters the cache's
+indexes answer (:func:`equality_terms`). The rules of evaluation are listed in the docstring of
+:mod:`mapper.scim.filter`, which parses filters and re-exports these functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
+from mapper.scim.errors import invalid_filter
+from mapper.scimfilter import (
+    SUBSTRING,
+    And,
+    AttrPath,
+    Compare,
+    Filter,
+    Not,
+    Or,
+    Present,
+    Scalar,
+    ValuePath,
+)
+
+# ---------------------------------------------------------------------------- equality terms
+
+
+def equality_terms(
+    node: Filter, resolver: AttributeResolver | None = None
+) -> list[tuple[AttrPath, Scalar]] | None:
+    """``[(path, value), ...]`` when ``node`` is ``attr eq value`` or an ``and`` of such terms
+    (any nesting), else None. The app answers these from the cache's indexes (anchor id, query
+    attribute) instead of scanning; the result is a conjunction.
+
+    With a ``resolver`` the paths are canonical (``USERNAME`` -> ``userName``; the URN is kept
+    only for extension attributes, so ``urn:...:core:2.0:User:userName`` -> ``userName`` and
+    ``employeeNumber`` -> ``urn:...:enterprise:2.0:User:employeeNumber``) and values take the
+    attribute's type (``employeeNumber eq 42`` -> ``"42"``, ``active eq "true"`` -> ``True``).
+    Whether to fold case is the resolver's ``case_exact``.
+    """
+    terms = _equality_terms(node)
+    if terms is None or resolver is None:
+        return terms
+    return [_canonical_term(path, value, resolver) for path, value in terms]
+
+
+def _equality_terms(node: Filter) -> list[tuple[AttrPath, Scalar]] | None:
+    if isinstance(node, Compare):
+        return [(node.path, node.value)] if node.op == "eq" and node.value is not None else None
+    if isinstance(node, And):
+        left, right = _equality_terms(node.left), _equality_terms(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def _canonical_term(path: AttrPath, value: Scalar, resolver: AttributeResolver) -> tuple[AttrPath, Scalar]:
+    info = resolver.resolve(path.urn, path.attribute, path.sub)
+    urn = container_key(resolver, info)
+    if info.type == "boolean":
+        value = _as_bool(value) if _as_bool(value) is not None else value
+    elif (
+        info.type not in ("integer", "decimal")
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        value = str(value)
+    return AttrPath(urn, info.name, info.sub), value
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+# ``scope`` is the multi-valued attribute a value filter ranges over: its paths name sub-attributes
+
+
+def _describe(path: AttrPath, scope: Attribute | None, resolver: AttributeResolver) -> Attribute:
+    if scope is None:
+        return resolver.resolve(path.urn, path.attribute, path.sub)
+    return resolver.resolve(scope.urn, scope.name, path.attribute)
+
+
+def _values(
+    path: AttrPath, data: dict[str, Any], scope: Attribute | None, resolver: AttributeResolver, compared: bool
+) -> list[Any]:
+    """Every value ``path`` reaches in ``data`` (a resource, or one item when scoped), flattened;
+    when ``compared``, complex values without a sub-attribute give their ``value`` sub-attribute."""
+    if scope is not None:
+        raw = [get_ci(data, path.attribute)]
+    else:
+        info = resolver.resolve(path.urn, path.attribute)
+        key = container_key(resolver, info)
+        container = get_ci(data, key) if key else data
+        raw = [get_ci(container, info.name)]
+        if path.sub:
+            raw = [get_ci(item, path.sub) for item in _flatten(raw)]
+    out = []
+    for value in _flatten(raw):
+        if isinstance(value, dict) and compared:
+            value = get_ci(value, "value")
+        if value not in (None, "", {}):
+            out.append(value)
+    return out
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(value)
+        elif value is not None:
+            out.append(value)
+    return out
+
+
+def _evaluate(
+    node: Filter, data: dict[str, Any], resolver: AttributeResolver, scope: Attribute | None
+) -> bool:
+    if isinstance(node, And):
+        return _evaluate(node.left, data, resolver, scope) and _evaluate(node.right, data, resolver, scope)
+    if isinstance(node, Or):
+        return _evaluate(node.left, data, resolver, scope) or _evaluate(node.right, data, resolver, scope)
+    if isinstance(node, Not):
+        return not _evaluate(node.inner, data, resolver, scope)
+    if isinstance(node, Present):
+        return bool(_values(node.path, data, scope, resolver, compared=False))
+    if isinstance(node, ValuePath):
+        outer = resolver.resolve(node.path.urn, node.path.attribute)
+        key = container_key(resolver, outer)
+        container = get_ci(data, key) if key else data
+        items = _flatten([get_ci(container, outer.name)])
+        return any(isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer) for item in items)
+    info = _describe(node.path, scope, resolver)
+    _check_types(node, info)
+    values = _values(node.path, data, scope, resolver, compared=True)
+    if node.value is None:  # eq null / ne null
+        return (not values) if node.op == "eq" else bool(values)
+    hit = any(_compare(value, node.op if node.op != "ne" else "eq", node.value, info) for value in values)
+    return (not hit) if node.op == "ne" else hit
+
+
+def _check_types(node: Compare, info: Attribute) -> None:
+    if info.type == "boolean" and node.op not in ("eq", "ne"):
+        raise invalid_filter(f"'{node.op}' is not supported for the boolean attribute '{node.path}'")
+    if info.type == "complex" and "value" not in info.sub_attributes and info.known:
+        raise invalid_filter(f"'{node.path}' is complex; compare one of its sub-attributes")
+
+
+def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None) -> None:
+    if isinstance(node, And | Or):
+        _validate(node.left, resolver, scope)
+        _validate(node.right, resolver, scope)
+    elif isinstance(node, Not):
+        _validate(node.inner, resolver, scope)
+    elif isinstance(node, ValuePath):
+        _validate(node.filter, resolver, resolver.resolve(node.path.urn, node.path.attribute))
+    elif isinstance(node, Compare):
+        _check_types(node, _describe(node.path, scope, resolver))
+
+
+def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
+    if isinstance(actual, bool) or info.type == "boolean":
+        wanted = _as_bool(expected)
+        return wanted is not None and op == "eq" and _as_bool(actual) == wanted
+    if info.type == "dateTime" and isinstance(expected, str) and isinstance(actual, str):
+        when = _as_datetime(expected)
+        if when is None:
+            raise invalid_filter(f"the value compared with '{info.path}' is not a dateTime")
+        have = _as_datetime(actual)
+        return have is not None and _ordered(op, have, when)
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        if op in SUBSTRING:
+            return _text(op, str(actual), str(expected))
+        return _ordered(op, actual, expected)
+    left, right = str(actual), str(expected)
+    if not info.case_exact:
+        left, right = left.casefold(), right.casefold()
+    return _text(op, left, right) if op in SUBSTRING else _ordered(op, left, right)
+
+
+def _text(op: str, actual: str, expected: str) -> bool:
+    if op == "co":
+        return expected in actual
+    if op == "sw":
+        return actual.startswith(expected)
+    return actual.endswith(expected)
+
+
+def _ordered(op: str, actual: Any, expected: Any) -> bool:
+    if op == "eq":
+        return bool(actual == expected)
+    if op == "gt":
+        return bool(actual > expected)
+    if op == "ge":
+        return bool(actual >= expected)
+    if op == "lt":
+        return bool(actual < expected)
+    if op == "le":
+        return bool(actual <= expected)
+    if op in SUBSTRING:
+        return _text(op, str(actual), str(expected))
+    raise invalid_filter(f"unknown operator '{op}'")
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _as_datetime(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def matches(node: Filter, resource: dict[str, Any], resolver: AttributeResolver) -> bool:
+    """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse."""
+    return _evaluate(node, resource, resolver, None)
+
+
+def validate(node: Filter, resolver: AttributeResolver) -> None:
+    """Raise ``invalidFilter`` for operator/type combinations the attribute types forbid,
+    without needing a resource (so an empty result set still reports the error)."""
+    _validate(node, resolver, None)
+
+
+def matches_value(
+    node: Filter, item: dict[str, Any], resolver: AttributeResolver, attribute: Attribute
+) -> bool:
+    """Whether ``item``, one value of the multi-valued ``attribute``, satisfies the value filter
+    ``node`` (whose paths name sub-attributes of ``attribute``, as in ``emails[type eq "work"]``)."""
+    return _evaluate(node, item, resolver, attribute)
