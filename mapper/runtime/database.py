@@ -17,42 +17,42 @@ succeeds or fails on its own, and is acknowledged only once its transaction has 
 Its parts live beside it, and are re-exported here: :mod:`~mapper.runtime.urls` (URLs, redaction),
 :mod:`~mapper.runtime.sqlite` (bootstrap, PRAGMAs), :mod:`~mapper.runtime.watchdog` (timeouts and
 deadlines), :mod:`~mapper.runtime.tx` (:class:`Tx`), :mod:`~mapper.runtime.group_commit` and
-:mod:`~mapper.runtime.driver_errors` (what a driver's error means).
+:mod:`~mapper.runtime.driver_errors` (what a driver's error means); the engine and its pool
+listeners are built by :mod:`~mapper.runtime.engine`.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, exc, text
 from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import Statement
 from mapper.runtime.driver_errors import (
-    _OUTAGES,
-    _describe,
-    _is_programming_error,
+    OUTAGES,
     config_problem,
+    describe_error,
     driver_error,
     integrity_kind,
     integrity_mentions,
+    is_programming_error,
     outage_reason,
     refuses_value,
 )
+from mapper.runtime.engine import build_engine
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
-from mapper.runtime.group_commit import CommitStats, GroupCommitter, _Job
-from mapper.runtime.sqlite import _configure_sqlite, bootstrap_sqlite
-from mapper.runtime.tx import DriverSql, Tx, _savepoint, _TransactionLost, bindable, bindable_as_number
+from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job
+from mapper.runtime.sqlite import bootstrap_sqlite
+from mapper.runtime.tx import DriverSql, TransactionLost, Tx, bindable, bindable_as_number, savepoint
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
-from mapper.runtime.watchdog import Timeouts, _checkin, _current, _Deadline, _keepalive, _mysql_statement_time
+from mapper.runtime.watchdog import Deadline, Timeouts, current, mysql_statement_time
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class Database:
         #: called with every write transaction's :attr:`Tx.changes` just before its commit, to
         #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
         self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
-        self.engine = self._create_engine(pool_size, max_overflow)
+        self.engine = build_engine(self, pool_size, max_overflow)
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,98 +137,6 @@ class Database:
     @property
     def is_mysql(self) -> bool:
         return self.dialect in ("mysql", "mariadb")
-
-    def _create_engine(self, pool_size: int, max_overflow: int) -> Engine:
-        timeouts = self.timeouts
-        busy_ms = int(timeouts.statement * 1000)
-        # no pool_pre_ping: the checkout listener pings under the unit of work's watchdog
-        kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow}
-        kwargs["pool_timeout"] = timeouts.pool
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_ms / 1000}
-        else:
-            kwargs["pool_recycle"] = 1800
-            kwargs["connect_args"] = {"connect_timeout": max(1, round(timeouts.connect))}
-        if self.is_mysql:
-            # pymysql's connect_timeout covers the TCP connect only: its handshake and login read
-            # with read_timeout (none by default), so a database that accepts and never answers (a
-            # partition) held a new connection, and the request or probe making it, for ever
-            kwargs["connect_args"].update(_mysql_connect_bound(timeouts.connect))
-        if self.dialect == "postgresql":
-            idle = max(1, int(timeouts.keepalive))
-            kwargs["connect_args"].update(
-                # coherence triggers (mapper coherence-ddl) skip the gateway's own sessions by it
-                application_name="mapper",
-                options=f"-c statement_timeout={int(timeouts.statement * 1000)}",
-                keepalives=1,
-                keepalives_idle=idle,
-                keepalives_interval=max(1, idle // 3),
-                keepalives_count=3,
-            )
-        url = self.url
-        if (
-            self.is_sqlite
-            and url.database
-            and url.database != ":memory:"
-            and not url.database.startswith("file:")
-        ):
-            # open an existing file only: never leave an empty database where a schema was expected
-            url = url.set(database=f"file:{url.database}?mode=rw", query={**url.query, "uri": "true"})
-        engine = create_engine(url, **kwargs)
-        if self.is_sqlite:
-            _configure_sqlite(engine, busy_ms)
-        elif self.is_mysql:
-            event.listen(engine, "connect", self._mysql_on_connect)
-        event.listen(engine, "do_connect", self._do_connect)
-        event.listen(engine, "checkout", self._checkout)
-        event.listen(engine, "checkin", _checkin)
-        return engine
-
-    def _do_connect(self, _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-        """A new connection for a unit of work takes no longer than what is left of its bound
-        (the watchdog cannot break a connection that does not exist yet)."""
-        deadline: _Deadline | None = getattr(_current, "deadline", None)
-        if deadline is None or self.is_sqlite:
-            return
-        left = deadline.at - time.monotonic()
-        if left <= 0:
-            raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
-        cparams["connect_timeout"] = max(1, min(round(self.timeouts.connect), int(left + 0.999)))
-        if self.is_mysql:
-            cparams.update(_mysql_connect_bound(min(self.timeouts.connect, left)))
-
-    def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        """A connection leaves the pool for this thread's unit of work: the unit's watchdog may
-        break it from now on; a server connection is pinged first (a stale one is replaced, as
-        ``pool_pre_ping`` would, but the ping is bounded too)."""
-        deadline: _Deadline | None = getattr(_current, "deadline", None)
-        if deadline is not None:
-            deadline.attach(dbapi_connection)
-        if self.is_sqlite:
-            return
-        try:
-            if _record.info.pop("sync_bound", False):  # an import raised the session's bound
-                _mysql_statement_time(dbapi_connection, self.timeouts.statement)
-            self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
-        except self.engine.dialect.loaded_dbapi.Error as error:
-            if deadline is not None and deadline.expired:
-                raise exc.TimeoutError("the database did not answer within the bound") from error
-            raise exc.DisconnectionError(_describe(error)) from error  # the pool tries a new one
-
-    def _mysql_on_connect(self, dbapi_connection: Any, _record: Any) -> None:
-        """DATETIME columns hold UTC: read and write them in UTC. Statements are bounded by the
-        server too (MariaDB: any statement, in seconds; MySQL: SELECTs, in milliseconds), and the
-        socket keeps TCP keepalive."""
-        cursor = dbapi_connection.cursor()
-        cursor.execute("SET time_zone = '+00:00'")
-        cursor.close()
-        _mysql_statement_time(dbapi_connection, self.timeouts.statement)
-        sock = getattr(dbapi_connection, "_sock", None)
-        if isinstance(sock, socket.socket):
-            _keepalive(sock, self.timeouts.keepalive)
-        # connected: statements are bounded by the server and the watchdog, not by the socket
-        # (an import may wait longer than a connect for its first row)
-        dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
 
     def compiled(self, statement: Statement) -> TextClause:
         """The ``text()`` of a statement, compiled once per SQL string."""
@@ -283,7 +191,7 @@ class Database:
             return await self.committer.submit(fn)
         # a snapshot read is an import: bounded by Timeouts.sync, every other read by .statement
         bound = self.timeouts.sync if snapshot else self.timeouts.statement
-        deadline = _Deadline(bound)
+        deadline = Deadline(bound)
         watchdog = deadline.arm(bound)
         try:
             with anyio.move_on_after(bound):  # waiting for a thread slot counts against the bound
@@ -300,11 +208,11 @@ class Database:
         fn: Callable[[Tx], T],
         write: bool = False,
         snapshot: bool = False,
-        deadline: _Deadline | None = None,
+        deadline: Deadline | None = None,
     ) -> T:
         """``fn`` in one transaction of its own, in the calling thread (``write`` takes SQLite's
         write lock up front). ``deadline``: the watchdog that may break its connection."""
-        _current.deadline = deadline
+        current.deadline = deadline
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite and write:
@@ -319,7 +227,7 @@ class Database:
                     if tx.changes and self.publish is not None:
                         self.publish(tx, tx.changes)
                     return value
-        except _OUTAGES as e:
+        except OUTAGES as e:
             outage = self._outage(e)
             if outage is e:
                 raise
@@ -329,7 +237,7 @@ class Database:
                 raise self._outage(exc.TimeoutError(str(e))) from e
             raise
         finally:
-            _current.deadline = None
+            current.deadline = None
 
     def _bound_transaction(self, connection: Connection, seconds: float) -> None:
         """An import's statements get the sync bound instead of the statement bound: for this
@@ -338,16 +246,16 @@ class Database:
             connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(seconds * 1000)}")
         elif self.is_mysql:
             connection.info["sync_bound"] = True  # the next checkout restores the statement bound
-            _mysql_statement_time(connection.connection.dbapi_connection, seconds)
+            mysql_statement_time(connection.connection.dbapi_connection, seconds)
 
-    def run_batch(self, jobs: list[_Job], deadline: _Deadline | None = None) -> None:
+    def run_batch(self, jobs: list[Job], deadline: Deadline | None = None) -> None:
         """Run ``jobs`` in order in one write transaction, each in a savepoint, and commit once;
         in the calling thread. Sets each job's outcome and never raises: a job that raises is
         rolled back to its savepoint and keeps its exception; when the transaction cannot go on
         or its commit fails, every job still without an error gets that failure (nothing of the
         batch was kept)."""
         committed = False
-        _current.deadline = deadline
+        current.deadline = deadline
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite:
@@ -361,21 +269,21 @@ class Database:
                 committed = True
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             if not committed:
-                if deadline is not None and deadline.expired and not isinstance(error, _OUTAGES):
+                if deadline is not None and deadline.expired and not isinstance(error, OUTAGES):
                     timeout = exc.TimeoutError("the write transaction outlived its bound")
                     timeout.__cause__ = error
                     error = timeout
                 self._fail(jobs, error)
         finally:
-            _current.deadline = None
+            current.deadline = None
 
-    def _run_job(self, connection: Connection, tx: Tx, job: _Job) -> None:
+    def _run_job(self, connection: Connection, tx: Tx, job: Job) -> None:
         """``job`` in a savepoint of its own. Savepoints go straight to the driver (SQLAlchemy's
         ``begin_nested`` costs more CPU than the job's own statements) and are not released: the
         commit ends them all, and a release would cost PostgreSQL and MySQL a round trip per job.
         A savepoint statement that fails means the transaction is gone (the database rolled it
         back: a MySQL deadlock, a full disk, a lost connection)."""
-        _savepoint(connection, "SAVEPOINT job")
+        savepoint(connection, "SAVEPOINT job")
         noted = len(tx.changes)
         try:
             job.value = job.fn(tx)
@@ -383,18 +291,18 @@ class Database:
             del tx.changes[noted:]  # rolled back: nothing to tell the other processes
             job.error = self._job_error(error)
             if connection.invalidated:  # the connection broke: the transaction is gone with it
-                raise _TransactionLost() from error
-            _savepoint(connection, "ROLLBACK TO SAVEPOINT job")
+                raise TransactionLost() from error
+            savepoint(connection, "ROLLBACK TO SAVEPOINT job")
 
-    def _fail(self, jobs: list[_Job], error: BaseException) -> None:
+    def _fail(self, jobs: list[Job], error: BaseException) -> None:
         """Every job of a batch that was not kept, and has no error of its own, fails with
         ``error``: a lost transaction or an outage as :class:`DatabaseUnavailableError` (one
         each), anything else (a constraint checked at commit) as it is."""
-        lost = isinstance(error, _TransactionLost)
+        lost = isinstance(error, TransactionLost)
         cause = error.__cause__ if lost and error.__cause__ is not None else error
         failure = None if lost else self._job_error(cause)
         if lost:
-            log.warning("database %s: a write transaction ended early: %s", self.name, _describe(cause))
+            log.warning("database %s: a write transaction ended early: %s", self.name, describe_error(cause))
         for job in jobs:
             if job.error is None:
                 job.value = None
@@ -407,7 +315,7 @@ class Database:
     def _job_error(self, error: BaseException) -> BaseException:
         """What the caller of a write sees for ``error``: an outage as
         :class:`DatabaseUnavailableError`, anything else as it is."""
-        if isinstance(error, _OUTAGES):
+        if isinstance(error, OUTAGES):
             outage = self._outage(error)
             if outage is not error:
                 outage.__cause__ = error
@@ -418,14 +326,14 @@ class Database:
         """``error`` as :class:`DatabaseUnavailableError` (logged), or as its
         :class:`DatabaseConfigError` when the database refuses the source as configured, unless it
         is a programming error that SQLite reports as an OperationalError."""
-        if _is_programming_error(error):
+        if is_programming_error(error):
             return error
         problem = self._config_problem(error)
         if problem is not None:
             reason, detail = problem
             log.warning("database %s refuses the configuration: %s (%s)", self.name, reason, detail)
             return DatabaseConfigError(self.name, reason, detail)
-        log.warning("database %s unavailable: %s", self.name, _describe(error))
+        log.warning("database %s unavailable: %s", self.name, describe_error(error))
         return DatabaseUnavailableError(self.name, reason=outage_reason(error))
 
     def _config_problem(self, error: BaseException) -> tuple[str, str] | None:
@@ -440,7 +348,7 @@ class Database:
     async def probe(self, bound: float) -> bool:
         """Whether the database answers ``SELECT 1`` within ``bound`` seconds (a new or pooled
         connection, under the watchdog). Quiet: the caller logs changes of state."""
-        deadline = _Deadline(bound)
+        deadline = Deadline(bound)
         watchdog = deadline.arm(bound)
         try:
             with anyio.move_on_after(bound):
@@ -451,8 +359,8 @@ class Database:
             watchdog.cancel()
         return False
 
-    def _probe_sync(self, deadline: _Deadline) -> bool:
-        _current.deadline = deadline
+    def _probe_sync(self, deadline: Deadline) -> bool:
+        current.deadline = deadline
         try:
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1").fetchall()
@@ -460,14 +368,7 @@ class Database:
         except Exception:  # noqa: BLE001 - any failure means: not reachable now
             return False
         finally:
-            _current.deadline = None
+            current.deadline = None
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _mysql_connect_bound(seconds: float) -> dict[str, int]:
-    """pymysql's socket timeouts while it connects (whole seconds, at least 1); the connect
-    listener lifts them once connected."""
-    bound = max(1, int(seconds + 0.999))
-    return {"read_timeout": bound, "write_timeout": bound}

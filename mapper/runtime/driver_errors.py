@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import exc
 
 #: errors that mean the database could not be reached or went away (unless a programming error)
-_OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
+OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
 
 
-def _is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
+def is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
     """SQLite reports a missing table or a syntax error as OperationalError: that is a bug in the
     mapping or schema, not an outage."""
     message = str(getattr(error, "orig", error)).lower()
@@ -36,7 +36,7 @@ def refuses_value(error: BaseException) -> bool:
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
 
 
-def _no_default(error: BaseException) -> bool:
+def no_default(error: BaseException) -> bool:
     """MySQL/MariaDB 1364: an insert left out a NOT NULL column that has no DEFAULT (a create
     without the attribute: see :mod:`mapper.runtime.inserts`), as a bound NULL is 1048."""
     args: tuple[Any, ...] = getattr(error, "args", ())
@@ -121,7 +121,7 @@ def outage_reason(error: BaseException) -> str | None:
     return None
 
 
-def _describe(error: BaseException) -> str:
+def describe_error(error: BaseException) -> str:
     """The driver's message, which names the problem (refused, timed out) but never the password."""
     orig = getattr(error, "orig", None)
     return (

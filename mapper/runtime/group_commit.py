@@ -16,7 +16,7 @@ import anyio.to_thread
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.locks import arrived
 from mapper.runtime.tx import Tx
-from mapper.runtime.watchdog import _Deadline
+from mapper.runtime.watchdog import Deadline
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -37,7 +37,7 @@ class CommitStats:
     largest: int = 0
 
 
-class _Job:
+class Job:
     """One write: queued, then taken into a batch, then done with its outcome (``value`` or
     ``error``). A queued job may be woken to lead the next batch instead (``leads``)."""
 
@@ -76,7 +76,7 @@ class GroupCommitter:
     def __init__(self, database: Database, cap: int = 64) -> None:
         self.database = database
         self.cap = cap
-        self._queue: deque[_Job] = deque()
+        self._queue: deque[Job] = deque()
         self._busy = False  # a batch runs, or a woken leader is about to start one
         self.stats = CommitStats()
         #: told each batch's size and duration in seconds (the metrics); None: nobody listens
@@ -90,7 +90,7 @@ class GroupCommitter:
     async def submit(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn`` in the next batch; its value once that batch has committed."""
         since = arrived.get()  # queued behind a write of the same object: that wait counts too
-        job = _Job(fn, (time.monotonic() if since is None else since) + self.database.timeouts.statement)
+        job = Job(fn, (time.monotonic() if since is None else since) + self.database.timeouts.statement)
         self._queue.append(job)
         if self._busy:
             await self._wait(job)
@@ -105,7 +105,7 @@ class GroupCommitter:
             raise job.error
         return job.value
 
-    async def _wait(self, job: _Job) -> None:
+    async def _wait(self, job: Job) -> None:
         """Wait until ``job`` is done or woken to lead. A caller cancelled while its job is still
         queued withdraws it; once its batch runs, the job is seen through (as a thread that cannot
         be abandoned) and the cancellation follows."""
@@ -137,7 +137,7 @@ class GroupCommitter:
             job.taken = True
         # the oldest write's deadline, but never less than a second to run the batch at all
         bound = max(min(job.deadline for job in batch) - time.monotonic(), 1.0)
-        deadline = _Deadline(bound)
+        deadline = Deadline(bound)
         watchdog = deadline.arm(bound)
         started = time.monotonic()
         try:

@@ -44,7 +44,7 @@ def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
     return True
 
 
-def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
+def configure_sqlite(engine: Engine, busy_ms: int) -> None:
     """WAL, a busy timeout, foreign keys; and we issue BEGIN ourselves (pysqlite's own transaction
     handling is off), so a write transaction starts with BEGIN IMMEDIATE and never fails on a lock
     upgrade half-way."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, CursorResult, exc
 
 from mapper.plan import Statement
-from mapper.runtime.driver_errors import _no_default, refuses_value
+from mapper.runtime.driver_errors import no_default, refuses_value
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -33,7 +33,7 @@ def bindable_as_number(value: Any) -> Any:
     return bindable(value)
 
 
-class _TransactionLost(Exception):
+class TransactionLost(Exception):
     """Raised inside a batch when its transaction ended under it; ``__cause__`` says why."""
 
 
@@ -152,7 +152,7 @@ class Tx:
             self.connection.invalidate(error)
         elif refuses_value(error):
             return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
-        elif _no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
+        elif no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
             return exc.IntegrityError(sql, bound, error, hide_parameters=engine.hide_parameters)
         return exc.DBAPIError.instance(
             sql,
@@ -165,8 +165,8 @@ class Tx:
         )
 
 
-def _savepoint(connection: Connection, sql: str) -> None:
-    """Run a savepoint statement on the driver's connection; raise :class:`_TransactionLost` when
+def savepoint(connection: Connection, sql: str) -> None:
+    """Run a savepoint statement on the driver's connection; raise :class:`TransactionLost` when
     it fails."""
     try:
         dbapi_connection = connection.connection.dbapi_connection
@@ -177,4 +177,4 @@ def _savepoint(connection: Connection, sql: str) -> None:
         finally:
             cursor.close()
     except Exception as error:
-        raise _TransactionLost() from error
+        raise TransactionLost() from error

@@ -1,5 +1,5 @@
 """Bounds on every wait on a database (:class:`Timeouts`), and the watchdog that enforces them when
-the database does not answer at all: a unit of work's :class:`_Deadline` breaks the connection it
+the database does not answer at all: a unit of work's :class:`Deadline` breaks the connection it
 uses. Also the per-session statement bounds and TCP keepalive the engine sets on connect."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Timeouts:
     keepalive: float = 30.0
 
 
-class _Deadline:
+class Deadline:
     """One unit of work's bound: the watchdog (:meth:`expire`, called on the event loop when the
     bound has passed) breaks the connection the unit uses, so its worker thread stops waiting at
     once and the unit fails as an outage. The worker thread attaches the connection it checked out
@@ -93,10 +93,12 @@ def _break(dbapi_connection: Any) -> None:
         log.debug("watchdog: could not break a connection: %s", error)
 
 
-_current = threading.local()  # the _Deadline of the unit of work this worker thread runs
+#: per worker thread: ``current.deadline`` is the :class:`Deadline` of the unit of work it runs
+current = threading.local()
 
 
-def _keepalive(sock: socket.socket, idle: float) -> None:
+def keepalive(sock: socket.socket, idle: float) -> None:
+    """TCP keepalive on ``sock``: probes after ``idle`` seconds, then every third of it, 3 of them."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for name, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", max(1, idle / 3)), ("TCP_KEEPCNT", 3)):
         option = getattr(socket, name, None)
@@ -104,7 +106,7 @@ def _keepalive(sock: socket.socket, idle: float) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, option, max(1, int(value)))
 
 
-def _mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:
+def mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:
     """Bound every statement of the session: MariaDB's ``max_statement_time`` (seconds, any
     statement) or MySQL's ``max_execution_time`` (milliseconds, SELECTs only)."""
     cursor = dbapi_connection.cursor()
@@ -117,8 +119,8 @@ def _mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:
         cursor.close()
 
 
-def _checkin(dbapi_connection: Any, record: Any) -> None:
+def checkin(dbapi_connection: Any, record: Any) -> None:
     """A connection back in the pool: no watchdog may break it any more."""
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    deadline: Deadline | None = getattr(current, "deadline", None)
     if deadline is not None and dbapi_connection is not None:
         deadline.detach(dbapi_connection)

@@ -1,0 +1,128 @@
+"""The SQLAlchemy engine of a :class:`~mapper.runtime.database.Database`: pool sizes, each
+dialect's connect arguments (timeouts, keepalive, the statement bound), and the pool's listeners
+that put every connection under the watchdog of the unit of work using it."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, create_engine, event, exc
+
+from mapper.runtime.driver_errors import describe_error
+from mapper.runtime.sqlite import configure_sqlite
+from mapper.runtime.watchdog import Deadline, checkin, current, keepalive, mysql_statement_time
+
+if TYPE_CHECKING:
+    from mapper.runtime.database import Database
+
+
+def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engine:
+    """The engine of ``database`` (its URL, dialect and timeouts), with its listeners."""
+    timeouts = database.timeouts
+    busy_ms = int(timeouts.statement * 1000)
+    # no pool_pre_ping: the checkout listener pings under the unit of work's watchdog
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow}
+    kwargs["pool_timeout"] = timeouts.pool
+    if database.is_sqlite:
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_ms / 1000}
+    else:
+        kwargs["pool_recycle"] = 1800
+        kwargs["connect_args"] = {"connect_timeout": max(1, round(timeouts.connect))}
+    if database.is_mysql:
+        # pymysql's connect_timeout covers the TCP connect only: its handshake and login read
+        # with read_timeout (none by default), so a database that accepts and never answers (a
+        # partition) held a new connection, and the request or probe making it, for ever
+        kwargs["connect_args"].update(mysql_connect_bound(timeouts.connect))
+    if database.dialect == "postgresql":
+        idle = max(1, int(timeouts.keepalive))
+        kwargs["connect_args"].update(
+            # coherence triggers (mapper coherence-ddl) skip the gateway's own sessions by it
+            application_name="mapper",
+            options=f"-c statement_timeout={int(timeouts.statement * 1000)}",
+            keepalives=1,
+            keepalives_idle=idle,
+            keepalives_interval=max(1, idle // 3),
+            keepalives_count=3,
+        )
+    url = database.url
+    if (
+        database.is_sqlite
+        and url.database
+        and url.database != ":memory:"
+        and not url.database.startswith("file:")
+    ):
+        # open an existing file only: never leave an empty database where a schema was expected
+        url = url.set(database=f"file:{url.database}?mode=rw", query={**url.query, "uri": "true"})
+    engine = create_engine(url, **kwargs)
+    listeners = Listeners(database, engine)
+    if database.is_sqlite:
+        configure_sqlite(engine, busy_ms)
+    elif database.is_mysql:
+        event.listen(engine, "connect", listeners.mysql_on_connect)
+    event.listen(engine, "do_connect", listeners.do_connect)
+    event.listen(engine, "checkout", listeners.checkout)
+    event.listen(engine, "checkin", checkin)
+    return engine
+
+
+class Listeners:
+    """The pool's events of one database's engine."""
+
+    def __init__(self, database: Database, engine: Engine) -> None:
+        self.database = database
+        self.engine = engine
+
+    def do_connect(self, _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        """A new connection for a unit of work takes no longer than what is left of its bound
+        (the watchdog cannot break a connection that does not exist yet)."""
+        deadline: Deadline | None = getattr(current, "deadline", None)
+        if deadline is None or self.database.is_sqlite:
+            return
+        left = deadline.at - time.monotonic()
+        if left <= 0:
+            raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
+        cparams["connect_timeout"] = max(1, min(round(self.database.timeouts.connect), int(left + 0.999)))
+        if self.database.is_mysql:
+            cparams.update(mysql_connect_bound(min(self.database.timeouts.connect, left)))
+
+    def checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        """A connection leaves the pool for this thread's unit of work: the unit's watchdog may
+        break it from now on; a server connection is pinged first (a stale one is replaced, as
+        ``pool_pre_ping`` would, but the ping is bounded too)."""
+        deadline: Deadline | None = getattr(current, "deadline", None)
+        if deadline is not None:
+            deadline.attach(dbapi_connection)
+        if self.database.is_sqlite:
+            return
+        try:
+            if _record.info.pop("sync_bound", False):  # an import raised the session's bound
+                mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
+            self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if deadline is not None and deadline.expired:
+                raise exc.TimeoutError("the database did not answer within the bound") from error
+            raise exc.DisconnectionError(describe_error(error)) from error  # the pool tries a new one
+
+    def mysql_on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        """DATETIME columns hold UTC: read and write them in UTC. Statements are bounded by the
+        server too (MariaDB: any statement, in seconds; MySQL: SELECTs, in milliseconds), and the
+        socket keeps TCP keepalive."""
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.close()
+        mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
+        sock = getattr(dbapi_connection, "_sock", None)
+        if isinstance(sock, socket.socket):
+            keepalive(sock, self.database.timeouts.keepalive)
+        # connected: statements are bounded by the server and the watchdog, not by the socket
+        # (an import may wait longer than a connect for its first row)
+        dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
+
+
+def mysql_connect_bound(seconds: float) -> dict[str, int]:
+    """pymysql's socket timeouts while it connects (whole seconds, at least 1); the connect
+    listener lifts them once connected."""
+    bound = max(1, int(seconds + 0.999))
+    return {"read_timeout": bound, "write_timeout": bound}
