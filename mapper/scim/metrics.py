@@ -20,6 +20,8 @@ prometheus-client's multiprocess mode: each worker writes its values to files in
 and a scrape, answered by any worker, adds them up (counters and histograms summed; gauges as
 their ``multiprocess_mode`` says). Workers then also refresh their gauges every
 :data:`REFRESH_SECONDS`, so a scrape answered by another worker sees them at most that old.
+Several connectors' metrics as one, and the workers' shared directory, are
+:mod:`mapper.scim.exposition`'s.
 """
 
 from __future__ import annotations
@@ -27,29 +29,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.runtime.cache import SyncStats
+from mapper.scim.exposition import MULTIPROC_ENV
 
 if TYPE_CHECKING:
     from mapper.runtime.gateway import Gateway
 
-__all__ = ["CONTENT_TYPE_LATEST", "MULTIPROC_ENV", "Metrics", "RouteTemplates", "multiprocess_directory"]
+__all__ = ["Metrics", "RouteTemplates", "SyncRun"]
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REFRESH_SECONDS = 5.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: RFC 7644 Table 9; any other value in an error body is counted as ``other``
@@ -125,6 +121,36 @@ class RouteTemplates:
         return "other"
 
 
+#: how a gauge's values of several worker processes combine (prometheus-client's multiprocess_mode)
+Mode = Literal["livemax", "livesum", "livemin"]
+#: the labels of families after ``connector``, which every family has first
+BY_TYPE = ("object_type",)
+BY_TYPE_KIND = ("object_type", "kind")
+BY_SOURCE = ("source",)
+
+
+class _Families:
+    """Makes the metric families of one registry, each labelled by ``connector`` first, then by
+    ``labels``; a gauge says how worker processes' values combine (``mode``: prometheus-client's
+    ``multiprocess_mode``)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
+        return Counter(name, documentation, ("connector", *labels), registry=self.registry)
+
+    def gauge(self, name: str, documentation: str, labels: tuple[str, ...], mode: Mode) -> Gauge:
+        return Gauge(
+            name, documentation, ("connector", *labels), multiprocess_mode=mode, registry=self.registry
+        )
+
+    def histogram(
+        self, name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
+    ) -> Histogram:
+        return Histogram(name, documentation, ("connector", *labels), buckets=buckets, registry=self.registry)
+
+
 class Metrics:
     """The metrics of one connector; ``routes`` classifies request paths."""
 
@@ -132,116 +158,95 @@ class Metrics:
         self.connector = connector
         self.routes = routes
         self.multiprocess = MULTIPROC_ENV in os.environ if multiprocess is None else multiprocess
-        self.registry = registry = CollectorRegistry()
-        c = ("connector",)
-        self.latency = Histogram(  # its _count is the number of requests
+        self.registry = CollectorRegistry()
+        family = _Families(self.registry)
+        self.latency = family.histogram(  # its _count is the number of requests
             "mapper_http_request_duration_seconds",
             "HTTP requests answered and the time from arrival to the end of the response, by route "
             "template, method and status",
-            (*c, "route", "method", "status"),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            ("route", "method", "status"),
+            LATENCY_BUCKETS,
         )
-        self.rejected = Counter(
+        self.rejected = family.counter(
             "mapper_http_rejected_requests",
             "Requests answered with a 4xx SCIM error, by status and scimType ('none' when it has none)",
-            (*c, "status", "scim_type"),
-            registry=registry,
+            ("status", "scim_type"),
         )
-        self.cache_objects = Gauge(
-            "mapper_cache_objects",
-            "Objects held in the cache, by object type",
-            (*c, "object_type"),
-            multiprocess_mode="livemax",
-            registry=registry,
+        self.cache_objects = family.gauge(
+            "mapper_cache_objects", "Objects held in the cache, by object type", BY_TYPE, "livemax"
         )
-        self.sync_runs = Counter(
+        self.sync_runs = family.counter(
             "mapper_sync_runs",
             "Imports run, by object type and kind (full, delta, delete_scan: a watermark delta that also "
             "scans anchors for deletes)",
-            (*c, "object_type", "kind"),
-            registry=registry,
+            BY_TYPE_KIND,
         )
-        self.sync_errors = Counter(
-            "mapper_sync_errors",
-            "Imports that failed, by object type and kind",
-            (*c, "object_type", "kind"),
-            registry=registry,
+        self.sync_errors = family.counter(
+            "mapper_sync_errors", "Imports that failed, by object type and kind", BY_TYPE_KIND
         )
-        self.sync_seconds = Histogram(
+        self.sync_seconds = family.histogram(
             "mapper_sync_duration_seconds",
             "Duration of imports (failed ones included), by object type and kind",
-            (*c, "object_type", "kind"),
-            buckets=SYNC_BUCKETS,
-            registry=registry,
+            BY_TYPE_KIND,
+            SYNC_BUCKETS,
         )
-        self.sync_changes = Counter(
+        self.sync_changes = family.counter(
             "mapper_sync_changes",
             "Cache changes imports made, by object type, kind and change (added, changed, removed)",
-            (*c, "object_type", "kind", "change"),
-            registry=registry,
+            (*BY_TYPE_KIND, "change"),
         )
-        self.sync_last = Gauge(
+        self.sync_last = family.gauge(
             "mapper_sync_last_success_timestamp_seconds",
             "Unix time of the last successful import, by object type and kind",
-            (*c, "object_type", "kind"),
-            multiprocess_mode="livemax",
-            registry=registry,
+            BY_TYPE_KIND,
+            "livemax",
         )
-        self.sync_lag = Gauge(
+        self.sync_lag = family.gauge(
             "mapper_sync_lag_seconds",
             "Seconds since the object type's last successful import of any kind (since start when none)",
-            (*c, "object_type"),
-            multiprocess_mode="livemax",
-            registry=registry,
+            BY_TYPE,
+            "livemax",
         )
-        self.commit_batch = Histogram(
+        self.commit_batch = family.histogram(
             "mapper_commit_batch_size",
             "Writes carried by one group-commit transaction, by source",
-            (*c, "source"),
-            buckets=BATCH_BUCKETS,
-            registry=registry,
+            BY_SOURCE,
+            BATCH_BUCKETS,
         )
-        self.commit_seconds = Histogram(
+        self.commit_seconds = family.histogram(
             "mapper_commit_duration_seconds",
             "Time one group-commit transaction took, its writes and its commit, by source",
-            (*c, "source"),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            BY_SOURCE,
+            LATENCY_BUCKETS,
         )
-        self.commit_queue = Gauge(
+        self.commit_queue = family.gauge(
             "mapper_commit_queue_length",
             "Writes waiting for the next group-commit transaction, by source",
-            (*c, "source"),
-            multiprocess_mode="livesum",
-            registry=registry,
+            BY_SOURCE,
+            "livesum",
         )
-        self.pool = Gauge(
+        self.pool = family.gauge(
             "mapper_db_pool_connections",
             "Database connections of the pool, by source and state (in_use, idle)",
-            (*c, "source", "state"),
-            multiprocess_mode="livesum",
-            registry=registry,
+            (*BY_SOURCE, "state"),
+            "livesum",
         )
-        self.pool_size = Gauge(
+        self.pool_size = family.gauge(
             "mapper_db_pool_size",
             "Configured pool size (connections kept open), by source",
-            (*c, "source"),
-            multiprocess_mode="livesum",
-            registry=registry,
+            BY_SOURCE,
+            "livesum",
         )
-        self.dangling = Counter(
+        self.dangling = family.counter(
             "mapper_dangling_references_dropped",
             "References to objects that do not exist, left out of writes (on missing drop), by object type",
-            (*c, "object_type"),
-            registry=registry,
+            BY_TYPE,
         )
-        self.ready = Gauge(
+        self.ready = family.gauge(
             "mapper_ready",
             "1 when the connector is ready (first import done, databases reachable), else 0",
-            c,
-            multiprocess_mode="livemin",
-            registry=registry,
+            (),
+            "livemin",
         )
         self._children: dict[tuple[str, str, int], Any] = {}
         self._last_ok: dict[str, float] = {}
@@ -384,35 +389,6 @@ class Metrics:
         return generate_latest(registry)
 
 
-def merged_exposition(connectors: Sequence[Metrics]) -> bytes:
-    """Several connectors' metrics as one exposition (a hub's ``/metrics``): each family once,
-    with every connector's samples (they differ by their ``connector`` label). In multiprocess
-    mode the directory already holds every connector's values. Call it from a worker thread."""
-    if not connectors:
-        return b""
-    if connectors[0].multiprocess:
-        return connectors[0].exposition()
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Merged([m.registry for m in connectors]))
-    return generate_latest(registry)
-
-
-class _Merged(Collector):
-    def __init__(self, registries: list[CollectorRegistry]) -> None:
-        self.registries = registries
-
-    def collect(self) -> Iterable[Metric]:
-        families: dict[str, Metric] = {}
-        for registry in self.registries:
-            for family in registry.collect():  # fresh objects at every collect: safe to extend
-                found = families.get(family.name)
-                if found is None:
-                    families[family.name] = family
-                else:
-                    found.samples.extend(family.samples)
-        return list(families.values())
-
-
 def _scim_type(body: bytes) -> str | None:
     """The ``scimType`` of an error body (``other`` when not one of RFC 7644's); None without one."""
     if not body or len(body) > _LARGEST_ERROR_BODY:
@@ -425,27 +401,3 @@ def _scim_type(body: bytes) -> str | None:
     if value is None:
         return None
     return value if value in SCIM_TYPES else "other"
-
-
-@contextlib.contextmanager
-def multiprocess_directory(environ: dict[str, str] | None = None) -> Iterator[Path]:
-    """For ``mapper serve`` with several workers, before they start: the directory where they
-    share their metrics. ``PROMETHEUS_MULTIPROC_DIR`` when the operator set it (emptied of the
-    last run's files, as prometheus-client requires), else a new temporary one, set in the
-    environment the workers inherit and removed afterwards."""
-    env = os.environ if environ is None else environ
-    given = env.get(MULTIPROC_ENV)
-    if given:
-        path = Path(given)
-        path.mkdir(parents=True, exist_ok=True)
-        for stale in path.glob("*.db"):
-            stale.unlink()
-        yield path
-        return
-    path = Path(tempfile.mkdtemp(prefix="mapper-metrics-"))
-    env[MULTIPROC_ENV] = str(path)
-    try:
-        yield path
-    finally:
-        env.pop(MULTIPROC_ENV, None)
-        shutil.rmtree(path, ignore_errors=True)

@@ -57,7 +57,7 @@ def worker_config(plan: Plan, settings: Settings) -> uvicorn.Config:
 def run_workers(plan: Plan, settings: Settings, sock: socket.socket) -> None:
     """Supervise ``settings.workers`` workers on ``sock`` (bound once, by
     :func:`mapper.scim.server.listen`) until stopped."""
-    from mapper.scim.metrics import multiprocess_directory
+    from mapper.scim.exposition import multiprocess_directory
 
     config = _WorkerConfig(plan, settings)
     with multiprocess_directory():  # the workers' metrics, added up by whichever answers /metrics

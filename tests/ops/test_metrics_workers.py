@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from mapper.scim.metrics import multiprocess_directory
+from mapper.scim.exposition import multiprocess_directory
 from tests.reliability.support import AUTH, SAMPLE_USERS, ServedGateway, sqlite_url
 
 

@@ -24,7 +24,8 @@ from starlette.responses import Response
 
 from mapper.scim.auth import Credential, authenticate
 from mapper.scim.errors import unauthorized
-from mapper.scim.metrics import CONTENT_TYPE_LATEST, Metrics, merged_exposition
+from mapper.scim.exposition import CONTENT_TYPE_LATEST, merged_exposition
+from mapper.scim.metrics import Metrics
 from mapper.scim.responses import error_response
 
 
