@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mapper.language.fmt import format_mapping, quote
+from mapper.language.fmt import format_mapping
+from mapper.language.layout import quote
 from mapper.language.model import SqlBlock
 from mapper.language.parser import parse
 
