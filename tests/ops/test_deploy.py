@@ -16,14 +16,14 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.reliability.support import HR, ROOT, SAMPLE_USERS, free_port
+from tests.reliability.support import HR, ROOT, SAMPLE_USERS, ServedGateway, free_port
 
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 UNIT = ROOT / "deploy" / "mapper.service"
@@ -52,31 +52,22 @@ def healthcheck(env: dict[str, str]) -> int:
 
 
 @contextmanager
-def running(argv: list[str], env: dict[str, str], log: Path, ready: str, **kwargs: object) -> Iterator[None]:
-    """``argv`` in the background until ``ready`` (a URL) answers 200; stopped with SIGTERM."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+def running(
+    argv: list[str], env: dict[str, str], log: Path, port: int, scheme: str = "http", verify: Any = True
+) -> Iterator[None]:
+    """``argv`` (which serves on ``port``) in the background until ``/readyz`` answers 200; stopped
+    with SIGTERM, after which it must have shut down cleanly."""
+    url = env["HR_DATABASE_URL"]
+    gateway = ServedGateway(
+        url, log, environ=env, whole_environ=True, command=argv, port=port, scheme=scheme, verify=verify
+    )
+    gateway.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"exited {process.returncode}:\n{log.read_text()[-3000:]}"
-            try:
-                if httpx.get(ready, timeout=2, **kwargs).status_code == 200:  # type: ignore[arg-type]
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"not ready:\n{log.read_text()[-3000:]}")
         yield
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            # a clean shutdown: uvicorn re-raises the SIGTERM it handled (systemd counts it as success)
-            assert process.wait(timeout=30) in (0, -signal.SIGTERM), log.read_text()[-3000:]
-        finally:
-            if process.poll() is None:
-                process.kill()
+        code = gateway.stop(within=30)
+    # a clean shutdown: uvicorn re-raises the SIGTERM it handled (systemd counts it as success)
+    assert code in (0, -signal.SIGTERM), gateway.log()[-3000:]
 
 
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
@@ -114,7 +105,7 @@ def test_the_entrypoint_serves_the_hr_example_and_checks_its_health(tmp_path: Pa
         f"--seed={HR / 'sample-data.sql'}",
     ]
     assert healthcheck(env) == 1  # nothing listens yet
-    with running(argv, env, tmp_path / "serve.log", f"http://127.0.0.1:{port}/readyz"):
+    with running(argv, env, tmp_path / "serve.log", port):
         assert healthcheck(env) == 0
         users = httpx.get(
             f"http://127.0.0.1:{port}/scim/v2/Users",
@@ -142,7 +133,7 @@ def test_the_entrypoint_serves_https_with_mounted_files(tmp_path: Path) -> None:
     unverified = ssl.create_default_context()
     unverified.check_hostname = False
     unverified.verify_mode = ssl.CERT_NONE
-    with running(argv, env, tmp_path / "serve.log", f"https://127.0.0.1:{port}/readyz", verify=unverified):
+    with running(argv, env, tmp_path / "serve.log", port, "https", unverified):
         assert healthcheck(env) == 0  # over HTTPS, the certificate naming another host
         answer = httpx.get(
             f"https://127.0.0.1:{port}/scim/v2/Users/1",
@@ -259,7 +250,7 @@ def test_the_systemd_unit_verifies_and_its_command_serves(tmp_path: Path) -> Non
     unverified = ssl.create_default_context()
     unverified.check_hostname = False
     unverified.verify_mode = ssl.CERT_NONE
-    with running(argv, env, tmp_path / "unit.log", f"https://127.0.0.1:{port}/readyz", verify=unverified):
+    with running(argv, env, tmp_path / "unit.log", port, "https", unverified):
         answer = httpx.get(
             f"https://127.0.0.1:{port}/scim/v2/Users/1",
             headers={"Authorization": f"Bearer {TOKEN}"},

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.reliability.support import CORE_USER, HR, ROOT, free_port, is_scim_error
+from tests.reliability.support import CORE_USER, HR, ROOT, ServedGateway, free_port, is_scim_error
 from tests.support.databases import load_sql, reset_database
 
 WITHIN = 90.0  # a bound on the waits: the test must not hang, never a timing claim
@@ -23,10 +23,10 @@ HR_TOKEN, PAYROLL_TOKEN = "hr-token-1f3a", "payroll-token-9c2e"
 
 
 @pytest.fixture
-def served(tmp_path: Path, postgres_url: str) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path, postgres_url: str) -> Iterator[ServedGateway]:
     """``mapper serve mappings/`` with hr.map (SQLite), payroll.map (PostgreSQL) and broken.map
-    (the payroll mapping on a PostgreSQL database that does not exist); yields the root URL and
-    the log."""
+    (the payroll mapping on a PostgreSQL database that does not exist), once the HR and payroll
+    connectors are ready."""
     reset_database(postgres_url)
     load_sql(postgres_url, [PAYROLL / "schema.postgres.sql"])
     mappings = tmp_path / "mappings"
@@ -37,8 +37,7 @@ def served(tmp_path: Path, postgres_url: str) -> Iterator[tuple[str, Path]]:
     broken = payroll.replace("PAYROLL_DATABASE_URL", "BROKEN_DATABASE_URL")
     (mappings / "broken.map").write_text(broken, encoding="utf-8")
     port = free_port()
-    log = tmp_path / "gateway.log"
-    env = {
+    environ = {
         "PATH": "/usr/bin:/bin",
         "HR_DATABASE_URL": f"sqlite:///{tmp_path / 'hr.db'}",
         "PAYROLL_DATABASE_URL": postgres_url,
@@ -47,20 +46,24 @@ def served(tmp_path: Path, postgres_url: str) -> Iterator[tuple[str, Path]]:
         "MAPPER_TOKEN_PAYROLL": f"payroll-app:{PAYROLL_TOKEN}",
         "MAPPER_TOKEN_BROKEN": "unused-token",
     }
-    argv = [
+    command = [
         sys.executable, "-m", "mapper", "serve", str(mappings), f"--port={port}",
         f"--create-schema={HR / 'schema.sql'}", f"--seed={HR / 'sample-data.sql'}",
     ]  # fmt: skip
-    with log.open("ab") as out:
-        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
+    gateway = ServedGateway(
+        environ["HR_DATABASE_URL"],
+        tmp_path / "gateway.log",
+        environ=environ,
+        whole_environ=True,
+        command=command,
+        port=port,
+        ready_path="/hr/readyz",
+        cwd=tmp_path,
+    )
     try:
-        yield f"http://127.0.0.1:{port}", log
+        yield gateway.start(ready_within=WITHIN).wait_ready(WITHIN, path="/payroll/readyz")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        gateway.stop()
 
 
 def get(url: str, token: str | None = None) -> httpx.Response:
@@ -68,25 +71,9 @@ def get(url: str, token: str | None = None) -> httpx.Response:
     return httpx.get(url, headers=headers, timeout=10)
 
 
-def wait_ready(url: str, log: Path) -> None:
-    import time
-
-    deadline = time.monotonic() + WITHIN
-    while time.monotonic() < deadline:
-        try:
-            if get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never ready:\n{log.read_text()[-3000:]}")
-
-
 @pytest.mark.postgres
-def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: tuple[str, Path]) -> None:
-    root, log = served
-    wait_ready(f"{root}/hr/readyz", log)
-    wait_ready(f"{root}/payroll/readyz", log)
+def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: ServedGateway) -> None:
+    root = served.root
 
     hr_users = get(f"{root}/hr/scim/v2/Users?count=1", HR_TOKEN)
     assert hr_users.status_code == 200 and hr_users.json()["totalResults"] == 20
@@ -145,7 +132,7 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: tuple[
         )
         assert simulated.returncode == 0, f"{name}:\n{simulated.stdout}{simulated.stderr}"
 
-    text = log.read_text()
+    text = served.log()
     assert "connector hr: serving" in text and "connector payroll: serving" in text
     assert "connector payroll: ready: first import done" in text
     assert "connector broken cannot start: database payroll (postgresql" in text

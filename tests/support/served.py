@@ -4,6 +4,11 @@ A process of the HR example (or another mapping) on a given database, on a port 
 (:func:`free_port`), its output in a log file (never a pipe that could fill), ready once
 ``/readyz`` answers 200. ``with ServedGateway(...) as gateway`` starts it and stops it;
 ``kill()`` is SIGKILL, and ``start()`` again restarts it on the same database and port.
+
+Other commands that end in ``mapper serve`` (the container's entrypoint script, the systemd
+unit's ``ExecStart``, several connectors from a folder) run through it too: ``command`` replaces
+the command line, ``whole_environ`` makes ``environ`` the process's whole environment, and
+``ready_path`` is the readiness URL to wait for.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -52,7 +58,11 @@ class ServedGateway:
     and ``--seed``); other databases must be loaded already (the ``hr_postgres`` fixture). The
     process's output goes to ``log_path`` (appended across restarts). ``extra`` are more
     ``mapper serve`` arguments; the bearer token is ``token``, under the client name ``client``;
-    ``scheme`` and ``verify`` are for a gateway serving TLS."""
+    ``scheme`` and ``verify`` are for a gateway serving TLS.
+
+    ``command`` is a whole command line to run instead (on ``port``, chosen before it is built);
+    with ``whole_environ`` the process's environment is ``environ`` alone (no token, no database
+    URL added); ``ready_path`` is polled for readiness; the process runs in ``cwd``."""
 
     def __init__(
         self,
@@ -65,6 +75,11 @@ class ServedGateway:
         mapping: Path = HR_MAP,
         scheme: str = "http",
         verify: Any = True,
+        command: Sequence[str] | None = None,
+        port: int | None = None,
+        whole_environ: bool = False,
+        ready_path: str = "/readyz",
+        cwd: Path = ROOT,
     ) -> None:
         self.url = url
         self.log_path = log_path
@@ -75,7 +90,11 @@ class ServedGateway:
         self.mapping = mapping
         self.scheme = scheme
         self.verify = verify
-        self.port = free_port()
+        self.command = None if command is None else list(command)
+        self.port = free_port() if port is None else port
+        self.whole_environ = whole_environ
+        self.ready_path = ready_path
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
         self.bootstrap = True  # on SQLite: --create-schema and --seed
 
@@ -99,6 +118,8 @@ class ServedGateway:
         return self.process.pid
 
     def argv(self) -> list[str]:
+        if self.command is not None:
+            return self.command
         argv = [sys.executable, "-m", "mapper", "serve", str(self.mapping), f"--port={self.port}"]
         dialect = dialect_of(self.url)
         if dialect == "sqlite":
@@ -117,24 +138,33 @@ class ServedGateway:
         """Start the process without waiting for anything. ``environ`` may override the token and
         the database URL."""
         assert self.process is None or self.process.poll() is not None, "already running"
-        env = {**os.environ, "MAPPER_TOKEN": f"{self.client}:{self.token}", "HR_DATABASE_URL": self.url}
-        env.update(self.environ)
+        if self.whole_environ:
+            env = dict(self.environ)
+        else:
+            env = {**os.environ, "MAPPER_TOKEN": f"{self.client}:{self.token}", "HR_DATABASE_URL": self.url}
+            env.update(self.environ)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.argv(), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.argv(),
+                env=env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         return self
 
-    def wait_ready(self, ready_within: float = 60.0) -> ServedGateway:
-        """Wait (a bounded number of polls) until ``/readyz`` answers 200."""
+    def wait_ready(self, ready_within: float = 60.0, path: str | None = None) -> ServedGateway:
+        """Wait (a bounded number of polls) until ``path`` (``ready_path``) answers 200."""
         assert self.process is not None
+        url = f"{self.root}{path or self.ready_path}"
         deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 raise RuntimeError(f"mapper serve exited with {code}:\n{self.log()[-3000:]}")
             try:
-                if httpx.get(f"{self.root}/readyz", timeout=2, verify=self.verify).status_code == 200:
+                if httpx.get(url, timeout=2, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -166,14 +196,18 @@ class ServedGateway:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
+    def stop(self, within: float = 15.0) -> int | None:
+        """SIGTERM, then SIGKILL if the process still runs ``within`` seconds later; its exit code
+        (None when it never started)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=within)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
