@@ -34,7 +34,7 @@ def render_statement(
 
     The expression is consumed: the generator may rewrite it, so callers pass a tree of their
     own that they do not use afterwards."""
-    opaque, placeholders = _survey(expression)
+    opaque, placeholders = survey(expression)
     try:
         with sqltext.quiet_sqlglot():
             sql = render(expression, ctx.write, consume=True)
@@ -70,7 +70,7 @@ def make_statement(ctx: Context, sql: str, span: Span, what: str, returning: Ret
     return Statement(sql=sql, params=find_text_parameters(sql), returning=returning, renamed=renamed)
 
 
-def _survey(expression: exp.Expr) -> tuple[bool, set[str]]:
+def survey(expression: exp.Expr) -> tuple[bool, set[str]]:
     """Whether ``expression`` holds an opaque ``Command``, and the names of its placeholders, in
     one walk of the tree (two searches of every derived statement were a tenth of compile time)."""
     opaque, placeholders = False, set()

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from mapper.compiler import derive
 from mapper.compiler.projection import project
-from mapper.compiler.statements import _survey
+from mapper.compiler.statements import survey
 
 IMPORTS = [
     "SELECT p.id AS id, login, mail FROM people p WHERE active = 1 ORDER BY login",
@@ -63,10 +63,10 @@ def test_derived_reads_share_no_node(sql: str, write: str) -> None:
 def test_survey_finds_what_find_all_finds(sql: str) -> None:
     tree = sqlglot.parse_one(sql, read="sqlite")
     expected = {p.name for p in tree.find_all(exp.Placeholder)}
-    assert _survey(tree) == (False, expected)
+    assert survey(tree) == (False, expected)
 
 
 def test_survey_sees_an_opaque_command() -> None:
     tree = sqlglot.parse_one("VACUUM", read="postgres")
     assert isinstance(tree, exp.Command)
-    assert _survey(tree)[0] is True
+    assert survey(tree)[0] is True

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.support import TOKEN, ServedGateway
-from tests.scaffold.conftest import load_schema
+from tests.support.scaffold import load_schema
 
 
 class ServedMapping(ServedGateway):

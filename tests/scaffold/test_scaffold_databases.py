@@ -32,7 +32,7 @@ from mapper.runtime.database import redact
 from mapper.scaffold import scaffold, without_password
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
-from tests.scaffold.conftest import FOLDERS, KINDS, Loaded, load_schema
+from tests.support.scaffold import FOLDERS, KINDS, Loaded, load_schema
 
 Golden = Callable[[str, Path], None]  # the golden fixture (tests/conftest.py)
 

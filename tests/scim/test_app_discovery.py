@@ -114,23 +114,6 @@ async def test_group_schema_members(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/Schemas/{CORE_GROUP.upper()}")).status_code == 200
 
 
-def test_mutability_follows_direction() -> None:
-    from mapper.plan import PlanAttribute
-    from mapper.scim.routes.discovery_data import _mutability
-
-    class Obj:
-        anchor_generation = "attribute"
-        anchor_attribute = "externalId"
-
-    def attr(path: str, direction: str) -> PlanAttribute:
-        return PlanAttribute(path=path, schema_urn=CORE_USER, attribute=path, column="c", direction=direction)  # type: ignore[arg-type]
-
-    assert _mutability(Obj(), attr("title", "import")) == "readOnly"  # type: ignore[arg-type]
-    assert _mutability(Obj(), attr("password", "export")) == "writeOnly"  # type: ignore[arg-type]
-    assert _mutability(Obj(), attr("title", "both")) == "readWrite"  # type: ignore[arg-type]
-    assert _mutability(Obj(), attr("externalId", "both")) == "immutable"  # type: ignore[arg-type]
-
-
 def test_direction_becomes_mutability_in_the_published_schema(tmp_path: Any) -> None:
     from mapper.pipeline import load
     from mapper.scim.routes.discovery_data import schemas

@@ -1,5 +1,6 @@
 """Scaffold test databases: each schema under tests/scaffold/schemas/ (and the HR example) loaded
-into a fresh SQLite file, or into the session's scratch PostgreSQL or MariaDB database."""
+into a fresh SQLite file, or into the session's scratch PostgreSQL or MariaDB database
+(:func:`load_schema`, for a test parametrised over :data:`KINDS` and :data:`FOLDERS`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mapper.runtime.database import bootstrap_sqlite
 from tests.support.databases import load_sql, reset_database
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
+SCHEMAS = ROOT / "tests" / "scaffold" / "schemas"
 FOLDERS = {"hr": ROOT / "examples" / "hr"} | {p.name: p for p in sorted(SCHEMAS.iterdir()) if p.is_dir()}
 FILES = {"sqlite": "schema.sql", "postgres": "schema.postgres.sql", "mariadb": "schema.mysql.sql"}
 DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mariadb": "mysql"}
@@ -37,6 +38,8 @@ class Loaded:
 
 
 def load_schema(schema: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Loaded:
+    """``schema`` (a key of :data:`FOLDERS`) loaded into a database of ``kind``: a new SQLite file
+    in ``tmp_path``, or the ``postgres_url``/``mariadb_url`` fixture's database, emptied first."""
     folder = FOLDERS[schema]
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / f'{schema}.db'}"
