@@ -40,6 +40,19 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
+#: Inside a unit, the modules split from one file along its seams keep one direction too: each
+#: imports only those before it in its row (docs/architecture.md, "Inside the units").
+LAYERED: tuple[tuple[str, ...], ...] = (
+    tuple(
+        f"mapper.runtime.sqlfilter.{m}" for m in ("terms", "wrapped", "leaves", "paths", "condition", "query")
+    ),
+    tuple(f"mapper.scaffold.{m}" for m in ("draft", "columns", "common", "user", "guess", "render")),
+    ("mapper.language.layout", "mapper.language.fmt"),
+    ("mapper.scim.matching", "mapper.scim.filter"),
+    ("mapper.scim.exposition", "mapper.scim.metrics"),
+)
+
+
 def unit(module: str) -> str:
     """The unit a module belongs to: its subpackage (``mapper.runtime.store`` -> ``runtime``), or
     the top-level module's own name."""
@@ -135,3 +148,26 @@ def test_the_walk_sees_imports_of_every_kind() -> None:
     assert any(unit(t) == "scim" for t in cli)  # imported inside serve(), not at the top
     codes = {target for _, target in imports(PACKAGE / "lint" / "codes.py")}
     assert "mapper.links" in codes  # from mapper import links
+
+
+def backwards(layers: tuple[str, ...], module: str, found: Iterator[tuple[int, str]]) -> list[str]:
+    """The imports of ``module`` that point to a module after it in ``layers``."""
+    later = set(layers[layers.index(module) + 1 :])
+    return [f"line {line}: {module} imports {target}" for line, target in sorted(found) if target in later]
+
+
+@pytest.mark.parametrize("layers", LAYERED, ids=[layers[-1] for layers in LAYERED])
+def test_split_modules_import_in_one_direction(layers: tuple[str, ...]) -> None:
+    for module in layers:
+        path = ROOT / (module.replace(".", "/") + ".py")
+        assert path.exists(), f"{module} is in LAYERED but not in the package"
+        assert backwards(layers, module, imports(path)) == [], path.relative_to(ROOT)
+
+
+def test_a_backward_import_inside_a_unit_is_reported() -> None:
+    layers = LAYERED[0]
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .query import FilterSql\n"
+    found = imports_in(source, "mapper.runtime.sqlfilter")
+    assert backwards(layers, "mapper.runtime.sqlfilter.terms", found) == [
+        "line 3: mapper.runtime.sqlfilter.terms imports mapper.runtime.sqlfilter.query"
+    ]

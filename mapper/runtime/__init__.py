@@ -14,6 +14,8 @@
 | ``rows`` | rows into records (:class:`RowForm`), driver cursor pages, one object by anchor |
 | ``deltas`` | changes since the last sync, anchor scans, the watermark |
 | ``database`` | one engine per source, statements compiled once, transactions in worker threads |
+| ``engine`` | the SQLAlchemy engine of a database: connect arguments, pool listeners, the watchdog |
+| ``sqlfilter`` | SCIM filters answered by the database: filter → SQL over the import |
 | ``autosync`` | the background delta/full import loop |
 | ``coherence`` | other gateway processes' writes: LISTEN/NOTIFY or a polled change log, re-read by anchor |
 | ``locks`` | per-key locks for writes |
