@@ -9,6 +9,7 @@ Paths are as written (not yet canonical): resolving them is the caller's busines
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 Scalar = str | int | float | bool | None
 
@@ -75,3 +76,13 @@ class ValuePath:
 
 
 Filter = Compare | Present | And | Or | Not | ValuePath
+
+
+def as_bool(value: Any) -> bool | None:
+    """A filter value read as a boolean (``true``/``false`` as strings too, in any case), or None.
+    The cache's evaluator and the SQL translation read values alike through it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None

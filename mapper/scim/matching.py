@@ -20,6 +20,7 @@ from mapper.scimfilter import (
     Present,
     Scalar,
     ValuePath,
+    as_bool,
 )
 
 # ---------------------------------------------------------------------------- equality terms
@@ -57,7 +58,7 @@ def _canonical_term(path: AttrPath, value: Scalar, resolver: AttributeResolver) 
     info = resolver.resolve(path.urn, path.attribute, path.sub)
     urn = container_key(resolver, info)
     if info.type == "boolean":
-        value = _as_bool(value) if _as_bool(value) is not None else value
+        value = as_bool(value) if as_bool(value) is not None else value
     elif (
         info.type not in ("integer", "decimal")
         and isinstance(value, int | float)
@@ -158,8 +159,8 @@ def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None
 
 def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
     if isinstance(actual, bool) or info.type == "boolean":
-        wanted = _as_bool(expected)
-        return wanted is not None and op == "eq" and _as_bool(actual) == wanted
+        wanted = as_bool(expected)
+        return wanted is not None and op == "eq" and as_bool(actual) == wanted
     if info.type == "dateTime" and isinstance(expected, str) and isinstance(actual, str):
         when = _as_datetime(expected)
         if when is None:
@@ -198,14 +199,6 @@ def _ordered(op: str, actual: Any, expected: Any) -> bool:
     if op in SUBSTRING:
         return _text(op, str(actual), str(expected))
     raise invalid_filter(f"unknown operator '{op}'")
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
 
 
 def _as_datetime(text: str) -> datetime | None:

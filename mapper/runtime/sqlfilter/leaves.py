@@ -16,14 +16,13 @@ from mapper.runtime.sqlfilter.terms import (
     Described,
     Untranslatable,
     Value,
-    as_bool,
     binary,
     folded,
     operator,
     same_scim,
 )
 from mapper.runtime.values import bind_datetime, canonical
-from mapper.scimfilter import ORDERING, SUBSTRING, Compare, Scalar
+from mapper.scimfilter import ORDERING, SUBSTRING, Compare, Scalar, as_bool
 
 
 class Leaves:

@@ -138,15 +138,6 @@ def operator(op: str, left: exp.Expr, right: exp.Expr) -> exp.Expr:
     return kinds[op](this=left, expression=right)
 
 
-def as_bool(value: Any) -> bool | None:
-    """A filter value as a boolean (``true``/``false`` in any case too), or None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
 def folded(value: Any, case_exact: bool) -> Any:
     """A SCIM value as the cache compares it (strings case-folded unless caseExact)."""
     if isinstance(value, str):
