@@ -15,7 +15,7 @@ from mapper.compiler.listing import list_statements
 from mapper.plan import Statement
 from mapper.runtime.database import Database, bindable_as_number
 from mapper.runtime.loading import driver_pages
-from tests.compiler.helpers import FIXTURES, compile_file
+from tests.support.compiling import FIXTURES, compile_file
 
 FLAGS = FIXTURES / "flags.map"
 

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from mapper.compiler.dialects import find_text_parameters
-from tests.compiler.helpers import USER, compile_clean
+from tests.support.compiling import USER, compile_clean
 
 
 def with_import(sql: str, text: str = USER) -> str:

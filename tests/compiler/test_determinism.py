@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from tests.compiler.helpers import DIALECTS, EXAMPLES, ROOT, compile_file
+from tests.support.compiling import DIALECTS, EXAMPLES, ROOT, compile_file
 
 EXAMPLE_FILES = [EXAMPLES / "hr" / "hr.map", *sorted((EXAMPLES / "payroll").glob("*.map"))]
 SCRIPT = """
 import sys
 from pathlib import Path
-from tests.compiler.helpers import compile_file
+from tests.support.compiling import compile_file
 plan, _ = compile_file(Path(sys.argv[1]), sys.argv[2])
 sys.stdout.write(plan.model_dump_json())
 """

@@ -6,7 +6,7 @@ import pytest
 
 from mapper.compiler import compile
 from mapper.diagnostics import Diagnostic, Severity
-from tests.compiler.helpers import compile_text, model
+from tests.support.compiling import compile_text, model
 
 BASE = '''source db {
   dialect sqlite
@@ -336,7 +336,7 @@ def test_map207_opaque_statement_cannot_change_dialect() -> None:
 
 def test_every_code_is_documented() -> None:
     from mapper.compiler.codes import CODES
-    from tests.compiler.helpers import ROOT
+    from tests.support.compiling import ROOT
 
     doc = (ROOT / "docs" / "diagnostics-sql.md").read_text(encoding="utf-8")
     for code in CODES:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mapper.compiler.listing import render
-from tests.compiler.helpers import EXAMPLES, FIXTURES, compile_file
+from tests.support.compiling import EXAMPLES, FIXTURES, compile_file
 
 Golden = Callable[[str, Path], None]
 HR = EXAMPLES / "hr" / "hr.map"

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, create_engine, text
 from mapper.pipeline import load
 from mapper.plan import Plan, Statement
 from mapper.runtime.database import engine_url
-from tests.compiler.helpers import EXAMPLES
+from tests.support.compiling import EXAMPLES
 from tests.support.databases import load_sql, reset_database
 
 PAYROLL = EXAMPLES / "payroll"

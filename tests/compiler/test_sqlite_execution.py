@@ -13,7 +13,7 @@ from sqlalchemy import Connection, create_engine, event, text
 
 from mapper.pipeline import load
 from mapper.plan import Plan, PlanObject, Statement
-from tests.compiler.helpers import EXAMPLES
+from tests.support.compiling import EXAMPLES
 
 HR = EXAMPLES / "hr"
 

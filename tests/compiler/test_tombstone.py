@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mapper.plan import PlanTransform
-from tests.compiler.helpers import DIALECTS, ROOT, compile_clean, compile_file, compile_text
+from tests.support.compiling import DIALECTS, ROOT, compile_clean, compile_file, compile_text
 
 SOFT = '''
 source db {

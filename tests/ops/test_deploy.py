@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from tests.reliability.support import HR, ROOT, SAMPLE_USERS, ServedGateway, free_port
+from tests.support.served import HR, ROOT, SAMPLE_USERS, ServedGateway, free_port
 
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 UNIT = ROOT / "deploy" / "mapper.service"

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.reliability.support import HR, ROOT, free_port
+from tests.support.served import HR, ROOT, free_port
 
 SHARED = "hub-shared-token-1"
 STAFF = "hub-staff-token-2"

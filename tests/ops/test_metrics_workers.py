@@ -11,7 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from mapper.scim.exposition import multiprocess_directory
-from tests.reliability.support import AUTH, SAMPLE_USERS, ServedGateway, sqlite_url
+from tests.support.served import AUTH, SAMPLE_USERS, ServedGateway, sqlite_url
 
 
 def requests_to(text: str, route: str) -> float:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.reliability.support import AUTH, CORE_USER, ROOT, TOKEN, ServedGateway, sqlite_url
+from mapper.plan import CORE_USER
+from tests.support.served import AUTH, ROOT, TOKEN, ServedGateway, sqlite_url
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

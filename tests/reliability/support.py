@@ -17,17 +17,37 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from mapper.runtime.database import engine_url
-from tests.support.served import HR, HR_MAP, ROOT, TOKEN, ServedGateway, dialect_of, free_port, sqlite_url
+from tests.support.served import (
+    AUTH,
+    HR,
+    HR_MAP,
+    ROOT,
+    SAMPLE_USERS,
+    TOKEN,
+    ServedGateway,
+    dialect_of,
+    free_port,
+    sqlite_url,
+)
 
-__all__ = ["HR", "HR_MAP", "ROOT", "TOKEN", "ServedGateway", "dialect_of", "free_port", "sqlite_url"]
+__all__ = [
+    "AUTH",
+    "HR",
+    "HR_MAP",
+    "ROOT",
+    "SAMPLE_USERS",
+    "TOKEN",
+    "ServedGateway",
+    "dialect_of",
+    "free_port",
+    "sqlite_url",
+]
 
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-SAMPLE_USERS = 20  # examples/hr/sample-data.sql
 #: statuses a server fault may legitimately answer: not implemented, and unavailable (retry later)
 ALLOWED_5XX = frozenset({501, 503})
 #: what a traceback or an unhandled error leaves in the gateway's log

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mapper.runtime.inserts import Inserts
-from tests.compiler.helpers import EXAMPLES, FIXTURES, compile_clean, compile_file
+from tests.support.compiling import EXAMPLES, FIXTURES, compile_clean, compile_file
 
 FLAGS = FIXTURES / "flags.map"
 BACKENDS = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import TOKEN, ServedGateway
 from tests.support.scaffold import load_schema
+from tests.support.served import TOKEN, ServedGateway
 
 
 class ServedMapping(ServedGateway):

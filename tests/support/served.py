@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HR = ROOT / "examples" / "hr"
 HR_MAP = HR / "hr.map"
 TOKEN = "reliability-token-5b1e7c"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SAMPLE_USERS = 20  # the users of examples/hr/sample-data.sql
 
 
 def free_port() -> int:

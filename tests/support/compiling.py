@@ -1,4 +1,5 @@
-"""Shared by the compiler tests: compile mapping text or files without touching the checks."""
+"""Compiling mapping text or files without touching the checks: the compiler tests use these, and
+the runtime tests that need a compiled plan of a fixture."""
 
 from __future__ import annotations
 
