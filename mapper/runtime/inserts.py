@@ -25,10 +25,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from mapper.plan import PlanObject, Statement
-
-#: SQLAlchemy backend names whose sqlglot dialect is named otherwise
-_SQLGLOT_DIALECTS = {"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql"}
+from mapper.plan import PlanObject, Statement, dialect_of
 
 #: shapes kept per object type; the least recently used goes first past this
 SHAPES = 64
@@ -40,7 +37,7 @@ class Inserts:
     def __init__(self, obj: PlanObject, dialect: str, limit: int = SHAPES) -> None:
         self.statement = obj.insert
         self.optional = frozenset(param for _column, param in obj.insert_columns)
-        self.read = _SQLGLOT_DIALECTS.get(dialect, dialect)
+        self.read = dialect_of(dialect) or dialect
         self.limit = limit
         self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
         self._lock = threading.Lock()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
 from mapper.lint.database.checks import allowed_values
+from mapper.plan import dialect_of
 from mapper.scaffold.names import STATUS, key
 
 if TYPE_CHECKING:
@@ -31,8 +32,8 @@ class ScaffoldError(MapperError):
     mapping needs (a user table with a key). The message says what is missing."""
 
 
-#: the mapping dialect for each SQLAlchemy backend ``mapper init`` reads
-DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+#: the mapping dialects whose databases ``mapper init`` reads (a backend's name -> :func:`dialect_of`)
+READABLE = frozenset({"sqlite", "postgres", "mysql"})
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def read_database(url: str, schema: str | None = None, only: tuple[str, ...] = (
         parsed = engine_url(url)
     except Exception as exc:
         raise ScaffoldError(f"not a database URL: {exc}") from exc
-    dialect = DIALECTS.get(parsed.get_backend_name())
-    if dialect is None:
+    dialect = dialect_of(parsed.get_backend_name())
+    if dialect not in READABLE:
         raise ScaffoldError(
             f"{redact(url)}: mapper init reads SQLite, PostgreSQL and MariaDB/MySQL databases, "
             f"not {parsed.get_backend_name()}"

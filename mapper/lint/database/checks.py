@@ -20,14 +20,14 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-_DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
+from mapper.plan import dialect_of
 
 
 def allowed_values(constraints: list[dict[str, Any]], dialect: str) -> dict[str, frozenset[Any]]:
     """Lower-cased column name → the literal values its CHECK constraints allow, for each column
     that one constraint limits to a closed list. ``constraints`` is SQLAlchemy's
     ``get_check_constraints``; ``dialect`` its dialect name."""
-    read = _DIALECTS.get(dialect)
+    read = dialect_of(dialect)
     found: dict[str, frozenset[Any]] = {}
     for constraint in constraints:
         text = constraint.get("sqltext")

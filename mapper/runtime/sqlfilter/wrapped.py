@@ -6,11 +6,8 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from mapper.plan import PlanObject
+from mapper.plan import PlanObject, dialect_of
 from mapper.runtime.sqlfilter.terms import FILTERED, ident
-
-#: sqlglot's name of each SQLAlchemy backend this module writes SQL for
-DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
 
 
 class Wrapped:
@@ -20,7 +17,7 @@ class Wrapped:
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
         self.dialect = dialect
-        self.write = DIALECTS.get(dialect, dialect)
+        self.write = dialect_of(dialect) or dialect
         query, self._outputs = unordered(obj.import_all.sql, self.write)
         self._children = [unordered(m.load.sql, self.write) for m in obj.multi]
         # the imports as text, rendered once: a statement is the filter's SQL around them
