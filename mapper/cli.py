@@ -25,7 +25,7 @@ from mapper.errors import MapperError, MappingError
 from mapper.lint import FORMATS, lint_paths, render
 from mapper.lint.codes import explain
 from mapper.lint.render import tool_version
-from mapper.pipeline import SourceFileError, load, load_file, read
+from mapper.pipeline import SourceFileError, load, load_all, load_file, read
 
 if TYPE_CHECKING:
     from mapper.plan import Plan
@@ -294,18 +294,23 @@ def serve(settings: Settings) -> int:
 def _checked_plan(mapping: str, settings: Settings) -> Plan | int:
     """The compiled plan of ``mapping`` with its sources' URLs and coherence mode checked, or the
     exit code after saying why there is none."""
-    from mapper.runtime.coherence import check_mode
-    from mapper.scim import server
-
     plan = _serve_plan(mapping, settings.dialect)
     if isinstance(plan, int):
         return plan
-    problem = server.check_sources(plan, settings.environ) or check_mode(
-        settings.coherence, (s.dialect for s in plan.sources)
-    )
+    problem = _source_problem(plan, settings)
     if problem:
         return _say(problem, EXIT_USAGE)
     return plan
+
+
+def _source_problem(plan: Plan, settings: Settings) -> str | None:
+    """Why ``plan``'s sources cannot be served: a URL unset, or a coherence mode they lack."""
+    from mapper.runtime.coherence import check_mode
+    from mapper.scim import server
+
+    return server.check_sources(plan, settings.environ) or check_mode(
+        settings.coherence, (s.dialect for s in plan.sources)
+    )
 
 
 def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Connector] | int:
@@ -325,14 +330,21 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
         return _say("mapper serve: --workers serves one mapping; give one file", EXIT_USAGE)
     try:
         files = mapping_files(settings.mapping)
-        names = [connector_name(file) for file in files]
+        plans = load_all(files, write=settings.dialect)
+        names = [connector_name(plan) for plan in plans]
     except ConnectorError as error:
         return _say(f"mapper serve: {error}", EXIT_USAGE)
+    except MappingError as error:
+        for diagnostic in error.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return _say("mapper serve: the mappings have errors; not serving them", EXIT_ERRORS)
+    except SourceFileError as error:
+        return _say(f"mapper serve: {error}", EXIT_USAGE)
     connectors = []
-    for name, file in zip(names, files, strict=True):
-        plan = _checked_plan(file, settings)
-        if isinstance(plan, int):
-            return plan
+    for name, file, plan in zip(names, files, plans, strict=True):
+        problem = _source_problem(plan, settings)
+        if problem:
+            return _say(problem, EXIT_USAGE)
         try:
             own = parse_credentials(connector_tokens(name, settings.environ))
         except TokenConfigError as error:

@@ -10,18 +10,22 @@ sorted by position with each (code, place) once.
 - ``load_text(text, path, write=None) -> Loaded``: never raises for a problem in the mapping;
 - ``load_file(path, write=None) -> Loaded``: the same for a file (``SourceFileError`` when unreadable);
 - ``load(path, write=None) -> Plan``: the plan, or ``MappingError`` carrying every diagnostic
-  when any is an error.
+  when any is an error;
+- ``served_together(results)``: files served (or linted) together, each with its own connector
+  name (MAP118 on a file whose name an earlier one has); ``load_all(paths, write=None)`` loads
+  such files, as ``load`` does one.
 
 ``write`` overrides every source's dialect (``UnknownDialectError`` when it names none).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mapper.checks import check, position
+from mapper.checks.connector import check_served_together
 from mapper.compiler import codes as compiler_codes
 from mapper.compiler import compile
 from mapper.diagnostics import Diagnostic, Severity, has_errors
@@ -96,6 +100,27 @@ def load(path: str | Path, write: str | None = None) -> Plan:
     if loaded.plan is None or not loaded.ok:
         raise MappingError(loaded.diagnostics)
     return loaded.plan
+
+
+def load_all(paths: Sequence[str | Path], write: str | None = None) -> list[Plan]:
+    """The plans of mapping files served together (``mapper serve DIR``), in order. Raises
+    ``MappingError`` carrying every file's diagnostics when any is an error (two files of one
+    connector name included), and ``SourceFileError`` when a file cannot be read."""
+    results = served_together([load_file(path, write) for path in paths])
+    if not all(result.ok for result in results):
+        raise MappingError([d for result in results for d in result.diagnostics])
+    return [result.plan for result in results if result.plan is not None]
+
+
+def served_together(results: Sequence[Loaded]) -> list[Loaded]:
+    """``results`` with MAP118 added to each file whose connector name an earlier one has."""
+    found = check_served_together([r.mapping for r in results if r.mapping is not None])
+    if not found:
+        return list(results)
+    return [
+        replace(r, diagnostics=ordered([*r.diagnostics, *(d for d in found if d.file == r.path)]))
+        for r in results
+    ]
 
 
 def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

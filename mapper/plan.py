@@ -20,6 +20,8 @@ SQL conventions (all statements, every dialect):
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -256,12 +258,32 @@ class PlanSchema(PlanNode):
     attributes: tuple[PlanSchemaAttribute, ...]
 
 
+#: what a connector's name may be: a URL path segment as written (no escaping), and the ECMA
+#: Connector Host's ``/ecma2host_{name}/scim``
+CONNECTOR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: the characters of :data:`CONNECTOR_NAME`, in words (for messages)
+CONNECTOR_NAME_RULE = "letters A-Z and a-z, digits, '_', '-' and '.', starting with a letter or digit"
+
+
+def connector_name(declared: str | None, path: str) -> str:
+    """The connector a mapping file is served as: its ``connector "NAME"``, else the file's name
+    without ``.map`` (which may not fit :data:`CONNECTOR_NAME`)."""
+    return declared if declared is not None else PurePath(path).name.removesuffix(".map")
+
+
 class Plan(PlanNode):
     version: int = PLAN_VERSION
     mapping: str  # the mapping file's path as given to the compiler
+    #: the file's ``connector "NAME"``; left out of the JSON when the file declares none
+    connector: str | None = Field(default=None, exclude_if=lambda name: name is None)
     sources: tuple[PlanSource, ...]
     schemas: tuple[PlanSchema, ...]
     objects: tuple[PlanObject, ...]
+
+    @property
+    def connector_name(self) -> str:
+        """The connector ``mapper serve DIR`` serves this plan as (:func:`connector_name`)."""
+        return connector_name(self.connector, self.mapping)
 
     def object(self, name: str) -> PlanObject:
         for obj in self.objects:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 from mapper.checks.analysis import Analysis, analyze
 from mapper.checks.attributes import check_attributes
+from mapper.checks.connector import check_connector
 from mapper.checks.dn import check_dn, check_id_source
 from mapper.checks.identity import check_anchor, check_query
 from mapper.checks.objects import check_objects
@@ -28,6 +29,7 @@ from mapper.language.model import MappingFile
 Rule = Callable[[Analysis], Iterator[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
+    check_connector,
     check_sources,
     check_schemas,
     check_objects,

@@ -42,6 +42,12 @@ INVALID_ENDPOINT = _e("MAP115", "invalid-endpoint", "an endpoint does not start 
 STANDARD_OBJECT_SCHEMA = _e(
     "MAP116", "standard-object-schema", "User or Group names a core schema; theirs are fixed by RFC 7643"
 )
+INVALID_CONNECTOR_NAME = _e(
+    "MAP117", "invalid-connector-name", "a connector name cannot be a URL path segment or an ECMA host path"
+)
+DUPLICATE_CONNECTOR = _e(
+    "MAP118", "duplicate-connector", "two mapping files served together have the same connector name"
+)
 # anchor and query attribute
 ANCHOR_MULTI_VALUED = _e("MAP120", "anchor-multi-valued", "the anchor comes from a multi-valued attribute")
 ANCHOR_BOOLEAN = _e("MAP121", "anchor-boolean", "the anchor comes from a boolean attribute")
@@ -139,6 +145,8 @@ CODES: tuple[Code, ...] = (
     UNKNOWN_SCHEMA,
     INVALID_ENDPOINT,
     STANDARD_OBJECT_SCHEMA,
+    INVALID_CONNECTOR_NAME,
+    DUPLICATE_CONNECTOR,
     ANCHOR_MULTI_VALUED,
     ANCHOR_BOOLEAN,
     ANCHOR_UNMAPPED,

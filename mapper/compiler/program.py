@@ -42,6 +42,7 @@ def compile(
         return None, diagnostics
     plan = Plan(
         mapping=mapping.path,
+        connector=None if mapping.connector is None else mapping.connector.name.value,
         sources=tuple(
             _source(src, target or dialects[src.name.value] or "sqlite") for src in mapping.sources
         ),

@@ -1,10 +1,11 @@
 """The canonical layout of a mapping file: ``format_mapping(mapping) -> str``.
 
-Layout: 2-space indents; one blank line between top-level blocks; inside an object the items
-come in a fixed order, in groups separated by one blank line (anchor, query, dn, id | import,
-delta | attributes | each multi | write, disable, delete, tombstone, recreate); the columns of
-an attributes or schema block are aligned, as are the statements of multi and write blocks; SQL
-bodies are kept verbatim. docs/language.md, "Canonical layout", says the same for users.
+Layout: the ``connector`` line first; 2-space indents; one blank line between top-level blocks;
+inside an object the items come in a fixed order, in groups separated by one blank line (anchor,
+query, dn, id | import, delta | attributes | each multi | write, disable, delete, tombstone,
+recreate); the columns of an attributes or schema block are aligned, as are the statements of
+multi and write blocks; SQL bodies are kept verbatim. docs/language.md, "Canonical layout", says
+the same for users.
 
 Comments survive: a comment after code on a line stays at the end of that construct's line,
 and a comment on its own line goes before the construct that follows it in the source (or
@@ -18,7 +19,14 @@ from __future__ import annotations
 
 import bisect
 
-from mapper.language.layout import INDENT, Chunk, object_chunks, schema_chunks, source_chunks
+from mapper.language.layout import (
+    INDENT,
+    Chunk,
+    connector_chunks,
+    object_chunks,
+    schema_chunks,
+    source_chunks,
+)
 from mapper.language.model import Comment, MappingFile, ObjectType, SchemaDecl, Source
 
 
@@ -26,6 +34,8 @@ def format_mapping(mapping: MappingFile) -> str:
     """The file in canonical layout, comments included; ends with one newline (``\\r\\n`` line
     ends when the file had them)."""
     chunks: list[Chunk] = []
+    if mapping.connector is not None:
+        chunks.extend(connector_chunks(mapping.connector))
     blocks: list[Source | SchemaDecl | ObjectType] = [*mapping.sources, *mapping.schemas, *mapping.objects]
     blocks.sort(key=lambda block: block.span.offset)
     for block in blocks:

@@ -12,6 +12,7 @@ from mapper.language.model import (
     Assignment,
     AttributeMapping,
     Comment,
+    ConnectorDecl,
     DeltaTable,
     Deprovision,
     Dn,
@@ -54,6 +55,10 @@ class Chunk:
 
 def _closing(span_end: int, depth: int) -> Chunk:
     return Chunk("}", depth, span_end - 1, closing=True)
+
+
+def connector_chunks(declared: ConnectorDecl) -> list[Chunk]:
+    return [Chunk(f"connector {quote(declared.name.value)}", 0, declared.span.offset)]
 
 
 def source_chunks(source: Source) -> list[Chunk]:

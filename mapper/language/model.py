@@ -55,6 +55,14 @@ class LiteralUrl(Node):
     span: Span
 
 
+class ConnectorDecl(Node):
+    """``connector "NAME"``: the connector ``mapper serve`` serves the file as (default: the
+    file's name without ``.map``). ``name`` is the string's value; its span covers the quotes."""
+
+    name: Name
+    span: Span
+
+
 class Source(Node):
     """``source NAME { dialect D  url ... }``: a database."""
 
@@ -287,6 +295,7 @@ class MappingFile(Node):
 
     path: str
     text: str
+    connector: ConnectorDecl | None = None
     sources: tuple[Source, ...]
     schemas: tuple[SchemaDecl, ...]
     objects: tuple[ObjectType, ...]

@@ -46,7 +46,7 @@ _WORD = re.compile(r"[^\W\d]\w*\Z")
 _ITEM_KEYWORDS = frozenset(
     {"anchor", "query", "dn", "import", "delta", "attributes", "multi", "write", "disable", "delete"}
 )
-_TOP_LEVEL = re.compile(r"^(?:source|schema|object)\b", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^(?:connector|source|schema|object)\b", re.MULTILINE)
 # What matters for brace matching: SQL bodies, strings and comments are skipped whole.
 _SCAN = re.compile(r'sql"""[\s\S]*?"""|sql"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')

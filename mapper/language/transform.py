@@ -22,6 +22,7 @@ from mapper.language.building import SQL_CLOSE, SQL_OPEN, Item, LineIndex, unquo
 from mapper.language.model import (
     Anchor,
     Comment,
+    ConnectorDecl,
     DeltaNone,
     DeltaTable,
     DeltaWatermark,
@@ -47,9 +48,11 @@ class ModelBuilder(AttributeRules, WriteRules):
     # -- file -----------------------------------------------------------------------------------
 
     def start(self, meta: Meta, children: list[Any]) -> MappingFile:
+        declared = self._gather([c for c in children if isinstance(c, Item)], "the file")
         return MappingFile(
             path=self.path,
             text=self.text,
+            connector=self._value(declared, "connector"),
             sources=tuple(c for c in children if isinstance(c, Source)),
             schemas=tuple(c for c in children if isinstance(c, SchemaDecl)),
             objects=tuple(c for c in children if isinstance(c, ObjectType)),
@@ -57,6 +60,10 @@ class ModelBuilder(AttributeRules, WriteRules):
 
     def make_comments(self, tokens: list[Token]) -> tuple[Comment, ...]:
         return tuple(Comment(text=t.value.rstrip(), span=self._name(t).span) for t in tokens)
+
+    def connector(self, meta: Meta, children: list[Token]) -> Item:
+        span = self._span(meta)
+        return Item("connector", ConnectorDecl(name=self._string(children[0]), span=span), span)
 
     # -- source ---------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mapper.diagnostics import Diagnostic
-from mapper.pipeline import Loaded, SourceFileError, load_text, ordered, read
+from mapper.pipeline import Loaded, SourceFileError, load_text, ordered, read, served_together
 
 #: One linted file: the pipeline's result, with the live schema's diagnostics when asked.
 LintResult = Loaded
@@ -60,4 +60,13 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def lint_paths(
     paths: Iterable[str | Path], write: str | None = None, db: str | None = None
 ) -> list[LintResult]:
-    return [read_and_lint(p, write, db) for p in expand(paths)]
+    """Each file's lint; the files of one directory are what ``mapper serve DIR`` serves together,
+    so each of them needs its own connector name (MAP118)."""
+    results = [read_and_lint(p, write, db) for p in expand(paths)]
+    folders: dict[Path, list[int]] = {}
+    for index, result in enumerate(results):
+        folders.setdefault(Path(result.path).parent, []).append(index)
+    for indexes in folders.values():
+        for index, checked in zip(indexes, served_together([results[i] for i in indexes]), strict=True):
+            results[index] = checked
+    return results

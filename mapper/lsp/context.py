@@ -22,7 +22,7 @@ from mapper.language.grammar import mapping_parser
 
 #: The word being typed: path characters, and bracketed value filters (maybe unclosed).
 _PARTIAL = re.compile(r"(?:[\w$:.\-]|\[[^\]\n]*\]?)*\Z")
-_TOP_LEVEL = re.compile(r"^(?:source|schema|object)\b", re.MULTILINE)
+_TOP_LEVEL = re.compile(r"^(?:connector|source|schema|object)\b", re.MULTILINE)
 #: What may hide braces: SQL bodies (maybe unterminated at the cursor), strings and comments.
 _OPAQUE = re.compile(r'sql"""[\s\S]*?(?:"""|\Z)|"(?:[^"\\\n]|\\.)*"?|#[^\n]*')
 #: The keywords that open a block inside an object, by token type.

@@ -12,6 +12,11 @@ _SOFT = "soft-delete-tombstone-and-recreate"
 
 #: keyword -> (what it means, the section of docs/language.md)
 KEYWORDS: dict[str, tuple[str, str]] = {
+    "connector": (
+        '`connector "NAME"`: the connector `mapper serve DIR` serves this file as, at `/NAME/scim/v2` '
+        "and `/ecma2host_NAME/scim` (default: the file's name without `.map`).",
+        "connector",
+    ),
     "source": ("`source NAME { dialect D  url ... }`: a database the objects read and write.", _S),
     "dialect": ("The SQL dialect of a source: sqlite, postgres, mysql (also MariaDB), tsql or oracle.", _S),
     "url": ('The database URL: `url env("VAR", "default")` (recommended) or `url "postgresql://..."`.', _S),

@@ -99,11 +99,11 @@ OPERATOR_ROUTES = ("/", "/healthz", "/readyz", "/metrics", "/status")
 
 
 def connector_name(plan: Plan, settings: Settings | None = None) -> str:
-    """The connector's name: the one the hub gives it, else its mapping file's name without the
-    extension (``hr.map``: ``hr``)."""
+    """The connector's name: the one the hub gives it, else the one its file declares, else its
+    mapping file's name without the extension (``hr.map``: ``hr``)."""
     if settings is not None and settings.connector:
         return settings.connector
-    return PurePath(plan.mapping).stem or "mapping"
+    return plan.connector or PurePath(plan.mapping).stem or "mapping"
 
 
 def operator_routes(plan: Plan, settings: Settings, metrics: Metrics, trail: AuditTrail) -> list[BaseRoute]:

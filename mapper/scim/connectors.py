@@ -1,6 +1,7 @@
 """Several connectors in one gateway: ``mapper serve mappings/`` (a directory of ``*.map`` files)
-or several mapping files. Each mapping is a connector of its own, named after its file
-(``payroll.map`` is ``payroll``), as the ECMA Connector Host runs one connector per application:
+or several mapping files. Each mapping is a connector of its own, named as its file declares
+(``connector "payroll"``) or else after its file (``payroll.map`` is ``payroll``), as the ECMA
+Connector Host runs one connector per application:
 
 - its own app (:func:`mapper.scim.app.build_app`), so its own gateway: database pools, cache,
   autosync, reconnect probe;
@@ -36,7 +37,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from mapper.errors import MapperError
-from mapper.plan import Plan
+from mapper.plan import CONNECTOR_NAME, CONNECTOR_NAME_RULE, Plan
 from mapper.scim.responses import JsonResponse
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.health import RETRY_AFTER, healthz
@@ -44,7 +45,6 @@ from mapper.scim.tokens import Credential
 
 log = logging.getLogger("mapper.scim")
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # what /ecma2host_{name}/scim accepts too
 #: a connector's own paths outside its SCIM roots: ``/{name}/readyz`` is its app's ``/readyz``
 OWN_PATHS = frozenset({"/readyz", "/healthz", "/metrics", "/status", "/"})
 
@@ -69,7 +69,8 @@ class Connector:
 
 def mapping_files(paths: Iterable[str]) -> list[str]:
     """Each path, a directory giving its ``*.map`` files in name order. Raises
-    :class:`ConnectorError` for a directory without any, or two files that name one connector."""
+    :class:`ConnectorError` for a directory without any. (Two files of one connector name are
+    the pipeline's MAP118: ``mapper.pipeline.load_all``.)"""
     files: list[str] = []
     for path in paths:
         if Path(path).is_dir():
@@ -79,21 +80,17 @@ def mapping_files(paths: Iterable[str]) -> list[str]:
             files += found
         else:
             files.append(path)
-    seen: dict[str, str] = {}
-    for file in files:
-        name = connector_name(file)
-        if name.casefold() in seen:
-            raise ConnectorError(f"{seen[name.casefold()]} and {file} both name the connector {name!r}")
-        seen[name.casefold()] = file
     return files
 
 
-def connector_name(path: str) -> str:
-    """The connector a mapping file serves: its file name without ``.map``."""
-    name = Path(path).name.removesuffix(".map")
-    if not NAME.fullmatch(name):
+def connector_name(plan: Plan) -> str:
+    """The connector ``plan`` is served as: its declared name (checked by MAP117), else its file
+    name without ``.map``, which must then fit a URL path segment too."""
+    name = plan.connector_name
+    if not CONNECTOR_NAME.fullmatch(name):
         raise ConnectorError(
-            f"{path}: a connector's name (its file name) may hold letters, digits, '_', '-' and '.'"
+            f"{plan.mapping}: its file name {name!r} cannot name a connector ({CONNECTOR_NAME_RULE}); "
+            'declare a name in the file: connector "NAME"'
         )
     return name
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from mapper.checks.codes import CODES
 from mapper.lint import database
 from mapper.lint.codes import REGISTRY
-from tests.support.planted import CASES, CUSTOM_SCHEMA_CASES
+from tests.support.planted import ACROSS_FILES, CASES, CUSTOM_SCHEMA_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +22,7 @@ def test_every_code_has_a_section_in_the_docs() -> None:
 
 def test_every_check_code_is_planted_by_a_test() -> None:
     planted = {code for case in (*CASES, *CUSTOM_SCHEMA_CASES) for code, _, _ in case[2]}
+    planted |= set(ACROSS_FILES)
     assert {c.code for c in CODES} <= planted
 
 

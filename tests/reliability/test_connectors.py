@@ -1,11 +1,12 @@
 """Several connectors in one ``mapper serve mappings/`` process, as an operator runs them: HR on
 SQLite and payroll on PostgreSQL, each at ``/{name}/scim/v2`` and ``/ecma2host_{name}/scim`` with
 its own tokens (one connector's token does not open the other), its own readiness, and a third
-connector whose database is missing failing alone while the others serve."""
+connector whose database is missing failing alone while the others serve. HR and payroll are
+named by their files' ``connector`` lines, not by the file names; two files of one name stop the
+start (MAP118)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,16 +25,18 @@ HR_TOKEN, PAYROLL_TOKEN = "hr-token-1f3a", "payroll-token-9c2e"
 
 @pytest.fixture
 def served(tmp_path: Path, postgres_url: str) -> Iterator[ServedGateway]:
-    """``mapper serve mappings/`` with hr.map (SQLite), payroll.map (PostgreSQL) and broken.map
-    (the payroll mapping on a PostgreSQL database that does not exist), once the HR and payroll
-    connectors are ready."""
+    """``mapper serve mappings/`` with people.map (SQLite, ``connector "hr"``), money.map
+    (PostgreSQL, ``connector "payroll"``) and broken.map (the payroll mapping on a PostgreSQL
+    database that does not exist, named after its file), once the HR and payroll connectors are
+    ready."""
     reset_database(postgres_url)
     load_sql(postgres_url, [PAYROLL / "schema.postgres.sql"])
     mappings = tmp_path / "mappings"
     mappings.mkdir()
-    shutil.copy(HR / "hr.map", mappings / "hr.map")
-    shutil.copy(PAYROLL / "payroll.map", mappings / "payroll.map")
+    hr = (HR / "hr.map").read_text(encoding="utf-8")
     payroll = (PAYROLL / "payroll.map").read_text(encoding="utf-8")
+    (mappings / "people.map").write_text(f'connector "hr"\n{hr}', encoding="utf-8")
+    (mappings / "money.map").write_text(f'connector "payroll"\n{payroll}', encoding="utf-8")
     broken = payroll.replace("PAYROLL_DATABASE_URL", "BROKEN_DATABASE_URL")
     (mappings / "broken.map").write_text(broken, encoding="utf-8")
     port = free_port()
@@ -117,7 +120,7 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: Served
     home = get(f"{root}/").json()  # no token: the connectors' roots and nothing else
     assert [(c["name"], c["scim"], c["ecma2host"]) for c in home["connectors"]] == [
         (name, f"{root}/{name}/scim/v2", f"{root}/ecma2host_{name}/scim")
-        for name in ("broken", "hr", "payroll")
+        for name in ("broken", "payroll", "hr")  # in the order of their files
     ]
 
     # each connector passes Entra's provisioning life cycle on its own root, with its own token
@@ -137,3 +140,27 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: Served
     assert "connector payroll: ready: first import done" in text
     assert "connector broken cannot start: database payroll (postgresql" in text
     assert "Traceback" not in text
+
+
+def test_two_files_of_one_connector_name_stop_the_start(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    hr = (HR / "hr.map").read_text(encoding="utf-8")
+    (mappings / "hr.map").write_text(hr, encoding="utf-8")
+    (mappings / "people.map").write_text(f'# the people\nconnector "HR"\n{hr}', encoding="utf-8")
+    gateway = ServedGateway(
+        "sqlite://",
+        tmp_path / "gateway.log",
+        mapping=mappings,
+        environ={"PATH": "/usr/bin:/bin", "MAPPER_TOKEN": "t0ken", "HR_DATABASE_URL": "sqlite://"},
+        whole_environ=True,
+        cwd=tmp_path,
+    )
+    gateway.bootstrap = False
+    assert gateway.spawn().exit_code(within=WITHIN) == 1
+    log = gateway.log()
+    people = mappings / "people.map"
+    taken = f"{people}:2:11: error[MAP118] connector 'HR' is taken: {mappings / 'hr.map'} is served"
+    assert taken in log
+    assert log.strip().endswith("not serving them")
+    assert "Traceback" not in log
