@@ -4,6 +4,8 @@
 #
 #   entrypoint.sh [serve] [mapper serve options]   serve the mapping (the default command)
 #   entrypoint.sh healthcheck                      exit 0 when /readyz answers 200, else 1
+#                                                  (asks MAPPER_HOST, or 127.0.0.1 when that is
+#                                                  every interface, at MAPPER_PORT)
 #   entrypoint.sh mapper lint ... | any command    run it as given (lint, compile, simulate...)
 #
 # mapper serve reads every option from a MAPPER_* variable too (docs/gateway.md, Options): the
@@ -22,6 +24,13 @@ case "$command" in
   healthcheck)
     scheme=http
     [ -n "${MAPPER_CERTFILE:-}" ] && scheme=https
+    # the loopback interface when serving on every interface, else the address served on
+    case "$MAPPER_HOST" in
+      0.0.0.0 | :: | "[::]") host=127.0.0.1 ;;
+      \[*) host="$MAPPER_HOST" ;;
+      *:*) host="[$MAPPER_HOST]" ;;
+      *) host="$MAPPER_HOST" ;;
+    esac
     # the certificate names the public host, not 127.0.0.1: the check does not verify it
     exec python3 -c '
 import ssl, sys, urllib.request
@@ -33,10 +42,22 @@ try:
 except Exception as error:
     print(f"not ready: {error}", file=sys.stderr)
     sys.exit(1)
-' "$scheme://127.0.0.1:$MAPPER_PORT/readyz"
+' "$scheme://$host:$MAPPER_PORT/readyz"
     ;;
   serve | -*)
     if [ $# -gt 0 ] && [ "$1" = serve ]; then shift; fi
+    # the health check is another process, started with the image's environment: it sees the
+    # MAPPER_ variables, never this command line
+    for arg in "$@"; do
+      case "$arg" in
+        --port | --port=* | --host | --host=* | --certfile | --certfile=*)
+          option="${arg%%=*}"
+          variable="MAPPER_$(printf %s "${option#--}" | tr '[:lower:]' '[:upper:]')"
+          echo "mapper-entrypoint: warning: the health check cannot see $option on the command line;" \
+            "set $variable instead, or the container is reported unhealthy" >&2
+          ;;
+      esac
+    done
     exec mapper serve "$@"
     ;;
   *)

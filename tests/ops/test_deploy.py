@@ -1,10 +1,11 @@
 """The deployment files, run with the commands they hold.
 
-No container engine can pull a base image here, so the image itself is not built in the test
-suite (docs/deployment.md has the build and its check). What the image runs is tested instead:
-its entrypoint script serves the HR example and answers its own health check (over HTTP and
-HTTPS), the Dockerfile wires them as this test does, and the systemd unit's ``ExecStart`` runs as
-written (paths moved into a scratch directory), after ``systemd-analyze verify`` accepts the unit.
+The image itself is not built in the test suite: that needs root, a container engine and minutes
+(``deploy/build-offline.sh`` builds it without a registry and checks it; docs/deployment.md, "What
+was verified"). What the image runs is tested instead: its entrypoint script serves the HR example
+and answers its own health check (over HTTP and HTTPS), the Dockerfile wires them as this test
+does, and the systemd unit's ``ExecStart`` runs as written (paths moved into a scratch directory),
+after ``systemd-analyze verify`` accepts the unit.
 """
 
 from __future__ import annotations
@@ -173,6 +174,55 @@ def test_the_entrypoint_gives_container_defaults_and_passes_the_rest_on(tmp_path
     assert "MAPPER_PORT=9000" in given  # the operator's variable, not the default
     assert printed("--strict")[:2] == ["serve", "--strict"]  # options alone mean serve
     assert printed("mapper", "lint", "x.map")[:2] == ["lint", "x.map"]  # any other command as given
+
+
+def test_the_health_check_asks_the_address_served_on(tmp_path: Path) -> None:
+    """A ``python3`` that prints the URL it is given stands in for the real one."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").write_text('#!/bin/sh\nshift 2\nprintf "%s\\n" "$@"\n')
+    (fake / "python3").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPPER_")}
+    env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
+
+    def asked(**variables: str) -> str:
+        run = subprocess.run(
+            ["sh", str(ENTRYPOINT), "healthcheck"],
+            env={**env, **variables},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return run.stdout.strip()
+
+    assert asked() == "http://127.0.0.1:8080/readyz"
+    assert asked(MAPPER_HOST="::", MAPPER_PORT="9000") == "http://127.0.0.1:9000/readyz"
+    assert asked(MAPPER_HOST="10.0.0.5", MAPPER_CERTFILE="c.pem") == "https://10.0.0.5:8080/readyz"
+    assert asked(MAPPER_HOST="fd00::5") == "http://[fd00::5]:8080/readyz"
+    assert asked(MAPPER_HOST="[fd00::5]") == "http://[fd00::5]:8080/readyz"
+
+
+def test_the_entrypoint_warns_of_options_the_health_check_cannot_see(tmp_path: Path) -> None:
+    """The health check runs in its own process with the image's variables: ``serve --port 9000``
+    serves, but the check asks port 8080 and the container turns unhealthy (seen with podman)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "mapper").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "mapper").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPPER_")}
+    env["PATH"] = f"{fake}{os.pathsep}{env['PATH']}"
+
+    def warned(*args: str) -> str:
+        run = subprocess.run(
+            ["sh", str(ENTRYPOINT), *args], env=env, capture_output=True, text=True, check=True
+        )
+        return run.stderr
+
+    assert "set MAPPER_PORT instead" in warned("serve", "--port", "9000")
+    assert "set MAPPER_CERTFILE instead" in warned("--certfile=/etc/mapper/tls/cert.pem")
+    assert "set MAPPER_HOST instead" in warned("serve", "--host", "10.0.0.5")
+    assert warned("serve", "--max-results", "500", "--keyfile", "k.pem") == ""
+    assert warned("mapper", "serve", "--port", "9000") == ""  # any other command is left alone
 
 
 def test_the_dockerfile_runs_the_entrypoint_as_an_unprivileged_user() -> None:
