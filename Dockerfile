@@ -8,6 +8,13 @@
 # Two stages: the first builds wheels of the package and every dependency, the second installs
 # them into a clean image without compilers or pip caches, and runs as an unprivileged user.
 # The mapping (and TLS files, token files) are mounted at run time, never baked in.
+#
+# The base is any Debian-like image with python3 (3.11+) and its venv module. The gateway lives in
+# a virtual environment, /opt/scim-sql-mapper, as on a host (deploy/mapper.service), so a base
+# whose system Python refuses pip (PEP 668: Debian's own python3) serves as well as python:slim.
+# Without a registry, deploy/build-offline.sh makes one from Debian's packages and builds with
+#
+#   podman build --format docker --build-arg PYTHON_IMAGE=localhost/debian-python:bookworm .
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
@@ -16,7 +23,8 @@ WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY grammar/ grammar/
 COPY mapper/ mapper/
-RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN python3 -m venv /tmp/pip \
+    && /tmp/pip/bin/pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="scim-sql-mapper" \
@@ -24,7 +32,8 @@ LABEL org.opencontainers.image.title="scim-sql-mapper" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/scim-sql-mapper/scim-sql-mapper"
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-cache-dir --no-index --find-links=/wheels scim-sql-mapper \
+    python3 -m venv /opt/scim-sql-mapper \
+    && /opt/scim-sql-mapper/bin/pip install --no-cache-dir --no-index --find-links=/wheels scim-sql-mapper \
     && groupadd --system --gid 10001 mapper \
     && useradd --system --uid 10001 --gid mapper --home-dir /var/lib/mapper --create-home \
        --shell /usr/sbin/nologin mapper \
@@ -33,7 +42,8 @@ COPY --chmod=0755 deploy/entrypoint.sh /usr/local/bin/mapper-entrypoint
 # the HR example, for trying the image (compose.yaml mounts its own copy)
 COPY examples/hr/ /usr/share/scim-sql-mapper/examples/hr/
 
-ENV PYTHONUNBUFFERED=1 \
+ENV PATH=/opt/scim-sql-mapper/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
     MAPPER_MAPPING=/etc/mapper/mapping.map \
     MAPPER_HOST=0.0.0.0 \
     MAPPER_PORT=8080
