@@ -152,18 +152,18 @@ def over_http(run: Run, db: data.BenchDatabase, args: argparse.Namespace, workdi
             run.rows.append(wrk_row("get_id", reads["get_id"]["gateway"], reads["get_id"]["baseline"]))
         except Exception as error:  # noqa: BLE001 - record it and go on to the writes
             run.failed(("get_filter", "get_filter_p99", "get_id"), error)
-        writes = http.writes(gateway, token, db.users, args.seconds, args.repeat)
+        writes = http.writes(
+            gateway, token, db.url, db.dialect, db.users, args.seconds, args.repeat, engine=not args.smoke
+        )
     run.raw["writes"] = writes
-    commits: dict[str, list[dict]] = {"insert": [], "update": []}
-    for _ in range(args.repeat):
-        for kind in commits:
-            commits[kind].append(http.raw_commits(db.url, db.dialect, kind, args.seconds, db.users))
-    run.raw["commits"] = commits
-    for key, kind in (("post", "insert"), ("patch", "update")):
+    for key, _script, connections, kind in http.WRITES:
         row = wrk_row(key, writes[key], None)
+        strict = median([c["rate"] for c in writes["commits"][kind]])
+        engine = median([c["rate"] for c in writes["commits_database"][kind]])
         if row.gateway is not None:
-            row.baseline = median([c["rate"] for c in commits[kind]])
-            row.value = row.gateway / row.baseline if row.error is None else None
+            row.baseline = strict
+            row.value = row.gateway / strict if row.error is None and strict else None
+            row.note = f"{connections} conns; via the gateway's Database {engine:,.0f}/s" if engine else ""
         run.rows.append(row)
 
 
@@ -203,6 +203,13 @@ def multi_worker(run: Run, db: data.BenchDatabase, args: argparse.Namespace, wor
                 file=sys.stderr,
                 flush=True,
             )
+    one, two = run.raw["workers"].get("1"), run.raw["workers"].get("2")
+    if one and two:
+        by_id = two["get_id"]["rps"] / one["get_id"]["rps"] if one["get_id"]["rps"] else None
+        note = f"filtered GET; GET by id {by_id:.2f}x" if by_id else "filtered GET"
+        run.rows.append(
+            ratio_row("workers", two["get_filter"]["rps"], one["get_filter"]["rps"], "req/s", note)
+        )
 
 
 def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) -> Run:
@@ -212,7 +219,7 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
     try:
         db = data.create(database, users, workdir)
     except Exception as error:  # noqa: BLE001 - a missing server fails this run only
-        run.failed(tuple(k for k in report.TARGETS if k not in report.COMPILE_KEYS), error)
+        run.failed(tuple(k for k in report.TARGETS if k not in (*report.COMPILE_KEYS, "workers")), error)
         return run
     run.raw["generate_seconds"] = time.perf_counter() - started
     run.raw["loadavg_before"] = os.getloadavg()  # other work on the machine skews every figure
@@ -226,7 +233,7 @@ def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) ->
                     lambda: in_process(run, db, args.repeat, not args.smoke),
                 ),
                 (
-                    ("get_filter", "get_filter_p99", "get_id", "post", "patch"),
+                    ("get_filter", "get_filter_p99", "get_id", *(key for key, *_ in http.WRITES)),
                     lambda: over_http(run, db, args, workdir),
                 ),
             )

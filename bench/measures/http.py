@@ -1,9 +1,9 @@
 """Measures 1-3 over HTTP: the gateway and the bare Starlette baseline driven by wrk.
 
 Reads (filtered GET and GET by id) alternate between baseline and gateway in each repetition, so
-drift on the machine hits both alike. Writes (POST of unique users, PATCH of one attribute) are
-compared with the raw serial commit rate (:mod:`bench.measures.commits`), measured in a subprocess
-pinned to the server core once the gateway has stopped.
+drift on the machine hits both alike. Writes (POST of unique users, PATCH of one attribute, at 16
+and 64 connections) are compared with the raw serial commit rate (:mod:`bench.measures.commits`),
+measured in a subprocess pinned to the server core between the gateway's runs, while it idles.
 """
 
 from __future__ import annotations
@@ -57,15 +57,50 @@ def reads(gateway: Server, baseline: Server, token: str, users: int, seconds: fl
     return results
 
 
-def writes(gateway: Server, token: str, users: int, seconds: float, repeat: int) -> dict:
-    """``{"post": [...], "patch": [...]}``: one WrkResult dict per repetition."""
-    results: dict[str, list[dict]] = {"post": [], "patch": []}
+#: the write measures: (result key, wrk script, connections, raw commit kind)
+WRITES = (
+    ("post", "post", 16, "insert"),
+    ("post_64", "post", 64, "insert"),
+    ("patch", "patch", 16, "update"),
+    ("patch_64", "patch", 64, "update"),
+)
+
+
+def writes(
+    gateway: Server,
+    token: str,
+    url: str,
+    dialect: str,
+    users: int,
+    seconds: float,
+    repeat: int,
+    *,
+    engine: bool = True,
+) -> dict:
+    """POST and PATCH at 16 and 64 connections, interleaved in each repetition with the strict raw
+    serial commit rate they are compared with (and, with ``engine``, the rate through the
+    gateway's ``Database``), measured while the gateway idles, so that drift in the disk's fsync
+    latency hits both alike. ``{"post": [...], "post_64": [...], "patch": [...], "patch_64":
+    [...], "commits": {"insert": [...], "update": [...]}, "commits_database": {...}}``: one dict
+    per repetition."""
+    results: dict = {key: [] for key, *_ in WRITES}
+    results["commits"] = {"insert": [], "update": []}
+    results["commits_database"] = {"insert": [], "update": []}
     for _ in range(repeat):
-        for name in results:
-            results[name].append(wrk.run(gateway.base, name, seconds, script_env(token, users)).as_dict())
+        for kind in ("insert", "update"):
+            for key, script, connections, of in WRITES:
+                if of == kind:
+                    env = script_env(token, users)
+                    results[key].append(wrk.run(gateway.base, script, seconds, env, connections).as_dict())
+            results["commits"][kind].append(raw_commits(url, dialect, kind, seconds, users))
+            if engine:
+                results["commits_database"][kind].append(
+                    raw_commits(url, dialect, kind, seconds, users, "database")
+                )
     return results
 
 
-def raw_commits(url: str, dialect: str, kind: str, seconds: float, users: int) -> dict:
-    """The raw serial commit rate (``insert`` or ``update``), in a subprocess on the server core."""
-    return probe("commits", url, dialect, kind, seconds, users)
+def raw_commits(url: str, dialect: str, kind: str, seconds: float, users: int, via: str = "driver") -> dict:
+    """The raw serial commit rate (``insert`` or ``update``; ``via`` the bare ``driver`` or the
+    gateway's ``database``), in a subprocess on the server core."""
+    return probe("commits", url, dialect, kind, seconds, users, via)

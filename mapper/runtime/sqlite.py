@@ -44,6 +44,18 @@ def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:
     return True
 
 
+def sqlite_pragmas(busy_ms: int) -> tuple[str, ...]:
+    """The PRAGMAs every connection runs (the bench's commit baseline runs them too)."""
+    return (
+        "PRAGMA journal_mode = WAL",
+        f"PRAGMA busy_timeout = {int(busy_ms)}",
+        "PRAGMA foreign_keys = ON",
+        # FULL: a commit is on disk before it is acknowledged, also across a power loss. NORMAL
+        # in WAL mode may lose the last transactions then, and an acknowledged write is never lost.
+        "PRAGMA synchronous = FULL",
+    )
+
+
 def configure_sqlite(engine: Engine, busy_ms: int) -> None:
     """WAL, a busy timeout, foreign keys; and we issue BEGIN ourselves (pysqlite's own transaction
     handling is off), so a write transaction starts with BEGIN IMMEDIATE and never fails on a lock
@@ -53,12 +65,8 @@ def configure_sqlite(engine: Engine, busy_ms: int) -> None:
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        # FULL: a commit is on disk before it is acknowledged, also across a power loss. NORMAL
-        # in WAL mode may lose the last transactions then, and an acknowledged write is never lost.
-        cursor.execute("PRAGMA synchronous = FULL")
+        for pragma in sqlite_pragmas(busy_ms):
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
