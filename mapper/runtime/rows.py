@@ -88,9 +88,20 @@ def driver_pages(
 
 def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
     """One object by anchor (the import projection and its children), or None."""
-    row = tx.first(obj.by_anchor, {"anchor": anchor})
-    if row is None:
-        return None
+    if obj.multi and tx.pipelines:  # the row and each multi's items in one round trip
+        params = {"anchor": anchor}
+        calls = [(obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi)]
+        found, *children = tx.rows_together(calls)
+        if not found:
+            return None
+        row = found[0]
+        if anchor_key(row[codec.anchor_index]) == anchor_key(anchor):
+            return RowForm.of(codec).record(row, codec.children_of(children))
+    else:
+        first = tx.first(obj.by_anchor, {"anchor": anchor})
+        if first is None:
+            return None
+        row = first
     native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
     children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
     return RowForm.of(codec).record(row, codec.children_of(children))

@@ -5,7 +5,7 @@ writes in."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -97,6 +97,39 @@ class Tx:
             row = cursor.fetchone()
         return tuple(row) if row is not None else None
 
+    @property
+    def pipelines(self) -> bool:
+        """Whether :meth:`rows_together` sends its statements in one round trip (psycopg)."""
+        return _pipelines(self.connection.connection.dbapi_connection)
+
+    def rows_together(
+        self, calls: Sequence[tuple[Statement, Mapping[str, Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """The rows of each ``(statement, params)``, in order: on psycopg sent in one pipeline, one
+        round trip for all where :meth:`rows` costs one each (a write re-reads its object and each
+        multi's items this way); elsewhere one after the other."""
+        dbapi_connection: Any = self.connection.connection.dbapi_connection
+        if not _pipelines(dbapi_connection):
+            return [self.rows(statement, params) for statement, params in calls]
+        sent: list[tuple[str, Any]] = []
+        cursors: list[Any] = []
+        try:
+            with dbapi_connection.pipeline():
+                for statement, params in calls:
+                    driver = self.database.driver_sql(statement)
+                    sent.append((driver.sql, driver.bind(params)))
+                    cursors.append(dbapi_connection.cursor())
+                    cursors[-1].execute(*sent[-1])
+            # leaving the pipeline waited for every result
+            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
+        except self.database.engine.dialect.loaded_dbapi.Error as error:
+            sql, bound = sent[-1] if sent else ("", {})
+            cursor = cursors[-1] if cursors else None
+            raise self._wrapped(error, sql, bound, dbapi_connection, cursor) from error
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
     def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
         """The rows of ``statement``, ``size`` at a time, as the driver's cursor returns them
         (tuples, none of SQLAlchemy's per-row work); a full import reads its rows this way."""
@@ -163,6 +196,17 @@ class Tx:
             connection_invalidated=disconnect,
             dialect=dialect,
         )
+
+
+def _pipelines(dbapi_connection: Any) -> bool:
+    """Whether the driver's connection sends statements in a pipeline (psycopg 3 on a libpq that
+    has pipeline mode)."""
+    pipeline = getattr(type(dbapi_connection), "pipeline", None)
+    if pipeline is None:
+        return False
+    import psycopg  # only a psycopg connection has .pipeline()
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def savepoint(connection: Connection, sql: str) -> None:
