@@ -224,6 +224,7 @@ class Database:
                         self._bound_transaction(connection, self.timeouts.sync)
                     tx = Tx(self, connection)
                     value = fn(tx)
+                    tx.flush()
                     if tx.changes and self.publish is not None:
                         self.publish(tx, tx.changes)
                     return value
@@ -262,8 +263,8 @@ class Database:
                     connection = connection.execution_options(sqlite_begin="IMMEDIATE")
                 with connection.begin():
                     tx = Tx(self, connection)
-                    for job in jobs:
-                        self._run_job(connection, tx, job)
+                    for number, job in enumerate(jobs):
+                        self._run_job(connection, tx, job, f"job{number}")
                     if tx.changes and self.publish is not None:  # in the same transaction
                         self.publish(tx, tx.changes)
                 committed = True
@@ -277,22 +278,30 @@ class Database:
         finally:
             current.deadline = None
 
-    def _run_job(self, connection: Connection, tx: Tx, job: Job) -> None:
-        """``job`` in a savepoint of its own. Savepoints go straight to the driver (SQLAlchemy's
-        ``begin_nested`` costs more CPU than the job's own statements) and are not released: the
-        commit ends them all, and a release would cost PostgreSQL and MySQL a round trip per job.
+    def _run_job(self, connection: Connection, tx: Tx, job: Job, name: str) -> None:
+        """``job`` in a savepoint of its own, called ``name``. Savepoints go straight to the driver
+        (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and are not
+        released: the commit ends them all, and a release would cost PostgreSQL and MySQL a round
+        trip per job. On PostgreSQL the savepoint, and the statements the job sends without
+        reading their outcome, go with its next statement (:class:`Tx`); whatever is still held
+        is sent before the job counts as done. Each job's savepoint has its own name, so rolling
+        back to one that never reached the database fails rather than undoing the job before it.
         A savepoint statement that fails means the transaction is gone (the database rolled it
         back: a MySQL deadlock, a full disk, a lost connection)."""
-        savepoint(connection, "SAVEPOINT job")
+        tx.savepoint(name)
         noted = len(tx.changes)
         try:
             job.value = job.fn(tx)
+            tx.flush()
         except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
+            job.value = None
             del tx.changes[noted:]  # rolled back: nothing to tell the other processes
             job.error = self._job_error(error)
+            tx.discard()
             if connection.invalidated:  # the connection broke: the transaction is gone with it
                 raise TransactionLost() from error
-            savepoint(connection, "ROLLBACK TO SAVEPOINT job")
+            if tx.savepoint_sent:  # else nothing of the job reached the database
+                savepoint(connection, f"ROLLBACK TO SAVEPOINT {name}")
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:
         """Every job of a batch that was not kept, and has no error of its own, fails with

@@ -164,10 +164,10 @@ class StoreChecks(StoreReads):
             for key in removed:
                 assert multi.remove is not None
                 params = {names[i]: v for i, v in zip(bound, key, strict=True)}
-                tx.run(multi.remove, {"anchor": anchor, **params})
+                tx.send(multi.remove, {"anchor": anchor, **params})
             for item in adds:
                 assert multi.add is not None
-                tx.run(multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))})
+                tx.send(multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))})
 
     def _data_error(self, error: exc.DataError) -> Exception:
         """A value the column cannot hold (too long, out of range): the client's fault."""

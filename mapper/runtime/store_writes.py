@@ -116,8 +116,8 @@ class StoreWrites(StoreChecks):
             raise UniquenessError(self.codec.query.attr.path)
         anchor = anchor_key(found[0])
         if soft.revive is not None:
-            tx.run(soft.revive, {"anchor": anchor})
-        tx.run(self.obj.update, {**values, "anchor": anchor})
+            tx.send(soft.revive, {"anchor": anchor})
+        tx.send(self.obj.update, {**values, "anchor": anchor})
         return anchor
 
     async def replace(
@@ -185,7 +185,7 @@ class StoreWrites(StoreChecks):
                 raise UniquenessError(query.attr.path)
         if obj.update is not None:
             params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
-            tx.run(obj.update, {**params, **values, "anchor": anchor})
+            tx.send(obj.update, {**params, **values, "anchor": anchor})  # sent with the re-read
         elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         self._maybe_disable(tx, anchor, values, fresh)
@@ -238,7 +238,7 @@ class StoreWrites(StoreChecks):
             return
         was = self.codec.scim(slot, slot.value(fresh.row))
         if was is not False and self.codec.scim(slot, values.get(slot.param)) is False:
-            tx.run(rule.statement, {"anchor": anchor})
+            tx.send(rule.statement, {"anchor": anchor})
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
@@ -289,9 +289,9 @@ class StoreWrites(StoreChecks):
         if rule.action == "row" and statement is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
         if statement is not None:
-            tx.run(statement, {"anchor": anchor})
+            tx.send(statement, {"anchor": anchor})
         for remove, owner in memberships:
-            tx.run(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
+            tx.send(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
         return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
 
     async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None], key: Key | None = None) -> T:

@@ -65,9 +65,14 @@ class Tx:
     :meth:`first`, :meth:`rows`, :meth:`insert` and :meth:`run` hand the statement straight to the
     DB-API cursor (a tenth of the CPU of SQLAlchemy's execution path, which is most of a write's
     cost), and raise SQLAlchemy's exceptions as :meth:`execute` does, so callers see one kind of
-    error. :meth:`execute` returns SQLAlchemy's result, for streaming."""
+    error. :meth:`execute` returns SQLAlchemy's result, for streaming.
 
-    __slots__ = ("changes", "connection", "database")
+    On psycopg, statements whose outcome the caller does not read (a savepoint, :meth:`send`) are
+    held and go in one pipeline with the next statement, so they cost no round trip of their own;
+    :meth:`flush` sends what is still held (a write's batch flushes after each write, before it
+    counts as done). Elsewhere they run at once."""
+
+    __slots__ = ("_held", "_pipelining", "changes", "connection", "database", "savepoint_sent")
 
     def __init__(self, database: Database, connection: Connection) -> None:
         self.database = database
@@ -75,6 +80,45 @@ class Tx:
         #: (object type, anchor key, operation) of each write in this transaction, published to
         #: the other gateway processes before the commit (:attr:`Database.publish`)
         self.changes: list[tuple[str, Any, str]] = []
+        self._pipelining: bool | None = None  # not asked yet
+        self._held: list[tuple[str, Any]] = []  # (driver SQL, bound parameters) not sent yet
+        #: whether the last :meth:`savepoint` reached the database (False: still held)
+        self.savepoint_sent = True
+
+    @property
+    def pipelines(self) -> bool:
+        """Whether statements go in psycopg pipelines here (see the class's docstring)."""
+        if self._pipelining is None:
+            self._pipelining = _pipelines(self.connection.connection.dbapi_connection)
+        return self._pipelining
+
+    def savepoint(self, name: str) -> None:
+        """``SAVEPOINT name``: held for the next statement where statements pipeline (then
+        :attr:`savepoint_sent` stays False until it goes), else run now; raises
+        :class:`TransactionLost` when it fails here."""
+        if self.pipelines:
+            self._held.append((f"SAVEPOINT {name}", None))
+            self.savepoint_sent = False
+        else:
+            savepoint(self.connection, f"SAVEPOINT {name}")
+
+    def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement for its effect, without its row count: held for the next statement
+        where statements pipeline (its failure surfaces there, or at :meth:`flush`)."""
+        if not self.pipelines:
+            self.run(statement, params)
+            return
+        driver = self.database.driver_sql(statement)
+        self._held.append((driver.sql, driver.bind(params or {})))
+
+    def flush(self) -> None:
+        """Send the statements still held, in one round trip."""
+        if self._held:
+            self.rows_together(())
+
+    def discard(self) -> None:
+        """Forget the statements still held (their write failed and is rolled back)."""
+        self._held.clear()
 
     def changed(self, object_type: str, key: Any, op: str) -> None:
         """Note that this transaction wrote the object ``key`` of ``object_type`` (``op``:
@@ -83,6 +127,7 @@ class Tx:
             self.changes.append((object_type, key, op))
 
     def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+        self.flush()
         given = params or {}
         convert = self.database.convert
         bound = {name: convert(given.get(statement.value_of(name))) for name in statement.params}
@@ -97,35 +142,43 @@ class Tx:
             row = cursor.fetchone()
         return tuple(row) if row is not None else None
 
-    @property
-    def pipelines(self) -> bool:
-        """Whether :meth:`rows_together` sends its statements in one round trip (psycopg)."""
-        return _pipelines(self.connection.connection.dbapi_connection)
-
     def rows_together(
         self, calls: Sequence[tuple[Statement, Mapping[str, Any]]]
     ) -> list[list[tuple[Any, ...]]]:
-        """The rows of each ``(statement, params)``, in order: on psycopg sent in one pipeline, one
-        round trip for all where :meth:`rows` costs one each (a write re-reads its object and each
-        multi's items this way); elsewhere one after the other."""
-        dbapi_connection: Any = self.connection.connection.dbapi_connection
-        if not _pipelines(dbapi_connection):
+        """The rows of each ``(statement, params)``, in order: where statements pipeline, sent in
+        one pipeline with the statements held, one round trip for all where :meth:`rows` costs one
+        each (a write re-reads its object and each multi's items this way); elsewhere one after
+        the other."""
+        if not self.pipelines:
             return [self.rows(statement, params) for statement, params in calls]
-        sent: list[tuple[str, Any]] = []
+        sent = []
+        for statement, params in calls:
+            driver = self.database.driver_sql(statement)
+            sent.append((driver.sql, driver.bind(params)))
+        with self._pipeline(sent) as cursors:
+            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
+
+    @contextmanager
+    def _pipeline(self, statements: list[tuple[str, Any]]) -> Iterator[list[Any]]:
+        """The held statements and then ``statements`` sent in one psycopg pipeline; yields the
+        cursors of ``statements``, each holding its results, closed afterwards. A driver error (the
+        first statement of the pipeline that failed) is raised as SQLAlchemy's."""
+        held, self._held = self._held, []
+        self.savepoint_sent = True  # from here on it may have reached the database
+        dbapi_connection: Any = self.connection.connection.dbapi_connection
         cursors: list[Any] = []
         try:
-            with dbapi_connection.pipeline():
-                for statement, params in calls:
-                    driver = self.database.driver_sql(statement)
-                    sent.append((driver.sql, driver.bind(params)))
-                    cursors.append(dbapi_connection.cursor())
-                    cursors[-1].execute(*sent[-1])
-            # leaving the pipeline waited for every result
-            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
-        except self.database.engine.dialect.loaded_dbapi.Error as error:
-            sql, bound = sent[-1] if sent else ("", {})
-            cursor = cursors[-1] if cursors else None
-            raise self._wrapped(error, sql, bound, dbapi_connection, cursor) from error
+            try:
+                with dbapi_connection.pipeline():
+                    for sql, bound in (*held, *statements):
+                        cursors.append(dbapi_connection.cursor())
+                        cursors[-1].execute(sql, bound)
+                # leaving the pipeline waited for every result
+            except self.database.engine.dialect.loaded_dbapi.Error as error:
+                sent = [*held, *statements]
+                sql, bound = sent[0] if len(sent) == 1 else ("; ".join(sql for sql, _ in sent), None)
+                raise self._wrapped(error, sql, bound, dbapi_connection, None) from error
+            yield cursors[len(held) :]
         finally:
             for cursor in cursors:
                 cursor.close()
@@ -164,6 +217,10 @@ class Tx:
         SQLite statement left mid-way and consumes MySQL's further result sets)."""
         driver = self.database.driver_sql(statement)
         bound = driver.bind(params or {})
+        if self._held:  # sent together with the statements held for it
+            with self._pipeline([(driver.sql, bound)]) as (cursor,):
+                yield cursor
+            return
         dbapi_connection = self.connection.connection.dbapi_connection
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()

@@ -14,7 +14,7 @@ import pytest
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database, Tx
 from mapper.runtime.errors import DatabaseUnavailableError
-from mapper.runtime.group_commit import _Job
+from mapper.runtime.group_commit import Job
 from mapper.runtime.inserts import Inserts
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import anchor_key
@@ -83,7 +83,7 @@ async def test_a_connection_cut_during_a_pipelined_reread_keeps_nothing_of_the_b
 
     try:
         jobs = [
-            _Job(partial(create, login, cut), deadline=float("inf"))
+            Job(partial(create, login, cut), deadline=float("inf"))
             for login, cut in (("pipe-a", False), ("pipe-b", True))
         ]
         await anyio.to_thread.run_sync(database.run_batch, jobs)
