@@ -35,7 +35,7 @@ def restrictable(projection: Projection) -> Base:
     selecting every output column from it as a subquery (see ``projection``). ``query`` is a
     fresh tree the caller owns: builders may edit it in place (``copy=False``), and each further
     statement starts from a ``copy()`` of it."""
-    inner = projection.query.copy()
+    inner = projection.bare_query.copy()
     if not projection.wrap:
         assert isinstance(inner, exp.Select)
         inner.set("order", None)
@@ -43,7 +43,7 @@ def restrictable(projection: Projection) -> Base:
         def ref_direct(name: str) -> exp.Expr:
             output = projection.output(name)
             assert output is not None
-            return output.expression.copy()
+            return output.bare_expression.copy()
 
         return Base(inner, ref_direct)
     if not (inner.args.get("limit") or inner.args.get("offset")):

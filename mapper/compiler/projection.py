@@ -16,9 +16,12 @@ all (the import reads a view over it), the main FROM source stands for the write
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlglot import exp
+
+from mapper.compiler.sqltext import positionless
 
 _WRAPPING_CLAUSES = ("group", "having", "distinct", "limit", "offset", "qualify", "windows", "connect")
 WRAP_ALIAS = "src"
@@ -35,6 +38,11 @@ class Output:
     table: exp.Table | None  # the table that plain column is read from, when known
     column_identifier: exp.Identifier | None = None  # that column as parsed (keeps its quoting)
 
+    @functools.cached_property
+    def bare_expression(self) -> exp.Expr:
+        """``expression`` without token positions, for derived statements to copy (never edit it)."""
+        return positionless(self.expression.copy())
+
 
 @dataclass(frozen=True)
 class Projection:
@@ -43,6 +51,11 @@ class Projection:
     wrap: bool
     main_table: exp.Table | None
     tables: tuple[exp.Table, ...]
+
+    @functools.cached_property
+    def bare_query(self) -> exp.Query:
+        """``query`` without token positions, for derived statements to copy (never edit it)."""
+        return positionless(self.query.copy())
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -125,11 +138,12 @@ def _output(
         return Problem(item, "this expression has no name")
     column = table = column_identifier = None
     if isinstance(expression, exp.Column) and plain:
-        column, column_identifier = expression.name, expression.this.copy()
+        column, column_identifier = expression.name, positionless(expression.this.copy())
         qualifier = expression.table
         source = sources.get(qualifier.lower()) if qualifier else main
         table = source if isinstance(source, exp.Table) else None
-    return Output(identifier.name, identifier.copy(), expression.copy(), column, table, column_identifier)
+    bare_identifier = positionless(identifier.copy())  # never located: only copied into statements
+    return Output(identifier.name, bare_identifier, expression.copy(), column, table, column_identifier)
 
 
 def _leftmost(query: exp.Query) -> exp.Select:
