@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, v_args
+from lark import Token
 from lark.tree import Meta
 
 from mapper.language.building import Builder, Item
 from mapper.language.model import AttributeMapping, MapEntry, MultiValued, Name, ValueMap
 
 
-@v_args(meta=True)
 class AttributeRules(Builder):
     """``attributes { ... }`` and ``multi ... { ... }`` blocks."""
 

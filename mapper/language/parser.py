@@ -19,7 +19,7 @@ import re
 from typing import Literal
 
 from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
 from mapper.diagnostics import Diagnostic, error
@@ -61,10 +61,7 @@ def parse(text: str, path: str) -> tuple[MappingFile | None, list[Diagnostic]]:
     except UnexpectedInput:
         return None, _syntax_errors(text, path)
     builder = ModelBuilder(text, path)
-    try:
-        mapping: MappingFile = builder.transform(tree)
-    except VisitError as exc:  # a bug in the builder, not in the file: surface the real error
-        raise exc.orig_exc from exc
+    mapping: MappingFile = builder.transform(tree)
     mapping = mapping.model_copy(update={"comments": builder.make_comments(comments)})
     return mapping, sorted(builder.diagnostics, key=lambda d: d.span.offset)
 

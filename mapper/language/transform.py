@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, v_args
+from lark import Token
 from lark.tree import Meta
 
 from mapper.language.attributes import AttributeRules
@@ -41,7 +41,6 @@ from mapper.language.writes import WriteRules
 __all__ = ["SQL_CLOSE", "SQL_OPEN", "LineIndex", "ModelBuilder", "unquote"]
 
 
-@v_args(meta=True)
 class ModelBuilder(AttributeRules, WriteRules):
     """Builds a ``MappingFile``; ``diagnostics`` collects the MAP005 duplicates it meets."""
 

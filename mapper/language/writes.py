@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, v_args
+from lark import Token
 from lark.tree import Meta
 
 from mapper.diagnostics import Span
@@ -22,7 +22,6 @@ from mapper.language.model import (
 )
 
 
-@v_args(meta=True)
 class WriteRules(Builder):
     """``write``, ``disable``, ``delete``, ``tombstone`` and ``recreate`` items and their statements."""
 
