@@ -8,10 +8,14 @@ Run as a subprocess::
 For each size N it writes ``WORKDIR/benchN.map`` and measures the median in-process time of
 ``mapper.pipeline.load`` (parse, check, derive, transpile: what ``lint`` and ``compile`` do) and of
 ``sqlglot.transpile`` over the file's SQL bodies, both warm (the first, cold, call of each is
-reported apart: it builds the Lark parser and sqlglot's dialect tables). It prints one JSON object:
-the 50-object figures at the top level (with the wall time of the ``mapper compile`` CLI), every
-size under ``sizes``, and ``scaling``, the time per object at 400 objects over that at 50 (1.0
-when compiling is linear in the number of objects). The larger sizes run ``max(2, REPEAT // 2)`` times.
+reported apart: it builds the Lark parser and sqlglot's dialect tables). The two alternate, call by
+call, so that a change in the machine's load touches both. It prints one JSON object: the
+50-object figures at the top level (with the wall time of the ``mapper compile`` CLI and
+``phases``, the CPU seconds of parse, check and compile apart), every size under ``sizes``, and
+``scaling``, the time per object at 400 objects over that at 50 (1.0 when compiling is linear in
+the number of objects). The larger sizes run ``max(2, REPEAT // 2)`` times. Beside each wall-clock
+median there is the least CPU time (``*_cpu_seconds``, ``cpu_ratio``): on a shared machine the
+wall clock also counts waiting for a core, and CPU time is the steadier figure for an A/B.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 OBJECTS = 50
@@ -64,17 +69,39 @@ def mapping_text(objects: int = OBJECTS) -> str:
     return "\n".join(parts)
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """(cold seconds of the first call, median seconds of the next ``repeat``)."""
-    started = time.perf_counter()
-    fn()
-    cold = time.perf_counter() - started
-    runs = []
-    for _ in range(repeat):
+class Timing:
+    """The calls of one function: the first (cold) apart, then wall-clock and CPU seconds of each."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
         started = time.perf_counter()
         fn()
-        runs.append(time.perf_counter() - started)
-    return cold, statistics.median(runs)
+        self.cold = time.perf_counter() - started
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def call(self) -> None:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        self.fn()
+        self.cpu.append(time.process_time() - cpu_started)
+        self.wall.append(time.perf_counter() - started)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def least_cpu(self) -> float:
+        return min(self.cpu)
+
+
+def alternate(repeat: int, *fns: Callable[[], object]) -> list[Timing]:
+    """Each of ``fns`` timed ``repeat`` times warm, taking turns, after one cold call of each."""
+    timings = [Timing(fn) for fn in fns]
+    for _ in range(repeat):
+        for timing in timings:
+            timing.call()
+    return timings
 
 
 def measure_size(workdir: Path, objects: int, repeat: int) -> dict:
@@ -90,17 +117,37 @@ def measure_size(workdir: Path, objects: int, repeat: int) -> dict:
         for sql in bodies:
             sqlglot.transpile(sql, read="sqlite", write=WRITE)
 
-    sqlglot_cold, sqlglot_warm = timed(transpile_all, repeat)
-    compile_cold, compile_warm = timed(lambda: load(str(path), write=WRITE), repeat)
+    transpiled, compiled = alternate(repeat, transpile_all, lambda: load(str(path), write=WRITE))
     return {
         "objects": objects,
         "statements": len(bodies),
-        "compile_seconds": compile_warm,
-        "compile_cold_seconds": compile_cold,
-        "sqlglot_seconds": sqlglot_warm,
-        "sqlglot_cold_seconds": sqlglot_cold,
-        "ratio": compile_warm / sqlglot_warm,
-        "seconds_per_object": compile_warm / objects,
+        "compile_seconds": compiled.median,
+        "compile_cold_seconds": compiled.cold,
+        "sqlglot_seconds": transpiled.median,
+        "sqlglot_cold_seconds": transpiled.cold,
+        "ratio": compiled.median / transpiled.median,
+        "seconds_per_object": compiled.median / objects,
+        "compile_cpu_seconds": compiled.least_cpu,
+        "sqlglot_cpu_seconds": transpiled.least_cpu,
+        "cpu_ratio": compiled.least_cpu / transpiled.least_cpu,
+    }
+
+
+def phases(path: Path, repeat: int) -> dict[str, float]:
+    """The least CPU seconds of each stage of ``load`` on ``path`` run alone: parse (Lark and
+    the model), check and compile (sqlglot parsing, deriving and rendering every statement)."""
+    from mapper.checks import check
+    from mapper.compiler import compile
+    from mapper.language.parser import parse
+
+    text = path.read_text(encoding="utf-8")
+    mapping, _ = parse(text, str(path))
+    assert mapping is not None
+    stages = alternate(
+        repeat, lambda: parse(text, str(path)), lambda: check(mapping), lambda: compile(mapping, write=WRITE)
+    )
+    return {
+        name: timing.least_cpu for name, timing in zip(("parse", "check", "compile"), stages, strict=True)
     }
 
 
@@ -131,6 +178,7 @@ def measure(workdir: Path, repeat: int) -> dict:
     cli, cli_error = cli_seconds(workdir / f"bench{OBJECTS}.map")
     return {
         **first,
+        "phases": phases(workdir / f"bench{OBJECTS}.map", repeat),
         "cli_seconds": cli,
         "cli_error": cli_error,
         "sizes": sizes,
