@@ -66,10 +66,29 @@ def test_path_normaliser(path: str, expected: str) -> None:
         'userName eq "x" and active eq true',
         "userName sw O",
         'title co "x" or title co "y"',
+        'emails[type eq "work" and value co "@x"] or not (title eq "a\\u0041")',
+        'userName eq "a" and (title ne "" or displayName sw "q")',
     ],
 )
 def test_fast_filter_path_builds_what_the_grammar_builds(text: str) -> None:
     assert parse(text) == parse_filter(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "abcdef" xx',
+        'userName eq "a\\u0000"',
+        'title eq "x" and userName eq "\\q"',
+        'a eq "b" c "',
+    ],
+)
+def test_fast_filter_path_refuses_what_the_grammar_refuses_in_its_words(text: str) -> None:
+    with pytest.raises(ScimError) as fast:
+        parse(text)
+    with pytest.raises(ScimError) as grammar:
+        parse_filter(text)
+    assert fast.value.detail == grammar.value.detail and fast.value.scim_type == "invalidFilter"
 
 
 def test_invalid_filters_are_400() -> None:

@@ -23,7 +23,7 @@ from mapper.runtime.gateway import Gateway
 from mapper.scim.responses import ScimResponse, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
-from mapper.scim.routes.search import SIMPLE_EQ, Query, page
+from mapper.scim.routes.search import Query, equality, page
 
 #: What a list request with only a filter asks for (the filter is answered already): the first
 #: page, as many as the server allows, every attribute.
@@ -81,11 +81,11 @@ class CachedReads:
         if len(params) != 1 or params[0][0].casefold() != "filter":
             return None
         text = params[0][1]
-        simple = SIMPLE_EQ.fullmatch(text) if len(text) <= endpoints.max_filter_length else None
-        if simple is None:
+        node = equality(text, endpoints.max_filter_length, endpoints.max_filter_depth)
+        if node is None:
             return None
-        attribute, sub, value = simple.groups()
-        path = endpoints.resolver.resolve(None, attribute, sub).path.casefold()
+        value = str(node.value)
+        path = endpoints.resolver.resolve(node.path.urn, node.path.attribute, node.path.sub).path.casefold()
         store = gateway.stores[endpoints.name]
         if path == "id":
             record = store.cached(value)
