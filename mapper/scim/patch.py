@@ -1,7 +1,7 @@
 """SCIM PATCH (RFC 7644 §3.5.2) applied to a resource dict.
 
 ``apply_patch(resource, operations, resolver)`` returns a new dict and never mutates its input:
-the operations run on a deep copy, and the first failing operation raises a
+the operations run on a copy (made as they touch values), and the first failing operation raises a
 :class:`~mapper.scim.errors.ScimError`, so a PATCH is all or nothing.
 
 Per the RFC: ``add``, ``replace`` and ``remove`` with or without ``path``; paths with value
@@ -49,7 +49,6 @@ Choices and leniencies (each is something Microsoft Entra ID or its test collect
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci, key_ci
@@ -74,21 +73,42 @@ def apply_patch(resource: dict[str, Any], operations: Any, resolver: AttributeRe
     """Apply PATCH ``Operations`` to a copy of ``resource`` and return it (all or nothing)."""
     if not isinstance(operations, list) or not operations:
         raise invalid_syntax("'Operations' must be a non-empty list of operations")
-    result = copy.deepcopy(resource)
+    patcher = _Patcher(dict(resource), resolver)
     for index, operation in enumerate(operations):
         try:
-            _Patcher(result, resolver).apply(operation)
+            patcher.apply(operation)
         except ScimError as exc:
             exc.detail = f"Operations[{index}]: {exc.detail}"
             exc.args = (exc.detail,)
             raise
-    return result
+    return patcher.resource
 
 
 class _Patcher:
+    """Applies operations to ``resource``, a shallow copy of the input: the values it changes are
+    copied when first touched (:meth:`_own`), so the input is never modified and what no
+    operation touches is shared, not copied."""
+
     def __init__(self, resource: dict[str, Any], resolver: AttributeResolver) -> None:
         self.resource = resource
         self.resolver = resolver
+        self._owned: set[int] = set()  # ids of the copies made, which operations may change
+
+    def _own(self, container: dict[str, Any], key: str) -> Any:
+        """``container[key]``, copied the first time: a dict, or a list with its dict items
+        (SCIM values nest no deeper than a complex value's sub-attributes)."""
+        value = container[key]
+        if id(value) in self._owned:
+            return value
+        if isinstance(value, dict):
+            value = dict(value)
+        elif isinstance(value, list):
+            value = [dict(item) if isinstance(item, dict) else item for item in value]
+        else:
+            return value
+        self._owned.add(id(value))
+        container[key] = value
+        return value
 
     # ------------------------------------------------------------------ operations
 
@@ -182,7 +202,7 @@ class _Patcher:
         if container is None:
             return
         key = key_ci(container, info.name) or info.name
-        current = container.get(key)
+        current = self._own(container, key) if key in container else None
         if op == "remove":
             self._check_mutable(info, current, _MISSING)
             if value is not _MISSING and value is not None and info.multi_valued:
@@ -215,7 +235,7 @@ class _Patcher:
         if container is None:
             return
         key = key_ci(container, info.name) or info.name
-        current = container.get(key)
+        current = self._own(container, key) if key in container else None
         if info.multi_valued:
             items = as_list(current)
             if op != "remove" and not items:
@@ -238,7 +258,7 @@ class _Patcher:
         if container is None:
             return
         key = key_ci(container, info.name) or info.name
-        items = as_list(container.get(key))
+        items = as_list(self._own(container, key) if key in container else None)
         matched = [
             item
             for item in items
@@ -341,15 +361,16 @@ class _Patcher:
             return self.resource
         key = key_ci(self.resource, urn)
         if key is not None and isinstance(self.resource[key], dict):
-            return self.resource[key]
+            return self._own(self.resource, key)
         if not create:
             return None
         self.resource[key or urn] = {}
+        self._owned.add(id(self.resource[key or urn]))
         schemas = self.resource.get("schemas")
         if isinstance(schemas, list) and not any(
             isinstance(s, str) and s.casefold() == urn.casefold() for s in schemas
         ):
-            schemas.append(urn)
+            self.resource["schemas"] = [*schemas, urn]
         return self.resource[key or urn]
 
     def _store(self, container: dict[str, Any], key: str, items: list[Any], info: Attribute) -> None:
