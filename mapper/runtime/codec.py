@@ -15,10 +15,10 @@ from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
 from mapper.runtime.rendering import extension_of, render_steps
-from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, ci_get, pick_item
+from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
 from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
 
-__all__ = ["MISSING", "Codec", "Item", "ci_get"]
+__all__ = ["MISSING", "Codec", "Item", "field"]
 
 
 class Codec:
@@ -167,10 +167,10 @@ class Codec:
     def read(self, slot: Slot, resource: dict[str, Any]) -> Any:
         """The raw JSON value of a mapped attribute in a resource; MISSING when absent."""
         attr = slot.attr
-        container = resource if slot.extension is None else ci_get(resource, slot.extension)
+        container = resource if slot.extension is None else field(resource, slot.extension)
         if container is MISSING or not isinstance(container, dict):
             return MISSING
-        value = ci_get(container, attr.attribute)
+        value = field(container, attr.attribute)
         if value is MISSING or value is None:
             return value
         if attr.multi_valued:
@@ -181,15 +181,15 @@ class Codec:
                 return MISSING
             if not isinstance(item, dict):
                 raise InvalidValueError(attr.path, "expected an object")
-            return ci_get(item, attr.sub_attribute or "value")
+            return field(item, attr.sub_attribute or "value")
         if attr.sub_attribute:
             if isinstance(value, str | int) and attr.reference and attr.sub_attribute == "value":
                 return value  # "manager": "42" as some clients send it
             if not isinstance(value, dict):
                 raise InvalidValueError(attr.attribute, "expected an object")
-            return ci_get(value, attr.sub_attribute)
+            return field(value, attr.sub_attribute)
         if slot.complex and isinstance(value, dict):
-            return ci_get(value, "value")
+            return field(value, "value")
         return value
 
     def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:
@@ -231,15 +231,15 @@ class Codec:
         primary (RFC 7643 §2.4); none being primary is fine, and stays so."""
         multi = multi_slot.multi
         name = multi.attribute
-        container = resource if multi_slot.extension is None else ci_get(resource, multi_slot.extension)
-        items = ci_get(container, name) if isinstance(container, dict) else MISSING
+        container = resource if multi_slot.extension is None else field(resource, multi_slot.extension)
+        items = field(container, name) if isinstance(container, dict) else MISSING
         if items is MISSING or items is None:
             return []
         if not isinstance(items, list):
             raise InvalidValueError(name, "expected a list")
         found: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
         for item in items:
-            value = ci_get(item, "value") if isinstance(item, dict) else item
+            value = field(item, "value") if isinstance(item, dict) else item
             if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
                 raise InvalidValueError(
                     f"{name}.value", "expected an id" if multi.reference else "expected a string"
@@ -249,7 +249,7 @@ class Codec:
             subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
             for sub in SUBS:
                 if sub not in multi_slot.extra and not multi.reference and isinstance(item, dict):
-                    given = ci_get(item, sub)
+                    given = field(item, sub)
                     if given not in (MISSING, None, False) and not (sub == "primary" and given == "false"):
                         raise InvalidValueError(
                             f"{name}.{sub}", f"cannot be stored: the mapping keeps no {sub} for {name}"
@@ -273,7 +273,7 @@ class Codec:
     @staticmethod
     def _sub(multi_slot: MultiSlot, item: Any, sub: str) -> Any:
         name = f"{multi_slot.multi.attribute}.{sub}"
-        given = ci_get(item, sub) if isinstance(item, dict) else MISSING
+        given = field(item, sub) if isinstance(item, dict) else MISSING
         if sub == "primary":
             if given is MISSING or given is None:
                 return False

@@ -1,7 +1,7 @@
 """What the codec (:mod:`mapper.runtime.codec`) knows of each mapped attribute, worked out once
 per object type: a :class:`Slot` per attribute map entry, a :class:`MultiSlot` per multi-valued
-block, and how a value is found in a resource a client sent (SCIM names are case-insensitive:
-:func:`ci_get`; :data:`MISSING` is an attribute the client did not send)."""
+block, and how a value is found in a resource a client sent (:func:`field`, by its canonical
+name; :data:`MISSING` is an attribute the client did not send)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,10 @@ from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 MISSING: Any = object()  # an attribute the client did not send
 
 
-def ci_get(mapping: Any, key: str) -> Any:
-    """``mapping[key]`` with SCIM's case-insensitive attribute names; MISSING when absent."""
-    if not isinstance(mapping, dict):
-        return MISSING
-    if key in mapping:
-        return mapping[key]
-    lowered = key.lower()
-    for k, v in mapping.items():
-        if isinstance(k, str) and k.lower() == lowered:
-            return v
-    return MISSING
+def field(mapping: Any, key: str) -> Any:
+    """``mapping[key]``, MISSING when absent or when ``mapping`` is no object. Names are exact: the
+    SCIM front end gives the store resources with canonical names (:mod:`mapper.scim.names`)."""
+    return mapping.get(key, MISSING) if isinstance(mapping, dict) else MISSING
 
 
 def _is_complex(urn: str, attribute: str) -> bool:
@@ -122,13 +115,13 @@ def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
     matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
     for item in items:
         if isinstance(item, dict) and all(
-            isinstance(ci_get(item, k), str) and ci_get(item, k).lower() == v.lower() for k, v in filter
+            isinstance(field(item, k), str) and field(item, k).lower() == v.lower() for k, v in filter
         ):
             return item
     if not filter or [k.lower() for k, _ in filter] != ["type"]:
         return MISSING
-    untyped = [i for i in items if isinstance(i, dict) and ci_get(i, "type") in (MISSING, None)]
-    primary = [i for i in untyped if ci_get(i, "primary") is True]
+    untyped = [i for i in items if isinstance(i, dict) and field(i, "type") in (MISSING, None)]
+    primary = [i for i in untyped if field(i, "primary") is True]
     if primary:
         return primary[0]
     return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING

@@ -14,14 +14,15 @@ client could send any number of names), and callers decide
 mapping does not map). Where a resolved attribute lives in a resource dict: core and common
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
 
-:func:`get_ci` / :func:`key_ci` match the keys of a resource dict case-insensitively for the
-SCIM front end; the runtime's codec has its own, :func:`mapper.runtime.slots.ci_get`.
+Request bodies take these canonical names once, at the edge (:mod:`mapper.scim.names`); past it,
+keys are exact. :func:`get_ci` / :func:`key_ci` remain for the filter evaluator and projection,
+which still match a resource's keys case-insensitively.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mapper import scimschema
@@ -39,6 +40,9 @@ class Attribute:
     ``emails.value`` the sub-attribute ``value`` (single-valued string), for ``emails`` the
     multi-valued complex attribute. ``sub_attributes`` lists the canonical sub-attribute names of
     a complex attribute. ``mapped`` says whether the object's plan binds it to a column.
+    ``container`` is the top-level key of a resource that holds it: its schema URN for an
+    extension attribute, None for core and common ones (:func:`container_key`); ``complex``
+    says whether its type is complex. Both are plain fields, read in every PATCH operation.
     """
 
     urn: str
@@ -53,15 +57,16 @@ class Attribute:
     known: bool = True
     mapped: bool = False
     sub_attributes: tuple[str, ...] = ()
+    container: str | None = None
+    complex: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "complex", self.type == "complex")
 
     @property
     def path(self) -> str:
         """``name`` or ``name.sub`` without the schema URN."""
         return f"{self.name}.{self.sub}" if self.sub else self.name
-
-    @property
-    def complex(self) -> bool:
-        return self.type == "complex"
 
 
 class AttributeResolver(Protocol):
@@ -95,9 +100,7 @@ def get_ci(mapping: Any, name: str, default: Any = None) -> Any:
 
 def container_key(resolver: AttributeResolver, attribute: Attribute) -> str | None:
     """The top-level key holding ``attribute``'s extension object, or None for core/common ones."""
-    if not attribute.urn or attribute.urn.casefold() == resolver.core_urn.casefold():
-        return None
-    return attribute.urn
+    return attribute.container
 
 
 #: The most resolutions a resolver remembers. Only known attributes are remembered, which the
@@ -186,12 +189,14 @@ class Resolver:
         if definition is None:
             definition = self._from_plan(schema_urn, attribute)
         if definition is None:
-            return Attribute(urn=schema_urn, name=attribute, sub=sub, known=False)
+            return Attribute(schema_urn, attribute, sub, known=False, container=self._container(schema_urn))
         if sub is None:
             return self._attribute(schema_urn, definition, None, definition)
         sub_def = definition.sub(sub)
         if sub_def is None:
-            return Attribute(urn=schema_urn, name=definition.name, sub=sub, known=False)
+            return Attribute(
+                schema_urn, definition.name, sub, known=False, container=self._container(schema_urn)
+            )
         return self._attribute(schema_urn, definition, sub_def.name, sub_def)
 
     def _find(self, urn: str | None, attribute: str) -> tuple[SchemaDef | None, AttributeDef | None]:
@@ -265,7 +270,11 @@ class Resolver:
             required=definition.required,
             mapped=planned is not None,
             sub_attributes=tuple(s.name for s in definition.sub_attributes),
+            container=self._container(urn),
         )
+
+    def _container(self, urn: str) -> str | None:
+        return None if not urn or urn.casefold() == self.core_urn.casefold() else urn
 
     def _planned(self, urn: str, attribute: str, sub: str | None) -> PlanAttribute | None:
         for p in self._plan_attributes:

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci, key_ci
+from mapper.scim import names
+from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, mutability, no_target
 from mapper.scim.filter import equality_terms, matches_value
 from mapper.scim.patchvalues import (
@@ -115,23 +116,30 @@ class _Patcher:
     def apply(self, operation: Any) -> None:
         if not isinstance(operation, dict):
             raise invalid_syntax("an operation must be an object with 'op', 'path' and 'value'")
-        op = get_ci(operation, "op")
+        op = operation.get("op")
         if not isinstance(op, str) or op.lower() not in OPS:
             raise invalid_syntax("unknown op: expected 'add', 'replace' or 'remove'")
         op = op.lower()
-        path = get_ci(operation, "path")
+        path = operation.get("path")
+        if isinstance(path, AttributePath):  # parsed at the edge (mapper.scim.names.operations)
+            self.apply_path(op, path, self._value(op, operation))
+            return
         if path is not None and not isinstance(path, str):
             raise invalid_path(f"'path' must be a string, not {type(path).__name__}")
-        value_key = key_ci(operation, "value")
-        value = operation[value_key] if value_key is not None else _MISSING
-        if op != "remove" and value is _MISSING:
-            raise invalid_value(f"'{op}' needs a 'value'")
+        value = self._value(op, operation)
         if path is None or not path.strip():
             if op == "remove":
                 raise no_target("'remove' needs a 'path'")
             self.apply_object(op, value, None)
             return
         self.apply_path(op, parse_path(path), value)
+
+    @staticmethod
+    def _value(op: str, operation: dict[str, Any]) -> Any:
+        value = operation.get("value", _MISSING)
+        if op != "remove" and value is _MISSING:
+            raise invalid_value(f"'{op}' needs a 'value'")
+        return value
 
     def apply_object(self, op: str, value: Any, urn: str | None) -> None:
         """add/replace without a path: each key of ``value`` is a path of its own."""
@@ -182,18 +190,11 @@ class _Patcher:
             self.apply_attribute(op, info, value)
 
     def apply_extension(self, op: str, urn: str, value: Any) -> None:
-        if op == "remove":
-            key = key_ci(self.resource, urn)
-            if key is not None:
-                del self.resource[key]
-                self._forget_schema(urn)
-            return
-        if op == "replace":
-            key = key_ci(self.resource, urn)
-            if key is not None:
-                del self.resource[key]
-                self._forget_schema(urn)
-        self.apply_object(op, value, urn)
+        if op in ("remove", "replace") and urn in self.resource:
+            del self.resource[urn]
+            self._forget_schema(urn)
+        if op != "remove":
+            self.apply_object(op, value, urn)
 
     # ------------------------------------------------------------------ targets
 
@@ -201,12 +202,13 @@ class _Patcher:
         container = self._container(info, create=op != "remove")
         if container is None:
             return
-        key = key_ci(container, info.name) or info.name
+        key = info.name
         current = self._own(container, key) if key in container else None
         if op == "remove":
             self._check_mutable(info, current, _MISSING)
             if value is not _MISSING and value is not None and info.multi_valued:
-                kept = [item for item in as_list(current) if not listed(item, value, info, self.resolver)]
+                entries = [names.complex_value(info, v, self.resolver) for v in as_list(value)]
+                kept = [item for item in as_list(current) if not listed(item, entries, info, self.resolver)]
                 self._store(container, key, kept, info)
             else:
                 container.pop(key, None)
@@ -234,7 +236,7 @@ class _Patcher:
         container = self._container(info, create=op != "remove")
         if container is None:
             return
-        key = key_ci(container, info.name) or info.name
+        key = info.name
         current = self._own(container, key) if key in container else None
         if info.multi_valued:
             items = as_list(current)
@@ -257,7 +259,7 @@ class _Patcher:
         container = self._container(info, create=op != "remove")
         if container is None:
             return
-        key = key_ci(container, info.name) or info.name
+        key = info.name
         items = as_list(self._own(container, key) if key in container else None)
         matched = [
             item
@@ -295,17 +297,16 @@ class _Patcher:
     def _set_sub(self, op: str, targets: list[Any], sub: Attribute, value: Any) -> None:
         name = sub.sub or ""
         for item in targets:
-            item_key = key_ci(item, name) or name
-            current = item.get(item_key)
+            current = item.get(name)
             if op == "remove":
                 self._check_mutable(sub, current, _MISSING)
-                item.pop(item_key, None)
+                item.pop(name, None)
                 continue
             new = coerce_value(value, sub)
             if readonly_unchanged(sub, current, new):
                 continue
             self._check_mutable(sub, current, new)
-            item[item_key] = new
+            item[name] = new
 
     def _new_item(self, path: AttributePath, info: Attribute) -> dict[str, Any]:
         """The value a filter of ``eq`` terms describes, for add/replace that matched nothing."""
@@ -356,22 +357,21 @@ class _Patcher:
         return out
 
     def _container(self, info: Attribute, create: bool) -> dict[str, Any] | None:
-        urn = container_key(self.resolver, info)
+        urn = info.container
         if urn is None:
             return self.resource
-        key = key_ci(self.resource, urn)
-        if key is not None and isinstance(self.resource[key], dict):
-            return self._own(self.resource, key)
+        if isinstance(self.resource.get(urn), dict):
+            return self._own(self.resource, urn)
         if not create:
             return None
-        self.resource[key or urn] = {}
-        self._owned.add(id(self.resource[key or urn]))
+        self.resource[urn] = {}
+        self._owned.add(id(self.resource[urn]))
         schemas = self.resource.get("schemas")
         if isinstance(schemas, list) and not any(
             isinstance(s, str) and s.casefold() == urn.casefold() for s in schemas
         ):
             self.resource["schemas"] = [*schemas, urn]
-        return self.resource[key or urn]
+        return self.resource[urn]
 
     def _store(self, container: dict[str, Any], key: str, items: list[Any], info: Attribute) -> None:
         if items:
@@ -382,11 +382,10 @@ class _Patcher:
 
     def _tidy(self, info: Attribute) -> None:
         """Drop an extension object left empty, and its URN from ``schemas``."""
-        urn = container_key(self.resolver, info)
-        key = key_ci(self.resource, urn) if urn else None
-        if key is not None and self.resource[key] == {}:
-            del self.resource[key]
-            self._forget_schema(key)
+        urn = info.container
+        if urn is not None and self.resource.get(urn) == {}:
+            del self.resource[urn]
+            self._forget_schema(urn)
 
     def _forget_schema(self, urn: str) -> None:
         schemas = self.resource.get("schemas")

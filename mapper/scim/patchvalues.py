@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from mapper.runtime.values import parse_boolean, parse_integer
-from mapper.scim.attributes import Attribute, AttributeResolver, get_ci, key_ci
+from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import invalid_value
 
 
@@ -78,13 +78,13 @@ def same_item(a: Any, b: Any, info: Attribute, resolver: AttributeResolver) -> b
     when both have one) are equal; values without ``value`` must be equal as a whole."""
     if not (isinstance(a, dict) and isinstance(b, dict)):
         return same(a, b, info.case_exact)
-    a_value, b_value = get_ci(a, "value"), get_ci(b, "value")
+    a_value, b_value = a.get("value"), b.get("value")
     if a_value is None or b_value is None:
         return a == b
     value_info = resolver.resolve(info.urn, info.name, "value")
     if not same(a_value, b_value, value_info.case_exact):
         return False
-    a_type, b_type = get_ci(a, "type"), get_ci(b, "type")
+    a_type, b_type = a.get("type"), b.get("type")
     return a_type is None or b_type is None or same(a_type, b_type, False)
 
 
@@ -112,9 +112,9 @@ def merge_into(
 
 def one_primary(items: list[Any], touched: list[dict[str, Any]]) -> None:
     """At most one value is primary: one just set to primary wins over the others."""
-    if not any(get_ci(t, "primary") is True for t in touched):
+    if not any(t.get("primary") is True for t in touched):
         return
-    winner = next(t for t in reversed(touched) if get_ci(t, "primary") is True)
+    winner = next(t for t in reversed(touched) if t.get("primary") is True)
     for item in items:
-        if item is not winner and isinstance(item, dict) and get_ci(item, "primary") is True:
-            item[key_ci(item, "primary") or "primary"] = False
+        if item is not winner and isinstance(item, dict) and item.get("primary") is True:
+            item["primary"] = False

