@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 #: Front-end files a PATCH still crosses more than twice: the handler, which calls out between
 #: its own steps; the middlewares, met on the way in and again on the way out; PATCH itself,
-#: whose item rules (patchvalues.py) and value filters (filter.py) it calls between its steps.
+#: whose item rules (patchvalues.py) and value filters (matching.py) it calls between its steps.
 STILL_OVER = {
     "scim/routes/resources.py": 5,
     "scim/patch.py": 5,
