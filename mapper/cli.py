@@ -287,7 +287,7 @@ def serve(settings: Settings) -> int:
         except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
             return EXIT_INTERRUPTED
     if fatal is not None:
-        return _say(server.fatal_message(fatal, plans[0], settings.environ), EXIT_DATABASE)
+        return _say(server.fatal_message(fatal), EXIT_DATABASE)
     return EXIT_OK
 
 
@@ -326,8 +326,6 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
     )
     from mapper.scim.tokens import TokenConfigError, parse_credentials
 
-    if settings.workers > 1:
-        return _say("mapper serve: --workers serves one mapping; give one file", EXIT_USAGE)
     try:
         files = mapping_files(settings.mapping)
         plans = load_all(files, write=settings.dialect)

@@ -6,6 +6,7 @@ optional SQLite bootstrap. The command itself, with its arguments and exit codes
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -25,12 +26,16 @@ if TYPE_CHECKING:
     from mapper.scim.connectors import Connector
 
 __all__ = [
+    "Build",
     "ListenError",
+    "StartError",
     "bootstrap",
     "check_sources",
     "configure_logging",
     "fatal_message",
+    "hub_app",
     "listen",
+    "plan_app",
     "run",
     "run_connectors",
     "warn_unknown_variables",
@@ -144,8 +149,6 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
     """Serve ``plan`` with ``settings`` on ``sock`` (from :func:`listen`) until interrupted.
     Returns the permanent error that stopped the start (a database that refuses the source as
     configured, an import query that does not fit the schema), or None after a clean stop."""
-    from mapper.scim.app import build_app
-
     scheme = "https" if settings.certfile else "http"
     host, port = sock.getsockname()[:2]
     labels = ", ".join(c.label for c in settings.credentials) or "none"
@@ -157,29 +160,22 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
         port,
         settings.base_path,
         labels,
-        f" with {settings.workers} worker processes" if settings.workers > 1 else "",
+        _workers(settings),
     )
-    if settings.workers > 1:
-        from mapper.scim.workers import run_workers
-
-        run_workers(plan, settings, sock)
-        return None
-    return _serve(lambda stop: build_app(plan, settings, on_fatal=stop), settings, sock)
+    return _serve(functools.partial(plan_app, plan, settings), settings, sock)
 
 
 def run_connectors(connectors: list[Connector], settings: Settings, sock: socket.socket) -> Exception | None:
     """Serve several connectors (:mod:`mapper.scim.connectors`) on ``sock`` until interrupted.
     A connector that cannot start is logged and stays unready; returns an error only when none
     could start, else None after a clean stop."""
-    from mapper.scim.connectors import build_hub
-
     scheme = "https" if settings.certfile else "http"
     host, port = sock.getsockname()[:2]
     root = f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
     for connector in connectors:
         labels = ", ".join(c.label for c in connector.credentials) or "none"
         log.info(
-            "connector %s: serving %s at %s%s and %s/ecma2host_%s/scim (clients: %s)",
+            "connector %s: serving %s at %s%s and %s/ecma2host_%s/scim (clients: %s)%s",
             connector.name,
             connector.path,
             root,
@@ -187,28 +183,60 @@ def run_connectors(connectors: list[Connector], settings: Settings, sock: socket
             root,
             connector.name,
             labels,
+            _workers(settings),
         )
+    return _serve(functools.partial(hub_app, connectors, settings), settings, sock)
+
+
+def _workers(settings: Settings) -> str:
+    return f" with {settings.workers} worker processes" if settings.workers > 1 else ""
+
+
+class StartError(MapperError):
+    """A permanent start error, described for the one line ``mapper serve`` exits with (URLs
+    without their passwords): what :func:`plan_app` and :func:`hub_app` stop the server with."""
+
+
+#: ``build(stop)``: the app to serve, which calls ``stop(error)`` with a :class:`StartError`
+#: when it cannot start. A ``functools.partial`` of :func:`plan_app` or :func:`hub_app`, so that
+#: it pickles to the workers of ``--workers``.
+Build = Callable[[Callable[[Exception], None]], Any]
+
+
+def plan_app(plan: Plan, settings: Settings, stop: Callable[[Exception], None]) -> Any:
+    """The app of one mapping, started in the background (:func:`mapper.scim.app.build_app`)."""
+    from mapper.scim.app import build_app
+
+    def fatal(error: Exception) -> None:
+        stop(StartError(describe_fatal(error, plan, settings.environ)))
+
+    return build_app(plan, settings, on_fatal=fatal)
+
+
+def hub_app(connectors: list[Connector], settings: Settings, stop: Callable[[Exception], None]) -> Any:
+    """The hub of several connectors (:func:`mapper.scim.connectors.build_hub`): one that cannot
+    start is logged; the server stops when none could."""
+    from mapper.scim.connectors import build_hub
+
     plans = {connector.name: connector.plan for connector in connectors}
 
-    def build(stop: Callable[[Exception], None]) -> Any:
-        def failed(name: str, error: Exception) -> None:
-            log.error(
-                "connector %s cannot start: %s", name, describe_fatal(error, plans[name], settings.environ)
-            )
-            if hub.fail(name, error):
-                stop(MapperError("no connector could start (each is named in the log)"))
+    def failed(name: str, error: Exception) -> None:
+        log.error("connector %s cannot start: %s", name, describe_fatal(error, plans[name], settings.environ))
+        if hub.fail(name, error):
+            stop(StartError("no connector could start (each is named in the log)"))
 
-        hub = build_hub(connectors, settings, failed)
-        return hub
-
-    return _serve(build, settings, sock)
+    hub = build_hub(connectors, settings, failed)
+    return hub
 
 
-def _serve(
-    build: Callable[[Callable[[Exception], None]], Any], settings: Settings, sock: socket.socket
-) -> Exception | None:
-    """Run the app ``build(stop)`` makes on ``sock``; ``stop(error)`` ends the server, and the
+def _serve(build: Build, settings: Settings, sock: socket.socket) -> Exception | None:
+    """Run the app ``build(stop)`` makes on ``sock``, in this process or in ``settings.workers``
+    worker processes (:mod:`mapper.scim.workers`); ``stop(error)`` ends the server, and the
     error is returned."""
+    if settings.workers > 1:
+        from mapper.scim.workers import run_workers
+
+        return run_workers(build, settings, sock)
     import uvicorn
 
     fatal: list[Exception] = []
@@ -246,9 +274,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def fatal_message(error: Exception, plan: Plan, environ: Mapping[str, str]) -> str:
+def fatal_message(error: Exception) -> str:
     """The one line ``mapper serve`` exits with after a permanent start error."""
-    return f"mapper serve: {describe_fatal(error, plan, environ)}; not serving"
+    return f"mapper serve: {error}; not serving"
 
 
 def describe_fatal(error: Exception, plan: Plan, environ: Mapping[str, str]) -> str:
