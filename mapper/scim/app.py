@@ -114,8 +114,10 @@ def operator_routes(plan: Plan, settings: Settings, metrics: Metrics, trail: Aud
     scrapers = OperatorGuard((*settings.credentials, *settings.metrics_credentials), insecure=insecure)
     operators = OperatorGuard(settings.credentials, insecure=insecure, basic=True, realm="mapper status")
     status = StatusPage([Connector(name, plan, settings.base_path, trail, metrics)], operators)
+    # a connector of several answers its own readiness at /{name}/readyz (mapper.scim.connectors)
+    readiness = f"/{settings.connector}/readyz" if settings.connector else "/readyz"
     return [
-        Route("/", Root([(name, settings.base_path)]).serve, methods=["GET"]),
+        Route("/", Root([(name, settings.base_path)], readiness).serve, methods=["GET"]),
         Route("/metrics", MetricsEndpoint(metrics, scrapers).serve, methods=["GET"]),
         Route("/status", status.serve, methods=["GET"]),
     ]

@@ -117,6 +117,14 @@ def test_two_connectors_with_their_own_roots_tokens_and_readiness(served: Served
     assert connectors["broken"]["ready"] is False
     assert "the database does not exist" in connectors["broken"]["reason"]
     assert get(f"{root}/healthz").status_code == 200
+    # a connector's page points at its own readiness, which reports that connector alone
+    for name in ("hr", "payroll", "broken"):
+        page = get(f"{root}/{name}/").json()
+        assert page["readiness"] == f"{root}/{name}/readyz"
+        assert [c["name"] for c in page["connectors"]] == [name]
+        own = get(page["readiness"])
+        assert own.status_code == (503 if name == "broken" else 200)
+        assert "connectors" not in own.json() and own.json()["phase"] == connectors[name]["phase"]
     home = get(f"{root}/").json()  # no token: the connectors' roots and nothing else
     assert [(c["name"], c["scim"], c["ecma2host"]) for c in home["connectors"]] == [
         (name, f"{root}/{name}/scim/v2", f"{root}/ecma2host_{name}/scim")

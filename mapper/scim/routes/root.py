@@ -1,7 +1,9 @@
 """``GET /``: what this service is and where its SCIM roots are, for an operator or a client that
 found the port. Served without a token, so it says nothing else: no counts, no databases, no
 object types. The roots are absolute URLs as the request reached us (scheme, Host header, any
-proxy root path), each connector with its own root and the ECMA Connector Host's alias of it."""
+proxy root path), each connector with its own root and the ECMA Connector Host's alias of it.
+A connector's own page (``/{name}/`` when one gateway serves several) points at its own
+readiness, ``/{name}/readyz``."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ DESCRIPTION = "SCIM 2.0 provisioning gateway for SQL databases"
 
 
 class Root:
-    """``connectors``: (name, SCIM base path) of each connector served."""
+    """``connectors``: (name, SCIM base path) of each connector served; ``readiness``: the path
+    of their readiness (``/readyz``, or a connector's own ``/{name}/readyz``)."""
 
-    def __init__(self, connectors: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, connectors: Sequence[tuple[str, str]], readiness: str = "/readyz") -> None:
         self.connectors = tuple(connectors)
+        self.readiness = readiness
 
     async def serve(self, request: Request) -> Response:
         scope = request.scope
@@ -38,7 +42,7 @@ class Root:
                 for name, base_path in self.connectors
             ],
             "health": root_of(scope, "/healthz"),
-            "readiness": root_of(scope, "/readyz"),
+            "readiness": root_of(scope, self.readiness),
             "documentation": doc("gateway.md"),
         }
         return JsonResponse(body)
