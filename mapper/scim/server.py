@@ -1,7 +1,7 @@
 """Serving a compiled plan over HTTP(S) with uvicorn (uvloop and httptools when installed, no
 access log), and what ``mapper serve`` does before that: logging, source URL checks and the
 optional SQLite bootstrap. The command itself, with its arguments and exit codes, is in
-``mapper/cli.py``. Neither tokens nor database passwords are ever written to the log.
+``mapper/cli/serving.py``. Neither tokens nor database passwords are ever written to the log.
 """
 
 from __future__ import annotations
