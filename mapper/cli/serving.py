@@ -75,6 +75,10 @@ def serve(settings: Settings) -> int:
         return _say(str(error), EXIT_USAGE)
     if bool(settings.certfile) != bool(settings.keyfile):
         return _say("mapper serve: TLS needs both --certfile and --keyfile", EXIT_USAGE)
+    if settings.certfile and settings.keyfile:
+        problem = _tls_problem(settings.certfile, settings.keyfile)
+        if problem:
+            return _say(problem, EXIT_USAGE)
     several = len(settings.mapping) > 1 or Path(settings.mapping[0]).is_dir()
     connectors: list[Connector] = []
     if several:
@@ -117,6 +121,34 @@ def serve(settings: Settings) -> int:
     if fatal is not None:
         return _say(server.fatal_message(fatal), EXIT_DATABASE)
     return EXIT_OK
+
+
+def _tls_problem(certfile: str, keyfile: str) -> str | None:
+    """Why the certificate and key cannot serve TLS, found before the port and the import (uvicorn
+    would only find it after both, with a traceback): a file missing or unreadable, or not a PEM
+    certificate with its matching key."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    asked: list[bool] = []
+
+    def password() -> bytes:  # never OpenSSL's prompt on the terminal: a service has none
+        asked.append(True)
+        return b""
+
+    try:
+        context.load_cert_chain(certfile, keyfile, password)
+    except OSError as error:
+        if asked:
+            return f"mapper serve: TLS: --keyfile {keyfile} is encrypted; give the key unencrypted"
+        if isinstance(error, ssl.SSLError):
+            reason = error.reason or "not a PEM certificate and its key"
+            return (
+                f"mapper serve: TLS: --certfile {certfile} and --keyfile {keyfile} are not a PEM "
+                f"certificate and its matching unencrypted key ({reason})"
+            )
+        return f"mapper serve: TLS: cannot read {error.filename or certfile}: {error.strerror or error}"
+    return None
 
 
 def _checked_plan(mapping: str, settings: Settings) -> Plan | int:

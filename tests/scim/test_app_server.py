@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -243,3 +244,54 @@ def test_coherence_and_workers_options(capsys: pytest.CaptureFixture[str]) -> No
 def test_a_missing_mapping_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert serve(Settings(mapping=str(tmp_path / "absent.map"), tokens=("t",), environ={})) == EXIT_USAGE
     assert "absent.map" in capsys.readouterr().err
+
+
+def _certificate(openssl: str, folder: Path, name: str, *extra: str) -> tuple[Path, Path]:
+    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + [*extra, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_tls_files_that_cannot_serve_are_exit_2_before_the_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing, foreign or encrypted key is refused with one line, before any listen or import
+    (uvicorn found it only after both, with a traceback, and never asks a terminal for a password)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("openssl is needed to make a test certificate")
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    cert, key = _certificate(openssl, tmp_path, "a", "-nodes")
+    _, other_key = _certificate(openssl, tmp_path, "b", "-nodes")
+    _, locked_key = _certificate(openssl, tmp_path, "c", "-passout", "pass:secret-pass-42")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n", encoding="utf-8")
+    cases = {
+        "absent": (str(tmp_path / "absent.pem"), str(key), "cannot read"),
+        "foreign key": (str(cert), str(other_key), "not a PEM certificate and its matching"),
+        "not PEM": (str(garbage), str(key), "not a PEM certificate"),
+        "encrypted": (str(cert), str(locked_key), "is encrypted"),
+    }
+    for name, (certfile, keyfile, said) in cases.items():
+        # the port is taken: a TLS check that came after the listen would answer 4, not 2
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            options = Settings(
+                mapping=str(HR_MAP),
+                tokens=("t",),
+                certfile=certfile,
+                keyfile=keyfile,
+                port=busy.getsockname()[1],
+                environ={"HR_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"},
+            )
+            assert serve(options) == EXIT_USAGE, name
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and "secret-pass" not in err, (name, err)
+    assert not (tmp_path / "none.db").exists()
