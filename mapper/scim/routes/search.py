@@ -15,7 +15,7 @@ import functools
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -226,13 +226,18 @@ def _string(token: str) -> str | None:
 def _strings(node: Filter) -> int:
     """How many comparisons with ``""`` the shape holds: one per lifted string (a bare word is
     never empty)."""
+    return _count(node, lambda leaf: isinstance(leaf, Compare) and leaf.value == "")
+
+
+def _count(node: Filter | None, leaf: Callable[[Filter | None], bool]) -> int:
+    """How many of the filter's comparisons (``pr`` and the compares) ``leaf`` holds true of."""
     if isinstance(node, And | Or):
-        return _strings(node.left) + _strings(node.right)
+        return _count(node.left, leaf) + _count(node.right, leaf)
     if isinstance(node, Not):
-        return _strings(node.inner)
+        return _count(node.inner, leaf)
     if isinstance(node, ValuePath):
-        return _strings(node.filter)
-    return 1 if isinstance(node, Compare) and node.value == "" else 0
+        return _count(node.filter, leaf)
+    return 1 if leaf(node) else 0
 
 
 def _fill(node: Filter, values: Iterator[str]) -> Filter:
@@ -307,13 +312,7 @@ async def matching(
 
 def _leaves(node: Filter | None) -> int:
     """How many comparisons a filter makes per resource (at least 1)."""
-    if isinstance(node, And | Or):
-        return _leaves(node.left) + _leaves(node.right)
-    if isinstance(node, Not):
-        return _leaves(node.inner)
-    if isinstance(node, ValuePath):
-        return _leaves(node.filter)
-    return 1
+    return _count(node, lambda leaf: True)
 
 
 async def _indexed(
