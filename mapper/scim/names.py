@@ -62,22 +62,32 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
     ops = envelope.get("Operations")
     if not isinstance(ops, list):
         return ops
-    out = [
-        _renamed(op, lambda key: _OPERATION.get(key.casefold(), key)) if isinstance(op, dict) else op
-        for op in ops
-    ]
+    out = [_operation(op) if isinstance(op, dict) else op for op in ops]
     for op in out:
         text = op.get("path") if isinstance(op, dict) else None
         if isinstance(text, str) and text.strip():
             try:
-                op["path"] = _canonical_path(parse_path(text), resolver)
+                op["path"] = _canonical_path(text, resolver)
             except ScimError:
                 pass  # PATCH parses it again in its turn, and refuses it there
     return out
 
 
-def _canonical_path(path: AttributePath, resolver: AttributeResolver) -> AttributePath:
-    """``path`` with the schemas' names (its value filter as written: the evaluator resolves it)."""
+def _operation(op: dict[str, Any]) -> dict[str, Any]:
+    """A copy of one operation with canonical keys (most arrive so already)."""
+    if all(key in _OPERATION for key in op):
+        return dict(op)
+    return _renamed(op, _operation_key)
+
+
+def _operation_key(key: str) -> str:
+    return _OPERATION.get(key.casefold(), key)
+
+
+def _canonical_path(text: str, resolver: AttributeResolver) -> AttributePath:
+    """The path ``text`` parsed, with the schemas' names (its value filter as written: the
+    evaluator resolves it)."""
+    path = parse_path(text)
     written = str(path)
     if path.urn and path.value_filter is None and path.sub_attribute is None:
         whole = resolver.schema_urn(f"{path.urn}:{path.attribute}")
