@@ -113,6 +113,8 @@ def _import_all(
                 grouped[anchor_key(item[0])].append(item)
         children.append(grouped)
 
+    parents = set().union(*children)  # the keys with any children
+    none = codec.children_of([()] * len(children))  # the children of those without any
     watermark = watermark_index(obj)
     form = RowForm.of(codec)
     stamps = form.stamps
@@ -160,11 +162,15 @@ def _import_all(
             key = row[anchor]
             if type(key) is not int:
                 key = anchor_key(key)
+            types = tuple(map(type, row))
+            make = shapes.get(types)
             if children:
-                record = Record(row, codec.children_of([c.get(key, ()) for c in children]))
+                # most objects have no children: they share one empty tuple, not one each
+                kids = codec.children_of([c.get(key, ()) for c in children]) if key in parents else none
+                if make is None:
+                    make = shapes[types] = shape(row, kids).make
+                record = make(row, kids)
             else:
-                types = tuple(map(type, row))
-                make = shapes.get(types)
                 if make is None:
                     make = shapes[types] = shape(row).make
                 record = make(row)
