@@ -4,6 +4,9 @@ without Starlette's router, :class:`~starlette.requests.Request` or query-parame
 - ``GET {base}/{Type}/{id}`` with no query string and no ``If-None-Match``;
 - ``GET {base}/{Type}?filter=<attr> eq "<value>"`` (the only parameter), where ``<attr>`` resolves
   to ``id`` or to the type's query attribute (``userName``): Entra ID's probe before every create.
+  The filter goes through the general path's parser and AST
+  (:func:`~mapper.scim.routes.search.equality`) and its key recogniser
+  (:func:`~mapper.scim.routes.search.key_of`), so both paths accept and answer the same filters.
 
 It answers only when the object is in the cache and the gateway is ready, and it builds the
 response with the handlers' own pieces (:meth:`ResourceEndpoints.output`, ``list_page``,
@@ -23,7 +26,7 @@ from mapper.runtime.gateway import Gateway
 from mapper.scim.responses import ScimResponse, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
-from mapper.scim.routes.search import Query, equality, page
+from mapper.scim.routes.search import Query, equality, key_of, page
 
 #: What a list request with only a filter asks for (the filter is answered already): the first
 #: page, as many as the server allows, every attribute.
@@ -80,19 +83,13 @@ class CachedReads:
         params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)  # as Starlette reads them
         if len(params) != 1 or params[0][0].casefold() != "filter":
             return None
-        text = params[0][1]
-        node = equality(text, endpoints.max_filter_length, endpoints.max_filter_depth)
-        if node is None:
+        node = equality(params[0][1], endpoints.max_filter_length, endpoints.max_filter_depth)
+        key = None if node is None else key_of(node, endpoints.resolver, endpoints.obj.query_attribute)
+        if key is None:
             return None
-        value = str(node.value)
-        path = endpoints.resolver.resolve(node.path.urn, node.path.attribute, node.path.sub).path.casefold()
         store = gateway.stores[endpoints.name]
-        if path == "id":
-            record = store.cached(value)
-        elif path == endpoints.obj.query_attribute.casefold():
-            record = store.cached_by_query(value)
-        else:
-            return None
+        by_id, value = key
+        record = store.cached(value) if by_id else store.cached_by_query(value)
         if record is None:
             return None
         matched = page([store.codec.render(record)], 1, None, endpoints.max_results)

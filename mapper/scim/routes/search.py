@@ -368,21 +368,30 @@ async def scan(
         raise invalid_filter(TOO_DEEP) from None
 
 
+def key_of(node: Filter, resolver: AttributeResolver, query_attribute: str) -> tuple[bool, str] | None:
+    """``(True, id)`` for ``id eq "..."``, ``(False, value)`` for ``<query attribute> eq "..."``
+    alone (Entra's probe): filters the store's key look-up answers exactly (case folded as the
+    attribute's caseExact says), so they need not be evaluated again. None for any other filter.
+    The cached-read fast path (:mod:`mapper.scim.routes.reads`) asks the same."""
+    if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str)):
+        return None
+    path = resolver.resolve(node.path.urn, node.path.attribute, node.path.sub).path.casefold()
+    if path == "id":
+        return True, node.value
+    if path == query_attribute.casefold():
+        return False, node.value
+    return None
+
+
 async def _by_key(
     store: Store, node: Compare, resolver: AttributeResolver, query_attribute: str
 ) -> list[dict[str, Any]] | None:
-    """``id eq "..."`` or ``<query attribute> eq "..."`` alone (Entra's probe): the store's key
-    look-up answers it exactly (case folded as the attribute's caseExact says), so the filter need
-    not be evaluated again. None for any other filter."""
-    info = resolver.resolve(node.path.urn, node.path.attribute, node.path.sub)
-    path = info.path.casefold()
-    value = str(node.value)
-    if path == "id":
-        found = await store.get(value)
-    elif path == query_attribute.casefold():
-        found = await store.find_by_query(value)
-    else:
+    """The answer to a filter :func:`key_of` recognises, from the store's key look-up."""
+    key = key_of(node, resolver, query_attribute)
+    if key is None:
         return None
+    by_id, value = key
+    found = await (store.get(value) if by_id else store.find_by_query(value))
     return [found] if found is not None else []
 
 
