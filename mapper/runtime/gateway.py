@@ -121,6 +121,9 @@ class Gateway:
         #: told of each object type's import as it ends: (type, kind, seconds, stats or None when it
         #: failed); kind is full, delta or delete_scan (a watermark delta that scans for deletes)
         self.observe_sync: Callable[[str, str, float, SyncStats | None], None] | None = None
+        #: called on the event loop after each successful full import (``mapper serve`` freezes
+        #: the collector's view of the cache there: :func:`mapper.scim.app.freeze_cache`)
+        self.after_full_import: Callable[[], None] | None = None
 
     def store_for_endpoint(self, endpoint: str) -> ObjectStore | None:
         wanted = "/" + endpoint.strip("/").lower()
@@ -251,6 +254,8 @@ class Gateway:
         self.last_sync = self.last_full_sync = now
         self.last_error = self.last_error_at = None
         self.ready = True
+        if self.after_full_import is not None:
+            self.after_full_import()
 
     async def sync_delta(self) -> None:
         """A delta import of every object type (a full one for types not loaded yet)."""

@@ -14,6 +14,7 @@ apps built from two plans are independent, down to their metrics registries.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -45,6 +46,18 @@ log = logging.getLogger("mapper.scim")
 #: Seconds a thread holds the GIL while another waits for it (CPython's default is 0.005): worker
 #: threads render pages and evaluate filters, and the event loop must not wait behind them.
 SWITCH_INTERVAL = 0.001
+
+
+def freeze_cache() -> None:
+    """After a full import, in ``mapper serve`` (``Settings.freeze_cache``): every object alive
+    now, the records just imported above all, moves to the cyclic collector's permanent
+    generation (:func:`gc.freeze`). The collector tracks each record (a slotted object), so at 1M
+    users every full collection walked a million objects (about 0.4 s with the event loop
+    stopped), and each of the first collections after an import walked them once more; frozen,
+    they are never walked again, and reference counting still frees them when a re-import
+    replaces them. The price: a reference cycle that is already garbage at this moment (made
+    while the import paused the collector) is never collected."""
+    gc.freeze()
 
 INSECURE_WARNING = (
     "AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and "
@@ -158,6 +171,8 @@ def _lifespan(
             name=settings.connector,
             **intervals,
         )
+        if settings.freeze_cache:
+            gateway.after_full_import = freeze_cache
         async with metrics.watching(gateway):
             try:
                 if on_fatal is None:

@@ -162,6 +162,7 @@ def run(plan: Plan, settings: Settings, sock: socket.socket) -> Exception | None
         labels,
         _workers(settings),
     )
+    settings = settings.model_copy(update={"freeze_cache": True})  # this process serves alone
     return _serve(functools.partial(plan_app, plan, settings), settings, sock)
 
 
@@ -185,6 +186,7 @@ def run_connectors(connectors: list[Connector], settings: Settings, sock: socket
             labels,
             _workers(settings),
         )
+    settings = settings.model_copy(update={"freeze_cache": True})  # this process serves alone
     return _serve(functools.partial(hub_app, connectors, settings), settings, sock)
 
 
