@@ -59,6 +59,7 @@ def freeze_cache() -> None:
     while the import paused the collector) is never collected."""
     gc.freeze()
 
+
 INSECURE_WARNING = (
     "AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach this port can read and "
     "change every user and group. Never run like this outside a development machine."

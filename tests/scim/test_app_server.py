@@ -4,6 +4,7 @@ real server process answering over TCP."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import socket
@@ -21,7 +22,7 @@ from mapper.cli import EXIT_ERRORS, EXIT_USAGE, serve
 from mapper.pipeline import load
 from mapper.scim.server import bootstrap
 from mapper.scim.settings import Settings, SettingsError, add_serve_arguments, settings_from_args
-from tests.support.scim import HR_MAP
+from tests.support.scim import HR_MAP, scim_client
 from tests.support.served import ServedGateway, sqlite_url
 
 HR = HR_MAP.parent
@@ -295,3 +296,18 @@ def test_tls_files_that_cannot_serve_are_exit_2_before_the_port(
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err and "secret-pass" not in err, (name, err)
     assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("freeze", [False, True])
+async def test_a_served_cache_is_frozen_out_of_the_collectors_view(hr_sqlite: Any, freeze: bool) -> None:
+    """``mapper serve`` sets ``freeze_cache``: after the full import every live object, the cache
+    included, sits in the collector's permanent generation, so no collection walks it again. An
+    app built in-process leaves the process's collector alone."""
+    gc.unfreeze()
+    try:
+        async with scim_client(hr_sqlite, freeze_cache=freeze) as client:
+            assert (await client.get("/Users/1")).status_code == 200
+            assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()
