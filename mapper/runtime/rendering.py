@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from mapper.runtime.record import format_instant
 from mapper.runtime.slots import Slot
-from mapper.runtime.values import OMIT, to_scim
+from mapper.runtime.values import OMIT, format_datetime, to_scim
 
 Place = Callable[[dict[str, Any], dict[str, Any], Any], None]  # (resource, meta, value)
 #: (row index, text type or None, converter, key, placer)
@@ -38,11 +39,22 @@ def _render_step(slot: Slot) -> RenderStep:
 
         return slot.index, None, slot.transform.read, attr.attribute, place_known
     text = None if slot.ident is not None or attr.type in _CONVERTED else attr.type
-    convert = slot.ident if slot.ident is not None else partial(to_scim, attr.type)
+    if slot.ident is not None:
+        convert = slot.ident
+    elif attr.type == "dateTime":
+        convert = _datetime
+    else:
+        convert = partial(to_scim, attr.type)
     simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
     if simple and slot.extension is None:
         return slot.index, text, convert, attr.attribute, None
     return slot.index, text, convert, attr.attribute, _placer(slot)
+
+
+def _datetime(value: Any) -> str:
+    """A dateTime attribute's value: :func:`to_scim`'s, straight to the instant formatter for the
+    integers the cache keeps timestamps as (:func:`mapper.runtime.record.instant`)."""
+    return format_instant(value) if type(value) is int else format_datetime(value)
 
 
 def _placer(slot: Slot) -> Place:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mapper.plan import PlanAttribute
 from mapper.runtime.errors import InvalidValueError
+from mapper.runtime.record import format_instant
 
 #: The range of a signed 64-bit integer: the widest integer column of every dialect we serve
 #: (SQLite INTEGER, PostgreSQL bigint, MySQL BIGINT). Integers outside it are refused before
@@ -22,7 +23,6 @@ _INT64_DIGITS = 19
 log = logging.getLogger(__name__)
 
 _TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -33,8 +33,8 @@ def format_datetime(value: datetime | date | str | int) -> str:
     """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
     the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch)."""
     if isinstance(value, int):
-        value = _EPOCH + timedelta(microseconds=value)
-    elif isinstance(value, str):
+        return format_instant(value)
+    if isinstance(value, str):
         try:
             parsed: datetime | date = datetime.fromisoformat(value)
         except ValueError:

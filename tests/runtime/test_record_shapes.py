@@ -3,6 +3,7 @@ on first read, timestamps as instants, and the full import reading through the d
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -17,7 +18,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
-from mapper.runtime.record import Record, instant, shape
+from mapper.runtime.record import Record, format_instant, instant, shape
 from mapper.runtime.values import format_datetime, to_scim
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
@@ -121,6 +122,24 @@ def test_an_instant_renders_exactly_as_the_value_it_came_from(value):
     assert type(kept) is int
     assert format_datetime(kept) == format_datetime(value)
     assert to_scim("dateTime", kept) == to_scim("dateTime", value)
+
+
+def test_the_instant_formatter_renders_any_moment_as_datetime_does():
+    """A seeded sample over datetime's whole range, at microsecond, millisecond and second
+    precision, and the edges: the table-driven formatter against the datetime rendering."""
+    rnd = random.Random(15)
+    first, last = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    span = (last - first) // timedelta(microseconds=1)
+    moments = [
+        first,
+        last,
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    ]
+    for unit in (1, 1000, 1_000_000):
+        moments += [first + timedelta(microseconds=rnd.randrange(span) // unit * unit) for _ in range(3000)]
+    for moment in moments:
+        assert format_instant(instant(moment)) == format_datetime(moment)
 
 
 @pytest.mark.parametrize("value", ["not a time", "", date(2026, 11, 26), None], ids=repr)
