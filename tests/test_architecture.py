@@ -49,6 +49,7 @@ LAYERED: tuple[tuple[str, ...], ...] = (
     tuple(f"mapper.scaffold.{m}" for m in ("draft", "columns", "common", "user", "guess", "render")),
     ("mapper.language.layout", "mapper.language.fmt"),
     ("mapper.scim.matching", "mapper.scim.filter"),
+    ("mapper.scim.filter", "mapper.scim.filtershape", "mapper.scim.routes.search"),
     ("mapper.scim.exposition", "mapper.scim.metrics"),
     tuple(f"mapper.cli.{m}" for m in ("common", "mappings", "tools", "serving")),
 )

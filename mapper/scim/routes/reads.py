@@ -5,7 +5,7 @@ without Starlette's router, :class:`~starlette.requests.Request` or query-parame
 - ``GET {base}/{Type}?filter=<attr> eq "<value>"`` (the only parameter), where ``<attr>`` resolves
   to ``id`` or to the type's query attribute (``userName``): Entra ID's probe before every create.
   The filter goes through the general path's parser and AST
-  (:func:`~mapper.scim.routes.search.equality`) and its key recogniser
+  (:func:`~mapper.scim.filtershape.equality`) and its key recogniser
   (:func:`~mapper.scim.routes.search.key_of`), so both paths accept and answer the same filters.
 
 It answers only when the object is in the cache and the gateway is ready, and it builds the
@@ -23,10 +23,11 @@ from urllib.parse import parse_qsl
 from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
+from mapper.scim.filtershape import equality
 from mapper.scim.responses import ScimResponse, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
-from mapper.scim.routes.search import Query, equality, key_of, page
+from mapper.scim.routes.search import Query, key_of, page
 
 #: What a list request with only a filter asks for (the filter is answered already): the first
 #: page, as many as the server allows, every attribute.

@@ -11,11 +11,9 @@ worker thread within a time budget. No scan runs on the event loop.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,7 +22,6 @@ import anyio
 from mapper.runtime.codec import Codec
 from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, Sort
-from mapper.runtime.values import text_problem
 from mapper.scim.attributes import AttributeResolver, container_key
 from mapper.scim.errors import ScimError, invalid_filter, invalid_value, too_many
 from mapper.scim.filter import (
@@ -34,21 +31,12 @@ from mapper.scim.filter import (
     AttrPath,
     Compare,
     Filter,
-    Not,
-    Or,
-    ValuePath,
     equality_terms,
     matches,
-    parse_filter,
     validate,
 )
+from mapper.scim.filtershape import TOO_DEEP, leaves, parse
 from mapper.scim.paths import split_list
-
-TOO_DEEP = "the filter is nested too deeply (or has too many terms) to evaluate"
-
-#: A string as the filter grammar's ``STRING`` terminal reads it (``grammar/scim_filter.lark``);
-#: no other token holds a ``"``, so every match, left to right, is one of the lexer's strings.
-_STRING = re.compile(r'("(?:[^"\\]|\\.)*")')
 
 
 class Store(Protocol):
@@ -159,110 +147,6 @@ def query(params: Mapping[str, Any], *, max_length: int = MAX_LENGTH, max_depth:
     )
 
 
-def parse(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Filter:
-    """:func:`~mapper.scim.filter.parse_filter`, with the grammar's work done once per shape.
-
-    Parsing with the grammar costs ~150 µs, and provisioning clients send the same few filters
-    with a different value each time (``userName eq "..."``, Entra's probe before every create).
-    So the string values are lifted out (``userName eq ""``), the rest (the shape) is parsed by
-    the grammar once and remembered (512 shapes, each at most ``max_length`` long: the memory
-    kept is bounded by configuration), and the values are put back into the very nodes the
-    grammar built. A value the grammar would refuse, or anything unexpected, goes to the grammar
-    whole, which reports it as it always does."""
-    if len(text) > max_length:  # the values count too: a long one is no more welcome lifted
-        raise invalid_filter(f"the filter is longer than {max_length} characters")
-    try:
-        quotes = text.count('"')
-        if not quotes:
-            return _shape(text, max_length, max_depth)[0]
-        if quotes == 2 and "\\" not in text:  # one string, no escapes: the common case
-            first, last = text.index('"'), text.rindex('"')
-            values: list[str | None] = [text[first + 1 : last]]
-            shape_text = text[: first + 1] + text[last:]
-        else:
-            parts = _STRING.split(text)
-            values = [_string(token) for token in parts[1::2]]
-            shape_text = '""'.join(parts[::2])
-        lifted = [v for v in values if v is not None and text_problem(v) is None]
-        if len(lifted) != len(values):  # the grammar refuses it: let it say how
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
-        try:
-            shape, strings = _shape(shape_text, max_length, max_depth)
-        except ScimError:  # positions in the shape are not the text's: the grammar says it right
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
-        if strings != len(lifted):
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
-        if type(shape) is Compare:
-            return Compare(shape.path, shape.op, lifted[0])
-        return _fill(shape, iter(lifted))
-    except RecursionError:
-        raise invalid_filter(TOO_DEEP) from None
-
-
-def equality(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Compare | None:
-    """The filter ``text`` when it is one ``attr eq "string"`` comparison (Entra's probe), else
-    None: also when it is malformed, which the general path reports."""
-    try:
-        node = parse(text, max_length, max_depth)
-    except ScimError:
-        return None
-    if isinstance(node, Compare) and node.op == "eq" and isinstance(node.value, str):
-        return node
-    return None
-
-
-def _string(token: str) -> str | None:
-    """A lifted ``STRING`` token's value as the grammar reads it (JSON, control characters
-    allowed), or None when it is not valid JSON."""
-    if "\\" not in token:  # without escapes, a JSON string is its own text
-        return token[1:-1]
-    try:
-        value = json.loads(token, strict=False)
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _strings(node: Filter) -> int:
-    """How many comparisons with ``""`` the shape holds: one per lifted string (a bare word is
-    never empty)."""
-    return _count(node, lambda leaf: isinstance(leaf, Compare) and leaf.value == "")
-
-
-def _count(node: Filter | None, leaf: Callable[[Filter | None], bool]) -> int:
-    """How many of the filter's comparisons (``pr`` and the compares) ``leaf`` holds true of."""
-    if isinstance(node, And | Or):
-        return _count(node.left, leaf) + _count(node.right, leaf)
-    if isinstance(node, Not):
-        return _count(node.inner, leaf)
-    if isinstance(node, ValuePath):
-        return _count(node.filter, leaf)
-    return 1 if leaf(node) else 0
-
-
-def _fill(node: Filter, values: Iterator[str]) -> Filter:
-    """The shape with its ``""`` values replaced by ``values``, in the order of the text (the
-    grammar builds each node's children left to right)."""
-    if isinstance(node, Compare):
-        return Compare(node.path, node.op, next(values)) if node.value == "" else node
-    if isinstance(node, And):
-        return And(_fill(node.left, values), _fill(node.right, values))
-    if isinstance(node, Or):
-        return Or(_fill(node.left, values), _fill(node.right, values))
-    if isinstance(node, Not):
-        return Not(_fill(node.inner, values))
-    if isinstance(node, ValuePath):
-        return ValuePath(node.path, _fill(node.filter, values))
-    return node
-
-
-@functools.lru_cache(maxsize=512)
-def _shape(text: str, max_length: int, max_depth: int) -> tuple[Filter, int]:
-    """The filter the grammar parses from ``text``, and how many comparisons with ``""`` it has."""
-    node = parse_filter(text, max_length=max_length, max_depth=max_depth)
-    return node, _strings(node)
-
-
 #: The most comparisons (cached resources × terms of the filter) the cache evaluates itself: a
 #: database round trip costs more than that (docs/performance.md, "Filters that scan").
 SMALL = 2000
@@ -301,18 +185,13 @@ async def matching(
             if q.sort_by:
                 indexed = sort(indexed, q.sort_by, q.descending, resolver)
             return len(indexed), page(indexed, q.start_index, q.count, max_results)
-    if store.count() * _leaves(node) > SMALL:
+    if store.count() * leaves(node) > SMALL:
         ordering = Sort(AttrPath.parse_token(q.sort_by), q.descending) if q.sort_by else None
         found = await store.search(node, resolver, sort=ordering, offset=q.start_index - 1, limit=size)
         if found is not None:
             return found
     matched = await scan(store, node, resolver, q.sort_by, q.descending, budget)
     return len(matched), page(matched, q.start_index, q.count, max_results)
-
-
-def _leaves(node: Filter | None) -> int:
-    """How many comparisons a filter makes per resource (at least 1)."""
-    return _count(node, lambda leaf: True)
 
 
 async def _indexed(
