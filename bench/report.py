@@ -228,7 +228,9 @@ def _size(users: int) -> str:
 
 
 def _summary_cell(row: dict | None, target: Target) -> str:
-    if row is None or row.get("error"):
+    if row is None:  # not measured in this run (the workers row without --workers)
+        return "not run"
+    if row.get("error"):
         return "error"
     if row["value"] is None:
         return "-"
