@@ -91,21 +91,6 @@ def visible(bases: list[str], path: str, check: Callable[[httpx.Response], bool]
     return worst
 
 
-def every_worker_ready(root: str, bound: float, run: int = 24) -> None:
-    """Wait until ``run`` requests in a row, each on a fresh connection, find ``/readyz`` 200.
-    With --workers each worker imports in the background and answers 503 until it has: one ready
-    worker answering the first /readyz says nothing of the others. A worker still importing would
-    be reached by about half of the requests, so a run of 24 all at 200 means every one is ready."""
-    started = time.monotonic()
-    in_a_row = 0
-    with httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) as client:
-        while in_a_row < run:
-            in_a_row = in_a_row + 1 if client.get(root + "/readyz").status_code == 200 else 0
-            if time.monotonic() - started > bound + SLACK:
-                raise AssertionError(f"not every worker was ready within {bound + SLACK} s")
-            time.sleep(0.01)
-
-
 def status(code: int) -> Callable[[httpx.Response], bool]:
     return lambda response: response.status_code == code
 
@@ -243,7 +228,6 @@ def test_workers_share_the_port_and_stay_coherent(
     hr: HrDatabase = request.getfixturevalue(f"hr_{database}")
     (gateway,) = processes(hr.url, 1, "--workers=2")
     bound = BOUND[hr.dialect]
-    every_worker_ready(gateway.root, 60.0)
     worst = 0.0
     for n in range(20):
         title = f"worker title {n}"

@@ -157,20 +157,30 @@ class ServedGateway:
         return self
 
     def wait_ready(self, ready_within: float = 60.0, path: str | None = None) -> ServedGateway:
-        """Wait (a bounded number of polls) until ``path`` (``ready_path``) answers 200."""
+        """Wait (a bounded number of polls) until ``path`` (``ready_path``) answers 200.
+
+        With ``--workers N`` each worker imports in the background and answers 503 until it has,
+        so one 200 says nothing of the others: then 24 requests in a row, each on a connection of
+        its own (the kernel picks the worker), must answer 200; a worker still importing would
+        be reached by about 1 in N of them."""
         assert self.process is not None
         url = f"{self.root}{path or self.ready_path}"
+        several = any(a.startswith("--workers") and a not in ("--workers=1",) for a in self.extra)
+        needed = 24 if several else 1
+        in_a_row = 0
         deadline = time.monotonic() + ready_within
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 raise RuntimeError(f"mapper serve exited with {code}:\n{self.log()[-3000:]}")
             try:
-                if httpx.get(url, timeout=2, verify=self.verify).status_code == 200:
-                    return self
+                ok = httpx.get(url, timeout=2, verify=self.verify).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+                ok = False
+            in_a_row = in_a_row + 1 if ok else 0
+            if in_a_row >= needed:
+                return self
+            time.sleep(0.01 if in_a_row else 0.1)
         self.stop()
         raise RuntimeError(f"mapper serve was not ready within {ready_within} s:\n{self.log()[-3000:]}")
 
