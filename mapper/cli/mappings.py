@@ -14,6 +14,7 @@ from mapper.diagnostics import has_errors
 from mapper.lint import FORMATS, lint_paths, render
 from mapper.lint.codes import explain
 from mapper.pipeline import load_file, read
+from mapper.plan import Plan
 
 # lint -------------------------------------------------------------------------------------------
 
@@ -54,12 +55,19 @@ def register_compile(subparsers: Subparsers) -> None:
     p.set_defaults(run=run_compile)
 
 
-def run_compile(args: argparse.Namespace) -> int:
-    result = load_file(args.file, write=args.dialect)
+def compiled(file: str, dialect: str | None) -> Plan | None:
+    """The plan of ``file`` (for ``dialect``, else each source's), after reporting its
+    diagnostics; None when it has errors (the caller exits with ``EXIT_ERRORS``)."""
+    result = load_file(file, write=dialect)
     report(result.diagnostics, {result.path: result.text})
-    if not result.ok or result.plan is None:
+    return result.plan if result.ok else None
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    found = compiled(args.file, args.dialect)
+    if found is None:
         return EXIT_ERRORS
-    plan = result.plan.model_dump_json(indent=2) + "\n"
+    plan = found.model_dump_json(indent=2) + "\n"
     if args.output:
         try:
             Path(args.output).write_text(plan, encoding="utf-8")
@@ -126,14 +134,13 @@ def register_coherence_ddl(subparsers: Subparsers) -> None:
 def run_coherence_ddl(args: argparse.Namespace) -> int:
     from mapper.runtime.coherence.triggers import trigger_ddl
 
-    result = load_file(args.file, write=args.dialect)
-    report(result.diagnostics, {result.path: result.text})
-    if not result.ok or result.plan is None:
+    found = compiled(args.file, args.dialect)
+    if found is None:
         return EXIT_ERRORS
-    for source in result.plan.sources:
+    for source in found.sources:
         try:
             sys.stdout.write(f"-- source {source.name} ({source.dialect})\n")
-            sys.stdout.write(trigger_ddl(result.plan, source.dialect, source.name))
+            sys.stdout.write(trigger_ddl(found, source.dialect, source.name))
         except ValueError as error:
             return fail(f"coherence-ddl: {error}")
     return EXIT_OK
