@@ -1,17 +1,18 @@
-"""Interleaved A/B of the gateway's writes between source trees (a change against the commit
-before it), on one database, in one run::
+"""Interleaved A/B of the gateway between source trees (a change against the commit before it),
+on one database, in one run::
 
     git archive HEAD~1 | tar -x -C /tmp/before
     .venv/bin/python -m bench.ab --database postgres --users 10k --rounds 4 --seconds 5 \\
         --conns 16,64 /tmp/before .
 
 Each tree is served by its own ``mapper serve`` (``PYTHONPATH=TREE``), pinned to the server core,
-all on the same database; in each round wrk drives them one after the other with the bench's
-``post`` and ``patch`` scripts (the order alternates between rounds), and the strict raw commit
-rate (:mod:`bench.measures.commits`) runs between them. For each figure it prints every round's
-value, the median, and the median over rounds of each round's ratio to the tree before: the
-figure to trust on a noisy machine. Figures: req/s, the gateway's CPU microseconds per request
-(from /proc), and the writes per group commit (from /metrics).
+all on the same database; in each round wrk drives them one after the other (the order alternates
+between rounds) with the bench's ``post`` and ``patch`` scripts, or the read scripts with
+``--scripts get_id,get_filter``. After each write script the strict raw commit rate
+(:mod:`bench.measures.commits`) runs. For each figure it prints every round's value, the median,
+and the median over rounds of each round's ratio to the tree before: the figure to trust on a
+noisy machine. Figures: req/s, the gateway's CPU microseconds per request (from /proc), and, for
+writes, the writes per group commit (from /metrics).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from bench import data, servers, wrk
 from bench.__main__ import parse_size
 from bench.measures import http, probe
 from bench.servers import Server
+
+#: The wrk scripts that write (the others read: get_id, get_filter).
+WRITES = frozenset({"post", "patch"})
 
 
 def cpu_seconds(server: Server) -> float:
@@ -82,8 +86,11 @@ def main() -> None:
                         results.setdefault(f"{name} req/s #{i}", []).append(run.rps)
                         per_request = (cpu_seconds(gateway) - cpu) / max(run.requests, 1) * 1e6
                         results.setdefault(f"{name} cpu us #{i}", []).append(per_request)
-                        per_batch = (now_writes - writes) / max(now_batches - batches, 1)
-                        results.setdefault(f"{name} per commit #{i}", []).append(per_batch)
+                        if script in WRITES:
+                            per_batch = (now_writes - writes) / max(now_batches - batches, 1)
+                            results.setdefault(f"{name} per commit #{i}", []).append(per_batch)
+                if script not in WRITES:  # reads: no commits to count, no raw commit rate
+                    continue
                 kind = "insert" if script == "post" else "update"
                 rate = probe("commits", db.url, db.dialect, kind, args.seconds, users)["rate"]
                 results.setdefault(f"raw {kind} commits/s", []).append(rate)
@@ -98,7 +105,9 @@ def main() -> None:
         if tree.isdigit() and int(tree) > 0:
             before = results[f"{stem} #{int(tree) - 1}"]
             ratios = [b / a for a, b in zip(before, values, strict=True) if a]
-            line += f"  vs #{int(tree) - 1}: {statistics.median(ratios):.2f}x {[round(r, 2) for r in ratios]}"
+            if ratios:
+                median = statistics.median(ratios)
+                line += f"  vs #{int(tree) - 1}: {median:.2f}x {[round(r, 2) for r in ratios]}"
         print(line)
 
 
