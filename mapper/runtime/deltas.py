@@ -20,6 +20,8 @@ from mapper.runtime.database import Tx
 from mapper.runtime.record import Key, Record, anchor_key
 from mapper.runtime.rows import RowForm, driver_pages, fetch, watermark_index
 
+#: Anchor types that are their own cache key (:func:`anchor_key`); ``bool`` is not ``int`` here.
+_KEY_TYPES = frozenset({int, str})
 _DELETE_TYPES = frozenset({"d", "del", "delete", "deleted", "remove", "removed"})
 
 
@@ -70,7 +72,11 @@ def scan_anchors(tx: Tx, obj: PlanObject, page_size: int) -> set[Key]:
     import (one column, no records built), run in the delta's own snapshot."""
     present: set[Key] = set()
     for page in driver_pages(tx, anchor_scan(tx, obj), {}, page_size):
-        present.update(anchor_key(row[0]) for row in page)
+        column = [row[0] for row in page]
+        if _KEY_TYPES.issuperset(map(type, column)):  # already cache keys: no call per anchor
+            present.update(column)
+        else:
+            present.update(map(anchor_key, column))
     return present
 
 
