@@ -24,11 +24,12 @@ import traceback
 from pathlib import Path
 
 from bench import data, report, servers, wrk
-from bench.measures import http, probe
+from bench.measures import floors, http, probe
 from bench.report import Row, median, ratio_row
 
 DELTA_CHANGES = 100
 TARGET_USERS = 1_000_000  # the memory and delta targets are stated at 1M users
+FLOOR_CONNS = [16, 64]
 TRACEMALLOC_MAX_USERS = 100_000  # tracing costs a second import and its memory: only at small sizes
 
 
@@ -56,6 +57,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers-only", action="store_true", help="only the --workers figures (no other measure)"
+    )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also measure the write floor (bench.measures.floors: a bare Starlette app committing "
+        "POSTs per request and grouped) at the first size",
     )
     parser.add_argument("--output", type=Path, default=report.RESULTS / "latest.json")
     parser.add_argument(
@@ -105,7 +112,15 @@ def in_process(run: Run, db: data.BenchDatabase, repeat: int, trace: bool) -> No
         args = ("gateway", db.url, db.dialect, DELTA_CHANGES, db.users, "--tracemalloc")
         run.raw["import_traced"] = probe("imports", *args)
     gateway_rate = median([r["rows_per_s"] for r in imports])
-    run.rows.append(ratio_row("import", gateway_rate, median([r["rows_per_s"] for r in fetches]), "rows/s"))
+    run.rows.append(
+        ratio_row(
+            "import",
+            gateway_rate,
+            median([r["rows_per_s"] for r in fetches]),
+            "rows/s",
+            floor_note(run, db, repeat),
+        )
+    )
     per_user = median([r["bytes_per_user"] for r in imports])
     notes = [] if db.users >= TARGET_USERS else ["target is at 1M; fixed costs weigh more here"]
     if run.raw.get("import_traced", {}).get("traced_bytes_per_user"):
@@ -118,6 +133,20 @@ def in_process(run: Run, db: data.BenchDatabase, repeat: int, trace: bool) -> No
     scan = median([r["delete_scan_seconds"] for r in imports])
     run.rows.append(
         Row("delete_scan", scan, full, "s", scan / full if scan and full else None, "vs full import")
+    )
+
+
+def floor_note(run: Run, db: data.BenchDatabase, repeat: int) -> str:
+    """The import floor (:mod:`bench.measures.import_floor`): CPU per row against the fetch's when
+    rows are only kept, kept as records, and the gateway's import, in one process."""
+    try:
+        floor = run.raw["import_floor"] = probe("import_floor", db.url, db.dialect, repeat)
+    except Exception as error:  # noqa: BLE001 - a note only; the measure itself stands
+        return f"import floor failed: {str(error).splitlines()[0][:100]}"
+    ratio = floor["ratio_to_fetch"]
+    return (
+        f"CPU per row vs fetch: rows kept {ratio['keep']:.2f}x, as records {ratio['records']:.2f}x, "
+        f"+indexes {ratio['indexes']:.2f}x, import {ratio['import']:.2f}x"
     )
 
 
@@ -289,6 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         for users in args.size_list:
             for database in args.database_list:
                 runs.append(bench(database, users, args, workdir))
+        floor_results = []
+        if args.floors and args.size_list:
+            for database in args.database_list:
+                try:
+                    floor_results.append(
+                        floors.measure(
+                            database, args.size_list[0], args.seconds, args.repeat, FLOOR_CONNS, workdir
+                        )
+                    )
+                except Exception as error:  # noqa: BLE001 - optional figures
+                    traceback.print_exception(error, file=sys.stderr)
     document = {
         "command": command(argv),
         "started": started.isoformat(timespec="seconds"),
@@ -310,8 +350,13 @@ def main(argv: list[str] | None = None) -> int:
         "compile": {**compile_rows[0].as_dict(), "raw": compile_raw},
         "compile_more": [row.as_dict() for row in compile_rows[1:]],
     }
+    if floor_results:
+        document["floors"] = floor_results
     report.write_json(document, args.output)
     print(report.table([run.as_dict() | {"rows": run.rows} for run in runs], compile_rows))
+    if floor_results:
+        print("\nWrite floor (python -m bench.measures.floors), POST against the strict commit rate:")
+        print(floors.table(floor_results, FLOOR_CONNS))
     print(f"\nJSON: {args.output}\nreproduce: {command(argv)}")
     errors = [row for run in runs for row in run.rows if row.error] + [r for r in compile_rows if r.error]
     return 1 if errors else 0

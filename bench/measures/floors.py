@@ -67,7 +67,11 @@ def measure(dialect: str, users: int, seconds: float, rounds: int, conns: list[i
     result: dict = {"database": dialect, "users": users, "loadavg_before": os.getloadavg(), "rounds": []}
     try:
         gateway = servers.start_gateway(db.url, dialect, token, workdir)
-        with gateway, start_floor(db, "serial", workdir) as serial, start_floor(db, "group", workdir) as group:
+        with (
+            gateway,
+            start_floor(db, "serial", workdir) as serial,
+            start_floor(db, "group", workdir) as group,
+        ):
             by_side = {"floor_serial": serial, "floor_group": group, "gateway": gateway}
             for _ in range(rounds):
                 strict = raw_commits(db.url, dialect, "insert", seconds, users)
@@ -141,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.__main__ import parse_size
 
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m bench.measures.floors", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.measures.floors", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--users", default="100k")
     parser.add_argument("--seconds", type=float, default=5)
@@ -160,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         args.output.write_text(json.dumps(results, indent=1) + "\n")
     print(table(results, conns))
-    loads = ", ".join(f"{r['database']} {r['loadavg_before'][0]:.1f}-{r['loadavg_after'][0]:.1f}" for r in results)
+    loads = ", ".join(
+        f"{r['database']} {r['loadavg_before'][0]:.1f}-{r['loadavg_after'][0]:.1f}" for r in results
+    )
     print(f"\nload average (1 min) before-after: {loads}")
     print("reproduce: " + shlex.join([".venv/bin/python", "-m", "bench.measures.floors", *argv]))
     return 0
