@@ -5,6 +5,7 @@ extension schema and a soft delete the import query hides."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from mapper.pipeline import load
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
+from mapper.runtime.loading import scan_anchors
 from tests.support.databases import HrDatabase, load_sql, reset_database
 
 pytestmark = pytest.mark.anyio
@@ -107,3 +109,15 @@ async def test_change_table_delta(payroll, payroll_database):
     payroll_database.execute("DELETE FROM workers WHERE login = 'direct.insert'")
     await payroll.sync_delta()
     assert users.lookup("userName", "direct.insert") == [] and users.count() == 1
+
+
+async def test_the_anchor_scan_gives_uuid_anchors_as_the_cache_keys_them(payroll):
+    """UUIDs come from the driver as UUID objects (PostgreSQL) or text (MariaDB); the scan keys
+    them as the cache does, so a delete scan finds nothing missing."""
+    users = payroll.stores["User"]
+    for name in ("scan.one", "scan.two"):
+        await users.create(worker(name))
+    scan = partial(scan_anchors, obj=users.obj, page_size=1)  # one anchor per page
+    present = await users.database.run(scan, snapshot=True)
+    assert present == set(users.cache.state.records) and len(present) == 2
+    assert all(type(key) is str for key in present)
