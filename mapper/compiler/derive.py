@@ -30,14 +30,14 @@ class Base:
     ref: Callable[[str], exp.Expr]
 
 
-def restrictable(projection: Projection) -> Base:
+def restrictable(projection: Projection, projected: bool = True) -> Base:
     """The import ready for restriction: the query itself (without ORDER BY) or a wrapper
     selecting every output column from it as a subquery (see ``projection``). ``query`` is a
     fresh tree the caller owns: builders may edit it in place (``copy=False``), and each further
-    statement starts from a ``copy()`` of it."""
-    inner = projection.bare_query.copy()
+    statement starts from a ``copy()`` of it. Unless ``projected``, the query itself comes without
+    its select list, for a caller that selects something else (its outputs are still ``ref``)."""
     if not projection.wrap:
-        assert isinstance(inner, exp.Select)
+        inner = _copy_select(projection.bare_query, () if projected else ("order", "expressions"))
         inner.set("order", None)
 
         def ref_direct(name: str) -> exp.Expr:
@@ -46,8 +46,9 @@ def restrictable(projection: Projection) -> Base:
             return output.bare_expression.copy()
 
         return Base(inner, ref_direct)
-    if not (inner.args.get("limit") or inner.args.get("offset")):
-        inner.set("order", None)
+    wrapped = projection.bare_query.copy()
+    if not (wrapped.args.get("limit") or wrapped.args.get("offset")):
+        wrapped.set("order", None)
 
     def ref_wrapped(name: str) -> exp.Expr:
         output = projection.output(name)
@@ -55,9 +56,20 @@ def restrictable(projection: Projection) -> Base:
         return exp.Column(this=output.identifier.copy(), table=exp.to_identifier(WRAP_ALIAS))
 
     outer = exp.select(*(ref_wrapped(o.name) for o in projection.outputs)).from_(
-        inner.subquery(WRAP_ALIAS, copy=False), copy=False
+        wrapped.subquery(WRAP_ALIAS, copy=False), copy=False
     )
     return Base(outer, ref_wrapped)
+
+
+def _copy_select(query: exp.Query, without: tuple[str, ...]) -> exp.Select:
+    """A copy of the plain SELECT ``query`` without the clauses ``without``, which are not copied
+    at all (the select list is most of an import's tree)."""
+    assert isinstance(query, exp.Select)
+    if not without:
+        return query.copy()
+    shell = exp.Select()  # borrows the kept clauses for the one copy below, and is dropped
+    shell.args.update((key, value) for key, value in query.args.items() if key not in without)
+    return shell.copy()
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,7 @@ def select_watermark_changes(projection: Projection, watermark: str, anchor: str
 
 def select_watermark_max(projection: Projection, watermark: str) -> exp.Select:
     """The greatest watermark the import currently holds."""
-    b = restrictable(projection)
+    b = restrictable(projection, projected=False)
     return b.query.select(exp.Max(this=b.ref(watermark)), append=False, copy=False)
 
 

@@ -33,7 +33,7 @@ class Output:
 
     name: str
     identifier: exp.Identifier  # the output name as parsed (keeps its quoting)
-    expression: exp.Expr  # the projection item without its alias
+    expression: exp.Expr  # the projection item without its alias: a node of the import, never edit it
     column: str | None  # the underlying column name when the item is a plain column
     table: exp.Table | None  # the table that plain column is read from, when known
     column_identifier: exp.Identifier | None = None  # that column as parsed (keeps its quoting)
@@ -142,8 +142,15 @@ def _output(
         qualifier = expression.table
         source = sources.get(qualifier.lower()) if qualifier else main
         table = source if isinstance(source, exp.Table) else None
-    bare_identifier = positionless(identifier.copy())  # never located: only copied into statements
-    return Output(identifier.name, bare_identifier, expression.copy(), column, table, column_identifier)
+    # never located: only copied into statements; an unaliased column's name is its column's
+    bare_identifier = (
+        column_identifier
+        if column_identifier is not None and identifier is expression.this
+        else positionless(identifier.copy())
+    )
+    # the node itself, not a copy: it is only read (located, rendered in messages), and
+    # derived statements copy ``bare_expression``
+    return Output(identifier.name, bare_identifier, expression, column, table, column_identifier)
 
 
 def _leftmost(query: exp.Query) -> exp.Select:

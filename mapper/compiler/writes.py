@@ -54,11 +54,11 @@ def build_insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
 def add_returning(
     insert_: exp.Insert, anchor_column: exp.Identifier, write: str
 ) -> tuple[exp.Insert, Returning]:
-    """``insert_`` made to hand back a generated anchor in ``write``, and how it does."""
+    """``insert_`` made to hand back a generated anchor in ``write``, and how it does; ``insert_``
+    is the caller's own fresh tree, and may be edited in place."""
     if write in ("postgres", "sqlite"):
-        returned = insert_.copy()
-        returned.set("returning", exp.Returning(expressions=[exp.Column(this=anchor_column.copy())]))
-        return returned, "returning"
+        insert_.set("returning", exp.Returning(expressions=[exp.Column(this=anchor_column.copy())]))
+        return insert_, "returning"
     if write == "tsql":  # OUTPUT ... INTO @inserted: see dialects.read_back_output
         return output_into(insert_, anchor_column), "returning"
     if write == "mysql":
