@@ -15,8 +15,8 @@ mapping does not map). Where a resolved attribute lives in a resource dict: core
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
 
 Request bodies take these canonical names once, at the edge (:mod:`mapper.scim.names`); past it,
-keys are exact. :func:`get_ci` / :func:`key_ci` remain for the filter evaluator and projection,
-which still match a resource's keys case-insensitively.
+keys are exact. :func:`get_ci` / :func:`key_ci` remain for the projection, which still matches a
+resource's keys case-insensitively.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ class AttributeResolver(Protocol):
     def resolve(self, urn: str | None, attribute: str, sub: str | None = None) -> Attribute: ...
 
     def schema_urn(self, text: str) -> str | None: ...
+
+    def __hash__(self) -> int: ...  # the parsed filters and selections are remembered per resolver
 
 
 def key_ci(mapping: Mapping[str, Any], name: str) -> str | None:

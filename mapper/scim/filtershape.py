@@ -3,6 +3,10 @@ the grammar (:mod:`mapper.scim.filter`) once and remembered, and the values put 
 very nodes it built. Every filter the gateway reads, on the cached-read fast path
 (:mod:`mapper.scim.routes.reads`) as on the general one (:mod:`mapper.scim.routes.search`), goes
 through :func:`parse`, so both accept, refuse and answer the same filters.
+
+Given the object type's resolver, :func:`parse` answers the filter with canonical attribute
+paths (:func:`mapper.scim.names.filter_paths`), made so once per shape and type: a request pays
+for the names no more than for the grammar.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import re
 from collections.abc import Callable, Iterator
 
 from mapper.runtime.values import text_problem
+from mapper.scim import names
+from mapper.scim.attributes import AttributeResolver
 from mapper.scim.errors import ScimError, invalid_filter
 from mapper.scim.filter import (
     MAX_DEPTH,
@@ -33,8 +39,14 @@ TOO_DEEP = "the filter is nested too deeply (or has too many terms) to evaluate"
 _STRING = re.compile(r'("(?:[^"\\]|\\.)*")')
 
 
-def parse(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Filter:
-    """:func:`~mapper.scim.filter.parse_filter`, with the grammar's work done once per shape.
+def parse(
+    text: str,
+    max_length: int = MAX_LENGTH,
+    max_depth: int = MAX_DEPTH,
+    resolver: AttributeResolver | None = None,
+) -> Filter:
+    """:func:`~mapper.scim.filter.parse_filter`, with the grammar's work done once per shape;
+    with ``resolver``, its paths canonical (:func:`mapper.scim.names.filter_paths`).
 
     Parsing with the grammar costs ~150 µs, and provisioning clients send the same few filters
     with a different value each time (``userName eq "..."``, Entra's probe before every create).
@@ -42,13 +54,14 @@ def parse(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -
     the grammar once and remembered (512 shapes, each at most ``max_length`` long: the memory
     kept is bounded by configuration), and the values are put back into the very nodes the
     grammar built. A value the grammar would refuse, or anything unexpected, goes to the grammar
-    whole, which reports it as it always does."""
+    whole, which reports it as it always does. The shapes are remembered per resolver (an
+    object type's lives as long as its gateway), canonical already."""
     if len(text) > max_length:  # the values count too: a long one is no more welcome lifted
         raise invalid_filter(f"the filter is longer than {max_length} characters")
     try:
         quotes = text.count('"')
         if not quotes:
-            return _shape(text, max_length, max_depth)[0]
+            return _shape(text, max_length, max_depth, resolver)[0]
         if quotes == 2 and "\\" not in text:  # one string, no escapes: the common case
             first, last = text.index('"'), text.rindex('"')
             values: list[str | None] = [text[first + 1 : last]]
@@ -59,18 +72,24 @@ def parse(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -
             shape_text = '""'.join(parts[::2])
         lifted = [v for v in values if v is not None and text_problem(v) is None]
         if len(lifted) != len(values):  # the grammar refuses it: let it say how
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
+            return _whole(text, max_length, max_depth, resolver)
         try:
-            shape, strings = _shape(shape_text, max_length, max_depth)
+            shape, strings = _shape(shape_text, max_length, max_depth, resolver)
         except ScimError:  # positions in the shape are not the text's: the grammar says it right
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
+            return _whole(text, max_length, max_depth, resolver)
         if strings != len(lifted):
-            return parse_filter(text, max_length=max_length, max_depth=max_depth)
+            return _whole(text, max_length, max_depth, resolver)
         if type(shape) is Compare:
             return Compare(shape.path, shape.op, lifted[0])
         return _fill(shape, iter(lifted))
     except RecursionError:
         raise invalid_filter(TOO_DEEP) from None
+
+
+def _whole(text: str, max_length: int, max_depth: int, resolver: AttributeResolver | None) -> Filter:
+    """``text`` parsed by the grammar, values and all (not remembered)."""
+    node = parse_filter(text, max_length=max_length, max_depth=max_depth)
+    return node if resolver is None else names.filter_paths(node, resolver)
 
 
 def equality(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Compare | None:
@@ -131,9 +150,12 @@ def _fill(node: Filter, values: Iterator[str]) -> Filter:
 
 
 @functools.lru_cache(maxsize=512)
-def _shape(text: str, max_length: int, max_depth: int) -> tuple[Filter, int]:
-    """The filter the grammar parses from ``text``, and how many comparisons with ``""`` it has."""
-    node = parse_filter(text, max_length=max_length, max_depth=max_depth)
+def _shape(
+    text: str, max_length: int, max_depth: int, resolver: AttributeResolver | None
+) -> tuple[Filter, int]:
+    """The filter the grammar parses from ``text`` (its paths canonical for ``resolver``), and
+    how many comparisons with ``""`` it has."""
+    node = _whole(text, max_length, max_depth, resolver)
     return node, _strings(node)
 
 

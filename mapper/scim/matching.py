@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mapper.scim.attributes import Attribute, AttributeResolver, container_key, get_ci
+from mapper.scim.attributes import Attribute, AttributeResolver, container_key
 from mapper.scim.errors import invalid_filter
 from mapper.scimfilter import (
     SUBSTRING,
@@ -79,27 +79,33 @@ def _describe(path: AttrPath, scope: Attribute | None, resolver: AttributeResolv
     return resolver.resolve(scope.urn, scope.name, path.attribute)
 
 
-def _values(
-    path: AttrPath, data: dict[str, Any], scope: Attribute | None, resolver: AttributeResolver, compared: bool
-) -> list[Any]:
-    """Every value ``path`` reaches in ``data`` (a resource, or one item when scoped), flattened;
-    when ``compared``, complex values without a sub-attribute give their ``value`` sub-attribute."""
-    if scope is not None:
-        raw = [get_ci(data, path.attribute)]
+def _values(info: Attribute, data: dict[str, Any], scoped: bool, compared: bool) -> list[Any]:
+    """Every value the attribute ``info`` (of :func:`_describe`) has in ``data`` (a resource, or
+    one item when ``scoped``), flattened; when ``compared``, complex values without a
+    sub-attribute give their ``value`` sub-attribute. Keys are looked up exactly: the names are
+    the resolver's, which are the resources' (rendered, or made canonical at the edge)."""
+    if scoped:
+        raw = [data.get(info.sub or "")]  # in a value filter, a path names a sub-attribute
     else:
-        info = resolver.resolve(path.urn, path.attribute)
-        key = container_key(resolver, info)
-        container = get_ci(data, key) if key else data
-        raw = [get_ci(container, info.name)]
-        if path.sub:
-            raw = [get_ci(item, path.sub) for item in _flatten(raw)]
+        container = _contained(data, info)
+        raw = [container.get(info.name)] if container is not None else []
+        if info.sub is not None:
+            raw = [item.get(info.sub) for item in _flatten(raw) if isinstance(item, dict)]
     out = []
     for value in _flatten(raw):
         if isinstance(value, dict) and compared:
-            value = get_ci(value, "value")
+            value = value.get("value")
         if value not in (None, "", {}):
             out.append(value)
     return out
+
+
+def _contained(data: dict[str, Any], info: Attribute) -> dict[str, Any] | None:
+    """The dict of ``data`` holding ``info``'s attribute: its extension object, or ``data``."""
+    if info.container is None:
+        return data
+    container = data.get(info.container)
+    return container if isinstance(container, dict) else None
 
 
 def _flatten(values: list[Any]) -> list[Any]:
@@ -122,16 +128,16 @@ def _evaluate(
     if isinstance(node, Not):
         return not _evaluate(node.inner, data, resolver, scope)
     if isinstance(node, Present):
-        return bool(_values(node.path, data, scope, resolver, compared=False))
+        info = _describe(node.path, scope, resolver)
+        return bool(_values(info, data, scope is not None, compared=False))
     if isinstance(node, ValuePath):
         outer = resolver.resolve(node.path.urn, node.path.attribute)
-        key = container_key(resolver, outer)
-        container = get_ci(data, key) if key else data
-        items = _flatten([get_ci(container, outer.name)])
+        container = _contained(data, outer)
+        items = _flatten([container.get(outer.name)]) if container is not None else []
         return any(isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer) for item in items)
     info = _describe(node.path, scope, resolver)
     _check_types(node, info)
-    values = _values(node.path, data, scope, resolver, compared=True)
+    values = _values(info, data, scope is not None, compared=True)
     if node.value is None:  # eq null / ne null
         return (not values) if node.op == "eq" else bool(values)
     hit = any(_compare(value, node.op if node.op != "ne" else "eq", node.value, info) for value in values)

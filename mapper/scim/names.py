@@ -13,6 +13,14 @@ then on the gateway (PATCH, strict mode, the store and its codec) looks keys up 
   (:class:`~mapper.scim.paths.AttributePath`; a path that does not parse stays text, for PATCH to
   refuse in its turn). Values are PATCH's to read (:mod:`mapper.scim.patch`).
 - :func:`complex_value`: one value of a complex attribute (or an item of a multi-valued one).
+- :func:`filter_paths`: a filter's attribute paths (``?filter=``, a SearchRequest's, a PATCH
+  path's value filter), and :func:`attr_path` one path (``sortBy``). A known attribute's path
+  becomes ``AttrPath(container, name, sub)``: its extension's URN or None for core and common
+  attributes (``USERNAME`` -> ``userName``, ``urn:...:core:2.0:User:userName`` -> ``userName``,
+  ``employeeNumber`` -> ``urn:...:enterprise:2.0:User:employeeNumber``), so it resolves again to
+  the same attribute. Inside a value filter a path names a sub-attribute of the filtered one
+  (``emails[TYPE eq "work"]`` -> ``type``). Values are untouched: caseExact is the evaluator's.
+  Filters are canonical once per shape (:mod:`mapper.scim.filtershape`), not per request.
 
 Names the schemas do not know are kept as sent: the store ignores what the mapping does not map.
 When a client sends one name twice in different cases, the exact spelling wins, else the first.
@@ -29,6 +37,7 @@ from typing import Any
 from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import ScimError
 from mapper.scim.paths import AttributePath, parse_path
+from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
 #: The keys of a PATCH operation, and of a PATCH body's envelope.
 _OPERATION = {"op": "op", "path": "path", "value": "value"}
@@ -100,7 +109,41 @@ def _canonical_path(text: str, resolver: AttributeResolver) -> AttributePath:
     sub = path.sub_attribute and (
         resolver.resolve(info.urn, info.name, path.sub_attribute).sub or path.sub_attribute
     )
-    return AttributePath(info.urn if path.urn else None, info.name, path.value_filter, sub, written)
+    value_filter = path.value_filter and filter_paths(path.value_filter, resolver, info)
+    return AttributePath(info.urn if path.urn else None, info.name, value_filter, sub, written)
+
+
+def filter_paths(node: Filter, resolver: AttributeResolver, scope: Attribute | None = None) -> Filter:
+    """``node`` with canonical attribute paths (see the module docstring); ``scope`` is the
+    attribute whose value filter ``node`` is. Paths the schemas do not know stay as written, so
+    they find no value, as before."""
+    if isinstance(node, Compare):
+        return Compare(_filter_path(node.path, resolver, scope), node.op, node.value)
+    if isinstance(node, Present):
+        return Present(_filter_path(node.path, resolver, scope))
+    if isinstance(node, And):
+        return And(filter_paths(node.left, resolver, scope), filter_paths(node.right, resolver, scope))
+    if isinstance(node, Or):
+        return Or(filter_paths(node.left, resolver, scope), filter_paths(node.right, resolver, scope))
+    if isinstance(node, Not):
+        return Not(filter_paths(node.inner, resolver, scope))
+    outer = resolver.resolve(node.path.urn, node.path.attribute)
+    return ValuePath(_filter_path(node.path, resolver, None), filter_paths(node.filter, resolver, outer))
+
+
+def attr_path(text: str, resolver: AttributeResolver) -> AttrPath:
+    """One attribute path (``sortBy``) with canonical names, as :func:`filter_paths` spells it."""
+    return _filter_path(AttrPath.parse_token(text), resolver, None)
+
+
+def _filter_path(path: AttrPath, resolver: AttributeResolver, scope: Attribute | None) -> AttrPath:
+    if scope is None:
+        info = resolver.resolve(path.urn, path.attribute, path.sub)
+        canonical = AttrPath(info.container, info.name, info.sub) if info.known else path
+    else:
+        info = resolver.resolve(scope.urn, scope.name, path.attribute)
+        canonical = AttrPath(path.urn, info.sub, path.sub) if info.known and info.sub else path
+    return path if canonical == path else canonical
 
 
 def complex_value(info: Attribute, value: Any, resolver: AttributeResolver) -> Any:

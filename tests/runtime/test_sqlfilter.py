@@ -26,6 +26,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database, bootstrap_sqlite
 from mapper.runtime.loading import import_all
 from mapper.runtime.sqlfilter import FilterSql, Sort, Untranslatable
+from mapper.scim import names
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.filter import matches, parse_filter, validate
@@ -290,6 +291,36 @@ def test_pages_and_totals(hr: World) -> None:
     assert total == len(hr.records) and len(page) == 3
 
 
+def _shouted(node: Filter) -> Filter:
+    """``node`` with every name of its paths in upper case."""
+    if isinstance(node, Compare | Present):
+        p = node.path
+        path = AttrPath(p.urn and p.urn.upper(), p.attribute.upper(), p.sub and p.sub.upper())
+        return Compare(path, node.op, node.value) if isinstance(node, Compare) else Present(path)
+    if isinstance(node, And | Or):
+        return type(node)(_shouted(node.left), _shouted(node.right))
+    if isinstance(node, Not):
+        return Not(_shouted(node.inner))
+    assert isinstance(node, ValuePath)
+    return ValuePath(AttrPath(None, node.path.attribute.upper()), _shouted(node.filter))
+
+
+def test_names_in_any_case_reach_the_database_canonical(hr: World) -> None:
+    """The gateway makes a filter's names canonical at the edge (:func:`names.filter_paths`): a
+    shouted filter becomes the very filter its canonical spelling does, which the database
+    answers as the cache does (one statement for both: they have one fingerprint)."""
+    known = [t for t in TRANSLATED if "zzUnknown" not in t]
+    for text in known:
+        canonical = names.filter_paths(parse_filter(text), hr.resolver)
+        assert names.filter_paths(_shouted(parse_filter(text)), hr.resolver) == canonical, text
+    refused = [t for t in known if not hr.check(names.filter_paths(_shouted(parse_filter(t)), hr.resolver))]
+    if hr.database.dialect == "sqlite":  # LOWER() folds ASCII only there
+        refused = [t for t in refused if t not in ('title co "日本"', 'title co "🎉"')]
+    assert refused == []
+    shouted = names.filter_paths(_shouted(parse_filter('NAME.GIVENNAME sw "A"')), hr.resolver)
+    assert hr.check(shouted) and hr.cache(shouted) == hr.cache(parse_filter('name.givenName sw "a"'))
+
+
 @pytest.mark.parametrize("path", ["employeeNumber", "externalId", "active", "title", "name.givenName"])
 @pytest.mark.parametrize("descending", [False, True])
 def test_sort_by(hr: World, path: str, descending: bool) -> None:
@@ -297,6 +328,9 @@ def test_sort_by(hr: World, path: str, descending: bool) -> None:
     expected = [r["id"] for r in cache_sort(rendered, path, descending, hr.resolver)]
     total, found = hr.database_ids(None, sort=Sort(AttrPath.parse_token(path), descending))
     assert (total, found) == (len(expected), expected)
+    shouted = names.attr_path(path.upper(), hr.resolver)  # sortBy as the gateway passes it on
+    assert hr.database_ids(None, sort=Sort(shouted, descending)) == (total, found)
+    assert [r["id"] for r in cache_sort(rendered, shouted, descending, hr.resolver)] == expected
 
 
 # ------------------------------------------------------------------------------ recipes

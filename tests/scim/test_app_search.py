@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.scim import LIST, new_user, scim_client
+from tests.support.scim import BASE, ENTERPRISE, LIST, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -82,6 +82,74 @@ async def test_filters_clients_send_unquoted_and_capitalised(client: httpx.Async
     assert await total(client, "userName sw ada") == 1
     assert await total(client, "name.FamilyName eq Hopper and (emails.Value co example.com)") == 1
     assert await total(client, 'DisplayName eq "Ada Lovelace"') == 1
+
+
+#: Filters in odd case, and as the schemas spell them: names are canonical at the edge, so each
+#: pair answers the same resources (RFC 7643 §2.1); the values keep their own case rules.
+ANY_CASE = [
+    ('USERNAME eq "grace.hopper"', 'userName eq "grace.hopper"'),
+    ('EMAILS[TYPE eq "work" and VALUE co "turing"]', 'emails[type eq "work" and value co "turing"]'),
+    ('Emails.Value ew "@example.com"', 'emails.value ew "@example.com"'),
+    ('NAME.FAMILYNAME sw "L" and not (NickName pr)', 'name.familyName sw "L" and not (nickName pr)'),
+    (f'{ENTERPRISE.upper()}:DEPARTMENT eq "Finance"', f'{ENTERPRISE}:department eq "Finance"'),
+    (
+        'Department eq "Research" or TITLE eq "Accountant"',
+        'department eq "Research" or title eq "Accountant"',
+    ),
+    ('META.LASTMODIFIED gt "2000-01-01T00:00:00Z"', 'meta.lastModified gt "2000-01-01T00:00:00Z"'),
+    ('ID eq "3" or EXTERNALID eq "hr-1004"', 'id eq "3" or externalId eq "hr-1004"'),
+    ('ExternalId eq "HR-1003"', 'externalId eq "HR-1003"'),  # caseExact: a value, not a name
+]
+
+
+@pytest.mark.parametrize(("mixed", "canonical"), ANY_CASE, ids=[m for m, _ in ANY_CASE])
+async def test_names_in_any_case_answer_as_the_schemas_spell_them(
+    any_client: httpx.AsyncClient, mixed: str, canonical: str
+) -> None:
+    expected = await ids(any_client, filter=canonical)
+    assert expected or "HR-" in canonical
+    assert await ids(any_client, filter=mixed) == expected
+    posted = await any_client.post("/Users/.search", json={"filter": mixed, "sortBy": "NAME.GIVENNAME"})
+    assert sorted(r["id"] for r in posted.json()["Resources"]) == sorted(expected)
+    at_root = await any_client.post("/.search", json={"filter": mixed})  # canonical per type
+    every_type = await any_client.post("/.search", json={"filter": canonical})
+    assert at_root.json() == every_type.json() and at_root.json()["totalResults"] >= len(expected)
+
+
+async def test_unknown_names_in_any_case_select_nothing(client: httpx.AsyncClient) -> None:
+    assert await ids(client, filter='NoSuch eq "x" or Name.NoSub pr or Emails[NoSub pr]') == []
+    response = await client.get("/Users", params={"filter": 'NoSuch eq "x" and'})
+    assert (response.status_code, response.json()["scimType"]) == (400, "invalidFilter")
+    response = await client.get("/Users", params={"filter": "ACTIVE gt true"})
+    assert (response.status_code, response.json()["scimType"]) == (400, "invalidFilter")
+
+
+async def test_sort_and_attributes_in_any_case(client: httpx.AsyncClient) -> None:
+    def order(response: httpx.Response) -> list[str]:
+        return [r["id"] for r in response.json()["Resources"]]
+
+    for canonical, mixed in [("name.familyName", "NAME.FAMILYNAME"), ("employeeNumber", "EMPLOYEENUMBER")]:
+        expected = await client.get("/Users", params={"sortBy": canonical, "sortOrder": "descending"})
+        found = await client.get("/Users", params={"sortBy": mixed, "sortOrder": "Descending"})
+        assert order(found) == order(expected) and len(order(found)) == 20
+    found = await client.get(
+        "/Users",
+        params={
+            "filter": 'ID eq "2"',
+            "attributes": f"NAME.GIVENNAME,{ENTERPRISE.lower()}:DEPARTMENT,Emails.TYPE",
+        },
+    )
+    (resource,) = found.json()["Resources"]
+    assert set(resource) == {"schemas", "id", "meta", "name", ENTERPRISE, "emails"}
+    assert resource["name"] == {"givenName": "Grace"} and list(resource[ENTERPRISE]) == ["department"]
+    assert all(list(e) == ["type"] for e in resource["emails"])
+    whole = (await client.get("/Users/2", params={"attributes": ENTERPRISE.upper()})).json()
+    assert set(whole) == {"schemas", "id", "meta", ENTERPRISE}
+    dropped = (
+        await client.get("/Users/2", params={"excludedAttributes": "EMAILS,Name.FamilyName,META"})
+    ).json()
+    assert "emails" not in dropped and dropped["name"] == {"givenName": "Grace"}
+    assert dropped["meta"] == {"resourceType": "User", "location": f"{BASE}/Users/2"}
 
 
 async def test_plus_in_the_query_string_is_a_space(client: httpx.AsyncClient) -> None:

@@ -3,10 +3,16 @@ store as if spelled as the schemas spell it."""
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mapper.runtime.codec import Codec
-from mapper.scim import names
+from mapper.scim import filtershape, names
 from mapper.scim.attributes import Resolver
+from mapper.scim.filter import parse_filter
 from mapper.scim.paths import AttributePath
+from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from tests.support.hr import hr_plan
 from tests.support.scim import ENTERPRISE
 
@@ -87,5 +93,86 @@ def test_patch_paths_take_the_canonical_names_and_keep_the_clients_text() -> Non
         "value",
         "EMAILS[...].VALUE",
     )
+    assert paths[3].value_filter == Compare(AttrPath(None, "type"), "eq", "work")
     assert paths[4] == AttributePath(None, "nickName2", None, "x")  # unknown: as sent
     assert paths[5] == "emails[type eq"  # PATCH refuses it in its turn
+
+
+def test_a_patch_value_filter_takes_the_canonical_names() -> None:
+    (op,) = names.operations(
+        {"Operations": [{"op": "remove", "path": 'Emails[TYPE eq "Work"].Value'}]}, USERS
+    )
+    assert op["path"] == AttributePath(None, "emails", Compare(AttrPath(None, "type"), "eq", "Work"), "value")
+    assert str(op["path"]) == "Emails[...].Value"  # errors quote the client's names
+
+
+# ---------------------------------------------------------------------------- filters and sortBy
+
+CANONICAL_FILTERS = [
+    ('USERNAME eq "x"', 'userName eq "x"'),
+    ('urn:ietf:params:scim:schemas:core:2.0:user:UserName eq "x"', 'userName eq "x"'),
+    ('NAME.GIVENNAME sw "A"', 'name.givenName sw "A"'),
+    ('Emails[TYPE eq "work" and not (Value co "x")]', 'emails[type eq "work" and not (value co "x")]'),
+    ("emails.PRIMARY eq true", "emails.primary eq true"),
+    ('Department eq "R"', f'{ENTERPRISE}:department eq "R"'),
+    (f'{ENTERPRISE.upper()}:MANAGER.VALUE eq "7"', f'{ENTERPRISE}:manager.value eq "7"'),
+    ('META.LASTMODIFIED gt "2020"', 'meta.lastModified gt "2020"'),
+    ('ID eq "1" or EXTERNALID pr', 'id eq "1" or externalId pr'),
+    # the values are the evaluator's (caseExact), never rewritten
+    ('userName eq "MiXeD"', 'userName eq "MiXeD"'),
+    # unknown names find no value: they stay as written
+    ('NoSuch eq "x" and Name.NoSub pr', 'NoSuch eq "x" and Name.NoSub pr'),
+    ('Emails[NoSub eq "x"]', 'emails[NoSub eq "x"]'),
+    ("urn:x:Y:title pr", "urn:x:Y:title pr"),
+]
+
+
+@pytest.mark.parametrize(("text", "canonical"), CANONICAL_FILTERS, ids=[t for t, _ in CANONICAL_FILTERS])
+def test_filter_paths_take_the_canonical_names(text: str, canonical: str) -> None:
+    assert names.filter_paths(parse_filter(text), USERS) == parse_filter(canonical)
+    assert filtershape.parse(text, resolver=USERS) == parse_filter(canonical)  # once per shape
+    assert filtershape.parse(text, resolver=USERS) == parse_filter(canonical)
+
+
+def test_a_canonical_path_resolves_to_the_same_attribute() -> None:
+    for text, _ in CANONICAL_FILTERS[:9]:
+        node = parse_filter(text)
+        while isinstance(node, And | Or):
+            node = node.left
+        assert isinstance(node, Compare | Present | ValuePath)
+        canonical = names.attr_path(str(node.path), USERS)
+        written = USERS.resolve(node.path.urn, node.path.attribute, node.path.sub)
+        assert USERS.resolve(canonical.urn, canonical.attribute, canonical.sub) == written
+
+
+def test_sort_by_takes_the_canonical_names() -> None:
+    assert names.attr_path("NAME.FAMILYNAME", USERS) == AttrPath(None, "name", "familyName")
+    assert names.attr_path("EmployeeNumber", USERS) == AttrPath(ENTERPRISE, "employeeNumber")
+    assert names.attr_path("nickName2", USERS) == AttrPath(None, "nickName2")
+
+
+def _mangled(node: Filter, flips: st.DataObject) -> Filter:
+    """``node`` with every name of its paths in a case hypothesis picks."""
+
+    def name(text: str | None) -> str | None:
+        return text and "".join(c.upper() if flips.draw(st.booleans()) else c.lower() for c in text)
+
+    def path(p: AttrPath) -> AttrPath:
+        return AttrPath(name(p.urn), name(p.attribute) or "", name(p.sub))
+
+    if isinstance(node, Compare):
+        return Compare(path(node.path), node.op, node.value)
+    if isinstance(node, Present):
+        return Present(path(node.path))
+    if isinstance(node, And | Or):
+        return type(node)(_mangled(node.left, flips), _mangled(node.right, flips))
+    if isinstance(node, Not):
+        return Not(_mangled(node.inner, flips))
+    assert isinstance(node, ValuePath)
+    return ValuePath(path(node.path), _mangled(node.filter, flips))
+
+
+@given(index=st.integers(0, 8), flips=st.data())
+def test_any_case_gives_the_one_canonical_filter(index: int, flips: st.DataObject) -> None:
+    text, canonical = CANONICAL_FILTERS[index]
+    assert names.filter_paths(_mangled(parse_filter(text), flips), USERS) == parse_filter(canonical)

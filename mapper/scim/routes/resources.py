@@ -119,8 +119,11 @@ class ResourceEndpoints:
         return await self.respond_list(request, self.query(await read_object(request, self.max_body_bytes)))
 
     def query(self, params: Mapping[str, Any]) -> Query:
-        """The query ``params`` ask for, its filter within the configured limits."""
-        return query(params, max_length=self.max_filter_length, max_depth=self.max_filter_depth)
+        """The query ``params`` ask for, its filter within the configured limits and its names
+        canonical for this type (:mod:`mapper.scim.names`)."""
+        return query(
+            params, max_length=self.max_filter_length, max_depth=self.max_filter_depth, resolver=self.resolver
+        )
 
     async def respond_list(self, request: Request, q: Query) -> Response:
         total, resources = await self.matching(request, q)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
@@ -22,7 +22,8 @@ import anyio
 from mapper.runtime.codec import Codec
 from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, Sort
-from mapper.scim.attributes import AttributeResolver, container_key
+from mapper.scim import names
+from mapper.scim.attributes import AttributeResolver
 from mapper.scim.errors import ScimError, invalid_filter, invalid_value, too_many
 from mapper.scim.filter import (
     MAX_DEPTH,
@@ -69,7 +70,8 @@ class Store(Protocol):
 
 @dataclass(frozen=True)
 class Query:
-    """One list or search request. ``count`` None means "as many as the server allows"."""
+    """One list or search request. ``count`` None means "as many as the server allows".
+    ``resolver`` is the one the filter's paths are canonical for (:func:`query`), if any."""
 
     filter: Filter | None = None
     start_index: int = 1
@@ -78,6 +80,7 @@ class Query:
     excluded: tuple[str, ...] = ()
     sort_by: str | None = None
     descending: bool = False
+    resolver: AttributeResolver | None = field(default=None, compare=False, repr=False)
 
 
 #: The largest startIndex and count a query keeps: larger ones (any number of digits) are read
@@ -121,10 +124,18 @@ def _order(value: Any) -> bool:
     return value.casefold() == "descending"
 
 
-def query(params: Mapping[str, Any], *, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Query:
+def query(
+    params: Mapping[str, Any],
+    *,
+    max_length: int = MAX_LENGTH,
+    max_depth: int = MAX_DEPTH,
+    resolver: AttributeResolver | None = None,
+) -> Query:
     """A :class:`Query` from query parameters or a SearchRequest body; names in any case. The
     filter is refused over ``max_length`` characters or ``max_depth`` levels (see
-    :func:`~mapper.scim.filter.check_size`).
+    :func:`~mapper.scim.filter.check_size`). Given the type's ``resolver``, the filter's paths
+    are canonical (:func:`~mapper.scim.filtershape.parse`); without one (``POST /.search``, over
+    every type) :func:`matching` makes them so for each type.
 
     RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0."""
     folded = {str(k).casefold(): v for k, v in params.items()}
@@ -137,13 +148,14 @@ def query(params: Mapping[str, Any], *, max_length: int = MAX_LENGTH, max_depth:
     if sort_by is not None and not isinstance(sort_by, str):
         raise invalid_value("sortBy must be a string")
     return Query(
-        filter=parse(text, max_length, max_depth) if text is not None and text.strip() else None,
+        filter=parse(text, max_length, max_depth, resolver) if text is not None and text.strip() else None,
         start_index=max(start, 1) if start is not None else 1,
         count=max(count, 0) if count is not None else None,
         attributes=_list(folded.get("attributes")),
         excluded=_list(folded.get("excludedattributes")),
         sort_by=sort_by.strip() or None if sort_by else None,
         descending=_order(folded.get("sortorder")),
+        resolver=resolver,
     )
 
 
@@ -176,21 +188,26 @@ async def matching(
     the database, through
     :meth:`~mapper.runtime.store.ObjectStore.search`; one the database cannot answer exactly is
     evaluated on the cache in a worker thread, and answers 400 ``tooMany`` when that takes longer
-    than ``budget`` seconds. Nothing of it scans on the event loop."""
+    than ``budget`` seconds. Nothing of it scans on the event loop.
+
+    The filter's and sortBy's paths are canonical from here on (:mod:`mapper.scim.names`)."""
     size = max_results if q.count is None else min(q.count, max_results)
     node = q.filter
+    if node is not None and q.resolver is not resolver:
+        node = names.filter_paths(node, resolver)
+    sort_by = names.attr_path(q.sort_by, resolver) if q.sort_by else None
     if node is not None:
         indexed = await _indexed(store, node, resolver, query_attribute)
         if indexed is not None:
-            if q.sort_by:
-                indexed = sort(indexed, q.sort_by, q.descending, resolver)
+            if sort_by:
+                indexed = sort(indexed, sort_by, q.descending, resolver)
             return len(indexed), page(indexed, q.start_index, q.count, max_results)
     if store.count() * leaves(node) > SMALL:
-        ordering = Sort(AttrPath.parse_token(q.sort_by), q.descending) if q.sort_by else None
+        ordering = Sort(sort_by, q.descending) if sort_by else None
         found = await store.search(node, resolver, sort=ordering, offset=q.start_index - 1, limit=size)
         if found is not None:
             return found
-    matched = await scan(store, node, resolver, q.sort_by, q.descending, budget)
+    matched = await scan(store, node, resolver, sort_by, q.descending, budget)
     return len(matched), page(matched, q.start_index, q.count, max_results)
 
 
@@ -216,7 +233,7 @@ async def scan(
     store: Store,
     node: Filter | None,
     resolver: AttributeResolver,
-    sort_by: str | None,
+    sort_by: AttrPath | str | None,
     descending: bool,
     budget: float,
 ) -> list[dict[str, Any]]:
@@ -303,15 +320,17 @@ def _conjuncts(node: Filter) -> list[Filter]:
     return [node]
 
 
-def sort(resources: list[Any], sort_by: str, descending: bool, resolver: AttributeResolver) -> list[Any]:
+def sort(
+    resources: list[Any], sort_by: AttrPath | str, descending: bool, resolver: AttributeResolver
+) -> list[Any]:
     """``resources`` ordered by ``sort_by`` (RFC 7644 §3.4.2.3); resources without a value come last
     in either order. A multi-valued attribute sorts by its primary value, else its first."""
-    path = AttrPath.parse_token(sort_by)
+    path = names.attr_path(sort_by, resolver) if isinstance(sort_by, str) else sort_by
     info = resolver.resolve(path.urn, path.attribute, path.sub)
     present: list[tuple[Any, Any]] = []
     absent: list[Any] = []
     for resource in resources:
-        value = _sort_value(resource, path, resolver)
+        value = _sort_value(resource, path)
         if value is None:
             absent.append(resource)
         else:
@@ -325,17 +344,17 @@ def sort(resources: list[Any], sort_by: str, descending: bool, resolver: Attribu
     return [r for _, r in present] + absent
 
 
-def _sort_value(resource: dict[str, Any], path: AttrPath, resolver: AttributeResolver) -> Any:
-    info = resolver.resolve(path.urn, path.attribute)
-    key = container_key(resolver, info)
-    container = resource.get(key) if key else resource  # rendered: its names are canonical
-    value = container.get(info.name) if isinstance(container, dict) else None
+def _sort_value(resource: dict[str, Any], path: AttrPath) -> Any:
+    """The value ``path`` (canonical: its URN is the extension holding it, or None) sorts
+    ``resource`` by; rendered resources' names are canonical too."""
+    container = resource.get(path.urn) if path.urn else resource
+    value = container.get(path.attribute) if isinstance(container, dict) else None
     if isinstance(value, list):
         items = [i for i in value if isinstance(i, dict)]
         chosen = next((i for i in items if i.get("primary") is True), items[0] if items else None)
         value = chosen
     if isinstance(value, dict):
-        value = value.get(resolver.resolve(info.urn, info.name, path.sub).sub if path.sub else "value")
+        value = value.get(path.sub or "value")
     elif path.sub:
         value = None
     return None if value == "" else value
