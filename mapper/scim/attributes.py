@@ -14,16 +14,16 @@ client could send any number of names), and callers decide
 mapping does not map). Where a resolved attribute lives in a resource dict: core and common
 attributes at the top level, extension attributes under their schema URN (:func:`container_key`).
 
-Request bodies take these canonical names once, at the edge (:mod:`mapper.scim.names`); past it,
-keys are exact. :func:`get_ci` / :func:`key_ci` remain for the projection, which still matches a
-resource's keys case-insensitively.
+Request bodies, PATCH paths, filters, sortBy and attributes= take these canonical names once, at
+the edge (:mod:`mapper.scim.names`); past it, keys are exact. This resolver is the one place
+names are matched case-insensitively, and what it remembers the schemas bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from mapper import scimschema
 from mapper.plan import PlanAttribute, PlanObject, PlanSchema
@@ -79,25 +79,6 @@ class AttributeResolver(Protocol):
     def schema_urn(self, text: str) -> str | None: ...
 
     def __hash__(self) -> int: ...  # the parsed filters and selections are remembered per resolver
-
-
-def key_ci(mapping: Mapping[str, Any], name: str) -> str | None:
-    """The key of ``mapping`` equal to ``name`` ignoring case (an exact match wins), or None."""
-    if name in mapping:
-        return name
-    folded = name.casefold()
-    for key in mapping:
-        if isinstance(key, str) and key.casefold() == folded:
-            return key
-    return None
-
-
-def get_ci(mapping: Any, name: str, default: Any = None) -> Any:
-    """``mapping[name]`` ignoring case, or ``default`` (also when ``mapping`` is not a dict)."""
-    if not isinstance(mapping, Mapping):
-        return default
-    key = key_ci(mapping, name)
-    return default if key is None else mapping[key]
 
 
 def container_key(resolver: AttributeResolver, attribute: Attribute) -> str | None:

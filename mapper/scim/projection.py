@@ -1,9 +1,14 @@
 """The ``attributes`` and ``excludedAttributes`` query parameters (RFC 7644 §3.4.2.5, §3.9).
 
 ``project(resource, attributes, excluded, resolver)`` returns a new dict holding what the client
-asked for. Each parameter is a comma-separated string or a list of paths; names are matched
-case-insensitively and may be URN-qualified (``urn:...:enterprise:2.0:User:manager``), name a
-sub-attribute (``name.givenName``, ``emails.value``), or name a whole extension by its URN.
+asked for. Each parameter is a comma-separated string or a list of paths; names are in any case
+and may be URN-qualified (``urn:...:enterprise:2.0:User:manager``), name a sub-attribute
+(``name.givenName``, ``emails.value``), or name a whole extension by its URN.
+
+The parameters are parsed and their names made canonical through the type's resolver once per
+distinct pair of parameters (:func:`_selections`, remembered), not once per resource of a page;
+the resources' keys are canonical (rendered), so from there on every look-up is exact. Without
+a resolver (tools, tests) the names are spelled as ``resource``'s keys spell them.
 
 - ``id``, ``schemas`` and ``meta.resourceType`` are always returned (:data:`ALWAYS`, and every
   attribute whose ``returned`` is ``always``); ``excludedAttributes`` cannot remove them.
@@ -16,10 +21,11 @@ sub-attribute (``name.givenName``, ``emails.value``), or name a whole extension 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
-from mapper.scim.attributes import AttributeResolver, container_key, get_ci, key_ci
+from mapper.scim.attributes import AttributeResolver, container_key
 from mapper.scim.paths import AttributePath, parse_path, split_list
 
 #: Returned whatever the client asks (RFC 7643 §3.1: ``id`` is returned always).
@@ -37,34 +43,48 @@ def project(
 ) -> dict[str, Any]:
     """``resource`` reduced to ``attributes`` (when given), minus ``excluded``, minus what is
     never returned. The input is not modified."""
-    wanted = _paths(attributes)
-    dropped = _paths(excluded)
-    if wanted:
-        result = _select(resource, _selection(wanted, resolver, resource), resolver)
+    if resolver is not None:
+        wanted, dropped = _selections(_entries(attributes), _entries(excluded), resolver)
     else:
-        result = _default(resource, resolver)
+        wanted = _spelled(_selection(_paths(_entries(attributes)), None), resource)
+        dropped = _spelled(_selection(_paths(_entries(excluded)), None), resource)
+    result = _select(resource, wanted, resolver) if wanted else _default(resource, resolver)
     if dropped:
-        _exclude(result, _selection(dropped, resolver, resource), resolver)
+        _exclude(result, dropped, resolver)
     return result
 
 
-def _paths(value: str | Iterable[str] | None) -> list[AttributePath]:
+def _entries(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
-        return []
-    entries = split_list(value) if isinstance(value, str) else [e for v in value for e in split_list(v)]
+        return ()
+    return tuple(split_list(value) if isinstance(value, str) else [e for v in value for e in split_list(v)])
+
+
+#: How many pairs of parameters :func:`_selections` remembers (clients ask for a few).
+_REMEMBERED = 256
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _selections(
+    attributes: tuple[str, ...], excluded: tuple[str, ...], resolver: AttributeResolver
+) -> tuple[_Selection, _Selection]:
+    """What ``attributes`` and ``excluded`` select, with canonical names; parsed once per pair
+    (a malformed entry raises every time, and is not remembered). The selections are read only."""
+    return _selection(_paths(attributes), resolver), _selection(_paths(excluded), resolver)
+
+
+def _paths(entries: tuple[str, ...]) -> list[AttributePath]:
     return [parse_path(entry) for entry in entries]
 
 
-def _selection(
-    paths: list[AttributePath], resolver: AttributeResolver | None, resource: dict[str, Any]
-) -> _Selection:
+def _selection(paths: list[AttributePath], resolver: AttributeResolver | None) -> _Selection:
     selection: _Selection = {}
     for path in paths:
         if path.urn and path.value_filter is None and path.sub_attribute is None:
             whole = f"{path.urn}:{path.attribute}"
-            schema = resolver.schema_urn(whole) if resolver else None
-            if schema is not None or (resolver is None and key_ci(resource, whole)):
-                selection.setdefault(schema or whole, {})["*"] = None
+            schema = resolver.schema_urn(whole) if resolver else whole
+            if schema is not None:
+                selection.setdefault(schema, {})["*"] = None
                 continue
         if resolver is not None:
             info = resolver.resolve(path.urn, path.attribute)
@@ -82,80 +102,103 @@ def _selection(
     return selection
 
 
+def _spelled(selection: _Selection, resource: dict[str, Any]) -> _Selection:
+    """A selection made without a resolver, its names spelled as ``resource``'s keys (any
+    case), so that it is looked up exactly like a canonical one. A whole extension is known by
+    its key in ``resource``; a URN that is none of its keys names an attribute after all."""
+    out: _Selection = {}
+    for container, names in selection.items():
+        if container is not None and "*" in names and _key(resource, container) is None:
+            urn, _, name = container.rpartition(":")
+            names, container = {name: None}, urn
+        spelled = container and (_key(resource, container) or container)
+        source = resource if spelled is None else resource.get(spelled)
+        target = out.setdefault(spelled, {})
+        for name, subs in names.items():
+            key = _key(source, name) or name
+            value = source.get(key) if isinstance(source, dict) else None
+            items = [i for i in (value if isinstance(value, list) else [value]) if isinstance(i, dict)]
+            target[key] = subs and {next(filter(None, (_key(i, s) for i in items)), s) for s in subs}
+    return out
+
+
+def _key(mapping: Any, name: str) -> str | None:
+    """The key of ``mapping`` equal to ``name`` ignoring case (an exact match wins), or None."""
+    if not isinstance(mapping, dict):
+        return None
+    if name in mapping:
+        return name
+    folded = name.casefold()
+    return next((k for k in mapping if isinstance(k, str) and k.casefold() == folded), None)
+
+
 def _select(
     resource: dict[str, Any], selection: _Selection, resolver: AttributeResolver | None
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, sub in ALWAYS:
-        key = key_ci(resource, name)
-        if key is None:
+        if name not in resource:
             continue
         if sub is None:
-            result[key] = _copy(resource[key])
-        elif (sub_key := key_ci(resource[key], sub) if isinstance(resource[key], dict) else None) is not None:
-            result.setdefault(key, {})[sub_key] = resource[key][sub_key]
+            result[name] = _copy(resource[name])
+        elif isinstance(resource[name], dict) and sub in resource[name]:
+            result.setdefault(name, {})[sub] = resource[name][sub]
     for key, value in resource.items():
         if key not in result and _is_always(key, resolver):
             result[key] = _copy(value)
     for container, names in selection.items():
-        source = resource if container is None else get_ci(resource, container)
+        source = resource if container is None else resource.get(container)
         if not isinstance(source, dict):
             continue
         target = result
         if container is not None:
-            container_name = key_ci(resource, container) or container
             if "*" in names:
-                result[container_name] = {
+                result[container] = {
                     k: _copy(v) for k, v in source.items() if _returnable(k, resolver, container)
                 }
                 continue
-            target = result.setdefault(container_name, {})
+            target = result.setdefault(container, {})
         for name, subs in names.items():
-            key = key_ci(source, name)
-            if key is None or not _returnable(key, resolver, container):
+            if name not in source or not _returnable(name, resolver, container):
                 continue
             if subs is None:
-                target[key] = _copy(source[key])
-            elif key in target and not isinstance(target[key], list | dict):
+                target[name] = _copy(source[name])
+            elif name in target and not isinstance(target[name], list | dict):
                 continue
             else:
-                _merge(target, key, _only(source[key], subs))
+                _merge(target, name, _only(source[name], subs))
         if container is not None and not target:
-            del result[key_ci(resource, container) or container]
+            del result[container]
     return result
 
 
 def _exclude(result: dict[str, Any], selection: _Selection, resolver: AttributeResolver | None) -> None:
     for container, names in selection.items():
-        target = result if container is None else get_ci(result, container)
+        target = result if container is None else result.get(container)
         if not isinstance(target, dict):
             continue
         if "*" in names and container is not None:
-            del result[key_ci(result, container) or container]
+            del result[container]
             continue
         for name, subs in names.items():
-            key = key_ci(target, name)
-            if key is None or (container is None and _is_always(key, resolver)):
+            if name not in target or (container is None and _is_always(name, resolver)):
                 continue
             if subs is None:
-                if container is None and (key.casefold(), "resourcetype") in _ALWAYS_SUBS:
-                    _keep_only(target, key, {"resourceType"})
+                if container is None and (name, "resourceType") in _ALWAYS_SUBS:
+                    _keep_only(target, name, {"resourceType"})
                 else:
-                    del target[key]
+                    del target[name]
                 continue
-            for item in target[key] if isinstance(target[key], list) else [target[key]]:
+            for item in target[name] if isinstance(target[name], list) else [target[name]]:
                 if isinstance(item, dict):
                     for sub in subs:
-                        if (sub_key := key_ci(item, sub)) is not None and (
-                            key.casefold(),
-                            sub.casefold(),
-                        ) not in _ALWAYS_SUBS:
-                            del item[sub_key]
+                        if sub in item and (name, sub) not in _ALWAYS_SUBS:
+                            del item[sub]
         if container is not None and not target:
-            del result[key_ci(result, container) or container]
+            del result[container]
 
 
-_ALWAYS_SUBS = {(name.casefold(), sub.casefold()) for name, sub in ALWAYS if sub}
+_ALWAYS_SUBS = {(name, sub) for name, sub in ALWAYS if sub}
 
 
 def _keep_only(target: dict[str, Any], key: str, subs: set[str]) -> None:
@@ -172,12 +215,7 @@ def _only(value: Any, subs: set[str]) -> Any:
         return [_only(item, subs) for item in value if isinstance(item, dict)]
     if not isinstance(value, dict):
         return value
-    out = {}
-    for sub in subs:
-        key = key_ci(value, sub)
-        if key is not None:
-            out[key] = _copy(value[key])
-    return out
+    return {sub: _copy(value[sub]) for sub in subs if sub in value}
 
 
 def _merge(target: dict[str, Any], key: str, value: Any) -> None:
@@ -199,7 +237,7 @@ def _returned(key: str, resolver: AttributeResolver | None, container: str | Non
 
 
 def _is_always(key: str, resolver: AttributeResolver | None) -> bool:
-    return key.casefold() in ("id", "schemas") or _returned(key, resolver) == "always"
+    return key in ("id", "schemas") or _returned(key, resolver) == "always"
 
 
 def _returnable(key: str, resolver: AttributeResolver | None, container: str | None = None) -> bool:

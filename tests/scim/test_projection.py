@@ -121,6 +121,28 @@ CASES: list[tuple[str, Any, Any, dict[str, Any]]] = [
         without(ENTERPRISE_USER),
     ),
     ("exclude unknown", None, "nosuch", DEFAULT),
+    (
+        "URNs and names in any case",
+        f"{ENTERPRISE_USER.lower()}:MANAGER.DISPLAYNAME,Emails.TYPE",
+        None,
+        {
+            **ALWAYS,
+            ENTERPRISE_USER: {"manager": {"displayName": "Boss"}},
+            "emails": [{"type": "work"}, {"type": "home"}],
+        },
+    ),
+    (
+        "whole extension in any case",
+        ENTERPRISE_USER.upper(),
+        None,
+        {**ALWAYS, ENTERPRISE_USER: USER[ENTERPRISE_USER]},
+    ),
+    (
+        "exclude in any case",
+        f"UserName,{ENTERPRISE_USER.upper()}",
+        f"{ENTERPRISE_USER.upper()}:EmployeeNumber,META.Created",
+        {**ALWAYS, "userName": "bjensen", ENTERPRISE_USER: {"manager": USER[ENTERPRISE_USER]["manager"]}},
+    ),
 ]
 
 
@@ -151,6 +173,20 @@ def test_without_resolver() -> None:
 
 
 def test_malformed_entry_is_invalid_path() -> None:
-    with pytest.raises(ScimError) as caught:
-        project(USER, "emails[type eq", None, USERS)
-    assert caught.value.scim_type == "invalidPath"
+    for _ in range(2):  # every time: a selection that does not parse is not remembered
+        with pytest.raises(ScimError) as caught:
+            project(USER, "emails[type eq", None, USERS)
+        assert caught.value.scim_type == "invalidPath"
+
+
+def test_a_remembered_selection_serves_every_resource() -> None:
+    """The parameters are parsed once per pair and type; the selection is read, never changed."""
+    other = {**copy.deepcopy(USER), "id": "13", "name": {"givenName": "Ada"}}
+    for _ in range(2):
+        assert project(USER, "NAME.GIVENNAME", "id", USERS) == {**ALWAYS, "name": {"givenName": "Barbara"}}
+        assert project(other, "NAME.GIVENNAME", "id", USERS) == {
+            **ALWAYS,
+            "id": "13",
+            "name": {"givenName": "Ada"},
+        }
+        assert project(other, "NAME.GIVENNAME", "id", GROUPS) == {**ALWAYS, "id": "13"}  # not a Group's
