@@ -52,7 +52,7 @@ def fetch(url: str, dialect: str) -> dict:
     database = Database("hr", url)
 
     def loop(tx) -> int:
-        compiled = tx.database.compiled(statement).compile(dialect=tx.connection.dialect)
+        compiled = tx.database.statements.compiled(statement).compile(dialect=tx.connection.dialect)
         cursor = tx.connection.connection.cursor()  # the DB-API cursor: plain tuples
         try:
             cursor.execute(compiled.string, () if compiled.positional else {})

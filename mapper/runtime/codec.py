@@ -7,13 +7,13 @@ The records themselves (what the cache keeps of one object, one small object per
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.record import Children, Key, Record, Row, anchor_key, fold
+from mapper.runtime.record import Key, Record, Row, anchor_key, fold
 from mapper.runtime.rendering import extension_of, render_steps
 from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
 from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
@@ -150,17 +150,6 @@ class Codec:
             if value is not None:
                 keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
         return keys
-
-    def children_of(self, rows_per_multi: Sequence[Iterable[tuple[Any, ...]]]) -> Children:
-        """Children tuples from load rows (owner, value[, extra...]), one iterable per multi."""
-        out = []
-        for multi_slot, rows in zip(self.multis, rows_per_multi, strict=True):
-            if multi_slot.extra:
-                items = sorted((tuple(r[1:]) for r in rows), key=repr)
-            else:
-                items = sorted((r[1] for r in rows), key=repr)
-            out.append(tuple(items))
-        return tuple(out)
 
     # -- SCIM -> database -------------------------------------------------------------------
 

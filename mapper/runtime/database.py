@@ -24,17 +24,14 @@ listeners are built by :mod:`~mapper.runtime.engine`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, exc, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy import Connection, exc
 
-from mapper.plan import Statement
 from mapper.runtime.driver_errors import (
     OUTAGES,
     config_problem,
@@ -50,7 +47,15 @@ from mapper.runtime.engine import build_engine
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job
 from mapper.runtime.sqlite import bootstrap_sqlite
-from mapper.runtime.tx import DriverSql, TransactionLost, Tx, bindable, bindable_as_number, savepoint
+from mapper.runtime.tx import (
+    COMPILED_LIMIT,
+    DriverSql,
+    Statements,
+    TransactionLost,
+    Tx,
+    bindable,
+    bindable_as_number,
+)
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Deadline, Timeouts, current, mysql_statement_time
 
@@ -83,18 +88,6 @@ __all__ = [
 ]
 
 
-#: Compiled statements kept per database. A plan's own statements are a few dozen, but statements
-#: built per request (a create's INSERT without its absent columns, a filter compiled to SQL) vary
-#: with what clients send: past this bound the oldest are compiled again when next needed.
-COMPILED_LIMIT = 2048
-
-
-def _make_room(cache: dict[str, Any]) -> None:
-    """Drop the oldest entries of an insertion-ordered cache at its bound (called under a lock)."""
-    while len(cache) >= COMPILED_LIMIT:
-        del cache[next(iter(cache))]
-
-
 class Database:
     """The engine of one source. ``dialect`` is the backend name SQLAlchemy reports
     (``sqlite``, ``postgresql``, ``mysql``, ``mariadb``)."""
@@ -114,9 +107,8 @@ class Database:
         self.dialect = self.url.get_backend_name()
         #: how a value is bound: flags as 1/0 where SQL has no boolean type (Oracle before 23)
         self.convert: Callable[[Any], Any] = bindable_as_number if self.dialect == "oracle" else bindable
-        self._texts: dict[str, TextClause] = {}
-        self._driver_sql: dict[str, DriverSql] = {}
-        self._texts_lock = threading.Lock()
+        self.is_sqlite = self.dialect == "sqlite"
+        self.is_mysql = self.dialect in ("mysql", "mariadb")
         # as many threads as pooled connections: a pool that lent out overflow connections would
         # close each one again on return, and reopen it (a SQLite connect runs four PRAGMAs) for
         # the next request. The overflow serves only what runs outside the limiter (pre-ping).
@@ -129,49 +121,8 @@ class Database:
         #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
         self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
         self.engine = build_engine(self, pool_size, max_overflow)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.dialect == "sqlite"
-
-    @property
-    def is_mysql(self) -> bool:
-        return self.dialect in ("mysql", "mariadb")
-
-    def compiled(self, statement: Statement) -> TextClause:
-        """The ``text()`` of a statement, compiled once per SQL string."""
-        clause = self._texts.get(statement.sql)
-        if clause is None:
-            with self._texts_lock:
-                _make_room(self._texts)
-                clause = self._texts.setdefault(statement.sql, text(statement.sql))
-        return clause
-
-    def driver_sql(self, statement: Statement) -> DriverSql:
-        """The statement in the driver's own terms, compiled once per SQL string."""
-        found = self._driver_sql.get(statement.sql)
-        if found is None:
-            compiled = self.compiled(statement).compile(dialect=self.engine.dialect)
-            if compiled.escaped_bind_names:  # plan parameters are plain names: never seen
-                raise ValueError(
-                    f"parameter names the driver cannot take: {sorted(compiled.escaped_bind_names)}"
-                )
-            positions = compiled.positiontup
-            if positions is not None:
-                values = tuple(statement.value_of(p) for p in positions)
-                found = DriverSql(compiled.string, values, positional=True, convert=self.convert)
-            elif statement.renamed:
-                keys = tuple(compiled.binds)
-                values = tuple(statement.value_of(k) for k in keys)
-                found = DriverSql(compiled.string, values, positional=False, keys=keys, convert=self.convert)
-            else:
-                found = DriverSql(
-                    compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
-                )
-            with self._texts_lock:
-                _make_room(self._driver_sql)
-                found = self._driver_sql.setdefault(statement.sql, found)
-        return found
+        #: the plan's statements as the driver takes them, compiled once each
+        self.statements = Statements(self.engine.dialect, self.convert)
 
     @property
     def commit_stats(self) -> CommitStats:
@@ -254,7 +205,7 @@ class Database:
         in the calling thread. Sets each job's outcome and never raises: a job that raises is
         rolled back to its savepoint and keeps its exception; when the transaction cannot go on
         or its commit fails, every job still without an error gets that failure (nothing of the
-        batch was kept)."""
+        batch was kept). Each job runs in its savepoint through :meth:`Tx.run_job`."""
         committed = False
         current.deadline = deadline
         try:
@@ -264,7 +215,7 @@ class Database:
                 with connection.begin():
                     tx = Tx(self, connection)
                     for number, job in enumerate(jobs):
-                        self._run_job(connection, tx, job, f"job{number}")
+                        tx.run_job(job, f"job{number}")
                     if tx.changes and self.publish is not None:  # in the same transaction
                         self.publish(tx, tx.changes)
                 committed = True
@@ -277,31 +228,9 @@ class Database:
                 self._fail(jobs, error)
         finally:
             current.deadline = None
-
-    def _run_job(self, connection: Connection, tx: Tx, job: Job, name: str) -> None:
-        """``job`` in a savepoint of its own, called ``name``. Savepoints go straight to the driver
-        (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and are not
-        released: the commit ends them all, and a release would cost PostgreSQL and MySQL a round
-        trip per job. On PostgreSQL the savepoint, and the statements the job sends without
-        reading their outcome, go with its next statement (:class:`Tx`); whatever is still held
-        is sent before the job counts as done. Each job's savepoint has its own name, so rolling
-        back to one that never reached the database fails rather than undoing the job before it.
-        A savepoint statement that fails means the transaction is gone (the database rolled it
-        back: a MySQL deadlock, a full disk, a lost connection)."""
-        tx.savepoint(name)
-        noted = len(tx.changes)
-        try:
-            job.value = job.fn(tx)
-            tx.flush()
-        except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
-            job.value = None
-            del tx.changes[noted:]  # rolled back: nothing to tell the other processes
-            job.error = self._job_error(error)
-            tx.discard()
-            if connection.invalidated:  # the connection broke: the transaction is gone with it
-                raise TransactionLost() from error
-            if tx.savepoint_sent:  # else nothing of the job reached the database
-                savepoint(connection, f"ROLLBACK TO SAVEPOINT {name}")
+        for job in jobs:  # what each caller sees of its job's own failure
+            if job.error is not None:
+                job.error = self._job_error(job.error)
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:
         """Every job of a batch that was not kept, and has no error of its own, fails with

@@ -117,7 +117,7 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
                 new_mark = value
             native = anchor_key(fetched[codec.anchor_index])
             kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-            record = form.record(tuple(fetched), codec.children_of(kids))
+            record = form.record(tuple(fetched), form.children(kids))
             previous = old.records.get(native)
             if previous is None or not previous.same(record):
                 records.append(record)

@@ -114,9 +114,9 @@ def _import_all(
         children.append(grouped)
 
     parents = set().union(*children)  # the keys with any children
-    none = codec.children_of([()] * len(children))  # the children of those without any
-    watermark = watermark_index(obj)
     form = RowForm.of(codec)
+    none = form.children([()] * len(children))  # the children of those without any
+    watermark = watermark_index(obj)
     stamps = form.stamps
     anchor = codec.anchor_index
     state = CacheState(codec)
@@ -166,7 +166,7 @@ def _import_all(
             make = shapes.get(types)
             if children:
                 # most objects have no children: they share one empty tuple, not one each
-                kids = codec.children_of([c.get(key, ()) for c in children]) if key in parents else none
+                kids = form.children([c.get(key, ()) for c in children]) if key in parents else none
                 if make is None:
                     make = shapes[types] = shape(row, kids).make
                 record = make(row, kids)

@@ -1,13 +1,13 @@
 """Reading rows into records, wherever they are read (one object, a full import, a delta):
-:class:`RowForm` makes every row a record the same way, so a record (and its version) depends
-only on the database's values; :func:`driver_pages` reads a statement's rows through the driver's
-own cursor (plain tuples, none of SQLAlchemy's per-row work)."""
+:class:`RowForm` makes every row and its child rows a record the same way, so a record (and its
+version) depends only on the database's values; :func:`driver_pages` reads a statement's rows
+through the driver's own cursor (plain tuples, none of SQLAlchemy's per-row work)."""
 
 from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
-from mapper.runtime.record import Record, anchor_key, instant
+from mapper.runtime.record import Children, Record, anchor_key, instant
 
 
 class RowForm:
@@ -31,6 +31,7 @@ class RowForm:
         for slot in codec.slots:
             if slot.index is not None:
                 by_column[slot.index].append(slot)
+        self.multis = codec.multis
         bound = {statement.value_of(p) for statement in _statements(codec.obj) for p in statement.params}
         self.stamps = tuple(
             index
@@ -61,6 +62,18 @@ class RowForm:
     def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
         return Record(self.row(fetched), children)
 
+    def children(self, rows_per_multi: Sequence[Iterable[tuple[Any, ...]]]) -> Children:
+        """A record's children from child rows (owner, value[, extra...]), one iterable per
+        multi: each multi's items in one stable order, so equal children compare equal."""
+        out = []
+        for multi_slot, rows in zip(self.multis, rows_per_multi, strict=True):
+            if multi_slot.extra:
+                items = sorted((tuple(r[1:]) for r in rows), key=repr)
+            else:
+                items = sorted((r[1] for r in rows), key=repr)
+            out.append(tuple(items))
+        return tuple(out)
+
 
 def _statements(node: Any) -> Iterator[Statement]:
     """Every statement of a plan object, however deep (writes, disable and delete rules, multis)."""
@@ -87,24 +100,21 @@ def driver_pages(
 
 
 def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
-    """One object by anchor (the import projection and its children), or None."""
-    if obj.multi and tx.pipelines:  # the row and each multi's items in one round trip
-        params = {"anchor": anchor}
-        calls = [(obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi)]
-        found, *children = tx.rows_together(calls)
-        if not found:
-            return None
-        row = found[0]
-        if anchor_key(row[codec.anchor_index]) == anchor_key(anchor):
-            return RowForm.of(codec).record(row, codec.children_of(children))
-    else:
-        first = tx.first(obj.by_anchor, {"anchor": anchor})
-        if first is None:
-            return None
-        row = first
+    """One object by anchor (the import projection and its children), or None: the row and each
+    multi's items read together (:meth:`Tx.rows_together`: one round trip where statements
+    pipeline), then made a record."""
+    params = {"anchor": anchor}
+    found, *children = tx.rows_together(
+        [(obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi)]
+    )
+    if not found:
+        return None
+    row = found[0]
+    form = RowForm.of(codec)
     native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
-    children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-    return RowForm.of(codec).record(row, codec.children_of(children))
+    if obj.multi and native != anchor_key(anchor):  # the row's own anchor differs (case, type):
+        children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]  # read by it
+    return form.record(row, form.children(children))
 
 
 def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:

@@ -23,6 +23,7 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.rows import RowForm
 from mapper.runtime.store_base import Dangling, etag_matches
 from mapper.runtime.store_checks import StoreChecks
 from mapper.runtime.values import coerce, to_scim
@@ -77,7 +78,7 @@ class StoreWrites(StoreChecks):
         if revived is not None:  # a revived row's child rows are its old ones: replace them too
             anchor = revived
             rows = [tx.rows(m.load_for_anchor, {"anchor": anchor}) for m in obj.multi]
-            current = self.codec.children_of(rows)
+            current = RowForm.of(self.codec).children(rows)
         else:
             anchor = self._insert(tx, values, anchor, query_value)
             current = tuple(() for _ in obj.multi)

@@ -1,22 +1,30 @@
 """A connection inside a transaction, speaking plan statements (:class:`Tx`), the statements as the
-DB-API driver takes them (:class:`DriverSql`), and the savepoints a group-commit batch runs its
-writes in."""
+DB-API driver takes them (:class:`DriverSql`, compiled once each by :class:`Statements`), and the
+savepoints a group-commit batch runs its writes in (:meth:`Tx.run_job`)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, CursorResult, exc
+from sqlalchemy import Connection, CursorResult, Dialect, exc, text
+from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import Statement
 from mapper.runtime.driver_errors import no_default, refuses_value
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
+    from mapper.runtime.group_commit import Job
+
+#: Compiled statements kept per database. A plan's own statements are a few dozen, but statements
+#: built per request (a create's INSERT without its absent columns, a filter compiled to SQL) vary
+#: with what clients send: past this bound the oldest are compiled again when next needed.
+COMPILED_LIMIT = 2048
 
 
 def bindable(value: Any) -> Any:
@@ -59,6 +67,60 @@ class DriverSql:
         return {name: convert(params.get(name)) for name in self.names}
 
 
+class Statements:
+    """One database's statements compiled once per SQL string: as SQLAlchemy's ``text()``
+    (:meth:`compiled`) and in the driver's own terms (:meth:`driver_sql`); both caches bounded by
+    :data:`COMPILED_LIMIT`."""
+
+    def __init__(self, dialect: Dialect, convert: Callable[[Any], Any]) -> None:
+        self.dialect = dialect
+        self.convert = convert  # how a value is bound (DriverSql.convert)
+        self._texts: dict[str, TextClause] = {}
+        self._driver_sql: dict[str, DriverSql] = {}
+        self._lock = threading.Lock()
+
+    def compiled(self, statement: Statement) -> TextClause:
+        """The ``text()`` of a statement, compiled once per SQL string."""
+        clause = self._texts.get(statement.sql)
+        if clause is None:
+            with self._lock:
+                _make_room(self._texts)
+                clause = self._texts.setdefault(statement.sql, text(statement.sql))
+        return clause
+
+    def driver_sql(self, statement: Statement) -> DriverSql:
+        """The statement in the driver's own terms, compiled once per SQL string."""
+        found = self._driver_sql.get(statement.sql)
+        if found is None:
+            compiled = self.compiled(statement).compile(dialect=self.dialect)
+            if compiled.escaped_bind_names:  # plan parameters are plain names: never seen
+                raise ValueError(
+                    f"parameter names the driver cannot take: {sorted(compiled.escaped_bind_names)}"
+                )
+            positions = compiled.positiontup
+            if positions is not None:
+                values = tuple(statement.value_of(p) for p in positions)
+                found = DriverSql(compiled.string, values, positional=True, convert=self.convert)
+            elif statement.renamed:
+                keys = tuple(compiled.binds)
+                values = tuple(statement.value_of(k) for k in keys)
+                found = DriverSql(compiled.string, values, positional=False, keys=keys, convert=self.convert)
+            else:
+                found = DriverSql(
+                    compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
+                )
+            with self._lock:
+                _make_room(self._driver_sql)
+                found = self._driver_sql.setdefault(statement.sql, found)
+        return found
+
+
+def _make_room(cache: dict[str, Any]) -> None:
+    """Drop the oldest entries of an insertion-ordered cache at its bound (called under a lock)."""
+    while len(cache) >= COMPILED_LIMIT:
+        del cache[next(iter(cache))]
+
+
 class Tx:
     """A connection inside a transaction, speaking plan statements.
 
@@ -72,10 +134,19 @@ class Tx:
     :meth:`flush` sends what is still held (a write's batch flushes after each write, before it
     counts as done). Elsewhere they run at once."""
 
-    __slots__ = ("_held", "_pipelining", "changes", "connection", "database", "savepoint_sent")
+    __slots__ = (
+        "_held",
+        "_pipelining",
+        "changes",
+        "connection",
+        "database",
+        "savepoint_sent",
+        "statements",
+    )
 
     def __init__(self, database: Database, connection: Connection) -> None:
         self.database = database
+        self.statements = database.statements
         self.connection = connection
         #: (object type, anchor key, operation) of each write in this transaction, published to
         #: the other gateway processes before the commit (:attr:`Database.publish`)
@@ -102,13 +173,39 @@ class Tx:
         else:
             savepoint(self.connection, f"SAVEPOINT {name}")
 
+    def run_job(self, job: Job, name: str) -> None:
+        """``job`` in a savepoint of its own, called ``name``; sets its ``value``, or its ``error``
+        (as raised: the batch says what its caller sees). Savepoints go straight to the driver
+        (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and are not
+        released: the commit ends them all, and a release would cost PostgreSQL and MySQL a round
+        trip per job. On PostgreSQL the savepoint, and the statements the job sends without
+        reading their outcome, go with its next statement; whatever is still held is sent before
+        the job counts as done. Each job's savepoint has its own name, so rolling back to one that
+        never reached the database fails rather than undoing the job before it. A savepoint
+        statement that fails means the transaction is gone (the database rolled it back: a MySQL
+        deadlock, a full disk, a lost connection): :class:`TransactionLost`."""
+        self.savepoint(name)
+        noted = len(self.changes)
+        try:
+            job.value = job.fn(self)
+            self.flush()
+        except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
+            job.value = None
+            del self.changes[noted:]  # rolled back: nothing to tell the other processes
+            job.error = error
+            self.discard()
+            if self.connection.invalidated:  # the connection broke: the transaction is gone with it
+                raise TransactionLost() from error
+            if self.savepoint_sent:  # else nothing of the job reached the database
+                savepoint(self.connection, f"ROLLBACK TO SAVEPOINT {name}")
+
     def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement for its effect, without its row count: held for the next statement
         where statements pipeline (its failure surfaces there, or at :meth:`flush`)."""
         if not self.pipelines:
             self.run(statement, params)
             return
-        driver = self.database.driver_sql(statement)
+        driver = self.statements.driver_sql(statement)
         self._held.append((driver.sql, driver.bind(params or {})))
 
     def flush(self) -> None:
@@ -131,7 +228,7 @@ class Tx:
         given = params or {}
         convert = self.database.convert
         bound = {name: convert(given.get(statement.value_of(name))) for name in statement.params}
-        return self.connection.execute(self.database.compiled(statement), bound)
+        return self.connection.execute(self.statements.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         with self._cursor(statement, params) as cursor:
@@ -153,7 +250,7 @@ class Tx:
             return [self.rows(statement, params) for statement, params in calls]
         sent = []
         for statement, params in calls:
-            driver = self.database.driver_sql(statement)
+            driver = self.statements.driver_sql(statement)
             sent.append((driver.sql, driver.bind(params)))
         with self._pipeline(sent) as cursors:
             return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
@@ -215,7 +312,7 @@ class Tx:
     def _cursor(self, statement: Statement, params: Mapping[str, Any] | None) -> Iterator[Any]:
         """A DB-API cursor that has run ``statement``, closed afterwards (which also ends a
         SQLite statement left mid-way and consumes MySQL's further result sets)."""
-        driver = self.database.driver_sql(statement)
+        driver = self.statements.driver_sql(statement)
         bound = driver.bind(params or {})
         if self._held:  # sent together with the statements held for it
             with self._pipeline([(driver.sql, bound)]) as (cursor,):

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from mapper.plan import Statement
-from mapper.runtime import database as database_module
+from mapper.runtime import tx as tx_module
 from mapper.runtime.database import Database
 
 
 def test_compiled_statements_are_bounded_and_still_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(database_module, "COMPILED_LIMIT", 8)
+    monkeypatch.setattr(tx_module, "COMPILED_LIMIT", 8)
     path = tmp_path / "bounded.db"
     with sqlite3.connect(path) as setup:
         setup.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
@@ -29,7 +29,8 @@ def test_compiled_statements_are_bounded_and_still_run(
             for n, statement in enumerate(shapes):
                 db.run_sync(lambda tx, s=statement, v=n: tx.run(s, {"a": v}), write=True)
                 db.run_sync(lambda tx, s=statement, v=n: tx.execute(s, {"a": v}), write=True)
-            assert len(db._driver_sql) <= 8 and len(db._texts) <= 8  # noqa: SLF001 - the bound itself
+            cached = db.statements
+            assert len(cached._driver_sql) <= 8 and len(cached._texts) <= 8  # noqa: SLF001 - the bound itself
         count = Statement(sql="SELECT COUNT(*), SUM(a), SUM(b) FROM t")
         assert db.run_sync(lambda tx: tx.first(count)) == (
             160,

@@ -18,6 +18,7 @@ from mapper.runtime.group_commit import Job
 from mapper.runtime.inserts import Inserts
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import anchor_key
+from mapper.runtime.rows import RowForm
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
 from tests.support.proxy import TcpProxy
@@ -41,7 +42,7 @@ async def test_the_pipelined_reread_reads_what_one_statement_at_a_time_reads(hr_
         record, row, children = await database.run(both)
         assert record is not None and any(children)  # the sample's first user has emails
         assert record.row[codec.anchor_index] == row[codec.anchor_index]
-        assert record.children == codec.children_of(children)
+        assert record.children == RowForm.of(codec).children(children)
         assert await database.run(lambda tx: fetch(tx, obj, codec, 10**9)) is None
     finally:
         database.dispose()

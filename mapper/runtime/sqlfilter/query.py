@@ -133,7 +133,7 @@ class FilterSql:
         form = RowForm.of(codec)
         out = []
         for row, anchor in zip(fetched, anchors, strict=True):
-            children = codec.children_of([grouped.get(anchor, ()) for grouped in per_multi])
+            children = form.children([grouped.get(anchor, ()) for grouped in per_multi])
             out.append(form.record(row, children))
         return out
 
