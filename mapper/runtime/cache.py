@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapper.runtime.codec import Codec
-from mapper.runtime.record import Key, Record
+from mapper.runtime.record import Key, Record, fold
 
 
 class CacheState:
@@ -32,11 +32,26 @@ class CacheState:
         if old is not None:
             self._unindex(key, old)
         self.records[key] = record
-        query = self.codec.query_key(record)
+        query = self.query_key(record)
         if query is not None:
             self.by_query[query] = key
-        for path, value in self.codec.unique_keys(record):
+        for path, value in self.unique_keys(record):
             self.by_unique[path][value] = key
+
+    def query_key(self, record: Record) -> str | None:
+        """The record's key in :attr:`by_query`: its query attribute's value, folded."""
+        query = self.codec.query
+        value = query.value(record.row)
+        return None if value is None else fold(value, query.attr.case_exact)
+
+    def unique_keys(self, record: Record) -> list[tuple[str, str]]:
+        """(attribute path, folded value) of each unique attribute the record has a value for."""
+        keys = []
+        for slot in self.codec.unique:
+            value = slot.value(record.row)
+            if value is not None:
+                keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
+        return keys
 
     def remove(self, key: Key) -> Record | None:
         old = self.records.pop(key, None)
@@ -45,10 +60,10 @@ class CacheState:
         return old
 
     def _unindex(self, key: Key, record: Record) -> None:
-        query = self.codec.query_key(record)
+        query = self.query_key(record)
         if query is not None and self.by_query.get(query) == key:
             del self.by_query[query]
-        for path, value in self.codec.unique_keys(record):
+        for path, value in self.unique_keys(record):
             index = self.by_unique[path]
             if index.get(value) == key:
                 del index[value]

@@ -8,17 +8,34 @@ The records themselves (what the cache keeps of one object, one small object per
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.record import Key, Record, Row, anchor_key, fold
+from mapper.runtime.record import Key, Record, Row, anchor_key
 from mapper.runtime.rendering import extension_of, render_steps
 from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
 from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
 
-__all__ = ["MISSING", "Codec", "Item", "field"]
+__all__ = ["MISSING", "Change", "Codec", "Item", "field"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A full-state resource encoded for a write, in one step (:meth:`Codec.change`).
+
+    ``values``: the bind value of every writable attribute, by parameter name (references still
+    as the ids the client sent: the store resolves them to anchors in place). ``items``: per
+    multi, the items the resource asks for (:meth:`Codec.items`). ``write_only``: it gives an
+    attribute that is never read back (so it always counts as a change). ``deactivates``: it sets
+    ``active`` to false (the disable rule may then run)."""
+
+    values: dict[str, Any]
+    items: tuple[list[tuple[str, Item]], ...]
+    write_only: bool
+    deactivates: bool
 
 
 class Codec:
@@ -139,18 +156,6 @@ class Codec:
         except InvalidValueError:
             return MISSING
 
-    def query_key(self, record: Record) -> str | None:
-        value = self.query.value(record.row)
-        return None if value is None else fold(value, self.query.attr.case_exact)
-
-    def unique_keys(self, record: Record) -> list[tuple[str, str]]:
-        keys = []
-        for slot in self.unique:
-            value = slot.value(record.row)
-            if value is not None:
-                keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
-        return keys
-
     # -- SCIM -> database -------------------------------------------------------------------
 
     def read(self, slot: Slot, resource: dict[str, Any]) -> Any:
@@ -180,6 +185,22 @@ class Codec:
         if slot.complex and isinstance(value, dict):
             return field(value, "value")
         return value
+
+    def change(self, resource: dict[str, Any], current: Row | None) -> Change:
+        """Everything a create (``current`` None) or a replace of ``current`` writes, from a
+        full-state resource: see :class:`Change`."""
+        values = self.values(resource, current)
+        items = tuple(self.items(multi_slot, resource) for multi_slot in self.multis)
+        write_only = any(
+            self.read(slot, resource) not in (MISSING, None)
+            for slot in self.slots
+            if slot.writable and not slot.readable
+        )
+        active = self.by_path.get("active")
+        deactivates = (
+            active is not None and active.writable and self.scim(active, values.get(active.param)) is False
+        )
+        return Change(values, items, write_only, deactivates)
 
     def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:
         """Bind values (by parameter name) for every writable attribute of a full-state resource.

@@ -25,8 +25,8 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.loading import import_all, import_delta, scan_anchors
 from mapper.runtime.record import Key, Record
-from mapper.runtime.store_base import Dangling, Resolver, etag_matches
-from mapper.runtime.store_writes import StoreWrites
+from mapper.runtime.store_base import Dangling, Resolver
+from mapper.runtime.store_writes import StoreWrites, etag_matches
 from mapper.runtime.tx import Tx
 
 __all__ = ["APPLY_SLICE", "Dangling", "ObjectStore", "Resolver", "etag_matches"]

@@ -37,14 +37,6 @@ class Dangling:
     id: str
 
 
-def etag_matches(if_match: str, version: str) -> bool:
-    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
-    if if_match.strip() == "*":
-        return True
-    ours = version.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
-
-
 class StoreBase:
     """What the store of one object type keeps, its ids, and its cache upkeep; the reads, writes
     and syncs build on it (:class:`~mapper.runtime.store.ObjectStore`).

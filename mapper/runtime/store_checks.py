@@ -1,17 +1,21 @@
-"""The checks and pieces every write of an object type uses: uniqueness under per-value locks,
-immutable attributes, references and members resolved to anchors, multi-valued children, and
-the database's refusals turned into SCIM errors."""
+"""The checks every write of an object type passes before its transaction, as one phase
+(:meth:`StoreChecks._checked`): immutable attributes kept, references and members resolved to
+anchors, then whether anything changes at all (:meth:`StoreChecks._unchanged`); the locks a write
+holds and the uniqueness it checks under them (:meth:`StoreChecks._claimed`); and the database's
+refusals turned into SCIM errors."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 from sqlalchemy import exc
 
-from mapper.runtime.database import Tx, integrity_kind, integrity_mentions
+from mapper.runtime.codec import Change
+from mapper.runtime.database import integrity_kind, integrity_mentions
 from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
@@ -22,46 +26,59 @@ from mapper.runtime.loading import fetch
 from mapper.runtime.record import Key, Record, anchor_key, fold
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_reads import StoreReads
+from mapper.runtime.values import coerce, to_scim
 
 log = logging.getLogger(__name__)
 
 
 class StoreChecks(StoreReads):
-    """What every write checks and resolves before and inside its transaction."""
+    """What every write checks and resolves before its transaction."""
 
-    # -- write helpers ----------------------------------------------------------------------
+    # -- before the transaction -------------------------------------------------------------
+
+    async def _checked(self, change: Change, current: Record | None, dropped: list[Dangling]) -> list[Any]:
+        """The checks of a create (``current`` None) or a replace of ``current``, in one phase:
+        immutable attributes keep their value, references (``manager.value``) are resolved to
+        anchors in ``change.values``, and so are each multi's items; a reference to no object is
+        refused or left out (appended to ``dropped``) as it declares (``on missing``). Returns
+        the items each multi is to hold (None: a multi the mapping cannot write)."""
+        if current is not None:
+            self._check_immutable(change.values, current)
+        await self._resolve_references(change.values, dropped)
+        return await self._resolve_members(change, dropped)
 
     def _anchor_slot(self) -> Any:
         return self.codec.by_path.get((self.obj.anchor_attribute or "").lower())
 
-    def _unique_locks(self, values: dict[str, Any]) -> list[Hashable]:
-        keys: list[Hashable] = []
+    @asynccontextmanager
+    async def _claimed(self, values: dict[str, Any], key: Key | None) -> AsyncIterator[None]:
+        """Hold a write's locks (the object's id, unless it is new, and each unique value it
+        writes: the query attribute and every unique one) and, under them, refuse a value another
+        cached object holds -- after confirming in the database that it still does (a stale cache
+        must not refuse a name whose owner is gone). The transaction checks the query attribute
+        in the database again, and unique constraints back both."""
+        claims = []
+        locks: list[Hashable] = [] if key is None else [("id", key)]
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is not None:
-                keys.append(("unique", slot.attr.path, fold(value, slot.attr.case_exact)))
-        return keys
-
-    async def _check_unique_in_cache(self, values: dict[str, Any], own: Key | None) -> None:
-        """Refuse a value another cached object holds -- after confirming in the database that it
-        still does (a stale cache must not refuse a name whose owner is gone). The transaction
-        checks the query attribute in the database again, and unique constraints back both."""
-        for slot in (self.codec.query, *self.codec.unique):
-            value = values.get(slot.param)
-            if value is None:
-                continue
-            folded = fold(value, slot.attr.case_exact)
-            holder = self.cache.find(slot.attr.path, folded)
-            if holder is None or holder == own:
-                continue
-            fresh = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=holder))
-            if fresh is None:
-                self._forget(holder)
-            else:
-                self.cache.put(fresh)
-                current = slot.value(fresh.row)
-                if current is not None and fold(current, slot.attr.case_exact) == folded:
-                    raise UniquenessError(slot.attr.path)
+                folded = fold(value, slot.attr.case_exact)
+                claims.append((slot, folded))
+                locks.append(("unique", slot.attr.path, folded))
+        async with self._locks.hold(locks):
+            for slot, folded in claims:
+                holder = self.cache.find(slot.attr.path, folded)
+                if holder is None or holder == key:
+                    continue
+                fresh = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=holder))
+                if fresh is None:
+                    self._forget(holder)
+                else:
+                    self.cache.put(fresh)
+                    current = slot.value(fresh.row)
+                    if current is not None and fold(current, slot.attr.case_exact) == folded:
+                        raise UniquenessError(slot.attr.path)
+            yield
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
         """Immutable attributes keep their value; so does the attribute an anchor is taken from
@@ -102,14 +119,13 @@ class StoreChecks(StoreReads):
                 continue
             values[slot.param] = target.codec.key(record)
 
-    async def _resolve_members(self, resource: dict[str, Any], dropped: list[Dangling]) -> list[Any]:
+    async def _resolve_members(self, change: Change, dropped: list[Dangling]) -> list[Any]:
         """Per multi, the :data:`~mapper.runtime.codec.Item` s a full-state resource asks for
         (references resolved to anchors, or refused or left out as ``on missing`` says); None for
         a multi the mapping cannot write (its items must then stay as they are)."""
         out: list[Any] = []
-        for multi_slot in self.codec.multis:
+        for multi_slot, items in zip(self.codec.multis, change.items, strict=True):
             multi = multi_slot.multi
-            items = self.codec.items(multi_slot, resource)
             if multi.add is None and multi.remove is None:
                 out.append(None)
                 continue
@@ -135,39 +151,39 @@ class StoreChecks(StoreReads):
         dropped.append(Dangling(path, id))
         log.warning("%s: %s %r names no object; left out (on missing drop)", self.name, path, id)
 
-    def _write_children(self, tx: Tx, anchor: Any, current: Any, desired: list[Any] | None) -> None:
-        """Bring each multi's child rows from ``current`` (a record's children) to ``desired``
-        (items from :meth:`_resolve_members`), binding every sub-attribute the table keeps.
+    def _unchanged(self, change: Change, members: list[Any], current: Record) -> bool:
+        """Whether writing ``change`` and ``members`` would store exactly what ``current`` holds:
+        each written attribute's value against the current column value read back the way a
+        client's value is read (so ``1`` and ``true``, or two spellings of one instant, are the
+        same), and each multi's items as a set. A write-only attribute (never read back) counts
+        as a change whenever the resource gives it."""
+        if change.write_only:
+            return False
+        values = change.values
+        for slot in self.codec.slots:
+            if not slot.writable or not slot.readable:
+                continue
+            new, old = values.get(slot.param), slot.value(current.row)
+            if slot.attr.reference is not None:
+                if (None if old is None else anchor_key(old)) != new:
+                    return False
+            elif old is None or new is None:
+                if old is not new:
+                    return False
+            else:
+                try:
+                    same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new
+                except InvalidValueError:
+                    same = False
+                if not same:
+                    return False
+        children = current.children or tuple(() for _ in self.codec.multis)
+        for multi_slot, have, want in zip(self.codec.multis, children, members, strict=True):
+            if want is not None and {multi_slot.normal(i) for i in have} != set(want):
+                return False
+        return True
 
-        A ``remove`` matches rows by what it binds (``:value``, or ``:value`` and ``:type``...),
-        so it can take away rows that are still wanted (the same address kept under another
-        type): those are added again. An item whose ``primary`` or ``display`` changes is
-        removed and added."""
-        if desired is None:
-            return
-        for multi_slot, have_items, want in zip(self.codec.multis, current, desired, strict=True):
-            if want is None:
-                continue
-            multi = multi_slot.multi
-            names = ("value", *multi_slot.extra)
-            have = list(dict.fromkeys(multi_slot.normal(i) for i in have_items))
-            wanted = list(dict.fromkeys(want))
-            stale = [h for h in have if h not in wanted]
-            if not stale and len(have) == len(wanted):
-                continue
-            bound = [i for i, n in enumerate(names) if multi.remove is not None and n in multi.remove.params]
-            removed = list(dict.fromkeys(tuple(h[i] for i in bound) for h in stale))
-            gone = {h for h in have if tuple(h[i] for i in bound) in removed}
-            adds = [w for w in wanted if w not in have or w in gone]
-            if (adds and multi.add is None) or (removed and multi.remove is None):
-                raise MutabilityError(multi.attribute)
-            for key in removed:
-                assert multi.remove is not None
-                params = {names[i]: v for i, v in zip(bound, key, strict=True)}
-                tx.send(multi.remove, {"anchor": anchor, **params})
-            for item in adds:
-                assert multi.add is not None
-                tx.send(multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))})
+    # -- the database's refusals ------------------------------------------------------------
 
     def _data_error(self, error: exc.DataError) -> Exception:
         """A value the column cannot hold (too long, out of range): the client's fault."""

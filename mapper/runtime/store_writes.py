@@ -1,10 +1,14 @@
 """An object type's writes: create, replace (PUT and PATCH), delete, each one transaction in a
-group-commit batch, the cache changed only after the commit."""
+group-commit batch, the cache changed only after the commit.
+
+A create or a replace runs in four phases: the codec encodes the resource (:meth:`Codec.change`),
+the checks run (:meth:`StoreChecks._checked`), then the transaction (the object read again, its
+statements decided and sent, the object read back) and last the cache takes the result."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -12,7 +16,7 @@ import anyio
 from sqlalchemy import exc
 
 from mapper.plan import Statement
-from mapper.runtime.codec import MISSING
+from mapper.runtime.codec import Change
 from mapper.runtime.database import Tx
 from mapper.runtime.errors import (
     InvalidValueError,
@@ -24,11 +28,21 @@ from mapper.runtime.errors import (
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import Key, Record, anchor_key, fold
 from mapper.runtime.rows import RowForm
-from mapper.runtime.store_base import Dangling, etag_matches
+from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_checks import StoreChecks
-from mapper.runtime.values import coerce, to_scim
 
 T = TypeVar("T")
+
+#: a statement a write sends, with its parameters
+Write = tuple[Statement, dict[str, Any]]
+
+
+def etag_matches(if_match: str, version: str) -> bool:
+    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
+    if if_match.strip() == "*":
+        return True
+    ours = version.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
 
 
 class StoreWrites(StoreChecks):
@@ -45,14 +59,11 @@ class StoreWrites(StoreChecks):
         obj = self.obj
         if obj.insert is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be created through this mapping")
-        values = self.codec.values(resource, None)
-        gone: list[Dangling] = [] if dropped is None else dropped
-        await self._resolve_references(values, gone)
-        members = await self._resolve_members(resource, gone)
-        anchor = self._new_anchor(values)
-        async with self._locks.hold(self._unique_locks(values)):
-            await self._check_unique_in_cache(values, None)
-            record = await self._write(partial(self._create_tx, values, anchor, members), self._put)
+        change = self.codec.change(resource, None)
+        members = await self._checked(change, None, [] if dropped is None else dropped)
+        anchor = self._new_anchor(change.values)
+        async with self._claimed(change.values, None):
+            record = await self._write(partial(self._create_tx, change.values, anchor, members), self._put)
         return self.codec.render(record)
 
     def _new_anchor(self, values: dict[str, Any]) -> Any:
@@ -82,7 +93,8 @@ class StoreWrites(StoreChecks):
         else:
             anchor = self._insert(tx, values, anchor, query_value)
             current = tuple(() for _ in obj.multi)
-        self._write_children(tx, anchor, current, members)
+        for statement, params in self._child_writes(anchor, current, members):
+            tx.send(statement, params)
         record = fetch(tx, obj, self.codec, anchor)
         if record is None:  # the import query does not show the new row: do not keep it
             raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
@@ -137,22 +149,17 @@ class StoreWrites(StoreChecks):
         current = await self._record(id) if key is not None else None
         if current is None or key is None:
             raise NotFoundError(obj.name, id)
-        values = self.codec.values(resource, current.row)
-        self._check_immutable(values, current)
-        gone: list[Dangling] = [] if dropped is None else dropped
-        await self._resolve_references(values, gone)
-        members = await self._resolve_members(resource, gone)
-        if self._unchanged(resource, values, members, current):
+        change = self.codec.change(resource, current.row)
+        members = await self._checked(change, current, [] if dropped is None else dropped)
+        if self._unchanged(change, members, current):
             if if_match is not None and not etag_matches(if_match, current.version):
                 raise PreconditionFailedError()
             return self.codec.render(current)
-        locks: list[Hashable] = [("id", key), *self._unique_locks(values)]
-        async with self._locks.hold(locks):
-            await self._check_unique_in_cache(values, key)
+        async with self._claimed(change.values, key):
             anchor = anchor_key(current.row[self.codec.anchor_index])
             try:
                 record = await self._write(
-                    partial(self._replace_tx, anchor, values, members, if_match, id), self._put
+                    partial(self._replace_tx, anchor, change, members, if_match, id), self._put
                 )
             except NotFoundError:
                 self._forget(key)
@@ -162,13 +169,16 @@ class StoreWrites(StoreChecks):
     def _replace_tx(
         self,
         anchor: Any,
-        values: dict[str, Any],
+        change: Change,
         members: list[Any] | None,
         if_match: str | None,
         id: str,
         tx: Tx,
     ) -> Record:
+        """The object read again, its If-Match and query attribute checked against what the
+        database holds, its statements sent (:meth:`_replace_writes`), and the object read back."""
         obj, codec = self.obj, self.codec
+        values = change.values
         fresh = fetch(tx, obj, codec, anchor)
         if fresh is None:
             raise NotFoundError(obj.name, id)
@@ -184,62 +194,75 @@ class StoreWrites(StoreChecks):
             clash = tx.first(obj.by_query, {"value": new_query})
             if clash is not None and anchor_key(clash[codec.anchor_index]) != anchor_key(anchor):
                 raise UniquenessError(query.attr.path)
-        if obj.update is not None:
-            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
-            tx.send(obj.update, {**params, **values, "anchor": anchor})  # sent with the re-read
-        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
-            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
-        self._maybe_disable(tx, anchor, values, fresh)
-        self._write_children(tx, anchor, fresh.children, members)
+        for statement, params in self._replace_writes(anchor, change, members, fresh):
+            tx.send(statement, params)  # sent with the read back, where statements pipeline
         record = fetch(tx, obj, codec, anchor)
         if record is None:
             raise NotFoundError(obj.name, id)
         return record
 
-    def _unchanged(
-        self, resource: dict[str, Any], values: dict[str, Any], members: list[Any], current: Record
-    ) -> bool:
-        """Whether writing ``values`` and ``members`` would store exactly what ``current`` holds:
-        each written attribute's value against the current column value read back the way a
-        client's value is read (so ``1`` and ``true``, or two spellings of one instant, are the
-        same), and each multi's items as a set. A write-only attribute (never read back) counts
-        as a change whenever the resource gives it."""
-        codec = self.codec
-        for slot in codec.slots:
-            if not slot.writable:
-                continue
-            if not slot.readable:
-                if codec.read(slot, resource) not in (MISSING, None):
-                    return False
-                continue
-            new, old = values.get(slot.param), slot.value(current.row)
-            if slot.attr.reference is not None:
-                if (None if old is None else anchor_key(old)) != new:
-                    return False
-            elif old is None or new is None:
-                if old is not new:
-                    return False
-            else:
-                try:
-                    same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new
-                except InvalidValueError:
-                    same = False
-                if not same:
-                    return False
-        children = current.children or tuple(() for _ in codec.multis)
-        for multi_slot, have, want in zip(codec.multis, children, members, strict=True):
-            if want is not None and {multi_slot.normal(i) for i in have} != set(want):
-                return False
-        return True
+    def _replace_writes(
+        self, anchor: Any, change: Change, members: list[Any] | None, fresh: Record
+    ) -> list[Write]:
+        """The statements of a replace of ``fresh`` (the object as the transaction read it), in
+        the order they run: the update, the disable rule when ``active`` turns false, and the
+        child rows' removes and adds."""
+        obj, codec, values = self.obj, self.codec, change.values
+        writes: list[Write] = []
+        if obj.update is not None:
+            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
+            writes.append((obj.update, {**params, **values, "anchor": anchor}))
+        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
+        rule = obj.disable
+        slot = codec.by_path.get("active")
+        if (
+            change.deactivates
+            and rule.action != "ignore"
+            and rule.statement is not None
+            and slot is not None
+            and codec.scim(slot, slot.value(fresh.row)) is not False
+        ):
+            writes.append((rule.statement, {"anchor": anchor}))
+        writes += self._child_writes(anchor, fresh.children, members)
+        return writes
 
-    def _maybe_disable(self, tx: Tx, anchor: Any, values: dict[str, Any], fresh: Record) -> None:
-        rule = self.obj.disable
-        slot = self.codec.by_path.get("active")
-        if rule.action == "ignore" or rule.statement is None or slot is None or not slot.writable:
-            return
-        was = self.codec.scim(slot, slot.value(fresh.row))
-        if was is not False and self.codec.scim(slot, values.get(slot.param)) is False:
-            tx.send(rule.statement, {"anchor": anchor})
+    def _child_writes(self, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:
+        """The statements that bring each multi's child rows from ``current`` (a record's
+        children) to ``desired`` (items from :meth:`_resolve_members`), binding every
+        sub-attribute the table keeps.
+
+        A ``remove`` matches rows by what it binds (``:value``, or ``:value`` and ``:type``...),
+        so it can take away rows that are still wanted (the same address kept under another
+        type): those are added again. An item whose ``primary`` or ``display`` changes is
+        removed and added."""
+        writes: list[Write] = []
+        if desired is None:
+            return writes
+        for multi_slot, have_items, want in zip(self.codec.multis, current, desired, strict=True):
+            if want is None:
+                continue
+            multi = multi_slot.multi
+            names = ("value", *multi_slot.extra)
+            have = list(dict.fromkeys(multi_slot.normal(i) for i in have_items))
+            wanted = list(dict.fromkeys(want))
+            stale = [h for h in have if h not in wanted]
+            if not stale and len(have) == len(wanted):
+                continue
+            bound = [i for i, n in enumerate(names) if multi.remove is not None and n in multi.remove.params]
+            removed = list(dict.fromkeys(tuple(h[i] for i in bound) for h in stale))
+            gone = {h for h in have if tuple(h[i] for i in bound) in removed}
+            adds = [w for w in wanted if w not in have or w in gone]
+            if (adds and multi.add is None) or (removed and multi.remove is None):
+                raise MutabilityError(multi.attribute)
+            for key in removed:
+                assert multi.remove is not None
+                params = {names[i]: v for i, v in zip(bound, key, strict=True)}
+                writes.append((multi.remove, {"anchor": anchor, **params}))
+            for item in adds:
+                assert multi.add is not None
+                writes.append((multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))}))
+        return writes
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
