@@ -94,6 +94,31 @@ class MultiSlot:
             return (anchor_key(item),)
         return (anchor_key(item[0]), *(_normal_sub(n, v) for n, v in zip(self.extra, item[1:], strict=False)))
 
+    def diff(
+        self, have: Sequence[Any], want: Sequence[Item]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The child rows to remove and to add to go from ``have`` (a record's children) to
+        ``want`` (items), each as the parameters its statement binds (``value`` and the
+        sub-attributes the table keeps, by name): none when they are the same items.
+
+        A ``remove`` matches rows by what it binds (``:value``, or ``:value`` and ``:type``...),
+        so it can take away rows that are still wanted (the same address kept under another
+        type): those are added again. An item whose ``primary`` or ``display`` changes is
+        removed and added."""
+        names = ("value", *self.extra)
+        had = list(dict.fromkeys(self.normal(i) for i in have))
+        wanted = list(dict.fromkeys(want))
+        stale = [h for h in had if h not in wanted]
+        if not stale and len(had) == len(wanted):
+            return [], []
+        remove = self.multi.remove
+        bound = [i for i, n in enumerate(names) if remove is not None and n in remove.params]
+        removed = list(dict.fromkeys(tuple(h[i] for i in bound) for h in stale))
+        gone = {h for h in had if tuple(h[i] for i in bound) in removed}
+        removes = [{names[i]: v for i, v in zip(bound, key, strict=True)} for key in removed]
+        adds = [dict(zip(names, w, strict=True)) for w in wanted if w not in had or w in gone]
+        return removes, adds
+
 
 def _guess_subs(columns: Sequence[str]) -> tuple[str, ...]:
     """The sub-attributes of extra columns, for a plan compiled before ``sub_attributes``."""

@@ -229,39 +229,24 @@ class StoreWrites(StoreChecks):
 
     def _child_writes(self, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:
         """The statements that bring each multi's child rows from ``current`` (a record's
-        children) to ``desired`` (items from :meth:`_resolve_members`), binding every
-        sub-attribute the table keeps.
-
-        A ``remove`` matches rows by what it binds (``:value``, or ``:value`` and ``:type``...),
-        so it can take away rows that are still wanted (the same address kept under another
-        type): those are added again. An item whose ``primary`` or ``display`` changes is
-        removed and added."""
+        children) to ``desired`` (items from :meth:`_resolve_members`): each multi's removes, then
+        its adds (:meth:`MultiSlot.diff`)."""
         writes: list[Write] = []
         if desired is None:
             return writes
-        for multi_slot, have_items, want in zip(self.codec.multis, current, desired, strict=True):
+        for multi_slot, have, want in zip(self.codec.multis, current, desired, strict=True):
             if want is None:
                 continue
             multi = multi_slot.multi
-            names = ("value", *multi_slot.extra)
-            have = list(dict.fromkeys(multi_slot.normal(i) for i in have_items))
-            wanted = list(dict.fromkeys(want))
-            stale = [h for h in have if h not in wanted]
-            if not stale and len(have) == len(wanted):
-                continue
-            bound = [i for i, n in enumerate(names) if multi.remove is not None and n in multi.remove.params]
-            removed = list(dict.fromkeys(tuple(h[i] for i in bound) for h in stale))
-            gone = {h for h in have if tuple(h[i] for i in bound) in removed}
-            adds = [w for w in wanted if w not in have or w in gone]
-            if (adds and multi.add is None) or (removed and multi.remove is None):
+            removes, adds = multi_slot.diff(have, want)
+            if (adds and multi.add is None) or (removes and multi.remove is None):
                 raise MutabilityError(multi.attribute)
-            for key in removed:
+            for params in removes:
                 assert multi.remove is not None
-                params = {names[i]: v for i, v in zip(bound, key, strict=True)}
                 writes.append((multi.remove, {"anchor": anchor, **params}))
-            for item in adds:
+            for params in adds:
                 assert multi.add is not None
-                writes.append((multi.add, {"anchor": anchor, **dict(zip(names, item, strict=True))}))
+                writes.append((multi.add, {"anchor": anchor, **params}))
         return writes
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:

@@ -144,6 +144,18 @@ def test_codec_reads_every_sub_attribute_of_child_table_items():
     ]
 
 
+def test_a_multis_diff_removes_by_what_its_remove_binds_and_adds_back_what_that_took():
+    emails = Codec(hr_plan("sqlite").object("User"), "sqlite").multis[0]
+    have = [("w@example.com", "work", 1), ("h@example.com", "home", None)]  # children as read
+    assert emails.diff(have, [("h@example.com", "home", False), ("w@example.com", "work", True)]) == ([], [])
+    # the remove binds :value alone: moving w@ to "home" removes its row and adds it back
+    removes, adds = emails.diff(have, [("w@example.com", "home", True), ("h@example.com", "home", False)])
+    assert removes == [{"value": "w@example.com"}]
+    assert adds == [{"value": "w@example.com", "type": "home", "primary": True}]
+    removes, adds = emails.diff(have, [])
+    assert removes == [{"value": "w@example.com"}, {"value": "h@example.com"}] and adds == []
+
+
 @pytest.mark.parametrize(
     ("emails", "path"),
     [
