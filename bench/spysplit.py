@@ -54,7 +54,7 @@ LOOP_PARTS = (
 BATCH_PARTS = (
     ("commit (fsync wait)", r"do_commit|_do_commit|Transaction\.commit"),
     ("re-read of the written row", r"^fetch |rows\.py"),
-    ("INSERT and child rows", r"Tx\.insert|_write_children|StoreWrites\._insert"),
+    ("INSERT and child rows", r"Tx\.insert|_child_writes|MultiSlot\.diff|StoreWrites\._insert"),
     ("uniqueness check, savepoints, other SQL", r"tx\.py|sqlalchemy/"),
     ("store write logic", r"store_writes\.py|store_checks\.py|codec\.py|database\.py"),
 )
@@ -79,7 +79,7 @@ def split(raw: Path) -> dict[str, collections.Counter]:
         text = ";".join(frames)
         if "MainThread" in thread:
             kind, parts = "loop", LOOP_PARTS
-        elif "run_batch" in text or "_run_job" in text:
+        elif "run_batch" in text or "run_job" in text:
             kind, parts = "batch", BATCH_PARTS
         else:
             kind, parts = "other", ()

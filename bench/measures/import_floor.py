@@ -56,7 +56,7 @@ def ladder(url: str, dialect: str) -> tuple[dict[str, Callable[[Any], int]], Cal
     stamps = RowForm.of(codec).stamps
     query = codec.query.index
     uniques = [(s.index, s.attr.case_exact) for s in codec.unique if s.index is not None]
-    none = codec.children_of([()] * len(obj.multi))
+    none = RowForm.of(codec).children([()] * len(obj.multi))
 
     def fetch(tx: Any) -> int:
         return sum(len(page) for page in tx.pages(statement, {}, PAGE))
