@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from sqlalchemy import text as sql_text
 
 from mapper.compiler.dialects import find_text_parameters
 from tests.support.compiling import USER, compile_clean
@@ -68,6 +69,27 @@ def test_placeholders_are_colon_names_in_every_dialect() -> None:
             assert stmt is not None
             assert "%(" not in stmt.sql and "::" not in stmt.sql and "?" not in stmt.sql
             assert find_text_parameters(stmt.sql) == stmt.params
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "a = :x",
+        ":x",
+        "a::int",
+        "x:y",
+        "'\\:x'",
+        ":x::text",
+        ":x:y",
+        "a=:x AND b=:x OR c=:y",
+        "(:a,:b)",
+        "\u00fc:\u00e9 = :\u00f1ame",
+        "TOP (:limit)",
+        "::x :y",
+    ],
+)
+def test_text_parameters_are_the_binds_sqlalchemy_finds(sql: str) -> None:
+    assert find_text_parameters(sql) == tuple(sql_text(sql).compile().params)
 
 
 def test_derived_writes_bind_column_names() -> None:
