@@ -13,6 +13,13 @@ between rounds) with the bench's ``post`` and ``patch`` scripts, or the read scr
 and the median over rounds of each round's ratio to the tree before: the figure to trust on a
 noisy machine. Figures: req/s, the gateway's CPU microseconds per request (from /proc), and, for
 writes, the writes per group commit (from /metrics).
+
+With ``--baseline`` (reads), the bare Starlette app (:mod:`bench.baseline`, sending bodies captured
+from the first tree) is served too and driven after the trees in each round, and each tree's
+req/s and CPU per request are also given against it, as the bench's measures 1 and 2 are::
+
+    .venv/bin/python -m bench.ab --users 100k --scripts get_id,get_filter --baseline \\
+        --rounds 6 --seconds 4 /tmp/before .
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--scripts", default="post,patch")
     parser.add_argument("--conns", default="16")
+    parser.add_argument("--baseline", action="store_true", help="reads: also drive the bare Starlette app")
     args = parser.parse_args()
     users = parse_size(args.users)
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ab-{os.getpid()}"
@@ -65,12 +73,16 @@ def main() -> None:
     db = data.create(args.database, users, workdir)
     token = secrets.token_urlsafe(16)
     gateways: list[Server] = []
+    baseline: Server | None = None
     results: dict[str, list[float]] = {}
     try:
         for tree in args.trees:
             os.environ["PYTHONPATH"] = str(Path(tree).resolve())
             gateways.append(servers.start_gateway(db.url, db.dialect, token, workdir))
         os.environ.pop("PYTHONPATH")
+        if args.baseline:
+            http.capture_bodies(gateways[0], workdir / "bodies.json")
+            baseline = servers.start_baseline(workdir / "bodies.json", workdir)
         for round_ in range(args.rounds):
             order = list(enumerate(gateways))
             for script in args.scripts.split(","):
@@ -89,6 +101,20 @@ def main() -> None:
                         if script in WRITES:
                             per_batch = (now_writes - writes) / max(now_batches - batches, 1)
                             results.setdefault(f"{name} per commit #{i}", []).append(per_batch)
+                        else:
+                            results.setdefault(f"{name} p99 ms #{i}", []).append(run.p99_ms)
+                    if baseline is not None and script not in WRITES:
+                        cpu = cpu_seconds(baseline)
+                        run = wrk.run(
+                            baseline.base, script, args.seconds, http.script_env(token, users), connections
+                        )
+                        if not run.ok:
+                            raise RuntimeError(f"{script} on the baseline: {run}")
+                        name = f"{script}-{connections}"
+                        results.setdefault(f"{name} req/s #base", []).append(run.rps)
+                        per_request = (cpu_seconds(baseline) - cpu) / max(run.requests, 1) * 1e6
+                        results.setdefault(f"{name} cpu us #base", []).append(per_request)
+                        results.setdefault(f"{name} p99 ms #base", []).append(run.p99_ms)
                 if script not in WRITES:  # reads: no commits to count, no raw commit rate
                     continue
                 kind = "insert" if script == "post" else "update"
@@ -98,6 +124,8 @@ def main() -> None:
     finally:
         for gateway in gateways:
             gateway.stop()
+        if baseline is not None:
+            baseline.stop()
         db.drop()
     for key, values in results.items():
         line = f"{key:32} median {statistics.median(values):9.1f}  {[round(v, 1) for v in values]}"
@@ -108,6 +136,11 @@ def main() -> None:
             if ratios:
                 median = statistics.median(ratios)
                 line += f"  vs #{int(tree) - 1}: {median:.2f}x {[round(r, 2) for r in ratios]}"
+        base = results.get(f"{stem} #base")
+        if tree.isdigit() and base and " p99 " not in stem:  # as measures 1 and 2: tree over base
+            pairs = zip(base, values, strict=True)
+            ratios = [b / a if "req/s" in stem else a / b for a, b in pairs if a and b]
+            line += f"  vs base: {statistics.median(ratios):.2f}x"
         print(line)
 
 

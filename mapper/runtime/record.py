@@ -9,8 +9,9 @@ A million records must fit in a few hundred megabytes, so a record is one small 
   per shape (:func:`shape`) and shared by every record with the same NULLs. ``record.row``
   rebuilds the full row, in ``plan.columns`` order, with None for the columns the shape leaves out.
 * Its version (the weak ETag) is worked out the first time it is read, from the values, and kept:
-  a 60-bit hash of ``repr((row, children))``, so it is the same in every process and after a
-  restart, changes with any value or child, and costs nothing for records nobody reads.
+  a 60-bit hash of the row and children serialised by :func:`version_bytes`, so it is the same in
+  every process and after a restart, changes with any value or child, and costs nothing for
+  records nobody reads.
 * Timestamps the gateway only reads are kept as integer microseconds since the epoch (UTC), not
   as text or datetimes (:func:`instant`); :func:`mapper.runtime.values.format_datetime` renders
   them exactly as it renders the value they came from.
@@ -22,6 +23,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+
+import orjson
 
 Row = tuple[Any, ...]
 Children = tuple[tuple[Any, ...], ...]
@@ -64,7 +67,7 @@ class Record:
     def version(self) -> str:
         digest = self._version
         if digest is None:
-            raw = hashlib.blake2b(repr((self.row, self.children)).encode(), digest_size=8).digest()
+            raw = hashlib.blake2b(version_bytes(self.row, self.children), digest_size=8).digest()
             digest = self._version = int.from_bytes(raw, "big") >> (64 - _VERSION_BITS)
         return f'W/"{digest:016x}"'
 
@@ -74,6 +77,27 @@ class Record:
 
     def __repr__(self) -> str:
         return f"Record({self.row!r}, {self.children!r})"
+
+
+def _tagged(value: Any) -> str:
+    """A value orjson has no JSON for (dates and times, decimals, bytes...): its ``repr``, after a
+    NUL no database text carries, so it never reads as the string it resembles."""
+    return f"\x00{value!r}"
+
+
+_VERSION_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def version_bytes(row: Row, children: Children) -> bytes:
+    """What a record's version hashes: ``[row, children]`` as orjson writes it (a sixth of the
+    cost of ``repr``), every value orjson has no JSON type for by :func:`_tagged`. Integers past
+    64 bits, which orjson refuses, take the whole pair's ``repr``. Types stay apart (``1``,
+    ``"1"``, ``true`` and ``1.0`` are different bytes); one documented exception: orjson writes
+    NaN and the infinities as ``null``, like None."""
+    try:
+        return orjson.dumps((row, children), default=_tagged, option=_VERSION_OPTIONS)
+    except orjson.JSONEncodeError:
+        return repr((row, children)).encode()
 
 
 _NULL = type(None)

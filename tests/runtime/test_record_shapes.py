@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from functools import partial
 
 import pytest
@@ -88,6 +89,18 @@ def test_the_version_changes_with_any_value(column):
             continue
         changed = ROW[:column] + (other,) + ROW[column + 1 :]
         assert Record(changed).version != Record(ROW).version, (column, other)
+
+
+def test_the_version_keeps_types_apart():
+    """Values that look alike in another type (orjson's JSON, or the tagged repr of what has no
+    JSON type) give different versions; so do integers past 64 bits (the repr fallback)."""
+    values = [
+        1, "1", True, 1.0, None, "", Decimal("1"), "Decimal('1')", b"1", "b'1'",
+        date(2025, 1, 1), "2025-01-01", datetime(2025, 1, 1), 2**70, str(2**70), 2**70 + 1,
+    ]  # fmt: skip
+    versions = {Record(ROW[:1] + (value,)).version for value in values}
+    assert len(versions) == len(values)
+    assert Record((2**70, "a")).version == Record((2**70, "a")).version
 
 
 def test_the_version_changes_with_the_children():
