@@ -15,7 +15,7 @@ from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Key, Record, Row, anchor_key
-from mapper.runtime.rendering import extension_of, render_steps
+from mapper.runtime.rendering import ShapeRenderers, extension_of, render_steps
 from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
 from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
 
@@ -57,6 +57,7 @@ class Codec:
         self.multis = tuple(MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
         self._steps = render_steps(self.slots)
+        self._renderers = self._shape_renderers()
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
@@ -80,6 +81,10 @@ class Codec:
             target = codecs.get(multi_slot.multi.reference or "")
             multi_slot.ident = target.id_of if target is not None and target.dn_ids else str
         self._steps = render_steps(self.slots)
+        self._renderers = self._shape_renderers()
+
+    def _shape_renderers(self) -> ShapeRenderers:
+        return ShapeRenderers(self._steps, self.obj.schema_urn, self.obj.name, self.id_of, self.anchor_index)
 
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
@@ -96,23 +101,9 @@ class Codec:
     def render(self, record: Record) -> dict[str, Any]:
         """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
         in mapping order, multi-valued children, then ``meta``. The per-attribute work is planned
-        once (:mod:`mapper.runtime.rendering`); here each non-null column is converted and placed."""
-        row = record.row
-        resource: dict[str, Any] = {
-            "schemas": [self.obj.schema_urn],
-            "id": self.id_of(row[self.anchor_index]),
-        }
-        meta: dict[str, Any] = {"resourceType": self.obj.name}
-        for index, text, convert, key, place in self._steps:
-            value = row[index]
-            if value is None:
-                continue
-            if text is None or type(value) is not str:  # a str of a text type is its own JSON
-                value = convert(value)
-            if place is None:
-                resource[key] = value
-            else:
-                place(resource, meta, value)
+        once (:mod:`mapper.runtime.rendering`) and compiled per record shape; each non-null column
+        is converted and placed."""
+        resource, meta = self._renderers[type(record)](record)  # the steps, compiled per shape
         for multi_slot, items in zip(self.multis, record.children, strict=False):
             if not items:
                 continue

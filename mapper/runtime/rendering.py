@@ -1,6 +1,10 @@
 """Rendering a record as a SCIM resource, planned once per attribute: a :data:`RenderStep` says
 which row value goes where and how it is converted, so :meth:`mapper.runtime.codec.Codec.render`
-only converts and places each non-null column."""
+only converts and places each non-null column.
+
+The steps are then compiled once per record shape (:class:`ShapeRenderers`): a shape knows which
+columns it holds, so its renderer reads those slots straight from the record and runs only their
+steps, without the loop, the row tuple or the steps of columns the shape has no value in."""
 
 from __future__ import annotations
 
@@ -107,6 +111,61 @@ def _placer(slot: Slot) -> Place:
         (resource if extension is None else extend(resource, extension))[name] = value
 
     return place
+
+
+class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]]):
+    """``renderers[type(record)](record)`` is ``(resource, meta)``: ``schemas``, ``id`` and the
+    attributes of ``steps`` placed as :meth:`mapper.runtime.codec.Codec.render`'s loop over the
+    full row places them (in step order, nulls left out), for records of that shape. Each
+    renderer is compiled on the shape's first read, from column positions and the steps'
+    positions in ``steps`` (never values), as :func:`mapper.runtime.record._make_shape` compiles
+    the shape itself (docs/decisions.md, "A compact record cache"). Every slot is still tested
+    for None: the shape made past ``MAX_SHAPES`` holds every column, NULLs too."""
+
+    def __init__(
+        self,
+        steps: Sequence[RenderStep],
+        schema_urn: str,
+        type_name: str,
+        id_of: Callable[[Any], str],
+        anchor: int,
+    ) -> None:
+        super().__init__()
+        self.steps = tuple(steps)
+        self.schema_urn = schema_urn
+        self.type_name = type_name
+        self.id_of = id_of
+        self.anchor = anchor
+
+    def __missing__(self, cls: type) -> Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]:
+        renderer = self[cls] = self.compile(cls.present)  # type: ignore[attr-defined]
+        return renderer
+
+    def compile(self, present: Sequence[int]) -> Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]:
+        held = frozenset(present)
+        anchor = f"record._{self.anchor}" if self.anchor in held else "None"
+        lines = [
+            "def render(record):",
+            f"    resource = {{'schemas': [urn], 'id': id_of({anchor})}}",
+            "    meta = {'resourceType': type_name}",
+        ]
+        namespace: dict[str, Any] = {"urn": self.schema_urn, "type_name": self.type_name, "id_of": self.id_of}
+        for n, (index, text, convert, key, place) in enumerate(self.steps):
+            if index not in held:
+                continue
+            namespace[f"c{n}"], namespace[f"k{n}"], namespace[f"p{n}"] = convert, key, place
+            lines += [f"    v = record._{index}", "    if v is not None:"]
+            if text is None:
+                lines.append(f"        v = c{n}(v)")
+            else:  # a str of a text type is its own JSON
+                lines.append(f"        if type(v) is not str: v = c{n}(v)")
+            placed = f"resource[k{n}] = v" if place is None else f"p{n}(resource, meta, v)"
+            lines.append(f"        {placed}")
+        lines.append("    return resource, meta")
+        source = "\n".join(lines)
+        exec(compile(source, f"<renderer {present}>", "exec"), namespace)  # noqa: S102 - see the class
+        renderer: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]] = namespace["render"]
+        return renderer
 
 
 def extension_of(resource: dict[str, Any], urn: str) -> dict[str, Any]:
