@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import httpx
 import pytest
 
 from mapper.runtime.database import bootstrap_sqlite
+from mapper.scim.routes.reads import only_filter
 from tests.support.databases import HrDatabase
 from tests.support.scim import TOKEN, scim_client
 
@@ -65,6 +66,16 @@ HR_REQUESTS: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/Users?filter=userName+eq+%22ada.lovelace%22", {}),  # '+' for spaces
     ("GET", '/Users?filter=userName eq "ada.lovelace"', {}),  # sent unencoded
     ("GET", "/Users?Filter=" + quote('userName eq "ada.lovelace"'), {}),
+    ("GET", "/Users?FILTER=" + quote('userName eq "ada.lovelace"'), {}),
+    ("GET", "/Users?%66ilter=" + quote('userName eq "ada.lovelace"'), {}),  # an encoded name
+    ("GET", "/Users?filter+=" + quote('userName eq "ada.lovelace"'), {}),
+    ("GET", "/Users" + q('userName eq "ada.lovelace"') + "&", {}),
+    ("GET", "/Users?filter=userName%20eq%20%22ada%2Elovelace%22", {}),
+    ("GET", "/Users?filter=userName%20eq%20%22ada+lovelace%22", {}),
+    ("GET", "/Users?filter=userName%20eq%20%22ada.lovelace%22=", {}),
+    ("GET", "/Users?filter", {}),
+    ("GET", "/Users?filters=" + quote('userName eq "ada.lovelace"'), {}),
+    ("GET", "/Users" + q('userName eq "adà.lovelace"'), {}),
     ("GET", "/Users" + q('userName eq "nobody"'), {}),  # not cached: read through, empty list
     ("GET", "/Users" + q('userName eq ""'), {}),
     ("GET", "/Users" + q('id eq "1"'), {}),
@@ -207,3 +218,29 @@ async def test_dn_ids_answer_as_the_router(ecma_sqlite: HrDatabase, path: str) -
         expected = as_sent(await routed.get(path))
         assert as_sent(await fast.get(path)) == expected
         assert as_sent(await fast.get(path)) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"filter=userName%20eq%20%22ada%22",
+        b"filter=userName+eq+%22a%2Bb%22",
+        b"FiLtEr=x",
+        b"%66ilter=x",
+        b"filter",
+        b"filter=",
+        b"filter=a=b",
+        b"filter=x&",
+        b"&filter=x",
+        b"filter=x&filter=y",
+        b"filter=%C3%A9%FF%ZZ",
+        b'filter=userName eq "ad\xc3\xa9"',  # raw bytes past ASCII: read as Latin-1, as Starlette does
+        b"filter=\xff",
+        b"filters=x",
+        b"",
+    ],
+)
+def test_the_filter_parameter_is_read_as_starlette_reads_it(raw: bytes) -> None:
+    params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    expected = params[0][1] if len(params) == 1 and params[0][0].casefold() == "filter" else None
+    assert only_filter(raw) == expected

@@ -18,20 +18,31 @@ The front door (:mod:`mapper.scim.front`) asks it after authentication and path 
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
 from mapper.scim.filtershape import equality
-from mapper.scim.responses import ScimResponse, resource_response
+from mapper.scim.responses import LIST_RESPONSE, ScimResponse, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
-from mapper.scim.routes.search import Query, key_of, page
+from mapper.scim.routes.search import key_of
 
-#: What a list request with only a filter asks for (the filter is answered already): the first
-#: page, as many as the server allows, every attribute.
-_FIRST_PAGE = Query()
+
+def only_filter(raw: bytes) -> str | None:
+    """The filter of a query string that holds one parameter, ``filter`` (in any case), decoded as
+    Starlette decodes query strings (``parse_qsl``: ``+`` is a space, then percent-decoding as
+    UTF-8); None for any other query string. The usual form (ASCII, one ``=``-separated pair, a
+    plain name) is split and decoded here; anything else takes ``parse_qsl`` itself."""
+    if b"&" not in raw and raw.isascii():
+        name, _, value = raw.partition(b"=")
+        if b"%" not in name and b"+" not in name:
+            return unquote(value.replace(b"+", b" ")) if name.lower() == b"filter" else None
+    params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    if len(params) != 1 or params[0][0].casefold() != "filter":
+        return None
+    return params[0][1]
 
 
 class CachedReads:
@@ -79,12 +90,10 @@ class CachedReads:
         """``GET /Users?filter=userName eq "..."`` (``ResourceEndpoints.list_resources`` when the
         filter is one key look-up and the record is cached)."""
         raw: bytes = scope["query_string"]
-        if not raw:
+        filter_ = only_filter(raw) if raw else None
+        if filter_ is None:
             return None
-        params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)  # as Starlette reads them
-        if len(params) != 1 or params[0][0].casefold() != "filter":
-            return None
-        node = equality(params[0][1], endpoints.max_filter_length, endpoints.max_filter_depth)
+        node = equality(filter_, endpoints.max_filter_length, endpoints.max_filter_depth)
         key = None if node is None else key_of(node, endpoints.resolver, endpoints.obj.query_attribute)
         if key is None:
             return None
@@ -93,5 +102,18 @@ class CachedReads:
         record = store.cached(value) if by_id else store.cached_by_query(value)
         if record is None:
             return None
-        matched = page([store.codec.render(record)], 1, None, endpoints.max_results)
-        return endpoints.list_page(gateway.stores, root_of(scope, self.base_path), _FIRST_PAGE, 1, matched)
+        # ``list_page`` of the one match on the first page (max_results is at least 1), every
+        # attribute: the body ``list_response`` builds, without the page and query around it
+        root = root_of(scope, self.base_path)
+        resource = endpoints.output(gateway.stores, store.codec.render(record), root, None)
+        body = {
+            "schemas": _LIST_SCHEMAS,
+            "totalResults": 1,
+            "startIndex": 1,
+            "itemsPerPage": 1,
+            "Resources": [resource],
+        }
+        return ScimResponse(body)
+
+
+_LIST_SCHEMAS = (LIST_RESPONSE,)  # orjson writes a tuple as the list it stands for, never changed
