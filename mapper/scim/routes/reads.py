@@ -9,8 +9,9 @@ without Starlette's router, :class:`~starlette.requests.Request` or query-parame
   (:func:`~mapper.scim.routes.search.key_of`), so both paths accept and answer the same filters.
 
 It answers only when the object is in the cache and the gateway is ready, and it builds the
-response with the handlers' own pieces (:meth:`ResourceEndpoints.output`, ``list_page``,
-:func:`~mapper.scim.responses.resource_response`), so the bytes are those of the general path.
+response with the handlers' own pieces (:meth:`ResourceEndpoints.output`,
+:func:`~mapper.scim.responses.list_response`, :func:`~mapper.scim.responses.resource_response`),
+so the bytes are those of the general path.
 Anything else (a miss, which reads through to the database; an odd path or query; HEAD; a
 conditional request) goes on to the router unchanged, so every error comes from the general path.
 The front door (:mod:`mapper.scim.front`) asks it after authentication and path normalisation.
@@ -24,7 +25,7 @@ from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
 from mapper.scim.filtershape import equality
-from mapper.scim.responses import LIST_RESPONSE, ScimResponse, resource_response
+from mapper.scim.responses import ScimResponse, list_response, resource_response
 from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
 from mapper.scim.routes.search import key_of
@@ -102,18 +103,9 @@ class CachedReads:
         record = store.cached(value) if by_id else store.cached_by_query(value)
         if record is None:
             return None
-        # ``list_page`` of the one match on the first page (max_results is at least 1), every
-        # attribute: the body ``list_response`` builds, without the page and query around it
-        root = root_of(scope, self.base_path)
-        resource = endpoints.output(gateway.stores, store.codec.render(record), root, None)
-        body = {
-            "schemas": _LIST_SCHEMAS,
-            "totalResults": 1,
-            "startIndex": 1,
-            "itemsPerPage": 1,
-            "Resources": [resource],
-        }
-        return ScimResponse(body)
-
-
-_LIST_SCHEMAS = (LIST_RESPONSE,)  # orjson writes a tuple as the list it stands for, never changed
+        # what ``list_page`` answers for the one match on the first page (max_results is at
+        # least 1) with every attribute, without the page and query around it
+        resource = endpoints.output(
+            gateway.stores, store.codec.render(record), root_of(scope, self.base_path), None
+        )
+        return list_response([resource], 1, 1)
