@@ -63,6 +63,10 @@ class Codec:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
         self.query = query
         self.unique = tuple(s for s in self.slots if s.attr.unique and s is not query and s.index is not None)
+        #: written but never read back: a write that gives one always changes something
+        self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
+        active = self.by_path.get("active")
+        self.active = active if active is not None and active.writable else None  # as written
         if query.index is None:
             raise ValueError(
                 f"{obj.name}: query attribute {obj.query_attribute} is not in the import projection"
@@ -182,15 +186,9 @@ class Codec:
         full-state resource: see :class:`Change`."""
         values = self.values(resource, current)
         items = tuple(self.items(multi_slot, resource) for multi_slot in self.multis)
-        write_only = any(
-            self.read(slot, resource) not in (MISSING, None)
-            for slot in self.slots
-            if slot.writable and not slot.readable
-        )
-        active = self.by_path.get("active")
-        deactivates = (
-            active is not None and active.writable and self.scim(active, values.get(active.param)) is False
-        )
+        write_only = any(self.read(slot, resource) not in (MISSING, None) for slot in self.write_only)
+        active = self.active
+        deactivates = active is not None and self.scim(active, values.get(active.param)) is False
         return Change(values, items, write_only, deactivates)
 
     def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:

@@ -215,7 +215,7 @@ class StoreWrites(StoreChecks):
         elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         rule = obj.disable
-        slot = codec.by_path.get("active")
+        slot = codec.active
         if (
             change.deactivates
             and rule.action != "ignore"
