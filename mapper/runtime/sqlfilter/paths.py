@@ -1,6 +1,9 @@
 """What an attribute path of a filter reaches in the wrapped import: a column (:class:`Value`), a
 column of a child table, or nothing; refused (:class:`Untranslatable`) where the codec renders
-the attribute in a way SQL cannot compare (DNs, multi-valued attributes bound to columns...)."""
+the attribute in a way SQL cannot compare (DNs, multi-valued attributes bound to columns...).
+
+Names are compared exactly: the resolver's (``describe``) and the plan's are both the schemas'
+spelling, and the filter's paths were made canonical at the edge (:mod:`mapper.scim.names`)."""
 
 from __future__ import annotations
 
@@ -50,13 +53,13 @@ class Paths:
             return self._slot_value(info, info.sub)
         if not info.known:
             return NOTHING
-        if info.urn == "" and info.name.lower() == "schemas":
+        if info.urn == "" and info.name == "schemas":
             raise Untranslatable("a filter on schemas")
-        if info.urn == "" and info.name.lower() == "id":
+        if info.urn == "" and info.name == "id":
             if self.codec.dn_ids:
                 raise Untranslatable("ids that are DNs")
             return Value(self.wrapped.column(self.obj.anchor_column), "string", True)
-        if info.name.lower() == "meta" and (info.sub or "").lower() not in ("created", "lastmodified"):
+        if info.name == "meta" and info.sub not in ("created", "lastModified"):
             raise Untranslatable(f"a filter on meta.{info.sub or ''}")
         child = self.child(info)
         if child is not None:
@@ -70,12 +73,11 @@ class Paths:
 
     def _slot_value(self, info: Described, sub: str | None) -> Any:
         container = self._container(info)
-        name, sub_key = info.name.lower(), (sub or "").lower()
         for slot in self.codec.slots:
             attr = slot.attr
-            if (slot.extension or "").lower() != container or attr.attribute.lower() != name:
+            if slot.extension != container or attr.attribute != info.name:
                 continue
-            if (attr.sub_attribute or "").lower() == sub_key or (sub_key == "value" and slot.complex):
+            if attr.sub_attribute == sub or (sub == "value" and slot.complex):
                 if attr.multi_valued:
                     raise Untranslatable("a multi-valued attribute bound to columns")
                 if not slot.readable:
@@ -89,9 +91,7 @@ class Paths:
                     slot.transform,
                 )
         if any(
-            (s.extension or "").lower() == container
-            and s.attr.attribute.lower() == name
-            and s.attr.multi_valued
+            s.extension == container and s.attr.attribute == info.name and s.attr.multi_valued
             for s in self.codec.slots
         ):
             raise Untranslatable("a multi-valued attribute bound to columns")
@@ -102,16 +102,17 @@ class Paths:
             return self.describe.resolve(info.urn, info.name, sub).case_exact
         return info.case_exact
 
-    def _container(self, info: Described) -> str:
-        if not info.urn or info.urn.lower() == self.obj.schema_urn.lower() or info.name.lower() == "meta":
-            return ""
-        return info.urn.lower()
+    def _container(self, info: Described) -> str | None:
+        """The extension holding ``info``'s attribute, as the codec's slots name it (None: core)."""
+        if not info.urn or info.urn == self.obj.schema_urn or info.name == "meta":
+            return None
+        return info.urn
 
     def child(self, info: Described) -> Child | None:
         """The child table ``info``'s attribute is kept in, or None."""
         container = self._container(info)
         for index, (multi, slot) in enumerate(zip(self.obj.multi, self.codec.multis, strict=True)):
-            if multi.attribute.lower() == info.name.lower() and (slot.extension or "").lower() == container:
+            if multi.attribute == info.name and slot.extension == container:
                 if slot.ident is not str:
                     raise Untranslatable("a reference rendered as a DN")
                 return Child(index, multi, ("value", *slot.extra))
@@ -120,8 +121,8 @@ class Paths:
     def child_target(self, child: Child, info: Described, alias: str | None) -> Any:
         """A child table's column: a :class:`Value` inside the value filter's own ``EXISTS``
         (``alias``), else ``(child, position, value)`` for the caller to put in one."""
-        sub = (info.sub or "value").lower()
-        positions = [i for i, name in enumerate(child.subs) if name.lower() == sub]
+        sub = info.sub or "value"
+        positions = [i for i, name in enumerate(child.subs) if name == sub]
         if not positions:
             return NOTHING
         position = positions[0]
@@ -139,11 +140,7 @@ class Paths:
     def complex_slots(self, info: Described) -> list[Any] | None:
         """The readable columns of a single-valued complex attribute (``name``), or None."""
         container = self._container(info)
-        slots = [
-            s
-            for s in self.codec.slots
-            if (s.extension or "").lower() == container and s.attr.attribute.lower() == info.name.lower()
-        ]
+        slots = [s for s in self.codec.slots if s.extension == container and s.attr.attribute == info.name]
         if any(s.attr.multi_valued for s in slots):
             raise Untranslatable("a multi-valued attribute bound to columns")
         readable = [s for s in slots if s.readable]
