@@ -6,20 +6,19 @@ do not exist (``on missing drop``) adds ``dropped``: the attribute path and id o
 identifiers, not values). A write refused for want of a valid token is logged
 too (client and type null), so failed attempts show up next to the writes.
 
-:class:`AuditMiddleware` is a pure ASGI middleware that only acts on write methods, so reads pay a
-single set look-up. Handlers name what they touched with :func:`note`.
+:class:`AuditLog` writes the line when the front door (:mod:`mapper.scim.front`) sends a write's
+answer; reads pay a single set look-up there. Handlers name what they touched with :func:`note`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from mapper.scim.auth import CLIENT_KEY
 
@@ -30,7 +29,7 @@ RECORD_KEY = "mapper.audit"
 
 @dataclass
 class AuditRecord:
-    """What one write touched; the handler fills ``object_type`` and ``anchor``."""
+    """What one write touched, made by the handler's first :func:`note`."""
 
     object_type: str | None = None
     anchor: str | None = None
@@ -39,18 +38,22 @@ class AuditRecord:
 
 def note_dropped(scope: Scope, path: str, id: str) -> None:
     """Tell the audit log that the current request left out a reference to ``id`` at ``path``."""
-    record = scope.get(RECORD_KEY)
-    if record is not None:
-        record.dropped.append((path, id))
+    _record(scope).dropped.append((path, id))
 
 
 def note(scope: Scope, object_type: str, anchor: str | None = None) -> None:
     """Tell the audit log which object type and anchor the current request writes."""
-    record = scope.get(RECORD_KEY)
-    if record is not None:
-        record.object_type = object_type
-        if anchor is not None:
-            record.anchor = anchor
+    record = _record(scope)
+    record.object_type = object_type
+    if anchor is not None:
+        record.anchor = anchor
+
+
+def _record(scope: Scope) -> AuditRecord:
+    record: AuditRecord | None = scope.get(RECORD_KEY)
+    if record is None:
+        record = scope[RECORD_KEY] = AuditRecord()
+    return record
 
 
 def audit_line(
@@ -86,46 +89,32 @@ class AuditTrail:
         return [orjson.loads(line) for line in reversed(self.lines)]
 
 
-class AuditMiddleware:
-    """Writes an audit line after each write request, whatever its outcome; keeps the last ones
-    in ``trail`` when given."""
+class AuditLog:
+    """Writes an audit line for each write request, whatever its outcome; keeps the last ones in
+    ``trail`` when given."""
 
-    def __init__(
-        self, app: ASGIApp, logger: logging.Logger | None = None, trail: AuditTrail | None = None
-    ) -> None:
-        self.app = app
+    def __init__(self, logger: logging.Logger | None = None, trail: AuditTrail | None = None) -> None:
         self.logger = logger or logging.getLogger(AUDIT_LOGGER)
         self.trail = trail
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        record = AuditRecord()
-        scope[RECORD_KEY] = record
-        status = 500
-        started = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            noted = record.object_type is not None or status == 401  # a rejected token is audited too
-            logged = noted and self.logger.isEnabledFor(logging.INFO)
-            if logged or (noted and self.trail is not None):
-                line = audit_line(
-                    client=scope.get(CLIENT_KEY),
-                    method=scope["method"],
-                    record=record,
-                    status=status,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                )
-                if self.trail is not None:
-                    self.trail.append(line)
-                if logged:
-                    self.logger.info(line.decode())
+    def write(self, scope: Scope, status: int, seconds: float) -> None:
+        """The line of the write request ``scope``, answered with ``status`` after ``seconds``: one
+        a handler noted, or one refused a token."""
+        record: AuditRecord | None = scope.get(RECORD_KEY)
+        if record is None or record.object_type is None:
+            if status != 401:  # a rejected token is audited too
+                return
+            record = record or AuditRecord()
+        logged = self.logger.isEnabledFor(logging.INFO)
+        if logged or self.trail is not None:
+            line = audit_line(
+                client=scope.get(CLIENT_KEY),
+                method=scope["method"],
+                record=record,
+                status=status,
+                duration_ms=seconds * 1000,
+            )
+            if self.trail is not None:
+                self.trail.append(line)
+            if logged:
+                self.logger.info(line.decode())

@@ -8,8 +8,8 @@ headers are complete. A client that opens a connection and sends ``GET / HTTP/1.
 and nothing more held that connection for as long as it liked. :func:`guarded_protocol` makes a
 subclass of uvicorn's protocol class that closes such a connection ``header_timeout`` seconds
 after it opened (or after the previous response), and one whose request line and headers pass
-``max_header_bytes`` with a 431. The body has its own deadline in the front door
-(:class:`mapper.scim.front.BodyDeadline`), where a 408 can still be a SCIM error.
+``max_header_bytes`` with a 431. The body has its own deadline, set by the front door and kept
+where it is read (:func:`mapper.scim.routes.requests.read_json`), where a 408 can still be a SCIM error.
 """
 
 from __future__ import annotations

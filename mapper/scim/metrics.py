@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.runtime.cache import SyncStats
 from mapper.scim.exposition import MULTIPROC_ENV
@@ -258,29 +257,9 @@ class Metrics:
 
     # -- requests (the front door) -----------------------------------------------------------
 
-    async def measured(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run ``app`` for one HTTP request, then count it."""
-        started = time.perf_counter()
-        status = 500  # an exception escaping the app becomes a 500 outside the middleware
-        scim_type: str | None = None
-
-        async def observed(message: Message) -> None:
-            nonlocal status, scim_type
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif status >= 400 and scim_type is None and message["type"] == "http.response.body":
-                scim_type = _scim_type(message.get("body", b""))
-            await send(message)
-
-        try:
-            await app(scope, receive, observed)
-        finally:
-            self.observe(scope["path"], scope["method"], status, time.perf_counter() - started)
-            if 400 <= status < 500:
-                self.rejected.labels(self.connector, str(status), scim_type or "none").inc()
-
-    def observe(self, path: str, method: str, status: int, seconds: float) -> None:
-        """Count one request to ``path`` (normalised) answered with ``status`` after ``seconds``."""
+    def observe(self, path: str, method: str, status: int, seconds: float, error_body: bytes = b"") -> None:
+        """Count one request to ``path`` (normalised) answered with ``status`` after ``seconds``; a
+        4xx again by the ``scimType`` of its ``error_body``."""
         route = self.routes(path)
         method = method if method in METHODS else "other"
         key = (route, method, status)
@@ -288,6 +267,8 @@ class Metrics:
         if child is None:  # bounded: routes and methods from fixed sets, statuses are ours
             child = self._children[key] = self.latency.labels(self.connector, route, method, str(status))
         child.observe(seconds)
+        if 400 <= status < 500:
+            self.rejected.labels(self.connector, str(status), _scim_type(error_body) or "none").inc()
 
     # -- the runtime -------------------------------------------------------------------------
 

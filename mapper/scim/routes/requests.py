@@ -1,5 +1,5 @@
-"""Reading SCIM requests: JSON bodies within a size limit, ids as clients really encode them, and
-the absolute URLs that ``meta.location``, ``Location`` and ``$ref`` carry."""
+"""Reading SCIM requests: JSON bodies within a size limit and a deadline, ids as clients really
+encode them, and the absolute URLs that ``meta.location``, ``Location`` and ``$ref`` carry."""
 
 from __future__ import annotations
 
@@ -8,24 +8,48 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
+import anyio
 import orjson
 from starlette.requests import Request
 from starlette.types import Scope
 
-from mapper.scim.errors import invalid_syntax, too_large
+from mapper.scim.errors import invalid_syntax, request_timeout, too_large
 from mapper.scim.routes.normalise import CLIENT_ROOT_KEY
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+#: (deadline in anyio's clock, seconds allowed) for a write's body, set by the front door
+#: (:mod:`mapper.scim.front`) as the request reaches the app
+BODY_DEADLINE_KEY = "mapper.body_deadline"
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The request body parsed as JSON, whatever JSON-ish content type it came with.
 
     A ``Content-Length`` over ``max_bytes`` is refused before reading; a streamed (chunked) body is
-    counted as it arrives and refused as soon as it passes the limit (413)."""
+    counted as it arrives and refused as soon as it passes the limit (413). The whole body must
+    arrive by the front door's deadline (:data:`BODY_DEADLINE_KEY`): a total deadline, not one per
+    chunk, since a client trickling a byte a second must not hold a worker either; past it,
+    :func:`~mapper.scim.errors.request_timeout` (408, and the connection is closed)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise too_large(f"request body larger than {max_bytes} bytes")
+    deadline = request.scope.get(BODY_DEADLINE_KEY)
+    if deadline is None:
+        body = await _body(request, max_bytes)
+    else:
+        with anyio.CancelScope(deadline=deadline[0]) as waited:
+            body = await _body(request, max_bytes)
+        if waited.cancelled_caught:
+            raise request_timeout(f"the request body did not arrive within {deadline[1]:g} seconds")
+    if not body.strip():
+        raise invalid_syntax("request body is empty")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise invalid_syntax(f"request body is not valid JSON: {exc}") from None
+
+
+async def _body(request: Request, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -33,13 +57,7 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise too_large(f"request body larger than {max_bytes} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body.strip():
-        raise invalid_syntax("request body is empty")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise invalid_syntax(f"request body is not valid JSON: {exc}") from None
+    return b"".join(chunks)
 
 
 async def read_object(request: Request, max_bytes: int) -> dict[str, Any]:
