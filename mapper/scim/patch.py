@@ -1,8 +1,14 @@
 """SCIM PATCH (RFC 7644 §3.5.2) applied to a resource dict.
 
-``apply_patch(resource, operations, resolver)`` returns a new dict and never mutates its input:
-the operations run on a copy (made as they touch values), and the first failing operation raises a
-:class:`~mapper.scim.errors.ScimError`, so a PATCH is all or nothing.
+``apply_patch(resource, operations, resolver)`` returns a new dict and never mutates its input. It
+runs in two steps. First every operation is resolved, here: its ``op`` and ``path`` checked, the
+path's attribute (and sub-attribute) found, and its value made what the attribute stores
+(canonical sub-attribute names, coerced by :mod:`mapper.scim.patchvalues`), giving a list of
+changes. Then the changes are applied in order to a copy of the resource
+(:mod:`mapper.scim.patchtargets`: value filters, the items of multi-valued attributes,
+mutability). The first failing operation raises a :class:`~mapper.scim.errors.ScimError` naming its
+index, so a PATCH is all or nothing; an operation that does not resolve is reported before one
+that resolves but cannot be applied to this resource.
 
 Per the RFC: ``add``, ``replace`` and ``remove`` with or without ``path``; paths with value
 filters and sub-attributes; URN-qualified paths; ``readOnly`` attributes (and ``immutable`` ones
@@ -53,67 +59,67 @@ from typing import Any
 
 from mapper.scim import names
 from mapper.scim.attributes import Attribute, AttributeResolver
-from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, mutability, no_target
-from mapper.scim.filter import equality_terms, matches_value
-from mapper.scim.patchvalues import (
-    as_list,
-    coerce_value,
-    kind_of,
-    listed,
-    merge_into,
-    one_primary,
-    readonly_unchanged,
-)
+from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, no_target
+from mapper.scim.patchtargets import MISSING, Change, DropExtension, Patcher
+from mapper.scim.patchvalues import coerce_value, kind_of
 from mapper.scim.paths import AttributePath, parse_path
 
 OPS = ("add", "replace", "remove")
-_MISSING = object()
 
 
 def apply_patch(resource: dict[str, Any], operations: Any, resolver: AttributeResolver) -> dict[str, Any]:
-    """Apply PATCH ``Operations`` to a copy of ``resource`` and return it (all or nothing)."""
+    """Apply PATCH ``Operations`` to a copy of ``resource`` and return it (all or nothing).
+
+    The operations are resolved up to the first that does not resolve; the changes resolved are
+    applied; then that operation's error is raised. So the error is always the first failing
+    operation's in order, as when each was applied as soon as it was read."""
     if not isinstance(operations, list) or not operations:
         raise invalid_syntax("'Operations' must be a non-empty list of operations")
-    patcher = _Patcher(dict(resource), resolver)
+    changes: list[Change | DropExtension] = []
+    unresolved: ScimError | None = None
+    resolution = _Resolution(resolver, changes)
     for index, operation in enumerate(operations):
         try:
-            patcher.apply(operation)
+            resolution.resolve(index, operation)
         except ScimError as exc:
-            exc.detail = f"Operations[{index}]: {exc.detail}"
-            exc.args = (exc.detail,)
+            unresolved = _located(exc, index)
+            break
+    patcher = Patcher(dict(resource), resolver)
+    for change in changes:
+        try:
+            patcher.apply(change)
+        except ScimError as exc:
+            _located(exc, change.index)
             raise
+    if unresolved is not None:
+        raise unresolved
     return patcher.resource
 
 
-class _Patcher:
-    """Applies operations to ``resource``, a shallow copy of the input: the values it changes are
-    copied when first touched (:meth:`_own`), so the input is never modified and what no
-    operation touches is shared, not copied."""
+def _located(error: ScimError, index: int) -> ScimError:
+    error.detail = f"Operations[{index}]: {error.detail}"
+    error.args = (error.detail,)
+    return error
 
-    def __init__(self, resource: dict[str, Any], resolver: AttributeResolver) -> None:
-        self.resource = resource
+
+def _value(op: str, operation: dict[str, Any]) -> Any:
+    value = operation.get("value", MISSING)
+    if op != "remove" and value is MISSING:
+        raise invalid_value(f"'{op}' needs a 'value'")
+    return value
+
+
+class _Resolution:
+    """Resolves the operations of a PATCH into the changes they make, appended to ``changes`` as
+    they are resolved (so that those before an error are still applied first)."""
+
+    def __init__(self, resolver: AttributeResolver, changes: list[Change | DropExtension]) -> None:
         self.resolver = resolver
-        self._owned: set[int] = set()  # ids of the copies made, which operations may change
+        self.changes = changes
+        self.index = 0  # of the operation being resolved
 
-    def _own(self, container: dict[str, Any], key: str) -> Any:
-        """``container[key]``, copied the first time: a dict, or a list with its dict items
-        (SCIM values nest no deeper than a complex value's sub-attributes)."""
-        value = container[key]
-        if id(value) in self._owned:
-            return value
-        if isinstance(value, dict):
-            value = dict(value)
-        elif isinstance(value, list):
-            value = [dict(item) if isinstance(item, dict) else item for item in value]
-        else:
-            return value
-        self._owned.add(id(value))
-        container[key] = value
-        return value
-
-    # ------------------------------------------------------------------ operations
-
-    def apply(self, operation: Any) -> None:
+    def resolve(self, index: int, operation: Any) -> None:
+        self.index = index
         if not isinstance(operation, dict):
             raise invalid_syntax("an operation must be an object with 'op', 'path' and 'value'")
         op = operation.get("op")
@@ -122,30 +128,23 @@ class _Patcher:
         op = op.lower()
         path = operation.get("path")
         if isinstance(path, AttributePath):  # parsed at the edge (mapper.scim.names.operations)
-            self.apply_path(op, path, self._value(op, operation))
+            self.at_path(op, path, _value(op, operation))
             return
         if path is not None and not isinstance(path, str):
             raise invalid_path(f"'path' must be a string, not {type(path).__name__}")
-        value = self._value(op, operation)
+        value = _value(op, operation)
         if path is None or not path.strip():
             if op == "remove":
                 raise no_target("'remove' needs a 'path'")
-            self.apply_object(op, value, None)
+            self.of_object(op, value, None)
             return
-        self.apply_path(op, parse_path(path), value)
+        self.at_path(op, parse_path(path), value)
 
-    @staticmethod
-    def _value(op: str, operation: dict[str, Any]) -> Any:
-        value = operation.get("value", _MISSING)
-        if op != "remove" and value is _MISSING:
-            raise invalid_value(f"'{op}' needs a 'value'")
-        return value
-
-    def apply_object(self, op: str, value: Any, urn: str | None) -> None:
+    def of_object(self, op: str, value: Any, urn: str | None) -> None:
         """add/replace without a path: each key of ``value`` is a path of its own."""
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
             for each in value:
-                self.apply_object(op, each, urn)
+                self.of_object(op, each, urn)
             return
         if not isinstance(value, dict):
             raise invalid_value(f"'{op}' without a path needs an object of attributes as its value")
@@ -158,18 +157,21 @@ class _Patcher:
             if schema is not None:
                 if not isinstance(item, dict):
                     raise invalid_value(f"'{key}' must be an object of that schema's attributes")
-                self.apply_object(op, item, schema)
+                self.of_object(op, item, schema)
                 continue
             path = parse_path(key)
             if urn is not None:
                 path = AttributePath(urn, path.attribute, path.value_filter, path.sub_attribute)
-            self.apply_path(op, path, item)
+            self.at_path(op, path, item)
 
-    def apply_path(self, op: str, path: AttributePath, value: Any) -> None:
+    def at_path(self, op: str, path: AttributePath, value: Any) -> None:
         if path.urn and path.value_filter is None and path.sub_attribute is None:
             schema = self.resolver.schema_urn(f"{path.urn}:{path.attribute}")
             if schema is not None:  # the path is a whole extension
-                self.apply_extension(op, schema, value)
+                if op in ("remove", "replace"):
+                    self.changes.append(DropExtension(self.index, schema))
+                if op != "remove":
+                    self.of_object(op, value, schema)
                 return
         info = self.resolver.resolve(path.urn, path.attribute)
         if path.sub_attribute and info.known and not info.complex:
@@ -179,148 +181,37 @@ class _Patcher:
                 f"'{info.name}' is single-valued; a value filter needs a multi-valued attribute"
             )
         if value is None and op != "remove":
-            op, value = "remove", _MISSING  # null unassigns (RFC 7643 §2.5)
+            op, value = "remove", MISSING  # null unassigns (RFC 7643 §2.5)
         if op == "remove" and path.sub_attribute is None and path.value_filter is None and info.required:
             raise invalid_value(f"'{info.name}' is required and cannot be removed")
-        if path.value_filter is not None:
-            self.apply_filtered(op, path, info, value)
-        elif path.sub_attribute is not None:
-            self.apply_sub(op, path, info, value)
-        else:
-            self.apply_attribute(op, info, value)
-
-    def apply_extension(self, op: str, urn: str, value: Any) -> None:
-        if op in ("remove", "replace") and urn in self.resource:
-            del self.resource[urn]
-            self._forget_schema(urn)
-        if op != "remove":
-            self.apply_object(op, value, urn)
-
-    # ------------------------------------------------------------------ targets
-
-    def apply_attribute(self, op: str, info: Attribute, value: Any) -> None:
-        container = self._container(info, create=op != "remove")
-        if container is None:
-            return
-        key = info.name
-        current = self._own(container, key) if key in container else None
-        if op == "remove":
-            self._check_mutable(info, current, _MISSING)
-            if value is not _MISSING and value is not None and info.multi_valued:
-                entries = [names.complex_value(info, v, self.resolver) for v in as_list(value)]
-                kept = [item for item in as_list(current) if not listed(item, entries, info, self.resolver)]
-                self._store(container, key, kept, info)
-            else:
-                container.pop(key, None)
-                self._tidy(info)
-            return
-        new = self._normalise(info, value)
-        if readonly_unchanged(info, current, new):
-            return
-        self._check_mutable(info, current, new)
-        if info.multi_valued:
-            items = as_list(current) if op == "add" else []
-            if info.complex:
-                fresh = [merge_into(items, item, info, self.resolver) for item in new]
-                one_primary(items, fresh)
-            else:
-                items += [v for v in new if v not in items]
-            self._store(container, key, items, info)
-        elif info.complex and isinstance(current, dict):
-            current.update(new)
-        else:
-            container[key] = new
-
-    def apply_sub(self, op: str, path: AttributePath, info: Attribute, value: Any) -> None:
-        sub = self.resolver.resolve(info.urn, info.name, path.sub_attribute)
-        container = self._container(info, create=op != "remove")
-        if container is None:
-            return
-        key = info.name
-        current = self._own(container, key) if key in container else None
-        if info.multi_valued:
-            items = as_list(current)
-            if op != "remove" and not items:
-                items.append({})
-            targets = [i for i in items if isinstance(i, dict)]
-        else:
-            if op != "remove" and not isinstance(current, dict):
-                current = container[key] = {}
-            targets = [current] if isinstance(current, dict) else []
-        self._set_sub(op, targets, sub, value)
-        if info.multi_valued:
-            self._store(container, key, [i for i in items if i != {}], info)
-        elif isinstance(container.get(key), dict) and not container[key]:
-            del container[key]
-            self._tidy(info)
-
-    def apply_filtered(self, op: str, path: AttributePath, info: Attribute, value: Any) -> None:
-        assert path.value_filter is not None
-        container = self._container(info, create=op != "remove")
-        if container is None:
-            return
-        key = info.name
-        items = as_list(self._own(container, key) if key in container else None)
-        matched = [
-            item
-            for item in items
-            if isinstance(item, dict) and matches_value(path.value_filter, item, self.resolver, info)
-        ]
         sub = self.resolver.resolve(info.urn, info.name, path.sub_attribute) if path.sub_attribute else None
         if op == "remove":
-            if sub is not None:
-                self._set_sub(op, matched, sub, value)
-                items = [i for i in items if i != {}]
-            else:
-                self._check_mutable(info, items or None, _MISSING)
-                items = [i for i in items if not any(i is m for m in matched)]
-            self._store(container, key, items, info)
-            return
-        if not matched:
-            matched = [self._new_item(path, info)]
-            items.append(matched[0])
-        if sub is not None:
-            self._set_sub(op, matched, sub, value)
-        else:
-            new = self._normalise(info, value)
-            if not info.known:  # an unknown attribute with a value filter is multi-valued complex
-                new = [v if isinstance(v, dict) else {"value": v} for v in as_list(new)]
-            if len(new) != 1:
-                raise invalid_value(f"a value filter path takes one value of '{info.name}', not {len(new)}")
-            for item in matched:
-                item.update(new[0])
-        one_primary(items, matched)
-        self._store(container, key, items, info)
-
-    # ------------------------------------------------------------------ helpers
-
-    def _set_sub(self, op: str, targets: list[Any], sub: Attribute, value: Any) -> None:
-        name = sub.sub or ""
-        for item in targets:
-            current = item.get(name)
-            if op == "remove":
-                self._check_mutable(sub, current, _MISSING)
-                item.pop(name, None)
-                continue
+            new = MISSING  # a remove of the attribute itself may list the items it removes
+            if sub is None and path.value_filter is None and value is not MISSING and value is not None:
+                if info.multi_valued:
+                    values = value if isinstance(value, list) else [value]
+                    new = [names.complex_value(info, v, self.resolver) for v in values]
+        elif sub is not None:
             new = coerce_value(value, sub)
-            if readonly_unchanged(sub, current, new):
-                continue
-            self._check_mutable(sub, current, new)
-            item[name] = new
+        elif path.value_filter is not None:
+            new = self.one_item(info, value)
+        else:
+            new = self.normalised(info, value)
+        self.changes.append(Change(self.index, op, info, new, sub, path.value_filter))
 
-    def _new_item(self, path: AttributePath, info: Attribute) -> dict[str, Any]:
-        """The value a filter of ``eq`` terms describes, for add/replace that matched nothing."""
-        assert path.value_filter is not None
-        terms = equality_terms(path.value_filter)
-        if terms is None or any(p.urn or p.sub for p, _ in terms):
-            raise no_target(f"no value of '{info.name}' matches the path's value filter")
-        item: dict[str, Any] = {}
-        for term, term_value in terms:
-            sub = self.resolver.resolve(info.urn, info.name, term.attribute)
-            item[sub.sub or term.attribute] = coerce_value(term_value, sub)
+    def one_item(self, info: Attribute, value: Any) -> dict[str, Any]:
+        """The one item a value filter path writes into each value it selects."""
+        new = self.normalised(info, value)
+        if not info.known:  # an unknown attribute with a value filter is multi-valued complex
+            new = [
+                v if isinstance(v, dict) else {"value": v} for v in (new if isinstance(new, list) else [new])
+            ]
+        if len(new) != 1:
+            raise invalid_value(f"a value filter path takes one value of '{info.name}', not {len(new)}")
+        item: dict[str, Any] = new[0]
         return item
 
-    def _normalise(self, info: Attribute, value: Any) -> Any:
+    def normalised(self, info: Attribute, value: Any) -> Any:
         """``value`` in the shape ``info`` stores: a list for multi-valued attributes, a dict of
         canonical sub-attributes for complex ones, a coerced scalar otherwise."""
         if not info.known:
@@ -328,17 +219,17 @@ class _Patcher:
         if info.multi_valued:
             values = value if isinstance(value, list) else [value]
             if info.complex:
-                return [self._complex(info, v) for v in values if v is not None]
+                return [self.complex(info, v) for v in values if v is not None]
             return [coerce_value(v, info) for v in values if v is not None]
         if info.complex:
             if isinstance(value, list):
                 if len(value) != 1:
                     raise invalid_value(f"'{info.name}' is single-valued; got a list of {len(value)} values")
                 value = value[0]
-            return self._complex(info, value)
+            return self.complex(info, value)
         return coerce_value(value, info)
 
-    def _complex(self, info: Attribute, value: Any) -> dict[str, Any]:
+    def complex(self, info: Attribute, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             if (
                 isinstance(value, str | int | float)
@@ -355,48 +246,3 @@ class _Patcher:
             sub = self.resolver.resolve(info.urn, info.name, key)
             out[sub.sub or key] = coerce_value(sub_value, sub) if sub.known else sub_value
         return out
-
-    def _container(self, info: Attribute, create: bool) -> dict[str, Any] | None:
-        urn = info.container
-        if urn is None:
-            return self.resource
-        if isinstance(self.resource.get(urn), dict):
-            return self._own(self.resource, urn)
-        if not create:
-            return None
-        self.resource[urn] = {}
-        self._owned.add(id(self.resource[urn]))
-        schemas = self.resource.get("schemas")
-        if isinstance(schemas, list) and not any(
-            isinstance(s, str) and s.casefold() == urn.casefold() for s in schemas
-        ):
-            self.resource["schemas"] = [*schemas, urn]
-        return self.resource[urn]
-
-    def _store(self, container: dict[str, Any], key: str, items: list[Any], info: Attribute) -> None:
-        if items:
-            container[key] = items
-        else:
-            container.pop(key, None)
-            self._tidy(info)
-
-    def _tidy(self, info: Attribute) -> None:
-        """Drop an extension object left empty, and its URN from ``schemas``."""
-        urn = info.container
-        if urn is not None and self.resource.get(urn) == {}:
-            del self.resource[urn]
-            self._forget_schema(urn)
-
-    def _forget_schema(self, urn: str) -> None:
-        schemas = self.resource.get("schemas")
-        if isinstance(schemas, list):
-            self.resource["schemas"] = [
-                s for s in schemas if not (isinstance(s, str) and s.casefold() == urn.casefold())
-            ]
-
-    @staticmethod
-    def _check_mutable(info: Attribute, current: Any, new: Any) -> None:
-        if info.mutability == "readOnly":
-            raise mutability(f"'{info.path}' is readOnly")
-        if info.mutability == "immutable" and current not in (None, [], {}, "") and new != current:
-            raise mutability(f"'{info.path}' is immutable and already has a value")

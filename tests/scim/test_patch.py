@@ -607,6 +607,12 @@ ERRORS: list[tuple[str, Any, str, str]] = [
         "noTarget",
         "matches",
     ),
+    (  # the value is checked whatever the resource holds: before the filter's (missing) target
+        "a value that does not fit, through a filter matching nothing, not eq terms",
+        [{"op": "replace", "path": 'emails[value co "@work"].primary', "value": "maybe"}],
+        "invalidValue",
+        "boolean",
+    ),
     (
         "filter path with several values",
         [{"op": "add", "path": 'emails[type eq "work"]', "value": [{"value": "a"}, {"value": "b"}]}],
@@ -658,6 +664,31 @@ def test_patch_is_atomic() -> None:
         apply_patch(resource, operations, USERS)
     assert caught.value.detail.startswith("Operations[2]: ")
     assert resource == user()
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        {"op": "copy", "path": "title", "value": "x"},  # an op that does not resolve
+        {"op": "add", "path": "title"},  # nor does a value missing
+        {"op": "add", "path": "emails", "value": "not an email", "extra": {}},  # this one does
+    ],
+)
+def test_the_first_failing_operation_is_reported(later: dict[str, Any]) -> None:
+    """Operations are resolved before any is applied; the error is still the first failing one's
+    in order (here one that resolves but cannot apply), as if each had been applied in turn."""
+    with pytest.raises(ScimError) as caught:
+        apply_patch(
+            user(),
+            [
+                {"op": "replace", "path": "userName", "value": "x"},
+                {"op": "add", "path": "id", "value": "2"},
+                later,
+            ],
+            USERS,
+        )
+    assert caught.value.detail.startswith("Operations[1]: ")
+    assert caught.value.scim_type == "mutability"
 
 
 def test_error_body() -> None:
