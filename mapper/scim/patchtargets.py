@@ -72,11 +72,10 @@ class Patcher:
 
     def apply_attribute(self, change: Change) -> None:
         info, op = change.info, change.op
-        container = self._container(info, create=op != "remove")
-        if container is None:
+        found = self._found(info, op)
+        if found is None:
             return
-        key = info.name
-        current = self._own(container, key) if key in container else None
+        container, key, current = found
         if op == "remove":
             check_mutable(info, current, MISSING)
             if change.value is not MISSING:  # the items listed, only
@@ -107,11 +106,10 @@ class Patcher:
 
     def apply_sub(self, change: Change, sub: Attribute) -> None:
         info, op = change.info, change.op
-        container = self._container(info, create=op != "remove")
-        if container is None:
+        found = self._found(info, op)
+        if found is None:
             return
-        key = info.name
-        current = self._own(container, key) if key in container else None
+        container, key, current = found
         if info.multi_valued:
             items = as_list(current)
             if op != "remove" and not items:
@@ -130,11 +128,11 @@ class Patcher:
 
     def apply_filtered(self, change: Change, value_filter: Filter) -> None:
         info, op, sub = change.info, change.op, change.sub
-        container = self._container(info, create=op != "remove")
-        if container is None:
+        found = self._found(info, op)
+        if found is None:
             return
-        key = info.name
-        items = as_list(self._own(container, key) if key in container else None)
+        container, key, current = found
+        items = as_list(current)
         matched = [
             item
             for item in items
@@ -161,6 +159,15 @@ class Patcher:
         self._store(container, key, items, info)
 
     # ------------------------------------------------------------------ helpers
+
+    def _found(self, info: Attribute, op: str) -> tuple[dict[str, Any], str, Any] | None:
+        """Where ``info`` lives (its container, made for an add or replace; None for a remove
+        that finds none), its key there, and its value (owned; None when absent)."""
+        container = self._container(info, create=op != "remove")
+        if container is None:
+            return None
+        key = info.name
+        return container, key, self._own(container, key) if key in container else None
 
     def _own(self, container: dict[str, Any], key: str) -> Any:
         """``container[key]``, copied the first time: a dict, or a list with its dict items

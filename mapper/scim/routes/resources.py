@@ -107,10 +107,6 @@ class ResourceEndpoints:
             raise gateway.unready_error(self.obj.source)
         return gateway.stores[self.name]
 
-    def anchor(self, request: Request, id_: str) -> str | None:
-        """The anchor an existing object's id names, for the audit log (``id dn``: the id is a DN)."""
-        return self.store(request).codec.anchor_of(id_)
-
     async def list_resources(self, request: Request) -> Response:
         return await self.respond_list(request, self.query(request.query_params))
 
@@ -164,7 +160,7 @@ class ResourceEndpoints:
         )
 
     async def get(self, request: Request) -> Response:
-        _, resource = await self.existing(request)
+        _, _, resource = await self.existing(request)
         version = resource.get("meta", {}).get("version")
         if_none_match = request.headers.get("if-none-match")
         if version and if_none_match and _etag_in(version, if_none_match):
@@ -174,8 +170,8 @@ class ResourceEndpoints:
             self.output(gateway_of(request).stores, resource, scim_root(request, self.base_path), q)
         )
 
-    async def existing(self, request: Request) -> tuple[str, dict[str, Any]]:
-        """The id and resource a ``/Users/{id}`` request names, or 404.
+    async def existing(self, request: Request) -> tuple[ObjectStore, str, dict[str, Any]]:
+        """The store, id and resource a ``/Users/{id}`` request names, or 404.
 
         Entra ID sometimes percent-encodes an id twice (``/Groups/cn%253Dabc``): when the id as
         decoded once is unknown and still holds ``%XX``, it is decoded once more."""
@@ -188,19 +184,22 @@ class ResourceEndpoints:
                 id_, resource = again, await store.get(again)
         if resource is None:
             raise not_found(f"{self.name} not found")
-        return id_, resource
+        return store, id_, resource
 
     # -- writes -----------------------------------------------------------------------------
 
     async def create(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = self.incoming(await read_object(request, self.max_body_bytes))
+        store = self.store(request)
         dropped: list[Dangling] = []
         try:
-            created = await self.store(request).create(body, dropped=dropped)
+            created = await store.create(body, dropped=dropped)
         finally:
             note_drops(request.scope, dropped)
-        note(request.scope, self.name, self.anchor(request, created["id"]))
+        note(
+            request.scope, self.name, store.codec.anchor_of(created["id"])
+        )  # what the id names (id dn: a DN)
         root = scim_root(request, self.base_path)
         out = self.output(gateway_of(request).stores, created, root, _projection(request.query_params))
         return resource_response(out, 201, location=location(root, self.endpoint, created["id"]))
@@ -208,9 +207,9 @@ class ResourceEndpoints:
     async def replace(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = self.incoming(await read_object(request, self.max_body_bytes))
-        id_, _ = await self.existing(request)
-        note(request.scope, self.name, self.anchor(request, id_))
-        store, if_match = self.store(request), request.headers.get("if-match")
+        store, id_, _ = await self.existing(request)
+        note(request.scope, self.name, store.codec.anchor_of(id_))
+        if_match = request.headers.get("if-match")
         dropped: list[Dangling] = []
         try:
             replaced = await store.replace(id_, body, if_match=if_match, dropped=dropped)
@@ -242,9 +241,8 @@ class ResourceEndpoints:
         if self.strict:
             check_mapped(operations, self.obj, self.resolver)
         client_if_match = request.headers.get("if-match")
-        id_, _ = await self.existing(request)
-        note(request.scope, self.name, self.anchor(request, id_))
-        store = self.store(request)
+        store, id_, _ = await self.existing(request)
+        note(request.scope, self.name, store.codec.anchor_of(id_))
         database = store.database  # a PATCH queued behind others of this object waits within the bound
         unavailable = partial(DatabaseUnavailableError, database.name)
         async with self.patch_locks.hold([id_], database.timeouts.statement, unavailable):
@@ -275,9 +273,9 @@ class ResourceEndpoints:
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
-        id_, _ = await self.existing(request)
-        note(request.scope, self.name, self.anchor(request, id_))
-        await self.store(request).delete(id_, if_match=request.headers.get("if-match"))
+        store, id_, _ = await self.existing(request)
+        note(request.scope, self.name, store.codec.anchor_of(id_))
+        await store.delete(id_, if_match=request.headers.get("if-match"))
         return no_content()
 
     def incoming(self, body: dict[str, Any]) -> dict[str, Any]:
