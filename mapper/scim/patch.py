@@ -14,7 +14,8 @@ Per the RFC: ``add``, ``replace`` and ``remove`` with or without ``path``; paths
 filters and sub-attributes; URN-qualified paths; ``readOnly`` attributes (and ``immutable`` ones
 that already have a value) give ``mutability``; an unknown ``op`` gives ``invalidSyntax``; a
 missing ``value`` on add/replace gives ``invalidValue``; ``remove`` without a path gives
-``noTarget``; a value filter on a single-valued attribute gives ``invalidPath``.
+``noTarget``; a value filter on a single-valued attribute, or on a multi-valued one whose values
+are not objects (``schemas``, a custom ``string multi``), gives ``invalidPath``.
 
 Choices and leniencies (each is something Microsoft Entra ID or its test collection sends):
 
@@ -179,6 +180,10 @@ class _Resolution:
         if path.value_filter is not None and info.known and not info.multi_valued:
             raise invalid_path(
                 f"'{info.name}' is single-valued; a value filter needs a multi-valued attribute"
+            )
+        if path.value_filter is not None and info.known and not info.complex:
+            raise invalid_path(
+                f"the values of '{info.name}' are not objects; a value filter needs objects to select"
             )
         if value is None and op != "remove":
             op, value = "remove", MISSING  # null unassigns (RFC 7643 §2.5)

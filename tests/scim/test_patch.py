@@ -550,6 +550,24 @@ ERRORS: list[tuple[str, Any, str, str]] = [
         "invalidPath",
         "single-valued",
     ),
+    (  # a value filter selects objects: the values of schemas are strings (was a 500)
+        "filter on a multi-valued attribute of strings",
+        [{"op": "replace", "path": 'schemas[value eq "x"]', "value": "y"}],
+        "invalidPath",
+        "not objects",
+    ),
+    (  # the same matching nothing, where an add would make a value from the filter (was a 500)
+        "add through a filter on a multi-valued attribute of strings",
+        [{"op": "add", "path": 'schemas[value eq "x"]', "value": "y"}],
+        "invalidPath",
+        "not objects",
+    ),
+    (
+        "remove through a filter on a multi-valued attribute of strings",
+        [{"op": "remove", "path": 'schemas[value eq "x"]'}],
+        "invalidPath",
+        "not objects",
+    ),
     (
         "sub of a simple attribute",
         [{"op": "add", "path": "userName.x", "value": "x"}],
