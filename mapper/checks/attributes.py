@@ -110,6 +110,15 @@ def _check_multi(file: str, paths: ObjectPaths, objects: list[str], first: Seen)
                 f"map it in the attributes block: {multi.attribute.value} <-> COLUMN",
             )
             continue
+        if resolved.attribute.type != "complex":
+            name = resolved.attribute.name
+            yield codes.SIMPLE_MULTI_SERVED_COMPLEX.at(
+                file,
+                multi.attribute.span,
+                f"'{name}' is declared {resolved.attribute.type}; kept by a 'multi' block it is served "
+                f'as complex: each value is {{"value": ...}}, in resources, /Schemas, filters and PATCH',
+                f'clients read "{name}": [{{"value": "x"}}] and write that or "{name}": ["x"]',
+            )
         key = (resolved.schema.urn, resolved.attribute.name.lower(), "multi")
         if key in first:
             yield codes.DUPLICATE_PATH.at(

@@ -88,6 +88,11 @@ UNKNOWN_REFERENCE = _e(
 MULTI_NOT_MULTI_VALUED = _e(
     "MAP160", "multi-not-multi-valued", "a 'multi' block names a single-valued attribute"
 )
+SIMPLE_MULTI_SERVED_COMPLEX = _w(
+    "MAP161",
+    "simple-multi-served-complex",
+    "a 'multi' block keeps a simple attribute; it is served as complex with a 'value' sub-attribute",
+)
 # writes
 DEPROVISION_WITHOUT_TABLE = _e(
     "MAP170", "deprovision-without-table", "'disable set' or 'delete row' needs 'write table'"
@@ -169,6 +174,7 @@ CODES: tuple[Code, ...] = (
     REQUIRED_UNMAPPED,
     UNKNOWN_REFERENCE,
     MULTI_NOT_MULTI_VALUED,
+    SIMPLE_MULTI_SERVED_COMPLEX,
     DEPROVISION_WITHOUT_TABLE,
     TRANSFORM_TYPE,
     MAP_WITHOUT_ELSE,

@@ -22,11 +22,11 @@ names are matched case-insensitively, and what it remembers the schemas bound.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from mapper import scimschema
-from mapper.plan import PlanAttribute, PlanObject, PlanSchema
+from mapper.plan import PlanAttribute, PlanMulti, PlanObject, PlanSchema
 from mapper.scimschema import AttributeDef, SchemaDef
 
 
@@ -113,10 +113,12 @@ class Resolver:
         extension_urns: Iterable[str] = (),
         attributes: Iterable[PlanAttribute] = (),
         custom_schemas: Iterable[PlanSchema] = (),
+        multis: Iterable[PlanMulti] = (),
     ) -> None:
         self.core_urn = core_urn
         self._plan_attributes = tuple(attributes)
-        custom = {s.urn: _schema_from_plan(s) for s in custom_schemas}
+        multis = tuple(multis)
+        custom = {s.urn: _schema_from_plan(s, multis) for s in custom_schemas}
         known = {**scimschema.STANDARD_SCHEMAS, **custom}
         extensions = list(dict.fromkeys(extension_urns))
         # the standard extensions of a standard type are always addressable
@@ -133,7 +135,7 @@ class Resolver:
 
     @classmethod
     def for_object(cls, obj: PlanObject, schemas: Iterable[PlanSchema] = ()) -> Resolver:
-        return cls(obj.schema_urn, obj.extension_urns, obj.attributes, schemas)
+        return cls(obj.schema_urn, obj.extension_urns, obj.attributes, schemas, obj.multi)
 
     @classmethod
     def for_type(cls, name: str) -> Resolver:
@@ -270,19 +272,42 @@ class Resolver:
         return None
 
 
-def _schema_from_plan(schema: PlanSchema) -> SchemaDef:
-    return SchemaDef(
-        urn=schema.urn,
-        name=schema.alias,
-        description="",
-        attributes=tuple(
-            AttributeDef(
-                name=a.name,
-                type=a.type,
-                multi_valued=a.multi_valued,
-                required=a.required,
-                case_exact=a.case_exact,
-            )
-            for a in schema.attributes
-        ),
+def _schema_from_plan(schema: PlanSchema, multis: tuple[PlanMulti, ...] = ()) -> SchemaDef:
+    kept = {m.attribute.casefold(): m for m in multis if m.schema_urn.casefold() == schema.urn.casefold()}
+    attributes = []
+    for a in schema.attributes:
+        definition = AttributeDef(
+            name=a.name,
+            type=a.type,
+            multi_valued=a.multi_valued,
+            required=a.required,
+            case_exact=a.case_exact,
+        )
+        multi = kept.get(a.name.casefold())
+        if multi is not None and a.type != "complex":
+            definition = served_as_complex(definition, multi)
+        attributes.append(definition)
+    return SchemaDef(urn=schema.urn, name=schema.alias, description="", attributes=tuple(attributes))
+
+
+def served_as_complex(definition: AttributeDef, multi: PlanMulti) -> AttributeDef:
+    """A simple attribute kept in a child table by a ``multi`` block (``tags string multi``) as it
+    is served: multi-valued complex, each item ``{"value": ...}`` with the sub-attributes the child
+    table keeps, as rendered and as /Schemas describes it (lint says so: MAP161). ``value`` keeps
+    the declared caseExact."""
+    mutability = "readWrite" if multi.add is not None or multi.remove is not None else "readOnly"
+    subs = [
+        AttributeDef(name="value", type="string", case_exact=definition.case_exact, mutability=mutability)
+    ]
+    subs += [
+        AttributeDef(name=n, type="boolean" if n == "primary" else "string", mutability=mutability)
+        for n in multi.sub_attributes
+    ]
+    return replace(
+        definition,
+        type="complex",
+        multi_valued=True,
+        case_exact=False,
+        mutability=mutability,
+        sub_attributes=tuple(subs),
     )

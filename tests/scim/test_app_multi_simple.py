@@ -1,6 +1,8 @@
 """A custom extension attribute declared simple and multi-valued (``tags string multi``) and kept
-in a child table by a ``multi`` block, served over HTTP from SQLite and PostgreSQL: no PATCH of
-it, whatever its op, value and path, answers 500, and a refused one writes nothing."""
+in a child table by a ``multi`` block, served over HTTP from SQLite and PostgreSQL. It is served
+as complex with a ``value`` sub-attribute (lint's MAP161) by GET, /Schemas, filters and PATCH
+alike; no PATCH of it, whatever its op, value and path, answers 500, and a refused one writes
+nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from mapper.pipeline import load
+from mapper.scim.attributes import Resolver
 from tests.support.databases import HrDatabase, load_sql, reset_database
 from tests.support.scim import CORE_USER, ERROR, patch_body, scim_client
 
@@ -93,15 +97,88 @@ def assert_refused(response: httpx.Response, scim_type: str) -> None:
     assert body["schemas"] == [ERROR] and body["scimType"] == scim_type, body
 
 
-async def test_the_integrators_findings_are_400s_that_write_nothing(
+async def test_a_value_filter_on_values_that_are_not_objects_is_a_400_that_writes_nothing(
     client: httpx.AsyncClient, db: HrDatabase
 ) -> None:
     before = tags_of(db)
-    for op in ("replace", "add"):  # "x" is there; "q" is not (an add would make the value)
-        for wanted in ("x", "q"):
-            path = f'{ACME}:tags[value eq "{wanted}"]'
-            assert_refused(await patch(client, {"op": op, "path": path, "value": "y"}), "invalidPath")
+    for op in ("replace", "add", "remove"):  # "x" matches no value; an add would make one (was a 500)
+        operation = {"op": op, "path": 'schemas[value eq "x"]', "value": "y"}
+        assert_refused(await patch(client, operation), "invalidPath")
     assert tags_of(db) == before
+
+
+async def test_the_integrators_findings_now_change_the_tags(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """The attribute is served as complex with ``value`` (MAP161) by PATCH as by GET and /Schemas:
+    a value filter selects its items, and an item is an object or a bare value (was a 500 and a
+    400 "takes a string, not an object")."""
+    path = f'{ACME}:tags[value eq "x"]'
+    replaced = await patch(client, {"op": "replace", "path": path, "value": "y"})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()[ACME]["tags"] == [{"value": "y"}]
+    assert tags_of(db) == [(1, "y")]
+    added = await patch(client, {"op": "add", "path": 'tags[value eq "q"]', "value": {"value": "q"}})
+    assert added.status_code == 200, added.text
+    assert tags_of(db) == [(1, "q"), (1, "y")]
+    whole = await patch(client, {"op": "replace", "path": "tags", "value": {"value": "k"}})
+    assert whole.status_code == 200, whole.text
+    assert whole.json()[ACME]["tags"] == [{"value": "k"}]
+    assert tags_of(db) == [(1, "k")]
+    sub = await patch(client, {"op": "replace", "path": 'tags[value eq "k"].value', "value": "K"})
+    assert sub.status_code == 200, sub.text
+    assert tags_of(db) == [(1, "K")]
+    more = await patch(client, {"op": "add", "path": "tags", "value": ["m", {"value": "n"}]})
+    assert more.status_code == 200, more.text
+    removed = await patch(client, {"op": "remove", "path": 'tags[value eq "K"]'})
+    assert removed.status_code == 200, removed.text
+    listed = await patch(client, {"op": "remove", "path": "tags", "value": ["m"]})
+    assert listed.status_code == 200, listed.text
+    assert tags_of(db) == [(1, "n")]
+    assert (await client.get("/Users/1")).json()[ACME]["tags"] == [{"value": "n"}]
+
+
+async def test_schemas_and_the_resolver_agree(
+    client: httpx.AsyncClient, db: HrDatabase, tmp_path: Path
+) -> None:
+    """/Schemas describes what PATCH, filters and rendering take (one view, not two)."""
+    described = (await client.get(f"/Schemas/{ACME}")).json()
+    [tags] = described["attributes"]
+    assert (tags["name"], tags["type"], tags["multiValued"]) == ("tags", "complex", True)
+    [value] = tags["subAttributes"]
+    assert (value["name"], value["type"], value["caseExact"]) == ("value", "string", False)
+    plan = load(str(tmp_path / "t.map"), write=db.dialect)
+    resolver = Resolver.for_object(plan.object("User"), plan.schemas)
+    info = resolver.resolve(ACME, "TAGS")
+    assert (info.name, info.type, info.multi_valued, info.sub_attributes) == (
+        "tags",
+        "complex",
+        True,
+        ("value",),
+    )
+    sub = resolver.resolve(None, "tags", "Value")
+    assert (sub.sub, sub.type, sub.case_exact, sub.mutability) == ("value", "string", False, "readWrite")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'tags eq "x"',
+        'tags eq "X"',
+        'tags.value eq "x"',
+        'tags[value eq "x"]',
+        'tags co "x"',
+        f'{ACME}:tags sw "x"',
+    ],
+)
+async def test_filters_match_any_value(client: httpx.AsyncClient, expression: str) -> None:
+    other = {"schemas": [CORE_USER, ACME], "userName": "b", ACME: {"tags": ["p", "q"]}}
+    assert (await client.post("/Users", json=other)).status_code == 201
+    found = await client.get("/Users", params={"filter": expression})
+    assert found.status_code == 200, found.text
+    assert [u["id"] for u in found.json()["Resources"]] == ["1"]
+    none = await client.get("/Users", params={"filter": expression.replace('"x', '"zz').replace('"X', '"zz')})
+    assert none.json()["totalResults"] == 0
 
 
 OPS = ("add", "replace", "remove")
@@ -139,9 +216,17 @@ async def test_no_patch_of_it_is_a_500_and_a_refused_one_writes_nothing(
     assert set(seen) >= {200, 400}  # the table reaches both sides
 
 
-async def test_a_post_takes_bare_strings(client: httpx.AsyncClient, db: HrDatabase) -> None:
-    body = {"schemas": [CORE_USER, ACME], "userName": "b", ACME: {"tags": ["p", "q"]}}
+@pytest.mark.parametrize("given", [["p", "q"], [{"value": "p"}, {"value": "q"}]], ids=["bare", "objects"])
+async def test_a_post_and_a_put_take_bare_values_and_objects(
+    client: httpx.AsyncClient, db: HrDatabase, given: list[Any]
+) -> None:
+    body = {"schemas": [CORE_USER, ACME], "userName": "b", ACME: {"tags": given}}
     created = await client.post("/Users", json=body)
     assert created.status_code == 201, created.text
+    assert created.json()[ACME]["tags"] == [{"value": "p"}, {"value": "q"}]
     anchor = int(created.json()["id"])
     assert [t for p, t in tags_of(db) if p == anchor] == ["p", "q"]
+    put = await client.put(f"/Users/{anchor}", json={**body, ACME: {"tags": given[:1]}})
+    assert put.status_code == 200, put.text
+    assert put.json()[ACME]["tags"] == [{"value": "p"}]
+    assert [t for p, t in tags_of(db) if p == anchor] == ["p"]

@@ -321,6 +321,18 @@ CUSTOM_SCHEMA_CASES: list[tuple[str, list[Edit], list[tuple[str, str, int]]]] = 
     ("type-mismatch", [("badge integer\n  }", "badge string\n  }")], [("MAP152", "string\n  }", 0)]),
     ("required-extension-attribute", [("    hrx.costCenter <-> cost\n", "")], [("MAP153", "User from", 0)]),
     (
+        "simple-multi-served-complex",
+        [
+            ("  badge integer\n", "  badge integer\n  tags string multi\n"),
+            (
+                "  write table employees\n}\n\nobject Device",
+                '  multi hrx.tags {\n    import sql"""SELECT employee_id, tag FROM tags"""\n  }\n'
+                "  write table employees\n}\n\nobject Device",
+            ),
+        ],
+        [("MAP161", "hrx.tags", 0)],
+    ),
+    (
         "unused-schema",
         [("    hrx.costCenter <-> cost\n    hrx.badge <-> badge integer\n", "")],
         [("MAP406", "hrx", 0)],

@@ -90,7 +90,7 @@ def _schema(urn: str, objs: list[PlanObject], custom: PlanSchema | None, base_ur
             attributes.setdefault(attr_name.casefold(), _attribute(obj, urn, bound, custom))
         for multi in obj.multi:
             if multi.schema_urn == urn:
-                attributes.setdefault(multi.attribute.casefold(), _multi_attribute(urn, multi))
+                attributes.setdefault(multi.attribute.casefold(), _multi_attribute(urn, multi, custom))
     return {
         "schemas": [SCHEMA_SCHEMA],
         "id": urn,
@@ -207,10 +207,15 @@ def _attribute(
     }
 
 
-def _multi_attribute(urn: str, multi: PlanMulti) -> dict[str, Any]:
+def _multi_attribute(urn: str, multi: PlanMulti, custom: PlanSchema | None) -> dict[str, Any]:
     """A child-table attribute: for references (group members) the value is writable and display,
-    $ref and type are filled in; otherwise (emails) the value and each kept sub-attribute are."""
+    $ref and type are filled in; otherwise (emails) the value and each kept sub-attribute are.
+    A custom schema's simple attribute (``tags string multi``) is served so too, its ``value``
+    as caseExact as declared (:func:`mapper.scim.attributes.served_as_complex`)."""
     definition = _definition(urn, multi.attribute, None)
+    attributes = custom.attributes if custom is not None else ()
+    declared = next((a for a in attributes if a.name.casefold() == multi.attribute.casefold()), None)
+    value_exact = declared is None or declared.type == "complex" or declared.case_exact
     writable = multi.add is not None or multi.remove is not None
     reference_types = [multi.reference] if multi.reference else ["external"]
 
@@ -221,7 +226,7 @@ def _multi_attribute(urn: str, multi: PlanMulti) -> dict[str, Any]:
             "multiValued": False,
             "description": "",
             "required": False,
-            "caseExact": name in ("value", "$ref"),
+            "caseExact": name == "$ref" or (name == "value" and value_exact),
             "mutability": mutability,
             "returned": "default",
             "uniqueness": "none",
