@@ -15,6 +15,7 @@ import pytest
 
 from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
+from mapper.scim.routes.discovery_data import schemas
 from tests.support.databases import HrDatabase, load_sql, reset_database
 from tests.support.scim import CORE_USER, ERROR, patch_body, scim_client
 
@@ -230,3 +231,18 @@ async def test_a_post_and_a_put_take_bare_values_and_objects(
     assert put.status_code == 200, put.text
     assert put.json()[ACME]["tags"] == [{"value": "p"}]
     assert [t for p, t in tags_of(db) if p == anchor] == ["p"]
+
+
+@pytest.mark.parametrize("flags", ["multi", "multi caseExact"])
+async def test_value_is_as_case_exact_as_declared_in_both_views(tmp_path: Path, flags: str) -> None:
+    mapping = tmp_path / "t.map"
+    mapping.write_text(
+        MAPPING.replace("DIALECT", "sqlite").replace("tags string multi", f"tags string {flags}"),
+        encoding="utf-8",
+    )
+    plan = load(str(mapping), write="sqlite")
+    exact = flags.endswith("caseExact")
+    [described] = [s for s in schemas(plan, "http://x") if s["id"] == ACME]
+    assert described["attributes"][0]["subAttributes"][0]["caseExact"] is exact
+    resolver = Resolver.for_object(plan.object("User"), plan.schemas)
+    assert resolver.resolve(ACME, "tags", "value").case_exact is exact
