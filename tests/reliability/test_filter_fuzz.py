@@ -189,13 +189,16 @@ def user_strategy() -> st.SearchStrategy[dict[str, Any]]:
         },
     )
     stamp = st.sampled_from(WHEN).map(lambda w: w.isoformat().replace("+00:00", "Z"))
+    # no "zzUnmapped" key: a served resource holds only attributes the schemas or the plan define,
+    # so a filter on an unknown name finds no value (its names are made canonical at the edge, and
+    # an unknown one stays as written: giving the data such a key in another case tested nothing
+    # a client can send)
     return st.fixed_dictionaries(
         {"id": st.just("1"), "userName": small_text},
         optional={
             "displayName": small_text,
             "title": small_text | st.none(),
             "externalId": small_text,
-            "zzUnmapped": small_text,
             "active": st.booleans(),
             "name": st.fixed_dictionaries({}, optional={"givenName": small_text, "familyName": small_text}),
             "emails": st.lists(email, max_size=3),
