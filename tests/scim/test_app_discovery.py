@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, LIST
+from mapper.pipeline import load
+from mapper.scim.attributes import Resolver
+from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, HR_MAP, LIST
 
 pytestmark = pytest.mark.anyio
 
@@ -153,3 +155,29 @@ def test_custom_schema_and_immutable_anchor_attribute_of_the_payroll_example() -
     assert group["displayName"]["caseExact"] is True
     user_type = resource_types(plan, "https://h/scim/v2")[0]
     assert [e["schema"] for e in user_type["schemaExtensions"]] == [ENTERPRISE, payroll["id"]]
+
+
+@pytest.mark.parametrize("object_type", ["User", "Group"])
+async def test_published_case_exactness_is_the_one_filters_and_patch_use(
+    client: httpx.AsyncClient, object_type: str
+) -> None:
+    """A client reads caseExact from /Schemas to know how the server compares values; the gateway
+    compares them as its name resolver says. Both must say the same for every attribute and
+    sub-attribute served (emails.value was published caseExact while compared without case)."""
+    plan = load(str(HR_MAP))
+    resolver = Resolver.for_object(plan.object(object_type), plan.schemas)
+    resource_type = (await client.get(f"/ResourceTypes/{object_type}")).json()
+    urns = [resource_type["schema"], *(e["schema"] for e in resource_type["schemaExtensions"])]
+    differ = []
+    for urn in urns:
+        schema = (await client.get(f"/Schemas/{urn}")).json()
+        for attribute in schema["attributes"]:
+            pairs = [(attribute["name"], None, attribute)]
+            pairs += [(attribute["name"], s["name"], s) for s in attribute.get("subAttributes", [])]
+            for name, sub, published in pairs:
+                if published["type"] == "complex":
+                    continue
+                resolved = resolver.resolve(urn, name, sub).case_exact
+                if published["caseExact"] != resolved:
+                    differ.append((urn, name, sub, published["caseExact"], resolved))
+    assert not differ

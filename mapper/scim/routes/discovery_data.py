@@ -216,6 +216,15 @@ def _multi_attribute(urn: str, multi: PlanMulti, custom: PlanSchema | None) -> d
     attributes = custom.attributes if custom is not None else ()
     declared = next((a for a in attributes if a.name.casefold() == multi.attribute.casefold()), None)
     value_exact = declared is None or declared.type == "complex" or declared.case_exact
+
+    def exact(name: str) -> bool:
+        """As the name resolver compares it: a core sub-attribute as RFC 7643 defines it
+        (``emails.value``, ``members.value`` and ``$ref`` are not caseExact), else as declared."""
+        known = definition.sub(name) if definition is not None else None
+        if known is not None:
+            return known.case_exact
+        return name == "$ref" or (name == "value" and value_exact)
+
     writable = multi.add is not None or multi.remove is not None
     reference_types = [multi.reference] if multi.reference else ["external"]
 
@@ -226,7 +235,7 @@ def _multi_attribute(urn: str, multi: PlanMulti, custom: PlanSchema | None) -> d
             "multiValued": False,
             "description": "",
             "required": False,
-            "caseExact": name == "$ref" or (name == "value" and value_exact),
+            "caseExact": exact(name),
             "mutability": mutability,
             "returned": "default",
             "uniqueness": "none",
