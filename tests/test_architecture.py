@@ -174,3 +174,31 @@ def test_a_backward_import_inside_a_unit_is_reported() -> None:
     assert backwards(layers, "mapper.runtime.sqlfilter.terms", found) == [
         "line 3: mapper.runtime.sqlfilter.terms imports mapper.runtime.sqlfilter.query"
     ]
+
+
+def suite_imports(path: Path) -> Iterator[str]:
+    """The modules a test file imports, as written (``test_app_support`` imported by bare name,
+    through the directory pytest puts on ``sys.path``, counts as written)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+
+
+def borrowed(module: str) -> bool:
+    """Whether ``module`` is another test module or a conftest: helpers shared between suites
+    live in ``tests/support`` (issue #12)."""
+    return any(part.startswith("test_") or part == "conftest" for part in module.split("."))
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "tests").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_a_test_module_imports_no_other_test_module(path: Path) -> None:
+    assert not [module for module in suite_imports(path) if borrowed(module)]
+
+
+def test_a_borrowed_helper_is_reported() -> None:
+    assert borrowed("test_app_support") and borrowed("tests.scim.test_app") and borrowed("tests.conftest")
+    assert not borrowed("tests.support.scim") and not borrowed("mapper.scim.app")

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from test_app_support import CORE_USER, ERROR, scim_client
 
 from mapper.runtime.database import engine_url
 from tests.support.databases import reset_database
+from tests.support.scim import CORE_USER, ERROR, scim_client
 
 pytestmark = pytest.mark.anyio
 
