@@ -35,7 +35,7 @@ from functools import partial
 from typing import Any
 
 from mapper.scim.attributes import Attribute, AttributeResolver
-from mapper.scim.errors import ScimError
+from mapper.scim.errors import ScimError, invalid_path
 from mapper.scim.paths import AttributePath, parse_path
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
@@ -132,8 +132,15 @@ def filter_paths(node: Filter, resolver: AttributeResolver, scope: Attribute | N
 
 
 def attr_path(text: str, resolver: AttributeResolver) -> AttrPath:
-    """One attribute path (``sortBy``) with canonical names, as :func:`filter_paths` spells it."""
-    return _filter_path(AttrPath.parse_token(text), resolver, None)
+    """One attribute path (``sortBy``) with canonical names, as :func:`filter_paths` spells it.
+    A path that does not parse, or that carries a value filter (``sortBy`` names an attribute or
+    a sub-attribute, RFC 7644 §3.4.2.3), is ``invalidPath``: a client that misspells its sort
+    learns so, instead of getting an unsorted page. An unknown attribute sorts nothing, as it
+    matches nothing in a filter."""
+    parsed = parse_path(text)
+    if parsed.value_filter is not None:
+        raise invalid_path(f"sortBy takes an attribute path without a value filter, not '{text.strip()}'")
+    return _filter_path(parsed.attr_path, resolver, None)
 
 
 def _filter_path(path: AttrPath, resolver: AttributeResolver, scope: Attribute | None) -> AttrPath:

@@ -216,6 +216,22 @@ async def test_sorting(client: httpx.AsyncClient) -> None:
     ).status_code == 400
 
 
+MALFORMED_SORTS = ["[", "a..b", '"userName"', "user name", 'emails[type eq "work"].value', "name.", ":"]
+
+
+@pytest.mark.parametrize("sort_by", MALFORMED_SORTS)
+async def test_a_malformed_sort_by_is_invalid_path_not_an_unsorted_page(
+    client: httpx.AsyncClient, sort_by: str
+) -> None:
+    """A sortBy that is not an attribute path (or carries a value filter) used to be taken apart
+    by hand and answered 200 with the page unsorted; the client never learnt its sort was lost."""
+    got = await client.get("/Users", params={"sortBy": sort_by})
+    searched = await client.post("/Users/.search", json={"schemas": [SEARCH], "sortBy": sort_by})
+    for response in (got, searched):
+        assert response.status_code == 400, response.text
+        assert response.json()["scimType"] == "invalidPath"
+
+
 async def test_attributes_and_excluded_attributes(client: httpx.AsyncClient) -> None:
     body = (await client.get("/Users", params={"attributes": "userName,emails"})).json()
     for resource in body["Resources"]:
