@@ -20,19 +20,35 @@ from typing import Any
 
 log = logging.getLogger("mapper.scim")
 
-_TOO_LARGE_BODY = (
-    b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"431",'
-    b'"detail":"The request line and headers are larger than this server accepts."}'
+
+def _refusal(status: int, reason: str, detail: str) -> bytes:
+    """A whole HTTP response carrying a SCIM error body (RFC 7644 section 3.12), then the
+    connection closes: written by hand for what the app never sees, a request whose line or
+    headers could not be read."""
+    body = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"%d","detail":"%s"}' % (
+        status,
+        detail.encode(),
+    )
+    return (
+        b"HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/scim+json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (status, reason.encode(), len(body), body)
+    )
+
+
+_TOO_LARGE = _refusal(
+    431,
+    "Request Header Fields Too Large",
+    "The request line and headers are larger than this server accepts.",
 )
-# A SCIM error body like every other refusal (RFC 7644 section 3.12), written by hand: the app
-# never sees a request whose headers were not complete.
-_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-    b"Content-Type: application/scim+json\r\nContent-Length: "
-    + str(len(_TOO_LARGE_BODY)).encode()
-    + b"\r\n\r\n"
-    + _TOO_LARGE_BODY
+#: The longest request target httptools reads (its URL parser keeps 16-bit offsets); a longer one,
+#: if the headers' bound lets it through, is a 414 rather than a malformed request.
+MAX_TARGET_BYTES = 0xFFFF
+_TOO_LONG_TARGET = _refusal(
+    414,
+    "URI Too Long",
+    f"The request target (path and query string) is longer than {MAX_TARGET_BYTES} bytes.",
 )
+_MALFORMED = _refusal(400, "Bad Request", "The request is not valid HTTP/1.1.")
 
 
 _BUSY_BODY = (
@@ -104,6 +120,14 @@ class _HeaderGuard:
         from uvicorn.protocols.http.flow_control import service_unavailable
 
         super()._start_asgi_task(cycle, _busy if app is service_unavailable else app)  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn answers a request its parser refuses with a plain-text 400; answer it as a SCIM
+        error (a 414 for a request target longer than httptools reads) and close, as uvicorn does."""
+        too_long = len(getattr(self, "url", b"")) > MAX_TARGET_BYTES  # httptools keeps the target read
+        self._disarm()
+        self.transport.write(_TOO_LONG_TARGET if too_long else _MALFORMED)
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,6 +152,40 @@ def test_headers_over_the_bound_are_431(server: Server) -> None:
             error = json.loads(body)
             assert error["status"] == "431"
             assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+def scim_refusal(answer: bytes, status: int) -> dict[str, Any]:
+    """The SCIM error body of a raw ``answer`` that must carry ``status`` and close."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), answer[:200]
+    assert b"application/scim+json" in head.lower() and b"connection: close" in head.lower()
+    error = json.loads(body)
+    assert error["status"] == str(status) and error["schemas"] == [
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    ]
+    return error
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"NOT A REQUEST\r\n\r\n", b"GET /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n"],
+)
+def test_a_request_that_is_not_http_is_a_scim_400(server: Server, sent: bytes) -> None:
+    """uvicorn's parser refusing a request used to answer text/plain 'Invalid HTTP request received.'"""
+    with server.connect() as sock:
+        sock.sendall(sent)
+        scim_refusal(read_all(sock), 400)
+    assert request(server, "GET", "/scim/v2/Users?count=1").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_request_target_longer_than_httptools_reads_is_a_scim_414(tmp_path: Path) -> None:
+    """Between 64 KiB (where httptools stops parsing a URL) and ``--max-header-bytes``, a long query
+    string (an ``attributes=`` list, a long filter) was uvicorn's plain-text 400."""
+    with serving(tmp_path, "--max-header-bytes=262144") as roomy:
+        answer = request(roomy, "GET", "/scim/v2/Users?attributes=" + ",".join(["userName"] * 9000))
+        assert "65535" in scim_refusal(answer, 414)["detail"]
+        fits = request(roomy, "GET", "/scim/v2/Users?count=1&attributes=" + ",".join(["userName"] * 6000))
+        assert fits.startswith(b"HTTP/1.1 200 "), fits[:200]
 
 
 @pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickled"])
