@@ -72,13 +72,16 @@ USER_TEXT: tuple[tuple[str, Names], ...] = (
     (
         "name.givenName",
         Names(
-            ("givenname", "firstname", "fname", "forename", "first", "christianname"),
+            ("givenname", "firstname", "fname", "forename", "first", "given", "christianname"),
             ("firstname", "givenname", "forename", "christianname"),
         ),
     ),
     (
         "name.familyName",
-        Names(("familyname", "lastname", "lname", "surname", "last"), ("lastname", "familyname", "surname")),
+        Names(
+            ("familyname", "lastname", "lname", "surname", "last", "family", "sn"),
+            ("lastname", "familyname", "surname"),
+        ),
     ),
     ("name.middleName", Names(("middlename", "mname"), ("middlename",))),
     (

@@ -147,6 +147,23 @@ def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_pat
     assert not errors(text, url)
 
 
+@pytest.mark.parametrize(
+    ("given", "family"), [("Given", "Family"), ("given_name", "sn"), ("FirstName", "Surname")]
+)
+def test_name_columns_are_guessed_by_their_short_names_too(tmp_path: Path, given: str, family: str) -> None:
+    """A hand-made schema (``Staff(Login, Given, Family)``) left both names as 'no SCIM attribute
+    guessed'; ``sn`` is LDAP's surname."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE Staff (StaffID INTEGER PRIMARY KEY, Login TEXT NOT NULL UNIQUE, "
+        f"{given} TEXT, {family} TEXT);",
+    )
+    text = scaffold(url).text
+    assert re.search(rf"name\.givenName +<-> {given}\n", text), text
+    assert re.search(rf"name\.familyName +<-> {family}\n", text), text
+    assert not errors(text, url)
+
+
 def test_a_status_without_declared_codes_is_left_to_fill_in(tmp_path: Path) -> None:
     url = sqlite_db(
         tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status TEXT);"
