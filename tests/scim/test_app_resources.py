@@ -180,7 +180,7 @@ async def test_double_encoded_ids_are_decoded_again(client: httpx.AsyncClient) -
 
 
 async def test_location_percent_encodes_the_id(client: httpx.AsyncClient) -> None:
-    from mapper.scim.routes.requests import location
+    from mapper.scim.routes.urls import location
 
     assert location("https://h/scim/v2", "/Groups", "CN=1,OBJECT=GROUP") == (
         "https://h/scim/v2/Groups/CN%3D1%2COBJECT%3DGROUP"

@@ -10,8 +10,9 @@ from mapper.scim.errors import ScimError
 from mapper.scim.filter import parse_filter
 from mapper.scim.filtershape import parse
 from mapper.scim.routes.normalise import PathNormaliser
-from mapper.scim.routes.requests import decoded_again, location
+from mapper.scim.routes.requests import decoded_again
 from mapper.scim.routes.search import page, query, sort
+from mapper.scim.routes.urls import location
 
 NORMALISER = PathNormaliser(
     "/scim/v2",

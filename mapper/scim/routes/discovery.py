@@ -18,7 +18,7 @@ from mapper.plan import Plan
 from mapper.scim.errors import not_found, not_implemented
 from mapper.scim.responses import ScimResponse, list_response
 from mapper.scim.routes import discovery_data
-from mapper.scim.routes.requests import scim_root
+from mapper.scim.routes.urls import scim_root
 from mapper.scim.settings import Settings
 
 _MAX_ROOTS = 16

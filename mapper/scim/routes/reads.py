@@ -26,9 +26,9 @@ from starlette.types import Scope
 from mapper.runtime.gateway import Gateway
 from mapper.scim.filtershape import equality
 from mapper.scim.responses import ScimResponse, list_response, resource_response
-from mapper.scim.routes.requests import root_of
 from mapper.scim.routes.resources import ResourceEndpoints
 from mapper.scim.routes.search import key_of
+from mapper.scim.routes.urls import root_of
 
 
 def only_filter(raw: bytes) -> str | None:

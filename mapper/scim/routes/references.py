@@ -20,7 +20,7 @@ from starlette.types import Scope
 from mapper.plan import Plan, PlanObject
 from mapper.runtime.store import Dangling, ObjectStore
 from mapper.scim.audit import note_dropped
-from mapper.scim.routes.requests import location
+from mapper.scim.routes.urls import location
 
 
 class Members:

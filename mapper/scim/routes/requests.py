@@ -1,20 +1,17 @@
-"""Reading SCIM requests: JSON bodies within a size limit and a deadline, ids as clients really
-encode them, and the absolute URLs that ``meta.location``, ``Location`` and ``$ref`` carry."""
+"""Reading SCIM requests: JSON bodies within a size limit and a deadline, and ids as clients really
+encode them. (The URLs of the answer are built by :mod:`mapper.scim.routes.urls`.)"""
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import anyio
 import orjson
 from starlette.requests import Request
-from starlette.types import Scope
 
 from mapper.scim.errors import invalid_syntax, request_timeout, too_large
-from mapper.scim.routes.normalise import CLIENT_ROOT_KEY
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: (deadline in anyio's clock, seconds allowed) for a write's body, set by the front door
@@ -76,48 +73,3 @@ def decoded_again(value: str) -> str | None:
     if "%" not in value or not _PERCENT_ESCAPE.search(value):
         return None
     return unquote(value)
-
-
-def scim_root(request: Request, base_path: str) -> str:
-    """The absolute SCIM root URL of this request, e.g. ``https://idm.example.com/scim/v2``.
-
-    Starlette's ``base_url`` (which validates the Host header) costs ~10 µs per request; it
-    depends only on the scheme, Host header, server address and root path, so it is computed once
-    per combination (a bounded cache: the Host header is the client's to choose)."""
-    return root_of(request.scope, base_path)
-
-
-def root_of(scope: Scope, base_path: str) -> str:
-    """:func:`scim_root` from the ASGI scope (the read fast path has no :class:`Request`). A client
-    that came in through the ECMA host's root (``/ecma2host_HR/scim``) gets that root instead of
-    ``base_path``: its links must lead back the way it came."""
-    base_path = scope.get(CLIENT_ROOT_KEY, base_path)
-    host = None
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host = value
-            break
-    root_path = scope.get("app_root_path", scope.get("root_path", ""))
-    server = scope.get("server")
-    return _root(scope.get("scheme", "http"), host, tuple(server) if server else None, root_path, base_path)
-
-
-@functools.lru_cache(maxsize=64)
-def _root(
-    scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str, base_path: str
-) -> str:
-    scope = {
-        "type": "http",
-        "scheme": scheme,
-        "server": server,
-        "root_path": root_path,
-        "path": "/",
-        "query_string": b"",
-        "headers": [(b"host", host)] if host is not None else [],
-    }
-    return str(Request(scope).base_url).rstrip("/") + base_path
-
-
-def location(root: str, endpoint: str, id_: str) -> str:
-    """The absolute URL of one resource; the id is percent-encoded (RFC 3986 segment)."""
-    return f"{root}{endpoint}/{id_ if id_.isascii() and id_.isalnum() else quote(id_, safe='')}"

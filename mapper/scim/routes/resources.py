@@ -36,8 +36,9 @@ from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
 from mapper.scim.routes.references import Members, note_drops
-from mapper.scim.routes.requests import decoded_again, location, read_object, scim_root
+from mapper.scim.routes.requests import decoded_again, read_object
 from mapper.scim.routes.search import Query, matching, query
+from mapper.scim.routes.urls import location, scim_root
 from mapper.scim.settings import Settings
 from mapper.scim.strict import check_mapped
 

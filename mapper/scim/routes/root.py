@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from mapper.links import doc
 from mapper.scim.responses import JsonResponse
-from mapper.scim.routes.requests import root_of
+from mapper.scim.routes.urls import root_of
 
 SERVICE = "scim-sql-mapper"
 DESCRIPTION = "SCIM 2.0 provisioning gateway for SQL databases"
