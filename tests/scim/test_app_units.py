@@ -9,8 +9,8 @@ from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
 from mapper.scim.filter import parse_filter
 from mapper.scim.filtershape import parse
+from mapper.scim.routes.lookup import decoded_again
 from mapper.scim.routes.normalise import PathNormaliser
-from mapper.scim.routes.requests import decoded_again
 from mapper.scim.routes.search import page, query, sort
 from mapper.scim.routes.urls import location
 

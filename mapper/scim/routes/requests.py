@@ -1,11 +1,10 @@
-"""Reading SCIM requests: JSON bodies within a size limit and a deadline, and ids as clients really
-encode them. (The URLs of the answer are built by :mod:`mapper.scim.routes.urls`.)"""
+"""Reading a SCIM request's body: JSON within a size limit and a deadline. (What its path names is
+looked up by :mod:`mapper.scim.routes.lookup`; the URLs of the answer are built by
+:mod:`mapper.scim.routes.urls`.)"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import unquote
 
 import anyio
 import orjson
@@ -13,7 +12,6 @@ from starlette.requests import Request
 
 from mapper.scim.errors import invalid_syntax, request_timeout, too_large
 
-_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 #: (deadline in anyio's clock, seconds allowed) for a write's body, set by the front door
 #: (:mod:`mapper.scim.front`) as the request reaches the app
 BODY_DEADLINE_KEY = "mapper.body_deadline"
@@ -63,13 +61,3 @@ async def read_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_syntax("request body must be a JSON object")
     return body
-
-
-def decoded_again(value: str) -> str | None:
-    """``value`` percent-decoded once more when it still holds ``%XX`` escapes, else None.
-
-    Entra ID percent-encodes some ids twice (``/Groups/cn%253Dabc``); when the id as decoded once
-    (``cn%3Dabc``) is unknown, the handlers try this second decoding (``cn=abc``)."""
-    if "%" not in value or not _PERCENT_ESCAPE.search(value):
-        return None
-    return unquote(value)

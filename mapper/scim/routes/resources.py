@@ -1,8 +1,9 @@
 """The resource endpoints of one object type (RFC 7644 §3.3-3.6): ``/Users`` (list, create),
 ``/Users/{id}`` (get, replace, patch, delete) and ``/Users/.search``.
 
-Handlers speak to the runtime's :class:`~mapper.runtime.store.ObjectStore` only; every failure is
-an exception that :mod:`mapper.scim.routes.exceptions` turns into a SCIM error. Resources come from
+Handlers speak to the runtime's :class:`~mapper.runtime.store.ObjectStore` only, found with the
+object a request names by :mod:`mapper.scim.routes.lookup`; every failure is an exception that
+:mod:`mapper.scim.routes.exceptions` turns into a SCIM error. Resources come from
 the store freshly rendered, so the handlers decorate them in place: ``meta.location``, and
 ``$ref``/``type``/``display`` on references to other resources (group members).
 """
@@ -25,7 +26,6 @@ from starlette.responses import Response
 
 from mapper.plan import Plan, PlanObject
 from mapper.runtime.errors import ContendedError, DatabaseUnavailableError, PreconditionFailedError
-from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import KeyedLocks, arrived
 from mapper.runtime.store import Dangling, ObjectStore
 from mapper.scim import names
@@ -35,8 +35,9 @@ from mapper.scim.errors import not_found, too_large
 from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
+from mapper.scim.routes.lookup import existing, gateway_of, store_of
 from mapper.scim.routes.references import Members, note_drops
-from mapper.scim.routes.requests import decoded_again, read_object
+from mapper.scim.routes.requests import read_object
 from mapper.scim.routes.search import Query, matching, query
 from mapper.scim.routes.urls import location, scim_root
 from mapper.scim.settings import Settings
@@ -50,12 +51,6 @@ _PROJECTION_PARAMS = ("attributes", "excludedattributes")
 INLINE_PAGE = 50
 #: how long a PATCH without If-Match re-reads and retries when others change the object under it
 _PATCH_RETRY_SECONDS = 10.0
-
-
-def gateway_of(request: Request) -> Gateway:
-    """The gateway the app's lifespan started."""
-    gateway: Gateway = request.scope["state"]["gateway"]
-    return gateway
 
 
 class ResourceEndpoints:
@@ -100,14 +95,6 @@ class ResourceEndpoints:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def store(self, request: Request) -> ObjectStore:
-        """This type's store; 503 until the first import has filled the cache, because an empty
-        cache would answer "no such user" and make clients create duplicates."""
-        gateway = gateway_of(request)
-        if not gateway.ready:
-            raise gateway.unready_error(self.obj.source)
-        return gateway.stores[self.name]
-
     async def list_resources(self, request: Request) -> Response:
         return await self.respond_list(request, self.query(request.query_params))
 
@@ -143,7 +130,7 @@ class ResourceEndpoints:
 
     async def matching(self, request: Request, q: Query) -> tuple[int, list[dict[str, Any]]]:
         """The total number of matches and the requested page of them."""
-        store = self.store(request)
+        store = store_of(request, self.obj)
         size = self.max_results if q.count is None else min(q.count, self.max_results)
         if q.filter is None and q.sort_by is None:  # render only the page, off the event loop
             records = store.records()
@@ -161,7 +148,7 @@ class ResourceEndpoints:
         )
 
     async def get(self, request: Request) -> Response:
-        _, _, resource = await self.existing(request)
+        _, _, resource = await existing(request, self.obj)
         version = resource.get("meta", {}).get("version")
         if_none_match = request.headers.get("if-none-match")
         if version and if_none_match and _etag_in(version, if_none_match):
@@ -171,28 +158,12 @@ class ResourceEndpoints:
             self.output(gateway_of(request).stores, resource, scim_root(request, self.base_path), q)
         )
 
-    async def existing(self, request: Request) -> tuple[ObjectStore, str, dict[str, Any]]:
-        """The store, id and resource a ``/Users/{id}`` request names, or 404.
-
-        Entra ID sometimes percent-encodes an id twice (``/Groups/cn%253Dabc``): when the id as
-        decoded once is unknown and still holds ``%XX``, it is decoded once more."""
-        store = self.store(request)
-        id_ = str(request.path_params["id"])
-        resource = await store.get(id_)
-        if resource is None:
-            again = decoded_again(id_)
-            if again is not None:
-                id_, resource = again, await store.get(again)
-        if resource is None:
-            raise not_found(f"{self.name} not found")
-        return store, id_, resource
-
     # -- writes -----------------------------------------------------------------------------
 
     async def create(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = self.incoming(await read_object(request, self.max_body_bytes))
-        store = self.store(request)
+        store = store_of(request, self.obj)
         dropped: list[Dangling] = []
         try:
             created = await store.create(body, dropped=dropped)
@@ -208,7 +179,7 @@ class ResourceEndpoints:
     async def replace(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = self.incoming(await read_object(request, self.max_body_bytes))
-        store, id_, _ = await self.existing(request)
+        store, id_, _ = await existing(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         if_match = request.headers.get("if-match")
         dropped: list[Dangling] = []
@@ -216,7 +187,7 @@ class ResourceEndpoints:
             replaced = await store.replace(id_, body, if_match=if_match, dropped=dropped)
         finally:
             note_drops(request.scope, dropped)
-        return self.single(request, replaced)
+        return self.single(request, replaced, scim_root(request, self.base_path))
 
     async def patch(self, request: Request) -> Response:
         """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
@@ -242,7 +213,8 @@ class ResourceEndpoints:
         if self.strict:
             check_mapped(operations, self.obj, self.resolver)
         client_if_match = request.headers.get("if-match")
-        store, id_, _ = await self.existing(request)
+        root = scim_root(request, self.base_path)  # for the answer's links
+        store, id_, _ = await existing(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         database = store.database  # a PATCH queued behind others of this object waits within the bound
         unavailable = partial(DatabaseUnavailableError, database.name)
@@ -254,13 +226,13 @@ class ResourceEndpoints:
                     raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
                 if patched == current and client_if_match is None:  # nothing changes: no write
-                    return self.patched(request, current)
+                    return self.patched(request, current, root)
                 if_match = client_if_match or current.get("meta", {}).get("version")
                 dropped: list[Dangling] = []
                 try:
                     written = await store.replace(id_, patched, if_match=if_match, dropped=dropped)
                     note_drops(request.scope, dropped)
-                    return self.patched(request, written)
+                    return self.patched(request, written, root)
                 except PreconditionFailedError:
                     if client_if_match is not None:
                         raise
@@ -274,7 +246,7 @@ class ResourceEndpoints:
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
-        store, id_, _ = await self.existing(request)
+        store, id_, _ = await existing(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         await store.delete(id_, if_match=request.headers.get("if-match"))
         return no_content()
@@ -287,16 +259,17 @@ class ResourceEndpoints:
 
     # -- output -----------------------------------------------------------------------------
 
-    def patched(self, request: Request, resource: dict[str, Any]) -> Response:
-        """The answer to a successful PATCH (see :meth:`patch`)."""
+    def patched(self, request: Request, resource: dict[str, Any], root: str) -> Response:
+        """The answer to a successful PATCH (see :meth:`patch`); ``root`` is the request's SCIM
+        root (:func:`~mapper.scim.routes.urls.scim_root`)."""
         q = _projection(request.query_params) if request.scope["query_string"] else None
         if not self.members or (q is not None and (q.attributes or q.excluded)):
-            return self.single(request, resource)
+            return self.single(request, resource, root)
         version = resource.get("meta", {}).get("version")
         return no_content({"ETag": str(version)} if version else None)
 
-    def single(self, request: Request, resource: dict[str, Any]) -> ScimResponse:
-        root = scim_root(request, self.base_path)
+    def single(self, request: Request, resource: dict[str, Any], root: str) -> ScimResponse:
+        """The answer of a write that returns the resource, its links under ``root``."""
         q = _projection(request.query_params) if request.scope["query_string"] else None
         return resource_response(self.output(gateway_of(request).stores, resource, root, q))
 
