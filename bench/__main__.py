@@ -205,40 +205,64 @@ def multi_worker(run: Run, db: data.BenchDatabase, args: argparse.Namespace, wor
     shapes = [(workers, "auto") for workers in args.worker_list]
     if 1 in args.worker_list:
         shapes.append((1, "off"))
+    bodies = workdir / "worker-bodies.json"
     for workers, coherence in shapes:
         with servers.start_gateway(
             db.url, db.dialect, token, workdir, workers=workers, pin=False, coherence=coherence
         ) as gateway:
-            figures = {}
-            for name in ("get_filter", "get_id", "post"):
-                results = [
-                    wrk.run(
-                        gateway.base, name, args.seconds, http.script_env(token, db.users), cpu=None
-                    ).as_dict()
-                    for _ in range(args.repeat)
-                ]
-                figures[name] = {
-                    "rps": median([r["rps"] for r in results]),
-                    "p99_ms": median([r["p99_ms"] for r in results]),
-                    "runs": results,
-                }
-            key = str(workers) if coherence == "auto" else f"{workers}-coherence-{coherence}"
-            run.raw["workers"][key] = figures
-            print(
-                f"   {db.dialect} workers={workers} coherence={coherence}: "
-                + ", ".join(
-                    f"{n} {f['rps']:.0f} req/s (p99 {f['p99_ms']:.1f} ms)" for n, f in figures.items()
-                ),
-                file=sys.stderr,
-                flush=True,
-            )
+            if not bodies.exists():
+                http.capture_bodies(gateway, bodies)
+            figures = _worker_reads(gateway, ("get_filter", "get_id", "post"), token, db.users, args)
+        key = str(workers) if coherence == "auto" else f"{workers}-coherence-{coherence}"
+        run.raw["workers"][key] = figures
+        _say_workers(f"{db.dialect} workers={workers} coherence={coherence}", figures)
+    # The bare app's own scaling on this machine, with wrk on the same cores, in the same run: what
+    # two workers can give at most here, whatever the gateway does.
+    run.raw["baseline_workers"] = {}
+    for workers in sorted({w for w in args.worker_list if w in (1, 2)}):
+        with servers.start_baseline(bodies, workdir, workers=workers, pin=False) as baseline:
+            figures = _worker_reads(baseline, ("get_filter", "get_id"), token, db.users, args)
+        run.raw["baseline_workers"][str(workers)] = figures
+        _say_workers(f"bare baseline workers={workers}", figures)
     one, two = run.raw["workers"].get("1"), run.raw["workers"].get("2")
     if one and two:
         by_id = two["get_id"]["rps"] / one["get_id"]["rps"] if one["get_id"]["rps"] else None
         note = f"filtered GET; GET by id {by_id:.2f}x" if by_id else "filtered GET"
+        bare_one, bare_two = (run.raw["baseline_workers"].get(k) for k in ("1", "2"))
+        if bare_one and bare_two and bare_one["get_filter"]["rps"] and bare_one["get_id"]["rps"]:
+            filtered = bare_two["get_filter"]["rps"] / bare_one["get_filter"]["rps"]
+            by_id_bare = bare_two["get_id"]["rps"] / bare_one["get_id"]["rps"]
+            note += f"; the bare app's own two/one here: filtered {filtered:.2f}x, by id {by_id_bare:.2f}x"
         run.rows.append(
             ratio_row("workers", two["get_filter"]["rps"], one["get_filter"]["rps"], "req/s", note)
         )
+
+
+def _worker_reads(
+    server: servers.Server, scripts: tuple[str, ...], token: str, users: int, args: argparse.Namespace
+) -> dict[str, dict]:
+    """Each script against an unpinned server (wrk unpinned too), median of ``args.repeat`` runs."""
+    figures = {}
+    for name in scripts:
+        results = [
+            wrk.run(server.base, name, args.seconds, http.script_env(token, users), cpu=None).as_dict()
+            for _ in range(args.repeat)
+        ]
+        figures[name] = {
+            "rps": median([r["rps"] for r in results]),
+            "p99_ms": median([r["p99_ms"] for r in results]),
+            "runs": results,
+        }
+    return figures
+
+
+def _say_workers(what: str, figures: dict[str, dict]) -> None:
+    print(
+        f"   {what}: "
+        + ", ".join(f"{n} {f['rps']:.0f} req/s (p99 {f['p99_ms']:.1f} ms)" for n, f in figures.items()),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def bench(database: str, users: int, args: argparse.Namespace, workdir: Path) -> Run:

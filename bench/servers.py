@@ -141,9 +141,15 @@ def uvicorn_argv(app: str, port: int, workers: int = 1, factory: bool = False) -
     return argv + (["--factory"] if factory else [])
 
 
-def start_baseline(bodies: Path, logdir: Path, timeout: float = 60) -> Server:
-    """The bare Starlette app (:mod:`bench.baseline`) on uvicorn with the gateway's settings."""
+def start_baseline(
+    bodies: Path, logdir: Path, timeout: float = 60, workers: int = 1, *, pin: bool = True
+) -> Server:
+    """The bare Starlette app (:mod:`bench.baseline`) on uvicorn with the gateway's settings: one
+    worker pinned to the server core, or (``pin=False``, or several ``workers``) unpinned, as
+    :func:`start_gateway` runs them."""
     port = free_port()
-    argv = pinned(SERVER_CPU, uvicorn_argv("bench.baseline:app", port))
+    argv = uvicorn_argv("bench.baseline:app", port, workers)
+    if workers == 1 and pin:
+        argv = pinned(SERVER_CPU, argv)
     env = {**os.environ, "BENCH_BODIES": str(bodies)}
-    return _start("baseline", argv, env, port, logdir / "baseline.log", timeout)
+    return _start("baseline", argv, env, port, logdir / f"baseline-{workers}.log", timeout)
