@@ -7,7 +7,10 @@ extension), so one gateway serving several connectors keeps them apart. What is 
 - requests: the front door (:mod:`mapper.scim.front`) times every HTTP request and counts it by
   route *template* (``/scim/v2/Users/{id}``, never the raw path: the client does not choose how
   many series there are), method (unknown methods are ``other``) and status; errors (4xx) are
-  counted again by the ``scimType`` of their body;
+  counted again by the ``scimType`` of their body. This runs for every request, so its route is
+  found in one or two dict look-ups (an item path's parent is the one string made) and, in one
+  process, it is two additions to a list kept per series (:class:`TalliedHistogram`), read into
+  prometheus-client's values when scraped;
 - syncs: the gateway reports each object type's full and delta imports as they finish
   (:attr:`mapper.runtime.gateway.Gateway.observe_sync`); group commits report each batch
   (:attr:`mapper.runtime.database.GroupCommitter.observe`);
@@ -17,10 +20,10 @@ extension), so one gateway serving several connectors keeps them apart. What is 
 
 Several worker processes (``PROMETHEUS_MULTIPROC_DIR`` set before the workers start) use
 prometheus-client's multiprocess mode: each worker writes its values to files in that directory
-and a scrape, answered by any worker, adds them up (counters and histograms summed; gauges as
-their ``multiprocess_mode`` says). Workers then also refresh their gauges every
-:data:`REFRESH_SECONDS`, so a scrape answered by another worker sees them at most that old.
-Several connectors' metrics as one, and the workers' shared directory, are
+(every request as it is answered) and a scrape, answered by any worker, adds them up (counters
+and histograms summed; gauges as their ``multiprocess_mode`` says). Workers then also refresh
+their gauges every :data:`REFRESH_SECONDS`, so a scrape answered by another worker sees them at
+most that old. Several connectors' metrics as one, and the workers' shared directory, are
 :mod:`mapper.scim.exposition`'s.
 """
 
@@ -28,14 +31,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import time
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.samples import Sample
 
 from mapper.runtime.cache import SyncStats
 from mapper.scim.exposition import MULTIPROC_ENV
@@ -63,6 +69,9 @@ SCIM_TYPES = frozenset(
     }
 )
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 30.0)
+#: the buckets' upper bounds, +Inf last: an observation's bucket is ``bisect_left(LATENCY_BOUNDS, it)``
+#: (the first bound at or above it, as prometheus-client finds it)
+LATENCY_BOUNDS = (*LATENCY_BUCKETS, math.inf)
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 _LARGEST_ERROR_BODY = 64 * 1024  # error bodies are small; a larger 4xx body is not parsed
@@ -101,15 +110,28 @@ class RouteTemplates:
             root = f"{base_path}/{segment}"
             self.fixed[root] = root
             self.items[segment] = (f"{root}/{{id}}", f"{root}/.search")
+        self.parents = {f"{base_path}/{segment}": item for segment, item in self.items.items()}
 
     def __call__(self, path: str) -> str:
+        return self.route(path)
+
+    def route(self, path: str) -> str:
+        """The route template of ``path``."""
+        found = self.fixed.get(path)  # a collection, a fixed path: the whole path is the key
+        if found is not None:
+            return found
+        # the usual item path, /scim/v2/Users/42, has a collection for parent: one slice, one look-up
+        cut = path.rfind("/")
+        item = self.parents.get(path[:cut])
+        if item is not None and cut + 1 < len(path):
+            return item[1] if path.endswith("/.search") else item[0]
         route = self.template(path)
         if route == "other" and self.normalise is not None:
             route = self.template(self.normalise(path))
         return route
 
     def template(self, path: str) -> str:
-        found = self.fixed.get(path)  # a collection, a fixed path: the whole path is the key
+        found = self.fixed.get(path)
         if found is not None:
             return found
         if path.startswith(self.prefix):
@@ -145,9 +167,45 @@ class _Families:
         )
 
     def histogram(
-        self, name: str, documentation: str, labels: tuple[str, ...], buckets: tuple[float, ...]
+        self,
+        name: str,
+        documentation: str,
+        labels: tuple[str, ...],
+        buckets: tuple[float, ...],
+        kind: type[Histogram] = Histogram,
     ) -> Histogram:
-        return Histogram(name, documentation, ("connector", *labels), buckets=buckets, registry=self.registry)
+        return kind(name, documentation, ("connector", *labels), buckets=buckets, registry=self.registry)
+
+
+class TalliedHistogram(Histogram):
+    """A histogram whose series each keep their observations in a plain list, :attr:`tally` (the
+    count of each bucket, ``le`` order, then the sum), which the event loop's thread adds to with
+    no call and no lock; prometheus-client's values are set from it when the series is collected,
+    so the exposition is the plain histogram's. One writer only (the loop's thread; a scrape's
+    thread only reads, each slot whole), and one process only: in multiprocess mode each
+    observation must reach the shared files as it happens, so that mode keeps :class:`Histogram`."""
+
+    BOUNDS: ClassVar[tuple[float, ...]] = LATENCY_BOUNDS
+
+    def _metric_init(self) -> None:
+        super()._metric_init()
+        if tuple(self._upper_bounds) != self.BOUNDS:
+            raise ValueError(f"a tallied histogram has the buckets {self.BOUNDS}")
+        self.tally = [0.0] * (len(self.BOUNDS) + 1)
+
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        if exemplar:
+            raise ValueError("a tallied histogram keeps no exemplars")
+        tally = self.tally
+        tally[bisect_left(self.BOUNDS, amount)] += 1.0
+        tally[-1] += amount
+
+    def _child_samples(self) -> tuple[Sample, ...]:
+        tally = self.tally
+        for value, count in zip(self._buckets, tally, strict=False):
+            value.set(count)
+        self._sum.set(tally[-1])
+        return tuple(super()._child_samples())
 
 
 class Metrics:
@@ -156,6 +214,8 @@ class Metrics:
     def __init__(self, connector: str, routes: Callable[[str], str], *, multiprocess: bool | None = None):
         self.connector = connector
         self.routes = routes
+        # a bound method: calling an instance costs three times as much, and this runs for every request
+        self._route = routes.route if isinstance(routes, RouteTemplates) else routes
         self.multiprocess = MULTIPROC_ENV in os.environ if multiprocess is None else multiprocess
         self.registry = CollectorRegistry()
         family = _Families(self.registry)
@@ -165,6 +225,7 @@ class Metrics:
             "template, method and status",
             ("route", "method", "status"),
             LATENCY_BUCKETS,
+            Histogram if self.multiprocess else TalliedHistogram,
         )
         self.rejected = family.counter(
             "mapper_http_rejected_requests",
@@ -247,6 +308,9 @@ class Metrics:
             (),
             "livemin",
         )
+        #: each request series' tally (one process) or child (several), by (route, method, status);
+        #: bounded: routes and methods from fixed sets, statuses are ours
+        self._tallies: dict[tuple[str, str, int], list[float]] = {}
         self._children: dict[tuple[str, str, int], Any] = {}
         self._last_ok: dict[str, float] = {}
         #: the last run and the last failed run of each (object type, kind), this process's
@@ -260,15 +324,25 @@ class Metrics:
     def observe(self, path: str, method: str, status: int, seconds: float, error_body: bytes = b"") -> None:
         """Count one request to ``path`` (normalised) answered with ``status`` after ``seconds``; a
         4xx again by the ``scimType`` of its ``error_body``."""
-        route = self.routes(path)
-        method = method if method in METHODS else "other"
-        key = (route, method, status)
-        child = self._children.get(key)
-        if child is None:  # bounded: routes and methods from fixed sets, statuses are ours
-            child = self._children[key] = self.latency.labels(self.connector, route, method, str(status))
-        child.observe(seconds)
+        route = self._route(path)
+        if method not in METHODS:
+            method = "other"
+        if self.multiprocess:
+            child = self._children.get((route, method, status))
+            if child is None:
+                child = self._children[(route, method, status)] = self._series(route, method, status)
+            child.observe(seconds)
+        else:  # TalliedHistogram.observe, inlined: this runs for every request
+            tally = self._tallies.get((route, method, status))
+            if tally is None:
+                tally = self._tallies[(route, method, status)] = self._series(route, method, status).tally
+            tally[bisect_left(LATENCY_BOUNDS, seconds)] += 1.0
+            tally[-1] += seconds
         if 400 <= status < 500:
             self.rejected.labels(self.connector, str(status), _scim_type(error_body) or "none").inc()
+
+    def _series(self, route: str, method: str, status: int) -> Any:
+        return self.latency.labels(self.connector, route, method, str(status))
 
     # -- the runtime -------------------------------------------------------------------------
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mapper.scim.auth import parse_credentials
-from mapper.scim.metrics import RouteTemplates
+from mapper.scim.metrics import LATENCY_BUCKETS, METHODS, Metrics, RouteTemplates
 from tests.support.scim import CORE_GROUP, TOKEN, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
@@ -222,3 +223,65 @@ def test_route_templates_come_from_a_fixed_set() -> None:
     assert templates("/metrics") == "/metrics"
     for unknown in ("/scim/v2", "/scim/v2/Nope/1", "/scim/v2/Users/", "/x", "/metrics/x", ""):
         assert templates(unknown) == "other", unknown
+
+
+REQUESTS = "mapper_http_request_duration_seconds"
+#: latencies at, just above and just below the bucket bounds, none, and past the last bound
+LATENCIES = (0.0, 0.0005, 0.00050001, 0.001, 0.0049, 0.005, 0.3, 1.0, 29.99, 30.0, 30.0001, 1e6) + tuple(
+    i / 7919 for i in range(300)
+)
+
+
+def request_lines(text: bytes) -> list[str]:
+    """The request histogram's lines of an exposition but their ``_created`` (a time)."""
+    return [
+        line
+        for line in text.decode().splitlines()
+        if REQUESTS in line and not line.startswith(f"{REQUESTS}_created")
+    ]
+
+
+def test_the_request_histogram_exposes_what_prometheus_clients_own_does() -> None:
+    """One process counts requests in plain slots, set into prometheus-client's values when
+    scraped: the same requests expose the same lines (HELP, TYPE, every bucket, count and sum) as
+    the library's histogram fed them one by one, bucket bounds included."""
+    templates = RouteTemplates("/scim/v2", ("Users", "Groups"), ("/", "/metrics"))
+    metrics = Metrics("hr", templates, multiprocess=False)
+    registry = CollectorRegistry()
+    reference = Histogram(
+        REQUESTS,
+        metrics.latency._documentation,
+        ("connector", "route", "method", "status"),
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    paths = ("/scim/v2/Users/1", "/scim/v2/Groups", "/metrics", "/nope", "/scim/v2/Users/.search")
+    for i, seconds in enumerate(LATENCIES):
+        path, method, status = paths[i % 5], ("GET", "PUT", "BREW")[i % 3], (200, 404, 201, 500)[i % 4]
+        metrics.observe(path, method, status, seconds)
+        labels = ("hr", templates(path), method if method in METHODS else "other", str(status))
+        reference.labels(*labels).observe(seconds)
+    exposed = generate_latest(metrics.registry)
+    assert request_lines(exposed) == request_lines(generate_latest(registry))
+    assert len(request_lines(exposed)) > 60 * 18
+    created = [line for line in exposed.decode().splitlines() if line.startswith(f"{REQUESTS}_created")]
+    assert len(created) == 60  # one per series, as the library's own
+
+
+def test_hostile_paths_and_methods_add_no_series() -> None:
+    """The request series are kept per route template, method and status: paths and methods a
+    client makes up, however many, all land in the same few (memory stays bounded)."""
+    templates = RouteTemplates("/scim/v2", ("Users", "Groups"), ("/", "/metrics"))
+    metrics = Metrics("hr", templates, multiprocess=False)
+    for i in range(2000):
+        for path in (f"/scim/v2/Users/{i}", f"/x{i}", f"/scim/v2/Users/{i}/{i}", f"/scim/v2/N{i}/1"):
+            metrics.observe(path, f"M{i}", 404, 0.001)
+            metrics.observe(path, "GET", 404, 0.001)
+    series = {
+        tuple(sorted(sample.labels.items()))
+        for family in text_string_to_metric_families(generate_latest(metrics.registry).decode())
+        for sample in family.samples
+        if sample.name == f"{REQUESTS}_count"
+    }
+    assert len(series) == 4, series  # {id} and other, each by GET and other
+    assert len(metrics._tallies) == 4  # and what is kept per request series, not per path or method
