@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 
 import anyio
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.scim.audit import WRITE_METHODS, AuditLog, AuditTrail
@@ -62,6 +63,16 @@ class FrontDoor:
             scope[BODY_DEADLINE_KEY] = (anyio.current_time() + self.body_timeout, self.body_timeout)
         status = 500  # an exception escaping the app becomes a 500 outside the middleware
         error_body = b""  # the metrics count a 4xx by its body's scimType
+        response = self.at_door(scope)
+        if response is not None:  # answered here: its status and body are known, no send to watch
+            try:
+                await response(scope, receive, send)
+                status = response.status_code
+                if status >= 400:
+                    error_body = bytes(response.body)
+            finally:
+                self.count(scope, write, status, time.perf_counter() - started, error_body)
+            return
 
         async def answer(message: Message) -> None:
             nonlocal status, error_body
@@ -72,16 +83,28 @@ class FrontDoor:
             await send(message)
 
         try:
-            await self.guarded(scope, receive, answer)
+            await self.app(scope, receive, answer)
         finally:
-            seconds = time.perf_counter() - started
-            if write:
-                self.audit.write(scope, status, seconds)
-            if self.metrics is not None:
-                self.metrics.observe(scope["path"], scope["method"], status, seconds, error_body)
+            self.count(scope, write, status, time.perf_counter() - started, error_body)
+
+    def count(self, scope: Scope, write: bool, status: int, seconds: float, error_body: bytes) -> None:
+        """The way out: a write's audit line, then the request's metrics."""
+        if write:
+            self.audit.write(scope, status, seconds)
+        if self.metrics is not None:
+            self.metrics.observe(scope["path"], scope["method"], status, seconds, error_body)
 
     async def guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authentication, normalisation, then a cached read or the router (HTTP only)."""
+        response = self.at_door(scope)
+        if response is None:
+            await self.app(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+    def at_door(self, scope: Scope) -> Response | None:
+        """Authentication and normalisation, then the answer given at the door: a 401, or a cached
+        read; None when the router answers."""
         response = self.auth.rejection(scope)
         if response is None:
             path = scope["path"]
@@ -92,7 +115,4 @@ class FrontDoor:
             scope["path"] = self.normalise(path)
             if self.reads is not None:
                 response = self.reads.answer(scope)
-            if response is None:
-                await self.app(scope, receive, send)
-                return
-        await response(scope, receive, send)
+        return response
