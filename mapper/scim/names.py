@@ -30,13 +30,14 @@ case-insensitive resolver, whose memory the schemas bound.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import ScimError, invalid_path
-from mapper.scim.paths import AttributePath, parse_path
+from mapper.scim.paths import CACHED_LENGTH, AttributePath, parse_path
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
 #: The keys of a PATCH operation, and of a PATCH body's envelope.
@@ -53,7 +54,7 @@ def resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any
 
     out = _renamed(body, top)
     for key, value in out.items():
-        if resolver.schema_urn(key) == key and isinstance(value, dict):
+        if isinstance(value, dict) and resolver.schema_urn(key) == key:
             out[key] = _renamed(value, partial(_extension_name, resolver, key))
             container: dict[str, Any] = out[key]
             for name, inner in container.items():
@@ -67,8 +68,10 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
     """The ``Operations`` of a PATCH body (any case), each operation's keys canonical and its
     path parsed with canonical names; what is not a list, or not an operation object, is passed
     on as sent for PATCH to refuse."""
-    envelope = _renamed(body, lambda key: _PATCH_BODY.get(key.casefold(), key))
-    ops = envelope.get("Operations")
+    if "Operations" in body:  # as RFC 7644 spells it (the exact spelling wins over any other)
+        ops = body["Operations"]
+    else:
+        ops = _renamed(body, lambda key: _PATCH_BODY.get(key.casefold(), key)).get("Operations")
     if not isinstance(ops, list):
         return ops
     out = [_operation(op) if isinstance(op, dict) else op for op in ops]
@@ -84,7 +87,7 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
 
 def _operation(op: dict[str, Any]) -> dict[str, Any]:
     """A copy of one operation with canonical keys (most arrive so already)."""
-    if all(key in _OPERATION for key in op):
+    if op.keys() <= _OPERATION.keys():
         return dict(op)
     return _renamed(op, _operation_key)
 
@@ -95,7 +98,15 @@ def _operation_key(key: str) -> str:
 
 def _canonical_path(text: str, resolver: AttributeResolver) -> AttributePath:
     """The path ``text`` parsed, with the schemas' names (its value filter as written: the
-    evaluator resolves it)."""
+    evaluator resolves it). Provisioning sends the same few paths again and again, so those
+    :func:`~mapper.scim.paths.parse_path` remembers are remembered made canonical too, per type
+    (the paths are immutable); a path that does not parse raises every time."""
+    if len(text) > CACHED_LENGTH:
+        return _canonical(text, resolver)
+    return _canonical_remembered(text, resolver)
+
+
+def _canonical(text: str, resolver: AttributeResolver) -> AttributePath:
     path = parse_path(text)
     written = str(path)
     if path.urn and path.value_filter is None and path.sub_attribute is None:
@@ -111,6 +122,9 @@ def _canonical_path(text: str, resolver: AttributeResolver) -> AttributePath:
     )
     value_filter = path.value_filter and filter_paths(path.value_filter, resolver, info)
     return AttributePath(info.urn if path.urn else None, info.name, value_filter, sub, written)
+
+
+_canonical_remembered = functools.lru_cache(maxsize=1024)(_canonical)
 
 
 def filter_paths(node: Filter, resolver: AttributeResolver, scope: Attribute | None = None) -> Filter:

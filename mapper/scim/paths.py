@@ -48,7 +48,7 @@ class AttributePath:
         return f"{text}.{self.sub_attribute}" if self.sub_attribute else text
 
 
-_CACHED_LENGTH = 256  # longer paths (large value filters) are parsed each time, not remembered
+CACHED_LENGTH = 256  # longer paths (large value filters) are parsed each time, not remembered
 
 
 def parse_path(text: str) -> AttributePath:
@@ -59,7 +59,7 @@ def parse_path(text: str) -> AttributePath:
     parsed (immutable) paths answers those in well under a microsecond. Malformed paths raise
     every time and are not remembered."""
     text = text.strip() if isinstance(text, str) else ""
-    if len(text) <= _CACHED_LENGTH:
+    if len(text) <= CACHED_LENGTH:
         return _parse_cached(text)
     return _parse(text)
 
