@@ -153,7 +153,7 @@ class ResourceEndpoints:
         if_none_match = request.headers.get("if-none-match")
         if version and if_none_match and _etag_in(version, if_none_match):
             return Response(status_code=304, headers={"ETag": version})
-        q = _projection(request.query_params) if request.scope["query_string"] else None
+        q = _projection(request)
         return resource_response(
             self.output(gateway_of(request).stores, resource, scim_root(request, self.base_path), q)
         )
@@ -173,7 +173,7 @@ class ResourceEndpoints:
             request.scope, self.name, store.codec.anchor_of(created["id"])
         )  # what the id names (id dn: a DN)
         root = scim_root(request, self.base_path)
-        out = self.output(gateway_of(request).stores, created, root, _projection(request.query_params))
+        out = self.output(gateway_of(request).stores, created, root, _projection(request))
         return resource_response(out, 201, location=location(root, self.endpoint, created["id"]))
 
     async def replace(self, request: Request) -> Response:
@@ -262,7 +262,7 @@ class ResourceEndpoints:
     def patched(self, request: Request, resource: dict[str, Any], root: str) -> Response:
         """The answer to a successful PATCH (see :meth:`patch`); ``root`` is the request's SCIM
         root (:func:`~mapper.scim.routes.urls.scim_root`)."""
-        q = _projection(request.query_params) if request.scope["query_string"] else None
+        q = _projection(request)
         if not self.members or (q is not None and (q.attributes or q.excluded)):
             return self.single(request, resource, root)
         version = resource.get("meta", {}).get("version")
@@ -270,7 +270,7 @@ class ResourceEndpoints:
 
     def single(self, request: Request, resource: dict[str, Any], root: str) -> ScimResponse:
         """The answer of a write that returns the resource, its links under ``root``."""
-        q = _projection(request.query_params) if request.scope["query_string"] else None
+        q = _projection(request)
         return resource_response(self.output(gateway_of(request).stores, resource, root, q))
 
     def output(
@@ -288,12 +288,15 @@ class ResourceEndpoints:
         return resource
 
 
-def _projection(params: Mapping[str, Any]) -> Query | None:
-    """``attributes``/``excludedAttributes`` of a single-resource request, if any."""
-    if not params:
+def _projection(request: Request) -> Query | None:
+    """``attributes``/``excludedAttributes`` of a single-resource request, if any (most have no
+    query string: then its parameters are not parsed)."""
+    if not request.scope["query_string"]:
         return None
     folded = {
-        k.casefold(): v for k, v in params.items() if k.casefold() in ("attributes", "excludedattributes")
+        k.casefold(): v
+        for k, v in request.query_params.items()
+        if k.casefold() in ("attributes", "excludedattributes")
     }
     return query(folded) if folded else None
 
