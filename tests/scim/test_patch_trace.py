@@ -4,7 +4,8 @@ functions in the order of their first call, and how many separate stops that mak
 
 The names a PATCH carries are made canonical at the edge (:mod:`mapper.scim.names`), so the
 front end's name handling (names, paths, attributes, the filter evaluator) is met at most twice:
-once to resolve the operations, once when a value filter is evaluated. PATCH resolves every
+once to resolve the operations, once when a value filter is evaluated (a path seen before is
+remembered made canonical, so the resolver is then first met by PATCH's resolution). PATCH resolves every
 operation into changes first (:mod:`mapper.scim.patch`, coercing values with
 :mod:`mapper.scim.patchvalues`), then applies them (:mod:`mapper.scim.patchtargets`, met again
 after a value filter's evaluation). The front door does its way-out work in one place, so the
