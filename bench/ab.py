@@ -6,13 +6,16 @@ on one database, in one run::
         --conns 16,64 /tmp/before .
 
 Each tree is served by its own ``mapper serve`` (``PYTHONPATH=TREE``), pinned to the server core,
-all on the same database; in each round wrk drives them one after the other (the order alternates
-between rounds) with the bench's ``post`` and ``patch`` scripts, or the read scripts with
-``--scripts get_id,get_filter``. After each write script the strict raw commit rate
-(:mod:`bench.measures.commits`) runs. For each figure it prints every round's value, the median,
-and the median over rounds of each round's ratio to the tree before: the figure to trust on a
-noisy machine. Figures: req/s, the gateway's CPU microseconds per request (from /proc), and, for
-writes, the writes per group commit (from /metrics).
+each on its own twin of one generated database (:func:`bench.data.twin`: the same rows on the same
+server or disk), so that no tree sees another's writes: on one shared database each tree's cache
+went stale under the other's PATCHes (each then read again and retried, twice the CPU) or, with
+coherence, re-read them on the shared core. In each round wrk drives the trees one after the other
+(the order alternates between rounds) with the bench's ``post`` and ``patch`` scripts, or the read
+scripts with ``--scripts get_id,get_filter``. After each write script the strict raw commit rate
+(:mod:`bench.measures.commits`) runs, on a twin of its own. For each figure it prints every
+round's value, the median, and the median over rounds of each round's ratio to the tree before:
+the figure to trust on a noisy machine. Figures: req/s, the gateway's CPU microseconds per request
+(from /proc), and, for writes, the writes per group commit (from /metrics).
 
 With ``--baseline`` (reads), the bare Starlette app (:mod:`bench.baseline`, sending bodies captured
 from the first tree) is served too and driven after the trees in each round, and each tree's
@@ -71,14 +74,16 @@ def main() -> None:
     workdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ab-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
     db = data.create(args.database, users, workdir)
+    twins = [data.twin(db, f"tree{i}", workdir) for i in range(len(args.trees))]
+    commits_db = data.twin(db, "commits", workdir)
     token = secrets.token_urlsafe(16)
     gateways: list[Server] = []
     baseline: Server | None = None
     results: dict[str, list[float]] = {}
     try:
-        for tree in args.trees:
+        for tree, twin in zip(args.trees, twins, strict=True):
             os.environ["PYTHONPATH"] = str(Path(tree).resolve())
-            gateways.append(servers.start_gateway(db.url, db.dialect, token, workdir))
+            gateways.append(servers.start_gateway(twin.url, db.dialect, token, workdir))
         os.environ.pop("PYTHONPATH")
         if args.baseline:
             http.capture_bodies(gateways[0], workdir / "bodies.json")
@@ -118,7 +123,7 @@ def main() -> None:
                 if script not in WRITES:  # reads: no commits to count, no raw commit rate
                     continue
                 kind = "insert" if script == "post" else "update"
-                rate = probe("commits", db.url, db.dialect, kind, args.seconds, users)["rate"]
+                rate = probe("commits", commits_db.url, db.dialect, kind, args.seconds, users)["rate"]
                 results.setdefault(f"raw {kind} commits/s", []).append(rate)
             print(f"round {round_ + 1}/{args.rounds} done, load {os.getloadavg()}", flush=True)
     finally:
@@ -126,7 +131,8 @@ def main() -> None:
             gateway.stop()
         if baseline is not None:
             baseline.stop()
-        db.drop()
+        for scratch in (*twins, commits_db, db):
+            scratch.drop()
     for key, values in results.items():
         line = f"{key:32} median {statistics.median(values):9.1f}  {[round(v, 1) for v in values]}"
         stem, _, tree = key.rpartition(" #")

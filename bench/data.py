@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -181,6 +182,42 @@ def create_postgres(users: int) -> BenchDatabase:
     with psycopg.connect(url, autocommit=True) as con:
         con.execute("VACUUM ANALYZE employees")
     return BenchDatabase("postgres", url.replace("postgresql://", "postgresql+psycopg://"), users)
+
+
+def twin(db: BenchDatabase, suffix: str, workdir: Path) -> BenchDatabase:
+    """A copy of ``db`` (the same rows, on the same server or disk), for a writer whose writes the
+    gateway under test must not see: the raw commit loop, or another tree in an A/B. Their
+    writes to the gateway's own rows would leave its cached versions stale, and a PATCH of a
+    stale row is read again and retried (``mapper.scim.routes.resources``), which doubles its
+    cost: a bench artefact, not the gateway's speed (see docs/performance.md, "PostgreSQL's
+    PATCH: why it varied"). On PostgreSQL nobody may be connected to ``db`` meanwhile."""
+    if db.dialect == "sqlite":
+        assert db.path is not None
+        path = workdir / f"{db.path.stem}-{suffix}.db"
+        for ending in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + ending).unlink(missing_ok=True)
+        source, copy = sqlite3.connect(db.path), sqlite3.connect(path)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+        return BenchDatabase("sqlite", f"sqlite:///{path}", db.users)
+    import psycopg
+
+    source = db.url.rpartition("/")[2]
+    name = f"{source}_{suffix}"
+    drop_postgres(name)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+        for attempt in range(10):
+            try:
+                con.execute(f"CREATE DATABASE {name} TEMPLATE {source}")
+                break
+            except psycopg.errors.ObjectInUse:  # an autovacuum worker on the source: wait for it
+                if attempt == 9:
+                    raise
+                time.sleep(1)
+    return BenchDatabase("postgres", db.url.rpartition("/")[0] + f"/{name}", db.users)
 
 
 def touch_users(db: BenchDatabase, count: int, tag: str = "Changed") -> list[int]:

@@ -80,7 +80,9 @@ def writes(
     """POST and PATCH at 16 and 64 connections, interleaved in each repetition with the strict raw
     serial commit rate they are compared with (and, with ``engine``, the rate through the
     gateway's ``Database``), measured while the gateway idles, so that drift in the disk's fsync
-    latency hits both alike. ``{"post": [...], "post_64": [...], "patch": [...], "patch_64":
+    latency hits both alike. ``url`` is where the raw loops commit: a twin of the gateway's
+    database (:func:`bench.data.twin`), so that their updates do not leave the gateway's cached
+    rows stale. ``{"post": [...], "post_64": [...], "patch": [...], "patch_64":
     [...], "commits": {"insert": [...], "update": [...]}, "commits_database": {...}}``: one dict
     per repetition."""
     results: dict = {key: [] for key, *_ in WRITES}
