@@ -7,15 +7,18 @@ it has no deadline for the headers of a request, and the app never sees a reques
 headers are complete. A client that opens a connection and sends ``GET / HTTP/1.1\\r\\nHost: x``
 and nothing more held that connection for as long as it liked. :func:`guarded_protocol` makes a
 subclass of uvicorn's protocol class that closes such a connection ``header_timeout`` seconds
-after it opened (or after the previous response), and one whose request line and headers pass
-``max_header_bytes`` with a 431. The body has its own deadline, set by the front door and kept
-where it is read (:func:`mapper.scim.routes.requests.read_json`), where a 408 can still be a SCIM error.
+after it opened (or after the first byte that followed the previous response), and one whose
+request line and headers pass ``max_header_bytes`` with a 431; under httptools it also keeps
+uvicorn's keep-alive deadline, on the same timer. The body has its own deadline, set by the front
+door and kept where it is read (:func:`mapper.scim.routes.requests.read_json`), where a 408 can
+still be a SCIM error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any
 
 log = logging.getLogger("mapper.scim")
@@ -78,19 +81,26 @@ class _HeaderGuard:
     """Mixed in before a uvicorn protocol class (which provides ``transport``, ``cycle`` and
     ``loop``). A request "awaits its headers" while no request cycle is running: from the
     connection's start, and again from the first byte after each complete response (until then an
-    idle keep-alive connection is uvicorn's, closed after ``timeout_keep_alive``).
+    idle keep-alive connection is closed after ``timeout_keep_alive``: by uvicorn's own timer
+    under h11, by this guard's under httptools, see :class:`_KeepAliveGuard`).
 
     Per request this is one comparison and one clock read in ``data_received``: no timer is armed
     or cancelled per request (a uvloop timer per request, and the import that used to pick the 503
     app, cost several microseconds of a 70-90 us read). Each connection has one timer, which fires
     at the earliest moment a wait could pass its deadline and then moves on to the next such
-    moment: never more than once per ``header_timeout`` while requests are served in time."""
+    moment: once per keep-alive timeout (or header timeout, if shorter) while requests are
+    served in time. The guard's state is in slots, not in the protocol's ``__dict__``, where
+    uvicorn already keeps 28 keys (in-process, a bare protocol given three more attributes was
+    1-2 us per request slower)."""
+
+    __slots__ = ("_header_bytes", "_waiting_since", "_idle_since", "_deadline_timer")
 
     header_timeout: float
     max_header_bytes: int
     transport: Any
     cycle: Any
     loop: asyncio.AbstractEventLoop
+    timeout_keep_alive: int
     #: the base protocol's methods, called directly (set by :func:`guarded_protocol`)
     _feed: Any
     _start_task: Any
@@ -100,11 +110,14 @@ class _HeaderGuard:
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._header_bytes = 0
-        #: when the current wait for a request's headers began (loop time), or None: a request runs,
-        #: or the connection is idle after a response
+        #: when the current wait for a request's headers began (loop time), or None: a request
+        #: runs, or the connection is idle after a response
         self._waiting_since: float | None = self.loop.time()
+        #: when the connection fell idle after a response, where this guard keeps the keep-alive
+        #: deadline (httptools); None while a request is awaited or runs
+        self._idle_since: float | None = None
         self._deadline_timer: asyncio.TimerHandle | None = self.loop.call_at(
-            self._waiting_since + self.header_timeout, self._check_deadline
+            self._waiting_since + min(self.header_timeout, self.timeout_keep_alive), self._check_deadline
         )
 
     def data_received(self, data: bytes) -> None:
@@ -114,6 +127,7 @@ class _HeaderGuard:
             return
         if self._waiting_since is None:  # the first bytes since the last response
             self._waiting_since = self.loop.time()
+            self._idle_since = None
             self._header_bytes = 0
         if cycle is None or not cycle.more_body:  # a head, not the rest of a body answered early
             self._header_bytes += len(data)
@@ -150,18 +164,49 @@ class _HeaderGuard:
             self._deadline_timer = None
 
     def _check_deadline(self) -> None:
-        """Close the connection if its wait for headers has lasted ``header_timeout``; otherwise
-        come back when the current wait, or one starting now, would."""
+        """Close the connection if its wait for headers, or its idleness after a response, has
+        passed its deadline. Otherwise come back at that deadline, or sooner: a wait or an idle
+        spell that begins before then may end before it (no later than the shorter timeout)."""
         self._deadline_timer = None
         if self.transport.is_closing():
             return
-        since = self._waiting_since
-        if since is not None and self.loop.time() >= since + self.header_timeout:
-            log.debug("closing a connection whose request headers did not arrive in time")
+        now = self.loop.time()
+        if self._waiting_since is not None:
+            due = self._waiting_since + self.header_timeout
+        elif self._idle_since is not None:
+            due = self._idle_since + self.timeout_keep_alive
+        else:
+            due = math.inf
+        if now >= due:
+            log.debug("closing a connection: its request headers, or its next request, came too late")
             self.transport.close()
             return
-        due = self.loop.time() + self.header_timeout if since is None else since + self.header_timeout
-        self._deadline_timer = self.loop.call_at(due, self._check_deadline)
+        soonest = now + min(self.header_timeout, self.timeout_keep_alive)
+        self._deadline_timer = self.loop.call_at(min(due, soonest), self._check_deadline)
+
+
+class _KeepAliveGuard(_HeaderGuard):
+    """httptools: the keep-alive deadline on the guard's timer too. uvicorn arms a uvloop timer
+    after every response and cancels it at the next request's first byte (two to three
+    microseconds per request); this is uvicorn 0.55's ``on_response_complete`` with the clock
+    read in place of that timer."""
+
+    __slots__ = ()
+
+    server_state: Any
+    flow: Any
+    pipeline: Any
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # the next pipelined request, already read
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_since = self.loop.time()
 
 
 def guarded_protocol(http: str, header_timeout: float, max_header_bytes: int) -> type[asyncio.Protocol]:
@@ -171,16 +216,17 @@ def guarded_protocol(http: str, header_timeout: float, max_header_bytes: int) ->
 
     base: type[asyncio.Protocol]
     namespace: dict[str, Any] = {"header_timeout": header_timeout, "max_header_bytes": max_header_bytes}
+    guard: type[_HeaderGuard]
     if http == "httptools":
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        base = HttpToolsProtocol
+        base, guard = HttpToolsProtocol, _KeepAliveGuard
         namespace.update(
             _start_task=HttpToolsProtocol._start_asgi_task, _unavailable=staticmethod(service_unavailable)
         )
     else:
         from uvicorn.protocols.http.h11_impl import H11Protocol
 
-        base = H11Protocol
+        base, guard = H11Protocol, _HeaderGuard
     namespace["_feed"] = base.data_received
-    return type(f"Guarded{base.__name__}", (_HeaderGuard, base), namespace)
+    return type(f"Guarded{base.__name__}", (guard, base), namespace)

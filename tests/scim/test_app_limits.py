@@ -143,10 +143,35 @@ def test_a_keep_alive_connection_is_guarded_for_its_next_request(server: Server)
 @pytest.fixture(scope="module")
 def patient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A header deadline far beyond PATIENCE: only the size bound can close a connection soon."""
-    with serving(
-        tmp_path_factory.mktemp("patient"), "--header-timeout=120", "--max-header-bytes=8192"
-    ) as running:
+    options = ("--header-timeout=120", "--max-header-bytes=8192", "--keep-alive-timeout=1")
+    with serving(tmp_path_factory.mktemp("patient"), *options) as running:
         yield running
+
+
+def healthz(sock: socket.socket, answers: int) -> bytes:
+    """Read until ``answers`` responses to GET /healthz have arrived."""
+    received = b""
+    while received.count(b'{"status":"ok"}') < answers:
+        chunk = sock.recv(65536)
+        assert chunk, received
+        received += chunk
+    return received
+
+
+def test_an_idle_keep_alive_connection_is_closed(patient_server: Server) -> None:
+    """After a response, a connection that sends nothing is closed by --keep-alive-timeout (the
+    header deadline, longer than this test waits, cannot be what closes it)."""
+    with patient_server.connect() as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n".encode())
+        assert healthz(sock, 1).startswith(b"HTTP/1.1 200 ")
+        assert read_all(sock) == b""
+
+
+def test_pipelined_requests_are_all_answered(patient_server: Server) -> None:
+    """Requests sent back to back before any answer are answered in order, on one connection."""
+    with patient_server.connect() as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n".encode() * 3)
+        assert healthz(sock, 3).count(b"HTTP/1.1 200 ") == 3
 
 
 def test_headers_over_the_bound_are_431(patient_server: Server) -> None:
