@@ -1,5 +1,6 @@
-"""The codec: a :class:`Codec` turns records into SCIM resources and SCIM resources into column
-values for writes, per attribute of the plan.
+"""The codec: a :class:`Codec` turns records into SCIM resources (rendered by
+:mod:`mapper.runtime.rendering`) and SCIM resources into column values for writes, per attribute
+of the plan.
 
 The records themselves (what the cache keeps of one object, one small object per shape) are
 :mod:`mapper.runtime.record`'s. Resources are rendered on demand, never kept.
@@ -15,9 +16,9 @@ from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Key, Record, Row, anchor_key
-from mapper.runtime.rendering import ShapeRenderers, extension_of, render_steps
+from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
-from mapper.runtime.values import OMIT, coerce, parse_boolean, text_problem, to_scim
+from mapper.runtime.values import coerce, parse_boolean, text_problem
 
 __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
@@ -88,7 +89,9 @@ class Codec:
         self._renderers = self._shape_renderers()
 
     def _shape_renderers(self) -> ShapeRenderers:
-        return ShapeRenderers(self._steps, self.obj.schema_urn, self.obj.name, self.id_of, self.anchor_index)
+        return ShapeRenderers(
+            self._steps, self.multis, self.obj.schema_urn, self.obj.name, self.id_of, self.anchor_index
+        )
 
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
@@ -103,34 +106,9 @@ class Codec:
         return self.dns.anchor_of(id) if self.dn_ids else id
 
     def render(self, record: Record) -> dict[str, Any]:
-        """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
-        in mapping order, multi-valued children, then ``meta``. The per-attribute work is planned
-        once (:mod:`mapper.runtime.rendering`) and compiled per record shape; each non-null column
-        is converted and placed."""
-        resource, meta = self._renderers[type(record)](record)  # the steps, compiled per shape
-        for multi_slot, items in zip(self.multis, record.children, strict=False):
-            if not items:
-                continue
-            urn = multi_slot.extension
-            target = resource if urn is None else extension_of(resource, urn)
-            target[multi_slot.multi.attribute] = [self._child(multi_slot, item) for item in items]
-        meta["version"] = record.version
-        resource["meta"] = meta
-        return resource
-
-    @staticmethod
-    def _child(multi_slot: MultiSlot, item: Any) -> dict[str, Any]:
-        if not multi_slot.extra:
-            return {"value": multi_slot.ident(item)}
-        rendered: dict[str, Any] = {"value": multi_slot.ident(item[0])}
-        for name, value in zip(multi_slot.extra, item[1:], strict=False):
-            if value is None:
-                continue
-            if name != "primary":
-                rendered[name] = str(value)
-            elif to_scim("boolean", value):  # false is the default: left out, as clients send it
-                rendered[name] = True
-        return rendered
+        """A fresh resource dict (callers decorate it), rendered in one call by the type's
+        renderer (:meth:`mapper.runtime.rendering.ShapeRenderers.render`)."""
+        return self._renderers.render(record)
 
     def scim(self, slot: Slot, stored: Any) -> Any:
         """A stored value of ``slot``'s column as its SCIM value (None when null or unmapped)."""

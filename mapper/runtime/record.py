@@ -13,7 +13,7 @@ A million records must fit in a few hundred megabytes, so a record is one small 
   every process and after a restart, changes with any value or child, and costs nothing for
   records nobody reads.
 * Timestamps the gateway only reads are kept as integer microseconds since the epoch (UTC), not
-  as text or datetimes (:func:`instant`); :func:`mapper.runtime.values.format_datetime` renders
+  as text or datetimes (:func:`instant`); :func:`mapper.runtime.rendering.format_datetime` renders
   them exactly as it renders the value they came from.
 """
 
@@ -177,8 +177,9 @@ _from_iso = datetime.fromisoformat
 
 def instant(value: Any) -> Any:
     """A dateTime column's value as the cache keeps it: integer microseconds since the epoch (UTC)
-    for a datetime or ISO 8601 text (naive ones are UTC, as :func:`format_datetime` reads them);
-    anything else (dates, text that is no timestamp) unchanged."""
+    for a datetime or ISO 8601 text (naive ones are UTC, as
+    :func:`~mapper.runtime.rendering.format_datetime` reads them); anything else (dates, text
+    that is no timestamp) unchanged."""
     if type(value) is str:
         try:
             value = _from_iso(value)
@@ -187,37 +188,6 @@ def instant(value: Any) -> Any:
     elif not isinstance(value, datetime):
         return value
     return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH)) // _MICROSECOND
-
-
-_EPOCH_DAY = _EPOCH_NAIVE.toordinal()
-_CLOCK = tuple(f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
-_SECONDS = tuple(f"{second:02d}" for second in range(60))
-_MILLIS = tuple(f".{milli:03d}Z" for milli in range(1000))
-#: Days seen, as text: a read renders two timestamps, and a cache's users span a few hundred days
-#: at most, so the dates repeat; bounded in case they do not.
-_days: dict[int, str] = {}
-_DAYS_KEPT = 4096
-
-
-def format_instant(value: int) -> str:
-    """An instant (:func:`instant`) as RFC 3339 text in UTC, exactly as
-    :func:`mapper.runtime.values.format_datetime` renders the datetime it stands for (seconds,
-    milliseconds or microseconds, whichever the value needs), from tables of the clock's text:
-    a sixth of ``datetime``'s cost, paid on every read of a record's two timestamps."""
-    seconds, micro = divmod(value, 1_000_000)
-    days, second = divmod(seconds, 86_400)
-    day = _days.get(days)
-    if day is None:
-        day = datetime.fromordinal(_EPOCH_DAY + days).date().isoformat()
-        if len(_days) < _DAYS_KEPT:
-            _days[days] = day
-    minute, second = divmod(second, 60)
-    if not micro:
-        return day + _CLOCK[minute] + _SECONDS[second] + "Z"
-    milli, rest = divmod(micro, 1000)
-    if rest:
-        return f"{day}{_CLOCK[minute]}{_SECONDS[second]}.{micro:06d}Z"
-    return day + _CLOCK[minute] + _SECONDS[second] + _MILLIS[milli]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,20 +1,114 @@
-"""Rendering a record as a SCIM resource, planned once per attribute: a :data:`RenderStep` says
-which row value goes where and how it is converted, so :meth:`mapper.runtime.codec.Codec.render`
-only converts and places each non-null column.
+"""Rendering a record as a SCIM resource, in one call (:meth:`ShapeRenderers.render`) that does
+its own formatting: database values as SCIM JSON values (:func:`to_scim`, timestamps by
+:func:`format_datetime`), placed where each attribute goes, then the multi-valued children and
+``meta``.
 
-The steps are then compiled once per record shape (:class:`ShapeRenderers`): a shape knows which
-columns it holds, so its renderer reads those slots straight from the record and runs only their
-steps, without the loop, the row tuple or the steps of columns the shape has no value in."""
+The placing is planned once per attribute: a :data:`RenderStep` says which row value goes where
+and how it is converted, so a render only converts and places each non-null column. The steps
+are then compiled once per record shape (:class:`ShapeRenderers`): a shape knows which columns it
+holds, so its renderer reads those slots straight from the record and runs only their steps,
+without the loop, the row tuple or the steps of columns the shape has no value in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mapper.runtime.record import format_instant
-from mapper.runtime.slots import Slot
-from mapper.runtime.values import OMIT, format_datetime, to_scim
+if TYPE_CHECKING:  # slots.py and values.py read stored values with to_scim
+    from mapper.runtime.record import Record
+    from mapper.runtime.slots import MultiSlot, Slot
+
+#: What a stored value outside a value map (``else error``) reads as: the attribute is left out.
+OMIT: Any = object()
+
+_TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
+
+
+# ---------------------------------------------------------------------------------------------
+# values: database -> SCIM
+
+
+def format_datetime(value: datetime | date | str | int) -> str:
+    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
+    the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch)."""
+    if isinstance(value, int):
+        return format_instant(value)
+    if isinstance(value, str):
+        try:
+            parsed: datetime | date = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        value = parsed
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        spec = (
+            "microseconds"
+            if value.microsecond % 1000
+            else ("milliseconds" if value.microsecond else "seconds")
+        )
+        return value.isoformat(timespec=spec).replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def to_scim(attr_type: str, value: Any) -> Any:
+    """A database value as the JSON value of a SCIM attribute of ``attr_type``."""
+    if attr_type == "boolean":
+        if isinstance(value, str):
+            return value.strip().lower() in _TRUE
+        return bool(value)
+    if attr_type == "integer":
+        return int(value)
+    if attr_type == "decimal":
+        number = Decimal(value) if not isinstance(value, Decimal) else value
+        return int(number) if number == number.to_integral_value() else float(number)
+    if attr_type == "dateTime":
+        return format_datetime(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, bool):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_CLOCK = tuple(f"T{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
+_SECONDS = tuple(f"{second:02d}" for second in range(60))
+_MILLIS = tuple(f".{milli:03d}Z" for milli in range(1000))
+#: Days seen, as text: a read renders two timestamps, and a cache's users span a few hundred days
+#: at most, so the dates repeat; bounded in case they do not.
+_days: dict[int, str] = {}
+_DAYS_KEPT = 4096
+
+
+def format_instant(value: int) -> str:
+    """An instant (:func:`mapper.runtime.record.instant`) as RFC 3339 text in UTC, exactly as
+    :func:`format_datetime` renders the datetime it stands for (seconds,
+    milliseconds or microseconds, whichever the value needs), from tables of the clock's text:
+    a sixth of ``datetime``'s cost, paid on every read of a record's two timestamps."""
+    seconds, micro = divmod(value, 1_000_000)
+    days, second = divmod(seconds, 86_400)
+    day = _days.get(days)
+    if day is None:
+        day = datetime.fromordinal(_EPOCH_DAY + days).date().isoformat()
+        if len(_days) < _DAYS_KEPT:
+            _days[days] = day
+    minute, second = divmod(second, 60)
+    if not micro:
+        return day + _CLOCK[minute] + _SECONDS[second] + "Z"
+    milli, rest = divmod(micro, 1000)
+    if rest:
+        return f"{day}{_CLOCK[minute]}{_SECONDS[second]}.{micro:06d}Z"
+    return day + _CLOCK[minute] + _SECONDS[second] + _MILLIS[milli]
+
+
+# ---------------------------------------------------------------------------------------------
+# resources
+
 
 Place = Callable[[dict[str, Any], dict[str, Any], Any], None]  # (resource, meta, value)
 #: (row index, text type or None, converter, key, placer)
@@ -114,9 +208,11 @@ def _placer(slot: Slot) -> Place:
 
 
 class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]]):
-    """``renderers[type(record)](record)`` is ``(resource, meta)``: ``schemas``, ``id`` and the
-    attributes of ``steps`` placed as :meth:`mapper.runtime.codec.Codec.render`'s loop over the
-    full row places them (in step order, nulls left out), for records of that shape. Each
+    """The renderer of one object type: :meth:`render` makes a record's resource.
+
+    ``renderers[type(record)](record)`` is ``(resource, meta)``: ``schemas``, ``id`` and the
+    attributes of ``steps`` placed as a loop over the full row would place them (in step order,
+    nulls left out), for records of that shape. Each
     renderer is compiled on the shape's first read, from column positions and the steps'
     positions in ``steps`` (never values), as :func:`mapper.runtime.record._make_shape` compiles
     the shape itself (docs/decisions.md, "A compact record cache"). Every slot is still tested
@@ -125,6 +221,7 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
     def __init__(
         self,
         steps: Sequence[RenderStep],
+        multis: Sequence[MultiSlot],
         schema_urn: str,
         type_name: str,
         id_of: Callable[[Any], str],
@@ -132,10 +229,26 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
     ) -> None:
         super().__init__()
         self.steps = tuple(steps)
+        self.multis = tuple(multis)
         self.schema_urn = schema_urn
         self.type_name = type_name
         self.id_of = id_of
         self.anchor = anchor
+
+    def render(self, record: Record) -> dict[str, Any]:
+        """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
+        in mapping order (by the renderer compiled for the record's shape), multi-valued
+        children, then ``meta`` with the record's version."""
+        resource, meta = self[type(record)](record)
+        for multi_slot, items in zip(self.multis, record.children, strict=False):
+            if not items:
+                continue
+            urn = multi_slot.extension
+            target = resource if urn is None else extension_of(resource, urn)
+            target[multi_slot.multi.attribute] = [render_item(multi_slot, item) for item in items]
+        meta["version"] = record.version
+        resource["meta"] = meta
+        return resource
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]:
         renderer = self[cls] = self.compile(cls.present)  # type: ignore[attr-defined]
@@ -166,6 +279,21 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
         exec(compile(source, f"<renderer {present}>", "exec"), namespace)  # noqa: S102 - see the class
         renderer: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]] = namespace["render"]
         return renderer
+
+
+def render_item(multi_slot: MultiSlot, item: Any) -> dict[str, Any]:
+    """A child of a record (a multi's item: its value, then its sub-attributes) as SCIM renders it."""
+    if not multi_slot.extra:
+        return {"value": multi_slot.ident(item)}
+    rendered: dict[str, Any] = {"value": multi_slot.ident(item[0])}
+    for name, value in zip(multi_slot.extra, item[1:], strict=False):
+        if value is None:
+            continue
+        if name != "primary":
+            rendered[name] = str(value)
+        elif to_scim("boolean", value):  # false is the default: left out, as clients send it
+            rendered[name] = True
+    return rendered
 
 
 def extension_of(resource: dict[str, Any], urn: str) -> dict[str, Any]:

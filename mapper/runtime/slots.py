@@ -10,7 +10,8 @@ from typing import Any
 
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.record import Row, anchor_key
-from mapper.runtime.values import Transform, to_scim
+from mapper.runtime.rendering import to_scim
+from mapper.runtime.values import Transform
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 MISSING: Any = object()  # an attribute the client did not send

@@ -24,9 +24,10 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_reads import StoreReads
-from mapper.runtime.values import coerce, to_scim
+from mapper.runtime.values import coerce
 
 log = logging.getLogger(__name__)
 

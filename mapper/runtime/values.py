@@ -1,18 +1,19 @@
-"""Values between the database and SCIM: database values rendered as SCIM JSON values
-(:func:`to_scim`), and client JSON values checked and converted to what each dialect binds
-(:func:`coerce`). Errors name the attribute, never the value."""
+"""Client JSON values checked and converted to what each dialect binds (:func:`coerce`), and the
+value transforms of the mapping, both ways (:class:`Transform`). Errors name the attribute, never
+the value. Database values are rendered as SCIM JSON values by the renderer
+(:func:`mapper.runtime.rendering.to_scim`)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mapper.plan import PlanAttribute
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.record import format_instant
+from mapper.runtime.rendering import OMIT, to_scim
 
 #: The range of a signed 64-bit integer: the widest integer column of every dialect we serve
 #: (SQLite INTEGER, PostgreSQL bigint, MySQL BIGINT). Integers outside it are refused before
@@ -21,56 +22,6 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _INT64_DIGITS = 19
 log = logging.getLogger(__name__)
-
-_TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
-
-
-# ---------------------------------------------------------------------------------------------
-# values: database -> SCIM
-
-
-def format_datetime(value: datetime | date | str | int) -> str:
-    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
-    the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch)."""
-    if isinstance(value, int):
-        return format_instant(value)
-    if isinstance(value, str):
-        try:
-            parsed: datetime | date = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        value = parsed
-    if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        spec = (
-            "microseconds"
-            if value.microsecond % 1000
-            else ("milliseconds" if value.microsecond else "seconds")
-        )
-        return value.isoformat(timespec=spec).replace("+00:00", "Z")
-    return value.isoformat()
-
-
-def to_scim(attr_type: str, value: Any) -> Any:
-    """A database value as the JSON value of a SCIM attribute of ``attr_type``."""
-    if attr_type == "boolean":
-        if isinstance(value, str):
-            return value.strip().lower() in _TRUE
-        return bool(value)
-    if attr_type == "integer":
-        return int(value)
-    if attr_type == "decimal":
-        number = Decimal(value) if not isinstance(value, Decimal) else value
-        return int(number) if number == number.to_integral_value() else float(number)
-    if attr_type == "dateTime":
-        return format_datetime(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if isinstance(value, bool):
-        return value
-    return value if isinstance(value, str) else str(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,9 +144,6 @@ def bind_datetime(moment: datetime, dialect: str) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # value transforms: ``not COLUMN`` and ``map { ... }`` (mapper.plan.PlanTransform)
-
-#: What a stored value outside a value map (``else error``) reads as: the attribute is left out.
-OMIT: Any = object()
 
 
 def canonical(value: Any) -> Any:

@@ -15,8 +15,9 @@ from mapper.runtime.database import bootstrap_sqlite, engine_url, redact, resolv
 from mapper.runtime.errors import InvalidValueError, SourceUrlError
 from mapper.runtime.loading import Watermark, rewind
 from mapper.runtime.record import Record
+from mapper.runtime.rendering import format_datetime, render_item, to_scim
 from mapper.runtime.store import etag_matches
-from mapper.runtime.values import coerce, format_datetime, to_scim
+from mapper.runtime.values import coerce
 from tests.support.databases import HR
 from tests.support.hr import hr_plan
 
@@ -230,7 +231,7 @@ def _render_by_the_row(codec: Codec, record: Record) -> dict:
             place(resource, meta, value)
     for multi_slot, items in zip(codec.multis, record.children, strict=False):
         if items:
-            resource[multi_slot.multi.attribute] = [codec._child(multi_slot, item) for item in items]
+            resource[multi_slot.multi.attribute] = [render_item(multi_slot, item) for item in items]
     meta["version"] = record.version
     resource["meta"] = meta
     return resource

@@ -19,8 +19,8 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.loading import RowForm, driver_pages, fetch, import_all
-from mapper.runtime.record import Record, format_instant, instant, shape
-from mapper.runtime.values import format_datetime, to_scim
+from mapper.runtime.record import Record, instant, shape
+from mapper.runtime.rendering import format_datetime, format_instant, to_scim
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
 from tests.support.proxy import TcpProxy

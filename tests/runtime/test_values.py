@@ -14,18 +14,16 @@ import pytest
 from mapper.plan import PlanAttribute, PlanTransform
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import instant
+from mapper.runtime.rendering import OMIT, format_datetime, to_scim
 from mapper.runtime.values import (
     INT64_MAX,
     INT64_MIN,
-    OMIT,
     Transform,
     canonical,
     coerce,
-    format_datetime,
     parse_boolean,
     parse_integer,
     text_problem,
-    to_scim,
 )
 from tests.support.hr import hr_plan
 

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlglot import exp
 
 from mapper.plan import PlanMulti
-from mapper.runtime.values import OMIT, canonical
+from mapper.runtime.rendering import OMIT
+from mapper.runtime.values import canonical
 from mapper.scimfilter import AttrPath
 
 FILTERED = "scim_f"  # the alias of the wrapped import
