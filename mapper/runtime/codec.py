@@ -44,7 +44,8 @@ class Codec:
     values. Built once per object type; everything per-attribute is precomputed.
 
     The resource's ``id`` is the anchor's text, or with ``id dn`` the DN, made from the anchor
-    alone (:mod:`mapper.runtime.dn`); :meth:`dn` is every object's DN whatever the id is."""
+    alone (:mod:`mapper.runtime.dn`); :attr:`id_of` and :attr:`anchor_of` go from one to the
+    other; :meth:`dn` is every object's DN whatever the id is."""
 
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
@@ -54,6 +55,9 @@ class Codec:
         self.dn_ids = obj.id_source == "dn"
         self.dns = DnRenderer(obj.dn, obj.columns, obj.anchor_column, ids=self.dn_ids)
         self.id_of: Callable[[Any], str] = self.dns.of_anchor if self.dn_ids else str  # anchor -> id
+        #: id -> the anchor (as text) it names: the id itself, or the anchor of a DN id (None when
+        #: the id is not a DN of this type's template)
+        self.anchor_of: Callable[[str], str | None] = self.dns.anchor_of if self.dn_ids else str
         self.slots = tuple(Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
@@ -99,11 +103,6 @@ class Codec:
     def dn(self, record: Record) -> str:
         """The object's DN, as the mapping's ``dn`` says (the anchor's text by default)."""
         return self.dns.render(record.row)
-
-    def anchor_of(self, id: str) -> str | None:
-        """The anchor (as text) an id names: the id itself, or the anchor of a DN id (None when
-        the id is not a DN of this type's template)."""
-        return self.dns.anchor_of(id) if self.dn_ids else id
 
     def render(self, record: Record) -> dict[str, Any]:
         """A fresh resource dict (callers decorate it), rendered in one call by the type's
