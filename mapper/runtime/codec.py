@@ -1,6 +1,7 @@
 """The codec: a :class:`Codec` turns records into SCIM resources (rendered by
 :mod:`mapper.runtime.rendering`) and SCIM resources into column values for writes, per attribute
-of the plan.
+of the plan. A value is found in a resource a client sent by :func:`field`, by its canonical name
+(:data:`MISSING`: an attribute the client did not send).
 
 The records themselves (what the cache keeps of one object, one small object per shape) are
 :mod:`mapper.runtime.record`'s. Resources are rendered on demand, never kept.
@@ -17,10 +18,19 @@ from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.record import Key, Record, Row, anchor_key
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
-from mapper.runtime.slots import MISSING, SUBS, Item, MultiSlot, Slot, field, pick_item
+from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
 from mapper.runtime.values import coerce, parse_boolean, text_problem
 
 __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
+
+
+MISSING: Any = object()  # an attribute the client did not send
+
+
+def field(mapping: Any, key: str) -> Any:
+    """``mapping[key]``, MISSING when absent or when ``mapping`` is no object. Names are exact: the
+    SCIM front end gives the store resources with canonical names (:mod:`mapper.scim.names`)."""
+    return mapping.get(key, MISSING) if isinstance(mapping, dict) else MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,3 +275,20 @@ class Codec:
         if problem is not None:
             raise InvalidValueError(name, problem)
         return given
+
+
+def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
+    """The item of a multi-valued attribute that matches the mapping's value filter. When none
+    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
+    for item in items:
+        if isinstance(item, dict) and all(
+            isinstance(field(item, k), str) and field(item, k).lower() == v.lower() for k, v in filter
+        ):
+            return item
+    if not filter or [k.lower() for k, _ in filter] != ["type"]:
+        return MISSING
+    untyped = [i for i in items if isinstance(i, dict) and field(i, "type") in (MISSING, None)]
+    primary = [i for i in untyped if field(i, "primary") is True]
+    if primary:
+        return primary[0]
+    return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING

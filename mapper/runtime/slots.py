@@ -1,7 +1,6 @@
 """What the codec (:mod:`mapper.runtime.codec`) knows of each mapped attribute, worked out once
 per object type: a :class:`Slot` per attribute map entry, a :class:`MultiSlot` per multi-valued
-block, and how a value is found in a resource a client sent (:func:`field`, by its canonical
-name; :data:`MISSING` is an attribute the client did not send)."""
+block."""
 
 from __future__ import annotations
 
@@ -13,14 +12,6 @@ from mapper.runtime.record import Row, anchor_key
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.values import Transform
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
-
-MISSING: Any = object()  # an attribute the client did not send
-
-
-def field(mapping: Any, key: str) -> Any:
-    """``mapping[key]``, MISSING when absent or when ``mapping`` is no object. Names are exact: the
-    SCIM front end gives the store resources with canonical names (:mod:`mapper.scim.names`)."""
-    return mapping.get(key, MISSING) if isinstance(mapping, dict) else MISSING
 
 
 def _is_complex(urn: str, attribute: str) -> bool:
@@ -134,20 +125,3 @@ def _normal_sub(name: str, value: Any) -> Any:
     if name == "primary":
         return False if value is None else bool(to_scim("boolean", value))
     return None if value is None else str(value)
-
-
-def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
-    """The item of a multi-valued attribute that matches the mapping's value filter. When none
-    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
-    for item in items:
-        if isinstance(item, dict) and all(
-            isinstance(field(item, k), str) and field(item, k).lower() == v.lower() for k, v in filter
-        ):
-            return item
-    if not filter or [k.lower() for k, _ in filter] != ["type"]:
-        return MISSING
-    untyped = [i for i in items if isinstance(i, dict) and field(i, "type") in (MISSING, None)]
-    primary = [i for i in untyped if field(i, "primary") is True]
-    if primary:
-        return primary[0]
-    return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING
