@@ -41,13 +41,11 @@ class StoreReads(StoreBase):
         return (render(record) for record in self.cache.records())
 
     async def get(self, id: str) -> dict[str, Any] | None:
-        record = await self._record(id)
+        record = await self.get_record(id)
         return None if record is None else self.codec.render(record)
 
     async def get_record(self, id: str) -> Record | None:
-        return await self._record(id)
-
-    async def _record(self, id: str) -> Record | None:
+        """The record ``id`` names: the cached one, else read from the database (None: none)."""
         key = self.to_key(id)
         if key is None:
             return None

@@ -146,17 +146,17 @@ class StoreWrites(StoreChecks):
         version (ETag) and ``meta.lastModified`` stay as they are."""
         obj = self.obj
         key = self.to_key(id)
-        current = await self._record(id) if key is not None else None
+        current = await self.get_record(id) if key is not None else None
         if current is None or key is None:
             raise NotFoundError(obj.name, id)
         change = self.codec.change(resource, current.row)
+        anchor = self.codec.key(current)  # the row the transaction writes
         members = await self._checked(change, current, [] if dropped is None else dropped)
         if self._unchanged(change, members, current):
             if if_match is not None and not etag_matches(if_match, current.version):
                 raise PreconditionFailedError()
             return self.codec.render(current)
         async with self._claimed(change.values, key):
-            anchor = anchor_key(current.row[self.codec.anchor_index])
             try:
                 record = await self._write(
                     partial(self._replace_tx, anchor, change, members, if_match, id), self._put
@@ -252,10 +252,10 @@ class StoreWrites(StoreChecks):
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
         key = self.to_key(id)
-        current = await self._record(id) if key is not None else None
+        current = await self.get_record(id) if key is not None else None
         if current is None or key is None:
             raise NotFoundError(obj.name, id)
-        anchor = anchor_key(current.row[self.codec.anchor_index])
+        anchor = self.codec.key(current)
         async with self._locks.hold([("id", key)]):
             try:
                 await self._write(
