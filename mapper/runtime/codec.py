@@ -57,6 +57,10 @@ class Codec:
     alone (:mod:`mapper.runtime.dn`); :attr:`id_of` and :attr:`anchor_of` go from one to the
     other; :meth:`dn` is every object's DN whatever the id is."""
 
+    #: ``render(record)``: a fresh resource dict (callers decorate it), made in one call by the
+    #: type's renderer (:meth:`mapper.runtime.rendering.ShapeRenderers.render`)
+    render: Callable[[Record], dict[str, Any]]
+
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
         self.dialect = dialect
@@ -71,8 +75,7 @@ class Codec:
         self.slots = tuple(Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
-        self._steps = render_steps(self.slots)
-        self._renderers = self._shape_renderers()
+        self._renderer()
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
@@ -99,13 +102,15 @@ class Codec:
         for multi_slot in self.multis:
             target = codecs.get(multi_slot.multi.reference or "")
             multi_slot.ident = target.id_of if target is not None and target.dn_ids else str
-        self._steps = render_steps(self.slots)
-        self._renderers = self._shape_renderers()
+        self._renderer()
 
-    def _shape_renderers(self) -> ShapeRenderers:
-        return ShapeRenderers(
+    def _renderer(self) -> None:
+        """(Re)build the type's renderer, and :attr:`render` with it."""
+        self._steps = render_steps(self.slots)
+        self._renderers = ShapeRenderers(
             self._steps, self.multis, self.obj.schema_urn, self.obj.name, self.id_of, self.anchor_index
         )
+        self.render = self._renderers.render
 
     def key(self, record: Record) -> Key:
         return anchor_key(record.row[self.anchor_index])
@@ -113,11 +118,6 @@ class Codec:
     def dn(self, record: Record) -> str:
         """The object's DN, as the mapping's ``dn`` says (the anchor's text by default)."""
         return self.dns.render(record.row)
-
-    def render(self, record: Record) -> dict[str, Any]:
-        """A fresh resource dict (callers decorate it), rendered in one call by the type's
-        renderer (:meth:`mapper.runtime.rendering.ShapeRenderers.render`)."""
-        return self._renderers.render(record)
 
     def scim(self, slot: Slot, stored: Any) -> Any:
         """A stored value of ``slot``'s column as its SCIM value (None when null or unmapped)."""
