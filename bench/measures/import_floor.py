@@ -44,8 +44,9 @@ def ladder(url: str, dialect: str) -> tuple[dict[str, Callable[[Any], int]], Cal
     from mapper.runtime.cache import CacheState
     from mapper.runtime.codec import Codec
     from mapper.runtime.database import Database
+    from mapper.runtime.keys import fold
     from mapper.runtime.loading import import_all
-    from mapper.runtime.record import fold, instant, shape
+    from mapper.runtime.record import instant, shape
     from mapper.runtime.rows import RowForm
 
     obj = load(str(HR_MAP), write=dialect).object("User")

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapper.runtime.codec import Codec
-from mapper.runtime.record import Key, Record, fold
+from mapper.runtime.keys import Key, fold
+from mapper.runtime.record import Record
 
 
 class CacheState:

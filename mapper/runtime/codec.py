@@ -16,7 +16,8 @@ from typing import Any
 from mapper.plan import PlanObject
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.record import Key, Record, Row, anchor_key
+from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
 from mapper.runtime.values import coerce, parse_boolean, text_problem

@@ -17,7 +17,8 @@ from mapper.plan import PlanObject, Statement, dialect_of
 from mapper.runtime.cache import CacheState
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
-from mapper.runtime.record import Key, Record, anchor_key
+from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.record import Record
 from mapper.runtime.rows import RowForm, driver_pages, fetch, watermark_index
 
 #: Anchor types that are their own cache key (:func:`anchor_key`); ``bool`` is not ``int`` here.

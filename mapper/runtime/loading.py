@@ -21,7 +21,8 @@ from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.deltas import Delta, Watermark, changes_since, import_delta, rewind, scan_anchors
-from mapper.runtime.record import Key, Record, anchor_key, fold, instant, shape
+from mapper.runtime.keys import Key, anchor_key, fold
+from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.rows import RowForm, driver_pages, fetch, fetch_by_query, watermark_index
 
 __all__ = [

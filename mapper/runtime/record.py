@@ -1,6 +1,6 @@
 """What the cache keeps of one object: a :class:`Record` (the import row, its multi-valued
-children, its version), its key and the folded index keys. The codec
-(:mod:`mapper.runtime.codec`) renders records; :mod:`mapper.runtime.loading` makes them.
+children, its version); its key and the folded index keys are :mod:`mapper.runtime.keys`'s. The
+renderer (:mod:`mapper.runtime.rendering`) renders records; :mod:`mapper.runtime.loading` makes them.
 
 A million records must fit in a few hundred megabytes, so a record is one small object:
 
@@ -28,7 +28,6 @@ import orjson
 
 Row = tuple[Any, ...]
 Children = tuple[tuple[Any, ...], ...]
-Key = int | str
 
 #: Distinct shapes kept; a row of any further shape is stored with all its columns (NULLs too).
 MAX_SHAPES = 1024
@@ -188,23 +187,3 @@ def instant(value: Any) -> Any:
     elif not isinstance(value, datetime):
         return value
     return (value - (_EPOCH_NAIVE if value.tzinfo is None else _EPOCH)) // _MICROSECOND
-
-
-# ---------------------------------------------------------------------------------------------
-# keys
-
-
-def anchor_key(value: Any) -> Key:
-    """The cache key of an anchor value: integers stay integers, anything else is its string."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return str(value)
-
-
-def fold(value: Any, case_exact: bool) -> str:
-    """An index key: the string, lower-cased unless case-exact (as SQL ``LOWER`` does)."""
-    text = value if isinstance(value, str) else str(value)
-    if case_exact:
-        return text
-    folded = text.lower()
-    return text if folded == text else folded  # share the row's string when already lower-case

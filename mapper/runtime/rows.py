@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
-from mapper.runtime.record import Children, Record, anchor_key, instant
+from mapper.runtime.keys import anchor_key
+from mapper.runtime.record import Children, Record, instant
 
 
 class RowForm:

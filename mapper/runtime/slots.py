@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject
-from mapper.runtime.record import Row, anchor_key
+from mapper.runtime.keys import anchor_key
+from mapper.runtime.record import Row
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.values import Transform
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS

@@ -23,8 +23,9 @@ from mapper.runtime.cache import SyncStats
 from mapper.runtime.errors import (
     SyncError,
 )
+from mapper.runtime.keys import Key
 from mapper.runtime.loading import import_all, import_delta, scan_anchors
-from mapper.runtime.record import Key, Record
+from mapper.runtime.record import Record
 from mapper.runtime.store_base import Dangling, Resolver
 from mapper.runtime.store_writes import StoreWrites, etag_matches
 from mapper.runtime.tx import Tx

@@ -16,9 +16,10 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.inserts import Inserts
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.loading import Watermark
 from mapper.runtime.locks import KeyedLocks
-from mapper.runtime.record import Key, Record, anchor_key
+from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import FilterSql
 from mapper.runtime.values import INT64_MAX
 

@@ -22,8 +22,9 @@ from mapper.runtime.errors import (
     MutabilityError,
     UniquenessError,
 )
+from mapper.runtime.keys import Key, anchor_key, fold
 from mapper.runtime.loading import fetch
-from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.record import Record
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_reads import StoreReads

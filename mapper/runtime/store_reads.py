@@ -14,8 +14,9 @@ from sqlglot import errors as sqlglot_errors
 
 from mapper.runtime.codec import MISSING
 from mapper.runtime.database import Tx
+from mapper.runtime.keys import Key, fold
 from mapper.runtime.loading import fetch, fetch_by_query
-from mapper.runtime.record import Key, Record, fold
+from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
 from mapper.runtime.store_base import StoreBase
 from mapper.scimfilter import Filter

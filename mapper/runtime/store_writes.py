@@ -25,8 +25,9 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
+from mapper.runtime.keys import Key, anchor_key, fold
 from mapper.runtime.loading import fetch
-from mapper.runtime.record import Key, Record, anchor_key, fold
+from mapper.runtime.record import Record
 from mapper.runtime.rows import RowForm
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_checks import StoreChecks

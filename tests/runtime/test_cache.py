@@ -10,7 +10,8 @@ import pytest
 
 from mapper.runtime.cache import Cache, CacheState, SyncStats
 from mapper.runtime.gateway import Gateway
-from mapper.runtime.record import Record, fold
+from mapper.runtime.keys import fold
+from mapper.runtime.record import Record
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
 

@@ -16,8 +16,8 @@ from mapper.runtime.database import Database, Tx
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.group_commit import Job
 from mapper.runtime.inserts import Inserts
+from mapper.runtime.keys import anchor_key
 from mapper.runtime.loading import fetch
-from mapper.runtime.record import anchor_key
 from mapper.runtime.rows import RowForm
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan

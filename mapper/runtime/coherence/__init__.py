@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from mapper.errors import MapperError
 from mapper.runtime.errors import DatabaseUnavailableError
-from mapper.runtime.record import Key
+from mapper.runtime.keys import Key
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database

@@ -16,8 +16,9 @@ from sqlglot import exp
 
 from mapper.plan import PlanObject
 from mapper.runtime.codec import Codec
+from mapper.runtime.keys import anchor_key
 from mapper.runtime.loading import RowForm
-from mapper.runtime.record import Record, anchor_key
+from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter.condition import Condition
 from mapper.runtime.sqlfilter.terms import FILTERED, Describe, Sort, Untranslatable
 from mapper.runtime.sqlfilter.wrapped import Wrapped
