@@ -87,9 +87,9 @@ _DAYS_KEPT = 4096
 
 def format_instant(value: int) -> str:
     """An instant (:func:`mapper.runtime.record.instant`) as RFC 3339 text in UTC, exactly as
-    :func:`format_datetime` renders the datetime it stands for (seconds,
-    milliseconds or microseconds, whichever the value needs), from tables of the clock's text:
-    a sixth of ``datetime``'s cost, paid on every read of a record's two timestamps."""
+    :func:`format_datetime` renders the datetime it stands for (seconds, milliseconds or
+    microseconds, whichever the value needs), from tables of the clock's text: a sixth of
+    ``datetime``'s cost, paid on every read of a record's two timestamps."""
     seconds, micro = divmod(value, 1_000_000)
     days, second = divmod(seconds, 86_400)
     day = _days.get(days)
@@ -212,11 +212,11 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
 
     ``renderers[type(record)](record)`` is ``(resource, meta)``: ``schemas``, ``id`` and the
     attributes of ``steps`` placed as a loop over the full row would place them (in step order,
-    nulls left out), for records of that shape. Each
-    renderer is compiled on the shape's first read, from column positions and the steps'
-    positions in ``steps`` (never values), as :func:`mapper.runtime.record._make_shape` compiles
-    the shape itself (docs/decisions.md, "A compact record cache"). Every slot is still tested
-    for None: the shape made past ``MAX_SHAPES`` holds every column, NULLs too."""
+    nulls left out), for records of that shape. Each renderer is compiled on the shape's first
+    read, from column positions and the steps' positions in ``steps`` (never values), as
+    :func:`mapper.runtime.record._make_shape` compiles the shape itself (docs/decisions.md, "A
+    compact record cache"). Every slot is still tested for None: the shape made past
+    ``MAX_SHAPES`` holds every column, NULLs too."""
 
     def __init__(
         self,
