@@ -10,7 +10,8 @@ SQL conventions (all statements, every dialect):
 - ``Statement.params`` lists the parameter names the statement binds, in order of first use.
 - Parameter names: ``anchor`` (the object's anchor value), ``value`` (a multi-valued item, or the
   query-attribute value in ``by_query``), ``since`` (a watermark or sequence), ``after`` (the last
-  anchor of the previous keyset page), ``limit`` (the page size), and otherwise the *column name*
+  anchor of the previous keyset page), ``limit`` (the page size), ``anchor_1`` .. ``anchor_K``
+  (several anchors: ``PlanMulti.load_for_anchors``), and otherwise the *column name*
   of the attribute map entry whose value is bound (``:login``, ``:given_name``...).
 - A parameter whose name the target cannot take as a bind (an Oracle reserved word: ``:order``,
   ``:level``, ``:user``, ``:comment``) is written under another name (``:order_``), and
@@ -155,6 +156,10 @@ class PlanMulti(PlanNode):
     sub_attributes: tuple[str, ...] = ()
     load: Statement
     load_for_anchor: Statement  # the same, restricted to ``:anchor``
+    #: the same, unordered, restricted to the owners ``:anchor_1`` .. ``:anchor_K`` (K: its
+    #: params; those not bound are NULL and match nothing): a delta reads its rows' items K
+    #: owners at a time. None in a plan compiled before it existed: one read per owner then.
+    load_for_anchors: Statement | None = None
     add: Statement | None
     remove: Statement | None
 

@@ -17,6 +17,23 @@ def placeholder(name: str) -> exp.Placeholder:
     return exp.Placeholder(this=name)
 
 
+#: How many anchors one read of several objects' child rows binds (``PlanMulti.load_for_anchors``):
+#: far under every target's limit (SQLite 999 parameters before 3.32, SQL Server 2100, Oracle 1000
+#: expressions in an IN list), and a delta of thousands of rows takes a few dozen reads, not one each.
+ANCHORS_PER_READ = 100
+
+
+def anchor_params() -> tuple[str, ...]:
+    """The parameters of a read by several anchors: ``anchor_1`` .. ``anchor_{ANCHORS_PER_READ}``."""
+    return tuple(f"anchor_{i}" for i in range(1, ANCHORS_PER_READ + 1))
+
+
+def anchor_in(column: exp.Expr) -> exp.In:
+    """``column IN (:anchor_1, ..., :anchor_K)``: a read by up to K anchors, the unused ones bound
+    as NULL (which matches nothing)."""
+    return exp.In(this=column, expressions=[placeholder(name) for name in anchor_params()])
+
+
 def anchor_equals(column: exp.Identifier) -> exp.EQ:
     """``column = :anchor`` for a column of the written table."""
     return exp.EQ(this=exp.Column(this=column.copy()), expression=placeholder("anchor"))

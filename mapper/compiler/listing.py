@@ -36,7 +36,7 @@ def _object_statements(obj: PlanObject) -> Iterator[tuple[str, Statement]]:
             if stmt is not None:
                 yield f"{obj.name}.tombstone.{name}", stmt
     for multi in obj.multi:
-        for name in ("load", "load_for_anchor", "add", "remove"):
+        for name in ("load", "load_for_anchor", "load_for_anchors", "add", "remove"):
             stmt = getattr(multi, name)
             if stmt is not None:
                 yield f"{obj.name}.multi.{multi.attribute}.{name}", stmt

@@ -4,9 +4,9 @@ The import's first output column is the owner's anchor and its second the value;
 column fills the sub-attribute ``type``, ``display`` or ``primary`` that it is named after (the
 name itself, or one holding it: ``email_type``, ``is_primary``), each at most once; any other
 column is MAP231. ``load`` returns every item ordered by owner and value; ``load_for_anchor`` one
-owner's. ``add``/``remove`` bind ``:anchor`` and ``:value``, and ``:type``/``:display``/
-``:primary`` for the sub-attributes the import has; a sub-attribute it lacks is MAP230 (it would
-be bound as NULL).
+owner's; ``load_for_anchors`` those of up to ``derive.ANCHORS_PER_READ`` owners (a delta's rows).
+``add``/``remove`` bind ``:anchor`` and ``:value``, and ``:type``/``:display``/``:primary`` for
+the sub-attributes the import has; a sub-attribute it lacks is MAP230 (it would be bound as NULL).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.derive import placeholder, restrictable
+from mapper.compiler.derive import anchor_in, placeholder, restrictable
 from mapper.compiler.dialects import order_ascending
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import project
@@ -67,6 +67,8 @@ def compile_multi(
     load = b.query.copy().order_by(
         order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write), copy=False
     )
+    # several owners' items at once (a delta's rows): unordered, the runtime groups them by owner
+    for_anchors = b.query.copy().where(anchor_in(b.ref(owner)), copy=False)
     for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")), copy=False)
     for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write), copy=False)
     subs = sub_attributes(projection.columns[2:])
@@ -82,9 +84,10 @@ def compile_multi(
     known = {"anchor", "value", *(s for s in subs if s is not None)}
     load_stmt = render_statement(ctx, load, block.span, f"{what} import")
     for_anchor_stmt = render_statement(ctx, for_anchor, block.span, f"{what} import")
+    for_anchors_stmt = render_statement(ctx, for_anchors, block.span, f"{what} import")
     add = explicit(ctx, multi.add, known, f"{what} add", None, OPTIONAL) if multi.add else None
     remove = explicit(ctx, multi.remove, known, f"{what} remove", None, OPTIONAL) if multi.remove else None
-    if ctx.errors() > before or load_stmt is None or for_anchor_stmt is None:
+    if ctx.errors() > before or load_stmt is None or for_anchor_stmt is None or for_anchors_stmt is None:
         return None
     return PlanMulti(
         attribute=resolved.attribute,
@@ -95,6 +98,7 @@ def compile_multi(
         sub_attributes=tuple(s or "" for s in subs),
         load=load_stmt,
         load_for_anchor=for_anchor_stmt,
+        load_for_anchors=for_anchors_stmt,
         add=add,
         remove=remove,
     )

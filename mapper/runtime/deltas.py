@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 import sqlglot
@@ -112,16 +114,18 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
         records: list[Record] = []
         new_mark = mark
         form = RowForm.of(codec)
-        for fetched in tx.execute(delta.query, {"since": since}):  # one row at a time, not a list
-            value = fetched[index]
-            if value is not None and (new_mark is None or value > new_mark):
-                new_mark = value
-            native = anchor_key(fetched[codec.anchor_index])
-            kids = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]
-            record = form.record(tuple(fetched), form.children(kids))
-            previous = old.records.get(native)
-            if previous is None or not previous.same(record):
-                records.append(record)
+        for batch in _batches(tx.execute(delta.query, {"since": since}), _owners_per_read(obj)):
+            natives = [anchor_key(fetched[codec.anchor_index]) for fetched in batch]
+            items = children_of(tx, obj, natives)
+            for fetched, native in zip(batch, natives, strict=True):
+                value = fetched[index]
+                if value is not None and (new_mark is None or value > new_mark):
+                    new_mark = value
+                kids = [found.get(native, ()) for found in items]
+                record = form.record(tuple(fetched), form.children(kids))
+                previous = old.records.get(native)
+                if previous is None or not previous.same(record):
+                    records.append(record)
         gone: list[Key] = []
         if delta.tombstoned is not None:  # soft-deleted since: the cache drops them
             for fetched in tx.execute(delta.tombstoned, {"since": since}):
@@ -150,6 +154,45 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
         else:
             changed.append(found)
     return Delta(changed, deletes, new_mark)
+
+
+def _owners_per_read(obj: PlanObject) -> int:
+    """How many objects' child rows one read takes: each multi's ``load_for_anchors`` binds that
+    many anchors; 1 when a multi has none (a plan compiled before it), or there are no multis."""
+    sizes = [len(m.load_for_anchors.params) if m.load_for_anchors else 1 for m in obj.multi]
+    return max(1, min(sizes, default=1_000))
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``rows`` (a streamed result: one row at a time, never all as a list) ``size`` at a time."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def children_of(tx: Tx, obj: PlanObject, anchors: list[Key]) -> list[dict[Key, list[tuple[Any, ...]]]]:
+    """Each multi's child rows of the objects ``anchors`` (at most :func:`_owners_per_read` of
+    them), grouped by their owner's key as a full import groups them: one statement per multi
+    (``load_for_anchors``, its unused anchors bound as NULL), sent together where statements
+    pipeline; a multi without it (an older plan) is read one owner at a time."""
+    if not obj.multi or not anchors:
+        return [{} for _ in obj.multi]
+    if all(m.load_for_anchors is not None for m in obj.multi):
+        params = {f"anchor_{i}": anchor for i, anchor in enumerate(anchors, 1)}
+        calls = [(m.load_for_anchors, params) for m in obj.multi]
+        found = tx.rows_together(calls)  # type: ignore[arg-type] # not None: checked above
+    else:
+        found = [
+            [row for anchor in anchors for row in tx.rows(m.load_for_anchor, {"anchor": anchor})]
+            for m in obj.multi
+        ]
+    grouped: list[dict[Key, list[tuple[Any, ...]]]] = []
+    for rows in found:
+        owners: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in rows:
+            owners[anchor_key(row[0])].append(row)
+        grouped.append(owners)
+    return grouped
 
 
 class Watermark:

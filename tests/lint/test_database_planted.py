@@ -298,6 +298,7 @@ HR_PATHS = {
     "disable.statement",
     "multi[0].load",
     "multi[0].load_for_anchor",
+    "multi[0].load_for_anchors",
     "multi[0].add",
     "multi[0].remove",
 }

@@ -1,0 +1,123 @@
+"""A watermark delta reads its rows' child rows (emails, phone numbers, members) several owners per
+statement (``PlanMulti.load_for_anchors``); the cache it leaves must be the one a full import
+builds: children added, changed and removed, owners whose children all vanished, new owners with
+none, and more changed rows than one statement takes (so several reads, and owners at their
+edges)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mapper.runtime.database import engine_url
+from mapper.runtime.gateway import Gateway
+from tests.support.databases import HrDatabase
+from tests.support.hr import hr_plan
+
+pytestmark = pytest.mark.anyio
+
+NEW = range(1001, 1251)  # new employees: more than one read's worth of owners (100)
+
+
+def open_gateway(hr_database: HrDatabase) -> Gateway:
+    return Gateway(hr_plan(hr_database.dialect), environ={"HR_DATABASE_URL": hr_database.url}, autosync=False)
+
+
+def change_behind_the_gateway(hr_database: HrDatabase) -> None:
+    """One bulk HR update, committed by another application."""
+    engine = create_engine(engine_url(hr_database.url))
+    try:
+        with engine.begin() as db:
+            if hr_database.dialect == "sqlite":
+                db.exec_driver_sql("PRAGMA foreign_keys = ON")
+            db.execute(
+                text(
+                    "INSERT INTO employees (employee_id, login, given_name, family_name, active)"
+                    " VALUES (:id, :login, 'New', :family, :active)"
+                ),
+                [{"id": i, "login": f"bulk{i}", "family": f"F{i}", "active": True} for i in NEW],
+            )
+            emails = [  # 0 to 3 each: some new owners have none
+                {
+                    "id": i,
+                    "address": f"bulk{i}.{k}@example.com",
+                    "type": "work" if k else "home",
+                    "primary": not k,
+                }
+                for i in NEW
+                for k in range(i % 4)
+            ]
+            db.execute(
+                text(
+                    "INSERT INTO employee_emails (employee_id, address, email_type, is_primary)"
+                    " VALUES (:id, :address, :type, :primary)"
+                ),
+                emails,
+            )
+            db.execute(
+                text(
+                    "INSERT INTO employee_phones (employee_id, number, phone_type, is_primary)"
+                    " VALUES (:id, :number, 'work', :primary)"
+                ),
+                [{"id": i, "number": f"+1 555 {i}", "primary": False} for i in NEW if i % 3],
+            )
+            # existing owners: every email gone, every phone gone, one changed, one added
+            db.execute(text("DELETE FROM employee_emails WHERE employee_id = 3"))
+            db.execute(text("DELETE FROM employee_phones WHERE employee_id IN (3, 4)"))
+            db.execute(text("UPDATE employee_emails SET address = 'new@example.com' WHERE employee_id = 5"))
+            db.execute(
+                text(
+                    "INSERT INTO employee_emails (employee_id, address, email_type, is_primary)"
+                    " VALUES (6, 'second@example.com', 'other', :primary)"
+                ),
+                {"primary": False},
+            )
+            db.execute(text("UPDATE employees SET title = 'Changed' WHERE employee_id IN (5, 7)"))
+            # groups: one loses all its members, one gains the new employees
+            db.execute(text("DELETE FROM group_members WHERE group_id = 3"))
+            db.execute(
+                text("INSERT INTO group_members (group_id, employee_id) VALUES (2, :id)"),
+                [{"id": i} for i in NEW],
+            )
+    finally:
+        engine.dispose()
+
+
+def cached(gateway: Gateway) -> dict[str, dict[str, Any]]:
+    """Every cached object of every type, rendered as SCIM serves it."""
+    out = {}
+    for name, store in gateway.stores.items():
+        for record in store.cache.records():
+            rendered = store.codec.render(record)
+            out[f"{name}/{rendered['id']}"] = rendered
+    return out
+
+
+async def test_a_delta_leaves_the_cache_a_full_import_builds(hr_database: HrDatabase) -> None:
+    synced = open_gateway(hr_database)
+    await synced.start()
+    try:
+        before = cached(synced)
+        assert before["User/3"]["emails"] and before["Group/3"]["members"]
+        change_behind_the_gateway(hr_database)
+        await synced.sync_delta()
+        after_delta = cached(synced)
+    finally:
+        await synced.stop()
+    fresh = open_gateway(hr_database)
+    await fresh.start()  # a full import of what the database holds now
+    try:
+        after_full = cached(fresh)
+    finally:
+        await fresh.stop()
+    assert after_delta == after_full
+    # what the comparison covers: the delta did see each kind of change
+    assert "emails" not in after_delta["User/3"] and "phoneNumbers" not in after_delta["User/4"]
+    assert "members" not in after_delta["Group/3"]
+    assert len(after_delta["Group/2"]["members"]) >= len(NEW)
+    three = {e["value"] for e in after_delta["User/1003"]["emails"]}
+    assert three == {f"bulk1003.{k}@example.com" for k in range(3)}
+    assert "emails" not in after_delta["User/1004"]
+    assert after_delta != before
