@@ -1,14 +1,20 @@
 """Per-key locks: writes that touch the same object or the same unique value wait for each
 other; everything else runs in parallel. The wait is bounded, and counts against the write's own
 bound (:data:`arrived`): writes queued behind one stuck on a dead database do not each wait a whole
-bound more."""
+bound more.
+
+Every write takes two or three of these, so they are kept cheap: each key's lock is an
+``asyncio.Lock`` (the gateway runs on asyncio; anyio's costs ten times as much to make, once per
+key and write), taken at once when free (no trip through the event loop), and :meth:`KeyedLocks.hold`
+is a plain async context manager rather than a generator's."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Hashable, Iterable
+from contextvars import ContextVar, Token
+from types import TracebackType
 
 import anyio
 
@@ -21,7 +27,7 @@ class _Entry:
     __slots__ = ("lock", "users")
 
     def __init__(self) -> None:
-        self.lock = anyio.Lock()
+        self.lock = asyncio.Lock()
         self.users = 0
 
 
@@ -39,48 +45,90 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._entries)
 
-    @asynccontextmanager
-    async def hold(
+    def hold(
         self,
         keys: Iterable[Hashable],
         bound: float | None = None,
         unavailable: Callable[[], Exception] | None = None,
-    ) -> AsyncIterator[None]:
-        """Hold the locks of all ``keys``, taken in a fixed order so two holders cannot deadlock.
-        ``bound`` and ``unavailable``: this hold's, instead of the instance's."""
-        bound = self.bound if bound is None else bound
-        unavailable = self.unavailable if unavailable is None else unavailable
-        ordered = sorted(set(keys), key=repr)
-        joined: list[tuple[Hashable, _Entry]] = []
-        held: list[_Entry] = []
+    ) -> Hold:
+        """Hold the locks of all ``keys``, taken in a fixed order so two holders cannot deadlock
+        (``async with``). ``bound`` and ``unavailable``: this hold's, instead of the instance's."""
+        return Hold(
+            self,
+            keys,
+            self.bound if bound is None else bound,
+            self.unavailable if unavailable is None else unavailable,
+        )
+
+
+class Hold:
+    """The locks of one :meth:`KeyedLocks.hold`, taken on entering and released on leaving."""
+
+    __slots__ = ("_bound", "_entries", "_held", "_joined", "_keys", "_token", "_unavailable")
+
+    def __init__(
+        self,
+        locks: KeyedLocks,
+        keys: Iterable[Hashable],
+        bound: float | None,
+        unavailable: Callable[[], Exception] | None,
+    ) -> None:
+        self._entries = locks._entries
+        self._keys = keys
+        self._bound = bound
+        self._unavailable = unavailable
+        self._joined: list[tuple[Hashable, _Entry]] = []
+        self._held: list[_Entry] = []
+        self._token: Token[float | None] | None = None
+
+    async def __aenter__(self) -> None:
+        unique = set(self._keys)
+        ordered = sorted(unique, key=repr) if len(unique) > 1 else unique
+        entries, joined, held = self._entries, self._joined, self._held
         since = arrived.get()
-        token = arrived.set(time.monotonic()) if since is None else None
-        deadline = None if bound is None else (since or time.monotonic()) + bound
+        if since is None:
+            since = time.monotonic()
+            self._token = arrived.set(since)
         try:
             for key in ordered:
-                entry = self._entries.get(key)
+                entry = entries.get(key)
                 if entry is None:
-                    entry = self._entries[key] = _Entry()
+                    entry = entries[key] = _Entry()
                 entry.users += 1
                 joined.append((key, entry))
-                try:  # a free lock (nearly always) is taken at once: no trip through the event loop
-                    entry.lock.acquire_nowait()
-                except anyio.WouldBlock:
-                    if deadline is None:
-                        await entry.lock.acquire()
-                    else:
-                        with anyio.move_on_after(deadline - time.monotonic()) as scope:
-                            await entry.lock.acquire()
-                        if scope.cancelled_caught:  # its holder outlived our bound (a dead database)
-                            raise (unavailable() if unavailable else TimeoutError()) from None
+                if entry.users == 1:  # nobody else holds or awaits it (nearly always): taken at once
+                    await entry.lock.acquire()  # without a trip through the event loop
+                else:
+                    await self._wait(entry.lock, since)
                 held.append(entry)
-            yield
-        finally:
-            if token is not None:
-                arrived.reset(token)
-            for entry in reversed(held):
-                entry.lock.release()
-            for key, entry in joined:
-                entry.users -= 1
-                if entry.users == 0:
-                    del self._entries[key]
+        except BaseException:
+            self._release()
+            raise
+
+    async def _wait(self, lock: asyncio.Lock, since: float) -> None:
+        if self._bound is None:
+            await lock.acquire()
+            return
+        with anyio.move_on_after(since + self._bound - time.monotonic()) as scope:
+            await lock.acquire()
+        if scope.cancelled_caught:  # its holder outlived our bound (a dead database)
+            raise (self._unavailable() if self._unavailable else TimeoutError()) from None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._token is not None:
+            arrived.reset(self._token)
+            self._token = None
+        for entry in reversed(self._held):
+            entry.lock.release()
+        entries = self._entries
+        for key, entry in self._joined:
+            entry.users -= 1
+            if entry.users == 0:
+                del entries[key]
+        self._held.clear()
+        self._joined.clear()
