@@ -3,6 +3,7 @@ and one commit, each in its own savepoint; a queued write is bounded by its dead
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -46,7 +47,7 @@ class Job:
     def __init__(self, fn: Callable[[Tx], Any], deadline: float) -> None:
         self.fn = fn
         self.deadline = deadline  # time.monotonic() by which its caller has an answer
-        self.woken = anyio.Event()
+        self.woken = asyncio.Event()  # the gateway runs on asyncio; anyio's Event wraps this one
         self.leads = False
         self.taken = False
         self.value: Any = None
@@ -106,30 +107,36 @@ class GroupCommitter:
         return job.value
 
     async def _wait(self, job: Job) -> None:
-        """Wait until ``job`` is done or woken to lead. A caller cancelled while its job is still
-        queued withdraws it; once its batch runs, the job is seen through (as a thread that cannot
-        be abandoned) and the cancellation follows."""
+        """Wait until ``job`` is done or woken to lead; a job still queued at its deadline is
+        withdrawn then (:meth:`_expire`: one timer, not a cancel scope, for each queued write). A
+        caller cancelled while its job is still queued withdraws it; once its batch runs, the job
+        is seen through (as a thread that cannot be abandoned) and the cancellation follows."""
+        timer = asyncio.get_running_loop().call_later(job.deadline - time.monotonic(), self._expire, job)
         try:
-            with anyio.move_on_after(job.deadline - time.monotonic()):
-                await job.woken.wait()
-            if job.woken.is_set():
-                return
-            if not job.taken:  # still queued at its deadline: the batches ahead are stuck
-                self._queue.remove(job)
-                job.error = DatabaseUnavailableError(self.database.name)
-                log.warning("database %s: a write waited out its bound in the queue", self.database.name)
-                return
-            with anyio.CancelScope(shield=True):  # its batch runs: bounded by the batch's watchdog
-                await job.woken.wait()
+            await job.woken.wait()
         except anyio.get_cancelled_exc_class():
             if not job.taken:
-                self._queue.remove(job)
-                if job.leads:
-                    self._hand_over()
+                if job.error is None:  # still queued (not withdrawn at its deadline)
+                    self._queue.remove(job)
+                    if job.leads:
+                        self._hand_over()
                 raise
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):  # its batch runs: bounded by the batch's watchdog
                 await job.woken.wait()
             raise
+        finally:
+            timer.cancel()
+
+    def _expire(self, job: Job) -> None:
+        """``job``'s deadline has passed: still queued (not taken into a batch, nor woken to lead
+        one), the batches ahead are stuck, and it is withdrawn and fails as an outage; taken, its
+        batch's watchdog bounds it."""
+        if job.taken or job.woken.is_set():
+            return
+        self._queue.remove(job)
+        job.error = DatabaseUnavailableError(self.database.name)
+        log.warning("database %s: a write waited out its bound in the queue", self.database.name)
+        job.woken.set()
 
     async def _lead(self) -> None:
         batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
