@@ -35,7 +35,7 @@ from mapper.scim.errors import not_found, too_large
 from mapper.scim.patch import apply_patch
 from mapper.scim.projection import project
 from mapper.scim.responses import ScimResponse, list_response, no_content, resource_response
-from mapper.scim.routes.lookup import existing, gateway_of, store_of
+from mapper.scim.routes.lookup import existing, gateway_of, located, store_of
 from mapper.scim.routes.references import Members, note_drops
 from mapper.scim.routes.requests import read_object
 from mapper.scim.routes.search import Query, matching, query
@@ -179,7 +179,7 @@ class ResourceEndpoints:
     async def replace(self, request: Request) -> Response:
         note(request.scope, self.name)
         body = self.incoming(await read_object(request, self.max_body_bytes))
-        store, id_, _ = await existing(request, self.obj)
+        store, id_ = await located(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         if_match = request.headers.get("if-match")
         dropped: list[Dangling] = []
@@ -214,7 +214,7 @@ class ResourceEndpoints:
             check_mapped(operations, self.obj, self.resolver)
         client_if_match = request.headers.get("if-match")
         root = scim_root(request, self.base_path)  # for the answer's links
-        store, id_, _ = await existing(request, self.obj)
+        store, id_ = await located(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         database = store.database  # a PATCH queued behind others of this object waits within the bound
         unavailable = partial(DatabaseUnavailableError, database.name)
@@ -246,7 +246,7 @@ class ResourceEndpoints:
 
     async def delete(self, request: Request) -> Response:
         note(request.scope, self.name)
-        store, id_, _ = await existing(request, self.obj)
+        store, id_ = await located(request, self.obj)
         note(request.scope, self.name, store.codec.anchor_of(id_))
         await store.delete(id_, if_match=request.headers.get("if-match"))
         return no_content()
