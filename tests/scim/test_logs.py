@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import os
 import sys
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from mapper.scim.logs import JsonFormatter
+from mapper.scim.server import configure_logging
 
 
 def formatted(logger: str, message: str, *args: object, exc_info: bool = False) -> dict[str, object]:
@@ -59,3 +65,40 @@ def test_an_audit_line_is_not_quoted_inside_message() -> None:
 def test_json_output_survives_what_json_cannot_hold() -> None:
     line = formatted("mapper.test", "%s", sys.version_info)
     assert "major" in str(line["message"])
+
+
+@pytest.fixture
+def configured() -> Iterator[Callable[..., list[str]]]:
+    """``configure_logging`` as ``mapper serve`` calls it, then one line per format through it;
+    the root logger and ``logging``'s switches are put back afterwards."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("mapper.audit").level)
+    switches = ("_srcfile", "logThreads", "logMultiprocessing", "logProcesses")
+    flags = {name: getattr(logging, name) for name in switches}
+
+    def lines(format: str, *, process: bool) -> list[str]:
+        configure_logging("info", format, process=process)
+        stream = io.StringIO()
+        with contextlib.redirect_stderr(stream):  # the handler writes to sys.stderr as it is now
+            logging.getLogger("mapper.test").warning("hello")
+        return stream.getvalue().splitlines()
+
+    try:
+        yield lines
+    finally:
+        root.handlers[:], _, audit = saved
+        root.setLevel(saved[1])
+        logging.getLogger("mapper.audit").setLevel(audit)
+        for name, value in flags.items():
+            setattr(logging, name, value)
+
+
+def test_with_workers_each_line_names_its_process(configured: Callable[..., list[str]]) -> None:
+    """``--workers``: the lines of several processes interleave, so each names its process id,
+    in both formats (logging is told not to collect what no format shows: not this)."""
+    (text,) = configured("text", process=True)
+    assert f"[{os.getpid()}] mapper.test: hello" in text
+    (line,) = configured("json", process=True)
+    assert json.loads(line)["process"] == os.getpid()
+    (single,) = configured("text", process=False)
+    assert single.endswith(" WARNING mapper.test: hello") and str(os.getpid()) not in single
