@@ -186,6 +186,10 @@ class PlanDelta(PlanNode):
     # watermark deltas of an object with a tombstone: the rows deleted (tombstoned) since
     # ``:since``, as the import projection, so the cache drops them
     tombstoned: Statement | None = None
+    #: ``table`` deltas: the import projection of the anchors ``:anchor_1`` .. ``:anchor_K`` (K:
+    #: its params; those not bound are NULL), the changed objects read K at a time. None in a
+    #: plan compiled before it existed: one read per object then.
+    by_anchors: Statement | None = None
 
 
 class PlanDeprovision(PlanNode):

@@ -3,8 +3,10 @@
 For ``delta watermark C`` the plan's ``query`` is the import restricted to ``C > :since`` (oldest
 first) and ``max_sequence`` holds ``SELECT MAX(C)`` over the import: the starting point after a
 full import. For ``delta table T { sequence S anchor A type K }`` they are
-``SELECT S, A, K FROM T WHERE S > :since ORDER BY S`` and ``SELECT MAX(S) FROM T``; omitted
-column names default to ``sequence``, the anchor column's name, and ``change_type``.
+``SELECT S, A, K FROM T WHERE S > :since ORDER BY S`` and ``SELECT MAX(S) FROM T``, and
+``by_anchors`` is the import restricted to ``anchor IN (:anchor_1, ..., :anchor_K)`` (the changed
+objects, read K at a time); omitted column names default to ``sequence``, the anchor column's
+name, and ``change_type``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def compile_delta(ctx: Context, obj: ObjectType, projection: Projection, anchor:
     if isinstance(delta, DeltaWatermark):
         return _watermark(ctx, obj, delta, projection, anchor)
     if isinstance(delta, DeltaTable):
-        return _table(ctx, delta, projection, anchor)
+        return _table(ctx, obj, delta, projection, anchor)
     return PlanDelta(kind="none")
 
 
@@ -52,7 +54,9 @@ def _watermark(
     return PlanDelta(kind="watermark", query=query, watermark_column=output.name, max_sequence=latest)
 
 
-def _table(ctx: Context, delta: DeltaTable, projection: Projection, anchor: str) -> PlanDelta | None:
+def _table(
+    ctx: Context, obj: ObjectType, delta: DeltaTable, projection: Projection, anchor: str
+) -> PlanDelta | None:
     try:
         table = exp.to_table(delta.table.value, dialect=ctx.read)
     except SqlglotError as err:
@@ -72,10 +76,15 @@ def _table(ctx: Context, delta: DeltaTable, projection: Projection, anchor: str)
         what,
     )
     latest = render_statement(ctx, derive.select_table_max(table, sequence), delta.span, what)
-    if query is None or latest is None:
+    assert obj.import_sql is not None
+    changed = render_statement(
+        ctx, derive.select_by_anchors(projection, anchor), obj.import_sql.span, f"{obj.name.value} import"
+    )
+    if query is None or latest is None or changed is None:
         return None
     return PlanDelta(
         kind="table",
+        by_anchors=changed,
         query=query,
         sequence_column=sequence,
         anchor_column=anchor_column,

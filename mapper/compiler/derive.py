@@ -132,6 +132,12 @@ def select_watermark_changes(projection: Projection, watermark: str, anchor: str
     )
 
 
+def select_by_anchors(projection: Projection, anchor: str) -> exp.Select:
+    """The import's rows whose anchor is one of ``:anchor_1`` .. ``:anchor_K`` (:func:`anchor_in`)."""
+    b = restrictable(projection)
+    return b.query.where(anchor_in(b.ref(anchor)), copy=False)
+
+
 def select_watermark_max(projection: Projection, watermark: str) -> exp.Select:
     """The greatest watermark the import currently holds."""
     b = restrictable(projection, projected=False)

@@ -23,7 +23,7 @@ def _object_statements(obj: PlanObject) -> Iterator[tuple[str, Statement]]:
         stmt = getattr(obj, name)
         if stmt is not None:
             yield f"{obj.name}.{name}", stmt
-    for name in ("query", "max_sequence", "tombstoned"):
+    for name in ("query", "max_sequence", "tombstoned", "by_anchors"):
         stmt = getattr(obj.delta, name)
         if stmt is not None:
             yield f"{obj.name}.delta.{name}", stmt

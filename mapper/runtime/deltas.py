@@ -145,10 +145,14 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
         new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
     changed: list[Record] = []
     deletes: list[Key] = []
+    kept = [key for key, (_, change) in last.items() if not _deleted(change)]
+    read = fetch_changed(tx, obj, codec, kept)
     for key, (anchor, change) in last.items():
         found = None
-        if str(change or "").strip().lower() not in _DELETE_TYPES:
-            found = fetch(tx, obj, codec, anchor_key(anchor))
+        if not _deleted(change):
+            found = read.get(key)
+            if found is None:  # gone, or its row keys it otherwise (case, type): read as its own
+                found = fetch(tx, obj, codec, anchor_key(anchor))
         if found is None:
             deletes.append(key)
         else:
@@ -156,9 +160,34 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
     return Delta(changed, deletes, new_mark)
 
 
+def _deleted(change: Any) -> bool:
+    return str(change or "").strip().lower() in _DELETE_TYPES
+
+
+def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> dict[Key, Record]:
+    """The objects ``anchors`` that exist, by their own key: ``delta.by_anchors`` K anchors a
+    statement and their children (:func:`children_of`); empty when the plan has no such
+    statement (compiled before it), so each is read on its own."""
+    statement = obj.delta.by_anchors
+    found: dict[Key, Record] = {}
+    if statement is None or not statement.params:
+        return found
+    form = RowForm.of(codec)
+    size = len(statement.params)
+    for start in range(0, len(anchors), size):
+        params = {f"anchor_{i}": anchor for i, anchor in enumerate(anchors[start : start + size], 1)}
+        rows = tx.rows(statement, params)
+        natives = [anchor_key(row[codec.anchor_index]) for row in rows]
+        items = children_of(tx, obj, natives)
+        for row, native in zip(rows, natives, strict=True):
+            found[native] = form.record(row, form.children([owners.get(native, ()) for owners in items]))
+    return found
+
+
 def _owners_per_read(obj: PlanObject) -> int:
     """How many objects' child rows one read takes: each multi's ``load_for_anchors`` binds that
-    many anchors; 1 when a multi has none (a plan compiled before it), or there are no multis."""
+    many anchors; 1 when a multi has none (a plan compiled before it); without multis, 1,000 (a
+    watermark delta holds that many rows at a time)."""
     sizes = [len(m.load_for_anchors.params) if m.load_for_anchors else 1 for m in obj.multi]
     return max(1, min(sizes, default=1_000))
 
@@ -178,9 +207,14 @@ def children_of(tx: Tx, obj: PlanObject, anchors: list[Key]) -> list[dict[Key, l
     if not obj.multi or not anchors:
         return [{} for _ in obj.multi]
     if all(m.load_for_anchors is not None for m in obj.multi):
-        params = {f"anchor_{i}": anchor for i, anchor in enumerate(anchors, 1)}
-        calls = [(m.load_for_anchors, params) for m in obj.multi]
-        found = tx.rows_together(calls)  # type: ignore[arg-type] # not None: checked above
+        found: list[list[tuple[Any, ...]]] = [[] for _ in obj.multi]
+        size = _owners_per_read(obj)
+        for start in range(0, len(anchors), size):
+            chunk = anchors[start : start + size]
+            params = {f"anchor_{i}": anchor for i, anchor in enumerate(chunk, 1)}
+            calls = [(m.load_for_anchors, params) for m in obj.multi]
+            for rows, read in zip(found, tx.rows_together(calls), strict=True):  # type: ignore[arg-type]
+                rows.extend(read)
     else:
         found = [
             [row for anchor in anchors for row in tx.rows(m.load_for_anchor, {"anchor": anchor})]

@@ -4,13 +4,16 @@ extension schema and a soft delete the import query hides."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from mapper.pipeline import load
+from mapper.runtime.database import engine_url
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.loading import scan_anchors
@@ -121,3 +124,45 @@ async def test_the_anchor_scan_gives_uuid_anchors_as_the_cache_keys_them(payroll
     present = await users.database.run(scan, snapshot=True)
     assert present == set(users.cache.state.records) and len(present) == 2
     assert all(type(key) is str for key in present)
+
+
+async def test_a_change_table_delta_leaves_the_cache_a_full_import_builds(payroll, payroll_database):
+    """A change table's objects are read 100 anchors a statement (``delta.by_anchors``): more
+    changed workers than one read takes, updated, soft-deleted and removed, and the cache the delta
+    leaves is the one a full import builds."""
+    users = payroll.stores["User"]
+    ids = {name: (await users.create(worker(name)))["id"] for name in ("kept.one", "soft.one", "gone.one")}
+    bulk = [uuid.uuid4() for _ in range(150)]
+    engine = create_engine(engine_url(payroll_database.url))
+    try:
+        with engine.begin() as db:
+            db.execute(
+                text("INSERT INTO workers (worker_id, login, grade) VALUES (:id, :login, :grade)"),
+                [
+                    {
+                        "id": u if payroll_database.dialect == "postgres" else str(u),
+                        "login": f"bulk{i}",
+                        "grade": i,
+                    }
+                    for i, u in enumerate(bulk)
+                ],
+            )
+    finally:
+        engine.dispose()
+    payroll_database.execute("UPDATE workers SET grade = 9 WHERE login IN ('kept.one', 'bulk7')")
+    payroll_database.execute("UPDATE workers SET deleted_at = CURRENT_TIMESTAMP WHERE login = 'soft.one'")
+    payroll_database.execute("DELETE FROM workers WHERE login IN ('gone.one', 'bulk8')")
+    await payroll.sync_delta()
+    after_delta = {r["id"]: r for r in map(users.codec.render, users.cache.records())}
+    fresh = Gateway(payroll.plan, environ={"PAYROLL_DATABASE_URL": payroll_database.url}, autosync=False)
+    await fresh.start()
+    try:
+        fresh_users = fresh.stores["User"]
+        after_full = {r["id"]: r for r in map(fresh_users.codec.render, fresh_users.cache.records())}
+    finally:
+        await fresh.stop()
+    assert after_delta == after_full
+    assert (
+        len(after_delta) == 150 and ids["soft.one"] not in after_delta and ids["gone.one"] not in after_delta
+    )
+    assert after_delta[ids["kept.one"]][EXT]["grade"] == 9 and after_delta[str(bulk[7])][EXT]["grade"] == 9
