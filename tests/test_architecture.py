@@ -50,7 +50,7 @@ LAYERED: tuple[tuple[str, ...], ...] = (
     ("mapper.language.layout", "mapper.language.fmt"),
     ("mapper.scim.matching", "mapper.scim.filter"),
     ("mapper.scim.filter", "mapper.scim.filtershape", "mapper.scim.routes.search"),
-    ("mapper.scim.exposition", "mapper.scim.metrics"),
+    ("mapper.scim.exposition", "mapper.scim.requestcount", "mapper.scim.metrics"),
     ("mapper.scim.patchvalues", "mapper.scim.patchtargets", "mapper.scim.patch"),
     tuple(f"mapper.cli.{m}" for m in ("common", "mappings", "tools", "serving")),
 )

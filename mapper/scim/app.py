@@ -32,7 +32,8 @@ from mapper.runtime.gateway import Gateway
 from mapper.scim.audit import AuditTrail
 from mapper.scim.auth import BearerAuth
 from mapper.scim.front import FrontDoor
-from mapper.scim.metrics import Metrics, RouteTemplates
+from mapper.scim.metrics import Metrics
+from mapper.scim.requestcount import RouteTemplates
 from mapper.scim.routes import ALIASES, build_routes, resource_endpoints, segments
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.normalise import PathNormaliser

@@ -9,8 +9,8 @@ extension), so one gateway serving several connectors keeps them apart. What is 
   many series there are), method (unknown methods are ``other``) and status; errors (4xx) are
   counted again by the ``scimType`` of their body. This runs for every request, so its route is
   found in one or two dict look-ups (an item path's parent is the one string made) and, in one
-  process, it is two additions to a list kept per series (:class:`TalliedHistogram`), read into
-  prometheus-client's values when scraped;
+  process, it is two additions to a list kept per series (both in :mod:`mapper.scim.requestcount`),
+  read into prometheus-client's values when scraped;
 - syncs: the gateway reports each object type's full and delta imports as they finish
   (:attr:`mapper.runtime.gateway.Gateway.observe_sync`); group commits report each batch
   (:attr:`mapper.runtime.database.GroupCommitter.observe`);
@@ -31,25 +31,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.samples import Sample
 
 from mapper.runtime.cache import SyncStats
 from mapper.scim.exposition import MULTIPROC_ENV
+from mapper.scim.requestcount import LATENCY_BOUNDS, LATENCY_BUCKETS, RouteTemplates, TalliedHistogram
 
 if TYPE_CHECKING:
     from mapper.runtime.gateway import Gateway
 
-__all__ = ["Metrics", "RouteTemplates", "SyncRun"]
+__all__ = ["LATENCY_BUCKETS", "Metrics", "SyncRun"]
 
 REFRESH_SECONDS = 5.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -68,10 +67,6 @@ SCIM_TYPES = frozenset(
         "sensitive",
     }
 )
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 30.0)
-#: the buckets' upper bounds, +Inf last: an observation's bucket is ``bisect_left(LATENCY_BOUNDS, it)``
-#: (the first bound at or above it, as prometheus-client finds it)
-LATENCY_BOUNDS = (*LATENCY_BUCKETS, math.inf)
 SYNC_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 _LARGEST_ERROR_BODY = 64 * 1024  # error bodies are small; a larger 4xx body is not parsed
@@ -85,61 +80,6 @@ class SyncRun:
     ended: float
     seconds: float
     stats: SyncStats | None
-
-
-class RouteTemplates:
-    """The route template of a request path, from a fixed set: the SCIM root's first segments
-    (``segments``) with ``/{id}`` and ``/.search`` below them, the ``fixed`` paths outside the
-    root, and ``other`` for anything else (a 404). ``normalise`` puts a path the front door did not
-    get to normalise (a request refused a token) in its canonical form first."""
-
-    def __init__(
-        self,
-        base_path: str,
-        segments: tuple[str, ...],
-        fixed: tuple[str, ...],
-        normalise: Callable[[str], str] | None = None,
-    ) -> None:
-        self.base = base_path
-        self.normalise = normalise
-        # looked up whole, without building strings: this runs for every request
-        self.fixed = {path: path for path in fixed}
-        self.prefix = f"{base_path}/"
-        self.items: dict[str, tuple[str, str]] = {}
-        for segment in segments:
-            root = f"{base_path}/{segment}"
-            self.fixed[root] = root
-            self.items[segment] = (f"{root}/{{id}}", f"{root}/.search")
-        self.parents = {f"{base_path}/{segment}": item for segment, item in self.items.items()}
-
-    def __call__(self, path: str) -> str:
-        return self.route(path)
-
-    def route(self, path: str) -> str:
-        """The route template of ``path``."""
-        found = self.fixed.get(path)  # a collection, a fixed path: the whole path is the key
-        if found is not None:
-            return found
-        # the usual item path, /scim/v2/Users/42, has a collection for parent: one slice, one look-up
-        cut = path.rfind("/")
-        item = self.parents.get(path[:cut])
-        if item is not None and cut + 1 < len(path):
-            return item[1] if path.endswith("/.search") else item[0]
-        route = self.template(path)
-        if route == "other" and self.normalise is not None:
-            route = self.template(self.normalise(path))
-        return route
-
-    def template(self, path: str) -> str:
-        found = self.fixed.get(path)
-        if found is not None:
-            return found
-        if path.startswith(self.prefix):
-            first, _, tail = path[len(self.prefix) :].partition("/")
-            item = self.items.get(first)  # /scim/v2/Users/{id} (an id may hold a decoded '/')
-            if item is not None and tail:
-                return item[1] if tail == ".search" else item[0]
-        return "other"
 
 
 #: how a gauge's values of several worker processes combine (prometheus-client's multiprocess_mode)
@@ -175,37 +115,6 @@ class _Families:
         kind: type[Histogram] = Histogram,
     ) -> Histogram:
         return kind(name, documentation, ("connector", *labels), buckets=buckets, registry=self.registry)
-
-
-class TalliedHistogram(Histogram):
-    """A histogram whose series each keep their observations in a plain list, :attr:`tally` (the
-    count of each bucket, ``le`` order, then the sum), which the event loop's thread adds to with
-    no call and no lock; prometheus-client's values are set from it when the series is collected,
-    so the exposition is the plain histogram's. One writer only (the loop's thread; a scrape's
-    thread only reads, each slot whole), and one process only: in multiprocess mode each
-    observation must reach the shared files as it happens, so that mode keeps :class:`Histogram`."""
-
-    BOUNDS: ClassVar[tuple[float, ...]] = LATENCY_BOUNDS
-
-    def _metric_init(self) -> None:
-        super()._metric_init()
-        if tuple(self._upper_bounds) != self.BOUNDS:
-            raise ValueError(f"a tallied histogram has the buckets {self.BOUNDS}")
-        self.tally = [0.0] * (len(self.BOUNDS) + 1)
-
-    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
-        if exemplar:
-            raise ValueError("a tallied histogram keeps no exemplars")
-        tally = self.tally
-        tally[bisect_left(self.BOUNDS, amount)] += 1.0
-        tally[-1] += amount
-
-    def _child_samples(self) -> tuple[Sample, ...]:
-        tally = self.tally
-        for value, count in zip(self._buckets, tally, strict=False):
-            value.set(count)
-        self._sum.set(tally[-1])
-        return tuple(super()._child_samples())
 
 
 class Metrics:

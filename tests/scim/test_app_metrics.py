@@ -15,7 +15,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mapper.scim.auth import parse_credentials
-from mapper.scim.metrics import LATENCY_BUCKETS, METHODS, Metrics, RouteTemplates
+from mapper.scim.metrics import LATENCY_BUCKETS, METHODS, Metrics
+from mapper.scim.requestcount import RouteTemplates
 from tests.support.scim import CORE_GROUP, TOKEN, new_user, scim_client
 
 pytestmark = pytest.mark.anyio
