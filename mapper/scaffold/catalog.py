@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
+from mapper.lint.database.catalog import sqlite_on_delete
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
 from mapper.scaffold.names import STATUS, key
@@ -181,7 +182,15 @@ def _table(
     if len(primary) == 1:
         unique.add(primary[0].lower())
     keys = []
-    cascading = _sqlite_cascades(connection, name) if dialect == "sqlite" else set()
+    cascading = (
+        {
+            c[0]
+            for c, action in sqlite_on_delete(connection, name).items()
+            if action == "CASCADE" and len(c) == 1
+        }
+        if dialect == "sqlite"
+        else set()
+    )
     for fk in inspector.get_foreign_keys(name, schema=schema):
         constrained, referred = fk.get("constrained_columns") or [], fk.get("referred_columns") or []
         if len(constrained) == 1 and len(referred) == 1:
@@ -265,16 +274,6 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     if not rows or len(rows) > MAX_CODES:
         return column
     return replace(column, values=tuple(sorted(str(r) for r in rows)), seen=True)
-
-
-def _sqlite_cascades(connection: Connection, table: str) -> set[str]:
-    """Lower-cased columns of a SQLite table whose foreign key cascades deletes (the inspector
-    leaves SQLite's ``ON DELETE`` out)."""
-    from sqlalchemy import text
-
-    quoted = '"' + table.replace('"', '""') + '"'
-    rows = connection.execute(text(f"PRAGMA foreign_key_list({quoted})")).mappings().all()
-    return {str(r["from"]).lower() for r in rows if str(r["on_delete"]).upper() == "CASCADE"}
 
 
 def _mysql_checks(connection: Connection, schema: str | None) -> dict[str, list[str]]:

@@ -3,6 +3,7 @@
 Two passes over one connection, with SQLAlchemy (imported only here, so plain ``mapper lint``
 needs no driver):
 
+- ``references`` (MAP310): the foreign keys that would refuse a ``delete row``;
 - ``schema``: each object's import queries, change table and ``write table`` against the tables
   and columns the inspector sees (every unknown name of an import at once, exactly placed);
 - ``prove``: every statement of the plan, compiled for the database's own dialect, prepared by
@@ -24,6 +25,7 @@ from mapper.language.model import MappingFile
 from mapper.lint.database.catalog import Catalog
 from mapper.lint.database.codes import CODES, UNPROVEN
 from mapper.lint.database.prove import PROVABLE, prove
+from mapper.lint.database.references import check_references
 from mapper.lint.database.schema import check_schema
 from mapper.plan import Plan
 
@@ -65,7 +67,7 @@ def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> 
     try:
         with engine.connect() as connection:
             catalog = Catalog(inspect(connection), connection)
-            found = check_schema(mapping, catalog, plan)
+            found = check_schema(mapping, catalog, plan) + list(check_references(mapping, catalog, plan))
             if plan is None or not plan.objects:
                 return found
             dialect = PROVABLE.get(engine.dialect.name)

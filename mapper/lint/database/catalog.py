@@ -64,6 +64,7 @@ class Catalog:
         self._names: dict[str | None, dict[str, str]] = {}
         self._tables: dict[tuple[str | None, str], Table] = {}
         self._procedures: dict[str | None, dict[str, list[Procedure]]] = {}
+        self._foreign_keys: dict[str, list[dict[str, Any]]] = {}
 
     def names(self, schema: str | None) -> dict[str, str]:
         if schema not in self._names:
@@ -87,6 +88,29 @@ class Catalog:
                 real, {str(c["name"]).lower(): dict(c) for c in columns}, self._allowed(real, schema or None)
             )
         return self._tables[key]
+
+    def foreign_keys(self, qualified: str) -> list[dict[str, Any]]:
+        """The inspector's foreign keys of the table ``qualified`` names (none when it has no such
+        table, or the database cannot list them)."""
+        if qualified not in self._foreign_keys:
+            table = self.table(qualified)
+            schema = qualified.rpartition(".")[0] or None
+            try:
+                found: list[dict[str, Any]] = (
+                    [dict(k) for k in self._inspector.get_foreign_keys(table.name, schema=schema)]
+                    if table
+                    else []
+                )
+                if table and found and self._connection.dialect.name == "sqlite":
+                    actions = sqlite_on_delete(self._connection, table.name)
+                    for key in found:
+                        columns = tuple(str(c).lower() for c in key.get("constrained_columns") or ())
+                        options: dict[str, Any] = dict(key.get("options") or {})
+                        key["options"] = {**options, "ondelete": actions.get(columns)}
+            except Exception:  # noqa: BLE001 - a view, or a dialect that cannot list them: nothing known
+                found = []
+            self._foreign_keys[qualified] = found
+        return self._foreign_keys[qualified]
 
     def _allowed(self, table: str, schema: str | None) -> dict[str, frozenset[Any]]:
         from sqlalchemy import text
@@ -124,3 +148,18 @@ class Catalog:
             rows = self._connection.execute(text(_MYSQL_PROCEDURES), {"schema": schema})
             return [Procedure(str(n), t == "PROCEDURE", int(c), int(c)) for n, t, c in rows]
         return []  # SQLite has no stored procedures
+
+
+def sqlite_on_delete(connection: Connection, table: str) -> dict[tuple[str, ...], str]:
+    """The ``ON DELETE`` action of each foreign key of a SQLite table, by its lower-cased columns
+    in order (``NO ACTION`` when none is declared): SQLAlchemy's inspector leaves SQLite's out."""
+    from sqlalchemy import text
+
+    quoted = '"' + table.replace('"', '""') + '"'
+    rows = connection.execute(text(f"PRAGMA foreign_key_list({quoted})")).mappings().all()
+    columns: dict[int, list[str]] = {}
+    actions: dict[int, str] = {}
+    for row in sorted(rows, key=lambda r: (r["id"], r["seq"])):
+        columns.setdefault(row["id"], []).append(str(row["from"]).lower())
+        actions[row["id"]] = str(row["on_delete"]).upper()
+    return {tuple(columns[k]): actions[k] for k in columns}

@@ -46,6 +46,12 @@ UNPROVEN = Code(
     Severity.WARNING,
     "the statements of the plan could not be proven against this kind of database",
 )
+DELETE_REFERENCED = Code(
+    "MAP310",
+    "delete-referenced",
+    Severity.WARNING,
+    "a hard delete the database refuses while rows of another table point at the object",
+)
 
 CODES = (
     UNKNOWN_TABLE,
@@ -57,4 +63,5 @@ CODES = (
     PROCEDURE_ARITY,
     UNPROVEN,
     TRANSFORM_COLUMN,
+    DELETE_REFERENCED,
 )

@@ -29,7 +29,7 @@ def check_schema(mapping: MappingFile, catalog: Catalog, plan: Plan | None) -> l
     return [d for obj in mapping.objects for d in _check_object(mapping, obj, catalog, plan)]
 
 
-def _dialect(mapping: MappingFile, obj: ObjectType) -> str | None:
+def object_dialect(mapping: MappingFile, obj: ObjectType) -> str | None:
     for source in mapping.sources:
         if source.name.value == obj.source.value and source.dialect:
             return dialect_of(source.dialect.value)
@@ -39,7 +39,7 @@ def _dialect(mapping: MappingFile, obj: ObjectType) -> str | None:
 def _check_object(
     mapping: MappingFile, obj: ObjectType, catalog: Catalog, plan: Plan | None
 ) -> Iterator[Diagnostic]:
-    file, dialect = mapping.path, _dialect(mapping, obj)
+    file, dialect = mapping.path, object_dialect(mapping, obj)
     blocks = [obj.import_sql] + [m.import_sql for m in obj.multi]
     for block in blocks:
         if block is not None:
