@@ -54,7 +54,7 @@ LOOP_PARTS = (
 BATCH_PARTS = (
     ("commit (fsync wait)", r"do_commit|_do_commit|Transaction\.commit"),
     ("re-read of the written row", r"^fetch |rows\.py"),
-    ("INSERT and child rows", r"Tx\.insert|_child_writes|MultiSlot\.diff|StoreWrites\._insert"),
+    ("INSERT and child rows", r"Tx\.insert|child_writes|MultiSlot\.diff|StoreWrites\._insert"),
     ("uniqueness check, savepoints, other SQL", r"tx\.py|sqlalchemy/"),
     ("store write logic", r"store_writes\.py|store_checks\.py|codec\.py|database\.py"),
 )

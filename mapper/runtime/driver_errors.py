@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import Connection, exc
 
 #: errors that mean the database could not be reached or went away (unless a programming error)
 OUTAGES = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, exc.DisconnectionError)
@@ -165,3 +165,29 @@ def integrity_kind(error: exc.IntegrityError) -> str:
 def integrity_mentions(error: exc.DBAPIError, column: str) -> bool:
     """Whether the driver's message names ``column`` (used only to pick which attribute to blame)."""
     return column.lower() in str(error.orig).lower()
+
+
+def as_sqlalchemy(
+    connection: Connection, error: Any, sql: str, bound: Any, dbapi_connection: Any, cursor: Any
+) -> Exception:
+    """The driver's ``error`` (raised running ``sql`` on ``connection``) as SQLAlchemy raises it
+    (IntegrityError, OperationalError...), so :class:`~mapper.runtime.tx.Tx`'s callers see one
+    kind of error; a lost connection is invalidated, as SQLAlchemy does."""
+    engine = connection.engine
+    dialect = engine.dialect
+    disconnect = dialect.is_disconnect(error, dbapi_connection, cursor)
+    if disconnect:
+        connection.invalidate(error)
+    elif refuses_value(error):
+        return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
+    elif no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
+        return exc.IntegrityError(sql, bound, error, hide_parameters=engine.hide_parameters)
+    return exc.DBAPIError.instance(
+        sql,
+        bound,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=engine.hide_parameters,
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    )

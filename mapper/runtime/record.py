@@ -70,12 +70,24 @@ class Record:
             digest = self._version = int.from_bytes(raw, "big") >> (64 - _VERSION_BITS)
         return f'W/"{digest:016x}"'
 
+    def matches(self, if_match: str) -> bool:
+        """Whether an If-Match header's value names this record's version (:func:`etag_matches`)."""
+        return etag_matches(if_match, self.version)
+
     def same(self, other: Record) -> bool:
         """Whether ``other`` holds the same values and children (so the same version)."""
         return other.row == self.row and other.children == self.children
 
     def __repr__(self) -> str:
         return f"Record({self.row!r}, {self.children!r})"
+
+
+def etag_matches(if_match: str, version: str) -> bool:
+    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
+    if if_match.strip() == "*":
+        return True
+    ours = version.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
 
 
 def _tagged(value: Any) -> str:

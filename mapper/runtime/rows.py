@@ -8,6 +8,7 @@ from __future__ import annotations
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
-from mapper.runtime.keys import anchor_key
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Children, Record, instant
 
 
@@ -100,22 +101,46 @@ def driver_pages(
     return tx.pages(statement, params, size)
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectRead:
+    """One object read by its anchor: the statements (its row by ``by_anchor``, then each multi's
+    items), read together (:meth:`Tx.read_object`: one round trip where statements pipeline), and
+    how their rows make its record. :func:`fetch` runs one; a write of an existing object declares
+    the one it needs, which its transaction runs before and after the write's statements."""
+
+    calls: tuple[tuple[Statement, Mapping[str, Any]], ...]
+    anchor: Key
+    anchor_index: int
+    form: RowForm
+    obj: PlanObject
+
+    @classmethod
+    def of(cls, obj: PlanObject, codec: Codec, anchor: Any) -> ObjectRead:
+        params = {"anchor": anchor}
+        calls = ((obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi))
+        return cls(calls, anchor_key(anchor), codec.anchor_index, RowForm.of(codec), obj)
+
+    def moved(self, found: Sequence[tuple[Any, ...]]) -> list[tuple[Statement, Mapping[str, Any]]]:
+        """The child rows' statements again, by the row's own anchor, when the row ``found`` has
+        an anchor other than the one asked for (case, type); else none."""
+        if not found or not self.obj.multi:
+            return []
+        native = anchor_key(found[0][self.anchor_index])  # ids bind as int or text, never driver objects
+        if native == self.anchor:
+            return []
+        return [(m.load_for_anchor, {"anchor": native}) for m in self.obj.multi]
+
+    def record(self, results: Sequence[Sequence[tuple[Any, ...]]]) -> Record | None:
+        """The record of what :attr:`calls` returned (the row, then each multi's rows), or None."""
+        found, *children = results
+        if not found:
+            return None
+        return self.form.record(found[0], self.form.children(children))
+
+
 def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
-    """One object by anchor (the import projection and its children), or None: the row and each
-    multi's items read together (:meth:`Tx.rows_together`: one round trip where statements
-    pipeline), then made a record."""
-    params = {"anchor": anchor}
-    found, *children = tx.rows_together(
-        [(obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi)]
-    )
-    if not found:
-        return None
-    row = found[0]
-    form = RowForm.of(codec)
-    native = anchor_key(row[codec.anchor_index])  # ids bind as int or text, never driver objects
-    if obj.multi and native != anchor_key(anchor):  # the row's own anchor differs (case, type):
-        children = [tx.rows(m.load_for_anchor, {"anchor": native}) for m in obj.multi]  # read by it
-    return form.record(row, form.children(children))
+    """One object by anchor (the import projection and its children), or None."""
+    return tx.read_object(ObjectRead.of(obj, codec, anchor))
 
 
 def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:

@@ -25,9 +25,9 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.keys import Key
 from mapper.runtime.loading import import_all, import_delta, scan_anchors
-from mapper.runtime.record import Record
+from mapper.runtime.record import Record, etag_matches
 from mapper.runtime.store_base import Dangling, Resolver
-from mapper.runtime.store_writes import StoreWrites, etag_matches
+from mapper.runtime.store_writes import StoreWrites
 from mapper.runtime.tx import Tx
 
 __all__ = ["APPLY_SLICE", "Dangling", "ObjectStore", "Resolver", "etag_matches"]

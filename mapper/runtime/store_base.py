@@ -129,6 +129,13 @@ class StoreBase:
         self._learn(record)
         self.cache.put(record)
 
+    def _settle(self, key: Key, after: Record | None) -> None:
+        """The cache takes a write's outcome: the object ``key`` as written, or its absence."""
+        if after is None:
+            self._forget(key)
+        else:
+            self._put(after)
+
     def _forget(self, key: Key) -> None:
         self.cache.remove(key)
         for store, index in self.referrers:

@@ -2,8 +2,11 @@
 group-commit batch, the cache changed only after the commit.
 
 A create or a replace runs in four phases: the codec encodes the resource (:meth:`Codec.change`),
-the checks run (:meth:`StoreChecks._checked`), then the transaction (the object read again, its
-statements decided and sent, the object read back) and last the cache takes the result."""
+the checks run (:meth:`StoreChecks._checked`), then the transaction and last the cache takes the
+result. A replace's or a delete's transaction is an :class:`~mapper.runtime.tx.ObjectWrite`: the
+transaction reads the object, the write's decision (:mod:`mapper.runtime.decisions`, a pure
+function of what was read) says what to send, and the transaction sends it and reads the object
+back."""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ import anyio
 from sqlalchemy import exc
 
 from mapper.plan import Statement
-from mapper.runtime.codec import Change
 from mapper.runtime.database import Tx
+from mapper.runtime.decisions import Deletion, ObjectWrite, Replacement, child_writes
 from mapper.runtime.errors import (
     InvalidValueError,
     MutabilityError,
@@ -25,25 +28,14 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
-from mapper.runtime.keys import Key, anchor_key, fold
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import Record
-from mapper.runtime.rows import RowForm
+from mapper.runtime.rows import ObjectRead, RowForm
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_checks import StoreChecks
 
 T = TypeVar("T")
-
-#: a statement a write sends, with its parameters
-Write = tuple[Statement, dict[str, Any]]
-
-
-def etag_matches(if_match: str, version: str) -> bool:
-    """If-Match against our weak ETag: ``*``, or any listed tag equal up to the ``W/`` prefix."""
-    if if_match.strip() == "*":
-        return True
-    ours = version.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == ours for tag in if_match.split(","))
 
 
 class StoreWrites(StoreChecks):
@@ -94,11 +86,12 @@ class StoreWrites(StoreChecks):
         else:
             anchor = self._insert(tx, values, anchor, query_value)
             current = tuple(() for _ in obj.multi)
-        for statement, params in self._child_writes(anchor, current, members):
+        for statement, params in child_writes(self.codec, anchor, current, members):
             tx.send(statement, params)
         record = fetch(tx, obj, self.codec, anchor)
         if record is None:  # the import query does not show the new row: do not keep it
             raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
+        tx.changed(self.name, self.codec.key(record), "upsert")  # for the other processes
         return record
 
     def _insert(self, tx: Tx, values: dict[str, Any], anchor: Any, query_value: Any) -> Any:
@@ -154,101 +147,20 @@ class StoreWrites(StoreChecks):
         anchor = self.codec.key(current)  # the row the transaction writes
         members = await self._checked(change, current, [] if dropped is None else dropped)
         if self._unchanged(change, members, current):
-            if if_match is not None and not etag_matches(if_match, current.version):
+            if if_match is not None and not current.matches(if_match):
                 raise PreconditionFailedError()
             return self.codec.render(current)
         async with self._claimed(change.values, key):
             try:
-                record = await self._write(
-                    partial(self._replace_tx, anchor, change, members, if_match, id), self._put
-                )
+                read = ObjectRead.of(obj, self.codec, anchor)
+                decision = Replacement(obj, self.codec, anchor, change, members)
+                write = ObjectWrite(self.name, read, decision, partial(NotFoundError, obj.name, id), if_match)
+                record = await self._write(partial(Tx.write, write=write), partial(self._settle, key))
             except NotFoundError:
                 self._forget(key)
                 raise
+        assert record is not None  # the write raised NotFoundError otherwise
         return self.codec.render(record)
-
-    def _replace_tx(
-        self,
-        anchor: Any,
-        change: Change,
-        members: list[Any] | None,
-        if_match: str | None,
-        id: str,
-        tx: Tx,
-    ) -> Record:
-        """The object read again, its If-Match and query attribute checked against what the
-        database holds, its statements sent (:meth:`_replace_writes`), and the object read back."""
-        obj, codec = self.obj, self.codec
-        values = change.values
-        fresh = fetch(tx, obj, codec, anchor)
-        if fresh is None:
-            raise NotFoundError(obj.name, id)
-        if if_match is not None and not etag_matches(if_match, fresh.version):
-            raise PreconditionFailedError()
-        query = codec.query
-        new_query = values.get(query.param)
-        old_query = query.value(fresh.row)
-        if new_query is not None and (
-            old_query is None
-            or fold(new_query, query.attr.case_exact) != fold(old_query, query.attr.case_exact)
-        ):
-            clash = tx.first(obj.by_query, {"value": new_query})
-            if clash is not None and anchor_key(clash[codec.anchor_index]) != anchor_key(anchor):
-                raise UniquenessError(query.attr.path)
-        for statement, params in self._replace_writes(anchor, change, members, fresh):
-            tx.send(statement, params)  # sent with the read back, where statements pipeline
-        record = fetch(tx, obj, codec, anchor)
-        if record is None:
-            raise NotFoundError(obj.name, id)
-        return record
-
-    def _replace_writes(
-        self, anchor: Any, change: Change, members: list[Any] | None, fresh: Record
-    ) -> list[Write]:
-        """The statements of a replace of ``fresh`` (the object as the transaction read it), in
-        the order they run: the update, the disable rule when ``active`` turns false, and the
-        child rows' removes and adds."""
-        obj, codec, values = self.obj, self.codec, change.values
-        writes: list[Write] = []
-        if obj.update is not None:
-            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
-            writes.append((obj.update, {**params, **values, "anchor": anchor}))
-        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
-            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
-        rule = obj.disable
-        slot = codec.active
-        if (
-            change.deactivates
-            and rule.action != "ignore"
-            and rule.statement is not None
-            and slot is not None
-            and codec.scim(slot, slot.value(fresh.row)) is not False
-        ):
-            writes.append((rule.statement, {"anchor": anchor}))
-        writes += self._child_writes(anchor, fresh.children, members)
-        return writes
-
-    def _child_writes(self, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:
-        """The statements that bring each multi's child rows from ``current`` (a record's
-        children) to ``desired`` (items from :meth:`_resolve_members`): each multi's removes, then
-        its adds (:meth:`MultiSlot.diff`)."""
-        writes: list[Write] = []
-        if desired is None:
-            return writes
-        for multi_slot, have, want in zip(self.codec.multis, current, desired, strict=True):
-            if want is None:
-                continue
-            multi = multi_slot.multi
-            removes, adds = multi_slot.diff(have, want)
-            if (adds and multi.add is None) or (removes and multi.remove is None):
-                raise MutabilityError(multi.attribute)
-            for params in removes:
-                assert multi.remove is not None
-                writes.append((multi.remove, {"anchor": anchor, **params}))
-            for params in adds:
-                assert multi.add is not None
-                writes.append((multi.add, {"anchor": anchor, **params}))
-        return writes
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
@@ -259,11 +171,11 @@ class StoreWrites(StoreChecks):
         anchor = self.codec.key(current)
         async with self._locks.hold([("id", key)]):
             try:
-                await self._write(
-                    partial(self._delete_tx, anchor, if_match, id, self._memberships(key)),
-                    lambda after: self._forget(key) if after is None else self._put(after),
-                    key,
-                )
+                read = ObjectRead.of(obj, self.codec, anchor)
+                decision = Deletion(obj, anchor, self._memberships(key))
+                gone = partial(NotFoundError, obj.name, id)
+                write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
+                await self._write(partial(Tx.write, write=write), partial(self._settle, key))
             except NotFoundError:
                 self._forget(key)
                 raise
@@ -285,42 +197,14 @@ class StoreWrites(StoreChecks):
                     found.append((remove, record.row[store.codec.anchor_index]))
         return found
 
-    def _delete_tx(
-        self, anchor: Any, if_match: str | None, id: str, memberships: list[tuple[Statement, Any]], tx: Tx
-    ) -> Record | None:
-        obj = self.obj
-        fresh = fetch(tx, obj, self.codec, anchor)
-        if fresh is None:
-            raise NotFoundError(obj.name, id)
-        if if_match is not None and not etag_matches(if_match, fresh.version):
-            raise PreconditionFailedError()
-        rule = obj.deprovision_delete
-        statement = rule.statement or (obj.delete if rule.action == "row" else None)
-        if rule.action == "row" and statement is None:
-            raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
-        if statement is not None:
-            tx.send(statement, {"anchor": anchor})
-        for remove, owner in memberships:
-            tx.send(remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor})
-        return fetch(tx, obj, self.codec, anchor)  # None once gone (or hidden by the import query)
-
-    async def _write(self, fn: Callable[[Tx], T], apply: Callable[[T], None], key: Key | None = None) -> T:
+    async def _write(self, job: Callable[[Tx], T], apply: Callable[[T], None]) -> T:
         """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
         cancelled while its transaction runs must not leave the cache behind the database. The
-        transaction notes the object it wrote (a record's anchor, else ``key`` as deleted) for
-        the other gateway processes (:mod:`mapper.runtime.coherence`)."""
-
-        def noted(tx: Tx) -> T:
-            result = fn(tx)
-            if isinstance(result, Record):
-                tx.changed(self.name, self.codec.key(result), "upsert")
-            elif key is not None:
-                tx.changed(self.name, key, "delete")
-            return result
-
+        transaction notes the object it wrote for the other gateway processes
+        (:mod:`mapper.runtime.coherence`)."""
         with anyio.CancelScope(shield=True):
             try:
-                result = await self.database.run(noted, write=True)
+                result = await self.database.run(job, write=True)
             except exc.IntegrityError as e:
                 raise self._integrity_error(e) from None
             except exc.DataError as e:

@@ -1,6 +1,8 @@
 """A connection inside a transaction, speaking plan statements (:class:`Tx`), the statements as the
 DB-API driver takes them (:class:`DriverSql`, compiled once each by :class:`Statements`), and the
-savepoints a group-commit batch runs its writes in (:meth:`Tx.run_job`)."""
+savepoints a group-commit batch runs its writes in (:meth:`Tx.run_job`), and how a write of an
+existing object runs (:meth:`Tx.write`: the transaction reads the object, the write decides from
+it what to send, the transaction sends it)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,16 @@ from sqlalchemy import Connection, CursorResult, Dialect, exc, text
 from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import Statement
-from mapper.runtime.driver_errors import no_default, refuses_value
+from mapper.runtime.driver_errors import as_sqlalchemy
+from mapper.runtime.errors import PreconditionFailedError
+from mapper.runtime.keys import anchor_key
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
+    from mapper.runtime.decisions import ObjectWrite
     from mapper.runtime.group_commit import Job
+    from mapper.runtime.record import Record
+    from mapper.runtime.rows import ObjectRead
 
 #: Compiled statements kept per database. A plan's own statements are a few dozen, but statements
 #: built per request (a create's INSERT without its absent columns, a filter compiled to SQL) vary
@@ -199,6 +206,42 @@ class Tx:
             if self.savepoint_sent:  # else nothing of the job reached the database
                 savepoint(self.connection, f"ROLLBACK TO SAVEPOINT {name}")
 
+    def write(self, write: ObjectWrite) -> Record | None:
+        """Run ``write`` (a batch's job as ``partial(Tx.write, write=...)``): read its object and
+        check its preconditions, let it decide from what was read, check the value it must find
+        unclaimed (a row of another object refuses the write), send its statements and read the
+        object back (sent with them, where statements pipeline). Returns the object as written
+        (None: deleted, or hidden by the import query) and notes the change."""
+        read = write.read
+        fresh = self.read_object(read)
+        if fresh is None:
+            raise write.gone()
+        if write.if_match is not None and not fresh.matches(write.if_match):
+            raise PreconditionFailedError()
+        decided = write.decide(fresh)
+        unclaimed = decided.unclaimed
+        if unclaimed is not None:
+            holder = self.first(unclaimed.statement, unclaimed.params)
+            if holder is not None and anchor_key(holder[read.anchor_index]) != read.anchor:
+                raise unclaimed.error
+        for statement, params in decided.statements:
+            self.send(statement, params)
+        after = self.read_object(read)
+        if after is None and not write.deletes:
+            raise write.gone()
+        key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
+        self.changed(write.object_type, key, "delete" if after is None else "upsert")
+        return after
+
+    def read_object(self, read: ObjectRead) -> Record | None:
+        """The object ``read`` asks for, or None: its row and each multi's items read together
+        (:meth:`rows_together`), the items again by the row's own anchor when it differs."""
+        results = self.rows_together(read.calls)
+        again = read.moved(results[0])
+        if again:
+            results = [results[0], *self.rows_together(again)]
+        return read.record(results)
+
     def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement for its effect, without its row count: held for the next statement
         where statements pipeline (its failure surfaces there, or at :meth:`flush`)."""
@@ -274,7 +317,7 @@ class Tx:
             except self.database.engine.dialect.loaded_dbapi.Error as error:
                 sent = [*held, *statements]
                 sql, bound = sent[0] if len(sent) == 1 else ("; ".join(sql for sql, _ in sent), None)
-                raise self._wrapped(error, sql, bound, dbapi_connection, None) from error
+                raise as_sqlalchemy(self.connection, error, sql, bound, dbapi_connection, None) from error
             yield cursors[len(held) :]
         finally:
             for cursor in cursors:
@@ -325,31 +368,11 @@ class Tx:
             cursor.execute(driver.sql, bound)
             yield cursor  # fetching may raise too (SQLite steps through rows as they are fetched)
         except self.database.engine.dialect.loaded_dbapi.Error as error:
-            raise self._wrapped(error, driver.sql, bound, dbapi_connection, cursor) from error
+            raise as_sqlalchemy(
+                self.connection, error, driver.sql, bound, dbapi_connection, cursor
+            ) from error
         finally:
             cursor.close()
-
-    def _wrapped(self, error: Any, sql: str, bound: Any, dbapi_connection: Any, cursor: Any) -> Exception:
-        """The driver's ``error`` as SQLAlchemy raises it (IntegrityError, OperationalError...); a
-        lost connection is invalidated, as SQLAlchemy does."""
-        engine = self.database.engine
-        dialect = engine.dialect
-        disconnect = dialect.is_disconnect(error, dbapi_connection, cursor)
-        if disconnect:
-            self.connection.invalidate(error)
-        elif refuses_value(error):
-            return exc.DataError(sql, bound, error, hide_parameters=engine.hide_parameters)
-        elif no_default(error):  # pymysql raises it as an OperationalError, which reads as an outage
-            return exc.IntegrityError(sql, bound, error, hide_parameters=engine.hide_parameters)
-        return exc.DBAPIError.instance(
-            sql,
-            bound,
-            error,
-            dialect.loaded_dbapi.Error,
-            hide_parameters=engine.hide_parameters,
-            connection_invalidated=disconnect,
-            dialect=dialect,
-        )
 
 
 def _pipelines(dbapi_connection: Any) -> bool:

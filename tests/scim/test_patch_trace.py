@@ -20,19 +20,15 @@ bad body is a 400 whatever the id and a 404 or a 503 is logged). Every front-end
 most twice.
 
 A write reads as phases (:mod:`mapper.runtime.store_writes`): the codec encodes the change, the
-checks run, the transaction re-reads, writes and reads back, and the cache takes the result. A
-read is one call into the renderer (:mod:`mapper.runtime.rendering`), which does its own
-formatting. Four runtime files keep a higher bound, in :data:`RUNTIME_STILL_OVER`, each because it
-serves more than one phase and the phases run in turn:
+checks run, the transaction runs the write, and the cache takes the result. A replace is a write
+as data (:class:`~mapper.runtime.decisions.ObjectWrite`): the transaction (``runtime/tx.py``)
+reads the object it declares, the decision (:mod:`mapper.runtime.decisions`, a pure function of
+the record read) says what to send, and the transaction sends it and reads the object back; so
+the store is met at the request and when it hands the write over, and the transaction when it
+reads and when it writes. A read is one call into the renderer (:mod:`mapper.runtime.rendering`),
+which does its own formatting. Two runtime files keep a higher bound, in
+:data:`RUNTIME_STILL_OVER`, each because it serves more than one phase and the phases run in turn:
 
-- ``runtime/store_writes.py`` (4): :meth:`~mapper.runtime.store_writes.StoreWrites.replace` calls
-  out to the encode and the checks, then ``_write`` hands the transaction to the group committer
-  (shared by create, replace and delete: the shield, the database's refusals as SCIM errors, the
-  change noted for the other processes); in the transaction, the store's function reads the
-  object again (``rows.fetch``) and only then decides its statements from what it read (the
-  If-Match, the query attribute's owner, the child rows' diff).
-- ``runtime/tx.py`` (3): the transaction is entered (the job's savepoint, then the store's
-  function), read from, and written to once the store has decided what to write from that read.
 - ``runtime/watchdog.py`` (3): the batch's deadline is armed on the event loop, attached to the
   connection the pool checks out in the worker thread, and detached when the pool takes it back:
   three moments of one unit of work, in two threads. Arming from the worker would cost a wake-up of
@@ -96,8 +92,6 @@ async def test_a_patch_crosses_each_front_end_file_at_most_twice(hr_sqlite: HrDa
 
 #: Runtime files a PATCH still crosses more than twice, and their bound (see the module docstring).
 RUNTIME_STILL_OVER = {
-    "runtime/store_writes.py": 4,
-    "runtime/tx.py": 3,
     "runtime/watchdog.py": 3,
     "runtime/cache.py": 3,
 }

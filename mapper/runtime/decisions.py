@@ -1,0 +1,151 @@
+"""What a write of an existing object sends, decided from the object as its transaction read it:
+pure functions of that record (no connection, no cache), so each is testable on its own.
+
+A replace or a delete is run as an :class:`ObjectWrite`: the transaction reads
+the object the write declares (refusing a gone object, or one whose version an If-Match does not
+name), calls its decision (:class:`Replacement`, :class:`Deletion`) with what it read, sends the
+statements the decision returns (:class:`Decided`) and reads the object back. A create's
+statements depend on what its insert returns (the new anchor), so it stays a function of the
+transaction (:meth:`StoreWrites._create_tx`); its child rows are decided here too
+(:func:`child_writes`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mapper.plan import PlanObject, Statement
+from mapper.runtime.codec import Change, Codec
+from mapper.runtime.errors import MutabilityError, UniquenessError
+from mapper.runtime.keys import fold
+from mapper.runtime.record import Record
+from mapper.runtime.rows import ObjectRead
+
+#: a statement a write sends, with its parameters
+Write = tuple[Statement, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Unclaimed:
+    """A value the write takes that no other object may hold: refused with ``error`` when
+    ``statement`` finds a row whose anchor is not the written object's."""
+
+    statement: Statement
+    params: Mapping[str, Any]
+    error: Exception
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a write sends, in order, once its transaction has checked ``unclaimed`` (if any)."""
+
+    statements: Sequence[Write]
+    unclaimed: Unclaimed | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectWrite:
+    """A write of one existing object (a replace, a delete) as data: the object it needs
+    (``read``, run by the transaction first), its preconditions (the object is there, else
+    ``gone()`` is raised; its version is one ``if_match`` names), its decision of what to send
+    given what was read (``decide``: :class:`Replacement`, :class:`Deletion`), and the object type
+    its change is noted under for the other processes. Unless the write ``deletes``, the object
+    must still be there after it (else ``gone()``, the write undone). Run as a batch's job by
+    :meth:`Tx.write <mapper.runtime.tx.Tx.write>`."""
+
+    object_type: str
+    read: ObjectRead
+    decide: Callable[[Record], Decided]
+    gone: Callable[[], Exception]
+    if_match: str | None = None
+    deletes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """A replace (PUT, PATCH) of the object ``anchor`` by ``change`` and ``members`` (each multi's
+    items; None for one the mapping cannot write): called with the object as the transaction read
+    it, it decides whether the query attribute must be checked as unclaimed (it changes), the
+    update, the disable rule when ``active`` turns false, and the child rows' removes and adds."""
+
+    obj: PlanObject
+    codec: Codec
+    anchor: Any
+    change: Change
+    members: list[Any] | None
+
+    def __call__(self, fresh: Record) -> Decided:
+        obj, codec, anchor, values = self.obj, self.codec, self.anchor, self.change.values
+        unclaimed = self._unclaimed(fresh)
+        writes: list[Write] = []
+        if obj.update is not None:
+            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
+            writes.append((obj.update, {**params, **values, "anchor": anchor}))
+        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
+        rule, slot = obj.disable, codec.active
+        if (
+            self.change.deactivates
+            and rule.action != "ignore"
+            and rule.statement is not None
+            and slot is not None
+            and codec.scim(slot, slot.value(fresh.row)) is not False
+        ):
+            writes.append((rule.statement, {"anchor": anchor}))
+        writes += child_writes(codec, anchor, fresh.children, self.members)
+        return Decided(writes, unclaimed)
+
+    def _unclaimed(self, fresh: Record) -> Unclaimed | None:
+        """The query attribute's new value, when it differs from the one the object holds."""
+        query = self.codec.query
+        new, old = self.change.values.get(query.param), query.value(fresh.row)
+        exact = query.attr.case_exact
+        if new is None or (old is not None and fold(new, exact) == fold(old, exact)):
+            return None
+        return Unclaimed(self.obj.by_query, {"value": new}, UniquenessError(query.attr.path))
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A delete of the object ``anchor``, as its ``deprovision`` rule says (the row deleted, a
+    statement run, or nothing), and the end of the ``memberships`` a soft delete ends ((remove
+    statement, owner anchor) each)."""
+
+    obj: PlanObject
+    anchor: Any
+    memberships: Sequence[tuple[Statement, Any]]
+
+    def __call__(self, fresh: Record) -> Decided:
+        obj, anchor = self.obj, self.anchor
+        rule = obj.deprovision_delete
+        statement = rule.statement or (obj.delete if rule.action == "row" else None)
+        if rule.action == "row" and statement is None:
+            raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
+        writes: list[Write] = [] if statement is None else [(statement, {"anchor": anchor})]
+        for remove, owner in self.memberships:
+            writes.append((remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor}))
+        return Decided(writes)
+
+
+def child_writes(codec: Codec, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:
+    """The statements that bring each multi's child rows from ``current`` (a record's children) to
+    ``desired`` (the items the checks resolved; None: none to write): each multi's removes, then
+    its adds (:meth:`MultiSlot.diff`)."""
+    writes: list[Write] = []
+    if desired is None:
+        return writes
+    for multi_slot, have, want in zip(codec.multis, current, desired, strict=True):
+        if want is None:
+            continue
+        multi = multi_slot.multi
+        removes, adds = multi_slot.diff(have, want)
+        if (adds and multi.add is None) or (removes and multi.remove is None):
+            raise MutabilityError(multi.attribute)
+        for params in removes:
+            assert multi.remove is not None
+            writes.append((multi.remove, {"anchor": anchor, **params}))
+        for params in adds:
+            assert multi.add is not None
+            writes.append((multi.add, {"anchor": anchor, **params}))
+    return writes

@@ -1,0 +1,93 @@
+"""What a replace or a delete sends, decided from the object as its transaction read it
+(:mod:`mapper.runtime.decisions`): pure functions of a record, tested without a connection. That
+the statements do what they say is the stores' tests' work, against real databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mapper.runtime.codec import Codec
+from mapper.runtime.decisions import Deletion, Replacement
+from mapper.runtime.errors import MutabilityError, UniquenessError
+from mapper.runtime.record import Record
+from tests.support.hr import hr_plan, new_user
+
+PLAN = hr_plan("sqlite")
+USERS = PLAN.object("User")
+CODEC = Codec(USERS, "sqlite")
+
+
+def stored(login: str, *, active: bool = True, emails: tuple[Any, ...] = ()) -> Record:
+    """User 7 as the database holds it: ``login``, and the given e-mail items."""
+    row = dict.fromkeys(USERS.columns)
+    row.update(employee_id=7, login=login, given_name="New", family_name="Person", active=active)
+    return Record(tuple(row[c] for c in USERS.columns), (emails, ()))
+
+
+def replacement(login: str, **extra: Any) -> Replacement:
+    """A replace of user 7 by a full resource with ``login`` (its manager left out)."""
+    change = CODEC.change(new_user(login, **extra), None)
+    change.values["manager_id"] = None
+    members = [[(v, *subs) for v, subs in items] for items in change.items]
+    return Replacement(USERS, CODEC, 7, change, members)
+
+
+def sql_of(decided: Any) -> list[str]:
+    return [statement.sql.split(" (")[0].split(" SET")[0] for statement, _ in decided.statements]
+
+
+def test_a_replace_decides_the_update_then_each_multis_removes_and_adds_from_what_was_read():
+    old_email = ("old@example.com", "work", True)
+    decided = replacement("ada")(stored("ada", emails=(old_email,)))
+    assert sql_of(decided) == [
+        "UPDATE employees",
+        "DELETE FROM employee_emails WHERE employee_id = :anchor AND address = :value",
+        "INSERT INTO employee_emails",
+    ]
+    update = decided.statements[0][1]
+    assert update["anchor"] == 7 and update["login"] == "ada" and update["display_name"] == "New Person"
+    added = {"anchor": 7, "value": "ada@example.com", "type": "work", "primary": True}
+    assert decided.statements[2][1] == added
+    assert decided.unclaimed is None  # the query attribute keeps its value (up to case)
+
+
+def test_a_replace_with_the_items_the_object_has_sends_no_child_rows():
+    decided = replacement("ada")(stored("ada", emails=(("ada@example.com", "work", True),)))
+    assert sql_of(decided) == ["UPDATE employees"]
+
+
+def test_a_new_query_value_must_be_found_unclaimed_and_an_other_case_of_the_old_need_not():
+    decided = replacement("grace")(stored("ada"))
+    assert decided.unclaimed is not None
+    assert decided.unclaimed.statement == USERS.by_query and decided.unclaimed.params == {"value": "grace"}
+    assert isinstance(decided.unclaimed.error, UniquenessError)
+    assert replacement("ADA")(stored("ada")).unclaimed is None  # userName is caseExact false
+
+
+def test_the_disable_rule_runs_only_when_active_turns_false():
+    turned_off = replacement("ada", active=False)
+    assert "UPDATE employees SET active = FALSE WHERE employee_id = :anchor" in [
+        s.sql for s, _ in turned_off(stored("ada", active=True)).statements
+    ]
+    assert USERS.disable.statement not in [s for s, _ in turned_off(stored("ada", active=False)).statements]
+
+
+def test_a_type_without_an_update_refuses_a_change():
+    read_only = USERS.model_copy(update={"update": None})
+    decide = Replacement(read_only, CODEC, 7, CODEC.change(new_user("grace"), None), None)
+    with pytest.raises(MutabilityError):
+        decide(stored("ada"))
+
+
+def test_a_delete_decides_its_rule_and_ends_the_memberships_it_was_given():
+    groups = PLAN.object("Group")
+    remove = groups.multi[0].remove
+    assert remove is not None
+    decided = Deletion(USERS, 7, [(remove, 3)])(stored("ada"))
+    rule = USERS.deprovision_delete
+    own = rule.statement or USERS.delete
+    assert [s for s, _ in decided.statements] == [own, remove]
+    assert decided.statements[1][1]["anchor"] == 3 and decided.statements[1][1]["value"] == 7
+    assert decided.unclaimed is None
