@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import os
 import time
-from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,7 +42,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from mapper.runtime.cache import SyncStats
 from mapper.scim.exposition import MULTIPROC_ENV
-from mapper.scim.requestcount import LATENCY_BOUNDS, LATENCY_BUCKETS, RouteTemplates, TalliedHistogram
+from mapper.scim.requestcount import LATENCY_BUCKETS, RouteTemplates, TalliedHistogram
 
 if TYPE_CHECKING:
     from mapper.runtime.gateway import Gateway
@@ -217,10 +216,10 @@ class Metrics:
             (),
             "livemin",
         )
-        #: each request series' tally (one process) or child (several), by (route, method, status);
-        #: bounded: routes and methods from fixed sets, statuses are ours
-        self._tallies: dict[tuple[str, str, int], list[float]] = {}
-        self._children: dict[tuple[str, str, int], Any] = {}
+        #: each request series' ``observe`` (a tallied histogram's in one process, prometheus-client's
+        #: in several), by (route, method, status); bounded: routes and methods from fixed sets,
+        #: statuses are ours
+        self._series_observe: dict[tuple[str, str, int], Callable[[float], None]] = {}
         self._last_ok: dict[str, float] = {}
         #: the last run and the last failed run of each (object type, kind), this process's
         self.last_runs: dict[tuple[str, str], SyncRun] = {}
@@ -236,17 +235,11 @@ class Metrics:
         route = self._route(path)
         if method not in METHODS:
             method = "other"
-        if self.multiprocess:
-            child = self._children.get((route, method, status))
-            if child is None:
-                child = self._children[(route, method, status)] = self._series(route, method, status)
-            child.observe(seconds)
-        else:  # TalliedHistogram.observe, inlined: this runs for every request
-            tally = self._tallies.get((route, method, status))
-            if tally is None:
-                tally = self._tallies[(route, method, status)] = self._series(route, method, status).tally
-            tally[bisect_left(LATENCY_BOUNDS, seconds)] += 1.0
-            tally[-1] += seconds
+        key = (route, method, status)
+        observe = self._series_observe.get(key)
+        if observe is None:
+            observe = self._series_observe[key] = self._series(route, method, status).observe
+        observe(seconds)
         if 400 <= status < 500:
             self.rejected.labels(self.connector, str(status), _scim_type(error_body) or "none").inc()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import ClassVar
 
 from prometheus_client import Histogram
 from prometheus_client.samples import Sample
@@ -76,25 +75,24 @@ class RouteTemplates:
 
 class TalliedHistogram(Histogram):
     """A histogram whose series each keep their observations in a plain list, :attr:`tally` (the
-    count of each bucket, ``le`` order, then the sum), which the event loop's thread adds to with
-    no call and no lock; prometheus-client's values are set from it when the series is collected,
+    count of each bucket, ``le`` order, then the sum), which :meth:`observe` adds to with no lock
+    and no call into prometheus-client (:meth:`mapper.scim.metrics.Metrics.observe` keeps each
+    series' bound ``observe``); prometheus-client's values are set from it when the series is collected,
     so the exposition is the plain histogram's. One writer only (the loop's thread; a scrape's
     thread only reads, each slot whole), and one process only: in multiprocess mode each
     observation must reach the shared files as it happens, so that mode keeps :class:`Histogram`."""
 
-    BOUNDS: ClassVar[tuple[float, ...]] = LATENCY_BOUNDS
-
     def _metric_init(self) -> None:
         super()._metric_init()
-        if tuple(self._upper_bounds) != self.BOUNDS:
-            raise ValueError(f"a tallied histogram has the buckets {self.BOUNDS}")
-        self.tally = [0.0] * (len(self.BOUNDS) + 1)
+        if tuple(self._upper_bounds) != LATENCY_BOUNDS:
+            raise ValueError(f"a tallied histogram has the buckets {LATENCY_BOUNDS}")
+        self.tally = [0.0] * (len(LATENCY_BOUNDS) + 1)
 
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
         if exemplar:
             raise ValueError("a tallied histogram keeps no exemplars")
         tally = self.tally
-        tally[bisect_left(self.BOUNDS, amount)] += 1.0
+        tally[bisect_left(LATENCY_BOUNDS, amount)] += 1.0
         tally[-1] += amount
 
     def _child_samples(self) -> tuple[Sample, ...]:

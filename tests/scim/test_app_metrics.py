@@ -285,4 +285,4 @@ def test_hostile_paths_and_methods_add_no_series() -> None:
         if sample.name == f"{REQUESTS}_count"
     }
     assert len(series) == 4, series  # {id} and other, each by GET and other
-    assert len(metrics._tallies) == 4  # and what is kept per request series, not per path or method
+    assert len(metrics._series_observe) == 4  # and what is kept per request series, not per path or method
