@@ -85,7 +85,7 @@ def build_app(
     endpoints = resource_endpoints(plan, settings)
     paths = PathNormaliser(settings.base_path, segments(plan), ALIASES)
     templates = RouteTemplates(settings.base_path, segments(plan), OPERATOR_ROUTES, paths.normalise)
-    metrics = Metrics(connector_name(plan, settings), templates)
+    metrics = Metrics(connector_name(plan, settings), templates.route)
     trail = AuditTrail(AUDIT_TRAIL_SIZE)
     front = Middleware(
         FrontDoor,

@@ -42,7 +42,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from mapper.runtime.cache import SyncStats
 from mapper.scim.exposition import MULTIPROC_ENV
-from mapper.scim.requestcount import LATENCY_BUCKETS, RouteTemplates, TalliedHistogram
+from mapper.scim.requestcount import LATENCY_BUCKETS, TalliedHistogram
 
 if TYPE_CHECKING:
     from mapper.runtime.gateway import Gateway
@@ -117,13 +117,13 @@ class _Families:
 
 
 class Metrics:
-    """The metrics of one connector; ``routes`` classifies request paths."""
+    """The metrics of one connector; ``route`` gives a request path's route template (a bound
+    method such as :meth:`RouteTemplates.route <mapper.scim.requestcount.RouteTemplates.route>`:
+    calling an instance's ``__call__`` costs three times as much, and this runs for every request)."""
 
-    def __init__(self, connector: str, routes: Callable[[str], str], *, multiprocess: bool | None = None):
+    def __init__(self, connector: str, route: Callable[[str], str], *, multiprocess: bool | None = None):
         self.connector = connector
-        self.routes = routes
-        # a bound method: calling an instance costs three times as much, and this runs for every request
-        self._route = routes.route if isinstance(routes, RouteTemplates) else routes
+        self._route = route
         self.multiprocess = MULTIPROC_ENV in os.environ if multiprocess is None else multiprocess
         self.registry = CollectorRegistry()
         family = _Families(self.registry)

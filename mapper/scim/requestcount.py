@@ -43,9 +43,6 @@ class RouteTemplates:
             self.items[segment] = (f"{root}/{{id}}", f"{root}/.search")
         self.parents = {f"{base_path}/{segment}": item for segment, item in self.items.items()}
 
-    def __call__(self, path: str) -> str:
-        return self.route(path)
-
     def route(self, path: str) -> str:
         """The route template of ``path``."""
         found = self.fixed.get(path)  # a collection, a fixed path: the whole path is the key

@@ -216,14 +216,14 @@ async def test_promtool_accepts_the_exposition(host: httpx.AsyncClient) -> None:
 
 def test_route_templates_come_from_a_fixed_set() -> None:
     templates = RouteTemplates("/scim/v2", ("Users", ".search"), ("/", "/metrics"))
-    assert templates("/scim/v2/Users") == "/scim/v2/Users"
-    assert templates("/scim/v2/Users/42") == "/scim/v2/Users/{id}"
-    assert templates("/scim/v2/Users/CN=a/b") == "/scim/v2/Users/{id}"  # an id holding a decoded '/'
-    assert templates("/scim/v2/Users/.search") == "/scim/v2/Users/.search"
-    assert templates("/scim/v2/.search") == "/scim/v2/.search"
-    assert templates("/metrics") == "/metrics"
+    assert templates.route("/scim/v2/Users") == "/scim/v2/Users"
+    assert templates.route("/scim/v2/Users/42") == "/scim/v2/Users/{id}"
+    assert templates.route("/scim/v2/Users/CN=a/b") == "/scim/v2/Users/{id}"  # an id holding a decoded '/'
+    assert templates.route("/scim/v2/Users/.search") == "/scim/v2/Users/.search"
+    assert templates.route("/scim/v2/.search") == "/scim/v2/.search"
+    assert templates.route("/metrics") == "/metrics"
     for unknown in ("/scim/v2", "/scim/v2/Nope/1", "/scim/v2/Users/", "/x", "/metrics/x", ""):
-        assert templates(unknown) == "other", unknown
+        assert templates.route(unknown) == "other", unknown
 
 
 REQUESTS = "mapper_http_request_duration_seconds"
@@ -247,7 +247,7 @@ def test_the_request_histogram_exposes_what_prometheus_clients_own_does() -> Non
     scraped: the same requests expose the same lines (HELP, TYPE, every bucket, count and sum) as
     the library's histogram fed them one by one, bucket bounds included."""
     templates = RouteTemplates("/scim/v2", ("Users", "Groups"), ("/", "/metrics"))
-    metrics = Metrics("hr", templates, multiprocess=False)
+    metrics = Metrics("hr", templates.route, multiprocess=False)
     registry = CollectorRegistry()
     reference = Histogram(
         REQUESTS,
@@ -260,7 +260,7 @@ def test_the_request_histogram_exposes_what_prometheus_clients_own_does() -> Non
     for i, seconds in enumerate(LATENCIES):
         path, method, status = paths[i % 5], ("GET", "PUT", "BREW")[i % 3], (200, 404, 201, 500)[i % 4]
         metrics.observe(path, method, status, seconds)
-        labels = ("hr", templates(path), method if method in METHODS else "other", str(status))
+        labels = ("hr", templates.route(path), method if method in METHODS else "other", str(status))
         reference.labels(*labels).observe(seconds)
     exposed = generate_latest(metrics.registry)
     assert request_lines(exposed) == request_lines(generate_latest(registry))
@@ -273,7 +273,7 @@ def test_hostile_paths_and_methods_add_no_series() -> None:
     """The request series are kept per route template, method and status: paths and methods a
     client makes up, however many, all land in the same few (memory stays bounded)."""
     templates = RouteTemplates("/scim/v2", ("Users", "Groups"), ("/", "/metrics"))
-    metrics = Metrics("hr", templates, multiprocess=False)
+    metrics = Metrics("hr", templates.route, multiprocess=False)
     for i in range(2000):
         for path in (f"/scim/v2/Users/{i}", f"/x{i}", f"/scim/v2/Users/{i}/{i}", f"/scim/v2/N{i}/1"):
             metrics.observe(path, f"M{i}", 404, 0.001)
