@@ -55,52 +55,39 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         write = scope["method"] in WRITE_METHODS
-        if not write and self.metrics is None:  # nothing to do on the way out
-            await self.guarded(scope, receive, send)
-            return
+        counted = write or self.metrics is not None  # else nothing to do on the way out
         started = time.perf_counter()
         if write and self.body_timeout is not None:  # the whole body, from now (see read_json)
             scope[BODY_DEADLINE_KEY] = (anyio.current_time() + self.body_timeout, self.body_timeout)
         status = 500  # an exception escaping the app becomes a 500 outside the middleware
         error_body = b""  # the metrics count a 4xx by its body's scimType
         response = self.at_door(scope)
-        if response is not None:  # answered here: its status and body are known, no send to watch
-            try:
+        try:
+            if response is not None:  # answered here: its status and body are known, no send to watch
                 await response(scope, receive, send)
                 status = response.status_code
                 if status >= 400:
                     error_body = bytes(response.body)
-            finally:
-                self.count(scope, write, status, time.perf_counter() - started, error_body)
-            return
+            elif not counted:
+                await self.app(scope, receive, send)
+            else:
 
-        async def answer(message: Message) -> None:
-            nonlocal status, error_body
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif status >= 400 and not error_body and message["type"] == "http.response.body":
-                error_body = message.get("body", b"")
-            await send(message)
+                async def answer(message: Message) -> None:
+                    nonlocal status, error_body
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                    elif status >= 400 and not error_body and message["type"] == "http.response.body":
+                        error_body = message.get("body", b"")
+                    await send(message)
 
-        try:
-            await self.app(scope, receive, answer)
+                await self.app(scope, receive, answer)
         finally:
-            self.count(scope, write, status, time.perf_counter() - started, error_body)
-
-    def count(self, scope: Scope, write: bool, status: int, seconds: float, error_body: bytes) -> None:
-        """The way out: a write's audit line, then the request's metrics."""
-        if write:
-            self.audit.write(scope, status, seconds)
-        if self.metrics is not None:
-            self.metrics.observe(scope["path"], scope["method"], status, seconds, error_body)
-
-    async def guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authentication, normalisation, then a cached read or the router (HTTP only)."""
-        response = self.at_door(scope)
-        if response is None:
-            await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
+            if counted:  # the way out: a write's audit line, then the request's metrics
+                seconds = time.perf_counter() - started
+                if write:
+                    self.audit.write(scope, status, seconds)
+                if self.metrics is not None:
+                    self.metrics.observe(scope["path"], scope["method"], status, seconds, error_body)
 
     def at_door(self, scope: Scope) -> Response | None:
         """Authentication and normalisation, then the answer given at the door: a 401, or a cached
