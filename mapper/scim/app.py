@@ -2,9 +2,10 @@
 
     Starlette(routes=[...], middleware=[...], exception_handlers={...}, lifespan=...)
 
-One middleware, the front door (:mod:`mapper.scim.front`): the metrics, the audit log (writes
-only, including those refused a token), bearer authentication (rejects before anything else
-runs), path normalisation (``/users/`` → ``/Users``) and the cached-read fast path. The lifespan owns the
+One middleware, the front door (:mod:`mapper.scim.front`), outside Starlette's own stack
+(:class:`ScimApp`): the metrics, the audit log (writes only, including those refused a token),
+bearer authentication (rejects before anything else runs), path normalisation (``/users/`` →
+``/Users``), the cached-read fast path and the resource routes' direct calls. The lifespan owns the
 runtime: it creates the :class:`~mapper.runtime.gateway.Gateway`, launches its first full import
 (in the background under a server: see :func:`build_app`), hands it to the handlers as
 ``request.state.gateway``, and stops it (autosync, probe, pools) on shutdown. The operator's
@@ -25,6 +26,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from mapper.plan import Plan
 from mapper.runtime.database import Timeouts
@@ -35,6 +37,7 @@ from mapper.scim.front import FrontDoor
 from mapper.scim.metrics import Metrics
 from mapper.scim.requestcount import RouteTemplates
 from mapper.scim.routes import ALIASES, build_routes, resource_endpoints, segments
+from mapper.scim.routes.direct import DirectRoutes
 from mapper.scim.routes.exceptions import exception_handlers
 from mapper.scim.routes.normalise import PathNormaliser
 from mapper.scim.routes.operator import MetricsEndpoint, OperatorGuard
@@ -67,15 +70,36 @@ INSECURE_WARNING = (
 )
 
 
+class ScimApp(Starlette):
+    """Starlette with its middleware, the front door, outside Starlette's own stack rather than
+    inside its ``ServerErrorMiddleware``: what the front door answers itself (a 401, a cached
+    read, a resource route called directly) passes no layer and no ``send`` wrapper but its own,
+    and it answers its own errors as that middleware would (a bug: the last resort's SCIM 500,
+    then raised for the server's log). The router's answers still pass Starlette's whole stack."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        middleware, self.user_middleware = self.user_middleware, []
+        try:
+            app = super().build_middleware_stack()
+        finally:
+            self.user_middleware = middleware
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def build_app(
     plan: Plan,
     settings: Settings | None = None,
     *,
     cached_reads: bool = True,
+    direct_routes: bool = True,
     on_fatal: Callable[[Exception], None] | None = None,
-) -> Starlette:
+) -> ScimApp:
     """The SCIM 2.0 app serving ``plan``. ``cached_reads=False`` leaves out the read fast path
-    (:mod:`mapper.scim.routes.reads`), so tests can compare its answers with the router's.
+    (:mod:`mapper.scim.routes.reads`) and ``direct_routes=False`` the front door's direct calls
+    of the resource routes (:mod:`mapper.scim.routes.direct`), so tests can compare their answers
+    with the router's.
 
     With ``on_fatal`` (a server), the lifespan launches the gateway and returns at once: the first
     import runs in the background (``/readyz`` 503 with its progress, resource requests 503) and a
@@ -87,6 +111,9 @@ def build_app(
     templates = RouteTemplates(settings.base_path, segments(plan), OPERATOR_ROUTES, paths.normalise)
     metrics = Metrics(connector_name(plan, settings), templates.route)
     trail = AuditTrail(AUDIT_TRAIL_SIZE)
+    routes = [*build_routes(plan, settings, endpoints), *operator_routes(plan, settings, metrics, trail)]
+    handlers = exception_handlers()
+    direct = DirectRoutes(routes, settings.base_path, handlers)
     front = Middleware(
         FrontDoor,
         auth=BearerAuth(settings.credentials, insecure=settings.insecure_no_auth),
@@ -95,13 +122,15 @@ def build_app(
         body_timeout=settings.body_timeout,
         metrics=metrics,
         trail=trail,
+        direct=direct if direct_routes else None,
     )
-    app = Starlette(
-        routes=[*build_routes(plan, settings, endpoints), *operator_routes(plan, settings, metrics, trail)],
+    app = ScimApp(
+        routes=routes,
         middleware=[front],
-        exception_handlers=exception_handlers(),
+        exception_handlers=handlers,
         lifespan=_lifespan(plan, settings, metrics, on_fatal),
     )
+    direct.router = app.router
     # what a hub of several connectors shows at its own /metrics and /status (mapper.scim.connectors)
     app.state.status = Connector(connector_name(plan, settings), plan, settings.base_path, trail, metrics)
     return app

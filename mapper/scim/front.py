@@ -1,16 +1,22 @@
-"""The front door: what every request meets before the router, as one ASGI middleware.
+"""The front door: what every request meets first, as one ASGI layer outside Starlette's own
+stack (:class:`mapper.scim.app.ScimApp`).
 
 On the way in: a write's body gets a deadline (read with it by
 :func:`~mapper.scim.routes.requests.read_json`: a client that sends it too slowly gets 408),
 bearer authentication rejects requests without a valid token, the path is normalised
 (``/users/`` → ``/Users``; a client that came in through the ECMA host's root keeps it in the
 scope, so links follow it), and a cached read (:mod:`mapper.scim.routes.reads`) is answered on the
-spot. Everything else goes on to the router. On the way out, in one place (the ``finally`` of
-:meth:`FrontDoor.__call__`, with what one ``send`` wrapper saw of the answer): the audit log writes
-a write's line (:mod:`mapper.scim.audit`; a write refused a token is logged too), then the metrics
+spot. A resource route (``/Users``, ``/Users/{id}``, ``/Users/.search``) is called directly
+(:mod:`mapper.scim.routes.direct`: the route, the exception handlers and the answer the router
+would give, without its layers); everything else goes on to Starlette's router. A bug in what the
+door answers itself gets the last resort's SCIM 500 and is raised for the server's log, as
+Starlette's ``ServerErrorMiddleware`` does for the router's. On the way out, in one place (the
+``finally`` of :meth:`FrontDoor.__call__`, with the answer's status and error body, read from the
+response or, for the router's, from what one ``send`` wrapper saw): the audit log writes a
+write's line (:mod:`mapper.scim.audit`; a write refused a token is logged too), then the metrics
 count the request (:mod:`mapper.scim.metrics`). Reads pay one set look-up for the audit log, one
 header scan and the token comparisons, one path check and, when cached, no router at all: these
-steps are one layer rather than four because each ASGI layer costs as much as the step it runs.
+steps are one layer rather than several because each ASGI layer costs as much as the step it runs.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from __future__ import annotations
 import time
 
 import anyio
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.scim.audit import WRITE_METHODS, AuditLog, AuditTrail
 from mapper.scim.auth import BearerAuth
 from mapper.scim.metrics import Metrics
+from mapper.scim.routes.direct import DirectRoutes
+from mapper.scim.routes.exceptions import last_resort
 from mapper.scim.routes.normalise import CLIENT_ROOT_KEY, PathNormaliser
 from mapper.scim.routes.reads import CachedReads
 from mapper.scim.routes.requests import BODY_DEADLINE_KEY
@@ -40,8 +49,10 @@ class FrontDoor:
         body_timeout: float | None = None,
         metrics: Metrics | None = None,
         trail: AuditTrail | None = None,
+        direct: DirectRoutes | None = None,
     ) -> None:
         self.app = app
+        self.direct = direct
         self.auth = auth
         self.normalise = paths.normalise
         self.ecma_root = paths.ecma_root
@@ -59,18 +70,24 @@ class FrontDoor:
         started = time.perf_counter()
         if write and self.body_timeout is not None:  # the whole body, from now (see read_json)
             scope[BODY_DEADLINE_KEY] = (anyio.current_time() + self.body_timeout, self.body_timeout)
-        status = 500  # an exception escaping the app becomes a 500 outside the middleware
+        status = 500  # an exception escaping the app is a 500
         error_body = b""  # the metrics count a 4xx by its body's scimType
-        response = self.at_door(scope)
         try:
-            if response is not None:  # answered here: its status and body are known, no send to watch
+            try:  # an answer given here: at the door, or by a resource route called directly
+                response = self.at_door(scope)
+                if response is None and self.direct is not None:
+                    response = await self.direct.call(scope, receive, send)
+            except Exception as exc:  # a bug: the last resort's 500, then raised for the server's log
+                await (await last_resort(Request(scope), exc))(scope, receive, send)
+                raise
+            if response is not None:  # its status and body are known, no send to watch
                 await response(scope, receive, send)
                 status = response.status_code
                 if status >= 400:
                     error_body = bytes(response.body)
             elif not counted:
                 await self.app(scope, receive, send)
-            else:
+            else:  # the router's answer (Starlette's own stack, its ServerErrorMiddleware included)
 
                 async def answer(message: Message) -> None:
                     nonlocal status, error_body

@@ -46,12 +46,15 @@ async def scim_client(
     raise_app_exceptions: bool = True,
     mapping: Path = HR_MAP,
     cached_reads: bool = True,
+    direct_routes: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app serving ``mapping`` (the HR example) from ``db`` (an ``HrDatabase``);
-    ``cached_reads=False`` builds the app without its read fast path."""
+    ``cached_reads=False`` builds the app without its read fast path, ``direct_routes=False``
+    without the front door's direct calls of the resource routes."""
     settings = settings_for(db, **overrides)
-    app = build_app(load(str(mapping), write=db.dialect), settings, cached_reads=cached_reads)
+    plan = load(str(mapping), write=db.dialect)
+    app = build_app(plan, settings, cached_reads=cached_reads, direct_routes=direct_routes)
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Any, receive: Any, send: Any) -> None:
