@@ -5,6 +5,7 @@ The classification reads SQLSTATEs, MySQL error numbers and, where drivers give 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, exc
@@ -130,7 +131,8 @@ def describe_error(error: BaseException) -> str:
 
 
 def integrity_kind(error: exc.IntegrityError) -> str:
-    """What an IntegrityError violated: ``unique``, ``foreign_key``, ``not_null``, ``check`` or ``other``."""
+    """What an IntegrityError violated: ``unique``, ``foreign_key``, ``not_null``, ``check``,
+    ``datatype`` (a value of the wrong type for a SQLite STRICT table's column) or ``other``."""
     orig = error.orig
     args = getattr(orig, "args", ())
     if args and isinstance(args[0], int):  # pymysql: (errno, message); its sqlstate is a generic 23000
@@ -150,6 +152,8 @@ def integrity_kind(error: exc.IntegrityError) -> str:
             code, "other"
         )
     message = str(orig).upper()
+    if message.startswith("CANNOT STORE"):  # SQLite STRICT: "cannot store TEXT value in INTEGER column t.c"
+        return "datatype"
     for marker, kind in (
         ("UNIQUE", "unique"),
         ("PRIMARY KEY", "unique"),
@@ -160,11 +164,6 @@ def integrity_kind(error: exc.IntegrityError) -> str:
         if marker in message:
             return kind
     return "other"
-
-
-def integrity_mentions(error: exc.DBAPIError, column: str) -> bool:
-    """Whether the driver's message names ``column`` (used only to pick which attribute to blame)."""
-    return column.lower() in str(error.orig).lower()
 
 
 def as_sqlalchemy(
@@ -191,3 +190,76 @@ def as_sqlalchemy(
         connection_invalidated=disconnect,
         dialect=dialect,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What a driver's refusal names, as identifiers only (never words of its prose or of the
+    client's value): the attribute to blame is picked from these (:mod:`mapper.runtime.blame`).
+
+    ``columns``: the columns named, without their table, lowercased; ``key``: the unique key
+    MySQL/MariaDB names (``PRIMARY``, or an index, often named after its column); ``parameter``:
+    PostgreSQL's position (from 1) of the bound parameter whose text did not convert to the
+    column's type (its CONTEXT ``unnamed portal parameter $N``); ``too_long``: the length of the
+    ``character varying(N)`` a value overflowed; ``out_of_range``: the integer type (``smallint``,
+    ``integer``, ``bigint``) a bound number overflowed. PostgreSQL names no column for the last two."""
+
+    columns: tuple[str, ...] = ()
+    key: str | None = None
+    parameter: int | None = None
+    too_long: int | None = None
+    out_of_range: str | None = None
+
+
+_PG_KEY = re.compile(r"^Key \((.+?)\)=\(")  # DETAIL of a unique or foreign key violation
+_PG_PARAMETER = re.compile(r"portal parameter \$(\d+)\b")
+_PG_TOO_LONG = re.compile(r"^value too long for type character(?: varying)?\((\d+)\)$")
+_PG_OUT_OF_RANGE = re.compile(r"^(smallint|integer|bigint) out of range$")
+_MYSQL_COLUMN = re.compile(
+    r"for column (?:'([^']+)'|`[^`]*`\.`[^`]*`\.`([^`]+)`)"
+    r"|^Column '([^']+)' cannot be null|^Field '([^']+)' doesn't have a default value"
+)
+_MYSQL_KEY = re.compile(r"for key '(?:[^']*\.)?([^'.]+)'$")
+_MYSQL_FOREIGN_KEY = re.compile(r"FOREIGN KEY \(([^)]*)\)")
+_SQLITE_COLUMNS = re.compile(
+    r"(?:constraint failed: |in \w+ column )([^\s,]+\.[^\s,]+(?:, [^\s,]+\.[^\s,]+)*)$"
+)
+
+
+def refusal(error: exc.DBAPIError) -> Refusal:
+    """What ``error`` (a DataError or IntegrityError) names: psycopg's diagnostics, the columns
+    a MySQL/MariaDB message quotes, the ``table.column`` s of SQLite's."""
+    orig = error.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg
+        columns = [diag.column_name] if diag.column_name else []
+        key = _PG_KEY.match(diag.message_detail or "")
+        if key:
+            columns += key.group(1).split(", ")
+        parameter = _PG_PARAMETER.search(diag.context or "")
+        too_long = _PG_TOO_LONG.match(diag.message_primary or "")
+        out_of_range = _PG_OUT_OF_RANGE.match(diag.message_primary or "")
+        return Refusal(
+            columns=_identifiers(columns, '"'),
+            parameter=int(parameter.group(1)) if parameter else None,
+            too_long=int(too_long.group(1)) if too_long else None,
+            out_of_range=out_of_range.group(1) if out_of_range else None,
+        )
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if len(args) > 1 and isinstance(args[0], int):  # pymysql: (errno, message)
+        message = str(args[1])
+        columns = [next(g for g in m.groups() if g) for m in _MYSQL_COLUMN.finditer(message)]
+        foreign = _MYSQL_FOREIGN_KEY.search(message)
+        if foreign:
+            columns += foreign.group(1).split(", ")
+        key = _MYSQL_KEY.search(message) if args[0] in (1062, 1586) else None
+        return Refusal(columns=_identifiers(columns, "`"), key=key.group(1).lower() if key else None)
+    named = _SQLITE_COLUMNS.search(str(orig))
+    if named:  # SQLite: "UNIQUE constraint failed: t.a, t.b"
+        return Refusal(columns=_identifiers([n.rsplit(".", 1)[1] for n in named.group(1).split(", ")], '"'))
+    return Refusal()
+
+
+def _identifiers(names: list[str], quote: str) -> tuple[str, ...]:
+    """Column names as the plan compares them: unquoted, lowercased, each once."""
+    return tuple(dict.fromkeys(n.strip().strip(quote).lower() for n in names if n.strip()))

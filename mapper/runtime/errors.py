@@ -33,9 +33,11 @@ class NotFoundError(StoreError):
 
 
 class UniquenessError(StoreError):
-    def __init__(self, attribute: str) -> None:
+    """A value already in use; ``attribute`` empty when the database did not say whose."""
+
+    def __init__(self, attribute: str, detail: str = "is already in use") -> None:
         self.attribute = attribute
-        super().__init__(f"{attribute} is already in use")
+        super().__init__(f"{attribute} {detail}" if attribute else "a value is already in use")
 
 
 class InvalidValueError(StoreError):
@@ -128,7 +130,9 @@ class MissingReferenceError(StoreError):
     def __init__(self, path: str, value: object) -> None:
         self.path = path
         self.value = value  # the id as sent, or None when the database found the dangling reference
-        if _nameable(value):  # an id is an identifier, not a secret: naming it tells which one
+        if not path:  # the database did not say which of the values it was
+            super().__init__("a value refers to a row the database does not hold")
+        elif _nameable(value):  # an id is an identifier, not a secret: naming it tells which one
             super().__init__(f"{path}: no resource has the id '{value}'")
         else:
             super().__init__(f"{path}: references a resource that does not exist")

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import exc
 
+from mapper.plan import Statement
+from mapper.runtime.blame import Blamed, blame
 from mapper.runtime.codec import Change
-from mapper.runtime.database import integrity_kind, integrity_mentions
+from mapper.runtime.database import integrity_kind
 from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
@@ -187,34 +189,40 @@ class StoreChecks(StoreReads):
 
     # -- the database's refusals ------------------------------------------------------------
 
-    def _data_error(self, error: exc.DataError) -> Exception:
-        """A value the column cannot hold (too long, out of range): the client's fault."""
-        for slot in self.codec.slots:
-            if slot.writable and integrity_mentions(error, slot.param):
-                return InvalidValueError(slot.attr.path, "does not fit the database column")
-        for multi in self.obj.multi:
-            for column, sub in zip(multi.columns[1:], ("value", *multi.sub_attributes), strict=False):
-                if integrity_mentions(error, column):
-                    return InvalidValueError(f"{multi.attribute}.{sub}", "does not fit the database column")
-        return InvalidValueError("", "a value does not fit its database column")
+    def _blamed(self, error: exc.DBAPIError) -> Blamed:
+        """The attribute the database's refusal is about (:mod:`mapper.runtime.blame`)."""
+        return blame(error, self.obj, self.codec.slots, self.database.dialect, self._driver_text)
+
+    def _driver_text(self, statement: Statement) -> str:
+        return self.database.statements.driver_sql(statement).sql
+
+    def _data_error(self, error: exc.DataError | exc.IntegrityError) -> Exception:
+        """A value the column cannot hold (too long, out of range, not a number): the client's fault."""
+        path = self._blamed(error).path
+        if not path:
+            return InvalidValueError("", "a value does not fit its database column")
+        return InvalidValueError(path, "does not fit the database column")
 
     def _integrity_error(self, error: exc.IntegrityError) -> Exception:
         kind = integrity_kind(error)
-        if kind == "unique":
-            for slot in self.codec.unique:
-                if integrity_mentions(error, slot.param):
-                    return UniquenessError(slot.attr.path)
-            return UniquenessError(self.codec.query.attr.path)
+        blamed = self._blamed(error)
+        path = blamed.path
+        if kind == "unique":  # 409 (RFC 7644 §3.12: "already in use"), a child table's too
+            if blamed.own_item:
+                return UniquenessError(path, "is already in use by another item of this resource")
+            return UniquenessError(path)
         if kind == "foreign_key":  # a referenced object vanished after we checked it
-            for slot in self.codec.slots:
-                if slot.attr.reference and integrity_mentions(error, slot.param):
-                    return MissingReferenceError(slot.attr.path, None)
-            if self.obj.multi:
-                return MissingReferenceError(f"{self.obj.multi[0].attribute}.value", None)
-            return MissingReferenceError(self.obj.name, None)
+            multi = blamed.multi
+            if multi is not None and multi.reference is not None:
+                return MissingReferenceError(f"{multi.attribute}.value", None)
+            slot = self.codec.by_path.get(path.lower()) if multi is None else None
+            if path and (slot is None or not slot.attr.reference):
+                return InvalidValueError(path, "refers to a row the database does not hold")
+            return MissingReferenceError(path, None)
         if kind == "not_null":
-            for slot in self.codec.slots:
-                if slot.writable and integrity_mentions(error, slot.param):
-                    return InvalidValueError(slot.attr.path, "is required by the database")
+            if path:
+                return InvalidValueError(path, "is required by the database")
             return InvalidValueError("", "a value required by the database is missing")
+        if kind == "datatype":  # SQLite's STRICT tables: the wrong type for the column
+            return self._data_error(error)
         return InvalidValueError("", "the database rejected the values")

@@ -1,0 +1,166 @@
+"""Which attribute a database refusal (a DataError, an IntegrityError) is about.
+
+The evidence is structured, never a word found in prose: the statement that failed (the gateway
+sent it, and it knows which), the columns the driver names as identifiers, PostgreSQL's
+position of the parameter that did not convert (:class:`~mapper.runtime.driver_errors.Refusal`),
+and each statement's own ``column = :param`` pairs. A failure in a multi's ``add`` or ``remove``
+is that multi's, never a main-row attribute's. When nothing identifies the attribute the path is
+empty, and the caller says so: a false blame sends an operator to the wrong attribute, an
+imprecise message only leaves the choice to them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlglot
+from sqlalchemy import exc
+from sqlglot import exp
+
+from mapper.plan import PlanMulti, PlanObject, Statement, dialect_of
+from mapper.runtime.driver_errors import Refusal, refusal
+from mapper.runtime.slots import Slot
+
+#: a plan statement as its driver runs it (``Statements.driver_sql(statement).sql``)
+DriverText = Callable[[Statement], str]
+
+_PYFORMAT = re.compile(r"%%|%\(([^)]+)\)[sbt]")
+_INTEGER_LIMITS = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
+
+
+@dataclass(frozen=True, slots=True)
+class Blamed:
+    """The attribute a refusal is about. ``path``: an attribute path (``userName``,
+    ``phoneNumbers.type``, ``phoneNumbers``), empty when nothing identifies it. ``multi``: the
+    multi whose child table refused (its ``add`` or ``remove`` failed), else None. ``own_item``:
+    the unique key the multi's item violated includes the owner's column, so the row it collides
+    with is another item of the same resource."""
+
+    path: str
+    multi: PlanMulti | None = None
+    own_item: bool = False
+
+
+def blame(
+    error: exc.DBAPIError, obj: PlanObject, slots: Iterable[Slot], dialect: str, text: DriverText
+) -> Blamed:
+    """The attribute of ``obj`` that ``error`` is about; ``slots`` are its mapped attributes."""
+    said = refusal(error)
+    failed = error.statement or ""
+    for multi in obj.multi:
+        for statement in (multi.add, multi.remove):
+            if statement is not None and text(statement) == failed:
+                return _in_multi(multi, statement, said, error, dialect)
+    if any(s is not None and text(s) in failed for m in obj.multi for s in (m.add, m.remove)):
+        return Blamed("")  # several statements failed together, a multi's among them: which one?
+    return Blamed(_in_row(obj, tuple(slots), said, error, dialect, text))
+
+
+def _in_multi(
+    multi: PlanMulti, statement: Statement, said: Refusal, error: exc.DBAPIError, dialect: str
+) -> Blamed:
+    pairs = assignments(statement, dialect)
+    named = _named(said, error, pairs)
+    subs = [p for p in named if p in ("value", *multi.sub_attributes, "type", "display", "primary")]
+    unique = isinstance(error, exc.IntegrityError) and said.columns
+    if unique and len(subs) > 1:  # a key of several of its columns: the multi as a whole
+        subs = []
+    path = f"{multi.attribute}.{subs[0]}" if subs else multi.attribute
+    return Blamed(path, multi, own_item=bool(unique) and "anchor" in named)
+
+
+def _in_row(
+    obj: PlanObject,
+    slots: tuple[Slot, ...],
+    said: Refusal,
+    error: exc.DBAPIError,
+    dialect: str,
+    text: DriverText,
+) -> str:
+    """The path of the main-row attribute ``error`` names, or ''."""
+    writable = {s.param: s for s in slots if s.writable}
+    pairs = {s.attr.target_column.lower(): s.param for s in writable.values() if s.attr.target_column}
+    soft = obj.tombstone
+    revive, find = (soft.revive, soft.find) if soft is not None else (None, None)
+    for statement in (obj.insert, obj.update, obj.disable.statement, revive):
+        if statement is not None:
+            pairs.update(assignments(statement, dialect))
+    failed = error.statement or ""
+    finds = [s for s in (obj.by_query, find) if s is not None]
+    by_value = any(text(s) == failed for s in finds)  # ":value" is the query attribute's there
+    query = next((s.param for s in slots if s.attr.path == obj.query_attribute), None)
+    for param in _named(said, error, pairs):
+        if by_value and param == "value":
+            param = query or param
+        slot = writable.get(param) or writable.get(next((s for s in writable if s.lower() == param), ""))
+        if slot is not None:
+            return slot.attr.path
+    return ""
+
+
+def _named(said: Refusal, error: exc.DBAPIError, pairs: Mapping[str, str]) -> list[str]:
+    """The parameters the evidence names, best first: PostgreSQL's parameter position, then the
+    columns the statements set from parameters (``pairs``; a column none sets from one was not
+    the client's to fill), MySQL's key when it is such a column's name, and last, when PostgreSQL
+    names no column, the one bound value that overflows the type it names."""
+    named: list[str] = []
+    if said.parameter is not None:
+        placeholders = list(
+            dict.fromkeys(m.group(1) for m in _PYFORMAT.finditer(error.statement or "") if m.group(1))
+        )
+        if 0 < said.parameter <= len(placeholders):  # psycopg numbers %(name)s by first use
+            named.append(placeholders[said.parameter - 1])
+    named += [pairs[column] for column in said.columns if column in pairs]
+    if said.key is not None and said.key in pairs:
+        named.append(pairs[said.key])
+    if not named and (said.too_long is not None or said.out_of_range is not None):
+        named += _overflowing(said, error.params, set(pairs.values()))
+    return list(dict.fromkeys(named))
+
+
+def _overflowing(said: Refusal, bound: Any, assigned: set[str]) -> list[str]:
+    """The one parameter a column is set to whose value is longer than ``too_long``, or outside
+    the integer type ``out_of_range`` names; none when not exactly one is."""
+    if not isinstance(bound, Mapping):
+        return []
+    found = []
+    for name, value in bound.items():
+        if name not in assigned:
+            continue
+        if said.too_long is not None and isinstance(value, str) and len(value) > said.too_long:
+            found.append(name)
+        limit = _INTEGER_LIMITS.get(said.out_of_range or "")
+        if limit and isinstance(value, int) and not isinstance(value, bool) and not -limit <= value < limit:
+            found.append(name)
+    return found if len(found) == 1 else []
+
+
+@lru_cache(maxsize=256)
+def assignments(statement: Statement, dialect: str) -> dict[str, str]:
+    """``{column: parameter}`` for each column ``statement`` sets to a bare parameter (``INSERT
+    INTO t (c) VALUES (:p)`` or ``SELECT :p``, ``UPDATE t SET c = :p``), lowercased columns; the
+    parameters as the values they bind (``Statement.value_of``). Empty when sqlglot cannot read it."""
+    try:
+        trees = sqlglot.parse(statement.sql, read=dialect_of(dialect) or dialect)
+    except (sqlglot.errors.SqlglotError, ValueError):
+        return {}
+    pairs: dict[str, str] = {}
+    for tree in (t for t in trees if t is not None):
+        for insert in tree.find_all(exp.Insert):
+            schema, source = insert.this, insert.expression
+            if not isinstance(schema, exp.Schema):
+                continue
+            rows = source.expressions if isinstance(source, exp.Values) else [source]
+            for row in rows:
+                if isinstance(row, exp.Tuple | exp.Select):
+                    for column, value in zip(schema.expressions, row.expressions, strict=False):
+                        if isinstance(value, exp.Placeholder):
+                            pairs.setdefault(column.name.lower(), statement.value_of(value.name))
+        for update in tree.find_all(exp.Update):
+            for set_ in update.expressions:
+                if isinstance(set_, exp.EQ) and isinstance(set_.expression, exp.Placeholder):
+                    pairs.setdefault(set_.this.name.lower(), statement.value_of(set_.expression.name))
+    return pairs
