@@ -40,6 +40,12 @@ TRANSFORM_COLUMN = Code(
     _E,
     "a value transform stores values its column cannot hold",
 )
+STRING_INTO_TYPED_COLUMN = Code(
+    "MAP311",
+    "string-into-typed-column",
+    Severity.WARNING,
+    "a string attribute is written to a numeric or date column",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -64,4 +70,5 @@ CODES = (
     UNPROVEN,
     TRANSFORM_COLUMN,
     DELETE_REFERENCED,
+    STRING_INTO_TYPED_COLUMN,
 )

@@ -20,8 +20,9 @@ from mapper.diagnostics import Diagnostic, Span
 from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, SqlBlock
 from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
+from mapper.lint.database.columntypes import check_column_types
 from mapper.lint.database.transforms import check_transforms
-from mapper.plan import Plan
+from mapper.plan import Plan, PlanObject
 
 
 def check_schema(mapping: MappingFile, catalog: Catalog, plan: Plan | None) -> list[Diagnostic]:
@@ -53,6 +54,9 @@ def _check_object(
             yield unknown_table(file, table_name.value, table_name.span, catalog)
         else:
             yield from check_transforms(file, obj, table)
+            compiled = _compiled(obj, plan)
+            if compiled is not None:
+                yield from check_column_types(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
@@ -132,14 +136,20 @@ def _check_not_null(
 
 def _exported_columns(obj: ObjectType, plan: Plan | None) -> list[str]:
     anchor = [obj.anchor.column.value] if obj.anchor and obj.anchor.generation != "database" else []
-    if plan is not None:
-        try:
-            compiled = plan.object(obj.name.value)
-        except KeyError:
-            compiled = None
-        if compiled is not None:
-            return anchor + [a.target_column for a in compiled.attributes if a.target_column]
+    compiled = _compiled(obj, plan)
+    if compiled is not None:
+        return anchor + [a.target_column for a in compiled.attributes if a.target_column]
     return anchor + [m.column.value for m in obj.attributes if m.direction != "import"]
+
+
+def _compiled(obj: ObjectType, plan: Plan | None) -> PlanObject | None:
+    """``obj`` as the plan compiled it (None without a plan)."""
+    if plan is None:
+        return None
+    try:
+        return plan.object(obj.name.value)
+    except KeyError:
+        return None
 
 
 def _generated(column: dict[str, Any]) -> bool:

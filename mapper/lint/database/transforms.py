@@ -36,7 +36,7 @@ def _check(
     file: str, mapping: AttributeMapping, column: dict[str, Any], table: str, allowed: frozenset[Any] | None
 ) -> Iterator[Diagnostic]:
     kind = column["type"]
-    described = f"column '{column['name']}' of {table} is {_type_name(kind)}"
+    described = f"column '{column['name']}' of {table} is {type_name(kind)}"
     if mapping.negated:
         if not _holds_flag(kind):
             yield TRANSFORM_COLUMN.at(
@@ -113,7 +113,7 @@ def _number(text: str) -> bool:
     return True
 
 
-def _type_name(kind: Any) -> str:
+def type_name(kind: Any) -> str:
     try:
         return str(kind)
     except Exception:  # noqa: BLE001 - a type without a compiled name

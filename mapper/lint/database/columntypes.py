@@ -1,0 +1,77 @@
+"""Attribute types against the live column types (``mapper lint --db``), MAP311.
+
+A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
+``string``) written to a numeric or date column passes every other check: the statements prepare,
+and a number the client happens to send is stored. Then the first value that is not a number
+(Entra sends ``"CC-300"`` as readily as ``"300"``) is refused at run time, for every user that
+has one. A warning, since the values in use may all be numbers; the fix is in the mapping or the
+schema, before the first refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mapper.diagnostics import Diagnostic
+from mapper.language.model import ObjectType
+from mapper.lint.database.catalog import Table
+from mapper.lint.database.codes import STRING_INTO_TYPED_COLUMN
+from mapper.lint.database.transforms import type_name
+from mapper.plan import PlanObject
+from mapper.scimschema import STANDARD_SCHEMAS
+
+
+def check_column_types(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+) -> Iterator[Diagnostic]:
+    """MAP311 for each written string attribute of ``obj`` (without a transform or a reference)
+    whose column in its write ``table`` holds numbers or dates."""
+    for mapping in obj.attributes:
+        if mapping.direction == "import" or mapping.negated or mapping.value_map is not None:
+            continue
+        if mapping.reference is not None:  # an id the gateway turns into the referenced anchor
+            continue
+        column_name = mapping.column.value.lower()
+        attribute = next(
+            (a for a in compiled.attributes if a.column.lower() == column_name and a.target_column), None
+        )
+        if attribute is None or attribute.type != "string" or attribute.reference is not None:
+            continue
+        assert attribute.target_column is not None
+        column = table.columns.get(attribute.target_column.lower())
+        holds = _holds(column["type"]) if column is not None else None
+        if column is None or holds is None:
+            continue
+        yield STRING_INTO_TYPED_COLUMN.at(
+            file,
+            mapping.column.span,
+            f"{attribute.path} is a string, and column '{column['name']}' of {table.name} holds "
+            f"{holds} ({type_name(column['type'])}): a value that is not {_article(holds)} is refused "
+            "when written",
+            hint=_hint(attribute.schema_urn, attribute.attribute, holds),
+        )
+
+
+def _holds(kind: Any) -> str | None:
+    """``numbers`` or ``dates`` for a column of such a type, else None."""
+    from sqlalchemy import types
+
+    if isinstance(kind, types.Boolean):
+        return None  # flags: `active`-like attributes are typed boolean, MAP309 covers `not`
+    if isinstance(kind, types.Integer | types.Numeric | types.Float):
+        return "numbers"
+    if isinstance(kind, types.Date | types.DateTime | types.Time):
+        return "dates"
+    return None
+
+
+def _article(holds: str) -> str:
+    return "a number" if holds == "numbers" else "a date"
+
+
+def _hint(urn: str, attribute: str, holds: str) -> str:
+    if urn in STANDARD_SCHEMAS:  # its type is the RFC's: declaring another is MAP152
+        return f"{attribute} is a string in its SCIM schema: map a text column, or import it only (<-)"
+    typed = "integer or decimal" if holds == "numbers" else "dateTime"
+    return f"declare {attribute} {typed} in its schema block, or map a text column"
