@@ -16,7 +16,7 @@ import pytest
 from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
 from mapper.scim.routes.discovery_data import schemas
-from tests.support.databases import HrDatabase, load_sql, reset_database
+from tests.support.databases import HrDatabase, scratch_database
 from tests.support.scim import CORE_USER, ERROR, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
@@ -65,15 +65,8 @@ INSERT INTO tags (person_id, tag) VALUES (1, 'x');
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 't.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        reset_database(url)
-    script = tmp_path / "schema.sql"
-    script.write_text(_schema(request.param), encoding="utf-8")
-    load_sql(url, [script])
-    return HrDatabase(request.param, request.param, url)
+    server = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return scratch_database(request.param, tmp_path, _schema(request.param), server)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase, load_sql, reset_database
+from tests.support.databases import HrDatabase, scratch_database
 from tests.support.scim import CORE_USER, ENTERPRISE, ERROR, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
@@ -77,26 +77,19 @@ CREATE TABLE phones (owner INTEGER NOT NULL, number VARCHAR(20) NOT NULL, type V
 SEED = """INSERT INTO accounts (login, first_name, cost_center) VALUES ('ada', 'Ada', 100);
 INSERT INTO phones (owner, number, type) VALUES (1, '555-0100', 'mobile');
 """
-DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mariadb": "mysql"}
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+SERVERS = [
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+
+@pytest.fixture(params=["sqlite", *SERVERS])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 't.db'}"
-    else:
-        url = request.getfixturevalue(f"{request.param}_url")
-        reset_database(url)
-    script = tmp_path / "schema.sql"
-    script.write_text(SCHEMA[request.param] + "\n" + SEED, encoding="utf-8")
-    load_sql(url, [script])
-    return HrDatabase(request.param, DIALECTS[request.param], url)
+    name = request.param
+    server = None if name == "sqlite" else request.getfixturevalue(f"{name}_url")
+    return scratch_database(name, tmp_path, SCHEMA[name] + "\n" + SEED, server)
 
 
 @pytest.fixture
@@ -157,14 +150,7 @@ async def test_a_string_an_integer_column_cannot_hold_names_cost_center(
     assert stored(db) == before
 
 
-@pytest.mark.parametrize(
-    "db",
-    [
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("db", SERVERS, indirect=True)  # SQLite has no lengths or ranges
 async def test_out_of_range_numbers_name_their_attribute(client: httpx.AsyncClient, db: HrDatabase) -> None:
     """A string past INTEGER (PostgreSQL names the parameter), an integer past SMALLINT
     (PostgreSQL names nothing: the one bound number that does not fit is the one)."""
@@ -176,14 +162,7 @@ async def test_out_of_range_numbers_name_their_attribute(client: httpx.AsyncClie
     assert stored(db) == before
 
 
-@pytest.mark.parametrize(
-    "db",
-    [
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("db", SERVERS, indirect=True)  # SQLite has no lengths or ranges
 async def test_a_value_too_long_names_its_attribute(client: httpx.AsyncClient, db: HrDatabase) -> None:
     """PostgreSQL's ``value too long for type character varying(20)`` names no column (it was
     blamed on phoneNumbers.type); the one bound text longer than 20 is the one. A phone number

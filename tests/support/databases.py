@@ -101,3 +101,23 @@ class HrDatabase:
                 return [tuple(r) for r in result] if result.returns_rows else []
         finally:
             engine.dispose()
+
+
+#: the plan dialect (``write=``) of each test database
+DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mariadb": "mysql"}
+
+
+def scratch_database(name: str, tmp_path: Path, script: str, server_url: str | None) -> HrDatabase:
+    """A database of kind ``name`` (``sqlite``, ``postgres``, ``mariadb``) loaded with ``script``
+    alone: a SQLite file in ``tmp_path``, else the server's scratch database ``server_url`` (the
+    ``postgres_url`` / ``mariadb_url`` fixture's), emptied first."""
+    if name == "sqlite":
+        url = f"sqlite:///{tmp_path / 't.db'}"
+    else:
+        assert server_url is not None
+        url = server_url
+        reset_database(url)
+    file = tmp_path / "schema.sql"
+    file.write_text(script, encoding="utf-8")
+    load_sql(url, [file])
+    return HrDatabase(name, DIALECTS[name], url)
