@@ -218,3 +218,17 @@ async def test_a_unique_key_the_mapping_does_not_declare_names_its_attribute(
     taken = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "100"}}))
     assert refused(taken, 409, "uniqueness") == "costCenter is already in use"
     assert stored(db) == before
+
+
+async def test_a_key_that_names_no_column_blames_no_attribute(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """MariaDB names the key (``ux_first``), not its column: the answer says a value is in use
+    without guessing whose (was "userName is already in use"); PostgreSQL and SQLite name the
+    column, so name.givenName."""
+    db.execute("CREATE UNIQUE INDEX ux_first ON accounts (first_name)")
+    before = stored(db)
+    detail = refused(await client.post("/Users", json=new_user(name={"givenName": "Ada"})), 409, "uniqueness")
+    expected = "a value is already in use" if db.name == "mariadb" else "name.givenName is already in use"
+    assert detail == expected
+    assert stored(db) == before
