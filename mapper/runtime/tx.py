@@ -17,7 +17,7 @@ from sqlalchemy import Connection, CursorResult, Dialect, exc, text
 from sqlalchemy.sql.elements import TextClause
 
 from mapper.plan import Statement
-from mapper.runtime.driver_errors import as_sqlalchemy
+from mapper.runtime.driver_errors import as_sqlalchemy, failed_statement
 from mapper.runtime.errors import PreconditionFailedError
 from mapper.runtime.keys import anchor_key
 
@@ -315,7 +315,7 @@ class Tx:
                         cursors[-1].execute(sql, bound)
                 # leaving the pipeline waited for every result
             except self.database.engine.dialect.loaded_dbapi.Error as error:
-                sql, bound = _failed([*held, *statements], cursors)
+                sql, bound = failed_statement([*held, *statements], cursors)
                 raise as_sqlalchemy(self.connection, error, sql, bound, dbapi_connection, None) from error
             yield cursors[len(held) :]
         finally:
@@ -372,17 +372,6 @@ class Tx:
             ) from error
         finally:
             cursor.close()
-
-
-def _failed(sent: list[tuple[str, Any]], cursors: list[Any]) -> tuple[str, Any]:
-    """The statement of a pipeline that failed, with its parameters: the first whose cursor holds
-    no result (those before it succeeded, those after it were not run), so that an error names
-    the statement, and the attribute, it is about (:mod:`mapper.runtime.blame`); all of them
-    when no cursor tells."""
-    for (sql, bound), cursor in zip(sent, cursors, strict=False):
-        if cursor.pgresult is None:
-            return sql, bound
-    return sent[0] if len(sent) == 1 else ("; ".join(sql for sql, _ in sent), None)
 
 
 def _pipelines(dbapi_connection: Any) -> bool:
