@@ -1,6 +1,6 @@
-"""Where a gateway's write request spends its time: ``mapper serve`` on a generated HR database,
-POSTs (``bench/lua/post.lua``, or PATCHes) driven by wrk, sampled by py-spy, and the samples split
-into the parts of a request.
+"""Where a gateway's request spends its time: ``mapper serve`` on a generated HR database,
+POSTs (``bench/lua/post.lua``, or PATCHes, or the reads: GET by id, filtered GET) driven by wrk,
+sampled by py-spy, and the samples split into the parts of a request.
 
 Each busy sample (a thread not waiting) goes to the deepest of its frames that names a part, so
 a log line written by the audit middleware counts as "audit log", not "middlewares". The event
@@ -8,7 +8,7 @@ loop's thread and the thread that runs the commit batches are split apart; the s
 per request (``/proc``) is printed beside them. py-spy is not a dependency of the project: it is
 looked up on PATH or given with ``--py-spy`` (``pip install py-spy``)::
 
-    python -m bench.spysplit --database sqlite --users 100k --seconds 10 [--script post|patch]
+    python -m bench.spysplit --database sqlite --users 100k --seconds 10 [--script post|patch|get_id|get_filter]
 """
 
 from __future__ import annotations
@@ -50,6 +50,22 @@ LOOP_PARTS = (
     ("Starlette (routing, request, response)", r"starlette/"),
     ("uvicorn and HTTP", r"uvicorn/|httptools"),
 )
+#: (part, pattern), the loop thread's parts for a cached read (``get_id``, ``get_filter``)
+READ_PARTS = (
+    ("version (the ETag's hash, on a record's first read)", r"record\.py|version_bytes|blake2"),
+    ("render (record to resource)", r"Codec\.render|rendering\.py|<renderer"),
+    ("response (location, body to JSON, headers)", r"scim/responses\.py|ResourceEndpoints\.output|routes/urls\.py"),
+    ("filter (query string, parse, key)", r"only_filter|unquote|parse_qsl|filtershape\.py|routes/search\.py|scimfilter"),
+    ("cache look-up (key, index)", r"store_reads\.py|runtime/cache\.py|runtime/keys\.py|store_base\.py"),
+    ("read fast path (routes/reads.py)", r"routes/reads\.py"),
+    ("metrics", r"scim/metrics\.py|scim/requestcount\.py"),
+    ("connection guard", r"scim/connections\.py"),
+    ("front door, auth, path", r"scim/front\.py|scim/auth\.py|scim/tokens\.py|routes/normalise\.py|hmac"),
+    ("Starlette (response send)", r"starlette/"),
+    ("uvicorn and HTTP", r"uvicorn/|httptools|proxy_headers\.py"),
+)
+#: the wrk scripts that read
+READS = ("get_id", "get_filter")
 #: the commit thread's parts
 BATCH_PARTS = (
     ("commit (fsync wait)", r"do_commit|_do_commit|Transaction\.commit"),
@@ -68,7 +84,7 @@ def record(pyspy: str, pid: int, seconds: int, out: Path) -> subprocess.Popen:
     )
 
 
-def split(raw: Path) -> dict[str, collections.Counter]:
+def split(raw: Path, loop_parts: tuple[tuple[str, str], ...] = LOOP_PARTS) -> dict[str, collections.Counter]:
     """``{"loop": Counter(part -> samples), "batch": ..., "other": ...}``."""
     threads: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for line in raw.read_text().splitlines():
@@ -78,7 +94,7 @@ def split(raw: Path) -> dict[str, collections.Counter]:
             continue
         text = ";".join(frames)
         if "MainThread" in thread:
-            kind, parts = "loop", LOOP_PARTS
+            kind, parts = "loop", loop_parts
         elif "run_batch" in text or "run_job" in text:
             kind, parts = "batch", BATCH_PARTS
         else:
@@ -105,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="100k")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--conns", type=int, default=16)
-    parser.add_argument("--script", default="post", choices=("post", "patch"))
+    parser.add_argument("--script", default="post", choices=("post", "patch", *READS))
     parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     parser.add_argument("--raw", type=Path, default=None, help="keep py-spy's raw samples in this file")
     args = parser.parse_args(argv)
@@ -125,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 used = cpu_seconds(pid) - before
                 spy.wait()
-            threads = split(workdir / "raw.txt")
+            threads = split(workdir / "raw.txt", READ_PARTS if args.script in READS else LOOP_PARTS)
             if args.raw:
                 shutil.copyfile(workdir / "raw.txt", args.raw)
         finally:

@@ -59,13 +59,12 @@ def parse(
     if len(text) > max_length:  # the values count too: a long one is no more welcome lifted
         raise invalid_filter(f"the filter is longer than {max_length} characters")
     try:
-        quotes = text.count('"')
-        if not quotes:
+        if '"' not in text:
             return _shape(text, max_length, max_depth, resolver)[0]
-        if quotes == 2 and "\\" not in text:  # one string, no escapes: the common case
-            first, last = text.index('"'), text.rindex('"')
-            values: list[str | None] = [text[first + 1 : last]]
-            shape_text = text[: first + 1] + text[last:]
+        one = one_string(text)
+        if one is not None:  # one string, no escapes: the common case
+            shape_text, value = one
+            values: list[str | None] = [value]
         else:
             parts = _STRING.split(text)
             values = [_string(token) for token in parts[1::2]]
@@ -84,6 +83,16 @@ def parse(
         return _fill(shape, iter(lifted))
     except RecursionError:
         raise invalid_filter(TOO_DEEP) from None
+
+
+def one_string(text: str) -> tuple[str, str] | None:
+    """``(shape, value)`` of a filter holding one string and no escapes (``userName eq ""`` and
+    what was between its quotes), the form :func:`parse` lifts without a regular expression;
+    None for any other filter."""
+    if text.count('"') != 2 or "\\" in text:
+        return None
+    first, last = text.index('"'), text.rindex('"')
+    return text[: first + 1] + text[last:], text[first + 1 : last]
 
 
 def _whole(text: str, max_length: int, max_depth: int, resolver: AttributeResolver | None) -> Filter:

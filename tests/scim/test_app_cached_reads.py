@@ -238,9 +238,47 @@ async def test_dn_ids_answer_as_the_router(ecma_sqlite: HrDatabase, path: str) -
         b"filter=\xff",
         b"filters=x",
         b"",
+        b"filter=%2520%2522",  # an escaped percent sign before 20 and 22
+        b"filter=%%2020%22",
+        b"filter=%2%220",
+        b"filter=a%20%2b%20b%2F",
+        b"filter=%20%22%",
     ],
 )
 def test_the_filter_parameter_is_read_as_starlette_reads_it(raw: bytes) -> None:
     params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     expected = params[0][1] if len(params) == 1 and params[0][0].casefold() == "filter" else None
     assert only_filter(raw) == expected
+
+
+#: One shape after another on the same app: what the fast path remembers of a shape
+#: (:class:`~mapper.scim.routes.reads.KeyShapes`) never answers for a value the parse refuses.
+SAME_SHAPES = [
+    'userName eq "ada.lovelace"',
+    'userName eq "grace.hopper"',
+    'userName eq "nobody"',
+    'userName eq "a\x00b"',  # a NUL: refused by the parse
+    'userName eq "a\\u0000b"',  # the same, escaped
+    'userName eq "' + "x" * 8190 + '"',  # past the filter's length limit, a user all the same
+    'userName eq ""',
+    'id eq "1"',
+    'id eq "2"',
+    'id eq "abc"',
+    'displayName eq "Ada Lovelace"',
+    'displayName eq "Grace Hopper"',
+    'USERNAME EQ "alan.turing"',
+    'userName eq "ada.lovelace"',
+]
+
+
+async def test_filter_shapes_seen_before_answer_as_the_router(
+    clients: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    fast, routed = clients
+    created = await fast.post(  # in the fast app's cache
+        "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x" * 8190}
+    )
+    assert created.status_code == 201
+    for text in [*SAME_SHAPES, *SAME_SHAPES]:
+        path = "/Users" + q(text)
+        assert as_sent(await fast.get(path)) == as_sent(await routed.get(path)), text

@@ -6,7 +6,8 @@ without Starlette's router, :class:`~starlette.requests.Request` or query-parame
   to ``id`` or to the type's query attribute (``userName``): Entra ID's probe before every create.
   The filter goes through the general path's parser and AST
   (:func:`~mapper.scim.filtershape.equality`) and its key recogniser
-  (:func:`~mapper.scim.routes.search.key_of`), so both paths accept and answer the same filters.
+  (:func:`~mapper.scim.routes.search.key_of`), so both paths accept and answer the same filters;
+  what they answer for a filter of one string is remembered by its shape (:class:`KeyShapes`).
 
 It answers only when the object is in the cache and the gateway is ready, and it builds the
 response with the handlers' own pieces (:meth:`ResourceEndpoints.output`,
@@ -24,7 +25,8 @@ from urllib.parse import parse_qsl, unquote
 from starlette.types import Scope
 
 from mapper.runtime.gateway import Gateway
-from mapper.scim.filtershape import equality
+from mapper.runtime.values import text_problem
+from mapper.scim.filtershape import equality, one_string
 from mapper.scim.responses import ScimResponse, list_response, resource_response
 from mapper.scim.routes.resources import ResourceEndpoints
 from mapper.scim.routes.search import key_of
@@ -39,11 +41,55 @@ def only_filter(raw: bytes) -> str | None:
     if b"&" not in raw and raw.isascii():
         name, _, value = raw.partition(b"=")
         if b"%" not in name and b"+" not in name:
-            return unquote(value.replace(b"+", b" ")) if name.lower() == b"filter" else None
+            return _unquoted(value.replace(b"+", b" ")) if name.lower() == b"filter" else None
     params = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
     if len(params) != 1 or params[0][0].casefold() != "filter":
         return None
     return params[0][1]
+
+
+def _unquoted(value: bytes) -> str:
+    """``unquote`` of ASCII ``value``; a filter's usual escapes (``%20``, ``%22``) are replaced
+    without it. Each ``%`` it consumes starts one of those two escapes, which ``unquote`` reads
+    alike; any ``%`` left over sends the whole value to ``unquote``."""
+    plain = value.replace(b"%20", b" ").replace(b"%22", b'"')
+    return unquote(value) if b"%" in plain else plain.decode("ascii")
+
+
+class KeyShapes:
+    """What :func:`~mapper.scim.routes.search.key_of` answers for the filters of one object type,
+    remembered by shape for the filters that hold one string and no escapes.
+
+    :func:`~mapper.scim.filtershape.parse` lifts such a string out and parses the rest
+    (``userName eq ""``) alone, so whether the filter is a key look-up (and by id or by the query
+    attribute) follows from the shape, once the whole text is within the length limit and the
+    string passes the text check: the same tests ``parse`` makes of the values. The string is
+    then the key's value. Up to ``MAX_SHAPES`` shapes are kept, as ``parse`` keeps its parsed ones."""
+
+    MAX_SHAPES = 512
+
+    def __init__(self, endpoints: ResourceEndpoints) -> None:
+        self.endpoints = endpoints
+        #: shape -> ``(by id?,)`` for a key look-up, ``()`` for any other filter
+        self.known: dict[str, tuple[bool, ...]] = {}
+
+    def key(self, text: str) -> tuple[bool, str] | None:
+        """``(True, id)``, ``(False, query attribute's value)`` or None, as ``key_of`` answers."""
+        endpoints = self.endpoints
+        one = one_string(text) if len(text) <= endpoints.max_filter_length else None
+        if one is not None:
+            shape, value = one
+            if text_problem(value) is not None:
+                one = None
+            else:
+                known = self.known.get(shape)
+                if known is not None:
+                    return (known[0], value) if known else None
+        node = equality(text, endpoints.max_filter_length, endpoints.max_filter_depth)
+        key = None if node is None else key_of(node, endpoints.resolver, endpoints.obj.query_attribute)
+        if one is not None and len(self.known) < self.MAX_SHAPES:
+            self.known[one[0]] = () if key is None else (key[0],)
+        return key
 
 
 class CachedReads:
@@ -53,6 +99,7 @@ class CachedReads:
         self.base_path = base_path
         #: ``/scim/v2/Users`` -> the endpoints of Users; an item path is one of these plus ``/{id}``
         self.collections = {f"{base_path}{e.endpoint}": e for e in endpoints}
+        self.key_shapes = {e.name: KeyShapes(e) for e in endpoints}
 
     def answer(self, scope: Scope) -> ScimResponse | None:
         """The response to an authenticated, normalised request if it is a cached read; None for
@@ -94,8 +141,7 @@ class CachedReads:
         filter_ = only_filter(raw) if raw else None
         if filter_ is None:
             return None
-        node = equality(filter_, endpoints.max_filter_length, endpoints.max_filter_depth)
-        key = None if node is None else key_of(node, endpoints.resolver, endpoints.obj.query_attribute)
+        key = self.key_shapes[endpoints.name].key(filter_)
         if key is None:
             return None
         store = gateway.stores[endpoints.name]
