@@ -10,9 +10,10 @@ never held while the event loop waits on something else. Each database has its o
 and threads never queue for a pool connection while holding a thread slot.
 
 Writes are committed in groups (:class:`GroupCommitter`): writes that arrive while a transaction
-commits wait for the next one, and then run together in *one* transaction, each in its own
-savepoint, so a burst of writes costs one commit (one fsync) instead of one each. Each write still
-succeeds or fails on its own, and is acknowledged only once its transaction has committed.
+commits wait for the next one, and then run together in *one* transaction, so a burst of writes
+costs one commit (one fsync) instead of one each. Each write still succeeds or fails on its own
+(when one fails, the others run again, each in a savepoint: :meth:`Database.run_batch`), and is
+acknowledged only once its transaction has committed.
 
 Its parts live beside it, and are re-exported here: :mod:`~mapper.runtime.urls` (URLs, redaction),
 :mod:`~mapper.runtime.sqlite` (bootstrap, PRAGMAs), :mod:`~mapper.runtime.watchdog` (timeouts and
@@ -115,6 +116,8 @@ class Database:
         # on SQLite (one writer) writes also queue here rather than in sqlite3's busy handler,
         # whose back-off leaves the lock idle between retrying threads
         self.committer = GroupCommitter(self)
+        #: the last batch had a write that failed: the next runs each write in a savepoint
+        self._guarded = False
         #: called with every write transaction's :attr:`Tx.changes` just before its commit, to
         #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
         self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
@@ -199,24 +202,28 @@ class Database:
             mysql_statement_time(connection.connection.dbapi_connection, seconds)
 
     def run_batch(self, jobs: list[Job], deadline: Deadline | None = None) -> None:
-        """Run ``jobs`` in order in one write transaction, each in a savepoint, and commit once;
-        in the calling thread. Sets each job's outcome and never raises: a job that raises is
-        rolled back to its savepoint and keeps its exception; when the transaction cannot go on
-        or its commit fails, every job still without an error gets that failure (nothing of the
-        batch was kept). Each job runs in its savepoint through :meth:`Tx.run_job`."""
+        """Run ``jobs`` in order in one write transaction and commit once; in the calling thread.
+        Sets each job's outcome and never raises: a job that raises keeps its exception and
+        nothing of it is kept; when the transaction cannot go on or its commit fails, every job
+        still without an error gets that failure (nothing of the batch was kept).
+
+        The jobs first run without savepoints (a savepoint costs SQLite a copy of every page a
+        job changes, and PostgreSQL a subtransaction). When one fails, that transaction is rolled
+        back whole, and the others run again in a new one, each in a savepoint of its own
+        (:meth:`Tx.run_job`), as does the next batch: failures come in runs (a client retrying a
+        refused write), and a replay costs more than the savepoints it saves."""
         committed = False
         current.deadline = deadline
         try:
-            with self.engine.connect() as connection:
-                if self.is_sqlite:
-                    connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-                with connection.begin():
-                    tx = Tx(self, connection)
-                    for number, job in enumerate(jobs):
-                        tx.run_job(job, f"job{number}")
-                    if tx.changes and self.publish is not None:  # in the same transaction
-                        self.publish(tx, tx.changes)
-                committed = True
+            failed = self._transaction(jobs, guarded=self._guarded)
+            if failed is not None and not self._guarded:
+                again = [job for job in jobs if job is not failed]
+                for job in again:
+                    job.value = None  # the rolled-back run's
+                if again:
+                    self._transaction(again, guarded=True)
+            self._guarded = failed is not None
+            committed = True
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             if not committed:
                 if deadline is not None and deadline.expired and not isinstance(error, OUTAGES):
@@ -229,6 +236,27 @@ class Database:
         for job in jobs:  # what each caller sees of its job's own failure
             if job.error is not None:
                 job.error = self._job_error(job.error)
+
+    def _transaction(self, jobs: list[Job], *, guarded: bool) -> Job | None:
+        """``jobs`` in one write transaction, committed; the first that failed, or None. Guarded,
+        each runs in a savepoint of its own, and one that fails is rolled back to it, the others
+        kept; unguarded, a failure rolls the whole transaction back and the jobs after it do not
+        run."""
+        failed = None
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            with connection.begin() as transaction:
+                tx = Tx(self, connection)
+                for number, job in enumerate(jobs):
+                    if not tx.run_job(job, f"job{number}" if guarded else None) and failed is None:
+                        failed = job
+                        if not guarded:
+                            transaction.rollback()
+                            return failed
+                if tx.changes and self.publish is not None:  # in the same transaction
+                    self.publish(tx, tx.changes)
+        return failed
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:
         """Every job of a batch that was not kept, and has no error of its own, fails with

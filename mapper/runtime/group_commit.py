@@ -1,5 +1,6 @@
 """Group commit (:class:`GroupCommitter`): concurrent writes to one database share one transaction
-and one commit, each in its own savepoint; a queued write is bounded by its deadline."""
+and one commit, each write still succeeding or failing on its own; a queued write is bounded by
+its deadline."""
 
 from __future__ import annotations
 
@@ -58,16 +59,18 @@ class GroupCommitter:
     """Group commit for one database: concurrent writes share one transaction and one commit.
 
     The first write to arrive while no batch runs leads: it takes every queued job (up to
-    ``cap``), runs them in a worker thread in arrival order in one transaction, each in its own
-    savepoint, and commits once. Only then does each job's caller get its outcome, so a write is
-    acknowledged after its commit. Jobs arriving meanwhile queue; when the batch is done, the
-    first of them is woken to lead the next one (so no caller serves other callers' writes for
-    long).
+    ``cap``), runs them in a worker thread in arrival order in one transaction
+    (:meth:`Database.run_batch`), and commits once. Only then does each job's caller get its
+    outcome, so a write is acknowledged after its commit. Jobs arriving meanwhile queue; when
+    the batch is done, the first of them is woken to lead the next one (so no caller serves
+    other callers' writes for long).
 
-    A job that raises is rolled back to its savepoint and its caller alone gets the exception;
-    the others are unaffected. When the commit itself fails, or the connection breaks (or the
-    database rolls the whole transaction back), nothing of the batch is kept and every job of it
-    fails. Jobs must not run DDL (MySQL commits implicitly before DDL).
+    A job that raises leaves nothing behind and its caller alone gets the exception; the others
+    are unaffected (the batch is rolled back and they run again, each in a savepoint). When the
+    commit itself fails, or the connection breaks (or the database rolls the whole transaction
+    back), nothing of the batch is kept and every job of it fails. Jobs must not run DDL (MySQL
+    commits implicitly before DDL), and must do nothing but their statements: a job may run
+    twice.
 
     Every write is answered within ``Timeouts.statement`` of its arrival: a job still queued then
     is withdrawn and fails as an outage (503), and a batch is bounded by its oldest job's deadline

@@ -180,18 +180,22 @@ class Tx:
         else:
             savepoint(self.connection, f"SAVEPOINT {name}")
 
-    def run_job(self, job: Job, name: str) -> None:
-        """``job`` in a savepoint of its own, called ``name``; sets its ``value``, or its ``error``
-        (as raised: the batch says what its caller sees). Savepoints go straight to the driver
-        (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and are not
-        released: the commit ends them all, and a release would cost PostgreSQL and MySQL a round
-        trip per job. On PostgreSQL the savepoint, and the statements the job sends without
-        reading their outcome, go with its next statement; whatever is still held is sent before
-        the job counts as done. Each job's savepoint has its own name, so rolling back to one that
-        never reached the database fails rather than undoing the job before it. A savepoint
-        statement that fails means the transaction is gone (the database rolled it back: a MySQL
-        deadlock, a full disk, a lost connection): :class:`TransactionLost`."""
-        self.savepoint(name)
+    def run_job(self, job: Job, name: str | None) -> bool:
+        """``job`` in a savepoint of its own, called ``name``, or (``name`` None) in none; sets its
+        ``value``, or its ``error`` (as raised: the batch says what its caller sees), and returns
+        whether it succeeded. Without a savepoint a failed job may leave some of its statements
+        behind: the caller must then roll the whole transaction back (:meth:`Database.run_batch`
+        does, and runs the others again, each in a savepoint). Savepoints go straight to the
+        driver (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and
+        are not released: the commit ends them all, and a release would cost PostgreSQL and MySQL
+        a round trip per job. On PostgreSQL the savepoint, and the statements the job sends
+        without reading their outcome, go with its next statement; whatever is still held is sent
+        before the job counts as done. Each job's savepoint has its own name, so rolling back to
+        one that never reached the database fails rather than undoing the job before it. A
+        savepoint statement that fails means the transaction is gone (the database rolled it
+        back: a MySQL deadlock, a full disk, a lost connection): :class:`TransactionLost`."""
+        if name is not None:
+            self.savepoint(name)
         noted = len(self.changes)
         try:
             job.value = job.fn(self)
@@ -203,8 +207,10 @@ class Tx:
             self.discard()
             if self.connection.invalidated:  # the connection broke: the transaction is gone with it
                 raise TransactionLost() from error
-            if self.savepoint_sent:  # else nothing of the job reached the database
+            if name is not None and self.savepoint_sent:  # else nothing of the job reached the database
                 savepoint(self.connection, f"ROLLBACK TO SAVEPOINT {name}")
+            return False
+        return True
 
     def write(self, write: ObjectWrite) -> Record | None:
         """Run ``write`` (a batch's job as ``partial(Tx.write, write=...)``): read its object and

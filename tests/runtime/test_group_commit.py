@@ -1,15 +1,12 @@
 """Group commit over real databases (SQLite, PostgreSQL, MariaDB): concurrent writes share one
-transaction and one commit, each in its own savepoint.
+transaction and one commit, each write succeeding or failing on its own.
 
-To put writes in one batch for sure, a *blocker* write holds the committer (its job waits on a
-threading.Event in the worker thread) while the writes under test queue behind it; the test
-releases it once they all wait, and they then run as the next batch."""
+To put writes in one batch for sure, :func:`tests.support.batches.one_batch` holds the committer
+while the writes under test queue behind it."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -17,59 +14,19 @@ import pytest
 from sqlalchemy import exc
 
 from mapper.plan import ENTERPRISE_USER, Statement
-from mapper.runtime.database import Database, Tx
+from mapper.runtime.database import Tx
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     MissingReferenceError,
     PreconditionFailedError,
     UniquenessError,
 )
+from tests.support.batches import collect, one_batch
 from tests.support.hr import new_user
 
 pytestmark = pytest.mark.anyio
 
 GROUP_INSERT = Statement(sql="INSERT INTO groups (name) VALUES (:name)", params=("name",))
-
-
-@asynccontextmanager
-async def one_batch(database: Database, expected: int) -> AsyncIterator[anyio.abc.TaskGroup]:
-    """A task group whose writes run as one batch: the committer is held by a blocker until
-    ``expected`` writes wait behind it."""
-    started, gate = threading.Event(), threading.Event()
-
-    def blocker(tx: Tx) -> None:
-        started.set()
-        gate.wait(30)
-
-    with anyio.fail_after(60):  # a job that never completes fails the test rather than hanging it
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: database.run(blocker, write=True))
-            with anyio.fail_after(30):
-                while not started.is_set():  # the blocker's batch runs: the next writes queue
-                    await anyio.sleep(0.001)
-            yield tg
-            with anyio.fail_after(30):
-                while database.committer.queued < expected:
-                    await anyio.sleep(0.005)
-            gate.set()
-    assert database.committer.queued == 0
-    assert database.commit_stats.largest >= min(expected, database.committer.cap)  # they ran together
-
-
-async def outcome(call: Awaitable[Any]) -> Any:
-    try:
-        return await call
-    except Exception as error:  # noqa: BLE001 - the test looks at which error
-        return error
-
-
-def collect(
-    tg: anyio.abc.TaskGroup, results: dict[str, Any], name: str, call: Callable[[], Awaitable[Any]]
-) -> None:
-    async def run() -> None:
-        results[name] = await outcome(call())
-
-    tg.start_soon(run)
 
 
 async def test_concurrent_creates_all_commit_in_shared_transactions(gateway, hr_database):
