@@ -17,7 +17,8 @@ acknowledged only once its transaction has committed.
 
 Its parts live beside it, and are re-exported here: :mod:`~mapper.runtime.urls` (URLs, redaction),
 :mod:`~mapper.runtime.sqlite` (bootstrap, PRAGMAs), :mod:`~mapper.runtime.watchdog` (timeouts and
-deadlines), :mod:`~mapper.runtime.tx` (:class:`Tx`), :mod:`~mapper.runtime.group_commit` and
+deadlines), :mod:`~mapper.runtime.tx` (:class:`Tx`), :mod:`~mapper.runtime.statements` (the
+statements as the driver takes them), :mod:`~mapper.runtime.group_commit` and
 :mod:`~mapper.runtime.driver_errors` (what a driver's error means); the engine and its pool
 listeners are built by :mod:`~mapper.runtime.engine`.
 """
@@ -47,15 +48,8 @@ from mapper.runtime.engine import build_engine
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job
 from mapper.runtime.sqlite import bootstrap_sqlite
-from mapper.runtime.tx import (
-    COMPILED_LIMIT,
-    DriverSql,
-    Statements,
-    TransactionLost,
-    Tx,
-    bindable,
-    bindable_as_number,
-)
+from mapper.runtime.statements import COMPILED_LIMIT, DriverSql, Statements, bindable, bindable_as_number
+from mapper.runtime.tx import TransactionLost, Tx
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Deadline, Timeouts, current, mysql_statement_time
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 
+from mapper.runtime.driver_errors import as_sqlalchemy
 from mapper.runtime.urls import engine_url
 
 log = logging.getLogger(__name__)
@@ -71,5 +72,13 @@ def configure_sqlite(engine: Engine, busy_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+        # on the driver's cursor: SQLAlchemy's exec_driver_sql was a third of an empty transaction
+        sql = f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}".strip()
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+        except sqlite3.Error as error:  # as exec_driver_sql raised it (a lock waited out: an outage)
+            raise as_sqlalchemy(connection, error, sql, None, dbapi_connection, cursor) from error
+        finally:
+            cursor.close()

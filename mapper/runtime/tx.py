@@ -1,25 +1,23 @@
-"""A connection inside a transaction, speaking plan statements (:class:`Tx`), the statements as the
-DB-API driver takes them (:class:`DriverSql`, compiled once each by :class:`Statements`), and the
-savepoints a group-commit batch runs its writes in (:meth:`Tx.run_job`), and how a write of an
+"""A connection inside a transaction, speaking plan statements (:class:`Tx`) on the driver's cursor
+(the statements as it takes them: :mod:`mapper.runtime.statements`), a group-commit batch's jobs
+and their savepoints (:meth:`Tx.run_job`), and how a write of an
 existing object runs (:meth:`Tx.write`: the transaction reads the object, the write decides from
 it what to send, the transaction sends it)."""
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, CursorResult, Dialect, exc, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy import Connection, CursorResult, exc
 
 from mapper.plan import Statement
 from mapper.runtime.driver_errors import as_sqlalchemy, failed_statement
 from mapper.runtime.errors import PreconditionFailedError
 from mapper.runtime.keys import anchor_key
+from mapper.runtime.statements import Executed
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -28,104 +26,9 @@ if TYPE_CHECKING:
     from mapper.runtime.record import Record
     from mapper.runtime.rows import ObjectRead
 
-#: Compiled statements kept per database. A plan's own statements are a few dozen, but statements
-#: built per request (a create's INSERT without its absent columns, a filter compiled to SQL) vary
-#: with what clients send: past this bound the oldest are compiled again when next needed.
-COMPILED_LIMIT = 2048
-
-
-def bindable(value: Any) -> Any:
-    """A UUID is bound as its text: drivers would otherwise send PostgreSQL's uuid type, which a
-    procedure declared with text parameters rejects, while text converts to a uuid column."""
-    return str(value) if isinstance(value, uuid.UUID) else value
-
-
-def bindable_as_number(value: Any) -> Any:
-    """:func:`bindable`, and a boolean as 1 or 0: Oracle before 23 has no boolean type in SQL, so
-    flags are NUMBER(1) columns and a Python bool cannot be bound."""
-    if isinstance(value, bool):
-        return int(value)
-    return bindable(value)
-
 
 class TransactionLost(Exception):
     """Raised inside a batch when its transaction ended under it; ``__cause__`` says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class DriverSql:
-    """A plan statement as its DB-API driver takes it: the SQL in the driver's paramstyle (compiled
-    once by SQLAlchemy), and the parameter names in the order of its placeholders (``positional``:
-    sqlite3's ``?``) or as its keys (psycopg's and pymysql's ``%(name)s``)."""
-
-    sql: str
-    names: tuple[str, ...]
-    positional: bool
-    keys: tuple[str, ...] | None = None  # the driver's keys when they differ from the value names
-    convert: Callable[[Any], Any] = bindable  # bindable_as_number for Oracle
-
-    def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
-        """The driver's parameters; a name ``params`` lacks is bound as NULL."""
-        convert = self.convert
-        if self.positional:
-            return [convert(params.get(name)) for name in self.names]
-        if self.keys is not None:  # renamed parameters (Statement.renamed)
-            return {key: convert(params.get(name)) for key, name in zip(self.keys, self.names, strict=True)}
-        return {name: convert(params.get(name)) for name in self.names}
-
-
-class Statements:
-    """One database's statements compiled once per SQL string: as SQLAlchemy's ``text()``
-    (:meth:`compiled`) and in the driver's own terms (:meth:`driver_sql`); both caches bounded by
-    :data:`COMPILED_LIMIT`."""
-
-    def __init__(self, dialect: Dialect, convert: Callable[[Any], Any]) -> None:
-        self.dialect = dialect
-        self.convert = convert  # how a value is bound (DriverSql.convert)
-        self._texts: dict[str, TextClause] = {}
-        self._driver_sql: dict[str, DriverSql] = {}
-        self._lock = threading.Lock()
-
-    def compiled(self, statement: Statement) -> TextClause:
-        """The ``text()`` of a statement, compiled once per SQL string."""
-        clause = self._texts.get(statement.sql)
-        if clause is None:
-            with self._lock:
-                _make_room(self._texts)
-                clause = self._texts.setdefault(statement.sql, text(statement.sql))
-        return clause
-
-    def driver_sql(self, statement: Statement) -> DriverSql:
-        """The statement in the driver's own terms, compiled once per SQL string."""
-        found = self._driver_sql.get(statement.sql)
-        if found is None:
-            compiled = self.compiled(statement).compile(dialect=self.dialect)
-            if compiled.escaped_bind_names:  # plan parameters are plain names: never seen
-                raise ValueError(
-                    f"parameter names the driver cannot take: {sorted(compiled.escaped_bind_names)}"
-                )
-            positions = compiled.positiontup
-            if positions is not None:
-                values = tuple(statement.value_of(p) for p in positions)
-                found = DriverSql(compiled.string, values, positional=True, convert=self.convert)
-            elif statement.renamed:
-                keys = tuple(compiled.binds)
-                values = tuple(statement.value_of(k) for k in keys)
-                found = DriverSql(compiled.string, values, positional=False, keys=keys, convert=self.convert)
-            else:
-                found = DriverSql(
-                    compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
-                )
-            with self._lock:
-                _make_room(self._driver_sql)
-                found = self._driver_sql.setdefault(statement.sql, found)
-        return found
-
-
-def _make_room(cache: dict[str, Any]) -> None:
-    """Drop the oldest entries of an insertion-ordered cache at its bound (called under a lock)."""
-    while len(cache) >= COMPILED_LIMIT:
-        del cache[next(iter(cache))]
 
 
 class Tx:
@@ -280,13 +183,14 @@ class Tx:
         return self.connection.execute(self.statements.compiled(statement), bound)
 
     def rows(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        with self._cursor(statement, params) as cursor:
-            return [tuple(row) for row in cursor.fetchall()]
+        rows = self._run(statement, params, _FETCH_ALL)  # pymysql fetches a tuple of rows
+        if type(rows) is list and (not rows or type(rows[0]) is tuple):
+            return rows
+        return [tuple(row) for row in rows]
 
     def first(self, statement: Statement, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
-        with self._cursor(statement, params) as cursor:
-            row = cursor.fetchone()
-        return tuple(row) if row is not None else None
+        row = self._run(statement, params, _FETCH_ONE)
+        return row if row is None or type(row) is tuple else tuple(row)
 
     def rows_together(
         self, calls: Sequence[tuple[Statement, Mapping[str, Any]]]
@@ -331,53 +235,48 @@ class Tx:
     def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
         """The rows of ``statement``, ``size`` at a time, as the driver's cursor returns them
         (tuples, none of SQLAlchemy's per-row work); a full import reads its rows this way."""
-        with self._cursor(statement, params) as cursor:
+        self.flush()
+        driver = self.statements.driver_sql(statement)
+        with Executed(self.connection, driver.sql, driver.bind(params or {})) as cursor:
             while page := cursor.fetchmany(size):
                 yield page
 
     def run(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
         """A statement run for its effect (UPDATE, DELETE, a multi's add or remove, a procedure):
         the number of rows it changed, as the driver reports it."""
-        with self._cursor(statement, params) as cursor:
-            return int(cursor.rowcount)
+        return int(self._run(statement, params, _ROW_COUNT))
 
     def insert(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Any:
         """An INSERT: the new row's anchor when the statement says how it comes back (its one
         returned value, or the driver's ``lastrowid``), else None."""
-        with self._cursor(statement, params) as cursor:
-            if statement.returning == "returning":  # one row of one value, as scalar_one() wants
-                rows = cursor.fetchall()
-                if not rows:
-                    raise exc.NoResultFound("the insert returned no row")
-                if len(rows) > 1 or len(rows[0]) != 1:
-                    raise exc.MultipleResultsFound("the insert returned more than one value")
-                return rows[0][0]
-            if statement.returning == "lastrowid":
-                return cursor.lastrowid
+        if statement.returning == "lastrowid":
+            return self._run(statement, params, _LAST_ROW_ID)
+        if statement.returning != "returning":
+            self.run(statement, params)
             return None
+        rows = self.rows(statement, params)  # one row of one value, as scalar_one() wants
+        if not rows:
+            raise exc.NoResultFound("the insert returned no row")
+        if len(rows) > 1 or len(rows[0]) != 1:
+            raise exc.MultipleResultsFound("the insert returned more than one value")
+        return rows[0][0]
 
-    @contextmanager
-    def _cursor(self, statement: Statement, params: Mapping[str, Any] | None) -> Iterator[Any]:
-        """A DB-API cursor that has run ``statement``, closed afterwards (which also ends a
-        SQLite statement left mid-way and consumes MySQL's further result sets)."""
+    def _run(self, statement: Statement, params: Mapping[str, Any] | None, take: Callable[[Any], Any]) -> Any:
+        """``take`` of a DB-API cursor that has run ``statement``: one plain call and a class's
+        context manager (:class:`Executed`), as a generator's context manager cost 2 µs a
+        statement."""
         driver = self.statements.driver_sql(statement)
         bound = driver.bind(params or {})
         if self._held:  # sent together with the statements held for it
             with self._pipeline([(driver.sql, bound)]) as (cursor,):
-                yield cursor
-            return
-        dbapi_connection = self.connection.connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(driver.sql, bound)
-            yield cursor  # fetching may raise too (SQLite steps through rows as they are fetched)
-        except self.database.engine.dialect.loaded_dbapi.Error as error:
-            raise as_sqlalchemy(
-                self.connection, error, driver.sql, bound, dbapi_connection, cursor
-            ) from error
-        finally:
-            cursor.close()
+                return take(cursor)
+        with Executed(self.connection, driver.sql, bound) as cursor:
+            return take(cursor)  # fetching may raise too (SQLite steps through rows as they are fetched)
+
+
+#: what :meth:`Tx._run` takes of a cursor (C callables: no Python frame per statement)
+_FETCH_ALL, _FETCH_ONE = methodcaller("fetchall"), methodcaller("fetchone")
+_ROW_COUNT, _LAST_ROW_ID = attrgetter("rowcount"), attrgetter("lastrowid")
 
 
 def _pipelines(dbapi_connection: Any) -> bool:

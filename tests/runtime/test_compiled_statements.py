@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from mapper.plan import Statement
-from mapper.runtime import tx as tx_module
+from mapper.runtime import statements as statements_module
 from mapper.runtime.database import Database
 
 
 def test_compiled_statements_are_bounded_and_still_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tx_module, "COMPILED_LIMIT", 8)
+    monkeypatch.setattr(statements_module, "COMPILED_LIMIT", 8)
     path = tmp_path / "bounded.db"
     with sqlite3.connect(path) as setup:
         setup.execute("CREATE TABLE t (a INTEGER, b INTEGER)")
