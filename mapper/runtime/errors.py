@@ -124,6 +124,19 @@ class SyncError(StoreError):
         super().__init__(f"{object_type}: the database rejected the import query: {detail}")
 
 
+class StillReferencedError(StoreError):
+    """A hard delete the database refused because rows of another table still point at the object
+    (a foreign key with no ``ON DELETE`` action: ``mapper lint --db`` reports it as MAP310). The
+    request is fine and nothing was deleted: a conflict with the database's state (409)."""
+
+    def __init__(self, object_type: str) -> None:
+        self.object_type = object_type
+        super().__init__(
+            f"the database refuses to delete this {object_type}: rows of another table still point at"
+            " it (a foreign key without ON DELETE CASCADE); nothing was deleted"
+        )
+
+
 class MissingReferenceError(StoreError):
     """A reference (a group member, a manager) names an object that does not exist."""
 

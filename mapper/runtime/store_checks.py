@@ -22,6 +22,7 @@ from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
     MutabilityError,
+    StillReferencedError,
     UniquenessError,
 )
 from mapper.runtime.keys import Key, anchor_key, fold
@@ -203,8 +204,12 @@ class StoreChecks(StoreReads):
             return InvalidValueError("", "a value does not fit its database column")
         return InvalidValueError(path, "does not fit the database column")
 
-    def _integrity_error(self, error: exc.IntegrityError) -> Exception:
+    def _integrity_error(self, error: exc.IntegrityError, deleting: bool = False) -> Exception:
+        """The SCIM error for the database's refusal of a write (``deleting``: of a delete, where a
+        foreign key's refusal means the object is still pointed at, not that it points nowhere)."""
         kind = integrity_kind(error)
+        if kind == "foreign_key" and deleting:
+            return StillReferencedError(self.obj.name)
         blamed = self._blamed(error)
         path = blamed.path
         if kind == "unique":  # 409 (RFC 7644 §3.12: "already in use"), a child table's too

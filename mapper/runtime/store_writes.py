@@ -175,7 +175,7 @@ class StoreWrites(StoreChecks):
                 decision = Deletion(obj, anchor, self._memberships(key))
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
-                await self._write(partial(Tx.write, write=write), partial(self._settle, key))
+                await self._write(partial(Tx.write, write=write), partial(self._settle, key), deleting=True)
             except NotFoundError:
                 self._forget(key)
                 raise
@@ -197,7 +197,7 @@ class StoreWrites(StoreChecks):
                     found.append((remove, record.row[store.codec.anchor_index]))
         return found
 
-    async def _write(self, job: Callable[[Tx], T], apply: Callable[[T], None]) -> T:
+    async def _write(self, job: Callable[[Tx], T], apply: Callable[[T], None], deleting: bool = False) -> T:
         """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
         cancelled while its transaction runs must not leave the cache behind the database. The
         transaction notes the object it wrote for the other gateway processes
@@ -206,7 +206,7 @@ class StoreWrites(StoreChecks):
             try:
                 result = await self.database.run(job, write=True)
             except exc.IntegrityError as e:
-                raise self._integrity_error(e) from None
+                raise self._integrity_error(e, deleting) from None
             except exc.DataError as e:
                 raise self._data_error(e) from None
             apply(result)

@@ -7,6 +7,7 @@
 | runtime ``UniquenessError`` | 409 uniqueness |
 | runtime ``InvalidValueError``, ``MissingReferenceError`` | 400 invalidValue |
 | runtime ``MutabilityError`` | 400 mutability |
+| runtime ``StillReferencedError`` (a delete a foreign key refuses) | 409 |
 | runtime ``PreconditionFailedError`` | 412 |
 | runtime ``DatabaseUnavailableError`` | 503 with ``Retry-After`` |
 | Starlette ``HTTPException`` (no route: 404, wrong method: 405) | the same status |
@@ -30,6 +31,7 @@ from mapper.runtime.errors import (
     MutabilityError,
     NotFoundError,
     PreconditionFailedError,
+    StillReferencedError,
     UniquenessError,
 )
 from mapper.scim import errors
@@ -74,6 +76,10 @@ async def mutability(request: Request, exc: Exception) -> Response:
     return error_response(errors.mutability(str(exc)))
 
 
+async def still_referenced(request: Request, exc: Exception) -> Response:
+    return error_response(errors.conflict(str(exc)))
+
+
 async def precondition_failed(request: Request, exc: Exception) -> Response:
     return error_response(errors.precondition_failed(str(exc)))
 
@@ -109,6 +115,7 @@ def exception_handlers() -> dict[Any, Any]:
         InvalidValueError: invalid_value,
         MissingReferenceError: invalid_value,
         MutabilityError: mutability,
+        StillReferencedError: still_referenced,
         PreconditionFailedError: precondition_failed,
         DatabaseUnavailableError: unavailable,
         HTTPException: http_exception,
