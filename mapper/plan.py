@@ -158,8 +158,8 @@ class PlanMulti(PlanNode):
     load_for_anchor: Statement  # the same, restricted to ``:anchor``
     #: the same, unordered, restricted to the owners ``:anchor_1`` .. ``:anchor_K`` (K: its
     #: params; those not bound are NULL and match nothing): a delta reads its rows' items K
-    #: owners at a time. None in a plan compiled before it existed: one read per owner then.
-    load_for_anchors: Statement | None = None
+    #: owners at a time.
+    load_for_anchors: Statement
     add: Statement | None
     remove: Statement | None
 
@@ -186,9 +186,9 @@ class PlanDelta(PlanNode):
     # watermark deltas of an object with a tombstone: the rows deleted (tombstoned) since
     # ``:since``, as the import projection, so the cache drops them
     tombstoned: Statement | None = None
-    #: ``table`` deltas: the import projection of the anchors ``:anchor_1`` .. ``:anchor_K`` (K:
-    #: its params; those not bound are NULL), the changed objects read K at a time. None in a
-    #: plan compiled before it existed: one read per object then.
+    #: ``table`` deltas (always set for them; None for the other kinds): the import projection of
+    #: the anchors ``:anchor_1`` .. ``:anchor_K`` (K: its params; those not bound are NULL), the
+    #: changed objects read K at a time.
     by_anchors: Statement | None = None
 
 

@@ -166,12 +166,10 @@ def _deleted(change: Any) -> bool:
 
 def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> dict[Key, Record]:
     """The objects ``anchors`` that exist, by their own key: ``delta.by_anchors`` K anchors a
-    statement and their children (:func:`children_of`); empty when the plan has no such
-    statement (compiled before it), so each is read on its own."""
+    statement and their children (:func:`children_of`)."""
     statement = obj.delta.by_anchors
+    assert statement is not None  # the compiler sets it for every change-table delta
     found: dict[Key, Record] = {}
-    if statement is None or not statement.params:
-        return found
     form = RowForm.of(codec)
     size = len(statement.params)
     for start in range(0, len(anchors), size):
@@ -186,10 +184,8 @@ def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> 
 
 def _owners_per_read(obj: PlanObject) -> int:
     """How many objects' child rows one read takes: each multi's ``load_for_anchors`` binds that
-    many anchors; 1 when a multi has none (a plan compiled before it); without multis, 1,000 (a
-    watermark delta holds that many rows at a time)."""
-    sizes = [len(m.load_for_anchors.params) if m.load_for_anchors else 1 for m in obj.multi]
-    return max(1, min(sizes, default=1_000))
+    many anchors; without multis, 1,000 (a watermark delta holds that many rows at a time)."""
+    return min((len(m.load_for_anchors.params) for m in obj.multi), default=1_000)
 
 
 def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -203,23 +199,17 @@ def children_of(tx: Tx, obj: PlanObject, anchors: list[Key]) -> list[dict[Key, l
     """Each multi's child rows of the objects ``anchors`` (at most :func:`_owners_per_read` of
     them), grouped by their owner's key as a full import groups them: one statement per multi
     (``load_for_anchors``, its unused anchors bound as NULL), sent together where statements
-    pipeline; a multi without it (an older plan) is read one owner at a time."""
+    pipeline."""
     if not obj.multi or not anchors:
         return [{} for _ in obj.multi]
-    if all(m.load_for_anchors is not None for m in obj.multi):
-        found: list[list[tuple[Any, ...]]] = [[] for _ in obj.multi]
-        size = _owners_per_read(obj)
-        for start in range(0, len(anchors), size):
-            chunk = anchors[start : start + size]
-            params = {f"anchor_{i}": anchor for i, anchor in enumerate(chunk, 1)}
-            calls = [(m.load_for_anchors, params) for m in obj.multi]
-            for rows, read in zip(found, tx.rows_together(calls), strict=True):  # type: ignore[arg-type]
-                rows.extend(read)
-    else:
-        found = [
-            [row for anchor in anchors for row in tx.rows(m.load_for_anchor, {"anchor": anchor})]
-            for m in obj.multi
-        ]
+    found: list[list[tuple[Any, ...]]] = [[] for _ in obj.multi]
+    size = _owners_per_read(obj)
+    for start in range(0, len(anchors), size):
+        chunk = anchors[start : start + size]
+        params = {f"anchor_{i}": anchor for i, anchor in enumerate(chunk, 1)}
+        calls = [(m.load_for_anchors, params) for m in obj.multi]
+        for rows, read in zip(found, tx.rows_together(calls), strict=True):
+            rows.extend(read)
     grouped: list[dict[Key, list[tuple[Any, ...]]]] = []
     for rows in found:
         owners: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
