@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
@@ -21,7 +20,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record
-from mapper.runtime.rows import RowForm, driver_pages, fetch, watermark_index
+from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, watermark_index
 
 #: Anchor types that are their own cache key (:func:`anchor_key`); ``bool`` is not ``int`` here.
 _KEY_TYPES = frozenset({int, str})
@@ -210,13 +209,7 @@ def children_of(tx: Tx, obj: PlanObject, anchors: list[Key]) -> list[dict[Key, l
         calls = [(m.load_for_anchors, params) for m in obj.multi]
         for rows, read in zip(found, tx.rows_together(calls), strict=True):
             rows.extend(read)
-    grouped: list[dict[Key, list[tuple[Any, ...]]]] = []
-    for rows in found:
-        owners: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in rows:
-            owners[anchor_key(row[0])].append(row)
-        grouped.append(owners)
-    return grouped
+    return [by_owner(rows) for rows in found]
 
 
 class Watermark:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -21,9 +21,9 @@ from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.deltas import Delta, Watermark, changes_since, import_delta, rewind, scan_anchors
-from mapper.runtime.keys import Key, anchor_key, fold
+from mapper.runtime.keys import anchor_key, fold
 from mapper.runtime.record import Record, instant, shape
-from mapper.runtime.rows import RowForm, driver_pages, fetch, fetch_by_query, watermark_index
+from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, fetch_by_query, watermark_index
 
 __all__ = [
     "Delta",
@@ -106,13 +106,7 @@ def _import_all(
         first = tx.first(obj.delta.max_sequence)
         mark = first[0] if first else None  # changes after this point are replayed by the next delta
 
-    children: list[dict[Key, list[tuple[Any, ...]]]] = []
-    for multi in obj.multi:
-        grouped: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
-        for page in driver_pages(tx, multi.load, {}, page_size):
-            for item in page:
-                grouped[anchor_key(item[0])].append(item)
-        children.append(grouped)
+    children = [by_owner(chain.from_iterable(driver_pages(tx, m.load, {}, page_size))) for m in obj.multi]
 
     parents = set().union(*children)  # the keys with any children
     form = RowForm.of(codec)

@@ -92,6 +92,15 @@ def _statements(node: Any) -> Iterator[Statement]:
 _forms: weakref.WeakKeyDictionary[Codec, RowForm] = weakref.WeakKeyDictionary()
 
 
+def by_owner(rows: Iterable[tuple[Any, ...]]) -> dict[Key, list[tuple[Any, ...]]]:
+    """Child rows (owner, value[, extra...]) grouped by their owner's key (:func:`anchor_key`), as
+    a full import and a delta both group them before :meth:`RowForm.children`."""
+    owners: dict[Key, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        owners[anchor_key(row[0])].append(row)
+    return owners
+
+
 def driver_pages(
     tx: Tx, statement: Statement, params: Mapping[str, Any], size: int
 ) -> Iterator[Sequence[Any]]:
