@@ -170,12 +170,10 @@ def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> 
     assert statement is not None  # the compiler sets it for every change-table delta
     found: dict[Key, Record] = {}
     form = RowForm.of(codec)
-    size = len(statement.params)
-    for start in range(0, len(anchors), size):
-        params = {f"anchor_{i}": anchor for i, anchor in enumerate(anchors[start : start + size], 1)}
-        rows = tx.rows(statement, params)
+    for chunk in _batches(anchors, min(len(statement.params), _owners_per_read(obj))):
+        rows = tx.rows(statement, _bound(statement, chunk))
         natives = [anchor_key(row[codec.anchor_index]) for row in rows]
-        items = children_of(tx, obj, natives)
+        items = children_of(tx, obj, list(dict.fromkeys(natives)))
         for row, native in zip(rows, natives, strict=True):
             found[native] = form.record(row, form.children([owners.get(native, ()) for owners in items]))
     return found
@@ -188,28 +186,29 @@ def _owners_per_read(obj: PlanObject) -> int:
 
 
 def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    """``rows`` (a streamed result: one row at a time, never all as a list) ``size`` at a time."""
+    """``rows`` (a streamed result, one row at a time, or anchors) ``size`` at a time."""
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
+def _bound(statement: Statement, anchors: list[Key]) -> dict[str, Key]:
+    """The parameters of a read by several anchors: its own ``anchor_1`` .. ``anchor_K`` (the
+    names the compiler derived it with), bound to ``anchors`` (at most K) in order; those left
+    over are NULL, which matches nothing."""
+    assert len(anchors) <= len(statement.params)
+    return dict(zip(statement.params, anchors, strict=False))
+
+
 def children_of(tx: Tx, obj: PlanObject, anchors: list[Key]) -> list[dict[Key, list[tuple[Any, ...]]]]:
     """Each multi's child rows of the objects ``anchors`` (at most :func:`_owners_per_read` of
-    them), grouped by their owner's key as a full import groups them: one statement per multi
-    (``load_for_anchors``, its unused anchors bound as NULL), sent together where statements
-    pipeline."""
+    them: the callers read in batches of that size), grouped by their owner's key as a full
+    import groups them (:func:`by_owner`): one statement per multi (``load_for_anchors``), sent
+    together where statements pipeline."""
     if not obj.multi or not anchors:
         return [{} for _ in obj.multi]
-    found: list[list[tuple[Any, ...]]] = [[] for _ in obj.multi]
-    size = _owners_per_read(obj)
-    for start in range(0, len(anchors), size):
-        chunk = anchors[start : start + size]
-        params = {f"anchor_{i}": anchor for i, anchor in enumerate(chunk, 1)}
-        calls = [(m.load_for_anchors, params) for m in obj.multi]
-        for rows, read in zip(found, tx.rows_together(calls), strict=True):
-            rows.extend(read)
-    return [by_owner(rows) for rows in found]
+    params = _bound(obj.multi[0].load_for_anchors, anchors)  # every multi's are anchor_1 .. anchor_K
+    return [by_owner(rows) for rows in tx.rows_together([(m.load_for_anchors, params) for m in obj.multi])]
 
 
 class Watermark:
