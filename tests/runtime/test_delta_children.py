@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from mapper.pipeline import load_text
+from mapper.plan import Plan
 from mapper.runtime.database import engine_url
 from mapper.runtime.gateway import Gateway
 from tests.support.databases import HrDatabase
-from tests.support.hr import hr_plan
+from tests.support.hr import HR_MAP, hr_plan
 
 pytestmark = pytest.mark.anyio
 
@@ -121,3 +123,55 @@ async def test_a_delta_leaves_the_cache_a_full_import_builds(hr_database: HrData
     assert three == {f"bulk1003.{k}@example.com" for k in range(3)}
     assert "emails" not in after_delta["User/1004"]
     assert after_delta != before
+
+
+def change_table_plan(hr_database: HrDatabase) -> Plan:
+    """The HR mapping with its users' delta read from a change table (which the test fills)."""
+    hr_database.execute(
+        "CREATE TABLE employee_changes"
+        " (change_id INTEGER PRIMARY KEY, employee_id INTEGER, change_type VARCHAR(10))"
+    )
+    delta = "delta table employee_changes { sequence change_id  type change_type }"
+    text = HR_MAP.read_text(encoding="utf-8").replace("delta watermark updated_at", delta, 1)
+    loaded = load_text(text, str(HR_MAP), write=hr_database.dialect)
+    assert loaded.plan is not None, loaded.diagnostics
+    return loaded.plan
+
+
+async def test_a_change_table_delta_leaves_the_cache_a_full_import_builds(hr_database: HrDatabase) -> None:
+    """A change table's objects and their children are read K anchors a round trip
+    (``delta.by_anchors`` with each multi's ``load_for_anchors``): more changed users than one read
+    takes, children added, changed and removed, a user deleted, one changed and then deleted, and
+    a change naming a row that is gone; the users the delta leaves are those a full import builds."""
+    plan = change_table_plan(hr_database)
+    environ = {"HR_DATABASE_URL": hr_database.url}
+    synced = Gateway(plan, environ=environ, autosync=False)
+    await synced.start()
+    try:
+        before = cached(synced)
+        assert before["User/10"] and before["User/3"]["emails"]
+        change_behind_the_gateway(hr_database)
+        hr_database.execute("DELETE FROM employees WHERE employee_id IN (9, 10)")
+        changes = [(i, "update") for i in (*NEW, 3, 4, 5, 6, 7)]
+        changes += [(10, "D"), (9, "U"), (9, " Delete "), (9999, "U")]
+        for sequence, (anchor, change) in enumerate(changes, 1):
+            hr_database.execute(
+                "INSERT INTO employee_changes (change_id, employee_id, change_type) VALUES (:s, :a, :c)",
+                {"s": sequence, "a": anchor, "c": change},
+            )
+        await synced.sync_delta()
+        after_delta = {k: v for k, v in cached(synced).items() if k.startswith("User/")}
+    finally:
+        await synced.stop()
+    fresh = Gateway(plan, environ=environ, autosync=False)
+    await fresh.start()
+    try:
+        after_full = {k: v for k, v in cached(fresh).items() if k.startswith("User/")}
+    finally:
+        await fresh.stop()
+    assert after_delta == after_full
+    assert "User/10" not in after_delta and "User/9" not in after_delta
+    assert "emails" not in after_delta["User/3"] and "phoneNumbers" not in after_delta["User/4"]
+    three = {e["value"] for e in after_delta["User/1003"]["emails"]}
+    assert three == {f"bulk1003.{k}@example.com" for k in range(3)}
+    assert after_delta["User/5"]["title"] == "Changed" and "emails" not in after_delta["User/1004"]
