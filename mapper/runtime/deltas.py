@@ -164,16 +164,26 @@ def _deleted(change: Any) -> bool:
 
 
 def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> dict[Key, Record]:
-    """The objects ``anchors`` that exist, by their own key: ``delta.by_anchors`` K anchors a
-    statement and their children (:func:`children_of`)."""
+    """The objects ``anchors`` that exist, by their own key: ``delta.by_anchors`` and each multi's
+    ``load_for_anchors`` K anchors a round trip, read together as :func:`fetch` reads one
+    (:meth:`Tx.rows_together`). As there, a row whose own anchor is spelled otherwise than the
+    change table's (case, type) has its children read again by its own."""
     statement = obj.delta.by_anchors
     assert statement is not None  # the compiler sets it for every change-table delta
     found: dict[Key, Record] = {}
     form = RowForm.of(codec)
-    for chunk in _batches(anchors, min(len(statement.params), _owners_per_read(obj))):
-        rows = tx.rows(statement, _bound(statement, chunk))
+    size = min(len(statement.params), _owners_per_read(obj))
+    for chunk in _batches(anchors, size):
+        params = _bound(statement, chunk)  # every multi's load_for_anchors binds the same names
+        calls = [(statement, params), *((m.load_for_anchors, params) for m in obj.multi)]
+        rows, *read = tx.rows_together(calls)
+        items = [by_owner(children) for children in read]
         natives = [anchor_key(row[codec.anchor_index]) for row in rows]
-        items = children_of(tx, obj, list(dict.fromkeys(natives)))
+        asked = set(chunk)
+        strays = [native for native in dict.fromkeys(natives) if native not in asked]
+        for batch in _batches(strays, size):
+            for owners, again in zip(items, children_of(tx, obj, batch), strict=True):
+                owners.update((native, again.get(native, [])) for native in batch)
         for row, native in zip(rows, natives, strict=True):
             found[native] = form.record(row, form.children([owners.get(native, ()) for owners in items]))
     return found
