@@ -20,7 +20,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record
-from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, watermark_index
+from mapper.runtime.rows import RowForm, by_owner, driver_pages, watermark_index
 
 #: Anchor types that are their own cache key (:func:`anchor_key`); ``bool`` is not ``int`` here.
 _KEY_TYPES = frozenset({int, str})
@@ -142,21 +142,13 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
     for sequence, anchor, change in (r[:3] for r in tx.rows(delta.query, {"since": mark})):
         last[anchor_key(anchor)] = (anchor, change)
         new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
-    changed: list[Record] = []
-    deletes: list[Key] = []
     kept = [key for key, (_, change) in last.items() if not _deleted(change)]
     read = fetch_changed(tx, obj, codec, kept)
-    for key, (anchor, change) in last.items():
-        found = None
-        if not _deleted(change):
-            found = read.get(key)
-            if found is None:  # gone, or its row keys it otherwise (case, type): read as its own
-                found = fetch(tx, obj, codec, anchor_key(anchor))
-        if found is None:
-            deletes.append(key)
-        else:
-            changed.append(found)
-    return Delta(changed, deletes, new_mark)
+    # The change table and the objects are read in one snapshot, so an anchor the batch did not
+    # find under its key is either gone (a deletion) or a row whose own anchor is spelled
+    # otherwise (case, type), which the batch found too and keys by its own anchor.
+    deletes = [key for key, (_, change) in last.items() if _deleted(change) or key not in read]
+    return Delta(list(read.values()), deletes, new_mark)
 
 
 def _deleted(change: Any) -> bool:
