@@ -137,17 +137,17 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
         return Delta(records, gone, new_mark)
 
     # change table: (sequence, anchor, change type), ordered by sequence; the last change of an anchor wins
-    last: dict[Key, tuple[Any, Any]] = {}
+    deleted: dict[Key, bool] = {}  # whether each anchor's last change deleted it
     new_mark = mark
     for sequence, anchor, change in (r[:3] for r in tx.rows(delta.query, {"since": mark})):
-        last[anchor_key(anchor)] = (anchor, change)
+        deleted[anchor_key(anchor)] = _deleted(change)
         new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
-    kept = [key for key, (_, change) in last.items() if not _deleted(change)]
+    kept = [key for key, gone in deleted.items() if not gone]
     read = fetch_changed(tx, obj, codec, kept)
     # The change table and the objects are read in one snapshot, so an anchor the batch did not
     # find under its key is either gone (a deletion) or a row whose own anchor is spelled
     # otherwise (case, type), which the batch found too and keys by its own anchor.
-    deletes = [key for key, (_, change) in last.items() if _deleted(change) or key not in read]
+    deletes = [key for key, gone in deleted.items() if gone or key not in read]
     return Delta(list(read.values()), deletes, new_mark)
 
 
