@@ -157,7 +157,7 @@ def _deleted(change: Any) -> bool:
 
 def fetch_changed(tx: Tx, obj: PlanObject, codec: Codec, anchors: list[Key]) -> dict[Key, Record]:
     """The objects ``anchors`` that exist, by their own key: ``delta.by_anchors`` and each multi's
-    ``load_for_anchors`` K anchors a round trip, read together as :func:`fetch` reads one
+    ``load_for_anchors`` K anchors a round trip, read together as ``rows.fetch`` reads one
     (:meth:`Tx.rows_together`). As there, a row whose own anchor is spelled otherwise than the
     change table's (case, type) has its children read again by its own."""
     statement = obj.delta.by_anchors
