@@ -187,7 +187,7 @@ class ResourceEndpoints:
             replaced = await store.replace(id_, body, if_match=if_match, dropped=dropped)
         finally:
             note_drops(request.scope, dropped)
-        return self.single(request, replaced, scim_root(request, self.base_path))
+        return self.single(request, replaced, scim_root(request, self.base_path), _projection(request))
 
     async def patch(self, request: Request) -> Response:
         """PATCH answers 200 with the resource (RFC 7644 §3.5.2 allows 200 or 204; Entra and Okta
@@ -264,13 +264,13 @@ class ResourceEndpoints:
         root (:func:`~mapper.scim.routes.urls.scim_root`)."""
         q = _projection(request)
         if not self.members or (q is not None and (q.attributes or q.excluded)):
-            return self.single(request, resource, root)
+            return self.single(request, resource, root, q)
         version = resource.get("meta", {}).get("version")
         return no_content({"ETag": str(version)} if version else None)
 
-    def single(self, request: Request, resource: dict[str, Any], root: str) -> ScimResponse:
-        """The answer of a write that returns the resource, its links under ``root``."""
-        q = _projection(request)
+    def single(self, request: Request, resource: dict[str, Any], root: str, q: Query | None) -> ScimResponse:
+        """The answer of a write that returns the resource, its links under ``root``, projected
+        as the request's ``q`` (:func:`_projection`) asks."""
         return resource_response(self.output(gateway_of(request).stores, resource, root, q))
 
     def output(
