@@ -131,9 +131,9 @@ class Resolver:
         for urn in urns:
             self._order.append(known.get(urn) or SchemaDef(urn=urn, name=urn, description="", attributes=()))
         self._by_urn = {s.urn.casefold(): s for s in self._order}
-        self._cache: dict[tuple[str | None, str, str | None], Attribute] = {}
-        #: the canonical spellings already resolved, looked up as sent (most clients send them)
-        self._canonical: dict[tuple[str | None, str, str | None], Attribute] = {}
+        #: known attributes resolved, each under its case-folded key and under its canonical
+        #: spelling (what most clients send, found as sent); at most MAX_RESOLVED keys
+        self._resolved: dict[tuple[str | None, str, str | None], Attribute] = {}
 
     @classmethod
     def for_object(cls, obj: PlanObject, schemas: Iterable[PlanSchema] = ()) -> Resolver:
@@ -157,24 +157,31 @@ class Resolver:
         """What is known of ``[urn:]attribute[.sub]``. Known attributes are remembered (their
         number is fixed by the schemas and the mapping); unknown ones are resolved afresh each
         time and never kept, since their names are the client's to choose."""
-        found = self._canonical.get((urn, attribute, sub))
+        resolved = self._resolved
+        found = resolved.get((urn, attribute, sub))
         if found is not None:
             return found
         key = (urn.casefold() if urn else None, attribute.casefold(), sub.casefold() if sub else None)
-        found = self._cache.get(key)
+        found = resolved.get(key)
         if found is None:
             found = self._resolve(urn, attribute, sub)
-            if found.known and len(self._cache) < MAX_RESOLVED:
-                self._cache[key] = found
-        if found.known and attribute == found.name and sub == found.sub and urn in (None, found.urn):
-            self._canonical[urn, attribute, sub] = found  # one spelling per path: the schemas bound it
+            if found.known and len(resolved) < MAX_RESOLVED:
+                resolved[key] = found
+        if (
+            found.known
+            and attribute == found.name
+            and sub == found.sub
+            and urn in (None, found.urn)
+            and len(resolved) < MAX_RESOLVED
+        ):
+            resolved[urn, attribute, sub] = found  # one spelling per path: the schemas bound it
         return found
 
     @property
     def cached(self) -> int:
-        """How many resolutions are remembered (at most :data:`MAX_RESOLVED`, and one canonical
-        spelling of each)."""
-        return len(self._cache) + len(self._canonical)
+        """How many spellings are remembered (at most :data:`MAX_RESOLVED`): each known
+        attribute's case-folded one, and its canonical one where that differs."""
+        return len(self._resolved)
 
     def _resolve(self, urn: str | None, attribute: str, sub: str | None) -> Attribute:
         schema, definition = self._find(urn, attribute)
