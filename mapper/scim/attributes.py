@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from mapper import scimschema
 from mapper.plan import PlanAttribute, PlanMulti, PlanObject, PlanSchema
@@ -78,6 +78,10 @@ class AttributeResolver(Protocol):
 
     def schema_urn(self, text: str) -> str | None: ...
 
+    #: PATCH paths made canonical for this type, by their text (:mod:`mapper.scim.names` fills it,
+    #: at most :data:`MAX_PATHS`): remembered with the type, so they go when it goes
+    paths: dict[str, Any]
+
     def __hash__(self) -> int: ...  # the parsed filters and selections are remembered per resolver
 
 
@@ -89,6 +93,9 @@ def container_key(resolver: AttributeResolver, attribute: Attribute) -> str | No
 #: The most resolutions a resolver remembers. Only known attributes are remembered, which the
 #: schemas bound already (a few hundred spellings: with and without URN); this is the backstop.
 MAX_RESOLVED = 4096
+#: The most PATCH paths a resolver remembers made canonical (``Resolver.paths``); provisioning
+#: sends a few dozen.
+MAX_PATHS = 1024
 
 _SCHEMAS_ATTRIBUTE = AttributeDef(
     name="schemas",
@@ -134,6 +141,7 @@ class Resolver:
         #: known attributes resolved, each under its case-folded key and under its canonical
         #: spelling (what most clients send, found as sent); at most MAX_RESOLVED keys
         self._resolved: dict[tuple[str | None, str, str | None], Attribute] = {}
+        self.paths: dict[str, Any] = {}
 
     @classmethod
     def for_object(cls, obj: PlanObject, schemas: Iterable[PlanSchema] = ()) -> Resolver:

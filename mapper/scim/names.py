@@ -30,12 +30,11 @@ case-insensitive resolver, whose memory the schemas bound.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from mapper.scim.attributes import Attribute, AttributeResolver
+from mapper.scim.attributes import MAX_PATHS, Attribute, AttributeResolver
 from mapper.scim.errors import ScimError, invalid_path
 from mapper.scim.paths import CACHED_LENGTH, AttributePath, parse_path
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
@@ -99,11 +98,18 @@ def _operation_key(key: str) -> str:
 def _canonical_path(text: str, resolver: AttributeResolver) -> AttributePath:
     """The path ``text`` parsed, with the schemas' names (its value filter as written: the
     evaluator resolves it). Provisioning sends the same few paths again and again, so those
-    :func:`~mapper.scim.paths.parse_path` remembers are remembered made canonical too, per type
-    (the paths are immutable); a path that does not parse raises every time."""
-    if len(text) > CACHED_LENGTH:
-        return _canonical(text, resolver)
-    return _canonical_remembered(text, resolver)
+    :func:`~mapper.scim.paths.parse_path` remembers are remembered made canonical too, on the
+    type's resolver (``paths``: the paths are immutable; at most :data:`MAX_PATHS`, the oldest
+    dropped first); a path that does not parse raises every time."""
+    remembered = resolver.paths
+    found: AttributePath | None = remembered.get(text)
+    if found is None:
+        found = _canonical(text, resolver)
+        if len(text) <= CACHED_LENGTH:
+            if len(remembered) >= MAX_PATHS:
+                del remembered[next(iter(remembered))]
+            remembered[text] = found
+    return found
 
 
 def _canonical(text: str, resolver: AttributeResolver) -> AttributePath:
@@ -122,9 +128,6 @@ def _canonical(text: str, resolver: AttributeResolver) -> AttributePath:
     )
     value_filter = path.value_filter and filter_paths(path.value_filter, resolver, info)
     return AttributePath(info.urn if path.urn else None, info.name, value_filter, sub, written)
-
-
-_canonical_remembered = functools.lru_cache(maxsize=1024)(_canonical)
 
 
 def filter_paths(node: Filter, resolver: AttributeResolver, scope: Attribute | None = None) -> Filter:

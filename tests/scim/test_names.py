@@ -3,13 +3,16 @@ store as if spelled as the schemas spell it."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.runtime.codec import Codec
 from mapper.scim import filtershape, names
-from mapper.scim.attributes import Resolver
+from mapper.scim.attributes import MAX_PATHS, Resolver
 from mapper.scim.filter import parse_filter
 from mapper.scim.paths import AttributePath
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
@@ -104,6 +107,24 @@ def test_a_patch_value_filter_takes_the_canonical_names() -> None:
     )
     assert op["path"] == AttributePath(None, "emails", Compare(AttrPath(None, "type"), "eq", "Work"), "value")
     assert str(op["path"]) == "Emails[...].Value"  # errors quote the client's names
+
+
+def test_patch_paths_are_remembered_with_their_type_and_go_with_it() -> None:
+    """A PATCH path is remembered made canonical on its type's resolver, bounded, and never keeps
+    a resolver alive: one built by an earlier app (a test, a restarted gateway) was once held,
+    with its mapping, by a process-wide cache keyed by it."""
+    resolver = Resolver.for_object(PLAN.object("User"), PLAN.schemas)
+    body = {"Operations": [{"op": "replace", "path": 'EMAILS[type eq "work"].VALUE'}]}
+    (first,) = names.operations(body, resolver)
+    (again,) = names.operations(body, resolver)
+    assert again["path"] is first["path"] and list(resolver.paths) == ['EMAILS[type eq "work"].VALUE']
+    for i in range(MAX_PATHS + 10):  # any number of distinct paths: the oldest are dropped
+        names.operations({"Operations": [{"op": "add", "path": f"x{i}"}]}, resolver)
+    assert len(resolver.paths) == MAX_PATHS and f"x{MAX_PATHS + 9}" in resolver.paths
+    gone = weakref.ref(resolver)
+    del resolver
+    gc.collect()
+    assert gone() is None
 
 
 # ---------------------------------------------------------------------------- filters and sortBy
