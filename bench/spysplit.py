@@ -6,9 +6,10 @@ Each busy sample (a thread not waiting) goes to the deepest of its frames that n
 a log line written by the audit middleware counts as "audit log", not "middlewares". The event
 loop's thread and the thread that runs the commit batches are split apart; the server's CPU time
 per request (``/proc``) is printed beside them. py-spy is not a dependency of the project: it is
-looked up on PATH or given with ``--py-spy`` (``pip install py-spy``)::
+looked up on PATH or given with ``--py-spy`` (``pip install py-spy``). ``--script`` is one of
+post (the default), patch, get_id and get_filter::
 
-    python -m bench.spysplit --database sqlite --users 100k --seconds 10 [--script post|patch|get_id|get_filter]
+    python -m bench.spysplit --database sqlite --users 100k --seconds 10 --script patch
 """
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ LOOP_PARTS = (
 READ_PARTS = (
     ("version (the ETag's hash, on a record's first read)", r"record\.py|version_bytes|blake2"),
     ("render (record to resource)", r"Codec\.render|rendering\.py|<renderer"),
-    ("response (location, body to JSON, headers)", r"scim/responses\.py|ResourceEndpoints\.output|routes/urls\.py"),
-    ("filter (query string, parse, key)", r"only_filter|unquote|parse_qsl|filtershape\.py|routes/search\.py|scimfilter"),
+    (
+        "response (location, body to JSON, headers)",
+        r"scim/responses\.py|ResourceEndpoints\.output|routes/urls\.py",
+    ),
+    (
+        "filter (query string, parse, key)",
+        r"only_filter|unquote|parse_qsl|filtershape\.py|routes/search\.py|scimfilter",
+    ),
     ("cache look-up (key, index)", r"store_reads\.py|runtime/cache\.py|runtime/keys\.py|store_base\.py"),
     ("read fast path (routes/reads.py)", r"routes/reads\.py"),
     ("metrics", r"scim/metrics\.py|scim/requestcount\.py"),
