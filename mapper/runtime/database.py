@@ -26,6 +26,7 @@ listeners are built by :mod:`~mapper.runtime.engine`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +52,7 @@ from mapper.runtime.sqlite import bootstrap_sqlite
 from mapper.runtime.statements import COMPILED_LIMIT, DriverSql, Statements, bindable, bindable_as_number
 from mapper.runtime.tx import TransactionLost, Tx
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
-from mapper.runtime.watchdog import Deadline, Timeouts, current, mysql_statement_time
+from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +138,11 @@ class Database:
             return await self.committer.submit(fn)
         # a snapshot read is an import: bounded by Timeouts.sync, every other read by .statement
         bound = self.timeouts.sync if snapshot else self.timeouts.statement
-        deadline = Deadline(bound)
-        watchdog = deadline.arm(bound)
-        try:
-            with anyio.move_on_after(bound):  # waiting for a thread slot counts against the bound
-                return await anyio.to_thread.run_sync(
-                    self.run_sync, fn, write, snapshot, deadline, limiter=self.limiter
-                )
-        finally:
-            watchdog.cancel()
+        deadline = time.monotonic() + bound
+        with anyio.move_on_after(bound):  # waiting for a thread slot counts against the bound
+            return await anyio.to_thread.run_sync(
+                self.run_sync, fn, write, snapshot, deadline, limiter=self.limiter
+            )
         log.warning("database %s: a read waited out its bound (%.0f s)", self.name, bound)
         raise DatabaseUnavailableError(self.name)
 
@@ -154,10 +151,11 @@ class Database:
         fn: Callable[[Tx], T],
         write: bool = False,
         snapshot: bool = False,
-        deadline: Deadline | None = None,
+        deadline: float | None = None,
     ) -> T:
         """``fn`` in one transaction of its own, in the calling thread (``write`` takes SQLite's
-        write lock up front). ``deadline``: the watchdog that may break its connection."""
+        write lock up front). ``deadline`` (:func:`time.monotonic`): when the watchdog breaks its
+        connection if it still runs."""
         current.deadline = deadline
         try:
             with self.engine.connect() as connection:
@@ -180,7 +178,7 @@ class Database:
                 raise
             raise outage from e
         except exc.DBAPIError as e:
-            if deadline is not None and deadline.expired:  # broken by the watchdog mid-way
+            if outlived(deadline):  # broken by the watchdog mid-way
                 raise self._outage(exc.TimeoutError(str(e))) from e
             raise
         finally:
@@ -195,7 +193,7 @@ class Database:
             connection.info["sync_bound"] = True  # the next checkout restores the statement bound
             mysql_statement_time(connection.connection.dbapi_connection, seconds)
 
-    def run_batch(self, jobs: list[Job], deadline: Deadline | None = None) -> None:
+    def run_batch(self, jobs: list[Job], deadline: float | None = None) -> None:
         """Run ``jobs`` in order in one write transaction and commit once; in the calling thread.
         Sets each job's outcome and never raises: a job that raises keeps its exception and
         nothing of it is kept; when the transaction cannot go on or its commit fails, every job
@@ -220,7 +218,7 @@ class Database:
             committed = True
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             if not committed:
-                if deadline is not None and deadline.expired and not isinstance(error, OUTAGES):
+                if outlived(deadline) and not isinstance(error, OUTAGES):
                     timeout = exc.TimeoutError("the write transaction outlived its bound")
                     timeout.__cause__ = error
                     error = timeout
@@ -306,18 +304,13 @@ class Database:
     async def probe(self, bound: float) -> bool:
         """Whether the database answers ``SELECT 1`` within ``bound`` seconds (a new or pooled
         connection, under the watchdog). Quiet: the caller logs changes of state."""
-        deadline = Deadline(bound)
-        watchdog = deadline.arm(bound)
-        try:
-            with anyio.move_on_after(bound):
-                # not this database's limiter: a busy pool must not read as an unreachable database
-                # (the probe takes an overflow connection when every pooled one is lent out)
-                return await anyio.to_thread.run_sync(self._probe_sync, deadline)
-        finally:
-            watchdog.cancel()
+        with anyio.move_on_after(bound):
+            # not this database's limiter: a busy pool must not read as an unreachable database
+            # (the probe takes an overflow connection when every pooled one is lent out)
+            return await anyio.to_thread.run_sync(self._probe_sync, time.monotonic() + bound)
         return False
 
-    def _probe_sync(self, deadline: Deadline) -> bool:
+    def _probe_sync(self, deadline: float) -> bool:
         current.deadline = deadline
         try:
             with self.engine.connect() as connection:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 
 from mapper.runtime.driver_errors import describe_error
 from mapper.runtime.sqlite import configure_sqlite
-from mapper.runtime.watchdog import Deadline, checkin, current, keepalive, mysql_statement_time
+from mapper.runtime.watchdog import checkin, checkout, current, keepalive, mysql_statement_time, outlived
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -77,10 +77,10 @@ class Listeners:
     def do_connect(self, _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
         """A new connection for a unit of work takes no longer than what is left of its bound
         (the watchdog cannot break a connection that does not exist yet)."""
-        deadline: Deadline | None = getattr(current, "deadline", None)
+        deadline: float | None = getattr(current, "deadline", None)
         if deadline is None or self.database.is_sqlite:
             return
-        left = deadline.at - time.monotonic()
+        left = deadline - time.monotonic()
         if left <= 0:
             raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
         cparams["connect_timeout"] = max(1, min(round(self.database.timeouts.connect), int(left + 0.999)))
@@ -88,12 +88,10 @@ class Listeners:
             cparams.update(mysql_connect_bound(min(self.database.timeouts.connect, left)))
 
     def checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        """A connection leaves the pool for this thread's unit of work: the unit's watchdog may
-        break it from now on; a server connection is pinged first (a stale one is replaced, as
+        """A connection leaves the pool for this thread's unit of work: the watchdog may break it
+        from now on; a server connection is pinged first (a stale one is replaced, as
         ``pool_pre_ping`` would, but the ping is bounded too)."""
-        deadline: Deadline | None = getattr(current, "deadline", None)
-        if deadline is not None:
-            deadline.attach(dbapi_connection)
+        deadline = checkout(dbapi_connection)
         if self.database.is_sqlite:
             return
         try:
@@ -101,7 +99,7 @@ class Listeners:
                 mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
             self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
         except self.engine.dialect.loaded_dbapi.Error as error:
-            if deadline is not None and deadline.expired:
+            if outlived(deadline):
                 raise exc.TimeoutError("the database did not answer within the bound") from error
             raise exc.DisconnectionError(describe_error(error)) from error  # the pool tries a new one
 

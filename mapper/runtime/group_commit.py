@@ -18,7 +18,6 @@ import anyio.to_thread
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.locks import arrived
 from mapper.runtime.tx import Tx
-from mapper.runtime.watchdog import Deadline
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -145,11 +144,10 @@ class GroupCommitter:
         batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
         for job in batch:
             job.taken = True
-        # the oldest write's deadline, but never less than a second to run the batch at all
-        bound = max(min(job.deadline for job in batch) - time.monotonic(), 1.0)
-        deadline = Deadline(bound)
-        watchdog = deadline.arm(bound)
+        # the oldest write's deadline, but never less than a second to run the batch at all: the
+        # watchdog breaks the batch's connection then (a deadline carried as data)
         started = time.monotonic()
+        deadline = max(min(job.deadline for job in batch), started + 1.0)
         try:
             await anyio.to_thread.run_sync(
                 self.database.run_batch, batch, deadline, limiter=self.database.limiter
@@ -159,7 +157,6 @@ class GroupCommitter:
                 if job.error is None:
                     job.error = error
         finally:
-            watchdog.cancel()
             stats = self.stats
             self.stats = CommitStats(
                 stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))

@@ -1,10 +1,10 @@
 """Bounds on every wait on a database (:class:`Timeouts`), and the watchdog that enforces them when
-the database does not answer at all: a unit of work's :class:`Deadline` breaks the connection it
-uses. Also the per-session statement bounds and TCP keepalive the engine sets on connect."""
+the database does not answer at all (:class:`Watchdog`): a unit of work's deadline, carried as
+data, breaks the connection it uses. Also the per-session statement bounds and TCP keepalive the
+engine sets on connect."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -37,42 +37,58 @@ class Timeouts:
     keepalive: float = 30.0
 
 
-class Deadline:
-    """One unit of work's bound: the watchdog (:meth:`expire`, called on the event loop when the
-    bound has passed) breaks the connection the unit uses, so its worker thread stops waiting at
-    once and the unit fails as an outage. The worker thread attaches the connection it checked out
-    and detaches it at check-in, under a lock, so a late watchdog never breaks a connection that
-    went back to the pool."""
+class Watchdog:
+    """The connections units of work are using, each under its unit's deadline, and one thread of
+    its own that breaks a connection whose unit outlived its bound (the database did not answer),
+    so the worker thread waiting on it stops at once and the unit fails as an outage.
 
-    __slots__ = ("at", "connection", "expired", "lock")
+    A unit of work carries its deadline as data (``current.deadline`` in its worker thread, a
+    :func:`time.monotonic` instant). The pool puts each connection it checks out for a unit under
+    the watchdog (:meth:`watch`, refused when the deadline has already passed: the unit waited out
+    its bound before it had a connection, e.g. for a worker thread or a pooled connection) and
+    takes it off at check-in (:meth:`release`). Both, and the break itself, happen under the
+    watchdog's lock, so it never breaks a connection that went back to the pool. The thread sleeps
+    until the earliest deadline it holds and is woken only by a connection due sooner."""
 
-    def __init__(self, bound: float) -> None:
-        self.at = time.monotonic() + bound  # a connect started in the unit ends by then too
-        self.lock = threading.Lock()
-        self.connection: Any = None
-        self.expired = False
+    def __init__(self) -> None:
+        self._reset()
 
-    def arm(self, bound: float) -> asyncio.TimerHandle:
-        """The watchdog, on the running event loop; cancel it when the unit is done."""
-        return asyncio.get_running_loop().call_later(bound, self.expire)
+    def _reset(self) -> None:
+        """Nothing watched, and no thread yet (also in a forked child, where none runs)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._watched: dict[int, tuple[Any, float]] = {}  # id(connection) -> (connection, deadline)
+        self._waking_at: float | None = None  # when the thread looks next; None: it waits for work
+        self._thread: threading.Thread | None = None
 
-    def attach(self, dbapi_connection: Any) -> None:
-        with self.lock:
-            if self.expired:
-                raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
-            self.connection = dbapi_connection
+    def watch(self, dbapi_connection: Any, deadline: float) -> None:
+        """``dbapi_connection``, checked out for a unit of work, is broken once ``deadline``
+        passes, unless it is released first."""
+        if deadline <= time.monotonic():
+            raise exc.TimeoutError("the unit of work outlived its bound before it had a connection")
+        with self._lock:
+            self._watched[id(dbapi_connection)] = (dbapi_connection, deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mapper-watchdog", daemon=True)
+                self._thread.start()
+            elif self._waking_at is None or deadline < self._waking_at:
+                self._wake.notify()
 
-    def detach(self, dbapi_connection: Any) -> None:
-        with self.lock:
-            if self.connection is dbapi_connection:
-                self.connection = None
+    def release(self, dbapi_connection: Any) -> None:
+        """``dbapi_connection`` goes back to the pool: no unit's deadline applies to it any more."""
+        with self._lock:
+            self._watched.pop(id(dbapi_connection), None)
 
-    def expire(self) -> None:
-        with self.lock:
-            self.expired = True
-            connection, self.connection = self.connection, None
-        if connection is not None:
-            _break(connection)
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                for key, (connection, deadline) in list(self._watched.items()):
+                    if deadline <= now:
+                        del self._watched[key]
+                        _break(connection)  # under the lock: its unit cannot check it in meanwhile
+                self._waking_at = min((d for _, d in self._watched.values()), default=None)
+                self._wake.wait(None if self._waking_at is None else self._waking_at - now)
 
 
 def _break(dbapi_connection: Any) -> None:
@@ -89,12 +105,23 @@ def _break(dbapi_connection: Any) -> None:
         fileno = dbapi_connection.fileno()  # psycopg: libpq's socket
         with socket.socket(fileno=os.dup(fileno)) as duplicate:
             duplicate.shutdown(socket.SHUT_RDWR)  # shuts the socket itself, not only the duplicate
-    except (OSError, AttributeError, ValueError) as error:  # already closed: nothing waits on it
+    except Exception as error:  # noqa: BLE001 - already closed: nothing waits on it (and the watchdog goes on)
         log.debug("watchdog: could not break a connection: %s", error)
 
 
-#: per worker thread: ``current.deadline`` is the :class:`Deadline` of the unit of work it runs
+#: the watchdog of this process
+WATCHDOG = Watchdog()
+os.register_at_fork(after_in_child=WATCHDOG._reset)
+
+#: per worker thread: ``current.deadline`` is the deadline (a :func:`time.monotonic` instant) of
+#: the unit of work it runs, None between units
 current = threading.local()
+
+
+def outlived(deadline: float | None) -> bool:
+    """Whether a unit of work with ``deadline`` outlived its bound (the watchdog breaks its
+    connection from then on: an error now is the bound's, an outage)."""
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def keepalive(sock: socket.socket, idle: float) -> None:
@@ -119,8 +146,16 @@ def mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:
         cursor.close()
 
 
+def checkout(dbapi_connection: Any) -> float | None:
+    """A connection leaves the pool for this thread's unit of work: under the watchdog until its
+    deadline (returned; None: the unit has none)."""
+    deadline: float | None = getattr(current, "deadline", None)
+    if deadline is not None:
+        WATCHDOG.watch(dbapi_connection, deadline)
+    return deadline
+
+
 def checkin(dbapi_connection: Any, record: Any) -> None:
-    """A connection back in the pool: no watchdog may break it any more."""
-    deadline: Deadline | None = getattr(current, "deadline", None)
-    if deadline is not None and dbapi_connection is not None:
-        deadline.detach(dbapi_connection)
+    """A connection back in the pool: the watchdog may not break it any more."""
+    if getattr(current, "deadline", None) is not None and dbapi_connection is not None:
+        WATCHDOG.release(dbapi_connection)
