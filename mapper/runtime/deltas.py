@@ -92,19 +92,31 @@ def import_delta(
     since: Any,
     scan: bool = False,
     page_size: int = 10_000,
+    key_of: Callable[[Key], Key] | None = None,
 ) -> Delta:
     """:func:`changes_since`, and with ``scan`` every anchor present (:func:`scan_anchors`), in
     one snapshot."""
-    delta = changes_since(tx, obj, codec, old, mark, since=since)
+    delta = changes_since(tx, obj, codec, old, mark, since=since, key_of=key_of)
     if scan:
         delta.present = scan_anchors(tx, obj, page_size)
     return delta
 
 
-def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: Any, *, since: Any) -> Delta:
+def changes_since(
+    tx: Tx,
+    obj: PlanObject,
+    codec: Codec,
+    old: CacheState,
+    mark: Any,
+    *,
+    since: Any,
+    key_of: Callable[[Key], Key] | None = None,
+) -> Delta:
     """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`),
     or change-table entries after ``mark``. Rows equal to what ``old`` holds (read again because
-    of the rewind) are dropped here, so a large re-read never piles up copies."""
+    of the rewind) are dropped here, so a large re-read never piles up copies. ``key_of``: a change
+    table's anchor as the cache keys it (a change table shared by several tables often keeps
+    integer anchors as text: '8' for 8, else its delete would never reach the cache)."""
     delta = obj.delta
     assert delta.query is not None
     if delta.kind == "watermark":
@@ -140,7 +152,8 @@ def changes_since(tx: Tx, obj: PlanObject, codec: Codec, old: CacheState, mark: 
     deleted: dict[Key, bool] = {}  # whether each anchor's last change deleted it
     new_mark = mark
     for sequence, anchor, change in (r[:3] for r in tx.rows(delta.query, {"since": mark})):
-        deleted[anchor_key(anchor)] = _deleted(change)
+        key = anchor_key(anchor)
+        deleted[key if key_of is None else key_of(key)] = _deleted(change)
         new_mark = sequence if new_mark is None or sequence > new_mark else new_mark
     kept = [key for key, gone in deleted.items() if not gone]
     read = fetch_changed(tx, obj, codec, kept)

@@ -125,11 +125,12 @@ async def test_a_delta_leaves_the_cache_a_full_import_builds(hr_database: HrData
     assert after_delta != before
 
 
-def change_table_plan(hr_database: HrDatabase) -> Plan:
-    """The HR mapping with its users' delta read from a change table (which the test fills)."""
+def change_table_plan(hr_database: HrDatabase, anchor_type: str = "INTEGER") -> Plan:
+    """The HR mapping with its users' delta read from a change table (which the test fills), whose
+    anchor column is of ``anchor_type``."""
     hr_database.execute(
         "CREATE TABLE employee_changes"
-        " (change_id INTEGER PRIMARY KEY, employee_id INTEGER, change_type VARCHAR(10))"
+        f" (change_id INTEGER PRIMARY KEY, employee_id {anchor_type}, change_type VARCHAR(10))"
     )
     delta = "delta table employee_changes { sequence change_id  type change_type }"
     text = HR_MAP.read_text(encoding="utf-8").replace("delta watermark updated_at", delta, 1)
@@ -175,3 +176,27 @@ async def test_a_change_table_delta_leaves_the_cache_a_full_import_builds(hr_dat
     three = {e["value"] for e in after_delta["User/1003"]["emails"]}
     assert three == {f"bulk1003.{k}@example.com" for k in range(3)}
     assert after_delta["User/5"]["title"] == "Changed" and "emails" not in after_delta["User/1004"]
+
+
+async def test_a_change_table_keeping_integer_anchors_as_text_deletes_them(hr_database: HrDatabase) -> None:
+    """A change table shared by several tables keeps their anchors in one text column: employee 10
+    noted as '10'. Its delete used to be keyed '10' while the cache holds 10, so the user stayed
+    served after its row was gone; its update was found (the database compares the two)."""
+    plan = change_table_plan(hr_database, "VARCHAR(40)")
+    gateway = Gateway(plan, environ={"HR_DATABASE_URL": hr_database.url}, autosync=False)
+    await gateway.start()
+    try:
+        assert "User/10" in cached(gateway)
+        hr_database.execute("DELETE FROM employees WHERE employee_id = 10")
+        hr_database.execute("UPDATE employees SET title = 'Noted as text' WHERE employee_id = 3")
+        for sequence, (anchor, change) in enumerate((("10", "D"), ("3", "U")), 1):
+            hr_database.execute(
+                "INSERT INTO employee_changes (change_id, employee_id, change_type) VALUES (:s, :a, :c)",
+                {"s": sequence, "a": anchor, "c": change},
+            )
+        await gateway.sync_delta()
+        after = cached(gateway)
+    finally:
+        await gateway.stop()
+    assert "User/10" not in after
+    assert after["User/3"]["title"] == "Noted as text"
