@@ -248,6 +248,8 @@ class Database:
                             return failed
                 if tx.changes and self.publish is not None:  # in the same transaction
                     self.publish(tx, tx.changes)
+                if not self.is_sqlite and tx.pipelines:  # with what is still held
+                    tx.commit()
         return failed
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:

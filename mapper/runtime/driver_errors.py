@@ -192,17 +192,6 @@ def as_sqlalchemy(
     )
 
 
-def failed_statement(sent: list[tuple[str, Any]], cursors: list[Any]) -> tuple[str, Any]:
-    """The statement of a psycopg pipeline that failed, with its parameters: the first whose
-    cursor holds no result (those before it succeeded, those after it were not run; ``sent`` and
-    ``cursors`` in the order they went), so that an error names the statement, and the
-    attribute, it is about (:mod:`mapper.runtime.blame`); all of them when no cursor tells."""
-    for (sql, bound), cursor in zip(sent, cursors, strict=False):
-        if cursor.pgresult is None:
-            return sql, bound
-    return sent[0] if len(sent) == 1 else ("; ".join(sql for sql, _ in sent), None)
-
-
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """What a driver's refusal names, as identifiers only (never words of its prose or of the

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 
+from mapper.runtime import pgpipeline
 from mapper.runtime.driver_errors import describe_error
 from mapper.runtime.sqlite import configure_sqlite
 from mapper.runtime.watchdog import checkin, checkout, current, keepalive, mysql_statement_time, outlived
@@ -61,6 +62,8 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
         configure_sqlite(engine, busy_ms)
     elif database.is_mysql:
         event.listen(engine, "connect", listeners.mysql_on_connect)
+    elif database.dialect == "postgresql":
+        event.listen(engine, "connect", lambda dbapi_connection, _: pgpipeline.configure(dbapi_connection))
     event.listen(engine, "do_connect", listeners.do_connect)
     event.listen(engine, "checkout", listeners.checkout)
     event.listen(engine, "checkin", checkin)

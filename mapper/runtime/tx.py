@@ -7,14 +7,14 @@ it what to send, the transaction sends it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, CursorResult, exc
 
 from mapper.plan import Statement
-from mapper.runtime.driver_errors import as_sqlalchemy, failed_statement
+from mapper.runtime import pgpipeline
+from mapper.runtime.driver_errors import as_sqlalchemy
 from mapper.runtime.errors import PreconditionFailedError
 from mapper.runtime.keys import anchor_key
 from mapper.runtime.statements import Executed
@@ -39,10 +39,11 @@ class Tx:
     cost), and raise SQLAlchemy's exceptions as :meth:`execute` does, so callers see one kind of
     error. :meth:`execute` returns SQLAlchemy's result, for streaming.
 
-    On psycopg, statements whose outcome the caller does not read (a savepoint, :meth:`send`) are
-    held and go in one pipeline with the next statement, so they cost no round trip of their own;
-    :meth:`flush` sends what is still held (a write's batch flushes after each write, before it
-    counts as done). Elsewhere they run at once."""
+    On PostgreSQL, statements go to libpq in pipelines (:mod:`~mapper.runtime.pgpipeline`), and
+    those whose outcome the caller does not read (a savepoint, :meth:`send`) are held and go with
+    the next statement, so they cost no round trip of their own; :meth:`flush` sends what is still
+    held (a write's batch flushes after each write, before it counts as done). Elsewhere they run
+    at once."""
 
     __slots__ = (
         "_held",
@@ -62,7 +63,7 @@ class Tx:
         #: the other gateway processes before the commit (:attr:`Database.publish`)
         self.changes: list[tuple[str, Any, str]] = []
         self._pipelining: bool | None = None  # not asked yet
-        self._held: list[tuple[str, Any]] = []  # (driver SQL, bound parameters) not sent yet
+        self._held: list[pgpipeline.Command] = []  # not sent yet
         #: whether the last :meth:`savepoint` reached the database (False: still held)
         self.savepoint_sent = True
 
@@ -70,7 +71,8 @@ class Tx:
     def pipelines(self) -> bool:
         """Whether statements go in psycopg pipelines here (see the class's docstring)."""
         if self._pipelining is None:
-            self._pipelining = _pipelines(self.connection.connection.dbapi_connection)
+            dbapi_connection = self.connection.connection.dbapi_connection
+            self._pipelining = hasattr(dbapi_connection, "pgconn") and pgpipeline.supported()
         return self._pipelining
 
     def savepoint(self, name: str) -> None:
@@ -78,7 +80,7 @@ class Tx:
         :attr:`savepoint_sent` stays False until it goes), else run now; raises
         :class:`TransactionLost` when it fails here."""
         if self.pipelines:
-            self._held.append((f"SAVEPOINT {name}", None))
+            self._held.append((pgpipeline.unnamed(f"SAVEPOINT {name}"), None))
             self.savepoint_sent = False
         else:
             savepoint(self.connection, f"SAVEPOINT {name}")
@@ -157,13 +159,20 @@ class Tx:
         if not self.pipelines:
             self.run(statement, params)
             return
-        driver = self.statements.driver_sql(statement)
-        self._held.append((driver.sql, driver.bind(params or {})))
+        self._held.append(self._command(statement, params or {}))
 
     def flush(self) -> None:
         """Send the statements still held, in one round trip."""
         if self._held:
             self.rows_together(())
+
+    def commit(self) -> None:
+        """Where statements pipeline: ``COMMIT`` now, in one round trip with the statements still
+        held (the connection's own commit then finds no transaction); :class:`TransactionLost`
+        when the database rolled the transaction back instead."""
+        (outcome,) = self._pipeline([(pgpipeline.unnamed("COMMIT"), None)])
+        if outcome.status != b"COMMIT":
+            raise TransactionLost(f"the commit ended as {outcome.status!r}")
 
     def discard(self) -> None:
         """Forget the statements still held (their write failed and is rolled back)."""
@@ -201,36 +210,31 @@ class Tx:
         the other."""
         if not self.pipelines:
             return [self.rows(statement, params) for statement, params in calls]
-        sent = []
-        for statement, params in calls:
-            driver = self.statements.driver_sql(statement)
-            sent.append((driver.sql, driver.bind(params)))
-        with self._pipeline(sent) as cursors:
-            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
+        outcomes = self._pipeline([self._command(statement, params) for statement, params in calls])
+        return [outcome.fetchall() for outcome in outcomes]
 
-    @contextmanager
-    def _pipeline(self, statements: list[tuple[str, Any]]) -> Iterator[list[Any]]:
-        """The held statements and then ``statements`` sent in one psycopg pipeline; yields the
-        cursors of ``statements``, each holding its results, closed afterwards. A driver error (the
-        first statement of the pipeline that failed) is raised as SQLAlchemy's."""
+    def _command(self, statement: Statement, params: Mapping[str, Any]) -> pgpipeline.Command:
+        """``statement`` and its values as a pipeline takes them (a name ``params`` lacks is NULL)."""
+        driver = self.statements.driver_sql(statement)
+        sql = pgpipeline.pg_sql(driver.sql, driver.keys or driver.names, driver.names)
+        convert = driver.convert
+        return (sql, [convert(params.get(name)) for name in sql.values])
+
+    def _pipeline(self, commands: list[pgpipeline.Command]) -> list[pgpipeline.Outcome]:
+        """The held statements and then ``commands`` sent in one pipeline; the outcomes of
+        ``commands``. A driver error (the first statement of the pipeline that failed) is raised
+        as SQLAlchemy's."""
         held, self._held = self._held, []
         self.savepoint_sent = True  # from here on it may have reached the database
         dbapi_connection: Any = self.connection.connection.dbapi_connection
-        cursors: list[Any] = []
+        sent = [*held, *commands]
         try:
-            try:
-                with dbapi_connection.pipeline():
-                    for sql, bound in (*held, *statements):
-                        cursors.append(dbapi_connection.cursor())
-                        cursors[-1].execute(sql, bound)
-                # leaving the pipeline waited for every result
-            except self.database.engine.dialect.loaded_dbapi.Error as error:
-                sql, bound = failed_statement([*held, *statements], cursors)
-                raise as_sqlalchemy(self.connection, error, sql, bound, dbapi_connection, None) from error
-            yield cursors[len(held) :]
-        finally:
-            for cursor in cursors:
-                cursor.close()
+            outcomes = pgpipeline.run(dbapi_connection, pgpipeline.prepared(self.connection.info), sent)
+        except (pgpipeline.Failed, self.database.engine.dialect.loaded_dbapi.Error) as error:
+            failed = error if isinstance(error, pgpipeline.Failed) else pgpipeline.Failed(None, error)
+            sql, bound, cause = *failed.statement(sent), failed.error  # the statement it is about
+            raise as_sqlalchemy(self.connection, cause, sql, bound, dbapi_connection, None) from cause
+        return outcomes[len(held) :]
 
     def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
         """The rows of ``statement``, ``size`` at a time, as the driver's cursor returns them
@@ -265,11 +269,11 @@ class Tx:
         """``take`` of a DB-API cursor that has run ``statement``: one plain call and a class's
         context manager (:class:`Executed`), as a generator's context manager cost 2 µs a
         statement."""
+        if self.pipelines:  # PostgreSQL: in a pipeline with the statements held for it
+            (outcome,) = self._pipeline([self._command(statement, params or {})])
+            return take(outcome)
         driver = self.statements.driver_sql(statement)
         bound = driver.bind(params or {})
-        if self._held:  # sent together with the statements held for it
-            with self._pipeline([(driver.sql, bound)]) as (cursor,):
-                return take(cursor)
         with Executed(self.connection, driver.sql, bound) as cursor:
             return take(cursor)  # fetching may raise too (SQLite steps through rows as they are fetched)
 
@@ -277,17 +281,6 @@ class Tx:
 #: what :meth:`Tx._run` takes of a cursor (C callables: no Python frame per statement)
 _FETCH_ALL, _FETCH_ONE = methodcaller("fetchall"), methodcaller("fetchone")
 _ROW_COUNT, _LAST_ROW_ID = attrgetter("rowcount"), attrgetter("lastrowid")
-
-
-def _pipelines(dbapi_connection: Any) -> bool:
-    """Whether the driver's connection sends statements in a pipeline (psycopg 3 on a libpq that
-    has pipeline mode)."""
-    pipeline = getattr(type(dbapi_connection), "pipeline", None)
-    if pipeline is None:
-        return False
-    import psycopg  # only a psycopg connection has .pipeline()
-
-    return bool(psycopg.Pipeline.is_supported())
 
 
 def savepoint(connection: Connection, sql: str) -> None:

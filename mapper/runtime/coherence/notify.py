@@ -98,7 +98,7 @@ class NotifyChannel:
 
     def publish(self, tx: Tx, changes: list[tuple[str, Any, str]]) -> None:
         for payload in payloads(self.origin, changes):
-            tx.first(_NOTIFY, {"payload": payload})
+            tx.send(_NOTIFY, {"payload": payload})  # held: it goes with the commit where it can
 
     # -- listening (the event loop) ---------------------------------------------------------
 
