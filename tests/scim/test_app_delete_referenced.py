@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase, scratch_database
-from tests.support.scim import ERROR, patch_body, scim_client
+from tests.support.databases import HrDatabase, scratch_for
+from tests.support.scim import ERROR, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -82,16 +82,12 @@ INSERT INTO team_members (team_id, person_id) VALUES (1, 1);
     ]
 )
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    name = request.param
-    server = None if name == "sqlite" else request.getfixturevalue(f"{name}_url")
-    return scratch_database(name, tmp_path, SCHEMA.replace("IDKEY", KEY[name]), server)
+    return scratch_for(request, tmp_path, SCHEMA.replace("IDKEY", KEY[request.param]))
 
 
 @pytest.fixture
 async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    mapping = tmp_path / "t.map"
-    mapping.write_text(MAPPING.replace("DIALECT", db.dialect), encoding="utf-8")
-    async with scim_client(db, mapping=mapping, raise_app_exceptions=False) as c:
+    async with mapping_client(db, tmp_path, MAPPING) as c:
         yield c
 
 

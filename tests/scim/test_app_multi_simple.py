@@ -16,8 +16,8 @@ import pytest
 from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
 from mapper.scim.routes.discovery_data import schemas
-from tests.support.databases import HrDatabase, scratch_database
-from tests.support.scim import CORE_USER, ERROR, patch_body, scim_client
+from tests.support.databases import HrDatabase, scratch_for
+from tests.support.scim import CORE_USER, ERROR, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -65,15 +65,12 @@ INSERT INTO tags (person_id, tag) VALUES (1, 'x');
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    server = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    return scratch_database(request.param, tmp_path, _schema(request.param), server)
+    return scratch_for(request, tmp_path, _schema(request.param))
 
 
 @pytest.fixture
 async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    mapping = tmp_path / "t.map"
-    mapping.write_text(MAPPING.replace("DIALECT", db.dialect), encoding="utf-8")
-    async with scim_client(db, mapping=mapping, raise_app_exceptions=False) as c:
+    async with mapping_client(db, tmp_path, MAPPING) as c:
         yield c
 
 

@@ -121,3 +121,11 @@ def scratch_database(name: str, tmp_path: Path, script: str, server_url: str | N
     file.write_text(script, encoding="utf-8")
     load_sql(url, [file])
     return HrDatabase(name, DIALECTS[name], url)
+
+
+def scratch_for(request: Any, tmp_path: Path, script: str) -> HrDatabase:
+    """:func:`scratch_database` for a fixture parametrised by database name (``request.param``),
+    the server's scratch database taken from its ``postgres_url`` / ``mariadb_url`` fixture."""
+    name = request.param
+    server = None if name == "sqlite" else request.getfixturevalue(f"{name}_url")
+    return scratch_database(name, tmp_path, script, server)

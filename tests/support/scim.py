@@ -85,3 +85,13 @@ def new_user(user_name: str, **extra: Any) -> dict[str, Any]:
 
 def patch_body(*operations: dict[str, Any]) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+@asynccontextmanager
+async def mapping_client(db: Any, tmp_path: Path, mapping: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app serving the mapping text ``mapping`` (its ``DIALECT`` replaced by
+    ``db``'s) from ``db``, with the app's errors answered as the server answers them."""
+    file = tmp_path / "t.map"
+    file.write_text(mapping.replace("DIALECT", db.dialect), encoding="utf-8")
+    async with scim_client(db, mapping=file, raise_app_exceptions=False) as client:
+        yield client
