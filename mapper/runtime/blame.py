@@ -92,7 +92,10 @@ def _in_row(
     finds = [s for s in (obj.by_query, find) if s is not None]
     by_value = any(text(s) == failed for s in finds)  # ":value" is the query attribute's there
     query = next((s.param for s in slots if s.attr.path == obj.query_attribute), None)
-    for param in _named(said, error, pairs):
+    named = _named(said, error, pairs)
+    if by_value and not named and isinstance(error, exc.DataError):
+        named = ["value"]  # its one bound value (MariaDB's 1267 for a utf8mb3 column names none)
+    for param in named:
         if by_value and param == "value":
             param = query or param
         slot = writable.get(param) or writable.get(next((s for s in writable if s.lower() == param), ""))

@@ -27,12 +27,20 @@ def is_programming_error(error: exc.DBAPIError | exc.SQLAlchemyError) -> bool:
 #: would read as an outage and answer 503, so that clients retry a request that cannot succeed).
 _VALUE_SQLSTATE_CLASSES = ("22", "54")
 
+#: MySQL/MariaDB errors a bound value causes that pymysql raises as OperationalError: 1267, 1270
+#: and 1271, *Illegal mix of collations*, which is how a comparison of a ``utf8mb3`` column with
+#: text it cannot hold (a 4-byte character: an emoji) fails. No row holds such a value.
+_VALUE_ERRNOS = (1267, 1270, 1271)
+
 
 def refuses_value(error: BaseException) -> bool:
     """Whether the driver's ``error`` says a bound value cannot be stored (the client's fault,
     400) rather than that the database failed (503). pymysql already raises DataError for
     MySQL's value errors (1264 out of range, 1366 wrong value, 1406 too long); SQLite has no
     such limits."""
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    if args and isinstance(args[0], int):  # pymysql: (errno, message), its sqlstate a generic HY000
+        return args[0] in _VALUE_ERRNOS
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
 
