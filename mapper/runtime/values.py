@@ -115,10 +115,12 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str, *, strict: bool = Fals
         if isinstance(value, str):
             try:
                 moment = datetime.fromisoformat(value.strip())
+                moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
             except ValueError:
                 pass
+            except OverflowError:  # 9999-12-31T23:59:59-05:00 is in year 10000 in UTC
+                raise InvalidValueError(attr.path, "is outside the years 1 to 9999 in UTC") from None
             else:
-                moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
                 return bind_datetime(moment, dialect)
         raise InvalidValueError(attr.path, "expected an RFC 3339 dateTime")
     if kind == "reference":
