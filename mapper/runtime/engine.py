@@ -8,6 +8,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from psycopg.types.string import TextLoader
 from sqlalchemy import Engine, create_engine, event, exc
 
 from mapper.runtime import pgpipeline
@@ -63,11 +64,32 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
     elif database.is_mysql:
         event.listen(engine, "connect", listeners.mysql_on_connect)
     elif database.dialect == "postgresql":
-        event.listen(engine, "connect", lambda dbapi_connection, _: pgpipeline.configure(dbapi_connection))
+        event.listen(engine, "connect", postgres_on_connect)
     event.listen(engine, "do_connect", listeners.do_connect)
     event.listen(engine, "checkout", listeners.checkout)
     event.listen(engine, "checkin", checkin)
     return engine
+
+
+def postgres_on_connect(dbapi_connection: Any, _record: Any = None) -> None:
+    """A new PostgreSQL connection: prepared statements are the pipeline's (:mod:`.pgpipeline`),
+    and ``CHAR(n)`` values are read without their padding, as PostgreSQL compares them and casts
+    them to text, and as MariaDB returns them. psycopg returned ``'B003    '`` for a ``CHAR(8)``:
+    an anchor so read became an id other than the one the client wrote, ``/Users/B003`` found
+    the row in the database but not in the cache, a PATCH of it was 409 with itself and a
+    DELETE left it cached."""
+    pgpipeline.configure(dbapi_connection)
+    adapters = getattr(dbapi_connection, "adapters", None)  # psycopg 3
+    if adapters is not None:
+        adapters.register_loader("bpchar", _UnpaddedLoader)
+
+
+class _UnpaddedLoader(TextLoader):
+    """psycopg's text loader, without the trailing spaces that pad a ``CHAR(n)`` value."""
+
+    def load(self, data: Any) -> str | bytes:
+        value = super().load(data)  # bytes on a SQL_ASCII database
+        return value.rstrip(" ") if isinstance(value, str) else value.rstrip(b" ")
 
 
 class Listeners:
