@@ -91,3 +91,19 @@ def test_typed_read_only_referenced_and_text_attributes_are_clean(hr_database) -
     title <-> note""",
     )
     assert found == []
+
+
+def test_a_type_sqlalchemy_cannot_reflect_warns_nothing(hr_sqlite, recwarn) -> None:
+    """A SQLite ``TINYINT(1)`` column made SQLAlchemy's reflection print ``SAWarning: Could not
+    instantiate type INTEGER with reflected arguments ['1']`` under every ``mapper lint --db``
+    (``mapper init`` already silenced it); the column's declared type is what the checks read."""
+    table = f"lint_types_{secrets.token_hex(4)}"
+    hr_sqlite.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, flag TINYINT(1))"
+    )
+    text = MAPPING.replace("TABLE", table).replace(
+        "SELECT id, login, cost_center, hired_on, grade, rank_no, note, boss", "SELECT id, login, flag"
+    )
+    result = lint_text(text.replace("ATTRIBUTES", "active <-> flag boolean"), "scratch.map", db=hr_sqlite.url)
+    assert not [d for d in result.diagnostics if d.severity is Severity.ERROR], result.diagnostics
+    assert [str(w.message) for w in recwarn] == []

@@ -4,8 +4,11 @@ they take (PostgreSQL's ``pg_proc``, MariaDB/MySQL's ``information_schema``; SQL
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import exc
 
 from mapper.lint.database.checks import allowed_values
 
@@ -83,7 +86,9 @@ class Catalog:
             return None
         key = (schema or None, real)
         if key not in self._tables:
-            columns = self._inspector.get_columns(real, schema=schema or None)
+            with warnings.catch_warnings():  # TINYINT(1) on SQLite: its arguments, not its type
+                warnings.simplefilter("ignore", exc.SAWarning)
+                columns = self._inspector.get_columns(real, schema=schema or None)
             self._tables[key] = Table(
                 real, {str(c["name"]).lower(): dict(c) for c in columns}, self._allowed(real, schema or None)
             )
