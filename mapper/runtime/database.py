@@ -49,7 +49,14 @@ from mapper.runtime.engine import build_engine
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job
 from mapper.runtime.sqlite import bootstrap_sqlite
-from mapper.runtime.statements import COMPILED_LIMIT, DriverSql, Statements, bindable, bindable_as_number
+from mapper.runtime.statements import (
+    BINDABLE,
+    COMPILED_LIMIT,
+    DriverSql,
+    Statements,
+    bindable,
+    bindable_as_number,
+)
 from mapper.runtime.tx import TransactionLost, Tx
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
@@ -99,8 +106,9 @@ class Database:
         self.timeouts = timeouts or Timeouts()
         self.url = engine_url(url)
         self.dialect = self.url.get_backend_name()
-        #: how a value is bound: flags as 1/0 where SQL has no boolean type (Oracle before 23)
-        self.convert: Callable[[Any], Any] = bindable_as_number if self.dialect == "oracle" else bindable
+        #: how a value is bound: flags as 1/0 where SQL has no boolean type (Oracle before 23),
+        #: untyped on PostgreSQL, where a flag may be kept in a number column
+        self.convert: Callable[[Any], Any] = BINDABLE.get(self.dialect, bindable)
         self.is_sqlite = self.dialect == "sqlite"
         self.is_mysql = self.dialect in ("mysql", "mariadb")
         # as many threads as pooled connections: a pool that lent out overflow connections would

@@ -37,6 +37,20 @@ def bindable_as_number(value: Any) -> Any:
     return bindable(value)
 
 
+def bindable_flag_untyped(value: Any) -> Any:
+    """:func:`bindable`, and a boolean as the text ``'1'`` or ``'0'``, which psycopg sends
+    untyped: PostgreSQL then reads it as the type of the column it meets, ``boolean`` or a number
+    (a ``SMALLINT`` flag refuses a parameter typed ``boolean``), as it did when ``mapper lint
+    --db`` prepared the statement with untyped parameters."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return bindable(value)
+
+
+#: how each dialect binds a value (:func:`bindable` for the others)
+BINDABLE = {"oracle": bindable_as_number, "postgresql": bindable_flag_untyped}
+
+
 @dataclass(frozen=True, slots=True)
 class DriverSql:
     """A plan statement as its DB-API driver takes it: the SQL in the driver's paramstyle (compiled
