@@ -35,6 +35,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Connection, exc
 
+from mapper.runtime.coherence import NAME as CHANGE_LOG
 from mapper.runtime.driver_errors import (
     OUTAGES,
     config_problem,
@@ -42,6 +43,7 @@ from mapper.runtime.driver_errors import (
     driver_error,
     integrity_kind,
     is_programming_error,
+    missing_table,
     outage_reason,
     refuses_value,
 )
@@ -280,7 +282,14 @@ class Database:
 
     def _job_error(self, error: BaseException) -> BaseException:
         """What the caller of a write sees for ``error``: an outage as
-        :class:`DatabaseUnavailableError`, anything else as it is."""
+        :class:`DatabaseUnavailableError`, anything else as it is. So is a write that found
+        the change log missing in a trigger of ``mapper coherence-ddl`` (the table was dropped):
+        its channel creates the table again within a poll, as when its own insert finds it gone."""
+        if isinstance(error, exc.DBAPIError) and missing_table(error) == CHANGE_LOG:
+            log.warning("database %s: a write found the change log %s missing", self.name, CHANGE_LOG)
+            unavailable = DatabaseUnavailableError(self.name)
+            unavailable.__cause__ = error
+            return unavailable
         if isinstance(error, OUTAGES):
             outage = self._outage(error)
             if outage is not error:

@@ -119,6 +119,22 @@ def config_problem(error: BaseException) -> tuple[str, str] | None:
     return None
 
 
+_MISSING_TABLE = re.compile(
+    r"^Table '(?:[^']*\.)?([^'.]+)' doesn't exist$"  # MariaDB/MySQL 1146
+    r"|^no such table: (?:\w+\.)?(\S+)$"  # SQLite
+    r"|^relation \"(?:[^\"]*\.)?([^\".]+)\" does not exist"  # PostgreSQL 42P01
+)
+
+
+def missing_table(error: BaseException) -> str | None:
+    """The table (unqualified, lowercased) a statement failed on because it does not exist."""
+    orig = driver_error(error)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    message = str(args[1]) if len(args) > 1 and isinstance(args[0], int) else str(orig)
+    found = _MISSING_TABLE.match(message.strip().splitlines()[0] if message.strip() else "")
+    return next(g for g in found.groups() if g).lower() if found else None
+
+
 def outage_reason(error: BaseException) -> str | None:
     """Why the database could not be reached, in our words, when the driver says."""
     if isinstance(error, exc.TimeoutError):

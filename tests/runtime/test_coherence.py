@@ -263,3 +263,34 @@ async def test_a_dropped_change_log_is_created_again(hr_database: HrDatabase):
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_dropped_change_log_under_its_triggers_fails_writes_with_503(hr_database: HrDatabase):
+    """As above, with ``mapper coherence-ddl``'s triggers installed: on SQLite and MariaDB they
+    insert into ``mapper_changes`` too, so the object's own UPDATE fails while the table is gone.
+    It used to be a ProgrammingError (SQLite: an OperationalError read as a programming error),
+    a 500; it is the change log that is missing, so it is 503 until a poll creates the table
+    again (a red-team session found it)."""
+    plan = hr_plan(hr_database.dialect)
+    install(hr_database, trigger_ddl(plan, hr_database.dialect))
+    gateway = Gateway(
+        plan,
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence="changelog",
+        coherence_interval=0.5,
+    )
+    await gateway.start()
+    try:
+        users = gateway.stores["User"]
+        hr_database.execute("DROP TABLE mapper_changes")
+        written = None
+        with anyio.fail_after(10):
+            while written is None:
+                try:
+                    written = await users.replace("5", {**new_user("after.drop"), "title": "Written"})
+                except DatabaseUnavailableError:
+                    await anyio.sleep(0.05)
+        assert written["title"] == "Written"
+    finally:
+        await gateway.stop()
