@@ -42,7 +42,10 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
         kwargs["connect_args"].update(
             # coherence triggers (mapper coherence-ddl) skip the gateway's own sessions by it
             application_name="mapper",
-            options=f"-c statement_timeout={int(timeouts.statement * 1000)}",
+            # UTC as on MariaDB (time_zone '+00:00'): a dateTime is bound as UTC, and a
+            # TIMESTAMP without a zone is read as UTC; in a session of another zone PostgreSQL
+            # stored it in that zone's time, and each update of the row moved it again
+            options=f"-c statement_timeout={int(timeouts.statement * 1000)} -c TimeZone=UTC",
             keepalives=1,
             keepalives_idle=idle,
             keepalives_interval=max(1, idle // 3),
