@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mapper.scim.audit import WRITE_METHODS, AuditLog, AuditTrail
 from mapper.scim.auth import BearerAuth
+from mapper.scim.connections import BODY_COMPLETE_KEY
 from mapper.scim.metrics import Metrics
 from mapper.scim.routes.direct import DirectRoutes
 from mapper.scim.routes.exceptions import last_resort
@@ -68,7 +69,8 @@ class FrontDoor:
         write = scope["method"] in WRITE_METHODS
         counted = write or self.metrics is not None  # else nothing to do on the way out
         started = time.perf_counter()
-        if write and self.body_timeout is not None:  # the whole body, from now (see read_json)
+        if write and self.body_timeout is not None and BODY_COMPLETE_KEY not in scope:
+            # the whole body, from now (see read_json); none when it came with the headers
             scope[BODY_DEADLINE_KEY] = (anyio.current_time() + self.body_timeout, self.body_timeout)
         status = 500  # an exception escaping the app is a 500
         error_body = b""  # the metrics count a 4xx by its body's scimType
