@@ -20,7 +20,7 @@ from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
-from mapper.runtime.values import coerce, parse_boolean, text_problem
+from mapper.runtime.values import PLAIN, coerce, parse_boolean, text_problem
 
 __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
@@ -86,6 +86,21 @@ class Codec:
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
         active = self.by_path.get("active")
         self.active = active if active is not None and active.writable else None  # as written
+        #: what :meth:`values` needs of each writable slot, looked up once: (slot, its attribute,
+        #: the attribute's name when :meth:`values` reads it itself (a single-valued attribute
+        #: that is not complex; else None: :meth:`read` reads it), its sub-attribute or None,
+        #: and ``coerce``'s ``strict``)
+        self._writes = tuple(
+            (
+                s,
+                s.attr,
+                None if s.attr.multi_valued or s.complex else s.attr.attribute,
+                s.attr.sub_attribute,
+                s.attr.required or s is query,
+            )
+            for s in self.slots
+            if s.writable
+        )
         if query.index is None:
             raise ValueError(
                 f"{obj.name}: query attribute {obj.query_attribute} is not in the import projection"
@@ -188,11 +203,15 @@ class Codec:
         if not isinstance(resource, dict):
             raise InvalidValueError("", "expected a JSON object")
         out: dict[str, Any] = {}
-        for slot in self.slots:
-            if not slot.writable:
-                continue
-            raw = self.read(slot, resource)
-            attr = slot.attr
+        for slot, attr, name, sub, strict in self._writes:
+            if name is None:
+                raw = self.read(slot, resource)
+            else:  # as read() reads a single-valued attribute, or its sub-attribute in an object
+                container = resource if slot.extension is None else resource.get(slot.extension, MISSING)
+                raw = container.get(name, MISSING) if isinstance(container, dict) else MISSING
+                if sub is not None and raw is not MISSING and raw is not None:
+                    # not an object: read() answers (a bare reference id, or the error)
+                    raw = raw.get(sub, MISSING) if type(raw) is dict else self.read(slot, resource)
             if raw is MISSING and current is not None and not slot.readable:
                 out[slot.param] = slot.value(current)  # never returned, so never sent back: keep it
                 continue
@@ -203,7 +222,7 @@ class Codec:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
                 continue
-            value = coerce(attr, raw, self.dialect, strict=attr.required or slot is self.query)
+            value = coerce(attr, raw, self.dialect, strict=strict)
             if attr.required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
             out[slot.param] = value if slot.transform is None else slot.transform.write(value)
@@ -231,7 +250,11 @@ class Codec:
                 raise InvalidValueError(
                     f"{name}.value", "expected an id" if multi.reference else "expected a string"
                 )
-            if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            if (
+                isinstance(value, str)
+                and not PLAIN.fullmatch(value)
+                and (problem := text_problem(value)) is not None
+            ):
                 raise InvalidValueError(f"{name}.value", problem)
             subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
             for sub in SUBS:
@@ -272,8 +295,7 @@ class Codec:
             return None
         if not isinstance(given, str) or isinstance(given, bool):
             raise InvalidValueError(name, "expected a string")
-        problem = text_problem(given)
-        if problem is not None:
+        if not PLAIN.fullmatch(given) and (problem := text_problem(given)) is not None:
             raise InvalidValueError(name, problem)
         return given
 

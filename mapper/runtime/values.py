@@ -58,6 +58,13 @@ def parse_integer(value: Any) -> int | None:
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Text that :func:`text_problem` finds nothing in, at a glance: ASCII without a NUL (``PLAIN``),
+#: and without any control character for ``controls=True`` (``PLAIN_STRICT``). A string they do
+#: not match in full may still be fine: ask :func:`text_problem`.
+PLAIN = re.compile(r"[\x01-\x7f]*")
+PLAIN_STRICT = re.compile(r"[\x20-\x7e]*")
+#: the SCIM types that :func:`coerce` takes a string of as it is, once its text is checked
+TEXT_TYPES = frozenset({"string", "binary"})
 
 
 def text_problem(text: str, *, controls: bool = False) -> str | None:
@@ -86,6 +93,12 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str, *, strict: bool = Fals
     message."""
     if value is None:
         return None
+    if (
+        type(value) is str
+        and attr.type in TEXT_TYPES
+        and (PLAIN_STRICT if strict else PLAIN).fullmatch(value)
+    ):
+        return value  # what the lines below make of it, in a quarter of the time
     if isinstance(value, str):
         problem = text_problem(value, controls=strict)
         if problem is not None:

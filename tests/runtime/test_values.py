@@ -18,6 +18,8 @@ from mapper.runtime.rendering import OMIT, format_datetime, to_scim
 from mapper.runtime.values import (
     INT64_MAX,
     INT64_MIN,
+    PLAIN,
+    PLAIN_STRICT,
     Transform,
     canonical,
     coerce,
@@ -120,6 +122,20 @@ def test_text_problem_names_the_problem_never_the_text() -> None:
     assert text_problem("Zoë\x00") == "must not contain a NUL character"
     assert text_problem("lone \ud800") == "must not contain a lone surrogate"
     assert text_problem("Zoë\x85", controls=True) == "must not contain control characters"
+
+
+def test_plain_text_is_text_that_text_problem_finds_nothing_in() -> None:
+    """``PLAIN`` and ``PLAIN_STRICT`` let the codec and ``coerce`` skip :func:`text_problem` for
+    the common string: whatever they match in full, it would have let through."""
+    samples = [chr(c) for c in range(0x2100)] + ["\ud800", "", "plain", "tab\there", "Zoë", "a\x7fb"]
+    samples += [f"user {s} name" for s in samples]
+    for text in samples:
+        if PLAIN.fullmatch(text):
+            assert text_problem(text) is None, repr(text)
+        if PLAIN_STRICT.fullmatch(text):
+            assert text_problem(text, controls=True) is None, repr(text)
+    assert PLAIN.fullmatch("tab\there") and not PLAIN_STRICT.fullmatch("tab\there")
+    assert not PLAIN.fullmatch("Zoë")  # left to text_problem, which takes it
 
 
 def test_coerce_converts_each_type_for_its_dialect() -> None:
