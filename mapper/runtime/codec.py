@@ -222,7 +222,16 @@ class Codec:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
                 continue
-            value = coerce(attr, raw, self.dialect, strict=strict)
+            try:
+                value = coerce(attr, raw, self.dialect, strict=strict)
+            except InvalidValueError:
+                # a value the gateway would not accept, stored by another application (MySQL's
+                # 0000-00-00, a tab in a login), and left as it was: written back as stored, so
+                # that it does not refuse every other change to the object (Entra's disable)
+                if current is None or raw != self.scim(slot, slot.value(current)):
+                    raise
+                out[slot.param] = slot.value(current)
+                continue
             if attr.required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
             out[slot.param] = value if slot.transform is None else slot.transform.write(value)

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support.databases import HrDatabase, scratch_for
-from tests.support.scim import CORE_USER, ERROR, mapping_client
+from tests.support.scim import CORE_USER, ERROR, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -126,3 +126,26 @@ async def test_a_filter_on_a_datetime_past_the_calendar_is_no_500(
 ) -> None:
     found = await client.get("/Users", params={"filter": f'{ACME}:hiredOn {op} "{moment}"'})
     assert found.status_code in (200, 400), found.text
+
+
+async def test_a_value_another_application_stored_does_not_block_other_changes(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """Another application stored what the gateway refuses from a client: MySQL's zero date
+    (``0000-00-00``, common in legacy schemas) or a tab in a login. An update writes every
+    column, so the unchanged value was checked again, and every PATCH of the user, Entra's
+    disable included, answered 400 naming an attribute the client never sent. The unchanged
+    value is now written back as stored."""
+    db.execute("UPDATE accounts SET login = 'ada\tlovelace' WHERE login = 'ada'")
+    if db.name == "mariadb":  # accepted unless the sql_mode has NO_ZERO_DATE (not this server's)
+        db.execute("UPDATE accounts SET hired_on = '0000-00-00 00:00:00'")
+    rename = patch_body({"op": "replace", "path": "name.givenName", "value": "A"})
+    async with mapping_client(db, tmp_path, MAPPING) as client:
+        patched = await client.patch("/Users/1", json=rename)
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["userName"] == "ada\tlovelace"
+        tab = patch_body({"op": "replace", "path": "userName", "value": "a\tb"})
+        assert "userName" in refused(await client.patch("/Users/1", json=tab), 400, "invalidValue")
+    assert stored(db)[0][1:3] == ("ada\tlovelace", "A")
+    if db.name == "mariadb":
+        assert str(db.execute("SELECT CAST(hired_on AS CHAR) FROM accounts")[0][0]) == "0000-00-00 00:00:00"
