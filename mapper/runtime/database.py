@@ -59,7 +59,7 @@ from mapper.runtime.statements import (
     bindable,
     bindable_as_number,
 )
-from mapper.runtime.tx import TransactionLost, Tx
+from mapper.runtime.tx import Ahead, TransactionLost, Tx, declared_read
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
@@ -250,8 +250,13 @@ class Database:
                 connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin() as transaction:
                 tx = Tx(self, connection)
+                names = [f"job{number}" if guarded else None for number in range(len(jobs))]
                 for number, job in enumerate(jobs):
-                    if not tx.run_job(job, f"job{number}" if guarded else None) and failed is None:
+                    ahead = None
+                    if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
+                        read = declared_read(jobs[number + 1].fn)
+                        ahead = None if read is None else Ahead(names[number + 1], read)
+                    if not tx.run_job(job, names[number], ahead) and failed is None:
                         failed = job
                         if not guarded:
                             transaction.rollback()

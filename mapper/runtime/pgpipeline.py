@@ -95,12 +95,14 @@ Command = tuple[PgSql, "list[Any] | None"]
 
 class Failed(Exception):
     """The command at ``index`` of a pipeline failed with ``error``, psycopg's (those before it
-    ran, those after it did not); ``index`` None: no command's result tells (a lost connection)."""
+    ran, their outcomes ``ran``; those after it did not); ``index`` None: no command's result
+    tells (a lost connection)."""
 
-    def __init__(self, index: int | None, error: Exception) -> None:
+    def __init__(self, index: int | None, error: Exception, ran: list[Outcome] | None = None) -> None:
         super().__init__(index, error)
         self.index = index
         self.error = error
+        self.ran = ran or []
 
     def statement(self, commands: Sequence[Command]) -> tuple[str, Any]:
         """The SQL and the bound parameters an error names: the failed command's, or all of them
@@ -200,7 +202,13 @@ def run(dbapi_connection: Any, known: Prepared, commands: Sequence[Command]) -> 
         if result[0].status == _FATAL:
             error = errors.error_from_result(result[0], encoding=dbapi_connection.info.encoding)
             command = next((i for i in reversed(range(len(starts))) if starts[i] <= at), None)
-            raise Failed(command, error)
+            ran = _outcomes(adapt, results, firsts[: 0 if command is None else command])
+            raise Failed(command, error, ran)
+    return _outcomes(adapt, results, firsts)
+
+
+def _outcomes(adapt: Any, results: list[list[Any]], firsts: Sequence[int]) -> list[Outcome]:
+    """The outcome of each command whose statement's result is at ``firsts``."""
     outcomes = []
     for index in firsts:
         result = results[index][0]

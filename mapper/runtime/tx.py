@@ -7,6 +7,7 @@ it what to send, the transaction sends it)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,31 @@ class TransactionLost(Exception):
     """Raised inside a batch when its transaction ended under it; ``__cause__`` says why."""
 
 
+class Ahead:
+    """The start of a batch's next job, sent where statements pipeline in one pipeline with the
+    read-back of the job before it (:meth:`Tx.write`), after that job's writes: the next job's
+    savepoint (``savepoint``; None: the batch runs without) and the object it declares it reads
+    first (``read``). Once sent: what the read returned (``results``), or the error it failed
+    with (``error``: the next job's own failure, not the job that carried it)."""
+
+    __slots__ = ("error", "read", "results", "savepoint")
+
+    def __init__(self, savepoint: str | None, read: ObjectRead) -> None:
+        self.savepoint = savepoint
+        self.read = read
+        self.results: list[list[tuple[Any, ...]]] = []
+        self.error: Exception | None = None
+
+
+def declared_read(fn: Callable[[Tx], Any]) -> ObjectRead | None:
+    """The object a batch's job reads first, when the job declares it (a write of an existing
+    object, run by :meth:`Tx.write`); else None."""
+    if type(fn) is partial and fn.func is Tx.write:
+        write: ObjectWrite = fn.keywords["write"]
+        return write.read
+    return None
+
+
 class Tx:
     """A connection inside a transaction, speaking plan statements.
 
@@ -46,7 +72,10 @@ class Tx:
     at once."""
 
     __slots__ = (
+        "_ahead",
+        "_given",
         "_held",
+        "_next",
         "_pipelining",
         "changes",
         "connection",
@@ -66,6 +95,9 @@ class Tx:
         self._held: list[pgpipeline.Command] = []  # not sent yet
         #: whether the last :meth:`savepoint` reached the database (False: still held)
         self.savepoint_sent = True
+        self._next: Ahead | None = None  # sent with the running job's read-back, for the next job
+        self._given: Ahead | None = None  # sent with the job before's read-back, for the running one
+        self._ahead: Ahead | None = None  # the next job's start, for the running job's read-back
 
     @property
     def pipelines(self) -> bool:
@@ -85,10 +117,13 @@ class Tx:
         else:
             savepoint(self.connection, f"SAVEPOINT {name}")
 
-    def run_job(self, job: Job, name: str | None) -> bool:
+    def run_job(self, job: Job, name: str | None, ahead: Ahead | None = None) -> bool:
         """``job`` in a savepoint of its own, called ``name``, or (``name`` None) in none; sets its
         ``value``, or its ``error`` (as raised: the batch says what its caller sees), and returns
-        whether it succeeded. Without a savepoint a failed job may leave some of its statements
+        whether it succeeded. ``ahead``: the next job's savepoint and first read, which this job's
+        read-back may carry (:meth:`write`); the next job then starts from what it returned,
+        unless this job fails (its rollback undoes what that read saw, and the next job's
+        savepoint with it). Without a savepoint a failed job may leave some of its statements
         behind: the caller must then roll the whole transaction back (:meth:`Database.run_batch`
         does, and runs the others again, each in a savepoint). Savepoints go straight to the
         driver (SQLAlchemy's ``begin_nested`` costs more CPU than the job's own statements) and
@@ -99,12 +134,19 @@ class Tx:
         one that never reached the database fails rather than undoing the job before it. A
         savepoint statement that fails means the transaction is gone (the database rolled it
         back: a MySQL deadlock, a full disk, a lost connection): :class:`TransactionLost`."""
-        if name is not None:
+        given, self._next = self._next, None
+        if given is not None and given.savepoint != name:  # not sent for a job run this way
+            given = None
+        if given is not None:
+            self.savepoint_sent = True  # if any: it went with the job before's read-back
+        elif name is not None:
             self.savepoint(name)
+        self._given, self._ahead = given, ahead
         noted = len(self.changes)
         try:
             job.value = job.fn(self)
             self.flush()
+            self._given = self._ahead = None
         except BaseException as error:  # noqa: BLE001 - the job's own failure, for its caller alone
             job.value = None
             del self.changes[noted:]  # rolled back: nothing to tell the other processes
@@ -121,10 +163,17 @@ class Tx:
         """Run ``write`` (a batch's job as ``partial(Tx.write, write=...)``): read its object and
         check its preconditions, let it decide from what was read, check the value it must find
         unclaimed (a row of another object refuses the write), send its statements and read the
-        object back (sent with them, where statements pipeline). Returns the object as written
-        (None: deleted, or hidden by the import query) and notes the change."""
+        object back (sent with them, where statements pipeline, and with the start of the
+        batch's next job: :class:`Ahead`). Returns the object as written (None: deleted, or
+        hidden by the import query) and notes the change."""
         read = write.read
-        fresh = self.read_object(read)
+        given, self._given = self._given, None
+        if given is not None and given.read is read:  # read with the job before's read-back
+            if given.error is not None:
+                raise given.error
+            fresh = self._record(read, given.results)
+        else:
+            fresh = self.read_object(read)
         if fresh is None:
             raise write.gone()
         if write.if_match is not None and not fresh.matches(write.if_match):
@@ -137,7 +186,7 @@ class Tx:
                 raise unclaimed.error
         for statement, params in decided.statements:
             self.send(statement, params)
-        after = self.read_object(read)
+        after = self._read_back(read)
         if after is None and not write.deletes:
             raise write.gone()
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
@@ -147,11 +196,33 @@ class Tx:
     def read_object(self, read: ObjectRead) -> Record | None:
         """The object ``read`` asks for, or None: its row and each multi's items read together
         (:meth:`rows_together`), the items again by the row's own anchor when it differs."""
-        results = self.rows_together(read.calls)
+        return self._record(read, self.rows_together(read.calls))
+
+    def _record(self, read: ObjectRead, results: list[list[tuple[Any, ...]]]) -> Record | None:
+        """The object of what ``read``'s statements returned (``results``), the multis' items read
+        again by the row's own anchor when it differs."""
         again = read.moved(results[0])
         if again:
             results = [results[0], *self.rows_together(again)]
         return read.record(results)
+
+    def _read_back(self, read: ObjectRead) -> Record | None:
+        """:meth:`read_object` after a write's statements, in one pipeline with the start of the
+        batch's next job when there is one (:class:`Ahead`): its savepoint and its first read,
+        whose results (or whose own failure) are kept for it."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or not self.pipelines:
+            return self.read_object(read)
+        commands = [self._command(statement, params) for statement, params in read.calls]
+        own = len(commands)
+        if ahead.savepoint is not None:
+            commands.append((pgpipeline.unnamed(f"SAVEPOINT {ahead.savepoint}"), None))
+        start = len(commands)
+        commands += [self._command(statement, params) for statement, params in ahead.read.calls]
+        outcomes, ahead.error = self._exchange(commands, len(commands) - start)
+        ahead.results = [outcome.fetchall() for outcome in outcomes[start:]]
+        self._next = ahead
+        return self._record(read, [outcome.fetchall() for outcome in outcomes[:own]])
 
     def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement for its effect, without its row count: held for the next statement
@@ -175,8 +246,10 @@ class Tx:
             raise TransactionLost(f"the commit ended as {outcome.status!r}")
 
     def discard(self) -> None:
-        """Forget the statements still held (their write failed and is rolled back)."""
+        """Forget the statements still held and the next job's start (their write failed and is
+        rolled back)."""
         self._held.clear()
+        self._next = self._given = self._ahead = None
 
     def changed(self, object_type: str, key: Any, op: str) -> None:
         """Note that this transaction wrote the object ``key`` of ``object_type`` (``op``:
@@ -224,6 +297,14 @@ class Tx:
         """The held statements and then ``commands`` sent in one pipeline; the outcomes of
         ``commands``. A driver error (the first statement of the pipeline that failed) is raised
         as SQLAlchemy's."""
+        outcomes, _ = self._exchange(commands, 0)
+        return outcomes
+
+    def _exchange(
+        self, commands: list[pgpipeline.Command], spare: int
+    ) -> tuple[list[pgpipeline.Outcome], Exception | None]:
+        """:meth:`_pipeline`, but the failure of one of the last ``spare`` commands (another
+        job's) is not raised: it is returned, with the outcomes of the commands before it."""
         held, self._held = self._held, []
         self.savepoint_sent = True  # from here on it may have reached the database
         dbapi_connection: Any = self.connection.connection.dbapi_connection
@@ -233,8 +314,12 @@ class Tx:
         except (pgpipeline.Failed, self.database.engine.dialect.loaded_dbapi.Error) as error:
             failed = error if isinstance(error, pgpipeline.Failed) else pgpipeline.Failed(None, error)
             sql, bound, cause = *failed.statement(sent), failed.error  # the statement it is about
-            raise as_sqlalchemy(self.connection, cause, sql, bound, dbapi_connection, None) from cause
-        return outcomes[len(held) :]
+            raised = as_sqlalchemy(self.connection, cause, sql, bound, dbapi_connection, None)
+            if failed.index is None or failed.index < len(sent) - spare:
+                raise raised from cause
+            raised.__cause__ = cause
+            return failed.ran[len(held) :], raised
+        return outcomes[len(held) :], None
 
     def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
         """The rows of ``statement``, ``size`` at a time, as the driver's cursor returns them
