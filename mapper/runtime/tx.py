@@ -22,7 +22,7 @@ from mapper.runtime.statements import Executed
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
-    from mapper.runtime.decisions import ObjectWrite
+    from mapper.runtime.decisions import ObjectWrite, Unclaimed
     from mapper.runtime.group_commit import Job
     from mapper.runtime.record import Record
     from mapper.runtime.rows import ObjectRead
@@ -73,6 +73,7 @@ class Tx:
 
     __slots__ = (
         "_ahead",
+        "_checks",
         "_given",
         "_held",
         "_next",
@@ -93,6 +94,8 @@ class Tx:
         self.changes: list[tuple[str, Any, str]] = []
         self._pipelining: bool | None = None  # not asked yet
         self._held: list[pgpipeline.Command] = []  # not sent yet
+        #: checks held (:meth:`refuse_held`): (where their commands start in _held, the checks, ...)
+        self._checks: list[tuple[int, Sequence[Unclaimed], int, Any]] = []
         #: whether the last :meth:`savepoint` reached the database (False: still held)
         self.savepoint_sent = True
         self._next: Ahead | None = None  # sent with the running job's read-back, for the next job
@@ -179,11 +182,8 @@ class Tx:
         if write.if_match is not None and not fresh.matches(write.if_match):
             raise PreconditionFailedError()
         decided = write.decide(fresh)
-        unclaimed = decided.unclaimed
-        if unclaimed is not None:
-            holder = self.first(unclaimed.statement, unclaimed.params)
-            if holder is not None and anchor_key(holder[read.anchor_index]) != read.anchor:
-                raise unclaimed.error
+        if decided.unclaimed is not None:
+            self.refuse_held((decided.unclaimed,), read.anchor_index, read.anchor)
         for statement, params in decided.statements:
             self.send(statement, params)
         after = self._read_back(read)
@@ -192,6 +192,22 @@ class Tx:
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
         self.changed(write.object_type, key, "delete" if after is None else "upsert")
         return after
+
+    def refuse_held(self, checks: Sequence[Unclaimed], anchor_index: int, anchor: Any = None) -> None:
+        """Raise the error of the first of ``checks`` whose value a row holds, unless it is the
+        row of the object ``anchor`` (None: a new object, which holds nothing yet). Where
+        statements pipeline, the checks are held and go with the next statement (its pipeline
+        raises the error once they are answered, before any failure of a statement after them:
+        the job then fails and what ran after them is rolled back with it); elsewhere they run
+        now."""
+        if not checks:
+            return
+        if not self.pipelines:
+            found = [self.rows(check.statement, check.params) for check in checks]
+            _refuse(checks, found, anchor_index, anchor)
+            return
+        self._checks.append((len(self._held), checks, anchor_index, anchor))
+        self._held += [self._command(check.statement, check.params) for check in checks]
 
     def read_object(self, read: ObjectRead) -> Record | None:
         """The object ``read`` asks for, or None: its row and each multi's items read together
@@ -249,6 +265,7 @@ class Tx:
         """Forget the statements still held and the next job's start (their write failed and is
         rolled back)."""
         self._held.clear()
+        self._checks.clear()
         self._next = self._given = self._ahead = None
 
     def changed(self, object_type: str, key: Any, op: str) -> None:
@@ -306,6 +323,7 @@ class Tx:
         """:meth:`_pipeline`, but the failure of one of the last ``spare`` commands (another
         job's) is not raised: it is returned, with the outcomes of the commands before it."""
         held, self._held = self._held, []
+        checks, self._checks = self._checks, []
         self.savepoint_sent = True  # from here on it may have reached the database
         dbapi_connection: Any = self.connection.connection.dbapi_connection
         sent = [*held, *commands]
@@ -313,12 +331,14 @@ class Tx:
             outcomes = pgpipeline.run(dbapi_connection, pgpipeline.prepared(self.connection.info), sent)
         except (pgpipeline.Failed, self.database.engine.dialect.loaded_dbapi.Error) as error:
             failed = error if isinstance(error, pgpipeline.Failed) else pgpipeline.Failed(None, error)
+            _refuse_answered(checks, failed.ran)  # a check answered before the failure comes first
             sql, bound, cause = *failed.statement(sent), failed.error  # the statement it is about
             raised = as_sqlalchemy(self.connection, cause, sql, bound, dbapi_connection, None)
             if failed.index is None or failed.index < len(sent) - spare:
                 raise raised from cause
             raised.__cause__ = cause
             return failed.ran[len(held) :], raised
+        _refuse_answered(checks, outcomes)
         return outcomes[len(held) :], None
 
     def pages(self, statement: Statement, params: Mapping[str, Any] | None, size: int) -> Iterator[list[Any]]:
@@ -366,6 +386,27 @@ class Tx:
 #: what :meth:`Tx._run` takes of a cursor (C callables: no Python frame per statement)
 _FETCH_ALL, _FETCH_ONE = methodcaller("fetchall"), methodcaller("fetchone")
 _ROW_COUNT, _LAST_ROW_ID = attrgetter("rowcount"), attrgetter("lastrowid")
+
+
+def _refuse(
+    checks: Sequence[Unclaimed], found: Sequence[Sequence[tuple[Any, ...]]], anchor_index: int, anchor: Any
+) -> None:
+    """:meth:`Tx.refuse_held`'s verdict on the rows each check ``found``."""
+    for check, rows in zip(checks, found, strict=True):
+        if any(anchor is None or anchor_key(row[anchor_index]) != anchor for row in rows):
+            raise check.error
+
+
+def _refuse_answered(
+    checks: Sequence[tuple[int, Sequence[Unclaimed], int, Any]], outcomes: Sequence[pgpipeline.Outcome]
+) -> None:
+    """:func:`_refuse` for the checks held (:meth:`Tx.refuse_held`) that ``outcomes`` (of a pipeline
+    from its first command on) answer, in the order they were sent."""
+    for start, group, anchor_index, anchor in checks:
+        end = start + len(group)
+        if end > len(outcomes):
+            return
+        _refuse(group, [outcome.fetchall() for outcome in outcomes[start:end]], anchor_index, anchor)
 
 
 def savepoint(connection: Connection, sql: str) -> None:

@@ -23,8 +23,13 @@ from mapper.plan import Statement
 from mapper.runtime import pgpipeline
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database, Tx
-from mapper.runtime.decisions import Decided, ObjectWrite
-from mapper.runtime.errors import DatabaseUnavailableError, NotFoundError, PreconditionFailedError
+from mapper.runtime.decisions import Decided, ObjectWrite, Unclaimed
+from mapper.runtime.errors import (
+    DatabaseUnavailableError,
+    NotFoundError,
+    PreconditionFailedError,
+    UniquenessError,
+)
 from mapper.runtime.group_commit import Job
 from mapper.runtime.record import Record
 from mapper.runtime.rows import ObjectRead
@@ -137,6 +142,36 @@ async def test_a_failing_write_keeps_its_error_and_the_others_their_answers(
     assert jobs[7].error is not None  # PostgreSQL refuses the value; SQLite and MariaDB find no row
     assert [writes.title_of(jobs[i]) for i in (0, 2, 4, 6, 8)] == ["Ta", "Tab", "Tabc", "Td", "Tabce"]
     assert titles(hr_database) == {1: "Tabce", 2: "T", 3: "Td"}
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+async def test_a_value_found_held_refuses_its_write_before_what_was_sent_after_its_check(
+    writes: Writes, hr_database: HrDatabase, guarded: bool
+):
+    """A write whose new login another user holds: its check (on PostgreSQL held, and sent in one
+    pipeline with the update after it) refuses it as taken, not as the update's broken unique
+    index; a write whose check finds the value held while its update breaks nothing is refused
+    too, and its update undone. The writes around them keep their answers."""
+    taken = hr_database.execute("SELECT login FROM employees WHERE employee_id = 2")[0][0]
+
+    def claim(login: str, title: str) -> Any:
+        check = Unclaimed(writes.obj.by_query, {"value": taken}, UniquenessError("userName"))
+        return lambda fresh: Decided(
+            [(TITLE, {"anchor": 1, "title": title}), (LOGIN, {"anchor": 1, "login": login})], check
+        )
+
+    jobs = [
+        writes.mark(1, "a"),
+        writes.job(1, claim(taken, "Broken")),
+        writes.mark(3, "b"),
+        writes.job(1, claim("unclaimed.login", "Undone")),
+        writes.mark(1, "c"),
+    ]
+    await anyio.to_thread.run_sync(partial(writes.run, jobs, guarded=guarded))
+    assert isinstance(jobs[1].error, UniquenessError) and isinstance(jobs[3].error, UniquenessError)
+    assert [writes.title_of(jobs[i]) for i in (0, 2, 4)] == ["Ta", "Tb", "Tac"]
+    assert titles(hr_database) == {1: "Tac", 2: "T", 3: "Tb"}
+    assert hr_database.execute("SELECT COUNT(*) FROM employees WHERE login = 'unclaimed.login'") == [(0,)]
 
 
 @pytest.mark.postgres
