@@ -250,13 +250,13 @@ class Database:
                 connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             with connection.begin() as transaction:
                 tx = Tx(self, connection)
-                names = [f"job{number}" if guarded else None for number in range(len(jobs))]
                 for number, job in enumerate(jobs):
                     ahead = None
                     if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
                         read = declared_read(jobs[number + 1].fn)
-                        ahead = None if read is None else Ahead(names[number + 1], read)
-                    if not tx.run_job(job, names[number], ahead) and failed is None:
+                        if read is not None:
+                            ahead = Ahead(f"job{number + 1}" if guarded else None, read)
+                    if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
                         failed = job
                         if not guarded:
                             transaction.rollback()

@@ -174,7 +174,7 @@ class Tx:
         if given is not None and given.read is read:  # read with the job before's read-back
             if given.error is not None:
                 raise given.error
-            fresh = self._record(read, given.results)
+            fresh = self.read_object(read, given.results)
         else:
             fresh = self.read_object(read)
         if fresh is None:
@@ -209,14 +209,14 @@ class Tx:
         self._checks.append((len(self._held), checks, anchor_index, anchor))
         self._held += [self._command(check.statement, check.params) for check in checks]
 
-    def read_object(self, read: ObjectRead) -> Record | None:
+    def read_object(
+        self, read: ObjectRead, results: list[list[tuple[Any, ...]]] | None = None
+    ) -> Record | None:
         """The object ``read`` asks for, or None: its row and each multi's items read together
-        (:meth:`rows_together`), the items again by the row's own anchor when it differs."""
-        return self._record(read, self.rows_together(read.calls))
-
-    def _record(self, read: ObjectRead, results: list[list[tuple[Any, ...]]]) -> Record | None:
-        """The object of what ``read``'s statements returned (``results``), the multis' items read
-        again by the row's own anchor when it differs."""
+        (:meth:`rows_together`; ``results``: what they returned, when they were sent already),
+        the items again by the row's own anchor when it differs."""
+        if results is None:
+            results = self.rows_together(read.calls)
         again = read.moved(results[0])
         if again:
             results = [results[0], *self.rows_together(again)]
@@ -238,7 +238,7 @@ class Tx:
         outcomes, ahead.error = self._exchange(commands, len(commands) - start)
         ahead.results = [outcome.fetchall() for outcome in outcomes[start:]]
         self._next = ahead
-        return self._record(read, [outcome.fetchall() for outcome in outcomes[:own]])
+        return self.read_object(read, [outcome.fetchall() for outcome in outcomes[:own]])
 
     def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement for its effect, without its row count: held for the next statement
