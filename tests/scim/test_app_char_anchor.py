@@ -14,9 +14,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
+from mapper.pipeline import load
+from mapper.runtime.coherence.triggers import trigger_ddl
+from mapper.runtime.gateway import Gateway
 from tests.support.databases import HrDatabase, scratch_for
 from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, mapping_client, patch_body
 
@@ -134,3 +140,30 @@ async def test_a_delete_through_an_id_the_database_equates_leaves_nothing_cached
     assert db.execute("SELECT code FROM accounts") == []
     assert (await client.get("/Users/B001")).status_code == 404
     assert (await client.get("/Users", params={"filter": 'userName eq "ada"'})).json()["totalResults"] == 0
+
+
+async def test_a_char_anchor_deleted_by_another_application_leaves_the_cache(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """``mapper coherence-ddl``'s PostgreSQL trigger announces the row's anchor as ``to_jsonb``
+    renders it: a ``CHAR(8)`` with its padding. The gateway reads the anchor without it, so the
+    notice of a row deleted by another application named an object it did not hold, and the
+    deleted user stayed served until the next anchor scan. The trigger sends it unpadded."""
+    if db.name != "postgres":
+        pytest.skip("the trigger announces padded anchors on PostgreSQL only")
+    mapping = tmp_path / "t.map"
+    mapping.write_text(MAPPING.replace("DIALECT", db.dialect), encoding="utf-8")
+    plan = load(str(mapping), write="postgres")
+    with psycopg.connect(make_url(db.url).set(drivername="postgresql").render_as_string(False)) as raw:
+        raw.execute(trigger_ddl(plan, "postgres"))  # type: ignore[arg-type]
+    gateway = Gateway(plan, environ={"HR_DATABASE_URL": db.url}, autosync=False, coherence="notify")
+    await gateway.start()
+    try:
+        users = gateway.stores["User"]
+        assert users.lookup("id", "B001")
+        db.execute("DELETE FROM accounts WHERE code = 'B001'")
+        with anyio.fail_after(10):
+            while users.lookup("id", "B001"):
+                await anyio.sleep(0.05)
+    finally:
+        await gateway.stop()

@@ -31,20 +31,30 @@ _SQLGLOT = {"postgres": "postgres", "sqlite": "sqlite", "mysql": "mysql"}
 _PG_FUNCTION = f"""CREATE OR REPLACE FUNCTION {NAME}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   anchor jsonb;
+  fresh jsonb;
+  padded boolean;
 BEGIN
   -- the gateway announces its own writes (its connections' application_name is mapper)
   IF current_setting('application_name', true) LIKE 'mapper%' THEN
     RETURN NULL;
   END IF;
-  -- TG_ARGV[0]: the object type; TG_ARGV[1]: the column holding its anchor
+  -- TG_ARGV[0]: the object type; TG_ARGV[1]: the column holding its anchor, which a CHAR(n)
+  -- column holds padded: the gateway reads it without the padding
+  SELECT atttypid = 'bpchar'::regtype INTO padded
+    FROM pg_attribute WHERE attrelid = TG_RELID AND attname = TG_ARGV[1];
   IF TG_OP <> 'INSERT' THEN
-    anchor := to_jsonb(OLD) -> TG_ARGV[1];
+    anchor := CASE WHEN padded THEN to_jsonb(rtrim(to_jsonb(OLD) ->> TG_ARGV[1]))
+                   ELSE to_jsonb(OLD) -> TG_ARGV[1] END;
     PERFORM pg_notify('{NAME}', jsonb_build_object('o', 'trigger', 'c',
       jsonb_build_array(jsonb_build_array(TG_ARGV[0], anchor, 'u')))::text);
   END IF;
-  IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR (to_jsonb(NEW) -> TG_ARGV[1]) IS DISTINCT FROM anchor) THEN
-    PERFORM pg_notify('{NAME}', jsonb_build_object('o', 'trigger', 'c',
-      jsonb_build_array(jsonb_build_array(TG_ARGV[0], to_jsonb(NEW) -> TG_ARGV[1], 'u')))::text);
+  IF TG_OP <> 'DELETE' THEN
+    fresh := CASE WHEN padded THEN to_jsonb(rtrim(to_jsonb(NEW) ->> TG_ARGV[1]))
+                  ELSE to_jsonb(NEW) -> TG_ARGV[1] END;
+    IF TG_OP = 'INSERT' OR fresh IS DISTINCT FROM anchor THEN
+      PERFORM pg_notify('{NAME}', jsonb_build_object('o', 'trigger', 'c',
+        jsonb_build_array(jsonb_build_array(TG_ARGV[0], fresh, 'u')))::text);
+    END IF;
   END IF;
   RETURN NULL;
 END
