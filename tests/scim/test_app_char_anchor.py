@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from mapper.pipeline import load
 from mapper.runtime.coherence.triggers import trigger_ddl
 from mapper.runtime.gateway import Gateway
-from tests.support.databases import HrDatabase, scratch_for
+from tests.support.databases import EVERY_DATABASE, GENERATED_KEY, HrDatabase, scratch_for
 from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
@@ -66,11 +66,6 @@ object Group from t {
 }
 """
 
-KEY = {
-    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "postgres": "SERIAL PRIMARY KEY",
-    "mariadb": "INTEGER AUTO_INCREMENT PRIMARY KEY",
-}
 SCHEMA = """CREATE TABLE accounts (code CHAR(8) PRIMARY KEY, login VARCHAR(40) NOT NULL UNIQUE,
                        first_name VARCHAR(40));
 CREATE TABLE teams (team_id {key}, team_name VARCHAR(40) NOT NULL UNIQUE);
@@ -81,15 +76,9 @@ INSERT INTO accounts (code, login, first_name) VALUES ('B001', 'ada', 'Ada');
 """
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+@pytest.fixture(params=EVERY_DATABASE)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA.format(key=KEY[request.param]))
+    return scratch_for(request, tmp_path, SCHEMA.format(key=GENERATED_KEY[request.param]))
 
 
 @pytest.fixture

@@ -15,13 +15,15 @@ must leave the tables as they were.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.support.databases import HrDatabase, scratch_for
+from tests.support.databases import EVERY_DATABASE, HrDatabase, scratch_for
 from tests.support.scim import CORE_USER, ERROR, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
@@ -65,13 +67,7 @@ SCHEMA = {
 SEED = "INSERT INTO accounts (login, first_name) VALUES ('ada', 'Ada');\n"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+@pytest.fixture(params=EVERY_DATABASE)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
     return scratch_for(request, tmp_path, SCHEMA[request.param] + "\n" + SEED)
 
@@ -149,3 +145,36 @@ async def test_a_value_another_application_stored_does_not_block_other_changes(
     assert stored(db)[0][1:3] == ("ada\tlovelace", "A")
     if db.name == "mariadb":
         assert str(db.execute("SELECT CAST(hired_on AS CHAR) FROM accounts")[0][0]) == "0000-00-00 00:00:00"
+
+
+@pytest.mark.parametrize("db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_timestamp_without_zone_holds_the_utc_moment_in_any_session_zone(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """A PostgreSQL database whose time zone is not UTC (``ALTER DATABASE ... SET timezone``, or
+    the server's own, as most installations outside UTC have it), and a dateTime kept in a
+    ``TIMESTAMP`` without a zone. The gateway binds a dateTime as an aware UTC datetime, which
+    PostgreSQL turned into the session's local time to store it, and read the naive value back
+    as UTC: ``2020-01-01T00:00:00Z`` was stored and answered as ``01:00:00Z`` under
+    Europe/Paris, and since an update writes every column, each PATCH of any other attribute
+    moved it one more hour. The gateway's sessions now run in UTC, as on MariaDB."""
+    name = make_url(db.url).database
+    db.execute(f"ALTER DATABASE {name} SET timezone TO 'Europe/Paris'")
+    try:
+        async with mapping_client(db, tmp_path, MAPPING) as client:
+            body = {
+                "schemas": [CORE_USER, ACME],
+                "userName": "grace",
+                ACME: {"hiredOn": "2020-01-01T00:00:00Z"},
+            }
+            created = await client.post("/Users", json=body)
+            assert created.status_code == 201, created.text
+            assert created.json()[ACME]["hiredOn"] == "2020-01-01T00:00:00Z"
+            for given in ("Grace", "G."):
+                rename = patch_body({"op": "replace", "path": "name.givenName", "value": given})
+                patched = await client.patch(f"/Users/{created.json()['id']}", json=rename)
+                assert patched.status_code == 200, patched.text
+                assert patched.json()[ACME]["hiredOn"] == "2020-01-01T00:00:00Z"
+    finally:
+        db.execute(f"ALTER DATABASE {name} RESET timezone")
+    assert db.execute("SELECT hired_on FROM accounts WHERE login = 'grace'") == [(datetime(2020, 1, 1),)]

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase, scratch_for
+from tests.support.databases import EVERY_DATABASE, GENERATED_KEY, HrDatabase, scratch_for
 from tests.support.scim import CORE_USER, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
@@ -51,11 +51,6 @@ object User from t {
 }
 """
 
-KEY = {
-    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "postgres": "SERIAL PRIMARY KEY",
-    "mariadb": "INTEGER AUTO_INCREMENT PRIMARY KEY",
-}
 SCHEMA = """CREATE TABLE accounts (id {key}, login VARCHAR(40) NOT NULL UNIQUE,
                        locked SMALLINT NOT NULL DEFAULT 0, admin INTEGER NOT NULL DEFAULT 0,
                        verified BOOLEAN NOT NULL DEFAULT FALSE);
@@ -63,15 +58,9 @@ INSERT INTO accounts (login) VALUES ('ada');
 """
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
+@pytest.fixture(params=EVERY_DATABASE)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA.format(key=KEY[request.param]))
+    return scratch_for(request, tmp_path, SCHEMA.format(key=GENERATED_KEY[request.param]))
 
 
 @pytest.fixture

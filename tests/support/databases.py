@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
@@ -129,3 +130,19 @@ def scratch_for(request: Any, tmp_path: Path, script: str) -> HrDatabase:
     name = request.param
     server = None if name == "sqlite" else request.getfixturevalue(f"{name}_url")
     return scratch_database(name, tmp_path, script, server)
+
+
+#: the databases an app test runs on, as ``pytest.fixture(params=...)`` takes them for
+#: :func:`scratch_for` (the servers marked, so that ``-m`` selects them)
+EVERY_DATABASE = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
+
+#: an integer primary key the database generates, in each one's DDL
+GENERATED_KEY = {
+    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "postgres": "SERIAL PRIMARY KEY",
+    "mariadb": "INTEGER AUTO_INCREMENT PRIMARY KEY",
+}
