@@ -8,8 +8,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc
-
 from mapper.lint.database.checks import allowed_values
 
 if TYPE_CHECKING:
@@ -86,8 +84,10 @@ class Catalog:
             return None
         key = (schema or None, real)
         if key not in self._tables:
+            from sqlalchemy.exc import SAWarning  # here: a plain lint loads no database driver
+
             with warnings.catch_warnings():  # TINYINT(1) on SQLite: its arguments, not its type
-                warnings.simplefilter("ignore", exc.SAWarning)
+                warnings.simplefilter("ignore", SAWarning)
                 columns = self._inspector.get_columns(real, schema=schema or None)
             self._tables[key] = Table(
                 real, {str(c["name"]).lower(): dict(c) for c in columns}, self._allowed(real, schema or None)
