@@ -331,9 +331,10 @@ class Tx:
             outcomes = pgpipeline.run(dbapi_connection, pgpipeline.prepared(self.connection.info), sent)
         except (pgpipeline.Failed, self.database.engine.dialect.loaded_dbapi.Error) as error:
             failed = error if isinstance(error, pgpipeline.Failed) else pgpipeline.Failed(None, error)
-            _refuse_answered(checks, failed.ran)  # a check answered before the failure comes first
             sql, bound, cause = *failed.statement(sent), failed.error  # the statement it is about
             raised = as_sqlalchemy(self.connection, cause, sql, bound, dbapi_connection, None)
+            if not self.connection.invalidated:  # a check answered before the failure comes first
+                _refuse_answered(checks, failed.ran)
             if failed.index is None or failed.index < len(sent) - spare:
                 raise raised from cause
             raised.__cause__ = cause
