@@ -255,6 +255,9 @@ REFUSED = [
     'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"',
     'meta.created co "2024"',
     'meta.created gt "not a date"',
+    # valid RFC 3339, but in UTC outside years 1-9999 (was an OverflowError: 500 past search.SMALL)
+    'meta.created gt "9999-12-31T23:59:59-05:00"',
+    'meta.lastModified lt "0001-01-01T00:00:00+01:00"',
 ]
 
 
