@@ -133,7 +133,10 @@ class Leaves:
             when = datetime.fromisoformat(expected.strip())
         except ValueError:
             raise Untranslatable("a value that is no dateTime") from None  # the cache answers 400
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        try:
+            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-05:00 is in year 10000 in UTC
+            raise Untranslatable("a dateTime outside the years 1 to 9999 in UTC") from None
         column = value.expr.copy()
         if self.write == "sqlite":
             if when.microsecond % 1000:
