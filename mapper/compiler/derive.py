@@ -108,10 +108,6 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
 
     after = exp.GT(this=b.ref(anchor), expression=placeholder("after"))
     page = b.query.copy().where(after, copy=False).order_by(order_ascending(b.ref(anchor), write), copy=False)
-    column: exp.Expr = b.ref(query)
-    value: exp.Expr = placeholder("value")
-    if not case_exact:
-        column, value = exp.Lower(this=column), exp.Lower(this=value)
     return Reads(
         import_all=by_anchor_order(),
         import_first_page=by_anchor_order().limit(placeholder("limit"), copy=False),
@@ -119,8 +115,28 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
         by_anchor=b.query.copy().where(
             exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
         ),
-        by_query=b.query.where(exp.EQ(this=column, expression=value), copy=False),
+        by_query=_where_equal(b, query, case_exact, write),
     )
+
+
+def by_value(projection: Projection, column: str, case_exact: bool, write: str) -> exp.Select:
+    """The import's rows whose ``column`` (an output column) equals ``:value``, case-folded unless
+    ``case_exact``: how the query attribute (``by_query``) and each other unique attribute are
+    looked up in the database."""
+    return _where_equal(restrictable(projection), column, case_exact, write)
+
+
+def _where_equal(b: Base, column: str, case_exact: bool, write: str) -> exp.Select:
+    """``b``'s query, restricted in place to ``column = :value``, both sides lower-cased unless
+    ``case_exact``. PostgreSQL has no ``LOWER`` of a number or a date: there the column is cast
+    to text first (a no-op for a text column, so an index on ``LOWER(column)`` still serves it)."""
+    left: exp.Expr = b.ref(column)
+    value: exp.Expr = placeholder("value")
+    if not case_exact:
+        if write == "postgres":
+            left = exp.Cast(this=left, to=exp.DataType.build("text"))
+        left, value = exp.Lower(this=left), exp.Lower(this=value)
+    return b.query.where(exp.EQ(this=left, expression=value), copy=False)
 
 
 def select_watermark_changes(projection: Projection, watermark: str, anchor: str, write: str) -> exp.Select:
