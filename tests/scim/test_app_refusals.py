@@ -216,6 +216,41 @@ async def test_a_unique_key_the_mapping_does_not_declare_names_its_attribute(
     assert stored(db) == before
 
 
+async def test_a_declared_unique_number_is_looked_up_in_the_database_and_a_bad_one_named(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """costCenter declared ``unique`` over an INTEGER column without a unique key: the write's
+    transaction looks the value up (the only check there is), a taken one is 409 costCenter,
+    and a string the column cannot compare (PostgreSQL refuses the look-up itself) is 400
+    costCenter, not another attribute."""
+    mapping = MAPPING.replace("costCenter <-> cost_center", "costCenter <-> cost_center unique")
+    before = stored(db)
+    async with mapping_client(db, tmp_path, mapping) as client:
+        taken = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "100"}}))
+        assert refused(taken, 409, "uniqueness") == "costCenter is already in use"
+        bad = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "CC-300"}}))
+        assert refused(bad, 400, "invalidValue").startswith("costCenter: ")
+        assert stored(db) == before
+        free = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "200"}}))
+        assert free.status_code == 201, free.text
+
+
+async def test_a_query_attribute_kept_in_an_integer_column_is_looked_up(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """The look-up by the query attribute lower-cases both sides (it is not caseExact), and
+    PostgreSQL has no LOWER(integer): there the column is cast to text first (was a 500 on every
+    create)."""
+    mapping = MAPPING.replace("query userName", f"query {ENTERPRISE}:costCenter")
+    before = stored(db)
+    async with mapping_client(db, tmp_path, mapping) as client:
+        taken = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "100"}}))
+        assert refused(taken, 409, "uniqueness") == "costCenter is already in use"
+        assert stored(db) == before
+        free = await client.post("/Users", json=new_user(**{ENTERPRISE: {"costCenter": "200"}}))
+        assert free.status_code == 201, free.text
+
+
 async def test_a_key_that_names_no_column_blames_no_attribute(
     client: httpx.AsyncClient, db: HrDatabase
 ) -> None:
