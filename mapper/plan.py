@@ -213,6 +213,15 @@ class PlanTombstone(PlanNode):
     revive: Statement | None = None
 
 
+class PlanUnique(PlanNode):
+    """An attribute marked ``unique`` besides the query attribute, and how the database is asked
+    who holds a value of it: ``lookup`` is the import projection WHERE its column = ``:value``
+    (case-folded unless caseExact). A write that takes a value runs it in its transaction."""
+
+    attribute: str  # the SCIM path, as in ``PlanAttribute.path``
+    lookup: Statement
+
+
 class PlanObject(PlanNode):
     name: str  # "User", "Group", or a custom object type name
     endpoint: str  # "/Users"
@@ -236,6 +245,9 @@ class PlanObject(PlanNode):
     by_anchor: Statement  # the import projection WHERE anchor = :anchor
     # the import projection WHERE the query attribute's column = :value (case-folded unless caseExact)
     by_query: Statement
+    #: the look-up of each other unique attribute (:class:`PlanUnique`); left out of the JSON when
+    #: there is none
+    by_unique: tuple[PlanUnique, ...] = Field(default=(), exclude_if=lambda found: not found)
     delta: PlanDelta
     # writes
     insert: Statement | None

@@ -20,7 +20,7 @@ from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
 from mapper.diagnostics import Span
 from mapper.language.model import Name, ObjectType
-from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject
+from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject, PlanUnique
 
 DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}
 DEFAULT_ENDPOINT = {"User": "/Users", "Group": "/Groups"}
@@ -78,6 +78,7 @@ def compile_object(
     import_page = render_statement(ctx, reads.import_page, span, what)
     by_anchor = render_statement(ctx, reads.by_anchor, span, what)
     by_query = render_statement(ctx, reads.by_query, span, what)
+    by_unique = _unique_lookups(ctx, placed, query_attribute, projection, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver, _alive(ctx, m.reference, others)) for m in obj.multi)
@@ -132,6 +133,7 @@ def compile_object(
         import_first_page=import_first_page,
         by_anchor=by_anchor,
         by_query=by_query,
+        by_unique=by_unique,
         delta=delta,
         insert=writes.insert,
         insert_columns=writes.insert_columns,
@@ -239,6 +241,29 @@ def _query_attribute(
         hint=suggest(text, [a.path for a in attributes], "mapped paths"),
     )
     return None
+
+
+def _unique_lookups(  # noqa: PLR0913 - the attributes, and what a statement is rendered with
+    ctx: Context,
+    attributes: tuple[PlanAttribute, ...],
+    query_attribute: PlanAttribute | None,
+    projection: Projection,
+    span: Span,
+    what: str,
+) -> tuple[PlanUnique, ...]:
+    """The database look-up of each unique attribute besides the query attribute (which has
+    ``by_query``) that the import projection holds: a write checks in its transaction that no
+    other object holds the value it takes."""
+    found = []
+    for attribute in attributes:
+        held = projection.output(attribute.column) is not None
+        if not attribute.unique or attribute is query_attribute or not held:
+            continue
+        select = derive.by_value(projection, attribute.column, attribute.case_exact, ctx.write)
+        lookup = render_statement(ctx, select, span, what)
+        if lookup is not None:
+            found.append(PlanUnique(attribute=attribute.path, lookup=lookup))
+    return tuple(found)
 
 
 def _dn(ctx: Context, obj: ObjectType, projection: Projection) -> PlanDn | None:

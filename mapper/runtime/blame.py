@@ -89,15 +89,17 @@ def _in_row(
         if statement is not None:
             pairs.update(assignments(statement, dialect))
     failed = error.statement or ""
-    finds = [s for s in (obj.by_query, find) if s is not None]
-    by_value = any(text(s) == failed for s in finds)  # ":value" is the query attribute's there
-    query = next((s.param for s in slots if s.attr.path == obj.query_attribute), None)
+    # a look-up by value: ":value" is the value of the attribute it looks up
+    lookups = [(obj.by_query, obj.query_attribute), (find, obj.query_attribute)]
+    lookups += [(u.lookup, u.attribute) for u in obj.by_unique]
+    looked_up = next((path for s, path in lookups if s is not None and text(s) == failed), None)
+    value_param = next((s.param for s in slots if s.attr.path == looked_up), None)
     named = _named(said, error, pairs)
-    if by_value and not named and isinstance(error, exc.DataError):
+    if looked_up is not None and not named and isinstance(error, exc.DataError):
         named = ["value"]  # its one bound value (MariaDB's 1267 for a utf8mb3 column names none)
     for param in named:
-        if by_value and param == "value":
-            param = query or param
+        if looked_up is not None and param == "value":
+            param = value_param or param
         slot = writable.get(param) or writable.get(next((s for s in writable if s.lower() == param), ""))
         if slot is not None:
             return slot.attr.path

@@ -54,6 +54,18 @@ class CacheState:
                 keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
         return keys
 
+    def others_holding(self, record: Record, key: Key) -> set[Key]:
+        """The keys other than ``key`` that the indexes file under ``record``'s query attribute or
+        unique values."""
+        found = set()
+        query = self.query_key(record)
+        if query is not None:
+            found.add(self.by_query.get(query, key))
+        for path, value in self.unique_keys(record):
+            found.add(self.by_unique[path].get(value, key))
+        found.discard(key)
+        return found
+
     def remove(self, key: Key) -> Record | None:
         old = self.records.pop(key, None)
         if old is not None:
@@ -106,9 +118,16 @@ class Cache:
     # -- writes (event loop) ----------------------------------------------------------------
 
     def put(self, record: Record) -> None:
-        self.state.put(record)
+        """Keep ``record``, as the database just gave it (a write's outcome, a read-through).
+        Another record filed under one of its unique values no longer holds that value in the
+        database (it was deleted or changed behind the gateway's back): it is dropped, and a
+        later read of it reads it through."""
+        state, key = self.state, self.codec.key(record)
+        for other in state.others_holding(record, key):
+            self.remove(other)
+        state.put(record)
         if self._tracked is not None:
-            self._tracked[self.codec.key(record)] = record
+            self._tracked[key] = record
 
     def remove(self, key: Key) -> None:
         self.state.remove(key)

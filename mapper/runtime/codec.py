@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mapper.plan import PlanObject
+from mapper.plan import PlanObject, Statement
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.keys import Key, anchor_key
@@ -82,6 +82,13 @@ class Codec:
             raise ValueError(f"{obj.name}: query attribute {obj.query_attribute} is not mapped")
         self.query = query
         self.unique = tuple(s for s in self.slots if s.attr.unique and s is not query and s.index is not None)
+        lookups = {u.attribute.lower(): u.lookup for u in obj.by_unique}
+        #: each value no two objects may hold, and the statement that finds who holds one in the
+        #: database: the query attribute's (``by_query``), then each other unique attribute's
+        self.unique_lookups: tuple[tuple[Slot, Statement], ...] = (
+            (query, obj.by_query),
+            *((s, lookups[s.attr.path.lower()]) for s in self.unique if s.attr.path.lower() in lookups),
+        )
         #: written but never read back: a write that gives one always changes something
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
         active = self.by_path.get("active")

@@ -19,7 +19,7 @@ from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.keys import fold
-from mapper.runtime.record import Record
+from mapper.runtime.record import Record, Row
 from mapper.runtime.rows import ObjectRead
 
 #: a statement a write sends, with its parameters
@@ -36,12 +36,32 @@ class Unclaimed:
     error: Exception
 
 
+def unclaimed(codec: Codec, values: Mapping[str, Any], held: Row | None) -> tuple[Unclaimed, ...]:
+    """The values a write takes that its transaction must find no other object holding: of the
+    query attribute and each other unique attribute (:attr:`Codec.unique_lookups`), those it
+    writes that differ, case-folded unless caseExact, from what the object holds (``held``: its
+    row as the transaction read it; None for a new object, whose every such value is checked).
+    The database is asked, not the cache, which can lag another process's or application's write."""
+    found = []
+    for slot, lookup in codec.unique_lookups:
+        new = values.get(slot.param)
+        if new is None:
+            continue
+        old = None if held is None else slot.value(held)
+        exact = slot.attr.case_exact
+        if old is not None and fold(new, exact) == fold(old, exact):
+            continue
+        found.append(Unclaimed(lookup, {"value": new}, UniquenessError(slot.attr.path)))
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """What a write sends, in order, once its transaction has checked ``unclaimed`` (if any)."""
+    """What a write sends, in order, once its transaction has found each value of ``unclaimed``
+    held by no other object."""
 
     statements: Sequence[Write]
-    unclaimed: Unclaimed | None = None
+    unclaimed: Sequence[Unclaimed] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +86,7 @@ class ObjectWrite:
 class Replacement:
     """A replace (PUT, PATCH) of the object ``anchor`` by ``change`` and ``members`` (each multi's
     items; None for one the mapping cannot write): called with the object as the transaction read
-    it, it decides whether the query attribute must be checked as unclaimed (it changes), the
+    it, it decides which unique values must be checked as unclaimed (those it changes), the
     update, the disable rule when ``active`` turns false, and the child rows' removes and adds."""
 
     obj: PlanObject
@@ -77,7 +97,6 @@ class Replacement:
 
     def __call__(self, fresh: Record) -> Decided:
         obj, codec, anchor, values = self.obj, self.codec, self.anchor, self.change.values
-        unclaimed = self._unclaimed(fresh)
         writes: list[Write] = []
         if obj.update is not None:
             params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
@@ -94,16 +113,7 @@ class Replacement:
         ):
             writes.append((rule.statement, {"anchor": anchor}))
         writes += child_writes(codec, anchor, fresh.children, self.members)
-        return Decided(writes, unclaimed)
-
-    def _unclaimed(self, fresh: Record) -> Unclaimed | None:
-        """The query attribute's new value, when it differs from the one the object holds."""
-        query = self.codec.query
-        new, old = self.change.values.get(query.param), query.value(fresh.row)
-        exact = query.attr.case_exact
-        if new is None or (old is not None and fold(new, exact) == fold(old, exact)):
-            return None
-        return Unclaimed(self.obj.by_query, {"value": new}, UniquenessError(query.attr.path))
+        return Decided(writes, unclaimed(codec, values, fresh.row))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,13 @@
 """The checks every write of an object type passes before its transaction, as one phase
 (:meth:`StoreChecks._checked`): immutable attributes kept, references and members resolved to
 anchors, then whether anything changes at all (:meth:`StoreChecks._unchanged`); the locks a write
-holds and the uniqueness it checks under them (:meth:`StoreChecks._claimed`); and the database's
-refusals turned into SCIM errors."""
+holds (:meth:`StoreChecks._locked`); and the database's refusals turned into SCIM errors."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from sqlalchemy import exc
@@ -26,7 +24,6 @@ from mapper.runtime.errors import (
     UniquenessError,
 )
 from mapper.runtime.keys import Key, anchor_key, fold
-from mapper.runtime.loading import fetch
 from mapper.runtime.record import Record
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
@@ -56,33 +53,18 @@ class StoreChecks(StoreReads):
         return self.codec.by_path.get((self.obj.anchor_attribute or "").lower())
 
     @asynccontextmanager
-    async def _claimed(self, values: dict[str, Any], key: Key | None) -> AsyncIterator[None]:
-        """Hold a write's locks (the object's id, unless it is new, and each unique value it
-        writes: the query attribute and every unique one) and, under them, refuse a value another
-        cached object holds -- after confirming in the database that it still does (a stale cache
-        must not refuse a name whose owner is gone). The transaction checks the query attribute
-        in the database again, and unique constraints back both."""
-        claims = []
+    async def _locked(self, values: dict[str, Any], key: Key | None) -> AsyncIterator[None]:
+        """Hold a write's locks: the object's id, unless it is new, and each unique value it
+        writes (the query attribute's and every unique one's), so that two writes of this process
+        taking one value run one after the other. Whether another object holds a value is asked
+        of the database, in the write's transaction (:func:`~mapper.runtime.decisions.unclaimed`),
+        and unique constraints back that."""
         locks: list[Hashable] = [] if key is None else [("id", key)]
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is not None:
-                folded = fold(value, slot.attr.case_exact)
-                claims.append((slot, folded))
-                locks.append(("unique", slot.attr.path, folded))
+                locks.append(("unique", slot.attr.path, fold(value, slot.attr.case_exact)))
         async with self._locks.hold(locks):
-            for slot, folded in claims:
-                holder = self.cache.find(slot.attr.path, folded)
-                if holder is None or holder == key:
-                    continue
-                fresh = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=holder))
-                if fresh is None:
-                    self._forget(holder)
-                else:
-                    self.cache.put(fresh)
-                    current = slot.value(fresh.row)
-                    if current is not None and fold(current, slot.attr.case_exact) == folded:
-                        raise UniquenessError(slot.attr.path)
             yield
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:

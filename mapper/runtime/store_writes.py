@@ -20,7 +20,7 @@ from sqlalchemy import exc
 
 from mapper.plan import Statement
 from mapper.runtime.database import Tx
-from mapper.runtime.decisions import Deletion, ObjectWrite, Replacement, child_writes
+from mapper.runtime.decisions import Deletion, ObjectWrite, Replacement, child_writes, unclaimed
 from mapper.runtime.errors import (
     InvalidValueError,
     MutabilityError,
@@ -55,7 +55,7 @@ class StoreWrites(StoreChecks):
         change = self.codec.change(resource, None)
         members = await self._checked(change, None, [] if dropped is None else dropped)
         anchor = self._new_anchor(change.values)
-        async with self._claimed(change.values, None):
+        async with self._locked(change.values, None):
             record = await self._write(partial(self._create_tx, change.values, anchor, members), self._put)
         return self.codec.render(record)
 
@@ -76,8 +76,7 @@ class StoreWrites(StoreChecks):
         obj = self.obj
         assert obj.insert is not None
         query_value = values.get(self.codec.query.param)
-        if query_value is not None and tx.first(obj.by_query, {"value": query_value}) is not None:
-            raise UniquenessError(self.codec.query.attr.path)
+        tx.refuse_held(unclaimed(self.codec, values, None), self.codec.anchor_index)
         revived = self._revive(tx, values, query_value)
         if revived is not None:  # a revived row's child rows are its old ones: replace them too
             anchor = revived
@@ -150,7 +149,7 @@ class StoreWrites(StoreChecks):
             if if_match is not None and not current.matches(if_match):
                 raise PreconditionFailedError()
             return self.codec.render(current)
-        async with self._claimed(change.values, key):
+        async with self._locked(change.values, key):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor)
                 decision = Replacement(obj, self.codec, anchor, change, members)

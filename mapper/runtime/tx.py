@@ -164,7 +164,7 @@ class Tx:
 
     def write(self, write: ObjectWrite) -> Record | None:
         """Run ``write`` (a batch's job as ``partial(Tx.write, write=...)``): read its object and
-        check its preconditions, let it decide from what was read, check the value it must find
+        check its preconditions, let it decide from what was read, check the values it must find
         unclaimed (a row of another object refuses the write), send its statements and read the
         object back (sent with them, where statements pipeline, and with the start of the
         batch's next job: :class:`Ahead`). Returns the object as written (None: deleted, or
@@ -182,8 +182,7 @@ class Tx:
         if write.if_match is not None and not fresh.matches(write.if_match):
             raise PreconditionFailedError()
         decided = write.decide(fresh)
-        if decided.unclaimed is not None:
-            self.refuse_held((decided.unclaimed,), read.anchor_index, read.anchor)
+        self.refuse_held(decided.unclaimed, read.anchor_index, read.anchor)
         for statement, params in decided.statements:
             self.send(statement, params)
         after = self._read_back(read)

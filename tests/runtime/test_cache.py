@@ -61,6 +61,17 @@ async def test_a_put_replaces_the_record_and_its_index_entries(users: Cache) -> 
     assert len(users) == 20
 
 
+async def test_a_put_drops_a_record_filed_under_a_user_name_the_database_gave_another(users: Cache) -> None:
+    """The database says user 5 now holds user 6's name: 6 no longer does (it was renamed or
+    deleted behind the gateway's back), so the cache drops it rather than keep two holders."""
+    five, six = users.get(5), users.get(6)
+    assert five is not None and six is not None
+    name = users.codec.render(six)["userName"]
+    users.put(renamed(users, five, name.upper()))
+    assert users.find("userName", user_name_key(users, name)) == 5
+    assert users.get(6) is None and len(users) == 19
+
+
 async def test_a_remove_drops_the_record_and_its_index_entries(users: Cache) -> None:
     record = users.get(5)
     assert record is not None

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from mapper.pipeline import load
 from mapper.runtime.codec import Codec
-from mapper.runtime.decisions import Deletion, Replacement
+from mapper.runtime.decisions import Deletion, Replacement, unclaimed
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.record import Record
-from tests.support.hr import hr_plan, new_user
+from tests.support.hr import HR_MAP, hr_plan, new_user
 
 PLAN = hr_plan("sqlite")
 USERS = PLAN.object("User")
@@ -50,7 +51,7 @@ def test_a_replace_decides_the_update_then_each_multis_removes_and_adds_from_wha
     assert update["anchor"] == 7 and update["login"] == "ada" and update["display_name"] == "New Person"
     added = {"anchor": 7, "value": "ada@example.com", "type": "work", "primary": True}
     assert decided.statements[2][1] == added
-    assert decided.unclaimed is None  # the query attribute keeps its value (up to case)
+    assert decided.unclaimed == ()  # the query attribute keeps its value (up to case)
 
 
 def test_a_replace_with_the_items_the_object_has_sends_no_child_rows():
@@ -59,11 +60,35 @@ def test_a_replace_with_the_items_the_object_has_sends_no_child_rows():
 
 
 def test_a_new_query_value_must_be_found_unclaimed_and_an_other_case_of_the_old_need_not():
-    decided = replacement("grace")(stored("ada"))
-    assert decided.unclaimed is not None
-    assert decided.unclaimed.statement == USERS.by_query and decided.unclaimed.params == {"value": "grace"}
-    assert isinstance(decided.unclaimed.error, UniquenessError)
-    assert replacement("ADA")(stored("ada")).unclaimed is None  # userName is caseExact false
+    (check,) = replacement("grace")(stored("ada")).unclaimed
+    assert check.statement == USERS.by_query and check.params == {"value": "grace"}
+    assert isinstance(check.error, UniquenessError) and check.error.attribute == "userName"
+    assert replacement("ADA")(stored("ada")).unclaimed == ()  # userName is caseExact false
+
+
+def test_every_unique_value_a_write_takes_is_checked_new_ones_all_and_changed_ones_only(tmp_path):
+    """externalId declared unique (caseExact): a new object's values are all checked, a
+    replace's only where they change, and a case-exact one changes with its case."""
+    text = HR_MAP.read_text(encoding="utf-8").replace(
+        "<-> external_id     caseExact", "<-> external_id caseExact unique"
+    )
+    (tmp_path / "hr.map").write_text(text, encoding="utf-8")
+    users = load(str(tmp_path / "hr.map"), write="sqlite").object("User")
+    codec = Codec(users, "sqlite")
+    (lookup,) = users.by_unique
+    assert lookup.attribute == "externalId" and ":value" in lookup.lookup.sql
+    values = codec.change(new_user("ada", externalId="E-1"), None).values
+    checks = unclaimed(codec, values, None)
+    assert [(c.statement, dict(c.params), c.error.attribute) for c in checks] == [  # type: ignore[attr-defined]
+        (users.by_query, {"value": "ada"}, "userName"),
+        (lookup.lookup, {"value": "E-1"}, "externalId"),
+    ]
+    row = dict.fromkeys(users.columns)
+    row.update(employee_id=7, login="ADA", external_id="e-1")
+    held = tuple(row[c] for c in users.columns)
+    assert [c.params for c in unclaimed(codec, values, held)] == [{"value": "E-1"}]
+    row.update(external_id="E-1")
+    assert unclaimed(codec, values, tuple(row[c] for c in users.columns)) == ()
 
 
 def test_the_disable_rule_runs_only_when_active_turns_false():
@@ -90,4 +115,4 @@ def test_a_delete_decides_its_rule_and_ends_the_memberships_it_was_given():
     own = rule.statement or USERS.delete
     assert [s for s, _ in decided.statements] == [own, remove]
     assert decided.statements[1][1]["anchor"] == 3 and decided.statements[1][1]["value"] == 7
-    assert decided.unclaimed is None
+    assert decided.unclaimed == ()

@@ -157,7 +157,7 @@ async def test_a_value_found_held_refuses_its_write_before_what_was_sent_after_i
     def claim(login: str, title: str) -> Any:
         check = Unclaimed(writes.obj.by_query, {"value": taken}, UniquenessError("userName"))
         return lambda fresh: Decided(
-            [(TITLE, {"anchor": 1, "title": title}), (LOGIN, {"anchor": 1, "login": login})], check
+            [(TITLE, {"anchor": 1, "title": title}), (LOGIN, {"anchor": 1, "login": login})], (check,)
         )
 
     jobs = [
