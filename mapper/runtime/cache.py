@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from mapper.runtime.codec import Codec
 from mapper.runtime.keys import Key, fold
 from mapper.runtime.record import Record
+
+
+def _same(held: Any, value: Any, case_exact: bool) -> bool:
+    """Whether every database holds ``held`` and ``value`` equal: the same text, or (not
+    ``case_exact``) text differing only in the case of ASCII letters, which every LOWER folds."""
+    a, b = str(held), str(value)
+    return a == b or (not case_exact and a.encode().lower() == b.encode().lower())
 
 
 class CacheState:
@@ -55,15 +63,26 @@ class CacheState:
         return keys
 
     def others_holding(self, record: Record, key: Key) -> set[Key]:
-        """The keys other than ``key`` that the indexes file under ``record``'s query attribute or
-        unique values."""
+        """The keys other than ``key`` that the indexes file under one of ``record``'s query
+        attribute or unique values, and whose cached value every database holds equal to it (the
+        same string, or one differing only in ASCII letters' case where the attribute is not
+        caseExact). Python's fold is not the database's: SQLite's LOWER folds ASCII letters only,
+        PostgreSQL's has no final sigma, so 'Émile' and 'émile' share an index key here while the
+        database told them apart and holds both."""
         found = set()
-        query = self.query_key(record)
-        if query is not None:
-            found.add(self.by_query.get(query, key))
-        for path, value in self.unique_keys(record):
-            found.add(self.by_unique[path].get(value, key))
-        found.discard(key)
+        records = self.records
+        indexes = [
+            (self.codec.query, self.by_query),
+            *((s, self.by_unique[s.attr.path]) for s in self.codec.unique),
+        ]
+        for slot, index in indexes:
+            value = slot.value(record.row)
+            if value is None:
+                continue
+            other = index.get(fold(value, slot.attr.case_exact), key)
+            held = records.get(other)
+            if other != key and held is not None and _same(slot.value(held.row), value, slot.attr.case_exact):
+                found.add(other)
         return found
 
     def remove(self, key: Key) -> Record | None:
