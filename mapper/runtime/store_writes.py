@@ -138,10 +138,7 @@ class StoreWrites(StoreChecks):
         When no stored value would change, nothing is written: no statement runs, and the
         version (ETag) and ``meta.lastModified`` stay as they are."""
         obj = self.obj
-        key = self.to_key(id)
-        current = await self.get_record(id) if key is not None else None
-        if current is None or key is None:
-            raise NotFoundError(obj.name, id)
+        current = await self._current(id)
         change = self.codec.change(resource, current.row)
         anchor = self.codec.key(current)  # the row the transaction writes
         members = await self._checked(change, current, [] if dropped is None else dropped)
@@ -149,35 +146,41 @@ class StoreWrites(StoreChecks):
             if if_match is not None and not current.matches(if_match):
                 raise PreconditionFailedError()
             return self.codec.render(current)
-        async with self._locked(change.values, key):
+        async with self._locked(change.values, anchor):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor)
                 decision = Replacement(obj, self.codec, anchor, change, members)
                 write = ObjectWrite(self.name, read, decision, partial(NotFoundError, obj.name, id), if_match)
-                record = await self._write(partial(Tx.write, write=write), partial(self._settle, key))
+                record = await self._write(partial(Tx.write, write=write), partial(self._settle, anchor))
             except NotFoundError:
-                self._forget(key)
+                self._forget(anchor)
                 raise
         assert record is not None  # the write raised NotFoundError otherwise
         return self.codec.render(record)
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
-        key = self.to_key(id)
-        current = await self.get_record(id) if key is not None else None
-        if current is None or key is None:
-            raise NotFoundError(obj.name, id)
-        anchor = self.codec.key(current)
-        async with self._locks.hold([("id", key)]):
+        anchor = self.codec.key(await self._current(id))
+        async with self._locks.hold([("id", anchor)]):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor)
-                decision = Deletion(obj, anchor, self._memberships(key))
+                decision = Deletion(obj, anchor, self._memberships(anchor))
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
-                await self._write(partial(Tx.write, write=write), partial(self._settle, key), deleting=True)
+                settle = partial(self._settle, anchor)
+                await self._write(partial(Tx.write, write=write), settle, deleting=True)
             except NotFoundError:
-                self._forget(key)
+                self._forget(anchor)
                 raise
+
+    async def _current(self, id: str) -> Record:
+        """The object ``id`` names, as a write finds it (404 when there is none). A write then
+        goes by the object's own key, not the id's: the database may equate an id with a
+        key it is not (PostgreSQL and MariaDB find a ``CHAR`` anchor 'B001' by 'B001 ')."""
+        record = await self.get_record(id) if self.to_key(id) is not None else None
+        if record is None:
+            raise NotFoundError(self.obj.name, id)
+        return record
 
     def _memberships(self, key: Key) -> list[tuple[Statement, Any]]:
         """Soft delete: (remove statement, owner anchor) for each cached membership of ``key`` in
