@@ -219,6 +219,8 @@ class Gateway:
             await asyncio.sleep(self.probe_interval)
             for name, database in self.databases.items():
                 reachable = await database.probe(bound)
+                if reachable:
+                    await self._reread_in_doubt(database)
                 if reachable and name in self.unreachable:
                     self.unreachable.discard(name)
                     log.warning("database %s is reachable again", name)
@@ -226,6 +228,18 @@ class Gateway:
                 elif not reachable and name not in self.unreachable:
                     self.unreachable.add(name)
                     log.warning("database %s is unreachable; not ready until it answers", name)
+
+    async def _reread_in_doubt(self, database: Database) -> None:
+        """Read again, now that ``database`` answers, the objects of its stores that writes left
+        in doubt (a write that failed as an outage may have committed)."""
+        for store in self.stores.values():
+            if store.database is database and store.in_doubt:
+                try:
+                    await store.reread_in_doubt()
+                except DatabaseUnavailableError:
+                    return  # gone again: the next probe tries
+                except Exception:  # noqa: BLE001 - the probe must go on; logged
+                    log.exception("%s: reading again the objects writes left in doubt failed", store.name)
 
     async def stop(self) -> None:
         for task in (self._start_task, self._probe_task):

@@ -66,6 +66,9 @@ class StoreBase:
         self.progress_every = progress_every
         self.margin = margin
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
+        #: objects a write failed on as an outage: its COMMIT may have reached the database, so
+        #: they are read again once the database answers (:meth:`StoreReads.reread_in_doubt`)
+        self.in_doubt: set[Key] = set()
         # a write waits for another of the same object within its own bound (then 503)
         self._locks = KeyedLocks(database.timeouts.statement, lambda: DatabaseUnavailableError(database.name))
         self._sync_lock = anyio.Lock()

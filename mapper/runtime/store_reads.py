@@ -14,6 +14,7 @@ from sqlglot import errors as sqlglot_errors
 
 from mapper.runtime.codec import MISSING
 from mapper.runtime.database import Tx
+from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.keys import Key, fold
 from mapper.runtime.loading import fetch, fetch_by_query
 from mapper.runtime.record import Record
@@ -88,6 +89,18 @@ class StoreReads(StoreBase):
                     self._put(record)
                 elif self.cache.get(key) is not None:
                     self._forget(key)
+
+    async def reread_in_doubt(self) -> None:
+        """Read again the objects writes left in doubt (:attr:`in_doubt`), when the database
+        answers again: the cache then shows what the database holds, committed or not. Those
+        it cannot read yet stay in doubt."""
+        keys = list(self.in_doubt)
+        self.in_doubt.clear()
+        try:
+            await self.reread(keys)
+        except DatabaseUnavailableError:
+            self.in_doubt.update(keys)
+            raise
 
     def cached(self, id: str) -> Record | None:
         """The cached record ``id`` names; None when it is not in the cache (no read-through)."""

@@ -22,6 +22,7 @@ from mapper.plan import Statement
 from mapper.runtime.database import Tx
 from mapper.runtime.decisions import Deletion, ObjectWrite, Replacement, child_writes, unclaimed
 from mapper.runtime.errors import (
+    DatabaseUnavailableError,
     InvalidValueError,
     MutabilityError,
     NotFoundError,
@@ -151,7 +152,8 @@ class StoreWrites(StoreChecks):
                 read = ObjectRead.of(obj, self.codec, anchor)
                 decision = Replacement(obj, self.codec, anchor, change, members)
                 write = ObjectWrite(self.name, read, decision, partial(NotFoundError, obj.name, id), if_match)
-                record = await self._write(partial(Tx.write, write=write), partial(self._settle, anchor))
+                settle = partial(self._settle, anchor)
+                record = await self._write(partial(Tx.write, write=write), settle, key=anchor)
             except NotFoundError:
                 self._forget(anchor)
                 raise
@@ -168,7 +170,7 @@ class StoreWrites(StoreChecks):
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
                 settle = partial(self._settle, anchor)
-                await self._write(partial(Tx.write, write=write), settle, deleting=True)
+                await self._write(partial(Tx.write, write=write), settle, deleting=True, key=anchor)
             except NotFoundError:
                 self._forget(anchor)
                 raise
@@ -199,14 +201,26 @@ class StoreWrites(StoreChecks):
                     found.append((remove, record.row[store.codec.anchor_index]))
         return found
 
-    async def _write(self, job: Callable[[Tx], T], apply: Callable[[T], None], deleting: bool = False) -> T:
+    async def _write(
+        self,
+        job: Callable[[Tx], T],
+        apply: Callable[[T], None],
+        deleting: bool = False,
+        key: Key | None = None,
+    ) -> T:
         """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
         cancelled while its transaction runs must not leave the cache behind the database. The
         transaction notes the object it wrote for the other gateway processes
-        (:mod:`mapper.runtime.coherence`)."""
+        (:mod:`mapper.runtime.coherence`). A write that fails as an outage is in doubt (its
+        COMMIT may have reached the database and its answer been lost): the object it wrote
+        (``key``) is read again once the database answers (:attr:`in_doubt`)."""
         with anyio.CancelScope(shield=True):
             try:
                 result = await self.database.run(job, write=True)
+            except DatabaseUnavailableError:
+                if key is not None:
+                    self.in_doubt.add(key)
+                raise
             except exc.IntegrityError as e:
                 raise self._integrity_error(e, deleting) from None
             except exc.DataError as e:

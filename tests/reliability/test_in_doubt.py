@@ -48,11 +48,6 @@ def proxied(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="a write that fails with an outage leaves its object cached as it was; "
-    "store_writes.Store._write should have it read again once the database answers",
-)
 def test_a_write_answered_503_that_committed_is_not_served_stale(
     proxied: tuple[ServedGateway, TcpProxy], hr_postgres: HrDatabase
 ) -> None:
