@@ -160,6 +160,10 @@ class PlanMulti(PlanNode):
     #: params; those not bound are NULL and match nothing): a delta reads its rows' items K
     #: owners at a time.
     load_for_anchors: Statement
+    #: the same, restricted to the items whose value is ``:value``: the owners holding one
+    #: referenced object. Compiled where that object type has a tombstone (a soft delete ends
+    #: the memberships the database holds); left out of the JSON otherwise.
+    load_for_value: Statement | None = Field(default=None, exclude_if=lambda found: found is None)
     add: Statement | None
     remove: Statement | None
 

@@ -69,6 +69,11 @@ def compile_multi(
     )
     # several owners' items at once (a delta's rows): unordered, the runtime groups them by owner
     for_anchors = b.query.copy().where(anchor_in(b.ref(owner)), copy=False)
+    # the owners holding one referenced object, which a soft delete of it ends (alive: it has one)
+    for_value = None
+    if alive is not None:
+        held = exp.EQ(this=b.ref(value), expression=placeholder("value"))
+        for_value = b.query.copy().where(held, copy=False)
     for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")), copy=False)
     for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write), copy=False)
     subs = sub_attributes(projection.columns[2:])
@@ -85,6 +90,9 @@ def compile_multi(
     load_stmt = render_statement(ctx, load, block.span, f"{what} import")
     for_anchor_stmt = render_statement(ctx, for_anchor, block.span, f"{what} import")
     for_anchors_stmt = render_statement(ctx, for_anchors, block.span, f"{what} import")
+    for_value_stmt = None
+    if for_value is not None:
+        for_value_stmt = render_statement(ctx, for_value, block.span, f"{what} import")
     add = explicit(ctx, multi.add, known, f"{what} add", None, OPTIONAL) if multi.add else None
     remove = explicit(ctx, multi.remove, known, f"{what} remove", None, OPTIONAL) if multi.remove else None
     if ctx.errors() > before or load_stmt is None or for_anchor_stmt is None or for_anchors_stmt is None:
@@ -99,6 +107,7 @@ def compile_multi(
         load=load_stmt,
         load_for_anchor=for_anchor_stmt,
         load_for_anchors=for_anchors_stmt,
+        load_for_value=for_value_stmt,
         add=add,
         remove=remove,
     )

@@ -56,12 +56,27 @@ def unclaimed(codec: Codec, values: Mapping[str, Any], held: Row | None) -> tupl
 
 
 @dataclass(frozen=True, slots=True)
+class PerRow:
+    """A statement a write sends once for each row ``lookup`` finds in its transaction, looked up
+    before the write's other statements run: ``write`` with ``params`` and the row's first column
+    bound as ``anchor``. A soft delete ends each membership the database holds this way (the
+    owners of the items whose value is the deleted object), not only those the cache knows."""
+
+    lookup: Statement
+    lookup_params: Mapping[str, Any]
+    write: Statement
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Decided:
     """What a write sends, in order, once its transaction has found each value of ``unclaimed``
-    held by no other object."""
+    held by no other object; then the statements of each :class:`PerRow` (``per_row``), for the
+    rows looked up before the others were sent."""
 
     statements: Sequence[Write]
     unclaimed: Sequence[Unclaimed] = ()
+    per_row: Sequence[PerRow] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +134,13 @@ class Replacement:
 @dataclass(frozen=True, slots=True)
 class Deletion:
     """A delete of the object ``anchor``, as its ``deprovision`` rule says (the row deleted, a
-    statement run, or nothing), and the end of the ``memberships`` a soft delete ends ((remove
-    statement, owner anchor) each)."""
+    statement run, or nothing), and the end of the memberships a soft delete ends: for each
+    multi holding this type's objects, (the look-up of the owners holding one, its remove
+    statement) in ``memberships``; the owners are those the database holds when the write runs."""
 
     obj: PlanObject
     anchor: Any
-    memberships: Sequence[tuple[Statement, Any]]
+    memberships: Sequence[tuple[Statement, Statement]]
 
     def __call__(self, fresh: Record) -> Decided:
         obj, anchor = self.obj, self.anchor
@@ -133,9 +149,11 @@ class Deletion:
         if rule.action == "row" and statement is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
         writes: list[Write] = [] if statement is None else [(statement, {"anchor": anchor})]
-        for remove, owner in self.memberships:
-            writes.append((remove, {**dict.fromkeys(remove.params), "anchor": owner, "value": anchor}))
-        return Decided(writes)
+        ends = [
+            PerRow(lookup, {"value": anchor}, remove, {**dict.fromkeys(remove.params), "value": anchor})
+            for lookup, remove in self.memberships
+        ]
+        return Decided(writes, per_row=ends)
 
 
 def child_writes(codec: Codec, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:

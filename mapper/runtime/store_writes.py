@@ -166,7 +166,7 @@ class StoreWrites(StoreChecks):
         async with self._locks.hold([("id", anchor)]):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor)
-                decision = Deletion(obj, anchor, self._memberships(anchor))
+                decision = Deletion(obj, anchor, self._memberships())
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
                 settle = partial(self._settle, anchor)
@@ -184,21 +184,22 @@ class StoreWrites(StoreChecks):
             raise NotFoundError(self.obj.name, id)
         return record
 
-    def _memberships(self, key: Key) -> list[tuple[Statement, Any]]:
-        """Soft delete: (remove statement, owner anchor) for each cached membership of ``key`` in
-        the same database. A soft delete ends them as a hard delete's cascade would, so that a
-        revived object comes back without its old groups."""
+    def _memberships(self) -> list[tuple[Statement, Statement]]:
+        """Soft delete: (the look-up of the owners holding one object of this type, the remove
+        statement) of each multi in the same database that holds this type's objects. A soft
+        delete ends the memberships the database holds, as a hard delete's cascade would, so that
+        a revived object comes back without its old groups."""
         if self.obj.tombstone is None or self.obj.deprovision_delete.action != "set":
             return []
         found = []
         for store, index in self.referrers:
-            remove = store.obj.multi[index].remove
-            if remove is None or store.database is not self.database:
-                continue
-            for record in store.cache.records():
-                items = record.children[index] if index < len(record.children) else ()
-                if any(anchor_key(i[0] if isinstance(i, tuple) else i) == key for i in items):
-                    found.append((remove, record.row[store.codec.anchor_index]))
+            multi = store.obj.multi[index]
+            if (
+                multi.remove is not None
+                and multi.load_for_value is not None
+                and store.database is self.database
+            ):
+                found.append((multi.load_for_value, multi.remove))
         return found
 
     async def _write(

@@ -22,7 +22,7 @@ from mapper.runtime.statements import Executed
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
-    from mapper.runtime.decisions import ObjectWrite, Unclaimed
+    from mapper.runtime.decisions import ObjectWrite, PerRow, Unclaimed
     from mapper.runtime.group_commit import Job
     from mapper.runtime.record import Record
     from mapper.runtime.rows import ObjectRead
@@ -183,7 +183,10 @@ class Tx:
             raise PreconditionFailedError()
         decided = write.decide(fresh)
         self.refuse_held(decided.unclaimed, read.anchor_index, read.anchor)
+        per_row = self._per_row(decided.per_row)
         for statement, params in decided.statements:
+            self.send(statement, params)
+        for statement, params in per_row:
             self.send(statement, params)
         after = self._read_back(read)
         if after is None and not write.deletes:
@@ -191,6 +194,18 @@ class Tx:
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
         self.changed(write.object_type, key, "delete" if after is None else "upsert")
         return after
+
+    def _per_row(self, per_row: Sequence[PerRow]) -> list[tuple[Statement, Mapping[str, Any]]]:
+        """The statements of each :class:`~mapper.runtime.decisions.PerRow`, one per row its
+        look-up finds now (all look-ups in one round trip where statements pipeline)."""
+        if not per_row:
+            return []
+        found = self.rows_together([(p.lookup, p.lookup_params) for p in per_row])
+        return [
+            (p.write, {**p.params, "anchor": row[0]})
+            for p, rows in zip(per_row, found, strict=True)
+            for row in rows
+        ]
 
     def refuse_held(self, checks: Sequence[Unclaimed], anchor_index: int, anchor: Any = None) -> None:
         """Raise the error of the first of ``checks`` whose value a row holds, unless it is the

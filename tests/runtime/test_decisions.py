@@ -106,13 +106,16 @@ def test_a_type_without_an_update_refuses_a_change():
         decide(stored("ada"))
 
 
-def test_a_delete_decides_its_rule_and_ends_the_memberships_it_was_given():
-    groups = PLAN.object("Group")
-    remove = groups.multi[0].remove
+def test_a_delete_decides_its_rule_and_ends_each_membership_its_transaction_finds():
+    """The memberships to end are looked up in the transaction (the owners holding the object),
+    not given from the cache: one remove per owner row the look-up finds."""
+    members = PLAN.object("Group").multi[0]
+    owners, remove = members.load_for_anchor, members.remove  # any statement stands in for the look-up
     assert remove is not None
-    decided = Deletion(USERS, 7, [(remove, 3)])(stored("ada"))
+    decided = Deletion(USERS, 7, [(owners, remove)])(stored("ada"))
     rule = USERS.deprovision_delete
-    own = rule.statement or USERS.delete
-    assert [s for s, _ in decided.statements] == [own, remove]
-    assert decided.statements[1][1]["anchor"] == 3 and decided.statements[1][1]["value"] == 7
+    assert [s for s, _ in decided.statements] == [rule.statement or USERS.delete]
+    (end,) = decided.per_row
+    assert end.lookup is owners and end.lookup_params == {"value": 7}
+    assert end.write is remove and end.params["value"] == 7 and "anchor" in end.params
     assert decided.unclaimed == ()

@@ -1,8 +1,9 @@
 """A soft delete ends the deleted user's group memberships in its transaction, so that a user
 revived by a later create comes back without its old groups (docs/language.md, "Soft delete").
-Which memberships it ends was read from the cache when the DELETE arrived: a PATCH that added the
-user to a team in the same batch of the group committer, ahead of the DELETE, had not reached the
-cache yet, so its membership outlived the delete, hidden with the user, and came back with it."""
+Which memberships it ends used to be read from the cache when the DELETE arrived: a PATCH that
+added the user to a team in the same batch of the group committer, ahead of the DELETE, had not
+reached the cache yet, so its membership outlived the delete, hidden with the user, and came back
+with it. The owners are now looked up in the delete's transaction (``PlanMulti.load_for_value``)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,6 @@ def soft(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HrDatabase]
     yield scratch_for(request, tmp_path, script)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a soft delete ends the memberships the cache knows, not the database's"
-)
 async def test_a_membership_added_in_the_same_batch_ahead_of_a_soft_delete_ends_with_it(
     soft: HrDatabase,
 ) -> None:
