@@ -7,13 +7,9 @@ add, not as the cached list it was applied to). Passes: kept as the batch's guar
 
 from __future__ import annotations
 
-import threading
-from functools import partial
-
-import anyio
-import anyio.to_thread
 import pytest
 
+from tests.support.batches import in_one_batch
 from tests.support.databases import HrDatabase
 from tests.support.scim import PATCH_OP, scim_client
 
@@ -25,18 +21,7 @@ async def test_a_member_deleted_in_the_same_batch_is_not_added_back_by_a_patch_a
 ) -> None:
     async with scim_client(hr_database, raise_app_exceptions=False) as client:
         database = client.state["gateway"].stores["Group"].database  # type: ignore[attr-defined]
-        committer = database.committer
-        holding, release = threading.Event(), threading.Event()
         answers: dict[str, int] = {}
-
-        def hold(tx: object) -> None:
-            holding.set()
-            release.wait(10)
-
-        async def queued(count: int) -> None:
-            with anyio.fail_after(10):
-                while committer.queued < count:
-                    await anyio.sleep(0.005)
 
         async def delete() -> None:
             answers["delete"] = (await client.delete("/Users/9")).status_code
@@ -50,14 +35,7 @@ async def test_a_member_deleted_in_the_same_batch_is_not_added_back_by_a_patch_a
             answers["patch"] = response.status_code
             answers["text"] = response.text  # type: ignore[assignment]
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(partial(database.run, hold, write=True))  # the batch that runs meanwhile
-            await anyio.to_thread.run_sync(holding.wait, 10)
-            tg.start_soon(delete)
-            await queued(1)
-            tg.start_soon(patch)
-            await queued(2)
-            release.set()
+        await in_one_batch(database, delete, patch)
         assert answers["delete"] == 204
         assert answers["patch"] in (200, 204), answers["text"]
         stored = hr_database.execute("SELECT employee_id FROM group_members WHERE group_id = 3")

@@ -7,15 +7,12 @@ with it. The owners are now looked up in the delete's transaction (``PlanMulti.l
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
-import anyio
-import anyio.to_thread
 import pytest
 
+from tests.support.batches import in_one_batch
 from tests.support.databases import HrDatabase, scratch_for
 from tests.support.scim import PATCH_OP, new_user, scim_client
 
@@ -51,18 +48,7 @@ async def test_a_membership_added_in_the_same_batch_ahead_of_a_soft_delete_ends_
         assert team.status_code == 201, team.text
         group = team.json()["id"]
         database = client.state["gateway"].stores["Group"].database  # type: ignore[attr-defined]
-        committer = database.committer
-        holding, release = threading.Event(), threading.Event()
         answers: dict[str, int] = {}
-
-        def hold(tx: object) -> None:
-            holding.set()
-            release.wait(10)
-
-        async def queued(count: int) -> None:
-            with anyio.fail_after(10):
-                while committer.queued < count:
-                    await anyio.sleep(0.005)
 
         async def patch() -> None:
             body = {
@@ -74,14 +60,7 @@ async def test_a_membership_added_in_the_same_batch_ahead_of_a_soft_delete_ends_
         async def delete() -> None:
             answers["delete"] = (await client.delete(f"/Users/{user}")).status_code
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(partial(database.run, hold, write=True))  # the batch that runs meanwhile
-            await anyio.to_thread.run_sync(holding.wait, 10)
-            tg.start_soon(patch)
-            await queued(1)
-            tg.start_soon(delete)
-            await queued(2)
-            release.set()
+        await in_one_batch(database, patch, delete)
         assert answers["patch"] in (200, 204) and answers["delete"] == 204, answers
         revived = await client.post("/Users", json=new_user("leaver"))
         assert revived.status_code == 201, revived.text

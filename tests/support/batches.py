@@ -54,3 +54,14 @@ def collect(
         results[name] = await outcome(call())
 
     tg.start_soon(run)
+
+
+async def in_one_batch(database: Database, *requests: Callable[[], Awaitable[None]]) -> None:
+    """:func:`one_batch` with its writes queued in the order given: each request is started once
+    the one before it waits behind the blocker. Returns when every request has answered."""
+    async with one_batch(database, len(requests)) as tg:
+        for count, request in enumerate(requests, 1):
+            tg.start_soon(request)
+            with anyio.fail_after(30):
+                while database.committer.queued < count:
+                    await anyio.sleep(0.005)
