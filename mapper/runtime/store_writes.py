@@ -179,7 +179,7 @@ class StoreWrites(StoreChecks):
         """The object ``id`` names, as a write finds it (404 when there is none). A write then
         goes by the object's own key, not the id's: the database may equate an id with a
         key it is not (PostgreSQL and MariaDB find a ``CHAR`` anchor 'B001' by 'B001 ')."""
-        record = await self.get_record(id) if self.to_key(id) is not None else None
+        record = await self.get_record(id)  # None too for an id no object can have
         if record is None:
             raise NotFoundError(self.obj.name, id)
         return record
