@@ -57,6 +57,15 @@ QUERY_NOT_MAPPED = _e("MAP215", "query-not-mapped", "the query attribute is not 
 PARAMETER_CLASH = _e(
     "MAP216", "parameter-clash", "a written column is named 'anchor', which is the anchor's parameter"
 )
+QUERY_NOT_SELECTED = _e(
+    "MAP217", "query-not-selected", "the query attribute's column is not an output column of the import"
+)
+UNIQUE_NOT_SELECTED = Code(
+    "MAP218",
+    "unique-not-selected",
+    Severity.WARNING,
+    "a unique attribute's column is not an output column of the import, so no write checks it",
+)
 UNBOUND_PARAMETER = _e(
     "MAP230",
     "unbound-parameter",
@@ -101,6 +110,8 @@ CODES: tuple[Code, ...] = (
     UNNAMED_PARAMETER,
     QUERY_NOT_MAPPED,
     PARAMETER_CLASH,
+    QUERY_NOT_SELECTED,
+    UNIQUE_NOT_SELECTED,
     UNBOUND_PARAMETER,
     MULTI_EXTRA_COLUMN,
     SET_COLUMN_NOT_SELECTED,

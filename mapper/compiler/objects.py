@@ -63,6 +63,17 @@ def compile_object(
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
+    _report_unchecked_unique(ctx, obj, attributes, projection, query_attribute)
+    if query_attribute is not None and projection.output(query_attribute.column) is None:
+        ctx.error(
+            codes.QUERY_NOT_SELECTED,
+            f"the query attribute '{query_attribute.path}' of {obj.name.value} is mapped to "
+            f"'{query_attribute.column}', which the import does not select",
+            obj.query.span if obj.query else obj.name.span,
+            hint=f"select {query_attribute.column} in the import (SELECT ..., {query_attribute.column}), "
+            "or query by an attribute it reads",
+        )
+        query_attribute = None
     dn = _dn(ctx, obj, projection)
     # Without an anchor, the first output column stands in so that the rest is still checked.
     key = anchor.output if anchor is not None else next(iter(projection.outputs), None)
@@ -241,6 +252,32 @@ def _query_attribute(
         hint=suggest(text, [a.path for a in attributes], "mapped paths"),
     )
     return None
+
+
+def _report_unchecked_unique(
+    ctx: Context,
+    obj: ObjectType,
+    attributes: list[PlanAttribute | None],
+    projection: Projection,
+    query_attribute: PlanAttribute | None,
+) -> None:
+    """MAP218 for each unique attribute (other than the query attribute, MAP217's) whose column
+    the import does not select (an export-only line): a write's uniqueness check compares what
+    the import reads (``by_unique``), so nothing would check it, while /Schemas publishes it as
+    unique. A warning: writes still run, and a UNIQUE constraint in the database still holds."""
+    for line, attribute in zip(obj.attributes, attributes, strict=True):
+        if attribute is None or attribute is query_attribute or not attribute.unique:
+            continue
+        if projection.output(attribute.column) is not None:
+            continue
+        ctx.error(
+            codes.UNIQUE_NOT_SELECTED,
+            f"{attribute.path} is unique, but the import does not select '{attribute.column}', so no "
+            "write checks that its value is free",
+            line.column.span,
+            hint=f"select {attribute.column} in the import (SELECT ..., {attribute.column}), "
+            "or drop 'unique'",
+        )
 
 
 def _unique_lookups(  # noqa: PLR0913 - the attributes, and what a statement is rendered with

@@ -380,3 +380,44 @@ def test_map209_union_columns_are_not_writable() -> None:
     _, diagnostics = compile_text(text)
     assert {d.code for d in diagnostics} == {"MAP209"}
     assert "is a UNION" in diagnostics[0].message
+
+
+def test_map217_query_attribute_the_import_does_not_select() -> None:
+    # An export-only query attribute has no column in the import, so no look-up can compare it
+    # (this used to crash the compiler on an assertion instead of reporting).
+    text = plant("SELECT id, login, mail, updated_at", "SELECT id, mail, updated_at")
+    text = plant("    userName <-> login required\n", "    userName -> login required\n", text)
+    d = only(text, "MAP217")
+    assert_at(d, text, "userName\n  import")
+    assert d.hint == "select login in the import (SELECT ..., login), or query by an attribute it reads"
+
+
+def test_map218_unique_attribute_the_import_does_not_select() -> None:
+    # Writes check a unique value against what the import reads; a column it does not read is
+    # never checked, so 'unique' would be published in /Schemas and not enforced.
+    text = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    externalId -> ext_id unique\n",
+    )
+    plan, diagnostics = compile_text(text)
+    assert plan is not None and plan.objects[0].by_unique == ()
+    (d,) = diagnostics
+    assert (d.code, d.severity) == ("MAP218", Severity.WARNING)
+    assert_at(d, text, "ext_id unique")
+    assert d.message == (
+        "externalId is unique, but the import does not select 'ext_id', so no write checks that "
+        "its value is free"
+    )
+    assert d.hint == "select ext_id in the import (SELECT ..., ext_id), or drop 'unique'"
+
+
+def test_a_unique_export_only_attribute_the_import_selects_is_checked() -> None:
+    text = plant("SELECT id, login, mail, updated_at", "SELECT id, login, mail, ext_id, updated_at")
+    text = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    externalId -> ext_id unique\n",
+        text,
+    )
+    plan, diagnostics = compile_text(text)
+    assert plan is not None and diagnostics == []
+    assert [u.attribute for u in plan.objects[0].by_unique] == ["externalId"]
