@@ -11,6 +11,7 @@ from sqlglot import exp
 
 from mapper.compiler.dialects import order_ascending
 from mapper.compiler.projection import WRAP_ALIAS, Projection
+from mapper.compiler.sqltext import copy_tree
 
 
 def placeholder(name: str) -> exp.Placeholder:
@@ -36,7 +37,7 @@ def anchor_in(column: exp.Expr) -> exp.In:
 
 def anchor_equals(column: exp.Identifier) -> exp.EQ:
     """``column = :anchor`` for a column of the written table."""
-    return exp.EQ(this=exp.Column(this=column.copy()), expression=placeholder("anchor"))
+    return exp.EQ(this=exp.Column(this=copy_tree(column)), expression=placeholder("anchor"))
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,17 @@ def restrictable(projection: Projection, projected: bool = True) -> Base:
         def ref_direct(name: str) -> exp.Expr:
             output = projection.output(name)
             assert output is not None
-            return output.bare_expression.copy()
+            return copy_tree(output.bare_expression)
 
         return Base(inner, ref_direct)
-    wrapped = projection.bare_query.copy()
+    wrapped = copy_tree(projection.bare_query)
     if not (wrapped.args.get("limit") or wrapped.args.get("offset")):
         wrapped.set("order", None)
 
     def ref_wrapped(name: str) -> exp.Expr:
         output = projection.output(name)
         assert output is not None
-        return exp.Column(this=output.identifier.copy(), table=exp.to_identifier(WRAP_ALIAS))
+        return exp.Column(this=copy_tree(output.identifier), table=exp.to_identifier(WRAP_ALIAS))
 
     outer = exp.select(*(ref_wrapped(o.name) for o in projection.outputs)).from_(
         wrapped.subquery(WRAP_ALIAS, copy=False), copy=False
@@ -83,10 +84,10 @@ def _copy_select(query: exp.Query, without: tuple[str, ...]) -> exp.Select:
     at all (the select list is most of an import's tree)."""
     assert isinstance(query, exp.Select)
     if not without:
-        return query.copy()
+        return copy_tree(query)
     shell = exp.Select()  # borrows the kept clauses for the one copy below, and is dropped
     shell.args.update((key, value) for key, value in query.args.items() if key not in without)
-    return shell.copy()
+    return copy_tree(shell)
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,16 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
     b = restrictable(projection)
 
     def by_anchor_order() -> exp.Select:
-        return b.query.copy().order_by(order_ascending(b.ref(anchor), write), copy=False)
+        return copy_tree(b.query).order_by(order_ascending(b.ref(anchor), write), copy=False)
 
     after = exp.GT(this=b.ref(anchor), expression=placeholder("after"))
-    page = b.query.copy().where(after, copy=False).order_by(order_ascending(b.ref(anchor), write), copy=False)
+    page = copy_tree(b.query).where(after, copy=False)
+    page = page.order_by(order_ascending(b.ref(anchor), write), copy=False)
     return Reads(
         import_all=by_anchor_order(),
         import_first_page=by_anchor_order().limit(placeholder("limit"), copy=False),
         import_page=page.limit(placeholder("limit"), copy=False),
-        by_anchor=b.query.copy().where(
+        by_anchor=copy_tree(b.query).where(
             exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
         ),
         by_query=_where_equal(b, query, case_exact, write),
@@ -167,11 +169,11 @@ def select_table_changes(
     seq = exp.column(sequence)
     return (
         exp.select(seq, exp.column(anchor), exp.column(change_type))
-        .from_(table.copy())
-        .where(exp.GT(this=seq.copy(), expression=placeholder("since")))
-        .order_by(order_ascending(seq.copy(), write))
+        .from_(copy_tree(table))
+        .where(exp.GT(this=copy_tree(seq), expression=placeholder("since")))
+        .order_by(order_ascending(copy_tree(seq), write))
     )
 
 
 def select_table_max(table: exp.Table, sequence: str) -> exp.Select:
-    return exp.select(exp.Max(this=exp.column(sequence))).from_(table.copy())
+    return exp.select(exp.Max(this=exp.column(sequence))).from_(copy_tree(table))

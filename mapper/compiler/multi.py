@@ -64,16 +64,16 @@ def compile_multi(
     b = restrictable(projection)
     if alive is not None:
         b.query.where(exp.In(this=b.ref(value), query=exp.Subquery(this=alive)), copy=False)
-    load = b.query.copy().order_by(
+    load = sqltext.copy_tree(b.query).order_by(
         order_ascending(b.ref(owner), ctx.write), order_ascending(b.ref(value), ctx.write), copy=False
     )
     # several owners' items at once (a delta's rows): unordered, the runtime groups them by owner
-    for_anchors = b.query.copy().where(anchor_in(b.ref(owner)), copy=False)
+    for_anchors = sqltext.copy_tree(b.query).where(anchor_in(b.ref(owner)), copy=False)
     # the owners holding one referenced object, which a soft delete of it ends (alive: it has one)
     for_value = None
     if alive is not None:
         held = exp.EQ(this=b.ref(value), expression=placeholder("value"))
-        for_value = b.query.copy().where(held, copy=False)
+        for_value = sqltext.copy_tree(b.query).where(held, copy=False)
     for_anchor = b.query.where(exp.EQ(this=b.ref(owner), expression=placeholder("anchor")), copy=False)
     for_anchor = for_anchor.order_by(order_ascending(b.ref(value), ctx.write), copy=False)
     subs = sub_attributes(projection.columns[2:])

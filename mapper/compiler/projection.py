@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from mapper.compiler.sqltext import positionless
+from mapper.compiler.sqltext import copy_tree
 
 _WRAPPING_CLAUSES = ("group", "having", "distinct", "limit", "offset", "qualify", "windows", "connect")
 WRAP_ALIAS = "src"
@@ -41,7 +41,7 @@ class Output:
     @functools.cached_property
     def bare_expression(self) -> exp.Expr:
         """``expression`` without token positions, for derived statements to copy (never edit it)."""
-        return positionless(self.expression.copy())
+        return copy_tree(self.expression, positions=False)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Projection:
     @functools.cached_property
     def bare_query(self) -> exp.Query:
         """``query`` without token positions, for derived statements to copy (never edit it)."""
-        return positionless(self.query.copy())
+        return copy_tree(self.query, positions=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -81,7 +81,7 @@ class Projection:
         """``table`` as the import spells it (its quoting), without alias; else as given."""
         for t in self.tables:
             if _same_table(t, table):
-                found = t.copy()
+                found = copy_tree(t)
                 found.set("alias", None)
                 return found
         return table
@@ -90,7 +90,7 @@ class Projection:
         """``column`` (a table column name) as an identifier, quoted as the import quotes it."""
         for o in self.outputs:
             if o.column == column and o.column_identifier is not None:
-                return o.column_identifier.copy()
+                return copy_tree(o.column_identifier)
         return exp.to_identifier(column)
 
 
@@ -138,7 +138,7 @@ def _output(
         return Problem(item, "this expression has no name")
     column = table = column_identifier = None
     if isinstance(expression, exp.Column) and plain:
-        column, column_identifier = expression.name, positionless(expression.this.copy())
+        column, column_identifier = expression.name, copy_tree(expression.this, positions=False)
         qualifier = expression.table
         source = sources.get(qualifier.lower()) if qualifier else main
         table = source if isinstance(source, exp.Table) else None
@@ -146,7 +146,7 @@ def _output(
     bare_identifier = (
         column_identifier
         if column_identifier is not None and identifier is expression.this
-        else positionless(identifier.copy())
+        else copy_tree(identifier, positions=False)
     )
     # the node itself, not a copy: it is only read (located, rendered in messages), and
     # derived statements copy ``bare_expression``

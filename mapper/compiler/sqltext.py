@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -203,18 +204,77 @@ def find_parameters(block: SqlBlock, read: str) -> list[Parameter]:
 _POSITION_KEYS = frozenset({"line", "col", "start", "end"})
 
 
-def positionless(tree: E) -> E:
-    """``tree``, edited in place, without the token positions sqlglot's parser keeps on its nodes.
+#: ``meta`` values shared by a copy instead of deep-copied: they cannot change.
+_IMMUTABLE = frozenset({int, str, bool, float, type(None)})
+_new = object.__new__
 
-    For trees that only ever get copied and rendered: derived statements copy the import several
-    times each, and deep-copying those small position dicts was five sixths of every copy. No
-    diagnostic can be located on such a tree (``locate_node`` falls back to the whole block)."""
-    for node in tree.walk():
-        meta = node._meta  # the attribute: the ``meta`` property would create an empty dict
-        if meta:
-            kept = {k: v for k, v in meta.items() if k not in _POSITION_KEYS}
-            node._meta = kept or None
-    return tree
+
+def copy_tree(tree: E, *, positions: bool = True) -> E:
+    """A copy of ``tree`` equal to ``tree.copy()`` (same classes, args, parents, ``arg_key``,
+    ``index``, comments, types, meta and cached hashes); unless ``positions``, without the token
+    positions sqlglot's parser keeps in its nodes' meta.
+
+    Derived statements copy the import several times each and only render the copies: deep-copying
+    the small position dicts was five sixths of every copy. No diagnostic can be located on a tree
+    copied without them (``locate_node`` falls back to the whole block).
+
+    sqlglot's ``Expr.__deepcopy__`` builds each node through ``__init__`` and attaches each child
+    with ``set``/``append``, which walk up the parents to clear cached hashes on every call; the
+    compiler copies each import about eight times, and those calls were most of each copy. This
+    builds each node's slots directly. ``tests/compiler/test_copy_tree.py`` holds it to
+    sqlglot's own copy."""
+    root = _blank(tree)
+    stack: list[tuple[exp.Expr, exp.Expr]] = [(tree, root)]
+    expr = exp.Expr
+    while stack:
+        node, copy = stack.pop()
+        if node.comments is not None:
+            copy.comments = list(node.comments)
+        if node._type is not None:
+            copy._type = node._type.copy()
+        meta = node._meta
+        if meta is not None:
+            kept = {
+                k: v if type(v) in _IMMUTABLE else deepcopy(v)
+                for k, v in meta.items()
+                if positions or k not in _POSITION_KEYS
+            }
+            copy._meta = kept if positions or kept or not meta else None
+        kept_hash = True  # sqlglot's set/append on a copy clear its cached hash
+        args = copy.args
+        for key, value in node.args.items():
+            if isinstance(value, expr):
+                child = _blank(value)
+                child.parent, child.arg_key = copy, key
+                stack.append((value, child))
+                args[key] = child
+                kept_hash = False
+            elif type(value) is list:
+                items: list[object] = []
+                for index, item in enumerate(value):
+                    if isinstance(item, expr):
+                        child = _blank(item)
+                        child.parent, child.arg_key, child.index = copy, key, index
+                        stack.append((item, child))
+                        items.append(child)
+                    else:
+                        items.append(item)
+                args[key] = items
+                kept_hash = kept_hash and not value
+            else:
+                args[key] = value
+        if kept_hash:
+            copy._hash = node._hash
+    return root
+
+
+def _blank(node: E) -> E:
+    """A node of ``node``'s class with no args, as ``node.__class__()`` makes it."""
+    blank = _new(node.__class__)
+    blank.args = {}
+    blank.parent = blank.arg_key = blank.index = None
+    blank.comments = blank._type = blank._meta = blank._hash = None
+    return blank
 
 
 def locate_node(block: SqlBlock, node: exp.Expr) -> Span:
