@@ -108,8 +108,32 @@ class _TextGenerator:
         return text
 
     def identifier_sql(self, expression: exp.Identifier) -> str:
+        # Each object's columns are rendered in about ten statements: the text of a plain
+        # identifier (only ``this`` and ``quoted``: T-SQL's reads more args) is kept per writer
+        # and ``normalize``, all that sqlglot's identifier_sql reads of it, unless ``identify`` or
+        # ``pretty`` is asked for (make_writer's renders never ask).
+        generator: Any = self
+        cache = _IDENTIFIERS.get(id(generator.dialect))
+        key = None
+        plain = expression.args.keys() <= _PLAIN and not generator.identify and not generator.pretty
+        if cache is not None and plain:
+            key = (expression.this, expression.quoted, generator.normalize)
+            known = cache.get(key)
+            if known is not None:
+                return known
         text: str = super().identifier_sql(expression)  # type: ignore[misc]
-        return _TEXT_COLON.sub(r"\\:", text) if expression.quoted else text
+        if expression.quoted:
+            text = _TEXT_COLON.sub(r"\\:", text)
+        if key is not None and cache is not None and len(cache) < _IDENTIFIERS_KEPT:
+            cache[key] = text
+        return text
+
+
+_PLAIN = frozenset({"this", "quoted"})
+_IDENTIFIERS_KEPT = 10_000
+#: The rendered plain identifiers of each writer ``make_writer`` made, by the writer's id (they
+#: live as long as the process).
+_IDENTIFIERS: dict[int, dict[tuple[str, bool, bool], str]] = {}
 
 
 #: Words that cannot be unquoted identifiers in (nearly) any of our targets. Names that come from
@@ -171,9 +195,12 @@ _WRITERS: dict[str, type[Dialect]] = {
 
 @functools.cache
 def make_writer(write: str) -> Dialect:
-    """The dialect instance that renders plan SQL for ``write`` (one per dialect: they hold no
-    state between renders, and building one per statement was a tenth of compile time)."""
-    return _WRITERS[write]()
+    """The dialect instance that renders plan SQL for ``write`` (one per dialect: building one per
+    statement was a tenth of compile time). Between renders it keeps only the text of the plain
+    identifiers it rendered (``_TextGenerator.identifier_sql``), a function of the name alone."""
+    writer = _WRITERS[write]()
+    _IDENTIFIERS[id(writer)] = {}
+    return writer
 
 
 def render(expression: exp.Expr, write: str, *, consume: bool = False) -> str:
