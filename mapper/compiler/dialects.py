@@ -96,10 +96,22 @@ def find_text_parameters(sql: str) -> tuple[str, ...]:
 
 
 class _TextGenerator:
-    """Generator overrides shared by every target (mixed in before the dialect's generator)."""
+    """Generator overrides shared by every target (mixed in before the dialect's generator).
+    Each generator also notes what it rendered: the names of the placeholders (``placeholders``)
+    and whether an opaque ``Command`` was among them (``opaque``), see :func:`render_noting`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.placeholders: set[str] = set()
+        self.opaque = False
 
     def placeholder_sql(self, expression: exp.Placeholder) -> str:
+        self.placeholders.add(expression.name)
         return f":{expression.name}" if expression.this else "?"
+
+    def command_sql(self, expression: exp.Command) -> str:
+        self.opaque = True
+        return super().command_sql(expression)  # type: ignore[misc]
 
     def literal_sql(self, expression: exp.Literal) -> str:
         text: str = super().literal_sql(expression)  # type: ignore[misc]
@@ -208,8 +220,20 @@ def render(expression: exp.Expr, write: str, *, consume: bool = False) -> str:
     The generator may rewrite the tree it renders, so ``expression`` is copied first unless the
     caller ``consume``s it: hands over a tree nothing else holds or reads afterwards (copying
     every derived statement once more was a fifth of compile time)."""
-    options: dict[str, Any] = {"unsupported_level": ErrorLevel.RAISE, "comments": False}
-    return make_writer(write).generate(expression, copy=not consume, **options)
+    return _generator(write).generate(expression, copy=not consume)
+
+
+def render_noting(expression: exp.Expr, write: str) -> tuple[str, set[str], bool]:
+    """``render(expression, write, consume=True)``, with the names of the placeholders it wrote
+    and whether it wrote an opaque ``Command`` (whose text may hold anything): noted as the
+    generator meets them, where a walk of every statement before rendering was 3 % of a load."""
+    generator = _generator(write)
+    sql = generator.generate(expression, copy=False)
+    return sql, generator.placeholders, generator.opaque
+
+
+def _generator(write: str) -> Any:
+    return make_writer(write).generator(unsupported_level=ErrorLevel.RAISE, comments=False)
 
 
 def order_ascending(expression: exp.Expr, write: str) -> exp.Ordered:

@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes, procedures, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.dialects import find_text_parameters, rename_binds, render
+from mapper.compiler.dialects import find_text_parameters, rename_binds, render_noting
 from mapper.compiler.hints import suggest
 from mapper.diagnostics import Span
 from mapper.language.model import ProcedureCall, SqlBlock
@@ -34,10 +34,9 @@ def render_statement(
 
     The expression is consumed: the generator may rewrite it, so callers pass a tree of their
     own that they do not use afterwards."""
-    opaque, placeholders = survey(expression)
     try:
         with sqltext.quiet_sqlglot():
-            sql = render(expression, ctx.write, consume=True)
+            sql, placeholders, opaque = render_noting(expression, ctx.write)
     except Exception as err:  # UnsupportedError, or a bug in sqlglot's generator: never escapes
         if verbatim is not None and ctx.read == ctx.write:
             return make_statement(ctx, verbatim.strip(), span, what, returning)
@@ -68,25 +67,6 @@ def make_statement(ctx: Context, sql: str, span: Span, what: str, returning: Ret
     sql, renamed = rename_binds(sql, ctx.write)
     ctx.record(sql, span, what)
     return Statement(sql=sql, params=find_text_parameters(sql), returning=returning, renamed=renamed)
-
-
-def survey(expression: exp.Expr) -> tuple[bool, set[str]]:
-    """Whether ``expression`` holds an opaque ``Command``, and the names of its placeholders, in
-    one walk of the tree (two searches of every derived statement were a tenth of compile time)."""
-    opaque, placeholders = False, set()
-    stack: list[exp.Expr] = [expression]
-    while stack:  # a plain stack over ``args``: Expr.walk's generators cost more than the visit
-        node = stack.pop()
-        if isinstance(node, exp.Placeholder):
-            placeholders.add(node.name)
-        elif isinstance(node, exp.Command):
-            opaque = True
-        for child in node.args.values():
-            if isinstance(child, exp.Expr):
-                stack.append(child)
-            elif isinstance(child, list):
-                stack.extend(c for c in child if isinstance(c, exp.Expr))
-    return opaque, placeholders
 
 
 def parse_statement(ctx: Context, block: SqlBlock, what: str) -> exp.Expr | None:

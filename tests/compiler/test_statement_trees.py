@@ -11,8 +11,8 @@ import sqlglot
 from sqlglot import exp
 
 from mapper.compiler import derive
+from mapper.compiler.dialects import render_noting
 from mapper.compiler.projection import project
-from mapper.compiler.statements import survey
 
 IMPORTS = [
     "SELECT p.id AS id, login, mail FROM people p WHERE active = 1 ORDER BY login",
@@ -60,13 +60,15 @@ def test_derived_reads_share_no_node(sql: str, write: str) -> None:
         "SELECT a FROM t WHERE b = ?",
     ],
 )
-def test_survey_finds_what_find_all_finds(sql: str) -> None:
+@pytest.mark.parametrize("write", ["sqlite", "postgres", "mysql", "tsql", "oracle"])
+def test_rendering_notes_the_placeholders_find_all_finds(sql: str, write: str) -> None:
     tree = sqlglot.parse_one(sql, read="sqlite")
     expected = {p.name for p in tree.find_all(exp.Placeholder)}
-    assert survey(tree) == (False, expected)
+    _, placeholders, opaque = render_noting(tree, write)
+    assert (opaque, placeholders) == (False, expected)
 
 
-def test_survey_sees_an_opaque_command() -> None:
+def test_rendering_notes_an_opaque_command() -> None:
     tree = sqlglot.parse_one("VACUUM", read="postgres")
     assert isinstance(tree, exp.Command)
-    assert survey(tree)[0] is True
+    assert render_noting(tree, "postgres")[2] is True
