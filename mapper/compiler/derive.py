@@ -13,6 +13,9 @@ from mapper.compiler.dialects import order_ascending
 from mapper.compiler.projection import WRAP_ALIAS, Projection
 from mapper.compiler.sqltext import copy_tree
 
+#: ``DataType.build("text")`` parses its argument with sqlglot on every call; copies of one are the same.
+_TEXT = exp.DataType.build("text")
+
 
 def placeholder(name: str) -> exp.Placeholder:
     return exp.Placeholder(this=name)
@@ -136,7 +139,7 @@ def _where_equal(b: Base, column: str, case_exact: bool, write: str) -> exp.Sele
     value: exp.Expr = placeholder("value")
     if not case_exact:
         if write == "postgres":
-            left = exp.Cast(this=left, to=exp.DataType.build("text"))
+            left = exp.Cast(this=left, to=copy_tree(_TEXT))
         left, value = exp.Lower(this=left), exp.Lower(this=value)
     return b.query.where(exp.EQ(this=left, expression=value), copy=False)
 

@@ -30,6 +30,7 @@ from mapper.compiler.deprovision import compile_deprovision
 from mapper.compiler.derive import anchor_equals, placeholder
 from mapper.compiler.dialects import output_into, read_back_output
 from mapper.compiler.projection import Output, Projection
+from mapper.compiler.sqltext import copy_tree
 from mapper.compiler.statements import Returning, explicit, render_statement
 from mapper.language.model import ObjectType
 from mapper.language.model import Writes as WritesNode
@@ -45,9 +46,9 @@ class Binding:
 
 
 def build_insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
-    columns = [b.column.copy() for b in bindings]
+    columns = [copy_tree(b.column) for b in bindings]
     values = exp.Tuple(expressions=[placeholder(b.param) for b in bindings])
-    schema = exp.Schema(this=table.copy(), expressions=columns)
+    schema = exp.Schema(this=copy_tree(table), expressions=columns)
     return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
 
 
@@ -57,7 +58,7 @@ def add_returning(
     """``insert_`` made to hand back a generated anchor in ``write``, and how it does; ``insert_``
     is the caller's own fresh tree, and may be edited in place."""
     if write in ("postgres", "sqlite"):
-        insert_.set("returning", exp.Returning(expressions=[exp.Column(this=anchor_column.copy())]))
+        insert_.set("returning", exp.Returning(expressions=[exp.Column(this=copy_tree(anchor_column))]))
         return insert_, "returning"
     if write == "tsql":  # OUTPUT ... INTO @inserted: see dialects.read_back_output
         return output_into(insert_, anchor_column), "returning"
@@ -71,12 +72,15 @@ def build_update(
 ) -> exp.Update | None:
     if not bindings:
         return None
-    sets = [exp.EQ(this=exp.Column(this=b.column.copy()), expression=placeholder(b.param)) for b in bindings]
-    return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))
+    sets = [
+        exp.EQ(this=exp.Column(this=copy_tree(b.column)), expression=placeholder(b.param)) for b in bindings
+    ]
+    where = exp.Where(this=anchor_equals(anchor_column))
+    return exp.Update(this=copy_tree(table), expressions=sets, where=where)
 
 
 def build_delete(table: exp.Table, anchor_column: exp.Identifier) -> exp.Delete:
-    return exp.Delete(this=table.copy(), where=exp.Where(this=anchor_equals(anchor_column)))
+    return exp.Delete(this=copy_tree(table), where=exp.Where(this=anchor_equals(anchor_column)))
 
 
 @dataclass(frozen=True)
