@@ -44,13 +44,13 @@ def ladder(url: str, dialect: str) -> tuple[dict[str, Callable[[Any], int]], Cal
     from mapper.runtime.cache import CacheState
     from mapper.runtime.codec import Codec
     from mapper.runtime.database import Database
-    from mapper.runtime.keys import fold
     from mapper.runtime.loading import import_all
     from mapper.runtime.record import instant, shape
     from mapper.runtime.rows import RowForm
 
     obj = load(str(HR_MAP), write=dialect).object("User")
     codec = Codec(obj, "postgresql" if dialect == "postgres" else dialect)
+    fold = codec.fold
     database = Database("hr", url)
     statement = obj.import_all
     anchor = codec.anchor_index

@@ -10,18 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from mapper.runtime.codec import Codec
-from mapper.runtime.keys import Key, fold
+from mapper.runtime.keys import Key
 from mapper.runtime.record import Record
-
-
-def _same(held: Any, value: Any, case_exact: bool) -> bool:
-    """Whether every database holds ``held`` and ``value`` equal: the same text, or (not
-    ``case_exact``) text differing only in the case of ASCII letters, which every LOWER folds."""
-    a, b = str(held), str(value)
-    return a == b or (not case_exact and a.encode().lower() == b.encode().lower())
 
 
 class CacheState:
@@ -51,11 +43,12 @@ class CacheState:
         """The record's key in :attr:`by_query`: its query attribute's value, folded."""
         query = self.codec.query
         value = query.value(record.row)
-        return None if value is None else fold(value, query.attr.case_exact)
+        return None if value is None else self.codec.fold(value, query.attr.case_exact)
 
     def unique_keys(self, record: Record) -> list[tuple[str, str]]:
         """(attribute path, folded value) of each unique attribute the record has a value for."""
         keys = []
+        fold = self.codec.fold
         for slot in self.codec.unique:
             value = slot.value(record.row)
             if value is not None:
@@ -64,13 +57,12 @@ class CacheState:
 
     def others_holding(self, record: Record, key: Key) -> set[Key]:
         """The keys other than ``key`` that the indexes file under one of ``record``'s query
-        attribute or unique values, and whose cached value every database holds equal to it (the
-        same string, or one differing only in ASCII letters' case where the attribute is not
-        caseExact). Python's fold is not the database's: SQLite's LOWER folds ASCII letters only,
-        PostgreSQL's has no final sigma, so 'Émile' and 'émile' share an index key here while the
-        database told them apart and holds both."""
+        attribute or unique values: those the database holds equal to it, since the indexes fold
+        as its look-ups do (``Codec.fold``; SQLite's LOWER folds ASCII letters only, so 'Émile'
+        and 'émile' are two keys there, as they are two values in the database)."""
         found = set()
         records = self.records
+        fold = self.codec.fold
         indexes = [
             (self.codec.query, self.by_query),
             *((s, self.by_unique[s.attr.path]) for s in self.codec.unique),
@@ -80,8 +72,7 @@ class CacheState:
             if value is None:
                 continue
             other = index.get(fold(value, slot.attr.case_exact), key)
-            held = records.get(other)
-            if other != key and held is not None and _same(slot.value(held.row), value, slot.attr.case_exact):
+            if other != key and other in records:
                 found.add(other)
         return found
 

@@ -16,7 +16,7 @@ from typing import Any
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
-from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.keys import Fold, Key, anchor_key, folding, lowering
 from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
@@ -65,6 +65,9 @@ class Codec:
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
         self.dialect = dialect
+        #: a value's index key as this database's look-ups fold it (``keys.folding``), and its LOWER
+        self.fold: Fold = folding(dialect)
+        self.lower: Callable[[str], str] = lowering(dialect)
         index = {c: i for i, c in enumerate(obj.columns)}
         self.anchor_index = index[obj.anchor_column]
         self.dn_ids = obj.id_source == "dn"

@@ -18,7 +18,6 @@ from typing import Any
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
-from mapper.runtime.keys import fold
 from mapper.runtime.record import Record, Row
 from mapper.runtime.rows import ObjectRead
 
@@ -49,7 +48,7 @@ def unclaimed(codec: Codec, values: Mapping[str, Any], held: Row | None) -> tupl
             continue
         old = None if held is None else slot.value(held)
         exact = slot.attr.case_exact
-        if old is not None and fold(new, exact) == fold(old, exact):
+        if old is not None and codec.fold(new, exact) == codec.fold(old, exact):
             continue
         found.append(Unclaimed(lookup, {"value": new}, UniquenessError(slot.attr.path)))
     return tuple(found)

@@ -1,9 +1,11 @@
 """How the gateway keys objects and unique values: an anchor's key (:func:`anchor_key`), which
 the cache, the coherence messages and every write use for an object, and a value's folded index
-key (:func:`fold`), which the cache's indexes and the write's uniqueness locks compare."""
+key (:func:`folding`, as the database's equality folds it), which the cache's indexes and the
+write's uniqueness locks compare."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 Key = int | str
@@ -16,10 +18,50 @@ def anchor_key(value: Any) -> Key:
     return str(value)
 
 
-def fold(value: Any, case_exact: bool) -> str:
-    """An index key: the string, lower-cased unless case-exact (as SQL ``LOWER`` does)."""
-    text = value if isinstance(value, str) else str(value)
-    if case_exact:
-        return text
-    folded = text.lower()
-    return text if folded == text else folded  # share the row's string when already lower-case
+#: ``fold(value, case_exact)``: a value's index key, as one database's equality folds it
+Fold = Callable[[Any, bool], str]
+
+_DOTTED_CAPITAL_I = "\u0130"  # Python lowers it to 'i' + a combining dot; one letter's table to 'i'
+
+
+def lower_ascii(text: str) -> str:
+    """SQLite's ``LOWER``: ASCII letters only ('Émile' stays 'Émile')."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+
+
+def lower_each(text: str) -> str:
+    """PostgreSQL's ``LOWER`` under a libc locale: each letter lowered on its own, by the one-letter
+    table, so without Python's final sigma ('ΟΔΟΣ' is 'οδοσ', not 'οδος') and with 'İ' as 'i'."""
+    lowered = text.lower()
+    if text.isascii() or ("ς" not in lowered and _DOTTED_CAPITAL_I not in text):
+        return lowered
+    return "".join("i" if c == _DOTTED_CAPITAL_I else c.lower() for c in text)
+
+
+#: how each database's ``LOWER`` folds letters, by SQLAlchemy's backend name, where it is not
+#: Python's ``str.lower`` (MariaDB's case-insensitive collations and the others are left to it)
+_LOWERS: dict[str, Callable[[str], str]] = {"sqlite": lower_ascii, "postgresql": lower_each}
+
+
+def lowering(dialect: str) -> Callable[[str], str]:
+    """``LOWER`` as the database of SQLAlchemy backend ``dialect`` applies it (Python's
+    ``str.lower`` where not known)."""
+    return _LOWERS.get(dialect, str.lower)
+
+
+def folding(dialect: str) -> Fold:
+    """The index key of a value as the database of backend ``dialect`` compares it in a look-up
+    (``LOWER(col) = LOWER(:value)`` unless case-exact): two values share a key exactly when the
+    database finds one by the other, so the cache's indexes answer what a look-up there would."""
+    lower = lowering(dialect)
+
+    def fold(value: Any, case_exact: bool) -> str:
+        text = value if isinstance(value, str) else str(value)
+        if case_exact:
+            return text
+        folded = lower(text)
+        return text if folded == text else folded  # share the row's string when already lower-case
+
+    return fold

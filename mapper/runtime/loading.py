@@ -21,7 +21,7 @@ from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.deltas import Delta, Watermark, changes_since, import_delta, rewind, scan_anchors
-from mapper.runtime.keys import anchor_key, fold
+from mapper.runtime.keys import anchor_key
 from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, fetch_by_query, watermark_index
 
@@ -118,6 +118,7 @@ def _import_all(
     records, by_query = state.records, state.by_query
     query: int = codec.query.index  # type: ignore[assignment] # the codec refuses a query attribute without one
     query_exact = codec.query.attr.case_exact
+    fold, lower = codec.fold, codec.lower
     uniques = [
         (s.index, s.attr.case_exact, state.by_unique[s.attr.path])
         for s in codec.unique
@@ -181,7 +182,7 @@ def _import_all(
                 continue
             value = row[query]
             if type(value) is str:
-                folded = value if query_exact else value.lower()
+                folded = value if query_exact else lower(value)
                 by_query[value if folded == value else folded] = key
             elif value is not None:
                 by_query[fold(value, query_exact)] = key

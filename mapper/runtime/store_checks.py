@@ -23,7 +23,7 @@ from mapper.runtime.errors import (
     StillReferencedError,
     UniquenessError,
 )
-from mapper.runtime.keys import Key, anchor_key, fold
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
@@ -63,7 +63,7 @@ class StoreChecks(StoreReads):
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is not None:
-                locks.append(("unique", slot.attr.path, fold(value, slot.attr.case_exact)))
+                locks.append(("unique", slot.attr.path, self.codec.fold(value, slot.attr.case_exact)))
         async with self._locks.hold(locks):
             yield
 

@@ -15,7 +15,7 @@ from sqlglot import errors as sqlglot_errors
 from mapper.runtime.codec import MISSING
 from mapper.runtime.database import Tx
 from mapper.runtime.errors import DatabaseUnavailableError
-from mapper.runtime.keys import Key, fold
+from mapper.runtime.keys import Key
 from mapper.runtime.loading import fetch, fetch_by_query
 from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
@@ -113,7 +113,7 @@ class StoreReads(StoreBase):
         stored = self.codec.stored(self.codec.query, value)
         if stored is MISSING or stored is None:
             return None
-        key = self.cache.find(query.path, fold(stored, query.case_exact))
+        key = self.cache.find(query.path, self.codec.fold(stored, query.case_exact))
         return None if key is None else self.cache.get(key)
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:
@@ -147,7 +147,7 @@ class StoreReads(StoreBase):
         value = self.codec.stored(slot, value)
         if value is MISSING or value is None:
             return []
-        key = self.cache.find(slot.attr.path, fold(value, slot.attr.case_exact))
+        key = self.cache.find(slot.attr.path, self.codec.fold(value, slot.attr.case_exact))
         record = self.cache.get(key) if key is not None else None
         return [self.codec.render(record)] if record is not None else []
 

@@ -10,7 +10,6 @@ import pytest
 
 from mapper.runtime.cache import Cache, CacheState, SyncStats
 from mapper.runtime.gateway import Gateway
-from mapper.runtime.keys import fold
 from mapper.runtime.record import Record
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
@@ -37,7 +36,7 @@ def renamed(cache: Cache, record: Record, user_name: str) -> Record:
 
 
 def user_name_key(cache: Cache, user_name: str) -> str:
-    return fold(user_name, cache.codec.query.attr.case_exact)
+    return cache.codec.fold(user_name, cache.codec.query.attr.case_exact)
 
 
 async def test_records_are_found_by_key_and_by_user_name_ignoring_case(users: Cache) -> None:
