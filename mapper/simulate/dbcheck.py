@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mapper.plan import Plan, PlanObject, Statement
+import anyio
+import sqlglot
+from sqlalchemy import inspect
+from sqlglot import exp
+
+from mapper.plan import Plan, PlanObject, Statement, dialect_of
 from mapper.runtime.database import Database, Tx, resolve_url
 from mapper.runtime.dn import DnRenderer
-from mapper.simulate.model import attribute_key
+from mapper.simulate.model import ObjectModel, TargetModel, attribute_key
 
 Row = dict[str, Any]
 
@@ -64,6 +69,39 @@ class DbCheck:
         """The row whose query attribute equals ``value`` (``by_query``), or None."""
         rows = await self._rows(obj, obj.by_query, {"value": value})
         return rows[0] if rows else None
+
+    async def sized(self, model: TargetModel) -> TargetModel:
+        """``model`` knowing how many characters each column its objects write holds, so that
+        the values the simulator makes up fit (a VARCHAR(20) login takes no 45-character name)."""
+
+        async def one(found: ObjectModel | None) -> ObjectModel | None:
+            if found is None or found.plan is None:
+                return found
+            return found.with_lengths(await self.column_lengths(found.plan))
+
+        return TargetModel(users=await one(model.users), groups=await one(model.groups))
+
+    async def column_lengths(self, obj: PlanObject) -> dict[str, int]:
+        """The declared length of each column of the table ``obj``'s derived insert writes
+        (``VARCHAR(20)``: 20), by lower-cased name; empty when its writes are the mapping's own
+        statements or procedures, whose columns the plan does not name."""
+        database = self.databases[obj.source]
+        if obj.insert is None:
+            return {}
+        try:
+            insert = sqlglot.parse_one(obj.insert.sql, read=dialect_of(database.dialect))
+        except sqlglot.errors.SqlglotError:
+            return {}
+        table = insert.find(exp.Table) if isinstance(insert, exp.Insert) else None
+        if table is None:
+            return {}
+
+        def read() -> dict[str, int]:
+            columns = inspect(database.engine).get_columns(table.name, schema=table.db or None)
+            lengths = ((c["name"].lower(), getattr(c["type"], "length", None)) for c in columns)
+            return {name: length for name, length in lengths if isinstance(length, int)}
+
+        return await anyio.to_thread.run_sync(read)
 
     def id_of(self, obj: PlanObject, anchor: Any) -> str:
         """The SCIM id of the ``obj`` with this anchor: the anchor's text, or with ``id dn`` its DN."""

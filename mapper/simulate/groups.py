@@ -29,7 +29,9 @@ EXCLUDE = {"excludedAttributes": "members"}
 
 
 def group_name(ctx: Context) -> str:
-    return f"sim-{ctx.tag}-{ctx.mode}-group"
+    name = f"sim-{ctx.tag}-{ctx.mode}-group"
+    groups = ctx.model.groups
+    return name if groups is None else groups.fit(name, "displayName", groups.query_key)
 
 
 def query(ctx: Context, value: str) -> dict[str, str]:

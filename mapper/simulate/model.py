@@ -9,8 +9,9 @@ from a compiled plan, :func:`from_discovery` from a server's ``/Schemas`` and ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mapper.plan import CORE_GROUP, CORE_USER, ENTERPRISE_USER, Plan, PlanAttribute, PlanObject
@@ -34,6 +35,10 @@ class ObjectModel:
     immutable: frozenset[str] = frozenset()  # set on create only (an anchor taken from an attribute)
     case_exact: frozenset[str] = frozenset()  # compared case-sensitively by filters
     plan: PlanObject | None = field(default=None, compare=False)
+    #: keys a create must send (required, or the anchor's attribute) -> their SCIM type
+    required: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: keys whose column holds at most so many characters (VARCHAR(20) -> 20), when known
+    lengths: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def maps(self, *keys: str) -> bool:
         """True when every key can be written (PATCHed) and read back."""
@@ -45,6 +50,26 @@ class ObjectModel:
 
     def missing(self, *keys: str) -> list[str]:
         return [k for k in keys if not self.maps(k)]
+
+    def fit(self, value: str, *keys: str) -> str:
+        """``value`` if every column of ``keys`` can hold it; else a value of its own (a digest of
+        it, so still distinct from the others generated) as long as the narrowest one takes."""
+        limit = min((self.lengths[k] for k in keys if k in self.lengths), default=None)
+        if limit is None or len(value) <= limit:
+            return value
+        return ("s" + hashlib.blake2b(value.encode(), digest_size=20).hexdigest())[:limit]
+
+    def with_lengths(self, by_column: Mapping[str, int]) -> ObjectModel:
+        """This model knowing its columns' lengths (lower-cased table column -> characters)."""
+        if self.plan is None:
+            return self
+        lengths: dict[str, int] = {}
+        for attr in self.plan.attributes:
+            key = _plan_key(attr)
+            limit = by_column.get((attr.target_column or "").lower())
+            if key is not None and limit is not None:
+                lengths[key] = min(limit, lengths.get(key, limit))
+        return replace(self, lengths=lengths)
 
 
 @dataclass(frozen=True)
@@ -86,12 +111,15 @@ def _object_from_plan(obj: PlanObject) -> ObjectModel:
     readable: set[str] = set()
     immutable: set[str] = set()
     case_exact: set[str] = set()
+    required: dict[str, str] = {}
     for attr in obj.attributes:
         key = _plan_key(attr)
         if key is None:
             continue
         if attr.case_exact:
             case_exact.add(key)
+        if attr.direction != "import" and (attr.required or _is_anchor(obj, attr)):
+            required[key] = attr.type
         if attr.direction != "import" and (attr.mutability == "immutable" or _is_anchor(obj, attr)):
             immutable.add(key)
         elif attr.direction != "import" and attr.mutability in WRITABLE:
@@ -120,6 +148,7 @@ def _object_from_plan(obj: PlanObject) -> ObjectModel:
         immutable=frozenset(immutable),
         case_exact=frozenset(case_exact),
         plan=obj,
+        required=required,
     )
 
 

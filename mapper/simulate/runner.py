@@ -78,7 +78,8 @@ async def simulate_plan(
                 report.add(StepResult(start, "FAIL", expected=f"a ready gateway, not: {error}"))
                 return report
             report.add(StepResult(start, "PASS"))
-            await run_scenario(client, from_plan(plan), modes=modes, db=db, report=report)
+            model = await db.sized(from_plan(plan))
+            await run_scenario(client, model, modes=modes, db=db, report=report)
     finally:
         db.close()
     return report

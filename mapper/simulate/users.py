@@ -6,6 +6,7 @@ for a SCIM endpoint*, and *Known issues ... SCIM 2.0 protocol compliance* for th
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -30,7 +31,39 @@ MANAGER = f"{ENTERPRISE_USER}:manager"
 
 
 def user_name(ctx: Context, role: str) -> str:
-    return f"sim-{ctx.tag}-{ctx.mode}-{role}@simulate.example"
+    """The role's userName (also its work email and query attribute), as long as their columns take."""
+    name = f"sim-{ctx.tag}-{ctx.mode}-{role}@simulate.example"
+    users = ctx.model.users
+    return name if users is None else users.fit(name, "userName", "emails.work", users.query_key)
+
+
+def with_required(ctx: Context, body: dict[str, Any], role: str) -> dict[str, Any]:
+    """Add to Entra's ``body`` a value for each attribute the target requires that it does not
+    carry (the employeeNumber an anchor is taken from...); returns them by key."""
+    users = ctx.users()
+    sent = {**created_values(body), users.query_key: body["userName"]}
+    added: dict[str, Any] = {}
+    for key, kind in users.required.items():
+        if key in sent or key.endswith("manager"):
+            continue
+        made = f"{ctx.tag}-{ctx.mode}-{role}"  # distinct for each user of the run
+        if kind == "integer":
+            value: Any = int(hashlib.blake2b(made.encode(), digest_size=4).hexdigest(), 16) >> 2
+        elif kind == "boolean":
+            value = True
+        else:
+            value = users.fit(made, key)
+        urn, _, path = key.rpartition(":")
+        schema = ENTERPRISE_USER if urn == "enterprise" else urn
+        target = body.setdefault(schema, {}) if schema else body
+        if schema and schema not in body["schemas"]:
+            body["schemas"].append(schema)
+        *parents, last = path.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[last] = value
+        added[key] = value
+    return added
 
 
 def entra_user(
@@ -107,10 +140,11 @@ async def _create(ctx: Context, role: str, given: str, family: str) -> None:
     users = ctx.users()
     ctx.creatable(users, users.query_key)
     body = entra_user(user_name(ctx, role), given, family, str(uuid.uuid4()), users.query_key)
+    added = with_required(ctx, body, role)
     ex = await ctx.client.post(users.endpoint, body)
     created = expect_created(ex, users.endpoint)
     ctx.remember(role, users.endpoint, created["id"], body["userName"])
-    values = {**created_values(body), users.query_key: body["userName"]}
+    values = {**created_values(body), users.query_key: body["userName"], **added}
     expect_values(users, created, values, "in the 201 response")
     obj = plan_of(users, ctx.db)
     if obj is None or ctx.db is None:
@@ -170,6 +204,7 @@ async def duplicate(ctx: Context) -> None:
     ctx.creatable(users, users.query_key)
     ctx.need("user")
     body = entra_user(ctx.names["user"], "B", "J", str(uuid.uuid4()), users.query_key)
+    with_required(ctx, body, "duplicate")  # so that only the userName is taken
     ex = await ctx.client.post(users.endpoint, body)
     if ex.status == 201:  # do not leave the duplicate behind
         created = ex.json()
@@ -202,8 +237,8 @@ async def unknown_id(ctx: Context) -> None:
 
 
 async def replace_work_email(ctx: Context) -> None:
-    ctx.users("emails.work")
-    value = f"sim-{ctx.tag}-{ctx.mode}-mail@simulate.example"
+    users = ctx.users("emails.work")
+    value = users.fit(f"sim-{ctx.tag}-{ctx.mode}-mail@simulate.example", "emails.work")
     operation = {"op": ctx.op("replace"), "path": 'emails[type eq "work"].value', "value": value}
     await _patch(ctx, [operation], {"emails.work": value})
 
@@ -229,7 +264,7 @@ def _mapped(ctx: Context, keys: tuple[str, ...]) -> list[str]:
 async def replace_each(ctx: Context) -> None:
     """One operation per attribute, each with a path."""
     keys = _mapped(ctx, ("displayName", "name.familyName", "enterprise:department"))
-    values = {k: f"{k.rsplit(':', 1)[-1]} {ctx.mode} {ctx.tag}" for k in keys}
+    values = {k: ctx.users().fit(f"{k.rsplit(':', 1)[-1]} {ctx.mode} {ctx.tag}", k) for k in keys}
     operations = [{"op": ctx.op("replace"), "path": PATHS[k], "value": v} for k, v in values.items()]
     await _patch(ctx, operations, values)
 
@@ -237,7 +272,7 @@ async def replace_each(ctx: Context) -> None:
 async def replace_without_path(ctx: Context) -> None:
     """One path-less operation whose value keys are dotted and URN-qualified paths."""
     keys = _mapped(ctx, ("displayName", "name.givenName", "enterprise:employeeNumber"))
-    values = {k: f"{k.rsplit(':', 1)[-1]} {ctx.mode} {ctx.tag} 2" for k in keys}
+    values = {k: ctx.users().fit(f"{k.rsplit(':', 1)[-1]} {ctx.mode} {ctx.tag} 2", k) for k in keys}
     operation = {"op": ctx.op("replace"), "value": {PATHS[k]: v for k, v in values.items()}}
     await _patch(ctx, [operation], values)
 

@@ -1,0 +1,82 @@
+"""The simulator on a schema it did not write: a login column of VARCHAR(20) (its default names
+are over 40 characters) and the anchor taken from enterprise:employeeNumber (which its POST did
+not send). It fits the values it generates to the columns' lengths, read from the database
+behind the mapping, and sends every attribute a create needs. SQLite does not enforce lengths,
+so the servers that do are the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mapper.pipeline import load
+from mapper.simulate.report import render_text
+from mapper.simulate.runner import simulate_plan
+from tests.support.databases import HrDatabase, reset_database
+
+pytestmark = pytest.mark.anyio
+
+MAPPING = '''source staff {
+  dialect DIALECT
+  url env("STAFF_DATABASE_URL", "sqlite:///staff.db")
+}
+
+object User from staff {
+  anchor badge from enterprise.employeeNumber
+  query userName
+
+  import sql"""
+    SELECT badge, login, given_name, family_name, mail, title, active FROM staff
+  """
+
+  attributes {
+    userName                     <-> login        required unique
+    enterprise.employeeNumber    <-> badge        required
+    name.givenName               <-> given_name
+    name.familyName              <-> family_name
+    emails[type eq "work"].value <-> mail
+    displayName                  <-> title
+    active                       <-> active       boolean
+  }
+
+  write table staff
+  delete row
+}
+'''
+
+SCHEMA = """CREATE TABLE staff (
+  badge VARCHAR(12) PRIMARY KEY,
+  login VARCHAR(20) NOT NULL UNIQUE,
+  given_name VARCHAR(16),
+  family_name VARCHAR(16),
+  mail VARCHAR(32),
+  title VARCHAR(24),
+  active BOOLEAN NOT NULL DEFAULT TRUE
+)"""
+
+
+async def simulate(url: str, dialect: str, tmp_path: Path) -> str:
+    reset_database(url)
+    HrDatabase(name="staff", url=url, dialect=dialect).execute(SCHEMA)
+    path = tmp_path / "staff.map"
+    path.write_text(MAPPING.replace("DIALECT", dialect), encoding="utf-8")
+    report = await simulate_plan(load(str(path)), {"STAFF_DATABASE_URL": url})
+    text = render_text(report)
+    assert report.failed == 0, text
+    assert report.passed > 20, text
+    return text
+
+
+@pytest.mark.postgres
+async def test_narrow_columns_and_an_anchor_from_employee_number_on_postgres(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    await simulate(postgres_url, "postgres", tmp_path)
+
+
+@pytest.mark.mariadb
+async def test_narrow_columns_and_an_anchor_from_employee_number_on_mariadb(
+    mariadb_url: str, tmp_path: Path
+) -> None:
+    await simulate(mariadb_url, "mysql", tmp_path)
