@@ -3,6 +3,8 @@ active flag or status code, and a soft-delete column. Users and groups share the
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ScaffoldError, Table
 from mapper.scaffold.draft import NAME
@@ -110,21 +112,42 @@ def _status_map(column: Column) -> str:
     return f'map {{ true: "{active}", false: "{inactive}" }} else false'
 
 
-def soft_delete(table: Table, taken: set[str]) -> tuple[str, str] | None:
-    """(the ``delete set`` assignment, its explanation), for a soft-delete column."""
+class SoftDelete(NamedTuple):
+    assignment: str  # after ``delete set``
+    why: str
+    revive: str = ""  # after ``recreate revive set``, when the compiler cannot derive it (MAP242)
+
+
+def soft_delete(table: Table, taken: set[str]) -> SoftDelete | None:
+    """The soft delete a column offers: a deletion timestamp, a deleted flag, the deleted code of
+    the status column that is also the active flag, or a deletion code (``gone``, ``deleted``...)
+    among another column's declared values (an ENUM, a CHECK), with the live code a revive writes."""
     for column in find(table, names.DELETED_AT, taken, ("timestamp", "text")):
         if column.nullable:
-            return (
+            return SoftDelete(
                 f"{column.name} = CURRENT_TIMESTAMP",
                 f"soft delete: a DELETE stamps {column.name}; rows with it set are hidden",
             )
     for column in find(table, names.DELETED_FLAG, taken, ("boolean", "integer"), flag=True):
-        return (
+        return SoftDelete(
             f"{column.name} = true",
             f"soft delete: a DELETE sets {column.name}; rows with it set are hidden",
         )
     for column in find(table, names.STATUS, set(), ("text",)):
         _, _, deleted = _codes(column)
         if deleted is not None and _status_map(column):
-            return f'{column.name} = "{deleted}"', f"soft delete: a DELETE sets {column.name} to {deleted!r}"
+            return SoftDelete(
+                f'{column.name} = "{deleted}"', f"soft delete: a DELETE sets {column.name} to {deleted!r}"
+            )
+    for column in table.columns:
+        if column.kind != "text" or column.seen or column.name.lower() in taken:
+            continue
+        live, _, deleted = _codes(column)
+        if deleted is not None and live is not None:
+            return SoftDelete(
+                f'{column.name} = "{deleted}"',
+                f"guessed: soft delete: a DELETE sets {column.name} to {deleted!r} (of its declared "
+                f"values: {', '.join(column.values)}), and a revive sets it back to {live!r}",
+                f'{column.name} = "{live}"',
+            )
     return None

@@ -7,7 +7,7 @@ import re
 
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
-from mapper.scaffold.columns import find
+from mapper.scaffold.columns import SoftDelete, find
 from mapper.scaffold.draft import NAME, SCIM_TYPES, Attribute, Extension, Multi, ObjectDraft
 
 
@@ -20,7 +20,7 @@ def common(
     attributes: list[Attribute],
     notes: list[str],
     warnings: list[str],
-    deletion: tuple[str, str] | None,
+    deletion: SoftDelete | None,
 ) -> ObjectDraft:
     """What users and groups share: meta dates, the watermark, soft delete, the columns left
     unmapped (as comments, or in a custom schema when the database requires them)."""
@@ -51,7 +51,7 @@ def common(
             )
         break
     if deletion is not None:
-        assignment, why = deletion
+        assignment, why, draft.revive = deletion
         column_name = assignment.split(" ", 1)[0]
         if column_name.lower() not in taken:  # selected, so the tombstone can be checked (MAP240)
             taken.add(column_name.lower())

@@ -61,6 +61,7 @@ class ObjectDraft:
     delta: str | None = None  # the watermark column
     delete: str = "row"  # the words after ``delete``
     recreate: bool = False
+    revive: str = ""  # the assignment after ``recreate revive set``, if the compiler needs one
     notes: list[str] = field(default_factory=list)  # the header comment
 
 

@@ -268,7 +268,10 @@ STATUS_INACTIVE = (
     *("T", "TERMINATED", "I", "INACTIVE", "S", "SUSPENDED", "DISABLED", "L", "LOCKED", "N", "NO"),
     *("B", "BLOCKED", "LEFT", "EXITED", "OFF", "CLOSED", "0", "FALSE", "F"),
 )
-STATUS_DELETED = ("D", "DELETED", "DEL", "X", "REMOVED", "R", "PURGED")
+STATUS_DELETED = (
+    *("D", "DELETED", "DEL", "X", "REMOVED", "R", "PURGED", "GONE", "ARCHIVED", "ERASED", "DESTROYED"),
+    "TRASHED",
+)
 
 #: child tables: the value column and the sub-attribute columns
 EMAIL_VALUE = Names(

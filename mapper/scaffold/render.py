@@ -126,7 +126,7 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
         lines += [""] + _multi(multi, q)
     lines += ["", f"  write table {q.write_table(obj.table.name)}", f"  delete {obj.delete}"]
     if obj.recreate:
-        lines.append("  recreate revive")
+        lines.append(f"  recreate revive set {obj.revive}" if obj.revive else "  recreate revive")
     lines.append("}")
     return lines
 
