@@ -11,7 +11,6 @@ returns a value, so the gateway reads ``CHAR`` values without it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -23,8 +22,8 @@ from sqlalchemy.engine import make_url
 from mapper.pipeline import load
 from mapper.runtime.coherence.triggers import trigger_ddl
 from mapper.runtime.gateway import Gateway
-from tests.support.databases import EVERY_DATABASE, GENERATED_KEY, HrDatabase, scratch_for
-from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, mapping_client, patch_body
+from tests.support.databases import GENERATED_KEY, HrDatabase
+from tests.support.scim import CORE_GROUP, CORE_USER, ENTERPRISE, app_fixtures, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -76,15 +75,7 @@ INSERT INTO accounts (code, login, first_name) VALUES ('B001', 'ada', 'Ada');
 """
 
 
-@pytest.fixture(params=EVERY_DATABASE)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA.format(key=GENERATED_KEY[request.param]))
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(lambda name: SCHEMA.format(key=GENERATED_KEY[name]), MAPPING)
 
 
 async def test_a_char_anchor_is_the_id_the_client_gave(client: httpx.AsyncClient, db: HrDatabase) -> None:

@@ -8,15 +8,13 @@ opposite of what happened (the group is still referenced by its membership rows)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase, scratch_for
-from tests.support.scim import ERROR, mapping_client, patch_body
+from tests.support.databases import HrDatabase
+from tests.support.scim import ERROR, app_fixtures, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -74,21 +72,7 @@ INSERT INTO team_members (team_id, person_id) VALUES (1, 1);
 """
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA.replace("IDKEY", KEY[request.param]))
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(lambda name: SCHEMA.replace("IDKEY", KEY[name]), MAPPING)
 
 
 def stored(db: HrDatabase) -> list[Any]:

@@ -14,7 +14,6 @@ must leave the tables as they were.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.databases import EVERY_DATABASE, HrDatabase, scratch_for
-from tests.support.scim import CORE_USER, ERROR, mapping_client, patch_body
+from tests.support.databases import HrDatabase
+from tests.support.scim import CORE_USER, ERROR, app_fixtures, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -67,15 +66,7 @@ SCHEMA = {
 SEED = "INSERT INTO accounts (login, first_name) VALUES ('ada', 'Ada');\n"
 
 
-@pytest.fixture(params=EVERY_DATABASE)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA[request.param] + "\n" + SEED)
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(lambda name: SCHEMA[name] + "\n" + SEED, MAPPING)
 
 
 def stored(db: HrDatabase) -> list[Any]:

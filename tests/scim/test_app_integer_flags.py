@@ -11,14 +11,11 @@ proved it; MariaDB and SQLite take a bool as 1 or 0 anyway (a red-team session f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from tests.support.databases import EVERY_DATABASE, GENERATED_KEY, HrDatabase, scratch_for
-from tests.support.scim import CORE_USER, mapping_client, patch_body
+from tests.support.databases import GENERATED_KEY, HrDatabase
+from tests.support.scim import CORE_USER, app_fixtures, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -58,15 +55,7 @@ INSERT INTO accounts (login) VALUES ('ada');
 """
 
 
-@pytest.fixture(params=EVERY_DATABASE)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA.format(key=GENERATED_KEY[request.param]))
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(lambda name: SCHEMA.format(key=GENERATED_KEY[name]), MAPPING)
 
 
 async def test_flags_in_integer_columns_are_written(client: httpx.AsyncClient, db: HrDatabase) -> None:

@@ -6,7 +6,6 @@ nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 from mapper.pipeline import load
 from mapper.scim.attributes import Resolver
 from mapper.scim.routes.discovery_data import schemas
-from tests.support.databases import HrDatabase, scratch_for
-from tests.support.scim import CORE_USER, ERROR, mapping_client, patch_body
+from tests.support.databases import HrDatabase
+from tests.support.scim import CORE_USER, ERROR, app_fixtures, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -63,15 +62,7 @@ INSERT INTO tags (person_id, tag) VALUES (1, 'x');
 """
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, _schema(request.param))
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(_schema, MAPPING, ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 
 
 def tags_of(db: HrDatabase) -> list[tuple[Any, ...]]:

@@ -12,15 +12,14 @@ identifiers (:mod:`mapper.runtime.blame`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase, scratch_for
-from tests.support.scim import CORE_USER, ENTERPRISE, ERROR, mapping_client, patch_body
+from tests.support.databases import HrDatabase
+from tests.support.scim import CORE_USER, ENTERPRISE, ERROR, app_fixtures, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -85,15 +84,7 @@ SERVERS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", *SERVERS])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    return scratch_for(request, tmp_path, SCHEMA[request.param] + "\n" + SEED)
-
-
-@pytest.fixture
-async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with mapping_client(db, tmp_path, MAPPING) as c:
-        yield c
+db, client = app_fixtures(lambda name: SCHEMA[name] + "\n" + SEED, MAPPING, ["sqlite", *SERVERS])
 
 
 def stored(db: HrDatabase) -> list[Any]:

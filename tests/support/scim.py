@@ -7,17 +7,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from mapper.pipeline import load
 from mapper.scim.app import build_app
 from mapper.scim.auth import parse_credentials
 from mapper.scim.settings import Settings
+from tests.support.databases import EVERY_DATABASE, HrDatabase, scratch_for
 
 HR_MAP = Path(__file__).resolve().parents[2] / "examples" / "hr" / "hr.map"
 TOKEN = "test-token-0123456789"
@@ -95,3 +97,23 @@ async def mapping_client(db: Any, tmp_path: Path, mapping: str) -> AsyncIterator
     file.write_text(mapping.replace("DIALECT", db.dialect), encoding="utf-8")
     async with scim_client(db, mapping=file, raise_app_exceptions=False) as client:
         yield client
+
+
+def app_fixtures(
+    schema: Callable[[str], str], mapping: str, databases: Sequence[Any] = EVERY_DATABASE
+) -> tuple[Any, Any]:
+    """The ``db`` and ``client`` fixtures of an app test module that serves its own mapping from
+    its own schema, as the module takes them: ``db, client = app_fixtures(SCHEMA_FOR, MAPPING)``.
+    ``db`` is a scratch database of each of ``databases`` (names, or ``pytest.param``s of them)
+    made by the script ``schema(name)``; ``client`` a client of the app serving ``mapping`` from it."""
+
+    @pytest.fixture(params=databases)
+    def db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
+        return scratch_for(request, tmp_path, schema(request.param))
+
+    @pytest.fixture
+    async def client(db: HrDatabase, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+        async with mapping_client(db, tmp_path, mapping) as c:
+            yield c
+
+    return db, client
