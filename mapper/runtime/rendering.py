@@ -168,7 +168,7 @@ def _placer(slot: Slot) -> Place:
             if sub:
                 meta[sub] = value
 
-        return place_meta
+        return _inline(place_meta, ("meta", None, name, sub))
     if attr.multi_valued:
         filter_ = attr.filter
         key = sub or "value"
@@ -193,17 +193,29 @@ def _placer(slot: Slot) -> Place:
         def place_sub(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
             (resource if extension is None else extend(resource, extension)).setdefault(name, {})[sub] = value
 
-        return place_sub
+        return _inline(place_sub, ("sub", extension, name, sub))
     if slot.complex:
 
         def place_complex(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
             (resource if extension is None else extend(resource, extension))[name] = {"value": value}
 
-        return place_complex
+        return _inline(place_complex, ("complex", extension, name, None))
 
     def place(resource: dict[str, Any], meta: dict[str, Any], value: Any) -> None:
         (resource if extension is None else extend(resource, extension))[name] = value
 
+    return _inline(place, ("plain", extension, name, None))
+
+
+#: What a placer does, for :meth:`ShapeRenderers.compile` to write in line instead of calling it:
+#: ``(kind, extension URN or None, attribute name, sub-attribute or None)``, ``kind`` one of
+#: ``meta``, ``sub``, ``complex``, ``plain``. Placers without one (multi-valued items, transforms
+#: that may leave the value out) are called.
+Inline = tuple[str, str | None, str, str | None]
+
+
+def _inline(place: Place, inline: Inline) -> Place:
+    place.inline = inline  # type: ignore[attr-defined]
     return place
 
 
@@ -262,23 +274,65 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             f"    resource = {{'schemas': [urn], 'id': id_of({anchor})}}",
             "    meta = {'resourceType': type_name}",
         ]
-        namespace: dict[str, Any] = {"urn": self.schema_urn, "type_name": self.type_name, "id_of": self.id_of}
+        namespace: dict[str, Any] = {
+            "urn": self.schema_urn,
+            "type_name": self.type_name,
+            "id_of": self.id_of,
+            "format_instant": format_instant,
+            "format_datetime": format_datetime,
+        }
         for n, (index, text, convert, key, place) in enumerate(self.steps):
             if index not in held:
                 continue
             namespace[f"c{n}"], namespace[f"k{n}"], namespace[f"p{n}"] = convert, key, place
             lines += [f"    v = record._{index}", "    if v is not None:"]
-            if text is None:
+            if convert is _datetime:  # _datetime, in line
+                lines.append("        v = format_instant(v) if type(v) is int else format_datetime(v)")
+            elif isinstance(convert, partial) and convert.func is to_scim and convert.args == ("boolean",):
+                namespace["true_texts"] = _TRUE  # to_scim's boolean, in line
+                lines.append("        v = v.strip().lower() in true_texts if isinstance(v, str) else bool(v)")
+            elif text is None:
                 lines.append(f"        v = c{n}(v)")
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
-            placed = f"resource[k{n}] = v" if place is None else f"p{n}(resource, meta, v)"
-            lines.append(f"        {placed}")
+            lines += ["        " + line for line in _placed(n, place, namespace)]
         lines.append("    return resource, meta")
         source = "\n".join(lines)
         exec(compile(source, f"<renderer {present}>", "exec"), namespace)  # noqa: S102 - see the class
         renderer: Callable[[Any], tuple[dict[str, Any], dict[str, Any]]] = namespace["render"]
         return renderer
+
+
+def _placed(n: int, place: Place | None, namespace: dict[str, Any]) -> list[str]:
+    """The lines of a compiled renderer that place step ``n``'s value ``v``: what its placer does,
+    written in line when it says what that is (:data:`Inline`; ``extension_of`` and
+    ``setdefault`` as the placer runs them), else a call of it."""
+    if place is None:
+        return [f"resource[k{n}] = v"]
+    inline: Inline | None = getattr(place, "inline", None)
+    if inline is None:
+        return [f"p{n}(resource, meta, v)"]
+    kind, extension, _name, sub = inline
+    namespace[f"s{n}"], namespace[f"u{n}"] = sub, extension
+    if kind == "meta":
+        return [f"meta[s{n}] = v"] if sub else ["pass"]
+    if extension is None:
+        lines, target = [], "resource"
+    else:  # extension_of(resource, urn)
+        lines = [
+            f"t = resource.get(u{n})",
+            "if t is None:",
+            f"    t = resource[u{n}] = {{}}",
+            f"    resource['schemas'].append(u{n})",
+        ]
+        target = "t"
+    if kind == "sub":
+        lines.append(f"{target}.setdefault(k{n}, {{}})[s{n}] = v")
+    elif kind == "complex":
+        lines.append(f"{target}[k{n}] = {{'value': v}}")
+    else:
+        lines.append(f"{target}[k{n}] = v")
+    return lines
 
 
 def render_item(multi_slot: MultiSlot, item: Any) -> dict[str, Any]:

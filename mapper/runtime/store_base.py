@@ -105,8 +105,11 @@ class StoreBase:
             return id
         # at most 19 digits, within a signed 64-bit integer: the widest integer anchor column of
         # every dialect (longer numbers are no anchor, and would overflow SQLite's binding)
-        if id.isascii() and id.isdigit() and len(id) <= 19 and str(int(id)) == id and int(id) <= INT64_MAX:
-            return int(id)
+        # digits alone, no leading zero (``str(int(id)) == id``)
+        if id.isascii() and id.isdigit() and len(id) <= 19 and (id[0] != "0" or len(id) == 1):
+            number = int(id)
+            if number <= INT64_MAX:
+                return number
         return None if self._int_anchors else id
 
     def key_of(self, anchor: Any) -> Key | None:

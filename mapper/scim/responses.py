@@ -68,7 +68,7 @@ def resource_response(
     """One resource, with ``ETag`` from ``meta.version`` and, on create, ``Location`` (RFC 7644 §3.3)."""
     response = ScimResponse(resource, status_code=status_code)
     meta = resource.get("meta")
-    if isinstance(meta, Mapping):
+    if type(meta) is dict or isinstance(meta, Mapping):  # a dict first: the ABC's check costs more
         version = meta.get("version")
         if version:
             response.raw_headers.append((b"etag", str(version).encode("latin-1")))

@@ -11,8 +11,10 @@ without Starlette's router, :class:`~starlette.requests.Request` or query-parame
 
 It answers only when the object is in the cache and the gateway is ready, and it builds the
 response with the handlers' own pieces (:meth:`ResourceEndpoints.output`,
-:func:`~mapper.scim.responses.list_response`, :func:`~mapper.scim.responses.resource_response`),
-so the bytes are those of the general path.
+:func:`~mapper.scim.responses.list_response`; by id, the :class:`ScimResponse` and ``ETag``
+that :func:`~mapper.scim.responses.resource_response` makes, without its checks of a resource
+that may have no ``meta``), so the bytes are those of the general path
+(``tests/scim/test_app_cached_reads.py`` compares status, headers and bytes).
 Anything else (a miss, which reads through to the database; an odd path or query; HEAD; a
 conditional request) goes on to the router unchanged, so every error comes from the general path.
 The front door (:mod:`mapper.scim.front`) asks it after authentication and path normalisation.
@@ -27,7 +29,7 @@ from starlette.types import Scope
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.values import text_problem
 from mapper.scim.filtershape import equality, one_string
-from mapper.scim.responses import ScimResponse, list_response, resource_response
+from mapper.scim.responses import ScimResponse, list_response
 from mapper.scim.routes.resources import ResourceEndpoints
 from mapper.scim.routes.search import key_of
 from mapper.scim.routes.urls import root_of
@@ -132,7 +134,11 @@ class CachedReads:
         if record is None:
             return None
         root = root_of(scope, self.base_path)
-        return resource_response(endpoints.output(gateway.stores, store.codec.render(record), root, None))
+        resource = endpoints.output(gateway.stores, store.codec.render(record), root, None)
+        # resource_response's answer, whose ETag is meta.version (render always sets it)
+        response = ScimResponse(resource)
+        response.raw_headers.append((b"etag", resource["meta"]["version"].encode("latin-1")))
+        return response
 
     def filtered(self, scope: Scope, gateway: Gateway, endpoints: ResourceEndpoints) -> ScimResponse | None:
         """``GET /Users?filter=userName eq "..."`` (``ResourceEndpoints.list_resources`` when the
