@@ -13,7 +13,8 @@ Writes are committed in groups (:class:`GroupCommitter`): writes that arrive whi
 commits wait for the next one, and then run together in *one* transaction, so a burst of writes
 costs one commit (one fsync) instead of one each. Each write still succeeds or fails on its own
 (when one fails, the others run again, each in a savepoint: :meth:`Database.run_batch`), and is
-acknowledged only once its transaction has committed.
+acknowledged only once its transaction has committed. The batches run in a thread of the
+committer's own, on a connection the pool keeps beside the limiter's.
 
 Its parts live beside it, and are re-exported here: :mod:`~mapper.runtime.urls` (URLs, redaction),
 :mod:`~mapper.runtime.sqlite` (bootstrap, PRAGMAs), :mod:`~mapper.runtime.watchdog` (timeouts and
@@ -126,7 +127,8 @@ class Database:
         #: called with every write transaction's :attr:`Tx.changes` just before its commit, to
         #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
         self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
-        self.engine = build_engine(self, pool_size, max_overflow)
+        # one pooled connection more than the limiter lends: the group committer's thread's
+        self.engine = build_engine(self, pool_size + 1, max_overflow)
         #: the plan's statements as the driver takes them, compiled once each
         self.statements = Statements(self.engine.dialect, self.convert)
 
@@ -346,4 +348,5 @@ class Database:
             current.deadline = None
 
     def dispose(self) -> None:
+        self.committer.close(self.timeouts.statement)
         self.engine.dispose()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -13,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import anyio.to_thread
 
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.locks import arrived
@@ -40,15 +41,15 @@ class CommitStats:
 
 class Job:
     """One write: queued, then taken into a batch, then done with its outcome (``value`` or
-    ``error``). A queued job may be woken to lead the next batch instead (``leads``)."""
+    ``error``); ``woken`` once its caller may look (on the caller's event loop, ``loop``)."""
 
-    __slots__ = ("deadline", "error", "fn", "leads", "taken", "value", "woken")
+    __slots__ = ("deadline", "error", "fn", "loop", "taken", "value", "woken")
 
     def __init__(self, fn: Callable[[Tx], Any], deadline: float) -> None:
         self.fn = fn
         self.deadline = deadline  # time.monotonic() by which its caller has an answer
         self.woken = asyncio.Event()  # the gateway runs on asyncio; anyio's Event wraps this one
-        self.leads = False
+        self.loop: asyncio.AbstractEventLoop | None = None  # its caller's (None: run by hand)
         self.taken = False
         self.value: Any = None
         self.error: BaseException | None = None
@@ -57,12 +58,16 @@ class Job:
 class GroupCommitter:
     """Group commit for one database: concurrent writes share one transaction and one commit.
 
-    The first write to arrive while no batch runs leads: it takes every queued job (up to
-    ``cap``), runs them in a worker thread in arrival order in one transaction
-    (:meth:`Database.run_batch`), and commits once. Only then does each job's caller get its
-    outcome, so a write is acknowledged after its commit. Jobs arriving meanwhile queue; when
-    the batch is done, the first of them is woken to lead the next one (so no caller serves
-    other callers' writes for long).
+    Writes queue; one thread of the committer's own (started by the first write) takes every
+    queued job (up to ``cap``), runs them in arrival order in one transaction
+    (:meth:`Database.run_batch`), and commits once. Only then are the batch's callers told (one
+    call into their event loop for the whole batch), so a write is acknowledged after its
+    commit. Jobs arriving meanwhile queue, and the thread takes them as the next batch as soon as
+    it is done, without waiting for the event loop; it is woken only when it found nothing to do.
+    (A worker thread per batch, as anyio's ``to_thread`` lends, cost the event loop a hand-off
+    and a thread's wake-up for every batch, and left the database idle while the loop got round
+    to starting the next one.) The thread holds one of the database's connections at a time:
+    the engine's pool has one beside the readers' (:class:`Database`).
 
     A job that raises leaves nothing behind and its caller alone gets the exception; the others
     are unaffected (the batch is rolled back and they run again, each in a savepoint). When the
@@ -79,11 +84,19 @@ class GroupCommitter:
     def __init__(self, database: Database, cap: int = 64) -> None:
         self.database = database
         self.cap = cap
-        self._queue: deque[Job] = deque()
-        self._busy = False  # a batch runs, or a woken leader is about to start one
         self.stats = CommitStats()
         #: told each batch's size and duration in seconds (the metrics); None: nobody listens
         self.observe: Callable[[int, float], None] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """No job queued and no thread (also in a forked child, where none runs)."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()  # the queue, ``taken`` and the thread's state
+        self._ready = threading.Condition(self._lock)
+        self._queue: deque[Job] = deque()
+        self._thread: threading.Thread | None = None
+        self._idle = False  # the thread waits for work, and must be woken
 
     @property
     def queued(self) -> int:
@@ -94,34 +107,39 @@ class GroupCommitter:
         """Run ``fn`` in the next batch; its value once that batch has committed."""
         since = arrived.get()  # queued behind a write of the same object: that wait counts too
         job = Job(fn, (time.monotonic() if since is None else since) + self.database.timeouts.statement)
-        self._queue.append(job)
-        if self._busy:
-            await self._wait(job)
-        else:
-            self._busy = True
-            job.leads = True
-        if job.leads:
-            # shielded: the batch holds other callers' writes, and its outcome must reach them
-            with anyio.CancelScope(shield=True):
-                await self._lead()
+        job.loop = asyncio.get_running_loop()
+        if self._pid != os.getpid():
+            self._reset()
+        with self._lock:
+            self._queue.append(job)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"mapper-commit-{self.database.name}", daemon=True
+                )
+                self._thread.start()
+            elif self._idle:
+                self._idle = False
+                self._ready.notify()
+        await self._wait(job)
         if job.error is not None:
             raise job.error
         return job.value
 
     async def _wait(self, job: Job) -> None:
-        """Wait until ``job`` is done or woken to lead; a job still queued at its deadline is
-        withdrawn then (:meth:`_expire`: one timer, not a cancel scope, for each queued write). A
-        caller cancelled while its job is still queued withdraws it; once its batch runs, the job
-        is seen through (as a thread that cannot be abandoned) and the cancellation follows."""
-        timer = asyncio.get_running_loop().call_later(job.deadline - time.monotonic(), self._expire, job)
+        """Wait until ``job`` is done; a job still queued at its deadline is withdrawn then
+        (:meth:`_expire`: one timer, not a cancel scope, for each queued write). A caller
+        cancelled while its job is still queued withdraws it; once its batch runs, the job is seen
+        through (as a thread that cannot be abandoned) and the cancellation follows."""
+        assert job.loop is not None
+        timer = job.loop.call_later(job.deadline - time.monotonic(), self._expire, job)
         try:
             await job.woken.wait()
         except anyio.get_cancelled_exc_class():
-            if not job.taken:
-                if job.error is None:  # still queued (not withdrawn at its deadline)
+            with self._lock:
+                queued = not job.taken and job.error is None  # not withdrawn at its deadline
+                if queued:
                     self._queue.remove(job)
-                    if job.leads:
-                        self._hand_over()
+            if queued:
                 raise
             with anyio.CancelScope(shield=True):  # its batch runs: bounded by the batch's watchdog
                 await job.woken.wait()
@@ -130,51 +148,75 @@ class GroupCommitter:
             timer.cancel()
 
     def _expire(self, job: Job) -> None:
-        """``job``'s deadline has passed: still queued (not taken into a batch, nor woken to lead
-        one), the batches ahead are stuck, and it is withdrawn and fails as an outage; taken, its
-        batch's watchdog bounds it."""
-        if job.taken or job.woken.is_set():
-            return
-        self._queue.remove(job)
+        """``job``'s deadline has passed: still queued (not taken into a batch), the batches ahead
+        are stuck, and it is withdrawn and fails as an outage; taken, its batch's watchdog bounds
+        it."""
+        with self._lock:
+            if job.taken or job.error is not None:
+                return
+            self._queue.remove(job)
         job.error = DatabaseUnavailableError(self.database.name)
         log.warning("database %s: a write waited out its bound in the queue", self.database.name)
         job.woken.set()
 
-    async def _lead(self) -> None:
-        batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
-        for job in batch:
-            job.taken = True
+    def _run(self) -> None:
+        """The committer's thread: a batch of whatever is queued, for as long as it is its
+        committer's thread."""
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                while not self._queue:
+                    if self._thread is not me:
+                        return
+                    self._idle = True
+                    self._ready.wait()
+                if self._thread is not me:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
+                for job in batch:
+                    job.taken = True
+            self._commit(batch)
+
+    def _commit(self, batch: list[Job]) -> None:
+        """Run ``batch``, in this thread, and tell its callers."""
         # the oldest write's deadline, but never less than a second to run the batch at all: the
         # watchdog breaks the batch's connection then (a deadline carried as data)
         started = time.monotonic()
         deadline = max(min(job.deadline for job in batch), started + 1.0)
         try:
-            await anyio.to_thread.run_sync(
-                self.database.run_batch, batch, deadline, limiter=self.database.limiter
-            )
+            self.database.run_batch(batch, deadline)
         except BaseException as error:  # noqa: BLE001 - run_batch catches everything; never strand a job
             for job in batch:
                 if job.error is None:
                     job.error = error
-        finally:
-            stats = self.stats
-            self.stats = CommitStats(
-                stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch))
-            )
-            if self.observe is not None:
-                self.observe(len(batch), time.monotonic() - started)
-            # the next leader first: woken tasks run in the order they were woken, and the
-            # database would idle while this batch's callers render and send their responses
-            self._hand_over()
-            for job in batch:
-                job.leads = False
-                job.woken.set()
+        stats = self.stats
+        self.stats = CommitStats(stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch)))
+        duration = time.monotonic() - started
+        loops: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+        for job in batch:
+            if job.loop is not None:
+                loops.setdefault(job.loop, []).append(job)
+        first = True
+        for loop, jobs in loops.items():
+            try:  # one call into each loop for the whole batch (with the metrics' once)
+                loop.call_soon_threadsafe(self._done, jobs, len(batch) if first else 0, duration)
+                first = False
+            except RuntimeError:  # that loop is closed: nobody waits there any more
+                pass
 
-    def _hand_over(self) -> None:
-        """Wake the first queued job to lead the next batch, or stand down when none waits."""
-        if self._queue:
-            head = self._queue[0]
-            head.leads = True
-            head.woken.set()
-        else:
-            self._busy = False
+    def _done(self, jobs: list[Job], size: int, duration: float) -> None:
+        """On the callers' event loop: ``jobs``' batch is done."""
+        if size and self.observe is not None:
+            self.observe(size, duration)
+        for job in jobs:
+            job.woken.set()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the committer's thread once its batch (if any) is done; a later write starts
+        another. Jobs still queued stay for that one (or their deadline)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._idle = False
+            self._ready.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
