@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: seconds a committer's thread waits for a write before it ends (as anyio's idle worker
+#: threads do): a database nobody writes to holds no thread (and is not kept alive by one)
+IDLE = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class CommitStats:
@@ -161,7 +165,7 @@ class GroupCommitter:
 
     def _run(self) -> None:
         """The committer's thread: a batch of whatever is queued, for as long as it is its
-        committer's thread."""
+        committer's thread and writes keep coming."""
         me = threading.current_thread()
         while True:
             with self._lock:
@@ -169,7 +173,10 @@ class GroupCommitter:
                     if self._thread is not me:
                         return
                     self._idle = True
-                    self._ready.wait()
+                    if not self._ready.wait(IDLE) and not self._queue and self._thread is me:
+                        self._thread = None  # the next write starts another
+                        self._idle = False
+                        return
                 if self._thread is not me:
                     return
                 batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]

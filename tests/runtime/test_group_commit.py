@@ -6,6 +6,7 @@ while the writes under test queue behind it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import exc
 
 from mapper.plan import ENTERPRISE_USER, Statement
+from mapper.runtime import group_commit
 from mapper.runtime.database import Tx
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
@@ -262,3 +264,31 @@ async def test_database_errors_keep_their_kind(gateway):
     database = gateway.databases["hr"]
     with pytest.raises(exc.IntegrityError):
         await database.run(lambda tx: tx.run(GROUP_INSERT, {"name": "Research"}), write=True)
+
+
+async def test_the_committers_thread_ends_when_idle_and_the_next_write_starts_another(gateway, monkeypatch):
+    """The batches run in a thread of the committer's own, which ends after a while without
+    writes (and when the database is disposed); a write after that starts another."""
+    monkeypatch.setattr(group_commit, "IDLE", 0.05)
+    database = gateway.databases["hr"]
+
+    def runner(name: str) -> Callable[[Tx], threading.Thread]:
+        def run(tx: Tx) -> threading.Thread:
+            tx.run(GROUP_INSERT, {"name": name})
+            return threading.current_thread()
+
+        return run
+
+    first = await database.run(runner("First"), write=True)
+    assert first is not threading.current_thread() and first.name == "mapper-commit-hr"
+    with anyio.fail_after(30):
+        while first.is_alive():  # no write for a while: it ended
+            await anyio.sleep(0.01)
+    second = await database.run(runner("Second"), write=True)
+    assert second is not first
+    database.dispose()
+    assert not second.is_alive()
+    third = await database.run(runner("Third"), write=True)
+    assert third not in (first, second)
+    count = Statement(sql="SELECT COUNT(*) FROM groups WHERE name IN ('First', 'Second', 'Third')")
+    assert await database.run(lambda tx: tx.first(count)) == (3,)
