@@ -208,38 +208,65 @@ class Database:
     def run_batch(self, jobs: list[Job], deadline: float | None = None) -> None:
         """Run ``jobs`` in order in one write transaction and commit once; in the calling thread.
         Sets each job's outcome and never raises: a job that raises keeps its exception and
-        nothing of it is kept; when the transaction cannot go on or its commit fails, every job
-        still without an error gets that failure (nothing of the batch was kept).
+        nothing of it is kept; when the transaction cannot go on, every job still without an
+        error gets that failure (nothing of the batch was kept).
 
         The jobs first run without savepoints (a savepoint costs SQLite a copy of every page a
         job changes, and PostgreSQL a subtransaction). When one fails, that transaction is rolled
         back whole, and the others run again in a new one, each in a savepoint of its own
         (:meth:`Tx.run_job`), as does the next batch: failures come in runs (a client retrying a
-        refused write), and a replay costs more than the savepoints it saves."""
-        committed = False
+        refused write), and a replay costs more than the savepoints it saves. When the commit
+        itself is refused (a constraint the database checks only then: PostgreSQL's DEFERRABLE
+        INITIALLY DEFERRED, SQLite's deferred foreign keys), nothing of the batch was kept and the
+        refusal names no job: the jobs run again one per transaction (:meth:`_one_by_one`)."""
         current.deadline = deadline
         try:
-            failed = self._transaction(jobs, guarded=self._guarded)
-            if failed is not None and not self._guarded:
-                again = [job for job in jobs if job is not failed]
-                for job in again:
-                    job.value = None  # the rolled-back run's
-                if again:
-                    self._transaction(again, guarded=True)
-            self._guarded = failed is not None
-            committed = True
+            try:
+                failed = self._transaction(jobs, guarded=self._guarded)
+                if failed is not None and not self._guarded:
+                    again = [job for job in jobs if job is not failed]
+                    for job in again:
+                        job.value = None  # the rolled-back run's
+                    if again:
+                        self._transaction(again, guarded=True)
+                self._guarded = failed is not None
+            except exc.IntegrityError:  # refused at COMMIT (a job's own refusal is caught in it)
+                self._guarded = True
+                self._one_by_one(jobs, deadline)
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
-            if not committed:
-                if outlived(deadline) and not isinstance(error, OUTAGES):
-                    timeout = exc.TimeoutError("the write transaction outlived its bound")
-                    timeout.__cause__ = error
-                    error = timeout
-                self._fail(jobs, error)
+            self._fail(jobs, self._undone(error, deadline))
         finally:
             current.deadline = None
         for job in jobs:  # what each caller sees of its job's own failure
             if job.error is not None:
                 job.error = self._job_error(job.error)
+
+    def _one_by_one(self, jobs: list[Job], deadline: float | None) -> None:
+        """``jobs`` again, each in a transaction of its own, after their batch's commit was
+        refused: the one the constraint refuses gets that refusal, the others commit. Every job
+        runs again, one that failed on its own too (it may have failed on what a job before it
+        wrote, which is not kept now). A failure that ends the database's answers (an outage)
+        fails the job it hit and those after it; those before it are committed and keep their
+        outcome."""
+        for number, job in enumerate(jobs):
+            job.value = job.error = None  # the refused run's
+            try:
+                self._transaction([job], guarded=False)
+            except exc.IntegrityError as error:  # this job's own, refused at its COMMIT
+                job.value = None
+                job.error = error
+            except BaseException as error:  # noqa: BLE001 - delivered to the jobs not run yet
+                self._fail(jobs[number:], self._undone(error, deadline))
+                return
+
+    def _undone(self, error: BaseException, deadline: float | None) -> BaseException:
+        """``error``, which undid a transaction, as its jobs see it: a transaction that outlived
+        its bound (the watchdog broke its connection) as a timeout."""
+        if outlived(deadline) and not isinstance(error, OUTAGES):
+            timeout = exc.TimeoutError("the write transaction outlived its bound")
+            timeout.__cause__ = error
+            return timeout
+        return error
 
     def _transaction(self, jobs: list[Job], *, guarded: bool) -> Job | None:
         """``jobs`` in one write transaction, committed; the first that failed, or None. Guarded,
