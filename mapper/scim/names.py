@@ -23,7 +23,8 @@ then on the gateway (PATCH, strict mode, the store and its codec) looks keys up 
   Filters are canonical once per shape (:mod:`mapper.scim.filtershape`), not per request.
 
 Names the schemas do not know are kept as sent: the store ignores what the mapping does not map.
-When a client sends one name twice in different cases, the exact spelling wins, else the first.
+Two keys of one object that name one attribute (``userName`` and ``USERNAME``) make the body
+ambiguous, at any level: 400 ``invalidSyntax`` naming both (:func:`ambiguous`).
 The look-ups go through the type's :class:`~mapper.scim.attributes.Resolver`, the one
 case-insensitive resolver, whose memory the schemas bound.
 """
@@ -35,13 +36,14 @@ from functools import partial
 from typing import Any
 
 from mapper.scim.attributes import MAX_PATHS, Attribute, AttributeResolver
-from mapper.scim.errors import ScimError, invalid_path
+from mapper.scim.errors import ScimError, invalid_path, invalid_syntax
 from mapper.scim.paths import CACHED_LENGTH, AttributePath, parse_path
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 
 #: The keys of a PATCH operation, and of a PATCH body's envelope.
 _OPERATION = {"op": "op", "path": "path", "value": "value"}
 _PATCH_BODY = {"operations": "Operations", "schemas": "schemas"}
+_ENVELOPE = frozenset(_PATCH_BODY.values())
 
 
 def resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any
     out = _renamed(body, top)
     for key, value in out.items():
         if isinstance(value, dict) and resolver.schema_urn(key) == key:
-            out[key] = _renamed(value, partial(_extension_name, resolver, key))
+            out[key] = _renamed(value, partial(_extension_name, resolver, key), key)
             container: dict[str, Any] = out[key]
             for name, inner in container.items():
                 container[name] = _valued(resolver.resolve(key, name), inner, resolver)
@@ -67,13 +69,13 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
     """The ``Operations`` of a PATCH body (any case), each operation's keys canonical and its
     path parsed with canonical names; what is not a list, or not an operation object, is passed
     on as sent for PATCH to refuse."""
-    if "Operations" in body:  # as RFC 7644 spells it (the exact spelling wins over any other)
+    if "Operations" in body and body.keys() <= _ENVELOPE:  # as RFC 7644 spells it
         ops = body["Operations"]
     else:
         ops = _renamed(body, lambda key: _PATCH_BODY.get(key.casefold(), key)).get("Operations")
     if not isinstance(ops, list):
         return ops
-    out = [_operation(op) if isinstance(op, dict) else op for op in ops]
+    out = [_operation(op, index) if isinstance(op, dict) else op for index, op in enumerate(ops)]
     for op in out:
         text = op.get("path") if isinstance(op, dict) else None
         if isinstance(text, str) and text.strip():
@@ -84,11 +86,11 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
     return out
 
 
-def _operation(op: dict[str, Any]) -> dict[str, Any]:
+def _operation(op: dict[str, Any], index: int) -> dict[str, Any]:
     """A copy of one operation with canonical keys (most arrive so already)."""
     if op.keys() <= _OPERATION.keys():
         return dict(op)
-    return _renamed(op, _operation_key)
+    return _renamed(op, _operation_key, f"Operations[{index}]")
 
 
 def _operation_key(key: str) -> str:
@@ -175,7 +177,7 @@ def complex_value(info: Attribute, value: Any, resolver: AttributeResolver) -> A
     anything else as it is."""
     if not isinstance(value, dict):
         return value
-    return _renamed(value, lambda sub: resolver.resolve(info.urn, info.name, sub).sub or sub)
+    return _renamed(value, lambda sub: resolver.resolve(info.urn, info.name, sub).sub or sub, info.name)
 
 
 def _extension_name(resolver: AttributeResolver, urn: str, name: str) -> str:
@@ -191,13 +193,35 @@ def _valued(info: Attribute, value: Any, resolver: AttributeResolver) -> Any:
     return complex_value(info, value, resolver)
 
 
-def _renamed(mapping: dict[str, Any], canonical: Callable[[str], str]) -> dict[str, Any]:
-    """``mapping`` with each key as ``canonical`` spells it; of two keys with one canonical
-    name, the one spelled exactly wins, else the first."""
+def _renamed(mapping: dict[str, Any], canonical: Callable[[str], str], within: str = "") -> dict[str, Any]:
+    """``mapping`` with each key as ``canonical`` spells it; two keys with one canonical name are
+    :func:`ambiguous` (``within``: the attribute or operation ``mapping`` is the value of)."""
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         name = canonical(key) if isinstance(key, str) else key
-        if name != key and (name in mapping or name in out):
-            continue
+        if name in out:
+            first = next(k for k in mapping if (canonical(k) if isinstance(k, str) else k) == name)
+            raise ambiguous(first, key, within)
         out[name] = value
     return out
+
+
+def distinct_keys(mapping: dict[str, Any], within: str = "") -> None:
+    """Raise :func:`ambiguous` when two keys of ``mapping`` differ only in case (names that are not
+    made canonical first: the keys of a PATCH operation's value without a path)."""
+    folded: dict[str, str] = {}
+    for key in mapping:
+        if isinstance(key, str):
+            first = folded.setdefault(key.casefold(), key)
+            if first != key:
+                raise ambiguous(first, key, within)
+
+
+def ambiguous(first: str, second: str, within: str = "") -> ScimError:
+    """400 ``invalidSyntax``: ``first`` and ``second``, keys of one object, name one attribute
+    (attribute names are case-insensitive, RFC 7643 §2.1), so which value is meant is unknown."""
+    where = f" in '{within}'" if within else ""
+    return invalid_syntax(
+        f"'{first}' and '{second}'{where} name the same attribute (attribute names are"
+        " case-insensitive): send it once"
+    )

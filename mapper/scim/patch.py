@@ -149,6 +149,7 @@ class _Resolution:
             return
         if not isinstance(value, dict):
             raise invalid_value(f"'{op}' without a path needs an object of attributes as its value")
+        names.distinct_keys(value, urn or "")
         for key, item in value.items():
             if not isinstance(key, str):
                 raise invalid_value("attribute names must be strings")
@@ -245,9 +246,12 @@ class _Resolution:
             else:
                 raise invalid_value(f"'{info.name}' takes an object of sub-attributes, not {kind_of(value)}")
         out: dict[str, Any] = {}
+        seen: dict[str, str] = {}  # canonical name: the key that gave it, nulls too
         for key, sub_value in value.items():
-            if sub_value is None:
-                continue
             sub = self.resolver.resolve(info.urn, info.name, key)
-            out[sub.sub or key] = coerce_value(sub_value, sub) if sub.known else sub_value
+            name = sub.sub or key
+            if seen.setdefault(name, key) != key:
+                raise names.ambiguous(seen[name], key, info.name)
+            if sub_value is not None:
+                out[name] = coerce_value(sub_value, sub) if sub.known else sub_value
         return out

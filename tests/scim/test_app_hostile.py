@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.databases import HrDatabase
-from tests.support.scim import CORE_USER, ERROR, app_fixtures, mapping_client, patch_body
+from tests.support.scim import CORE_USER, ERROR, PATCH_OP, app_fixtures, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
 
@@ -169,3 +169,75 @@ async def test_a_timestamp_without_zone_holds_the_utc_moment_in_any_session_zone
     finally:
         db.execute(f"ALTER DATABASE {name} RESET timezone")
     assert db.execute("SELECT hired_on FROM accounts WHERE login = 'grace'") == [(datetime(2020, 1, 1),)]
+
+
+@pytest.mark.parametrize(
+    ("body", "first", "second"),
+    [
+        ({"userName": "a", "USERNAME": "b"}, "userName", "USERNAME"),
+        ({"userName": "a", "name": {"givenName": "A", "GIVENNAME": "B"}}, "givenName", "GIVENNAME"),
+        ({"userName": "a", ACME: {"hiredOn": "2020-01-01T00:00:00Z", "HiredOn": None}}, "hiredOn", "HiredOn"),
+        ({"userName": "a", ACME: {}, ACME.upper(): {}}, ACME, ACME.upper()),
+        (
+            {"userName": "a", "emails": [{"value": "a@example.com", "Value": "b@example.com"}]},
+            "value",
+            "Value",
+        ),
+    ],
+)
+async def test_one_attribute_sent_twice_in_two_cases_is_ambiguous(
+    client: httpx.AsyncClient, db: HrDatabase, body: dict[str, Any], first: str, second: str
+) -> None:
+    """Attribute names are case-insensitive (RFC 7643 §2.1): ``userName`` and ``USERNAME`` in one
+    object name one attribute with two values, at any level. The first used to be kept silently;
+    now the body is refused, naming both keys, and nothing is written."""
+    before = stored(db)
+    detail = refused(
+        await client.post("/Users", json={"schemas": [CORE_USER, ACME], **body}), 400, "invalidSyntax"
+    )
+    assert f"'{first}' and '{second}'" in detail, detail
+    replaced = await client.put("/Users/1", json={"schemas": [CORE_USER, ACME], **body})
+    assert f"'{first}' and '{second}'" in refused(replaced, 400, "invalidSyntax")
+    assert stored(db) == before
+
+
+@pytest.mark.parametrize(
+    ("operation", "first", "second"),
+    [
+        ({"op": "replace", "value": {"userName": "x", "USERNAME": "y"}}, "userName", "USERNAME"),
+        (
+            {"op": "replace", "path": "name", "value": {"givenName": "A", "givenname": "B"}},
+            "givenName",
+            "givenname",
+        ),
+        (
+            {"op": "add", "path": "emails", "value": [{"value": "a@example.com", "VALUE": "b"}]},
+            "value",
+            "VALUE",
+        ),
+        (
+            {"op": "remove", "path": "emails", "value": [{"value": "a@example.com", "VALUE": "b"}]},
+            "value",
+            "VALUE",
+        ),
+        (
+            {"op": "replace", "value": {ACME: {"hiredOn": None, "HIREDON": "2020-01-01T00:00:00Z"}}},
+            "hiredOn",
+            "HIREDON",
+        ),
+        ({"op": "replace", "path": "name.givenName", "value": "A", "VALUE": "B"}, "value", "VALUE"),
+    ],
+)
+async def test_one_attribute_sent_twice_in_a_patch_is_ambiguous(
+    client: httpx.AsyncClient, db: HrDatabase, operation: dict[str, Any], first: str, second: str
+) -> None:
+    before = stored(db)
+    patched = await client.patch(
+        "/Users/1", json=patch_body({"op": "replace", "path": "name.givenName", "value": "Z"}, operation)
+    )
+    assert f"'{first}' and '{second}'" in refused(patched, 400, "invalidSyntax")
+    envelope = {"schemas": [PATCH_OP], "Operations": [], "OPERATIONS": [operation]}
+    assert "'Operations' and 'OPERATIONS'" in refused(
+        await client.patch("/Users/1", json=envelope), 400, "invalidSyntax"
+    )
+    assert stored(db) == before

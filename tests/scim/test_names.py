@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mapper.runtime.codec import Codec
 from mapper.scim import filtershape, names
 from mapper.scim.attributes import MAX_PATHS, Resolver
+from mapper.scim.errors import ScimError
 from mapper.scim.filter import parse_filter
 from mapper.scim.paths import AttributePath
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
@@ -40,9 +41,13 @@ def test_a_body_in_any_case_takes_the_canonical_names() -> None:
     }
 
 
-def test_the_exact_spelling_wins_else_the_first() -> None:
-    assert names.resource({"USERNAME": "a", "userName": "b", "username": "c"}, USERS) == {"userName": "b"}
-    assert names.resource({"USERNAME": "a", "username": "c"}, USERS) == {"userName": "a"}
+def test_one_name_in_two_cases_is_ambiguous() -> None:
+    """It used to keep the exact spelling, else the first: a value the client also sent was lost."""
+    with pytest.raises(ScimError, match="'USERNAME' and 'userName' name the same attribute"):
+        names.resource({"USERNAME": "a", "userName": "b", "username": "c"}, USERS)
+    with pytest.raises(ScimError, match="'Value' and 'value' in 'manager' name the same attribute"):
+        names.resource({ENTERPRISE: {"manager": {"Value": "1", "value": "2"}}}, USERS)
+    assert names.resource({"nick": "a", "NICK": "b"}, USERS) == {"nick": "a", "NICK": "b"}  # unknown: ignored
 
 
 def test_the_codec_reads_a_body_normalised_at_the_edge() -> None:
