@@ -231,6 +231,12 @@ class Codec:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
+                if raw is MISSING and current is not None and attr.type == "dateTime":
+                    # a stored value that is no dateTime (MySQL's 0000-00-00) is not rendered, so
+                    # a resource as read lacks it: written back as stored, not cleared
+                    stored = slot.value(current)
+                    if stored is not None and self.scim(slot, stored) is None:
+                        out[slot.param] = stored
                 continue
             try:
                 value = coerce(attr, raw, self.dialect, strict=strict)

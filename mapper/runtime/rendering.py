@@ -31,16 +31,18 @@ _TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
 # values: database -> SCIM
 
 
-def format_datetime(value: datetime | date | str | int) -> str:
+def format_datetime(value: datetime | date | str | int) -> str | None:
     """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
-    the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch)."""
+    the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch).
+    None for text that is no timestamp (MySQL's zero date ``0000-00-00 00:00:00``, which pymysql
+    returns as text): no value, rather than a dateTime no client can read."""
     if isinstance(value, int):
         return format_instant(value)
     if isinstance(value, str):
         try:
             parsed: datetime | date = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return None
         value = parsed
     if isinstance(value, datetime):
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -137,6 +139,7 @@ def _render_step(slot: Slot) -> RenderStep:
 
         return slot.index, None, slot.transform.read, attr.attribute, place_known
     text = None if slot.ident is not None or attr.type in _CONVERTED else attr.type
+    convert: Callable[[Any], Any]
     if slot.ident is not None:
         convert = slot.ident
     elif attr.type == "dateTime":
@@ -149,9 +152,10 @@ def _render_step(slot: Slot) -> RenderStep:
     return slot.index, text, convert, attr.attribute, _placer(slot)
 
 
-def _datetime(value: Any) -> str:
+def _datetime(value: Any) -> str | None:
     """A dateTime attribute's value: :func:`to_scim`'s, straight to the instant formatter for the
-    integers the cache keeps timestamps as (:func:`mapper.runtime.record.instant`)."""
+    integers the cache keeps timestamps as (:func:`mapper.runtime.record.instant`); None (left
+    out) for text that is no timestamp."""
     return format_instant(value) if type(value) is int else format_datetime(value)
 
 
@@ -295,7 +299,11 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
                 lines.append(f"        v = c{n}(v)")
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
-            lines += ["        " + line for line in _placed(n, place, namespace)]
+            placed = _placed(n, place, namespace)
+            if convert is _datetime:  # text that is no timestamp is left out
+                lines += ["        if v is not None:", *("            " + line for line in placed)]
+            else:
+                lines += ["        " + line for line in placed]
         lines.append("    return resource, meta")
         source = "\n".join(lines)
         exec(compile(source, f"<renderer {present}>", "exec"), namespace)  # noqa: S102 - see the class

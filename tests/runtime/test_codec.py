@@ -34,6 +34,7 @@ def test_format_datetime_is_rfc3339_utc():
         format_datetime(datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=plus2)) == "2026-01-02T01:04:05.123456Z"
     )
     assert format_datetime("2026-01-02 03:04:05") == "2026-01-02T03:04:05Z"
+    assert format_datetime("0000-00-00 00:00:00") is None  # MySQL's zero date: no value
 
 
 @pytest.mark.parametrize(

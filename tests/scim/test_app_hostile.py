@@ -241,3 +241,28 @@ async def test_one_attribute_sent_twice_in_a_patch_is_ambiguous(
         await client.patch("/Users/1", json=envelope), 400, "invalidSyntax"
     )
     assert stored(db) == before
+
+
+@pytest.mark.parametrize("db", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True)
+async def test_a_zero_date_is_no_value_and_stays_as_stored(db: HrDatabase, tmp_path: Path) -> None:
+    """MySQL's zero date (``0000-00-00 00:00:00``, stored by another application under a lax
+    sql_mode) is no dateTime: it was returned as that string, which a SCIM client cannot read. It
+    is now absent from what is rendered, and a PATCH or a PUT of the resource as read (without
+    it) writes it back as stored, not NULL over it."""
+    db.execute("UPDATE accounts SET hired_on = '0000-00-00 00:00:00'")
+    async with mapping_client(db, tmp_path, MAPPING) as client:
+        read = await client.get("/Users/1")
+        assert read.status_code == 200, read.text
+        assert "hiredOn" not in read.json().get(ACME, {}), read.text
+        listed = await client.get("/Users", params={"filter": 'userName eq "ada"'})
+        assert "0000" not in listed.text
+        rename = patch_body({"op": "replace", "path": "name.givenName", "value": "A"})
+        patched = await client.patch("/Users/1", json=rename)
+        assert patched.status_code == 200, patched.text
+        assert "hiredOn" not in patched.json().get(ACME, {}), patched.text
+        resource = {k: v for k, v in patched.json().items() if k not in ("id", "meta")}
+        replaced = await client.put("/Users/1", json={**resource, "name": {"givenName": "B"}})
+        assert replaced.status_code == 200, replaced.text
+        assert "0000" not in replaced.text
+    assert stored(db)[0][1:3] == ("ada", "B")
+    assert str(db.execute("SELECT CAST(hired_on AS CHAR) FROM accounts")[0][0]) == "0000-00-00 00:00:00"
