@@ -26,6 +26,8 @@ __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
 
 MISSING: Any = object()  # an attribute the client did not send
+#: the types whose stored value may have no SCIM value (rendered as none: see rendering.to_scim)
+_LEFT_OUT = frozenset({"dateTime", "decimal"})
 
 
 def field(mapping: Any, key: str) -> Any:
@@ -231,9 +233,9 @@ class Codec:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
-                if raw is MISSING and current is not None and attr.type == "dateTime":
-                    # a stored value that is no dateTime (MySQL's 0000-00-00) is not rendered, so
-                    # a resource as read lacks it: written back as stored, not cleared
+                if raw is MISSING and current is not None and attr.type in _LEFT_OUT:
+                    # a stored value SCIM has no value for (MySQL's 0000-00-00, a NaN) is not
+                    # rendered, so a resource as read lacks it: written back as stored, not cleared
                     stored = slot.value(current)
                     if stored is not None and self.scim(slot, stored) is None:
                         out[slot.param] = stored

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import partial
+from math import isfinite
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # slots.py and values.py read stored values with to_scim
@@ -64,8 +65,7 @@ def to_scim(attr_type: str, value: Any) -> Any:
     if attr_type == "integer":
         return int(value)
     if attr_type == "decimal":
-        number = Decimal(value) if not isinstance(value, Decimal) else value
-        return int(number) if number == number.to_integral_value() else float(number)
+        return _decimal(value)
     if attr_type == "dateTime":
         return format_datetime(value)
     if isinstance(value, bytes | bytearray | memoryview):
@@ -144,12 +144,33 @@ def _render_step(slot: Slot) -> RenderStep:
         convert = slot.ident
     elif attr.type == "dateTime":
         convert = _datetime
+    elif attr.type == "decimal":
+        convert = _decimal
     else:
         convert = partial(to_scim, attr.type)
     simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
     if simple and slot.extension is None:
         return slot.index, text, convert, attr.attribute, None
     return slot.index, text, convert, attr.attribute, _placer(slot)
+
+
+def _decimal(value: Any) -> int | float | None:
+    """A decimal attribute's value: an integer when it is integral and fits 64 bits (orjson's
+    integers), else a float; None (left out) for what JSON has no number for: a value that is not
+    finite (PostgreSQL's ``NaN`` and ``Infinity``, SQLite's ``9e999``) or no number at all."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    if number == number.to_integral_value() and -_INT64 <= number < _INT64:
+        return int(number)
+    as_float = float(number)
+    return as_float if isfinite(as_float) else None
+
+
+_INT64 = 2**63
 
 
 def _datetime(value: Any) -> str | None:
@@ -300,7 +321,7 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
             placed = _placed(n, place, namespace)
-            if convert is _datetime:  # text that is no timestamp is left out
+            if convert is _datetime or convert is _decimal:  # no SCIM value: left out
                 lines += ["        if v is not None:", *("            " + line for line in placed)]
             else:
                 lines += ["        " + line for line in placed]

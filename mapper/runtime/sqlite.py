@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,11 @@ from mapper.runtime.driver_errors import as_sqlalchemy
 from mapper.runtime.urls import engine_url
 
 log = logging.getLogger(__name__)
+
+# A decimal attribute's value is a Decimal, which sqlite3 cannot bind (a 500 on every write of
+# one): bound as its text, which the column's affinity reads as the number it holds. The sqlite3
+# module's own hook, for every connection of the process; no cost for the types it binds itself.
+sqlite3.register_adapter(Decimal, str)
 
 
 def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:

@@ -9,6 +9,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from math import isfinite
 from typing import Any
 
 from mapper.plan import PlanAttribute
@@ -121,7 +122,7 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str, *, strict: bool = Fals
             except InvalidOperation:
                 pass
             else:
-                if number.is_finite():
+                if number.is_finite() and isfinite(float(number)):  # JSON's numbers are doubles
                     return number
         raise InvalidValueError(attr.path, "expected a decimal number")
     if kind == "dateTime":
