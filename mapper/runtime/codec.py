@@ -109,6 +109,7 @@ class Codec:
                 None if s.attr.multi_valued or s.complex else s.attr.attribute,
                 s.attr.sub_attribute,
                 s.attr.required or s is query,
+                s.attr.type in _LEFT_OUT,  # absent, kept as stored when it had no SCIM value
             )
             for s in self.slots
             if s.writable
@@ -215,7 +216,7 @@ class Codec:
         if not isinstance(resource, dict):
             raise InvalidValueError("", "expected a JSON object")
         out: dict[str, Any] = {}
-        for slot, attr, name, sub, strict in self._writes:
+        for slot, attr, name, sub, strict, keeps in self._writes:
             if name is None:
                 raw = self.read(slot, resource)
             else:  # as read() reads a single-valued attribute, or its sub-attribute in an object
@@ -233,7 +234,7 @@ class Codec:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
-                if raw is MISSING and current is not None and attr.type in _LEFT_OUT:
+                if keeps and raw is MISSING and current is not None:
                     # a stored value SCIM has no value for (MySQL's 0000-00-00, a NaN) is not
                     # rendered, so a resource as read lacks it: written back as stored, not cleared
                     stored = slot.value(current)
