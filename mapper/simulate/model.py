@@ -162,16 +162,17 @@ def from_plan(plan: Plan) -> TargetModel:
     )
 
 
-Keys = tuple[set[str], set[str], set[str], set[str]]
+Keys = tuple[set[str], set[str], set[str], set[str], dict[str, str]]
 
 
 def _schema_keys(schema: dict[str, Any]) -> Keys:
-    """(writable, readable, immutable, caseExact) keys of one /Schemas document."""
+    """(writable, readable, immutable, caseExact, required -> type) keys of one /Schemas document."""
     urn = str(schema.get("id", ""))
     writable: set[str] = set()
     readable: set[str] = set()
     immutable: set[str] = set()
     case_exact: set[str] = set()
+    required: dict[str, str] = {}
 
     def note(key: str | None, attr: dict[str, Any]) -> None:
         if key is None:
@@ -183,6 +184,8 @@ def _schema_keys(schema: dict[str, Any]) -> Keys:
             immutable.add(key)
         elif mutability in WRITABLE:
             writable.add(key)
+        if attr.get("required") and mutability in (*WRITABLE, "immutable"):
+            required[key] = str(attr.get("type", "string"))
         if attr.get("returned", "default") != "never" and attr.get("mutability") != "writeOnly":
             readable.add(key)
 
@@ -199,7 +202,7 @@ def _schema_keys(schema: dict[str, Any]) -> Keys:
             continue
         for sub in subs:
             note(attribute_key(urn, name, str(sub.get("name", "")), False), sub)
-    return writable, readable, immutable, case_exact
+    return writable, readable, immutable, case_exact, required
 
 
 def _dicts(value: Any) -> Iterable[dict[str, Any]]:
@@ -221,12 +224,14 @@ def from_discovery(resource_types: list[dict[str, Any]], schemas: list[dict[str,
         readable: set[str] = set()
         immutable: set[str] = set()
         case_exact: set[str] = set()
+        required: dict[str, str] = {}
         for urn in urns:
-            w, r, i, c = keys.get(urn, (set(), set(), set(), set()))
+            w, r, i, c, q = keys.get(urn, (set(), set(), set(), set(), {}))
             writable |= w
             readable |= r
             immutable |= i
             case_exact |= c
+            required |= q
         return ObjectModel(
             name=name,
             endpoint=str(found.get("endpoint") or f"/{name}s"),
@@ -236,6 +241,7 @@ def from_discovery(resource_types: list[dict[str, Any]], schemas: list[dict[str,
             readable=frozenset(readable),
             immutable=frozenset(immutable),
             case_exact=frozenset(case_exact),
+            required=required,
         )
 
     return TargetModel(users=model("User"), groups=model("Group"))

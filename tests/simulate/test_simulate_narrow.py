@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from mapper.pipeline import load
-from mapper.simulate.report import render_text
-from mapper.simulate.runner import simulate_plan
+from mapper.simulate.report import Report, render_text
+from mapper.simulate.runner import discover, in_process, simulate_plan
+from mapper.simulate.scenario import run_scenario
 from tests.support.databases import HrDatabase, reset_database
 
 pytestmark = pytest.mark.anyio
@@ -80,3 +81,19 @@ async def test_narrow_columns_and_an_anchor_from_employee_number_on_mariadb(
     mariadb_url: str, tmp_path: Path
 ) -> None:
     await simulate(mariadb_url, "mysql", tmp_path)
+
+
+async def test_a_url_target_is_sent_what_its_schemas_say_is_required(tmp_path: Path) -> None:
+    """A running gateway publishes no column lengths, but /Schemas says what is required: the
+    POST carries the employeeNumber (SQLite, which takes any length, so only that is tested)."""
+    url = f"sqlite:///{tmp_path / 'staff.db'}"
+    HrDatabase(name="staff", url=url, dialect="sqlite").execute(SCHEMA)
+    path = tmp_path / "staff.map"
+    path.write_text(MAPPING.replace("DIALECT", "sqlite"), encoding="utf-8")
+    report = Report()
+    async with in_process(load(str(path)), {"STAFF_DATABASE_URL": url}) as (client, _):
+        model = await discover(client, report)
+        assert model is not None and model.users is not None
+        assert dict(model.users.required) == {"userName": "string", "enterprise:employeeNumber": "string"}
+        await run_scenario(client, model, report=report)
+    assert report.failed == 0 and report.passed > 20, render_text(report)
