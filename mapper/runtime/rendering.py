@@ -59,9 +59,7 @@ def format_datetime(value: datetime | date | str | int) -> str | None:
 def to_scim(attr_type: str, value: Any) -> Any:
     """A database value as the JSON value of a SCIM attribute of ``attr_type``."""
     if attr_type == "boolean":
-        if isinstance(value, str):
-            return value.strip().lower() in _TRUE
-        return bool(value)
+        return _boolean(value)
     if attr_type == "integer":
         return int(value)
     if attr_type == "decimal":
@@ -146,12 +144,22 @@ def _render_step(slot: Slot) -> RenderStep:
         convert = _datetime
     elif attr.type == "decimal":
         convert = _decimal
+    elif attr.type == "boolean":
+        convert = _boolean
     else:
         convert = partial(to_scim, attr.type)
     simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
     if simple and slot.extension is None:
         return slot.index, text, convert, attr.attribute, None
     return slot.index, text, convert, attr.attribute, _placer(slot)
+
+
+def _boolean(value: Any) -> bool:
+    """A boolean attribute's value: text is true when it is one of :data:`_TRUE` (any case, spaces
+    around), anything else by its truth (``ShapeRenderers.compile`` writes this in line)."""
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE
+    return bool(value)
 
 
 def _decimal(value: Any) -> int | float | None:
@@ -313,8 +321,8 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             lines += [f"    v = record._{index}", "    if v is not None:"]
             if convert is _datetime:  # _datetime, in line
                 lines.append("        v = format_instant(v) if type(v) is int else format_datetime(v)")
-            elif isinstance(convert, partial) and convert.func is to_scim and convert.args == ("boolean",):
-                namespace["true_texts"] = _TRUE  # to_scim's boolean, in line
+            elif convert is _boolean:  # _boolean, in line
+                namespace["true_texts"] = _TRUE
                 lines.append("        v = v.strip().lower() in true_texts if isinstance(v, str) else bool(v)")
             elif text is None:
                 lines.append(f"        v = c{n}(v)")
