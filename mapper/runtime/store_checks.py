@@ -6,8 +6,7 @@ holds (:meth:`StoreChecks._locked`); and the database's refusals turned into SCI
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy import exc
@@ -24,6 +23,7 @@ from mapper.runtime.errors import (
     UniquenessError,
 )
 from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.locks import Hold
 from mapper.runtime.record import Record
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
@@ -52,20 +52,19 @@ class StoreChecks(StoreReads):
     def _anchor_slot(self) -> Any:
         return self.codec.by_path.get((self.obj.anchor_attribute or "").lower())
 
-    @asynccontextmanager
-    async def _locked(self, values: dict[str, Any], key: Key | None) -> AsyncIterator[None]:
-        """Hold a write's locks: the object's id, unless it is new, and each unique value it
-        writes (the query attribute's and every unique one's), so that two writes of this process
-        taking one value run one after the other. Whether another object holds a value is asked
-        of the database, in the write's transaction (:func:`~mapper.runtime.decisions.unclaimed`),
-        and unique constraints back that."""
+    def _locked(self, values: dict[str, Any], key: Key | None) -> Hold:
+        """A write's locks, held with ``async with``: the object's id, unless it is new, and each
+        unique value it writes (the query attribute's and every unique one's), so that two writes
+        of this process taking one value run one after the other (the hold itself is returned, not
+        a generator's context manager around it: a frame and a generator less per write). Whether
+        another object holds a value is asked of the database, in the write's transaction
+        (:func:`~mapper.runtime.decisions.unclaimed`), and unique constraints back that."""
         locks: list[Hashable] = [] if key is None else [("id", key)]
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is not None:
                 locks.append(("unique", slot.attr.path, self.codec.fold(value, slot.attr.case_exact)))
-        async with self._locks.hold(locks):
-            yield
+        return self._locks.hold(locks)
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
         """Immutable attributes keep their value; so does the attribute an anchor is taken from

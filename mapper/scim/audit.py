@@ -8,19 +8,22 @@ too (client and type null), so failed attempts show up next to the writes.
 
 :class:`AuditLog` writes the line when the front door (:mod:`mapper.scim.front`) sends a write's
 answer; reads pay a single set look-up there. Handlers name what they touched with :func:`note`.
+Under ``mapper serve``'s own logging set-up the line is written without ``logging``'s record
+(:class:`mapper.scim.logs.LinesAtOnce`: the same bytes, a third of the CPU).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import orjson
 from starlette.types import Scope
 
 from mapper.scim.auth import CLIENT_KEY
+from mapper.scim.logs import LinesAtOnce
 
 AUDIT_LOGGER = "mapper.audit"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,11 +60,11 @@ def _record(scope: Scope) -> AuditRecord:
 
 
 def audit_line(
-    *, client: str | None, method: str, record: AuditRecord, status: int, duration_ms: float
-) -> bytes:
-    """The JSON line for one write (bytes, without the newline)."""
+    *, time: str, client: str | None, method: str, record: AuditRecord, status: int, duration_ms: float
+) -> dict[str, object]:
+    """The fields of one write's JSON line, in the line's order."""
     line: dict[str, object] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": time,
         "client": client,
         "method": method,
         "type": record.object_type,
@@ -71,7 +74,7 @@ def audit_line(
     }
     if record.dropped:
         line["dropped"] = [{"path": path, "id": id} for path, id in record.dropped]
-    return orjson.dumps(line)
+    return line
 
 
 class AuditTrail:
@@ -96,6 +99,8 @@ class AuditLog:
     def __init__(self, logger: logging.Logger | None = None, trail: AuditTrail | None = None) -> None:
         self.logger = logger or logging.getLogger(AUDIT_LOGGER)
         self.trail = trail
+        self.at_once = LinesAtOnce(self.logger)
+        self._second: tuple[int, str] = (-1, "")  # the line's time to the second, made once a second
 
     def write(self, scope: Scope, status: int, seconds: float) -> None:
         """The line of the write request ``scope``, answered with ``status`` after ``seconds``: one
@@ -107,14 +112,30 @@ class AuditLog:
             record = record or AuditRecord()
         logged = self.logger.isEnabledFor(logging.INFO)
         if logged or self.trail is not None:
-            line = audit_line(
+            at = time.time()
+            fields = audit_line(
+                time=self._time(at),
                 client=scope.get(CLIENT_KEY),
                 method=scope["method"],
                 record=record,
                 status=status,
                 duration_ms=seconds * 1000,
             )
+            line = orjson.dumps(fields)
             if self.trail is not None:
                 self.trail.append(line)
             if logged:
-                self.logger.info(line.decode())
+                message = line.decode()
+                if not self.at_once.write(message, fields, at):  # another set-up: through logging
+                    self.logger.info(message)
+
+    def _time(self, at: float) -> str:
+        """The instant ``at`` (``time.time()``) in UTC as ``datetime.isoformat(timespec=
+        "milliseconds")`` writes it (``2026-12-06T19:20:51.821+00:00``), the second's text made
+        once a second."""
+        second = int(at)
+        made, text = self._second
+        if made != second:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, text)
+        return f"{text}.{int((at - second) * 1000):03d}+00:00"

@@ -12,14 +12,13 @@ import logging
 import os
 import socket
 import sqlite3
-import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
 from mapper.plan import Plan
 from mapper.scim.connections import guarded_protocol
-from mapper.scim.logs import JsonFormatter
+from mapper.scim.logs import TEXT_FORMAT, TEXT_FORMAT_PROCESS, JsonFormatter, StderrHandler
 from mapper.scim.settings import Settings, unknown_variables
 
 if TYPE_CHECKING:
@@ -43,9 +42,6 @@ __all__ = [
 
 log = logging.getLogger("mapper.scim")
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-TEXT_FORMAT_PROCESS = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
-
 
 def configure_logging(level: str, format: str = "text", *, process: bool = False) -> None:
     """One format for our loggers and uvicorn's, on stderr: text lines, or one JSON object per
@@ -66,22 +62,6 @@ def configure_logging(level: str, format: str = "text", *, process: bool = False
     logging.logMultiprocessing = False
     logging.logProcesses = process
     logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # Python 3.12: the task's name
-
-
-class StderrHandler(logging.StreamHandler):
-    """Writes to ``sys.stderr`` as it is at each record, not as it was when configured (as
-    logging's own last-resort handler does): a test that swapped stderr may have closed it."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
 
 
 def warn_unknown_variables(environ: Mapping[str, str]) -> None:

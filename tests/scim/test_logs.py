@@ -8,11 +8,12 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from mapper.scim.logs import JsonFormatter
+from mapper.scim.logs import JsonFormatter, LinesAtOnce
 from mapper.scim.server import configure_logging
 
 
@@ -102,3 +103,76 @@ def test_with_workers_each_line_names_its_process(configured: Callable[..., list
     assert json.loads(line)["process"] == os.getpid()
     (single,) = configured("text", process=False)
     assert single.endswith(" WARNING mapper.test: hello") and str(os.getpid()) not in single
+
+
+def _audit_through(handler_filter: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+    """One audit line (with a dropped reference) as ``mapper serve``'s set-up writes it to stderr,
+    at a fixed time: the audit log's own way, or through ``logging`` (a handler's filter
+    that lets everything through makes it take that way)."""
+    from mapper.scim.audit import RECORD_KEY, AuditLog, AuditRecord
+    from mapper.scim.auth import CLIENT_KEY
+
+    monkeypatch.setattr(time, "time", lambda: 1765049451.8219)  # logging's records read it too
+    (handler,) = logging.getLogger().handlers
+    passes = logging.Filter()
+    if handler_filter:
+        handler.addFilter(passes)
+    record = AuditRecord("User", "12345", [("manager.value", "77")])
+    stream = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stream):
+            AuditLog().write({"method": "PATCH", RECORD_KEY: record, CLIENT_KEY: "entra"}, 200, 0.00345)
+    finally:
+        handler.removeFilter(passes)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("format", ["text", "json"])
+@pytest.mark.parametrize("process", [False, True])
+def test_an_audit_line_written_at_once_is_the_line_logging_writes(
+    configured: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch, format: str, process: bool
+) -> None:
+    """Under ``mapper serve``'s set-up an audit line skips ``logging``'s record, formatter and
+    handler calls (a third of their CPU); the bytes on stderr are the same, in both formats."""
+    configured(format, process=process)
+    at_once = _audit_through(False, monkeypatch)
+    assert at_once == _audit_through(True, monkeypatch)
+    assert at_once.count("\n") == 1 and '"dropped":[{"path":"manager.value","id":"77"}]' in at_once
+    if format == "text":
+        assert at_once.startswith(time.strftime("%Y-%m-%d %H:%M:%S,821 INFO ", time.localtime(1765049451)))
+    assert "2025-12-06T19:30:51.821+00:00" in at_once
+
+
+def test_an_audit_line_takes_logging_s_way_under_any_other_set_up(
+    configured: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything else a record would meet (another handler, a filter, another formatter, a
+    disabled logger) is ``logging``'s to apply: the line goes through it."""
+    configured("text", process=False)
+    (handler,) = logging.getLogger().handlers
+    audit = logging.getLogger("mapper.audit")
+    at_once = LinesAtOnce(audit)
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert at_once.write("{}", {}, 0.0) is True
+    extra = logging.NullHandler()
+    audit.addHandler(extra)
+    try:
+        assert at_once.write("{}", {}, 0.0) is False
+    finally:
+        audit.removeHandler(extra)
+    audit.addFilter(logging.Filter("nothing"))
+    try:
+        assert at_once.write("{}", {}, 0.0) is False
+    finally:
+        audit.filters.clear()
+    formatter = handler.formatter
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        assert at_once.write("{}", {}, 0.0) is False
+    finally:
+        handler.setFormatter(formatter)
+    audit.disabled = True
+    try:
+        assert at_once.write("{}", {}, 0.0) is False
+    finally:
+        audit.disabled = False
