@@ -15,7 +15,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-import anyio
 from sqlalchemy import exc
 
 from mapper.plan import Statement
@@ -33,6 +32,7 @@ from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.loading import fetch
 from mapper.runtime.record import Record
 from mapper.runtime.rows import ObjectRead, RowForm
+from mapper.runtime.shields import shielded
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_checks import StoreChecks
 
@@ -215,7 +215,7 @@ class StoreWrites(StoreChecks):
         (:mod:`mapper.runtime.coherence`). A write that fails as an outage is in doubt (its
         COMMIT may have reached the database and its answer been lost): the object it wrote
         (``key``) is read again once the database answers (:attr:`in_doubt`)."""
-        with anyio.CancelScope(shield=True):
+        with shielded():  # a CancelScope(shield=True) where a cancel scope is active, else nothing
             try:
                 result = await self.database.run(job, write=True)
             except DatabaseUnavailableError:
