@@ -111,11 +111,12 @@ class Replacement:
 
     def __call__(self, fresh: Record) -> Decided:
         obj, codec, anchor, values = self.obj, self.codec, self.anchor, self.change.values
+        row = fresh.row  # a record rebuilds its row tuple on every read of ``row``
         writes: list[Write] = []
         if obj.update is not None:
-            params = {s.param: s.value(fresh.row) for s in codec.slots}  # unmapped params keep their value
+            params = {s.param: s.value(row) for s in codec.slots}  # unmapped params keep their value
             writes.append((obj.update, {**params, **values, "anchor": anchor}))
-        elif any(values.get(s.param) != s.value(fresh.row) for s in codec.slots if s.writable):
+        elif any(values.get(s.param) != s.value(row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         rule, slot = obj.disable, codec.active
         if (
@@ -123,11 +124,11 @@ class Replacement:
             and rule.action != "ignore"
             and rule.statement is not None
             and slot is not None
-            and codec.scim(slot, slot.value(fresh.row)) is not False
+            and codec.scim(slot, slot.value(row)) is not False
         ):
             writes.append((rule.statement, {"anchor": anchor}))
         writes += child_writes(codec, anchor, fresh.children, self.members)
-        return Decided(writes, unclaimed(codec, values, fresh.row))
+        return Decided(writes, unclaimed(codec, values, row))
 
 
 @dataclass(frozen=True, slots=True)
