@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 # one): bound as its text, which the column's affinity reads as the number it holds. The sqlite3
 # module's own hook, for every connection of the process; no cost for the types it binds itself.
 sqlite3.register_adapter(Decimal, str)
+# A UUID (a value read from another database, an id the gateway made) is bound as its text, as
+# statements.bindable binds it for the other drivers; SQLite's binding converts no value itself
+# (statements.unconverted).
+sqlite3.register_adapter(uuid.UUID, str)
 
 
 def bootstrap_sqlite(url: str, files: Iterable[str | Path]) -> bool:

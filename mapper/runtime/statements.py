@@ -47,8 +47,15 @@ def bindable_flag_untyped(value: Any) -> Any:
     return bindable(value)
 
 
+def unconverted(value: Any) -> Any:
+    """A value bound as it is: SQLite's driver binds a UUID as its text through its own adapter
+    (:mod:`mapper.runtime.sqlite` registers it), and a Decimal the same way, so :meth:`DriverSql.bind`
+    hands SQLite its values without a call per value (a third of the binding's cost)."""
+    return value
+
+
 #: how each dialect binds a value (:func:`bindable` for the others)
-BINDABLE = {"oracle": bindable_as_number, "postgresql": bindable_flag_untyped}
+BINDABLE = {"oracle": bindable_as_number, "postgresql": bindable_flag_untyped, "sqlite": unconverted}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class DriverSql:
         """The driver's parameters; a name ``params`` lacks is bound as NULL."""
         convert = self.convert
         if self.positional:
+            if convert is unconverted:  # the C loop of map: no Python call per value
+                return list(map(params.get, self.names))
             return [convert(params.get(name)) for name in self.names]
         if self.keys is not None:  # renamed parameters (Statement.renamed)
             return {key: convert(params.get(name)) for key, name in zip(self.keys, self.names, strict=True)}

@@ -92,7 +92,8 @@ class Tx:
         #: (object type, anchor key, operation) of each write in this transaction, published to
         #: the other gateway processes before the commit (:attr:`Database.publish`)
         self.changes: list[tuple[str, Any, str]] = []
-        self._pipelining: bool | None = None  # not asked yet
+        # not asked yet (None), where statements may pipeline: only psycopg's connections do
+        self._pipelining: bool | None = None if database.dialect == "postgresql" else False
         self._held: list[pgpipeline.Command] = []  # not sent yet
         #: checks held (:meth:`refuse_held`): (where their commands start in _held, the checks, ...)
         self._checks: list[tuple[int, Sequence[Unclaimed], int, Any]] = []
@@ -386,20 +387,34 @@ class Tx:
         return rows[0][0]
 
     def _run(self, statement: Statement, params: Mapping[str, Any] | None, take: Callable[[Any], Any]) -> Any:
-        """``take`` of a DB-API cursor that has run ``statement``: one plain call and a class's
-        context manager (:class:`Executed`), as a generator's context manager cost 2 µs a
-        statement."""
-        if self.pipelines:  # PostgreSQL: in a pipeline with the statements held for it
+        """``take`` of a DB-API cursor that has run ``statement``, closed before returning; a
+        driver's error, running or fetching, raised as SQLAlchemy's, as :class:`Executed` does,
+        written out in line: this runs for every statement of a write, and the context manager's
+        object and calls cost a fifth of the statement's Python."""
+        if self._pipelining is not False and self.pipelines:  # PostgreSQL: in a pipeline
             (outcome,) = self._pipeline([self._command(statement, params or {})])
             return take(outcome)
         driver = self.statements.driver_sql(statement)
-        bound = driver.bind(params or {})
-        with Executed(self.connection, driver.sql, bound) as cursor:
-            return take(cursor)  # fetching may raise too (SQLite steps through rows as they are fetched)
+        bound = driver.bind(params or _NO_PARAMS)
+        dbapi_connection: Any = self.connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(driver.sql, bound)
+            taken = take(cursor)  # fetching may raise too (SQLite steps through rows as they are fetched)
+        except BaseException as error:
+            cursor.close()  # first: a lost connection is closed by the translation (invalidated)
+            if isinstance(error, self.connection.engine.dialect.loaded_dbapi.Error):
+                raise as_sqlalchemy(
+                    self.connection, error, driver.sql, bound, dbapi_connection, cursor
+                ) from error
+            raise
+        cursor.close()
+        return taken
 
 
 #: what :meth:`Tx._run` takes of a cursor (C callables: no Python frame per statement)
 _FETCH_ALL, _FETCH_ONE = methodcaller("fetchall"), methodcaller("fetchone")
+_NO_PARAMS: Mapping[str, Any] = {}
 _ROW_COUNT, _LAST_ROW_ID = attrgetter("rowcount"), attrgetter("lastrowid")
 
 
