@@ -6,6 +6,7 @@ cache still runs when it comes back (real SQLite file)."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,5 +38,27 @@ def test_compiled_statements_are_bounded_and_still_run(
             2 * 2 * sum(range(40)),
             2 * 2 * sum(range(40)),
         )
+    finally:
+        db.dispose()
+
+
+def test_sqlite_binds_a_uuid_as_its_text(tmp_path: Path) -> None:
+    """A UUID (an id another database returned) is stored and matched as its text on SQLite, as
+    the other drivers bind it: SQLite's statements hand their values to sqlite3 unconverted, and
+    its adapter makes the text."""
+    path = tmp_path / "uuid.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (id TEXT)")
+    db = Database("s", f"sqlite:///{path}")
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    try:
+        db.run_sync(
+            lambda tx: tx.run(
+                Statement(sql="INSERT INTO t (id) VALUES (:id)", params=("id",)), {"id": value}
+            ),
+            write=True,
+        )
+        find = Statement(sql="SELECT id, typeof(id) FROM t WHERE id = :id", params=("id",))
+        assert db.run_sync(lambda tx: tx.rows(find, {"id": value})) == [(str(value), "text")]
     finally:
         db.dispose()
