@@ -236,6 +236,37 @@ def test_lint_db_does_not_mind_the_change_log_and_its_triggers(hr_database: HrDa
     assert [str(d) for d in after] == [str(d) for d in before]
 
 
+async def test_a_transaction_of_several_writes_publishes_each_in_order(hr_database: HrDatabase):
+    """A group-commit batch publishes its writes' changes together (one call of the driver on
+    SQLite and MariaDB): one change-log row per change, in the order they were made, with the
+    anchor as JSON (a number, a string) and a key too long for the column as a resync of its type."""
+    gateway = Gateway(
+        hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence="changelog",
+        coherence_interval=60,
+    )
+    await gateway.start()
+    try:
+        database = gateway.stores["User"].database
+        assert database.publish is not None
+        changes = [("User", 17, "upsert"), ("Group", "g-1", "delete"), ("User", "x" * 2000, "upsert")]
+        before = hr_database.execute("SELECT COALESCE(MAX(seq), 0) FROM mapper_changes")[0][0]
+        await database.run(lambda tx: database.publish(tx, changes), write=True)  # type: ignore[misc]
+        rows = hr_database.execute(
+            "SELECT object_type, anchor, op FROM mapper_changes WHERE seq > :before ORDER BY seq",
+            {"before": before},
+        )
+        assert [tuple(row) for row in rows] == [
+            ("User", "17", "upsert"),
+            ("Group", '"g-1"', "delete"),
+            ("User", None, "resync"),
+        ]
+    finally:
+        await gateway.stop()
+
+
 async def test_a_dropped_change_log_is_created_again(hr_database: HrDatabase):
     """A DBA drops ``mapper_changes`` under running gateways (the change log on every database,
     PostgreSQL too, as behind a transaction pooler): writes fail (503) only until a poll finds it
