@@ -67,8 +67,11 @@ class RowForm:
     def children(self, rows_per_multi: Sequence[Iterable[tuple[Any, ...]]]) -> Children:
         """A record's children from child rows (owner, value[, extra...]), one iterable per
         multi: each multi's items in one stable order, so equal children compare equal."""
-        out = []
+        out: list[tuple[Any, ...]] = []
         for multi_slot, rows in zip(self.multis, rows_per_multi, strict=True):
+            if type(rows) is list and not rows:  # none (a read's fetchall found no child row)
+                out.append(())
+                continue
             if multi_slot.extra:
                 items = sorted((tuple(r[1:]) for r in rows), key=repr)
             else:

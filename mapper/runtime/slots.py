@@ -99,6 +99,8 @@ class MultiSlot:
         type): those are added again. An item whose ``primary`` or ``display`` changes is
         removed and added."""
         names = ("value", *self.extra)
+        if not have:  # nothing to remove (a create's children, an empty multi): every item is added
+            return [], [dict(zip(names, w, strict=True)) for w in dict.fromkeys(want)]
         had = list(dict.fromkeys(self.normal(i) for i in have))
         wanted = list(dict.fromkeys(want))
         stale = [h for h in had if h not in wanted]
