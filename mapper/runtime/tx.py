@@ -78,6 +78,7 @@ class Tx:
         "_held",
         "_next",
         "_pipelining",
+        "_reader",
         "changes",
         "connection",
         "database",
@@ -95,6 +96,8 @@ class Tx:
         # not asked yet (None), where statements may pipeline: only psycopg's connections do
         self._pipelining: bool | None = None if database.dialect == "postgresql" else False
         self._held: list[pgpipeline.Command] = []  # not sent yet
+        #: the cursor that :meth:`rows` runs its statements on, one after the other (None: none yet)
+        self._reader: Any = None
         #: checks held (:meth:`refuse_held`): (where their commands start in _held, the checks, ...)
         self._checks: list[tuple[int, Sequence[Unclaimed], int, Any]] = []
         #: whether the last :meth:`savepoint` reached the database (False: still held)
@@ -387,28 +390,38 @@ class Tx:
         return rows[0][0]
 
     def _run(self, statement: Statement, params: Mapping[str, Any] | None, take: Callable[[Any], Any]) -> Any:
-        """``take`` of a DB-API cursor that has run ``statement``, closed before returning; a
-        driver's error, running or fetching, raised as SQLAlchemy's, as :class:`Executed` does,
-        written out in line: this runs for every statement of a write, and the context manager's
-        object and calls cost a fifth of the statement's Python."""
+        """``take`` of a DB-API cursor that has run ``statement``; a driver's error, running or
+        fetching, raised as SQLAlchemy's, as :class:`Executed` does, written out in line: this
+        runs for every statement of a write, and the context manager's object and calls cost a
+        fifth of the statement's Python. A statement whose rows are all fetched runs on the
+        transaction's one reading cursor (``fetchall`` leaves nothing of it open, and a new
+        cursor per statement cost SQLite a tenth of a one-row SELECT); any other gets a cursor of
+        its own, closed before returning, which ends what it left open (a ``fetchone``'s
+        statement, the rows of an UPDATE ... RETURNING run for its count)."""
         if self._pipelining is not False and self.pipelines:  # PostgreSQL: in a pipeline
             (outcome,) = self._pipeline([self._command(statement, params or {})])
             return take(outcome)
         driver = self.statements.driver_sql(statement)
-        bound = driver.bind(params or _NO_PARAMS)
-        dbapi_connection: Any = self.connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        sql, bound = driver.sql, driver.bind(params or _NO_PARAMS)
+        reading = take is _FETCH_ALL
+        cursor = self._reader if reading else None
+        if cursor is None:
+            cursor = self.connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            if reading:
+                self._reader = cursor
         try:
-            cursor.execute(driver.sql, bound)
+            cursor.execute(sql, bound)
             taken = take(cursor)  # fetching may raise too (SQLite steps through rows as they are fetched)
         except BaseException as error:
+            if reading:
+                self._reader = None
+            dbapi_connection = cursor.connection  # pymysql's cursor forgets it when closed
             cursor.close()  # first: a lost connection is closed by the translation (invalidated)
             if isinstance(error, self.connection.engine.dialect.loaded_dbapi.Error):
-                raise as_sqlalchemy(
-                    self.connection, error, driver.sql, bound, dbapi_connection, cursor
-                ) from error
+                raise as_sqlalchemy(self.connection, error, sql, bound, dbapi_connection, cursor) from error
             raise
-        cursor.close()
+        if not reading:
+            cursor.close()
         return taken
 
 
