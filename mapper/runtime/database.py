@@ -60,7 +60,7 @@ from mapper.runtime.statements import (
     bindable,
     bindable_as_number,
 )
-from mapper.runtime.tx import Ahead, TransactionLost, Tx, declared_read
+from mapper.runtime.tx import Ahead, TransactionLost, Tx, declared_opening
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
@@ -282,9 +282,9 @@ class Database:
                 for number, job in enumerate(jobs):
                     ahead = None
                     if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
-                        read = declared_read(jobs[number + 1].fn)
-                        if read is not None:
-                            ahead = Ahead(f"job{number + 1}" if guarded else None, read)
+                        opening = declared_opening(jobs[number + 1].fn)
+                        if opening is not None:
+                            ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
                     if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
                         failed = job
                         if not guarded:

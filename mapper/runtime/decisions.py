@@ -5,21 +5,26 @@ A replace or a delete is run as an :class:`ObjectWrite`: the transaction reads
 the object the write declares (refusing a gone object, or one whose version an If-Match does not
 name), calls its decision (:class:`Replacement`, :class:`Deletion`) with what it read, sends the
 statements the decision returns (:class:`Decided`) and reads the object back. A create's
-statements depend on what its insert returns (the new anchor), so it stays a function of the
-transaction (:meth:`StoreWrites._create_tx`); its child rows are decided here too
-(:func:`child_writes`)."""
+statements after its insert depend on what the insert returns (the new anchor): a create is a
+:class:`Creation`, its checks and insert as data and what follows as a function of the transaction
+and the new anchor (a create that may revive a deleted row, or finds its new row by its query
+attribute, stays a function of the transaction: :meth:`StoreWrites._create_tx`); its child rows
+are decided here too (:func:`child_writes`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.record import Record, Row
-from mapper.runtime.rows import ObjectRead
+
+if TYPE_CHECKING:
+    from mapper.runtime.rows import ObjectRead
+    from mapper.runtime.tx import Tx
 
 #: a statement a write sends, with its parameters
 Write = tuple[Statement, Mapping[str, Any]]
@@ -94,6 +99,29 @@ class ObjectWrite:
     gone: Callable[[], Exception]
     if_match: str | None = None
     deletes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Creation:
+    """A create whose first statements depend on nothing its transaction reads, as data: the
+    values it must find held by no row (``unclaimed``), then its insert (``insert``, which
+    returns the new anchor when ``returns``; else the anchor is ``anchor``, the gateway's), then
+    what follows, given the new anchor (``finish``: the child rows and the read-back). Run as a
+    batch's job by :meth:`Tx.create <mapper.runtime.tx.Tx.create>`; where statements pipeline,
+    its checks and insert may go with the read-back of the job before it
+    (:class:`~mapper.runtime.tx.Ahead`)."""
+
+    unclaimed: Sequence[Unclaimed]
+    insert: Write
+    returns: bool
+    anchor: Any
+    anchor_index: int
+    finish: Callable[[Tx, Any], Record]
+
+    @property
+    def calls(self) -> tuple[Write]:
+        """What the create sends first, after its checks: its insert."""
+        return (self.insert,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from sqlalchemy import exc
 
 from mapper.plan import Statement
 from mapper.runtime.database import Tx
-from mapper.runtime.decisions import Deletion, ObjectWrite, Replacement, child_writes, unclaimed
+from mapper.runtime.decisions import Creation, Deletion, ObjectWrite, Replacement, child_writes, unclaimed
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     InvalidValueError,
@@ -29,7 +29,6 @@ from mapper.runtime.errors import (
     UniquenessError,
 )
 from mapper.runtime.keys import Key, anchor_key
-from mapper.runtime.loading import fetch
 from mapper.runtime.record import Record
 from mapper.runtime.rows import ObjectRead, RowForm
 from mapper.runtime.shields import shielded
@@ -57,8 +56,33 @@ class StoreWrites(StoreChecks):
         members = await self._checked(change, None, [] if dropped is None else dropped)
         anchor = self._new_anchor(change.values)
         async with self._locked(change.values, None):
-            record = await self._write(partial(self._create_tx, change.values, anchor, members), self._put)
+            record = await self._write(self._creation(change.values, anchor, members), self._put)
         return self.codec.render(record)
+
+    def _creation(
+        self, values: dict[str, Any], anchor: Any, members: list[Any] | None
+    ) -> Callable[[Tx], Record]:
+        """The create's job: a :class:`Creation` (its checks and insert as data, which may go with
+        the write before it in the batch) when its insert depends on nothing the transaction
+        reads; else :meth:`_create_tx` (a deleted row it may revive, a new anchor found by the
+        query attribute)."""
+        obj = self.obj
+        assert obj.insert is not None
+        soft = obj.tombstone
+        query_value = values.get(self.codec.query.param)
+        may_revive = soft is not None and soft.find is not None and query_value is not None
+        if may_revive or obj.insert.returning == "query":
+            return partial(self._create_tx, values, anchor, members)
+        empty = tuple(() for _ in obj.multi)
+        creation = Creation(
+            unclaimed(self.codec, values, None),
+            (self._inserts.for_values(values), {**values, "anchor": anchor}),
+            obj.insert.returning in ("returning", "lastrowid"),
+            anchor,
+            self.codec.anchor_index,
+            partial(self._created, empty, members),
+        )
+        return partial(Tx.create, creation=creation)
 
     def _new_anchor(self, values: dict[str, Any]) -> Any:
         """The anchor of a new object when the gateway chooses it (None: the database does)."""
@@ -86,9 +110,15 @@ class StoreWrites(StoreChecks):
         else:
             anchor = self._insert(tx, values, anchor, query_value)
             current = tuple(() for _ in obj.multi)
+        return self._created(current, members, tx, anchor)
+
+    def _created(self, current: Any, members: list[Any] | None, tx: Tx, anchor: Any) -> Record:
+        """A create's last statements, once its row is there (``anchor``): its child rows, from
+        ``current`` (a revived row's) to ``members``, then the object read back."""
+        obj = self.obj
         for statement, params in child_writes(self.codec, anchor, current, members):
             tx.send(statement, params)
-        record = fetch(tx, obj, self.codec, anchor)
+        record = tx.read_back(ObjectRead.of(obj, self.codec, anchor))
         if record is None:  # the import query does not show the new row: do not keep it
             raise InvalidValueError("", f"the new object is not visible through the {obj.name} import query")
         tx.changed(self.name, self.codec.key(record), "upsert")  # for the other processes

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, CursorResult, exc
 
 from mapper.plan import Statement
 from mapper.runtime import pgpipeline
+from mapper.runtime.decisions import Creation
 from mapper.runtime.driver_errors import as_sqlalchemy
 from mapper.runtime.errors import PreconditionFailedError
 from mapper.runtime.keys import anchor_key
@@ -34,26 +35,33 @@ class TransactionLost(Exception):
 
 class Ahead:
     """The start of a batch's next job, sent where statements pipeline in one pipeline with the
-    read-back of the job before it (:meth:`Tx.write`), after that job's writes: the next job's
-    savepoint (``savepoint``; None: the batch runs without) and the object it declares it reads
-    first (``read``). Once sent: what the read returned (``results``), or the error it failed
-    with (``error``: the next job's own failure, not the job that carried it)."""
+    read-back of the job before it (:meth:`Tx.read_back`), after that job's writes: the next job's
+    savepoint (``savepoint``; None: the batch runs without) and what it declares it sends first
+    (``opening``: the object a write of an existing object reads, or a create's checks and
+    insert). Once sent: what its statements returned (``results``; a create's checks' verdict
+    taken), or the error it failed with (``error``: the next job's own failure, not the job that
+    carried it)."""
 
-    __slots__ = ("error", "read", "results", "savepoint")
+    __slots__ = ("error", "opening", "results", "savepoint")
 
-    def __init__(self, savepoint: str | None, read: ObjectRead) -> None:
+    def __init__(self, savepoint: str | None, opening: ObjectRead | Creation) -> None:
         self.savepoint = savepoint
-        self.read = read
+        self.opening = opening
         self.results: list[list[tuple[Any, ...]]] = []
         self.error: Exception | None = None
 
 
-def declared_read(fn: Callable[[Tx], Any]) -> ObjectRead | None:
-    """The object a batch's job reads first, when the job declares it (a write of an existing
-    object, run by :meth:`Tx.write`); else None."""
-    if type(fn) is partial and fn.func is Tx.write:
-        write: ObjectWrite = fn.keywords["write"]
-        return write.read
+def declared_opening(fn: Callable[[Tx], Any]) -> ObjectRead | Creation | None:
+    """What a batch's job sends first, when the job declares it: the object a write of an
+    existing object reads (run by :meth:`Tx.write`), a create's checks and insert (run by
+    :meth:`Tx.create`, unless its insert's anchor comes back as ``lastrowid``); else None."""
+    if type(fn) is partial:
+        if fn.func is Tx.write:
+            write: ObjectWrite = fn.keywords["write"]
+            return write.read
+        if fn.func is Tx.create:
+            creation: Creation = fn.keywords["creation"]
+            return creation if creation.insert[0].returning != "lastrowid" else None
     return None
 
 
@@ -175,7 +183,7 @@ class Tx:
         hidden by the import query) and notes the change."""
         read = write.read
         given, self._given = self._given, None
-        if given is not None and given.read is read:  # read with the job before's read-back
+        if given is not None and given.opening is read:  # read with the job before's read-back
             if given.error is not None:
                 raise given.error
             fresh = self.read_object(read, given.results)
@@ -192,12 +200,29 @@ class Tx:
             self.send(statement, params)
         for statement, params in per_row:
             self.send(statement, params)
-        after = self._read_back(read)
+        after = self.read_back(read)
         if after is None and not write.deletes:
             raise write.gone()
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
         self.changed(write.object_type, key, "delete" if after is None else "upsert")
         return after
+
+    def create(self, creation: Creation) -> Record:
+        """Run ``creation`` (a batch's job as ``partial(Tx.create, creation=...)``): check that no
+        row holds its unique values, insert, and go on with the new anchor (its ``finish``: child
+        rows, read-back). Where statements pipeline the checks go with the insert, and both may
+        have gone with the read-back of the job before (:class:`Ahead`): their verdict and the
+        insert's outcome are then taken from what that pipeline returned."""
+        given, self._given = self._given, None
+        statement, params = creation.insert
+        if given is not None and given.opening is creation:
+            if given.error is not None:
+                raise given.error
+            returned = _inserted(statement, given.results[0])
+        else:
+            self.refuse_held(creation.unclaimed, creation.anchor_index)
+            returned = self.insert(statement, params)
+        return creation.finish(self, anchor_key(returned) if creation.returns else creation.anchor)
 
     def _per_row(self, per_row: Sequence[PerRow]) -> list[tuple[Statement, Mapping[str, Any]]]:
         """The statements of each :class:`~mapper.runtime.decisions.PerRow`, one per row its
@@ -240,10 +265,12 @@ class Tx:
             results = [results[0], *self.rows_together(again)]
         return read.record(results)
 
-    def _read_back(self, read: ObjectRead) -> Record | None:
-        """:meth:`read_object` after a write's statements, in one pipeline with the start of the
-        batch's next job when there is one (:class:`Ahead`): its savepoint and its first read,
-        whose results (or whose own failure) are kept for it."""
+    def read_back(self, read: ObjectRead) -> Record | None:
+        """:meth:`read_object` after a write's statements, the job's last, in one pipeline with
+        the start of the batch's next job when there is one (:class:`Ahead`): its savepoint and
+        its opening (a read; a create's checks and insert), whose results, or whose own failure
+        (a check that found its value held comes first, as for a job's own checks), are kept for
+        it."""
         ahead, self._ahead = self._ahead, None
         if ahead is None or not self.pipelines:
             return self.read_object(read)
@@ -252,9 +279,17 @@ class Tx:
         if ahead.savepoint is not None:
             commands.append((pgpipeline.unnamed(f"SAVEPOINT {ahead.savepoint}"), None))
         start = len(commands)
-        commands += [self._command(statement, params) for statement, params in ahead.read.calls]
+        opening = ahead.opening
+        checks = opening.unclaimed if isinstance(opening, Creation) else ()
+        commands += [self._command(check.statement, check.params) for check in checks]
+        commands += [self._command(statement, params) for statement, params in opening.calls]
         outcomes, ahead.error = self._exchange(commands, len(commands) - start)
-        ahead.results = [outcome.fetchall() for outcome in outcomes[start:]]
+        theirs = [outcome.fetchall() for outcome in outcomes[start:]]
+        if isinstance(opening, Creation) and checks and len(theirs) >= len(checks):
+            refused = _refused(checks, theirs[: len(checks)], opening.anchor_index, None)
+            if refused is not None:
+                ahead.error = refused
+        ahead.results = theirs[len(checks) :]
         self._next = ahead
         return self.read_object(read, [outcome.fetchall() for outcome in outcomes[:own]])
 
@@ -382,12 +417,7 @@ class Tx:
         if statement.returning != "returning":
             self.run(statement, params)
             return None
-        rows = self.rows(statement, params)  # one row of one value, as scalar_one() wants
-        if not rows:
-            raise exc.NoResultFound("the insert returned no row")
-        if len(rows) > 1 or len(rows[0]) != 1:
-            raise exc.MultipleResultsFound("the insert returned more than one value")
-        return rows[0][0]
+        return _inserted(statement, self.rows(statement, params))
 
     def _run(self, statement: Statement, params: Mapping[str, Any] | None, take: Callable[[Any], Any]) -> Any:
         """``take`` of a DB-API cursor that has run ``statement``; a driver's error, running or
@@ -431,13 +461,36 @@ _NO_PARAMS: Mapping[str, Any] = {}
 _ROW_COUNT, _LAST_ROW_ID = attrgetter("rowcount"), attrgetter("lastrowid")
 
 
+def _inserted(statement: Statement, rows: list[tuple[Any, ...]]) -> Any:
+    """The new row's anchor an insert returned (``rows``: its one row of one value, as
+    ``scalar_one()`` wants), or None when the statement returns none."""
+    if statement.returning != "returning":
+        return None
+    if not rows:
+        raise exc.NoResultFound("the insert returned no row")
+    if len(rows) > 1 or len(rows[0]) != 1:
+        raise exc.MultipleResultsFound("the insert returned more than one value")
+    return rows[0][0]
+
+
+def _refused(
+    checks: Sequence[Unclaimed], found: Sequence[Sequence[tuple[Any, ...]]], anchor_index: int, anchor: Any
+) -> Exception | None:
+    """:meth:`Tx.refuse_held`'s verdict on the rows each check ``found``: the error of the first
+    whose value a row of another object holds, else None."""
+    for check, rows in zip(checks, found, strict=True):
+        if any(anchor is None or anchor_key(row[anchor_index]) != anchor for row in rows):
+            return check.error
+    return None
+
+
 def _refuse(
     checks: Sequence[Unclaimed], found: Sequence[Sequence[tuple[Any, ...]]], anchor_index: int, anchor: Any
 ) -> None:
-    """:meth:`Tx.refuse_held`'s verdict on the rows each check ``found``."""
-    for check, rows in zip(checks, found, strict=True):
-        if any(anchor is None or anchor_key(row[anchor_index]) != anchor for row in rows):
-            raise check.error
+    """Raise :func:`_refused`'s error, if any."""
+    refused = _refused(checks, found, anchor_index, anchor)
+    if refused is not None:
+        raise refused
 
 
 def _refuse_answered(

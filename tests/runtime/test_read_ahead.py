@@ -1,5 +1,6 @@
-"""A batch's writes of existing objects read what the writes before them in the batch wrote, each
-failing on its own, on every database; on PostgreSQL the next write's read goes in one pipeline
+"""A batch's writes of existing objects read what the writes before them in the batch wrote, and
+its creates check and insert after them, each failing on its own, on every database; on
+PostgreSQL the next write's read, or the next create's checks and insert, goes in one pipeline
 with the write before it (:class:`~mapper.runtime.tx.Ahead`), so a batch of N such writes costs
 about N + 2 round trips instead of 2N + 1.
 
@@ -19,11 +20,11 @@ import anyio.to_thread
 import pytest
 from sqlalchemy import exc
 
-from mapper.plan import Statement
+from mapper.plan import ENTERPRISE_USER, Statement
 from mapper.runtime import pgpipeline
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database, Tx
-from mapper.runtime.decisions import Decided, ObjectWrite, Unclaimed
+from mapper.runtime.decisions import Creation, Decided, ObjectWrite, Unclaimed, unclaimed
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     NotFoundError,
@@ -31,10 +32,12 @@ from mapper.runtime.errors import (
     UniquenessError,
 )
 from mapper.runtime.group_commit import Job
+from mapper.runtime.inserts import Inserts
+from mapper.runtime.keys import anchor_key
 from mapper.runtime.record import Record
 from mapper.runtime.rows import ObjectRead
 from tests.support.databases import HrDatabase
-from tests.support.hr import hr_plan
+from tests.support.hr import hr_plan, new_user
 from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
@@ -56,6 +59,7 @@ class Writes:
         self.database = Database("hr", hr.url)
         self.codec = Codec(self.obj, self.database.dialect)
         self.title = self.obj.columns.index("title")
+        self.inserts = Inserts(self.obj, self.database.dialect)
 
     def job(self, anchor: Any, decide: Any, if_match: str | None = None) -> Job:
         read = ObjectRead.of(self.obj, self.codec, anchor)
@@ -69,6 +73,37 @@ class Writes:
             return Decided([(TITLE, {"anchor": anchor, "title": f"{fresh.row[self.title] or ''}{mark}"})])
 
         return self.job(anchor, decide, if_match)
+
+    def create(self, login: str, finish: Any = None, **extra: Any) -> Job:
+        """Create the user ``login`` as the store does (:class:`Creation`: its checks and insert,
+        then its read-back); ``finish`` runs first when given (with the transaction)."""
+        values = self.codec.change(new_user(login, **extra), None).values
+        insert = self.obj.insert
+        assert insert is not None
+
+        def created(tx: Tx, anchor: Any) -> Record:
+            if finish is not None:
+                finish(tx)
+            record = tx.read_back(ObjectRead.of(self.obj, self.codec, anchor))
+            assert record is not None
+            return record
+
+        creation = Creation(
+            unclaimed(self.codec, values, None),
+            (self.inserts.for_values(values), {**values, "anchor": None}),
+            insert.returning in ("returning", "lastrowid"),
+            None,
+            self.codec.anchor_index,
+            created,
+        )
+        return Job(partial(Tx.create, creation=creation), float("inf"))
+
+    def login_of(self, job: Job) -> tuple[Any, str]:
+        """The anchor and login of the user ``job`` created."""
+        assert job.error is None, job.error
+        return anchor_key(job.value.row[self.codec.anchor_index]), str(
+            job.value.row[self.obj.columns.index("login")]
+        )
 
     def title_of(self, job: Job) -> str:
         assert job.error is None, job.error
@@ -174,6 +209,63 @@ async def test_a_value_found_held_refuses_its_write_before_what_was_sent_after_i
     assert hr_database.execute("SELECT COUNT(*) FROM employees WHERE login = 'unclaimed.login'") == [(0,)]
 
 
+@pytest.mark.parametrize("guarded", [False, True])
+async def test_creates_check_and_insert_after_the_writes_before_them_each_failing_alone(
+    writes: Writes, hr_database: HrDatabase, guarded: bool
+):
+    """Creates between writes: a userName the create before it took (409, not the unique index's
+    refusal: its check answers first); a manager the database does not have (its insert fails);
+    a create after a write refused after its read-back (on PostgreSQL that read-back carried the
+    create's insert, which the write's rollback undoes: the create inserts once, on its own)."""
+    jobs = [
+        writes.mark(1, "a"),
+        writes.create("new.one"),
+        writes.create("new.one"),
+        writes.create("new.two", **{ENTERPRISE_USER: {"manager": {"value": "999999"}}}),
+        writes.create("new.three"),
+        writes.job(3, lambda fresh: Decided([(DELETE, {"anchor": 3})])),
+        writes.create("new.four"),
+        writes.mark(1, "b"),
+    ]
+    await anyio.to_thread.run_sync(partial(writes.run, jobs, guarded=guarded))
+    assert isinstance(jobs[2].error, UniquenessError)
+    assert isinstance(jobs[3].error, exc.IntegrityError)
+    assert isinstance(jobs[5].error, NotFoundError)
+    assert [writes.title_of(jobs[i]) for i in (0, 7)] == ["Ta", "Tab"]
+    created = [writes.login_of(jobs[i]) for i in (1, 4, 6)]
+    assert [login for _, login in created] == ["new.one", "new.three", "new.four"]
+    stored = hr_database.execute(
+        "SELECT employee_id, login FROM employees WHERE login LIKE 'new.%' ORDER BY login"
+    )
+    assert sorted((anchor_key(a), login) for a, login in stored) == sorted(created)
+    assert titles(hr_database) == {1: "Tab", 2: "T", 3: "T"}
+
+
+@pytest.mark.postgres
+async def test_a_batch_of_creates_costs_one_round_trip_each_and_two_more(
+    hr_postgres: HrDatabase, monkeypatch
+):
+    """A batch of 8 creates: the first one's checks and insert, each one's read-back with the next
+    one's checks and insert, the commit."""
+    writes = Writes(hr_postgres)
+    pipelines: list[int] = []
+    run = pgpipeline.run
+
+    def counted(dbapi_connection: Any, known: Any, commands: Any) -> Any:
+        pipelines.append(len(commands))
+        return run(dbapi_connection, known, commands)
+
+    try:
+        await writes.database.run(lambda tx: tx.first(Statement(sql="SELECT 1")))  # a pooled connection
+        monkeypatch.setattr(pgpipeline, "run", counted)
+        jobs = [writes.create(f"counted.{i}") for i in range(8)]
+        await anyio.to_thread.run_sync(partial(writes.run, jobs, guarded=True))
+        assert [writes.login_of(job)[1] for job in jobs] == [f"counted.{i}" for i in range(8)]
+        assert len(pipelines) == 8 + 2
+    finally:
+        writes.database.dispose()
+
+
 @pytest.mark.postgres
 async def test_a_batch_of_writes_costs_one_round_trip_each_and_two_more(hr_postgres: HrDatabase, monkeypatch):
     """A batch of 8 writes of existing objects: the first read, each write with the next one's
@@ -225,6 +317,36 @@ async def test_a_connection_cut_under_a_write_carrying_the_next_ones_read_keeps_
         again = [writes.mark(1, "a"), writes.mark(3, "c")]
         await anyio.to_thread.run_sync(partial(writes.run, again, guarded=False))
         assert [writes.title_of(job) for job in again] == ["Ta", "Tc"]
+    finally:
+        writes.database.dispose()
+        proxy.stop()
+
+
+@pytest.mark.postgres
+async def test_a_connection_cut_under_a_create_carrying_the_next_ones_insert_keeps_nothing(
+    hr_postgres: HrDatabase,
+):
+    """The connection is cut before the second create's read-back, which carries the third
+    create's checks and insert: every create of the batch fails as an outage, none is kept, and
+    the next batch runs on a new connection."""
+    port = int(hr_postgres.url.rsplit(":", 1)[1].split("/", 1)[0])
+    proxy = TcpProxy(port).start()
+    writes = Writes(
+        HrDatabase("postgres", "postgres", hr_postgres.url.replace(f":{port}/", f":{proxy.port}/"))
+    )
+    try:
+        jobs = [
+            writes.create("cut.zero"),
+            writes.create("cut.one", finish=lambda tx: proxy.set_mode("cut")),
+            writes.create("cut.two"),
+        ]
+        await anyio.to_thread.run_sync(partial(writes.run, jobs, guarded=False))
+        assert [type(job.error) for job in jobs] == [DatabaseUnavailableError] * 3
+        proxy.set_mode("pass")
+        assert hr_postgres.execute("SELECT COUNT(*) FROM employees WHERE login LIKE 'cut.%'") == [(0,)]
+        again = [writes.create("cut.zero"), writes.create("cut.two")]
+        await anyio.to_thread.run_sync(partial(writes.run, again, guarded=False))
+        assert [writes.login_of(job)[1] for job in again] == ["cut.zero", "cut.two"]
     finally:
         writes.database.dispose()
         proxy.stop()
