@@ -14,7 +14,8 @@ commits wait for the next one, and then run together in *one* transaction, so a 
 costs one commit (one fsync) instead of one each. Each write still succeeds or fails on its own
 (when one fails, the others run again, each in a savepoint: :meth:`Database.run_batch`), and is
 acknowledged only once its transaction has committed. The batches run in a thread of the
-committer's own, on a connection the pool keeps beside the limiter's.
+committer's own (two taking turns on PostgreSQL, the next batch's statements running while the
+batch before waits for its COMMIT), on connections the pool keeps beside the limiter's.
 
 Its parts live beside it, and are re-exported here: :mod:`~mapper.runtime.urls` (URLs, redaction),
 :mod:`~mapper.runtime.sqlite` (bootstrap, PRAGMAs), :mod:`~mapper.runtime.watchdog` (timeouts and
@@ -50,7 +51,7 @@ from mapper.runtime.driver_errors import (
 )
 from mapper.runtime.engine import build_engine
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
-from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job
+from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job, Turn
 from mapper.runtime.sqlite import bootstrap_sqlite
 from mapper.runtime.statements import (
     BINDABLE,
@@ -127,8 +128,8 @@ class Database:
         #: called with every write transaction's :attr:`Tx.changes` just before its commit, to
         #: tell the other gateway processes (:mod:`mapper.runtime.coherence`); None: nobody
         self.publish: Callable[[Tx, list[tuple[str, Any, str]]], None] | None = None
-        # one pooled connection more than the limiter lends: the group committer's thread's
-        self.engine = build_engine(self, pool_size + 1, max_overflow)
+        # a pooled connection more than the limiter lends for each of the group committer's threads
+        self.engine = build_engine(self, pool_size + self.committer.lanes, max_overflow)
         #: the plan's statements as the driver takes them, compiled once each
         self.statements = Statements(self.engine.dialect, self.convert)
 
@@ -205,7 +206,7 @@ class Database:
             connection.info["sync_bound"] = True  # the next checkout restores the statement bound
             mysql_statement_time(connection.connection.dbapi_connection, seconds)
 
-    def run_batch(self, jobs: list[Job], deadline: float | None = None) -> None:
+    def run_batch(self, jobs: list[Job], deadline: float | None = None, turn: Turn | None = None) -> None:
         """Run ``jobs`` in order in one write transaction and commit once; in the calling thread.
         Sets each job's outcome and never raises: a job that raises keeps its exception and
         nothing of it is kept; when the transaction cannot go on, every job still without an
@@ -218,20 +219,25 @@ class Database:
         refused write), and a replay costs more than the savepoints it saves. When the commit
         itself is refused (a constraint the database checks only then: PostgreSQL's DEFERRABLE
         INITIALLY DEFERRED, SQLite's deferred foreign keys), nothing of the batch was kept and the
-        refusal names no job: the jobs run again one per transaction (:meth:`_one_by_one`)."""
+        refusal names no job: the jobs run again one per transaction (:meth:`_one_by_one`).
+
+        ``turn``: held by the calling thread while the batch runs statements, left when its COMMIT
+        is sent where the next batch may then run (see :class:`GroupCommitter`)."""
         current.deadline = deadline
         try:
             try:
-                failed = self._transaction(jobs, guarded=self._guarded)
+                failed = self._transaction(jobs, guarded=self._guarded, turn=turn)
                 if failed is not None and not self._guarded:
                     again = [job for job in jobs if job is not failed]
                     for job in again:
                         job.value = None  # the rolled-back run's
                     if again:
-                        self._transaction(again, guarded=True)
+                        self._transaction(again, guarded=True, turn=turn)
                 self._guarded = failed is not None
             except exc.IntegrityError:  # refused at COMMIT (a job's own refusal is caught in it)
                 self._guarded = True
+                if turn is not None:  # statements again: after the batch running meanwhile
+                    turn.take()
                 self._one_by_one(jobs, deadline)
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             self._fail(jobs, self._undone(error, deadline))
@@ -268,11 +274,11 @@ class Database:
             return timeout
         return error
 
-    def _transaction(self, jobs: list[Job], *, guarded: bool) -> Job | None:
+    def _transaction(self, jobs: list[Job], *, guarded: bool, turn: Turn | None = None) -> Job | None:
         """``jobs`` in one write transaction, committed; the first that failed, or None. Guarded,
         each runs in a savepoint of its own, and one that fails is rolled back to it, the others
         kept; unguarded, a failure rolls the whole transaction back and the jobs after it do not
-        run."""
+        run. ``turn`` is left when the COMMIT is sent (where statements pipeline)."""
         failed = None
         with self.engine.connect() as connection:
             if self.is_sqlite:
@@ -293,7 +299,7 @@ class Database:
                 if tx.changes and self.publish is not None:  # in the same transaction
                     self.publish(tx, tx.changes)
                 if not self.is_sqlite and tx.pipelines:  # with what is still held
-                    tx.commit()
+                    tx.commit(turn)
         return failed
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:

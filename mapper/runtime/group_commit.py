@@ -59,6 +59,30 @@ class Job:
         self.error: BaseException | None = None
 
 
+class Turn:
+    """The right to run a batch's statements, which one batch at a time holds (:class:`GroupCommitter`):
+    a batch on PostgreSQL gives it up (:meth:`leave`) when it sends its COMMIT, so the next batch's
+    statements run while that commit is flushed, on a connection of its own; it takes it again
+    (:meth:`take`) should it have to run statements after that (its jobs one by one, when the
+    commit was refused)."""
+
+    __slots__ = ("_held", "_lock")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._held = False
+
+    def take(self) -> None:
+        if not self._held:
+            self._lock.acquire()
+            self._held = True
+
+    def leave(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
 class GroupCommitter:
     """Group commit for one database: concurrent writes share one transaction and one commit.
 
@@ -72,6 +96,15 @@ class GroupCommitter:
     and a thread's wake-up for every batch, and left the database idle while the loop got round
     to starting the next one.) The thread holds one of the database's connections at a time:
     the engine's pool has one beside the readers' (:class:`Database`).
+
+    On PostgreSQL two such threads take turns (``lanes``): one batch at a time runs statements
+    (it holds the :class:`Turn`), and gives the turn up when it sends its COMMIT, so that the next
+    batch's statements run, on another connection, while that COMMIT waits for its flush to disk.
+    Statements of two batches never run at once (so they cannot deadlock each other: the one
+    committing waits for nothing but the disk); the next may wait for a row the committing one
+    holds, until its COMMIT ends. Each batch is acknowledged after its own COMMIT. Two writes of
+    one object, or of one unique value, are never in two batches at once: the store holds their
+    locks until the write is acknowledged.
 
     A job that raises leaves nothing behind and its caller alone gets the exception; the others
     are unaffected (the batch is rolled back and they run again, each in a savepoint). When the
@@ -88,6 +121,9 @@ class GroupCommitter:
     def __init__(self, database: Database, cap: int = 64) -> None:
         self.database = database
         self.cap = cap
+        #: threads taking turns at batches (see the class's docstring): two where a batch's COMMIT
+        #: can wait for its flush while the next batch runs (PostgreSQL), else one
+        self.lanes = 2 if database.dialect == "postgresql" else 1
         self.stats = CommitStats()
         #: told each batch's size and duration in seconds (the metrics); None: nobody listens
         self.observe: Callable[[int, float], None] | None = None
@@ -99,8 +135,9 @@ class GroupCommitter:
         self._lock = threading.Lock()  # the queue, ``taken`` and the thread's state
         self._ready = threading.Condition(self._lock)
         self._queue: deque[Job] = deque()
-        self._thread: threading.Thread | None = None
-        self._idle = False  # the thread waits for work, and must be woken
+        self._threads: set[threading.Thread] = set()
+        self._idle = False  # the thread holding the turn waits for work, and must be woken
+        self._turn = threading.Lock()  # see Turn
 
     @property
     def queued(self) -> int:
@@ -116,14 +153,15 @@ class GroupCommitter:
             self._reset()
         with self._lock:
             self._queue.append(job)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name=f"mapper-commit-{self.database.name}", daemon=True
-                )
-                self._thread.start()
-            elif self._idle:
+            if self._idle:
                 self._idle = False
                 self._ready.notify()
+            elif len(self._threads) < self.lanes:
+                thread = threading.Thread(
+                    target=self._run, name=f"mapper-commit-{self.database.name}", daemon=True
+                )
+                self._threads.add(thread)
+                thread.start()
         await self._wait(job)
         if job.error is not None:
             raise job.error
@@ -164,40 +202,49 @@ class GroupCommitter:
         job.woken.set()
 
     def _run(self) -> None:
-        """The committer's thread: a batch of whatever is queued, for as long as it is its
-        committer's thread and writes keep coming."""
+        """A committer's thread: with the turn, a batch of whatever is queued, for as long as it
+        is one of its committer's threads and writes keep coming."""
         me = threading.current_thread()
         while True:
-            with self._lock:
-                while not self._queue:
-                    if self._thread is not me:
+            turn = Turn(self._turn)
+            turn.take()
+            try:
+                with self._lock:
+                    while not self._queue:
+                        if me not in self._threads:
+                            return
+                        self._idle = True
+                        if not self._ready.wait(IDLE) and not self._queue and me in self._threads:
+                            self._threads.discard(me)  # the next write starts another
+                            self._idle = False
+                            return
+                    if me not in self._threads:
                         return
-                    self._idle = True
-                    if not self._ready.wait(IDLE) and not self._queue and self._thread is me:
-                        self._thread = None  # the next write starts another
-                        self._idle = False
-                        return
-                if self._thread is not me:
-                    return
-                batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
-                for job in batch:
-                    job.taken = True
-            self._commit(batch)
+                    batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
+                    for job in batch:
+                        job.taken = True
+                self._commit(batch, turn)
+            finally:
+                turn.leave()
 
-    def _commit(self, batch: list[Job]) -> None:
-        """Run ``batch``, in this thread, and tell its callers."""
+    def _commit(self, batch: list[Job], turn: Turn) -> None:
+        """Run ``batch``, in this thread (holding ``turn`` until its COMMIT is sent), and tell its
+        callers."""
         # the oldest write's deadline, but never less than a second to run the batch at all: the
         # watchdog breaks the batch's connection then (a deadline carried as data)
         started = time.monotonic()
         deadline = max(min(job.deadline for job in batch), started + 1.0)
         try:
-            self.database.run_batch(batch, deadline)
+            self.database.run_batch(batch, deadline, turn)
         except BaseException as error:  # noqa: BLE001 - run_batch catches everything; never strand a job
             for job in batch:
                 if job.error is None:
                     job.error = error
-        stats = self.stats
-        self.stats = CommitStats(stats.batches + 1, stats.jobs + len(batch), max(stats.largest, len(batch)))
+        turn.leave()
+        with self._lock:
+            stats = self.stats
+            largest = max(stats.largest, len(batch))
+            self.stats = CommitStats(stats.batches + 1, stats.jobs + len(batch), largest)
         duration = time.monotonic() - started
         loops: dict[asyncio.AbstractEventLoop, list[Job]] = {}
         for job in batch:
@@ -219,11 +266,12 @@ class GroupCommitter:
             job.woken.set()
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop the committer's thread once its batch (if any) is done; a later write starts
+        """Stop the committer's threads once their batches (if any) are done; a later write starts
         another. Jobs still queued stay for that one (or their deadline)."""
         with self._lock:
-            thread, self._thread = self._thread, None
+            threads, self._threads = self._threads, set()
             self._idle = False
             self._ready.notify_all()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)

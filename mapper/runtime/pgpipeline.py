@@ -157,10 +157,16 @@ def prepared(info: dict[str, Any]) -> Prepared:
     return found
 
 
-def run(dbapi_connection: Any, known: Prepared, commands: Sequence[Command]) -> list[Outcome]:
+def run(
+    dbapi_connection: Any,
+    known: Prepared,
+    commands: Sequence[Command],
+    sent: Callable[[], None] | None = None,
+) -> list[Outcome]:
     """Run ``commands`` in one pipeline, in order; one :class:`Outcome` each. The first that
     fails raises :class:`Failed` with its error as psycopg raises it (those after it did not
-    run); a lost connection raises psycopg's ``OperationalError``."""
+    run); a lost connection raises psycopg's ``OperationalError``. ``sent``: called once they
+    are all sent, before their answers are read (or when sending them failed)."""
     pgconn = dbapi_connection.pgconn
     adapt = Transformer.from_context(dbapi_connection)
     sends: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -194,7 +200,7 @@ def run(dbapi_connection: Any, known: Prepared, commands: Sequence[Command]) -> 
             sends.append((pgconn.send_query_params, (query, dumped, types or None, formats)))
         else:
             sends.append((pgconn.send_query_prepared, (name, dumped, formats)))
-    results = _exchange(dbapi_connection, sends)
+    results = _exchange(dbapi_connection, sends, sent)
     for key, name, index in fresh:  # prepared only where the server said so
         if results[index][0].status == _COMMAND_OK:
             names[key] = name
@@ -220,11 +226,13 @@ def _outcomes(adapt: Any, results: list[list[Any]], firsts: Sequence[int]) -> li
 
 
 def _exchange(
-    dbapi_connection: Any, sends: list[tuple[Callable[..., None], tuple[Any, ...]]]
+    dbapi_connection: Any,
+    sends: list[tuple[Callable[..., None], tuple[Any, ...]]],
+    sent: Callable[[], None] | None = None,
 ) -> list[list[Any]]:
-    """Queue every command of ``sends`` in pipeline mode, then the sync; flush once and read each
-    command's results. A connection that cannot leave pipeline mode is closed (the pool then
-    discards it)."""
+    """Queue every command of ``sends`` in pipeline mode, then the sync; flush once (then
+    ``sent``) and read each command's results. A connection that cannot leave pipeline mode is
+    closed (the pool then discards it)."""
     pgconn = dbapi_connection.pgconn
     pgconn.enter_pipeline_mode()
     done = False
@@ -232,9 +240,11 @@ def _exchange(
         for fn, args in sends:
             fn(*args)
         pgconn.pipeline_sync()
-        results = dbapi_connection.wait(_communicate(pgconn, len(sends)))
+        results = dbapi_connection.wait(_communicate(pgconn, len(sends), sent))
         done = True
     finally:
+        if sent is not None:
+            sent()
         if pgconn.status != _BAD:
             try:
                 pgconn.exit_pipeline_mode()
@@ -245,9 +255,14 @@ def _exchange(
     return results
 
 
-def _communicate(pgconn: Any, count: int) -> Generator[Any, Any, list[list[Any]]]:
-    """Flush what was queued, then read the results of ``count`` commands and the sync."""
+def _communicate(
+    pgconn: Any, count: int, sent: Callable[[], None] | None = None
+) -> Generator[Any, Any, list[list[Any]]]:
+    """Flush what was queued (then ``sent``), then read the results of ``count`` commands and
+    the sync."""
     yield from send(pgconn)
+    if sent is not None:
+        sent()
     results = []
     for _ in range(count):
         results.append((yield from fetch_many(pgconn)))

@@ -24,7 +24,7 @@ from mapper.runtime.statements import Executed
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
     from mapper.runtime.decisions import ObjectWrite, PerRow, Unclaimed
-    from mapper.runtime.group_commit import Job
+    from mapper.runtime.group_commit import Job, Turn
     from mapper.runtime.record import Record
     from mapper.runtime.rows import ObjectRead
 
@@ -306,11 +306,12 @@ class Tx:
         if self._held:
             self.rows_together(())
 
-    def commit(self) -> None:
+    def commit(self, turn: Turn | None = None) -> None:
         """Where statements pipeline: ``COMMIT`` now, in one round trip with the statements still
         held (the connection's own commit then finds no transaction); :class:`TransactionLost`
-        when the database rolled the transaction back instead."""
-        (outcome,) = self._pipeline([(pgpipeline.unnamed("COMMIT"), None)])
+        when the database rolled the transaction back instead. ``turn`` is left once the COMMIT
+        is sent, before its answer (the next batch's statements may run meanwhile)."""
+        (outcome,) = self._exchange([(pgpipeline.unnamed("COMMIT"), None)], 0, turn)[0]
         if outcome.status != b"COMMIT":
             raise TransactionLost(f"the commit ended as {outcome.status!r}")
 
@@ -371,17 +372,19 @@ class Tx:
         return outcomes
 
     def _exchange(
-        self, commands: list[pgpipeline.Command], spare: int
+        self, commands: list[pgpipeline.Command], spare: int, turn: Turn | None = None
     ) -> tuple[list[pgpipeline.Outcome], Exception | None]:
         """:meth:`_pipeline`, but the failure of one of the last ``spare`` commands (another
-        job's) is not raised: it is returned, with the outcomes of the commands before it."""
+        job's) is not raised: it is returned, with the outcomes of the commands before it.
+        ``turn``: left once the commands are sent."""
         held, self._held = self._held, []
         checks, self._checks = self._checks, []
         self.savepoint_sent = True  # from here on it may have reached the database
         dbapi_connection: Any = self.connection.connection.dbapi_connection
         sent = [*held, *commands]
         try:
-            outcomes = pgpipeline.run(dbapi_connection, pgpipeline.prepared(self.connection.info), sent)
+            known = pgpipeline.prepared(self.connection.info)
+            outcomes = pgpipeline.run(dbapi_connection, known, sent, None if turn is None else turn.leave)
         except (pgpipeline.Failed, self.database.engine.dialect.loaded_dbapi.Error) as error:
             failed = error if isinstance(error, pgpipeline.Failed) else pgpipeline.Failed(None, error)
             sql, bound, cause = *failed.statement(sent), failed.error  # the statement it is about

@@ -16,14 +16,15 @@ from sqlalchemy import exc
 
 from mapper.plan import ENTERPRISE_USER, Statement
 from mapper.runtime import group_commit
-from mapper.runtime.database import Tx
+from mapper.runtime.database import Database, Tx
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     MissingReferenceError,
     PreconditionFailedError,
     UniquenessError,
 )
-from tests.support.batches import collect, one_batch
+from tests.support.batches import collect, one_batch, outcome
+from tests.support.databases import HrDatabase
 from tests.support.hr import new_user
 
 pytestmark = pytest.mark.anyio
@@ -297,3 +298,80 @@ async def test_the_committers_thread_ends_when_idle_and_the_next_write_starts_an
     assert third not in (first, second)
     count = Statement(sql="SELECT COUNT(*) FROM groups WHERE name IN ('First', 'Second', 'Third')")
     assert await database.run(lambda tx: tx.first(count)) == (3,)
+
+
+def slow_commits(hr: HrDatabase, seconds: float) -> None:
+    """Groups named 'Slow...' take ``seconds`` at their transaction's COMMIT (a deferred
+    trigger), and one named 'Refused...' is refused then, after as long."""
+    hr.execute(
+        "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF NEW.name LIKE 'Slow%' OR NEW.name LIKE 'Refused%' THEN PERFORM pg_sleep({seconds}); END IF;"
+        " IF NEW.name LIKE 'Refused%' THEN RAISE check_violation USING MESSAGE = 'refused at commit';"
+        " END IF; RETURN NULL; END $$"
+    )
+    hr.execute(
+        "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON groups DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW EXECUTE FUNCTION slow_commit()"
+    )
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_batch_runs_while_the_batch_before_waits_for_its_commit(hr_postgres):
+    """A write queued behind a batch whose COMMIT takes a second runs in the next batch meanwhile,
+    on another connection, and is acknowledged first; both are kept."""
+    slow_commits(hr_postgres, 1.0)
+    database = Database("hr", hr_postgres.url)
+    acknowledged: list[str] = []
+
+    async def write(name: str) -> None:
+        await database.run(lambda tx: tx.run(GROUP_INSERT, {"name": name}), write=True)
+        acknowledged.append(name)
+
+    try:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(write, "Slow")
+                while database.commit_stats.batches == 0 and database.committer.queued == 1:
+                    await anyio.sleep(0.01)  # its batch is taken
+                await anyio.sleep(0.2)  # and waits for its COMMIT
+                tg.start_soon(write, "Quick")
+        assert acknowledged == ["Quick", "Slow"]
+        names = Statement(sql="SELECT name FROM groups WHERE name IN ('Slow', 'Quick') ORDER BY name")
+        assert await database.run(lambda tx: tx.rows(names)) == [("Quick",), ("Slow",)]
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_batch_refused_at_commit_while_the_next_ran_runs_its_writes_again_alone(hr_postgres):
+    """A batch whose COMMIT is refused after the next batch has run: its writes run again one by
+    one (the refused one fails, the other is kept), and the next batch's write is kept."""
+    slow_commits(hr_postgres, 0.5)
+    database = Database("hr", hr_postgres.url)
+    results: dict[str, Any] = {}
+
+    async def write(name: str) -> None:
+        results[name] = await outcome(
+            database.run(lambda tx: tx.run(GROUP_INSERT, {"name": name}), write=True)
+        )
+
+    try:
+        async with one_batch(database, 2) as tg:
+            tg.start_soon(write, "Refused")
+            tg.start_soon(write, "Kept")
+
+            async def later() -> None:
+                while database.commit_stats.batches < 1 or database.committer.queued:
+                    await anyio.sleep(0.01)  # the blocker's batch is done, theirs taken
+                await anyio.sleep(0.2)  # and waits for its COMMIT
+                await write("Quick")
+
+            tg.start_soon(later)
+        assert isinstance(results["Refused"], exc.IntegrityError)
+        assert results["Kept"] == 1 and results["Quick"] == 1
+        names = Statement(
+            sql="SELECT name FROM groups WHERE name IN ('Refused', 'Kept', 'Quick') ORDER BY name"
+        )
+        assert await database.run(lambda tx: tx.rows(names)) == [("Kept",), ("Quick",)]
+    finally:
+        database.dispose()

@@ -251,9 +251,9 @@ async def test_a_batch_of_creates_costs_one_round_trip_each_and_two_more(
     pipelines: list[int] = []
     run = pgpipeline.run
 
-    def counted(dbapi_connection: Any, known: Any, commands: Any) -> Any:
+    def counted(dbapi_connection: Any, known: Any, commands: Any, sent: Any = None) -> Any:
         pipelines.append(len(commands))
-        return run(dbapi_connection, known, commands)
+        return run(dbapi_connection, known, commands, sent)
 
     try:
         await writes.database.run(lambda tx: tx.first(Statement(sql="SELECT 1")))  # a pooled connection
@@ -275,9 +275,9 @@ async def test_a_batch_of_writes_costs_one_round_trip_each_and_two_more(hr_postg
     pipelines: list[int] = []
     run = pgpipeline.run
 
-    def counted(dbapi_connection: Any, known: Any, commands: Any) -> Any:
+    def counted(dbapi_connection: Any, known: Any, commands: Any, sent: Any = None) -> Any:
         pipelines.append(len(commands))
-        return run(dbapi_connection, known, commands)
+        return run(dbapi_connection, known, commands, sent)
 
     try:
         await writes.database.run(lambda tx: tx.first(Statement(sql="SELECT 1")))  # a pooled connection
