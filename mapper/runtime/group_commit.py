@@ -100,11 +100,12 @@ class GroupCommitter:
     On PostgreSQL two such threads take turns (``lanes``): one batch at a time runs statements
     (it holds the :class:`Turn`), and gives the turn up when it sends its COMMIT, so that the next
     batch's statements run, on another connection, while that COMMIT waits for its flush to disk.
-    Statements of two batches never run at once (so they cannot deadlock each other: the one
-    committing waits for nothing but the disk); the next may wait for a row the committing one
-    holds, until its COMMIT ends. Each batch is acknowledged after its own COMMIT. Two writes of
-    one object, or of one unique value, are never in two batches at once: the store holds their
-    locks until the write is acknowledged.
+    Statements of two batches never run at once: the next may wait for a row the committing one
+    holds, until its COMMIT ends, and the committing one waits for nothing but the disk (unless
+    the schema has deferred constraints, whose checks at COMMIT may wait for the next batch: a
+    deadlock the database then breaks, as between two gateway processes). Each batch is
+    acknowledged after its own COMMIT. Two writes of one object, or of one unique value, are
+    never in two batches at once: the store holds their locks until the write is acknowledged.
 
     A job that raises leaves nothing behind and its caller alone gets the exception; the others
     are unaffected (the batch is rolled back and they run again, each in a savepoint). When the

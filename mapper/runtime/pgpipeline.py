@@ -166,7 +166,7 @@ def run(
     """Run ``commands`` in one pipeline, in order; one :class:`Outcome` each. The first that
     fails raises :class:`Failed` with its error as psycopg raises it (those after it did not
     run); a lost connection raises psycopg's ``OperationalError``. ``sent``: called once they
-    are all sent, before their answers are read (or when sending them failed)."""
+    are all sent, before their answers are read."""
     pgconn = dbapi_connection.pgconn
     adapt = Transformer.from_context(dbapi_connection)
     sends: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -243,8 +243,6 @@ def _exchange(
         results = dbapi_connection.wait(_communicate(pgconn, len(sends), sent))
         done = True
     finally:
-        if sent is not None:
-            sent()
         if pgconn.status != _BAD:
             try:
                 pgconn.exit_pipeline_mode()
