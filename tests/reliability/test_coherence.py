@@ -24,7 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
 
+from mapper.runtime.urls import engine_url
 from tests.reliability.support import AUTH, CORE_GROUP, PATCH_OP, ServedGateway, table_rows, tracebacks
 from tests.support.databases import HrDatabase
 
@@ -216,6 +218,35 @@ def test_a_killed_listen_connection_is_replaced_and_the_process_catches_up(
     print(f"\ncaught up {caught_up:.3f} s after the LISTEN connections were killed; then {later:.3f} s")
     assert "LISTEN connection lost" in second.log()
     assert len(hr_postgres.execute(f"SELECT pid FROM pg_stat_activity WHERE {LISTENERS}")) == 2
+
+
+@pytest.mark.postgres
+def test_a_catch_up_that_meets_an_outage_is_one_warning_and_is_tried_again(
+    hr_postgres: HrDatabase, processes: Any
+) -> None:
+    """The LISTEN connections are killed while another session holds the employees table locked,
+    so each process's catch-up import runs out of its bound: an outage, which the listener logs
+    as one warning line (no traceback: the fixture checks) before it reconnects and catches up
+    again once the lock is gone."""
+    first, second = processes(hr_postgres.url, 2, "--sync-timeout=1")
+    engine = create_engine(engine_url(hr_postgres.url))
+    try:
+        with engine.begin() as locker:
+            locker.exec_driver_sql("LOCK TABLE employees IN ACCESS EXCLUSIVE MODE")
+            killed = hr_postgres.execute(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {LISTENERS}"
+            )
+            assert len(killed) == 2
+            deadline = time.monotonic() + 15
+            while "catching up after a lost LISTEN connection failed" not in second.log():
+                assert time.monotonic() < deadline, second.log()[-3000:]
+                time.sleep(0.1)
+            locker.exec_driver_sql("UPDATE employees SET title = 'Out of band' WHERE employee_id = 5")
+    finally:
+        engine.dispose()
+    visible(  # the lock is gone: the next catch-up imports the change no notification announced
+        [first.base, second.base], "/Users/5", lambda r: r.json().get("title") == "Out of band", 8.0
+    )
 
 
 @pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

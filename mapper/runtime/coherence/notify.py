@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.plan import Statement
 from mapper.runtime.coherence import NAME, RESYNC, Applier, catch_up
+from mapper.runtime.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database, Tx
@@ -175,6 +176,12 @@ class NotifyChannel:
                         self.database.name,
                         type(error).__name__,
                     )
+            except DatabaseUnavailableError as error:  # the catch-up's import met an outage: expected
+                log.warning(
+                    "database %s: catching up after a lost LISTEN connection failed (%s); reconnecting",
+                    self.database.name,
+                    error.reason or "unavailable",
+                )
             except Exception:  # noqa: BLE001 - the listener must outlive any one failure
                 log.warning("database %s: listener failed; reconnecting", self.database.name, exc_info=True)
             finally:
