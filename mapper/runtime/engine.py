@@ -4,6 +4,7 @@ that put every connection under the watchdog of the unit of work using it."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,49 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
     event.listen(engine, "do_connect", listeners.do_connect)
     event.listen(engine, "checkout", listeners.checkout)
     event.listen(engine, "checkin", checkin)
+    quiet_lost_returns(engine)
     return engine
+
+
+class LostOnReturn(logging.Filter):
+    """The pool's "Exception during reset or similar", when the reset (a rollback as a connection
+    goes back to the pool) met a connection its server had dropped meanwhile (KILL,
+    ``pg_terminate_backend``, a restart): SQLAlchemy logs it as an ERROR with a traceback and
+    discards the connection, which is all there is to do. Such a record (the driver's
+    OperationalError or InterfaceError: a rollback fails so only when the connection is gone)
+    becomes one warning line naming the driver's error (:func:`describe_error`: never a
+    password); any other record of the pool's logger is left as it is. One filter serves every
+    engine whose pool logs to a logger."""
+
+    RESET = "Exception during reset or similar"  # sqlalchemy.pool.base._finalize_fairy's message
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinds: set[type[BaseException]] = set()  # the drivers' OperationalError, InterfaceError
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.msg != self.RESET or error is None or not isinstance(error, tuple(self.kinds)):
+            return True
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.msg = "a pooled connection was lost while in use (%s); discarded"
+        record.args = (describe_error(error),)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+_LOST_ON_RETURN = LostOnReturn()
+
+
+def quiet_lost_returns(engine: Engine) -> None:
+    """:class:`LostOnReturn` on the logger of ``engine``'s pool."""
+    if engine.dialect.name == "sqlite":
+        return  # a SQLite file is never dropped under a connection
+    dbapi = engine.dialect.loaded_dbapi
+    _LOST_ON_RETURN.kinds.update((dbapi.OperationalError, dbapi.InterfaceError))
+    logger = engine.pool.logger  # a Logger unless the engine echoes (never, here)
+    if isinstance(logger, logging.Logger) and _LOST_ON_RETURN not in logger.filters:
+        logger.addFilter(_LOST_ON_RETURN)
 
 
 def postgres_on_connect(dbapi_connection: Any, _record: Any = None) -> None:
