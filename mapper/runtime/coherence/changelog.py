@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.plan import Statement
 from mapper.runtime.coherence import NAME, RESYNC, Applier, catch_up
+from mapper.runtime.driver_errors import describe_error
 from mapper.runtime.errors import DatabaseUnavailableError
 
 if TYPE_CHECKING:
@@ -156,7 +157,8 @@ class ChangeLogChannel:
             try:
                 tx.run(_insert(len(chunk)), params)
             except Exception as error:  # the writes cannot be told to the others: they fail (503)
-                log.error("database %s: cannot record a change in %s: %s", self.database.name, NAME, error)
+                why = describe_error(error)  # one line: not the statement and its parameters
+                log.error("database %s: cannot record a change in %s: %s", self.database.name, NAME, why)
                 raise DatabaseUnavailableError(self.database.name) from error
 
     # -- polling (the event loop) -----------------------------------------------------------
