@@ -427,10 +427,11 @@ class Tx:
         fetching, raised as SQLAlchemy's, as :class:`Executed` does, written out in line: this
         runs for every statement of a write, and the context manager's object and calls cost a
         fifth of the statement's Python. A statement whose rows are all fetched runs on the
-        transaction's one reading cursor (``fetchall`` leaves nothing of it open, and a new
-        cursor per statement cost SQLite a tenth of a one-row SELECT); any other gets a cursor of
-        its own, closed before returning, which ends what it left open (a ``fetchone``'s
-        statement, the rows of an UPDATE ... RETURNING run for its count)."""
+        transaction's one reading cursor (``fetchall`` leaves nothing of it open, so the cursor
+        may outlive the transaction, and a new cursor per statement cost SQLite a tenth of a
+        one-row SELECT); any other gets a cursor of its own, closed before returning, which
+        ends what it left open (a ``fetchone``'s statement, the rows of an UPDATE ... RETURNING
+        run for its count)."""
         if self._pipelining is not False and self.pipelines:  # PostgreSQL: in a pipeline
             (outcome,) = self._pipeline([self._command(statement, params or {})])
             return take(outcome)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,5 +61,28 @@ def test_sqlite_binds_a_uuid_as_its_text(tmp_path: Path) -> None:
         )
         find = Statement(sql="SELECT id, typeof(id) FROM t WHERE id = :id", params=("id",))
         assert db.run_sync(lambda tx: tx.rows(find, {"id": value})) == [(str(value), "text")]
+    finally:
+        db.dispose()
+
+
+def test_rows_leave_no_statement_open(tmp_path: Path) -> None:
+    """A transaction reads its rows on one cursor, which may outlive it (a failed write's
+    traceback keeps it): every read is fetched to its end, so nothing of it stays open on the
+    connection, which goes back to the pool (SQLite refuses to drop a table a statement still
+    reads: "database table is locked")."""
+    path = tmp_path / "open.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (a INTEGER)")
+        setup.executemany("INSERT INTO t (a) VALUES (?)", [(1,), (2,), (3,)])
+    db = Database("s", f"sqlite:///{path}")
+    everything = Statement(sql="SELECT a FROM t ORDER BY a")
+
+    def read_then_drop(tx: Any) -> list[tuple[Any, ...]]:
+        rows = tx.rows(everything)
+        tx.connection.exec_driver_sql("DROP TABLE t")
+        return rows
+
+    try:
+        assert db.run_sync(read_then_drop, write=True) == [(1,), (2,), (3,)]
     finally:
         db.dispose()
