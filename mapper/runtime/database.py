@@ -48,9 +48,10 @@ from mapper.runtime.driver_errors import (
     missing_table,
     outage_reason,
     refuses_value,
+    rolled_back,
 )
 from mapper.runtime.engine import build_engine
-from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError
+from mapper.runtime.errors import ContendedError, DatabaseConfigError, DatabaseUnavailableError
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job, Turn
 from mapper.runtime.sqlite import bootstrap_sqlite
 from mapper.runtime.statements import (
@@ -228,13 +229,17 @@ class Database:
             try:
                 failed = self._transaction(jobs, guarded=self._guarded, turn=turn)
                 if failed is not None and not self._guarded:
-                    again = [job for job in jobs if job is not failed]
+                    # a job the database rolled back for a conflict (a deadlock's victim) runs
+                    # again with the others: it failed on what ran beside it, not on its own
+                    again = [job for job in jobs if job is not failed or rolled_back(job.error)]
                     for job in again:
-                        job.value = None  # the rolled-back run's
+                        job.value = job.error = None  # the rolled-back run's
                     if again:
                         self._transaction(again, guarded=True, turn=turn)
                 self._guarded = failed is not None
-            except exc.IntegrityError:  # refused at COMMIT (a job's own refusal is caught in it)
+            except (exc.DBAPIError, TransactionLost) as error:
+                if not self._refused_whole(error, jobs):
+                    raise
                 self._guarded = True
                 if turn is not None:  # statements again: after the batch running meanwhile
                     turn.take()
@@ -247,20 +252,37 @@ class Database:
             if job.error is not None:
                 job.error = self._job_error(job.error)
 
+    @staticmethod
+    def _refused_whole(error: BaseException, jobs: list[Job]) -> bool:
+        """Whether ``error``, which ended a batch's transaction, is the database's answer that it
+        kept nothing of it, naming no job, so that the jobs may run again one per transaction: a
+        constraint checked at COMMIT (an IntegrityError there: a job's own is caught in it), or
+        a transaction rolled back to settle a conflict (PostgreSQL's serialization failure or
+        deadlock, at COMMIT or in a statement outside the jobs; a MariaDB deadlock, which also
+        ends the savepoints, so that rolling back to one is what fails). A lost connection or
+        any other failure is not: that may be an outage, or a COMMIT whose outcome is unknown."""
+        if isinstance(error, exc.IntegrityError) or rolled_back(error):
+            return True
+        return isinstance(error, TransactionLost) and any(rolled_back(job.error) for job in jobs)
+
     def _one_by_one(self, jobs: list[Job], deadline: float | None) -> None:
         """``jobs`` again, each in a transaction of its own, after their batch's commit was
-        refused: the one the constraint refuses gets that refusal, the others commit. Every job
-        runs again, one that failed on its own too (it may have failed on what a job before it
-        wrote, which is not kept now). A failure that ends the database's answers (an outage)
-        fails the job it hit and those after it; those before it are committed and keep their
-        outcome."""
+        refused (or rolled back by the database: :meth:`_refused_whole`): the one the constraint
+        refuses gets that refusal, the others commit. Every job runs again, one that failed on
+        its own too (it may have failed on what a job before it wrote, which is not kept now). A
+        job whose own transaction the database rolls back again for a conflict fails alone (503,
+        to be retried). A failure that ends the database's answers (an outage) fails the job it
+        hit and those after it; those before it are committed and keep their outcome."""
         for number, job in enumerate(jobs):
             job.value = job.error = None  # the refused run's
             try:
                 self._transaction([job], guarded=False)
-            except exc.IntegrityError as error:  # this job's own, refused at its COMMIT
+            except (exc.DBAPIError, TransactionLost) as error:
+                if not self._refused_whole(error, [job]):  # not this job's own refusal at COMMIT
+                    self._fail(jobs[number:], self._undone(error, deadline))
+                    return
                 job.value = None
-                job.error = error
+                job.error = error if job.error is None else job.error
             except BaseException as error:  # noqa: BLE001 - delivered to the jobs not run yet
                 self._fail(jobs[number:], self._undone(error, deadline))
                 return
@@ -325,6 +347,11 @@ class Database:
         :class:`DatabaseUnavailableError`, anything else as it is. So is a write that found
         the change log missing in a trigger of ``mapper coherence-ddl`` (the table was dropped):
         its channel creates the table again within a poll, as when its own insert finds it gone."""
+        if rolled_back(error):  # a conflict the database settled by undoing the write: retry it
+            log.warning("database %s rolled a write back: %s", self.name, describe_error(error))
+            contended = ContendedError(self.name)
+            contended.__cause__ = error
+            return contended
         if isinstance(error, exc.DBAPIError) and missing_table(error) == CHANGE_LOG:
             log.warning("database %s: a write found the change log %s missing", self.name, CHANGE_LOG)
             unavailable = DatabaseUnavailableError(self.name)
