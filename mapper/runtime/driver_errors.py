@@ -47,21 +47,23 @@ def refuses_value(error: BaseException) -> bool:
 
 #: MySQL/MariaDB 1213: a deadlock, for which InnoDB rolled the whole transaction back
 _ROLLED_BACK_ERRNOS = (1213,)
+#: SQLSTATE class 40, transaction rollback, but for 40003 (statement completion unknown: in doubt)
+_ROLLED_BACK_SQLSTATES = frozenset({"40000", "40001", "40002", "40P01"})
 
 
 def rolled_back(error: BaseException | None) -> bool:
     """Whether ``error`` says the database rolled the whole transaction back to settle a
     conflict with another one, and that it may succeed when run again: SQLSTATE class 40
-    (PostgreSQL's 40001 serialization failure, 40P01 deadlock; also when refused at COMMIT),
-    MySQL/MariaDB's deadlock (1213). Nothing of the transaction was kept."""
+    (PostgreSQL's 40001 serialization failure, 40P01 deadlock, also when refused at COMMIT;
+    not 40003, whose statement may have completed), MySQL/MariaDB's deadlock (1213). Nothing
+    of the transaction was kept."""
     if error is None:
         return False
     orig = driver_error(error)
     args: tuple[Any, ...] = getattr(orig, "args", ())
     if args and isinstance(args[0], int):  # pymysql: (errno, message)
         return args[0] in _ROLLED_BACK_ERRNOS
-    state = getattr(orig, "sqlstate", None)
-    return isinstance(state, str) and state.startswith("40")
+    return getattr(orig, "sqlstate", None) in _ROLLED_BACK_SQLSTATES
 
 
 def no_default(error: BaseException) -> bool:
