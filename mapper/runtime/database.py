@@ -139,7 +139,14 @@ class Database:
         """How many write transactions (batches) and writes the group committer has run."""
         return self.committer.stats
 
-    async def run(self, fn: Callable[[Tx], T], *, write: bool = False, snapshot: bool = False) -> T:
+    async def run(
+        self,
+        fn: Callable[[Tx], T],
+        *,
+        write: bool = False,
+        snapshot: bool = False,
+        deadline: float | None = None,
+    ) -> T:
         """Run ``fn`` in a worker thread with a connection inside a transaction: committed when
         ``fn`` returns, rolled back when it raises.
 
@@ -147,11 +154,15 @@ class Database:
         of ``fn`` see the same committed state (PostgreSQL REPEATABLE READ; MySQL/MariaDB's default
         already is; a SQLite read transaction is one). A write joins the group committer's next
         batch (see :class:`GroupCommitter`): its effects are rolled back when it raises, and it
-        returns once they are committed. ``fn`` must not catch database errors and go on."""
+        returns once they are committed. ``fn`` must not catch database errors and go on. A read
+        given a ``deadline`` (:func:`time.monotonic`: a write's, which counts from its arrival)
+        ends by then if that comes before its own bound."""
         if write:
             return await self.committer.submit(fn)
         # a snapshot read is an import: bounded by Timeouts.sync, every other read by .statement
         bound = self.timeouts.sync if snapshot else self.timeouts.statement
+        if deadline is not None:
+            bound = max(0.0, min(bound, deadline - time.monotonic()))
         deadline = time.monotonic() + bound
         with anyio.move_on_after(bound):  # waiting for a thread slot counts against the bound
             return await anyio.to_thread.run_sync(

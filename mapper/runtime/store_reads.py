@@ -4,6 +4,7 @@ searches the database answers (:mod:`mapper.runtime.sqlfilter`)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -17,6 +18,7 @@ from mapper.runtime.database import Tx
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.keys import Key
 from mapper.runtime.loading import fetch, fetch_by_query
+from mapper.runtime.locks import arrived
 from mapper.runtime.record import Record
 from mapper.runtime.sqlfilter import Describe, FilterSql, Sort, Untranslatable
 from mapper.runtime.store_base import StoreBase
@@ -43,6 +45,19 @@ class StoreReads(StoreBase):
         return (render(record) for record in self.cache.records())
 
     async def get(self, id: str) -> dict[str, Any] | None:
+        """The resource ``id`` names (None: none). An object a write left in doubt is read again
+        first (:meth:`settle_doubt`); while the database does not answer, a read is served the
+        cached copy, as during any outage, and a write (one that counts from its arrival: a
+        PATCH reading what it patches) gets the outage, so that it answers neither "unchanged"
+        nor anything else from a copy the database may not hold."""
+        if self.in_doubt:
+            key = self.to_key(id)
+            if key is not None and key in self.in_doubt:
+                try:
+                    await self.settle_doubt(key)
+                except DatabaseUnavailableError:
+                    if arrived.get() is not None:
+                        raise
         record = await self.get_record(id)
         return None if record is None else self.codec.render(record)
 
@@ -56,6 +71,33 @@ class StoreReads(StoreBase):
             return record
         # a miss reads through: a false "not found" makes clients create duplicates
         return await self._reload(key, forget=False)
+
+    async def settle_doubt(self, key: Key) -> None:
+        """Read the object ``key`` again if a write left it in doubt (:attr:`in_doubt`: its
+        COMMIT may have landed), so that the cache holds what the database does: on demand, for
+        a gateway whose reconnect probe (autosync's) does not run, and before a write decides
+        from the cached copy. Bounded by the request's deadline (a write's counts from its
+        arrival: :data:`~mapper.runtime.locks.arrived`); :class:`DatabaseUnavailableError` when
+        the database does not answer in time, the object still in doubt."""
+        if key not in self.in_doubt:
+            return
+        since = arrived.get()
+        deadline = None if since is None else since + self.database.timeouts.statement
+        if deadline is not None and deadline <= time.monotonic():  # no time left to read
+            raise DatabaseUnavailableError(self.database.name)
+        async with self._locks.hold([("id", key)]):
+            if key not in self.in_doubt:  # read again meanwhile (another request, the probe)
+                return
+            try:
+                read = partial(fetch, obj=self.obj, codec=self.codec, anchor=key)
+                record = await self.database.run(read, deadline=deadline)
+            except exc.DataError:  # no object can have this key: nothing to doubt
+                record = None
+            self.in_doubt.discard(key)
+            if record is not None:
+                self._put(record)
+            elif self.cache.get(key) is not None:
+                self._forget(key)
 
     async def refresh(self, id: str) -> dict[str, Any] | None:
         """Read one object again from the database and bring the cache up to date with it: for a

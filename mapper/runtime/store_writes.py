@@ -209,6 +209,10 @@ class StoreWrites(StoreChecks):
         """The object ``id`` names, as a write finds it (404 when there is none). A write then
         goes by the object's own key, not the id's: the database may equate an id with a
         key it is not (PostgreSQL and MariaDB find a ``CHAR`` anchor 'B001' by 'B001 ')."""
+        if self.in_doubt:  # never decide from a copy the database may not hold
+            key = self.to_key(id)
+            if key is not None:
+                await self.settle_doubt(key)
         record = await self.get_record(id)  # None too for an id no object can have
         if record is None:
             raise NotFoundError(self.obj.name, id)

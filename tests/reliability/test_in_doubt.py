@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
 
+from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.gateway import Gateway
+from mapper.runtime.locks import arrived
+from mapper.runtime.watchdog import Timeouts
 from tests.reliability.support import AUTH, PATCH_OP, ServedGateway, table_rows
 from tests.support.databases import HrDatabase
+from tests.support.hr import hr_plan
 from tests.support.proxy import TcpProxy
 
 SLOW_COMMIT = """
@@ -71,3 +78,110 @@ def test_a_write_answered_503_that_committed_is_not_served_stale(
             break
         time.sleep(0.5)
     assert shown == "slow", "the gateway serves the object as it was before a write the database holds"
+
+
+# ---------------------------------------------------------------------------- without autosync
+# A gateway run in-process without autosync has no reconnect probe: nothing reads an object in
+# doubt again in the background. The gateway then reads it again when a request needs it.
+
+
+@asynccontextmanager
+async def _through(database: HrDatabase, statement: float) -> AsyncIterator[tuple[Gateway, TcpProxy]]:
+    """An in-process gateway without autosync whose connections to ``database`` go through a
+    proxy, each request bounded by ``statement`` seconds."""
+    target = httpx.URL(database.url.replace("postgresql://", "http://").replace("mysql://", "http://"))
+    default = 5432 if database.dialect == "postgres" else 3306
+    proxy = TcpProxy(target.port or default).start()
+    via_proxy = database.url.replace(f":{target.port}/", f":{proxy.port}/")
+    bounds = Timeouts(statement=statement, connect=statement)
+    gateway = Gateway(
+        hr_plan(database.dialect), environ={"HR_DATABASE_URL": via_proxy}, autosync=False, timeouts=bounds
+    )
+    try:
+        await gateway.start()
+        yield gateway, proxy
+    finally:
+        proxy.set_mode("pass")
+        await gateway.stop()
+        proxy.stop()
+
+
+async def _lost_answer(users: Any, proxy: TcpProxy, id: str, resource: dict[str, Any]) -> None:
+    """Replace ``id`` by ``resource`` while the link goes dark during its (slow) COMMIT: 503."""
+    dark = threading.Timer(0.7, proxy.set_mode, ("blackhole",))
+    dark.start()
+    with pytest.raises(DatabaseUnavailableError):
+        await users.replace(id, resource)
+    dark.join()
+    proxy.set_mode("pass")
+
+
+def _named(resource: dict[str, Any], given: str) -> dict[str, Any]:
+    return {**resource, "name": {**resource["name"], "givenName": given}}
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_without_autosync_an_object_in_doubt_is_read_again_when_asked_for(
+    hr_postgres: HrDatabase,
+) -> None:
+    """Two writes answered 503 whose COMMIT landed. Then: a PUT that restores the first object as
+    it was is written (the cached copy, not the database, held those values: "unchanged" would
+    have left the database with the write the client was told had failed), and a GET of the
+    second serves what the database holds. Before, both answered from the stale cached copy."""
+    hr_postgres.execute(SLOW_COMMIT)
+    async with _through(hr_postgres, 4.0) as (gateway, proxy):
+        users = gateway.stores["User"]
+        first, second = await users.get("1"), await users.get("2")
+        assert first is not None and second is not None
+        await _lost_answer(users, proxy, "1", _named(first, "slow"))
+        await _lost_answer(users, proxy, "2", _named(second, "slow"))
+        held = "SELECT given_name FROM employees WHERE employee_id IN (1, 2) ORDER BY employee_id"
+        assert table_rows(hr_postgres.url, held) == [("slow",), ("slow",)]  # both landed
+        restored = await users.replace("1", first)
+        assert restored["name"]["givenName"] == first["name"]["givenName"]
+        assert table_rows(hr_postgres.url, held)[0] == (first["name"]["givenName"],)
+        shown = await users.get("2")
+        assert shown is not None and shown["name"]["givenName"] == "slow"
+        assert users.in_doubt == set()
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+@pytest.mark.anyio
+async def test_reading_an_object_in_doubt_again_is_bounded_by_the_writes_deadline(
+    database: str, request: pytest.FixtureRequest
+) -> None:
+    """A write of an object in doubt reads it again first, within what is left of the write's
+    own bound (counted from its arrival), not a whole read's bound on top: the database gone
+    dark, the write answers 503 by its deadline and the object stays in doubt; once the database
+    answers, the next request reads it again."""
+    hr: HrDatabase = request.getfixturevalue(f"hr_{database}")
+    statement = 8.0
+    async with _through(hr, statement) as (gateway, proxy):
+        users = gateway.stores["User"]
+        third = await users.get("3")
+        assert third is not None
+        proxy.set_mode("blackhole")  # the write never reaches the database: in doubt all the same
+        with pytest.raises(DatabaseUnavailableError):
+            await users.replace("3", _named(third, "dark"))
+        assert users.in_doubt == {users.to_key("3")}
+        token = arrived.set(time.monotonic() - (statement - 1.0))  # a write with a second left
+        try:
+            began = time.monotonic()
+            with pytest.raises(DatabaseUnavailableError):
+                await users.replace("3", _named(third, "later"))
+            waited = time.monotonic() - began
+        finally:
+            arrived.reset(token)
+        assert waited < statement / 2, waited  # not a read's whole bound after the write's
+        assert users.in_doubt == {users.to_key("3")}
+        proxy.set_mode("pass")
+        shown = await users.get("3")
+        assert shown is not None and shown["name"]["givenName"] == third["name"]["givenName"]
+        assert users.in_doubt == set()
