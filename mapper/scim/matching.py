@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mapper.runtime.keys import Fold
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key
 from mapper.scim.errors import invalid_filter
 from mapper.scimfilter import (
@@ -119,14 +120,22 @@ def _flatten(values: list[Any]) -> list[Any]:
 
 
 def _evaluate(
-    node: Filter, data: dict[str, Any], resolver: AttributeResolver, scope: Attribute | None
+    node: Filter,
+    data: dict[str, Any],
+    resolver: AttributeResolver,
+    scope: Attribute | None,
+    fold: Fold | None,
 ) -> bool:
     if isinstance(node, And):
-        return _evaluate(node.left, data, resolver, scope) and _evaluate(node.right, data, resolver, scope)
+        return _evaluate(node.left, data, resolver, scope, fold) and _evaluate(
+            node.right, data, resolver, scope, fold
+        )
     if isinstance(node, Or):
-        return _evaluate(node.left, data, resolver, scope) or _evaluate(node.right, data, resolver, scope)
+        return _evaluate(node.left, data, resolver, scope, fold) or _evaluate(
+            node.right, data, resolver, scope, fold
+        )
     if isinstance(node, Not):
-        return not _evaluate(node.inner, data, resolver, scope)
+        return not _evaluate(node.inner, data, resolver, scope, fold)
     if isinstance(node, Present):
         info = _describe(node.path, scope, resolver)
         return bool(_values(info, data, scope is not None, compared=False))
@@ -134,13 +143,17 @@ def _evaluate(
         outer = resolver.resolve(node.path.urn, node.path.attribute)
         container = _contained(data, outer)
         items = _flatten([container.get(outer.name)]) if container is not None else []
-        return any(isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer) for item in items)
+        return any(
+            isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer, fold) for item in items
+        )
     info = _describe(node.path, scope, resolver)
     _check_types(node, info)
     values = _values(info, data, scope is not None, compared=True)
     if node.value is None:  # eq null / ne null
         return (not values) if node.op == "eq" else bool(values)
-    hit = any(_compare(value, node.op if node.op != "ne" else "eq", node.value, info) for value in values)
+    hit = any(
+        _compare(value, node.op if node.op != "ne" else "eq", node.value, info, fold) for value in values
+    )
     return (not hit) if node.op == "ne" else hit
 
 
@@ -163,7 +176,7 @@ def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None
         _check_types(node, _describe(node.path, scope, resolver))
 
 
-def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
+def _compare(actual: Any, op: str, expected: Scalar, info: Attribute, fold: Fold | None) -> bool:
     if isinstance(actual, bool) or info.type == "boolean":
         wanted = as_bool(expected)
         return wanted is not None and op == "eq" and as_bool(actual) == wanted
@@ -179,7 +192,10 @@ def _compare(actual: Any, op: str, expected: Scalar, info: Attribute) -> bool:
         return _ordered(op, actual, expected)
     left, right = str(actual), str(expected)
     if not info.case_exact:
-        left, right = left.casefold(), right.casefold()
+        if fold is None:  # no database to agree with (PATCH's value filters)
+            left, right = left.casefold(), right.casefold()
+        else:
+            left, right = fold(left, False), fold(right, False)
     return _text(op, left, right) if op in SUBSTRING else _ordered(op, left, right)
 
 
@@ -215,9 +231,16 @@ def _as_datetime(text: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def matches(node: Filter, resource: dict[str, Any], resolver: AttributeResolver) -> bool:
-    """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse."""
-    return _evaluate(node, resource, resolver, None)
+def matches(
+    node: Filter, resource: dict[str, Any], resolver: AttributeResolver, fold: Fold | None = None
+) -> bool:
+    """Whether ``resource`` satisfies the filter. Raises ``invalidFilter`` on a type misuse.
+
+    Strings that are not caseExact compare folded by ``fold``: for a filter that a database
+    could answer too, the store's (its database's ``LOWER``: :func:`mapper.runtime.keys.folding`),
+    so that the cache and the database find the same resources ('Straße' is not 'STRASSE'
+    to either); without one (nothing to agree with), by Python's ``str.casefold``."""
+    return _evaluate(node, resource, resolver, None, fold)
 
 
 def validate(node: Filter, resolver: AttributeResolver) -> None:
@@ -227,8 +250,13 @@ def validate(node: Filter, resolver: AttributeResolver) -> None:
 
 
 def matches_value(
-    node: Filter, item: dict[str, Any], resolver: AttributeResolver, attribute: Attribute
+    node: Filter,
+    item: dict[str, Any],
+    resolver: AttributeResolver,
+    attribute: Attribute,
+    fold: Fold | None = None,
 ) -> bool:
     """Whether ``item``, one value of the multi-valued ``attribute``, satisfies the value filter
-    ``node`` (whose paths name sub-attributes of ``attribute``, as in ``emails[type eq "work"]``)."""
-    return _evaluate(node, item, resolver, attribute)
+    ``node`` (whose paths name sub-attributes of ``attribute``, as in ``emails[type eq "work"]``);
+    strings folded by ``fold``, as in :func:`matches`."""
+    return _evaluate(node, item, resolver, attribute, fold)

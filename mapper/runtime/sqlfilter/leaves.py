@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from mapper.runtime.keys import folding
 from mapper.runtime.sqlfilter.terms import (
     LIKE_ESCAPE,
     TEXT,
@@ -33,6 +34,7 @@ class Leaves:
         self.write = write
         self.dialect = dialect
         self.bind = bind
+        self.fold_value = folding(dialect)  # a value map's SCIM values compare as the cache's filters do
 
     def present(self, value: Value) -> exp.Expr:
         """``value`` has a value: not null, and not ``""`` for a string."""
@@ -106,14 +108,18 @@ class Leaves:
         if expected is None:
             return exp.false()
         case_exact = transform.attr.case_exact
-        wanted = as_bool(expected) if transform.attr.type == "boolean" else folded(expected, case_exact)
+        wanted = (
+            as_bool(expected)
+            if transform.attr.type == "boolean"
+            else folded(expected, case_exact, self.fold_value)
+        )
         if wanted is None:
             return exp.false()
         # the stored values that read as the wanted SCIM value (each reads as its first pairing)
         declared = [stored for _, stored in plan.pairs if stored is not None]
-        hits = [s for s in declared if same_scim(transform.read(s), wanted, case_exact)]
+        hits = [s for s in declared if same_scim(transform.read(s), wanted, case_exact, self.fold_value)]
         condition = self.among(value.expr, hits)
-        if plan.otherwise == "value" and same_scim(plan.default, wanted, case_exact):
+        if plan.otherwise == "value" and same_scim(plan.default, wanted, case_exact, self.fold_value):
             # any stored value the map does not declare reads as the default
             outside = exp.not_(self.among(value.expr, declared), copy=False) if declared else exp.true()
             condition = exp.or_(condition, exp.and_(self.present(value), outside, copy=False), copy=False)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlglot import exp
 
 from mapper.plan import PlanMulti
+from mapper.runtime.keys import Fold
 from mapper.runtime.rendering import OMIT
 from mapper.runtime.values import canonical
 from mapper.scimfilter import AttrPath
@@ -139,15 +140,16 @@ def operator(op: str, left: exp.Expr, right: exp.Expr) -> exp.Expr:
     return kinds[op](this=left, expression=right)
 
 
-def folded(value: Any, case_exact: bool) -> Any:
-    """A SCIM value as the cache compares it (strings case-folded unless caseExact)."""
+def folded(value: Any, case_exact: bool, fold: Fold) -> Any:
+    """A SCIM value as the cache compares it: strings folded as the database's ``LOWER`` folds
+    them (``fold``: :func:`mapper.runtime.keys.folding`) unless caseExact."""
     if isinstance(value, str):
-        return value if case_exact else value.casefold()
+        return fold(value, case_exact)
     if isinstance(value, bool):
         return value
     return canonical(value)
 
 
-def same_scim(read: Any, wanted: Any, case_exact: bool) -> bool:
+def same_scim(read: Any, wanted: Any, case_exact: bool, fold: Fold) -> bool:
     """Whether a value read through a transform is the (folded) wanted SCIM value."""
-    return read is not OMIT and read is not None and folded(read, case_exact) == wanted
+    return read is not OMIT and read is not None and folded(read, case_exact, fold) == wanted

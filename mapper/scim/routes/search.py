@@ -224,7 +224,7 @@ async def _indexed(
         candidates = await _by_index(store, node, resolver, query_attribute)
         if candidates is None:
             return None
-        return [r for r in candidates if matches(node, r, resolver)]
+        return [r for r in candidates if matches(node, r, resolver, store.codec.fold)]
     except RecursionError:  # a chain of thousands of terms: the evaluator recurses per term
         raise invalid_filter(TOO_DEEP) from None
 
@@ -242,7 +242,7 @@ async def scan(
     with 400 ``tooMany`` once ``budget`` seconds have passed since the call, waiting included."""
     deadline = time.monotonic() + budget
     records = store.records()  # a snapshot: the event loop goes on changing the cache meanwhile
-    render = store.codec.render
+    render, fold = store.codec.render, store.codec.fold  # strings fold as the database's LOWER
 
     def evaluate() -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -250,7 +250,7 @@ async def scan(
             if not i & 127 and time.monotonic() > deadline:
                 raise too_many(OVER_BUDGET.format(type=store.name, budget=budget))
             resource = render(record)
-            if node is None or matches(node, resource, resolver):
+            if node is None or matches(node, resource, resolver, fold):
                 out.append(resource)
         if sort_by:
             if time.monotonic() > deadline:
