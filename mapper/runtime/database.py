@@ -47,6 +47,7 @@ from mapper.runtime.driver_errors import (
     is_programming_error,
     missing_table,
     outage_reason,
+    refused_by_rule,
     refuses_value,
     rolled_back,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "integrity_kind",
     "outage_reason",
     "redact",
+    "refused_by_rule",
     "refuses_value",
     "resolve_url",
 ]
@@ -272,7 +274,7 @@ class Database:
         deadlock, at COMMIT or in a statement outside the jobs; a MariaDB deadlock, which also
         ends the savepoints, so that rolling back to one is what fails). A lost connection or
         any other failure is not: that may be an outage, or a COMMIT whose outcome is unknown."""
-        if isinstance(error, exc.IntegrityError) or rolled_back(error):
+        if isinstance(error, exc.IntegrityError) or rolled_back(error) or refused_by_rule(error):
             return True
         return isinstance(error, TransactionLost) and any(rolled_back(job.error) for job in jobs)
 
@@ -358,6 +360,16 @@ class Database:
         :class:`DatabaseUnavailableError`, anything else as it is. So is a write that found
         the change log missing in a trigger of ``mapper coherence-ddl`` (the table was dropped):
         its channel creates the table again within a poll, as when its own insert finds it gone."""
+        if (
+            isinstance(error, exc.DBAPIError)
+            and not isinstance(error, exc.DataError)
+            and refused_by_rule(error)
+        ):
+            # a deferred trigger's refusal at COMMIT (SQLAlchemy's error, not the statement's
+            # DataError: driver_errors.as_sqlalchemy), a pymysql OperationalError: not an outage
+            refused = exc.DataError(error.statement, error.params, driver_error(error), hide_parameters=True)
+            refused.__cause__ = error
+            return refused
         if rolled_back(error):  # a conflict the database settled by undoing the write: retry it
             log.warning("database %s rolled a write back: %s", self.name, describe_error(error))
             contended = ContendedError(self.name)

@@ -33,16 +33,37 @@ _VALUE_SQLSTATE_CLASSES = ("22", "54")
 _VALUE_ERRNOS = (1267, 1270, 1271)
 
 
+#: A rule of the database's own refusing the write: PostgreSQL's ``RAISE EXCEPTION`` (P0001, the
+#: default of a trigger or function refusing) and ``ASSERT`` (P0004); MySQL/MariaDB's ``SIGNAL``
+#: (1644, which pymysql raises as an OperationalError, an outage to the gateway: a 503 that
+#: clients retry for ever). SQLite's ``RAISE(ABORT, ...)`` is a constraint error already.
+_RULE_SQLSTATES = ("P0001", "P0004")
+_RULE_ERRNOS = (1644,)
+
+
 def refuses_value(error: BaseException) -> bool:
     """Whether the driver's ``error`` says a bound value cannot be stored (the client's fault,
-    400) rather than that the database failed (503). pymysql already raises DataError for
+    400) rather than that the database failed (503): a value no column of its type holds, or a
+    rule of the database's own (:func:`refused_by_rule`). pymysql already raises DataError for
     MySQL's value errors (1264 out of range, 1366 wrong value, 1406 too long); SQLite has no
     such limits."""
+    if refused_by_rule(error):
+        return True
     args: tuple[Any, ...] = getattr(error, "args", ())
     if args and isinstance(args[0], int):  # pymysql: (errno, message), its sqlstate a generic HY000
         return args[0] in _VALUE_ERRNOS
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
+
+
+def refused_by_rule(error: BaseException) -> bool:
+    """Whether the driver's ``error`` (or SQLAlchemy's around it) is a trigger's or function's
+    refusal of the write (PostgreSQL ``RAISE EXCEPTION``/``ASSERT``, MySQL/MariaDB ``SIGNAL``)."""
+    orig = driver_error(error)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _RULE_ERRNOS
+    return getattr(orig, "sqlstate", None) in _RULE_SQLSTATES
 
 
 #: MySQL/MariaDB 1213: a deadlock, for which InnoDB rolled the whole transaction back

@@ -14,7 +14,7 @@ from sqlalchemy import exc
 from mapper.plan import Statement
 from mapper.runtime.blame import Blamed, blame
 from mapper.runtime.codec import Change
-from mapper.runtime.database import integrity_kind
+from mapper.runtime.database import integrity_kind, refused_by_rule
 from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
@@ -179,7 +179,13 @@ class StoreChecks(StoreReads):
         return self.database.statements.driver_sql(statement).sql
 
     def _data_error(self, error: exc.DataError | exc.IntegrityError) -> Exception:
-        """A value the column cannot hold (too long, out of range, not a number): the client's fault."""
+        """A value the column cannot hold (too long, out of range, not a number), or a rule of the
+        database's own refusing the write (a trigger's ``RAISE``/``SIGNAL``): the client's fault.
+        The rule's own message is the DBA's prose, which may quote other rows: not passed on."""
+        if refused_by_rule(error):
+            return InvalidValueError(
+                "", "the database refused the write (a rule of its own: a trigger or function)"
+            )
         path = self._blamed(error).path
         if not path:
             return InvalidValueError("", "a value does not fit its database column")

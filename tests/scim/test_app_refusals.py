@@ -12,6 +12,7 @@ identifiers (:mod:`mapper.runtime.blame`)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,90 @@ async def test_a_key_that_names_no_column_blames_no_attribute(
     expected = "a value is already in use" if db.name == "mariadb" else "name.givenName is already in use"
     assert detail == expected
     assert stored(db) == before
+
+
+#: a trigger refusing a first name, as a DBA writes one: its message is the DBA's prose
+RULE = {
+    "sqlite": [
+        """CREATE TRIGGER no_refused BEFORE UPDATE ON accounts WHEN NEW.first_name = 'Refused'
+           BEGIN SELECT RAISE(ABORT, 'payroll says no to this name'); END""",
+        """CREATE TRIGGER no_refused_new BEFORE INSERT ON accounts WHEN NEW.first_name = 'Refused'
+           BEGIN SELECT RAISE(ABORT, 'payroll says no to this name'); END""",
+    ],
+    "postgres": [
+        """CREATE FUNCTION no_refused() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF NEW.first_name = 'Refused' THEN RAISE EXCEPTION 'payroll says no to this name'; END IF;
+             ASSERT NEW.first_name IS DISTINCT FROM 'Asserted', 'payroll asserts otherwise';
+             RETURN NEW;
+           END $$""",
+        """CREATE TRIGGER no_refused BEFORE INSERT OR UPDATE ON accounts
+           FOR EACH ROW EXECUTE FUNCTION no_refused()""",
+        # checked only at COMMIT, where the refusal names no statement of the batch
+        """CREATE FUNCTION no_late() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             IF NEW.first_name = 'Late' THEN RAISE EXCEPTION 'payroll says no, at commit'; END IF;
+             RETURN NEW;
+           END $$""",
+        """CREATE CONSTRAINT TRIGGER no_late AFTER INSERT OR UPDATE ON accounts
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_late()""",
+    ],
+    "mariadb": [
+        f"""CREATE TRIGGER no_refused_{when.lower()} BEFORE {when} ON accounts FOR EACH ROW
+            BEGIN
+              IF NEW.first_name = 'Refused' THEN
+                SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'payroll says no to this name';
+              END IF;
+            END"""
+        for when in ("INSERT", "UPDATE")
+    ],
+}
+
+
+async def test_a_trigger_that_refuses_the_write_is_a_400_that_keeps_nothing(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """A trigger's refusal (PostgreSQL ``RAISE EXCEPTION``, MariaDB ``SIGNAL``, SQLite
+    ``RAISE(ABORT)``) is the client's value refused by a rule of the database: 400 invalidValue,
+    without the rule's own prose, and nothing written. It was a 500 on PostgreSQL and a 503 on
+    MariaDB, which clients retry for ever."""
+    for statement in RULE[db.name]:
+        db.execute(statement)
+    before = stored(db)
+    names = ["Refused", "Asserted"] if db.name == "postgres" else ["Refused"]
+    for name in names:
+        created = await client.post("/Users", json=new_user(name={"givenName": name}))
+        detail = refused(created, 400, "invalidValue")
+        assert "payroll" not in detail
+        patched = await client.patch(
+            "/Users/1",
+            json=patch_body(
+                {"op": "add", "path": "phoneNumbers", "value": [{"value": "555-0142", "type": "work"}]},
+                {"op": "replace", "path": "name.givenName", "value": name},
+            ),
+        )
+        assert "payroll" not in refused(patched, 400, "invalidValue")
+        assert stored(db) == before
+    fine = await client.patch(
+        "/Users/1", json=patch_body({"op": "replace", "path": "name.givenName", "value": "Augusta"})
+    )
+    assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize("db", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_deferred_trigger_refusing_at_commit_fails_only_its_own_write(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """A constraint trigger checked at COMMIT refuses one write of a group-commit batch: the
+    batch runs again one write per transaction, the refused write is a 400 and keeps nothing, and
+    the writes beside it are kept."""
+    for statement in RULE["postgres"]:
+        db.execute(statement)
+    late, fine = await asyncio.gather(
+        client.post("/Users", json=new_user(name={"givenName": "Late"})),
+        client.post("/Users", json=new_user(userName="hopper", name={"givenName": "Grace"})),
+    )
+    assert "payroll" not in refused(late, 400, "invalidValue")
+    assert fine.status_code == 201, fine.text
+    logins = [row[1] for row in stored(db)[0]]
+    assert logins == ["ada", "hopper"]
