@@ -346,14 +346,16 @@ def _lowered_by_database(world: World, op: str, value: str) -> list[str]:
     return [str(row[0]) for row in world.database.run_sync(lambda tx: tx.rows(statement, {"value": value}))]
 
 
-def test_the_cache_folds_case_as_the_database_does(trapped: World) -> None:
+def test_the_cache_folds_case_as_the_database_does(trapped: World, request: pytest.FixtureRequest) -> None:
     """A filter the cache answers finds what the database's LOWER finds, no more and no fewer:
     'STRASSE' is not 'Straße', 'İSTANBUL' is 'istanbul' on PostgreSQL (not on SQLite), and the
     final sigma is a letter of its own. (The cache used Python's casefold, so that a filter's
     answer depended on whether the cache or the database gave it.) Not on MariaDB: its LOWER
     lowers letter by letter but knows no capital sharp s, which keys.folding does not model."""
-    if trapped.database.is_mysql:
-        pytest.skip("keys.folding models MariaDB's LOWER as Python's str.lower")
+    if trapped.database.is_mysql:  # known, and held to it: this fails until keys.folding models it
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="keys.folding models MariaDB's LOWER as str.lower")
+        )
     answered = 0
     for op, value in TRAP_FILTERS:
         node = parse_filter(f'title {op} "{value}"')
