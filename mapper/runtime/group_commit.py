@@ -158,11 +158,7 @@ class GroupCommitter:
                 self._idle = False
                 self._ready.notify()
             elif len(self._threads) < self.lanes:
-                thread = threading.Thread(
-                    target=self._run, name=f"mapper-commit-{self.database.name}", daemon=True
-                )
-                self._threads.add(thread)
-                thread.start()
+                self._spawn()
         await self._wait(job)
         if job.error is not None:
             raise job.error
@@ -202,31 +198,80 @@ class GroupCommitter:
         log.warning("database %s: a write waited out its bound in the queue", self.database.name)
         job.woken.set()
 
+    def _spawn(self) -> None:
+        """Start one more committer thread (under ``_lock``, with a job queued). One that cannot
+        start leaves no thread behind for the next write to trust: with no other thread to take
+        them, the queued jobs fail as an outage."""
+        thread = threading.Thread(target=self._run, name=f"mapper-commit-{self.database.name}", daemon=True)
+        self._threads.add(thread)
+        try:
+            thread.start()
+        except BaseException as error:
+            self._threads.discard(thread)
+            log.error("database %s: a write committer thread could not start: %s", self.database.name, error)
+            if not self._threads:
+                stranded = list(self._queue)
+                self._queue.clear()
+                self._strand(stranded, error)
+
     def _run(self) -> None:
         """A committer's thread: with the turn, a batch of whatever is queued, for as long as it
-        is one of its committer's threads and writes keep coming."""
+        is one of its committer's threads and writes keep coming.
+
+        Should the thread itself fail (a fault outside :meth:`Database.run_batch`, which catches
+        everything: in the bookkeeping around it), the jobs it took and has not handed back fail
+        as an outage (503: their batch may have committed, so the store leaves their objects in
+        doubt) at once rather than wait for ever, and another thread takes its place: at once
+        when writes are queued, else with the next write."""
         me = threading.current_thread()
-        while True:
-            turn = Turn(self._turn)
-            turn.take()
-            try:
-                with self._lock:
-                    while not self._queue:
+        batch: list[Job] = []  # taken from the queue, not yet handed back to their callers
+        try:
+            while True:
+                turn = Turn(self._turn)
+                turn.take()
+                try:
+                    with self._lock:
+                        while not self._queue:
+                            if me not in self._threads:
+                                return
+                            self._idle = True
+                            if not self._ready.wait(IDLE) and not self._queue and me in self._threads:
+                                self._threads.discard(me)  # the next write starts another
+                                self._idle = False
+                                return
                         if me not in self._threads:
                             return
-                        self._idle = True
-                        if not self._ready.wait(IDLE) and not self._queue and me in self._threads:
-                            self._threads.discard(me)  # the next write starts another
-                            self._idle = False
-                            return
-                    if me not in self._threads:
-                        return
-                    batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
-                    for job in batch:
-                        job.taken = True
-                self._commit(batch, turn)
-            finally:
-                turn.leave()
+                        batch = [self._queue.popleft() for _ in range(min(self.cap, len(self._queue)))]
+                        for job in batch:
+                            job.taken = True
+                    self._commit(batch, turn)
+                finally:
+                    turn.leave()
+        except BaseException as error:
+            log.exception("database %s: a write committer thread failed", self.database.name)
+            self._strand(batch, error)
+            with self._lock:
+                if me in self._threads:
+                    self._threads.discard(me)
+                    self._idle = False
+                    if self._queue:
+                        self._spawn()
+            if not isinstance(error, Exception):
+                raise
+
+    def _strand(self, jobs: list[Job], error: BaseException) -> None:
+        """``jobs`` cannot be seen through (their committer failed): each fails as an outage, its
+        caller woken now. One whose batch committed is in doubt to its caller, as after a lost
+        COMMIT: the store reads its object again."""
+        for job in jobs:
+            job.value = None
+            job.error = DatabaseUnavailableError(self.database.name, reason="the write committer failed")
+            job.error.__cause__ = error
+            if job.loop is not None:
+                try:
+                    job.loop.call_soon_threadsafe(job.woken.set)
+                except RuntimeError:  # that loop is closed: nobody waits there any more
+                    pass
 
     def _commit(self, batch: list[Job], turn: Turn) -> None:
         """Run ``batch``, in this thread (holding ``turn`` until its COMMIT is sent), and tell its
@@ -251,18 +296,22 @@ class GroupCommitter:
         for job in batch:
             if job.loop is not None:
                 loops.setdefault(job.loop, []).append(job)
-        first = True
+        first, size = True, len(batch)
         for loop, jobs in loops.items():
             try:  # one call into each loop for the whole batch (with the metrics' once)
-                loop.call_soon_threadsafe(self._done, jobs, len(batch) if first else 0, duration)
+                loop.call_soon_threadsafe(self._done, jobs, size if first else 0, duration)
                 first = False
             except RuntimeError:  # that loop is closed: nobody waits there any more
                 pass
+        batch.clear()  # handed back: a failure of this thread from here on strands none of them
 
     def _done(self, jobs: list[Job], size: int, duration: float) -> None:
         """On the callers' event loop: ``jobs``' batch is done."""
         if size and self.observe is not None:
-            self.observe(size, duration)
+            try:
+                self.observe(size, duration)
+            except Exception:  # noqa: BLE001 - a failing observer (the metrics) holds no caller back
+                log.exception("database %s: the commit batch's observer failed", self.database.name)
         for job in jobs:
             job.woken.set()
 

@@ -6,8 +6,11 @@ while the writes under test queue behind it."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -16,7 +19,7 @@ from sqlalchemy import exc
 
 from mapper.plan import ENTERPRISE_USER, Statement
 from mapper.runtime import group_commit
-from mapper.runtime.database import Database, Tx
+from mapper.runtime.database import CommitStats, Database, Tx
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     MissingReferenceError,
@@ -375,3 +378,131 @@ async def test_a_batch_refused_at_commit_while_the_next_ran_runs_its_writes_agai
         assert await database.run(lambda tx: tx.rows(names)) == [("Kept",), ("Quick",)]
     finally:
         database.dispose()
+
+
+class _FaultyStats:
+    """Stands in for :class:`CommitStats` in the committer's bookkeeping: the ``armed``-th batch
+    counted raises (a fault in the committer's own code, after its batch has run)."""
+
+    def __init__(self, armed: int) -> None:
+        self.armed = armed
+
+    def __call__(self, *counts: int) -> CommitStats:
+        self.armed -= 1
+        if self.armed == 0:
+            raise RuntimeError("a fault in the committer's bookkeeping")
+        return CommitStats(*counts)
+
+
+async def _behind_a_blocker(database: Any, writes: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """The outcomes of ``writes`` (and of ``blocker``, a write that holds the committer until
+    they all queue behind it, so that they run as the next batch: :func:`one_batch` without its
+    check of the batch's size, which a fault in the bookkeeping leaves uncounted). A write still
+    unanswered after half a minute fails the test rather than hang it: a stranded write waits for
+    ever (its caller's wait is shielded once its batch runs), so the callers are plain tasks that
+    the test can leave behind."""
+    started, gate = threading.Event(), threading.Event()
+
+    def blocker(tx: Tx) -> str:
+        started.set()
+        gate.wait(30)
+        return "blocker"
+
+    jobs: list[group_commit.Job] = []
+
+    class Recorded(group_commit.Job):  # so that the test can release writes left stranded
+        __slots__ = ()
+
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            jobs.append(self)
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(group_commit, "Job", Recorded)
+    tasks = {"blocker": asyncio.ensure_future(outcome(database.run(blocker, write=True)))}
+    try:
+        with anyio.move_on_after(30):  # a committer that runs nothing any more: the writes wait
+            while not started.is_set():
+                await anyio.sleep(0.001)
+        for name, write in writes.items():
+            tasks[name] = asyncio.ensure_future(outcome(write()))
+        with anyio.move_on_after(30):
+            while database.committer.queued < len(writes):
+                await anyio.sleep(0.005)
+        gate.set()
+        _, waiting = await asyncio.wait(tasks.values(), timeout=30)
+    finally:
+        monkeypatch.undo()
+    if waiting:
+        for job in jobs:  # released, so that the test ends
+            if not job.woken.is_set():
+                job.error = RuntimeError("stranded")
+                job.woken.set()
+        await asyncio.wait(tasks.values())
+        pytest.fail(f"{len(waiting)} writes were never answered: stranded by the committer")
+    return {name: task.result() for name, task in tasks.items()}
+
+
+def _insert(name: str) -> Callable[[Tx], str]:
+    def job(tx: Tx) -> str:
+        tx.run(GROUP_INSERT, {"name": name})
+        return name
+
+    return job
+
+
+async def test_a_committer_that_fails_outside_its_batch_strands_no_write(gateway, hr_database, monkeypatch):
+    """The committer's thread fails in its own bookkeeping after a batch ran: the batch's callers
+    are answered at once as an outage (503; their objects left in doubt: the batch did commit),
+    not left waiting for ever, and the next write gets a new thread and commits. The writes are
+    given an hour's bound, so that only the fix answers them before the test's guard fires."""
+    users = gateway.stores["User"]
+    database = users.database
+    monkeypatch.setattr(database, "timeouts", dataclasses.replace(database.timeouts, statement=3600.0))
+    monkeypatch.setattr(group_commit, "CommitStats", _FaultyStats(armed=2))  # the blocker's batch is fine
+    writes = {str(i): partial(users.replace, str(i), {"userName": f"stranded.{i}"}) for i in (1, 2, 3)}
+    results = await _behind_a_blocker(database, writes)
+    assert results["blocker"] == "blocker"
+    assert all(isinstance(results[str(i)], DatabaseUnavailableError) for i in (1, 2, 3)), results
+    assert users.in_doubt == {users.to_key(str(i)) for i in (1, 2, 3)}
+    # the batch committed before the fault: the database holds it, the callers were told 503
+    held = hr_database.execute(
+        "SELECT login FROM employees WHERE employee_id IN (1, 2, 3) ORDER BY employee_id"
+    )
+    assert held == [("stranded.1",), ("stranded.2",), ("stranded.3",)]
+    answered = await _behind_a_blocker(
+        database, {"after": partial(users.replace, "4", {"userName": "after.the.fault"})}
+    )
+    after = answered["after"]
+    assert after["userName"] == "after.the.fault"
+    assert hr_database.execute("SELECT login FROM employees WHERE employee_id = 4") == [("after.the.fault",)]
+
+
+async def test_writes_queued_when_the_committer_fails_run_on_a_new_thread(gateway, hr_database, monkeypatch):
+    """Writes already queued behind the batch whose bookkeeping failed do not wait for another
+    write to arrive: a new thread takes them at once."""
+    database = gateway.databases["hr"]
+    monkeypatch.setattr(database, "timeouts", dataclasses.replace(database.timeouts, statement=3600.0))
+    monkeypatch.setattr(group_commit, "CommitStats", _FaultyStats(armed=1))  # the blocker's batch
+    results = await _behind_a_blocker(
+        database, {"queued": partial(database.run, _insert("Queued Behind"), write=True)}
+    )
+    assert isinstance(results["blocker"], DatabaseUnavailableError), results
+    assert results["queued"] == "Queued Behind"
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Queued Behind'") == [(1,)]
+
+
+async def test_a_failing_batch_observer_does_not_hold_the_batch_back(gateway, hr_database):
+    """The metrics' observer raising on the event loop still lets every caller of its batch have
+    its own outcome."""
+    database = gateway.databases["hr"]
+
+    def observe(size: int, duration: float) -> None:
+        raise RuntimeError("a broken metrics hook")
+
+    database.committer.observe = observe
+    results = await _behind_a_blocker(
+        database, {"observed": partial(database.run, _insert("Observed"), write=True)}
+    )
+    assert results == {"blocker": "blocker", "observed": "Observed"}
+    assert hr_database.execute("SELECT COUNT(*) FROM groups WHERE name = 'Observed'") == [(1,)]
