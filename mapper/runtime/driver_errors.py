@@ -5,6 +5,7 @@ The classification reads SQLSTATEs, MySQL error numbers and, where drivers give 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,11 +60,17 @@ def refuses_value(error: BaseException) -> bool:
 def refused_by_rule(error: BaseException) -> bool:
     """Whether the driver's ``error`` (or SQLAlchemy's around it) is a trigger's or function's
     refusal of the write (PostgreSQL ``RAISE EXCEPTION``/``ASSERT``, MySQL/MariaDB ``SIGNAL``)."""
+    return _coded(error, _RULE_ERRNOS, _RULE_SQLSTATES)
+
+
+def _coded(error: BaseException, errnos: Collection[int], sqlstates: Collection[str]) -> bool:
+    """Whether the driver's error under ``error`` carries one of ``errnos`` (pymysql's
+    ``(errno, message)``) or, from a driver with SQLSTATEs (psycopg), one of ``sqlstates``."""
     orig = driver_error(error)
     args: tuple[Any, ...] = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):
-        return args[0] in _RULE_ERRNOS
-    return getattr(orig, "sqlstate", None) in _RULE_SQLSTATES
+    if args and isinstance(args[0], int):  # pymysql: (errno, message)
+        return args[0] in errnos
+    return getattr(orig, "sqlstate", None) in sqlstates
 
 
 #: MySQL/MariaDB 1213: a deadlock, for which InnoDB rolled the whole transaction back
@@ -78,13 +85,7 @@ def rolled_back(error: BaseException | None) -> bool:
     (PostgreSQL's 40001 serialization failure, 40P01 deadlock, also when refused at COMMIT;
     not 40003, whose statement may have completed), MySQL/MariaDB's deadlock (1213). Nothing
     of the transaction was kept."""
-    if error is None:
-        return False
-    orig = driver_error(error)
-    args: tuple[Any, ...] = getattr(orig, "args", ())
-    if args and isinstance(args[0], int):  # pymysql: (errno, message)
-        return args[0] in _ROLLED_BACK_ERRNOS
-    return getattr(orig, "sqlstate", None) in _ROLLED_BACK_SQLSTATES
+    return error is not None and _coded(error, _ROLLED_BACK_ERRNOS, _ROLLED_BACK_SQLSTATES)
 
 
 def no_default(error: BaseException) -> bool:
