@@ -325,3 +325,66 @@ async def test_a_dropped_change_log_under_its_triggers_fails_writes_with_503(hr_
         assert written["title"] == "Written"
     finally:
         await gateway.stop()
+
+
+#: a moment ``seconds`` before the database's own clock, as each dialect writes it
+_AGO = {
+    "sqlite": "datetime('now', '-{seconds} seconds')",
+    "postgresql": "now() - make_interval(secs => {seconds})",
+    "mysql": "NOW(6) - INTERVAL {seconds} SECOND",
+}
+
+
+async def test_the_change_log_prunes_rows_older_than_its_retention(hr_database: HrDatabase):
+    """Pruning deletes the rows older than the retention and keeps the younger ones, reading from
+    the oldest in sequence order; a row stamped early but numbered after a young one (PostgreSQL
+    stamps a row with its transaction's start) goes once the rows before it have aged too; with
+    no young row left, every row goes."""
+    gateway = Gateway(
+        hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence="changelog",
+        coherence_interval=60,
+    )
+    await gateway.start()
+    try:
+        (channel,) = gateway.coherence.channels.values()
+        assert isinstance(channel, ChangeLogChannel)
+        channel = ChangeLogChannel(channel.database, channel.applier, "pruner", retention=600)
+        family = "mysql" if channel.database.dialect in ("mysql", "mariadb") else channel.database.dialect
+        hr_database.execute("DELETE FROM mapper_changes")
+
+        def add(anchor: str, seconds: int) -> None:
+            at = _AGO[family].format(seconds=seconds)
+            hr_database.execute(
+                "INSERT INTO mapper_changes (object_type, anchor, op, origin, at) "
+                f"VALUES ('User', :anchor, 'upsert', 'elsewhere', {at})",
+                {"anchor": anchor},
+            )
+
+        def left() -> list[str]:
+            return [row[0] for row in hr_database.execute("SELECT anchor FROM mapper_changes ORDER BY seq")]
+
+        for anchor, seconds in (
+            ("old-1", 900),
+            ("old-2", 700),
+            ("young-1", 100),
+            ("late", 800),
+            ("young-2", 5),
+        ):
+            add(anchor, seconds)
+        await channel.prune()
+        assert left() == ["young-1", "late", "young-2"]
+        hr_database.execute("UPDATE mapper_changes SET anchor = 'aged' WHERE anchor = 'young-1'")
+        hr_database.execute(
+            f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=650)} WHERE anchor = 'aged'"
+        )
+        await channel.prune()
+        assert left() == ["young-2"]
+        hr_database.execute(f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=601)}")
+        add("old-3", 3600)
+        await channel.prune()
+        assert left() == []
+    finally:
+        await gateway.stop()
