@@ -10,7 +10,7 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from mapper.scim.connections import BODY_COMPLETE_KEY, guarded_protocol
+from mapper.scim.connections import BODY_COMPLETE_KEY, HeadWithBody, guarded_protocol
 
 pytestmark = pytest.mark.anyio
 
@@ -59,3 +59,144 @@ async def test_a_body_that_came_with_its_headers_is_marked_complete() -> None:
         await server.wait_closed()
     assert seen == [True, False]
     assert bodies == [BODY, BODY]
+
+
+async def serve(app, protocol_class):  # type: ignore[no-untyped-def]
+    config = uvicorn.Config(app, http=protocol_class, lifespan="off", log_config=None)
+    config.load()
+    state = ServerState()
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: protocol_class(config=config, server_state=state, app_state={}),  # type: ignore[call-arg]
+        "127.0.0.1",
+        0,
+    )
+
+
+async def exchange(port: int, requests: list[bytes], until: bytes) -> bytes:
+    """What the server sends back to ``requests`` (sent one after the other on one connection),
+    read until ``until`` has come."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    received = b""
+    try:
+        for request in requests:
+            writer.write(request)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        while until not in received:
+            received += await asyncio.wait_for(reader.read(65536), 5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return received
+
+
+async def answers(scope, receive, send):  # type: ignore[no-untyped-def]
+    """A JSON answer, a streamed one (its body a moment after its head), and a 100-continue body."""
+    path = scope["path"]
+    if path == "/stream":
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.body", "body": b"late", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    body = b""
+    if scope["method"] == "POST":
+        more = True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+    payload = b'{"echo": "%s"}' % body
+    headers = [(b"content-length", b"%d" % len(payload)), (b"etag", b'W/"1"')]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+REQUESTS = [
+    b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"HEAD /a HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",  # pipelined
+    b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+    b"hi",
+    b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+async def test_the_guard_sends_the_bytes_uvicorn_sends() -> None:
+    """Each response's head and body go out in one write, and the bytes are uvicorn's own, for
+    plain, HEAD, pipelined, streamed, 100-continue and closing answers."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    received = []
+    for protocol in (HttpToolsProtocol, guarded_protocol("httptools", 10, 65536)):
+        server = await serve(answers, protocol)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            received.append(await exchange(port, REQUESTS, b'{"echo": "hi"}' + b"HTTP/1.1 200 OK"))
+            # a closing answer's bytes all arrive before the close
+            received[-1] += await exchange(port, REQUESTS[-1:], b"}")
+        finally:
+            server.close()
+            await server.wait_closed()
+    assert received[0].count(b"HTTP/1.1 200 OK") == 8
+    assert b"HTTP/1.1 100 Continue\r\n\r\n" in received[0]
+    assert received[0] == received[1]
+
+
+async def test_a_streamed_head_is_not_held_for_its_body() -> None:
+    server = await serve(answers, guarded_protocol("httptools", 10, 65536))
+    try:
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.2)  # before the body's 0.3 s
+        assert head.startswith(b"HTTP/1.1 200 OK") and b"transfer-encoding: chunked" in head
+        assert await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 5) == b"4\r\nlate\r\n0\r\n\r\n"
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class Recorded:
+    """A transport that keeps what is written to it (for the count of writes)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_head_and_body_go_out_in_one_write() -> None:
+    class Cycle:
+        response_started = False
+
+    transport, cycle = Recorded(), Cycle()
+    writes = HeadWithBody(transport, asyncio.get_running_loop())
+    writes.cycle = cycle
+    writes.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # before the response starts: never held
+    assert transport.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    cycle.response_started = True
+    writes.write(b"HEAD\r\n\r\n")
+    writes.write(b"body")
+    writes.write(b"more")
+    assert transport.writes[1:] == [b"HEAD\r\n\r\nbody", b"more"]
+    writes.cycle = cycle  # the next response: its head alone, then closed
+    writes.write(b"HEAD2\r\n\r\n")
+    assert len(transport.writes) == 3
+    writes.close()
+    assert transport.writes[3:] == [b"HEAD2\r\n\r\n"] and transport.closed
+    await asyncio.sleep(0)  # the flush scheduled with each head finds nothing left
+    assert len(transport.writes) == 4
