@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -117,7 +119,7 @@ def anchor_gather(tx: Tx, obj: PlanObject) -> Statement | None:
 
 def _anchor_gather_sql(obj: PlanObject, dialect: str) -> Statement | None:
     aggregate = _GATHER.get(dialect)
-    if aggregate is None:
+    if aggregate is None or (dialect == "sqlite" and not _sqlite_has_json()):
         return None
     read = dialect_of(dialect) or dialect
     scan = sqlglot.parse_one(_anchor_scan_sql(obj, dialect), read=read)
@@ -128,6 +130,20 @@ def _anchor_gather_sql(obj: PlanObject, dialect: str) -> Statement | None:
     scan.set("expressions", [exp.alias_(value.copy(), _GATHERED, quoted=True)])
     name = exp.to_identifier(_GATHERED, quoted=True).sql(dialect=read)
     return Statement(sql=f"SELECT {aggregate.format(name)} FROM ({scan.sql(dialect=read)}) gathered")
+
+
+@cache
+def _sqlite_has_json() -> bool:
+    """Whether the SQLite library of this process has the JSON functions (built in since 3.38,
+    a compile-time option before)."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("SELECT json_group_array(1)").fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return True
 
 
 def gathered_anchors(tx: Tx, obj: PlanObject) -> set[Key] | None:
