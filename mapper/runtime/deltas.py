@@ -4,15 +4,11 @@ table, with the anchors present now when deletes must be detected by a scan; and
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from functools import cache
 from itertools import islice
-from operator import itemgetter
 from typing import Any
 
 import sqlglot
@@ -75,100 +71,15 @@ def _anchor_scan_sql(obj: PlanObject, dialect: str) -> str:
 
 def scan_anchors(tx: Tx, obj: PlanObject, page_size: int) -> set[Key]:
     """Every anchor the import query returns now: a delete detector far cheaper than a full
-    import (one column, no records built), run in the delta's own snapshot. Where the database
-    can, it gathers the anchors into one value (:func:`anchor_gather`); else, or when that value
-    cannot say every anchor's key, they are read row by row."""
-    gathered = gathered_anchors(tx, obj)
-    if gathered is not None:
-        return gathered
+    import (one column, no records built), run in the delta's own snapshot."""
     present: set[Key] = set()
     for page in driver_pages(tx, anchor_scan(tx, obj), {}, page_size):
-        column = list(map(_first, page))
+        column = [row[0] for row in page]
         if _KEY_TYPES.issuperset(map(type, column)):  # already cache keys: no call per anchor
             present.update(column)
         else:
             present.update(map(anchor_key, column))
     return present
-
-
-_first = itemgetter(0)
-
-#: each database's aggregate of a scan's anchors into one value, the anchor spelled ``{0}``:
-#: SQLite's JSON array (``< x''`` holds for every value but a BLOB, which JSON cannot hold, and
-#: NULL: both as null, read row by row), PostgreSQL's array (read in binary)
-_GATHER = {
-    "sqlite": "json_group_array(CASE WHEN {0} < x'' THEN {0} END)",
-    "postgresql": "array_agg({0})",
-}
-_GATHERED = "mapper_anchor"
-_anchor_gathers: dict[tuple[str, str], Statement | None] = {}
-
-
-def anchor_gather(tx: Tx, obj: PlanObject) -> Statement | None:
-    """:func:`anchor_scan` as one row of one value, every anchor aggregated by the database
-    (``_GATHER``), or None where the database has no such aggregate here. Read row by row, a
-    million anchors cost the driver a million steps and a million tuples (SQLite's module lets
-    the GIL go and takes it back around each step: two fifths of the scan's instructions); one
-    value costs it one."""
-    dialect = tx.connection.dialect
-    key = (dialect.name, obj.import_all.sql)
-    if key not in _anchor_gathers:
-        _anchor_gathers[key] = _anchor_gather_sql(obj, dialect.name)
-    return _anchor_gathers[key]
-
-
-def _anchor_gather_sql(obj: PlanObject, dialect: str) -> Statement | None:
-    aggregate = _GATHER.get(dialect)
-    if aggregate is None or (dialect == "sqlite" and not _sqlite_has_json()):
-        return None
-    read = dialect_of(dialect) or dialect
-    scan = sqlglot.parse_one(_anchor_scan_sql(obj, dialect), read=read)
-    if not isinstance(scan, exp.Select) or len(scan.expressions) != 1:
-        return None
-    (projected,) = scan.expressions
-    value = projected.this if isinstance(projected, exp.Alias) else projected
-    scan.set("expressions", [exp.alias_(value.copy(), _GATHERED, quoted=True)])
-    name = exp.to_identifier(_GATHERED, quoted=True).sql(dialect=read)
-    return Statement(sql=f"SELECT {aggregate.format(name)} FROM ({scan.sql(dialect=read)}) gathered")
-
-
-@cache
-def _sqlite_has_json() -> bool:
-    """Whether the SQLite library of this process has the JSON functions (built in since 3.38,
-    a compile-time option before)."""
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.execute("SELECT json_group_array(1)").fetchall()
-    except sqlite3.Error:
-        return False
-    finally:
-        connection.close()
-    return True
-
-
-def gathered_anchors(tx: Tx, obj: PlanObject) -> set[Key] | None:
-    """The anchors :func:`anchor_gather` finds, keyed as the cache keys them, or None when there
-    is no such statement here or its value cannot say every key, which are then read row by
-    row: on SQLite, any anchor but an integer or text (JSON keeps a REAL to 15 digits; a BLOB
-    and NULL come as null); on PostgreSQL, an array that binary reading does not give as a list
-    of the values the import reads (bytes: bytea, or a type psycopg loads as text only)."""
-    statement = anchor_gather(tx, obj)
-    if statement is None:
-        return None
-    value = tx.value(statement, binary=True)
-    if value is None:  # PostgreSQL's array_agg of no row
-        return set()
-    if type(value) is str:  # SQLite's JSON array
-        anchors = json.loads(value)
-        return set(anchors) if _KEY_TYPES.issuperset(map(type, anchors)) else None
-    if type(value) is not list:
-        return None
-    types = set(map(type, value))
-    if types <= _KEY_TYPES:  # already cache keys: no call per anchor
-        return set(value)
-    if bytes in types:
-        return None
-    return set(map(anchor_key, value))
 
 
 def import_delta(

@@ -139,16 +139,14 @@ def _make_room(cache: dict[str, Any]) -> None:
 class Executed:
     """A DB-API cursor that has run ``sql``, closed on leaving (which also ends a SQLite statement
     left mid-way and consumes MySQL's further result sets); a driver's error, running or fetching,
-    raised as SQLAlchemy raises it (:func:`~mapper.runtime.driver_errors.as_sqlalchemy`).
-    ``binary``: the results in binary (psycopg's cursors alone take it)."""
+    raised as SQLAlchemy raises it (:func:`~mapper.runtime.driver_errors.as_sqlalchemy`)."""
 
     __slots__ = ("bound", "connection", "cursor", "dbapi_connection", "sql")
 
-    def __init__(self, connection: Connection, sql: str, bound: Any, *, binary: bool = False) -> None:
+    def __init__(self, connection: Connection, sql: str, bound: Any) -> None:
         self.connection, self.sql, self.bound = connection, sql, bound
         dbapi_connection: Any = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor(binary=True) if binary else dbapi_connection.cursor()
-        self.dbapi_connection, self.cursor = dbapi_connection, cursor
+        self.dbapi_connection, self.cursor = dbapi_connection, dbapi_connection.cursor()
 
     def __enter__(self) -> Any:
         try:

@@ -407,20 +407,6 @@ class Tx:
             while page := cursor.fetchmany(size):
                 yield page
 
-    def value(
-        self, statement: Statement, params: Mapping[str, Any] | None = None, *, binary: bool = False
-    ) -> Any:
-        """The first value of ``statement``'s first row (None without a row), for a statement
-        that returns one large value (an aggregate), on a cursor of its own. ``binary``: read in
-        binary where the driver can (psycopg): an array of a million integers is then no text for
-        the server to write and for the client to parse."""
-        self.flush()
-        driver = self.statements.driver_sql(statement)
-        binary = binary and self.database.dialect == "postgresql"
-        with Executed(self.connection, driver.sql, driver.bind(params or {}), binary=binary) as cursor:
-            row = cursor.fetchone()
-        return None if row is None else row[0]
-
     def run(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
         """A statement run for its effect (UPDATE, DELETE, a multi's add or remove, a procedure):
         the number of rows it changed, as the driver reports it."""
