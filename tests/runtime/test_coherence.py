@@ -51,6 +51,24 @@ async def pair(hr_database: HrDatabase) -> AsyncIterator[tuple[Gateway, Gateway]
             await gateway.stop()
 
 
+@pytest.fixture
+async def changelog_gateway(hr_database: HrDatabase) -> AsyncIterator[Gateway]:
+    """One started gateway on ``hr_database`` with the change log as its channel, polled too
+    seldom to run during a test."""
+    gateway = Gateway(
+        hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence="changelog",
+        coherence_interval=60,
+    )
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
 async def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
     """Seconds until ``check()`` holds (polled); fails after ``within``."""
     started = time.monotonic()
@@ -236,35 +254,27 @@ def test_lint_db_does_not_mind_the_change_log_and_its_triggers(hr_database: HrDa
     assert [str(d) for d in after] == [str(d) for d in before]
 
 
-async def test_a_transaction_of_several_writes_publishes_each_in_order(hr_database: HrDatabase):
+async def test_a_transaction_of_several_writes_publishes_each_in_order(
+    hr_database: HrDatabase, changelog_gateway: Gateway
+):
     """A group-commit batch publishes its writes' changes together (one call of the driver on
     SQLite and MariaDB): one change-log row per change, in the order they were made, with the
     anchor as JSON (a number, a string) and a key too long for the column as a resync of its type."""
-    gateway = Gateway(
-        hr_plan(hr_database.dialect),
-        environ={"HR_DATABASE_URL": hr_database.url},
-        autosync=False,
-        coherence="changelog",
-        coherence_interval=60,
+    gateway = changelog_gateway
+    database = gateway.stores["User"].database
+    assert database.publish is not None
+    changes = [("User", 17, "upsert"), ("Group", "g-1", "delete"), ("User", "x" * 2000, "upsert")]
+    before = hr_database.execute("SELECT COALESCE(MAX(seq), 0) FROM mapper_changes")[0][0]
+    await database.run(lambda tx: database.publish(tx, changes), write=True)  # type: ignore[misc]
+    rows = hr_database.execute(
+        "SELECT object_type, anchor, op FROM mapper_changes WHERE seq > :before ORDER BY seq",
+        {"before": before},
     )
-    await gateway.start()
-    try:
-        database = gateway.stores["User"].database
-        assert database.publish is not None
-        changes = [("User", 17, "upsert"), ("Group", "g-1", "delete"), ("User", "x" * 2000, "upsert")]
-        before = hr_database.execute("SELECT COALESCE(MAX(seq), 0) FROM mapper_changes")[0][0]
-        await database.run(lambda tx: database.publish(tx, changes), write=True)  # type: ignore[misc]
-        rows = hr_database.execute(
-            "SELECT object_type, anchor, op FROM mapper_changes WHERE seq > :before ORDER BY seq",
-            {"before": before},
-        )
-        assert [tuple(row) for row in rows] == [
-            ("User", "17", "upsert"),
-            ("Group", '"g-1"', "delete"),
-            ("User", None, "resync"),
-        ]
-    finally:
-        await gateway.stop()
+    assert [tuple(row) for row in rows] == [
+        ("User", "17", "upsert"),
+        ("Group", '"g-1"', "delete"),
+        ("User", None, "resync"),
+    ]
 
 
 async def test_a_dropped_change_log_is_created_again(hr_database: HrDatabase):
@@ -335,56 +345,48 @@ _AGO = {
 }
 
 
-async def test_the_change_log_prunes_rows_older_than_its_retention(hr_database: HrDatabase):
+async def test_the_change_log_prunes_rows_older_than_its_retention(
+    hr_database: HrDatabase, changelog_gateway: Gateway
+):
     """Pruning deletes the rows older than the retention and keeps the younger ones, reading from
     the oldest in sequence order; a row stamped early but numbered after a young one (PostgreSQL
     stamps a row with its transaction's start) goes once the rows before it have aged too; with
     no young row left, every row goes."""
-    gateway = Gateway(
-        hr_plan(hr_database.dialect),
-        environ={"HR_DATABASE_URL": hr_database.url},
-        autosync=False,
-        coherence="changelog",
-        coherence_interval=60,
-    )
-    await gateway.start()
-    try:
-        (channel,) = gateway.coherence.channels.values()
-        assert isinstance(channel, ChangeLogChannel)
-        channel = ChangeLogChannel(channel.database, channel.applier, "pruner", retention=600)
-        family = "mysql" if channel.database.dialect in ("mysql", "mariadb") else channel.database.dialect
-        hr_database.execute("DELETE FROM mapper_changes")
+    gateway = changelog_gateway
+    (channel,) = gateway.coherence.channels.values()
+    assert isinstance(channel, ChangeLogChannel)
+    channel = ChangeLogChannel(channel.database, channel.applier, "pruner", retention=600)
+    family = "mysql" if channel.database.dialect in ("mysql", "mariadb") else channel.database.dialect
+    hr_database.execute("DELETE FROM mapper_changes")
 
-        def add(anchor: str, seconds: int) -> None:
-            at = _AGO[family].format(seconds=seconds)
-            hr_database.execute(
-                "INSERT INTO mapper_changes (object_type, anchor, op, origin, at) "
-                f"VALUES ('User', :anchor, 'upsert', 'elsewhere', {at})",
-                {"anchor": anchor},
-            )
-
-        def left() -> list[str]:
-            return [row[0] for row in hr_database.execute("SELECT anchor FROM mapper_changes ORDER BY seq")]
-
-        for anchor, seconds in (
-            ("old-1", 900),
-            ("old-2", 700),
-            ("young-1", 100),
-            ("late", 800),
-            ("young-2", 5),
-        ):
-            add(anchor, seconds)
-        await channel.prune()
-        assert left() == ["young-1", "late", "young-2"]
-        hr_database.execute("UPDATE mapper_changes SET anchor = 'aged' WHERE anchor = 'young-1'")
+    def add(anchor: str, seconds: int) -> None:
+        at = _AGO[family].format(seconds=seconds)
         hr_database.execute(
-            f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=650)} WHERE anchor = 'aged'"
+            "INSERT INTO mapper_changes (object_type, anchor, op, origin, at) "
+            f"VALUES ('User', :anchor, 'upsert', 'elsewhere', {at})",
+            {"anchor": anchor},
         )
-        await channel.prune()
-        assert left() == ["young-2"]
-        hr_database.execute(f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=601)}")
-        add("old-3", 3600)
-        await channel.prune()
-        assert left() == []
-    finally:
-        await gateway.stop()
+
+    def left() -> list[str]:
+        return [row[0] for row in hr_database.execute("SELECT anchor FROM mapper_changes ORDER BY seq")]
+
+    for anchor, seconds in (
+        ("old-1", 900),
+        ("old-2", 700),
+        ("young-1", 100),
+        ("late", 800),
+        ("young-2", 5),
+    ):
+        add(anchor, seconds)
+    await channel.prune()
+    assert left() == ["young-1", "late", "young-2"]
+    hr_database.execute("UPDATE mapper_changes SET anchor = 'aged' WHERE anchor = 'young-1'")
+    hr_database.execute(
+        f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=650)} WHERE anchor = 'aged'"
+    )
+    await channel.prune()
+    assert left() == ["young-2"]
+    hr_database.execute(f"UPDATE mapper_changes SET at = {_AGO[family].format(seconds=601)}")
+    add("old-3", 3600)
+    await channel.prune()
+    assert left() == []
