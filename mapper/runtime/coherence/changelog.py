@@ -131,7 +131,11 @@ class ChangeLogChannel:
         self._kept_from = Statement(
             sql=f"SELECT seq FROM {NAME} WHERE at >= {cutoff} ORDER BY seq LIMIT 1", params=("age",)
         )
-        self._prune_before = Statement(sql=f"DELETE FROM {NAME} WHERE seq < :seq", params=("seq",))
+        # the cutoff again: a write that took a lower number and commits between the two
+        # statements (READ COMMITTED: the DELETE sees it) is young and stays
+        self._prune_before = Statement(
+            sql=f"DELETE FROM {NAME} WHERE seq < :seq AND at < {cutoff}", params=("seq", "age")
+        )
         self._prune_all = Statement(sql=f"DELETE FROM {NAME} WHERE at < {cutoff}", params=("age",))
         self._prune_age: Any = f"-{int(retention)} seconds" if family == "sqlite" else int(retention)
         # a transaction that took a sequence number is over after the write bound at the latest
@@ -261,9 +265,10 @@ class ChangeLogChannel:
         oldest, so that a prune reads about as many rows as it deletes. (``DELETE ... WHERE at <
         cutoff`` read the whole table, which holds the retention's worth of writes, up to a
         million rows at 2,000 writes a second, and SQLite holds its write lock meanwhile; ``at``
-        has no index outside MariaDB.) Every row deleted is older than the retention; a row
-        stamped early but numbered late (PostgreSQL's ``now()`` is its transaction's start) waits
-        until the rows before it age too. With no row young enough, all of them go."""
+        has no index outside MariaDB.) Every row deleted is older than the retention, one
+        committed between the two statements included; a row stamped early but numbered late
+        (PostgreSQL's ``now()`` is its transaction's start) waits until the rows before it age
+        too. With no row young enough, all of them go."""
         await self.database.run(self._prune_old, write=True)
 
     def _prune_old(self, tx: Tx) -> None:
@@ -272,7 +277,7 @@ class ChangeLogChannel:
         if kept is None:
             tx.run(self._prune_all, age)
         else:
-            tx.run(self._prune_before, {"seq": kept[0]})
+            tx.run(self._prune_before, {"seq": kept[0], **age})
 
     async def poll(self) -> None:
         """Read and apply every row after the floor."""
