@@ -14,6 +14,7 @@ import anyio
 import pytest
 from sqlalchemy import create_engine
 
+from mapper.plan import Plan
 from mapper.runtime.coherence import CoherenceError, mode_for
 from mapper.runtime.coherence.changelog import ChangeLogChannel
 from mapper.runtime.coherence.notify import PAYLOAD_LIMIT, parse, payloads
@@ -29,19 +30,21 @@ pytestmark = pytest.mark.anyio
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
+def hr_gateway(hr_database: HrDatabase, coherence: str, interval: float, plan: Plan | None = None) -> Gateway:
+    """A gateway (not started) on ``hr_database``, without autosync, its channel ``coherence``
+    polled every ``interval`` seconds; ``plan``: the HR plan of its dialect unless given."""
+    return Gateway(
+        plan or hr_plan(hr_database.dialect),
+        environ={"HR_DATABASE_URL": hr_database.url},
+        autosync=False,
+        coherence=coherence,
+        coherence_interval=interval,
+    )
+
+
 @pytest.fixture
 async def pair(hr_database: HrDatabase) -> AsyncIterator[tuple[Gateway, Gateway]]:
-    environ = {"HR_DATABASE_URL": hr_database.url}
-    gateways = [
-        Gateway(
-            hr_plan(hr_database.dialect),
-            environ=environ,
-            autosync=False,
-            coherence="auto",
-            coherence_interval=0.1,
-        )
-        for _ in range(2)
-    ]
+    gateways = [hr_gateway(hr_database, "auto", 0.1) for _ in range(2)]
     for gateway in gateways:
         await gateway.start()
     try:
@@ -55,13 +58,7 @@ async def pair(hr_database: HrDatabase) -> AsyncIterator[tuple[Gateway, Gateway]
 async def changelog_gateway(hr_database: HrDatabase) -> AsyncIterator[Gateway]:
     """One started gateway on ``hr_database`` with the change log as its channel, polled too
     seldom to run during a test."""
-    gateway = Gateway(
-        hr_plan(hr_database.dialect),
-        environ={"HR_DATABASE_URL": hr_database.url},
-        autosync=False,
-        coherence="changelog",
-        coherence_interval=60,
-    )
+    gateway = hr_gateway(hr_database, "changelog", 60)
     await gateway.start()
     try:
         yield gateway
@@ -197,13 +194,7 @@ async def test_triggers_announce_other_applications_writes(hr_database: HrDataba
     another application reach the gateway through its channel (no sync runs)."""
     plan = hr_plan(hr_database.dialect)
     install(hr_database, trigger_ddl(plan, hr_database.dialect))
-    gateway = Gateway(
-        plan,
-        environ={"HR_DATABASE_URL": hr_database.url},
-        autosync=False,
-        coherence="auto",
-        coherence_interval=0.1,
-    )
+    gateway = hr_gateway(hr_database, "auto", 0.1, plan)
     await gateway.start()
     try:
         users, groups = gateway.stores["User"], gateway.stores["Group"]
@@ -281,12 +272,8 @@ async def test_a_dropped_change_log_is_created_again(hr_database: HrDatabase):
     """A DBA drops ``mapper_changes`` under running gateways (the change log on every database,
     PostgreSQL too, as behind a transaction pooler): writes fail (503) only until a poll finds it
     gone and creates it again; then changes flow again."""
-    environ = {"HR_DATABASE_URL": hr_database.url}
     plan = hr_plan(hr_database.dialect)
-    first, second = (
-        Gateway(plan, environ=environ, autosync=False, coherence="changelog", coherence_interval=0.1)
-        for _ in range(2)
-    )
+    first, second = (hr_gateway(hr_database, "changelog", 0.1, plan) for _ in range(2))
     await first.start()
     await second.start()
     try:
@@ -314,13 +301,7 @@ async def test_a_dropped_change_log_under_its_triggers_fails_writes_with_503(hr_
     again (a red-team session found it)."""
     plan = hr_plan(hr_database.dialect)
     install(hr_database, trigger_ddl(plan, hr_database.dialect))
-    gateway = Gateway(
-        plan,
-        environ={"HR_DATABASE_URL": hr_database.url},
-        autosync=False,
-        coherence="changelog",
-        coherence_interval=0.5,
-    )
+    gateway = hr_gateway(hr_database, "changelog", 0.5, plan)
     await gateway.start()
     try:
         users = gateway.stores["User"]
