@@ -181,7 +181,7 @@ class Codec:
         if attr.multi_valued:
             if not isinstance(value, list):
                 raise InvalidValueError(attr.attribute, "expected a list")
-            item = pick_item(value, attr.filter)
+            item = pick_item(value, attr.filter, attr.attribute)
             if item is MISSING:
                 return MISSING
             if not isinstance(item, dict):
@@ -328,14 +328,33 @@ class Codec:
         return given
 
 
-def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
-    """The item of a multi-valued attribute that matches the mapping's value filter. When none
-    matches a ``type`` filter, an item without any type stands in (the primary one, else the only one)."""
-    for item in items:
-        if isinstance(item, dict) and all(
-            isinstance(field(item, k), str) and field(item, k).lower() == v.lower() for k, v in filter
-        ):
-            return item
+def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...], name: str = "value") -> Any:
+    """The item of a multi-valued attribute that matches the mapping's value filter. When several
+    match (two ``work`` emails for one column), the primary one is taken (RFC 7643 §2.4: the
+    preferred value); several that differ with none or more than one of them primary are refused,
+    rather than one kept and the others dropped unsaid. When none matches a ``type`` filter, an
+    item without any type stands in (the primary one, else the only one). ``name`` is the
+    attribute, for the error."""
+    matching = [
+        item
+        for item in items
+        if isinstance(item, dict)
+        and all(isinstance(field(item, k), str) and field(item, k).lower() == v.lower() for k, v in filter)
+    ]
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        primary = [item for item in matching if field(item, "primary") is True]
+        if len(primary) == 1:
+            return primary[0]
+        if all(_same_item(item, matching[0]) for item in matching[1:]):
+            return matching[0]
+        where = " and ".join(f'{k} eq "{v}"' for k, v in filter)
+        raise InvalidValueError(
+            name,
+            f"{len(matching)} values match [{where}] and {'more than one' if primary else 'none'} "
+            "of them is primary; the mapping keeps one value there: mark one primary, or send one",
+        )
     if not filter or [k.lower() for k, _ in filter] != ["type"]:
         return MISSING
     untyped = [i for i in items if isinstance(i, dict) and field(i, "type") in (MISSING, None)]
@@ -343,3 +362,10 @@ def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...]) -> Any:
     if primary:
         return primary[0]
     return untyped[0] if len(untyped) == 1 and len(items) == 1 else MISSING
+
+
+def _same_item(item: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Two items that say the same thing, ``primary`` aside (a value sent twice)."""
+    return {k: v for k, v in item.items() if k != "primary"} == {
+        k: v for k, v in other.items() if k != "primary"
+    }
