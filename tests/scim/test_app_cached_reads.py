@@ -13,14 +13,12 @@ from urllib.parse import parse_qsl, quote
 import httpx
 import pytest
 
-from mapper.runtime.database import bootstrap_sqlite
 from mapper.scim.routes.reads import only_filter
-from tests.support.databases import HrDatabase
-from tests.support.scim import TOKEN, scim_client
+from tests.support.databases import HrDatabase, ecma_database
+from tests.support.scim import TOKEN, ecma_client, scim_client
 
 pytestmark = pytest.mark.anyio
 
-ECMA = Path(__file__).resolve().parents[2] / "examples" / "ecma"
 ADA_VERSION = "{ada_version}"  # replaced by Ada's current ETag in the requests below
 
 
@@ -187,9 +185,7 @@ async def test_the_fast_path_still_needs_a_token(hr_sqlite: Any) -> None:
 
 @pytest.fixture
 def ecma_sqlite(tmp_path: Path) -> HrDatabase:
-    url = f"sqlite:///{tmp_path / 'ecma.db'}"
-    bootstrap_sqlite(url, [ECMA / "schema.sql", ECMA / "sample-data.sql"])
-    return HrDatabase("sqlite", "sqlite", url)
+    return ecma_database(tmp_path)
 
 
 DN_REQUESTS = [
@@ -209,12 +205,7 @@ DN_REQUESTS = [
 
 @pytest.mark.parametrize("path", DN_REQUESTS)
 async def test_dn_ids_answer_as_the_router(ecma_sqlite: HrDatabase, path: str) -> None:
-    environ = {"ECMA_DATABASE_URL": ecma_sqlite.url}
-    mapping = ECMA / "ecma.map"
-    async with (
-        scim_client(ecma_sqlite, mapping=mapping, environ=environ) as fast,
-        scim_client(ecma_sqlite, mapping=mapping, environ=environ, cached_reads=False) as routed,
-    ):
+    async with ecma_client(ecma_sqlite) as fast, ecma_client(ecma_sqlite, cached_reads=False) as routed:
         expected = as_sent(await routed.get(path))
         assert as_sent(await fast.get(path)) == expected
         assert as_sent(await fast.get(path)) == expected

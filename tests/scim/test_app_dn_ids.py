@@ -13,13 +13,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from mapper.runtime.database import bootstrap_sqlite
-from tests.support.databases import HR, HrDatabase
-from tests.support.scim import CORE_GROUP, ENTERPRISE, new_user, patch_body, scim_client
+from tests.support.databases import HR, HrDatabase, ecma_database
+from tests.support.scim import CORE_GROUP, ENTERPRISE, ecma_client, new_user, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
 
-ECMA = Path(__file__).resolve().parents[2] / "examples" / "ecma"
 ADELE = "CN=1,OBJECT=USER"  # adele.vance; alex.wilber (2) and megan.bowen (3) report to her
 OPERATIONS = "CN=1,OBJECT=GROUP"  # members adele (1) and alex (2)
 
@@ -34,15 +32,12 @@ def twice(id_: str) -> str:
 
 @pytest.fixture
 def ecma_sqlite(tmp_path: Path) -> HrDatabase:
-    url = f"sqlite:///{tmp_path / 'ecma.db'}"
-    bootstrap_sqlite(url, [ECMA / "schema.sql", ECMA / "sample-data.sql"])
-    return HrDatabase("sqlite", "sqlite", url)
+    return ecma_database(tmp_path)
 
 
 @pytest.fixture
 async def client(ecma_sqlite: HrDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    environ = {"ECMA_DATABASE_URL": ecma_sqlite.url}
-    async with scim_client(ecma_sqlite, mapping=ECMA / "ecma.map", environ=environ) as c:
+    async with ecma_client(ecma_sqlite) as c:
         yield c
 
 

@@ -17,31 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-from mapper.runtime.sqlite import bootstrap_sqlite
-from tests.support.databases import HrDatabase, load_sql, reset_database
-from tests.support.scim import CORE_USER, PATCH_OP, scim_client
+from tests.support.databases import HrDatabase, ecma_database
+from tests.support.scim import CORE_USER, PATCH_OP, ecma_client
 
 pytestmark = pytest.mark.anyio
-
-ECMA = Path(__file__).resolve().parents[2] / "examples" / "ecma"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
 def ecma_db(request: pytest.FixtureRequest, tmp_path: Path) -> HrDatabase:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ecma.db'}"
-        bootstrap_sqlite(url, [ECMA / "schema.sql"])
-        return HrDatabase("sqlite", "sqlite", url)
-    url = request.getfixturevalue("mariadb_url")
-    reset_database(url)
-    load_sql(url, [ECMA / "schema.mysql.sql"])
-    return HrDatabase("mariadb", "mysql", url)
+    server = request.getfixturevalue("mariadb_url") if request.param == "mariadb" else None
+    return ecma_database(tmp_path, server, sample=False)
 
 
 @pytest.fixture
 async def client(ecma_db: HrDatabase) -> AsyncIterator[httpx.AsyncClient]:
-    environ = {"ECMA_DATABASE_URL": ecma_db.url}
-    async with scim_client(ecma_db, mapping=ECMA / "ecma.map", environ=environ) as client:
+    async with ecma_client(ecma_db) as client:
         yield client
 
 

@@ -16,9 +16,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from mapper.runtime.database import engine_url
+from mapper.runtime.sqlite import bootstrap_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 HR = ROOT / "examples" / "hr"
+ECMA = ROOT / "examples" / "ecma"
 POSTGRES_ADMIN = os.environ.get("MAPPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MARIADB_ADMIN = os.environ.get("MAPPER_TEST_MARIADB_URL", "mysql://root@127.0.0.1:3306/test")
 
@@ -106,6 +108,19 @@ class HrDatabase:
 
 #: the plan dialect (``write=``) of each test database
 DIALECTS = {"sqlite": "sqlite", "postgres": "postgres", "mariadb": "mysql"}
+
+
+def ecma_database(tmp_path: Path, server_url: str | None = None, *, sample: bool = True) -> HrDatabase:
+    """The ECMA example's tables: a SQLite file in ``tmp_path`` with its sample rows (``sample``),
+    or, given ``server_url`` (the ``mariadb_url`` fixture's), that MariaDB scratch database emptied
+    and loaded with ``schema.mysql.sql`` alone (the sample rows are SQLite's)."""
+    if server_url is None:
+        url = f"sqlite:///{tmp_path / 'ecma.db'}"
+        bootstrap_sqlite(url, [ECMA / "schema.sql", *([ECMA / "sample-data.sql"] if sample else [])])
+        return HrDatabase("sqlite", "sqlite", url)
+    reset_database(server_url)
+    load_sql(server_url, [ECMA / "schema.mysql.sql"])
+    return HrDatabase("mariadb", "mysql", server_url)
 
 
 def scratch_database(name: str, tmp_path: Path, script: str, server_url: str | None) -> HrDatabase:

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from mapper.scim.settings import Settings
 from tests.support.databases import EVERY_DATABASE, HrDatabase, scratch_for
 
 HR_MAP = Path(__file__).resolve().parents[2] / "examples" / "hr" / "hr.map"
+ECMA_MAP = Path(__file__).resolve().parents[2] / "examples" / "ecma" / "ecma.map"
 TOKEN = "test-token-0123456789"
 BASE = "http://scim.test/scim/v2"
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -71,6 +72,11 @@ async def scim_client(
             client.app = app  # type: ignore[attr-defined]
             client.state = state  # type: ignore[attr-defined]
             yield client
+
+
+def ecma_client(db: Any, **overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """:func:`scim_client` serving the ECMA example's ``ecma.map`` from ``db``."""
+    return scim_client(db, mapping=ECMA_MAP, environ={"ECMA_DATABASE_URL": db.url}, **overrides)
 
 
 def new_user(user_name: str, **extra: Any) -> dict[str, Any]:
