@@ -310,6 +310,20 @@ def test_the_systemd_unit_verifies_and_its_command_serves(tmp_path: Path) -> Non
         assert answer.status_code == 200
 
 
+def test_the_systemd_unit_does_not_restart_what_needs_a_person() -> None:
+    """docs/gateway.md: restart on 3 and on signals; 1 (mapping errors), 2 (usage) and 5 (a
+    database refusing the configuration: a wrong password, no such database) need a change of
+    configuration, and restarting on 5 every few seconds would only repeat a refused login."""
+    from mapper.cli import EXIT_DATABASE, EXIT_ERRORS, EXIT_USAGE
+
+    lines = [line for line in UNIT.read_text().splitlines() if line.startswith("RestartPreventExitStatus=")]
+    assert len(lines) == 1
+    prevented = {int(code) for code in lines[0].partition("=")[2].split()}
+    assert prevented == {EXIT_ERRORS, EXIT_USAGE, EXIT_DATABASE}
+    gateway = (ROOT / "docs" / "gateway.md").read_text(encoding="utf-8")
+    assert f"`RestartPreventExitStatus={' '.join(map(str, sorted(prevented)))}`" in gateway
+
+
 def test_the_compose_file_mounts_what_exists_and_sets_only_real_options() -> None:
     import yaml
 
