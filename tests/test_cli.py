@@ -141,3 +141,27 @@ def test_fmt(tmp_path: Path) -> None:
 def test_pre_commit_hook_is_declared(hook: str) -> None:
     text = (ROOT / hook).read_text()
     assert "id: mapper-lint" in text and "entry: mapper lint" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("coherence-ddl", HR), ("lint", "--explain", "MAP130"), ("compile", HR)],
+    ids=["coherence-ddl", "explain", "compile"],
+)
+def test_a_reader_that_stops_early_is_no_traceback(args: tuple[str, ...]) -> None:
+    """``mapper coherence-ddl hr.map | head -1``: the reader closes the pipe before the output is
+    written, and the command ends quietly instead of printing a BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mapper", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the interpreter has started: every write meets a closed pipe
+    code = process.wait(timeout=120)
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert code == 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended

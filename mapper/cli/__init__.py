@@ -16,6 +16,8 @@ lsp), and :mod:`~mapper.cli.common` for the exit codes and what they share. The 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 
 from mapper.cli.common import (
@@ -73,10 +75,22 @@ def build_parser(commands: Sequence[Register] = COMMANDS) -> argparse.ArgumentPa
     return parser
 
 
+# 128 + SIGPIPE: what a shell reports for a tool that a closed pipe stopped (``mapper ... | head``)
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe is a traceback
     except MapperError as exc:
         return fail(str(exc))
+    except BrokenPipeError:
+        # The reader stopped early (``| head``): nothing is wrong, and nothing more can be printed.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     return code
