@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,57 @@ def test_a_reader_that_stops_early_is_no_traceback(args: tuple[str, ...]) -> Non
     process.stderr.close()
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
     assert code == 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended
+
+
+def _options() -> dict[str, set[str]]:
+    """Each subcommand's option strings, as ``mapper COMMAND --help`` lists them."""
+    import argparse
+
+    from mapper.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return {
+        name: {o for action in parser._actions for o in action.option_strings} - {"-h", "--help"}
+        for name, parser in commands.choices.items()
+    }
+
+
+def _table_options(page: str, heading: str) -> set[str]:
+    """The options a documentation table names (in any column), from the table after ``heading``."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    rows = []
+    for line in text[text.index(heading) :].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return {o for row in rows for o in re.findall(r"`(--?[a-z][a-z-]*)", row)}
+
+
+def test_the_readme_commands_table_lists_every_command_with_real_options() -> None:
+    options = _options()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `mapper ([a-z-]+)([^`]*)` \|", readme, re.M))
+    assert set(rows) == set(options)
+    for command, usage in rows.items():
+        named = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", usage))
+        assert named <= options[command], (command, named - options[command])
+
+
+@pytest.mark.parametrize(
+    ("page", "heading", "command"),
+    [
+        ("docs/gateway.md", "## Options", "serve"),
+        ("docs/simulate.md", "## Options", "simulate"),
+        ("docs/editors.md", "| option | meaning |", "lsp"),
+        ("docs/authoring.md", "| option | what |", "init"),
+    ],
+)
+def test_each_options_table_is_the_command_s_options(page: str, heading: str, command: str) -> None:
+    """Every option a page's table documents exists, and every option the command has is there."""
+    options = _options()[command]
+    named = _table_options(page, heading)
+    aliases = {"-o": "--output"}
+    named |= {aliases[o] for o in named if o in aliases}
+    assert named - {"-o"} <= options, named - options
+    assert options - {"-o"} <= named, options - named
