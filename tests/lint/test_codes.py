@@ -29,3 +29,15 @@ def test_every_check_code_is_planted_by_a_test() -> None:
 def test_codes_are_unique_and_named() -> None:
     assert len({c.code for c in CODES}) == len(CODES)
     assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", c.name) for c in REGISTRY.values())
+
+
+def test_every_code_the_documentation_mentions_exists() -> None:
+    """A code named in any page (a guide, an example's README) is one the linter can report."""
+    pages = [*(ROOT / "docs").glob("*.md"), ROOT / "README.md", *(ROOT / "examples").glob("*/README.md")]
+    mentioned = {
+        (page.relative_to(ROOT).as_posix(), code)
+        for page in pages
+        for code in re.findall(r"\bMAP\d{3}\b", page.read_text(encoding="utf-8"))
+    }
+    assert len({page for page, _ in mentioned}) > 5
+    assert {(page, code) for page, code in mentioned if code not in REGISTRY} == set()
