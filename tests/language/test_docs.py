@@ -51,3 +51,13 @@ def test_every_syntax_code_is_documented_with_a_failing_example() -> None:
         assert shown is not None, code
         first = diagnostics[0]
         assert shown.group(1) == f"hr.map:{first.span.line}:{first.span.col}"
+
+
+def test_the_readme_s_mapping_lints_clean() -> None:
+    """README.md shows a shortened hr.map and says it lints clean as it stands."""
+    from mapper.pipeline import load_text
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (mapping,) = re.findall(r"^```\n(source .*?)^```", readme, re.DOTALL | re.MULTILINE)
+    loaded = load_text(mapping, "README.md")
+    assert loaded.ok and loaded.diagnostics == [], loaded.diagnostics
