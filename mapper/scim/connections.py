@@ -98,7 +98,7 @@ class _HeaderGuard:
     uvicorn already keeps 28 keys (in-process, a bare protocol given three more attributes was
     1-2 us per request slower)."""
 
-    __slots__ = ("_header_bytes", "_waiting_since", "_idle_since", "_deadline_timer", "_writes")
+    __slots__ = ("_header_bytes", "_head_tail", "_waiting_since", "_idle_since", "_deadline_timer", "_writes")
 
     header_timeout: float
     max_header_bytes: int
@@ -115,6 +115,8 @@ class _HeaderGuard:
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._header_bytes = 0
+        #: the last bytes of the head read so far, where its end may begin (``\r\n\r`` of ``\r\n\r\n``)
+        self._head_tail = b""
         #: when the current wait for a request's headers began (loop time), or None: a request
         #: runs, or the connection is idle after a response
         self._waiting_since: float | None = self.loop.time()
@@ -135,15 +137,36 @@ class _HeaderGuard:
             self._waiting_since = self.loop.time()
             self._idle_since = None
             self._header_bytes = 0
+            self._head_tail = b""
         if cycle is None or not cycle.more_body:  # a head, not the rest of a body answered early
+            if self._header_bytes + len(data) > self.max_header_bytes and self._head_too_large(data):
+                self._refuse_head()
+                return
             self._header_bytes += len(data)
+            self._head_tail = data[-3:]
         self._feed(data)
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:  # the headers are complete
             self._waiting_since = None
             if not cycle.more_body:  # and the body too: the app's task has not run yet
                 cycle.scope[BODY_COMPLETE_KEY] = True
-        elif self._header_bytes > self.max_header_bytes and not self.transport.is_closing():
+        elif self._header_bytes > self.max_header_bytes:
+            self._refuse_head()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the head (request line and headers) passes the bound, given that what came of
+        it so far plus ``data`` does: the head ends at the first blank line (``\r\n\r\n``, or
+        ``\n\n`` where the parser accepts bare line feeds), possibly begun in the last read; what
+        follows it in ``data`` is body, or a pipelined request, and is not counted. Checked before
+        the parser sees ``data``: a head that ends in the same read was otherwise never bounded."""
+        window = self._head_tail + data
+        ends = [at + len(blank) for blank in (b"\r\n\r\n", b"\n\n") if (at := window.find(blank)) >= 0]
+        if not ends:
+            return True
+        return self._header_bytes - len(self._head_tail) + min(ends) > self.max_header_bytes
+
+    def _refuse_head(self) -> None:
+        if not self.transport.is_closing():
             self._stop_deadline()
             self.transport.write(_TOO_LARGE)
             self.transport.close()

@@ -193,6 +193,32 @@ def test_headers_over_the_bound_are_431(patient_server: Server) -> None:
             assert error["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
 
 
+def test_headers_over_the_bound_sent_at_once_are_431(patient_server: Server) -> None:
+    """A whole request whose headers pass the bound, arriving in one read: the bound held only
+    for headers still incomplete after a read, so one read of 12 KB (or two of 64 KB) went
+    through a bound of 8 KB (a 100 KB header passed the default 64 KiB)."""
+    with patient_server.connect() as sock:
+        head = f"GET /scim/v2/Users?count=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}Connection: close\r\n"
+        sock.sendall(head.encode() + b"X-Padding: " + b"p" * 12_000 + b"\r\n\r\n")
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
+def test_a_body_that_comes_with_its_headers_is_not_counted_as_headers(patient_server: Server) -> None:
+    """Headers just under the bound followed, in the same read, by a body far over it: served."""
+    body = json.dumps({"userName": "x" * 20_000}).encode()  # over the bound; refused by the mapping
+    padding = b"X-Padding: " + b"p" * (8192 - 400) + b"\r\n"
+    with patient_server.connect() as sock:
+        head = (
+            f"POST /scim/v2/Users HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}Connection: close\r\n"
+            f"Content-Type: application/scim+json\r\nContent-Length: {len(body)}\r\n"
+        )
+        sock.sendall(head.encode() + padding + b"\r\n" + body)
+        answer = read_all(sock)
+    assert not answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+
+
 def scim_refusal(answer: bytes, status: int) -> dict[str, Any]:
     """The SCIM error body of a raw ``answer`` that must carry ``status`` and close."""
     head, _, body = answer.partition(b"\r\n\r\n")
