@@ -61,3 +61,23 @@ def test_the_readme_s_mapping_lints_clean() -> None:
     (mapping,) = re.findall(r"^```\n(source .*?)^```", readme, re.DOTALL | re.MULTILINE)
     loaded = load_text(mapping, "README.md")
     assert loaded.ok and loaded.diagnostics == [], loaded.diagnostics
+
+
+def test_every_repository_path_and_link_the_guides_name_exists() -> None:
+    """A file a guide names (`tests/ops/test_deploy.py`, `deploy/mapper.service`) or links to is
+    there: renames left guides pointing at nothing. `mapper/grammar` is where the wheel ships
+    `grammar/` (docs/decisions.md), not a folder of the checkout. performance.md, a log of
+    measurements kept by the benchmark's owners, is left to them."""
+    root = Path(__file__).resolve().parents[2]
+    pages = [*(root / "docs").glob("*.md"), root / "README.md", *(root / "examples").glob("*/README.md")]
+    pages.remove(root / "docs" / "performance.md")
+    named = re.compile(r"`((?:mapper|tests|bench|examples|deploy|docs|mappings|editors|grammar)/[\w./-]+)`")
+    linked = re.compile(r"\]\(([^)#\s:]+)(?:#[^)]*)?\)")
+    missing = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for path in named.findall(text):
+            if path.rstrip("/.") != "mapper/grammar" and not (root / path.rstrip("/.")).exists():
+                missing.append((page.name, path))
+        missing += [(page.name, link) for link in linked.findall(text) if not (page.parent / link).exists()]
+    assert missing == []
