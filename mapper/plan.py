@@ -247,6 +247,10 @@ class PlanObject(PlanNode):
     import_page: Statement  # keyset page: anchor > :after ORDER BY anchor, at most :limit rows
     import_first_page: Statement  # the first keyset page: ORDER BY anchor, at most :limit rows
     by_anchor: Statement  # the import projection WHERE anchor = :anchor
+    #: ``by_anchor`` as a locking read (FOR UPDATE), which a write's read of the object it changes
+    #: uses, so that a concurrent writer's commit is seen before the version is checked; None
+    #: where the dialect or the import allows none (:func:`mapper.compiler.derive.locked_by_anchor`)
+    by_anchor_locked: Statement | None = Field(default=None, exclude_if=lambda found: found is None)
     # the import projection WHERE the query attribute's column = :value (case-folded unless caseExact)
     by_query: Statement
     #: the look-up of each other unique attribute (:class:`PlanUnique`); left out of the JSON when

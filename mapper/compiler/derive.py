@@ -100,6 +100,7 @@ class Reads:
     import_page: exp.Select
     by_anchor: exp.Select
     by_query: exp.Select
+    by_anchor_locked: exp.Select | None = None
 
 
 def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
@@ -121,7 +122,40 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
             exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
         ),
         by_query=_where_equal(b, query, case_exact, write),
+        by_anchor_locked=locked_by_anchor(projection, anchor, write),
     )
+
+
+def locked_by_anchor(projection: Projection, anchor: str, write: str) -> exp.Select | None:
+    """``by_anchor`` as a locking read, for a write's read of the object it changes: PostgreSQL
+    ``FOR NO KEY UPDATE OF`` the anchor's table (the lock an UPDATE of the row takes, so rows
+    that reference it can still be added), MySQL/MariaDB and Oracle ``FOR UPDATE``.
+
+    Without it, two gateway processes writing one object could each read the row, find the
+    version they expected, and write: the second UPDATE waits for the first and then overwrites
+    it with values computed from the row before it (PostgreSQL's READ COMMITTED, and InnoDB's
+    REPEATABLE READ, whose plain reads come from the transaction's snapshot). A locking read waits
+    for the other writer and returns the row it committed, so the version check sees it.
+
+    None where no lock can be asked: SQLite (a write transaction holds the database's write lock
+    from its BEGIN IMMEDIATE), SQL Server (no FOR UPDATE; table hints are not derived), and an
+    import PostgreSQL cannot lock a row of (wrapped: GROUP BY, DISTINCT, aggregates, LIMIT; a WITH;
+    an anchor that is no column of a table in the FROM)."""
+    if write not in ("postgres", "mysql", "oracle") or projection.wrap:
+        return None
+    output = projection.output(anchor)
+    query = projection.bare_query
+    if output is None or output.table is None or output.column is None or query.args.get("with"):
+        return None
+    b = restrictable(projection)
+    select = b.query.where(exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False)
+    if write == "postgres":  # OF names the table as the FROM does: its alias, else its name, as quoted
+        alias = output.table.args.get("alias")
+        of = copy_tree(alias.this if isinstance(alias, exp.TableAlias) and alias.this else output.table.this)
+        select.set("locks", [exp.Lock(update=True, key=True, expressions=[of])])
+    else:
+        select.set("locks", [exp.Lock(update=True)])
+    return select
 
 
 def by_value(projection: Projection, column: str, case_exact: bool, write: str) -> exp.Select:

@@ -89,6 +89,8 @@ def compile_object(
     import_page = render_statement(ctx, reads.import_page, span, what)
     by_anchor = render_statement(ctx, reads.by_anchor, span, what)
     by_query = render_statement(ctx, reads.by_query, span, what)
+    locked = reads.by_anchor_locked
+    by_anchor_locked = render_statement(ctx, locked, span, what) if locked is not None else None
     by_unique = _unique_lookups(ctx, placed, query_attribute, projection, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
@@ -143,6 +145,7 @@ def compile_object(
         import_page=import_page,
         import_first_page=import_first_page,
         by_anchor=by_anchor,
+        by_anchor_locked=by_anchor_locked,
         by_query=by_query,
         by_unique=by_unique,
         delta=delta,

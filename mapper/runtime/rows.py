@@ -127,9 +127,13 @@ class ObjectRead:
     obj: PlanObject
 
     @classmethod
-    def of(cls, obj: PlanObject, codec: Codec, anchor: Any) -> ObjectRead:
+    def of(cls, obj: PlanObject, codec: Codec, anchor: Any, *, locked: bool = False) -> ObjectRead:
+        """The read of object ``anchor``; ``locked`` for a write that changes it: its row is read
+        with the lock the write will take (``by_anchor_locked``, where the plan has one), so a
+        concurrent writer's commit is waited for and seen before the write decides anything."""
         params = {"anchor": anchor}
-        calls = ((obj.by_anchor, params), *((m.load_for_anchor, params) for m in obj.multi))
+        row = obj.by_anchor_locked if locked and obj.by_anchor_locked is not None else obj.by_anchor
+        calls = ((row, params), *((m.load_for_anchor, params) for m in obj.multi))
         return cls(calls, anchor_key(anchor), codec.anchor_index, RowForm.of(codec), obj)
 
     def moved(self, found: Sequence[tuple[Any, ...]]) -> list[tuple[Statement, Mapping[str, Any]]]:

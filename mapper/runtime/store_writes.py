@@ -179,7 +179,7 @@ class StoreWrites(StoreChecks):
             return self.codec.render(current)
         async with self._locked(change.values, anchor):
             try:
-                read = ObjectRead.of(obj, self.codec, anchor)
+                read = ObjectRead.of(obj, self.codec, anchor, locked=True)
                 decision = Replacement(obj, self.codec, anchor, change, members)
                 write = ObjectWrite(self.name, read, decision, partial(NotFoundError, obj.name, id), if_match)
                 settle = partial(self._settle, anchor)
@@ -195,7 +195,7 @@ class StoreWrites(StoreChecks):
         anchor = self.codec.key(await self._current(id))
         async with self._locks.hold([("id", anchor)]):
             try:
-                read = ObjectRead.of(obj, self.codec, anchor)
+                read = ObjectRead.of(obj, self.codec, anchor, locked=True)
                 decision = Deletion(obj, anchor, self._memberships())
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)

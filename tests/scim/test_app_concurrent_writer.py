@@ -1,0 +1,94 @@
+"""A write racing another writer of the same row: another gateway process, or the HR application
+itself, updates a user while a PATCH of that user is on its way.
+
+The PATCH is applied to the cached user and written as an UPDATE of every mapped column, guarded
+by the cached version, which the write's transaction compares with the row it reads. That read
+has to see the other writer's change: PostgreSQL (READ COMMITTED) and MariaDB (REPEATABLE READ)
+both let a plain SELECT read the row before the other transaction commits, or from an older
+snapshot, and then make the UPDATE wait for that transaction and overwrite its committed change
+with the old value. Found with two `mapper serve` processes on one PostgreSQL database: a PATCH
+of `title` answered 200 and was then undone by the other process's PATCH of `displayName`.
+
+Here the other writer is a transaction of our own, held open with its UPDATE done (so it holds
+the row's lock) until the gateway's write is seen waiting for that lock; then it commits. The
+gateway must then find the user changed, apply the PATCH to the user as committed, and keep both
+changes. SQLite needs no test of this: a write transaction there holds the database's write lock
+from its first statement (BEGIN IMMEDIATE)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from sqlalchemy import create_engine, text
+
+from mapper.runtime.database import engine_url
+from tests.support.databases import HrDatabase
+from tests.support.scim import PATCH_OP, scim_client
+
+pytestmark = pytest.mark.anyio
+
+#: sessions of this database waiting for a lock (MariaDB: a statement of another session that has
+#: run for over 200 ms; the other writer sits idle in its transaction meanwhile)
+WAITING = {
+    "postgres": "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    "mariadb": "SELECT count(*) FROM information_schema.PROCESSLIST"
+    " WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command = 'Query' AND time_ms > 200",
+}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def server_database(request: pytest.FixtureRequest) -> HrDatabase:
+    return request.getfixturevalue(f"hr_{request.param}")  # type: ignore[no-any-return]
+
+
+async def test_a_patch_racing_another_writer_of_the_row_keeps_the_other_writers_change(
+    server_database: HrDatabase,
+) -> None:
+    db = server_database
+    engine = create_engine(engine_url(db.url))
+    try:
+        async with scim_client(db) as client:
+            before = (await client.get("/Users/1")).json()
+            assert before["title"] != "Chief Analyst"
+
+            other = engine.connect()  # the other writer: holds the row's lock until it commits
+            answer: dict[str, object] = {}
+            try:
+                other.begin()
+                other.execute(text("UPDATE employees SET title = 'Chief Analyst' WHERE employee_id = 1"))
+
+                async def patch() -> None:
+                    op = {"op": "replace", "path": "displayName", "value": "Ada L."}
+                    response = await client.patch(
+                        "/Users/1", json={"schemas": [PATCH_OP], "Operations": [op]}
+                    )
+                    answer["status"], answer["body"] = response.status_code, response.json()
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(patch)
+                    with anyio.fail_after(30):  # the gateway's write reaches the row and waits for its lock
+                        while engine_waiting(engine, db.name) == 0 and not answer:
+                            await anyio.sleep(0.02)
+                    other.commit()
+            finally:
+                other.close()  # rolled back if it did not commit: the database's teardown needs the lock
+
+            assert answer["status"] == 200, answer
+            body = answer["body"]
+            assert isinstance(body, dict)
+            assert (body["title"], body["displayName"]) == ("Chief Analyst", "Ada L.")
+        row = db.execute("SELECT title, display_name FROM employees WHERE employee_id = 1")
+        assert row == [("Chief Analyst", "Ada L.")]  # the other writer's committed title was kept
+    finally:
+        engine.dispose()
+
+
+def engine_waiting(engine: object, kind: str) -> int:
+    with engine.connect() as connection:  # type: ignore[attr-defined]
+        return int(connection.execute(text(WAITING[kind])).scalar_one())
