@@ -45,6 +45,7 @@ from mapper.runtime.driver_errors import (
     driver_error,
     integrity_kind,
     is_programming_error,
+    lock_timed_out,
     missing_table,
     outage_reason,
     refused_by_rule,
@@ -52,7 +53,7 @@ from mapper.runtime.driver_errors import (
     rolled_back,
 )
 from mapper.runtime.engine import build_engine
-from mapper.runtime.errors import ContendedError, DatabaseConfigError, DatabaseUnavailableError
+from mapper.runtime.errors import ContendedError, DatabaseConfigError, DatabaseUnavailableError, LockedError
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job, Turn
 from mapper.runtime.sqlite import bootstrap_sqlite
 from mapper.runtime.statements import (
@@ -370,6 +371,16 @@ class Database:
             refused = exc.DataError(error.statement, error.params, driver_error(error), hide_parameters=True)
             refused.__cause__ = error
             return refused
+        if lock_timed_out(error):  # another transaction holds the row: this write alone fails
+            log.warning(
+                "database %s: a write waited %.0f s for a row lock another transaction holds: %s",
+                self.name,
+                self.timeouts.lock,
+                describe_error(error),
+            )
+            locked = LockedError(self.name)
+            locked.__cause__ = error
+            return locked
         if rolled_back(error):  # a conflict the database settled by undoing the write: retry it
             log.warning("database %s rolled a write back: %s", self.name, describe_error(error))
             contended = ContendedError(self.name)

@@ -79,6 +79,17 @@ _ROLLED_BACK_ERRNOS = (1213,)
 _ROLLED_BACK_SQLSTATES = frozenset({"40000", "40001", "40002", "40P01"})
 
 
+#: PostgreSQL 55P03 lock_not_available (``lock_timeout``), MySQL/MariaDB 1205 lock wait timeout
+_LOCK_SQLSTATES = ("55P03",)
+_LOCK_ERRNOS = (1205,)
+
+
+def lock_timed_out(error: BaseException | None) -> bool:
+    """Whether ``error`` is a statement that waited out the session's bound on a row lock another
+    transaction holds (:attr:`Timeouts.lock <mapper.runtime.watchdog.Timeouts.lock>`)."""
+    return error is not None and _coded(error, _LOCK_ERRNOS, _LOCK_SQLSTATES)
+
+
 def rolled_back(error: BaseException | None) -> bool:
     """Whether ``error`` says the database rolled the whole transaction back to settle a
     conflict with another one, and that it may succeed when run again: SQLSTATE class 40

@@ -15,7 +15,15 @@ from sqlalchemy import Engine, create_engine, event, exc
 from mapper.runtime import pgpipeline
 from mapper.runtime.driver_errors import describe_error
 from mapper.runtime.sqlite import configure_sqlite
-from mapper.runtime.watchdog import checkin, checkout, current, keepalive, mysql_statement_time, outlived
+from mapper.runtime.watchdog import (
+    checkin,
+    checkout,
+    current,
+    keepalive,
+    mysql_lock_wait,
+    mysql_statement_time,
+    outlived,
+)
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
@@ -46,7 +54,8 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
             # UTC as on MariaDB (time_zone '+00:00'): a dateTime is bound as UTC, and a
             # TIMESTAMP without a zone is read as UTC; in a session of another zone PostgreSQL
             # stored it in that zone's time, and each update of the row moved it again
-            options=f"-c statement_timeout={int(timeouts.statement * 1000)} -c TimeZone=UTC",
+            options=f"-c statement_timeout={int(timeouts.statement * 1000)}"
+            f" -c lock_timeout={max(1, int(timeouts.lock * 1000))} -c TimeZone=UTC",
             keepalives=1,
             keepalives_idle=idle,
             keepalives_interval=max(1, idle // 3),
@@ -177,11 +186,13 @@ class Listeners:
     def mysql_on_connect(self, dbapi_connection: Any, _record: Any) -> None:
         """DATETIME columns hold UTC: read and write them in UTC. Statements are bounded by the
         server too (MariaDB: any statement, in seconds; MySQL: SELECTs, in milliseconds), and the
-        socket keeps TCP keepalive."""
+        socket keeps TCP keepalive. Waits for another transaction's row lock are bounded on their
+        own (``Timeouts.lock``)."""
         cursor = dbapi_connection.cursor()
         cursor.execute("SET time_zone = '+00:00'")
         cursor.close()
         mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
+        mysql_lock_wait(dbapi_connection, self.database.timeouts.lock)
         sock = getattr(dbapi_connection, "_sock", None)
         if isinstance(sock, socket.socket):
             keepalive(sock, self.database.timeouts.keepalive)

@@ -9,7 +9,7 @@
 | :class:`PreconditionFailedError` | 412 |
 | :class:`DatabaseUnavailableError` and its kinds (:class:`ContendedError`, ...) | 503 |
 
-Each 503 carries ``Retry-After: retry_after``. The kinds: :class:`ContendedError`,
+Each 503 carries ``Retry-After: retry_after``. The kinds: :class:`ContendedError`, :class:`LockedError`,
 :class:`DatabaseConfigError`, :class:`NotReadyError`.
 
 Messages name attributes, never their values (a value may be sensitive), and never hold URLs or
@@ -80,6 +80,19 @@ class ContendedError(DatabaseUnavailableError):
 
     def __str__(self) -> str:
         return "the resource kept changing under this request"
+
+
+class LockedError(DatabaseUnavailableError):
+    """A write that waited out the lock bound for a row another transaction holds (another
+    application's long transaction, a DBA's session): that write alone fails, 503 with a short
+    Retry-After; nothing of it was kept, and the database is not down."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source, retry_after=1)
+        self.args = ("the resource is locked by another transaction",)
+
+    def __str__(self) -> str:
+        return "the resource is locked by another transaction"
 
 
 class DatabaseConfigError(DatabaseUnavailableError):

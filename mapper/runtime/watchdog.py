@@ -28,10 +28,15 @@ class Timeouts:
     and by a watchdog that shuts the connection's socket when the database does not answer at all
     (a partition). ``sync``: one import (full or delta) the same way. ``pool``: waiting for a
     pooled connection. ``keepalive``: idle seconds before TCP keepalive probes (then every
-    ``keepalive / 3`` s, 3 probes). SQLite's busy timeout is ``statement`` too."""
+    ``keepalive / 3`` s, 3 probes). SQLite's busy timeout is ``statement`` too. ``lock``: a
+    statement waiting for a row lock another transaction holds (PostgreSQL ``lock_timeout``,
+    MariaDB/MySQL ``innodb_lock_wait_timeout``, whole seconds there): a write of a row another
+    application keeps locked then fails alone, with 503, instead of holding up every write
+    behind it (batches take turns) for the whole ``statement`` bound."""
 
     connect: float = 10.0
     statement: float = 15.0
+    lock: float = 2.0
     sync: float = 600.0
     pool: float = 10.0
     keepalive: float = 30.0
@@ -131,6 +136,15 @@ def keepalive(sock: socket.socket, idle: float) -> None:
         option = getattr(socket, name, None)
         if option is not None:
             sock.setsockopt(socket.IPPROTO_TCP, option, max(1, int(value)))
+
+
+def mysql_lock_wait(dbapi_connection: Any, seconds: float) -> None:
+    """Bound the session's waits for InnoDB row locks (whole seconds, at least 1)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = %s", (max(1, round(seconds)),))
+    finally:
+        cursor.close()
 
 
 def mysql_statement_time(dbapi_connection: Any, seconds: float) -> None:

@@ -180,6 +180,7 @@ def _lifespan(
         for name, value in (
             ("connect", settings.connect_timeout),
             ("statement", settings.statement_timeout),
+            ("lock", settings.lock_timeout),
             ("sync", settings.sync_timeout),
             ("pool", settings.pool_timeout),
         )

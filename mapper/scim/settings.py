@@ -175,6 +175,13 @@ class Settings(BaseModel):
         shown="15",
         gt=0,
     )
+    lock_timeout: float | None = option(
+        None,
+        "seconds a write waits for a row another transaction holds locked before that write "
+        "alone answers 503 (PostgreSQL lock_timeout, MariaDB/MySQL innodb_lock_wait_timeout)",
+        shown="2",
+        gt=0,
+    )
     sync_timeout: float | None = option(
         None, "seconds one import (full or delta) may take", shown="600", gt=0
     )

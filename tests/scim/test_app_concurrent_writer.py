@@ -18,6 +18,7 @@ from its first statement (BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
 import anyio
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -92,3 +93,47 @@ async def test_a_patch_racing_another_writer_of_the_row_keeps_the_other_writers_
 def engine_waiting(engine: object, kind: str) -> int:
     with engine.connect() as connection:  # type: ignore[attr-defined]
         return int(connection.execute(text(WAITING[kind])).scalar_one())
+
+
+async def test_a_row_another_transaction_keeps_locked_fails_that_write_alone(
+    server_database: HrDatabase,
+) -> None:
+    """Another application holds user 1's row in a long transaction. A PATCH of user 1 waits
+    ``--lock-timeout`` for it, then answers 503 with ``Retry-After: 1`` (the database is not down);
+    a PATCH of user 2 sent beside it, which may share its batch, commits. Before the bound, the
+    locked write held every write of the process until the whole statement bound."""
+    db = server_database
+    engine = create_engine(engine_url(db.url))
+    try:
+        async with scim_client(db, lock_timeout=1) as client:
+            other = engine.connect()
+            try:
+                other.begin()
+                other.execute(text("UPDATE employees SET title = 'Held' WHERE employee_id = 1"))
+                answers: dict[str, httpx.Response] = {}
+
+                async def patch(id_: str) -> None:
+                    op = {"op": "replace", "path": "nickName", "value": f"nick {id_}"}
+                    answers[id_] = await client.patch(
+                        f"/Users/{id_}", json={"schemas": [PATCH_OP], "Operations": [op]}
+                    )
+
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(patch, "1")
+                    tasks.start_soon(patch, "2")
+            finally:
+                other.close()  # rolled back: the row keeps what it had
+
+            locked, free = answers["1"], answers["2"]
+            assert locked.status_code == 503, locked.text
+            assert locked.headers["retry-after"] == "1"
+            assert "locked by another transaction" in locked.json()["detail"]
+            assert free.status_code == 200, free.text
+            assert (await client.get("http://scim.test/readyz")).status_code == 200  # not taken for an outage
+        rows = db.execute(
+            "SELECT employee_id, nick_name FROM employees WHERE employee_id IN (1, 2) ORDER BY 1"
+        )
+        assert rows[1] == (2, "nick 2")
+        assert rows[0][1] != "nick 1"  # nothing of the refused write was kept
+    finally:
+        engine.dispose()
