@@ -90,6 +90,7 @@ class Gateway:
                 target = self.stores.get(multi.reference or "")
                 if target is not None:
                     target.referrers.append((store, index))
+                    store.targets.append((index, target))
         codecs = {name: store.codec for name, store in self.stores.items()}
         for store in self.stores.values():  # references to DN ids render as DNs
             store.codec.link(codecs)

@@ -217,8 +217,7 @@ class ObjectStore(StoreWrites):
         finally:
             self.cache.end_tracking()
         for key in deletes:
-            for store, index in self.referrers:
-                store.forget_member(index, key)
+            self.forgotten(key)
         return stats
 
 

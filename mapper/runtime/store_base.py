@@ -3,6 +3,7 @@ and syncs share. :class:`~mapper.runtime.store.ObjectStore` is the class to use.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from mapper.runtime.store import ObjectStore
 
 Resolver = Callable[[str], "ObjectStore | None"]
+#: how many of the latest forgotten objects a store remembers (:meth:`StoreBase.gone_since`)
+FORGOTTEN = 4096
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ class StoreBase:
         self.progress_every = progress_every
         self.margin = margin
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
+        #: (multi index, the store of the objects its items name): the inverse of ``referrers``
+        self.targets: list[tuple[int, ObjectStore]] = []
+        #: how many times the cache has forgotten an object of this type, and the latest of those
+        #: (number, key): a read of objects referring to them that began before a forget must not
+        #: bring the forgotten back as an item when it lands after (:meth:`_marks`)
+        self.forgets = 0
+        self._forgotten: deque[tuple[int, Key]] = deque(maxlen=FORGOTTEN)
         #: objects a write failed on as an outage: its COMMIT may have reached the database, so
         #: they are read again once the database answers (:meth:`StoreReads.reread_in_doubt`)
         self.in_doubt: set[Key] = set()
@@ -144,8 +154,41 @@ class StoreBase:
 
     def _forget(self, key: Key) -> None:
         self.cache.remove(key)
+        self.forgotten(key)
+
+    def forgotten(self, key: Key) -> None:
+        """The object ``key`` is gone: drop it from the cached objects that list it (the database
+        cascaded its delete), and note it for the reads of those objects under way
+        (:meth:`_marks`)."""
+        self.forgets += 1
+        self._forgotten.append((self.forgets, key))
         for store, index in self.referrers:
             store.forget_member(index, key)
+
+    def gone_since(self, mark: int) -> set[Key]:
+        """The objects forgotten since ``forgets`` was ``mark`` and not in the cache again."""
+        if not self._forgotten or self._forgotten[-1][0] <= mark:
+            return set()
+        return {key for n, key in self._forgotten if n > mark and self.cache.get(key) is None}
+
+    def _marks(self) -> list[int]:
+        """Taken before a read of objects of this type from the database: where each store their
+        items name stands in its forgets. A read that began before another object was deleted may
+        still list it (read before the delete's cascade committed) and land in the cache after
+        the delete dropped it from the cached objects; :meth:`_unforgotten` drops it again."""
+        return [target.forgets for _, target in self.targets]
+
+    def _unforgotten(self, record: Record, marks: list[int]) -> Record:
+        """``record``, read from the database after :meth:`_marks` gave ``marks``, without the
+        items naming objects forgotten since (and not back)."""
+        children = record.children
+        for (index, target), mark in zip(self.targets, marks, strict=True):
+            gone = target.gone_since(mark)
+            items = children[index] if gone and index < len(children) else ()
+            kept = tuple(i for i in items if anchor_key(i if not isinstance(i, tuple) else i[0]) not in gone)
+            if len(kept) != len(items):
+                children = children[:index] + (kept,) + children[index + 1 :]
+        return record if children is record.children else Record(record.row, children)
 
     def forget_member(self, index: int, value: Key) -> None:
         """Drop ``value`` from multi-valued attribute ``index`` of every cached object (the

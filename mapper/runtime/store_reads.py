@@ -88,6 +88,7 @@ class StoreReads(StoreBase):
         async with self._locks.hold([("id", key)]):
             if key not in self.in_doubt:  # read again meanwhile (another request, the probe)
                 return
+            marks = self._marks()
             try:
                 read = partial(fetch, obj=self.obj, codec=self.codec, anchor=key)
                 record = await self.database.run(read, deadline=deadline)
@@ -95,7 +96,7 @@ class StoreReads(StoreBase):
                 record = None
             self.in_doubt.discard(key)
             if record is not None:
-                self._put(record)
+                self._put(self._unforgotten(record, marks))
             elif self.cache.get(key) is not None:
                 self._forget(key)
 
@@ -109,11 +110,13 @@ class StoreReads(StoreBase):
     async def _reload(self, key: Key, *, forget: bool) -> Record | None:
         # under the id lock, as writes and :meth:`reread`: an older read never lands last
         async with self._locks.hold([("id", key)]):
+            marks = self._marks()
             try:
                 record = await self.database.run(partial(fetch, obj=self.obj, codec=self.codec, anchor=key))
             except exc.DataError:  # the id cannot be an anchor of this column type
                 return None
             if record is not None:
+                record = self._unforgotten(record, marks)
                 self._put(record)
             elif forget and self.cache.get(key) is not None:
                 self._forget(key)
@@ -124,11 +127,11 @@ class StoreReads(StoreBase):
         another process wrote or deleted them. Their id locks are held meanwhile, so a write of
         this process that commits during the read is never overwritten by the older read."""
         async with self._locks.hold([("id", key) for key in keys]):
-            obj, codec = self.obj, self.codec
+            obj, codec, marks = self.obj, self.codec, self._marks()
             records = await self.database.run(lambda tx: [fetch(tx, obj, codec, key) for key in keys])
             for key, record in zip(keys, records, strict=True):
                 if record is not None:
-                    self._put(record)
+                    self._put(self._unforgotten(record, marks))
                 elif self.cache.get(key) is not None:
                     self._forget(key)
 

@@ -250,6 +250,9 @@ class StoreWrites(StoreChecks):
         COMMIT may have reached the database and its answer been lost): the object it wrote
         (``key``) is read again once the database answers (:attr:`in_doubt`)."""
         with shielded():  # a CancelScope(shield=True) where a cancel scope is active, else nothing
+            # a member deleted meanwhile may still be in what it reads back (see _marks; written
+            # out: a write of an object without references costs no call)
+            marks = [target.forgets for _, target in self.targets] if self.targets else []
             try:
                 result = await self.database.run(job, write=True)
             except DatabaseUnavailableError:
@@ -260,5 +263,7 @@ class StoreWrites(StoreChecks):
                 raise self._integrity_error(e, deleting) from None
             except exc.DataError as e:
                 raise self._data_error(e) from None
+            if marks and isinstance(result, Record):
+                result = self._unforgotten(result, marks)  # type: ignore[assignment]
             apply(result)
         return result
