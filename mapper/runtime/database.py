@@ -241,8 +241,12 @@ class Database:
         current.deadline = deadline
         try:
             try:
-                failed = self._transaction(jobs, guarded=self._guarded, turn=turn)
-                if failed is not None and not self._guarded:
+                # the mode this batch runs in: the batch before it may still be finishing in
+                # another thread (see ``turn``) and set ``_guarded`` meanwhile; were it read again
+                # below, the jobs an unguarded run never reached would neither run nor fail
+                guarded = self._guarded
+                failed = self._transaction(jobs, guarded=guarded, turn=turn)
+                if failed is not None and not guarded:
                     # a job the database rolled back for a conflict (a deadlock's victim) runs
                     # again with the others: it failed on what ran beside it, not on its own
                     again = [job for job in jobs if job is not failed or rolled_back(job.error)]
