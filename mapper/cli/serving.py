@@ -23,7 +23,11 @@ from mapper.cli.common import (
 from mapper.errors import MappingError
 from mapper.pipeline import SourceFileError, load, load_all
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mapper.plan import Plan
     from mapper.scim.connectors import Connector
     from mapper.scim.settings import Settings
@@ -160,7 +164,7 @@ def _checked_plan(mapping: str, settings: Settings) -> Plan | int:
     problem = _source_problem(plan, settings)
     if problem:
         return _say(problem, EXIT_USAGE)
-    return plan
+    return _for_urls(plan, mapping, settings)
 
 
 def _source_problem(plan: Plan, settings: Settings) -> str | None:
@@ -203,6 +207,10 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
         problem = _source_problem(plan, settings)
         if problem:
             return _say(problem, EXIT_USAGE)
+        recompiled = _for_urls(plan, str(file), settings)
+        if isinstance(recompiled, int):
+            return recompiled
+        plan = recompiled
         try:
             own = parse_credentials(connector_tokens(name, settings.environ))
         except TokenConfigError as error:
@@ -215,6 +223,51 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
             )
         connectors.append(Connector(name, file, plan, (*own, *shared)))
     return connectors
+
+
+def url_dialect(plan: Plan, environ: Mapping[str, str]) -> str | None:
+    """The dialect the sources' URLs name, when they all name one and it is not what a source is
+    compiled for (a mapping written for SQLite, served on PostgreSQL); else None. A URL that is
+    unset or names no database we compile for is left to the source checks."""
+    from mapper.plan import DIALECTS
+    from mapper.runtime.database import engine_url
+    from mapper.runtime.urls import resolve_url
+
+    named = set()
+    for source in plan.sources:
+        try:
+            backend = engine_url(resolve_url(source, environ)).get_backend_name()
+        except Exception:  # noqa: BLE001 - an unset or malformed URL: the source checks say why
+            return None
+        named.add({"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql"}.get(backend, backend))
+    if len(named) != 1:
+        return None
+    (dialect,) = named
+    if dialect not in DIALECTS or all(source.dialect == dialect for source in plan.sources):
+        return None
+    return dialect
+
+
+def _for_urls(plan: Plan, file: str, settings: Settings) -> Plan | int:
+    """``plan`` compiled again for the database its sources' URLs name, when ``--dialect`` was
+    not given and that is not what the mapping says (its SQL is still read in its own dialect).
+    Without this, a mapping whose source says ``dialect sqlite`` ran SQLite's statements on the
+    PostgreSQL or MariaDB its URL named: plain SQL mostly works, and what differs (locking reads,
+    case folding, quoting) did so unseen."""
+    if settings.dialect is not None:
+        return plan
+    dialect = url_dialect(plan, settings.environ)
+    if dialect is None:
+        return plan
+    log.warning(
+        "%s: its sources are written for %s but their URLs name a %s database: compiled for %s "
+        "(--dialect chooses)",
+        file,
+        "/".join(sorted({s.dialect for s in plan.sources})),
+        dialect,
+        dialect,
+    )
+    return _serve_plan(file, dialect)
 
 
 def _serve_plan(mapping: str, dialect: str | None) -> Plan | int:
