@@ -229,21 +229,20 @@ def url_dialect(plan: Plan, environ: Mapping[str, str]) -> str | None:
     """The dialect the sources' URLs name, when they all name one and it is not what a source is
     compiled for (a mapping written for SQLite, served on PostgreSQL); else None. A URL that is
     unset or names no database we compile for is left to the source checks."""
-    from mapper.plan import DIALECTS
+    from mapper.plan import dialect_of
     from mapper.runtime.database import engine_url
     from mapper.runtime.urls import resolve_url
 
     named = set()
     for source in plan.sources:
         try:
-            backend = engine_url(resolve_url(source, environ)).get_backend_name()
+            named.add(dialect_of(engine_url(resolve_url(source, environ)).get_backend_name()))
         except Exception:  # noqa: BLE001 - an unset or malformed URL: the source checks say why
             return None
-        named.add({"postgresql": "postgres", "mariadb": "mysql", "mssql": "tsql"}.get(backend, backend))
     if len(named) != 1:
         return None
     (dialect,) = named
-    if dialect not in DIALECTS or all(source.dialect == dialect for source in plan.sources):
+    if dialect is None or all(source.dialect == dialect for source in plan.sources):
         return None
     return dialect
 

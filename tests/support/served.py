@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from mapper.plan import dialect_of as plan_dialect
 from mapper.runtime.database import engine_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def sqlite_url(path: Path) -> str:
 def dialect_of(url: str) -> str:
     """The plan dialect (``write=``) of a database URL."""
     backend = engine_url(url).get_backend_name()
-    return {"postgresql": "postgres", "mariadb": "mysql"}.get(backend, backend)
+    return plan_dialect(backend) or backend
 
 
 class ServedGateway:
