@@ -111,6 +111,9 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
     def by_anchor_order() -> exp.Select:
         return copy_tree(b.query).order_by(order_ascending(b.ref(anchor), write), copy=False)
 
+    by_anchor = copy_tree(b.query).where(
+        exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
+    )
     after = exp.GT(this=b.ref(anchor), expression=placeholder("after"))
     page = copy_tree(b.query).where(after, copy=False)
     page = page.order_by(order_ascending(b.ref(anchor), write), copy=False)
@@ -118,16 +121,16 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
         import_all=by_anchor_order(),
         import_first_page=by_anchor_order().limit(placeholder("limit"), copy=False),
         import_page=page.limit(placeholder("limit"), copy=False),
-        by_anchor=copy_tree(b.query).where(
-            exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False
-        ),
+        by_anchor=by_anchor,
         by_query=_where_equal(b, query, case_exact, write),
-        by_anchor_locked=locked_by_anchor(projection, anchor, write),
+        by_anchor_locked=locked_by_anchor(by_anchor, projection, anchor, write),
     )
 
 
-def locked_by_anchor(projection: Projection, anchor: str, write: str) -> exp.Select | None:
-    """``by_anchor`` as a locking read, for a write's read of the object it changes: PostgreSQL
+def locked_by_anchor(
+    by_anchor: exp.Select, projection: Projection, anchor: str, write: str
+) -> exp.Select | None:
+    """A copy of ``by_anchor`` as a locking read, for a write's read of the object it changes: PostgreSQL
     ``FOR NO KEY UPDATE OF`` the anchor's table (the lock an UPDATE of the row takes, so rows
     that reference it can still be added), MySQL/MariaDB and Oracle ``FOR UPDATE``.
 
@@ -144,11 +147,9 @@ def locked_by_anchor(projection: Projection, anchor: str, write: str) -> exp.Sel
     if write not in ("postgres", "mysql", "oracle") or projection.wrap:
         return None
     output = projection.output(anchor)
-    query = projection.bare_query
-    if output is None or output.table is None or output.column is None or query.args.get("with"):
+    if output is None or output.table is None or output.column is None or by_anchor.args.get("with"):
         return None
-    b = restrictable(projection)
-    select = b.query.where(exp.EQ(this=b.ref(anchor), expression=placeholder("anchor")), copy=False)
+    select = copy_tree(by_anchor)  # by_anchor is rendered on its own, and rendering may rewrite it
     if write == "postgres":  # OF names the table as the FROM does: its alias, else its name, as quoted
         alias = output.table.args.get("alias")
         of = copy_tree(alias.this if isinstance(alias, exp.TableAlias) and alias.this else output.table.this)
