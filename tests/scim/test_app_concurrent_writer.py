@@ -23,19 +23,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mapper.runtime.database import engine_url
-from tests.support.databases import HrDatabase
+from tests.support.databases import HrDatabase, engine_waiting
 from tests.support.scim import PATCH_OP, scim_client
 
 pytestmark = pytest.mark.anyio
-
-#: sessions of this database waiting for a lock (MariaDB: a statement of another session that has
-#: run for over 200 ms; the other writer sits idle in its transaction meanwhile)
-WAITING = {
-    "postgres": "SELECT count(*) FROM pg_stat_activity"
-    " WHERE wait_event_type = 'Lock' AND datname = current_database()",
-    "mariadb": "SELECT count(*) FROM information_schema.PROCESSLIST"
-    " WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command = 'Query' AND time_ms > 200",
-}
 
 
 @pytest.fixture(
@@ -88,11 +79,6 @@ async def test_a_patch_racing_another_writer_of_the_row_keeps_the_other_writers_
         assert row == [("Chief Analyst", "Ada L.")]  # the other writer's committed title was kept
     finally:
         engine.dispose()
-
-
-def engine_waiting(engine: object, kind: str) -> int:
-    with engine.connect() as connection:  # type: ignore[attr-defined]
-        return int(connection.execute(text(WAITING[kind])).scalar_one())
 
 
 async def test_a_row_another_transaction_keeps_locked_fails_that_write_alone(

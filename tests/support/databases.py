@@ -161,3 +161,20 @@ GENERATED_KEY = {
     "postgres": "SERIAL PRIMARY KEY",
     "mariadb": "INTEGER AUTO_INCREMENT PRIMARY KEY",
 }
+
+
+#: sessions of this database waiting for a lock (MariaDB: a statement of another session that has
+#: run for over 200 ms; the other writer sits idle in its transaction meanwhile)
+WAITING = {
+    "postgres": "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    "mariadb": "SELECT count(*) FROM information_schema.PROCESSLIST"
+    " WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command = 'Query' AND time_ms > 200",
+}
+
+
+def engine_waiting(engine: Any, kind: str) -> int:
+    """How many sessions of database ``kind`` (``postgres``, ``mariadb``) wait for a lock, asked on
+    a connection of ``engine`` (:data:`WAITING`)."""
+    with engine.connect() as connection:
+        return int(connection.execute(text(WAITING[kind])).scalar_one())
