@@ -156,10 +156,12 @@ class Database:
         A read (``write=False``) has a transaction of its own; ``snapshot`` makes every statement
         of ``fn`` see the same committed state (PostgreSQL REPEATABLE READ; MySQL/MariaDB's default
         already is; a SQLite read transaction is one). A write joins the group committer's next
-        batch (see :class:`GroupCommitter`): its effects are rolled back when it raises, and it
-        returns once they are committed. ``fn`` must not catch database errors and go on. A read
-        given a ``deadline`` (:func:`time.monotonic`: a write's, which counts from its arrival)
-        ends by then if that comes before its own bound."""
+        batch (see :class:`GroupCommitter`), whose transaction runs in READ COMMITTED on
+        PostgreSQL and MariaDB/MySQL (:func:`~mapper.runtime.engine.read_committed_next`): its
+        effects are rolled back when it raises, and it returns once they are committed. ``fn``
+        must not catch database errors and go on. A read given a ``deadline``
+        (:func:`time.monotonic`: a write's, which counts from its arrival) ends by then if that
+        comes before its own bound."""
         if write:
             return await self.committer.submit(fn)
         # a snapshot read is an import: bounded by Timeouts.sync, every other read by .statement
@@ -184,7 +186,7 @@ class Database:
         """``fn`` in one transaction of its own, in the calling thread (``write`` takes SQLite's
         write lock up front). ``deadline`` (:func:`time.monotonic`): when the watchdog breaks its
         connection if it still runs."""
-        current.deadline = deadline
+        current.deadline, current.writes = deadline, write
         try:
             with self.engine.connect() as connection:
                 if self.is_sqlite and write:
@@ -210,7 +212,7 @@ class Database:
                 raise self._outage(exc.TimeoutError(str(e))) from e
             raise
         finally:
-            current.deadline = None
+            current.deadline, current.writes = None, False
 
     def _bound_transaction(self, connection: Connection, seconds: float) -> None:
         """An import's statements get the sync bound instead of the statement bound: for this
@@ -237,8 +239,10 @@ class Database:
         refusal names no job: the jobs run again one per transaction (:meth:`_one_by_one`).
 
         ``turn``: held by the calling thread while the batch runs statements, left when its COMMIT
-        is sent where the next batch may then run (see :class:`GroupCommitter`)."""
-        current.deadline = deadline
+        is sent where the next batch may then run (see :class:`GroupCommitter`). Every
+        transaction it begins is a write's: READ COMMITTED on MariaDB/MySQL too
+        (:meth:`~mapper.runtime.engine.Listeners.checkout`)."""
+        current.deadline, current.writes = deadline, True
         try:
             try:
                 # the mode this batch runs in: the batch before it may still be finishing in
@@ -265,7 +269,7 @@ class Database:
         except BaseException as error:  # noqa: BLE001 - delivered to the jobs it undid
             self._fail(jobs, self._undone(error, deadline))
         finally:
-            current.deadline = None
+            current.deadline, current.writes = None, False
         for job in jobs:  # what each caller sees of its job's own failure
             if job.error is not None:
                 job.error = self._job_error(job.error)

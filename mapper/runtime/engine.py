@@ -28,6 +28,8 @@ from mapper.runtime.watchdog import (
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
 
+log = logging.getLogger(__name__)
+
 
 def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engine:
     """The engine of ``database`` (its URL, dialect and timeouts), with its listeners."""
@@ -153,6 +155,8 @@ class Listeners:
     def __init__(self, database: Database, engine: Engine) -> None:
         self.database = database
         self.engine = engine
+        #: whether it was logged that this database logs statements (:meth:`_may_read_committed`)
+        self.statement_binlog_told = False
 
     def do_connect(self, _dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
         """A new connection for a unit of work takes no longer than what is left of its bound
@@ -170,14 +174,19 @@ class Listeners:
     def checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         """A connection leaves the pool for this thread's unit of work: the watchdog may break it
         from now on; a server connection is pinged first (a stale one is replaced, as
-        ``pool_pre_ping`` would, but the ping is bounded too)."""
+        ``pool_pre_ping`` would, but the ping is bounded too). On MariaDB/MySQL, a write's
+        transaction is to run in READ COMMITTED (:func:`read_committed_next`): that statement,
+        in the ping's stead, is the ping."""
         deadline = checkout(dbapi_connection)
         if self.database.is_sqlite:
             return
         try:
             if _record.info.pop("sync_bound", False):  # an import raised the session's bound
                 mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
-            self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
+            if _record.info.get(READ_COMMITTED) and getattr(current, "writes", False):
+                read_committed_next(dbapi_connection)
+            else:
+                self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
         except self.engine.dialect.loaded_dbapi.Error as error:
             if outlived(deadline):
                 raise exc.TimeoutError("the database did not answer within the bound") from error
@@ -193,12 +202,67 @@ class Listeners:
         cursor.close()
         mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
         mysql_lock_wait(dbapi_connection, self.database.timeouts.lock)
+        _record.info[READ_COMMITTED] = self._may_read_committed(dbapi_connection)
         sock = getattr(dbapi_connection, "_sock", None)
         if isinstance(sock, socket.socket):
             keepalive(sock, self.database.timeouts.keepalive)
         # connected: statements are bounded by the server and the watchdog, not by the socket
         # (an import may wait longer than a connect for its first row)
         dbapi_connection._read_timeout = dbapi_connection._write_timeout = None
+
+    def _may_read_committed(self, dbapi_connection: Any) -> bool:
+        """Whether this MariaDB/MySQL session's writes may run in READ COMMITTED: not where the
+        server logs its statements as such (``binlog_format=STATEMENT`` with binary logging on:
+        InnoDB then refuses every write under READ COMMITTED, error 1665). Those run in the
+        server's REPEATABLE READ, as before; said once per database, with what it costs."""
+        if not statements_logged(dbapi_connection):
+            return True
+        if not self.statement_binlog_told:
+            self.statement_binlog_told = True
+            log.warning(
+                "database %s logs statements (binlog_format=STATEMENT), where InnoDB refuses writes"
+                " in READ COMMITTED: the gateway's writes run in REPEATABLE READ, and one may decide"
+                " from child rows or unique values as they were when its batch began, missing what"
+                " another process or application committed since (binlog_format=MIXED or ROW"
+                " lifts this; see docs/gateway.md)",
+                self.database.name,
+            )
+        return False
+
+
+#: the key of a MariaDB/MySQL connection record's ``info`` that says whether the session's writes
+#: run in READ COMMITTED (:meth:`Listeners._may_read_committed`)
+READ_COMMITTED = "read_committed"
+
+
+def read_committed_next(dbapi_connection: Any) -> None:
+    """The session's next transaction (only that one) runs in READ COMMITTED, as every write's
+    does on PostgreSQL: each statement reads the latest commits. Under InnoDB's REPEATABLE READ a
+    plain SELECT reads the snapshot the transaction's first one took, which in a group-commit
+    batch may be an earlier write's: the child rows (a multi's items) and uniqueness checks of a
+    write read then missed what another writer committed since, and the write removed too few
+    items or took a value another row had just taken. The row a write changes is read with a
+    lock (``by_anchor_locked``), which waits for the other writer; READ COMMITTED makes what the
+    write reads next as recent, and takes no gap locks. Reads keep the server's REPEATABLE READ
+    (an import's snapshot spans its statements). Run where no transaction is open (at checkout,
+    after the pool's rollback): the server keeps the level until that transaction ends."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    finally:
+        cursor.close()
+
+
+def statements_logged(dbapi_connection: Any) -> bool:
+    """Whether a MariaDB/MySQL session's statements are logged as statements: binary logging on
+    (the server's ``log_bin`` and the session's ``sql_log_bin``) in ``binlog_format=STATEMENT``."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT @@log_bin AND @@sql_log_bin AND @@binlog_format = 'STATEMENT'")
+        (logged,) = cursor.fetchone()
+    finally:
+        cursor.close()
+    return bool(logged)
 
 
 def mysql_connect_bound(seconds: float) -> dict[str, int]:

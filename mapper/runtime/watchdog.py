@@ -119,7 +119,8 @@ WATCHDOG = Watchdog()
 os.register_at_fork(after_in_child=WATCHDOG._reset)
 
 #: per worker thread: ``current.deadline`` is the deadline (a :func:`time.monotonic` instant) of
-#: the unit of work it runs, None between units
+#: the unit of work it runs, None between units; ``current.writes``, whether that unit is a write
+#: transaction (MariaDB/MySQL begin those in READ COMMITTED: :mod:`mapper.runtime.engine`)
 current = threading.local()
 
 
