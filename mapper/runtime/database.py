@@ -51,9 +51,16 @@ from mapper.runtime.driver_errors import (
     refused_by_rule,
     refuses_value,
     rolled_back,
+    schema_refusal,
 )
 from mapper.runtime.engine import build_engine
-from mapper.runtime.errors import ContendedError, DatabaseConfigError, DatabaseUnavailableError, LockedError
+from mapper.runtime.errors import (
+    ContendedError,
+    DatabaseConfigError,
+    DatabaseUnavailableError,
+    LockedError,
+    SqlRefusedError,
+)
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job, Turn
 from mapper.runtime.sqlite import bootstrap_sqlite
 from mapper.runtime.statements import (
@@ -203,6 +210,9 @@ class Database:
                         self.publish(tx, tx.changes)
                     return value
         except OUTAGES as e:
+            refused = self._refused_sql(e, snapshot)
+            if refused is not None:
+                raise refused from e
             outage = self._outage(e)
             if outage is e:
                 raise
@@ -210,6 +220,9 @@ class Database:
         except exc.DBAPIError as e:
             if outlived(deadline):  # broken by the watchdog mid-way
                 raise self._outage(exc.TimeoutError(str(e))) from e
+            refused = self._refused_sql(e, snapshot)
+            if refused is not None:
+                raise refused from e
             raise
         finally:
             current.deadline, current.writes = None, False
@@ -399,12 +412,38 @@ class Database:
             unavailable = DatabaseUnavailableError(self.name)
             unavailable.__cause__ = error
             return unavailable
+        config = self._refused_sql(error)
+        if config is not None:
+            config.__cause__ = error
+            return config
         if isinstance(error, OUTAGES):
             outage = self._outage(error)
             if outage is not error:
                 outage.__cause__ = error
             return outage
         return error
+
+    def _refused_sql(self, error: BaseException, snapshot: bool = False) -> SqlRefusedError | None:
+        """``error`` as :class:`SqlRefusedError` (logged, one line, no bound value) when it is
+        the database refusing the mapping's own SQL: the schema changed under the gateway, a
+        privilege was revoked, the server is read-only (:func:`schema_refusal`). Clients get 503
+        and retry; the operator fixes the schema or the mapping (``mapper lint --db`` names it).
+        Not for an import (``snapshot``): its refusal is its object type's SyncError, which
+        ``Store._tracked_read`` names."""
+        if snapshot or not isinstance(error, exc.DBAPIError) or missing_table(error) == CHANGE_LOG:
+            return None  # the change log missing: its channel creates it again within a poll
+        refusal = schema_refusal(error)
+        if refusal is None:
+            return None
+        reason, detail = refusal
+        log.warning(
+            "database %s refuses the mapping's SQL: %s (%s); check the mapping against it with "
+            "mapper lint --db",
+            self.name,
+            reason,
+            detail,
+        )
+        return SqlRefusedError(self.name, reason, detail)
 
     def _outage(self, error: exc.SQLAlchemyError) -> Exception:
         """``error`` as :class:`DatabaseUnavailableError` (logged), or as its

@@ -127,6 +127,61 @@ _CONFIG_MESSAGES = (
     (re.compile(r"no pg_hba\.conf entry|pg_hba\.conf rejects"), "authentication failed"),
     (re.compile(r"database \".*\" does not exist"), "the database does not exist"),
 )
+#: The database refusing the mapping's own SQL, a statement that ran before: the schema changed
+#: under the gateway (a column or table renamed or dropped), a privilege was revoked, or the
+#: source now points at a read-only server. Not the client's fault (values are bound: no value
+#: makes a statement name a missing column) and not an outage that retrying cures by itself:
+#: the operator changes the schema or the mapping. PostgreSQL SQLSTATEs; MySQL/MariaDB error
+#: numbers; SQLite has neither, so :func:`is_programming_error` reads its messages.
+_SCHEMA_SQLSTATES = {
+    "42703": "the mapping names a column the database does not have",
+    "42P01": "the mapping names a table the database does not have",
+    "42501": "the database denies the gateway's user a privilege the mapping needs",
+    "42601": "the database rejects the mapping's SQL as written",
+    "25006": "the database is read-only",
+}
+_SCHEMA_ERRNOS = {
+    1054: "the mapping names a column the database does not have",
+    1146: "the mapping names a table the database does not have",
+    1142: "the database denies the gateway's user a privilege the mapping needs",
+    1143: "the database denies the gateway's user a privilege the mapping needs",
+    1370: "the database denies the gateway's user a privilege the mapping needs",
+    1305: "the mapping names a procedure or function the database does not have",
+    1064: "the database rejects the mapping's SQL as written",
+    1290: "the database is read-only",
+    1792: "the database is read-only",
+    1836: "the database is read-only",
+}
+_SCHEMA_MESSAGES = (
+    (re.compile(r"^no such column|^table \S+ has no column named"), _SCHEMA_ERRNOS[1054]),
+    (re.compile(r"^no such table"), _SCHEMA_ERRNOS[1146]),
+    (re.compile(r"^near \S+: syntax error"), _SCHEMA_ERRNOS[1064]),
+    (re.compile(r"^attempt to write a readonly database"), _SCHEMA_ERRNOS[1290]),
+)
+
+
+def schema_refusal(error: BaseException) -> tuple[str, str] | None:
+    """(reason, detail) when ``error`` is the database refusing the mapping's own SQL (see
+    ``_SCHEMA_SQLSTATES``), else None. ``detail`` is the server's first line: it names the column,
+    table or privilege, never a bound value."""
+    orig = driver_error(error)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # pymysql: (errno, message)
+        reason = _SCHEMA_ERRNOS.get(args[0])
+        return (reason, str(args[1]) if len(args) > 1 else "") if reason else None
+    message = str(orig).strip()
+    detail = message.splitlines()[0] if message else ""
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str):
+        reason = _SCHEMA_SQLSTATES.get(state)
+        return (reason, detail) if reason else None
+    if type(orig).__module__.startswith("sqlite3"):
+        for pattern, found in _SCHEMA_MESSAGES:
+            if pattern.search(detail):
+                return found, detail
+    return None
+
+
 _OUTAGE_MESSAGES = (
     ("refused", "connection refused"),
     ("name or service not known", "host not found"),

@@ -37,6 +37,9 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
     busy_ms = int(timeouts.statement * 1000)
     # no pool_pre_ping: the checkout listener pings under the unit of work's watchdog
     kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow}
+    # a driver error's text never carries the bound values: they are clients' values (a SCIM
+    # password mapped export-only among them), and an unexpected error's traceback is logged
+    kwargs["hide_parameters"] = True
     kwargs["pool_timeout"] = timeouts.pool
     if database.is_sqlite:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_ms / 1000}

@@ -108,6 +108,12 @@ class DatabaseConfigError(DatabaseUnavailableError):
         StoreError.__init__(self, f"database {source}: {reason}")
 
 
+class SqlRefusedError(DatabaseConfigError):
+    """The database refuses the mapping's own SQL, which ran before: the schema changed under
+    the gateway (a mapped column or table renamed or dropped), a privilege was revoked, the
+    server is read-only. 503 like any :class:`DatabaseConfigError`, until schema and mapping agree."""
+
+
 class NotReadyError(DatabaseUnavailableError):
     """A request arrived before the first import finished: the cache cannot answer yet (an empty
     cache would say "no such user" and make clients create duplicates)."""

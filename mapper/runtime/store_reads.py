@@ -15,7 +15,7 @@ from sqlglot import errors as sqlglot_errors
 
 from mapper.runtime.codec import MISSING
 from mapper.runtime.database import Tx
-from mapper.runtime.errors import DatabaseUnavailableError
+from mapper.runtime.errors import DatabaseUnavailableError, SqlRefusedError
 from mapper.runtime.keys import Key
 from mapper.runtime.loading import fetch, fetch_by_query
 from mapper.runtime.locks import arrived
@@ -245,6 +245,8 @@ class StoreReads(StoreBase):
                 self.name,
                 type(error.orig).__name__,
             )
+            return None
+        except SqlRefusedError:  # the schema changed under the gateway (logged): the cache answers
             return None
 
     def _strip_urn(self, path: str) -> str:

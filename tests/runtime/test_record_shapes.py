@@ -200,14 +200,16 @@ async def test_the_driver_cursor_reads_what_sqlalchemy_reads(hr_database: HrData
 
 
 async def test_a_driver_error_is_raised_as_sqlalchemys(hr_database: HrDatabase):
-    """As Tx raises it: a sync turns it into a SyncError, the gateway into a not-ready state."""
+    """As Tx raises it, in an import's snapshot read: a sync turns it into a SyncError, the
+    gateway into a not-ready state. (Outside an import the same refusal is the database refusing
+    the mapping's SQL: tests/scim/test_app_schema_drift.py.)"""
     missing = Statement(
         sql="SELECT employee_id FROM no_such_table WHERE employee_id > :after", params=("after",)
     )
     database = Database("hr", hr_database.url)
     try:
         with pytest.raises(exc.DBAPIError) as raised:
-            await database.run(lambda tx: list(driver_pages(tx, missing, {"after": 0}, 10)))
+            await database.run(lambda tx: list(driver_pages(tx, missing, {"after": 0}, 10)), snapshot=True)
         assert "no_such_table" in str(raised.value.orig)
     finally:
         database.dispose()
