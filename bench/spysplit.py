@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 
 from bench import data, servers, wrk
-from bench.measures.floors import cpu_seconds
-from bench.measures.http import script_env
+from bench.measures.http import cpu_seconds, script_env
 
 #: (part, pattern on a frame "function (file:line)"), the loop thread's parts
 LOOP_PARTS = (

@@ -71,3 +71,6 @@ def test_smoke_every_measure_has_a_number(smoke: tuple[subprocess.CompletedProce
     assert all(isinstance(row["value"], int | float) for row in more), more
     assert [size["objects"] for size in document["compile"]["raw"]["sizes"]] == [50, 200, 400]
     assert document["machine"]["nproc"] >= 1
+    writes = run["raw"]["writes"]  # each write run says what the gateway's core spent on it
+    for key in ("post", "post_64", "patch", "patch_64"):
+        assert all(r["cpu_us"] > 0 for r in writes[key]), (key, writes[key])

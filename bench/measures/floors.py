@@ -33,17 +33,9 @@ import tempfile
 from pathlib import Path
 
 from bench import data, servers, wrk
-from bench.measures.http import raw_commits, script_env
+from bench.measures.http import cpu_seconds, raw_commits, script_env
 
 SIDES = ("floor_serial", "floor_group", "gateway")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` and its threads."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def start_floor(db: data.BenchDatabase, mode: str, logdir: Path) -> servers.Server:

@@ -4,10 +4,14 @@ Reads (filtered GET and GET by id) alternate between baseline and gateway in eac
 drift on the machine hits both alike. Writes (POST of unique users, PATCH of one attribute, at 16
 and 64 connections) are compared with the raw serial commit rate (:mod:`bench.measures.commits`),
 measured in a subprocess pinned to the server core between the gateway's runs, while it idles.
+Each write run also records the gateway's CPU time per request (``cpu_us``): with it, a run's
+rate tells whether the core was busy (rate times CPU per request near one second per second) or
+waiting for the disk.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -32,6 +36,16 @@ def capture_bodies(gateway: Server, path: Path) -> dict[str, int]:
         raise RuntimeError(f"filtered GET found {bodies['list'].get('totalResults')} users, expected 1")
     path.write_bytes(orjson.dumps(bodies))
     return {"resource_bytes": len(resource), "list_bytes": len(listed)}
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` and its threads."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def script_env(token: str, users: int) -> dict[str, str]:
@@ -84,7 +98,7 @@ def writes(
     database (:func:`bench.data.twin`), so that their updates do not leave the gateway's cached
     rows stale. ``{"post": [...], "post_64": [...], "patch": [...], "patch_64":
     [...], "commits": {"insert": [...], "update": [...]}, "commits_database": {...}}``: one dict
-    per repetition."""
+    per repetition, a write run's with the gateway's CPU microseconds per request (``cpu_us``)."""
     results: dict = {key: [] for key, *_ in WRITES}
     results["commits"] = {"insert": [], "update": []}
     results["commits_database"] = {"insert": [], "update": []}
@@ -93,7 +107,11 @@ def writes(
             for key, script, connections, of in WRITES:
                 if of == kind:
                     env = script_env(token, users)
-                    results[key].append(wrk.run(gateway.base, script, seconds, env, connections).as_dict())
+                    before = cpu_seconds(gateway.process.pid)
+                    run = wrk.run(gateway.base, script, seconds, env, connections).as_dict()
+                    used = cpu_seconds(gateway.process.pid) - before
+                    run["cpu_us"] = round(1e6 * used / max(run["requests"], 1), 1)
+                    results[key].append(run)
             results["commits"][kind].append(raw_commits(url, dialect, kind, seconds, users))
             if engine:
                 results["commits_database"][kind].append(
