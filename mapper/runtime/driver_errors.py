@@ -30,8 +30,10 @@ _VALUE_SQLSTATE_CLASSES = ("22", "54")
 
 #: MySQL/MariaDB errors a bound value causes that pymysql raises as OperationalError: 1267, 1270
 #: and 1271, *Illegal mix of collations*, which is how a comparison of a ``utf8mb3`` column with
-#: text it cannot hold (a 4-byte character: an emoji) fails. No row holds such a value.
-_VALUE_ERRNOS = (1267, 1270, 1271)
+#: text it cannot hold (a 4-byte character: an emoji) fails. No row holds such a value. 1292,
+#: *Incorrect datetime value*: a ``TIMESTAMP`` column refusing an instant outside 1970-2038 in
+#: strict mode (as an outage it would answer 503, and clients retry it for ever).
+_VALUE_ERRNOS = (1267, 1270, 1271, 1292)
 
 
 #: A rule of the database's own refusing the write: PostgreSQL's ``RAISE EXCEPTION`` (P0001, the
