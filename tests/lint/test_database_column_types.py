@@ -107,3 +107,46 @@ def test_a_type_sqlalchemy_cannot_reflect_warns_nothing(hr_sqlite, recwarn) -> N
     result = lint_text(text.replace("ATTRIBUTES", "active <-> flag boolean"), "scratch.map", db=hr_sqlite.url)
     assert not [d for d in result.diagnostics if d.severity is Severity.ERROR], result.diagnostics
     assert [str(w.message) for w in recwarn] == []
+
+
+#: a column of bytes in each database's DDL
+BYTES = {"sqlite": "BLOB", "postgresql": "BYTEA", "mysql": "VARBINARY(100)"}
+
+
+def test_a_binary_attribute_on_a_column_of_bytes_is_map312(hr_database) -> None:
+    """A ``binary`` attribute is base64 text, which the gateway stores as it is: into a ``bytea``
+    or ``VARBINARY`` column that was the text's bytes, not the bytes it encodes (``aGVsbG8=``
+    stored as ``\\x614756...``, and another application's ``\\xff00`` read back as ``"\\ufffd\\u0000"``).
+    Lint passed such a mapping; ``mapper init`` drafts one for a NOT NULL bytes column. A binary
+    attribute on a text column, and a text attribute on one, are clean."""
+    table = f"lint_bytes_{secrets.token_hex(4)}"
+    kind = BYTES[hr_database.url.split(":", 1)[0].split("+", 1)[0]]
+    hr_database.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, photo {kind},"
+        " cert VARCHAR(2000), thumb {kind})".replace("{kind}", kind)
+    )
+    text = (
+        MAPPING.replace("TABLE", table)
+        .replace(
+            "SELECT id, login, cost_center, hired_on, grade, rank_no, note, boss",
+            "SELECT id, login, photo, cert, thumb",
+        )
+        .replace("  rank integer\n", "  rank integer\n  photo binary\n  cert binary\n  thumb binary\n")
+    )
+    attributes = "acme.photo <-> photo binary\n    acme.cert <-> cert binary\n    acme.thumb <- thumb binary"
+    result = lint_text(text.replace("ATTRIBUTES", attributes), "scratch.map", db=hr_database.url)
+    found = [(d.code, d.severity, d.span.line, d.span.col) for d in result.diagnostics]
+    assert found == [
+        ("MAP312", Severity.ERROR, 20, 20),
+        ("MAP312", Severity.ERROR, 22, 19),
+    ], result.diagnostics
+    photo = result.diagnostics[0]
+    assert photo.message == (
+        f"photo is binary, and column 'photo' of {table} holds bytes ({kind}): the gateway stores a binary "
+        "attribute as its base64 text, so a write would store the text's bytes, and bytes stored "
+        "otherwise would read back mangled"
+    )
+    assert photo.hint == (
+        "keep the value as base64 text in a text column (VARCHAR, TEXT), "
+        "or leave the column out of the mapping"
+    )

@@ -46,6 +46,12 @@ STRING_INTO_TYPED_COLUMN = Code(
     Severity.WARNING,
     "a string attribute is written to a numeric or date column",
 )
+BINARY_COLUMN = Code(
+    "MAP312",
+    "binary-column",
+    _E,
+    "an attribute is mapped to a column that holds bytes (bytea, BLOB, VARBINARY, BINARY)",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -71,4 +77,5 @@ CODES = (
     TRANSFORM_COLUMN,
     DELETE_REFERENCED,
     STRING_INTO_TYPED_COLUMN,
+    BINARY_COLUMN,
 )

@@ -1,4 +1,4 @@
-"""Attribute types against the live column types (``mapper lint --db``), MAP311.
+"""Attribute types against the live column types (``mapper lint --db``), MAP311 and MAP312.
 
 A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
 ``string``) written to a numeric or date column passes every other check: the statements prepare,
@@ -6,6 +6,11 @@ and a number the client happens to send is stored. Then the first value that is 
 (Entra sends ``"CC-300"`` as readily as ``"300"``) is refused at run time, for every user that
 has one. A warning, since the values in use may all be numbers; the fix is in the mapping or the
 schema, before the first refusal.
+
+A ``binary`` attribute (a photo, a certificate) is base64 text in SCIM, and the gateway keeps it as
+that text: mapped to a column of bytes (PostgreSQL ``bytea``, MySQL ``BLOB``/``VARBINARY``), a write
+stores the bytes of the base64 text, not the bytes it encodes, and bytes another application
+stored read back as mangled text. Silent corruption both ways, so an error (MAP312).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import ObjectType
 from mapper.lint.database.catalog import Table
-from mapper.lint.database.codes import STRING_INTO_TYPED_COLUMN
+from mapper.lint.database.codes import BINARY_COLUMN, STRING_INTO_TYPED_COLUMN
 from mapper.lint.database.transforms import type_name
 from mapper.plan import PlanObject
 from mapper.scimschema import STANDARD_SCHEMAS
@@ -50,6 +55,32 @@ def check_column_types(
             f"{holds} ({type_name(column['type'])}): a value that is not {_article(holds)} is refused "
             "when written",
             hint=_hint(attribute.schema_urn, attribute.attribute, holds),
+        )
+
+
+def check_binary_columns(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+) -> Iterator[Diagnostic]:
+    """MAP312 for each attribute of ``obj`` typed ``binary`` whose column in its write ``table``
+    (the column it writes, or for an import-only attribute the column of that name) holds bytes."""
+    from sqlalchemy import types
+
+    for mapping in obj.attributes:
+        column_name = mapping.column.value.lower()
+        attribute = next((a for a in compiled.attributes if a.column.lower() == column_name), None)
+        if attribute is None or attribute.type != "binary":
+            continue
+        column = table.columns.get((attribute.target_column or mapping.column.value).lower())
+        if column is None or not isinstance(column["type"], types._Binary):
+            continue
+        yield BINARY_COLUMN.at(
+            file,
+            mapping.column.span,
+            f"{attribute.path} is binary, and column '{column['name']}' of {table.name} holds bytes "
+            f"({type_name(column['type'])}): the gateway stores a binary attribute as its base64 text, "
+            "so a write would store the text's bytes, and bytes stored otherwise would read back mangled",
+            hint="keep the value as base64 text in a text column (VARCHAR, TEXT), or leave the column out "
+            "of the mapping",
         )
 
 
