@@ -150,3 +150,45 @@ def test_a_binary_attribute_on_a_column_of_bytes_is_map312(hr_database) -> None:
         "keep the value as base64 text in a text column (VARCHAR, TEXT), "
         "or leave the column out of the mapping"
     )
+
+
+def test_an_array_or_json_column_is_map313(hr_postgres) -> None:
+    """psycopg returns ``text[]`` as a list and ``jsonb`` as a dict: the gateway served
+    ``"['a', 'b']"`` and ``"{'k': 1}"``, and since a write states the whole object, every PATCH
+    of that user (of any attribute) wrote the text back and was refused, 400. Lint passed it. One
+    value selected from them under another name, import-only, is clean."""
+    table = f"lint_struct_{secrets.token_hex(4)}"
+    hr_postgres.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, tags TEXT[],"
+        " extra JSONB, doc JSON)"
+    )
+    text = (
+        MAPPING.replace("TABLE", table)
+        .replace("dialect sqlite", "dialect postgres")
+        .replace(
+            "SELECT id, login, cost_center, hired_on, grade, rank_no, note, boss",
+            "SELECT id, login, tags, extra, doc, tags[1] AS first_tag, extra->>'k' AS extra_k",
+        )
+        .replace(
+            "  rank integer\n", "  rank integer\n  tags string\n  extra string\n  doc string\n  k string\n"
+        )
+    )
+    attributes = (
+        "acme.tags <-> tags\n    acme.extra <-> extra\n    acme.doc <- doc\n"
+        "    title <- first_tag\n    acme.k <- extra_k"
+    )
+    result = lint_text(text.replace("ATTRIBUTES", attributes), "scratch.map", db=hr_postgres.url)
+    found = [(d.code, d.severity, d.span.line, d.span.col) for d in result.diagnostics if d.code != "MAP404"]
+    assert found == [
+        ("MAP313", Severity.ERROR, 21, 19),
+        ("MAP313", Severity.ERROR, 22, 20),
+        ("MAP313", Severity.ERROR, 23, 17),
+    ], result.diagnostics
+    tags, extra, _ = [d for d in result.diagnostics if d.code == "MAP313"]
+    assert tags.message == (
+        f"tags is mapped to column 'tags' of {table}, which holds ARRAY values: an attribute holds one "
+        "text, number, date or flag, so the gateway would serve Python's text of the value and refuse "
+        "every write of the object"
+    )
+    assert "holds JSONB values" in extra.message
+    assert tags.hint is not None and tags.hint.startswith("select one text value from it under another name")

@@ -52,6 +52,12 @@ BINARY_COLUMN = Code(
     _E,
     "an attribute is mapped to a column that holds bytes (bytea, BLOB, VARBINARY, BINARY)",
 )
+STRUCTURED_COLUMN = Code(
+    "MAP313",
+    "structured-column",
+    _E,
+    "an attribute is mapped to a column of arrays or JSON documents (PostgreSQL ARRAY, json, jsonb, hstore)",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -78,4 +84,5 @@ CODES = (
     DELETE_REFERENCED,
     STRING_INTO_TYPED_COLUMN,
     BINARY_COLUMN,
+    STRUCTURED_COLUMN,
 )

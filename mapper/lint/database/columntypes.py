@@ -1,4 +1,4 @@
-"""Attribute types against the live column types (``mapper lint --db``), MAP311 and MAP312.
+"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP313.
 
 A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
 ``string``) written to a numeric or date column passes every other check: the statements prepare,
@@ -11,6 +11,12 @@ A ``binary`` attribute (a photo, a certificate) is base64 text in SCIM, and the 
 that text: mapped to a column of bytes (PostgreSQL ``bytea``, MySQL ``BLOB``/``VARBINARY``), a write
 stores the bytes of the base64 text, not the bytes it encodes, and bytes another application
 stored read back as mangled text. Silent corruption both ways, so an error (MAP312).
+
+An attribute is one value: text, a number, a date, a flag. PostgreSQL's driver returns an array
+(``text[]``) as a list and a ``json``/``jsonb``/``hstore`` value as a dict, which the gateway served
+as Python's text of it (``"['a', 'b']"``, ``"{'k': 1}"``); and since a write states the whole
+object, every later write of that object (a PATCH of any attribute) wrote that text back and was
+refused by the column: an object nobody could change any more. An error (MAP313).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import ObjectType
 from mapper.lint.database.catalog import Table
-from mapper.lint.database.codes import BINARY_COLUMN, STRING_INTO_TYPED_COLUMN
+from mapper.lint.database.codes import BINARY_COLUMN, STRING_INTO_TYPED_COLUMN, STRUCTURED_COLUMN
 from mapper.lint.database.transforms import type_name
 from mapper.plan import PlanObject
 from mapper.scimschema import STANDARD_SCHEMAS
@@ -82,6 +88,41 @@ def check_binary_columns(
             hint="keep the value as base64 text in a text column (VARCHAR, TEXT), or leave the column out "
             "of the mapping",
         )
+
+
+def check_structured_columns(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+) -> Iterator[Diagnostic]:
+    """MAP313 for each attribute of ``obj`` whose column in its write ``table`` (the column it
+    writes, or for an import-only attribute the column of that name) holds PostgreSQL arrays or
+    JSON documents, which its driver returns as lists and dicts."""
+    for mapping in obj.attributes:
+        column_name = mapping.column.value.lower()
+        attribute = next((a for a in compiled.attributes if a.column.lower() == column_name), None)
+        if attribute is None:
+            continue
+        column = table.columns.get((attribute.target_column or mapping.column.value).lower())
+        if column is None or not _structured(column["type"]):
+            continue
+        yield STRUCTURED_COLUMN.at(
+            file,
+            mapping.column.span,
+            f"{attribute.path} is mapped to column '{column['name']}' of {table.name}, which holds "
+            f"{type_name(column['type'])} values: an attribute holds one text, number, date or flag, "
+            "so the gateway would serve Python's text of the value and refuse every write of the object",
+            hint="select one text value from it under another name in the import query "
+            "(tags[1] AS first_tag, extra->>'key' AS extra_key) and map that import-only (<-), "
+            "or leave the column out of the mapping",
+        )
+
+
+def _structured(kind: Any) -> bool:
+    """Whether a column of type ``kind`` holds values PostgreSQL's driver returns as lists or
+    dicts (MySQL's JSON is text to pymysql, SQLite's too)."""
+    from sqlalchemy import types
+    from sqlalchemy.dialects import postgresql
+
+    return isinstance(kind, types.ARRAY | postgresql.JSON | postgresql.HSTORE)
 
 
 def _holds(kind: Any) -> str | None:

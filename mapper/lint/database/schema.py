@@ -20,7 +20,11 @@ from mapper.diagnostics import Diagnostic, Span
 from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, SqlBlock
 from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
-from mapper.lint.database.columntypes import check_binary_columns, check_column_types
+from mapper.lint.database.columntypes import (
+    check_binary_columns,
+    check_column_types,
+    check_structured_columns,
+)
 from mapper.lint.database.transforms import check_transforms
 from mapper.plan import Plan, PlanObject
 
@@ -58,6 +62,7 @@ def _check_object(
             if compiled is not None:
                 yield from check_column_types(file, obj, compiled, table)
                 yield from check_binary_columns(file, obj, compiled, table)
+                yield from check_structured_columns(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
