@@ -58,6 +58,12 @@ STRUCTURED_COLUMN = Code(
     _E,
     "an attribute is mapped to a column of arrays or JSON documents (PostgreSQL ARRAY, json, jsonb, hstore)",
 )
+ANCHOR_COLUMN = Code(
+    "MAP314",
+    "anchor-column",
+    _E,
+    "the anchor's column cannot give SCIM ids: it holds bytes, or its generated value is not read back",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -85,4 +91,5 @@ CODES = (
     STRING_INTO_TYPED_COLUMN,
     BINARY_COLUMN,
     STRUCTURED_COLUMN,
+    ANCHOR_COLUMN,
 )

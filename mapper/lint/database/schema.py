@@ -21,6 +21,7 @@ from mapper.language.model import DeltaTable, MappingFile, Name, ObjectType, Sql
 from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
 from mapper.lint.database.columntypes import (
+    check_anchor_column,
     check_binary_columns,
     check_column_types,
     check_structured_columns,
@@ -63,6 +64,7 @@ def _check_object(
                 yield from check_column_types(file, obj, compiled, table)
                 yield from check_binary_columns(file, obj, compiled, table)
                 yield from check_structured_columns(file, obj, compiled, table)
+                yield from check_anchor_column(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
