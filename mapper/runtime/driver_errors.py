@@ -133,14 +133,18 @@ _CONFIG_MESSAGES = (
 #: under the gateway (a column or table renamed or dropped), a privilege was revoked, or the
 #: source now points at a read-only server. Not the client's fault (values are bound: no value
 #: makes a statement name a missing column) and not an outage that retrying cures by itself:
-#: the operator changes the schema or the mapping. PostgreSQL SQLSTATEs; MySQL/MariaDB error
-#: numbers; SQLite has neither, so :func:`is_programming_error` reads its messages.
+#: the operator changes the schema or the mapping. So is a mapping that writes a generated column
+#: (``GENERATED ALWAYS AS ... STORED``/``VIRTUAL``): every write of its object is refused until the
+#: attribute is made import-only (``mapper lint --db`` reports it: MAP315). PostgreSQL
+#: SQLSTATEs; MySQL/MariaDB error numbers; SQLite has neither, so :func:`is_programming_error`
+#: reads its messages.
 _SCHEMA_SQLSTATES = {
     "42703": "the mapping names a column the database does not have",
     "42P01": "the mapping names a table the database does not have",
     "42501": "the database denies the gateway's user a privilege the mapping needs",
     "42601": "the database rejects the mapping's SQL as written",
     "25006": "the database is read-only",
+    "428C9": "the mapping writes a column the database generates",
 }
 _SCHEMA_ERRNOS = {
     1054: "the mapping names a column the database does not have",
@@ -153,12 +157,15 @@ _SCHEMA_ERRNOS = {
     1290: "the database is read-only",
     1792: "the database is read-only",
     1836: "the database is read-only",
+    1906: "the mapping writes a column the database generates",  # MariaDB
+    3105: "the mapping writes a column the database generates",  # MySQL
 }
 _SCHEMA_MESSAGES = (
     (re.compile(r"^no such column|^table \S+ has no column named"), _SCHEMA_ERRNOS[1054]),
     (re.compile(r"^no such table"), _SCHEMA_ERRNOS[1146]),
     (re.compile(r"^near \S+: syntax error"), _SCHEMA_ERRNOS[1064]),
     (re.compile(r"^attempt to write a readonly database"), _SCHEMA_ERRNOS[1290]),
+    (re.compile(r"^cannot (insert into|update) generated column", re.IGNORECASE), _SCHEMA_ERRNOS[1906]),
 )
 
 
