@@ -64,6 +64,12 @@ ANCHOR_COLUMN = Code(
     _E,
     "the anchor's column cannot give SCIM ids: it holds bytes, or its generated value is not read back",
 )
+GENERATED_WRITTEN = Code(
+    "MAP315",
+    "generated-column-written",
+    _E,
+    "an attribute is written to a column the database generates (GENERATED ALWAYS AS ...)",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -92,4 +98,5 @@ CODES = (
     BINARY_COLUMN,
     STRUCTURED_COLUMN,
     ANCHOR_COLUMN,
+    GENERATED_WRITTEN,
 )

@@ -24,6 +24,7 @@ from mapper.lint.database.columntypes import (
     check_anchor_column,
     check_binary_columns,
     check_column_types,
+    check_generated_columns,
     check_structured_columns,
 )
 from mapper.lint.database.transforms import check_transforms
@@ -65,6 +66,7 @@ def _check_object(
                 yield from check_binary_columns(file, obj, compiled, table)
                 yield from check_structured_columns(file, obj, compiled, table)
                 yield from check_anchor_column(file, obj, compiled, table)
+                yield from check_generated_columns(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
