@@ -51,6 +51,7 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
         # with read_timeout (none by default), so a database that accepts and never answers (a
         # partition) held a new connection, and the request or probe making it, for ever
         kwargs["connect_args"].update(mysql_connect_bound(timeouts.connect))
+        kwargs["connect_args"]["conv"] = mysql_conversions()
     if database.dialect == "postgresql":
         idle = max(1, int(timeouts.keepalive))
         kwargs["connect_args"].update(
@@ -266,6 +267,23 @@ def statements_logged(dbapi_connection: Any) -> bool:
     finally:
         cursor.close()
     return bool(logged)
+
+
+def mysql_conversions() -> dict[Any, Any]:
+    """pymysql's conversions, but a ``BIT`` column read as the integer it holds: pymysql returns
+    its bytes (``b'\\x00'``), which a boolean attribute read as true, since any non-empty bytes are
+    (a ``BIT(1)`` flag written false was served ``true``, and filters on it matched the wrong
+    rows), and a string attribute as mangled text."""
+    from pymysql import converters
+    from pymysql.constants import FIELD_TYPE
+
+    conversions = dict(converters.conversions)
+    conversions[FIELD_TYPE.BIT] = _bits
+    return conversions
+
+
+def _bits(value: bytes) -> int:
+    return int.from_bytes(value, "big")
 
 
 def mysql_connect_bound(seconds: float) -> dict[str, int]:
