@@ -27,7 +27,7 @@ __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
 MISSING: Any = object()  # an attribute the client did not send
 #: the types whose stored value may have no SCIM value (rendered as none: see rendering.to_scim)
-_LEFT_OUT = frozenset({"dateTime", "decimal"})
+_LEFT_OUT = frozenset({"dateTime", "decimal", "integer"})
 
 
 def field(mapping: Any, key: str) -> Any:

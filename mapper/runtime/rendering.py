@@ -61,7 +61,7 @@ def to_scim(attr_type: str, value: Any) -> Any:
     if attr_type == "boolean":
         return _boolean(value)
     if attr_type == "integer":
-        return int(value)
+        return _integer(value)
     if attr_type == "decimal":
         return _decimal(value)
     if attr_type == "dateTime":
@@ -144,6 +144,8 @@ def _render_step(slot: Slot) -> RenderStep:
         convert = _datetime
     elif attr.type == "decimal":
         convert = _decimal
+    elif attr.type == "integer":
+        convert = _integer
     elif attr.type == "boolean":
         convert = _boolean
     else:
@@ -179,6 +181,24 @@ def _decimal(value: Any) -> int | float | None:
 
 
 _INT64 = 2**63
+
+
+def _integer(value: Any) -> int | None:
+    """An integer attribute's value; None (left out) for a stored value that is no integer: a
+    fraction in a NUMERIC column (``2.75``, which ``int()`` served as 2, and the next write of the
+    object stored back), text that is no number (``int()`` raised, a 500), or one beyond 64 bits
+    (which JSON's integers, orjson's, do not hold)."""
+    if type(value) is int and -_INT64 <= value < _INT64:
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number != number.to_integral_value() or not -_INT64 <= number < _INT64:
+        return None
+    return int(number)
 
 
 def _datetime(value: Any) -> str | None:
@@ -329,7 +349,7 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
             placed = _placed(n, place, namespace)
-            if convert is _datetime or convert is _decimal:  # no SCIM value: left out
+            if convert is _datetime or convert is _decimal or convert is _integer:  # no value: left out
                 lines += ["        if v is not None:", *("            " + line for line in placed)]
             else:
                 lines += ["        " + line for line in placed]
