@@ -14,12 +14,12 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from mapper.compiler import codes, derive
+from mapper.compiler import codes, derive, sqltext
 from mapper.compiler.context import Context
 from mapper.compiler.hints import suggest
 from mapper.compiler.projection import Projection
 from mapper.compiler.statements import render_statement
-from mapper.language.model import DeltaTable, DeltaWatermark, ObjectType
+from mapper.language.model import DeltaTable, DeltaWatermark, Name, ObjectType
 from mapper.plan import PlanDelta
 
 
@@ -58,16 +58,18 @@ def _table(
     ctx: Context, obj: ObjectType, delta: DeltaTable, projection: Projection, anchor: str
 ) -> PlanDelta | None:
     try:
-        table = exp.to_table(delta.table.value, dialect=ctx.read)
+        table = sqltext.table_name(delta.table, ctx.read)
     except SqlglotError as err:
         ctx.error(codes.SQL_SYNTAX, f"'{delta.table.value}' is not a table name: {err}", delta.table.span)
         return None
     output = projection.output(anchor)
-    sequence = delta.sequence.value if delta.sequence else "sequence"
+    sequence = _column(delta.sequence, "sequence")
     anchor_column = (
-        delta.anchor.value if delta.anchor else (output.column if output and output.column else anchor)
+        _column(delta.anchor, anchor)
+        if delta.anchor or output is None or output.column is None
+        else projection.identifier(output.column)
     )
-    change_type = delta.change_type.value if delta.change_type else "change_type"
+    change_type = _column(delta.change_type, "change_type")
     what = f"delta table {delta.table.value}"
     query = render_statement(
         ctx,
@@ -86,8 +88,15 @@ def _table(
         kind="table",
         by_anchors=changed,
         query=query,
-        sequence_column=sequence,
-        anchor_column=anchor_column,
-        change_type_column=change_type,
+        sequence_column=sequence.name,
+        anchor_column=anchor_column.name,
+        change_type_column=change_type.name,
         max_sequence=latest,
     )
+
+
+def _column(name: Name | None, default: str) -> exp.Identifier:
+    """A change-table column: as written (quoted if written quoted), else ``default``."""
+    if name is None:
+        return exp.to_identifier(default)
+    return exp.to_identifier(name.value, quoted=True if name.written is not None else None)

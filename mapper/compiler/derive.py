@@ -201,17 +201,21 @@ def select_watermark_max(projection: Projection, watermark: str) -> exp.Select:
 
 
 def select_table_changes(
-    table: exp.Table, sequence: str, anchor: str, change_type: str, write: str
+    table: exp.Table,
+    sequence: exp.Identifier,
+    anchor: exp.Identifier,
+    change_type: exp.Identifier,
+    write: str,
 ) -> exp.Select:
     """The change-table rows past ``:since``, in sequence order."""
-    seq = exp.column(sequence)
+    seq = exp.Column(this=copy_tree(sequence))
     return (
-        exp.select(seq, exp.column(anchor), exp.column(change_type))
+        exp.select(seq, exp.Column(this=copy_tree(anchor)), exp.Column(this=copy_tree(change_type)))
         .from_(copy_tree(table))
         .where(exp.GT(this=copy_tree(seq), expression=placeholder("since")))
         .order_by(order_ascending(copy_tree(seq), write))
     )
 
 
-def select_table_max(table: exp.Table, sequence: str) -> exp.Select:
-    return exp.select(exp.Max(this=exp.column(sequence))).from_(copy_tree(table))
+def select_table_max(table: exp.Table, sequence: exp.Identifier) -> exp.Select:
+    return exp.select(exp.Max(this=exp.Column(this=copy_tree(sequence)))).from_(copy_tree(table))

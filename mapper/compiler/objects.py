@@ -46,7 +46,8 @@ def compile_object(
     query = sqltext.parse_query(ctx, obj.import_sql, what)
     if query is None:
         return None
-    projection, problems = project(query)
+    quoted = _quoted_columns(obj)
+    projection, problems = project(query, quoted)
     for problem in problems:
         span = sqltext.locate_node(obj.import_sql, problem.item)
         ctx.error(codes.UNNAMED_OUTPUT, f"{what}: {problem.reason}", span, hint="name every output column")
@@ -59,7 +60,7 @@ def compile_object(
         live = tombstone.restrict(ctx, obj, query, projection, table, stone.live)
         if live is None:
             return None
-        projection = project(live)[0]
+        projection = project(live, quoted)[0]
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
@@ -198,11 +199,20 @@ def _updated_columns(attributes: tuple[PlanAttribute, ...]) -> set[str]:
     }
 
 
+def _quoted_columns(obj: ObjectType) -> frozenset[str]:
+    """The column names ``obj`` writes as quoted identifiers: attribute columns and the columns of
+    its ``set`` rules (those the import does not select are still written as quoted)."""
+    names = [line.column for line in obj.attributes]
+    for rule in (obj.disable, obj.delete, obj.recreate):
+        names += [a.column for a in (rule.assignments if rule is not None else ())]
+    return frozenset(name.value for name in names if name.written is not None)
+
+
 def _write_table(ctx: Context, obj: ObjectType, projection: Projection) -> exp.Table | None:
     if obj.writes is None or obj.writes.table is None:
         return None
     try:
-        return projection.spelled(exp.to_table(obj.writes.table.value, dialect=ctx.read))
+        return projection.spelled(sqltext.table_name(obj.writes.table, ctx.read))
     except SqlglotError as err:
         ctx.error(
             codes.SQL_SYNTAX, f"'{obj.writes.table.value}' is not a table name: {err}", obj.writes.table.span

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from mapper.compiler import codes, statements  # statements imports this module: used at call time
+from mapper.compiler import codes, sqltext, statements  # statements imports this module: used at call time
 from mapper.compiler.context import Context
 from mapper.compiler.dialects import render_call
 from mapper.compiler.hints import suggest
@@ -53,7 +52,7 @@ def call(
     if not ok:
         return None
     try:
-        name = exp.to_table(node.name.value, dialect=ctx.read)
+        name = sqltext.table_name(node.name, ctx.read)
         sql = render_call(name, tuple(p.value for p in node.params), ctx.write)
     except SqlglotError as err:
         ctx.error(

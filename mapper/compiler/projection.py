@@ -51,6 +51,7 @@ class Projection:
     wrap: bool
     main_table: exp.Table | None
     tables: tuple[exp.Table, ...]
+    quoted: frozenset[str] = frozenset()  # column names the mapping writes as quoted identifiers
 
     @functools.cached_property
     def bare_query(self) -> exp.Query:
@@ -87,11 +88,12 @@ class Projection:
         return table
 
     def identifier(self, column: str) -> exp.Identifier:
-        """``column`` (a table column name) as an identifier, quoted as the import quotes it."""
+        """``column`` (a table column name) as an identifier, quoted as the import quotes it; a
+        column the import does not read is quoted when the mapping writes it quoted."""
         for o in self.outputs:
             if o.column == column and o.column_identifier is not None:
                 return copy_tree(o.column_identifier)
-        return exp.to_identifier(column)
+        return exp.to_identifier(column, quoted=True if column in self.quoted else None)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ class Problem:
     fatal: bool = False  # the projection's columns are unknown (SELECT *): check nothing against them
 
 
-def project(query: exp.Query) -> tuple[Projection, list[Problem]]:
-    """Analyse ``query``'s projection (the leftmost SELECT of a set operation)."""
+def project(query: exp.Query, quoted: frozenset[str] = frozenset()) -> tuple[Projection, list[Problem]]:
+    """Analyse ``query``'s projection (the leftmost SELECT of a set operation). ``quoted``: the
+    column names the mapping writes as quoted identifiers (see ``Projection.identifier``)."""
     select = _leftmost(query)
     sources = _sources(select)
     main = _main_table(select)
@@ -121,7 +124,7 @@ def project(query: exp.Query) -> tuple[Projection, list[Problem]]:
             seen.add(output.name.lower())
             outputs.append(output)
     tables = tuple(t for t in sources.values() if isinstance(t, exp.Table))
-    projection = Projection(query, tuple(outputs), _needs_wrap(query), main, tables)
+    projection = Projection(query, tuple(outputs), _needs_wrap(query), main, tables, quoted)
     return projection, problems
 
 

@@ -30,7 +30,7 @@ from sqlglot.tokens import Tokenizer
 from mapper.compiler import codes
 from mapper.compiler.context import Context
 from mapper.diagnostics import Span
-from mapper.language.model import SqlBlock
+from mapper.language.model import Name, SqlBlock
 
 E = TypeVar("E", bound=exp.Expr)
 
@@ -313,3 +313,18 @@ def parse_query(ctx: Context, block: SqlBlock, what: str) -> exp.Query | None:
             hint="import queries take no parameters; write the value into the query",
         )
     return parsed[0]
+
+
+def table_name(name: Name, read: str) -> exp.Table:
+    """The table (or procedure) ``name`` of the mapping as an sqlglot table. A name written
+    without quotes is parsed in the read dialect, as before; one with quoted parts
+    (``"Staff"``, ``hr."Staff"``) keeps each quoted part exactly (rendered in the dialect's own
+    quoting: ``"Staff"``, ```Staff```, ``[Staff]``). Raises ``SqlglotError`` for a name that is
+    not one (more than catalog.db.table)."""
+    if name.written is None:
+        return exp.to_table(name.value, dialect=read)
+    parts = [exp.Identifier(this=part, quoted=quoted) for part, quoted in name.parts]
+    if len(parts) > 3:
+        raise ParseError(f"'{name.spelling}' has more than three parts")
+    table, db, catalog = [*reversed(parts), None, None][:3]
+    return exp.Table(this=table, db=db, catalog=catalog)

@@ -252,7 +252,7 @@ def live_anchors(ctx: Context, other: ObjectType) -> exp.Select | None:
         return None
     projection, _ = project(query)
     try:
-        table = projection.spelled(exp.to_table(other.writes.table.value, dialect=ctx.read))
+        table = projection.spelled(sqltext.table_name(other.writes.table, ctx.read))
     except Exception:  # reported when the other object compiles
         return None
     stone = declare(quiet, other, projection, table)

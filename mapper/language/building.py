@@ -38,6 +38,10 @@ class LineIndex:
         return Span(line=line, col=col, end_line=end_line, end_col=end_col, offset=start, end_offset=end)
 
 
+#: The terminals that may be written as quoted identifiers (``"Staff"``, ``hr."Staff"``).
+_QUOTABLE = frozenset({"QUOTED_IDENT", "QNAME"})
+
+
 def unquote(token: str) -> str:
     """The value of a ``"..."`` string: ``\\"`` and ``\\\\`` are escapes, other backslashes stay."""
     body = token[1:-1]
@@ -90,6 +94,9 @@ class Builder:
     def _name(self, token: Token, value: str | None = None) -> Name:
         assert token.start_pos is not None and token.end_pos is not None
         span = self.lines.span(token.start_pos, token.end_pos)
+        if value is None and token.type in _QUOTABLE and '"' in token.value:
+            written = Name(value=token.value, span=span, written=token.value)
+            return written.model_copy(update={"value": ".".join(part for part, _ in written.parts)})
         return Name(value=token.value if value is None else value, span=span)
 
     def _param(self, token: Token) -> Name:

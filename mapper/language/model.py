@@ -8,6 +8,7 @@ anything is the job of the checks in ``mapper.checks``.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -20,10 +21,39 @@ class Node(BaseModel):
 
 
 class Name(Node):
-    """An identifier or word as written, with where it was written."""
+    """An identifier or word as written, with where it was written.
+
+    A column, table or procedure name may be written as a quoted identifier (``"Staff"``,
+    ``hr."Staff"``): ``value`` is then the name without the quotes (``Staff``, ``hr.Staff``) and
+    ``written`` the spelling with them, which says which parts are quoted (kept exactly as written
+    in SQL, case and all). ``written`` is ``None`` for a name written without quotes."""
 
     value: str
     span: Span
+    written: str | None = None
+
+    @property
+    def spelling(self) -> str:
+        """The name as written in the mapping file (with its quotes, if any)."""
+        return self.value if self.written is None else self.written
+
+    @property
+    def parts(self) -> tuple[tuple[str, bool], ...]:
+        """The dot-separated parts of a (table or procedure) name, each with whether it was quoted."""
+        if self.written is None:
+            return tuple((part, False) for part in self.value.split("."))
+        return tuple(
+            (unquote_identifier(p), True) if p.startswith('"') else (p, False)
+            for p in _PARTS.findall(self.written)
+        )
+
+
+_PARTS = re.compile(r'"(?:[^"\n]|"")+"|[^."]+')
+
+
+def unquote_identifier(text: str) -> str:
+    """The name a quoted identifier ``"..."`` stands for (``""`` inside is one ``"``)."""
+    return text[1:-1].replace('""', '"')
 
 
 class SqlBlock(Node):

@@ -32,7 +32,8 @@ MAX_SYNTAX_ERRORS = 20
 # Readable words for the named terminals of grammar/mapping.lark.
 TERMINAL_WORDS = {
     "IDENT": "a name",
-    "QNAME": "a table or procedure name",
+    "QUOTED_IDENT": "a name",  # where a quoted one is allowed, a bare one is too
+    "QNAME": 'a table or procedure name (employees, hr."Staff")',
     "PATH": "a SCIM attribute path",
     "STRING": "a quoted string",
     "SQL": 'an sql"""...""" block',

@@ -25,6 +25,10 @@ CASES = [(HR, ("sqlite", "postgres", "mysql", "tsql", "oracle"))] + [
 ]
 CASES.append((FLAGS, ("postgres", "tsql", "oracle")))
 
+#: Quoted (mixed-case) table, column and procedure names, in each dialect's own quoting.
+QUOTED = FIXTURES / "quoted.map"
+CASES.append((QUOTED, ("postgres", "mysql", "tsql")))
+
 
 def check_sql(dialect: str, golden: Golden) -> None:
     cases = [path for path, dialects in CASES if dialect in dialects]

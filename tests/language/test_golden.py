@@ -44,11 +44,12 @@ def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
 
 
 def _compact(value: Any) -> Any:
-    """The model as JSON with each span written ``line:col-end_line:end_col``, for readable diffs."""
+    """The model as JSON with each span written ``line:col-end_line:end_col``, for readable diffs,
+    and a name's ``written`` only when it was written quoted."""
     if isinstance(value, dict):
         if set(value) == {"line", "col", "end_line", "end_col", "offset", "end_offset"}:
             return f"{value['line']}:{value['col']}-{value['end_line']}:{value['end_col']}"
-        return {key: _compact(item) for key, item in value.items()}
+        return {key: _compact(item) for key, item in value.items() if not (key == "written" and item is None)}
     if isinstance(value, list):
         return [_compact(item) for item in value]
     return value
