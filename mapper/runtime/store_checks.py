@@ -129,6 +129,42 @@ class StoreChecks(StoreReads):
             out.append(wanted)
         return out
 
+    async def _references_vanished(
+        self, error: MissingReferenceError, resource: dict[str, Any], row: Any
+    ) -> bool:
+        """After the database refused a write of ``resource`` for a reference to a row it does
+        not hold (``error``, which cannot say which one): whether an object the resource refers
+        to, which the checks found cached, is gone. Another process or application deleted it
+        between the checks and the write. The referenced objects are read again, so the cache
+        forgets the gone ones; a second try then treats them as any id that names no object
+        (left out under ``on missing drop``, refused by id under ``reject``), not as a 400 for
+        some value the database refused."""
+        if error.value is not None:  # the checks named it: nothing vanished behind them
+            return False
+        change = self.codec.change(resource, row)
+        referenced: dict[str, tuple[Any, list[Key]]] = {}
+
+        def note(target_name: str, id: object) -> None:
+            target = self.resolver(target_name)
+            key = target.to_key(str(id)) if target is not None else None
+            if target is not None and key is not None and target.cache.get(key) is not None:
+                referenced.setdefault(target_name, (target, []))[1].append(key)
+
+        for slot in self.codec.slots:
+            value = change.values.get(slot.param)
+            if slot.writable and slot.attr.reference is not None and value is not None:
+                note(slot.attr.reference, value)
+        for multi_slot, items in zip(self.codec.multis, change.items, strict=True):
+            multi = multi_slot.multi
+            if multi.reference is not None and (multi.add is not None or multi.remove is not None):
+                for value, _subs in items:
+                    note(multi.reference, value)
+        gone = False
+        for target, keys in referenced.values():
+            await target.reread(keys)
+            gone = gone or any(target.cache.get(key) is None for key in keys)
+        return gone
+
     def _dangling(self, path: str, id: str, policy: str, dropped: list[Dangling]) -> None:
         """A reference to ``id``, which names no object: refused, or counted, logged and left out."""
         if policy == "reject":

@@ -23,6 +23,7 @@ from mapper.runtime.decisions import Creation, Deletion, ObjectWrite, Replacemen
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     InvalidValueError,
+    MissingReferenceError,
     MutabilityError,
     NotFoundError,
     PreconditionFailedError,
@@ -52,12 +53,22 @@ class StoreWrites(StoreChecks):
         obj = self.obj
         if obj.insert is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be created through this mapping")
-        change = self.codec.change(resource, None)
-        members = await self._checked(change, None, [] if dropped is None else dropped)
-        anchor = self._new_anchor(change.values)
-        async with self._locked(change.values, None):
-            record = await self._write(self._creation(change.values, anchor, members), self._put)
-        return self.codec.render(record)
+        for last_try in (False, True):
+            found: list[Dangling] = []
+            change = self.codec.change(resource, None)
+            members = await self._checked(change, None, found)
+            anchor = self._new_anchor(change.values)
+            try:
+                async with self._locked(change.values, None):
+                    record = await self._write(self._creation(change.values, anchor, members), self._put)
+            except MissingReferenceError as error:
+                if last_try or not await self._references_vanished(error, resource, None):
+                    raise
+                continue
+            if dropped is not None:
+                dropped.extend(found)
+            return self.codec.render(record)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def _creation(
         self, values: dict[str, Any], anchor: Any, members: list[Any] | None
@@ -170,24 +181,37 @@ class StoreWrites(StoreChecks):
         version (ETag) and ``meta.lastModified`` stay as they are."""
         obj = self.obj
         current = await self._current(id)
-        change = self.codec.change(resource, current.row)
         anchor = self.codec.key(current)  # the row the transaction writes
-        members = await self._checked(change, current, [] if dropped is None else dropped)
-        if self._unchanged(change, members, current):
-            if if_match is not None and not current.matches(if_match):
-                raise PreconditionFailedError()
-            return self.codec.render(current)
-        async with self._locked(change.values, anchor):
+        for last_try in (False, True):
+            found: list[Dangling] = []
+            change = self.codec.change(resource, current.row)
+            members = await self._checked(change, current, found)
+            if self._unchanged(change, members, current):
+                if if_match is not None and not current.matches(if_match):
+                    raise PreconditionFailedError()
+                record = current
+                break
             try:
-                read = ObjectRead.of(obj, self.codec, anchor, locked=True)
-                decision = Replacement(obj, self.codec, anchor, change, members)
-                write = ObjectWrite(self.name, read, decision, partial(NotFoundError, obj.name, id), if_match)
-                settle = partial(self._settle, anchor)
-                record = await self._write(partial(Tx.write, write=write), settle, key=anchor)
-            except NotFoundError:
-                self._forget(anchor)
-                raise
-        assert record is not None  # the write raised NotFoundError otherwise
+                async with self._locked(change.values, anchor):
+                    try:
+                        read = ObjectRead.of(obj, self.codec, anchor, locked=True)
+                        decision = Replacement(obj, self.codec, anchor, change, members)
+                        gone = partial(NotFoundError, obj.name, id)
+                        write = ObjectWrite(self.name, read, decision, gone, if_match)
+                        settle = partial(self._settle, anchor)
+                        written = await self._write(partial(Tx.write, write=write), settle, key=anchor)
+                    except NotFoundError:
+                        self._forget(anchor)
+                        raise
+            except MissingReferenceError as error:
+                if last_try or not await self._references_vanished(error, resource, current.row):
+                    raise
+                continue
+            assert written is not None  # the write raised NotFoundError otherwise
+            record = written
+            break
+        if dropped is not None:
+            dropped.extend(found)
         return self.codec.render(record)
 
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
