@@ -52,7 +52,9 @@ def check_served_together(mappings: Sequence[MappingFile]) -> list[Diagnostic]:
             if earlier.connector is None
             else f"declared at {earlier.path}:{earlier.connector.span.line}:{earlier.connector.name.span.col}"
         )
-        message = f"connector {name!r} is taken: {earlier.path} is served as {name!r} too ({why})"
+        declared_earlier = None if earlier.connector is None else earlier.connector.name.value
+        taken = connector_name(declared_earlier, earlier.path)
+        message = f"connector {name!r} is taken: {earlier.path} is served as {taken!r} too ({why})"
         if declared is None:
             span = Span(line=1, col=1, end_line=1, end_col=1)
             hint = f'this file is served under its file name; declare another: connector "{name}-2"'

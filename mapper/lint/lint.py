@@ -60,13 +60,18 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def lint_paths(
     paths: Iterable[str | Path], write: str | None = None, db: str | None = None
 ) -> list[LintResult]:
-    """Each file's lint; the files of one directory are what ``mapper serve DIR`` serves together,
-    so each of them needs its own connector name (MAP118)."""
-    results = [read_and_lint(p, write, db) for p in expand(paths)]
-    folders: dict[Path, list[int]] = {}
-    for index, result in enumerate(results):
-        folders.setdefault(Path(result.path).parent, []).append(index)
-    for indexes in folders.values():
+    """Each file's lint. The files ``mapper serve`` would serve given the same paths (each file
+    given, and the ``*.map`` files directly in each directory given) are served together, so each
+    of them needs its own connector name (MAP118), wherever their folders; so do the files of one
+    folder further down a directory given (what ``mapper serve`` of that folder serves)."""
+    given = [Path(p) for p in paths]
+    files = expand(given)
+    results = [read_and_lint(p, write, db) for p in files]
+    served = {p for p in given if not p.is_dir()} | {f for f in files if f.parent in given}
+    groups: dict[Path | None, list[int]] = {}
+    for index, file in enumerate(files):
+        groups.setdefault(None if file in served else file.parent, []).append(index)
+    for indexes in groups.values():
         for index, checked in zip(indexes, served_together([results[i] for i in indexes]), strict=True):
             results[index] = checked
     return results

@@ -65,3 +65,35 @@ def test_files_of_other_directories_are_not_served_together(tmp_path: Path) -> N
     write(tmp_path / "one", {"a.map": named("hr")})
     write(tmp_path / "two", {"b.map": named("hr")})
     assert codes(lint_paths([tmp_path])) == []
+
+
+def where(diagnostics: list) -> list[tuple[str, str, int, int]]:
+    return [(d.file, d.code, d.span.line, d.span.col) for d in diagnostics]
+
+
+@pytest.mark.parametrize("given", [("one/hr.map", "two/HR.map"), ("one", "two"), ("one", "two/HR.map")])
+def test_lint_checks_together_what_serve_serves_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: tuple[str, ...]
+) -> None:
+    """``mapper serve one/hr.map two/HR.map`` (or ``one two``) serves both files, as 'hr' and
+    'HR', and refuses to start (MAP118); ``mapper lint`` of the same paths passed, as it only
+    compared the files of one folder."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "one", {"hr.map": HR_TEXT})
+    write(tmp_path / "two", {"HR.map": HR_TEXT})
+    linted = [d for r in lint_paths(list(given)) for d in r.diagnostics]
+    with pytest.raises(MappingError) as raised:
+        load_all(["one/hr.map", "two/HR.map"])
+    assert where(linted) == where(raised.value.diagnostics) == [("two/HR.map", "MAP118", 1, 1)]
+    assert "one/hr.map is served as 'hr' too" in linted[0].message
+
+
+def test_files_further_down_a_directory_given_are_checked_per_folder(tmp_path: Path) -> None:
+    """``mapper serve DIR`` serves the files directly in DIR; a folder below it is another
+    ``mapper serve`` (its files checked together, not with DIR's)."""
+    write(tmp_path, {"hr.map": HR_TEXT})
+    write(tmp_path / "other", {"HR.map": HR_TEXT})
+    write(tmp_path / "third", {"a.map": named("x"), "b.map": named("X")})
+    assert [
+        (Path(f).name, c) for f, c, _, _ in where([d for r in lint_paths([tmp_path]) for d in r.diagnostics])
+    ] == [("b.map", "MAP118")]
