@@ -68,10 +68,19 @@ class Loaded:
         return self.plan is not None and not has_errors(self.diagnostics)
 
 
+def missing(path: str | Path) -> str:
+    """The one wording of a mapping path that does not exist (every command, exit code 2)."""
+    return f"{path}: no such file or directory"
+
+
 def read(path: str | Path) -> str:
     """The text of the mapping file at ``path``; ``SourceFileError`` when it cannot be read."""
     try:
         return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:  # worded as ``mapper lint`` words a path it cannot find
+        raise SourceFileError(missing(path)) from exc
+    except IsADirectoryError as exc:
+        raise SourceFileError(f"{path}: is a directory, not a mapping file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SourceFileError(f"{path}: cannot read: {reason}") from exc

@@ -84,6 +84,17 @@ def test_lint_usage_and_io_failures_exit_2(tmp_path: Path) -> None:
     assert "s3cret" not in run.stderr and "mapper: --db" in run.stderr
 
 
+def test_a_missing_file_is_worded_alike_by_every_command(tmp_path: Path) -> None:
+    """lint said "no such file or directory", compile and fmt "cannot read: No such file or
+    directory": one wording, exit 2, from each."""
+    for command in ("lint", "compile", "fmt"):
+        run = mapper(command, "missing.map", cwd=tmp_path)
+        assert (run.returncode, run.stderr) == (
+            EXIT_USAGE,
+            "mapper: missing.map: no such file or directory\n",
+        )
+
+
 def test_lint_explain(tmp_path: Path) -> None:
     run = mapper("lint", "--explain", "MAP130", cwd=tmp_path)  # no docs/ around: the text ships inside
     assert run.returncode == EXIT_OK and "dn-not-ldap" in run.stdout

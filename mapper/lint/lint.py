@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mapper.diagnostics import Diagnostic
-from mapper.pipeline import Loaded, SourceFileError, load_text, ordered, read, served_together
+from mapper.pipeline import Loaded, SourceFileError, load_text, missing, ordered, read, served_together
 
 #: One linted file: the pipeline's result, with the live schema's diagnostics when asked.
 LintResult = Loaded
@@ -53,7 +53,7 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
         elif p.exists():
             out.append(p)
         else:
-            raise SourceFileError(f"{p}: no such file or directory")
+            raise SourceFileError(missing(p))
     return out
 
 
