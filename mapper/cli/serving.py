@@ -6,8 +6,11 @@ connectors (``mapper.scim.connectors``). The gateway's modules are imported only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +29,7 @@ from mapper.pipeline import SourceFileError, load, load_all
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from mapper.plan import Plan
     from mapper.scim.connectors import Connector
@@ -111,20 +114,40 @@ def serve(settings: Settings) -> int:
                 if problem:
                     return _say(problem, EXIT_USAGE)
         try:
-            if several:
-                # the tokens every connector shares open the hub's own /metrics and /status
-                shared = settings.model_copy(
-                    update={"credentials": credentials, "metrics_credentials": metrics_credentials}
-                )
-                fatal = server.run_connectors(connectors, shared, sock)
-            else:
-                own = {"credentials": credentials, "metrics_credentials": metrics_credentials}
-                fatal = server.run(plans[0], settings.model_copy(update=own), sock)
+            with _interruptible():
+                if several:
+                    # the tokens every connector shares open the hub's own /metrics and /status
+                    shared = settings.model_copy(
+                        update={"credentials": credentials, "metrics_credentials": metrics_credentials}
+                    )
+                    fatal = server.run_connectors(connectors, shared, sock)
+                else:
+                    own = {"credentials": credentials, "metrics_credentials": metrics_credentials}
+                    fatal = server.run(plans[0], settings.model_copy(update=own), sock)
         except KeyboardInterrupt:  # uvicorn stopped cleanly, then re-raised the SIGINT it caught
             return EXIT_INTERRUPTED
     if fatal is not None:
         return _say(server.fatal_message(fatal), EXIT_DATABASE)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT raises ``KeyboardInterrupt`` while the server runs, also in a process started with
+    SIGINT ignored (a job a non-interactive shell runs in the background). uvicorn stops on
+    SIGINT either way (it installs its own handler), then raises the signal again under the
+    handler it found, to end as the signal says: an ignored one was swallowed, and the
+    process exited 0 where it means 130."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _tls_problem(certfile: str, keyfile: str) -> str | None:

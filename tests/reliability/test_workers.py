@@ -167,3 +167,21 @@ def test_a_signal_stops_the_workers_with_its_exit_code(tmp_path: Path, sent: int
     log = gateway.log()
     assert log.count("Finished server process") == 2, "both workers shut down cleanly"
     assert tracebacks(log) == []
+
+
+@pytest.mark.parametrize("workers", ["--workers=1", "--workers=2"])
+def test_sigint_ends_with_130_when_the_process_started_with_it_ignored(tmp_path: Path, workers: str) -> None:
+    """A non-interactive shell starts a background job (``mapper serve ... &``) with SIGINT
+    ignored. uvicorn stops on SIGINT all the same, and re-raised it under the ignored disposition
+    to end: the process exited 0, which says it ended of its own accord."""
+    gateway = ServedGateway(sqlite_url(tmp_path / "hr.db"), tmp_path / "gateway.log", workers)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the child, as from a shell
+    try:
+        gateway.spawn()
+    finally:
+        signal.signal(signal.SIGINT, before)
+    gateway.wait_ready()
+    assert gateway.process is not None
+    gateway.process.send_signal(signal.SIGINT)
+    assert gateway.exit_code(within=WITHIN) == 130
+    assert tracebacks(gateway.log()) == []
