@@ -14,6 +14,8 @@ the PATCH (after the gateway cached the user): the same stale check."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import anyio
 import httpx
 import pytest
@@ -22,7 +24,7 @@ from sqlalchemy import create_engine, text
 from mapper.runtime.database import engine_url
 from tests.scim.test_app_concurrent_writer import engine_waiting
 from tests.support.databases import HrDatabase
-from tests.support.scim import CORE_GROUP, PATCH_OP, scim_client
+from tests.support.scim import CORE_GROUP, HR_MAP, PATCH_OP, scim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -87,3 +89,23 @@ async def test_a_group_created_with_a_member_deleted_meanwhile_leaves_it_out(hr_
         assert created.status_code == 201, created.text
         assert [m["value"] for m in created.json()["members"]] == ["1"]
         assert members(db, int(created.json()["id"])) == [1]
+
+
+async def test_under_on_missing_reject_the_member_deleted_meanwhile_is_named(
+    hr_database: HrDatabase, tmp_path: Path
+) -> None:
+    """``on missing reject`` refuses it as it refuses any id that names no user: 400 naming the id,
+    not "references a resource that does not exist"."""
+    db = hr_database
+    text_ = HR_MAP.read_text(encoding="utf-8")
+    assert "multi members reference User {" in text_
+    mapping = tmp_path / "hr.map"
+    mapping.write_text(
+        text_.replace("multi members reference User {", "multi members reference User on missing reject {")
+    )
+    before = members(db, 3)
+    async with scim_client(db, raise_app_exceptions=False, mapping=mapping) as client:
+        patched = await deleted_meanwhile(client, db, lambda: client.patch("/Groups/3", json=ADD_5))
+        assert patched.status_code == 400, patched.text
+        assert patched.json()["detail"] == "members.value: no resource has the id '5'"
+        assert members(db, 3) == before
