@@ -22,8 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mapper.runtime.database import engine_url
-from tests.scim.test_app_concurrent_writer import engine_waiting
-from tests.support.databases import HrDatabase
+from tests.support.databases import HrDatabase, engine_waiting
 from tests.support.scim import CORE_GROUP, HR_MAP, PATCH_OP, scim_client
 
 pytestmark = pytest.mark.anyio
