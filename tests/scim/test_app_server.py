@@ -90,7 +90,7 @@ def test_mapping_with_errors_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFix
 def test_unreadable_mapping_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     absent = tmp_path / "absent.map"
     assert serve(Settings(mapping=str(absent), tokens=("t",), environ={})) == EXIT_USAGE
-    assert f"mapper serve: {absent}: cannot read" in capsys.readouterr().err
+    assert f"mapper serve: {absent}: no such file or directory" in capsys.readouterr().err
 
 
 def test_bootstrap_creates_the_sqlite_database_once(tmp_path: Path) -> None:
