@@ -181,10 +181,10 @@ class StoreWrites(StoreChecks):
         version (ETag) and ``meta.lastModified`` stay as they are."""
         obj = self.obj
         current = await self._current(id)
-        anchor = self.codec.key(current)  # the row the transaction writes
         for last_try in (False, True):
             found: list[Dangling] = []
             change = self.codec.change(resource, current.row)
+            anchor = self.codec.key(current)  # the row the transaction writes
             members = await self._checked(change, current, found)
             if self._unchanged(change, members, current):
                 if if_match is not None and not current.matches(if_match):
