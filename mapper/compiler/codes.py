@@ -66,6 +66,11 @@ UNIQUE_NOT_SELECTED = Code(
     Severity.WARNING,
     "a unique attribute's column is not an output column of the import, so no write checks it",
 )
+UNKEPT_NOT_SELECTED = _e(
+    "MAP219",
+    "unkept-not-selected",
+    "a written column the import does not select: every update that does not give it writes NULL",
+)
 UNBOUND_PARAMETER = _e(
     "MAP230",
     "unbound-parameter",
@@ -112,6 +117,7 @@ CODES: tuple[Code, ...] = (
     PARAMETER_CLASH,
     QUERY_NOT_SELECTED,
     UNIQUE_NOT_SELECTED,
+    UNKEPT_NOT_SELECTED,
     UNBOUND_PARAMETER,
     MULTI_EXTRA_COLUMN,
     SET_COLUMN_NOT_SELECTED,

@@ -64,7 +64,10 @@ def compile_object(
     attributes = [compile_attribute(ctx, line, resolver, projection, table) for line in obj.attributes]
     anchor = _anchor(ctx, obj, projection, resolver)
     query_attribute = _query_attribute(ctx, obj, resolver, [a for a in attributes if a])
-    _report_unchecked_unique(ctx, obj, attributes, projection, query_attribute)
+    if _updates(obj):  # every written column must be read, unique or not: MAP219 says so
+        _report_unkept(ctx, obj, attributes, projection, query_attribute)
+    else:
+        _report_unchecked_unique(ctx, obj, attributes, projection, query_attribute)
     if query_attribute is not None and projection.output(query_attribute.column) is None:
         ctx.error(
             codes.QUERY_NOT_SELECTED,
@@ -290,6 +293,42 @@ def _report_unchecked_unique(
             line.column.span,
             hint=f"select {attribute.column} in the import (SELECT ..., {attribute.column}), "
             "or drop 'unique'",
+        )
+
+
+def _updates(obj: ObjectType) -> bool:
+    """Whether the object has an update (derived from ``write table``, or explicit)."""
+    return obj.writes is not None and (obj.writes.table is not None or obj.writes.update is not None)
+
+
+def _report_unkept(
+    ctx: Context,
+    obj: ObjectType,
+    attributes: list[PlanAttribute | None],
+    projection: Projection,
+    query_attribute: PlanAttribute | None,
+) -> None:
+    """MAP219 for each written attribute whose column the import does not select, when the
+    object has an update: a PUT or PATCH writes every written column (an unchanged one with the
+    value it holds, which the gateway knows only from the import), so one that does not give
+    that attribute wrote NULL there. A PATCH of nickName erased the password hash of
+    ``password -> secret``. Selecting the column costs nothing to clients: an export-only or
+    write-only attribute is never returned, only kept. It stands in for MAP218 (a unique
+    attribute's column must be read for its check too); the query attribute's is MAP217."""
+    for line, attribute in zip(obj.attributes, attributes, strict=True):
+        if attribute is None or attribute is query_attribute:
+            continue
+        if attribute.direction == "import" or attribute.mutability == "readOnly":
+            continue
+        if projection.output(attribute.column) is not None:
+            continue
+        ctx.error(
+            codes.UNKEPT_NOT_SELECTED,
+            f"{attribute.path} is written to '{attribute.column}', which the import does not select: "
+            f"every PUT or PATCH that does not give {attribute.path} would write NULL there",
+            line.column.span,
+            hint=f"select {attribute.column} in the import (SELECT ..., {attribute.column}); an "
+            "export-only attribute is kept for writes, never returned",
         )
 
 

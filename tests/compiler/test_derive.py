@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text as sql_text
 
 from mapper.compiler.dialects import find_text_parameters
-from tests.support.compiling import USER, compile_clean
+from mapper.diagnostics import Severity
+from tests.support.compiling import USER, compile_clean, compile_text
 
 
 def with_import(sql: str, text: str = USER) -> str:
@@ -143,12 +144,32 @@ def test_case_exact_query_compares_directly() -> None:
     assert compile_clean(text).object("User").by_query.sql.endswith("WHERE login = :value")
 
 
-def test_export_only_attribute_writes_a_table_column_it_does_not_read() -> None:
+def test_export_only_attribute_writes_a_table_column_the_import_selects() -> None:
     text = USER.replace("    nickName <- folded\n", "    nickName <- folded\n    password -> password_hash\n")
+    text = text.replace(
+        "lower(login) AS folded FROM people", "lower(login) AS folded, password_hash FROM people"
+    )
     user = compile_clean(text).object("User")
     (password,) = [a for a in user.attributes if a.path == "password"]
     assert password.column == "password_hash" and password.target_column == "password_hash"
     assert user.insert is not None and ":password_hash" in user.insert.sql
+    assert user.update is not None and ":password_hash" in user.update.sql
+
+
+def test_an_export_only_column_the_import_does_not_select_is_map219() -> None:
+    # every update writes every written column, an unchanged one with the value the import read:
+    # one it does not read was written NULL by any PATCH that did not give it (a password hash)
+    text = USER.replace("    nickName <- folded\n", "    nickName <- folded\n    password -> password_hash\n")
+    plan, diagnostics = compile_text(text)
+    assert plan is None
+    (d,) = diagnostics
+    assert d.code == "MAP219" and d.severity == Severity.ERROR
+    assert d.message.startswith("password is written to 'password_hash', which the import does not select")
+    assert d.hint is not None and d.hint.startswith("select password_hash in the import")
+    read_only = USER.replace("  write table people\n", "").replace(
+        "    nickName <- folded\n", "    nickName <- folded\n    password -> password_hash\n"
+    )
+    assert {d.code for d in compile_text(read_only)[1]} == set()  # no update: nothing to lose
 
 
 def test_deprovision_defaults() -> None:

@@ -394,10 +394,17 @@ def test_map217_query_attribute_the_import_does_not_select() -> None:
 
 def test_map218_unique_attribute_the_import_does_not_select() -> None:
     # Writes check a unique value against what the import reads; a column it does not read is
-    # never checked, so 'unique' would be published in /Schemas and not enforced.
+    # never checked, so 'unique' would be published in /Schemas and not enforced. (An object that
+    # creates only: with an update, every written column must be read, and MAP219 says so.)
     text = plant(
         "    userName <-> login required\n",
         "    userName <-> login required\n    externalId -> ext_id unique\n",
+    )
+    text = plant(
+        "  write table people\n",
+        '  write {\n    insert sql"""INSERT INTO people (login, mail, ext_id)'
+        ' VALUES (:login, :mail, :ext_id)"""\n  }\n',
+        text,
     )
     plan, diagnostics = compile_text(text)
     assert plan is not None and plan.objects[0].by_unique == ()
@@ -409,6 +416,16 @@ def test_map218_unique_attribute_the_import_does_not_select() -> None:
         "its value is free"
     )
     assert d.hint == "select ext_id in the import (SELECT ..., ext_id), or drop 'unique'"
+
+
+def test_map219_unique_attribute_the_import_does_not_select_in_an_object_with_an_update() -> None:
+    text = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    externalId -> ext_id unique\n",
+    )
+    d = only(text, "MAP219")
+    assert_at(d, text, "ext_id unique")
+    assert d.message.startswith("externalId is written to 'ext_id', which the import does not select")
 
 
 def test_a_unique_export_only_attribute_the_import_selects_is_checked() -> None:
