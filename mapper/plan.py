@@ -226,6 +226,18 @@ class PlanUnique(PlanNode):
     lookup: Statement
 
 
+class PlanReferring(PlanNode):
+    """A single-valued reference attribute (``enterprise.manager``) and how the database is asked
+    which objects name one object of the type it references: ``lookup`` is the import projection
+    WHERE its column = ``:value``. A delete of a referenced object runs it in its transaction,
+    before the row goes, and then reads those objects again: the database's ``ON DELETE SET
+    NULL`` (or ``CASCADE``) changed them behind the cache."""
+
+    attribute: str  # the SCIM path, as in ``PlanAttribute.path``
+    reference: str  # the object type it names
+    lookup: Statement
+
+
 class PlanObject(PlanNode):
     name: str  # "User", "Group", or a custom object type name
     endpoint: str  # "/Users"
@@ -256,6 +268,9 @@ class PlanObject(PlanNode):
     #: the look-up of each other unique attribute (:class:`PlanUnique`); left out of the JSON when
     #: there is none
     by_unique: tuple[PlanUnique, ...] = Field(default=(), exclude_if=lambda found: not found)
+    #: the look-up of each single-valued reference attribute (:class:`PlanReferring`); left out
+    #: of the JSON when there is none
+    by_reference: tuple[PlanReferring, ...] = Field(default=(), exclude_if=lambda found: not found)
     delta: PlanDelta
     # writes
     insert: Statement | None

@@ -20,7 +20,7 @@ from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
 from mapper.diagnostics import Span
 from mapper.language.model import Name, ObjectType
-from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject, PlanUnique
+from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject, PlanReferring, PlanUnique
 
 DEFAULT_QUERY = {"User": "userName", "Group": "displayName"}
 DEFAULT_ENDPOINT = {"User": "/Users", "Group": "/Groups"}
@@ -96,6 +96,7 @@ def compile_object(
     locked = reads.by_anchor_locked
     by_anchor_locked = render_statement(ctx, locked, span, what) if locked is not None else None
     by_unique = _unique_lookups(ctx, placed, query_attribute, projection, span, what)
+    by_reference = _reference_lookups(ctx, placed, projection, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver, _alive(ctx, m.reference, others)) for m in obj.multi)
@@ -152,6 +153,7 @@ def compile_object(
         by_anchor_locked=by_anchor_locked,
         by_query=by_query,
         by_unique=by_unique,
+        by_reference=by_reference,
         delta=delta,
         insert=writes.insert,
         insert_columns=writes.insert_columns,
@@ -352,6 +354,23 @@ def _unique_lookups(  # noqa: PLR0913 - the attributes, and what a statement is 
         lookup = render_statement(ctx, select, span, what)
         if lookup is not None:
             found.append(PlanUnique(attribute=attribute.path, lookup=lookup))
+    return tuple(found)
+
+
+def _reference_lookups(
+    ctx: Context, attributes: tuple[PlanAttribute, ...], projection: Projection, span: Span, what: str
+) -> tuple[PlanReferring, ...]:
+    """The database look-up of the objects naming one referenced object, for each single-valued
+    reference attribute the import projection holds (:class:`~mapper.plan.PlanReferring`)."""
+    found = []
+    for attribute in attributes:
+        if attribute.reference is None or projection.output(attribute.column) is None:
+            continue
+        select = derive.by_value(projection, attribute.column, True, ctx.write)
+        lookup = render_statement(ctx, select, span, what)
+        if lookup is not None:
+            reference = attribute.reference
+            found.append(PlanReferring(attribute=attribute.path, reference=reference, lookup=lookup))
     return tuple(found)
 
 

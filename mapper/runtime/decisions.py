@@ -14,7 +14,7 @@ are decided here too (:func:`child_writes`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mapper.plan import PlanObject, Statement
@@ -73,14 +73,31 @@ class PerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Referring:
+    """Which objects name the object a delete removes, asked in its transaction before the row
+    goes (``lookup`` with ``params``): the database's ``ON DELETE SET NULL`` or ``CASCADE``
+    changes them, and then they cannot be found by the value any more. The transaction leaves
+    their anchors (each row's ``anchor_index``-th column) in ``found``, which the delete reads
+    again once committed, and notes them as changed objects of ``object_type`` for the other
+    gateway processes."""
+
+    object_type: str
+    lookup: Statement
+    params: Mapping[str, Any]
+    anchor_index: int
+    found: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class Decided:
     """What a write sends, in order, once its transaction has found each value of ``unclaimed``
     held by no other object; then the statements of each :class:`PerRow` (``per_row``), for the
-    rows looked up before the others were sent."""
+    rows looked up before the others were sent. The look-ups of ``referring`` go with those."""
 
     statements: Sequence[Write]
     unclaimed: Sequence[Unclaimed] = ()
     per_row: Sequence[PerRow] = ()
+    referring: Sequence[Referring] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,9 @@ class Deletion:
     obj: PlanObject
     anchor: Any
     memberships: Sequence[tuple[Statement, Statement]]
+    #: the objects of other types (or this one) whose reference attribute may name this object:
+    #: filled by the transaction (:class:`Referring`); empty unless the delete removes the row
+    referring: Sequence[Referring] = ()
 
     def __call__(self, fresh: Record) -> Decided:
         obj, anchor = self.obj, self.anchor
@@ -181,7 +201,9 @@ class Deletion:
             PerRow(lookup, {"value": anchor}, remove, {**dict.fromkeys(remove.params), "value": anchor})
             for lookup, remove in self.memberships
         ]
-        return Decided(writes, per_row=ends)
+        for referring in self.referring:
+            referring.found.clear()  # a batch retried runs its jobs again
+        return Decided(writes, per_row=ends, referring=self.referring)
 
 
 def child_writes(codec: Codec, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:

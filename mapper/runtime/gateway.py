@@ -91,6 +91,11 @@ class Gateway:
                 if target is not None:
                     target.referrers.append((store, index))
                     store.targets.append((index, target))
+        for store in self.stores.values():  # who names an object in a single-valued reference
+            for referring in store.obj.by_reference:
+                target = self.stores.get(referring.reference)
+                if target is not None and target.database is store.database:
+                    target.referring.append((store, referring.lookup))
         codecs = {name: store.codec for name, store in self.stores.items()}
         for store in self.stores.values():  # references to DN ids render as DNs
             store.codec.link(codecs)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from mapper.plan import PlanObject
+from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import Cache
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
@@ -69,6 +69,9 @@ class StoreBase:
         self.progress_every = progress_every
         self.margin = margin
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
+        #: (store, its reference attribute's look-up) naming our objects from the same database:
+        #: a delete asks it which objects its row's removal changes (ON DELETE SET NULL)
+        self.referring: list[tuple[ObjectStore, Statement]] = []
         #: (multi index, the store of the objects its items name): the inverse of ``referrers``
         self.targets: list[tuple[int, ObjectStore]] = []
         #: how many times the cache has forgotten an object of this type, and the latest of those

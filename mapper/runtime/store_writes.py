@@ -13,13 +13,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import exc
 
 from mapper.plan import Statement
 from mapper.runtime.database import Tx
-from mapper.runtime.decisions import Creation, Deletion, ObjectWrite, Replacement, child_writes, unclaimed
+from mapper.runtime.decisions import (
+    Creation,
+    Deletion,
+    ObjectWrite,
+    Referring,
+    Replacement,
+    child_writes,
+    unclaimed,
+)
 from mapper.runtime.errors import (
     DatabaseUnavailableError,
     InvalidValueError,
@@ -35,6 +43,9 @@ from mapper.runtime.rows import ObjectRead, RowForm
 from mapper.runtime.shields import shielded
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_checks import StoreChecks
+
+if TYPE_CHECKING:
+    from mapper.runtime.store import ObjectStore
 
 T = TypeVar("T")
 
@@ -217,10 +228,11 @@ class StoreWrites(StoreChecks):
     async def delete(self, id: str, *, if_match: str | None = None) -> None:
         obj = self.obj
         anchor = self.codec.key(await self._current(id))
+        referring = self._referring(anchor)
         async with self._locks.hold([("id", anchor)]):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor, locked=True)
-                decision = Deletion(obj, anchor, self._memberships())
+                decision = Deletion(obj, anchor, self._memberships(), [r for _, r in referring])
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
                 settle = partial(self._settle, anchor)
@@ -228,6 +240,33 @@ class StoreWrites(StoreChecks):
             except NotFoundError:
                 self._forget(anchor)
                 raise
+        await self._reread_referring(anchor, referring)
+
+    def _referring(self, anchor: Key) -> list[tuple[ObjectStore, Referring]]:
+        """The look-ups of the objects whose single-valued reference names object ``anchor``
+        (``enterprise.manager``), for a delete that removes its row: the database's ``ON DELETE
+        SET NULL`` or ``CASCADE`` changes them as it goes (:class:`Referring`)."""
+        if not self.referring or self.obj.deprovision_delete.action != "row":
+            return []
+        return [
+            (store, Referring(store.name, lookup, {"value": anchor}, store.codec.anchor_index))
+            for store, lookup in self.referring
+        ]
+
+    async def _reread_referring(self, anchor: Key, referring: list[tuple[ObjectStore, Referring]]) -> None:
+        """After a delete committed: read again the objects that named it, so that a report's
+        manager does not outlive the manager's row in the cache. The delete stands whatever this
+        read meets; objects it cannot read now are left in doubt (read again before they are
+        served by id or written)."""
+        for store, found in referring:
+            named = dict.fromkeys(map(anchor_key, found.found))
+            keys = [key for key in named if store is not self or key != anchor]  # not the deleted one
+            if not keys:
+                continue
+            try:
+                await store.reread(keys)
+            except DatabaseUnavailableError:
+                store.in_doubt.update(keys)
 
     async def _current(self, id: str) -> Record:
         """The object ``id`` names, as a write finds it (404 when there is none). A write then

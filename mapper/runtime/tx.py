@@ -23,7 +23,7 @@ from mapper.runtime.statements import Executed
 
 if TYPE_CHECKING:
     from mapper.runtime.database import Database
-    from mapper.runtime.decisions import ObjectWrite, PerRow, Unclaimed
+    from mapper.runtime.decisions import ObjectWrite, PerRow, Referring, Unclaimed
     from mapper.runtime.group_commit import Job, Turn
     from mapper.runtime.record import Record
     from mapper.runtime.rows import ObjectRead
@@ -195,7 +195,7 @@ class Tx:
             raise PreconditionFailedError()
         decided = write.decide(fresh)
         self.refuse_held(decided.unclaimed, read.anchor_index, read.anchor)
-        per_row = self._per_row(decided.per_row)
+        per_row = self._per_row(decided.per_row, decided.referring)
         for statement, params in decided.statements:
             self.send(statement, params)
         for statement, params in per_row:
@@ -205,6 +205,9 @@ class Tx:
             raise write.gone()
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
         self.changed(write.object_type, key, "delete" if after is None else "upsert")
+        for referring in decided.referring:  # changed by the database's ON DELETE rule
+            for value in referring.found:
+                self.changed(referring.object_type, anchor_key(value), "upsert")
         return after
 
     def create(self, creation: Creation) -> Record:
@@ -224,15 +227,21 @@ class Tx:
             returned = self.insert(statement, params)
         return creation.finish(self, anchor_key(returned) if creation.returns else creation.anchor)
 
-    def _per_row(self, per_row: Sequence[PerRow]) -> list[tuple[Statement, Mapping[str, Any]]]:
+    def _per_row(
+        self, per_row: Sequence[PerRow], referring: Sequence[Referring] = ()
+    ) -> list[tuple[Statement, Mapping[str, Any]]]:
         """The statements of each :class:`~mapper.runtime.decisions.PerRow`, one per row its
-        look-up finds now (all look-ups in one round trip where statements pipeline)."""
-        if not per_row:
+        look-up finds now, and the anchors each of ``referring`` finds, left in its ``found``
+        (all look-ups in one round trip where statements pipeline)."""
+        if not per_row and not referring:
             return []
-        found = self.rows_together([(p.lookup, p.lookup_params) for p in per_row])
+        calls = [(p.lookup, p.lookup_params) for p in per_row] + [(r.lookup, r.params) for r in referring]
+        found = self.rows_together(calls)
+        for r, rows in zip(referring, found[len(per_row) :], strict=True):
+            r.found[:] = [row[r.anchor_index] for row in rows]
         return [
             (p.write, {**p.params, "anchor": row[0]})
-            for p, rows in zip(per_row, found, strict=True)
+            for p, rows in zip(per_row, found[: len(per_row)], strict=True)
             for row in rows
         ]
 

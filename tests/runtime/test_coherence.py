@@ -14,7 +14,7 @@ import anyio
 import pytest
 from sqlalchemy import create_engine
 
-from mapper.plan import Plan
+from mapper.plan import ENTERPRISE_USER, Plan
 from mapper.runtime.coherence import CoherenceError, mode_for
 from mapper.runtime.coherence.changelog import ChangeLogChannel
 from mapper.runtime.coherence.notify import PAYLOAD_LIMIT, parse, payloads
@@ -104,6 +104,26 @@ async def test_membership_changes_and_deletes_reach_the_other(pair):
     await eventually(lambda: members() == [user["id"]])
     await first.stores["User"].delete(user["id"])  # the membership goes with the user
     await eventually(lambda: members() == [])
+
+
+async def test_a_deleted_managers_reports_lose_it_in_the_other_gateway(pair):
+    """The database's ON DELETE SET NULL clears the reports' manager as the manager goes: the
+    deleting gateway reads them again, and notes them for the other, which does too."""
+    first, second = pair
+    users = second.stores["User"]
+    boss = await first.stores["User"].create(new_user("coherent.boss"))
+    report = await first.stores["User"].create(
+        new_user("coherent.report", **{ENTERPRISE_USER: {"manager": {"value": boss["id"]}}})
+    )
+
+    def manager(gateway: Gateway) -> str | None:
+        found = gateway.stores["User"].lookup("id", report["id"])
+        return found[0].get(ENTERPRISE_USER, {}).get("manager", {}).get("value") if found else "missing"
+
+    await eventually(lambda: manager(second) == boss["id"])
+    await first.stores["User"].delete(boss["id"])
+    assert manager(first) is None  # no delta ran: the delete read the report again
+    await eventually(lambda: manager(second) is None and not users.lookup("id", boss["id"]))
 
 
 async def test_own_changes_are_not_applied_again(pair):
