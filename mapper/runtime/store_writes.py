@@ -189,15 +189,31 @@ class StoreWrites(StoreChecks):
     ) -> dict[str, Any]:
         """Replace object ``id`` by ``resource`` (PUT, and PATCH after applying its operations).
         When no stored value would change, nothing is written: no statement runs, and the
-        version (ETag) and ``meta.lastModified`` stay as they are."""
+        version (ETag) and ``meta.lastModified`` stay as they are. "No change" is the database's
+        word, not the cache's: the cached copy may lag an application's ``UPDATE`` or another
+        process's write, and a write skipped on its word would answer what the database does not
+        hold. So when the cached copy says nothing changes, the object is read again from the
+        database (:meth:`_reload`, which the cache takes too) and the write is decided against
+        that; a write that changes the cached copy is sent, and its transaction reads the row
+        it writes."""
         obj = self.obj
         current = await self._current(id)
-        for last_try in (False, True):
+        confirmed = False  # whether ``current`` was read from the database for this write
+        last_try = False
+        while True:
             found: list[Dangling] = []
             change = self.codec.change(resource, current.row)
             anchor = self.codec.key(current)  # the row the transaction writes
             members = await self._checked(change, current, found)
             if self._unchanged(change, members, current):
+                if not confirmed:
+                    confirmed = True
+                    fresh = await self._reload(anchor, forget=True)
+                    if fresh is None:
+                        raise NotFoundError(obj.name, id)
+                    if not fresh.same(current):  # the cache lagged: decide against the database's
+                        current = fresh
+                        continue
                 if if_match is not None and not current.matches(if_match):
                     raise PreconditionFailedError()
                 record = current
@@ -217,6 +233,7 @@ class StoreWrites(StoreChecks):
             except MissingReferenceError as error:
                 if last_try or not await self._references_vanished(error, resource, current.row):
                     raise
+                last_try = True
                 continue
             assert written is not None  # the write raised NotFoundError otherwise
             record = written

@@ -204,7 +204,10 @@ class ResourceEndpoints:
         object is read again and the PATCH applied to it, again and again after a short random
         pause (other processes may be patching the same group), for up to
         :data:`_PATCH_RETRY_SECONDS`; then 503 with Retry-After, never a 412 the client did not
-        ask for. A client's own If-Match is final: a mismatch is its 412."""
+        ask for. A client's own If-Match is final: a mismatch is its 412. A PATCH that changes
+        nothing in the cached resource is answered without a write only once the database has
+        been read and holds that resource (:meth:`ObjectStore.refresh`); else it is applied to
+        what the database holds."""
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = names.operations(body, self.resolver)
@@ -221,12 +224,22 @@ class ResourceEndpoints:
         async with self.patch_locks.hold([id_], database.timeouts.statement, unavailable):
             current = await store.get(id_)  # what the PATCH before this one left
             give_up = time.monotonic() + _PATCH_RETRY_SECONDS
+            confirmed = False  # whether ``current`` was read from the database for this PATCH
             for attempt in itertools.count():
                 if current is None:
                     raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
                 if patched == current and client_if_match is None:  # nothing changes: no write
-                    return self.patched(request, current, root)
+                    if confirmed:
+                        return self.patched(request, current, root)
+                    # ... in the cached copy, which may lag the database (an application's
+                    # UPDATE, another process's write): its word, not the cache's
+                    confirmed = True
+                    fresh = await store.refresh(id_)
+                    if fresh == current:
+                        return self.patched(request, current, root)
+                    current = fresh
+                    continue
                 if_match = client_if_match or current.get("meta", {}).get("version")
                 dropped: list[Dangling] = []
                 try:
@@ -241,7 +254,7 @@ class ResourceEndpoints:
                     if attempt:  # the first retry at once; then back off, at random, up to 0.2 s
                         await anyio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter
                     arrived.set(time.monotonic())  # the database answered: a new attempt, a new bound
-                    current = await store.refresh(id_)
+                    current, confirmed = await store.refresh(id_), True
         raise AssertionError("unreachable")
 
     async def delete(self, request: Request) -> Response:
