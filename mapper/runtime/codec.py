@@ -27,7 +27,7 @@ __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
 MISSING: Any = object()  # an attribute the client did not send
 #: the types whose stored value may have no SCIM value (rendered as none: see rendering.to_scim)
-_LEFT_OUT = frozenset({"dateTime", "decimal", "integer"})
+_LEFT_OUT = frozenset({"boolean", "dateTime", "decimal", "integer"})
 
 
 def field(mapping: Any, key: str) -> Any:
@@ -228,13 +228,14 @@ class Codec:
             if raw is MISSING and current is not None and not slot.readable:
                 out[slot.param] = slot.value(current)  # never returned, so never sent back: keep it
                 continue
-            if raw is MISSING and attr.path == "active":
+            absent = raw is MISSING
+            if absent and attr.path == "active":
                 raw = True if current is None else self.scim(slot, slot.value(current))
             if raw is MISSING or raw is None:
                 if attr.required:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
-                if keeps and raw is MISSING and current is not None:
+                if keeps and absent and current is not None:
                     # a stored value SCIM has no value for (MySQL's 0000-00-00, a NaN) is not
                     # rendered, so a resource as read lacks it: written back as stored, not cleared
                     stored = slot.value(current)

@@ -25,7 +25,12 @@ if TYPE_CHECKING:  # slots.py and values.py read stored values with to_scim
 #: What a stored value outside a value map (``else error``) reads as: the attribute is left out.
 OMIT: Any = object()
 
-_TRUE = frozenset({"1", "true", "t", "y", "yes", "on"})
+#: A boolean stored as text: what each spelling reads as (any case, spaces around); any other
+#: text (``'maybe'``, ``''``) is no flag and has no SCIM value (:func:`_boolean`).
+_FLAG_TEXTS = {
+    **dict.fromkeys(("1", "true", "t", "y", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "f", "n", "no", "off"), False),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,11 +161,12 @@ def _render_step(slot: Slot) -> RenderStep:
     return slot.index, text, convert, attr.attribute, _placer(slot)
 
 
-def _boolean(value: Any) -> bool:
-    """A boolean attribute's value: text is true when it is one of :data:`_TRUE` (any case, spaces
-    around), anything else by its truth (``ShapeRenderers.compile`` writes this in line)."""
+def _boolean(value: Any) -> bool | None:
+    """A boolean attribute's value: text as :data:`_FLAG_TEXTS` reads it, None (left out) for text
+    that is no flag (``'maybe'`` read as false, and the next write of the object stored false
+    over it); anything else by its truth (``ShapeRenderers.compile`` writes this in line)."""
     if isinstance(value, str):
-        return value.strip().lower() in _TRUE
+        return _FLAG_TEXTS.get(value.strip().lower())
     return bool(value)
 
 
@@ -342,14 +348,16 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             if convert is _datetime:  # _datetime, in line
                 lines.append("        v = format_instant(v) if type(v) is int else format_datetime(v)")
             elif convert is _boolean:  # _boolean, in line
-                namespace["true_texts"] = _TRUE
-                lines.append("        v = v.strip().lower() in true_texts if isinstance(v, str) else bool(v)")
+                namespace["flag_texts"] = _FLAG_TEXTS
+                lines.append(
+                    "        v = flag_texts.get(v.strip().lower()) if isinstance(v, str) else bool(v)"
+                )
             elif text is None:
                 lines.append(f"        v = c{n}(v)")
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
             placed = _placed(n, place, namespace)
-            if convert is _datetime or convert is _decimal or convert is _integer:  # no value: left out
+            if convert in (_datetime, _decimal, _integer, _boolean):  # no value: left out
                 lines += ["        if v is not None:", *("            " + line for line in placed)]
             else:
                 lines += ["        " + line for line in placed]

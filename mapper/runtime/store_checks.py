@@ -177,8 +177,9 @@ class StoreChecks(StoreReads):
         """Whether writing ``change`` and ``members`` would store exactly what ``current`` holds:
         each written attribute's value against the current column value read back the way a
         client's value is read (so ``1`` and ``true``, or two spellings of one instant, are the
-        same), and each multi's items as a set. A write-only attribute (never read back) counts
-        as a change whenever the resource gives it."""
+        same; a value bound as it is stored, such as one kept because it has no SCIM value, is
+        the same too), and each multi's items as a set. A write-only attribute (never read back)
+        counts as a change whenever the resource gives it."""
         if change.write_only:
             return False
         values = change.values
@@ -192,6 +193,8 @@ class StoreChecks(StoreReads):
             elif old is None or new is None:
                 if old is not new:
                     return False
+            elif type(new) is type(old) and new == old:  # bound as stored (a value kept as it was)
+                continue
             else:
                 try:
                     same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new

@@ -206,7 +206,8 @@ class Transform:
         if stored is None:
             return None
         if self.kind == "not":
-            return not to_scim("boolean", stored)
+            flag = to_scim("boolean", stored)
+            return OMIT if flag is None else not flag
         found = self.from_stored.get(canonical(stored), OMIT)
         if found is not OMIT:
             return found

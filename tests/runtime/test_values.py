@@ -64,6 +64,8 @@ def test_an_instant_renders_as_the_datetime_it_came_from() -> None:
         ("boolean", 0, False),
         ("boolean", " Yes ", True),
         ("boolean", "off", False),
+        ("boolean", "maybe", None),  # text that is no flag: no value, not false
+        ("boolean", "", None),
         ("integer", "42", 42),
         ("decimal", Decimal("2.50"), 2.5),
         ("decimal", Decimal("3.000"), 3),
@@ -193,6 +195,7 @@ def test_canonical_compares_values_across_drivers(value: Any, text: str | None) 
 def test_a_not_transform_inverts_both_ways() -> None:
     locked = Transform(attribute("active", transform=PlanTransform(kind="not")))
     assert locked.read(1) is False and locked.read("0") is True and locked.read(None) is None
+    assert locked.read("maybe") is OMIT  # no flag: left out, not read as "not false"
     assert locked.write(True) is False and locked.write(None) is None
 
 
