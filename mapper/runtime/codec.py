@@ -20,7 +20,7 @@ from mapper.runtime.keys import Fold, Key, anchor_key, folding, lowering
 from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
-from mapper.runtime.values import PLAIN, coerce, parse_boolean, text_problem
+from mapper.runtime.values import PLAIN, bind_day, coerce, parse_boolean, text_problem
 
 __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
@@ -96,6 +96,8 @@ class Codec:
         )
         #: written but never read back: a write that gives one always changes something
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
+        #: the dateTime slots not yet known to hold days or timestamps (:meth:`learn`)
+        self.dated = tuple(s for s in self.slots if s.dates is None)
         active = self.by_path.get("active")
         self.active = active if active is not None and active.writable else None  # as written
         #: what :meth:`values` needs of each writable slot, looked up once: (slot, its attribute,
@@ -252,10 +254,26 @@ class Codec:
                     raise
                 out[slot.param] = slot.value(current)
                 continue
+            if slot.dates is not False:  # a dateTime column that may hold days
+                value = self._day(slot, value, current)
             if attr.required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
             out[slot.param] = value if slot.transform is None else slot.transform.write(value)
         return out
+
+    def _day(self, slot: Slot, value: Any, current: Row | None) -> Any:
+        """A dateTime value for ``slot``'s column: the day (:func:`bind_day`) where it holds days,
+        learned from ``current`` if not yet known; else as bound."""
+        if slot.dates is None and current is not None:
+            self.learn(current)
+        return bind_day(slot.attr, value, self.dialect) if slot.dates else value
+
+    def learn(self, row: Row) -> None:
+        """Learn from ``row`` (a record's, as the database holds it) which dateTime columns hold
+        days (:attr:`Slot.dates`), for those not known yet (:attr:`dated`)."""
+        for slot in self.dated:
+            slot.learn(row)
+        self.dated = tuple(s for s in self.dated if s.dates is None)
 
     def items(self, multi_slot: MultiSlot, resource: dict[str, Any]) -> list[tuple[str, Item]]:
         """The items a full-state resource asks for in a multi-valued attribute: each as its value

@@ -38,7 +38,9 @@ _FLAG_TEXTS = {
 
 
 def format_datetime(value: datetime | date | str | int) -> str | None:
-    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC). An integer is a timestamp as
+    """RFC 3339: UTC with 'Z' (naive datetimes are taken as UTC, and a date, a ``DATE`` column's
+    value, as its midnight in UTC: ``1990-05-07T00:00:00Z``, never the bare day, which is no
+    ``xsd:dateTime``). An integer is a timestamp as
     the cache keeps it (:func:`mapper.runtime.record.instant`: microseconds since the epoch).
     None for text that is no timestamp (MySQL's zero date ``0000-00-00 00:00:00``, which pymysql
     returns as text): no value, rather than a dateTime no client can read."""
@@ -58,7 +60,7 @@ def format_datetime(value: datetime | date | str | int) -> str | None:
             else ("milliseconds" if value.microsecond else "seconds")
         )
         return value.isoformat(timespec=spec).replace("+00:00", "Z")
-    return value.isoformat()
+    return f"{value.isoformat()}T00:00:00Z"  # a DATE column's day: its midnight, in UTC as above
 
 
 def to_scim(attr_type: str, value: Any) -> Any:

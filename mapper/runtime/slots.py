@@ -11,7 +11,7 @@ from mapper.plan import PlanAttribute, PlanMulti, PlanObject
 from mapper.runtime.keys import anchor_key
 from mapper.runtime.record import Row
 from mapper.runtime.rendering import to_scim
-from mapper.runtime.values import Transform
+from mapper.runtime.values import Transform, is_day
 from mapper.scimschema import COMMON, STANDARD_SCHEMAS
 
 
@@ -27,6 +27,7 @@ class Slot:
     __slots__ = (
         "attr",
         "complex",
+        "dates",
         "extension",
         "ident",
         "index",
@@ -59,10 +60,24 @@ class Slot:
         self.param = attr.column
         # ``not COLUMN`` or ``map { ... }``: stored values are not SCIM values
         self.transform = Transform(attr) if attr.transform is not None else None
+        #: a dateTime attribute whose column holds days (a ``DATE`` column; ISO days as SQLite
+        #: text): True once a stored value showed it (:meth:`learn`), False once one showed a
+        #: timestamp, None until then; False for every other attribute
+        self.dates: bool | None = (
+            None
+            if attr.type == "dateTime" and self.writable and index is not None and not attr.transform
+            else False
+        )
 
     def value(self, row: Row) -> Any:
         """This attribute's column value in an import row (None when the projection lacks it)."""
         return None if self.index is None else row[self.index]
+
+    def learn(self, row: Row) -> None:
+        """Whether the column holds days (:attr:`dates`), from its value in ``row`` if it has one."""
+        stored = self.value(row)
+        if stored is not None:
+            self.dates = is_day(stored)
 
 
 #: an item of a multi-valued attribute as the store compares and writes it: the value's key (an

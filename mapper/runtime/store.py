@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Container
 from functools import partial
-from itertools import filterfalse
+from itertools import filterfalse, islice
 from typing import TypeVar
 
 import anyio
@@ -38,6 +38,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 APPLY_SLICE = 5000
+#: how many records of a full import are looked at to learn which dateTime columns hold days
+#: (:meth:`Codec.learn`): those whose column is NULL in all of them are learned on a later write
+LEARN_FROM = 1000
 #: Cached keys compared with a delete scan's anchors per turn of the event loop.
 ABSENT_SLICE = 50_000
 
@@ -79,6 +82,10 @@ class ObjectStore(StoreWrites):
             self._loaded = True
             if result.state.records:
                 self._learn(next(iter(result.state.records.values())))
+            for record in islice(result.state.records.values(), LEARN_FROM):
+                if not self.codec.dated:  # whether dateTime columns hold days: known
+                    break
+                self.codec.learn(record.row)
             log.info(
                 "%s: full import of %d rows (%d added, %d changed, %d removed)",
                 self.name,

@@ -146,6 +146,8 @@ class StoreBase:
 
     def _put(self, record: Record) -> None:
         self._learn(record)
+        if self.codec.dated:  # a dateTime column not known yet to hold days or timestamps
+            self.codec.learn(record.row)
         self.cache.put(record)
 
     def _settle(self, key: Key, after: Record | None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from math import isfinite
 from typing import Any
@@ -146,6 +146,34 @@ def coerce(attr: PlanAttribute, value: Any, dialect: str, *, strict: bool = Fals
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise InvalidValueError(attr.path, f"expected a {kind}")
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_day(stored: Any) -> bool:
+    """Whether a dateTime column's stored value is a day without a time: a ``DATE`` column's
+    ``date`` (PostgreSQL, MariaDB), or ISO ``YYYY-MM-DD`` text (SQLite keeps dates as text)."""
+    if type(stored) is date:
+        return True
+    return type(stored) is str and len(stored) == 10 and _DAY.fullmatch(stored) is not None
+
+
+def bind_day(attr: PlanAttribute, bound: Any, dialect: str) -> Any:
+    """A dateTime value as bound (:func:`bind_datetime`) for a column that holds days: the day
+    (a ``date``; ISO text on SQLite, as its other days are kept), when the value is its midnight
+    in UTC, as days are served (:func:`~mapper.runtime.rendering.format_datetime`). A time of day
+    the column cannot keep is refused: the database would drop it, and the write would answer a
+    moment other than the one the client sent."""
+    moment = datetime.fromisoformat(bound) if isinstance(bound, str) else bound
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    if moment.time() != time(0):
+        raise InvalidValueError(
+            attr.path, "is a date in the database: its time must be midnight UTC (T00:00:00Z)"
+        )
+    day = moment.date()
+    return day.isoformat() if dialect == "sqlite" else day
 
 
 def bind_datetime(moment: datetime, dialect: str) -> Any:

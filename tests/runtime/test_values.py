@@ -45,7 +45,7 @@ def attribute(path: str, **changes: Any) -> PlanAttribute:
         (datetime(2024, 5, 1, 12, 30, 0, 250001, tzinfo=UTC), "2024-05-01T12:30:00.250001Z"),
         ("2024-05-01 12:30:00", "2024-05-01T12:30:00Z"),
         ("not a time", None),  # no dateTime (MySQL's zero date): no value, left out
-        (date(2024, 5, 1), "2024-05-01"),
+        (date(2024, 5, 1), "2024-05-01T00:00:00Z"),  # a DATE column's day: its midnight in UTC
     ],
 )
 def test_format_datetime_is_rfc3339_in_utc(value: Any, text: str | None) -> None:
