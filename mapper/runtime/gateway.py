@@ -31,6 +31,7 @@ from mapper.runtime.coherence import Coherence
 from mapper.runtime.database import Database, Timeouts, resolve_url
 from mapper.runtime.errors import DatabaseConfigError, DatabaseUnavailableError, NotReadyError, SyncError
 from mapper.runtime.store import ObjectStore
+from mapper.runtime.store_base import Referrer
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class Gateway:
             for referring in store.obj.by_reference:
                 target = self.stores.get(referring.reference)
                 if target is not None and target.database is store.database:
-                    target.referring.append((store, referring.lookup))
+                    attr = next(a for a in store.obj.attributes if a.path == referring.attribute)
+                    column = store.obj.columns.index(attr.column)
+                    target.referring.append(Referrer(store, referring.lookup, column))
         codecs = {name: store.codec for name, store in self.stores.items()}
         for store in self.stores.values():  # references to DN ids render as DNs
             store.codec.link(codecs)

@@ -116,6 +116,12 @@ _by_types: dict[tuple[Any, ...], type[Record]] = {}  # (value types, has childre
 _by_present: dict[tuple[Any, ...], type[Record]] = {}  # (width, present, has children) -> shape
 
 
+def column_name(index: int) -> str:
+    """The slot holding column ``index`` of a record's row: ``getattr(record, column_name(i),
+    None)`` reads that one value without rebuilding the row (None: NULL, which no shape keeps)."""
+    return f"_{index}"
+
+
 def shape(row: Sequence[Any], children: Children = ()) -> type[Record]:
     """The record class for rows with ``row``'s NULLs (and children, or none). Looked up by the
     row's value types, which the C loop of ``map(type, row)`` gives faster than any test for None."""

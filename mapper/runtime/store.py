@@ -225,6 +225,7 @@ class ObjectStore(StoreWrites):
             self.cache.end_tracking()
         for key in deletes:
             self.forgotten(key)
+        await self.reread_naming(deletes)
         return stats
 
 

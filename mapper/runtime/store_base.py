@@ -41,6 +41,17 @@ class Dangling:
     id: str
 
 
+@dataclass(frozen=True)
+class Referrer:
+    """A single-valued reference attribute (``enterprise.manager``) of ``store``'s objects that
+    names objects of another store: ``lookup`` finds those naming one (binds ``:value``), and
+    ``column`` is the attribute's position in ``store``'s import projection."""
+
+    store: ObjectStore
+    lookup: Statement
+    column: int
+
+
 class StoreBase:
     """What the store of one object type keeps, its ids, and its cache upkeep; the reads, writes
     and syncs build on it (:class:`~mapper.runtime.store.ObjectStore`).
@@ -69,9 +80,9 @@ class StoreBase:
         self.progress_every = progress_every
         self.margin = margin
         self.referrers: list[tuple[ObjectStore, int]] = []  # (store, multi index) holding our ids
-        #: (store, its reference attribute's look-up) naming our objects from the same database:
-        #: a delete asks it which objects its row's removal changes (ON DELETE SET NULL)
-        self.referring: list[tuple[ObjectStore, Statement]] = []
+        #: the single-valued reference attributes naming our objects from the same database
+        #: (:class:`Referrer`): the removal of a row changes the objects naming it (ON DELETE SET NULL)
+        self.referring: list[Referrer] = []
         #: (multi index, the store of the objects its items name): the inverse of ``referrers``
         self.targets: list[tuple[int, ObjectStore]] = []
         #: how many times the cache has forgotten an object of this type, and the latest of those

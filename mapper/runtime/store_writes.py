@@ -266,8 +266,8 @@ class StoreWrites(StoreChecks):
         if not self.referring or self.obj.deprovision_delete.action != "row":
             return []
         return [
-            (store, Referring(store.name, lookup, {"value": anchor}, store.codec.anchor_index))
-            for store, lookup in self.referring
+            (r.store, Referring(r.store.name, r.lookup, {"value": anchor}, r.store.codec.anchor_index))
+            for r in self.referring
         ]
 
     async def _reread_referring(self, anchor: Key, referring: list[tuple[ObjectStore, Referring]]) -> None:

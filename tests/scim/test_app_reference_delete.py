@@ -99,3 +99,22 @@ async def test_a_user_who_is_their_own_manager_can_be_deleted(
     assert deleted.status_code == 204, deleted.text
     assert (await client.get(f"/Users/{solo}")).status_code == 404
     assert db.execute("SELECT COUNT(*) FROM staff") == [(0,)]
+
+
+async def test_a_manager_deleted_behind_the_gateway_leaves_its_reports(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """Another application deletes the manager's row: the delete scan of the next autosync tick
+    finds it gone, and the reports the database's ON DELETE SET NULL changed are read again
+    (no watermark moved, and the next full import may be 30 minutes away)."""
+    boss = await create(client, "outside.boss")
+    reports = [await create(client, f"outside.report.{n}", boss) for n in range(2)]
+    other = await create(client, "outside.other")
+    kept = await create(client, "outside.kept", other)
+    db.execute("DELETE FROM staff WHERE login = 'outside.boss'")
+    await client.state["gateway"].sync_delta()  # type: ignore[attr-defined]
+    assert (await client.get(f"/Users/{boss}")).status_code == 404
+    for report in reports:
+        got = await client.get(f"/Users/{report}")
+        assert got.status_code == 200 and manager_of(got.json()) is None, got.text
+    assert manager_of((await client.get(f"/Users/{kept}")).json()) == other
