@@ -40,6 +40,7 @@ from sqlalchemy import Connection, exc
 from mapper.runtime.coherence import NAME as CHANGE_LOG
 from mapper.runtime.driver_errors import (
     OUTAGES,
+    READ_ONLY,
     config_problem,
     describe_error,
     driver_error,
@@ -78,6 +79,9 @@ from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, out
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: the least time, in seconds, between two renewals of the pool after read-only refusals
+READ_ONLY_RENEWAL = 1.0
 
 #: re-exported: the rest of the package and the tests import these from here
 __all__ = [
@@ -143,6 +147,7 @@ class Database:
         self.engine = build_engine(self, pool_size + self.committer.lanes, max_overflow)
         #: the plan's statements as the driver takes them, compiled once each
         self.statements = Statements(self.engine.dialect, self.convert)
+        self._renewed = -READ_ONLY_RENEWAL  # when the pool last was (:meth:`_renew_sessions`)
 
     @property
     def commit_stats(self) -> CommitStats:
@@ -340,23 +345,27 @@ class Database:
         with self.engine.connect() as connection:
             if self.is_sqlite:
                 connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-            with connection.begin() as transaction:
-                tx = Tx(self, connection)
-                for number, job in enumerate(jobs):
-                    ahead = None
-                    if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
-                        opening = declared_opening(jobs[number + 1].fn)
-                        if opening is not None:
-                            ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
-                    if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
-                        failed = job
-                        if not guarded:
-                            transaction.rollback()
-                            return failed
-                if tx.changes and self.publish is not None:  # in the same transaction
-                    self.publish(tx, tx.changes)
-                if not self.is_sqlite and tx.pipelines:  # with what is still held
-                    tx.commit(turn)
+            try:
+                with connection.begin() as transaction:
+                    tx = Tx(self, connection)
+                    for number, job in enumerate(jobs):
+                        ahead = None
+                        if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
+                            opening = declared_opening(jobs[number + 1].fn)
+                            if opening is not None:
+                                ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
+                        if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
+                            failed = job
+                            if not guarded:
+                                transaction.rollback()
+                                return failed
+                    if tx.changes and self.publish is not None:  # in the same transaction
+                        self.publish(tx, tx.changes)
+                    if not self.is_sqlite and tx.pipelines:  # with what is still held
+                        tx.commit(turn)
+            finally:
+                if failed is not None and _read_only(failed.error) and not connection.invalidated:
+                    connection.invalidate()  # a read-only session: see _renew_sessions
         return failed
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:
@@ -443,7 +452,26 @@ class Database:
             reason,
             detail,
         )
+        if reason == READ_ONLY:
+            self._renew_sessions()
         return SqlRefusedError(self.name, reason, detail)
+
+    def _renew_sessions(self) -> None:
+        """Recycle the pool after a write the database refused as read-only: PostgreSQL applies
+        ``ALTER DATABASE/ROLE ... SET default_transaction_read_only`` to new sessions only, so a
+        pooled connection opened during a maintenance window refused every write after it ended,
+        until the pool recycled it (30 minutes); and one opened before the window kept writing
+        through it. Pooled connections are closed as they come back, and the next write opens a
+        session with the database's current default. At most once per
+        :data:`READ_ONLY_RENEWAL` seconds: a server that stays read-only (a standby) costs a
+        reconnect of the pool per interval, not one per refused write; the connection a write
+        was refused on is dropped each time (:meth:`_transaction`), so that none refuses twice."""
+        now = time.monotonic()
+        if now - self._renewed < READ_ONLY_RENEWAL:
+            return
+        self._renewed = now
+        log.info("database %s: pooled connections are renewed after a read-only refusal", self.name)
+        self.engine.dispose()
 
     def _outage(self, error: exc.SQLAlchemyError) -> Exception:
         """``error`` as :class:`DatabaseUnavailableError` (logged), or as its
@@ -491,3 +519,11 @@ class Database:
     def dispose(self) -> None:
         self.committer.close(self.timeouts.statement)
         self.engine.dispose()
+
+
+def _read_only(error: BaseException | None) -> bool:
+    """Whether ``error`` is a write refused because the database or the session is read-only."""
+    if error is None:
+        return False
+    refusal = schema_refusal(error)
+    return refusal is not None and refusal[0] == READ_ONLY

@@ -138,12 +138,14 @@ _CONFIG_MESSAGES = (
 #: attribute is made import-only (``mapper lint --db`` reports it: MAP315). PostgreSQL
 #: SQLSTATEs; MySQL/MariaDB error numbers; SQLite has neither, so :func:`is_programming_error`
 #: reads its messages.
+#: the reason :func:`schema_refusal` gives for a write refused by a read-only database or session
+READ_ONLY = "the database is read-only"
 _SCHEMA_SQLSTATES = {
     "42703": "the mapping names a column the database does not have",
     "42P01": "the mapping names a table the database does not have",
     "42501": "the database denies the gateway's user a privilege the mapping needs",
     "42601": "the database rejects the mapping's SQL as written",
-    "25006": "the database is read-only",
+    "25006": READ_ONLY,
     "428C9": "the mapping writes a column the database generates",
 }
 _SCHEMA_ERRNOS = {
@@ -154,9 +156,9 @@ _SCHEMA_ERRNOS = {
     1370: "the database denies the gateway's user a privilege the mapping needs",
     1305: "the mapping names a procedure or function the database does not have",
     1064: "the database rejects the mapping's SQL as written",
-    1290: "the database is read-only",
-    1792: "the database is read-only",
-    1836: "the database is read-only",
+    1290: READ_ONLY,
+    1792: READ_ONLY,
+    1836: READ_ONLY,
     1906: "the mapping writes a column the database generates",  # MariaDB
     3105: "the mapping writes a column the database generates",  # MySQL
 }
