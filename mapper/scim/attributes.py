@@ -81,6 +81,9 @@ class AttributeResolver(Protocol):
     #: PATCH paths made canonical for this type, by their text (:mod:`mapper.scim.names` fills it,
     #: at most :data:`MAX_PATHS`): remembered with the type, so they go when it goes
     paths: dict[str, Any]
+    #: what each key of a POST/PUT body becomes, by spelling and level (:func:`mapper.scim.names.
+    #: resource` fills it, known attributes only, at most :data:`MAX_RESOLVED`)
+    names: dict[tuple[Any, ...], Any]
 
     def __hash__(self) -> int: ...  # the parsed filters and selections are remembered per resolver
 
@@ -142,6 +145,7 @@ class Resolver:
         #: spelling (what most clients send, found as sent); at most MAX_RESOLVED keys
         self._resolved: dict[tuple[str | None, str, str | None], Attribute] = {}
         self.paths: dict[str, Any] = {}
+        self.names: dict[tuple[Any, ...], Any] = {}
 
     @classmethod
     def for_object(cls, obj: PlanObject, schemas: Iterable[PlanSchema] = ()) -> Resolver:

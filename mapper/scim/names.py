@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from mapper.scim.attributes import MAX_PATHS, Attribute, AttributeResolver
+from mapper.scim.attributes import MAX_PATHS, MAX_RESOLVED, Attribute, AttributeResolver
 from mapper.scim.errors import ScimError, invalid_path, invalid_syntax
 from mapper.scim.paths import CACHED_LENGTH, AttributePath, parse_path
 from mapper.scimfilter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
@@ -47,7 +47,106 @@ _ENVELOPE = frozenset(_PATCH_BODY.values())
 
 
 def resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any]:
-    """A POST/PUT body with canonical names (see the module docstring)."""
+    """A POST/PUT body with canonical names (see the module docstring).
+
+    Clients send the same few spellings again and again, so what each key of a known attribute
+    becomes is remembered per spelling and level on the type's resolver (``names``, which the
+    schemas bound; at most :data:`~mapper.scim.attributes.MAX_RESOLVED`): a key is then one dict
+    look-up, where it was two or three resolutions. A body with two keys of one name takes the
+    long way (:func:`_resource`), which refuses it."""
+    memo = resolver.names
+    out: dict[str, Any] = {}
+    try:
+        for key, value in body.items():
+            found = memo.get((None, key))
+            if found is None:
+                found = _top(key, resolver)
+            name, info, extension = found
+            if name in out:
+                raise _Collision
+            if extension and isinstance(value, dict):
+                value = _extension(value, name, memo, resolver)
+            elif info.complex:
+                value = (
+                    [_subs(item, info, memo, resolver) for item in value]
+                    if isinstance(value, list)
+                    else _subs(value, info, memo, resolver)
+                )
+            out[name] = value
+    except _Collision:
+        return _resource(body, resolver)
+    return out
+
+
+class _Collision(Exception):
+    """Two keys of one object have one canonical name: :func:`_resource` says which."""
+
+
+def _remember(memo: dict[Any, Any], key: tuple[Any, ...], found: Any) -> Any:
+    if len(memo) < MAX_RESOLVED:
+        memo[key] = found
+    return found
+
+
+def _top(key: str, resolver: AttributeResolver) -> tuple[str, Attribute, bool]:
+    """What a top-level key becomes: its canonical name, what is known of that, and whether it
+    names an extension (whose object holds attributes); remembered when known."""
+    urn = resolver.schema_urn(key)
+    name = urn if urn is not None else resolver.resolve(None, key).name
+    info = resolver.resolve(None, name)
+    found = (name, info, urn is not None)
+    return _remember(resolver.names, (None, key), found) if urn is not None or info.known else found
+
+
+def _extension(
+    container: dict[str, Any], urn: str, memo: dict[Any, Any], resolver: AttributeResolver
+) -> dict[str, Any]:
+    """An extension's object with canonical names, remembered (as the long way's second loop)."""
+    out: dict[str, Any] = {}
+    for key, value in container.items():
+        found = memo.get((urn, key))
+        if found is None:
+            if not isinstance(key, str):
+                raise _Collision
+            name = resolver.resolve(urn, key).name
+            info = resolver.resolve(urn, name)
+            found = _remember(memo, (urn, key), (name, info)) if info.known else (name, info)
+        name, info = found
+        if name in out:
+            raise _Collision
+        if info.complex:
+            value = (
+                [_subs(item, info, memo, resolver) for item in value]
+                if isinstance(value, list)
+                else _subs(value, info, memo, resolver)
+            )
+        out[name] = value
+    return out
+
+
+def _subs(value: Any, info: Attribute, memo: dict[Any, Any], resolver: AttributeResolver) -> Any:
+    """:func:`complex_value`, remembered."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = memo.get((info.urn, info.name, key))
+        if name is None:
+            if not isinstance(key, str):
+                raise _Collision  # not JSON: the long way keeps it as it is
+            found = resolver.resolve(info.urn, info.name, key)
+            name = found.sub or key
+            if found.known:
+                _remember(memo, (info.urn, info.name, key), name)
+        if name in out:
+            raise _Collision
+        out[name] = inner
+    return out
+
+
+def _resource(body: dict[str, Any], resolver: AttributeResolver) -> dict[str, Any]:
+    """:func:`resource` without its memory: what it is the memory of, and the way of the bodies
+    it does not take (two keys of one name: this raises :func:`ambiguous`, naming both)."""
 
     def top(key: str) -> str:
         urn = resolver.schema_urn(key)

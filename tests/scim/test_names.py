@@ -50,6 +50,59 @@ def test_one_name_in_two_cases_is_ambiguous() -> None:
     assert names.resource({"nick": "a", "NICK": "b"}, USERS) == {"nick": "a", "NICK": "b"}  # unknown: ignored
 
 
+BODY = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    "userName": "bjensen",
+    "name": {"givenName": "Barbara", "familyName": "Jensen"},
+    "emails": [{"type": "work", "value": "b@example.com"}, {"value": "h@example.com", "primary": True}],
+    ENTERPRISE: {"department": "Sales", "manager": {"value": "7"}},
+    "active": True,
+    "nickname2": "unknown",
+}
+
+
+def _flipped(value: object, flips: st.DataObject) -> object:
+    """``value`` with each object key in a case the test draws."""
+    if isinstance(value, list):
+        return [_flipped(item, flips) for item in value]
+    if not isinstance(value, dict):
+        return value
+    spell = st.sampled_from([str.upper, str.lower, str.title, str])
+    return {flips.draw(spell)(key): _flipped(inner, flips) for key, inner in value.items()}
+
+
+@given(flips=st.data())
+def test_a_spelling_remembered_gives_what_resolving_it_gives(flips: st.DataObject) -> None:
+    """What each spelling becomes is remembered on the type's resolver: a body in any case, sent
+    to a resolver that has seen others or none, takes the names the schemas give it."""
+    body = _flipped(BODY, flips)
+    assert isinstance(body, dict)
+    expected = names._resource(body, Resolver.for_object(PLAN.object("User"), PLAN.schemas))
+    assert names.resource(body, USERS) == expected == names.resource(body, USERS)
+    assert names.resource(body, Resolver.for_object(PLAN.object("User"), PLAN.schemas)) == expected
+    assert expected["name"] == BODY["name"] and expected[ENTERPRISE] == BODY[ENTERPRISE]
+
+
+def test_a_remembered_spelling_beside_another_of_its_name_is_still_ambiguous() -> None:
+    resolver = Resolver.for_object(PLAN.object("User"), PLAN.schemas)
+    names.resource({"userName": "a", ENTERPRISE: {"manager": {"value": "1"}}}, resolver)
+    with pytest.raises(ScimError, match="'userName' and 'USERNAME' name the same attribute"):
+        names.resource({"userName": "a", "USERNAME": "b"}, resolver)
+    with pytest.raises(ScimError, match="'value' and 'VALUE' in 'manager' name the same attribute"):
+        names.resource({ENTERPRISE: {"manager": {"value": "1", "VALUE": "2"}}}, resolver)
+
+
+def test_names_a_client_makes_up_are_not_remembered() -> None:
+    """Only the schemas' attributes are remembered (their spellings are few); a client's own
+    names are its to choose, and would grow the memory without bound."""
+    resolver = Resolver.for_object(PLAN.object("User"), PLAN.schemas)
+    names.resource(BODY, resolver)
+    known = len(resolver.names)
+    for i in range(100):
+        names.resource({f"x{i}": 1, "name": {f"sub{i}": 1}, ENTERPRISE: {f"y{i}": 1}}, resolver)
+    assert len(resolver.names) == known
+
+
 def test_the_codec_reads_a_body_normalised_at_the_edge() -> None:
     codec = Codec(PLAN.object("User"), "sqlite")
     body = names.resource(
