@@ -11,10 +11,13 @@ through ``logging`` as before."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import os
 import sys
 import time
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +28,9 @@ AUDIT_LOGGER = "mapper.audit"  # mapper.scim.audit's logger (not imported: it pu
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TEXT_FORMAT_PROCESS = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
 _TEXT_FORMATS = (TEXT_FORMAT, TEXT_FORMAT_PROCESS)
+#: the most lines :class:`LinesAtOnce` holds for the end of an event loop's tick (a tick ends a
+#: batch of writes, at most 64 on one database); more are written at once
+MAX_HELD = 256
 
 
 class StderrHandler(logging.StreamHandler):
@@ -132,6 +138,8 @@ class LinesAtOnce:
         #: the text time's second as the formatter writes it, made once a second:
         #: ((converter, format, second), text), replaced as a whole
         self._second: tuple[tuple[Any, str, int], str] = ((None, "", -1), "")
+        #: lines made in the event loop's current tick, not yet written: (handler, text, message)
+        self._pending: list[tuple[StderrHandler, str, str]] = []
 
     def write(self, message: str, fields: Mapping[str, Any], at: float) -> bool:
         """Write ``message`` (a JSON object's text, whose ``fields`` are given too, ``time``
@@ -159,23 +167,51 @@ class LinesAtOnce:
             text = orjson.dumps(line, default=str).decode()
         else:
             assert formatter is not None
-            text = formatter._style._fmt % {
+            fmt = formatter._style._fmt
+            text = fmt % {
                 "asctime": self._asctime(formatter, at),
                 "levelname": "INFO",
                 "name": logger.name,
-                "process": os.getpid(),
+                "process": os.getpid() if fmt == TEXT_FORMAT_PROCESS else 0,  # a system call
                 "message": message,
             }
+        text += handler.terminator
+        pending = self._pending
+        if pending:
+            if pending[0][0] is handler and len(pending) < MAX_HELD:  # written together at the tick's end
+                pending.append((handler, text, message))
+                return True
+            self.flush()  # another handler since: what came before goes first
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: at once
+            self._write(handler, [text], message)
+            return True
+        self._pending = [(handler, text, message)]
+        _waiting.add(self)
+        loop.call_soon(self.flush)
+        return True
+
+    def flush(self) -> None:
+        """Write the lines still held (at the end of the event loop's tick that made them, at
+        exit for any the loop left), in their order, in one write."""
+        pending, self._pending = self._pending, []
+        _waiting.discard(self)
+        if pending:
+            handler, _text, message = pending[0]
+            self._write(handler, [text for _handler, text, _message in pending], message)
+
+    def _write(self, handler: StderrHandler, texts: list[str], message: str) -> None:
         with handler.lock:  # type: ignore[union-attr]
             try:
                 stream = handler.stream
-                stream.write(text + handler.terminator)
+                stream.write(texts[0] if len(texts) == 1 else "".join(texts))
                 stream.flush()
             except RecursionError:
                 raise
             except Exception:
+                logger = self.logger
                 handler.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, message, (), None))
-        return True
 
     def _asctime(self, formatter: logging.Formatter, at: float) -> str:
         """``formatter.formatTime`` of a record made at ``at``; where the converter is one of
@@ -192,6 +228,17 @@ class LinesAtOnce:
         if formatter.default_msec_format:
             return formatter.default_msec_format % (text, int((at - second) * 1000) + 0.0)
         return text
+
+
+#: the writers holding lines (weakly: an app that is gone holds none), flushed at exit should
+#: the event loop stop before the tick's end
+_waiting: weakref.WeakSet[LinesAtOnce] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for writer in list(_waiting):
+        writer.flush()
 
 
 def _iso_millis(at: float) -> str:

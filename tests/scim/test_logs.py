@@ -176,3 +176,62 @@ def test_an_audit_line_takes_logging_s_way_under_any_other_set_up(
         assert at_once.write("{}", {}, 0.0) is False
     finally:
         audit.disabled = False
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each ``write`` apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_the_audit_lines_of_one_event_loop_tick_are_written_together_in_order(
+    configured: Callable[..., list[str]],
+) -> None:
+    """On the event loop the lines a tick made (a batch of writes answered together) go to
+    stderr in one write at the tick's end, in their order: one system call, not one per line."""
+    import asyncio
+
+    configured("json", process=False)
+    at_once = LinesAtOnce(logging.getLogger("mapper.audit"))
+    stream = _Writes()
+
+    async def tick() -> list[str]:
+        for i in range(3):
+            assert at_once.write("{}", {"time": "t", "n": i}, 0.0) is True
+        held = list(stream.writes)  # nothing yet: the tick has not ended
+        await asyncio.sleep(0)
+        return held
+
+    with contextlib.redirect_stderr(stream):
+        assert asyncio.run(tick()) == []
+    (written,) = stream.writes
+    assert [json.loads(line)["n"] for line in written.splitlines()] == [0, 1, 2]
+
+
+def test_audit_lines_held_when_the_event_loop_stops_are_written_at_exit(tmp_path: object) -> None:
+    """Lines made in the loop's last tick, whose end never came, are not lost: they are written
+    when the process exits."""
+    import subprocess
+
+    program = (
+        "import asyncio, logging\n"
+        "from mapper.scim.logs import LinesAtOnce\n"
+        "from mapper.scim.server import configure_logging\n"
+        "configure_logging('warning')\n"
+        "at_once = LinesAtOnce(logging.getLogger('mapper.audit'))\n"
+        "loop = asyncio.new_event_loop()\n"
+        "def last():\n"
+        "    at_once.write('{\"n\":1}', {}, 0.0)\n"
+        "    loop.stop()\n"
+        "loop.call_soon(last)\n"
+        "loop.run_forever()\n"
+        "loop.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stderr.endswith(' INFO mapper.audit: {"n":1}\n')
