@@ -130,8 +130,11 @@ class LinesAtOnce:
     """Writes ``logger``'s INFO lines as the handler :func:`~mapper.scim.server.configure_logging`
     installs would, without ``logging``'s record: the same bytes to the same stream under the
     handler's lock, at about a third of the CPU (the audit log's way on every write,
-    :mod:`mapper.scim.audit`). Any other set-up (a handler added, a filter, another formatter, a
-    disabled logger) is left to ``logging``: :meth:`write` then says so."""
+    :mod:`mapper.scim.audit`). On an event loop the lines of one tick (a batch of writes answered
+    together) are held and written in one call at the tick's end, in their order; any held when
+    the process exits are written then (docs/decisions.md). Any other set-up (a handler added, a
+    filter, another formatter, a disabled logger) is left to ``logging``: :meth:`write` then
+    says so."""
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
