@@ -30,6 +30,10 @@ Evaluation (RFC 7644 §3.4.2.2 where it speaks, else noted):
   boolean attribute or with a boolean value are ``invalidFilter``. A string ``"true"`` compared
   with a boolean attribute is read as the boolean.
 - A number compared with a string attribute compares as its text (``employeeNumber eq 42``).
+- Any other value of the wrong type for its attribute is ``invalidFilter`` (RFC 7644 §3.12), never
+  a filter that matches nothing: a string or boolean with an integer or decimal attribute, what is
+  neither a boolean nor ``"true"``/``"false"`` with a boolean one, what is no date and time with a
+  dateTime one.
 """
 
 from __future__ import annotations

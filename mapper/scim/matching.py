@@ -162,6 +162,40 @@ def _check_types(node: Compare, info: Attribute) -> None:
         raise invalid_filter(f"'{node.op}' is not supported for the boolean attribute '{node.path}'")
     if info.type == "complex" and "value" not in info.sub_attributes and info.known:
         raise invalid_filter(f"'{node.path}' is complex; compare one of its sub-attributes")
+    if node.value is not None and info.type in _EXPECTED and not _fits(node.value, info.type):
+        kind = _kind(node.value, info.type)
+        raise invalid_filter(f"'{node.path}' is {_EXPECTED[info.type]}; the value compared with it is {kind}")
+
+
+#: What a filter value compared with an attribute of these types must be (RFC 7644 §3.4.2.2:
+#: the comparison follows the attribute's type); any other is ``invalidFilter`` (§3.12), not a
+#: filter that silently matches nothing. A string attribute takes any value (a number compares
+#: as its text); ``"true"``/``"false"`` are booleans, as Okta and Entra ID may send them.
+_EXPECTED = {
+    "integer": "an integer attribute: compare it with a number",
+    "decimal": "a decimal attribute: compare it with a number",
+    "boolean": "a boolean attribute: compare it with true or false",
+    "dateTime": 'a dateTime attribute: compare it with a date and time such as "2024-01-31T09:00:00Z"',
+}
+
+
+def _fits(value: Scalar, type_: str) -> bool:
+    if type_ in ("integer", "decimal"):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if type_ == "boolean":
+        return as_bool(value) is not None
+    if type_ == "dateTime":
+        return isinstance(value, str) and _as_datetime(value) is not None
+    return True  # pragma: no cover - only the types of _EXPECTED are asked
+
+
+def _kind(value: Scalar, type_: str) -> str:
+    """What a value is, as an error detail says it: a value is never echoed (it may be personal)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string that is no date and time" if type_ == "dateTime" else "a string"
 
 
 def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None) -> None:

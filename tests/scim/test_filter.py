@@ -305,7 +305,7 @@ def test_matches_group(text: str, expected: bool) -> None:
     [
         ("active gt 1", "boolean"),
         ('active co "t"', "boolean"),
-        ('meta.created gt "yesterday"', "not a dateTime"),
+        ('meta.created gt "yesterday"', "is no date and time"),
     ],
 )
 def test_type_misuse_is_invalid_filter(text: str, detail: str) -> None:
