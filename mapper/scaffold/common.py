@@ -79,6 +79,13 @@ def common(
             continue
         draft.selected.append(column.name)
         if not column.nullable and not column.has_default:
+            if column.kind == "binary":  # a binary attribute over bytes is MAP312: nothing fills it
+                raise ScaffoldError(
+                    f"{what}: column {table.name}.{column.name} holds bytes ({column.sql_type}) and is "
+                    "required (NOT NULL, no default), but the gateway keeps a SCIM binary value as base64 "
+                    "text and cannot fill a bytes column (MAP312): give the column a default or allow "
+                    "NULL, or choose another table with --table"
+                )
             extension.append((column, _camel(column.name)))
             continue
         values = f"; values {', '.join(column.values)}" if column.values else ""

@@ -147,6 +147,26 @@ def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_pat
     assert not errors(text, url)
 
 
+def test_a_required_bytes_column_is_refused_with_what_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A NOT NULL bytes column without a default was drafted as a required binary attribute, a
+    draft its own ``lint --db`` failed (MAP312), and left out it fails MAP303: the gateway can fill
+    it neither way, so init says so, as it does for a key it cannot fill. Bytes that may be NULL or
+    have a default are left out of the draft, which lints clean."""
+    ddl = "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, photo BLOB{})"
+    url = sqlite_db(tmp_path, ddl.format(" NOT NULL"))
+    assert main(["init", "--from-db", url]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "users.photo holds bytes (BLOB) and is required (NOT NULL, no default)" in err
+    assert "give the column a default or allow NULL" in err
+    for tail, name in ((" NOT NULL DEFAULT X''", "default.db"), ("", "nullable.db")):
+        url = sqlite_db(tmp_path, ddl.format(tail), name)
+        result = scaffold(url)
+        assert "# PATH <-> photo  (BLOB): no SCIM attribute guessed" in result.text
+        assert not errors(result.text, url)
+
+
 @pytest.mark.parametrize(
     ("given", "family"), [("Given", "Family"), ("given_name", "sn"), ("FirstName", "Surname")]
 )
