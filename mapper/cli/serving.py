@@ -29,7 +29,9 @@ from mapper.pipeline import SourceFileError, load, load_all
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
+    from types import FrameType
+    from typing import Any
 
     from mapper.plan import Plan
     from mapper.scim.connectors import Connector
@@ -131,23 +133,34 @@ def serve(settings: Settings) -> int:
     return EXIT_OK
 
 
+#: What a stopping signal ignored when the process started does while the server runs: what it
+#: does by default (SIGINT raises ``KeyboardInterrupt``: exit 130; SIGTERM ends the process: 143)
+_STOPPING: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+}
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
-    """SIGINT raises ``KeyboardInterrupt`` while the server runs, also in a process started with
-    SIGINT ignored (a job a non-interactive shell runs in the background). uvicorn stops on
-    SIGINT either way (it installs its own handler), then raises the signal again under the
-    handler it found, to end as the signal says: an ignored one was swallowed, and the
-    process exited 0 where it means 130."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN or threading.current_thread() is not (
-        threading.main_thread()
-    ):
+    """SIGINT and SIGTERM end the process as they do by default while the server runs, also in a
+    process started with them ignored (SIGINT: a job a non-interactive shell runs in the
+    background; SIGTERM: a parent's ``trap '' TERM``, a supervisor that ignores it). uvicorn stops
+    on either way (it installs its own handlers), drains, then raises the signal again under the
+    handler it found, to end as the signal says: an ignored one was swallowed, and the process
+    exited 0 where it means 130 or 143, a stop a supervisor reads as the server ending of its own
+    accord."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    ignored = [sig for sig in _STOPPING if signal.getsignal(sig) is signal.SIG_IGN]
+    for sig in ignored:
+        signal.signal(sig, _STOPPING[sig])
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _tls_problem(certfile: str, keyfile: str) -> str | None:

@@ -6,7 +6,8 @@
   phase and retries, none dies and none is restarted, and all are ready once the database is;
 - a database that refuses the configuration (a missing SQLite file, a database that does not
   exist): the server exits 5 once with one line naming the source, its URL without the password;
-- SIGTERM ends the server by SIGTERM (exit 143, as without workers), SIGINT with 130.
+- SIGTERM ends the server by SIGTERM (exit 143, as without workers), SIGINT with 130, also when the
+  process started with the signal ignored.
 """
 
 from __future__ import annotations
@@ -170,18 +171,24 @@ def test_a_signal_stops_the_workers_with_its_exit_code(tmp_path: Path, sent: int
 
 
 @pytest.mark.parametrize("workers", ["--workers=1", "--workers=2"])
-def test_sigint_ends_with_130_when_the_process_started_with_it_ignored(tmp_path: Path, workers: str) -> None:
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+def test_a_signal_ends_with_its_exit_code_when_the_process_started_with_it_ignored(
+    tmp_path: Path, workers: str, sent: int, code: int
+) -> None:
     """A non-interactive shell starts a background job (``mapper serve ... &``) with SIGINT
-    ignored. uvicorn stops on SIGINT all the same, and re-raised it under the ignored disposition
-    to end: the process exited 0, which says it ended of its own accord."""
+    ignored; a parent's ``trap '' TERM`` leaves SIGTERM ignored. uvicorn stops and drains on
+    either all the same, and re-raised it under the ignored disposition to end: the process
+    exited 0, which says it ended of its own accord, where a stop by SIGTERM is 143."""
     gateway = ServedGateway(sqlite_url(tmp_path / "hr.db"), tmp_path / "gateway.log", workers)
-    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the child, as from a shell
+    before = signal.signal(sent, signal.SIG_IGN)  # inherited by the child, as from a shell
     try:
         gateway.spawn()
     finally:
-        signal.signal(signal.SIGINT, before)
+        signal.signal(sent, before)
     gateway.wait_ready()
     assert gateway.process is not None
-    gateway.process.send_signal(signal.SIGINT)
-    assert gateway.exit_code(within=WITHIN) == 130
-    assert tracebacks(gateway.log()) == []
+    gateway.process.send_signal(sent)
+    assert gateway.exit_code(within=WITHIN) == code
+    log = gateway.log()
+    assert log.count("Finished server process") == int(workers[-1]), "every worker shut down cleanly"
+    assert tracebacks(log) == []
