@@ -13,7 +13,8 @@ sorted by position with each (code, place) once.
   when any is an error;
 - ``served_together(results)``: files served (or linted) together, each with its own connector
   name (MAP118 on a file whose name an earlier one has); ``load_all(paths, write=None)`` loads
-  such files, as ``load`` does one.
+  such files, as ``load`` does one;
+- ``mapping_files(paths)``: the files a list of paths given to ``lint`` or ``serve`` stands for.
 
 ``write`` overrides every source's dialect (``UnknownDialectError`` when it names none).
 """
@@ -109,6 +110,42 @@ def load(path: str | Path, write: str | None = None) -> Plan:
     if loaded.plan is None or not loaded.ok:
         raise MappingError(loaded.diagnostics)
     return loaded.plan
+
+
+def mapping_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files ``paths`` stand for, to ``mapper lint`` and ``mapper serve`` alike: each file as
+    given, and the ``*.map`` files directly in each directory given, in name order; a folder
+    further down is a mapping set of its own, read when named. ``SourceFileError`` for a path
+    that does not exist, or a directory with no ``*.map`` file in it (saying where further down
+    there are some)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.glob("*.map") if f.is_file())
+            if not found:
+                raise SourceFileError(_none_in(p))
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SourceFileError(missing(p))
+    return out
+
+
+def further_down(directory: Path) -> list[Path]:
+    """The folders below ``directory`` that hold ``*.map`` files, which it does not stand for."""
+    return sorted({f.parent for f in directory.rglob("*.map") if f.is_file() and f.parent != directory})
+
+
+def _none_in(directory: Path) -> str:
+    text = f"{directory}: no *.map files in this directory"
+    folders = further_down(directory)
+    if folders:
+        shown = ", ".join(str(f) for f in folders[:3]) + (
+            f" and {len(folders) - 3} more" if len(folders) > 3 else ""
+        )
+        text += f" (a directory stands for the files directly in it; name a folder further down: {shown})"
+    return text
 
 
 def load_all(paths: Sequence[str | Path], write: str | None = None) -> list[Plan]:

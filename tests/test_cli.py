@@ -44,10 +44,12 @@ def test_lint_the_example_is_clean() -> None:
     assert (run.returncode, run.stdout) == (EXIT_OK, "All checks passed!\n")
 
 
-def test_lint_a_directory_lints_every_map_file() -> None:
-    run = mapper("lint", "examples", "--format", "json")
+def test_lint_directories_lints_every_map_file_in_each() -> None:
+    folders = sorted({str(f.parent.relative_to(ROOT)) for f in (ROOT / "examples").rglob("*.map")})
+    assert len(folders) >= 3
+    run = mapper("lint", *folders, "--format", "json")
     assert run.returncode == EXIT_OK, run.stdout
-    assert json.loads(run.stdout) == []
+    assert json.loads(run.stdout) == [] and run.stderr == ""
 
 
 def test_lint_errors_exit_1_in_every_format() -> None:
@@ -63,7 +65,22 @@ def test_lint_a_directory_without_mappings_is_a_usage_failure(tmp_path: Path) ->
     (tmp_path / "notes.txt").write_text("not a mapping\n")
     run = mapper("lint", tmp_path)
     assert run.returncode == EXIT_USAGE and run.stdout == ""
-    assert run.stderr == f"mapper: {tmp_path}: no mapping files found (looked for *.map under it)\n"
+    assert run.stderr == f"mapper: {tmp_path}: no *.map files in this directory\n"
+
+
+def test_lint_of_a_directory_says_which_folders_below_it_are_not_linted(tmp_path: Path) -> None:
+    """``mapper lint DIR`` checks what ``mapper serve DIR`` serves: the files directly in DIR. A
+    folder below with mapping files is not linted, and lint says so rather than skip it silently."""
+    (tmp_path / "hr.map").write_text((ROOT / HR).read_text())
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "broken.map").write_text("object {")
+    run = mapper("lint", tmp_path)
+    assert run.returncode == EXIT_OK, run.stdout
+    assert run.stderr == (
+        f"mapper: lint: {tmp_path / 'old'}: not linted (a directory stands for its own *.map files); "
+        "name it to lint it\n"
+    )
+    assert mapper("lint", tmp_path / "old").returncode == EXIT_ERRORS
 
 
 def test_lint_syntax_error(tmp_path: Path) -> None:

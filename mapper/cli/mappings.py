@@ -13,7 +13,7 @@ from mapper.cli.common import EXIT_ERRORS, EXIT_OK, Subparsers, fail, report
 from mapper.diagnostics import has_errors
 from mapper.lint import FORMATS, lint_paths, render
 from mapper.lint.codes import explain
-from mapper.pipeline import load_file, read
+from mapper.pipeline import further_down, load_file, read
 from mapper.plan import Plan
 
 # lint -------------------------------------------------------------------------------------------
@@ -21,7 +21,12 @@ from mapper.plan import Plan
 
 def register_lint(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("lint", help="report every problem in mapping files")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="mapping files, or directories of *.map files")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="mapping files, or directories (the *.map files directly in each)",
+    )
     p.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     p.add_argument("--db", metavar="URL", help="also check tables and columns against this database")
     p.add_argument("--dialect", choices=DIALECTS, help="compile for this dialect instead of each source's")
@@ -39,6 +44,13 @@ def run_lint(args: argparse.Namespace) -> int:
     if not args.paths:
         return fail("lint: give at least one PATH (or --explain CODE)")
     results = lint_paths(args.paths, write=args.dialect, db=args.db)
+    for folder in (f for p in map(Path, args.paths) if p.is_dir() for f in further_down(p)):
+        # not linted, as `mapper serve` of the directory does not serve them: said, not skipped silently
+        print(
+            f"mapper: lint: {folder}: not linted (a directory stands for its own *.map files); "
+            "name it to lint it",
+            file=sys.stderr,
+        )
     diagnostics = [d for r in results for d in r.diagnostics]
     sys.stdout.write(render(diagnostics, args.format, {r.path: r.text for r in results}))
     return EXIT_ERRORS if has_errors(diagnostics) else EXIT_OK

@@ -24,7 +24,7 @@ from mapper.cli.common import (
     Subparsers,
 )
 from mapper.errors import MappingError
-from mapper.pipeline import SourceFileError, load, load_all
+from mapper.pipeline import SourceFileError, load, load_all, mapping_files
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,6 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
         ConnectorError,
         connector_name,
         connector_tokens,
-        mapping_files,
         token_variable,
     )
     from mapper.scim.tokens import TokenConfigError, parse_credentials
@@ -257,7 +256,7 @@ def _connectors(settings: Settings, shared: tuple[Credential, ...]) -> list[Conn
                 "(comma-separated, optionally label:token), or MAPPER_TOKEN for every connector",
                 EXIT_USAGE,
             )
-        connectors.append(Connector(name, file, plan, (*own, *shared)))
+        connectors.append(Connector(name, str(file), plan, (*own, *shared)))
     return connectors
 
 

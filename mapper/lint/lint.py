@@ -13,7 +13,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from mapper.diagnostics import Diagnostic
-from mapper.pipeline import Loaded, SourceFileError, load_text, missing, ordered, read, served_together
+from mapper.pipeline import (
+    Loaded,
+    SourceFileError,  # noqa: F401 - re-exported by mapper.lint
+    load_text,
+    mapping_files,
+    ordered,
+    read,
+    served_together,
+)
 
 #: One linted file: the pipeline's result, with the live schema's diagnostics when asked.
 LintResult = Loaded
@@ -40,38 +48,12 @@ def read_and_lint(path: str | Path, write: str | None = None, db: str | None = N
     return lint_text(read(path), str(path), write, db)
 
 
-def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to lint: each file as given, and every ``*.map`` under each directory, sorted.
-    A directory with no mapping file in it is a failure of the run, not a clean lint."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*.map") if f.is_file())
-            if not found:
-                raise SourceFileError(f"{p}: no mapping files found (looked for *.map under it)")
-            out.extend(found)
-        elif p.exists():
-            out.append(p)
-        else:
-            raise SourceFileError(missing(p))
-    return out
-
-
 def lint_paths(
     paths: Iterable[str | Path], write: str | None = None, db: str | None = None
 ) -> list[LintResult]:
-    """Each file's lint. The files ``mapper serve`` would serve given the same paths (each file
-    given, and the ``*.map`` files directly in each directory given) are served together, so each
-    of them needs its own connector name (MAP118), wherever their folders; so do the files of one
-    folder further down a directory given (what ``mapper serve`` of that folder serves)."""
-    given = [Path(p) for p in paths]
-    files = expand(given)
-    results = [read_and_lint(p, write, db) for p in files]
-    served = {p for p in given if not p.is_dir()} | {f for f in files if f.parent in given}
-    groups: dict[Path | None, list[int]] = {}
-    for index, file in enumerate(files):
-        groups.setdefault(None if file in served else file.parent, []).append(index)
-    for indexes in groups.values():
-        for index, checked in zip(indexes, served_together([results[i] for i in indexes]), strict=True):
-            results[index] = checked
-    return results
+    """Each file's lint, of the files ``mapper serve`` would serve given the same paths
+    (:func:`~mapper.pipeline.mapping_files`: each file given, and the ``*.map`` files directly in
+    each directory given), checked together as served together: each needs its own connector
+    name (MAP118), wherever their folders."""
+    files = mapping_files(paths)
+    return served_together([read_and_lint(p, write, db) for p in files])

@@ -27,7 +27,6 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -65,22 +64,6 @@ class Connector:
     @property
     def base_path(self) -> str:
         return f"/{self.name}/scim/v2"
-
-
-def mapping_files(paths: Iterable[str]) -> list[str]:
-    """Each path, a directory giving its ``*.map`` files in name order. Raises
-    :class:`ConnectorError` for a directory without any. (Two files of one connector name are
-    the pipeline's MAP118: ``mapper.pipeline.load_all``.)"""
-    files: list[str] = []
-    for path in paths:
-        if Path(path).is_dir():
-            found = sorted(str(p) for p in Path(path).glob("*.map") if p.is_file())
-            if not found:
-                raise ConnectorError(f"{path}: no *.map files in this directory")
-            files += found
-        else:
-            files.append(path)
-    return files
 
 
 def connector_name(plan: Plan) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from mapper.errors import MappingError
 from mapper.lint import lint_paths
-from mapper.pipeline import load_all
+from mapper.pipeline import SourceFileError, load_all, mapping_files
 from tests.support.planting import HR_TEXT, at
 
 
@@ -64,7 +64,7 @@ def test_two_declared_names_alike_but_for_case(tmp_path: Path) -> None:
 def test_files_of_other_directories_are_not_served_together(tmp_path: Path) -> None:
     write(tmp_path / "one", {"a.map": named("hr")})
     write(tmp_path / "two", {"b.map": named("hr")})
-    assert codes(lint_paths([tmp_path])) == []
+    assert codes(lint_paths([tmp_path / "one"])) == codes(lint_paths([tmp_path / "two"])) == []
 
 
 def where(diagnostics: list) -> list[tuple[str, str, int, int]]:
@@ -88,12 +88,29 @@ def test_lint_checks_together_what_serve_serves_together(
     assert "one/hr.map is served as 'hr' too" in linted[0].message
 
 
-def test_files_further_down_a_directory_given_are_checked_per_folder(tmp_path: Path) -> None:
-    """``mapper serve DIR`` serves the files directly in DIR; a folder below it is another
-    ``mapper serve`` (its files checked together, not with DIR's)."""
+def test_lint_of_a_directory_reads_the_files_serve_serves(tmp_path: Path) -> None:
+    """``mapper serve DIR`` serves the files directly in DIR; ``mapper lint DIR`` searched every
+    folder below it too, so it failed on files serve never reads (and passed a set that serve
+    refused when named one by one). Both read the top level now; a folder below is a set of its
+    own, read when named."""
     write(tmp_path, {"hr.map": HR_TEXT})
-    write(tmp_path / "other", {"HR.map": HR_TEXT})
+    write(tmp_path / "other", {"HR.map": HR_TEXT, "broken.map": "object {"})
     write(tmp_path / "third", {"a.map": named("x"), "b.map": named("X")})
-    assert [
-        (Path(f).name, c) for f, c, _, _ in where([d for r in lint_paths([tmp_path]) for d in r.diagnostics])
-    ] == [("b.map", "MAP118")]
+    assert [Path(r.path).name for r in lint_paths([tmp_path])] == ["hr.map"]
+    assert [Path(p.mapping).name for p in load_all(mapping_files([tmp_path]))] == ["hr.map"]
+    found = where([d for r in lint_paths([tmp_path / "third"]) for d in r.diagnostics])
+    assert [(Path(f).name, c) for f, c, _, _ in found] == [("b.map", "MAP118")]
+
+
+def test_a_directory_with_mapping_files_only_further_down_names_them(tmp_path: Path) -> None:
+    write(tmp_path / "one", {"hr.map": HR_TEXT})
+    write(tmp_path / "two" / "deeper", {"hr.map": HR_TEXT})
+    with pytest.raises(SourceFileError) as raised:
+        lint_paths([tmp_path])
+    assert str(raised.value) == (
+        f"{tmp_path}: no *.map files in this directory (a directory stands for the files directly "
+        f"in it; name a folder further down: {tmp_path / 'one'}, {tmp_path / 'two' / 'deeper'})"
+    )
+    with pytest.raises(SourceFileError) as served:
+        mapping_files([tmp_path])
+    assert str(served.value) == str(raised.value)
