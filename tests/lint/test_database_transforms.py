@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
+
 from mapper.lint.lint import lint_text
 
 MAPPING = '''source s {
@@ -112,3 +114,33 @@ def test_values_inside_a_check_list_are_clean(hr_database) -> None:
     assert map309('active <-> status map { true: "A", false: "S" } else false') == []
     # the same column-level constraint is read: a value outside it is reported
     assert len(map309('active <-> status map { true: "A", false: "X" } else false')) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "named"),
+    [
+        pytest.param("postgres", "lint_status", "ENUM lint_status", marks=pytest.mark.postgres),
+        pytest.param("mariadb", "ENUM('A', 'S')", "ENUM('A', 'S')", marks=pytest.mark.mariadb),
+    ],
+)
+def test_an_enum_column_is_named_as_the_enum_it_is(
+    request: pytest.FixtureRequest, name: str, kind: str, named: str
+) -> None:
+    """MAP309 named a PostgreSQL enum column (and MariaDB's ENUM) "VARCHAR(1)", SQLAlchemy's
+    rendering of it, a type the column does not have; it names the enum, and its values."""
+    db = request.getfixturevalue(f"hr_{name}")
+    table = f"lint_transform_{secrets.token_hex(4)}"
+    if name == "postgres":
+        db.execute("DROP TYPE IF EXISTS lint_status CASCADE")
+        db.execute("CREATE TYPE lint_status AS ENUM ('A', 'S')")
+    db.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, locked INTEGER,"
+        f" note VARCHAR(200), status {kind}, level INTEGER)"
+    )
+    attributes = 'active <-> status map { true: "A", false: "X" } else false'
+    text = MAPPING.replace("TABLE", table).replace("ATTRIBUTES", attributes)
+    found = [d for d in lint_text(text, "scratch.map", db=db.url).diagnostics if d.code == "MAP309"]
+    assert [d.message for d in found] == [
+        f"the mapped value 'X' is not one of the column's ENUM values ('A', 'S'); "
+        f"column 'status' of {table} is {named}"
+    ]

@@ -67,7 +67,7 @@ def _misfit(value: Any, kind: Any) -> str | None:
 
     if isinstance(value, str):
         if isinstance(kind, types.Enum) and kind.enums and value not in kind.enums:
-            return f"'{value}' is not one of the column's ENUM values"
+            return f"'{value}' is not one of the column's ENUM values ({_listed(kind.enums)})"
         if isinstance(kind, types.String):
             length = getattr(kind, "length", None)
             if length is not None and len(value) > length:
@@ -113,7 +113,19 @@ def _number(text: str) -> bool:
     return True
 
 
+def _listed(values: list[str], most: int = 10) -> str:
+    shown = ", ".join(repr(v) for v in values[:most])
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
 def type_name(kind: Any) -> str:
+    """The column type as its database names it. An enum is named for itself (PostgreSQL's
+    ``CREATE TYPE status AS ENUM``: ``ENUM status``; MariaDB's ``ENUM('A', 'S')``): SQLAlchemy
+    renders either as the ``VARCHAR`` of its longest value, a type the column does not have."""
+    from sqlalchemy import types
+
+    if isinstance(kind, types.Enum):
+        return f"ENUM {kind.name}" if kind.name else f"ENUM({_listed(list(kind.enums))})"
     try:
         return str(kind)
     except Exception:  # noqa: BLE001 - a type without a compiled name
