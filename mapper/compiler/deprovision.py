@@ -12,13 +12,15 @@ does not select is a warning (MAP240): only ``lint --db`` can tell whether the t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlglot
 from sqlglot import exp
 
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
 from mapper.compiler.derive import anchor_equals
-from mapper.compiler.hints import suggest
+from mapper.compiler.hints import listed, meant
 from mapper.compiler.projection import Projection
 from mapper.compiler.statements import render_statement
 from mapper.diagnostics import Span
@@ -89,8 +91,7 @@ def set_assignments(
                 codes.SET_COLUMN_NOT_SELECTED,
                 f"{what}: the import does not select '{name}', so its existence is not checked here",
                 assignment.column.span,
-                hint=suggest(name, projection.columns, "columns")
-                or f"select {name} in the import, or run 'mapper lint --db'",
+                hint=_unselected_hint(name, projection.columns),
             )
         value = set_value(ctx, assignment, what)
         if value is None:
@@ -149,3 +150,12 @@ def build_set(
     compiled mapping (never from a request): literals are written as SQL literals."""
     sets = [exp.EQ(this=exp.Column(this=c.copy()), expression=v.copy()) for c, v in assignments]
     return exp.Update(this=table.copy(), expressions=sets, where=exp.Where(this=anchor_equals(anchor_column)))
+
+
+def _unselected_hint(name: str, columns: Sequence[str]) -> str:
+    """A column the import does not select: perhaps a misspelling of one it does (and the
+    columns, capped), else what to do; the whole list of a wide table teaches nothing."""
+    close = meant(name, columns)
+    if close is not None:
+        return f"did you mean '{close}'? ({listed(columns, 'columns')})"
+    return f"select {name} in the import, or run 'mapper lint --db' to check it against the table"

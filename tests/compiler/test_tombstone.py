@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from mapper.compiler.hints import suggest
 from mapper.plan import PlanTransform
 from tests.support.compiling import DIALECTS, ROOT, compile_clean, compile_file, compile_text
 
@@ -169,6 +170,25 @@ def test_map240_a_set_column_the_import_does_not_select() -> None:
     assert len(found) == 1 and found[0].severity.value == "warning"
     assert found[0].hint is not None and "locked" in found[0].hint
     assert found[0].span.line == SOFT.splitlines().index("  disable set locked = true") + 1
+
+
+def test_map240_with_no_column_near_says_what_to_do_rather_than_list_them_all() -> None:
+    """The hint listed every column of the import when none was near: on a wide table a line of
+    sixty names that teaches nothing. It says what to do instead; a near one keeps its list, capped."""
+    _, diagnostics = compile_text(SOFT.replace("disable set locked = true", "disable set zzz_flag = true"))
+    (found,) = [d for d in diagnostics if d.code == "MAP240"]
+    assert found.hint == (
+        "select zzz_flag in the import, or run 'mapper lint --db' to check it against the table"
+    )
+
+
+def test_a_hint_lists_at_most_a_few_names_and_counts_the_rest() -> None:
+    columns = [f"column_{i:02}" for i in range(20)]
+    assert suggest("colunm_07", columns, "columns") == (
+        "did you mean 'column_07'? (columns: column_00, column_01, column_02, column_03, column_04, "
+        "column_05, column_06, column_07 and 12 more)"
+    )
+    assert suggest("x", columns[:3], "columns") == "(columns: column_00, column_01, column_02)"
 
 
 def test_a_set_expression_that_does_not_parse_or_binds() -> None:
