@@ -138,36 +138,43 @@ _CONFIG_MESSAGES = (
 #: attribute is made import-only (``mapper lint --db`` reports it: MAP315). PostgreSQL
 #: SQLSTATEs; MySQL/MariaDB error numbers; SQLite has neither, so :func:`is_programming_error`
 #: reads its messages.
+#: The reasons follow "database hr: " in the 503's detail and "database hr refuses the mapping's
+#: SQL: " in the log: none says "the database" again.
+_NO_COLUMN = "the mapping names a column the database does not have"
+_NO_TABLE = "the mapping names a table the database does not have"
+_PRIVILEGE = "the gateway's user lacks a privilege the mapping needs"
+_SYNTAX = "the mapping's SQL is refused as written"
 #: the reason :func:`schema_refusal` gives for a write refused by a read-only database or session
-READ_ONLY = "the database is read-only"
+READ_ONLY = "the server is read-only"
+_GENERATED = "the mapping writes a column the database generates"
 _SCHEMA_SQLSTATES = {
-    "42703": "the mapping names a column the database does not have",
-    "42P01": "the mapping names a table the database does not have",
-    "42501": "the database denies the gateway's user a privilege the mapping needs",
-    "42601": "the database rejects the mapping's SQL as written",
+    "42703": _NO_COLUMN,
+    "42P01": _NO_TABLE,
+    "42501": _PRIVILEGE,
+    "42601": _SYNTAX,
     "25006": READ_ONLY,
-    "428C9": "the mapping writes a column the database generates",
+    "428C9": _GENERATED,
 }
 _SCHEMA_ERRNOS = {
-    1054: "the mapping names a column the database does not have",
-    1146: "the mapping names a table the database does not have",
-    1142: "the database denies the gateway's user a privilege the mapping needs",
-    1143: "the database denies the gateway's user a privilege the mapping needs",
-    1370: "the database denies the gateway's user a privilege the mapping needs",
+    1054: _NO_COLUMN,
+    1146: _NO_TABLE,
+    1142: _PRIVILEGE,
+    1143: _PRIVILEGE,
+    1370: _PRIVILEGE,
     1305: "the mapping names a procedure or function the database does not have",
-    1064: "the database rejects the mapping's SQL as written",
+    1064: _SYNTAX,
     1290: READ_ONLY,
     1792: READ_ONLY,
     1836: READ_ONLY,
-    1906: "the mapping writes a column the database generates",  # MariaDB
-    3105: "the mapping writes a column the database generates",  # MySQL
+    1906: _GENERATED,  # MariaDB
+    3105: _GENERATED,  # MySQL
 }
 _SCHEMA_MESSAGES = (
-    (re.compile(r"^no such column|^table \S+ has no column named"), _SCHEMA_ERRNOS[1054]),
-    (re.compile(r"^no such table"), _SCHEMA_ERRNOS[1146]),
-    (re.compile(r"^near \S+: syntax error"), _SCHEMA_ERRNOS[1064]),
-    (re.compile(r"^attempt to write a readonly database"), _SCHEMA_ERRNOS[1290]),
-    (re.compile(r"^cannot (insert into|update) generated column", re.IGNORECASE), _SCHEMA_ERRNOS[1906]),
+    (re.compile(r"^no such column|^table \S+ has no column named"), _NO_COLUMN),
+    (re.compile(r"^no such table"), _NO_TABLE),
+    (re.compile(r"^near \S+: syntax error"), _SYNTAX),
+    (re.compile(r"^attempt to write a readonly database"), READ_ONLY),
+    (re.compile(r"^cannot (insert into|update) generated column", re.IGNORECASE), _GENERATED),
 )
 
 

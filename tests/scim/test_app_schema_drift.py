@@ -10,13 +10,16 @@ answered 500, and the log's traceback quoted the statement's bound values."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
+from tests.support.databases import HrDatabase
 from tests.support.scim import CORE_USER, ERROR, HR_MAP, patch_body, scim_client
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +105,38 @@ async def test_a_filter_the_database_refuses_after_a_rename_is_answered_by_the_c
     assert found.status_code == 200, found.text
     assert found.json()["totalResults"] > 0
     assert not tracebacks(logs), tracebacks(logs)
+
+
+@pytest.mark.postgres
+async def test_a_revoked_privilege_is_named_once_in_the_answer_and_the_log(
+    hr_postgres: Any, logs: pytest.LogCaptureFixture
+) -> None:
+    """A gateway whose login may read but no longer write (a grant revoked): 503, and the detail
+    reads "database hr: the gateway's user lacks a privilege ...", where it said "database hr:
+    the database denies ..."."""
+    role = f"drift_{secrets.token_hex(4)}"
+    hr_postgres.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        hr_postgres.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        hr_postgres.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        url = make_url(hr_postgres.url).set(username=role).render_as_string(hide_password=False)
+        reader = HrDatabase(hr_postgres.name, hr_postgres.dialect, url)
+        async with scim_client(reader, raise_app_exceptions=False) as client:
+            patch = patch_body({"op": "replace", "path": "title", "value": "Countess"})
+            refused = await client.patch("/Users/1", json=patch)
+        assert refused.status_code == 503, refused.text
+        detail = refused.json()["detail"]
+        assert detail.startswith("database hr: the gateway's user lacks a privilege the mapping needs"), (
+            detail
+        )
+        warned = [r.getMessage() for r in logs.records if "refuses the mapping's SQL" in r.getMessage()]
+        assert warned and warned[0].startswith(
+            "database hr refuses the mapping's SQL: the gateway's user lacks a privilege"
+        ), warned
+        assert not any("the database denies" in r.getMessage() for r in logs.records)
+    finally:
+        hr_postgres.execute(f"DROP OWNED BY {role}")
+        hr_postgres.execute(f"DROP ROLE {role}")
 
 
 # -- bound values never reach the log -----------------------------------------------------------
