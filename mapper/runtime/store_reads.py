@@ -172,11 +172,17 @@ class StoreReads(StoreBase):
                 )
                 await anyio.sleep(0)
             del keys, cached
-            if naming:
-                try:
-                    await store.reread(naming)
-                except DatabaseUnavailableError:
-                    store.in_doubt.update(naming)
+            await store.reread_or_doubt(naming)
+
+    async def reread_or_doubt(self, keys: list[Key]) -> None:
+        """:meth:`reread` ``keys``, the database's doing changed them; those it cannot be asked
+        about now are left in doubt (read again before they are served by id or written)."""
+        if not keys:
+            return
+        try:
+            await self.reread(keys)
+        except DatabaseUnavailableError:
+            self.in_doubt.update(keys)
 
     async def reread_in_doubt(self) -> None:
         """Read again the objects writes left in doubt (:attr:`in_doubt`), when the database

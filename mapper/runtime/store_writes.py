@@ -277,13 +277,9 @@ class StoreWrites(StoreChecks):
         served by id or written)."""
         for store, found in referring:
             named = dict.fromkeys(map(anchor_key, found.found))
-            keys = [key for key in named if store is not self or key != anchor]  # not the deleted one
-            if not keys:
-                continue
-            try:
-                await store.reread(keys)
-            except DatabaseUnavailableError:
-                store.in_doubt.update(keys)
+            if store is self:
+                named.pop(anchor, None)  # not the deleted one
+            await store.reread_or_doubt(list(named))
 
     async def _current(self, id: str) -> Record:
         """The object ``id`` names, as a write finds it (404 when there is none). A write then
