@@ -257,6 +257,9 @@ class StoreWrites(StoreChecks):
             except NotFoundError:
                 self._forget(anchor)
                 raise
+            except DatabaseUnavailableError:  # in doubt: and so, if it committed, are its cascades
+                self._doubt_referring(anchor, referring)
+                raise
         await self._reread_referring(anchor, referring)
 
     def _referring(self, anchor: Key) -> list[tuple[ObjectStore, Referring]]:
@@ -270,16 +273,34 @@ class StoreWrites(StoreChecks):
             for r in self.referring
         ]
 
+    def _doubt_referring(self, anchor: Key, referring: list[tuple[ObjectStore, Referring]]) -> None:
+        """A delete whose outcome is unknown (its COMMIT may have reached the database and its
+        answer been lost): the objects its transaction found naming the deleted one are left in
+        doubt beside it, read again before they are served by id or written, since the database's
+        ``ON DELETE`` rule changed them in the same commit if it landed. The look-up runs before
+        the row goes, so a delete that reached its COMMIT has found them."""
+        for store, named in self._named(anchor, referring):
+            store.in_doubt.update(named)
+
     async def _reread_referring(self, anchor: Key, referring: list[tuple[ObjectStore, Referring]]) -> None:
         """After a delete committed: read again the objects that named it, so that a report's
         manager does not outlive the manager's row in the cache. The delete stands whatever this
         read meets; objects it cannot read now are left in doubt (read again before they are
         served by id or written)."""
+        for store, named in self._named(anchor, referring):
+            await store.reread_or_doubt(named)
+
+    def _named(
+        self, anchor: Key, referring: list[tuple[ObjectStore, Referring]]
+    ) -> list[tuple[ObjectStore, list[Key]]]:
+        """The keys each store's look-up found naming object ``anchor``, but that object."""
+        named = []
         for store, found in referring:
-            named = dict.fromkeys(map(anchor_key, found.found))
+            keys = dict.fromkeys(map(anchor_key, found.found))
             if store is self:
-                named.pop(anchor, None)  # not the deleted one
-            await store.reread_or_doubt(list(named))
+                keys.pop(anchor, None)  # a user who is their own manager: not the deleted one
+            named.append((store, list(keys)))
+        return named
 
     async def _current(self, id: str) -> Record:
         """The object ``id`` names, as a write finds it (404 when there is none). A write then

@@ -23,7 +23,7 @@ from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.gateway import Gateway
 from mapper.runtime.locks import arrived
 from mapper.runtime.watchdog import Timeouts
-from tests.reliability.support import AUTH, PATCH_OP, ServedGateway, table_rows
+from tests.reliability.support import AUTH, ENTERPRISE, PATCH_OP, ServedGateway, table_rows
 from tests.support.databases import HrDatabase
 from tests.support.hr import hr_plan
 from tests.support.proxy import TcpProxy
@@ -185,3 +185,41 @@ async def test_reading_an_object_in_doubt_again_is_bounded_by_the_writes_deadlin
         shown = await users.get("3")
         assert shown is not None and shown["name"]["givenName"] == third["name"]["givenName"]
         assert users.in_doubt == set()
+
+
+SLOW_DELETE = """
+CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF OLD.given_name = 'Margaret' THEN PERFORM pg_sleep(1.5); END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER slow_delete AFTER DELETE ON employees
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_delete();
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_a_deleted_managers_reports_are_read_again_when_the_deletes_answer_was_lost(
+    hr_postgres: HrDatabase,
+) -> None:
+    """A DELETE of a manager answered 503 whose COMMIT landed: the database's ``ON DELETE SET
+    NULL`` emptied the report's manager in the same commit. The report, asked for by id, must
+    not go on naming the deleted manager (it did, until the next full import: only the manager
+    was left in doubt, and nothing reads it again while no one asks for it)."""
+    hr_postgres.execute(SLOW_DELETE)
+    async with _through(hr_postgres, 4.0) as (gateway, proxy):
+        users = gateway.stores["User"]
+        report = await users.get("6")  # Dennis, whose manager is Margaret (5)
+        assert report is not None and report[ENTERPRISE]["manager"]["value"] == "5"
+        dark = threading.Timer(0.7, proxy.set_mode, ("blackhole",))
+        dark.start()
+        with pytest.raises(DatabaseUnavailableError):
+            await users.delete("5")
+        dark.join()
+        proxy.set_mode("pass")
+        held = "SELECT employee_id, manager_id FROM employees WHERE employee_id IN (5, 6)"
+        assert table_rows(hr_postgres.url, held) == [(6, None)]  # the delete landed
+        shown = await users.get("6")
+        assert shown is not None and "manager" not in shown.get(ENTERPRISE, {}), shown
+        assert await users.get("5") is None
