@@ -83,6 +83,9 @@ class StoreBase:
         #: the single-valued reference attributes naming our objects from the same database
         #: (:class:`Referrer`): the removal of a row changes the objects naming it (ON DELETE SET NULL)
         self.referring: list[Referrer] = []
+        #: how many times the referring types' caches were searched for objects naming ones of
+        #: this type found gone (:meth:`StoreReads.reread_naming`: a pass over each cache)
+        self.naming_searches = 0
         #: (multi index, the store of the objects its items name): the inverse of ``referrers``
         self.targets: list[tuple[int, ObjectStore]] = []
         #: how many times the cache has forgotten an object of this type, and the latest of those

@@ -124,6 +124,28 @@ async def test_a_deleted_managers_reports_lose_it_in_the_other_gateway(pair):
     await first.stores["User"].delete(boss["id"])
     assert manager(first) is None  # no delta ran: the delete read the report again
     await eventually(lambda: manager(second) is None and not users.lookup("id", boss["id"]))
+    # the delete announced the report: the other did not search its whole cache for it as well
+    assert users.naming_searches == 0
+
+
+async def test_a_managers_delete_announced_by_trigger_clears_the_reports_manager(hr_database: HrDatabase):
+    """Another application deletes a manager; ``mapper coherence-ddl``'s trigger announces the
+    row, not what the database's ``ON DELETE SET NULL`` did to the reports (on MariaDB a cascade
+    fires no trigger): the gateway searches its cache for the objects naming the deleted one,
+    without waiting for a sync."""
+    plan = hr_plan(hr_database.dialect)
+    install(hr_database, trigger_ddl(plan, hr_database.dialect))
+    gateway = hr_gateway(hr_database, "auto", 0.1, plan)
+    await gateway.start()
+    try:
+        users = gateway.stores["User"]
+        assert users.lookup("id", "6")[0][ENTERPRISE_USER]["manager"]["value"] == "5"
+        hr_database.execute("DELETE FROM employees WHERE employee_id = 5")
+        await eventually(lambda: not users.lookup("id", "5"))
+        await eventually(lambda: "manager" not in users.lookup("id", "6")[0].get(ENTERPRISE_USER, {}))
+        assert users.naming_searches >= 1
+    finally:
+        await gateway.stop()
 
 
 async def test_own_changes_are_not_applied_again(pair):
@@ -173,11 +195,11 @@ def _rows(*seqs: int, origin: str = "other") -> list[tuple[object, ...]]:
 def test_the_change_log_waits_for_a_number_committed_late_and_gives_it_up_in_time():
     channel = ChangeLogChannel(_Database(), None, "me")  # type: ignore[arg-type]
     channel.floor = 10
-    assert [key for _, key, _ in channel._take(_rows(11, 13))] == [11, 13]
+    assert [key for _, key, _ in channel._take(_rows(11, 13))["other"]] == [11, 13]
     assert channel.floor == 11  # 12 not committed yet: waited for
-    assert [key for _, key, _ in channel._take(_rows(12, 13))] == [12]  # 13 is not applied twice
+    assert [key for _, key, _ in channel._take(_rows(12, 13))["other"]] == [12]  # 13 is not applied twice
     assert channel.floor == 13
-    assert channel._take(_rows(14, origin="me")) == [] and channel.floor == 14  # own change
+    assert channel._take(_rows(14, origin="me")) == {} and channel.floor == 14  # own change
     channel._take(_rows(16))
     assert channel.floor == 14
     channel._gaps[15] -= channel.gap_wait + 1  # 15's transaction rolled back long ago

@@ -46,6 +46,9 @@ MODES = ("auto", "notify", "changelog", "off")
 NAME = "mapper_changes"
 #: A change that names no single object: read the whole object type again.
 RESYNC = "resync"
+#: The origin of the changes ``mapper coherence-ddl``'s triggers announce (another application's
+#: writes); every gateway's is :func:`new_origin`'s.
+TRIGGER_ORIGIN = "trigger"
 #: How many objects one re-read transaction reads at most.
 REREAD_CHUNK = 200
 
@@ -95,14 +98,26 @@ class Applier:
 
     def __init__(self, stores: Iterable[ObjectStore]) -> None:
         self.stores = {store.name: store for store in stores}
-        self._pending: dict[str, dict[Key, None]] = {}  # per type, keys in arrival order
+        # per type, keys in arrival order, each with whether, found gone, the objects naming it
+        # must be searched for (see offer)
+        self._pending: dict[str, dict[Key, bool]] = {}
         self._resync: set[str] = set()
         self._wake = asyncio.Event()
         self.applied = 0  # objects read again since start
         self.resyncs = 0  # object types imported again after a change that named no object
 
-    def offer(self, changes: Iterable[tuple[str, Any, str]]) -> None:
-        """Queue changes (object type, key, op) of another process."""
+    def offer(self, changes: Iterable[tuple[str, Any, str]], origin: str) -> None:
+        """Queue changes (object type, key, op) of another process, published by ``origin``.
+
+        An object read again and found gone had its row deleted, and the database's ``ON DELETE
+        SET NULL`` (or ``CASCADE``) may have changed the objects naming it (a report's manager)
+        without a word. A gateway's delete announces those objects itself, in the same
+        transaction (its look-up by reference), so they come in the same batch; a trigger's does
+        not (a cascade fires no trigger on MariaDB), and only then is each referring type's cache
+        searched for them (:meth:`~mapper.runtime.store.ObjectStore.reread_naming`: a pass over
+        the cache, about half a second of CPU per million objects, which a burst of deletes
+        through one gateway made every other process pay once per batch)."""
+        search = origin == TRIGGER_ORIGIN
         for object_type, anchor, op in changes:
             store = self.stores.get(object_type)
             if store is None:
@@ -111,7 +126,8 @@ class Applier:
             if key is None:
                 self._resync.add(object_type)
             else:
-                self._pending.setdefault(object_type, {})[key] = None
+                pending = self._pending.setdefault(object_type, {})
+                pending[key] = pending.get(key, False) or search
         self._wake.set()
 
     @property
@@ -142,14 +158,14 @@ class Applier:
             while keys:
                 # taken off the queue before the read: a change that arrives while it runs may
                 # have committed after it, and is queued again to be read once more
-                chunk = list(keys)[:REREAD_CHUNK]
+                chunk = {key: keys[key] for key in list(keys)[:REREAD_CHUNK]}
                 for key in chunk:
                     del keys[key]
                 try:
-                    await store.reread(chunk)
+                    await store.reread(list(chunk), naming={key for key, search in chunk.items() if search})
                 except DatabaseUnavailableError:
-                    for key in chunk:  # read them once the database answers again
-                        keys[key] = None
+                    for key, search in chunk.items():  # read them once the database answers again
+                        keys[key] = keys.get(key, False) or search
                     raise
                 except Exception as error:  # noqa: BLE001 - an anchor the column cannot hold...
                     log.warning("%s: could not read changed objects again (%s)", name, type(error).__name__)

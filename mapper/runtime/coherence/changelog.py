@@ -287,18 +287,18 @@ class ChangeLogChannel:
             rows = await self.database.run(partial(_read, since=since))
             self.last_poll = time.monotonic()
             self.polls += 1
-            fresh = self._take(rows)
-            if fresh:
-                self.applier.offer(fresh)
+            for origin, changes in self._take(rows).items():
+                self.applier.offer(changes, origin)
             if len(rows) < PAGE:
                 return
             since = int(rows[-1][0])
 
-    def _take(self, rows: list[tuple[Any, ...]]) -> list[tuple[str, Any, str]]:
-        """The changes of other origins among ``rows`` not seen before; moves the floor."""
+    def _take(self, rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[str, Any, str]]]:
+        """The changes of other origins among ``rows`` not seen before, by origin; moves the
+        floor."""
         assert self.floor is not None
         floor = self.floor
-        changes: list[tuple[str, Any, str]] = []
+        changes: dict[str, list[tuple[str, Any, str]]] = {}
         now = time.monotonic()
         top = floor
         for seq, object_type, anchor, op, origin in rows:
@@ -315,7 +315,8 @@ class ChangeLogChannel:
                 key = json.loads(anchor) if anchor is not None else None
             except ValueError:
                 key = None
-            changes.append((str(object_type), key, RESYNC if key is None else str(op)))
+            change = (str(object_type), key, RESYNC if key is None else str(op))
+            changes.setdefault(str(origin), []).append(change)
         seen, gaps = self._seen, self._gaps
         for seq in range(max(floor + 1, top - MAX_GAPS), top):  # numbers skipped: maybe not committed yet
             if seq not in seen and seq not in gaps:

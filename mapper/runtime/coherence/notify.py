@@ -209,7 +209,7 @@ class NotifyChannel:
         if origin == self.origin:
             return
         self.received += 1
-        self.applier.offer(changes)
+        self.applier.offer(changes, origin)
 
 
 async def _close(connection: Any) -> None:

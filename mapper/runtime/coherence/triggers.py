@@ -23,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapper.plan import Plan, Statement
-from mapper.runtime.coherence import NAME
+from mapper.runtime.coherence import NAME, TRIGGER_ORIGIN
 
 #: plan dialects (``write=``) to sqlglot's dialect names
 _SQLGLOT = {"postgres": "postgres", "sqlite": "sqlite", "mysql": "mysql"}
@@ -45,14 +45,14 @@ BEGIN
   IF TG_OP <> 'INSERT' THEN
     anchor := CASE WHEN padded THEN to_jsonb(rtrim(to_jsonb(OLD) ->> TG_ARGV[1]))
                    ELSE to_jsonb(OLD) -> TG_ARGV[1] END;
-    PERFORM pg_notify('{NAME}', jsonb_build_object('o', 'trigger', 'c',
+    PERFORM pg_notify('{NAME}', jsonb_build_object('o', '{TRIGGER_ORIGIN}', 'c',
       jsonb_build_array(jsonb_build_array(TG_ARGV[0], anchor, 'u')))::text);
   END IF;
   IF TG_OP <> 'DELETE' THEN
     fresh := CASE WHEN padded THEN to_jsonb(rtrim(to_jsonb(NEW) ->> TG_ARGV[1]))
                   ELSE to_jsonb(NEW) -> TG_ARGV[1] END;
     IF TG_OP = 'INSERT' OR fresh IS DISTINCT FROM anchor THEN
-      PERFORM pg_notify('{NAME}', jsonb_build_object('o', 'trigger', 'c',
+      PERFORM pg_notify('{NAME}', jsonb_build_object('o', '{TRIGGER_ORIGIN}', 'c',
         jsonb_build_array(jsonb_build_array(TG_ARGV[0], fresh, 'u')))::text);
     END IF;
   END IF;
@@ -166,8 +166,9 @@ def trigger_ddl(plan: Plan, dialect: str, source: str | None = None) -> str:
         col = _ident(column, dialect)
         for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
             trigger = _slug(name, event[:3])
+            announced = f"'upsert', '{TRIGGER_ORIGIN}'"
             values = ",\n    ".join(
-                f"('{object_type}', {_json(f'{row}.{col}', dialect)}, 'upsert', 'trigger')" for row in rows
+                f"('{object_type}', {_json(f'{row}.{col}', dialect)}, {announced})" for row in rows
             )
             insert = f"INSERT INTO {NAME} (object_type, anchor, op, origin) VALUES\n    {values};"
             out.append(f"DROP TRIGGER IF EXISTS {trigger};")
