@@ -22,6 +22,7 @@ from mapper.language.model import (
     SchemaDecl,
     Source,
     SqlBlock,
+    Stamp,
     Statement,
     ValueMap,
     Writes,
@@ -135,6 +136,8 @@ def object_chunks(obj: ObjectType, text: str) -> list[Chunk]:
         groups[3].append(Chunk(f"tombstone {sql(obj.tombstone.sql)}", 1, obj.tombstone.span.offset))
     if obj.recreate is not None:
         groups[3].append(Chunk(_recreate(obj.recreate), 1, obj.recreate.span.offset))
+    if obj.stamp is not None:
+        groups[3].append(Chunk(_stamp(obj.stamp), 1, obj.stamp.span.offset))
     chunks = [Chunk(f"{header} {{", 0, obj.span.offset)]
     for group in [*groups[:3], *multis, groups[3]]:
         if group:
@@ -306,6 +309,12 @@ def _recreate(recreate: Recreate) -> str:
     if recreate.assignments:
         return f"recreate revive set {_assignments(recreate.assignments)}"
     return "recreate revive"
+
+
+def _stamp(stamp: Stamp) -> str:
+    if stamp.value is None:
+        return f"stamp {stamp.column.spelling}"
+    return f"stamp {_assignments((stamp.value,))}"
 
 
 # -- tokens -------------------------------------------------------------------------------------

@@ -271,6 +271,17 @@ class Recreate(Node):
     span: Span
 
 
+class Stamp(Node):
+    """``stamp COLUMN [= VALUE]``: every row the gateway writes through ``write table`` (its
+    insert, its update, each ``set`` rule) gets ``COLUMN`` set to the time of the write.
+    ``value`` is the ``= VALUE`` part, as an assignment to the column (a bare SQL word or an
+    ``sql\"\"\"...\"\"\"`` expression); None: the target dialect's ``CURRENT_TIMESTAMP``."""
+
+    column: Name
+    value: Assignment | None = None
+    span: Span
+
+
 class MultiValued(Node):
     """``multi ATTR [reference T] { import sql... add ... remove ... }``: a multi-valued attribute
     (group members, or emails, roles...) kept in a child table. The import query's first column is
@@ -309,6 +320,7 @@ class ObjectType(Node):
     delete: Deprovision | None = None
     tombstone: Tombstone | None = None
     recreate: Recreate | None = None
+    stamp: Stamp | None = None
     id_source: Name | None = None
     span: Span
 

@@ -155,6 +155,7 @@ class ModelBuilder(AttributeRules, WriteRules):
             delete=self._value(found, "delete"),
             tombstone=self._value(found, "tombstone"),
             recreate=self._value(found, "recreate"),
+            stamp=self._value(found, "stamp"),
             id_source=self._value(found, "id"),
             span=self._span(meta),
         )

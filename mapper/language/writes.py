@@ -1,5 +1,5 @@
-"""The model builder's rules for SQL statements, writes, deprovisioning, tombstones and
-recreate policies."""
+"""The model builder's rules for SQL statements, writes, deprovisioning, tombstones, recreate
+policies and stamps."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ from mapper.language.model import (
     ProcedureCall,
     Recreate,
     SqlBlock,
+    Stamp,
     Tombstone,
     Writes,
 )
 
 
 class WriteRules(Builder):
-    """``write``, ``disable``, ``delete``, ``tombstone`` and ``recreate`` items and their statements."""
+    """``write``, ``disable``, ``delete``, ``tombstone``, ``recreate`` and ``stamp`` items and their
+    statements."""
 
     # -- statements and writes ------------------------------------------------------------------
 
@@ -117,3 +119,11 @@ class WriteRules(Builder):
     def recreate_conflict(self, meta: Meta, children: list[Any]) -> Item:
         span = self._span(meta)
         return Item("recreate", Recreate(policy="conflict", span=span), span)
+
+    def stamp_value(self, meta: Meta, children: list[Assignment]) -> Item:
+        span = self._span(meta)
+        return Item("stamp", Stamp(column=children[0].column, value=children[0], span=span), span)
+
+    def stamp_now(self, meta: Meta, children: list[Token]) -> Item:
+        span = self._span(meta)
+        return Item("stamp", Stamp(column=self._name(children[0]), span=span), span)

@@ -118,6 +118,11 @@ KEYWORDS: dict[str, tuple[str, str]] = {
     ),
     "revive": ("`recreate revive`: a create that meets a deleted row brings it back.", _SOFT),
     "conflict": ("`recreate conflict`: a create that meets a deleted row fails with 409.", _SOFT),
+    "stamp": (
+        "`stamp COLUMN [= VALUE]`: every write of the gateway sets the column to the time of the "
+        "write (CURRENT_TIMESTAMP): the watermark and `meta.lastModified` move with its writes.",
+        "stamp",
+    ),
 }
 
 
