@@ -13,6 +13,7 @@ does not select is a warning (MAP240): only ``lint --db`` can tell whether the t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
@@ -27,6 +28,9 @@ from mapper.diagnostics import Span
 from mapper.language.model import Assignment, Deprovision
 from mapper.plan import PlanDeprovision, Statement
 
+if TYPE_CHECKING:
+    from mapper.compiler.stamp import Stamped
+
 
 def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run against
     ctx: Context,
@@ -37,11 +41,13 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
     projection: Projection,
     table: exp.Table | None,
     anchor_column: exp.Identifier | None,
+    stamp: Stamped | None,
     what: str,
     span: Span,
 ) -> PlanDeprovision | None:
     """The plan rule for ``rule`` (``default`` when absent). ``delete`` is the object's delete
-    statement; ``declared`` says whether the mapping declares one (so a missing one failed)."""
+    statement; ``declared`` says whether the mapping declares one (so a missing one failed). A
+    ``set`` rule also sets the ``stamp`` column, unless it sets that column itself."""
     action = rule.action if rule is not None else default
     if rule is None and action == "row" and delete is None:
         action = "ignore"
@@ -72,7 +78,7 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
     assignments = set_assignments(ctx, rule.assignments, projection, table, f"{what} set")
     if assignments is None:
         return None
-    update = render_statement(ctx, build_set(table, assignments, anchor_column), where, what)
+    update = render_statement(ctx, build_set(table, stamped(assignments, stamp), anchor_column), where, what)
     return PlanDeprovision(action="set", statement=update) if update else None
 
 
@@ -135,6 +141,15 @@ def set_value(ctx: Context, assignment: Assignment, what: str) -> exp.Expr | Non
         )
         return None
     return parsed
+
+
+def stamped(
+    assignments: list[tuple[exp.Identifier, exp.Expr]], stamp: Stamped | None
+) -> list[tuple[exp.Identifier, exp.Expr]]:
+    """``assignments`` and the stamp's, unless they set the stamped column themselves."""
+    if stamp is None or any(stamp.sets(column) for column, _ in assignments):
+        return assignments
+    return [*assignments, stamp.pair()]
 
 
 def table_column(projection: Projection, table: exp.Table, name: str) -> exp.Identifier:

@@ -16,6 +16,7 @@ from mapper.compiler.hints import suggest
 from mapper.compiler.multi import compile_multi
 from mapper.compiler.paths import PathError, Resolver
 from mapper.compiler.projection import Output, Projection, project
+from mapper.compiler.stamp import compile_stamp
 from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
 from mapper.diagnostics import Span
@@ -98,7 +99,8 @@ def compile_object(
     by_unique = _unique_lookups(ctx, placed, query_attribute, projection, span, what)
     by_reference = _reference_lookups(ctx, placed, projection, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
-    writes = compile_writes(ctx, obj, projection, table, placed, key) if anchor is not None else None
+    stamp = compile_stamp(ctx, obj, projection, table)
+    writes = compile_writes(ctx, obj, projection, table, placed, key, stamp) if anchor is not None else None
     multi = tuple(compile_multi(ctx, m, resolver, _alive(ctx, m.reference, others)) for m in obj.multi)
     soft = None
     if stone is not None and table is not None and anchor is not None and query_attribute is not None:
@@ -114,6 +116,7 @@ def compile_object(
                 projection.identifier(anchor_column),
                 query_attribute,
                 _updated_columns(placed),
+                stamp,
             )
     if (
         ctx.errors() > before
@@ -206,10 +209,12 @@ def _updated_columns(attributes: tuple[PlanAttribute, ...]) -> set[str]:
 
 def _quoted_columns(obj: ObjectType) -> frozenset[str]:
     """The column names ``obj`` writes as quoted identifiers: attribute columns and the columns of
-    its ``set`` rules (those the import does not select are still written as quoted)."""
+    its ``set`` rules and its ``stamp`` (those the import does not select are still written as quoted)."""
     names = [line.column for line in obj.attributes]
     for rule in (obj.disable, obj.delete, obj.recreate):
         names += [a.column for a in (rule.assignments if rule is not None else ())]
+    if obj.stamp is not None:
+        names.append(obj.stamp.column)
     return frozenset(name.value for name in names if name.written is not None)
 
 

@@ -26,9 +26,10 @@ from sqlglot import exp
 
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
-from mapper.compiler.deprovision import build_set, set_assignments
+from mapper.compiler.deprovision import build_set, set_assignments, stamped
 from mapper.compiler.derive import placeholder
 from mapper.compiler.projection import Projection, project
+from mapper.compiler.stamp import Stamped
 from mapper.compiler.statements import render_statement
 from mapper.diagnostics import Span
 from mapper.language.model import Assignment, ObjectType
@@ -179,9 +180,10 @@ def compile_policy(  # noqa: PLR0913 - the tombstone and everything a revive wri
     anchor_column: exp.Identifier,
     query_attribute: PlanAttribute,
     updated: set[str],
+    stamp: Stamped | None = None,
 ) -> PlanTombstone | None:
     """The plan's soft-delete rules. ``updated``: the table columns (lowercase) the object's
-    update writes, which a revive need not clear."""
+    update writes, which a revive need not clear; ``stamp``: the column a revive stamps too."""
     recreate = obj.recreate
     policy = recreate.policy if recreate is not None else "revive"
     find = None
@@ -231,7 +233,10 @@ def compile_policy(  # noqa: PLR0913 - the tombstone and everything a revive wri
     revive = None
     if clears:
         revive = render_statement(
-            ctx, build_set(table, clears, anchor_column), where, f"{obj.name.value} recreate revive"
+            ctx,
+            build_set(table, stamped(clears, stamp), anchor_column),
+            where,
+            f"{obj.name.value} recreate revive",
         )
         if revive is None:
             return None

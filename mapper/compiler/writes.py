@@ -31,6 +31,7 @@ from mapper.compiler.derive import anchor_equals, placeholder
 from mapper.compiler.dialects import output_into, read_back_output
 from mapper.compiler.projection import Output, Projection
 from mapper.compiler.sqltext import copy_tree
+from mapper.compiler.stamp import Stamped
 from mapper.compiler.statements import Returning, explicit, render_statement
 from mapper.language.model import ObjectType
 from mapper.language.model import Writes as WritesNode
@@ -45,11 +46,16 @@ class Binding:
     param: str
 
 
-def build_insert(table: exp.Table, bindings: list[Binding]) -> exp.Insert:
+def build_insert(table: exp.Table, bindings: list[Binding], stamp: Stamped | None = None) -> exp.Insert:
     columns = [copy_tree(b.column) for b in bindings]
-    values = exp.Tuple(expressions=[placeholder(b.param) for b in bindings])
+    values: list[exp.Expr] = [placeholder(b.param) for b in bindings]
+    if stamp is not None and not any(stamp.sets(b.column) for b in bindings):
+        column, value = stamp.pair()
+        columns.append(column)
+        values.append(value)
+    row = exp.Tuple(expressions=values)
     schema = exp.Schema(this=copy_tree(table), expressions=columns)
-    return exp.Insert(this=schema, expression=exp.Values(expressions=[values]))
+    return exp.Insert(this=schema, expression=exp.Values(expressions=[row]))
 
 
 def add_returning(
@@ -68,13 +74,16 @@ def add_returning(
 
 
 def build_update(
-    table: exp.Table, bindings: list[Binding], anchor_column: exp.Identifier
+    table: exp.Table, bindings: list[Binding], anchor_column: exp.Identifier, stamp: Stamped | None = None
 ) -> exp.Update | None:
     if not bindings:
         return None
     sets = [
         exp.EQ(this=exp.Column(this=copy_tree(b.column)), expression=placeholder(b.param)) for b in bindings
     ]
+    if stamp is not None and not any(stamp.sets(b.column) for b in bindings):
+        column, value = stamp.pair()
+        sets.append(exp.EQ(this=exp.Column(this=column), expression=value))
     where = exp.Where(this=anchor_equals(anchor_column))
     return exp.Update(this=copy_tree(table), expressions=sets, where=where)
 
@@ -103,23 +112,25 @@ def compile_writes(
     table: exp.Table | None,
     attributes: tuple[PlanAttribute, ...],
     anchor: Output,
+    stamp: Stamped | None = None,
 ) -> Writes | None:
     """The object's insert, update and delete (derived from ``write table`` or explicit) and its
-    deprovisioning rules, or ``None`` after reporting why not."""
+    deprovisioning rules, or ``None`` after reporting why not. ``stamp``: the column every derived
+    statement that writes the row sets to the time of the write (:mod:`mapper.compiler.stamp`)."""
     before = ctx.errors()
     assert obj.anchor is not None
     anchor_column = _anchor_column(ctx, obj, projection, table, anchor)
     insert_ = update_ = delete_ = None
     insert_columns: tuple[tuple[str, str], ...] = ()
     if obj.writes is not None and table is not None and anchor_column is not None:
-        insert_, update_, delete_ = _derived(ctx, obj, table, projection, attributes, anchor_column)
+        insert_, update_, delete_ = _derived(ctx, obj, table, projection, attributes, anchor_column, stamp)
         if insert_ is not None:
             insert_columns = tuple((b.column.name, b.param) for b in _bindings(attributes, projection))
     elif obj.writes is not None:
         insert_, update_, delete_ = _explicit(ctx, obj, obj.writes, attributes)
     name = obj.name.value
     declared = obj.writes is not None and (obj.writes.table is not None or obj.writes.delete is not None)
-    common = (declared, projection, table, anchor_column)
+    common = (declared, projection, table, anchor_column, stamp)
     disable = compile_deprovision(ctx, obj.disable, "ignore", delete_, *common, f"{name} disable", obj.span)
     removal = compile_deprovision(ctx, obj.delete, "row", delete_, *common, f"{name} delete", obj.span)
     if ctx.errors() > before or disable is None or removal is None:
@@ -154,6 +165,7 @@ def _derived(
     projection: Projection,
     attributes: tuple[PlanAttribute, ...],
     anchor_column: exp.Identifier,
+    stamp: Stamped | None,
 ) -> tuple[Statement | None, Statement | None, Statement | None]:
     assert obj.anchor is not None and obj.writes is not None
     span, name = obj.writes.span, obj.name.value
@@ -165,7 +177,7 @@ def _derived(
         inserted.append(Binding(anchor_column, "anchor"))
     insert_stmt = None
     if inserted:
-        new = build_insert(table, inserted)
+        new = build_insert(table, inserted, stamp)
         returning: Returning = None
         if generation == "database":
             new, returning = add_returning(new, anchor_column, ctx.write)
@@ -176,7 +188,7 @@ def _derived(
             insert_stmt = insert_stmt.model_copy(update={"sql": batch})
     immutable = {a.column for a in attributes if a.mutability == "immutable"}
     changed = [b for b in bindings if b.column.name.lower() != anchor_name and b.param not in immutable]
-    changes = build_update(table, changed, anchor_column)
+    changes = build_update(table, changed, anchor_column, stamp)
     update_stmt = render_statement(ctx, changes, span, f"{name} update") if changes is not None else None
     delete_stmt = render_statement(ctx, build_delete(table, anchor_column), span, f"{name} delete")
     return insert_stmt, update_stmt, delete_stmt

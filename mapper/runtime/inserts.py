@@ -6,7 +6,8 @@ An attribute sent as ``null`` is left out like an absent one: RFC 7643 §2.5 mak
 ("unassigned"), and a NULL the client wants stored is what a column without a DEFAULT holds anyway.
 Only a derived insert (``write table``) is reshaped: the plan lists its attribute columns
 (``PlanObject.insert_columns``). Explicit ``write { insert sql ... }`` statements and stored
-procedures are the mapping's own SQL and always bind every parameter. The anchor is never left out.
+procedures are the mapping's own SQL and always bind every parameter. The anchor is never left out,
+nor a value the mapping writes itself (a ``stamp``).
 
 Each shape is the plan's statement parsed by sqlglot in the target dialect with the absent
 (column, value) pairs removed, so identifiers still come only from the compiled mapping and values
@@ -86,12 +87,14 @@ class Inserts:
         insert = next(t for t in copies if isinstance(t, exp.Insert))
         pairs = _pairs(insert)
         assert pairs is not None
-        kept = [(c, v) for c, v in pairs if statement.value_of(v.name[1:]) not in absent]
+        kept = [(c, v) for c, v in pairs if not _is_param(v) or statement.value_of(v.name[1:]) not in absent]
         if not kept:  # INSERT () VALUES () is not portable: bind the NULLs as before
             return statement
         insert.this.set("expressions", [c for c, _ in kept])
         insert.expression.expressions[0].set("expressions", [v for _, v in kept])
-        dropped = {v.name[1:] for c, v in pairs} - {v.name[1:] for _, v in kept}
+        dropped = {v.name[1:] for c, v in pairs if _is_param(v)} - {
+            v.name[1:] for _, v in kept if _is_param(v)
+        }
         return statement.model_copy(
             update={
                 "sql": _render(copies, self.read),
@@ -101,15 +104,16 @@ class Inserts:
 
 
 def _pairs(insert: exp.Insert) -> list[tuple[exp.Expr, exp.Expr]] | None:
-    """The (column, ``:param``) pairs of ``INSERT INTO t (columns) VALUES (params)``, or None for
-    any other form."""
+    """The (column, value) pairs of ``INSERT INTO t (columns) VALUES (values)``, each value a
+    ``:param`` or what the compiled mapping writes itself (a ``stamp``'s ``CURRENT_TIMESTAMP``,
+    never left out), or None for any other form."""
     schema, values = insert.this, insert.expression
     if not isinstance(schema, exp.Schema) or not isinstance(values, exp.Values):
         return None
     if len(values.expressions) != 1 or not isinstance(values.expressions[0], exp.Tuple):
         return None
     row = values.expressions[0].expressions
-    if len(row) != len(schema.expressions) or not all(_is_param(v) for v in row):
+    if len(row) != len(schema.expressions) or not any(_is_param(v) for v in row):
         return None
     return [(column, value) for column, value in zip(schema.expressions, row, strict=True)]
 

@@ -29,6 +29,11 @@ CASES.append((FLAGS, ("postgres", "tsql", "oracle")))
 QUOTED = FIXTURES / "quoted.map"
 CASES.append((QUOTED, ("postgres", "mysql", "tsql")))
 
+#: `stamp`: every derived statement that writes a row sets the watermark column (CURRENT_TIMESTAMP
+#: in the target dialect; CURRENT_TIMESTAMP(6) on MySQL), a soft delete and a revive included.
+STAMPED = FIXTURES / "stamped.map"
+CASES.append((STAMPED, ("sqlite", "postgres", "mysql", "tsql", "oracle")))
+
 
 def check_sql(dialect: str, golden: Golden) -> None:
     cases = [path for path, dialects in CASES if dialect in dialects]

@@ -87,3 +87,29 @@ def test_explicit_inserts_are_never_reshaped() -> None:
     assert obj.insert_columns == ()
     inserts = Inserts(obj, "sqlite")
     assert inserts.for_values({"login": "a"}) is obj.insert  # binds :shown as NULL, as written
+
+
+STAMPED = FIXTURES / "stamped.map"
+
+
+@pytest.mark.parametrize(
+    ("write", "now"),
+    [
+        ("sqlite", "CURRENT_TIMESTAMP"),
+        ("postgres", "CURRENT_TIMESTAMP"),
+        ("mysql", "CURRENT_TIMESTAMP(6)"),
+        ("tsql", "GETDATE()"),
+        ("oracle", "CURRENT_TIMESTAMP"),
+    ],
+)
+def test_a_stamp_stays_when_absent_attributes_leave(write: str, now: str) -> None:
+    """A ``stamp`` is a value the mapping writes itself, not a parameter: a create without
+    displayName leaves that column to its DEFAULT and still stamps updated_at (the shape was not
+    reshaped at all once the insert held anything but parameters, so absent columns bound NULL)."""
+    plan, diagnostics = compile_file(STAMPED, write=write)
+    assert plan is not None and not diagnostics
+    inserts = Inserts(plan.object("User"), BACKENDS[write])
+    shaped = inserts.for_values({"user_name": "ann", "locked": False})
+    assert "display_name" not in shaped.sql and "display_name" not in shaped.params
+    assert "(user_name, locked, updated_at)" in shaped.sql and f"(:user_name, :locked, {now})" in shaped.sql
+    assert shaped.params == ("user_name", "locked")
