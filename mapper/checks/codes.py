@@ -120,6 +120,20 @@ DELETE_LIKE_DISABLE = _e(
 RECREATE_WITHOUT_TOMBSTONE = _w(
     "MAP186", "recreate-without-tombstone", "'recreate' on an object that has no soft delete"
 )
+# stamps
+STAMP_WITHOUT_WRITE_TABLE = _e(
+    "MAP187",
+    "stamp-without-write-table",
+    "'stamp' on an object whose writes are not derived from 'write table'",
+)
+STAMP_COLUMN_WRITTEN = _e(
+    "MAP188",
+    "stamp-column-written",
+    "the stamped column is also written otherwise: an attribute, the anchor, a 'set' rule",
+)
+STAMP_NOT_TIME = _e(
+    "MAP189", "stamp-not-time", "'stamp' writes a literal, or a column mapped as something other than a time"
+)
 INLINE_PASSWORD = _w("MAP401", "inline-password", "a database URL in the file contains a password")
 WRITABLE_WITHOUT_WRITE = _w(
     "MAP402", "writable-without-write", "attributes are mapped for export but the object has no 'write'"
@@ -183,6 +197,9 @@ CODES: tuple[Code, ...] = (
     SET_VALUE_MISMATCH,
     DELETE_LIKE_DISABLE,
     RECREATE_WITHOUT_TOMBSTONE,
+    STAMP_WITHOUT_WRITE_TABLE,
+    STAMP_COLUMN_WRITTEN,
+    STAMP_NOT_TIME,
     INLINE_PASSWORD,
     WRITABLE_WITHOUT_WRITE,
     PASSWORD_IMPORTED,

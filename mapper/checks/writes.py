@@ -1,15 +1,18 @@
-"""Writes and deprovisioning: a derived ``set``/``row`` rule needs something to run against, and an
-object whose attributes are writable should say how to write them."""
+"""Writes and deprovisioning: a derived ``set``/``row`` rule needs something to run against, an
+object whose attributes are writable should say how to write them, and a ``stamp`` needs derived
+statements to stamp, a column nothing else writes, and a time to write."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from mapper.checks import codes
-from mapper.checks.analysis import Analysis
+from mapper.checks.analysis import Analysis, ObjectPaths
+from mapper.checks.scimpaths import Resolved
 from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic
-from mapper.language.model import Deprovision, MappingFile, ObjectType
+from mapper.language.layout import literal
+from mapper.language.model import Deprovision, MappingFile, ObjectType, ProcedureCall, Stamp
 
 
 def check_deprovision(analysis: Analysis) -> Iterator[Diagnostic]:
@@ -54,3 +57,109 @@ def _writable_without_write(mapping: MappingFile, obj: ObjectType) -> Iterator[D
             f"{obj.name.value} maps {plural(len(writable), 'attribute')} for export but has no 'write'",
             "add 'write table TABLE', or map them import-only with '<-'",
         )
+
+
+#: SCIM types a time can be kept as: a dateTime, or the text of one (SQLite keeps times as text)
+_TIME_TYPES = frozenset({"datetime", "string"})
+
+
+def check_stamp(analysis: Analysis) -> Iterator[Diagnostic]:
+    """``stamp COLUMN [= VALUE]``: the gateway adds the column to the statements it derives from
+    ``write table``, so there must be one (MAP187); the column is the gateway's alone to write
+    on each write, so nothing else may write it (MAP188); and what it writes is the time of the
+    write, so neither a literal nor a column mapped as a number, a flag or bytes (MAP189)."""
+    for paths in analysis.objects:
+        obj = paths.obj
+        if obj.stamp is not None:
+            yield from _stamp_table(analysis.file, obj, obj.stamp)
+            yield from _stamp_written(analysis.file, obj, obj.stamp)
+            yield from _stamp_time(analysis.file, paths, obj.stamp)
+
+
+def _stamp_table(file: str, obj: ObjectType, stamp: Stamp) -> Iterator[Diagnostic]:
+    writes, name, column = obj.writes, obj.name.value, stamp.column.value
+    if writes is not None and writes.table is not None:
+        return
+    if writes is None:
+        message = f"'stamp {column}' on {name}, which has no 'write': nothing of it is written to stamp"
+        hint = "add 'write table TABLE', or remove 'stamp'"
+    else:
+        calls = [s for s in (writes.insert, writes.update, writes.delete) if isinstance(s, ProcedureCall)]
+        own = "stored procedures" if calls else "statements"
+        message = (
+            f"'stamp {column}' on {name}, whose writes are its own {own} ('write {{ ... }}'): "
+            "the gateway cannot add the column to them"
+        )
+        hint = (
+            f"set {column} in each of them ({column} = CURRENT_TIMESTAMP) or by a trigger, and remove "
+            "'stamp'; or write 'write table TABLE' and let the gateway derive its statements"
+        )
+    yield codes.STAMP_WITHOUT_WRITE_TABLE.at(file, stamp.span, message, hint)
+
+
+def _stamp_written(file: str, obj: ObjectType, stamp: Stamp) -> Iterator[Diagnostic]:
+    column, name = stamp.column.value, obj.name.value
+    same = column.lower()
+    if obj.anchor is not None and obj.anchor.column.value.lower() == same:
+        yield codes.STAMP_COLUMN_WRITTEN.at(
+            file,
+            stamp.column.span,
+            f"{name} stamps its anchor '{column}': every write would change the row's key",
+            f"stamp the table's last-modified column, not {column}",
+        )
+    for line in obj.attributes:
+        if line.column.value.lower() == same and line.direction != "import":
+            arrow = "<->" if line.direction == "both" else "->"
+            yield codes.STAMP_COLUMN_WRITTEN.at(
+                file,
+                line.span,
+                f"{line.path.value} {arrow} {line.column.value}: a client's value would be written to the "
+                f"column {name} stamps with the time of each write",
+                f"map it import-only ({line.path.value} <- {line.column.value}): the gateway sets it",
+            )
+    rules = (("disable set", obj.disable), ("delete set", obj.delete), ("recreate revive set", obj.recreate))
+    for keyword, rule in rules:
+        for assignment in rule.assignments if rule is not None else ():
+            if assignment.column.value.lower() != same:
+                continue
+            if keyword == "delete set":
+                why = "the row a delete leaves would not tell a deleted row from a stamped one"
+                hint = f"let 'delete set' write a column of its own (deleted_at, a status), not {column}"
+            else:
+                why = f"'stamp' already sets {column} on every write, this one included"
+                hint = f"remove {column} from '{keyword}'"
+            yield codes.STAMP_COLUMN_WRITTEN.at(
+                file, assignment.column.span, f"'{keyword}' writes the stamped column {column}: {why}", hint
+            )
+
+
+def _stamp_time(file: str, paths: ObjectPaths, stamp: Stamp) -> Iterator[Diagnostic]:
+    column = stamp.column.value
+    value = stamp.value
+    if value is not None and value.expression is None:
+        yield codes.STAMP_NOT_TIME.at(
+            file,
+            value.span,
+            f"'stamp {column}' writes the literal {literal(value.value)}: every write would set the same "
+            "value, so the column would not say when a row changed",
+            f"write 'stamp {column}' (CURRENT_TIMESTAMP), or an SQL expression for the time: "
+            f'stamp {column} = sql"""..."""',
+        )
+    for line, resolved in paths.attributes:
+        if line.column.value.lower() != column.lower():
+            continue
+        kind = line.type.value if line.type is not None else _resolved_type(resolved)
+        if kind is None or kind.lower() in _TIME_TYPES:
+            continue
+        yield codes.STAMP_NOT_TIME.at(
+            file,
+            (line.type or line.path).span,
+            f"{line.path.value} reads the stamped column {line.column.value} as {kind}: a stamp writes the "
+            "time of each write, not a number, a flag or bytes (a row version is no time)",
+            f"stamp a timestamp column, and map it as dateTime ({line.path.value} <- {line.column.value} "
+            "dateTime); a row version maintained by the database needs no stamp",
+        )
+
+
+def _resolved_type(resolved: object) -> str | None:
+    return resolved.target.type if isinstance(resolved, Resolved) else None

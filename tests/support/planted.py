@@ -234,6 +234,27 @@ CASES: list[Case] = [
         [("  delete row\n}\n\nobject Group", "  delete row\n  recreate conflict\n}\n\nobject Group")],
         [("MAP186", "recreate", 0)],
     ),
+    # stamps
+    (
+        "stamp-without-write-table",
+        [
+            (
+                "  write table groups\n  delete row\n}",
+                "  write { insert call add_group(:name) }\n  stamp updated_at\n}",
+            )
+        ],
+        [("MAP187", "stamp updated_at", 0)],
+    ),
+    (
+        "stamp-column-written",
+        [("  delete row\n}\n\nobject Group", "  delete row\n  stamp employee_id\n}\n\nobject Group")],
+        [("MAP188", "employee_id\n}", 0)],
+    ),
+    (
+        "stamp-not-time",
+        [("  delete row\n}\n\nobject Group", '  delete row\n  stamp updated_at = "now"\n}\n\nobject Group')],
+        [("MAP189", 'updated_at = "now"', 0)],
+    ),
     # security
     (
         "inline-password",

@@ -70,6 +70,12 @@ GENERATED_WRITTEN = Code(
     _E,
     "an attribute is written to a column the database generates (GENERATED ALWAYS AS ...)",
 )
+STAMP_COLUMN_TYPE = Code(
+    "MAP316",
+    "stamp-column-type",
+    _E,
+    "the stamped column holds no time: numbers, flags, bytes, or whole days",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -99,4 +105,5 @@ CODES = (
     STRUCTURED_COLUMN,
     ANCHOR_COLUMN,
     GENERATED_WRITTEN,
+    STAMP_COLUMN_TYPE,
 )

@@ -1,4 +1,4 @@
-"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP315.
+"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP316.
 
 A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
 ``string``) written to a numeric or date column passes every other check: the statements prepare,
@@ -28,6 +28,9 @@ A generated column (``GENERATED ALWAYS AS (...) STORED``/``VIRTUAL``) is read, n
 attribute mapped to it both ways made the database refuse every write of the object, since a
 write states the whole row. PostgreSQL refuses the statements when lint prepares them (MAP304);
 MariaDB/MySQL and SQLite only when they run. An error (MAP315), on every dialect.
+
+``stamp COLUMN`` sets the column to the time of each write: a column of numbers (a row version),
+flags or bytes cannot hold one, and a ``DATE`` keeps no time of day. An error (MAP316).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from mapper.lint.database.codes import (
     ANCHOR_COLUMN,
     BINARY_COLUMN,
     GENERATED_WRITTEN,
+    STAMP_COLUMN_TYPE,
     STRING_INTO_TYPED_COLUMN,
     STRUCTURED_COLUMN,
 )
@@ -158,6 +162,42 @@ def check_generated_columns(
             "generates: it refuses every write of the object",
             hint=f"map it import-only: {mapping.path.value} <- {mapping.column.value}",
         )
+
+
+def check_stamp_column(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+) -> Iterator[Diagnostic]:
+    """MAP316 when the column ``stamp`` sets to the time of each write holds no time: numbers
+    (a row version), flags, bytes, or days (a ``DATE`` keeps no time of day, so every write of
+    one day would carry the same stamp and a delta past the first would miss the others). A
+    column the table does not have is the statements' (MAP302, when they are proven)."""
+    from sqlalchemy import types
+
+    stamp = obj.stamp
+    if stamp is None:
+        return
+    name = stamp.column.value.lower()
+    attribute = next((a for a in compiled.attributes if a.column.lower() == name and a.target_column), None)
+    target = (
+        attribute.target_column if attribute is not None and attribute.target_column else stamp.column.value
+    )
+    column = table.columns.get(target.lower())
+    if column is None:
+        return
+    kind = column["type"]
+    if isinstance(kind, types.DateTime | types.String) or not isinstance(
+        kind, types.Integer | types.Numeric | types.Float | types.Boolean | types._Binary | types.Date
+    ):
+        return
+    holds = "days" if isinstance(kind, types.Date) else _holds(kind) or "no time"
+    yield STAMP_COLUMN_TYPE.at(
+        file,
+        stamp.column.span,
+        f"'stamp {stamp.column.value}' sets column '{column['name']}' of {table.name} to the time of each "
+        f"write, but it holds {holds} ({type_name(kind)})",
+        hint="stamp a timestamp column (TIMESTAMP, DATETIME(6), timestamptz); a row version the database "
+        "maintains itself needs no stamp",
+    )
 
 
 def check_anchor_column(

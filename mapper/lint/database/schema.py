@@ -25,6 +25,7 @@ from mapper.lint.database.columntypes import (
     check_binary_columns,
     check_column_types,
     check_generated_columns,
+    check_stamp_column,
     check_structured_columns,
 )
 from mapper.lint.database.transforms import check_transforms
@@ -67,6 +68,7 @@ def _check_object(
                 yield from check_structured_columns(file, obj, compiled, table)
                 yield from check_anchor_column(file, obj, compiled, table)
                 yield from check_generated_columns(file, obj, compiled, table)
+                yield from check_stamp_column(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
