@@ -48,6 +48,7 @@ class Column:
     length: int | None = None
     values: tuple[str, ...] = ()  # an ENUM's or a CHECK (c IN (...))'s values
     seen: bool = False  # values not declared but read from the rows (a status column)
+    default: str | None = None  # the DEFAULT expression as the database gives it back
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ def _column(
         generated=generated,
         length=length if isinstance(length, int) else None,
         values=values,
+        default=None if default is None else str(default),
     )
 
 

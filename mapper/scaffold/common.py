@@ -45,10 +45,19 @@ def common(
         attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime"))
         if column.kind == "timestamp" or column.sql_type.upper() == "TEXT":
             draft.delta = column.name
-            notes.append(
-                f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
-                "every writer (or a trigger) must set it"
-            )
+            if _days(column):  # a DATE keeps no time of day: no stamp can say which write came last
+                notes.append(
+                    f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
+                    f"{column.name} holds days ({column.sql_type}), so every writer (or a trigger) must "
+                    "set it, and changes made on the day of the last delta wait for the full import"
+                )
+            else:
+                draft.stamp = _stamp(column)
+                notes.append(
+                    f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
+                    f"the gateway sets it on each of its writes (stamp), every other writer must set it "
+                    "too (a trigger that also sets it on the gateway's writes is harmless)"
+                )
         break
     if deletion is not None:
         assignment, why, draft.revive = deletion
@@ -113,6 +122,21 @@ def common(
             f"{what}: column {table.name}.{column.name} is required; mapped to a custom attribute ext.{name}"
         )
     return draft
+
+
+def _days(column: Column) -> bool:
+    """Whether ``column`` holds days (``DATE``), not times."""
+    return column.kind == "timestamp" and column.sql_type.upper().split("(")[0].strip() == "DATE"
+
+
+def _stamp(column: Column) -> str:
+    """``COLUMN``, or ``COLUMN = sql\"\"\"DEFAULT\"\"\"`` for text times (SQLite) whose default
+    writes them in a form of its own (``strftime('%Y-%m-%dT%H:%M:%fZ', 'now')``): text compares
+    as text, so the gateway's stamps must look like the column's other values."""
+    default = column.default or ""
+    if column.kind == "text" and "strftime(" in default.lower() and '"""' not in default:
+        return f'{column.name} = sql"""{default.strip()}"""'
+    return column.name
 
 
 def _camel(name: str) -> str:

@@ -59,6 +59,7 @@ class ObjectDraft:
     unmapped: list[str] = field(default_factory=list)  # comment lines (without '# ')
     multis: list[Multi] = field(default_factory=list)
     delta: str | None = None  # the watermark column
+    stamp: str | None = None  # what follows ``stamp``: the watermark column [= the time it is set to]
     delete: str = "row"  # the words after ``delete``
     recreate: bool = False
     revive: str = ""  # the assignment after ``recreate revive set``, if the compiler needs one

@@ -127,6 +127,8 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
     lines += ["", f"  write table {q.write_table(obj.table.name)}", f"  delete {obj.delete}"]
     if obj.recreate:
         lines.append(f"  recreate revive set {obj.revive}" if obj.revive else "  recreate revive")
+    if obj.stamp:
+        lines.append(f"  stamp {obj.stamp}")
     lines.append("}")
     return lines
 

@@ -285,3 +285,26 @@ def test_a_postgres_schema_and_a_password(postgres_url: str, tmp_path: Path) -> 
     name = postgres_url.rsplit("/", 1)[1]
     assert f"The password is not written here: set {name.upper()}_DATABASE_URL" in result.text
     assert not errors(result.text, postgres_url)
+
+
+def test_a_watermark_nothing_maintains_is_stamped_but_a_day_is_not(tmp_path: Path) -> None:
+    """The scaffold drafts ``stamp`` beside ``delta watermark``: without it the gateway's own
+    writes never moved the watermark of a table no trigger maintains. A ``DATE`` keeps no time of
+    day (MAP316 would refuse it): the watermark is kept, with no stamp, and the note says why."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, updated_at TIMESTAMP);",
+    )
+    text = scaffold(url).text
+    assert "  delta watermark updated_at\n" in text and "  stamp updated_at\n}" in text
+    assert "the gateway sets it on\n#   each of its writes (stamp)" in text
+    assert not errors(text, url)
+    days = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, updated_at DATE);",
+        "d.db",
+    )
+    text = scaffold(days).text
+    assert "  delta watermark updated_at\n" in text and "stamp" not in text.replace("timestamp", "")
+    assert "updated_at holds days (DATE)" in " ".join(line.strip("# ") for line in text.splitlines())
+    assert not errors(text, days)
