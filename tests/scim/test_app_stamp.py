@@ -167,7 +167,10 @@ async def test_a_second_gateway_sees_every_write_through_its_delta(
     await other.sync_delta()
     assert seen_by(other, created.json()["id"]) is not None
 
-    # a soft delete moves the watermark: B's delta reads the row as tombstoned since
+    # a soft delete moves the watermark: B's delta reads the row as tombstoned since (its anchor
+    # scan, which also finds the row gone from the import, is off here: without the stamp only
+    # that scan saw a soft delete)
+    other.stores["User"].delete_scan = False
     before = stored(db, "ada")[1]
     next_second()  # so that a whole-second stamp can show it moved
     assert (await client.delete(f"/Users/{id}")).status_code == 204
