@@ -29,11 +29,13 @@ Evaluation (RFC 7644 §3.4.2.2 where it speaks, else noted):
 - Booleans support only ``eq``/``ne`` (and ``pr``); ordering or substring operators on a
   boolean attribute or with a boolean value are ``invalidFilter``. A string ``"true"`` compared
   with a boolean attribute is read as the boolean.
-- A number compared with a string attribute compares as its text (``employeeNumber eq 42``).
-- Any other value of the wrong type for its attribute is ``invalidFilter`` (RFC 7644 §3.12), never
-  a filter that matches nothing: a string or boolean with an integer or decimal attribute, what is
-  neither a boolean nor ``"true"``/``"false"`` with a boolean one, what is no date and time with a
-  dateTime one.
+- Ordering operators on a binary attribute are ``invalidFilter`` (RFC 7644 §3.4.2.2).
+- A value of the wrong type for its attribute is ``invalidFilter`` (RFC 7644 §3.12), never a
+  filter that matches nothing: a number or boolean with a string, reference or binary attribute
+  (``employeeNumber eq 42``: a string is quoted), a string or boolean with an integer or decimal
+  one, what is neither a boolean nor ``"true"``/``"false"`` with a boolean one, what is no date
+  and time with a dateTime one. A complex attribute compared whole is typed by its ``value``.
+  An attribute the type does not have takes any value (it matches nothing).
 """
 
 from __future__ import annotations

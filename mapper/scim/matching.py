@@ -11,6 +11,7 @@ from mapper.runtime.keys import Fold
 from mapper.scim.attributes import Attribute, AttributeResolver, container_key
 from mapper.scim.errors import invalid_filter
 from mapper.scimfilter import (
+    ORDERING,
     SUBSTRING,
     And,
     AttrPath,
@@ -37,7 +38,7 @@ def equality_terms(
     With a ``resolver`` the paths are canonical (``USERNAME`` -> ``userName``; the URN is kept
     only for extension attributes, so ``urn:...:core:2.0:User:userName`` -> ``userName`` and
     ``employeeNumber`` -> ``urn:...:enterprise:2.0:User:employeeNumber``) and values take the
-    attribute's type (``employeeNumber eq 42`` -> ``"42"``, ``active eq "true"`` -> ``True``).
+    attribute's type (``active eq "true"`` -> ``True``).
     Whether to fold case is the resolver's ``case_exact``.
     """
     terms = _equality_terms(node)
@@ -60,12 +61,6 @@ def _canonical_term(path: AttrPath, value: Scalar, resolver: AttributeResolver) 
     urn = container_key(resolver, info)
     if info.type == "boolean":
         value = as_bool(value) if as_bool(value) is not None else value
-    elif (
-        info.type not in ("integer", "decimal")
-        and isinstance(value, int | float)
-        and not isinstance(value, bool)
-    ):
-        value = str(value)
     return AttrPath(urn, info.name, info.sub), value
 
 
@@ -147,7 +142,7 @@ def _evaluate(
             isinstance(item, dict) and _evaluate(node.filter, item, resolver, outer, fold) for item in items
         )
     info = _describe(node.path, scope, resolver)
-    _check_types(node, info)
+    _check_types(node, info, resolver)
     values = _values(info, data, scope is not None, compared=True)
     if node.value is None:  # eq null / ne null
         return (not values) if node.op == "eq" else bool(values)
@@ -157,21 +152,31 @@ def _evaluate(
     return (not hit) if node.op == "ne" else hit
 
 
-def _check_types(node: Compare, info: Attribute) -> None:
-    if info.type == "boolean" and node.op not in ("eq", "ne"):
-        raise invalid_filter(f"'{node.op}' is not supported for the boolean attribute '{node.path}'")
-    if info.type == "complex" and "value" not in info.sub_attributes and info.known:
-        raise invalid_filter(f"'{node.path}' is complex; compare one of its sub-attributes")
-    if node.value is not None and info.type in _EXPECTED and not _fits(node.value, info.type):
+def _check_types(node: Compare, info: Attribute, resolver: AttributeResolver) -> None:
+    if info.type == "complex" and info.known:
+        if "value" not in info.sub_attributes:
+            raise invalid_filter(f"'{node.path}' is complex; compare one of its sub-attributes")
+        info = resolver.resolve(info.urn, info.name, "value")  # compared through its value
+    if (info.type == "boolean" and node.op not in ("eq", "ne")) or (
+        info.type == "binary" and node.op in ORDERING
+    ):
+        raise invalid_filter(f"'{node.op}' is not supported for the {info.type} attribute '{node.path}'")
+    if node.value is not None and info.known and not _fits(node.value, info.type):
         kind = _kind(node.value, info.type)
         raise invalid_filter(f"'{node.path}' is {_EXPECTED[info.type]}; the value compared with it is {kind}")
 
 
-#: What a filter value compared with an attribute of these types must be (RFC 7644 §3.4.2.2:
-#: the comparison follows the attribute's type); any other is ``invalidFilter`` (§3.12), not a
-#: filter that silently matches nothing. A string attribute takes any value (a number compares
-#: as its text); ``"true"``/``"false"`` are booleans, as Okta and Entra ID may send them.
+#: What a filter value compared with an attribute of each type must be (RFC 7644 §3.4.2.2: the
+#: comparison follows the attribute's type, and a filter value is a JSON string, number, boolean
+#: or null); any other is ``invalidFilter`` (§3.12), not a filter that silently matches nothing.
+#: The typing is the same both ways: an integer attribute refuses the string ``"5"``, a string
+#: attribute the number ``5`` (a string is quoted: a number's text is not the client's, ``1.50``
+#: reads as ``1.5``) and the booleans. ``"true"``/``"false"`` are booleans, as Okta and Entra ID
+#: may send them; an unquoted word (``userName sw O``) is a string.
 _EXPECTED = {
+    "string": 'a string attribute: compare it with a string in double quotes, such as "42"',
+    "reference": 'a reference attribute: compare it with a string in double quotes, such as "42"',
+    "binary": "a binary attribute: compare it with base64 text in double quotes",
     "integer": "an integer attribute: compare it with a number",
     "decimal": "a decimal attribute: compare it with a number",
     "boolean": "a boolean attribute: compare it with true or false",
@@ -186,7 +191,9 @@ def _fits(value: Scalar, type_: str) -> bool:
         return as_bool(value) is not None
     if type_ == "dateTime":
         return isinstance(value, str) and _as_datetime(value) is not None
-    return True  # pragma: no cover - only the types of _EXPECTED are asked
+    if type_ in _EXPECTED:  # string, reference, binary
+        return isinstance(value, str)
+    return True  # complex without a value: refused above; an unknown type has no rule
 
 
 def _kind(value: Scalar, type_: str) -> str:
@@ -207,7 +214,7 @@ def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None
     elif isinstance(node, ValuePath):
         _validate(node.filter, resolver, resolver.resolve(node.path.urn, node.path.attribute))
     elif isinstance(node, Compare):
-        _check_types(node, _describe(node.path, scope, resolver))
+        _check_types(node, _describe(node.path, scope, resolver), resolver)
 
 
 def _compare(actual: Any, op: str, expected: Scalar, info: Attribute, fold: Fold | None) -> bool:

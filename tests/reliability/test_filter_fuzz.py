@@ -298,6 +298,9 @@ def check(node: Filter, scoped_: bool = False) -> None:
             raise Invalid
         if kind == "complex":
             raise Invalid
+        known = scoped_ or node.path.attribute.casefold() != "zzunmapped"
+        if kind == "string" and known and node.value is not None and not isinstance(node.value, str):
+            raise Invalid  # a number with a string attribute: a string is quoted
 
 
 def reference(node: Filter, data: dict[str, Any], scoped_: bool = False) -> bool:

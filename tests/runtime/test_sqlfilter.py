@@ -231,7 +231,7 @@ TRANSLATED = [
     'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "engineering"',
     'department co "ear"',
     'employeeNumber gt "E1015"',
-    "employeeNumber eq 1001",
+    'employeeNumber eq "1001"',
     'manager.value eq "5"',
     'manager eq "5"',
     "manager pr",
@@ -258,6 +258,7 @@ REFUSED = [
     'schemas eq "urn:ietf:params:scim:schemas:core:2.0:User"',
     'meta.created co "2024"',
     'meta.created gt "not a date"',
+    "employeeNumber eq 1001",  # a number with a string attribute: 400, the cache says so
     # valid RFC 3339, but in UTC outside years 1-9999 (was an OverflowError: 500 past search.SMALL)
     'meta.created gt "9999-12-31T23:59:59-05:00"',
     'meta.lastModified lt "0001-01-01T00:00:00+01:00"',
@@ -546,9 +547,9 @@ def leaf(draw: st.DrawFn) -> Filter:
         return Present(draw(st.sampled_from([*TEXT_PATHS, AttrPath(None, "emails"), AttrPath(None, "name")])))
     if kind == "null":
         return Compare(draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(["eq", "ne"])), None)
-    if kind == "number":
+    if kind == "number":  # digits, quoted: a number itself is 400 with a string attribute
         return Compare(
-            draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(OPS)), draw(st.integers(0, 20))
+            draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(OPS)), str(draw(st.integers(0, 20)))
         )
     return Compare(draw(st.sampled_from(TEXT_PATHS)), draw(st.sampled_from(OPS)), draw(texts))
 

@@ -261,7 +261,6 @@ MATCHES = [
     # extension attributes, qualified or not
     (f'{ENTERPRISE_USER}:employeeNumber eq "701984"', True),
     ('employeeNumber eq "701984"', True),
-    ("employeeNumber eq 701984", True),  # a number compared with a string attribute
     ('manager eq "26118915"', True),
     ('manager.value eq "26118915"', True),
     (f'{ENTERPRISE_USER.upper()}:MANAGER.VALUE eq "26118915"', True),
@@ -306,6 +305,15 @@ def test_matches_group(text: str, expected: bool) -> None:
         ("active gt 1", "boolean"),
         ('active co "t"', "boolean"),
         ('meta.created gt "yesterday"', "is no date and time"),
+        # a string attribute takes a string: not a number's text, nor a boolean's
+        ("employeeNumber eq 701984", "'employeeNumber' is a string attribute"),
+        ("userName eq true", "the value compared with it is a boolean"),
+        ("name.familyName co 5", "the value compared with it is a number"),
+        ("emails eq false", "'emails' is a string attribute"),  # compared through its value
+        ('emails[value eq "x" or type eq 1]', "'type' is a string attribute"),
+        ("manager eq 26118915", "'manager' is a string attribute"),
+        ("meta.location eq 1", "'meta.location' is a reference attribute"),
+        ('x509Certificates gt "AAAA"', "'gt' is not supported for the binary attribute"),
     ],
 )
 def test_type_misuse_is_invalid_filter(text: str, detail: str) -> None:
@@ -359,7 +367,7 @@ def test_attr_path_str() -> None:
 CANONICAL_TERMS = [
     ('USERNAME eq "b"', [(a("userName"), "b")]),
     ('urn:ietf:params:scim:schemas:core:2.0:User:userName eq "b"', [(a("userName"), "b")]),
-    ("employeeNumber eq 42", [(a("employeeNumber", urn=ENTERPRISE_USER), "42")]),
+    ('employeeNumber eq "42"', [(a("employeeNumber", urn=ENTERPRISE_USER), "42")]),
     ('ACTIVE eq "true"', [(a("active"), True)]),
     ('name.FAMILYNAME eq "J" and id eq "7"', [(a("name", "familyName"), "J"), (a("id"), "7")]),
     ('nosuch eq "x"', [(a("nosuch"), "x")]),

@@ -82,9 +82,8 @@ class Leaves:
             return self._guarded(value, operator(op, value.expr.copy(), self.bind(expected)))
         if kind != "string":
             raise Untranslatable(f"comparing a {kind} attribute")
-        if isinstance(expected, float | int):
-            expected = str(expected)
-        assert isinstance(expected, str)
+        if not isinstance(expected, str):  # the cache refuses it (400): a string is quoted
+            raise Untranslatable("a number compared with a string attribute")
         return self._guarded(value, self._string(value, op, expected))
 
     def _guarded(self, value: Value, match: exp.Expr) -> exp.Expr:
