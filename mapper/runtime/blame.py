@@ -6,7 +6,12 @@ position of the parameter that did not convert (:class:`~mapper.runtime.driver_e
 and each statement's own ``column = :param`` pairs. A failure in a multi's ``add`` or ``remove``
 is that multi's, never a main-row attribute's. When nothing identifies the attribute the path is
 empty, and the caller says so: a false blame sends an operator to the wrong attribute, an
-imprecise message only leaves the choice to them."""
+imprecise message only leaves the choice to them.
+
+Two pieces of evidence narrow a value too long (PostgreSQL names no column): an update binds
+every column, but a value as the row already holds it (``current``) fits its column, so only the
+changed ones are candidates; and the anchor of ``anchor COLUMN from PATH`` is the value of PATH,
+so a refusal of the anchor's column is PATH's."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from sqlglot import exp
 
 from mapper.plan import PlanMulti, PlanObject, Statement, dialect_of
 from mapper.runtime.driver_errors import Refusal, refusal
+from mapper.runtime.record import Row
 from mapper.runtime.slots import Slot
 
 #: a plan statement as its driver runs it (``Statements.driver_sql(statement).sql``)
@@ -45,9 +51,15 @@ class Blamed:
 
 
 def blame(
-    error: exc.DBAPIError, obj: PlanObject, slots: Iterable[Slot], dialect: str, text: DriverText
+    error: exc.DBAPIError,
+    obj: PlanObject,
+    slots: Iterable[Slot],
+    dialect: str,
+    text: DriverText,
+    current: Row | None = None,
 ) -> Blamed:
-    """The attribute of ``obj`` that ``error`` is about; ``slots`` are its mapped attributes."""
+    """The attribute of ``obj`` that ``error`` is about; ``slots`` are its mapped attributes,
+    ``current`` the row the write replaces (None for a create)."""
     said = refusal(error)
     failed = error.statement or ""
     for multi in obj.multi:
@@ -56,14 +68,14 @@ def blame(
                 return _in_multi(multi, statement, said, error, dialect)
     if any(s is not None and text(s) in failed for m in obj.multi for s in (m.add, m.remove)):
         return Blamed("")  # several statements failed together, a multi's among them: which one?
-    return Blamed(_in_row(obj, tuple(slots), said, error, dialect, text))
+    return Blamed(_in_row(obj, tuple(slots), said, error, dialect, text, current))
 
 
 def _in_multi(
     multi: PlanMulti, statement: Statement, said: Refusal, error: exc.DBAPIError, dialect: str
 ) -> Blamed:
     pairs = assignments(statement, dialect)
-    named = _named(said, error, pairs)
+    named = _named(said, error, pairs, {}, {})
     subs = [p for p in named if p in ("value", *multi.sub_attributes, "type", "display", "primary")]
     unique = isinstance(error, exc.IntegrityError) and said.columns
     if unique and len(subs) > 1:  # a key of several of its columns: the multi as a whole
@@ -79,9 +91,13 @@ def _in_row(
     error: exc.DBAPIError,
     dialect: str,
     text: DriverText,
+    current: Row | None,
 ) -> str:
     """The path of the main-row attribute ``error`` names, or ''."""
     writable = {s.param: s for s in slots if s.writable}
+    # ``anchor COLUMN from PATH``: the anchor is PATH's value, and a refusal of it PATH's
+    source = next((s for s in writable.values() if s.attr.path == obj.anchor_attribute), None)
+    alias = {"anchor": source.param} if source is not None and obj.anchor_generation == "attribute" else {}
     pairs = {s.attr.target_column.lower(): s.param for s in writable.values() if s.attr.target_column}
     soft = obj.tombstone
     revive, find = (soft.revive, soft.find) if soft is not None else (None, None)
@@ -94,7 +110,12 @@ def _in_row(
     lookups += [(u.lookup, u.attribute) for u in obj.by_unique]
     looked_up = next((path for s, path in lookups if s is not None and text(s) == failed), None)
     value_param = next((s.param for s in slots if s.attr.path == looked_up), None)
-    named = _named(said, error, pairs)
+    # a value as the row holds it fits its column, and an update's anchor is the row's own key
+    kept: dict[str, Any] = {}
+    if current is not None and isinstance(error.params, Mapping):
+        kept = {s.param: s.value(current) for s in slots if s.index is not None}
+        kept["anchor"] = error.params.get("anchor")
+    named = _named(said, error, pairs, kept, alias)
     if looked_up is not None and not named and isinstance(error, exc.DataError):
         named = ["value"]  # its one bound value (MariaDB's 1267 for a utf8mb3 column names none)
     for param in named:
@@ -106,11 +127,18 @@ def _in_row(
     return ""
 
 
-def _named(said: Refusal, error: exc.DBAPIError, pairs: Mapping[str, str]) -> list[str]:
+def _named(
+    said: Refusal,
+    error: exc.DBAPIError,
+    pairs: Mapping[str, str],
+    kept: Mapping[str, Any],
+    alias: Mapping[str, str],
+) -> list[str]:
     """The parameters the evidence names, best first: PostgreSQL's parameter position, then the
     columns the statements set from parameters (``pairs``; a column none sets from one was not
     the client's to fill), MySQL's key when it is such a column's name, and last, when PostgreSQL
-    names no column, the one bound value that overflows the type it names."""
+    names no column, the one bound value that overflows the type it names, of those not bound as
+    the row holds them (``kept``). A parameter that stands for another (``alias``) is named as it."""
     named: list[str] = []
     if said.parameter is not None:
         placeholders = list(
@@ -122,24 +150,29 @@ def _named(said: Refusal, error: exc.DBAPIError, pairs: Mapping[str, str]) -> li
     if said.key is not None and said.key in pairs:
         named.append(pairs[said.key])
     if not named and (said.too_long is not None or said.out_of_range is not None):
-        named += _overflowing(said, error.params, set(pairs.values()))
-    return list(dict.fromkeys(named))
+        named += _overflowing(said, error.params, set(pairs.values()), kept, alias)
+    return list(dict.fromkeys(alias.get(name, name) for name in named))
 
 
-def _overflowing(said: Refusal, bound: Any, assigned: set[str]) -> list[str]:
+def _overflowing(
+    said: Refusal, bound: Any, assigned: set[str], kept: Mapping[str, Any], alias: Mapping[str, str]
+) -> list[str]:
     """The one parameter a column is set to whose value is longer than ``too_long``, or outside
-    the integer type ``out_of_range`` names; none when not exactly one is."""
+    the integer type ``out_of_range`` names, and is not bound as the row holds it (``kept``: it
+    fits there); none when not exactly one is. A parameter that stands for another (``alias``:
+    the anchor of ``anchor COLUMN from PATH`` for PATH's) counts as that one."""
     if not isinstance(bound, Mapping):
         return []
     found = []
     for name, value in bound.items():
-        if name not in assigned:
+        if name not in assigned or (name in kept and kept[name] == value):
             continue
         if said.too_long is not None and isinstance(value, str) and len(value) > said.too_long:
             found.append(name)
         limit = _INTEGER_LIMITS.get(said.out_of_range or "")
         if limit and isinstance(value, int) and not isinstance(value, bool) and not -limit <= value < limit:
             found.append(name)
+    found = list(dict.fromkeys(alias.get(name, name) for name in found))
     return found if len(found) == 1 else []
 
 

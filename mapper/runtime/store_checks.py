@@ -24,7 +24,7 @@ from mapper.runtime.errors import (
 )
 from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.locks import Hold
-from mapper.runtime.record import Record
+from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_reads import StoreReads
@@ -210,22 +210,24 @@ class StoreChecks(StoreReads):
 
     # -- the database's refusals ------------------------------------------------------------
 
-    def _blamed(self, error: exc.DBAPIError) -> Blamed:
-        """The attribute the database's refusal is about (:mod:`mapper.runtime.blame`)."""
-        return blame(error, self.obj, self.codec.slots, self.database.dialect, self._driver_text)
+    def _blamed(self, error: exc.DBAPIError, current: Row | None = None) -> Blamed:
+        """The attribute the database's refusal is about (:mod:`mapper.runtime.blame`), of a write
+        replacing ``current`` (None: a create)."""
+        return blame(error, self.obj, self.codec.slots, self.database.dialect, self._driver_text, current)
 
     def _driver_text(self, statement: Statement) -> str:
         return self.database.statements.driver_sql(statement).sql
 
-    def _data_error(self, error: exc.DataError | exc.IntegrityError) -> Exception:
+    def _data_error(self, error: exc.DataError | exc.IntegrityError, current: Row | None = None) -> Exception:
         """A value the column cannot hold (too long, out of range, not a number), or a rule of the
         database's own refusing the write (a trigger's ``RAISE``/``SIGNAL``): the client's fault.
-        The rule's own message is the DBA's prose, which may quote other rows: not passed on."""
+        The rule's own message is the DBA's prose, which may quote other rows: not passed on.
+        ``current``: the row a replace started from, whose values fit their columns."""
         if refused_by_rule(error):
             return InvalidValueError(
                 "", "the database refused the write (a rule of its own: a trigger or function)"
             )
-        path = self._blamed(error).path
+        path = self._blamed(error, current).path
         if not path:
             return InvalidValueError("", "a value does not fit its database column")
         return InvalidValueError(path, "does not fit the database column")

@@ -38,7 +38,7 @@ from mapper.runtime.errors import (
     UniquenessError,
 )
 from mapper.runtime.keys import Key, anchor_key
-from mapper.runtime.record import Record
+from mapper.runtime.record import Record, Row
 from mapper.runtime.rows import ObjectRead, RowForm
 from mapper.runtime.shields import shielded
 from mapper.runtime.store_base import Dangling
@@ -226,7 +226,9 @@ class StoreWrites(StoreChecks):
                         gone = partial(NotFoundError, obj.name, id)
                         write = ObjectWrite(self.name, read, decision, gone, if_match)
                         settle = partial(self._settle, anchor)
-                        written = await self._write(partial(Tx.write, write=write), settle, key=anchor)
+                        written = await self._write(
+                            partial(Tx.write, write=write), settle, key=anchor, current=current.row
+                        )
                     except NotFoundError:
                         self._forget(anchor)
                         raise
@@ -339,13 +341,15 @@ class StoreWrites(StoreChecks):
         apply: Callable[[T], None],
         deleting: bool = False,
         key: Key | None = None,
+        current: Row | None = None,
     ) -> T:
         """Run a write transaction, then ``apply`` its result to the cache. Shielded: a request
         cancelled while its transaction runs must not leave the cache behind the database. The
         transaction notes the object it wrote for the other gateway processes
         (:mod:`mapper.runtime.coherence`). A write that fails as an outage is in doubt (its
         COMMIT may have reached the database and its answer been lost): the object it wrote
-        (``key``) is read again once the database answers (:attr:`in_doubt`)."""
+        (``key``) is read again once the database answers (:attr:`in_doubt`). ``current``: the row
+        a replace starts from, which tells which bound values it changes when one does not fit."""
         with shielded():  # a CancelScope(shield=True) where a cancel scope is active, else nothing
             # a member deleted meanwhile may still be in what it reads back (see _marks; written
             # out: a write of an object without references costs no call)
@@ -359,7 +363,7 @@ class StoreWrites(StoreChecks):
             except exc.IntegrityError as e:
                 raise self._integrity_error(e, deleting) from None
             except exc.DataError as e:
-                raise self._data_error(e) from None
+                raise self._data_error(e, current) from None
             if marks and isinstance(result, Record):
                 result = self._unforgotten(result, marks)  # type: ignore[assignment]
             apply(result)

@@ -342,3 +342,69 @@ async def test_a_deferred_trigger_refusing_at_commit_fails_only_its_own_write(
     assert fine.status_code == 201, fine.text
     logins = [row[1] for row in stored(db)[0]]
     assert logins == ["ada", "hopper"]
+
+
+@pytest.mark.parametrize("db", SERVERS, indirect=True)  # SQLite has no lengths
+async def test_a_value_too_long_beside_longer_unchanged_ones_names_its_attribute(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """An update binds every column, so a first name of 30 letters kept as it was is bound too
+    beside the new userName of 21 letters: PostgreSQL's ``value too long for type character
+    varying(20)`` fits both (it was "a value does not fit its database column"). The first name
+    is the row's own, which its column holds: only a changed value can be too long."""
+    db.execute("UPDATE accounts SET first_name = :name WHERE login = 'ada'", {"name": "A" * 30})
+    before = stored(db)
+    async with mapping_client(db, tmp_path, MAPPING) as client:
+        long_name = patch_body({"op": "replace", "path": "userName", "value": "g" * 21})
+        assert refused(await client.patch("/Users/1", json=long_name), 400, "invalidValue").startswith(
+            "userName: "
+        )
+        ada = (await client.get("/Users/1")).json()
+        put = await client.put("/Users/1", json={**ada, "userName": "g" * 21})
+        assert refused(put, 400, "invalidValue").startswith("userName: ")
+        both = patch_body(
+            {"op": "replace", "path": "userName", "value": "g" * 21},
+            {"op": "replace", "path": "name.givenName", "value": "B" * 41},
+        )  # two changed values too long for some column: which one is not known, none is named
+        assert refused(await client.patch("/Users/1", json=both), 400, "invalidValue").startswith(
+            "a value does not fit" if db.name == "postgres" else ""
+        )
+    assert stored(db) == before
+
+
+GROUPS = """
+source t {
+  dialect DIALECT
+  url env("HR_DATABASE_URL", "sqlite:///t.db")
+}
+
+object Group from t {
+  anchor code from displayName
+  query displayName
+  import sql\"\"\"SELECT code, team_name FROM teams_mends3\"\"\"
+  delta none
+  attributes {
+    displayName <-> team_name required unique
+  }
+  write table teams_mends3
+  delete row
+}
+"""
+
+
+@pytest.mark.parametrize("db", SERVERS, indirect=True)  # SQLite has no lengths
+async def test_a_display_name_too_long_for_the_anchor_column_names_display_name(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """``anchor code from displayName`` into a column narrower than the name's own: the insert
+    binds the name twice (as the anchor and as itself), so both overflow CHAR(8) on PostgreSQL,
+    and MariaDB names the column ``code``, which no attribute maps: both answered "a value does
+    not fit its database column". The anchor is displayName's value."""
+    db.execute("CREATE TABLE teams_mends3 (code CHAR(8) PRIMARY KEY, team_name VARCHAR(40) NOT NULL)")
+    async with mapping_client(db, tmp_path, GROUPS) as client:
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "g" * 20}
+        detail = refused(await client.post("/Groups", json=body), 400, "invalidValue")
+        assert detail.startswith("displayName: "), detail
+        fits = await client.post("/Groups", json={**body, "displayName": "eight ch"})
+        assert fits.status_code == 201, fits.text
+    assert db.execute("SELECT team_name FROM teams_mends3") == [("eight ch",)]
