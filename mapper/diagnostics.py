@@ -14,6 +14,7 @@ Code ranges (stable; documented in docs/diagnostics.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -72,6 +73,20 @@ class Code:
         return Diagnostic(
             code=self.code, severity=self.severity, message=message, file=file, span=span, hint=hint
         )
+
+
+#: the most names a hint lists; the rest are counted, as sqlglot's ``concat_messages`` caps its
+#: errors ("... and N more"): a table of sixty columns is no hint
+LISTED = 8
+
+
+def listing(names: Sequence[str], noun: str = "") -> str:
+    """ "noun: a, b, c" (just the names without a ``noun``), at most :data:`LISTED` of ``names`` in
+    their order, then "and N more". The one form of every hint that lists names: the checks' and
+    the compiler's."""
+    shown = ", ".join(names[:LISTED])
+    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    return f"{noun}: {shown}{more}" if noun else f"{shown}{more}"
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:

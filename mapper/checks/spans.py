@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from mapper.diagnostics import Span
+from mapper.diagnostics import Span, listing
 
 
 def inside(span: Span, text: str, start: int, end: int, quoted: bool = False) -> Span:
@@ -43,15 +43,15 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     return lowered[match[0]] if match else None
 
 
-def did_you_mean(word: str, candidates: Iterable[str], what: str = "", limit: int = 8) -> str | None:
-    """A hint: "did you mean 'x'? (what: a, b, c)", or just the list, or None when there is nothing."""
+def did_you_mean(word: str, candidates: Iterable[str], what: str = "") -> str | None:
+    """A hint: "did you mean 'x'? (what: a, b, c)", or just the list, or None when there is nothing;
+    at most :data:`~mapper.diagnostics.LISTED` names, then "and N more", as the compiler's hints."""
     pool = sorted(set(candidates), key=str.lower)
     if not pool:
         return None
     best = closest(word, pool)
-    listing = ", ".join(pool[:limit]) + (", ..." if len(pool) > limit else "")
-    listing = f"{what}: {listing}" if what else listing
-    return f"did you mean '{best}'? ({listing})" if best else listing
+    names = listing(pool, what)
+    return f"did you mean '{best}'? ({names})" if best else names
 
 
 def plural(n: int, word: str) -> str:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection
 
-#: the most names a hint lists; the rest are counted
-LISTED = 8
+from mapper.diagnostics import listing
 
 
 def suggest(name: str, candidates: Collection[str], noun: str) -> str:
     """A did-you-mean hint listing ``candidates``: "did you mean 'mail'? (columns: id, mail)";
-    beyond :data:`LISTED` of them, the first few and how many more."""
+    beyond :data:`~mapper.diagnostics.LISTED` of them, the first few and how many more."""
     close = meant(name, candidates)
-    listing = f"({listed(candidates, noun)})" if candidates else f"(no {noun})"
-    return f"did you mean '{close}'? {listing}" if close else listing
+    names = f"({listed(candidates, noun)})" if candidates else f"(no {noun})"
+    return f"did you mean '{close}'? {names}" if close else names
 
 
 def meant(name: str, candidates: Collection[str]) -> str | None:
@@ -25,8 +24,6 @@ def meant(name: str, candidates: Collection[str]) -> str | None:
 
 
 def listed(candidates: Collection[str], noun: str) -> str:
-    """ "columns: a, b, c", at most :data:`LISTED` names, then "and N more"."""
-    ordered = sorted(candidates)
-    shown = ", ".join(ordered[:LISTED])
-    more = f" and {len(ordered) - LISTED} more" if len(ordered) > LISTED else ""
-    return f"{noun}: {shown}{more}"
+    """ "columns: a, b, c", sorted, at most :data:`~mapper.diagnostics.LISTED` names, then "and N
+    more" (:func:`~mapper.diagnostics.listing`)."""
+    return listing(sorted(candidates), noun)
