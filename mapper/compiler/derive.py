@@ -159,11 +159,21 @@ def locked_by_anchor(
     return select
 
 
-def by_value(projection: Projection, column: str, case_exact: bool, write: str) -> exp.Select:
+def by_value(
+    projection: Projection, column: str, case_exact: bool, write: str, instant: bool = False
+) -> exp.Select:
     """The import's rows whose ``column`` (an output column) equals ``:value``, case-folded unless
     ``case_exact``: how the query attribute (``by_query``) and each other unique attribute are
-    looked up in the database."""
-    return _where_equal(restrictable(projection), column, case_exact, write)
+    looked up in the database. ``instant``: a dateTime, which SQLite keeps as text in any ISO
+    spelling (``2024-01-01 10:00:00``, ``...T10:00:00.000Z``, a bare day): there both sides are
+    compared as ``strftime`` spells them, as a filter compares them."""
+    b = restrictable(projection)
+    if instant and write == "sqlite":
+        spelled = exp.Literal.string("%Y-%m-%dT%H:%M:%fZ")
+        left = exp.Anonymous(this="strftime", expressions=[spelled, b.ref(column)])
+        value = exp.Anonymous(this="strftime", expressions=[spelled.copy(), placeholder("value")])
+        return b.query.where(exp.EQ(this=left, expression=value), copy=False)
+    return _where_equal(b, column, case_exact, write)
 
 
 def _where_equal(b: Base, column: str, case_exact: bool, write: str) -> exp.Select:

@@ -355,7 +355,11 @@ def _unique_lookups(  # noqa: PLR0913 - the attributes, and what a statement is 
         held = projection.output(attribute.column) is not None
         if not attribute.unique or attribute is query_attribute or not held:
             continue
-        select = derive.by_value(projection, attribute.column, attribute.case_exact, ctx.write)
+        # only text folds case: a number or a dateTime is compared as the column's own type (a
+        # LOWER of it would compare spellings, and PostgreSQL has no LOWER of a bound number)
+        exact = attribute.case_exact or attribute.type not in ("string", "reference", "binary")
+        instant = attribute.type == "dateTime"
+        select = derive.by_value(projection, attribute.column, exact, ctx.write, instant)
         lookup = render_statement(ctx, select, span, what)
         if lookup is not None:
             found.append(PlanUnique(attribute=attribute.path, lookup=lookup))
