@@ -101,7 +101,8 @@ def common(
         draft.unmapped.append(
             f"PATH <-> {column.name}  ({column.sql_type}{values}): no SCIM attribute guessed"
         )
-    draft.selected = [table.primary_key[0]] + [a.column for a in attributes] + draft.selected
+    selected = [table.primary_key[0]] + [a.column for a in attributes] + draft.selected
+    draft.selected = list(dict.fromkeys(selected))  # the key is also the query's column: once
     for column, name in extension:
         tail = (
             "required"

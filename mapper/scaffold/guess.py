@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Database, ForeignKey, ScaffoldError, Table
-from mapper.scaffold.columns import anchor_item, find, soft_delete
+from mapper.scaffold.columns import anchor_item, find, natural_key, soft_delete
 from mapper.scaffold.common import cascades, common, extension_for
 from mapper.scaffold.draft import NAME, Attribute, Draft, Multi, ObjectDraft
 from mapper.scaffold.names import Names, key
@@ -173,7 +173,8 @@ def _group(
         warnings.append(
             f"Group: guessed table {table.name!r} (members in {link.name!r}); alternatives: {others}"
         )
-    taken = {table.primary_key[0].lower()}
+    # a key of text the client must fill may be the group's name itself: then displayName's column
+    taken = set() if natural_key(table) else {table.primary_key[0].lower()}
     attributes: list[Attribute] = []
     notes = [f"Group: guessed from table {table.name}, the other side of the membership table {link.name}"]
     how = (
@@ -200,9 +201,9 @@ def _group(
     note = (
         "" if unique else f"guessed: {display.name} is not declared unique; make it so, displayName must be"
     )
-    taken.add(display.name.lower())
+    taken |= {display.name.lower(), table.primary_key[0].lower()}
     attributes.append(Attribute("displayName", display.name, "<->", "required unique", note=note))
-    anchor, why = anchor_item(table, "Group", None)
+    anchor, why = anchor_item(table, "Group", display, warnings)
     notes.append(why)
     for column in find(table, names.EXTERNAL_ID, taken):
         taken.add(column.name.lower())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, Database, ScaffoldError, Table
-from mapper.scaffold.columns import active_column, anchor_item, find, soft_delete
+from mapper.scaffold.columns import active_column, anchor_item, find, natural_key, soft_delete
 from mapper.scaffold.common import cascades, common
 from mapper.scaffold.draft import NAME, Attribute, Multi, ObjectDraft
 from mapper.scaffold.names import key
@@ -13,7 +13,8 @@ from mapper.scaffold.names import key
 
 def user_object(database: Database, table: Table, warnings: list[str]) -> ObjectDraft:
     """The User object of ``table`` (the guessed user table), with its child tables."""
-    taken: set[str] = {table.primary_key[0].lower()}
+    # a key of text the client must fill may be the login itself: then it is userName's column
+    taken: set[str] = set() if natural_key(table) else {table.primary_key[0].lower()}
     attributes: list[Attribute] = []
     notes: list[str] = [f"User: guessed from table {table.name} (by its name and columns)"]
 
@@ -51,8 +52,9 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         warnings.append(
             f"User: userName guessed from {login.name!r}; alternatives: {', '.join(map(repr, others))}"
         )
-    anchor, why = anchor_item(table, "User", login)
+    anchor, why = anchor_item(table, "User", login, warnings)
     notes.append(why)
+    taken.add(table.primary_key[0].lower())
     notes.append(f"query: userName, from {login.name}{' (unique)' if unique else ''}")
 
     # child tables of emails and phones, found through their foreign key

@@ -105,9 +105,20 @@ def test_an_ambiguous_user_table_is_reported_and_table_chooses(
     assert "FROM accounts" in text and "FROM users" not in text
 
 
-def test_a_key_the_gateway_cannot_fill_is_refused(tmp_path: Path) -> None:
+def test_a_key_the_gateway_cannot_fill_is_left_to_fill_in_and_lint_refuses_it(tmp_path: Path) -> None:
     url = sqlite_db(tmp_path, "CREATE TABLE users (code VARCHAR(8) PRIMARY KEY, login TEXT UNIQUE);")
-    with pytest.raises(ScaffoldError, match=r"primary key users\.code .* neither generated"):
+    result = scaffold(url)
+    assert "  anchor code from PATH\n" in result.text
+    assert "# FILL IN: the primary key code (VARCHAR(8)) is neither generated" in result.text
+    assert any("users.code (VARCHAR(8))" in w and "(FILL IN)" in w for w in result.warnings)
+    line = result.text.splitlines().index("  anchor code from PATH") + 1
+    refused = f"init.map:{line}:20: error[MAP140] unknown SCIM attribute 'PATH' for User"
+    assert errors(result.text, url) == [refused]
+
+
+def test_a_key_of_bytes_is_refused(tmp_path: Path) -> None:
+    url = sqlite_db(tmp_path, "CREATE TABLE users (code BLOB PRIMARY KEY, login TEXT UNIQUE);")
+    with pytest.raises(ScaffoldError, match=r"primary key users\.code \(BLOB\) holds bytes"):
         scaffold(url)
 
 
