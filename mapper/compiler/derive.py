@@ -103,9 +103,12 @@ class Reads:
     by_anchor_locked: exp.Select | None = None
 
 
-def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bool, write: str) -> Reads:
-    """The read statements keyed on the ``anchor`` output column and the ``query`` output column.
-    Each is its own tree (rendering may rewrite it): one copy of the import apiece, edited in place."""
+def derive_reads(  # noqa: PLR0913 - the columns, and how the query attribute compares
+    projection: Projection, anchor: str, query: str, case_exact: bool, write: str, instant: bool = False
+) -> Reads:
+    """The read statements keyed on the ``anchor`` output column and the ``query`` output column
+    (compared as :func:`by_value` compares). Each is its own tree (rendering may rewrite it): one
+    copy of the import apiece, edited in place."""
     b = restrictable(projection)
 
     def by_anchor_order() -> exp.Select:
@@ -122,7 +125,7 @@ def derive_reads(projection: Projection, anchor: str, query: str, case_exact: bo
         import_first_page=by_anchor_order().limit(placeholder("limit"), copy=False),
         import_page=page.limit(placeholder("limit"), copy=False),
         by_anchor=by_anchor,
-        by_query=_where_equal(b, query, case_exact, write),
+        by_query=_equal_value(b, query, case_exact, write, instant),
         by_anchor_locked=locked_by_anchor(by_anchor, projection, anchor, write),
     )
 
@@ -159,6 +162,18 @@ def locked_by_anchor(
     return select
 
 
+#: the SCIM types whose values fold case when the attribute is not ``caseExact``
+FOLDED_TYPES = ("string", "reference", "binary")
+
+
+def compared_as(scim_type: str, case_exact: bool) -> tuple[bool, bool]:
+    """(case_exact, instant) of a look-up by an attribute's value (:func:`by_value`): only text
+    folds case; a number or a dateTime is compared as the column's own type (a ``LOWER`` of it
+    would compare spellings, and PostgreSQL has no ``LOWER`` of a bound number), a dateTime as an
+    instant."""
+    return case_exact or scim_type not in FOLDED_TYPES, scim_type == "dateTime"
+
+
 def by_value(
     projection: Projection, column: str, case_exact: bool, write: str, instant: bool = False
 ) -> exp.Select:
@@ -167,7 +182,11 @@ def by_value(
     looked up in the database. ``instant``: a dateTime, which SQLite keeps as text in any ISO
     spelling (``2024-01-01 10:00:00``, ``...T10:00:00.000Z``, a bare day): there both sides are
     compared as ``strftime`` spells them, as a filter compares them."""
-    b = restrictable(projection)
+    return _equal_value(restrictable(projection), column, case_exact, write, instant)
+
+
+def _equal_value(b: Base, column: str, case_exact: bool, write: str, instant: bool) -> exp.Select:
+    """``b``'s query, restricted in place as :func:`by_value` says."""
     if instant and write == "sqlite":
         spelled = exp.Literal.string("%Y-%m-%dT%H:%M:%fZ")
         left = exp.Anonymous(this="strftime", expressions=[spelled, b.ref(column)])

@@ -86,8 +86,12 @@ def compile_object(
         return None
     placed = tuple(a for a in attributes if a is not None)
     looked_up = query_attribute.column if query_attribute is not None else key.name
-    case_exact = query_attribute.case_exact if query_attribute is not None else True
-    reads = derive.derive_reads(projection, key.name, looked_up, case_exact, ctx.write)
+    case_exact, instant = (
+        derive.compared_as(query_attribute.type, query_attribute.case_exact)
+        if query_attribute is not None
+        else (True, False)
+    )
+    reads = derive.derive_reads(projection, key.name, looked_up, case_exact, ctx.write, instant)
     span = obj.import_sql.span
     import_all = render_statement(ctx, reads.import_all, span, what)
     import_first_page = render_statement(ctx, reads.import_first_page, span, what)
@@ -355,10 +359,7 @@ def _unique_lookups(  # noqa: PLR0913 - the attributes, and what a statement is 
         held = projection.output(attribute.column) is not None
         if not attribute.unique or attribute is query_attribute or not held:
             continue
-        # only text folds case: a number or a dateTime is compared as the column's own type (a
-        # LOWER of it would compare spellings, and PostgreSQL has no LOWER of a bound number)
-        exact = attribute.case_exact or attribute.type not in ("string", "reference", "binary")
-        instant = attribute.type == "dateTime"
+        exact, instant = derive.compared_as(attribute.type, attribute.case_exact)
         select = derive.by_value(projection, attribute.column, exact, ctx.write, instant)
         lookup = render_statement(ctx, select, span, what)
         if lookup is not None:

@@ -27,7 +27,7 @@ from sqlglot import exp
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
 from mapper.compiler.deprovision import build_set, set_assignments, stamped
-from mapper.compiler.derive import placeholder
+from mapper.compiler.derive import compared_as, placeholder
 from mapper.compiler.projection import Projection, project
 from mapper.compiler.stamp import Stamped
 from mapper.compiler.statements import render_statement
@@ -190,7 +190,7 @@ def compile_policy(  # noqa: PLR0913 - the tombstone and everything a revive wri
     if query_attribute.target_column is not None:
         column: exp.Expr = exp.Column(this=projection.identifier(query_attribute.target_column))
         value: exp.Expr = placeholder("value")
-        if not query_attribute.case_exact:
+        if not compared_as(query_attribute.type, query_attribute.case_exact)[0]:
             column, value = exp.Lower(this=column), exp.Lower(this=value)
         select = (
             exp.select(exp.Column(this=anchor_column.copy()))
