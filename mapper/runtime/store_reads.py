@@ -58,13 +58,19 @@ class StoreReads(StoreBase):
         if self.in_doubt:
             key = self.to_key(id)
             if key is not None and key in self.in_doubt:
-                try:
-                    await self.settle_doubt(key)
-                except DatabaseUnavailableError:
-                    if arrived.get() is not None:
-                        raise
+                await self._settle_for_read(key)
         record = await self.get_record(id)
         return None if record is None else self.codec.render(record)
+
+    async def _settle_for_read(self, key: Key) -> None:
+        """:meth:`settle_doubt` for a read: while the database does not answer, a read is served
+        the cached copy, as during any outage; a write (one that counts from its arrival) gets
+        the outage."""
+        try:
+            await self.settle_doubt(key)
+        except DatabaseUnavailableError:
+            if arrived.get() is not None:
+                raise
 
     async def get_record(self, id: str) -> Record | None:
         """The record ``id`` names: the cached one, else read from the database (None: none)."""
@@ -216,8 +222,15 @@ class StoreReads(StoreBase):
         return None if key is None else self.cache.get(key)
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:
-        """The resource whose query attribute (``userName``...) equals ``value``."""
+        """The resource whose query attribute (``userName``...) equals ``value``. A cached one a
+        write left in doubt is read again first, as :meth:`get` reads it: the write may have
+        renamed it (clients look an object up by this attribute before they create one)."""
         record = self.cached_by_query(value)
+        if record is not None and self.in_doubt:
+            key = self.codec.key(record)
+            if key in self.in_doubt:
+                await self._settle_for_read(key)
+                record = self.cached_by_query(value)
         stored = self.codec.stored(self.codec.query, value)
         if record is None and stored is not MISSING and stored is not None:
             try:

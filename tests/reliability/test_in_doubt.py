@@ -223,3 +223,27 @@ async def test_a_deleted_managers_reports_are_read_again_when_the_deletes_answer
         shown = await users.get("6")
         assert shown is not None and "manager" not in shown.get(ENTERPRISE, {}), shown
         assert await users.get("5") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+async def test_a_filter_on_the_query_attribute_reads_an_object_in_doubt_again(
+    hr_postgres: HrDatabase,
+) -> None:
+    """A rename answered 503 whose COMMIT landed: ``filter=userName eq "old"`` (how Entra ID and
+    Okta look a user up before they create one) answered the cached copy under its old name,
+    and one by the new name found the cached copy too late. The object in doubt is read again
+    first, as a GET by id reads it."""
+    hr_postgres.execute(SLOW_COMMIT)
+    async with _through(hr_postgres, 4.0) as (gateway, proxy):
+        users = gateway.stores["User"]
+        third = await users.get("3")
+        assert third is not None
+        renamed = {**_named(third, "slow"), "userName": "alan.renamed"}
+        await _lost_answer(users, proxy, "3", renamed)
+        held = "SELECT login FROM employees WHERE employee_id = 3"
+        assert table_rows(hr_postgres.url, held) == [("alan.renamed",)]  # it landed
+        assert await users.find_by_query(third["userName"]) is None
+        found = await users.find_by_query("alan.renamed")
+        assert found is not None and found["id"] == "3"
+        assert users.in_doubt == set()
