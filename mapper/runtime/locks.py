@@ -3,9 +3,10 @@ other; everything else runs in parallel. The wait is bounded, and counts against
 bound (:data:`arrived`): writes queued behind one stuck on a dead database do not each wait a whole
 bound more.
 
-Every write takes two or three of these, so they are kept cheap: each key's lock is an
-``asyncio.Lock`` (the gateway runs on asyncio; anyio's costs ten times as much to make, once per
-key and write), taken at once when free (no trip through the event loop), and :meth:`KeyedLocks.hold`
+Every write takes two or three of these, so they are kept cheap: a key nobody else holds or
+awaits (nearly always) is taken by counting its users, with no lock object at all; only a second
+writer of the key makes its ``asyncio.Lock`` (the gateway runs on asyncio; anyio's costs ten times
+as much to make), taken at once for the holder it found, then waited on; and :meth:`KeyedLocks.hold`
 is a plain async context manager rather than a generator's."""
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ arrived: ContextVar[float | None] = ContextVar("mapper_write_arrived", default=N
 
 
 class _Entry:
+    """One key's holder and waiters (``users``); ``lock`` is made by the first writer that has to
+    wait (None until then: the only user holds the key by being counted)."""
+
     __slots__ = ("lock", "users")
 
     def __init__(self) -> None:
-        self.lock = asyncio.Lock()
+        self.lock: asyncio.Lock | None = None
         self.users = 0
 
 
@@ -96,10 +100,12 @@ class Hold:
                     entry = entries[key] = _Entry()
                 entry.users += 1
                 joined.append((key, entry))
-                if entry.users == 1:  # nobody else holds or awaits it (nearly always): taken at once
-                    await entry.lock.acquire()  # without a trip through the event loop
-                else:
-                    await self._wait(entry.lock, since)
+                if entry.users > 1:  # held by another: wait (else taken by being its only user)
+                    lock = entry.lock
+                    if lock is None:  # its holder took it by count: the lock starts held for it
+                        lock = entry.lock = asyncio.Lock()
+                        await lock.acquire()  # free: taken at once, without a trip through the loop
+                    await self._wait(lock, since)
                 held.append(entry)
         except BaseException:
             self._release()
@@ -124,7 +130,8 @@ class Hold:
             arrived.reset(self._token)
             self._token = None
         for entry in reversed(self._held):
-            entry.lock.release()
+            if entry.lock is not None:  # another waits, or waited: the lock stands for the holder
+                entry.lock.release()
         entries = self._entries
         for key, entry in self._joined:
             entry.users -= 1

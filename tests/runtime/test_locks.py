@@ -110,3 +110,46 @@ async def test_a_waiter_cancelled_leaves_nothing_behind() -> None:
             assert len(locks) == 1  # only the holder's "a"
             release.set()
     assert len(locks) == 0
+
+
+async def test_a_key_nobody_else_wants_is_held_without_a_lock_object() -> None:
+    """The usual case costs no ``asyncio.Lock``: the only user of a key holds it by being
+    counted; a lock is made only when a second writer has to wait."""
+    locks = KeyedLocks()
+    async with locks.hold(["a", "b"]):
+        assert [entry.lock for entry in locks._entries.values()] == [None, None]
+
+
+async def test_a_waiter_that_gives_up_leaves_the_key_to_its_holder_then_to_the_next() -> None:
+    """The second writer makes the key's lock, taken for the holder it found, and gives up at its
+    bound; the holder still holds the key until it leaves, and the next writer then gets it."""
+    locks = KeyedLocks(bound=0.05, unavailable=lambda: TimeoutError("bound"))
+    holding = anyio.Event()
+    release = anyio.Event()
+    order: list[str] = []
+
+    async def holder() -> None:
+        async with locks.hold(["a"]):
+            holding.set()
+            await release.wait()
+            order.append("holder out")
+
+    async def third() -> None:
+        async with locks.hold(["a"], bound=BOUND):
+            order.append("third in")
+
+    with anyio.fail_after(BOUND):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(holder)
+            await holding.wait()
+            with pytest.raises(TimeoutError):
+                async with locks.hold(["a"]):
+                    pytest.fail("a waiter got a held key")
+            assert locks._entries["a"].lock is not None and locks._entries["a"].lock.locked()
+            tasks.start_soon(third)
+            for _ in range(10):  # give the third every chance to (wrongly) get in
+                await anyio.sleep(0)
+            assert order == []
+            release.set()
+    assert order == ["holder out", "third in"]
+    assert len(locks) == 0
