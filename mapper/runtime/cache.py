@@ -49,8 +49,10 @@ class CacheState:
         """(attribute path, folded value) of each unique attribute the record has a value for."""
         keys = []
         fold = self.codec.fold
-        for slot in self.codec.unique:
-            value = slot.value(record.row)
+        unique = self.codec.unique
+        row = record.row if unique else ()  # rebuilt on every read of ``row``: once
+        for slot in unique:
+            value = slot.value(row)
             if value is not None:
                 keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
         return keys
@@ -67,8 +69,9 @@ class CacheState:
             (self.codec.query, self.by_query),
             *((s, self.by_unique[s.attr.path]) for s in self.codec.unique),
         ]
+        row = record.row  # rebuilt on every read of ``row``: once
         for slot, index in indexes:
-            value = slot.value(record.row)
+            value = slot.value(row)
             if value is None:
                 continue
             other = index.get(fold(value, slot.attr.case_exact), key)

@@ -219,8 +219,12 @@ class Codec:
             raise InvalidValueError("", "expected a JSON object")
         out: dict[str, Any] = {}
         for slot, attr, name, sub, strict, keeps in self._writes:
-            if name is None:
-                raw = self.read(slot, resource)
+            if name is None:  # read() reads it, unless the resource lacks its attribute altogether
+                container = resource if slot.extension is None else resource.get(slot.extension, MISSING)
+                if type(container) is dict and attr.attribute not in container:
+                    raw = MISSING
+                else:
+                    raw = self.read(slot, resource)
             else:  # as read() reads a single-valued attribute, or its sub-attribute in an object
                 container = resource if slot.extension is None else resource.get(slot.extension, MISSING)
                 raw = container.get(name, MISSING) if isinstance(container, dict) else MISSING
@@ -329,21 +333,20 @@ class Codec:
 
     @staticmethod
     def _sub(multi_slot: MultiSlot, item: Any, sub: str) -> Any:
-        name = f"{multi_slot.multi.attribute}.{sub}"
         given = field(item, sub) if isinstance(item, dict) else MISSING
         if sub == "primary":
             if given is MISSING or given is None:
                 return False
             flag = parse_boolean(given)
             if flag is None:
-                raise InvalidValueError(name, "expected a boolean")
+                raise InvalidValueError(f"{multi_slot.multi.attribute}.{sub}", "expected a boolean")
             return flag
         if given is MISSING or given is None:
             return None
         if not isinstance(given, str) or isinstance(given, bool):
-            raise InvalidValueError(name, "expected a string")
+            raise InvalidValueError(f"{multi_slot.multi.attribute}.{sub}", "expected a string")
         if not PLAIN.fullmatch(given) and (problem := text_problem(given)) is not None:
-            raise InvalidValueError(name, problem)
+            raise InvalidValueError(f"{multi_slot.multi.attribute}.{sub}", problem)
         return given
 
 

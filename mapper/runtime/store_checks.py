@@ -69,20 +69,17 @@ class StoreChecks(StoreReads):
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
         """Immutable attributes keep their value; so does the attribute an anchor is taken from
         (changing it would change the resource's id)."""
+        row = current.row  # a record rebuilds its row tuple on every read of ``row``
         if self.obj.anchor_generation == "attribute":
             slot = self._anchor_slot()
-            if (
-                slot is not None
-                and slot.writable
-                and str(values.get(slot.param)) != str(slot.value(current.row))
-            ):
+            if slot is not None and slot.writable and str(values.get(slot.param)) != str(slot.value(row)):
                 raise MutabilityError(
                     slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
                 )
         for slot in self.codec.slots:
             if slot.attr.mutability != "immutable" or not slot.writable:
                 continue
-            old = slot.value(current.row)
+            old = slot.value(row)
             new = values.get(slot.param)
             if old is not None and (new is None or str(new) != str(old)):
                 raise MutabilityError(slot.attr.path)
@@ -183,10 +180,11 @@ class StoreChecks(StoreReads):
         if change.write_only:
             return False
         values = change.values
+        row = current.row  # a record rebuilds its row tuple on every read of ``row``
         for slot in self.codec.slots:
             if not slot.writable or not slot.readable:
                 continue
-            new, old = values.get(slot.param), slot.value(current.row)
+            new, old = values.get(slot.param), slot.value(row)
             if slot.attr.reference is not None:
                 if (None if old is None else anchor_key(old)) != new:
                     return False
