@@ -13,6 +13,8 @@ are decided here too (:func:`child_writes`)."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,9 +22,12 @@ from typing import TYPE_CHECKING, Any
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
+from mapper.runtime.inserts import update_sets, update_without
 from mapper.runtime.record import Record, Row
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from mapper.runtime.rows import ObjectRead
     from mapper.runtime.tx import Tx
 
@@ -141,18 +146,82 @@ class Creation:
         return (self.insert,)
 
 
+class Updates:
+    """The update a replace of one object type runs, decided from the row its transaction read:
+    a derived update (``write table``: the plan keeps its insert's columns) sets only the columns
+    whose value changes, unless none or all of them do (see :mod:`mapper.runtime.inserts`, which
+    reshapes the statement once per set of unchanged columns; the shapes are kept here, up to
+    ``limit``). The mapping's own ``update sql`` and procedures always run as written."""
+
+    def __init__(self, obj: PlanObject, dialect: str, limit: int = 64) -> None:
+        self.statement = obj.update
+        self.dialect = dialect
+        self.limit = limit
+        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
+        self._lock = threading.Lock()
+        self._parsed: exp.Update | None = None
+        #: the value names the update's SET list binds; None: not parsed yet, or not reshapable
+        self._sets: tuple[str, ...] | None = None
+        self._reshapable: bool | None = None if obj.insert_columns and obj.update is not None else False
+
+    def for_values(self, held: Mapping[str, Any], values: Mapping[str, Any]) -> Statement:
+        """The update writing ``values`` (by parameter) over a row that holds ``held``: without
+        the columns whose value is the very one held (same type and equal, or a boolean where
+        the row holds the 1 or 0 drivers bind it as), unless that is none or all of them."""
+        statement = self.statement
+        assert statement is not None
+        if self._reshapable is not True:
+            if self._reshapable is False or not self._parse(statement):
+                return statement
+        sets = self._sets
+        assert sets is not None
+        unchanged = []
+        for name in sets:
+            old = held.get(name)
+            new = values.get(name, old)
+            if new == old and (type(new) is type(old) or (type(new) is bool and type(old) is int)):
+                unchanged.append(name)
+        if not unchanged or len(unchanged) == len(sets):
+            return statement
+        key = frozenset(unchanged)
+        with self._lock:
+            found = self._shapes.get(key)
+            if found is not None:
+                self._shapes.move_to_end(key)
+                return found
+        assert self._parsed is not None
+        found = update_without(statement, self._parsed, key, self.dialect)
+        with self._lock:
+            self._shapes[key] = found
+            while len(self._shapes) > self.limit:
+                self._shapes.popitem(last=False)
+        return found
+
+    def _parse(self, statement: Statement) -> bool:
+        """Parse the update once; whether it can be reshaped."""
+        parsed = update_sets(statement, self.dialect)
+        with self._lock:
+            if parsed is not None:
+                self._parsed, self._sets = parsed
+            self._reshapable = parsed is not None
+        return parsed is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Replacement:
     """A replace (PUT, PATCH) of the object ``anchor`` by ``change`` and ``members`` (each multi's
     items; None for one the mapping cannot write): called with the object as the transaction read
     it, it decides which unique values must be checked as unclaimed (those it changes), the
-    update, the disable rule when ``active`` turns false, and the child rows' removes and adds."""
+    update (setting only the columns that change, where ``updates`` may reshape it:
+    :class:`Updates`), the disable rule when ``active`` turns false, and the
+    child rows' removes and adds."""
 
     obj: PlanObject
     codec: Codec
     anchor: Any
     change: Change
     members: list[Any] | None
+    updates: Updates | None = None
 
     def __call__(self, fresh: Record) -> Decided:
         obj, codec, anchor, values = self.obj, self.codec, self.anchor, self.change.values
@@ -160,7 +229,8 @@ class Replacement:
         writes: list[Write] = []
         if obj.update is not None:
             params = {s.param: s.value(row) for s in codec.slots}  # unmapped params keep their value
-            writes.append((obj.update, {**params, **values, "anchor": anchor}))
+            update = obj.update if self.updates is None else self.updates.for_values(params, values)
+            writes.append((update, {**params, **values, "anchor": anchor}))
         elif any(values.get(s.param) != s.value(row) for s in codec.slots if s.writable):
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be modified through this mapping")
         rule, slot = obj.disable, codec.active

@@ -9,11 +9,24 @@ Only a derived insert (``write table``) is reshaped: the plan lists its attribut
 procedures are the mapping's own SQL and always bind every parameter. The anchor is never left out,
 nor a value the mapping writes itself (a ``stamp``).
 
+The update a replace runs (:class:`mapper.runtime.decisions.Updates`) is reshaped the other way:
+a derived update sets only the columns whose value changes, compared with the row its transaction
+has just read (and locked): an unchanged column is left as it is rather than written again with
+the value it holds, so the database neither binds it nor maintains the indexes on it (SQLite
+rewrites an index's entry whenever the SET list names one of its columns, whatever the value;
+PostgreSQL and InnoDB compare the values, and are spared the binding and the comparison).
+A value counts as unchanged only when it is the very same as read (same Python type, equal; or a
+boolean bound where the row holds the number every driver binds it as, 1 or 0); anything else,
+the text '1' for a stored 1 say, is written as before. When no column changes (a write of child
+rows only) the update sets every column as before, so the row's triggers and version move as
+they always did.
+
 Each shape is the plan's statement parsed by sqlglot in the target dialect with the absent
 (column, value) pairs removed, so identifiers still come only from the compiled mapping and values
 stay ``:name`` parameters; whatever surrounds the insert (``RETURNING``, SQL Server's ``OUTPUT ...
 INTO`` batch) is kept as it is. A statement sqlglot does not give back unchanged is never reshaped
-(the plan's statement runs, binding NULL). Shapes are cached per set of absent parameters.
+(the plan's statement runs, binding NULL). Shapes are cached per set of absent (or unchanged)
+parameters.
 """
 
 from __future__ import annotations
@@ -124,3 +137,69 @@ def _is_param(node: exp.Expr) -> bool:
 
 def _render(trees: list[exp.Expr], dialect: str) -> str:
     return "; ".join(tree.sql(dialect=dialect) for tree in trees)
+
+
+def update_sets(statement: Statement, dialect: str) -> tuple[exp.Update, tuple[str, ...]] | None:
+    """A derived update parsed for :class:`~mapper.runtime.decisions.Updates`: its tree (every
+    placeholder as its ``:name`` text) and the value names its SET list binds, in order; None when
+    it is not ``UPDATE t SET c = :p, ... WHERE ...`` as sqlglot renders it back exactly."""
+    read = dialect_of(dialect) or dialect
+    try:
+        trees = [t for t in sqlglot.parse(statement.sql, read=read) if t is not None]
+        for tree in trees:
+            for node in list(tree.find_all(exp.Placeholder)):
+                node.replace(exp.Var(this=f":{node.name}"))
+        sets = _sets(trees[0]) if len(trees) == 1 else None
+        if sets is None or _render(trees, read) != statement.sql:
+            return None
+    except (sqlglot.errors.SqlglotError, ValueError):
+        return None
+    update = trees[0]
+    assert isinstance(update, exp.Update)
+    return update, tuple(statement.value_of(name) for name in sets)
+
+
+def update_without(
+    statement: Statement, update: exp.Update, unchanged: frozenset[str], dialect: str
+) -> Statement:
+    """``statement`` (parsed as ``update`` by :func:`update_sets`) without the SET pairs whose
+    value names are ``unchanged``; a value the mapping writes itself (a ``stamp``) is kept."""
+    copy = update.copy()
+    pairs = copy.expressions
+    kept = [
+        pair
+        for pair in pairs
+        if not _is_param(pair.expression) or statement.value_of(pair.expression.name[1:]) not in unchanged
+    ]
+    copy.set("expressions", kept)
+    dropped = {p.expression.name[1:] for p in pairs if _is_param(p.expression)} - {
+        p.expression.name[1:] for p in kept if _is_param(p.expression)
+    }
+    return statement.model_copy(
+        update={
+            "sql": _render([copy], dialect_of(dialect) or dialect),
+            "params": tuple(p for p in statement.params if p not in dropped),
+        }
+    )
+
+
+def _sets(tree: exp.Expr) -> list[str] | None:
+    """The parameter names of ``UPDATE t SET c = :p, ... WHERE ...`` (each SET value a parameter
+    of its own, or what the compiled mapping writes itself, binding none: a ``stamp``'s
+    ``CURRENT_TIMESTAMP``; no parameter both set and matched), or None for any other form."""
+    if not isinstance(tree, exp.Update) or not tree.expressions or tree.args.get("from"):
+        return None
+    names = []
+    for pair in tree.expressions:
+        if not isinstance(pair, exp.EQ):
+            return None
+        if not _is_param(pair.expression):
+            if any(_is_param(node) for node in pair.expression.find_all(exp.Var)):
+                return None
+            continue
+        names.append(pair.expression.name[1:])
+    where = tree.args.get("where")
+    matched = {node.name[1:] for node in where.find_all(exp.Var) if _is_param(node)} if where else set()
+    if len(set(names)) != len(names) or matched & set(names):
+        return None
+    return names

@@ -15,6 +15,7 @@ from mapper.plan import PlanObject, Statement
 from mapper.runtime.cache import Cache
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
+from mapper.runtime.decisions import Updates
 from mapper.runtime.errors import DatabaseUnavailableError
 from mapper.runtime.inserts import Inserts
 from mapper.runtime.keys import Key, anchor_key
@@ -108,6 +109,7 @@ class StoreBase:
         self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
         self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
         self._inserts = Inserts(obj, database.dialect)  # creates leave absent columns to their DEFAULT
+        self._updates = Updates(obj, database.dialect)  # replaces set only the columns that change
         self._int_anchors: bool | None = None  # learned from the first record seen
         self.dangling_dropped = 0  # references left out by ``on missing drop``, since start
 

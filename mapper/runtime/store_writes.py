@@ -222,7 +222,7 @@ class StoreWrites(StoreChecks):
                 async with self._locked(change.values, anchor):
                     try:
                         read = ObjectRead.of(obj, self.codec, anchor, locked=True)
-                        decision = Replacement(obj, self.codec, anchor, change, members)
+                        decision = Replacement(obj, self.codec, anchor, change, members, self._updates)
                         gone = partial(NotFoundError, obj.name, id)
                         write = ObjectWrite(self.name, read, decision, gone, if_match)
                         settle = partial(self._settle, anchor)
