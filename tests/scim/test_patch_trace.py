@@ -83,11 +83,26 @@ def over_bound(trace: FileTrace, package: str, bounds: dict[str, int]) -> dict[s
     }
 
 
+async def crossings(db: HrDatabase, package: str, tries: int = 3) -> tuple[dict[str, int], FileTrace]:
+    """The files of ``package`` a traced PATCH crossed over their bound, in the first of ``tries``
+    traces that crossed none (else the last trace's). The trace keeps the first calls of the
+    event loop's thread and the commit thread in one list, in the order they happen: which of
+    the committer's first calls and the loop's wake-up comes first is a race (about one trace in
+    eight on a loaded machine met ``group_commit.py`` a third time), not a path of the code, and
+    a path that crosses a file more often does so in every trace."""
+    for _ in range(tries):
+        trace = await traced_patch(db)
+        over = over_bound(trace, package, {})
+        if not over:
+            break
+    return over, trace
+
+
 async def test_a_patch_crosses_each_front_end_file_at_most_twice(hr_sqlite: HrDatabase) -> None:
-    trace = await traced_patch(hr_sqlite)
-    assert not over_bound(trace, "scim/", {}), trace.summary()
+    over, trace = await crossings(hr_sqlite, "scim/")
+    assert not over, trace.summary()
 
 
 async def test_a_patch_crosses_each_runtime_file_at_most_twice(hr_sqlite: HrDatabase) -> None:
-    trace = await traced_patch(hr_sqlite)
-    assert not over_bound(trace, "runtime/", {}), trace.summary()
+    over, trace = await crossings(hr_sqlite, "runtime/")
+    assert not over, trace.summary()
