@@ -155,6 +155,11 @@ def wrk_row(key: str, gateway: list[dict], baseline: list[dict] | None, unit: st
     rps = median([r["rps"] for r in gateway])
     base = median([r["rps"] for r in baseline]) if baseline else None
     row = ratio_row(key, rps, base, unit)
+    if baseline and all("cpu_us" in r for r in gateway + baseline):
+        ours = median([r["cpu_us"] for r in gateway])
+        theirs = median([r["cpu_us"] for r in baseline])
+        if ours:
+            row.note = f"CPU per request {ours:.1f} µs, bare app {theirs:.1f} µs: {theirs / ours:.2f}x by CPU"
     if bad:
         row.error = f"{sum(r['non_2xx'] for r in bad)} non-2xx, {sum(r['errors'] for r in bad)} socket errors"
         row.value = None

@@ -4,9 +4,12 @@ Reads (filtered GET and GET by id) alternate between baseline and gateway in eac
 drift on the machine hits both alike. Writes (POST of unique users, PATCH of one attribute, at 16
 and 64 connections) are compared with the raw serial commit rate (:mod:`bench.measures.commits`),
 measured in a subprocess pinned to the server core between the gateway's runs, while it idles.
-Each write run also records the gateway's CPU time per request (``cpu_us``): with it, a run's
-rate tells whether the core was busy (rate times CPU per request near one second per second) or
-waiting for the disk.
+Each run also records the server's CPU time per request (``cpu_us``, all its threads and the
+kernel's work for it, from /proc): with it, a write run's rate tells whether the core was busy
+(rate times CPU per request near one second per second) or waiting for the disk, and a read run's
+pair tells the gateway's cost per request apart from the run's wall-clock luck (on two cores, the
+gateway and the bare app run one after the other, and their req/s ratio swings between runs far
+more than their CPU per request does).
 """
 
 from __future__ import annotations
@@ -57,17 +60,26 @@ def script_env(token: str, users: int) -> dict[str, str]:
     }
 
 
+def measured(server: Server, script: str, seconds: float, env: dict[str, str], connections: int = 16) -> dict:
+    """One wrk run of ``script`` against ``server``: its WrkResult dict with the server's CPU
+    microseconds per request (``cpu_us``)."""
+    before = cpu_seconds(server.process.pid)
+    run = wrk.run(server.base, script, seconds, env, connections).as_dict()
+    used = cpu_seconds(server.process.pid) - before
+    run["cpu_us"] = round(1e6 * used / max(run["requests"], 1), 1)
+    return run
+
+
 def reads(gateway: Server, baseline: Server, token: str, users: int, seconds: float, repeat: int) -> dict:
     """``{"get_filter": {"gateway": [...], "baseline": [...]}, "get_id": {...}}``, one WrkResult
-    dict per repetition."""
+    dict (with ``cpu_us``) per repetition."""
     results: dict[str, dict[str, list[dict]]] = {
         name: {"gateway": [], "baseline": []} for name in ("get_filter", "get_id")
     }
     for _ in range(repeat):
         for name in results:
             for side, server in (("baseline", baseline), ("gateway", gateway)):
-                env = script_env(token, users)
-                results[name][side].append(wrk.run(server.base, name, seconds, env).as_dict())
+                results[name][side].append(measured(server, name, seconds, script_env(token, users)))
     return results
 
 
@@ -107,11 +119,7 @@ def writes(
             for key, script, connections, of in WRITES:
                 if of == kind:
                     env = script_env(token, users)
-                    before = cpu_seconds(gateway.process.pid)
-                    run = wrk.run(gateway.base, script, seconds, env, connections).as_dict()
-                    used = cpu_seconds(gateway.process.pid) - before
-                    run["cpu_us"] = round(1e6 * used / max(run["requests"], 1), 1)
-                    results[key].append(run)
+                    results[key].append(measured(gateway, script, seconds, env, connections))
             results["commits"][kind].append(raw_commits(url, dialect, kind, seconds, users))
             if engine:
                 results["commits_database"][kind].append(
