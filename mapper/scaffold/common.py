@@ -29,13 +29,20 @@ def common(
     for a in attributes:
         column = table.column(a.column)
         if a.arrow == "<->" and a.path not in (query, "active") and column and not column.nullable:
-            # the gateway writes every mapped column; an absent attribute is NULL, not the default
-            why = (
-                f"guessed: {column.name} is NOT NULL, so a create or change without {a.path} is "
-                "refused (400); the database's default is not used for a column the mapping writes"
-            )
+            # a create leaves an absent attribute out of its INSERT (the default applies); an
+            # update writes NULL for an attribute removed
+            if column.has_default:
+                why = (
+                    f"guessed: {column.name} is NOT NULL: a create without {a.path} gets the column's "
+                    f"default, but a change that removes {a.path} is refused (400)"
+                )
+            else:
+                why = (
+                    f"guessed: {column.name} is NOT NULL without a default, so a create or change "
+                    f"without {a.path} is refused (400)"
+                )
+                warnings.append(f"{what}: {column.name} is NOT NULL; every create must send {a.path}")
             a.note = f"{a.note}\n{why}".strip()
-            warnings.append(f"{what}: {column.name} is NOT NULL; every create must send {a.path}")
     for column in find(table, names.CREATED, taken, ("timestamp", "text")):
         taken.add(column.name.lower())
         attributes.append(Attribute("meta.created", column.name, "<-", "dateTime"))

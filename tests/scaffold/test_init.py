@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,6 +16,7 @@ from mapper.diagnostics import Severity
 from mapper.lint import lint_text
 from mapper.scaffold import ScaffoldError, scaffold
 from tests.support.databases import load_sql, reset_database
+from tests.support.scim import CORE_USER, scim_client
 
 
 def sqlite_db(tmp_path: Path, ddl: str, name: str = "app.db") -> str:
@@ -234,19 +236,39 @@ def test_status_codes_that_say_nothing_are_left_to_fill_in(tmp_path: Path) -> No
     assert not errors(text, url)
 
 
-def test_a_required_column_with_a_default_is_flagged(tmp_path: Path) -> None:
-    """The gateway writes every mapped column, so a database default never fills one (WordPress's
-    ``display_name NOT NULL DEFAULT ''``): the scaffold says a create must send the attribute."""
+@pytest.mark.anyio
+async def test_a_required_column_with_a_default_is_flagged_as_what_it_does(tmp_path: Path) -> None:
+    """A create leaves an absent attribute out of its INSERT, so the column's default applies
+    (WordPress's ``display_name NOT NULL DEFAULT ''``, Moodle's ``lang NOT NULL DEFAULT 'en'``);
+    only a change that removes the attribute is refused. The scaffold said the default never
+    applied and that every create must send the attribute: no doc step showed that, and a new
+    user filled in values the database already had."""
     url = sqlite_db(
         tmp_path,
         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, "
-        "display_name TEXT NOT NULL DEFAULT '', nick_name TEXT);",
+        "display_name TEXT NOT NULL DEFAULT 'nobody', nick_name TEXT, title TEXT NOT NULL);",
     )
     result = scaffold(url)
-    assert "# guessed: display_name is NOT NULL, so a create or change without displayName is" in result.text
-    assert "User: display_name is NOT NULL; every create must send displayName" in result.warnings
+    flat = " ".join(line.strip("# ") for line in result.text.splitlines())  # comments wrap
+    assert (
+        "guessed: display_name is NOT NULL: a create without displayName gets the column's default, "
+        "but a change that removes displayName is refused (400)"
+    ) in flat
+    assert "guessed: title is NOT NULL without a default, so a create or change without title is" in flat
+    assert "User: title is NOT NULL; every create must send title" in result.warnings
+    assert not any("display_name" in w for w in result.warnings)
     assert "nick_name is NOT NULL" not in result.text
     assert not errors(result.text, url)
+
+    path = tmp_path / "app.map"
+    path.write_text(result.text, encoding="utf-8")
+    db = SimpleNamespace(url=url, dialect="sqlite")
+    async with scim_client(db, mapping=path, environ={"APP_DATABASE_URL": url}) as client:
+        created = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "ada", "title": "x"})
+        assert created.status_code == 201, created.text
+        assert created.json()["displayName"] == "nobody"
+        untitled = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "bob"})
+        assert untitled.status_code == 400, untitled.text
 
 
 def test_the_gateways_own_change_log_is_not_a_table_to_map(tmp_path: Path) -> None:
