@@ -162,8 +162,9 @@ def soft_delete(table: Table, taken: set[str]) -> SoftDelete | None:
                 f"soft delete: a DELETE stamps {column.name}; rows with it set are hidden",
             )
     for column in find(table, names.DELETED_FLAG, taken, ("boolean", "integer"), flag=True):
+        # an integer flag (Moodle's ``deleted SMALLINT``) takes 1: PostgreSQL has no smallint = true
         return SoftDelete(
-            f"{column.name} = true",
+            f"{column.name} = {'true' if column.kind == 'boolean' else 1}",
             f"soft delete: a DELETE sets {column.name}; rows with it set are hidden",
         )
     for column in find(table, names.STATUS, set(), ("text",)):

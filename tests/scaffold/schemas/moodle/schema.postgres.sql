@@ -1,0 +1,39 @@
+-- Moodle's user and cohort tables (lib/db/install.xml, a subset of mdl_user's columns): a
+-- soft-delete flag and an inverted active flag as SMALLINT, times as BIGINT epoch seconds, the
+-- username unique only per mnethostid, NOT NULL columns with defaults, and no foreign keys.
+CREATE TABLE mdl_user (
+  id BIGSERIAL PRIMARY KEY,
+  auth VARCHAR(20) NOT NULL DEFAULT 'manual',
+  confirmed SMALLINT NOT NULL DEFAULT 0,
+  deleted SMALLINT NOT NULL DEFAULT 0,
+  suspended SMALLINT NOT NULL DEFAULT 0,
+  mnethostid BIGINT NOT NULL DEFAULT 0,
+  username VARCHAR(100) NOT NULL DEFAULT '',
+  idnumber VARCHAR(255) NOT NULL DEFAULT '',
+  firstname VARCHAR(100) NOT NULL,
+  lastname VARCHAR(100) NOT NULL,
+  email VARCHAR(100) NOT NULL,
+  city VARCHAR(120) NOT NULL DEFAULT '',
+  country VARCHAR(2) NOT NULL DEFAULT '',
+  lang VARCHAR(30) NOT NULL DEFAULT 'en',
+  timecreated BIGINT NOT NULL DEFAULT 0,
+  timemodified BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX mdl_user_mneuse_uix ON mdl_user (mnethostid, username);
+CREATE TABLE mdl_cohort (
+  id BIGSERIAL PRIMARY KEY,
+  contextid BIGINT NOT NULL DEFAULT 1,
+  name VARCHAR(254) NOT NULL DEFAULT '',
+  idnumber VARCHAR(100),
+  timecreated BIGINT NOT NULL DEFAULT 0,
+  timemodified BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE mdl_cohort_members (
+  id BIGSERIAL PRIMARY KEY,
+  cohortid BIGINT NOT NULL DEFAULT 0,
+  userid BIGINT NOT NULL DEFAULT 0,
+  timeadded BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX mdl_cohomemb_cohuse_uix ON mdl_cohort_members (cohortid, userid);
+INSERT INTO mdl_user (auth, confirmed, mnethostid, username, firstname, lastname, email, timecreated, timemodified)
+VALUES ('manual', 1, 1, 'admin', 'Admin', 'User', 'admin@example.com', 1700000000, 1700000000);
