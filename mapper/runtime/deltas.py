@@ -4,6 +4,7 @@ table, with the anchors present now when deletes must be detected by a scan; and
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -269,9 +270,13 @@ class Watermark:
 
 def rewind(mark: Any, margin: timedelta) -> Any:
     """A watermark moved back by ``margin``: datetimes directly, ISO text in the same format
-    (so it still compares as text), anything else (sequences) unchanged."""
+    (so it still compares as text), an integer by the margin's seconds (a time kept as seconds
+    since the epoch, stamped in whole seconds: a row stamped in the second a delta already saw
+    would be missed; a row version is only read again a little longer), anything else unchanged."""
     if isinstance(mark, datetime):
         return mark - margin
+    if type(mark) is int:
+        return mark - math.ceil(margin.total_seconds())
     if isinstance(mark, str):
         try:
             moment = datetime.fromisoformat(mark)

@@ -192,11 +192,19 @@ _MICROSECOND = timedelta(microseconds=1)
 _from_iso = datetime.fromisoformat
 
 
+#: the seconds since the epoch that a datetime can hold (0001-01-01 to 9999-12-31 23:59:59)
+_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
+
+
 def instant(value: Any) -> Any:
     """A dateTime column's value as the cache keeps it: integer microseconds since the epoch (UTC)
     for a datetime or ISO 8601 text (naive ones are UTC, as
     :func:`~mapper.runtime.rendering.format_datetime` reads them); anything else (dates, text
-    that is no timestamp) unchanged."""
+    that is no timestamp) unchanged. An integer from the database is a time kept as seconds since
+    the epoch (Moodle's ``timemodified BIGINT``, a Unix time stamp); one beyond the years 1 to
+    9999 (milliseconds since the epoch, say) is no time, and None (no value)."""
+    if type(value) is int:
+        return value * 1_000_000 if _FIRST_SECOND <= value <= _LAST_SECOND else None
     if type(value) is str:
         try:
             value = _from_iso(value)

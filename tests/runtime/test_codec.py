@@ -80,7 +80,8 @@ def test_rewind_keeps_the_watermark_format():
     assert rewind("2026-11-26T15:02:33.308Z", timedelta(seconds=5)) == "2026-11-26T15:02:28.308Z"
     assert rewind("2026-11-26 15:02:33", timedelta(seconds=5)) == "2026-11-26 15:02:28"
     assert rewind(datetime(2026, 1, 1, 0, 0, 5), timedelta(seconds=5)) == datetime(2026, 1, 1)
-    assert rewind(41, timedelta(seconds=5)) == 41
+    assert rewind(1_700_000_000, timedelta(seconds=5)) == 1_699_999_995  # seconds since the epoch
+    assert rewind(Decimal(41), timedelta(seconds=5)) == Decimal(41)
 
 
 def test_watermark_rewinds_until_it_has_settled():

@@ -165,12 +165,13 @@ def check_generated_columns(
 
 
 def check_stamp_column(
-    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table, dialect: str | None = None
 ) -> Iterator[Diagnostic]:
     """MAP316 when the column ``stamp`` sets to the time of each write holds no time: numbers
     (a row version), flags, bytes, or days (a ``DATE`` keeps no time of day, so every write of
     one day would carry the same stamp and a delta past the first would miss the others). A
-    column the table does not have is the statements' (MAP302, when they are proven)."""
+    column the table does not have is the statements' (MAP302, when they are proven). An integer
+    column stamped with a value of its own (``= VALUE``) keeps seconds since the epoch."""
     from sqlalchemy import types
 
     stamp = obj.stamp
@@ -189,15 +190,34 @@ def check_stamp_column(
         kind, types.Integer | types.Numeric | types.Float | types.Boolean | types._Binary | types.Date
     ):
         return
+    integer = isinstance(kind, types.Integer) and not isinstance(kind, types.Boolean)
+    if integer and stamp.value is not None:
+        return  # seconds since the epoch (Moodle's timemodified), from the value it is given
     holds = "days" if isinstance(kind, types.Date) else _holds(kind) or "no time"
+    hint = (
+        "stamp a timestamp column (TIMESTAMP, DATETIME(6), timestamptz); a row version the database "
+        "maintains itself needs no stamp"
+    )
+    if integer:
+        hint += (
+            f"; for seconds since the epoch, give the value: stamp {stamp.column.value} = "
+            f'sql"""{_EPOCH_NOW.get(dialect or "", _EPOCH_NOW["postgres"])}"""'
+        )
     yield STAMP_COLUMN_TYPE.at(
         file,
         stamp.column.span,
         f"'stamp {stamp.column.value}' sets column '{column['name']}' of {table.name} to the time of each "
         f"write, but it holds {holds} ({type_name(kind)})",
-        hint="stamp a timestamp column (TIMESTAMP, DATETIME(6), timestamptz); a row version the database "
-        "maintains itself needs no stamp",
+        hint=hint,
     )
+
+
+#: the seconds since the epoch now, in each dialect lint --db runs against
+_EPOCH_NOW = {
+    "postgres": "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT)",
+    "mysql": "UNIX_TIMESTAMP()",
+    "sqlite": "CAST(strftime('%s', 'now') AS INTEGER)",
+}
 
 
 def check_anchor_column(

@@ -68,7 +68,7 @@ def _check_object(
                 yield from check_structured_columns(file, obj, compiled, table)
                 yield from check_anchor_column(file, obj, compiled, table)
                 yield from check_generated_columns(file, obj, compiled, table)
-                yield from check_stamp_column(file, obj, compiled, table)
+                yield from check_stamp_column(file, obj, compiled, table, dialect)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
