@@ -11,6 +11,7 @@ column checks only in ``information_schema``, which the inspector does not read)
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Mapping
@@ -300,21 +301,36 @@ def _mysql_checks(connection: Connection, schema: str | None) -> dict[str, list[
     return out
 
 
+def _shared_prefix(tables: tuple[Table, ...]) -> str:
+    """The prefix up to an ``_`` that every one of two or more tables' names starts with
+    (``mdl_``), lower case; '' when there is none."""
+    if len(tables) < 2:
+        return ""
+    common = os.path.commonprefix([t.name.lower() for t in tables])
+    return common[: common.rfind("_") + 1]
+
+
 def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
     """Tables with the foreign keys their column names imply where the database declares none:
     MariaDB ignores ``REFERENCES`` written on a column, and many schemas never declare them. A
     column is taken to point at a table when it has the name of that table's single-column
-    primary key (``staff_id`` → ``staff.staff_id``) or is ``<table>_id`` for a table keyed ``id``."""
+    primary key (``staff_id`` → ``staff.staff_id``) or is ``<table>_id`` for a table keyed ``id``,
+    the table named without the prefix every table shares (Moodle's ``mdl_``, WordPress's ``wp_``),
+    and the ``_`` left out too (Moodle's ``mdl_cohort_members.userid`` → ``mdl_user.id``)."""
     keys: dict[str, tuple[str, str]] = {}
+    prefix = _shared_prefix(tables)
     for table in tables:
         if len(table.primary_key) != 1:
             continue
         pk = table.primary_key[0]
         if pk.lower() != "id":
             keys.setdefault(pk.lower(), (table.name, pk))
-        singular = table.name.lower().removesuffix("s")
-        keys.setdefault(f"{singular}_id", (table.name, pk))
-        keys.setdefault(f"{table.name.lower()}_id", (table.name, pk))
+        for name in dict.fromkeys((table.name.lower(), table.name.lower().removeprefix(prefix))):
+            singular = name.removesuffix("s")
+            keys.setdefault(f"{singular}_id", (table.name, pk))
+            keys.setdefault(f"{name}_id", (table.name, pk))
+            if prefix and pk.lower() == "id":
+                keys.setdefault(f"{singular}id", (table.name, pk))
     out = []
     for table in tables:
         have = {fk.column.lower() for fk in table.foreign_keys}

@@ -16,7 +16,10 @@ disable, group membership, delete) with the database checked after each write.
   ``from displayName``), members linking the two keys;
 - staff_teams and helpdesk: schemas tried as a new user would, before the scaffold knew them
   (names found by their stems: ``network_login``, ``christian_name``, ``is_leaver``,
-  ``archived_at``, ``sign_in_name``, ``access_revoked``; a UUID key the database defaults).
+  ``archived_at``, ``sign_in_name``, ``access_revoked``; a UUID key the database defaults);
+- moodle: Moodle's ``mdl_user``, ``mdl_cohort`` and ``mdl_cohort_members``: SMALLINT flags
+  (``deleted``, ``suspended``), every table prefixed ``mdl_``, the member's ``userid`` linked by
+  its name alone.
 """
 
 from __future__ import annotations
