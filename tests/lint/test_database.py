@@ -69,6 +69,34 @@ def test_not_null_without_default(hr_database) -> None:
     assert "'badge'" in not_null.message and "inserts" in not_null.message
 
 
+def test_an_import_only_attribute_fills_no_column_of_an_insert(hr_database) -> None:
+    """``meta.lastModified <- timemodified`` reads the column; a create's insert never writes it.
+    Over Moodle's ``mdl_cohort`` (``timecreated`` and ``timemodified`` NOT NULL, no default) lint
+    said nothing and every create failed. A column ``stamp`` sets is filled by every insert."""
+    table = f"lint_scratch_{secrets.token_hex(4)}"
+    hr_database.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, nick VARCHAR(50),"
+        " colour VARCHAR(20), timecreated BIGINT, timemodified BIGINT NOT NULL)"
+    )
+    text = (
+        SCRATCH_MAPPING.replace("nick, colour FROM", "nick, colour, timecreated, timemodified FROM")
+        .replace("    title    <-  colour\n", "    title    <-  colour\n    meta.created <- timecreated\n")
+        .replace("    meta.created", "    meta.lastModified <- timemodified dateTime\n    meta.created")
+        .replace("TABLE", table)
+    )
+    stamped = text.replace(
+        f"write table {table}\n", f'write table {table}\n  stamp timemodified = sql"""1700000000 + 1"""\n'
+    )
+    try:
+        result = lint_text(text, "scratch.map", db=hr_database.url)
+        with_stamp = lint_text(stamped, "scratch.map", db=hr_database.url)
+    finally:
+        hr_database.execute(f"DROP TABLE {table}")
+    unfilled = [d.message.split("'")[1] for d in result.diagnostics if d.code == "MAP303"]
+    assert unfilled == ["timemodified"]
+    assert not with_stamp.diagnostics
+
+
 def test_sqlite_file_without_the_schema(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     result = lint_text(HR.read_text(encoding="utf-8"), str(HR), db=f"sqlite:///{empty}")

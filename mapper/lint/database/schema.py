@@ -147,11 +147,18 @@ def _check_not_null(
 
 
 def _exported_columns(obj: ObjectType, plan: Plan | None) -> list[str]:
+    """The columns a derived insert fills: the anchor (unless generated), the attributes a client
+    writes (an import-only one, such as ``meta.created <- created_at``, fills nothing), and the
+    column ``stamp`` sets."""
     anchor = [obj.anchor.column.value] if obj.anchor and obj.anchor.generation != "database" else []
+    stamp = [obj.stamp.column.value] if obj.stamp is not None else []
     compiled = _compiled(obj, plan)
     if compiled is not None:
-        return anchor + [a.target_column for a in compiled.attributes if a.target_column]
-    return anchor + [m.column.value for m in obj.attributes if m.direction != "import"]
+        written = [
+            a.target_column for a in compiled.attributes if a.target_column and a.direction != "import"
+        ]
+        return anchor + stamp + written
+    return anchor + stamp + [m.column.value for m in obj.attributes if m.direction != "import"]
 
 
 def _compiled(obj: ObjectType, plan: Plan | None) -> PlanObject | None:
