@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
 from mapper.scaffold.columns import SoftDelete, find
 from mapper.scaffold.draft import NAME, SCIM_TYPES, Attribute, Extension, Multi, ObjectDraft
+from mapper.scaffold.names import key
 
 
 def common(
@@ -21,6 +23,7 @@ def common(
     notes: list[str],
     warnings: list[str],
     deletion: SoftDelete | None,
+    dialect: str = "",
 ) -> ObjectDraft:
     """What users and groups share: meta dates, the watermark, soft delete, the columns left
     unmapped (as comments, or in a custom schema when the database requires them)."""
@@ -43,14 +46,27 @@ def common(
                 )
                 warnings.append(f"{what}: {column.name} is NOT NULL; every create must send {a.path}")
             a.note = f"{a.note}\n{why}".strip()
-    for column in find(table, names.CREATED, taken, ("timestamp", "text")):
+    times = ("timestamp", "text", "integer")
+    # a creation time only read: an insert leaves it to its default, so one without is left out
+    # (a column a create must fill: FILL IN below)
+    created = find(table, names.CREATED, taken, times)
+    for column in (c for c in created if _time(c, dialect) and (c.nullable or c.has_default)):
         taken.add(column.name.lower())
-        attributes.append(Attribute("meta.created", column.name, "<-", "dateTime"))
+        attributes.append(Attribute("meta.created", column.name, "<-", "dateTime", note=_epoch_note(column)))
         break
-    for column in find(table, names.UPDATED, taken, ("timestamp", "text")):
+    for column in (c for c in find(table, names.UPDATED, taken, times) if _time(c, dialect)):
         taken.add(column.name.lower())
-        attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime"))
-        if column.kind == "timestamp" or column.sql_type.upper() == "TEXT":
+        note = _epoch_note(column)
+        attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime", note=note))
+        if column.kind == "integer":
+            draft.delta = column.name
+            draft.stamp = f'{column.name} = sql"""{EPOCH_NOW[dialect]}"""'
+            notes.append(
+                f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
+                f"the gateway sets it to the seconds since the epoch on each of its writes (stamp), "
+                "every other writer must set it too"
+            )
+        elif column.kind == "timestamp" or column.sql_type.upper() == "TEXT":
             draft.delta = column.name
             if _days(column):  # a DATE keeps no time of day: no stamp can say which write came last
                 notes.append(
@@ -130,6 +146,25 @@ def common(
             f"{what}: column {table.name}.{column.name} is required; mapped to a custom attribute ext.{name}"
         )
     return draft
+
+
+def _time(column: Column, dialect: str) -> bool:
+    """Whether ``column`` may hold times: a timestamp or text, or an integer of at least 32 bits
+    named as one (Moodle's ``timemodified BIGINT``, seconds since the epoch; not a row version)."""
+    if column.kind != "integer":
+        return True
+    declared = column.sql_type.upper()
+    return (
+        dialect in EPOCH_NOW
+        and declared.startswith(("BIGINT", "INT"))
+        and not any(word in key(column.name) for word in ("version", "count", "seq"))
+    )
+
+
+def _epoch_note(column: Column) -> str:
+    if column.kind != "integer":
+        return ""
+    return f"guessed: {column.name} ({column.sql_type}) holds times as seconds since the epoch"
 
 
 def _days(column: Column) -> bool:

@@ -209,8 +209,9 @@ def _group(
         taken.add(column.name.lower())
         attributes.append(Attribute("externalId", column.name, "<->", "caseExact"))
         break
+    deletion = soft_delete(table, taken)
     draft = common(
-        table, "Group", anchor, "displayName", taken, attributes, notes, warnings, soft_delete(table, taken)
+        table, "Group", anchor, "displayName", taken, attributes, notes, warnings, deletion, database.dialect
     )
     members_multi = Multi(
         "members",

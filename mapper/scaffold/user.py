@@ -131,7 +131,9 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
                 "Entra's disable (active=false) changes nothing in the database; "
                 "map one: active <-> COLUMN boolean"
             )
-    draft = common(table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion)
+    draft = common(
+        table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion, database.dialect
+    )
     draft.multis = multis
     for multi in multis:
         child = database.table(multi.table)

@@ -201,7 +201,7 @@ def check_stamp_column(
     if integer:
         hint += (
             f"; for seconds since the epoch, give the value: stamp {stamp.column.value} = "
-            f'sql"""{_EPOCH_NOW.get(dialect or "", _EPOCH_NOW["postgres"])}"""'
+            f'sql"""{EPOCH_NOW.get(dialect or "", EPOCH_NOW["postgres"])}"""'
         )
     yield STAMP_COLUMN_TYPE.at(
         file,
@@ -213,7 +213,7 @@ def check_stamp_column(
 
 
 #: the seconds since the epoch now, in each dialect lint --db runs against
-_EPOCH_NOW = {
+EPOCH_NOW = {
     "postgres": "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT)",
     "mysql": "UNIX_TIMESTAMP()",
     "sqlite": "CAST(strftime('%s', 'now') AS INTEGER)",
