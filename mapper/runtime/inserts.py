@@ -135,6 +135,57 @@ def _is_param(node: exp.Expr) -> bool:
     return isinstance(node, exp.Var) and node.name.startswith(":")
 
 
+class Revivals:
+    """The update a revive runs (a create meeting a soft-deleted row, ``recreate revive``): a
+    derived update whose absent attributes' columns are set to their DEFAULT, as a create's insert
+    leaves them to it, instead of a bound NULL that a ``NOT NULL DEFAULT 'en'`` column refuses
+    (Moodle's ``mdl_user.lang``: every revive without the attribute was 400). SQLite has no
+    ``DEFAULT`` in an UPDATE: there, and for a statement sqlglot does not render back, the plan's
+    update runs, binding NULL."""
+
+    def __init__(self, obj: PlanObject, dialect: str, limit: int = SHAPES) -> None:
+        self.statement = obj.update
+        self.optional = frozenset(param for _column, param in obj.insert_columns)
+        self.dialect = dialect
+        self.limit = limit
+        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
+        self._lock = threading.Lock()
+        self._parsed: tuple[exp.Update, tuple[str, ...]] | None = None
+        self._reshapable = dialect != "sqlite" and obj.update is not None and bool(self.optional)
+
+    def for_values(self, values: Mapping[str, Any]) -> Statement | None:
+        """The revive's update for ``values`` (by parameter)."""
+        statement = self.statement
+        absent = frozenset(p for p in self.optional if values.get(p) is None)
+        if statement is None or not absent or not self._reshapable:
+            return statement
+        with self._lock:  # rare (a revive): shaped under the lock
+            found = self._shapes.get(absent)
+            if found is None:
+                found = self._shapes[absent] = self._shape(statement, absent)
+                while len(self._shapes) > self.limit:
+                    self._shapes.popitem(last=False)
+        return found
+
+    def _shape(self, statement: Statement, absent: frozenset[str]) -> Statement:
+        if self._parsed is None:
+            self._parsed = update_sets(statement, self.dialect)
+            if self._parsed is None:
+                self._reshapable = False
+                return statement
+        copy = self._parsed[0].copy()
+        for pair in copy.expressions:
+            if _is_param(pair.expression) and statement.value_of(pair.expression.name[1:]) in absent:
+                pair.set("expression", exp.Var(this="DEFAULT"))
+        bound = {node.name[1:] for node in copy.find_all(exp.Var) if _is_param(node)}
+        return statement.model_copy(
+            update={
+                "sql": _render([copy], dialect_of(self.dialect) or self.dialect),
+                "params": tuple(p for p in statement.params if p in bound),
+            }
+        )
+
+
 def _render(trees: list[exp.Expr], dialect: str) -> str:
     return "; ".join(tree.sql(dialect=dialect) for tree in trees)
 

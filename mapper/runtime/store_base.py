@@ -17,7 +17,7 @@ from mapper.runtime.codec import Codec
 from mapper.runtime.database import Database
 from mapper.runtime.decisions import Updates
 from mapper.runtime.errors import DatabaseUnavailableError
-from mapper.runtime.inserts import Inserts
+from mapper.runtime.inserts import Inserts, Revivals
 from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.loading import Watermark
 from mapper.runtime.locks import KeyedLocks
@@ -109,6 +109,7 @@ class StoreBase:
         self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
         self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
         self._inserts = Inserts(obj, database.dialect)  # creates leave absent columns to their DEFAULT
+        self._revivals = Revivals(obj, database.dialect)  # and so do revives, where SQL allows
         self._updates = Updates(obj, database.dialect)  # replaces set only the columns that change
         self._int_anchors: bool | None = None  # learned from the first record seen
         self.dangling_dropped = 0  # references left out by ``on missing drop``, since start

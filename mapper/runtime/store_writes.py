@@ -176,7 +176,9 @@ class StoreWrites(StoreChecks):
         anchor = anchor_key(found[0])
         if soft.revive is not None:
             tx.send(soft.revive, {"anchor": anchor})
-        tx.send(self.obj.update, {**values, "anchor": anchor})
+        update = self._revivals.for_values(values)
+        assert update is not None
+        tx.send(update, {**values, "anchor": anchor})
         return anchor
 
     async def replace(

@@ -188,3 +188,27 @@ async def test_a_change_stamped_in_the_second_a_delta_saw_is_read(db: HrDatabase
     )
     await other.sync_delta()
     assert seen_by(other, "admin")["name"] == {"givenName": "Teresa", "familyName": "User"}
+
+
+@pytest.mark.parametrize("db", [p for p in EVERY_DATABASE if p != "sqlite"], indirect=True)
+async def test_a_revive_leaves_absent_attributes_to_their_default(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """Entra deletes a user (``deleted = 1``) and later creates it again: the create revives the
+    row, and an attribute it leaves out gets the column's default, as a create's insert leaves it
+    to it. The revive bound NULL, and ``lang NOT NULL DEFAULT 'en'`` refused it: 400 for good.
+    (SQLite has no DEFAULT in an UPDATE: there the revive still binds NULL.)"""
+    body = {
+        "schemas": [CORE_USER],
+        "userName": "student",
+        "name": {"givenName": "Stu", "familyName": "Dent"},
+        "emails": [{"type": "work", "value": "student@example.com"}],
+    }
+    first = await client.post("/Users", json={**body, "preferredLanguage": "de"})
+    assert first.status_code == 201, first.text
+    assert (await client.delete(f"/Users/{first.json()['id']}")).status_code == 204
+    again = await client.post("/Users", json=body)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]  # the same row, revived
+    assert again.json()["preferredLanguage"] == "en"  # the default, not the deleted user's "de"
+    assert db.execute("SELECT deleted, lang FROM mdl_user WHERE username = 'student'") == [(0, "en")]
