@@ -73,6 +73,8 @@ class Table:
     unique: frozenset[str]  # lower-cased names of columns unique on their own
     foreign_keys: tuple[ForeignKey, ...] = ()
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+    #: the columns unique only together, each as declared (Moodle's ``(mnethostid, username)``)
+    unique_together: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         self._by_name.update({c.name.lower(): c for c in self.columns})
@@ -82,6 +84,13 @@ class Table:
 
     def is_unique(self, name: str) -> bool:
         return name.lower() in self.unique
+
+    def unique_with(self, name: str) -> tuple[str, ...]:
+        """The other columns ``name`` is unique together with (the first such key), or ()."""
+        for columns in self.unique_together:
+            if name.lower() in (c.lower() for c in columns):
+                return tuple(c for c in columns if c.lower() != name.lower())
+        return ()
 
 
 @dataclass(frozen=True)
@@ -165,14 +174,19 @@ def _table(
         _seen(_column(c, primary, dialect, checks, connection), name, schema, connection) for c in raw
     )
     unique: set[str] = set()
+    together: list[tuple[str, ...]] = []
     for constraint in inspector.get_unique_constraints(name, schema=schema):
         if len(constraint.get("column_names") or ()) == 1:
             unique.add(str(constraint["column_names"][0]).lower())
+        else:
+            together.append(tuple(str(c) for c in constraint.get("column_names") or ()))
     for index in inspector.get_indexes(name, schema=schema):
         if not index.get("unique"):
             continue
         cols = [c for c in index.get("column_names") or () if c]
         expressions = index.get("expressions") or []
+        if len(cols) > 1 and not expressions:
+            together.append(tuple(cols))
         if len(cols) == 1 and not expressions:
             unique.add(cols[0].lower())
         elif len(expressions) == 1:  # lower(login): unique regardless of case
@@ -199,7 +213,7 @@ def _table(
             on_delete = str((fk.get("options") or {}).get("ondelete") or "").upper()
             cascades = on_delete == "CASCADE" or constrained[0].lower() in cascading
             keys.append(ForeignKey(constrained[0], fk["referred_table"], referred[0], cascades=cascades))
-    return Table(name, columns, primary, frozenset(unique), tuple(keys))
+    return Table(name, columns, primary, frozenset(unique), tuple(keys), unique_together=tuple(together))
 
 
 def _column(
@@ -343,8 +357,6 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
                 continue  # a table's own key
             extra.append(ForeignKey(column.name, target[0], target[1], declared=False))
         if extra:
-            table = Table(
-                table.name, table.columns, table.primary_key, table.unique, table.foreign_keys + tuple(extra)
-            )
+            table = replace(table, foreign_keys=table.foreign_keys + tuple(extra), _by_name={})
         out.append(table)
     return tuple(out)

@@ -46,7 +46,7 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         )
     login = ranked[0]
     unique = table.is_unique(login.name)
-    note = "" if unique else f"guessed: {login.name} is not declared unique; make it so, userName must be"
+    note = "" if unique else _not_unique(table, login.name)
     others = [c.name for c in ranked[1:] if (c in logins) == (login in logins)]
     if others:
         warnings.append(
@@ -203,3 +203,16 @@ def _child_table(database: Database, table: Table, user: Table, warnings: list[s
         )
         return None
     return Multi(kind, table.name, owner, value.name, extra)
+
+
+def _not_unique(table: Table, column: str) -> str:
+    """The note on a login the database does not declare unique on its own."""
+    others = table.unique_with(column)
+    if not others:
+        return f"guessed: {column} is not declared unique; make it so, userName must be"
+    return (
+        f"guessed: {column} is unique only together with {', '.join(others)}, and userName must be "
+        f"unique on its own: the gateway refuses a userName any row the import reads holds; to serve "
+        f"the users of one {others[0]} only, select them (WHERE {others[0]} = ...) and give "
+        f"{others[0]} that value as its default, so that a create is among them"
+    )
