@@ -79,16 +79,9 @@ class Inserts:
         """The statement's trees with every placeholder as its ``:name`` text, or None when
         sqlglot does not render them back to the plan's SQL exactly."""
         if self._reshapable is None:
-            try:
-                trees = [t for t in sqlglot.parse(statement.sql, read=self.read) if t is not None]
-                for tree in trees:
-                    for node in list(tree.find_all(exp.Placeholder)):
-                        node.replace(exp.Var(this=f":{node.name}"))
-                same = _render(trees, self.read) == statement.sql
-                inserts = [t for t in trees if isinstance(t, exp.Insert)]
-                self._reshapable = same and len(inserts) == 1 and _pairs(inserts[0]) is not None
-            except (sqlglot.errors.SqlglotError, ValueError):
-                self._reshapable = False
+            trees = parsed(statement, self.read)
+            inserts = [t for t in trees or () if isinstance(t, exp.Insert)]
+            self._reshapable = len(inserts) == 1 and _pairs(inserts[0]) is not None
             self._parsed = trees if self._reshapable else None
         return self._parsed
 
@@ -186,6 +179,22 @@ class Revivals:
         )
 
 
+def parsed(statement: Statement, read: str) -> list[exp.Expr] | None:
+    """``statement`` parsed by sqlglot in ``read``, every placeholder as its ``:name`` text (so
+    that a reshaped statement renders it back as it was), or None when sqlglot cannot parse it
+    or does not render the trees back to the plan's SQL exactly: a statement is reshaped only
+    where what sqlglot would send is the plan's own SQL less the pairs taken out. Run once per
+    statement (:class:`Inserts`, :func:`update_sets`)."""
+    try:
+        trees = [t for t in sqlglot.parse(statement.sql, read=read) if t is not None]
+        for tree in trees:
+            for node in list(tree.find_all(exp.Placeholder)):
+                node.replace(exp.Var(this=f":{node.name}"))
+        return trees if _render(trees, read) == statement.sql else None
+    except (sqlglot.errors.SqlglotError, ValueError):
+        return None
+
+
 def _render(trees: list[exp.Expr], dialect: str) -> str:
     return "; ".join(tree.sql(dialect=dialect) for tree in trees)
 
@@ -194,16 +203,9 @@ def update_sets(statement: Statement, dialect: str) -> tuple[exp.Update, tuple[s
     """A derived update parsed for :class:`~mapper.runtime.decisions.Updates`: its tree (every
     placeholder as its ``:name`` text) and the value names its SET list binds, in order; None when
     it is not ``UPDATE t SET c = :p, ... WHERE ...`` as sqlglot renders it back exactly."""
-    read = dialect_of(dialect) or dialect
-    try:
-        trees = [t for t in sqlglot.parse(statement.sql, read=read) if t is not None]
-        for tree in trees:
-            for node in list(tree.find_all(exp.Placeholder)):
-                node.replace(exp.Var(this=f":{node.name}"))
-        sets = _sets(trees[0]) if len(trees) == 1 else None
-        if sets is None or _render(trees, read) != statement.sql:
-            return None
-    except (sqlglot.errors.SqlglotError, ValueError):
+    trees = parsed(statement, dialect_of(dialect) or dialect)
+    sets = _sets(trees[0]) if trees is not None and len(trees) == 1 else None
+    if trees is None or sets is None:
         return None
     update = trees[0]
     assert isinstance(update, exp.Update)
