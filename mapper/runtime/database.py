@@ -72,7 +72,7 @@ from mapper.runtime.statements import (
     bindable,
     bindable_as_number,
 )
-from mapper.runtime.tx import Ahead, TransactionLost, Tx, declared_opening
+from mapper.runtime.tx import Ahead, Quiet, TransactionLost, Tx, declared_opening
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
@@ -147,6 +147,8 @@ class Database:
         self.engine = build_engine(self, pool_size + self.committer.lanes, max_overflow)
         #: the plan's statements as the driver takes them, compiled once each
         self.statements = Statements(self.engine.dialect, self.convert)
+        #: which reads a write cannot change (SQLite: :meth:`Tx.read_back`)
+        self.quiet = Quiet()
         self._renewed = -READ_ONLY_RENEWAL  # when the pool last was (:meth:`_renew_sessions`)
 
     @property

@@ -6,12 +6,16 @@ it what to send, the transaction sends it)."""
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
+import sqlglot
 from sqlalchemy import Connection, CursorResult, exc
+from sqlglot import exp
 
 from mapper.plan import Statement
 from mapper.runtime import pgpipeline
@@ -86,6 +90,7 @@ class Tx:
         "_held",
         "_next",
         "_pipelining",
+        "_quiet",
         "_reader",
         "changes",
         "connection",
@@ -113,6 +118,8 @@ class Tx:
         self._next: Ahead | None = None  # sent with the running job's read-back, for the next job
         self._given: Ahead | None = None  # sent with the job before's read-back, for the running one
         self._ahead: Ahead | None = None  # the next job's start, for the running job's read-back
+        #: the schema's version as this transaction found it (:class:`Quiet`); None: not asked yet
+        self._quiet: int | None = None
 
     @property
     def pipelines(self) -> bool:
@@ -200,7 +207,8 @@ class Tx:
             self.send(statement, params)
         for statement, params in per_row:
             self.send(statement, params)
-        after = self.read_back(read)
+        quiet = not per_row and not decided.referring and self._untouched(read, decided.statements)
+        after = self.read_back(read, fresh if quiet else None)
         if after is None and not write.deletes:
             raise write.gone()
         key = read.anchor if after is None else anchor_key(after.row[read.anchor_index])
@@ -274,13 +282,17 @@ class Tx:
             results = [results[0], *self.rows_together(again)]
         return read.record(results)
 
-    def read_back(self, read: ObjectRead) -> Record | None:
+    def read_back(self, read: ObjectRead, before: Record | None = None) -> Record | None:
         """:meth:`read_object` after a write's statements, the job's last, in one pipeline with
         the start of the batch's next job when there is one (:class:`Ahead`): its savepoint and
         its opening (a read; a create's checks and insert), whose results, or whose own failure
         (a check that found its value held comes first, as for a job's own checks), are kept for
-        it."""
+        it. ``before``: the object as this transaction read it before the write, whose child rows
+        nothing the write sent can have changed (:meth:`_untouched`): only its row is read again."""
         ahead, self._ahead = self._ahead, None
+        if before is not None and not self.pipelines:
+            found = self.rows(*read.calls[0])
+            return read.form.record(found[0], before.children) if found else None
         if ahead is None or not self.pipelines:
             return self.read_object(read)
         commands = [self._command(statement, params) for statement, params in read.calls]
@@ -301,6 +313,20 @@ class Tx:
         ahead.results = theirs[len(checks) :]
         self._next = ahead
         return self.read_object(read, [outcome.fetchall() for outcome in outcomes[:own]])
+
+    def _untouched(self, read: ObjectRead, sent: Sequence[tuple[Statement, Mapping[str, Any]]]) -> bool:
+        """Whether what ``read``'s child statements return cannot have changed since this
+        transaction ran them, the write having sent ``sent`` since: on SQLite, whose write
+        transaction holds the database's one write lock from its BEGIN, so that only this
+        transaction's own statements (and the triggers and foreign-key actions they fire) write,
+        when the database's :class:`Quiet` finds that none of those can write a table they read."""
+        if not self.database.is_sqlite or len(read.calls) < 2:
+            return False
+        quiet: Quiet = self.database.quiet
+        if self._quiet is None:
+            self._quiet = int(self.rows(_SCHEMA_VERSION)[0][0])
+        written, children = [s.sql for s, _ in sent], [s.sql for s, _ in read.calls[1:]]
+        return quiet.untouched(self, self._quiet, written, children)
 
     def send(self, statement: Statement, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement for its effect, without its row count: held for the next statement
@@ -467,6 +493,116 @@ class Tx:
             cursor.close()
         return taken
 
+
+class Quiet:
+    """Which reads a SQLite write cannot change, from the schema (per version of it: ``PRAGMA
+    schema_version``, which every change of a table, trigger or view moves): a read of child rows
+    need not run again after a write whose statements write none of the tables it reads, when no
+    trigger's body names one of them (a trigger writes only tables its body names, whatever fires
+    it: a chain of triggers, a view's INSTEAD OF trigger) and none has a foreign key whose ON UPDATE
+    action could change its rows. Anything these rules cannot tell (a statement sqlglot does not
+    parse, or that is not one INSERT, UPDATE or DELETE of a table of the main schema; a read of a
+    view, a virtual table or a table of another schema; a table whose name is not a plain word)
+    is read again. The verdicts are kept per set of statements' SQL, up to ``limit``, for one
+    schema version."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._verdicts: dict[tuple[tuple[str, ...], tuple[str, ...]], bool] = {}
+        self._tables: dict[str, frozenset[str] | None] = {}  # by SQL: what a statement writes or reads
+
+    def untouched(self, tx: Tx, version: int, written: list[str], read: list[str]) -> bool:
+        """Whether the statements ``written`` (SQL) cannot change what the statements ``read``
+        return, under schema ``version`` (asked by ``tx``, in its transaction, which may run the
+        look-ups a new version needs)."""
+        key = (tuple(written), tuple(read))
+        with self._lock:
+            if version == self._version:
+                found = self._verdicts.get(key)
+                if found is not None:
+                    return found
+        verdict = self._verdict(tx, written, read)
+        with self._lock:
+            if version != self._version:
+                self._version, self._verdicts = version, {}
+            if len(self._verdicts) >= self.limit:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _verdict(self, tx: Tx, written: list[str], read: list[str]) -> bool:
+        writes = [self._of(sql, writes=True) for sql in written]
+        reads = [self._of(sql, writes=False) for sql in read]
+        if any(tables is None for tables in writes + reads):
+            return False
+        wrote = frozenset().union(*writes)  # type: ignore[arg-type]
+        reading = frozenset().union(*reads)  # type: ignore[arg-type]
+        if wrote & reading or any(not _WORD.fullmatch(table) for table in reading):
+            return False
+        dbapi_connection = tx.connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            found = cursor.execute("SELECT type, lower(name), sql FROM sqlite_master").fetchall()
+            tables = {  # a virtual table may read others (FTS5's external content): left out
+                name for kind, name, sql in found if kind == "table" and not _VIRTUAL.match(sql or "")
+            }
+            if not reading <= tables:  # a view, a virtual, temporary or attached table
+                return False
+            named = set()
+            for kind, _name, sql in found:
+                if kind == "trigger":
+                    named |= _body_words(sql or "")
+            if reading & named:
+                return False
+            for table in reading:
+                for key in cursor.execute(f'PRAGMA foreign_key_list("{table}")').fetchall():
+                    if str(key[5]).upper() not in ("NO ACTION", "RESTRICT"):  # its ON UPDATE
+                        return False
+        finally:
+            cursor.close()
+        return True
+
+    def _of(self, sql: str, *, writes: bool) -> frozenset[str] | None:
+        """The table an INSERT, UPDATE or DELETE writes (``writes``), or the tables a statement
+        names (lower case); None when sqlglot cannot tell."""
+        known = self._tables.get(sql, False)
+        if known is not False:
+            return known  # type: ignore[return-value]
+        found: frozenset[str] | None = None
+        try:
+            trees = [tree for tree in sqlglot.parse(sql, read="sqlite") if tree is not None]
+        except (sqlglot.errors.SqlglotError, ValueError):
+            trees = []
+        if len(trees) == 1:
+            tree = trees[0]
+            named = [tree.this] if writes else list(tree.find_all(exp.Table))
+            if writes and not isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+                named = []
+            named = [t.this if isinstance(t, exp.Schema) else t for t in named]
+            if named and all(isinstance(t, exp.Table) and t.db in ("", "main") for t in named):
+                found = frozenset(t.name.lower() for t in named)
+        with self._lock:
+            if len(self._tables) >= self.limit:
+                self._tables.clear()
+            self._tables[sql] = found
+        return found
+
+
+def _body_words(sql: str) -> set[str]:
+    """The words (lower case) of a trigger's body: of its SQL after the first ``BEGIN``, or all of
+    it when there is none."""
+    words = _WORDS.findall(sql.lower())
+    start = words.index("begin") + 1 if "begin" in words else 0
+    return set(words[start:])
+
+
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+_VIRTUAL = re.compile(r"\s*create\s+virtual\b", re.IGNORECASE)
+_WORDS = re.compile(r"[a-z0-9_$]+")
+_SCHEMA_VERSION = Statement(sql="PRAGMA schema_version")
 
 #: what :meth:`Tx._run` takes of a cursor (C callables: no Python frame per statement)
 _FETCH_ALL, _FETCH_ONE = methodcaller("fetchall"), methodcaller("fetchone")
