@@ -500,7 +500,9 @@ class Quiet:
     need not run again after a write whose statements write none of the tables it reads, when no
     trigger's body names one of them (a trigger writes only tables its body names, whatever fires
     it: a chain of triggers, a view's INSTEAD OF trigger) and none has a foreign key whose ON UPDATE
-    action could change its rows. Anything these rules cannot tell (a statement sqlglot does not
+    action could change its rows, nor an ON DELETE action on a table the write may delete from
+    (a DELETE or a REPLACE of its own or in a trigger's body, or a table whose constraints
+    resolve conflicts by REPLACE). Anything these rules cannot tell (a statement sqlglot does not
     parse, or that is not one INSERT, UPDATE or DELETE of a table of the main schema; a read of a
     view, a virtual table or a table of another schema; a table whose name is not a plain word)
     is read again. The verdicts are kept per set of statements' SQL, up to ``limit``, for one
@@ -551,15 +553,32 @@ class Quiet:
             }
             if not reading <= tables:  # a view, a virtual, temporary or attached table
                 return False
-            named = set()
-            for kind, _name, sql in found:
+            # the tables whose rows the write may delete (so that an ON DELETE action follows):
+            # those a statement of it, or a trigger's body, deletes from or replaces in, and
+            # those whose own constraints resolve a conflict by REPLACE
+            named: set[str] = set()
+            deleted = {
+                table
+                for sql, tables in zip(written, writes, strict=True)
+                if _deletes(sql)
+                for table in tables or ()
+            }
+            for kind, name, sql in found:
                 if kind == "trigger":
-                    named |= _body_words(sql or "")
+                    words = _body_words(sql or "")
+                    named |= words
+                    if _DELETING & words:
+                        deleted |= words
+                elif kind == "table" and "replace" in _words(sql or ""):
+                    deleted.add(name)
             if reading & named:
                 return False
             for table in reading:
                 for key in cursor.execute(f'PRAGMA foreign_key_list("{table}")').fetchall():
-                    if str(key[5]).upper() not in ("NO ACTION", "RESTRICT"):  # its ON UPDATE
+                    on_update, on_delete = str(key[5]).upper(), str(key[6]).upper()
+                    if on_update not in _INERT or (
+                        on_delete not in _INERT and str(key[2]).lower() in deleted
+                    ):
                         return False
         finally:
             cursor.close()
@@ -594,9 +613,23 @@ class Quiet:
 def _body_words(sql: str) -> set[str]:
     """The words (lower case) of a trigger's body: of its SQL after the first ``BEGIN``, or all of
     it when there is none."""
-    words = _WORDS.findall(sql.lower())
+    words = _words(sql)
     start = words.index("begin") + 1 if "begin" in words else 0
     return set(words[start:])
+
+
+def _words(sql: str) -> list[str]:
+    return _WORDS.findall(sql.lower())
+
+
+def _deletes(sql: str) -> bool:
+    """Whether a statement may delete rows: a DELETE, or a REPLACE (``REPLACE INTO``, ``INSERT
+    OR REPLACE``, ``UPDATE OR REPLACE``), which deletes the rows it conflicts with."""
+    return bool(_DELETING.intersection(_words(sql)))
+
+
+_DELETING = frozenset({"delete", "replace"})
+_INERT = ("NO ACTION", "RESTRICT")  # foreign-key actions that change no row
 
 
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")

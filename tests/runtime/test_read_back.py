@@ -102,3 +102,22 @@ async def test_a_write_of_child_rows_reads_them_again(hr_sqlite: HrDatabase) -> 
             body = patch_body({"op": "add", "path": "phoneNumbers", "value": [{"value": "+1 555 0199"}]})
             assert "+1 555 0199" in phones(await client.patch("/Users/3", json=body))
         assert sum("FROM employee_phones" in sql for sql in seen) == 2
+
+
+async def test_child_rows_a_trigger_deletes_by_a_foreign_keys_action_are_seen(hr_sqlite: HrDatabase) -> None:
+    """A trigger that replaces the employee's row (``INSERT OR REPLACE``: SQLite deletes the row
+    it conflicts with, and ``ON DELETE CASCADE`` its e-mails) names ``employees`` alone: the
+    e-mails it takes away are seen all the same."""
+    hr_sqlite.execute(
+        """CREATE TRIGGER reissue AFTER UPDATE OF title ON employees
+        FOR EACH ROW WHEN NEW.title = 'Reissued' BEGIN
+          INSERT OR REPLACE INTO employees (employee_id, login, given_name, family_name, title)
+          VALUES (NEW.employee_id, NEW.login, NEW.given_name, NEW.family_name, NEW.title);
+        END"""
+    )
+    async with scim_client(hr_sqlite) as client:
+        assert (await client.get("/Users/3")).json().get("emails")
+        response = await client.patch("/Users/3", json=retitle("Reissued"))
+        assert response.status_code == 200, response.text
+        assert response.json().get("emails", []) == []
+        assert hr_sqlite.execute("SELECT COUNT(*) FROM employee_emails WHERE employee_id = 3") == [(0,)]
