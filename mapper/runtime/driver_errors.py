@@ -59,6 +59,26 @@ def refuses_value(error: BaseException) -> bool:
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
 
 
+#: PostgreSQL 22P05 untranslatable_character: a character the database's encoding has no
+#: equivalent for (CJK into a ``LATIN1`` database)
+_CHARACTER_SQLSTATES = ("22P05",)
+
+
+def refuses_characters(error: BaseException) -> bool:
+    """Whether the driver's ``error`` (or SQLAlchemy's around it) says a bound string holds
+    characters its column's character set cannot store, rather than that it is too long:
+    MySQL/MariaDB 1366 *Incorrect string value* (an emoji in a ``utf8mb3`` column, CJK in a
+    ``latin1`` one; 1366 also says *Incorrect integer value*, which is not this), 1267/1270/1271
+    (*Illegal mix of collations*: such a value compared with the column), PostgreSQL 22P05."""
+    orig = driver_error(error)
+    args: tuple[Any, ...] = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # pymysql: (errno, message)
+        if args[0] == 1366:
+            return len(args) > 1 and str(args[1]).startswith("Incorrect string value")
+        return args[0] in (1267, 1270, 1271)
+    return getattr(orig, "sqlstate", None) in _CHARACTER_SQLSTATES
+
+
 def refused_by_rule(error: BaseException) -> bool:
     """Whether the driver's ``error`` (or SQLAlchemy's around it) is a trigger's or function's
     refusal of the write (PostgreSQL ``RAISE EXCEPTION``/``ASSERT``, MySQL/MariaDB ``SIGNAL``)."""

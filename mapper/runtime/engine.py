@@ -57,6 +57,11 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
         kwargs["connect_args"].update(
             # coherence triggers (mapper coherence-ddl) skip the gateway's own sessions by it
             application_name="mapper",
+            # text goes over the wire as UTF-8 whatever the database's encoding: libpq's default
+            # is the database's own (LATIN1, say), and psycopg then failed to encode a character
+            # that encoding lacks in the gateway (UnicodeEncodeError, a 500), where the server
+            # now refuses it as a value (22P05, a 400)
+            client_encoding="UTF8",
             # UTC as on MariaDB (time_zone '+00:00'): a dateTime is bound as UTC, and a
             # TIMESTAMP without a zone is read as UTC; in a session of another zone PostgreSQL
             # stored it in that zone's time, and each update of the row moved it again

@@ -15,6 +15,7 @@ from mapper.plan import Statement
 from mapper.runtime.blame import Blamed, blame
 from mapper.runtime.codec import Change
 from mapper.runtime.database import integrity_kind, refused_by_rule
+from mapper.runtime.driver_errors import refuses_characters
 from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
@@ -226,6 +227,14 @@ class StoreChecks(StoreReads):
                 "", "the database refused the write (a rule of its own: a trigger or function)"
             )
         path = self._blamed(error, current).path
+        if refuses_characters(error):  # not too long: the column's character set lacks them
+            if not path:
+                return InvalidValueError(
+                    "", "a database column cannot hold a value's characters (its character set lacks them)"
+                )
+            return InvalidValueError(
+                path, "the database column cannot hold these characters (its character set lacks them)"
+            )
         if not path:
             return InvalidValueError("", "a value does not fit its database column")
         return InvalidValueError(path, "does not fit the database column")

@@ -14,15 +14,19 @@ must leave the tables as they were.
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from tests.support.databases import HrDatabase
+from tests.support.databases import POSTGRES_ADMIN, HrDatabase, engine_url
 from tests.support.scim import CORE_USER, ERROR, PATCH_OP, app_fixtures, mapping_client, patch_body
 
 pytestmark = pytest.mark.anyio
@@ -61,7 +65,7 @@ SCHEMA = {
                        first_name VARCHAR(40), hired_on TIMESTAMP);""",
     "mariadb": """CREATE TABLE accounts (id INTEGER AUTO_INCREMENT PRIMARY KEY,
                        login VARCHAR(20) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci NOT NULL UNIQUE,
-                       first_name VARCHAR(40) CHARACTER SET utf8mb3, hired_on DATETIME);""",
+                       first_name VARCHAR(40) CHARACTER SET latin1, hired_on DATETIME);""",
 }
 SEED = "INSERT INTO accounts (login, first_name) VALUES ('ada', 'Ada');\n"
 
@@ -86,7 +90,7 @@ async def test_a_character_the_column_cannot_hold_is_refused_and_found_nowhere(
     before = stored(db)
     created = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "grace\U0001f600"})
     if db.name == "mariadb":  # utf8mb3 holds no 4-byte character
-        assert "userName" in refused(created, 400, "invalidValue")
+        assert refused(created, 400, "invalidValue") == f"userName: {NO_CHARACTERS}"
         assert stored(db) == before
     else:
         assert created.status_code == 201, created.text
@@ -94,6 +98,78 @@ async def test_a_character_the_column_cannot_hold_is_refused_and_found_nowhere(
     assert found.status_code == 200, found.text
     assert found.json()["totalResults"] == 0
     assert (await client.get("/Users", params={"filter": 'userName eq "ada"'})).json()["totalResults"] == 1
+
+
+#: what a character the column's character set lacks answers; "does not fit the database
+#: column", as it was, is what a value too long answers, and sent clients shortening it
+NO_CHARACTERS = "the database column cannot hold these characters (its character set lacks them)"
+
+
+@pytest.mark.parametrize("db", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True)
+async def test_characters_a_column_lacks_are_not_called_too_long(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """MariaDB's 1366 *Incorrect string value*, CJK for a ``latin1`` column, an emoji for a
+    ``utf8mb3`` one, in a create and in a PATCH; a value too long still says so."""
+    before = stored(db)
+    body = {"schemas": [CORE_USER], "userName": "grace", "name": {"givenName": "\u4e2d\u6587"}}
+    assert refused(await client.post("/Users", json=body), 400, "invalidValue") == (
+        f"name.givenName: {NO_CHARACTERS}"
+    )
+    emoji = patch_body({"op": "replace", "path": "userName", "value": "ada\U0001f600"})
+    assert refused(await client.patch("/Users/1", json=emoji), 400, "invalidValue") == (
+        f"userName: {NO_CHARACTERS}"
+    )
+    long = patch_body({"op": "replace", "path": "userName", "value": "\u00e9" * 21})
+    assert refused(await client.patch("/Users/1", json=long), 400, "invalidValue") == (
+        "userName: does not fit the database column"
+    )
+    latin = patch_body({"op": "replace", "path": "name.givenName", "value": "\u00c9lodie"})
+    assert (await client.patch("/Users/1", json=latin)).status_code == 200
+    assert stored(db) == [(*before[0][:2], "\u00c9lodie", None)]
+
+
+@pytest.mark.postgres
+async def test_characters_a_latin1_postgresql_database_lacks_are_400_not_500(tmp_path: Path) -> None:
+    """A PostgreSQL database in ``LATIN1``: libpq's client encoding defaulted to the database's,
+    so psycopg failed to encode CJK in the gateway (UnicodeEncodeError, a 500 with a traceback).
+    The gateway's sessions speak UTF-8; the server refuses the character (22P05)."""
+    admin = engine_url(POSTGRES_ADMIN)
+    name = f"mapper_test_latin1_{secrets.token_hex(4)}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(
+                text(
+                    f"CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+                )
+            )
+    except OperationalError as error:
+        engine.dispose()
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL not reachable ({type(error).__name__})")
+    try:
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        db = HrDatabase("postgres", "postgres", url)
+        for statement in (SCHEMA["postgres"], SEED):
+            db.execute(statement)
+        async with mapping_client(db, tmp_path, MAPPING) as client:
+            for body in (
+                {"userName": "\u4e2d\u6587"},
+                {"userName": "grace", "name": {"givenName": "\u4e2d"}},
+            ):
+                created = await client.post("/Users", json={"schemas": [CORE_USER], **body})
+                assert refused(created, 400, "invalidValue").endswith(NO_CHARACTERS)
+            latin = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "gr\u00e2ce"})
+            assert latin.status_code == 201, latin.text
+            found = await client.get("/Users", params={"filter": 'userName eq "gr\u00e2ce"'})
+            assert found.json()["totalResults"] == 1
+        assert [row[1] for row in stored(db)] == ["ada", "gr\u00e2ce"]
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        engine.dispose()
 
 
 @pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"])
