@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import sqlglot
 from sqlalchemy import inspect
+from sqlalchemy.exc import NoSuchTableError
 from sqlglot import exp
 
 from mapper.plan import Plan, PlanObject, Statement, dialect_of
@@ -96,8 +97,19 @@ class DbCheck:
         if table is None:
             return {}
 
+        # PostgreSQL folds an unquoted name to lower case (``Teams`` is ``teams``), and
+        # SQLAlchemy's inspector takes a mixed-case name as quoted: it found no table ``Teams``
+        # and the simulator stopped with a traceback
+        fold = database.dialect == "postgresql"
+        name = table.name.lower() if fold and not table.this.quoted else table.name
+        db = table.args.get("db")
+        schema = (db.name.lower() if fold and not db.quoted else db.name) if db else None
+
         def read() -> dict[str, int]:
-            columns = inspect(database.engine).get_columns(table.name, schema=table.db or None)
+            try:
+                columns = inspect(database.engine).get_columns(name, schema=schema)
+            except NoSuchTableError:  # a table the mapping's own statements create, or a view
+                return {}
             lengths = ((c["name"].lower(), getattr(c["type"], "length", None)) for c in columns)
             return {name: length for name, length in lengths if isinstance(length, int)}
 

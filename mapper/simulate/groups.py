@@ -29,7 +29,7 @@ EXCLUDE = {"excludedAttributes": "members"}
 
 
 def group_name(ctx: Context) -> str:
-    name = f"sim-{ctx.tag}-{ctx.mode}-group"
+    name = f"sim-{ctx.tag}-{ctx.mode}-g"  # at most 19 characters: a URL target's widths are unknown
     groups = ctx.model.groups
     return name if groups is None else groups.fit(name, "displayName", groups.query_key)
 

@@ -64,11 +64,15 @@ class ObjectModel:
         if self.plan is None:
             return self
         lengths: dict[str, int] = {}
+        anchor = by_column.get(self.plan.anchor_column.lower())
         for attr in self.plan.attributes:
             key = _plan_key(attr)
-            limit = by_column.get((attr.target_column or "").lower())
-            if key is not None and limit is not None:
-                lengths[key] = min(limit, lengths.get(key, limit))
+            limits = [by_column.get((attr.target_column or "").lower())]
+            if _is_anchor(self.plan, attr):  # ``anchor code from displayName``: the key column too
+                limits.append(anchor)
+            for limit in limits:
+                if key is not None and limit is not None:
+                    lengths[key] = min(limit, lengths.get(key, limit))
         return replace(self, lengths=lengths)
 
 

@@ -6,6 +6,7 @@ so the servers that do are the test."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,88 @@ async def test_a_url_target_is_sent_what_its_schemas_say_is_required(tmp_path: P
         assert dict(model.users.required) == {"userName": "string", "enterprise:employeeNumber": "string"}
         await run_scenario(client, model, report=report)
     assert report.failed == 0 and report.passed > 20, render_text(report)
+
+
+TEAMS = '''
+object Group from staff {
+  anchor TeamCode from displayName
+  query displayName
+
+  import sql"""SELECT TeamCode, TeamName FROM Teams"""
+
+  attributes {
+    displayName <-> TeamName required unique
+  }
+
+  multi members reference User {
+    import sql"""SELECT TeamCode, badge FROM TeamMembers"""
+    add    sql"""INSERT INTO TeamMembers (TeamCode, badge) VALUES (:anchor, :value)"""
+    remove sql"""DELETE FROM TeamMembers WHERE TeamCode = :anchor AND badge = :value"""
+  }
+
+  write table Teams
+  delete row
+}
+'''
+
+
+def team_schema(width: int, badge: int = 12) -> list[str]:
+    """A scaffolded schema's groups: the key a short code the display name fills, wider names."""
+    return [
+        f"CREATE TABLE Teams (TeamCode VARCHAR({width}) PRIMARY KEY, TeamName VARCHAR(100) NOT NULL UNIQUE)",
+        f"""CREATE TABLE TeamMembers (TeamCode VARCHAR({width}) NOT NULL, badge VARCHAR({badge}) NOT NULL,
+                PRIMARY KEY (TeamCode, badge),
+                FOREIGN KEY (TeamCode) REFERENCES Teams (TeamCode) ON DELETE CASCADE,
+                FOREIGN KEY (badge) REFERENCES staff (badge) ON DELETE CASCADE)""",
+    ]
+
+
+def staff_and_teams(url: str, dialect: str, tmp_path: Path, width: int, *, wide_staff: bool = False) -> Path:
+    """``SCHEMA`` (every VARCHAR of it 100 wide with ``wide_staff``) and ``team_schema(width)``."""
+    reset_database(url)
+    db = HrDatabase(name="staff", url=url, dialect=dialect)
+    staff = re.sub(r"VARCHAR\(\d+\)", "VARCHAR(100)", SCHEMA) if wide_staff else SCHEMA
+    for statement in [staff, *team_schema(width, 100 if wide_staff else 12)]:
+        db.execute(statement)
+    path = tmp_path / "staff.map"
+    path.write_text((MAPPING + TEAMS).replace("DIALECT", dialect), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("server", "dialect"),
+    [
+        pytest.param("postgres_url", "postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb_url", "mysql", marks=pytest.mark.mariadb),
+    ],
+)
+async def test_a_group_name_fits_the_key_column_it_fills(
+    server: str, dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """``anchor TeamCode from displayName``: the group's name is also its key, whose column
+    (VARCHAR(12) here) is narrower than the name's own. Only the name's column was measured, so
+    the group create answered 400 "does not fit the database column" and every group step after
+    it was skipped. The key column's length counts too."""
+    url = request.getfixturevalue(server)
+    path = staff_and_teams(url, dialect, tmp_path, 12)
+    report = await simulate_plan(load(str(path)), {"STAFF_DATABASE_URL": url})
+    text = render_text(report)
+    assert report.failed == 0, text
+    assert "PASS  [flag] group members: add two" in text and "PASS  [noflag] delete: DELETE the group" in text
+
+
+@pytest.mark.mariadb
+async def test_a_url_target_group_name_fits_a_twenty_character_key(mariadb_url: str, tmp_path: Path) -> None:
+    """A running gateway publishes no lengths; the group name the simulator makes up was 21-23
+    characters ("sim-<6 hex>-noflag-group"), which a scaffolded schema's VARCHAR(20) team code
+    refused. It is short enough for one now. (The users' columns are wide: their names are not
+    fitted to what a URL target does not publish.)"""
+    path = staff_and_teams(mariadb_url, "mysql", tmp_path, 20, wide_staff=True)
+    report = Report()
+    async with in_process(load(str(path)), {"STAFF_DATABASE_URL": mariadb_url}) as (client, _):
+        model = await discover(client, report)
+        assert model is not None and model.groups is not None and not model.groups.lengths
+        await run_scenario(client, model, report=report)
+    text = render_text(report)
+    assert report.failed == 0, text
+    assert "PASS  [noflag] group members: add two" in text
