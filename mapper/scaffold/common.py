@@ -54,7 +54,9 @@ def common(
         taken.add(column.name.lower())
         attributes.append(Attribute("meta.created", column.name, "<-", "dateTime", note=_epoch_note(column)))
         break
-    for column in (c for c in find(table, names.UPDATED, taken, times) if _time(c, dialect)):
+    updated = [c for c in find(table, names.UPDATED, taken, times) if _time(c, dialect)]
+    # a time of day before a day: ``modified_on DATE`` beside ``updated_at TIMESTAMP``
+    for column in sorted(updated, key=_days)[:1]:
         taken.add(column.name.lower())
         note = _epoch_note(column)
         attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime", note=note))
@@ -66,22 +68,21 @@ def common(
                 f"the gateway sets it to the seconds since the epoch on each of its writes (stamp), "
                 "every other writer must set it too"
             )
+        elif _days(column):  # a day-granular watermark misses changes made later on its day
+            notes.append(
+                f"FILL IN: no delta watermark: {column.name} holds days ({column.sql_type}), and a "
+                "watermark of days misses every change made later on the day of the last delta; "
+                "changes are seen by the periodic full imports. For deltas, add a timestamp column "
+                "every writer sets and write: delta watermark COLUMN, stamp COLUMN"
+            )
         elif column.kind == "timestamp" or column.sql_type.upper() == "TEXT":
             draft.delta = column.name
-            if _days(column):  # a DATE keeps no time of day: no stamp can say which write came last
-                notes.append(
-                    f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
-                    f"{column.name} holds days ({column.sql_type}), so every writer (or a trigger) must "
-                    "set it, and changes made on the day of the last delta wait for the full import"
-                )
-            else:
-                draft.stamp = _stamp(column)
-                notes.append(
-                    f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
-                    f"the gateway sets it on each of its writes (stamp), every other writer must set it "
-                    "too (a trigger that also sets it on the gateway's writes is harmless)"
-                )
-        break
+            draft.stamp = _stamp(column)
+            notes.append(
+                f"delta: autosync reads rows whose {column.name} is newer than the last it saw; "
+                f"the gateway sets it on each of its writes (stamp), every other writer must set it "
+                "too (a trigger that also sets it on the gateway's writes is harmless)"
+            )
     if deletion is not None:
         assignment, why, draft.revive = deletion
         column_name = assignment.split(" ", 1)[0]

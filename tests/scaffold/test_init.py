@@ -320,10 +320,11 @@ def test_a_postgres_schema_and_a_password(postgres_url: str, tmp_path: Path) -> 
     assert not errors(result.text, postgres_url)
 
 
-def test_a_watermark_nothing_maintains_is_stamped_but_a_day_is_not(tmp_path: Path) -> None:
+def test_a_watermark_nothing_maintains_is_stamped_and_a_day_is_no_watermark(tmp_path: Path) -> None:
     """The scaffold drafts ``stamp`` beside ``delta watermark``: without it the gateway's own
     writes never moved the watermark of a table no trigger maintains. A ``DATE`` keeps no time of
-    day (MAP316 would refuse it): the watermark is kept, with no stamp, and the note says why."""
+    day: it was drafted as the watermark, which misses every change made later on the day of the
+    last delta. It is drafted as none, with a FILL IN saying why and what to add."""
     url = sqlite_db(
         tmp_path,
         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, updated_at TIMESTAMP);",
@@ -337,7 +338,28 @@ def test_a_watermark_nothing_maintains_is_stamped_but_a_day_is_not(tmp_path: Pat
         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, updated_at DATE);",
         "d.db",
     )
-    text = scaffold(days).text
-    assert "  delta watermark updated_at\n" in text and "stamp" not in text.replace("timestamp", "")
-    assert "updated_at holds days (DATE)" in " ".join(line.strip("# ") for line in text.splitlines())
+    result = scaffold(days)
+    text = result.text
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "delta" not in code and "stamp" not in code
+    assert "    meta.lastModified <-  updated_at dateTime\n" in text
+    said = " ".join(line.strip("# ") for line in text.splitlines())
+    assert "FILL IN: no delta watermark: updated_at holds days (DATE)" in said
+    assert result.fill_in == 2  # no active flag, no watermark
     assert not errors(text, days)
+
+
+def test_a_timestamp_is_the_watermark_before_a_day(tmp_path: Path) -> None:
+    """``modified DATE`` is named as Entra's sort of last-modified column is, before
+    ``changed_at``: it was taken for ``delta watermark`` and ``meta.lastModified``, and the
+    timestamp left unmapped. The timestamp is taken, stamped; the day is left unmapped."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, modified DATE,"
+        " changed_at TIMESTAMP);",
+    )
+    text = scaffold(url).text
+    assert "  delta watermark changed_at\n" in text and "  stamp changed_at\n}" in text
+    assert "    meta.lastModified <-  changed_at dateTime\n" in text
+    assert "    # PATH <-> modified  (DATE): no SCIM attribute guessed\n" in text
+    assert not errors(text, url)
