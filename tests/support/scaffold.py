@@ -4,6 +4,7 @@ into a fresh SQLite file, or into the session's scratch PostgreSQL or MariaDB da
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,4 +62,7 @@ def stable(text: str, db: Loaded) -> str:
     database) and the scratch database's name, which names the source and its variable."""
     for shown in (redact(db.url), without_password(db.url)):
         text = text.replace(shown, "URL")
-    return text.replace(db.name.upper(), "SCRATCH").replace(db.name, "scratch")
+    # the name as a word of its own (``HR_DATABASE_URL`` too): a bare replace of ``hr`` made
+    # "through" "tscratchough" in the HR example's scaffold
+    text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(db.name.upper())}(?![A-Za-z0-9])", "SCRATCH", text)
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(db.name)}(?![A-Za-z0-9])", "scratch", text)
