@@ -290,6 +290,12 @@ def validate(node: Filter, resolver: AttributeResolver) -> None:
     _validate(node, resolver, None)
 
 
+def validate_value(node: Filter, resolver: AttributeResolver, attribute: Attribute) -> None:
+    """:func:`validate` for the value filter ``node`` of the multi-valued ``attribute`` (a
+    PATCH path's ``emails[primary eq "yes"]``), whose paths name sub-attributes of it."""
+    _validate(node, resolver, attribute)
+
+
 def matches_value(
     node: Filter,
     item: dict[str, Any],

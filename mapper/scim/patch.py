@@ -61,6 +61,7 @@ from typing import Any
 from mapper.scim import names
 from mapper.scim.attributes import Attribute, AttributeResolver
 from mapper.scim.errors import ScimError, invalid_path, invalid_syntax, invalid_value, no_target
+from mapper.scim.matching import validate_value
 from mapper.scim.patchtargets import MISSING, Change, DropExtension, Patcher
 from mapper.scim.patchvalues import coerce_value, kind_of
 from mapper.scim.paths import AttributePath, parse_path
@@ -186,6 +187,8 @@ class _Resolution:
             raise invalid_path(
                 f"the values of '{info.name}' are not objects; a value filter needs objects to select"
             )
+        if path.value_filter is not None and info.known:  # as GET's filter is: before any item
+            validate_value(path.value_filter, self.resolver, info)
         if value is None and op != "remove":
             op, value = "remove", MISSING  # null unassigns (RFC 7643 §2.5)
         if op == "remove" and path.sub_attribute is None and path.value_filter is None and info.required:

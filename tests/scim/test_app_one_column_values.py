@@ -114,3 +114,35 @@ async def test_a_patch_adding_a_primary_work_email_replaces_the_one_the_column_h
     assert refused.status_code == 400, refused.text
     assert refused.json()["scimType"] == "invalidValue"
     assert stored(ecma_db, "kim.baker") == [("new@contoso.example",)]
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ('emails[primary eq "yes"].value', "a boolean attribute"),
+        ("emails[type eq 1].value", "a string attribute"),
+        ("emails[type eq true].value", "a string attribute"),
+        ('emails[type eq "work" and primary eq 1].value', "a boolean attribute"),
+    ],
+)
+@pytest.mark.parametrize("op", ["add", "replace"])
+async def test_a_patch_value_filter_of_the_wrong_type_is_400_as_the_same_filter_in_get(
+    client: httpx.AsyncClient, ecma_db: HrDatabase, path: str, kind: str, op: str
+) -> None:
+    """A user with no email: a PATCH whose value filter compares a sub-attribute with a value of
+    the wrong type matched no item, so it made one from the filter. ``type eq 1`` made an email
+    of type 1, which the one column does not keep: 200, and nothing written; ``primary eq "yes"``
+    answered invalidValue. The same filter in GET is 400 invalidFilter, and so is the PATCH now,
+    whatever the user holds."""
+    created = await client.post("/Users", json=user("kim.baker"))
+    assert created.status_code == 201, created.text
+    search = await client.get("/Users", params={"filter": path.rsplit(".", 1)[0]})
+    assert search.status_code == 400 and search.json()["scimType"] == "invalidFilter", search.text
+    operation = {"op": op, "path": path, "value": "kim.baker@contoso.example"}
+    patched = await client.patch(
+        f"/Users/{created.json()['id']}", json={"schemas": [PATCH_OP], "Operations": [operation]}
+    )
+    assert patched.status_code == 400, patched.text
+    assert patched.json()["scimType"] == "invalidFilter"
+    assert patched.json()["detail"].startswith("Operations[0]: ") and kind in patched.json()["detail"]
+    assert stored(ecma_db, "kim.baker") == [(None,)]

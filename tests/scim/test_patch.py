@@ -718,3 +718,24 @@ def test_error_body() -> None:
         "scimType": "noTarget",
         "detail": "Operations[0]: 'remove' needs a 'path'",
     }
+
+
+@pytest.mark.parametrize(
+    ("op", "path", "detail"),
+    [
+        ("replace", 'emails[primary eq "yes"].value', "'primary' is a boolean attribute"),
+        ("add", "emails[type eq 1].value", "'type' is a string attribute"),
+        ("add", "emails[type eq true]", "'type' is a string attribute"),
+    ],
+)
+def test_a_value_filter_of_the_wrong_type_is_invalid_filter_with_no_item_to_meet(
+    op: str, path: str, detail: str
+) -> None:
+    """With no email to evaluate the filter against, the item the filter describes was made from
+    it: of type 1, or refused as invalidValue. The filter is typed first, as GET's is."""
+    resource = {k: v for k, v in user().items() if k != "emails"}
+    value: Any = {"value": "x@example.com"} if path.endswith("]") else "x@example.com"
+    with pytest.raises(ScimError) as caught:
+        apply_patch(resource, [{"op": op, "path": path, "value": value}], USERS)
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidFilter")
+    assert detail in caught.value.detail
