@@ -10,22 +10,46 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from mapper.runtime.codec import Codec
-from mapper.runtime.keys import Key
-from mapper.runtime.record import Record
+from mapper.runtime.keys import Fold, Key
+from mapper.runtime.record import Record, instant
+from mapper.runtime.slots import Slot
+
+
+def instant_key(value: Any, case_exact: bool) -> str:
+    """The index key of a dateTime value: its instant, however it is spelled (SQLite keeps text
+    as written: ``2024-01-01 10:00:00`` and the gateway's ``2024-01-01T10:00:00.000Z`` are one
+    instant, as the database's look-up by the column's type finds them); a day is its midnight."""
+    if type(value) is int:  # already an instant: the cache's microseconds (record.instant)
+        return f"@{value}"
+    if type(value) is date:
+        value = datetime(value.year, value.month, value.day)
+    moment = instant(value)
+    return f"@{moment}" if type(moment) is int else str(moment)
+
+
+def index_fold(codec: Codec, slot: Slot) -> Fold:
+    """How ``slot``'s values are keyed in an index: an instant for a dateTime, else the
+    database's folding (:attr:`Codec.fold`)."""
+    return instant_key if slot.attr.type == "dateTime" else codec.fold
 
 
 class CacheState:
     """Records and indexes. Mutated only on the event loop once live; built in a worker thread."""
 
-    __slots__ = ("by_query", "by_unique", "codec", "records")
+    __slots__ = ("by_query", "by_unique", "codec", "folds", "query_fold", "records")
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
         self.records: dict[Key, Record] = {}
         self.by_query: dict[str, Key] = {}
         self.by_unique: dict[str, dict[str, Key]] = {s.attr.path: {} for s in codec.unique}
+        #: the key function of each index (:func:`index_fold`): the query's, each unique one's
+        self.query_fold = index_fold(codec, codec.query)
+        self.folds: dict[str, Fold] = {s.attr.path: index_fold(codec, s) for s in codec.unique}
 
     def put(self, record: Record) -> None:
         key = self.codec.key(record)
@@ -43,18 +67,19 @@ class CacheState:
         """The record's key in :attr:`by_query`: its query attribute's value, folded."""
         query = self.codec.query
         value = query.value(record.row)
-        return None if value is None else self.codec.fold(value, query.attr.case_exact)
+        return None if value is None else self.query_fold(value, query.attr.case_exact)
 
     def unique_keys(self, record: Record) -> list[tuple[str, str]]:
         """(attribute path, folded value) of each unique attribute the record has a value for."""
         keys = []
-        fold = self.codec.fold
+        folds = self.folds
         unique = self.codec.unique
         row = record.row if unique else ()  # rebuilt on every read of ``row``: once
         for slot in unique:
             value = slot.value(row)
             if value is not None:
-                keys.append((slot.attr.path, fold(value, slot.attr.case_exact)))
+                path = slot.attr.path
+                keys.append((path, folds[path](value, slot.attr.case_exact)))
         return keys
 
     def others_holding(self, record: Record, key: Key) -> set[Key]:
@@ -64,13 +89,12 @@ class CacheState:
         and 'émile' are two keys there, as they are two values in the database)."""
         found = set()
         records = self.records
-        fold = self.codec.fold
         indexes = [
-            (self.codec.query, self.by_query),
-            *((s, self.by_unique[s.attr.path]) for s in self.codec.unique),
+            (self.codec.query, self.by_query, self.query_fold),
+            *((s, self.by_unique[s.attr.path], self.folds[s.attr.path]) for s in self.codec.unique),
         ]
         row = record.row  # rebuilt on every read of ``row``: once
-        for slot, index in indexes:
+        for slot, index, fold in indexes:
             value = slot.value(row)
             if value is None:
                 continue

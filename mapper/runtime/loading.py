@@ -120,10 +120,11 @@ def _import_all(
     query_exact = codec.query.attr.case_exact
     fold, lower = codec.fold, codec.lower
     uniques = [
-        (s.index, s.attr.case_exact, state.by_unique[s.attr.path])
+        (s.index, s.attr.case_exact, state.by_unique[s.attr.path], state.folds[s.attr.path])
         for s in codec.unique
         if s.index is not None
     ]
+    query_fold = state.query_fold  # a dateTime's instant (cache.index_fold), else ``fold``
     # strings repeated across rows (departments, titles) are pooled: one object per value
     pools: dict[int, dict[Any, Any]] = {i: {} for i in range(len(obj.columns)) if i != anchor}
     shapes: dict[tuple[type, ...], Callable[..., Record]] = {}  # value types -> maker of records
@@ -181,15 +182,15 @@ def _import_all(
                 state.put(record)  # the same key twice: replace it as a write would
                 continue
             value = row[query]
-            if type(value) is str:
+            if type(value) is str and query_fold is fold:
                 folded = value if query_exact else lower(value)
                 by_query[value if folded == value else folded] = key
             elif value is not None:
-                by_query[fold(value, query_exact)] = key
-            for index, exact, unique in uniques:
+                by_query[query_fold(value, query_exact)] = key
+            for index, exact, unique, unique_fold in uniques:
                 value = row[index]
                 if value is not None:
-                    unique[fold(value, exact)] = key
+                    unique[unique_fold(value, exact)] = key
         for index in [i for i, pool in pools.items() if not pool or len(pool) > POOL_LIMIT]:
             del pools[index]  # no text, or (nearly) unique values: pooling would save nothing
         stats.rows += len(rows)

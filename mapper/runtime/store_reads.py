@@ -218,7 +218,7 @@ class StoreReads(StoreBase):
         stored = self.codec.stored(self.codec.query, value)
         if stored is MISSING or stored is None:
             return None
-        key = self.cache.find(query.path, self.codec.fold(stored, query.case_exact))
+        key = self.cache.find(query.path, self.cache.state.query_fold(stored, query.case_exact))
         return None if key is None else self.cache.get(key)
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:

@@ -117,3 +117,19 @@ async def test_equality_on_a_unique_value_finds_its_holder(client: httpx.AsyncCl
     found = await client.get("/Users", params={"filter": text})
     assert found.status_code == 200, found.text
     assert [r["userName"] for r in found.json()["Resources"]] == ["ada"]
+
+
+async def test_a_write_taking_an_instant_drops_the_stale_holder_of_any_spelling(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """Another application moves Ada's ``seen`` on, behind the gateway's back, and Bob takes her
+    old instant: the database finds it free. The cache's unique index still files Ada under it,
+    so Bob's write drops her record and a read of her reads the database again. The index filed
+    an instant by its spelling (SQLite keeps the text as written: ``2024-01-01 10:00:00``, and
+    the gateway writes ``2024-01-01T10:00:00.000Z``): Bob's did not meet hers, and Ada went on
+    showing the instant Bob holds."""
+    db.execute("UPDATE accounts SET seen = '2025-06-01 08:00:00' WHERE login = 'ada'")
+    created = await client.post("/Users", json=user("bob", seen="2024-01-01T11:00:00+01:00"))
+    assert created.status_code == 201, created.text
+    ada = await client.get("/Users/1")
+    assert ada.json()[ACME]["seen"] == "2025-06-01T08:00:00Z", ada.text
