@@ -6,6 +6,7 @@ costCenter ``"CC-300"``) was refused at run time."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pytest
 
@@ -306,3 +307,75 @@ def test_a_generated_column_written_is_map315(hr_database) -> None:
             "map it import-only: acme.label <- label",
         )
     ], result.diagnostics
+
+
+GROUPS = '''source s {
+  dialect sqlite
+  url env("SCRATCH_URL", "sqlite:///scratch.db")
+}
+
+object Group from s {
+  anchor TeamCode from displayName
+  query displayName
+  import sql"""SELECT TeamCode, TeamName FROM TABLE"""
+  attributes {
+    displayName <-> TeamName required unique
+  }
+  write table TABLE
+  delete row
+}
+'''
+
+
+def anchored_from_name(hr_database, code: str, name: str) -> tuple[list[tuple[Any, ...]], str]:
+    """MAP317's (code, line, column, message, hint) for a group keyed by a ``code`` column that
+    ``anchor ... from displayName`` fills, beside its ``name`` column, and the text rendering."""
+    table = f"lint_teams_{secrets.token_hex(4)}"
+    hr_database.execute(f"CREATE TABLE {table} (TeamCode {code} PRIMARY KEY, TeamName {name} NOT NULL)")
+    text = GROUPS.replace("TABLE", table)
+    result = lint_text(text, "scratch.map", db=hr_database.url)
+    assert not [d for d in result.diagnostics if d.severity is Severity.ERROR], result.diagnostics
+    found = [
+        (d.code, d.span.line, d.span.col, d.message.replace(table, "T"), d.hint or "")
+        for d in result.diagnostics
+        if d.code == "MAP317"
+    ]
+    return found, render_text(result.diagnostics, {"scratch.map": text}).replace(table, "T")
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_a_display_name_wider_than_the_key_it_fills_is_map317(
+    server: str, request: pytest.FixtureRequest
+) -> None:
+    """A scaffolded ``Teams.TeamCode VARCHAR(20)`` filled from a ``TeamName VARCHAR(100)``
+    displayName: lint was clean, and every group name longer than 20 characters was refused at
+    create (``mapper simulate``'s own among them), though its column takes 100."""
+    db = request.getfixturevalue(f"hr_{server}")
+    found, rendered = anchored_from_name(db, "VARCHAR(20)", "VARCHAR(100)")
+    assert [(code, line, col) for code, line, col, _, _ in found] == [("MAP317", 7, 24)], found
+    code, name = ("teamcode", "teamname") if server == "postgres" else ("TeamCode", "TeamName")  # as stored
+    assert found[0][3] == (
+        f"'anchor TeamCode from displayName' fills column '{code}' of T (VARCHAR(20)), but displayName's "
+        f"own column '{name}' holds up to 100 characters (VARCHAR(100)): a create whose displayName is "
+        "longer than 20 characters is refused"
+    )
+    assert found[0][4] == (
+        f"widen '{code}' to the width of '{name}', or narrow '{name}' to 20 characters so that both "
+        "refuse the same names"
+    )
+    assert rendered.startswith(f"scratch.map:7:24: warning[MAP317] {found[0][3]}\n")
+    assert "7 |   anchor TeamCode from displayName\n  |                        ^^^^^^^^^^^\n" in rendered
+    unbounded, _ = anchored_from_name(db, "VARCHAR(20)", "TEXT")
+    assert [code for code, *_ in unbounded] == ["MAP317"] and "text of any length (TEXT)" in unbounded[0][3]
+    assert anchored_from_name(db, "VARCHAR(100)", "VARCHAR(100)")[0] == []
+    assert anchored_from_name(db, "VARCHAR(40)", "VARCHAR(20)")[0] == []
+
+
+def test_sqlite_enforces_no_length_so_map317_says_nothing(hr_sqlite) -> None:
+    assert anchored_from_name(hr_sqlite, "VARCHAR(20)", "VARCHAR(100)")[0] == []

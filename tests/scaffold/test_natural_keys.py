@@ -102,7 +102,10 @@ async def test_a_key_that_is_not_the_name_is_a_fill_in_that_lint_refuses(
     assert [(d.code, d.span.line, d.span.col) for d in found] == [("MAP140", anchor_line, 24)], found
 
     filled = result.text.replace("anchor TeamCode from PATH", "anchor TeamCode from displayName")
-    assert not lint_text(filled, "scaffold.map", db=db.url).diagnostics
+    # the name's column is wider than the key it fills: a longer name is refused (below), MAP317
+    # says so where the database holds text to its length
+    warned = [d.code for d in lint_text(filled, "scaffold.map", db=db.url).diagnostics]
+    assert warned == ([] if kind == "sqlite" else ["MAP317"])
     async with _serve(db, filled, tmp_path) as client:
         user = await client.post("/Users", json=_user("grace"))
         assert user.status_code == 201, user.text

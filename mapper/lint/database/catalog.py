@@ -67,6 +67,11 @@ class Catalog:
         self._procedures: dict[str | None, dict[str, list[Procedure]]] = {}
         self._foreign_keys: dict[str, list[dict[str, Any]]] = {}
 
+    @property
+    def dialect(self) -> str:
+        """The database's SQLAlchemy dialect name: ``sqlite``, ``postgresql``, ``mysql``."""
+        return str(self._connection.dialect.name)
+
     def names(self, schema: str | None) -> dict[str, str]:
         if schema not in self._names:
             try:

@@ -76,6 +76,12 @@ STAMP_COLUMN_TYPE = Code(
     _E,
     "the stamped column holds no time: numbers, flags, bytes, or whole days",
 )
+ANCHOR_NARROWER = Code(
+    "MAP317",
+    "anchor-narrower",
+    Severity.WARNING,
+    "the anchor column an attribute fills (anchor ... from PATH) is narrower than its own column",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -106,4 +112,5 @@ CODES = (
     ANCHOR_COLUMN,
     GENERATED_WRITTEN,
     STAMP_COLUMN_TYPE,
+    ANCHOR_NARROWER,
 )

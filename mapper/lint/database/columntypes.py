@@ -1,4 +1,4 @@
-"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP316.
+"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP317.
 
 A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
 ``string``) written to a numeric or date column passes every other check: the statements prepare,
@@ -31,6 +31,11 @@ MariaDB/MySQL and SQLite only when they run. An error (MAP315), on every dialect
 
 ``stamp COLUMN`` sets the column to the time of each write: a column of numbers (a row version),
 flags or bytes cannot hold one, and a ``DATE`` keeps no time of day. An error (MAP316).
+
+``anchor code from displayName`` fills the key column with the attribute's value, which its own
+column also holds: a key column narrower than that (a ``VARCHAR(20)`` team code beside a
+``VARCHAR(100)`` team name) refuses every longer name at create (400), though the name's column
+would take it. A warning (MAP317), since the names in use may all be short.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from mapper.language.model import ObjectType
 from mapper.lint.database.catalog import Table
 from mapper.lint.database.codes import (
     ANCHOR_COLUMN,
+    ANCHOR_NARROWER,
     BINARY_COLUMN,
     GENERATED_WRITTEN,
     STAMP_COLUMN_TYPE,
@@ -261,6 +267,50 @@ def check_anchor_column(
             hint=f"write `anchor {anchor.column.value} uuid` (the gateway generates the UUID), or make "
             "the column AUTO_INCREMENT",
         )
+
+
+def check_anchor_width(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table, dialect: str | None
+) -> Iterator[Diagnostic]:
+    """MAP317 when ``anchor COLUMN from PATH`` fills a text column narrower than the column PATH
+    itself is written to, so that a value PATH's column holds is refused as the key. SQLite
+    (``dialect``: the database's, SQLAlchemy's name) enforces no lengths: nothing to say there."""
+    from sqlalchemy import types
+
+    anchor = obj.anchor
+    if dialect == "sqlite" or anchor is None or anchor.generation != "attribute" or anchor.attribute is None:
+        return
+    key = table.columns.get(anchor.column.value.lower())
+    path = anchor.attribute.value.lower()
+    attribute = next(
+        (
+            a
+            for a in compiled.attributes
+            if a.path.lower() == path and a.target_column and a.direction != "import"
+        ),
+        None,
+    )
+    if key is None or attribute is None or attribute.target_column is None:
+        return
+    own = table.columns.get(attribute.target_column.lower())
+    if own is None or own is key or not isinstance(key["type"], types.String):
+        return
+    if not isinstance(own["type"], types.String):
+        return
+    narrow, wide = key["type"].length, own["type"].length
+    if narrow is None or (wide is not None and wide <= narrow):
+        return
+    holds = f"up to {wide} characters" if wide is not None else "text of any length"
+    yield ANCHOR_NARROWER.at(
+        file,
+        anchor.attribute.span,
+        f"'anchor {anchor.column.value} from {anchor.attribute.value}' fills column '{key['name']}' of "
+        f"{table.name} ({type_name(key['type'])}), but {anchor.attribute.value}'s own column "
+        f"'{own['name']}' holds {holds} ({type_name(own['type'])}): a create whose "
+        f"{anchor.attribute.value} is longer than {narrow} characters is refused",
+        hint=f"widen '{key['name']}' to the width of '{own['name']}', or narrow '{own['name']}' to "
+        f"{narrow} characters so that both refuse the same names",
+    )
 
 
 def _structured(kind: Any) -> bool:

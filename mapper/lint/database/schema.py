@@ -22,6 +22,7 @@ from mapper.lint.database.catalog import Catalog, Table
 from mapper.lint.database.codes import NOT_NULL_UNFILLED, UNKNOWN_DB_COLUMN, UNKNOWN_TABLE
 from mapper.lint.database.columntypes import (
     check_anchor_column,
+    check_anchor_width,
     check_binary_columns,
     check_column_types,
     check_generated_columns,
@@ -67,6 +68,7 @@ def _check_object(
                 yield from check_binary_columns(file, obj, compiled, table)
                 yield from check_structured_columns(file, obj, compiled, table)
                 yield from check_anchor_column(file, obj, compiled, table)
+                yield from check_anchor_width(file, obj, compiled, table, catalog.dialect)
                 yield from check_generated_columns(file, obj, compiled, table)
                 yield from check_stamp_column(file, obj, compiled, table, dialect)
             if obj.writes is not None and obj.writes.insert is None:
