@@ -2,9 +2,9 @@
 
 Layout: the ``connector`` line first; 2-space indents; one blank line between top-level blocks;
 inside an object the items come in a fixed order, in groups separated by one blank line (anchor,
-query, dn, id | import, delta | attributes | each multi | write, disable, delete, tombstone,
-recreate, stamp); the columns of an attributes or schema block are aligned, as are the statements of
-multi and write blocks; SQL bodies are kept verbatim. docs/language.md, "Canonical layout", says
+query, dn, id | import, delta | attributes | each multi | write, create, disable, delete,
+tombstone, recreate, stamp); the columns of an attributes or schema block are aligned, as are the
+statements of multi and write blocks; SQL bodies are kept verbatim. docs/language.md, "Canonical layout", says
 the same for users.
 
 Comments survive: a comment after code on a line stays at the end of that construct's line,

@@ -129,6 +129,10 @@ def object_chunks(obj: ObjectType, text: str) -> list[Chunk]:
     multis = [_multi(multi) for multi in obj.multi]
     if obj.writes is not None:
         groups[3].extend(_writes(obj.writes))
+    if obj.create is not None:
+        groups[3].append(
+            Chunk(f"create set {_assignments(obj.create.assignments)}", 1, obj.create.span.offset)
+        )
     for keyword, rule in (("disable", obj.disable), ("delete", obj.delete)):
         if rule is not None:
             groups[3].append(Chunk(f"{keyword} {_deprovision(rule)}", 1, rule.span.offset))

@@ -282,6 +282,16 @@ class Stamp(Node):
     span: Span
 
 
+class Create(Node):
+    """``create set COLUMN = VALUE, ...``: the fixed values every row the derived insert of ``write
+    table`` creates carries, and a revive (a create meeting a soft-deleted row) writes again: the
+    columns no attribute fills that a new row must hold (NOT NULL without a default). Each value is
+    what a ``set`` rule takes: a literal, a bare SQL word, or an ``sql\"\"\"...\"\"\"`` expression."""
+
+    assignments: tuple[Assignment, ...]
+    span: Span
+
+
 class MultiValued(Node):
     """``multi ATTR [reference T] { import sql... add ... remove ... }``: a multi-valued attribute
     (group members, or emails, roles...) kept in a child table. The import query's first column is
@@ -321,6 +331,7 @@ class ObjectType(Node):
     tombstone: Tombstone | None = None
     recreate: Recreate | None = None
     stamp: Stamp | None = None
+    create: Create | None = None
     id_source: Name | None = None
     span: Span
 

@@ -156,6 +156,7 @@ class ModelBuilder(AttributeRules, WriteRules):
             tombstone=self._value(found, "tombstone"),
             recreate=self._value(found, "recreate"),
             stamp=self._value(found, "stamp"),
+            create=self._value(found, "create"),
             id_source=self._value(found, "id"),
             span=self._span(meta),
         )

@@ -1,5 +1,5 @@
 """The model builder's rules for SQL statements, writes, deprovisioning, tombstones, recreate
-policies and stamps."""
+policies, stamps and the values a create sets."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mapper.diagnostics import Span
 from mapper.language.building import Builder, Item
 from mapper.language.model import (
     Assignment,
+    Create,
     Deprovision,
     Name,
     ProcedureCall,
@@ -24,8 +25,8 @@ from mapper.language.model import (
 
 
 class WriteRules(Builder):
-    """``write``, ``disable``, ``delete``, ``tombstone``, ``recreate`` and ``stamp`` items and their
-    statements."""
+    """``write``, ``disable``, ``delete``, ``tombstone``, ``recreate``, ``stamp`` and ``create`` items
+    and their statements."""
 
     # -- statements and writes ------------------------------------------------------------------
 
@@ -127,3 +128,7 @@ class WriteRules(Builder):
     def stamp_now(self, meta: Meta, children: list[Token]) -> Item:
         span = self._span(meta)
         return Item("stamp", Stamp(column=self._name(children[0]), span=span), span)
+
+    def create_set(self, meta: Meta, children: list[Assignment]) -> Item:
+        span = self._span(meta)
+        return Item("create", Create(assignments=tuple(children), span=span), span)

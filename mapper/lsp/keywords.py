@@ -123,6 +123,11 @@ KEYWORDS: dict[str, tuple[str, str]] = {
         "write (CURRENT_TIMESTAMP): the watermark and `meta.lastModified` move with its writes.",
         "stamp",
     ),
+    "create": (
+        "`create set COLUMN = VALUE, ...`: the fixed values every row the gateway creates (or "
+        "revives) carries: the columns no attribute fills (NOT NULL without a default).",
+        "create-set",
+    ),
 }
 
 
