@@ -93,6 +93,11 @@ REVIVE_UNCLEARED = _e(
     "revive-uncleared",
     "a revive cannot tell how to clear the tombstone",
 )
+CREATE_VALUE_READS_ROW = _e(
+    "MAP243",
+    "create-value-reads-row",
+    "a 'create set' value names a column (an unquoted word), which an insert's values cannot read",
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -123,6 +128,7 @@ CODES: tuple[Code, ...] = (
     SET_COLUMN_NOT_SELECTED,
     TOMBSTONE_IMPORT_SHAPE,
     REVIVE_UNCLEARED,
+    CREATE_VALUE_READS_ROW,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

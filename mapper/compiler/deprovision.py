@@ -82,17 +82,22 @@ def compile_deprovision(  # noqa: PLR0913 - the rule and everything it may run a
     return PlanDeprovision(action="set", statement=update) if update else None
 
 
-def set_assignments(
-    ctx: Context, assignments: tuple[Assignment, ...], projection: Projection, table: exp.Table, what: str
+def set_assignments(  # noqa: PLR0913 - the assignments, where they write, and how to report
+    ctx: Context,
+    assignments: tuple[Assignment, ...],
+    projection: Projection,
+    table: exp.Table,
+    what: str,
+    unselected: bool = True,
 ) -> list[tuple[exp.Identifier, exp.Expr]] | None:
     """``(table column, value)`` for each assignment, or None after reporting a value that does
-    not parse. Columns the import does not select are reported as MAP240 warnings."""
+    not parse. Columns the import does not select are reported as MAP240 warnings (``unselected``)."""
     out: list[tuple[exp.Identifier, exp.Expr]] = []
     failed = False
     for assignment in assignments:
         name = assignment.column.value
         output = projection.output(name)
-        if output is None and not _selected_column(projection, name):
+        if unselected and output is None and not _selected_column(projection, name):
             ctx.error(
                 codes.SET_COLUMN_NOT_SELECTED,
                 f"{what}: the import does not select '{name}', so its existence is not checked here",

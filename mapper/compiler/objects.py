@@ -11,6 +11,7 @@ from sqlglot.errors import SqlglotError
 from mapper.compiler import codes, derive, sqltext, tombstone
 from mapper.compiler.attributes import compile_attribute
 from mapper.compiler.context import Context
+from mapper.compiler.create import compile_create
 from mapper.compiler.delta import compile_delta
 from mapper.compiler.hints import suggest
 from mapper.compiler.multi import compile_multi
@@ -104,7 +105,12 @@ def compile_object(
     by_reference = _reference_lookups(ctx, placed, projection, span, what)
     delta = compile_delta(ctx, obj, projection, key.name)
     stamp = compile_stamp(ctx, obj, projection, table)
-    writes = compile_writes(ctx, obj, projection, table, placed, key, stamp) if anchor is not None else None
+    created = compile_create(ctx, obj, projection, table)
+    writes = (
+        compile_writes(ctx, obj, projection, table, placed, key, stamp, created)
+        if anchor is not None
+        else None
+    )
     multi = tuple(compile_multi(ctx, m, resolver, _alive(ctx, m.reference, others)) for m in obj.multi)
     soft = None
     if stone is not None and table is not None and anchor is not None and query_attribute is not None:
@@ -121,6 +127,7 @@ def compile_object(
                 query_attribute,
                 _updated_columns(placed),
                 stamp,
+                created,
             )
     if (
         ctx.errors() > before
@@ -213,9 +220,10 @@ def _updated_columns(attributes: tuple[PlanAttribute, ...]) -> set[str]:
 
 def _quoted_columns(obj: ObjectType) -> frozenset[str]:
     """The column names ``obj`` writes as quoted identifiers: attribute columns and the columns of
-    its ``set`` rules and its ``stamp`` (those the import does not select are still written as quoted)."""
+    its ``set`` rules, its ``create set`` and its ``stamp`` (those the import does not select are still
+    written as quoted)."""
     names = [line.column for line in obj.attributes]
-    for rule in (obj.disable, obj.delete, obj.recreate):
+    for rule in (obj.disable, obj.delete, obj.recreate, obj.create):
         names += [a.column for a in (rule.assignments if rule is not None else ())]
     if obj.stamp is not None:
         names.append(obj.stamp.column)

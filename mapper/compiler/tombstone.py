@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes, sqltext
 from mapper.compiler.context import Context
+from mapper.compiler.create import Created
 from mapper.compiler.deprovision import build_set, set_assignments, stamped
 from mapper.compiler.derive import compared_as, placeholder
 from mapper.compiler.projection import Projection, project
@@ -181,9 +182,12 @@ def compile_policy(  # noqa: PLR0913 - the tombstone and everything a revive wri
     query_attribute: PlanAttribute,
     updated: set[str],
     stamp: Stamped | None = None,
+    created: Created | None = None,
 ) -> PlanTombstone | None:
     """The plan's soft-delete rules. ``updated``: the table columns (lowercase) the object's
-    update writes, which a revive need not clear; ``stamp``: the column a revive stamps too."""
+    update writes, which a revive need not clear; ``stamp``: the column a revive stamps too;
+    ``created``: the fixed values of ``create set``, which a revive writes again (it creates the
+    object anew) unless it clears the same column."""
     recreate = obj.recreate
     policy = recreate.policy if recreate is not None else "revive"
     find = None
@@ -230,6 +234,8 @@ def compile_policy(  # noqa: PLR0913 - the tombstone and everything a revive wri
                 hint="add 'recreate revive set COLUMN = VALUE, ...', or 'recreate conflict'",
             )
             return None
+    if created is not None:
+        clears = [*clears, *created.besides([column for column, _ in clears])]
     revive = None
     if clears:
         revive = render_statement(

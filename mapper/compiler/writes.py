@@ -26,6 +26,7 @@ from sqlglot import exp
 
 from mapper.compiler import codes
 from mapper.compiler.context import Context
+from mapper.compiler.create import Created
 from mapper.compiler.deprovision import compile_deprovision
 from mapper.compiler.derive import anchor_equals, placeholder
 from mapper.compiler.dialects import output_into, read_back_output
@@ -46,9 +47,14 @@ class Binding:
     param: str
 
 
-def build_insert(table: exp.Table, bindings: list[Binding], stamp: Stamped | None = None) -> exp.Insert:
+def build_insert(
+    table: exp.Table, bindings: list[Binding], stamp: Stamped | None = None, created: Created | None = None
+) -> exp.Insert:
     columns = [copy_tree(b.column) for b in bindings]
     values: list[exp.Expr] = [placeholder(b.param) for b in bindings]
+    for column, value in created.besides(columns) if created is not None else ():
+        columns.append(column)
+        values.append(value)
     if stamp is not None and not any(stamp.sets(b.column) for b in bindings):
         column, value = stamp.pair()
         columns.append(column)
@@ -113,17 +119,21 @@ def compile_writes(
     attributes: tuple[PlanAttribute, ...],
     anchor: Output,
     stamp: Stamped | None = None,
+    created: Created | None = None,
 ) -> Writes | None:
     """The object's insert, update and delete (derived from ``write table`` or explicit) and its
     deprovisioning rules, or ``None`` after reporting why not. ``stamp``: the column every derived
-    statement that writes the row sets to the time of the write (:mod:`mapper.compiler.stamp`)."""
+    statement that writes the row sets to the time of the write (:mod:`mapper.compiler.stamp`);
+    ``created``: the fixed values the derived insert writes (:mod:`mapper.compiler.create`)."""
     before = ctx.errors()
     assert obj.anchor is not None
     anchor_column = _anchor_column(ctx, obj, projection, table, anchor)
     insert_ = update_ = delete_ = None
     insert_columns: tuple[tuple[str, str], ...] = ()
     if obj.writes is not None and table is not None and anchor_column is not None:
-        insert_, update_, delete_ = _derived(ctx, obj, table, projection, attributes, anchor_column, stamp)
+        insert_, update_, delete_ = _derived(
+            ctx, obj, table, projection, attributes, anchor_column, stamp, created
+        )
         if insert_ is not None:
             insert_columns = tuple((b.column.name, b.param) for b in _bindings(attributes, projection))
     elif obj.writes is not None:
@@ -166,6 +176,7 @@ def _derived(
     attributes: tuple[PlanAttribute, ...],
     anchor_column: exp.Identifier,
     stamp: Stamped | None,
+    created: Created | None = None,
 ) -> tuple[Statement | None, Statement | None, Statement | None]:
     assert obj.anchor is not None and obj.writes is not None
     span, name = obj.writes.span, obj.name.value
@@ -177,7 +188,7 @@ def _derived(
         inserted.append(Binding(anchor_column, "anchor"))
     insert_stmt = None
     if inserted:
-        new = build_insert(table, inserted, stamp)
+        new = build_insert(table, inserted, stamp, created)
         returning: Returning = None
         if generation == "database":
             new, returning = add_returning(new, anchor_column, ctx.write)

@@ -34,6 +34,11 @@ CASES.append((QUOTED, ("postgres", "mysql", "tsql")))
 STAMPED = FIXTURES / "stamped.map"
 CASES.append((STAMPED, ("sqlite", "postgres", "mysql", "tsql", "oracle")))
 
+#: `create set`: the derived insert writes fixed values into its SQL in the target dialect, and a
+#: revive writes them again beside what clears the tombstone.
+CREATED = FIXTURES / "created.map"
+CASES.append((CREATED, ("sqlite", "postgres", "mysql", "tsql", "oracle")))
+
 
 def check_sql(dialect: str, golden: Golden) -> None:
     cases = [path for path, dialects in CASES if dialect in dialects]
