@@ -22,7 +22,7 @@ from mapper.checks.schemas import check_schemas
 from mapper.checks.security import check_password_attribute, check_urls
 from mapper.checks.sources import check_sources
 from mapper.checks.transforms import check_transforms
-from mapper.checks.writes import check_deprovision, check_stamp, check_writable
+from mapper.checks.writes import check_create, check_deprovision, check_stamp, check_writable
 from mapper.diagnostics import Diagnostic
 from mapper.language.model import MappingFile
 
@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     check_deprovision,
     check_writable,
     check_stamp,
+    check_create,
     check_transforms,
     check_urls,
     check_password_attribute,

@@ -134,6 +134,18 @@ STAMP_COLUMN_WRITTEN = _e(
 STAMP_NOT_TIME = _e(
     "MAP189", "stamp-not-time", "'stamp' writes a literal, or a column mapped as something other than a time"
 )
+# create set
+CREATE_WITHOUT_WRITE_TABLE = _e(
+    "MAP190",
+    "create-without-write-table",
+    "'create set' on an object whose inserts are not derived from 'write table'",
+)
+CREATE_COLUMN_WRITTEN = _e(
+    "MAP191",
+    "create-column-written",
+    "a 'create set' column is also written otherwise (an attribute, the anchor, the stamp, twice), "
+    "or gets what marks a deleted row",
+)
 INLINE_PASSWORD = _w("MAP401", "inline-password", "a database URL in the file contains a password")
 WRITABLE_WITHOUT_WRITE = _w(
     "MAP402", "writable-without-write", "attributes are mapped for export but the object has no 'write'"
@@ -200,6 +212,8 @@ CODES: tuple[Code, ...] = (
     STAMP_WITHOUT_WRITE_TABLE,
     STAMP_COLUMN_WRITTEN,
     STAMP_NOT_TIME,
+    CREATE_WITHOUT_WRITE_TABLE,
+    CREATE_COLUMN_WRITTEN,
     INLINE_PASSWORD,
     WRITABLE_WITHOUT_WRITE,
     PASSWORD_IMPORTED,

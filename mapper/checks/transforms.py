@@ -158,6 +158,9 @@ def _set_rules(file: str, paths: ObjectPaths) -> Iterator[Diagnostic]:
     assignments = list(obj.disable.assignments) if obj.disable is not None else []
     if obj.recreate is not None:
         assignments += obj.recreate.assignments
+    if obj.create is not None:  # a column an attribute writes too is MAP191, said once
+        writes = {m.column.value.lower() for m, _ in paths.attributes if m.direction != "import"}
+        assignments += [a for a in obj.create.assignments if a.column.value.lower() not in writes]
     for assignment in assignments:
         found = by_column.get(assignment.column.value.lower())
         if found is not None and assignment.expression is None and assignment.value is not None:

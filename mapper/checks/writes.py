@@ -1,6 +1,7 @@
 """Writes and deprovisioning: a derived ``set``/``row`` rule needs something to run against, an
-object whose attributes are writable should say how to write them, and a ``stamp`` needs derived
-statements to stamp, a column nothing else writes, and a time to write."""
+object whose attributes are writable should say how to write them, a ``stamp`` needs derived
+statements to stamp, a column nothing else writes, and a time to write, and ``create set`` a
+derived insert to write its columns, which nothing else writes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from mapper.checks.scimpaths import Resolved
 from mapper.checks.spans import plural
 from mapper.diagnostics import Diagnostic
 from mapper.language.layout import literal
-from mapper.language.model import Deprovision, MappingFile, ObjectType, ProcedureCall, Stamp
+from mapper.language.model import Create, Deprovision, MappingFile, ObjectType, ProcedureCall, Stamp
 
 
 def check_deprovision(analysis: Analysis) -> Iterator[Diagnostic]:
@@ -163,3 +164,100 @@ def _stamp_time(file: str, paths: ObjectPaths, stamp: Stamp) -> Iterator[Diagnos
 
 def _resolved_type(resolved: object) -> str | None:
     return resolved.target.type if isinstance(resolved, Resolved) else None
+
+
+def check_create(analysis: Analysis) -> Iterator[Diagnostic]:
+    """``create set COLUMN = VALUE, ...``: the gateway adds the columns to the insert it derives from
+    ``write table``, so there must be one (MAP190); each column gets a fixed value on every create,
+    so nothing else may write it, nor may the value be what marks a row as deleted (MAP191)."""
+    for obj in analysis.mapping.objects:
+        if obj.create is not None:
+            yield from _create_table(analysis.file, obj, obj.create)
+            yield from _create_written(analysis.file, obj, obj.create)
+
+
+def _create_table(file: str, obj: ObjectType, create: Create) -> Iterator[Diagnostic]:
+    writes, name = obj.writes, obj.name.value
+    if writes is not None and writes.table is not None:
+        return
+    pairs = ", ".join(f"{a.column.value} = ..." for a in create.assignments)
+    if writes is None:
+        message = f"'create set' on {name}, which has no 'write': it creates no rows to set {pairs} in"
+        hint = "add 'write table TABLE', or remove 'create set'"
+    else:
+        own = "a stored procedure" if isinstance(writes.insert, ProcedureCall) else "its own statement"
+        message = (
+            f"'create set' on {name}, whose insert is {own} ('write {{ ... }}'): the gateway cannot add "
+            "the columns to it"
+        )
+        hint = (
+            f"write the values in the insert itself ({pairs}), and remove 'create set'; or write "
+            "'write table TABLE' and let the gateway derive its statements"
+        )
+    yield codes.CREATE_WITHOUT_WRITE_TABLE.at(file, create.span, message, hint)
+
+
+def _create_written(file: str, obj: ObjectType, create: Create) -> Iterator[Diagnostic]:
+    name = obj.name.value
+    anchor = obj.anchor.column.value.lower() if obj.anchor is not None else None
+    stamp = obj.stamp.column.value.lower() if obj.stamp is not None else None
+    exported = {m.column.value.lower(): m for m in obj.attributes if m.direction != "import"}
+    deleted = {
+        a.column.value.lower(): a
+        for a in (obj.delete.assignments if obj.delete is not None else ())
+        if a.expression is None
+    }
+    seen: set[str] = set()
+    for assignment in create.assignments:
+        column = assignment.column.value
+        same = column.lower()
+        where = assignment.column.span
+        if same in seen:
+            yield codes.CREATE_COLUMN_WRITTEN.at(
+                file, where, f"'create set' writes {column} twice", f"keep one value for {column}"
+            )
+        seen.add(same)
+        line = exported.get(same)
+        if same == anchor:
+            how = (
+                "the database generates"
+                if obj.anchor and obj.anchor.generation == "database"
+                else "the insert fills"
+            )
+            yield codes.CREATE_COLUMN_WRITTEN.at(
+                file,
+                where,
+                f"'create set' writes {column}, {name}'s anchor, which {how}: every create would take "
+                "the same key",
+                f"remove {column} from 'create set'",
+            )
+        elif line is not None:
+            arrow = "<->" if line.direction == "both" else "->"
+            yield codes.CREATE_COLUMN_WRITTEN.at(
+                file,
+                where,
+                f"'create set' writes {column}, which {line.path.value} {arrow} {line.column.value} "
+                "writes from what the client sends",
+                f"remove {column} from 'create set', or map the attribute import-only "
+                f"({line.path.value} <- {line.column.value})",
+            )
+        elif same == stamp:
+            yield codes.CREATE_COLUMN_WRITTEN.at(
+                file,
+                where,
+                f"'create set' writes {column}, which 'stamp' sets to the time of every write",
+                f"remove {column} from 'create set'",
+            )
+        marked = deleted.get(same)
+        if (
+            marked is not None
+            and assignment.expression is None
+            and literal(marked.value) == literal(assignment.value)
+        ):
+            yield codes.CREATE_COLUMN_WRITTEN.at(
+                file,
+                assignment.span,
+                f"'create set {column} = {literal(assignment.value)}' writes what 'delete set' marks a "
+                f"deleted row with: every {name} it creates would read as deleted",
+                f"write the value of a live row ({column} = ...), or remove {column} from 'create set'",
+            )

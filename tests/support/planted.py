@@ -255,6 +255,27 @@ CASES: list[Case] = [
         [("  delete row\n}\n\nobject Group", '  delete row\n  stamp updated_at = "now"\n}\n\nobject Group')],
         [("MAP189", 'updated_at = "now"', 0)],
     ),
+    # create set
+    (
+        "create-without-write-table",
+        [
+            (
+                "  write table groups\n  delete row\n}",
+                '  write { insert call add_group(:name) }\n  create set kind = "team"\n}',
+            )
+        ],
+        [("MAP190", "create set kind", 0)],
+    ),
+    (
+        "create-column-written",
+        [
+            (
+                "  delete row\n}\n\nobject Group",
+                "  delete row\n  create set employee_id = 1\n}\n\nobject Group",
+            )
+        ],
+        [("MAP191", "employee_id = 1", 0)],
+    ),
     # security
     (
         "inline-password",

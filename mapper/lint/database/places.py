@@ -3,8 +3,8 @@
 The compiler's source map (:class:`mapper.compiler.context.Origin`) gives each statement the span
 of the SQL block, clause or ``write table`` line it came from. A name the database complains
 about is then looked for inside that span (``delete set lockd = true`` points at ``lockd``), then
-among the object's attribute map columns (a derived insert's columns come from there), and
-otherwise the diagnostic points at the whole span."""
+among the object's attribute map columns and its ``create set`` columns (a derived insert's
+columns come from there), and otherwise the diagnostic points at the whole span."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def find_object(mapping: MappingFile, name: str) -> ObjectType | None:
 
 def place(mapping: MappingFile, span: Span, word: str | None, obj: ObjectType | None) -> Span:
     """The span of ``word`` inside ``span`` in the mapping text, else of the attribute map
-    column of ``obj`` named ``word``, else ``span`` itself."""
+    column or the ``create set`` column of ``obj`` named ``word``, else ``span`` itself."""
     if not word:
         return span
     found = _search(mapping.text, word, span.offset, span.end_offset)
@@ -29,6 +29,9 @@ def place(mapping: MappingFile, span: Span, word: str | None, obj: ObjectType | 
     for line in obj.attributes if obj is not None else ():
         if line.column.value.lower() == word.lower():
             return line.column.span
+    for assignment in obj.create.assignments if obj is not None and obj.create is not None else ():
+        if assignment.column.value.lower() == word.lower():
+            return assignment.column.span
     return span
 
 

@@ -144,16 +144,18 @@ def _check_not_null(
             table_name.span,
             f"column '{column['name']}' of {table.name} is NOT NULL without a default, and no exported "
             f"attribute fills it: inserts into {table.name} would fail",
-            "map it with '<->' or '->', give the column a default, or write the insert yourself",
+            f"map it with '<->' or '->', give every new row a value (create set {column['name']} = VALUE), "
+            "give the column a default, or write the insert yourself",
         )
 
 
 def _exported_columns(obj: ObjectType, plan: Plan | None) -> list[str]:
     """The columns a derived insert fills: the anchor (unless generated), the attributes a client
-    writes (an import-only one, such as ``meta.created <- created_at``, fills nothing), and the
-    column ``stamp`` sets."""
+    writes (an import-only one, such as ``meta.created <- created_at``, fills nothing), the
+    column ``stamp`` sets and those ``create set`` gives fixed values."""
     anchor = [obj.anchor.column.value] if obj.anchor and obj.anchor.generation != "database" else []
     stamp = [obj.stamp.column.value] if obj.stamp is not None else []
+    stamp += [a.column.value for a in obj.create.assignments] if obj.create is not None else []
     compiled = _compiled(obj, plan)
     if compiled is not None:
         written = [
