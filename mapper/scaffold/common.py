@@ -3,8 +3,6 @@ delete, the columns left unmapped or in a custom schema, and the cascades a dele
 
 from __future__ import annotations
 
-import re
-
 from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
@@ -93,7 +91,7 @@ def common(
         draft.delete = f"set {assignment}"
         draft.recreate = True
         notes.append(why + "; a create with the same " + query + " revives the row")
-    extension: list[tuple[Column, str]] = []
+    required: list[Column] = []  # NOT NULL, no default, no attribute: 'create set' FILL IN
     if tombstone:
         draft.selected.append(tombstone)
     for column in table.columns:
@@ -110,7 +108,6 @@ def common(
                     "and cannot be named in a mapping"
                 )
             continue
-        draft.selected.append(column.name)
         if not column.nullable and not column.has_default:
             if column.kind == "binary":  # a binary attribute over bytes is MAP312: nothing fills it
                 raise ScaffoldError(
@@ -119,32 +116,26 @@ def common(
                     "text and cannot fill a bytes column (MAP312): give the column a default or allow "
                     "NULL, or choose another table with --table"
                 )
-            extension.append((column, _camel(column.name)))
+            required.append(column)  # not selected: 'create set' writes it, nothing reads it
             continue
+        draft.selected.append(column.name)
         values = f"; values {', '.join(column.values)}" if column.values else ""
         draft.unmapped.append(
             f"PATH <-> {column.name}  ({column.sql_type}{values}): no SCIM attribute guessed"
         )
     selected = [table.primary_key[0]] + [a.column for a in attributes] + draft.selected
     draft.selected = list(dict.fromkeys(selected))  # the key is also the query's column: once
-    for column, name in extension:
-        tail = (
-            "required"
-            if column.kind in ("text", "uuid")
-            else f"{SCIM_TYPES.get(column.kind, 'string')} required"
-        )
-        attributes.append(
-            Attribute(
-                f"ext.{name}",
-                column.name,
-                "<->",
-                tail,
-                note=f"FILL IN: {column.name} is NOT NULL without a default: Entra must send ext.{name}, "
-                "or give the column a default and delete this line",
-            )
+    for column in required:
+        draft.create.append(f"{column.name} = FILL_IN")
+        draft.create_notes.append(
+            f"FILL IN: {column.name} ({column.sql_type}) is NOT NULL without a default and no attribute "
+            f'fills it: write the value every new row gets in place of FILL_IN (a number, "text", true '
+            "or false; mapper lint refuses FILL_IN, MAP243); or give the column a default, or map it to "
+            f"an attribute every create sends, and drop {column.name} from 'create set'"
         )
         warnings.append(
-            f"{what}: column {table.name}.{column.name} is required; mapped to a custom attribute ext.{name}"
+            f"{what}: column {table.name}.{column.name} is required (NOT NULL, no default) and no attribute "
+            f"fills it: drafted 'create set {column.name} = FILL_IN' (FILL IN)"
         )
     return draft
 
@@ -181,14 +172,6 @@ def _stamp(column: Column) -> str:
     if column.kind == "text" and "strftime(" in default.lower() and '"""' not in default:
         return f'{column.name} = sql"""{default.strip()}"""'
     return column.name
-
-
-def _camel(name: str) -> str:
-    parts = [p for p in re.split(r"_+", name) if p]
-    if not parts:
-        return "value"
-    first = parts[0][0].lower() + parts[0][1:]
-    return first + "".join(p[:1].upper() + p[1:] for p in parts[1:])
 
 
 def extension_for(draft: ObjectDraft, source: str) -> Extension | None:

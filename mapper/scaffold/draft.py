@@ -60,6 +60,8 @@ class ObjectDraft:
     multis: list[Multi] = field(default_factory=list)
     delta: str | None = None  # the watermark column
     stamp: str | None = None  # what follows ``stamp``: the watermark column [= the time it is set to]
+    create: list[str] = field(default_factory=list)  # the assignments of ``create set``
+    create_notes: list[str] = field(default_factory=list)  # a comment before ``create set``
     delete: str = "row"  # the words after ``delete``
     recreate: bool = False
     revive: str = ""  # the assignment after ``recreate revive set``, if the compiler needs one

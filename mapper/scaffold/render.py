@@ -124,7 +124,11 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
     lines.append("  }")
     for multi in obj.multis:
         lines += [""] + _multi(multi, q)
-    lines += ["", f"  write table {q.write_table(obj.table.name)}", f"  delete {obj.delete}"]
+    lines += ["", f"  write table {q.write_table(obj.table.name)}"]
+    if obj.create:
+        lines += [line for note in obj.create_notes for line in comment(note, "  ")]
+        lines.append(f"  create set {', '.join(obj.create)}")
+    lines.append(f"  delete {obj.delete}")
     if obj.recreate:
         lines.append(f"  recreate revive set {obj.revive}" if obj.revive else "  recreate revive")
     if obj.stamp:

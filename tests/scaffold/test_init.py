@@ -143,7 +143,11 @@ def test_a_membership_found_by_column_names_says_to_declare_the_cascades(tmp_pat
     assert not errors(result.text, url)
 
 
-def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_path: Path) -> None:
+def test_a_required_column_no_attribute_fills_is_drafted_as_create_set_to_fill_in(tmp_path: Path) -> None:
+    """A NOT NULL column without a default that no SCIM attribute fills (Moodle's mnethostid,
+    confirmed) is drafted as 'create set COLUMN = FILL_IN', which lint refuses until a value is
+    written (MAP243); filled in, every create inserts it. It was a required custom attribute every
+    client had to be configured to send."""
     url = sqlite_db(
         tmp_path,
         "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, cost_code TEXT NOT NULL, "
@@ -152,12 +156,22 @@ def test_a_required_column_without_a_scim_attribute_becomes_a_custom_one(tmp_pat
     result = scaffold(url)
     text = result.text
     assert result.fill_in == 3  # the two columns, and no active flag
-    assert 'schema ext "urn:ietf:params:scim:schemas:extension:app:2.0:User" {' in text
-    assert "costCode string  required" in text and "level    integer required" in text
-    assert "# FILL IN: cost_code is NOT NULL without a default" in text
+    assert "schema ext" not in text and "ext." not in text
+    assert "  create set cost_code = FILL_IN, level = FILL_IN\n" in text
+    flat = " ".join(line.strip("# ") for line in text.splitlines())  # comments wrap
+    assert "FILL IN: cost_code (TEXT) is NOT NULL without a default and no attribute fills it" in flat
     assert "# PATH <-> nick  (TEXT): no SCIM attribute guessed" in text
-    assert any("ext.costCode" in w for w in result.warnings)
-    assert not errors(text, url)
+    assert any("drafted 'create set cost_code = FILL_IN'" in w for w in result.warnings)
+    refused = lint_text(text, "init.map", db=url).diagnostics
+    assert [(d.code, d.message) for d in refused if d.severity is Severity.ERROR] == [
+        (
+            "MAP243",
+            f"User create set: the value of {c} names the column FILL_IN, and an insert's values read no row",
+        )
+        for c in ("cost_code", "level")
+    ]
+    filled = text.replace("cost_code = FILL_IN, level = FILL_IN", 'cost_code = "CC-1", level = 3')
+    assert not errors(filled, url)
 
 
 def test_a_required_bytes_column_is_refused_with_what_to_change(
