@@ -6,7 +6,8 @@ Without the item every POST failed (the insert left the columns out: 400 on a NO
 and the only way out was ``ALTER TABLE ... SET DEFAULT`` on the application's own database. With
 it, every row the gateway creates carries the fixed values, written into the insert's SQL; a revive
 (a create meeting a soft-deleted row) writes them again, since it creates the user anew; and
-``lint --db`` counts the columns as filled (no MAP303) and refuses one the table lacks (MAP302)."""
+``lint --db`` counts the columns as filled (no MAP303), refuses one the table lacks (MAP302) and, on
+PostgreSQL and MariaDB, a value the column's type cannot hold (MAP305)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,6 @@ def test_lint_db_counts_the_columns_as_filled_and_refuses_one_the_table_lacks(db
     misspelled = MAPPING.replace("confirmed = 1", "confirmd = 1")
     # at the column (the insert and the revive name it: said once); confirmed is then unfilled
     assert errors(db, misspelled) == [("MAP303", 15, 15), ("MAP302", 16, 30)]
+    if db.name != "sqlite":  # SQLite's columns take any value
+        wrong = MAPPING.replace("mnethostid = 1", 'mnethostid = "one"')  # BIGINT: the insert and the revive
+        assert [code for code, _, _ in errors(db, wrong)] == ["MAP305", "MAP305"]
