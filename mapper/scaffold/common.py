@@ -1,5 +1,6 @@
 """What users and groups share once their columns are guessed: meta dates, the watermark, soft
-delete, the columns left unmapped or in a custom schema, and the cascades a delete relies on."""
+delete, the columns left unmapped or given a value by 'create set', and the cascades a delete
+relies on."""
 
 from __future__ import annotations
 
