@@ -139,6 +139,7 @@ def _import_all(
         else:
             pages = driver_pages(tx, obj.import_page, {"after": after, "limit": page_size}, page_size)
         rows = [row for page in pages for row in page]
+        form.learn(rows)
         if watermark is not None:
             marks = [v for v in map(itemgetter(watermark), rows) if v is not None]
             if marks and (mark is None or max(marks) > mark):

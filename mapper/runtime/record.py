@@ -193,7 +193,7 @@ _from_iso = datetime.fromisoformat
 
 
 #: the seconds since the epoch that a datetime can hold (0001-01-01 to 9999-12-31 23:59:59)
-_FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
+FIRST_SECOND, LAST_SECOND = -62_135_596_800, 253_402_300_799
 
 
 def instant(value: Any) -> Any:
@@ -204,7 +204,7 @@ def instant(value: Any) -> Any:
     the epoch (Moodle's ``timemodified BIGINT``, a Unix time stamp); one beyond the years 1 to
     9999 (milliseconds since the epoch, say) is no time, and None (no value)."""
     if type(value) is int:
-        return value * 1_000_000 if _FIRST_SECOND <= value <= _LAST_SECOND else None
+        return value * 1_000_000 if FIRST_SECOND <= value <= LAST_SECOND else None
     if type(value) is str:
         try:
             value = _from_iso(value)

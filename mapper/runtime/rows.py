@@ -44,6 +44,12 @@ class RowForm:
                 for s in slots
             )
         )
+        #: the columns of :attr:`stamps` found holding integers: times kept as seconds since the
+        #: epoch (:func:`mapper.runtime.record.instant`), which a filter the database answers
+        #: compares as numbers, not as timestamps (:mod:`mapper.runtime.sqlfilter`). Learnt from
+        #: every row read (:meth:`row`; a full import looks at each page's first value); it only
+        #: grows, since a column's type does not change under a running gateway.
+        self.epoch: set[int] = set()
 
     @classmethod
     def of(cls, codec: Codec) -> RowForm:
@@ -58,8 +64,23 @@ class RowForm:
             return fetched
         row = list(fetched)
         for index in self.stamps:
-            row[index] = instant(row[index])
+            value = row[index]
+            if type(value) is int:
+                self.epoch.add(index)
+            row[index] = instant(value)
         return row
+
+    def learn(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Note which of :attr:`stamps` hold integers (:attr:`epoch`), from the first value of
+        each in ``rows`` (a page of a full import, whose loop converts the values itself)."""
+        for index in self.stamps:
+            if index not in self.epoch:
+                for fetched in rows:
+                    value = fetched[index]
+                    if value is not None:
+                        if type(value) is int:
+                            self.epoch.add(index)
+                        break
 
     def record(self, fetched: Sequence[Any], children: Any = ()) -> Record:
         return Record(self.row(fetched), children)

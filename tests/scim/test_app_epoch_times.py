@@ -212,3 +212,39 @@ async def test_a_revive_leaves_absent_attributes_to_their_default(
     assert again.json()["id"] == first.json()["id"]  # the same row, revived
     assert again.json()["preferredLanguage"] == "en"  # the default, not the deleted user's "de"
     assert db.execute("SELECT deleted, lang FROM mdl_user WHERE username = 'student'") == [(0, "en")]
+
+
+async def test_a_filter_the_database_answers_compares_epoch_seconds_as_times(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """Enough users that the database answers a filter on ``meta.lastModified`` (the cache answers
+    only small collections): it compared the column's integers as timestamps, so SQLite (whose
+    ``strftime`` reads an integer as a Julian day) found nobody and MariaDB (which compares the
+    number with the date's text as numbers) the wrong users. Now the answer is the cache's."""
+    base, step, count = 1_700_000_000, 60, 1100
+    values = ", ".join(
+        f"(1, 'u{i:04d}', 'F', 'L', 'u{i:04d}@example.com', 1600000000, {base + i * step})"
+        for i in range(count)
+    )
+    db.execute(
+        "INSERT INTO mdl_user (mnethostid, username, firstname, lastname, email, timecreated, timemodified) "
+        f"VALUES {values}"
+    )
+    after, until = 1_700_006_400, 1_700_028_000  # 2023-11-15T00:00:00Z, 06:00:00Z
+    expected = sorted(
+        name
+        for (name, stamp) in db.execute("SELECT username, timemodified FROM mdl_user")
+        if after < int(stamp) <= until
+    )
+    assert 300 < len(expected) < count  # the filter picks some users out of many
+    async with mapping_client(db, tmp_path, mapping(db.name)) as client:
+        window = 'meta.lastModified gt "2023-11-15T00:00:00Z" and meta.lastModified le "2023-11-15T06:00:00Z"'
+        found = await client.get("/Users", params={"filter": window, "count": 1000})
+        assert found.status_code == 200, found.text
+        assert found.json()["totalResults"] == len(expected)
+        assert sorted(r["userName"] for r in found.json()["Resources"]) == expected
+        moment = datetime.fromtimestamp(base + 7 * step, UTC).isoformat().replace("+00:00", "Z")
+        one = 'meta.lastModified eq "MOMENT" or meta.lastModified eq "2023-11-14T22:13:20.5Z"'
+        exact = await client.get("/Users", params={"filter": one.replace("MOMENT", moment)})
+        assert exact.status_code == 200, exact.text
+        assert [r["userName"] for r in exact.json()["Resources"]] == ["u0007"]  # not a half second off

@@ -20,8 +20,10 @@ the caller evaluates the filter on the cache instead. What it mirrors of that ev
   on MariaDB, which also keeps trailing spaces and accents significant); a column of another
   type compared as a string is cast to text first, as the codec renders it;
 - numbers compare as numbers, dateTimes chronologically (SQLite: through ``strftime``, so any
-  ISO 8601 text it stores compares), booleans by the value a write would store, through the
-  attribute's transform (``active eq true`` for ``active <-> not locked`` is ``locked = false``);
+  ISO 8601 text it stores compares; a column found holding integers, seconds since the epoch,
+  as those seconds times a million, the cache's instant), booleans by the value a write would
+  store, through the attribute's transform (``active eq true`` for ``active <-> not locked`` is
+  ``locked = false``);
 - a value map translates ``eq``/``ne``/``pr`` into ``IN`` over the stored values it declares.
 
 Refused, so evaluated on the cache: value maps with ``else`` defaults, ordering or substring

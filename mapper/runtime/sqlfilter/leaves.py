@@ -11,6 +11,7 @@ from typing import Any
 from sqlglot import exp
 
 from mapper.runtime.keys import folding
+from mapper.runtime.record import FIRST_SECOND, LAST_SECOND, instant
 from mapper.runtime.sqlfilter.terms import (
     LIKE_ESCAPE,
     TEXT,
@@ -76,6 +77,8 @@ class Leaves:
             return self._guarded(value, exp.EQ(this=value.expr.copy(), expression=self.bind(wanted)))
         if info.type == "dateTime" and kind == "dateTime":
             return self._datetime(value, op, expected)
+        if info.type == "dateTime" and kind == "epoch":
+            return self._epoch(value, op, expected)
         if kind == "number":
             if not isinstance(expected, int | float) or op in SUBSTRING:
                 raise Untranslatable(f"'{op}' with a non-number on a number attribute")
@@ -131,7 +134,9 @@ class Leaves:
         keys = {canonical(s): s for s in stored if s is not None}
         return exp.In(this=expr.copy(), expressions=[self.bind(s) for s in keys.values()])
 
-    def _datetime(self, value: Value, op: str, expected: Scalar) -> exp.Expr:
+    @staticmethod
+    def _moment(op: str, expected: Scalar) -> datetime:
+        """The instant a dateTime comparison names, in UTC."""
         if op in SUBSTRING or not isinstance(expected, str):
             raise Untranslatable(f"'{op}' on a dateTime")
         try:
@@ -139,9 +144,26 @@ class Leaves:
         except ValueError:
             raise Untranslatable("a value that is no dateTime") from None  # the cache answers 400
         try:
-            when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+            return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         except OverflowError:  # 9999-12-31T23:59:59-05:00 is in year 10000 in UTC
             raise Untranslatable("a dateTime outside the years 1 to 9999 in UTC") from None
+
+    def _epoch(self, value: Value, op: str, expected: Scalar) -> exp.Expr:
+        """A dateTime kept as seconds since the epoch in an integer column, compared as the cache
+        compares it (:func:`mapper.runtime.record.instant`: the seconds times a million, and no
+        value outside the years 1 to 9999): in integers, so exact on every database, where a
+        timestamp's comparison (SQLite's ``strftime``, MariaDB's text) finds nothing or the wrong
+        rows."""
+        micros = instant(self._moment(op, expected))
+        column = value.expr.copy()
+        within = exp.Between(
+            this=column.copy(), low=exp.Literal.number(FIRST_SECOND), high=exp.Literal.number(LAST_SECOND)
+        )
+        scaled = exp.Mul(this=column, expression=exp.Literal.number(1_000_000))
+        return self._guarded(value, exp.and_(within, operator(op, scaled, self.bind(micros)), copy=False))
+
+    def _datetime(self, value: Value, op: str, expected: Scalar) -> exp.Expr:
+        when = self._moment(op, expected)
         column = value.expr.copy()
         if self.write == "sqlite":
             if when.microsecond % 1000:

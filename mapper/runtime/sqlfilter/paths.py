@@ -12,6 +12,7 @@ from typing import Any
 from sqlglot import exp
 
 from mapper.runtime.codec import Codec
+from mapper.runtime.rows import RowForm
 from mapper.runtime.sqlfilter.terms import (
     NOTHING,
     Child,
@@ -84,12 +85,11 @@ class Paths:
                     return NOTHING
                 if slot.ident is not None:
                     raise Untranslatable("a reference rendered as a DN")
-                return Value(
-                    self.wrapped.column(attr.column),
-                    compared_as(attr.type if slot.transform is None else "transformed"),
-                    self._case_exact(info, sub),
-                    slot.transform,
-                )
+                kind = compared_as(attr.type if slot.transform is None else "transformed")
+                if kind == "dateTime" and slot.index in RowForm.of(self.codec).epoch:
+                    kind = "epoch"  # seconds since the epoch in an integer column
+                column = self.wrapped.column(attr.column)
+                return Value(column, kind, self._case_exact(info, sub), slot.transform)
         if any(
             s.extension == container and s.attr.attribute == info.name and s.attr.multi_valued
             for s in self.codec.slots

@@ -61,7 +61,9 @@ class FilterSql:
         last :data:`REMEMBERED` filters are kept (a client polling one filter pays sqlglot once)."""
         if offset and limit is None:
             raise Untranslatable("an offset without a limit")
-        key = (fingerprint(node), repr(sort), id(describe), limit is None, offset == 0)
+        # the columns known to keep seconds since the epoch translate apart (RowForm.epoch)
+        epoch = len(RowForm.of(self.codec).epoch)
+        key = (fingerprint(node), repr(sort), id(describe), limit is None, offset == 0, epoch)
         with self._lock:
             found = self._remembered.get(key)
             if found is not None:
