@@ -15,7 +15,7 @@ from typing import Any
 
 from mapper.runtime.codec import Codec
 from mapper.runtime.keys import Fold, Key
-from mapper.runtime.record import Record, instant
+from mapper.runtime.record import Record, Row, instant
 from mapper.runtime.slots import Slot
 
 
@@ -51,30 +51,41 @@ class CacheState:
         self.query_fold = index_fold(codec, codec.query)
         self.folds: dict[str, Fold] = {s.attr.path: index_fold(codec, s) for s in codec.unique}
 
-    def put(self, record: Record) -> None:
-        key = self.codec.key(record)
+    def put(self, record: Record, key: Key | None = None, row: Row | None = None) -> None:
+        """File ``record`` under its key and index keys; ``key`` and ``row`` are its
+        :meth:`Codec.key` and ``row`` when the caller has them (a record rebuilds its row on every
+        read of ``row``)."""
+        if key is None:
+            key = self.codec.key(record)
         old = self.records.get(key)
         if old is not None:
             self._unindex(key, old)
         self.records[key] = record
-        query = self.query_key(record)
+        if row is None:
+            row = record.row
+        query = self.query_key(record, row)
         if query is not None:
             self.by_query[query] = key
-        for path, value in self.unique_keys(record):
+        for path, value in self.unique_keys(record, row):
             self.by_unique[path][value] = key
 
-    def query_key(self, record: Record) -> str | None:
-        """The record's key in :attr:`by_query`: its query attribute's value, folded."""
+    def query_key(self, record: Record, row: Row | None = None) -> str | None:
+        """The record's key in :attr:`by_query`: its query attribute's value, folded (``row``:
+        the record's, when the caller has it)."""
         query = self.codec.query
-        value = query.value(record.row)
+        value = query.value(record.row if row is None else row)
         return None if value is None else self.query_fold(value, query.attr.case_exact)
 
-    def unique_keys(self, record: Record) -> list[tuple[str, str]]:
-        """(attribute path, folded value) of each unique attribute the record has a value for."""
-        keys = []
+    def unique_keys(self, record: Record, row: Row | None = None) -> list[tuple[str, str]]:
+        """(attribute path, folded value) of each unique attribute the record has a value for
+        (``row``: the record's, when the caller has it)."""
+        keys: list[tuple[str, str]] = []
         folds = self.folds
         unique = self.codec.unique
-        row = record.row if unique else ()  # rebuilt on every read of ``row``: once
+        if not unique:
+            return keys
+        if row is None:
+            row = record.row  # rebuilt on every read of ``row``: once
         for slot in unique:
             value = slot.value(row)
             if value is not None:
@@ -82,7 +93,7 @@ class CacheState:
                 keys.append((path, folds[path](value, slot.attr.case_exact)))
         return keys
 
-    def others_holding(self, record: Record, key: Key) -> set[Key]:
+    def others_holding(self, record: Record, key: Key, row: Row | None = None) -> set[Key]:
         """The keys other than ``key`` that the indexes file under one of ``record``'s query
         attribute or unique values: those the database holds equal to it, since the indexes fold
         as its look-ups do (``Codec.fold``; SQLite's LOWER folds ASCII letters only, so 'Émile'
@@ -93,7 +104,8 @@ class CacheState:
             (self.codec.query, self.by_query, self.query_fold),
             *((s, self.by_unique[s.attr.path], self.folds[s.attr.path]) for s in self.codec.unique),
         ]
-        row = record.row  # rebuilt on every read of ``row``: once
+        if row is None:
+            row = record.row  # rebuilt on every read of ``row``: once
         for slot, index, fold in indexes:
             value = slot.value(row)
             if value is None:
@@ -110,10 +122,11 @@ class CacheState:
         return old
 
     def _unindex(self, key: Key, record: Record) -> None:
-        query = self.query_key(record)
+        row = record.row  # rebuilt on every read of ``row``: once
+        query = self.query_key(record, row)
         if query is not None and self.by_query.get(query) == key:
             del self.by_query[query]
-        for path, value in self.unique_keys(record):
+        for path, value in self.unique_keys(record, row):
             index = self.by_unique[path]
             if index.get(value) == key:
                 del index[value]
@@ -159,10 +172,10 @@ class Cache:
         Another record filed under one of its unique values no longer holds that value in the
         database (it was deleted or changed behind the gateway's back): it is dropped, and a
         later read of it reads it through."""
-        state, key = self.state, self.codec.key(record)
-        for other in state.others_holding(record, key):
+        state, key, row = self.state, self.codec.key(record), record.row
+        for other in state.others_holding(record, key, row):
             self.remove(other)
-        state.put(record)
+        state.put(record, key, row)
         if self._tracked is not None:
             self._tracked[key] = record
 

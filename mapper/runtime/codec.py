@@ -17,7 +17,7 @@ from mapper.plan import PlanObject, Statement
 from mapper.runtime.dn import DnRenderer
 from mapper.runtime.errors import InvalidValueError
 from mapper.runtime.keys import Fold, Key, anchor_key, folding, lowering
-from mapper.runtime.record import Record, Row
+from mapper.runtime.record import Record, Row, column_name
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
 from mapper.runtime.values import PLAIN, bind_day, coerce, parse_boolean, text_problem
@@ -72,6 +72,9 @@ class Codec:
         self.lower: Callable[[str], str] = lowering(dialect)
         index = {c: i for i, c in enumerate(obj.columns)}
         self.anchor_index = index[obj.anchor_column]
+        #: the record slot holding the anchor (:func:`~mapper.runtime.record.column_name`): read
+        #: by :meth:`key` without rebuilding the row
+        self._anchor_slot = column_name(self.anchor_index)
         self.dn_ids = obj.id_source == "dn"
         self.dns = DnRenderer(obj.dn, obj.columns, obj.anchor_column, ids=self.dn_ids)
         self.id_of: Callable[[Any], str] = self.dns.of_anchor if self.dn_ids else str  # anchor -> id
@@ -96,6 +99,12 @@ class Codec:
         )
         #: written but never read back: a write that gives one always changes something
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
+        #: the slots each of a write's checks goes through (:mod:`mapper.runtime.store_checks`),
+        #: picked once: written and read back (compared against the current row), written and
+        #: immutable, written references
+        self.compared = tuple(s for s in self.slots if s.writable and s.readable)
+        self.immutable = tuple(s for s in self.slots if s.writable and s.attr.mutability == "immutable")
+        self.references = tuple(s for s in self.slots if s.writable and s.attr.reference is not None)
         #: the dateTime slots not yet known to hold days or timestamps (:meth:`learn`)
         self.dated = tuple(s for s in self.slots if s.dates is None)
         active = self.by_path.get("active")
@@ -144,7 +153,9 @@ class Codec:
         self.render = self._renderers.render
 
     def key(self, record: Record) -> Key:
-        return anchor_key(record.row[self.anchor_index])
+        """The record's cache key: its anchor's (:func:`~mapper.runtime.keys.anchor_key`), read from
+        its slot (a record rebuilds its whole row on every read of ``row``; None: NULL)."""
+        return anchor_key(getattr(record, self._anchor_slot, None))
 
     def dn(self, record: Record) -> str:
         """The object's DN, as the mapping's ``dn`` says (the anchor's text by default)."""
@@ -203,8 +214,12 @@ class Codec:
         """Everything a create (``current`` None) or a replace of ``current`` writes, from a
         full-state resource: see :class:`Change`."""
         values = self.values(resource, current)
-        items = tuple(self.items(multi_slot, resource) for multi_slot in self.multis)
-        write_only = any(self.read(slot, resource) not in (MISSING, None) for slot in self.write_only)
+        items = tuple([self.items(multi_slot, resource) for multi_slot in self.multis])
+        write_only = False
+        for slot in self.write_only:
+            if self.read(slot, resource) not in (MISSING, None):
+                write_only = True
+                break
         active = self.active
         deactivates = active is not None and self.scim(active, values.get(active.param)) is False
         return Change(values, items, write_only, deactivates)

@@ -70,16 +70,17 @@ class StoreChecks(StoreReads):
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
         """Immutable attributes keep their value; so does the attribute an anchor is taken from
         (changing it would change the resource's id)."""
+        by_attribute = self.obj.anchor_generation == "attribute"
+        if not by_attribute and not self.codec.immutable:
+            return  # nothing to compare: the row is not rebuilt
         row = current.row  # a record rebuilds its row tuple on every read of ``row``
-        if self.obj.anchor_generation == "attribute":
+        if by_attribute:
             slot = self._anchor_slot()
             if slot is not None and slot.writable and str(values.get(slot.param)) != str(slot.value(row)):
                 raise MutabilityError(
                     slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
                 )
-        for slot in self.codec.slots:
-            if slot.attr.mutability != "immutable" or not slot.writable:
-                continue
+        for slot in self.codec.immutable:
             old = slot.value(row)
             new = values.get(slot.param)
             if old is not None and (new is None or str(new) != str(old)):
@@ -88,11 +89,12 @@ class StoreChecks(StoreReads):
     async def _resolve_references(self, values: dict[str, Any], dropped: list[Dangling]) -> None:
         """Replace reference ids (``manager.value``) by the referenced anchors. An id that names
         no object is refused (``on missing reject``) or left out (``drop``: the column is NULL)."""
-        for slot in self.codec.slots:
+        for slot in self.codec.references:
             attr = slot.attr
             value = values.get(slot.param)
-            if not slot.writable or attr.reference is None or value is None:
+            if value is None:
                 continue
+            assert attr.reference is not None  # a reference slot's
             target = self.resolver(attr.reference)
             if target is None:
                 continue
@@ -182,9 +184,7 @@ class StoreChecks(StoreReads):
             return False
         values = change.values
         row = current.row  # a record rebuilds its row tuple on every read of ``row``
-        for slot in self.codec.slots:
-            if not slot.writable or not slot.readable:
-                continue
+        for slot in self.codec.compared:
             new, old = values.get(slot.param), slot.value(row)
             if slot.attr.reference is not None:
                 if (None if old is None else anchor_key(old)) != new:
