@@ -74,7 +74,7 @@ class CacheState:
         the record's, when the caller has it)."""
         query = self.codec.query
         value = query.value(record.row if row is None else row)
-        return None if value is None else self.query_fold(value, query.attr.case_exact)
+        return None if value is None else self.query_fold(value, query.case_exact)
 
     def unique_keys(self, record: Record, row: Row | None = None) -> list[tuple[str, str]]:
         """(attribute path, folded value) of each unique attribute the record has a value for
@@ -89,8 +89,8 @@ class CacheState:
         for slot in unique:
             value = slot.value(row)
             if value is not None:
-                path = slot.attr.path
-                keys.append((path, folds[path](value, slot.attr.case_exact)))
+                path = slot.path
+                keys.append((path, folds[path](value, slot.case_exact)))
         return keys
 
     def others_holding(self, record: Record, key: Key, row: Row | None = None) -> set[Key]:
@@ -110,7 +110,7 @@ class CacheState:
             value = slot.value(row)
             if value is None:
                 continue
-            other = index.get(fold(value, slot.attr.case_exact), key)
+            other = index.get(fold(value, slot.case_exact), key)
             if other != key and other in records:
                 found.add(other)
         return found

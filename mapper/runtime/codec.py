@@ -20,7 +20,15 @@ from mapper.runtime.keys import Fold, Key, anchor_key, folding, lowering
 from mapper.runtime.record import Record, Row, column_name
 from mapper.runtime.rendering import OMIT, ShapeRenderers, render_steps, to_scim
 from mapper.runtime.slots import SUBS, Item, MultiSlot, Slot
-from mapper.runtime.values import PLAIN, bind_day, coerce, parse_boolean, text_problem
+from mapper.runtime.values import (
+    PLAIN,
+    PLAIN_STRICT,
+    TEXT_TYPES,
+    bind_day,
+    coerce,
+    parse_boolean,
+    text_problem,
+)
 
 __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 
@@ -100,19 +108,25 @@ class Codec:
         #: written but never read back: a write that gives one always changes something
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
         #: the slots each of a write's checks goes through (:mod:`mapper.runtime.store_checks`),
-        #: picked once: written and read back (compared against the current row), written and
-        #: immutable, written references
-        self.compared = tuple(s for s in self.slots if s.writable and s.readable)
+        #: picked once: written and read back (compared against the current row; with whether
+        #: each is a reference), written and immutable, written references
+        self.compared = tuple(
+            (s, s.attr.reference is not None) for s in self.slots if s.writable and s.readable
+        )
         self.immutable = tuple(s for s in self.slots if s.writable and s.attr.mutability == "immutable")
         self.references = tuple(s for s in self.slots if s.writable and s.attr.reference is not None)
         #: the dateTime slots not yet known to hold days or timestamps (:meth:`learn`)
         self.dated = tuple(s for s in self.slots if s.dates is None)
         active = self.by_path.get("active")
         self.active = active if active is not None and active.writable else None  # as written
-        #: what :meth:`values` needs of each writable slot, looked up once: (slot, its attribute,
-        #: the attribute's name when :meth:`values` reads it itself (a single-valued attribute
-        #: that is not complex; else None: :meth:`read` reads it), its sub-attribute or None,
-        #: and ``coerce``'s ``strict``)
+        #: what :meth:`values` needs of each writable slot, looked up once (a plan attribute is a
+        #: pydantic model: each of its attributes read costs a ``__getattr__`` hook's lookup): (slot,
+        #: its attribute, the attribute's name when :meth:`values` reads it itself (a
+        #: single-valued attribute that is not complex; else None: :meth:`read` reads it), its
+        #: sub-attribute or None, ``coerce``'s ``strict``, whether a stored value with no SCIM
+        #: value is kept, the attribute's name in its container, whether it is required, whether
+        #: it is ``active``, and for a text type the pattern of text ``coerce`` takes as it is
+        #: (:data:`~mapper.runtime.values.PLAIN`), else None)
         self._writes = tuple(
             (
                 s,
@@ -121,6 +135,14 @@ class Codec:
                 s.attr.sub_attribute,
                 s.attr.required or s is query,
                 s.attr.type in _LEFT_OUT,  # absent, kept as stored when it had no SCIM value
+                s.attr.attribute,
+                s.attr.required,
+                s.attr.path == "active",
+                (
+                    (PLAIN_STRICT if s.attr.required or s is query else PLAIN)
+                    if s.attr.type in TEXT_TYPES
+                    else None
+                ),
             )
             for s in self.slots
             if s.writable
@@ -233,10 +255,10 @@ class Codec:
         if not isinstance(resource, dict):
             raise InvalidValueError("", "expected a JSON object")
         out: dict[str, Any] = {}
-        for slot, attr, name, sub, strict, keeps in self._writes:
+        for slot, attr, name, sub, strict, keeps, member, required, is_active, plain in self._writes:
             if name is None:  # read() reads it, unless the resource lacks its attribute altogether
                 container = resource if slot.extension is None else resource.get(slot.extension, MISSING)
-                if type(container) is dict and attr.attribute not in container:
+                if type(container) is dict and member not in container:
                     raw = MISSING
                 else:
                     raw = self.read(slot, resource)
@@ -250,10 +272,10 @@ class Codec:
                 out[slot.param] = slot.value(current)  # never returned, so never sent back: keep it
                 continue
             absent = raw is MISSING
-            if absent and attr.path == "active":
+            if absent and is_active:
                 raw = True if current is None else self.scim(slot, slot.value(current))
             if raw is MISSING or raw is None:
-                if attr.required:
+                if required:
                     raise InvalidValueError(attr.path, "is required")
                 out[slot.param] = None
                 if keeps and absent and current is not None:
@@ -263,19 +285,22 @@ class Codec:
                     if stored is not None and self.scim(slot, stored) is None:
                         out[slot.param] = stored
                 continue
-            try:
-                value = coerce(attr, raw, self.dialect, strict=strict)
-            except InvalidValueError:
-                # a value the gateway would not accept, stored by another application (MySQL's
-                # 0000-00-00, a tab in a login), and left as it was: written back as stored, so
-                # that it does not refuse every other change to the object (Entra's disable)
-                if current is None or raw != self.scim(slot, slot.value(current)):
-                    raise
-                out[slot.param] = slot.value(current)
-                continue
+            if plain is not None and type(raw) is str and plain.fullmatch(raw):
+                value = raw  # text coerce takes as it is (its own first test), without the call
+            else:
+                try:
+                    value = coerce(attr, raw, self.dialect, strict=strict)
+                except InvalidValueError:
+                    # a value the gateway would not accept, stored by another application (MySQL's
+                    # 0000-00-00, a tab in a login), and left as it was: written back as stored, so
+                    # that it does not refuse every other change to the object (Entra's disable)
+                    if current is None or raw != self.scim(slot, slot.value(current)):
+                        raise
+                    out[slot.param] = slot.value(current)
+                    continue
             if slot.dates is not False:  # a dateTime column that may hold days
                 value = self._day(slot, value, current)
-            if attr.required and isinstance(value, str) and not value.strip():
+            if required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
             out[slot.param] = value if slot.transform is None else slot.transform.write(value)
         return out
@@ -301,8 +326,8 @@ class Codec:
         keep is refused (400), never dropped: except the ``type``, ``display`` and ``$ref`` of a
         reference (group members), which the gateway fills in itself. At most one item is
         primary (RFC 7643 §2.4); none being primary is fine, and stays so."""
-        multi = multi_slot.multi
-        name = multi.attribute
+        name = multi_slot.attribute
+        reference = multi_slot.reference
         container = resource if multi_slot.extension is None else field(resource, multi_slot.extension)
         items = field(container, name) if isinstance(container, dict) else MISSING
         if items is MISSING or items is None:
@@ -314,7 +339,7 @@ class Codec:
             value = field(item, "value") if isinstance(item, dict) else item
             if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
                 raise InvalidValueError(
-                    f"{name}.value", "expected an id" if multi.reference else "expected a string"
+                    f"{name}.value", "expected an id" if reference else "expected a string"
                 )
             if (
                 isinstance(value, str)
@@ -324,7 +349,7 @@ class Codec:
                 raise InvalidValueError(f"{name}.value", problem)
             subs = [self._sub(multi_slot, item, sub) for sub in multi_slot.extra]
             for sub in SUBS:
-                if sub not in multi_slot.extra and not multi.reference and isinstance(item, dict):
+                if sub not in multi_slot.extra and not reference and isinstance(item, dict):
                     given = field(item, sub)
                     if given not in (MISSING, None, False) and not (sub == "primary" and given == "false"):
                         raise InvalidValueError(

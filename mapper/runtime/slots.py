@@ -26,6 +26,7 @@ class Slot:
 
     __slots__ = (
         "attr",
+        "case_exact",
         "complex",
         "dates",
         "extension",
@@ -33,6 +34,7 @@ class Slot:
         "index",
         "meta",
         "param",
+        "path",
         "readable",
         "transform",
         "writable",
@@ -40,6 +42,10 @@ class Slot:
 
     def __init__(self, attr: PlanAttribute, index: int | None, obj: PlanObject) -> None:
         self.attr = attr
+        #: ``attr.path`` and ``attr.case_exact``, read once (a plan model's attribute read costs a
+        #: ``__getattr__`` hook's lookup): the index keys of every write use them
+        self.path = attr.path
+        self.case_exact = attr.case_exact
         # a reference to an object type whose ids are DNs: the id of the referenced anchor
         self.ident: Callable[[Any], str] | None = None
         self.index = index  # None: written only, not in the import projection
@@ -88,10 +94,16 @@ SUBS = ("type", "display", "primary")
 
 
 class MultiSlot:
-    __slots__ = ("extension", "extra", "ident", "multi")
+    __slots__ = ("attribute", "extension", "extra", "ident", "multi", "reference", "writable")
 
     def __init__(self, multi: PlanMulti, obj: PlanObject) -> None:
         self.multi = multi
+        #: the multi's ``attribute``, ``reference`` and whether the mapping can write it (an add or
+        #: a remove statement), read once: a plan model's attribute read costs a ``__getattr__``
+        #: hook's lookup on every write
+        self.attribute = multi.attribute
+        self.reference = multi.reference
+        self.writable = multi.add is not None or multi.remove is not None
         self.ident: Callable[[Any], str] = str  # an item's value (an anchor) as the id it renders
         self.extension = None if multi.schema_urn in ("", obj.schema_urn) else multi.schema_urn
         self.extra = tuple(multi.sub_attributes) or _guess_subs(multi.columns[2:])

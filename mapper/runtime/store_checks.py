@@ -64,7 +64,7 @@ class StoreChecks(StoreReads):
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
             if value is not None:
-                locks.append(("unique", slot.attr.path, self.codec.fold(value, slot.attr.case_exact)))
+                locks.append(("unique", slot.path, self.codec.fold(value, slot.case_exact)))
         return self._locks.hold(locks)
 
     def _check_immutable(self, values: dict[str, Any], current: Record) -> None:
@@ -111,11 +111,11 @@ class StoreChecks(StoreReads):
         a multi the mapping cannot write (its items must then stay as they are)."""
         out: list[Any] = []
         for multi_slot, items in zip(self.codec.multis, change.items, strict=True):
-            multi = multi_slot.multi
-            if multi.add is None and multi.remove is None:
+            if not multi_slot.writable:  # neither an add nor a remove statement
                 out.append(None)
                 continue
-            target = self.resolver(multi.reference) if multi.reference else None
+            multi = multi_slot.multi
+            target = self.resolver(multi_slot.reference) if multi_slot.reference else None
             wanted: list[Any] = []
             for value, subs in items:
                 if target is None:
@@ -184,9 +184,9 @@ class StoreChecks(StoreReads):
             return False
         values = change.values
         row = current.row  # a record rebuilds its row tuple on every read of ``row``
-        for slot in self.codec.compared:
+        for slot, reference in self.codec.compared:
             new, old = values.get(slot.param), slot.value(row)
-            if slot.attr.reference is not None:
+            if reference:
                 if (None if old is None else anchor_key(old)) != new:
                     return False
             elif old is None or new is None:
