@@ -126,6 +126,64 @@ def test_codec_reads_resources_leniently():
     assert untyped["region"] == "North"  # an untyped primary item stands in for type "work"
 
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        ({"userName": "plain", "title": "a\ttab"}, {"login": "plain", "title": "a\ttab"}),
+        ({"userName": "Zoë", "title": "Zoë"}, {"login": "Zoë", "title": "Zoë"}),  # not ASCII
+        ({"userName": " padded ", "title": "  "}, {"login": " padded ", "title": "  "}),
+        ({"userName": "u", "title": None, "nickName": 7}, {"title": None, "nick_name": "7"}),
+        ({"userName": "u", "name": {"givenName": "G"}}, {"given_name": "G", "family_name": None}),
+        ({"userName": "u", "name": None, ENTERPRISE: None}, {"given_name": None, "department": None}),
+        ({"userName": "u", ENTERPRISE: {"manager": "12", "department": "D"}}, {"manager_id": "12"}),
+        ({"userName": "u", ENTERPRISE: {"manager": 12}}, {"manager_id": "12"}),  # a bare id
+        ({"userName": "u", ENTERPRISE: {"manager": {"value": 12}}}, {"manager_id": "12"}),
+        ({"userName": "u", "active": "false"}, {"active": False}),
+    ],
+)
+def test_codec_binds_each_attribute_as_the_client_sent_it(resource, expected):
+    """What a create binds, attribute by attribute: text as sent (a tab where control characters
+    are allowed, text that is not ASCII, spaces), other types coerced, absent and null as None."""
+    values = Codec(hr_plan("sqlite").object("User"), "sqlite").values(resource, None)
+    assert {k: values[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("resource", "path", "problem"),
+    [
+        ({"userName": "   "}, "userName", "is required"),
+        ({"userName": ""}, "userName", "is required"),
+        ({"title": "t"}, "userName", "is required"),
+        ({"userName": None}, "userName", "is required"),
+        ({"userName": "tab\there"}, "userName", "control characters"),
+        ({"userName": "u", "title": "nul\x00"}, "title", "NUL"),
+        ({"userName": "u", "name": "Given Family"}, "name", "expected an object"),
+        ({"userName": "u", "title": ["a"]}, "title", "expected a string"),
+        ({"userName": "u", ENTERPRISE: {"department": {"x": 1}}}, "department", "expected"),
+    ],
+)
+def test_codec_refuses_what_an_attribute_cannot_take(resource, path, problem):
+    with pytest.raises(InvalidValueError) as refused:
+        Codec(hr_plan("sqlite").object("User"), "sqlite").values(resource, None)
+    assert path in refused.value.path and problem in str(refused.value)
+
+
+def test_a_replace_writes_back_a_stored_value_the_gateway_would_refuse():
+    """A login with a tab, stored by another application, is written back as stored when the
+    resource sends it unchanged; an absent ``active`` keeps the stored one."""
+    codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
+    row = [None] * len(codec.obj.columns)
+    row[codec.obj.columns.index("login")] = "old\tlogin"
+    row[codec.obj.columns.index("active")] = 0
+    values = codec.values({"userName": "old\tlogin", "title": "New"}, tuple(row))
+    assert values["login"] == "old\tlogin" and values["title"] == "New" and values["active"] is False
+    with pytest.raises(InvalidValueError):
+        codec.values({"userName": "new\tlogin"}, tuple(row))
+
+
 def test_codec_reads_every_sub_attribute_of_child_table_items():
     codec = Codec(hr_plan("sqlite").object("User"), "sqlite")
     emails = codec.multis[0]
