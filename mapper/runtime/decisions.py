@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
-from mapper.runtime.inserts import update_sets, update_without
+from mapper.runtime.inserts import update_reshaped, update_sets
 from mapper.runtime.record import Record, Row
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Updates:
                 self._shapes.move_to_end(key)
                 return found
         assert self._parsed is not None
-        found = update_without(statement, self._parsed, key, self.dialect)
+        found = update_reshaped(statement, self._parsed, key, self.dialect)
         with self._lock:
             self._shapes[key] = found
             while len(self._shapes) > self.limit:

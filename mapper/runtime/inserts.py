@@ -166,17 +166,7 @@ class Revivals:
             if self._parsed is None:
                 self._reshapable = False
                 return statement
-        copy = self._parsed[0].copy()
-        for pair in copy.expressions:
-            if _is_param(pair.expression) and statement.value_of(pair.expression.name[1:]) in absent:
-                pair.set("expression", exp.Var(this="DEFAULT"))
-        bound = {node.name[1:] for node in copy.find_all(exp.Var) if _is_param(node)}
-        return statement.model_copy(
-            update={
-                "sql": _render([copy], dialect_of(self.dialect) or self.dialect),
-                "params": tuple(p for p in statement.params if p in bound),
-            }
-        )
+        return update_reshaped(statement, self._parsed[0], absent, self.dialect, default=True)
 
 
 def parsed(statement: Statement, read: str) -> list[exp.Expr] | None:
@@ -212,26 +202,30 @@ def update_sets(statement: Statement, dialect: str) -> tuple[exp.Update, tuple[s
     return update, tuple(statement.value_of(name) for name in sets)
 
 
-def update_without(
-    statement: Statement, update: exp.Update, unchanged: frozenset[str], dialect: str
+def update_reshaped(
+    statement: Statement, update: exp.Update, names: frozenset[str], dialect: str, *, default: bool = False
 ) -> Statement:
     """``statement`` (parsed as ``update`` by :func:`update_sets`) without the SET pairs whose
-    value names are ``unchanged``; a value the mapping writes itself (a ``stamp``) is kept."""
+    value names are ``names`` (:class:`~mapper.runtime.decisions.Updates`: the unchanged columns),
+    or with those columns set to their ``DEFAULT`` (``default``; :class:`Revivals`: the absent
+    attributes); a value the mapping writes itself (a ``stamp``) is kept."""
     copy = update.copy()
     pairs = copy.expressions
-    kept = [
+    taken = [
         pair
         for pair in pairs
-        if not _is_param(pair.expression) or statement.value_of(pair.expression.name[1:]) not in unchanged
+        if _is_param(pair.expression) and statement.value_of(pair.expression.name[1:]) in names
     ]
-    copy.set("expressions", kept)
-    dropped = {p.expression.name[1:] for p in pairs if _is_param(p.expression)} - {
-        p.expression.name[1:] for p in kept if _is_param(p.expression)
-    }
+    unbound = {pair.expression.name[1:] for pair in taken}
+    if default:
+        for pair in taken:
+            pair.set("expression", exp.Var(this="DEFAULT"))
+    else:
+        copy.set("expressions", [pair for pair in pairs if not any(pair is t for t in taken)])
     return statement.model_copy(
         update={
             "sql": _render([copy], dialect_of(dialect) or dialect),
-            "params": tuple(p for p in statement.params if p not in dropped),
+            "params": tuple(p for p in statement.params if p not in unbound),
         }
     )
 
