@@ -292,8 +292,29 @@ def validate(node: Filter, resolver: AttributeResolver) -> None:
 
 def validate_value(node: Filter, resolver: AttributeResolver, attribute: Attribute) -> None:
     """:func:`validate` for the value filter ``node`` of the multi-valued ``attribute`` (a
-    PATCH path's ``emails[primary eq "yes"]``), whose paths name sub-attributes of it."""
+    PATCH path's ``emails[primary eq "yes"]``), whose paths name sub-attributes of it: each must
+    be one the attribute has. A GET filter naming an attribute the type lacks matches nothing, but
+    a PATCH's value filter decides what add and replace write: ``emails[foo eq 1].value``
+    matched no item and made one (RFC 7644 §3.12: invalidFilter, "the specified attribute and
+    filter comparison combination is not supported", PATCH path filters included)."""
     _validate(node, resolver, attribute)
+    for path in _paths(node):
+        if not resolver.resolve(attribute.urn, attribute.name, path.attribute).known:
+            raise invalid_filter(
+                f"'{attribute.name}' has no sub-attribute '{path.attribute}'"
+                f" (it has {', '.join(attribute.sub_attributes) or 'none'})"
+            )
+
+
+def _paths(node: Filter) -> list[AttrPath]:
+    """The paths a value filter compares or tests, left to right."""
+    if isinstance(node, And | Or):
+        return _paths(node.left) + _paths(node.right)
+    if isinstance(node, Not):
+        return _paths(node.inner)
+    if isinstance(node, Compare | Present):
+        return [node.path]
+    return []
 
 
 def matches_value(

@@ -182,6 +182,36 @@ async def test_patch_errors(client: httpx.AsyncClient, operations: list[Any], sc
     assert response.json()["scimType"] == scim_type
 
 
+@pytest.mark.parametrize(
+    ("op", "path", "value"),
+    [
+        ("replace", "emails[foo eq 1].value", "x@example.com"),
+        ("add", "emails[foo eq 1].value", "x@example.com"),
+        ("add", 'emails[type eq "work" and Foo eq "x"].value', "x@example.com"),
+        ("add", "emails[foo pr]", {"value": "x@example.com"}),
+        ("remove", "emails[foo eq 1]", None),
+    ],
+)
+async def test_a_value_filter_on_a_sub_attribute_emails_lack_is_invalid_filter_and_writes_nothing(
+    any_client: httpx.AsyncClient, hr_database: Any, op: str, path: str, value: Any
+) -> None:
+    """``emails[foo eq 1].value`` matched no item, so add and replace made one from the filter: a
+    new row in the emails table holding the value, on every database. RFC 7644 §3.12's
+    invalidFilter covers a PATCH path's filter naming an attribute it cannot compare."""
+    before = (await any_client.get("/Users/6")).json()
+    operation = {"op": op, "path": path} | ({} if value is None else {"value": value})
+    response = await any_client.patch("/Users/6", json=patch_body(operation))
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "invalidFilter"
+    assert response.json()["detail"] == (
+        f"Operations[0]: 'emails' has no sub-attribute '{'Foo' if 'Foo' in path else 'foo'}'"
+        " (it has value, display, type, primary)"
+    )
+    assert (await any_client.get("/Users/6")).json() == before
+    rows = hr_database.execute("SELECT address FROM employee_emails WHERE employee_id = 6 ORDER BY address")
+    assert rows == [("dennis.ritchie@example.com",), ("dmr@bell-labs.example",)]
+
+
 async def test_patch_without_operations_is_400(client: httpx.AsyncClient) -> None:
     response = await client.patch(
         "/Users/9", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
