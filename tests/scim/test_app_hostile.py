@@ -319,6 +319,60 @@ async def test_one_attribute_sent_twice_in_a_patch_is_ambiguous(
     assert stored(db) == before
 
 
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"schemas":["%s"],"userName":"a","userName":"b"}', "userName"),
+        (b'{"schemas":["%s"],"userName":"a","name":{"givenName":"A","givenName":"B"}}', "givenName"),
+        (
+            b'{"schemas":["%s"],"userName":"a","emails":[{"value":"a@x.example","value":"b@x.example"}]}',
+            "value",
+        ),
+        (b'{"schemas":["%s"],"userName":"a:b","userName" : "c"}', "userName"),  # a colon in a value
+        (b'{"schemas":["%s"],"userName":"\\u003a","\\u0075serName":"c"}', "userName"),  # escapes
+    ],
+)
+async def test_one_key_sent_twice_is_refused_naming_it(
+    client: httpx.AsyncClient, db: HrDatabase, body: bytes, key: str
+) -> None:
+    """``{"userName":"a","userName":"b"}`` was accepted, the last value written: the JSON parser
+    keeps the last of two equal keys without a word (RFC 8259 §4: "the behavior of software that
+    receives such an object is unpredictable"). It is 400 invalidSyntax naming the key, on POST,
+    PUT and PATCH, and nothing is written."""
+    before = stored(db)
+    body = body.replace(b"%s", CORE_USER.encode())
+    expected = f"the key '{key}' appears twice in one object: send it once"
+    assert refused(await client.post("/Users", content=body), 400, "invalidSyntax") == expected
+    assert refused(await client.put("/Users/1", content=body), 400, "invalidSyntax") == expected
+    operations = b'{"schemas":["%s"],"Operations":[{"op":"replace","value":%s}]}' % (PATCH_OP.encode(), body)
+    assert refused(await client.patch("/Users/1", content=operations), 400, "invalidSyntax") == expected
+    assert stored(db) == before
+
+
+async def test_two_active_keys_in_a_patch_value_are_refused(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    before = stored(db)
+    body = b'{"schemas":["%s"],"Operations":[{"op":"replace","value":{"userName":"x","userName":"ada"}}]}'
+    patched = await client.patch("/Users/1", content=body % PATCH_OP.encode())
+    assert (
+        refused(patched, 400, "invalidSyntax")
+        == "the key 'userName' appears twice in one object: send it once"
+    )
+    twice = b'{"schemas":["%s"],"Operations":[{"op":"replace","path":"userName","value":"x","value":"y"}]}'
+    patched = await client.patch("/Users/1", content=twice % PATCH_OP.encode())
+    assert (
+        refused(patched, 400, "invalidSyntax") == "the key 'value' appears twice in one object: send it once"
+    )
+    assert stored(db) == before
+    # the same key in two objects is no repetition
+    body = (
+        b'{"schemas":["%s"],"Operations":[{"op":"replace","path":"userName","value":"x"},'
+        b'{"op":"replace","path":"name.givenName","value":"X"}]}'
+    )
+    assert (await client.patch("/Users/1", content=body % PATCH_OP.encode())).status_code == 200
+
+
 @pytest.mark.parametrize("db", [pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True)
 async def test_a_zero_date_is_no_value_and_stays_as_stored(db: HrDatabase, tmp_path: Path) -> None:
     """MySQL's zero date (``0000-00-00 00:00:00``, stored by another application under a lax
