@@ -167,6 +167,11 @@ _SYNTAX = "the mapping's SQL is refused as written"
 #: the reason :func:`schema_refusal` gives for a write refused by a read-only database or session
 READ_ONLY = "the server is read-only"
 _GENERATED = "the mapping writes a column the database generates"
+#: PostgreSQL's 42804 datatype_mismatch: a parameter typed by its Python value (a datetime for a
+#: dateTime attribute) into a column of a type it has no assignment cast to (``bigint``). The
+#: driver sends text as untyped, so a client's text never causes it: it is the attribute's type
+#: against the column's, every write alike (``mapper lint --db``: MAP318 for times in numbers).
+_COLUMN_TYPE = "the mapping writes a value of another type than its column holds"
 _SCHEMA_SQLSTATES = {
     "42703": _NO_COLUMN,
     "42P01": _NO_TABLE,
@@ -174,6 +179,7 @@ _SCHEMA_SQLSTATES = {
     "42601": _SYNTAX,
     "25006": READ_ONLY,
     "428C9": _GENERATED,
+    "42804": _COLUMN_TYPE,
 }
 _SCHEMA_ERRNOS = {
     1054: _NO_COLUMN,

@@ -379,3 +379,66 @@ def test_a_display_name_wider_than_the_key_it_fills_is_map317(
 
 def test_sqlite_enforces_no_length_so_map317_says_nothing(hr_sqlite) -> None:
     assert anchored_from_name(hr_sqlite, "VARCHAR(20)", "VARCHAR(100)")[0] == []
+
+
+def test_a_datetime_written_to_a_column_of_numbers_is_map318(hr_database) -> None:
+    """Moodle keeps times as seconds since the epoch (``lastlogin BIGINT``). Read (``<-``) the
+    gateway serves them as times; written, it bound a timestamp: SQLite stored the ISO text in the
+    integer column, PostgreSQL refused every write of the object (a 500), MariaDB the value. Lint
+    passed such a mapping on every database."""
+    table = f"lint_epoch_{secrets.token_hex(4)}"
+    hr_database.execute(
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, lastlogin BIGINT,"
+        " firstaccess INTEGER, seen DECIMAL(12, 0), created BIGINT, hired TIMESTAMP NULL)"
+    )
+    text = (
+        MAPPING.replace("TABLE", table)
+        .replace(
+            "SELECT id, login, cost_center, hired_on, grade, rank_no, note, boss",
+            "SELECT id, login, lastlogin, firstaccess, seen, created, hired",
+        )
+        .replace(
+            "  rank integer\n",
+            "  rank integer\n  lastLogin dateTime\n  firstAccess dateTime\n  seen dateTime\n"
+            "  created dateTime\n  hired dateTime\n",
+        )
+    )
+    attributes = (
+        "acme.lastLogin <-> lastlogin\n    acme.firstAccess -> firstaccess\n    acme.seen <-> seen\n"
+        "    acme.created <- created\n    acme.hired <-> hired"
+    )
+    result = lint_text(text.replace("ATTRIBUTES", attributes), "scratch.map", db=hr_database.url)
+    found = [
+        (d.code, d.span.line, d.span.col, d.message.replace(table, "T"), d.hint)
+        for d in result.diagnostics
+        if d.code == "MAP318"
+    ]
+    reads = "the gateway reads such a column as seconds since the epoch, but writes a dateTime as a timestamp"
+    keep = "; or keep the time in a timestamp column (TIMESTAMP, DATETIME(6), timestamptz)"
+    decimal = "NUMERIC(12, 0)" if hr_database.name == "postgres" else "DECIMAL(12, 0)"
+    assert found == [
+        (
+            "MAP318",
+            22,
+            24,
+            f"lastLogin is a dateTime written to column 'lastlogin' of T, which holds numbers (BIGINT): "
+            f"{reads}, which the column cannot hold",
+            f"map it import-only: acme.lastLogin <- lastlogin{keep}",
+        ),
+        (
+            "MAP318",
+            23,
+            25,
+            f"firstAccess is a dateTime written to column 'firstaccess' of T, which holds numbers (INTEGER): "
+            f"{reads}, which the column cannot hold",
+            f"map it import-only: acme.firstAccess <- firstaccess{keep}",
+        ),
+        (
+            "MAP318",
+            24,
+            19,
+            f"seen is a dateTime written to column 'seen' of T, which holds numbers ({decimal}): "
+            f"{reads}, which the column cannot hold",
+            f"map it import-only: acme.seen <- seen{keep}",
+        ),
+    ], result.diagnostics

@@ -248,3 +248,46 @@ async def test_a_filter_the_database_answers_compares_epoch_seconds_as_times(
         exact = await client.get("/Users", params={"filter": one.replace("MOMENT", moment)})
         assert exact.status_code == 200, exact.text
         assert [r["userName"] for r in exact.json()["Resources"]] == ["u0007"]  # not a half second off
+
+
+ACME = "urn:example:acme:2.0:User"
+
+
+def written_last_login(name: str) -> str:
+    """The mapping with Moodle's ``lastlogin BIGINT`` mapped both ways as a dateTime."""
+    return (
+        mapping(name)
+        .replace("object User", f'schema acme "{ACME}" {{\n  lastLogin dateTime\n}}\n\nobject User')
+        .replace("SELECT id, username,", "SELECT id, lastlogin, username,")
+        .replace(
+            "    meta.created ", "    acme.lastLogin               <-> lastlogin dateTime\n    meta.created "
+        )
+    )
+
+
+@pytest.mark.parametrize("db", EVERY_DATABASE, indirect=True)
+async def test_a_datetime_written_to_epoch_seconds_is_refused_by_lint_and_never_a_500(
+    db: HrDatabase, tmp_path: Path
+) -> None:
+    """``acme.lastLogin <-> lastlogin`` over a ``BIGINT``: read as seconds since the epoch, but
+    written as a timestamp, since the runtime has no column types. Lint passed it; a PATCH of it
+    stored the ISO text in the integer column on SQLite, was refused as too long on MariaDB, and
+    was a 500 on PostgreSQL, whose refusal of the statement (42804) is the mapping's against the
+    schema, as a missing column is: 503 naming the reason."""
+    db.execute("ALTER TABLE mdl_user ADD COLUMN lastlogin BIGINT NOT NULL DEFAULT 0")
+    text = written_last_login(db.name)
+    found = [d for d in lint_text(text.replace("DIALECT", db.dialect), "t.map", db=db.url).diagnostics]
+    assert [(d.code, d.span.line, d.span.col) for d in found if d.code != "MAP404"] == [("MAP318", 26, 38)]
+    async with mapping_client(db, tmp_path, text) as client:
+        assert (await client.get("/Users/1")).json()[ACME] == {"lastLogin": "1970-01-01T00:00:00Z"}
+        patched = await client.patch(
+            "/Users/1",
+            json=patch_body({"op": "replace", "path": f"{ACME}:lastLogin", "value": "2024-01-31T09:00:00Z"}),
+        )
+    assert patched.status_code != 500, patched.text
+    if db.name == "postgres":
+        assert patched.status_code == 503, patched.text
+        assert patched.json()["detail"] == (
+            "database t: the mapping writes a value of another type than its column holds; retry later"
+        )
+        assert db.execute("SELECT lastlogin FROM mdl_user WHERE id = 1") == [(0,)]

@@ -82,6 +82,12 @@ ANCHOR_NARROWER = Code(
     Severity.WARNING,
     "the anchor column an attribute fills (anchor ... from PATH) is narrower than its own column",
 )
+DATETIME_INTO_NUMBERS = Code(
+    "MAP318",
+    "datetime-into-numbers",
+    _E,
+    "a dateTime attribute is written to a column of numbers, which the gateway only reads (epoch seconds)",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -113,4 +119,5 @@ CODES = (
     GENERATED_WRITTEN,
     STAMP_COLUMN_TYPE,
     ANCHOR_NARROWER,
+    DATETIME_INTO_NUMBERS,
 )

@@ -1,4 +1,4 @@
-"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP317.
+"""Attribute types against the live column types (``mapper lint --db``), MAP311 to MAP318.
 
 A SCIM attribute whose type is ``string`` (costCenter, employeeNumber, a custom attribute declared
 ``string``) written to a numeric or date column passes every other check: the statements prepare,
@@ -36,6 +36,11 @@ flags or bytes cannot hold one, and a ``DATE`` keeps no time of day. An error (M
 column also holds: a key column narrower than that (a ``VARCHAR(20)`` team code beside a
 ``VARCHAR(100)`` team name) refuses every longer name at create (400), though the name's column
 would take it. A warning (MAP317), since the names in use may all be short.
+
+A ``dateTime`` attribute over a column of numbers is read as seconds since the epoch (Moodle's
+``lastlogin BIGINT``), but written as a timestamp, since the runtime has no column types: SQLite
+stored the ISO text in the integer column, PostgreSQL refused every write of the object, MariaDB
+refused the value. An error (MAP318), for ``<->`` and ``->``; ``<-`` is the way to map it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from mapper.lint.database.codes import (
     ANCHOR_COLUMN,
     ANCHOR_NARROWER,
     BINARY_COLUMN,
+    DATETIME_INTO_NUMBERS,
     GENERATED_WRITTEN,
     STAMP_COLUMN_TYPE,
     STRING_INTO_TYPED_COLUMN,
@@ -167,6 +173,43 @@ def check_generated_columns(
             f"{attribute.path} is written to column '{column['name']}' of {table.name}, which the database "
             "generates: it refuses every write of the object",
             hint=f"map it import-only: {mapping.path.value} <- {mapping.column.value}",
+        )
+
+
+def check_datetime_columns(
+    file: str, obj: ObjectType, compiled: PlanObject, table: Table
+) -> Iterator[Diagnostic]:
+    """MAP318 for each ``dateTime`` attribute of ``obj`` written (``<->``, ``->``) to a column of
+    its write ``table`` that holds numbers: read as seconds since the epoch, but written as a
+    timestamp the column cannot hold (see the module docstring)."""
+    from sqlalchemy import types
+
+    for mapping in obj.attributes:
+        if mapping.direction == "import" or mapping.value_map is not None:
+            continue
+        column_name = mapping.column.value.lower()
+        attribute = next(
+            (a for a in compiled.attributes if a.column.lower() == column_name and a.target_column), None
+        )
+        if attribute is None or attribute.type != "dateTime":
+            continue
+        assert attribute.target_column is not None
+        column = table.columns.get(attribute.target_column.lower())
+        if column is None:
+            continue
+        kind = column["type"]
+        if isinstance(kind, types.Boolean) or not isinstance(
+            kind, types.Integer | types.Numeric | types.Float
+        ):
+            continue
+        yield DATETIME_INTO_NUMBERS.at(
+            file,
+            mapping.column.span,
+            f"{attribute.path} is a dateTime written to column '{column['name']}' of {table.name}, which "
+            f"holds numbers ({type_name(kind)}): the gateway reads such a column as seconds since the "
+            "epoch, but writes a dateTime as a timestamp, which the column cannot hold",
+            hint=f"map it import-only: {mapping.path.value} <- {mapping.column.value}; or keep the time "
+            "in a timestamp column (TIMESTAMP, DATETIME(6), timestamptz)",
         )
 
 

@@ -25,6 +25,7 @@ from mapper.lint.database.columntypes import (
     check_anchor_width,
     check_binary_columns,
     check_column_types,
+    check_datetime_columns,
     check_generated_columns,
     check_stamp_column,
     check_structured_columns,
@@ -70,6 +71,7 @@ def _check_object(
                 yield from check_anchor_column(file, obj, compiled, table)
                 yield from check_anchor_width(file, obj, compiled, table, catalog.dialect)
                 yield from check_generated_columns(file, obj, compiled, table)
+                yield from check_datetime_columns(file, obj, compiled, table)
                 yield from check_stamp_column(file, obj, compiled, table, dialect)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
