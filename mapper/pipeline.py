@@ -170,11 +170,13 @@ def served_together(results: Sequence[Loaded]) -> list[Loaded]:
 
 
 def ordered(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    """Sorted by position, each (code, place) once: two stages may see the same problem."""
-    seen: set[tuple[str, str, int, int]] = set()
+    """Sorted by position, each (code, place, message) once: two stages may see the same problem.
+    The message is part of it: one place may have several problems of one code (MAP303 reports
+    each NOT NULL column a table's insert leaves unfilled at its ``write table``)."""
+    seen: set[tuple[str, str, int, int, str]] = set()
     out: list[Diagnostic] = []
     for d in sorted(diagnostics, key=position):
-        key = (d.code, d.file, d.span.line, d.span.col)
+        key = (d.code, d.file, d.span.line, d.span.col, d.message)
         if key not in seen:
             seen.add(key)
             out.append(d)

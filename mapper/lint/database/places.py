@@ -4,7 +4,8 @@ The compiler's source map (:class:`mapper.compiler.context.Origin`) gives each s
 of the SQL block, clause or ``write table`` line it came from. A name the database complains
 about is then looked for inside that span (``delete set lockd = true`` points at ``lockd``), then
 among the object's attribute map columns and its ``create set`` columns (a derived insert's
-columns come from there), and otherwise the diagnostic points at the whole span."""
+columns come from there), and otherwise the diagnostic points at the whole span. A value the
+database cannot convert is looked for among the ``create set`` values first (:func:`value_place`)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,23 @@ def place(mapping: MappingFile, span: Span, word: str | None, obj: ObjectType | 
         if assignment.column.value.lower() == word.lower():
             return assignment.column.span
     return span
+
+
+def value_place(mapping: MappingFile, word: str | None, obj: ObjectType | None) -> Span | None:
+    """The span of the value of ``obj``'s ``create set`` assignment whose value is ``word`` (as
+    the database quotes a value it cannot convert: PostgreSQL's ``invalid input syntax for type
+    bigint: "one"``), quotes included; None when no assignment's value is that."""
+    if word is None or obj is None or obj.create is None:
+        return None
+    for assignment in obj.create.assignments:
+        if assignment.expression is None and assignment.value is not None and str(assignment.value) == word:
+            equals = mapping.text.find("=", assignment.column.span.end_offset, assignment.span.end_offset)
+            start = equals + 1
+            while start < assignment.span.end_offset and mapping.text[start].isspace():
+                start += 1
+            if equals >= 0 and start < assignment.span.end_offset:
+                return span_of(mapping.text, start, assignment.span.end_offset)
+    return None
 
 
 def _search(text: str, word: str, start: int, end: int) -> Span | None:

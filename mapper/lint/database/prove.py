@@ -43,7 +43,7 @@ from mapper.lint.database.codes import (
     UNKNOWN_TABLE,
 )
 from mapper.lint.database.constants import misplaced_text
-from mapper.lint.database.places import find_object, place
+from mapper.lint.database.places import find_object, place, value_place
 from mapper.plan import Plan, PlanNode, Statement
 
 if TYPE_CHECKING:
@@ -265,7 +265,8 @@ def _diagnostic(
         return PROCEDURE_ARITY.at(
             file, span, f"{what}: {rejection.detail}", "match the procedure's parameters"
         )
-    if rejection.kind == "type":
+    if rejection.kind == "type":  # a create set value the column cannot hold: at the value
+        where = value_place(mapping, rejection.name, obj) or where
         return TYPE_MISMATCH.at(file, where, f"{what}: {rejection.detail}", statement)
     return STATEMENT_REJECTED.at(
         file, span, f"{what}: the database refuses it: {rejection.detail}", statement
