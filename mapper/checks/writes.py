@@ -5,6 +5,7 @@ derived insert to write its columns, which nothing else writes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from mapper.checks import codes
@@ -176,6 +177,21 @@ def check_create(analysis: Analysis) -> Iterator[Diagnostic]:
             yield from _create_written(analysis.file, obj, obj.create)
 
 
+def stored(value: str | int | float | bool | None) -> object:
+    """A literal as a database stores it, for comparing two of one column: a boolean as 1 or 0
+    (MariaDB's and SQLite's booleans are those integers, and PostgreSQL reads 1 and 0 as true and
+    false), text that is a number as that number (a numeric column converts it; a text column
+    holds a number as the same text), a number as its value (``1`` and ``1.0``), other text as is."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return float(value)
+    return value
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
 def _create_table(file: str, obj: ObjectType, create: Create) -> Iterator[Diagnostic]:
     writes, name = obj.writes, obj.name.value
     if writes is not None and writes.table is not None:
@@ -252,12 +268,14 @@ def _create_written(file: str, obj: ObjectType, create: Create) -> Iterator[Diag
         if (
             marked is not None
             and assignment.expression is None
-            and literal(marked.value) == literal(assignment.value)
+            and stored(marked.value) == stored(assignment.value)
         ):
+            given, marker = literal(assignment.value), literal(marked.value)
+            as_stored = "" if given == marker else f" ({column} = {marker}: {given} is stored as {marker})"
             yield codes.CREATE_COLUMN_WRITTEN.at(
                 file,
                 assignment.span,
-                f"'create set {column} = {literal(assignment.value)}' writes what 'delete set' marks a "
-                f"deleted row with: every {name} it creates would read as deleted",
+                f"'create set {column} = {given}' writes what 'delete set' marks a "
+                f"deleted row with{as_stored}: every {name} it creates would read as deleted",
                 f"write the value of a live row ({column} = ...), or remove {column} from 'create set'",
             )

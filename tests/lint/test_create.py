@@ -97,6 +97,21 @@ def test_what_marks_a_deleted_row_is_no_value_for_a_new_one() -> None:
     assert lint(with_create("mnethostid = 1, deleted = 0")) == []
 
 
+def test_the_deleted_marker_is_compared_as_the_database_stores_it() -> None:
+    """``create set deleted = true`` beside ``delete set deleted = 1`` passed: the literals were
+    compared as written, and a database stores true as 1 (MariaDB, SQLite; PostgreSQL reads 1 as
+    true). The message says what was compared."""
+    for value in ("true", '"1"', "1.0"):
+        (d,) = lint(with_create(f"mnethostid = 1, deleted = {value}"))
+        assert (d.code, d.span.line, d.span.col) == ("MAP191", 16, 30)
+        assert d.message == (
+            f"'create set deleted = {value}' writes what 'delete set' marks a deleted row with "
+            f"(deleted = 1: {value} is stored as 1): every User it creates would read as deleted"
+        )
+    for value in ("false", '"1_0"', '"yes"', "2"):
+        assert lint(with_create(f"mnethostid = 1, deleted = {value}")) == [], value
+
+
 def test_a_literal_the_import_only_attribute_cannot_read_back() -> None:
     diagnostics = lint(with_create('suspended = "no", auth = "sso"'))
     assert [(d.code, d.span.col) for d in diagnostics] == [("MAP184", 14), ("MAP184", 32)]
