@@ -48,6 +48,9 @@ class Blamed:
     path: str
     multi: PlanMulti | None = None
     own_item: bool = False
+    #: when ``path`` is empty: the attributes one of which it is, as far as the evidence narrows
+    #: them (two changed values both too long for the type PostgreSQL names), else empty
+    candidates: tuple[str, ...] = ()
 
 
 def blame(
@@ -68,7 +71,8 @@ def blame(
                 return _in_multi(multi, statement, said, error, dialect)
     if any(s is not None and text(s) in failed for m in obj.multi for s in (m.add, m.remove)):
         return Blamed("")  # several statements failed together, a multi's among them: which one?
-    return Blamed(_in_row(obj, tuple(slots), said, error, dialect, text, current))
+    path, candidates = _in_row(obj, tuple(slots), said, error, dialect, text, current)
+    return Blamed(path, candidates=candidates)
 
 
 def _in_multi(
@@ -92,8 +96,9 @@ def _in_row(
     dialect: str,
     text: DriverText,
     current: Row | None,
-) -> str:
-    """The path of the main-row attribute ``error`` names, or ''."""
+) -> tuple[str, tuple[str, ...]]:
+    """The path of the main-row attribute ``error`` names, or '' and the paths of the
+    attributes it may be (several bound values overflow the type it names), in the order bound."""
     writable = {s.param: s for s in slots if s.writable}
     # ``anchor COLUMN from PATH``: the anchor is PATH's value, and a refusal of it PATH's
     source = next((s for s in writable.values() if s.attr.path == obj.anchor_attribute), None)
@@ -123,8 +128,13 @@ def _in_row(
             param = value_param or param
         slot = writable.get(param) or writable.get(next((s for s in writable if s.lower() == param), ""))
         if slot is not None:
-            return slot.attr.path
-    return ""
+            return slot.attr.path, ()
+    if not named and (said.too_long is not None or said.out_of_range is not None):
+        several = _overflowing(said, error.params, set(pairs.values()), kept, alias, every=True)
+        paths = [writable[p].attr.path for p in several if p in writable]
+        if len(paths) == len(several) > 1:
+            return "", tuple(dict.fromkeys(paths))
+    return "", ()
 
 
 def _named(
@@ -155,12 +165,18 @@ def _named(
 
 
 def _overflowing(
-    said: Refusal, bound: Any, assigned: set[str], kept: Mapping[str, Any], alias: Mapping[str, str]
+    said: Refusal,
+    bound: Any,
+    assigned: set[str],
+    kept: Mapping[str, Any],
+    alias: Mapping[str, str],
+    every: bool = False,
 ) -> list[str]:
     """The one parameter a column is set to whose value is longer than ``too_long``, or outside
     the integer type ``out_of_range`` names, and is not bound as the row holds it (``kept``: it
-    fits there); none when not exactly one is. A parameter that stands for another (``alias``:
-    the anchor of ``anchor COLUMN from PATH`` for PATH's) counts as that one."""
+    fits there); none when not exactly one is (``every``: all of them). A parameter that stands
+    for another (``alias``: the anchor of ``anchor COLUMN from PATH`` for PATH's) counts as that
+    one."""
     if not isinstance(bound, Mapping):
         return []
     found = []
@@ -173,7 +189,7 @@ def _overflowing(
         if limit and isinstance(value, int) and not isinstance(value, bool) and not -limit <= value < limit:
             found.append(name)
     found = list(dict.fromkeys(alias.get(name, name) for name in found))
-    return found if len(found) == 1 else []
+    return found if every or len(found) == 1 else []
 
 
 @lru_cache(maxsize=256)

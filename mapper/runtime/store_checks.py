@@ -226,7 +226,8 @@ class StoreChecks(StoreReads):
             return InvalidValueError(
                 "", "the database refused the write (a rule of its own: a trigger or function)"
             )
-        path = self._blamed(error, current).path
+        blamed = self._blamed(error, current)
+        path = blamed.path
         if refuses_characters(error):  # not too long: the column's character set lacks them
             if not path:
                 return InvalidValueError(
@@ -235,6 +236,9 @@ class StoreChecks(StoreReads):
             return InvalidValueError(
                 path, "the database column cannot hold these characters (its character set lacks them)"
             )
+        if not path and blamed.candidates:  # PostgreSQL names no column, and several are too long
+            which = " or ".join(blamed.candidates)
+            return InvalidValueError("", f"a value of {which} does not fit its database column")
         if not path:
             return InvalidValueError("", "a value does not fit its database column")
         return InvalidValueError(path, "does not fit the database column")

@@ -365,10 +365,33 @@ async def test_a_value_too_long_beside_longer_unchanged_ones_names_its_attribute
         both = patch_body(
             {"op": "replace", "path": "userName", "value": "g" * 21},
             {"op": "replace", "path": "name.givenName", "value": "B" * 41},
-        )  # two changed values too long for some column: which one is not known, none is named
-        assert refused(await client.patch("/Users/1", json=both), 400, "invalidValue").startswith(
-            "a value does not fit" if db.name == "postgres" else ""
+        )  # two changed values too long for the type PostgreSQL names: which one is not known
+        assert refused(await client.patch("/Users/1", json=both), 400, "invalidValue") == (
+            "a value of userName or name.givenName does not fit its database column"
+            if db.name == "postgres"
+            else "userName: does not fit the database column"  # MariaDB names the column
         )
+    assert stored(db) == before
+
+
+@pytest.mark.parametrize("db", SERVERS, indirect=True)  # SQLite has no lengths
+async def test_a_create_with_two_values_that_may_be_too_long_names_both(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """PostgreSQL's ``value too long for type character varying(20)`` names no column; a create
+    whose userName (21 letters, ``VARCHAR(20)``) and first name (30, ``VARCHAR(40)``) are both
+    longer than 20 answered "a value does not fit its database column", naming neither. The
+    runtime has no column widths to tell which, so both candidates are named; MariaDB names the
+    column, so the one."""
+    before = stored(db)
+    created = await client.post("/Users", json=new_user(userName="g" * 21, name={"givenName": "B" * 30}))
+    assert refused(created, 400, "invalidValue") == (
+        "a value of userName or name.givenName does not fit its database column"
+        if db.name == "postgres"
+        else "userName: does not fit the database column"
+    )
+    alone = await client.post("/Users", json=new_user(userName="g" * 21, name={"givenName": "B" * 10}))
+    assert refused(alone, 400, "invalidValue") == "userName: does not fit the database column"
     assert stored(db) == before
 
 
