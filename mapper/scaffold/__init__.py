@@ -44,7 +44,7 @@ def scaffold(url: str, schema: str | None = None, tables: tuple[str, ...] = ()) 
     parsed = make_url(url)
     source = _source_name(parsed.database, database.dialect)
     env = f"{source.upper()}_DATABASE_URL"
-    draft = guess(database, source)
+    draft = guess(database)
     default = without_password(url)
     header = [
         f"Scaffolded by `mapper init` from {default}.",

@@ -8,7 +8,7 @@ from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
 from mapper.scaffold.columns import SoftDelete, find
-from mapper.scaffold.draft import NAME, SCIM_TYPES, Attribute, Extension, Multi, ObjectDraft
+from mapper.scaffold.draft import NAME, Attribute, Multi, ObjectDraft
 from mapper.scaffold.names import key
 
 
@@ -25,7 +25,7 @@ def common(
     dialect: str = "",
 ) -> ObjectDraft:
     """What users and groups share: meta dates, the watermark, soft delete, the columns left
-    unmapped (as comments, or in a custom schema when the database requires them)."""
+    unmapped (as comments, or given a value in ``create set`` when the database requires one)."""
     draft = ObjectDraft(what, table, anchor, query, attributes=attributes, notes=notes)
     tombstone = ""
     for a in attributes:
@@ -173,22 +173,6 @@ def _stamp(column: Column) -> str:
     if column.kind == "text" and "strftime(" in default.lower() and '"""' not in default:
         return f'{column.name} = sql"""{default.strip()}"""'
     return column.name
-
-
-def extension_for(draft: ObjectDraft, source: str) -> Extension | None:
-    custom = [a for a in draft.attributes if a.path.startswith("ext.")]
-    if not custom:
-        return None
-    alias = "ext" if draft.name == "User" else "gext"
-    for a in custom:
-        a.path = alias + a.path[3:]
-    urn = f"urn:ietf:params:scim:schemas:extension:{source}:2.0:{draft.name}"
-    types = []
-    for a in custom:
-        column = draft.table.column(a.column)
-        types.append((a.path.split(".", 1)[1], SCIM_TYPES.get(column.kind if column else "text", "string")))
-        a.note = a.note.replace("ext.", alias + ".")
-    return Extension(alias, urn, types)
 
 
 def cascades(owner: ObjectDraft, multi: Multi, fk: ForeignKey, table: str, warnings: list[str]) -> None:

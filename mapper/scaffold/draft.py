@@ -8,17 +8,6 @@ from dataclasses import dataclass, field
 
 from mapper.scaffold.catalog import Table
 
-#: the SCIM type of a custom attribute for each column kind
-SCIM_TYPES = {
-    "text": "string",
-    "uuid": "string",
-    "integer": "integer",
-    "boolean": "boolean",
-    "timestamp": "dateTime",
-    "decimal": "decimal",
-    "binary": "binary",
-}
-
 #: a valid column name in a mapping file (anything else cannot be mapped by name)
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
@@ -69,19 +58,9 @@ class ObjectDraft:
 
 
 @dataclass
-class Extension:
-    """A custom schema for columns the database requires and SCIM has no attribute for."""
-
-    alias: str
-    urn: str
-    attributes: list[tuple[str, str]] = field(default_factory=list)  # (name, SCIM type)
-
-
-@dataclass
 class Draft:
     dialect: str
     objects: list[ObjectDraft]
-    extensions: list[Extension]
     warnings: list[str]  # for stderr: ambiguous guesses with their alternatives
     schema: str | None = None  # tables are qualified with it (--schema)
     notes: list[str] = field(default_factory=list)  # comments after the file's header

@@ -1,7 +1,7 @@
 """The guesses of ``mapper init``: from a :class:`~mapper.scaffold.catalog.Database` to a
 :class:`Draft` of the mapping, every guess with the reason written beside it.
 
-- ``guess(database, source) -> Draft``: pure; reads the catalog, touches nothing.
+- ``guess(database) -> Draft``: pure; reads the catalog, touches nothing.
 
 The order: membership tables (two foreign keys) and child tables (one foreign key and an email
 or phone column) first, since they say which tables are people and groups; then the user table
@@ -19,7 +19,7 @@ from __future__ import annotations
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Database, ForeignKey, ScaffoldError, Table
 from mapper.scaffold.columns import anchor_item, find, natural_key, soft_delete
-from mapper.scaffold.common import cascades, common, extension_for
+from mapper.scaffold.common import cascades, common
 from mapper.scaffold.draft import NAME, Attribute, Draft, Multi, ObjectDraft
 from mapper.scaffold.names import Names, key
 from mapper.scaffold.user import child_kind, user_object
@@ -27,21 +27,17 @@ from mapper.scaffold.user import child_kind, user_object
 __all__ = ["Draft", "guess"]
 
 
-def guess(database: Database, source: str) -> Draft:
-    """The draft mapping of ``database``; ``source`` names the source (custom schemas use it).
-    Raises :class:`ScaffoldError` when no table can be the users."""
+def guess(database: Database) -> Draft:
+    """The draft mapping of ``database``. Raises :class:`ScaffoldError` when no table can be the
+    users."""
     warnings: list[str] = []
     memberships = _memberships(database)
     user_table = _user_table(database, memberships, warnings)
     user = user_object(database, user_table, warnings)
     objects = [user]
-    extensions = [e for e in [extension_for(user, source)] if e]
     group = _group(database, user, memberships, warnings)
     if group is not None:
         objects.append(group)
-        extension = extension_for(group, source)
-        if extension:
-            extensions.append(extension)
     notes = []
     if group is None:
         missing = (
@@ -50,7 +46,7 @@ def guess(database: Database, source: str) -> Draft:
         )
         notes.append(missing[0].upper() + missing[1:])
         warnings.append(f"Group: {missing}; tables: {', '.join(t.name for t in database.tables)}")
-    return Draft(database.dialect, objects, extensions, warnings, database.schema, notes)
+    return Draft(database.dialect, objects, warnings, database.schema, notes)
 
 
 # tables ---------------------------------------------------------------------------------------

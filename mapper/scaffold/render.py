@@ -69,10 +69,6 @@ def render(draft: Draft, source: str, env: str, default_url: str, header: list[s
         f'  url env("{env}", "{_escape(default_url)}")',
         "}",
     ]
-    for extension in draft.extensions:
-        lines += ["", f'schema {extension.alias} "{extension.urn}" {{']
-        lines += [f"  {name} {scim_type} required" for name, scim_type in extension.attributes]
-        lines.append("}")
     for obj in draft.objects:
         lines += [""] + _object(obj, source, q)
     text = "\n".join(lines) + "\n"
