@@ -133,6 +133,9 @@ class Gateway:
         #: called on the event loop after each successful full import (``mapper serve`` freezes
         #: the collector's view of the cache there: :func:`mapper.scim.app.freeze_cache`)
         self.after_full_import: Callable[[], None] | None = None
+        #: called on the event loop after each successful delta import of every type (``mapper
+        #: serve`` freezes there what the writes since added: :func:`mapper.scim.app.freeze_written`)
+        self.after_delta_import: Callable[[], None] | None = None
 
     def store_for_endpoint(self, endpoint: str) -> ObjectStore | None:
         wanted = "/" + endpoint.strip("/").lower()
@@ -291,6 +294,8 @@ class Gateway:
         self.last_sync = datetime.now(UTC)
         self.last_error = self.last_error_at = None
         self.ready = self.ready or all(s.loaded for s in self.stores.values())
+        if self.after_delta_import is not None:
+            self.after_delta_import()
 
     async def _observed(self, name: str, kind: str | None, sync: Callable[[], Awaitable[SyncStats]]) -> None:
         observe = self.observe_sync

@@ -214,9 +214,10 @@ class Settings(BaseModel):
     connector: str | None = None  # the connector's name when one gateway serves several
     environ: Mapping[str, str] = Field(default_factory=lambda: dict(os.environ))
     autosync: bool = True
-    #: after each full import, take the cache out of the cyclic collector's view (process-wide,
-    #: so set by ``mapper serve``, whose process is the gateway's alone; see
-    #: :func:`mapper.scim.app.freeze_cache`)
+    #: after each full import, take the cache out of the cyclic collector's view, and after each
+    #: delta import what the writes added since (process-wide, so set by ``mapper serve``, whose
+    #: process is the gateway's alone; see :func:`mapper.scim.app.freeze_cache` and
+    #: :func:`~mapper.scim.app.freeze_written`)
     freeze_cache: bool = False
 
     @field_validator("base_path")
