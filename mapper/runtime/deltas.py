@@ -115,7 +115,12 @@ def changes_since(
 ) -> Delta:
     """The objects changed since ``mark``: watermark rows after ``since`` (see :class:`Watermark`),
     or change-table entries after ``mark``. Rows equal to what ``old`` holds (read again because
-    of the rewind) are dropped here, so a large re-read never piles up copies. ``key_of``: a change
+    of the rewind) are dropped here, so a large re-read never piles up copies. A watermark row
+    the cache holds as it is (its watermark value included: the gateway's own write, read back
+    when it committed) has its child rows left unread: a change to them that moves no watermark
+    is a change no delta finds, and reading them for the rows the gateway wrote cost a statement
+    per 100 of its writes every delta (a whole-table scan each where the child table has no
+    statistics; docs/performance.md, round thirteen). ``key_of``: a change
     table's anchor as the cache keys it (a change table shared by several tables often keeps
     integer anchors as text: '8' for 8, else its delete would never reach the cache)."""
     delta = obj.delta
@@ -126,16 +131,24 @@ def changes_since(
         records: list[Record] = []
         new_mark = mark
         form = RowForm.of(codec)
+        cached = old.records
         for batch in _batches(tx.execute(delta.query, {"since": since}), _owners_per_read(obj)):
-            natives = [anchor_key(fetched[codec.anchor_index]) for fetched in batch]
-            items = children_of(tx, obj, natives)
-            for fetched, native in zip(batch, natives, strict=True):
+            moved: list[tuple[Key, Any]] = []  # (key, row) of the rows the cache holds otherwise
+            for fetched in batch:
                 value = fetched[index]
                 if value is not None and (new_mark is None or value > new_mark):
                     new_mark = value
-                kids = [found.get(native, ()) for found in items]
-                record = form.record(tuple(fetched), form.children(kids))
-                previous = old.records.get(native)
+                native = anchor_key(fetched[codec.anchor_index])
+                row = tuple(form.row(fetched))
+                previous = cached.get(native)
+                if previous is None or previous.row != row:
+                    moved.append((native, row))
+            if not moved:  # all as cached (the gateway's own writes, read back): no child read
+                continue
+            items = children_of(tx, obj, [native for native, _row in moved])
+            for native, row in moved:
+                record = Record(row, form.children([found.get(native, ()) for found in items]))
+                previous = cached.get(native)
                 if previous is None or not previous.same(record):
                     records.append(record)
         gone: list[Key] = []
