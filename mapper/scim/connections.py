@@ -269,8 +269,48 @@ class HeadWithBody:
     def is_closing(self) -> bool:
         return bool(self.transport.is_closing())
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.transport, name)
+    # The rest of a transport's methods, passed on as they are: written out, not through a
+    # ``__getattr__``, since a class with one puts every attribute read of its objects through the
+    # hook that calls it (about 350 instructions each), its own slots' reads in ``write`` too.
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.transport.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: Any) -> None:
+        self.transport.set_protocol(protocol)
+
+    def get_protocol(self) -> Any:
+        return self.transport.get_protocol()
+
+    def is_reading(self) -> Any:
+        return self.transport.is_reading()
+
+    def pause_reading(self) -> None:
+        self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.transport.resume_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.transport.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> Any:
+        return self.transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> Any:
+        return self.transport.get_write_buffer_limits()
+
+    def writelines(self, chunks: Any) -> None:
+        self.transport.writelines(chunks)
+
+    def write_eof(self) -> None:
+        self.transport.write_eof()
+
+    def can_write_eof(self) -> Any:
+        return self.transport.can_write_eof()
+
+    def abort(self) -> None:
+        self.transport.abort()
 
 
 class _KeepAliveGuard(_HeaderGuard):

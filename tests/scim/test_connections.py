@@ -5,6 +5,7 @@ runs (the front door then sets no body deadline); one whose body follows later i
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import uvicorn
@@ -200,3 +201,44 @@ async def test_head_and_body_go_out_in_one_write() -> None:
     assert transport.writes[3:] == [b"HEAD2\r\n\r\n"] and transport.closed
     await asyncio.sleep(0)  # the flush scheduled with each head finds nothing left
     assert len(transport.writes) == 4
+
+
+def test_the_head_holder_passes_the_rest_of_a_transport_on() -> None:
+    """Every transport method the cycle's writer does not change reaches the transport as called;
+    written out, not through ``__getattr__``, whose hook every attribute read of such an object
+    pays (``write``'s own reads too)."""
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    class Transport:
+        def __getattr__(self, name: str) -> Any:
+            def call(*args: Any) -> str:
+                calls.append((name, args))
+                return name
+
+            return call
+
+    loop = asyncio.new_event_loop()
+    writes = HeadWithBody(Transport(), loop)
+    loop.close()  # kept, never used by these calls
+    assert not hasattr(HeadWithBody, "__getattr__")
+    assert writes.get_extra_info("peername", 1) == "get_extra_info"
+    writes.set_protocol("p")
+    assert writes.get_protocol() == "get_protocol"
+    writes.pause_reading()
+    writes.resume_reading()
+    writes.set_write_buffer_limits(8, 2)
+    writes.writelines([b"a"])
+    writes.write_eof()
+    writes.abort()
+    assert [name for name, _ in calls] == [
+        "get_extra_info",
+        "set_protocol",
+        "get_protocol",
+        "pause_reading",
+        "resume_reading",
+        "set_write_buffer_limits",
+        "writelines",
+        "write_eof",
+        "abort",
+    ]
+    assert calls[0][1] == ("peername", 1) and calls[5][1] == (8, 2)
