@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from mapper.plan import PlanObject, Statement
@@ -92,6 +93,13 @@ class Codec:
         self.slots = tuple(Slot(a, index.get(a.column), obj) for a in obj.attributes)
         self.multis = tuple(MultiSlot(m, obj) for m in obj.multi)
         self.by_path = {s.attr.path.lower(): s for s in self.slots}
+        #: each slot's value in a row by its parameter, ``{s.param: s.value(row) for s in slots}``
+        #: (of two slots of one parameter, the later one's), in C calls:
+        #: :func:`mapper.runtime.decisions.row_params` zips ``held_params`` with ``held_values`` of
+        #: the row with a None appended (that None, at -1, for a slot the import projection lacks;
+        #: picked once more at the end, so that the getter returns a tuple even for one slot)
+        self.held_params = tuple(s.param for s in self.slots)
+        self.held_values = itemgetter(*(-1 if s.index is None else s.index for s in self.slots), -1)
         self._renderer()
         query = self.by_path.get(obj.query_attribute.lower())
         if query is None:

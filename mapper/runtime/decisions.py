@@ -157,7 +157,7 @@ class Updates:
         self.statement = obj.update
         self.dialect = dialect
         self.limit = limit
-        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
+        self._shapes: OrderedDict[tuple[str, ...], Statement] = OrderedDict()
         self._lock = threading.Lock()
         self._parsed: exp.Update | None = None
         #: the value names the update's SET list binds; None: not parsed yet, or not reshapable
@@ -183,14 +183,19 @@ class Updates:
                 unchanged.append(name)
         if not unchanged or len(unchanged) == len(sets):
             return statement
-        key = frozenset(unchanged)
-        with self._lock:
-            found = self._shapes.get(key)
-            if found is not None:
+        # keyed by the names in the SET list's order (one tuple per set of them: cheaper to make
+        # and hash than a frozenset); found without the lock, as each of the OrderedDict's
+        # methods runs holding the GIL: a shape evicted between the two calls is simply returned
+        key = tuple(unchanged)
+        found = self._shapes.get(key)
+        if found is not None:
+            try:
                 self._shapes.move_to_end(key)
-                return found
+            except KeyError:
+                pass
+            return found
         assert self._parsed is not None
-        found = update_reshaped(statement, self._parsed, key, self.dialect)
+        found = update_reshaped(statement, self._parsed, frozenset(unchanged), self.dialect)
         with self._lock:
             self._shapes[key] = found
             while len(self._shapes) > self.limit:
@@ -205,6 +210,13 @@ class Updates:
                 self._parsed, self._sets = parsed
             self._reshapable = parsed is not None
         return parsed is not None
+
+
+def row_params(codec: Codec, row: Row) -> dict[str, Any]:
+    """Each of ``codec``'s slots' value in ``row`` by its parameter, as ``{s.param: s.value(row)
+    for s in codec.slots}`` makes it, by C calls where that made a Python call per slot (a
+    replace's decision reads the row it locked this way, in the commit thread)."""
+    return dict(zip(codec.held_params, codec.held_values((*row, None)), strict=False))  # one pick more
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +240,7 @@ class Replacement:
         row = fresh.row  # a record rebuilds its row tuple on every read of ``row``
         writes: list[Write] = []
         if obj.update is not None:
-            params = {s.param: s.value(row) for s in codec.slots}  # unmapped params keep their value
+            params = row_params(codec, row)  # unmapped params keep their value
             update = obj.update if self.updates is None else self.updates.for_values(params, values)
             writes.append((update, {**params, **values, "anchor": anchor}))
         elif any(values.get(s.param) != s.value(row) for s in codec.slots if s.writable):

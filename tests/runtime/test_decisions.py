@@ -10,7 +10,7 @@ import pytest
 
 from mapper.pipeline import load
 from mapper.runtime.codec import Codec
-from mapper.runtime.decisions import Deletion, Replacement, unclaimed
+from mapper.runtime.decisions import Deletion, Replacement, row_params, unclaimed
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.record import Record
 from tests.support.hr import HR_MAP, hr_plan, new_user
@@ -119,3 +119,17 @@ def test_a_delete_decides_its_rule_and_ends_each_membership_its_transaction_find
     assert end.lookup is owners and end.lookup_params == {"value": 7}
     assert end.write is remove and end.params["value"] == 7 and "anchor" in end.params
     assert decided.unclaimed == ()
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        tuple(range(len(USERS.columns))),
+        stored("ada").row,
+        tuple(None for _ in USERS.columns),
+    ],
+)
+def test_row_params_are_each_slots_value_by_its_parameter(row: tuple[Any, ...]) -> None:
+    """The decision's read of the locked row by C calls (:func:`row_params`) gives what reading it
+    slot by slot gave, whatever the row holds."""
+    assert row_params(CODEC, row) == {s.param: s.value(row) for s in CODEC.slots}
