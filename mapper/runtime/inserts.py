@@ -50,10 +50,11 @@ class Inserts:
 
     def __init__(self, obj: PlanObject, dialect: str, limit: int = SHAPES) -> None:
         self.statement = obj.insert
-        self.optional = frozenset(param for _column, param in obj.insert_columns)
+        #: the insert's parameters, once each in the plan's order
+        self.optional = tuple(dict.fromkeys(param for _column, param in obj.insert_columns))
         self.read = dialect_of(dialect) or dialect
         self.limit = limit
-        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
+        self._shapes: OrderedDict[tuple[str, ...], Statement] = OrderedDict()
         self._lock = threading.Lock()
         self._parsed: list[exp.Expr] | None = None
         self._reshapable: bool | None = None  # None: not tried yet
@@ -62,15 +63,21 @@ class Inserts:
         """The insert for ``values`` (by parameter): without the columns whose value is None."""
         statement = self.statement
         assert statement is not None
-        absent = frozenset(p for p in self.optional if values.get(p) is None)
+        # the absent names in the plan's order: one tuple per set of them, cheaper to make and
+        # hash than a frozenset, and found without the lock (each of the OrderedDict's methods
+        # runs holding the GIL: a shape evicted between the two calls is simply returned)
+        absent = tuple([p for p in self.optional if values.get(p) is None])
         if not absent or self._reshapable is False:
             return statement
-        with self._lock:  # shaping is rare (once per set of absent columns): done under the lock
-            found = self._shapes.get(absent)
-            if found is not None:
+        found = self._shapes.get(absent)
+        if found is not None:
+            try:
                 self._shapes.move_to_end(absent)
-                return found
-            found = self._shapes[absent] = self._shape(statement, absent)
+            except KeyError:
+                pass
+            return found
+        with self._lock:  # shaping is rare (once per set of absent columns): done under the lock
+            found = self._shapes[absent] = self._shape(statement, frozenset(absent))
             while len(self._shapes) > self.limit:
                 self._shapes.popitem(last=False)
         return found
