@@ -54,7 +54,7 @@ def refuses_value(error: BaseException) -> bool:
         return True
     args: tuple[Any, ...] = getattr(error, "args", ())
     if args and isinstance(args[0], int):  # pymysql: (errno, message), its sqlstate a generic HY000
-        return args[0] in _VALUE_ERRNOS
+        return args[0] in _VALUE_ERRNOS and not collations_of_sql(args)
     state = getattr(error, "sqlstate", None)
     return isinstance(state, str) and state[:2] in _VALUE_SQLSTATE_CLASSES
 
@@ -75,8 +75,25 @@ def refuses_characters(error: BaseException) -> bool:
     if args and isinstance(args[0], int):  # pymysql: (errno, message)
         if args[0] == 1366:
             return len(args) > 1 and str(args[1]).startswith("Incorrect string value")
-        return args[0] in (1267, 1270, 1271)
+        return args[0] in (1267, 1270, 1271) and not collations_of_sql(args)
     return getattr(orig, "sqlstate", None) in _CHARACTER_SQLSTATES
+
+
+#: the collations an *Illegal mix of collations* names, each with its coercibility
+_COLLATIONS = re.compile(r"\((\w+),(\w+)\)")
+
+
+def collations_of_sql(args: tuple[Any, ...]) -> bool:
+    """Whether pymysql's ``args`` (errno, message) are an *Illegal mix of collations* (1267, 1270)
+    between the mapping's own text alone: every side it names is a column or a routine's variable
+    (``IMPLICIT``), none a value (a bound value is ``COERCIBLE``). A procedure comparing its
+    ``VARCHAR`` parameter (the database's default collation) with a column of another one
+    (WordPress's ``utf8mb4_unicode_520_ci``) fails so for every value, ASCII included: that is the
+    mapping's SQL refused, not a client's characters (1271 names no collation: left to the value)."""
+    if len(args) < 2 or args[0] not in (1267, 1270):
+        return False
+    named = _COLLATIONS.findall(str(args[1]))
+    return bool(named) and all(how.upper() != "COERCIBLE" for _, how in named)
 
 
 def refused_by_rule(error: BaseException) -> bool:
@@ -172,6 +189,10 @@ _GENERATED = "the mapping writes a column the database generates"
 #: driver sends text as untyped, so a client's text never causes it: it is the attribute's type
 #: against the column's, every write alike (``mapper lint --db``: MAP318 for times in numbers).
 _COLUMN_TYPE = "the mapping writes a value of another type than its column holds"
+_COLLATION = "the mapping's SQL compares text of two collations (a routine's variable with a column?)"
+_UNSUPPORTED = (
+    "the mapping's SQL asks what the database does not support (a row lock through a view that outer-joins?)"
+)
 _SCHEMA_SQLSTATES = {
     "42703": _NO_COLUMN,
     "42P01": _NO_TABLE,
@@ -180,6 +201,7 @@ _SCHEMA_SQLSTATES = {
     "25006": READ_ONLY,
     "428C9": _GENERATED,
     "42804": _COLUMN_TYPE,
+    "0A000": _UNSUPPORTED,  # FOR NO KEY UPDATE of a view over a LEFT JOIN: every write of it
 }
 _SCHEMA_ERRNOS = {
     1054: _NO_COLUMN,
@@ -211,7 +233,7 @@ def schema_refusal(error: BaseException) -> tuple[str, str] | None:
     orig = driver_error(error)
     args: tuple[Any, ...] = getattr(orig, "args", ())
     if args and isinstance(args[0], int):  # pymysql: (errno, message)
-        reason = _SCHEMA_ERRNOS.get(args[0])
+        reason = _COLLATION if collations_of_sql(args) else _SCHEMA_ERRNOS.get(args[0])
         return (reason, str(args[1]) if len(args) > 1 else "") if reason else None
     message = str(orig).strip()
     detail = message.splitlines()[0] if message else ""

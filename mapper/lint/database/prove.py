@@ -57,6 +57,10 @@ _PARAMSTYLE = {"postgres": "numeric_dollar", "mysql": "qmark", "sqlite": "qmark"
 
 _CALL = re.compile(r"^\s*CALL\s+(?P<name>[^\s(]+)\s*\((?P<args>.*)\)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _ARGUMENT = re.compile(r"(?<![:\w\\]):\w+")
+#: a write's locking read of the object it changes (``by_anchor_locked``): PostgreSQL refuses a
+#: lock it cannot take (``FOR NO KEY UPDATE`` of a view over a ``LEFT JOIN``: its nullable side)
+#: when it plans the statement, which ``PREPARE`` does not do; ``EXPLAIN`` does, running nothing
+_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", re.IGNORECASE)
 
 Kind = Literal["column", "table", "type", "procedure", "arity", "other"]
 
@@ -165,6 +169,14 @@ class _Prover:
     def _prepare(self, cursor: Any, sql: str, count: int) -> None:
         if self._dialect == "postgres":  # no parameters: psycopg sends the text as it is
             cursor.execute("PREPARE mapper_lint AS " + sql)
+            try:
+                if _LOCKING.search(sql):  # planned, not prepared: a view's outer join refuses it then
+                    nulls = f"({', '.join(['NULL'] * count)})" if count else ""
+                    cursor.execute(f"EXPLAIN EXECUTE mapper_lint{nulls}")
+            except self._errors:
+                self._raw.rollback()  # a prepared statement outlives its transaction
+                cursor.execute("DEALLOCATE mapper_lint")
+                raise
             cursor.execute("DEALLOCATE mapper_lint")
         elif self._dialect == "mysql":
             cursor.execute("PREPARE mapper_lint FROM %s", (sql,))
@@ -268,6 +280,12 @@ def _diagnostic(
     if rejection.kind == "type":  # a create set value the column cannot hold: at the value
         where = value_place(mapping, rejection.name, obj) or where
         return TYPE_MISMATCH.at(file, where, f"{what}: {rejection.detail}", statement)
+    if "nullable side of an outer join" in rejection.detail:  # the locking read of a view
+        statement = (
+            f"a write locks the row it changes ({statement}), which PostgreSQL cannot do through a "
+            "view's LEFT JOIN: select the joined values with scalar subqueries in the view instead "
+            "(docs/authoring.md, a key-value table)"
+        )
     return STATEMENT_REJECTED.at(
         file, span, f"{what}: the database refuses it: {rejection.detail}", statement
     )
