@@ -117,8 +117,8 @@ def _diagnose(exc: UnexpectedInput, text: str, path: str, lines: LineIndex) -> t
     offset = exc.pos_in_stream or 0
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
         return _end_of_file(exc, text, path, lines), "stop"
-    if text.startswith(SQL_OPEN, offset):
-        return _unterminated_sql(offset, text, path, lines), "stop"
+    if text.startswith(SQL_OPEN, offset) and not isinstance(exc, UnexpectedToken):
+        return _unterminated_sql(offset, text, path, lines), "stop"  # a whole block is a token
     if text.startswith('"', offset) and not _STRING.match(text, offset):
         end = text.find("\n", offset)
         end = len(text) if end < 0 else end
@@ -174,6 +174,12 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, lines: LineInd
     expected = _expected_words(accepts)
     value = str(token)
     keywords = sorted(k for k in (_keyword(t) for t in accepts) if k)
+    if text.startswith(SQL_OPEN, start):  # a whole block, closed, where none may be
+        before = text[text.rfind("\n", 0, start) + 1 : start].split()
+        hint = None
+        if before[-1:] == ["delete"]:  # 'delete sql"""..."""': the statement is the write's
+            hint = 'a delete statement of its own goes in \'write { delete sql"""...""" }\''
+        return error("MAP001", f"unexpected SQL block; expected {expected}", path, span, hint=hint)
     if _WORD.match(value) and keywords and not accepts & _WORD_TERMINALS and value not in _all_keywords():
         close = difflib.get_close_matches(value, keywords, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"expected {expected}"

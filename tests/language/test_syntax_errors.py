@@ -123,3 +123,14 @@ def test_missing_brace_of_a_line_block(text: str, line: int) -> None:
 def test_no_brace_hint_for_an_incomplete_item() -> None:
     _, diagnostics = parse(HEADER + "  attributes {\n    userName <-> login caseExact 3\n  }\n}\n", "t.map")
     assert diagnostics[0].code == "MAP001" and diagnostics[0].hint is None
+
+
+def test_a_closed_sql_block_where_none_may_be_is_not_unterminated() -> None:
+    """``delete sql\"\"\"...\"\"\"`` (a new user's guess, the statement belonging in ``write { ... }``)
+    was MAP003 *unterminated sql block* on a block plainly closed."""
+    text = HEADER + '  delete sql"""DELETE FROM t WHERE id = :anchor"""\n}\n'
+    _, diagnostics = parse(text, "t.map")
+    (diagnostic,) = diagnostics
+    assert (diagnostic.code, diagnostic.span.line, diagnostic.span.col) == ("MAP001", 2, 10)
+    assert diagnostic.message == "unexpected SQL block; expected 'ignore', 'row' or 'set'"
+    assert diagnostic.hint == 'a delete statement of its own goes in \'write { delete sql"""...""" }\''
