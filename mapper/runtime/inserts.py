@@ -31,6 +31,7 @@ parameters.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -176,12 +177,18 @@ class Revivals:
         return update_reshaped(statement, self._parsed[0], absent, self.dialect, default=True)
 
 
+#: a stored procedure's call, as the compiler renders it (CALL, EXEC, a PL/SQL block)
+_CALL = re.compile(r"^\s*(CALL|EXEC|BEGIN)\b", re.IGNORECASE)
+
+
 def parsed(statement: Statement, read: str) -> list[exp.Expr] | None:
     """``statement`` parsed by sqlglot in ``read``, every placeholder as its ``:name`` text (so
     that a reshaped statement renders it back as it was), or None when sqlglot cannot parse it
     or does not render the trees back to the plan's SQL exactly: a statement is reshaped only
     where what sqlglot would send is the plan's own SQL less the pairs taken out. Run once per
     statement (:class:`Inserts`, :func:`update_sets`)."""
+    if _CALL.match(statement.sql):  # a procedure: nothing to reshape, and sqlglot would log a
+        return None  # warning ("unsupported syntax ... parsing as a 'Command'") at its first write
     try:
         trees = [t for t in sqlglot.parse(statement.sql, read=read) if t is not None]
         for tree in trees:

@@ -4,6 +4,8 @@ tests/scim/test_app_defaults.py)."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from mapper.runtime.inserts import Inserts
@@ -113,3 +115,19 @@ def test_a_stamp_stays_when_absent_attributes_leave(write: str, now: str) -> Non
     assert "display_name" not in shaped.sql and "display_name" not in shaped.params
     assert "(user_name, locked, updated_at)" in shaped.sql and f"(:user_name, :locked, {now})" in shaped.sql
     assert shaped.params == ("user_name", "locked")
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "postgres"])
+def test_a_procedure_call_is_not_parsed_for_reshaping(dialect: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A write through stored procedures (WordPress's usermeta, docs/authoring.md) logged sqlglot's
+    warning "'CALL scim_insert(...' contains unsupported syntax. Falling back to parsing as a
+    'Command'" at its first create and update, in every served gateway's log: nothing was wrong,
+    and a call has no column list to reshape."""
+    from mapper.plan import Statement
+    from mapper.runtime.inserts import parsed, update_sets
+
+    caplog.set_level(logging.DEBUG)
+    call = Statement(sql="CALL scim_insert(:user_login, :first_name)", params=("user_login", "first_name"))
+    assert parsed(call, dialect) is None
+    assert update_sets(call, dialect) is None
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")]
