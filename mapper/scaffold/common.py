@@ -4,6 +4,8 @@ relies on."""
 
 from __future__ import annotations
 
+import re
+
 from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
@@ -52,6 +54,14 @@ def common(
     for column in (c for c in created if _time(c, dialect) and (c.nullable or c.has_default)):
         taken.add(column.name.lower())
         attributes.append(Attribute("meta.created", column.name, "<-", "dateTime", note=_epoch_note(column)))
+        if column.kind == "timestamp" and _ZERO_DATE.match(column.default or ""):
+            # WordPress's user_registered before 4.x: every row the gateway made read no creation
+            draft.create.append(f"{column.name} = CURRENT_TIMESTAMP")
+            draft.create_notes.append(
+                f"guessed: {column.name}'s default is the zero date ({column.default}), which is no "
+                "time (meta.created would be absent): a row the gateway creates gets the time of its "
+                "creation, in UTC"
+            )
         break
     updated = [c for c in find(table, names.UPDATED, taken, times) if _time(c, dialect)]
     # a time of day before a day: ``modified_on DATE`` beside ``updated_at TIMESTAMP``
@@ -139,6 +149,11 @@ def common(
             f"fills it: drafted 'create set {column.name} = FILL_IN' (FILL IN)"
         )
     return draft
+
+
+#: MySQL's zero date as a column's DEFAULT (``'0000-00-00 00:00:00'``, ``'0000-00-00'``), as the
+#: inspector gives it back, quoted or not
+_ZERO_DATE = re.compile(r"^'?0000-00-00")
 
 
 def _time(column: Column, dialect: str) -> bool:
