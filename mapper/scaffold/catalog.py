@@ -324,14 +324,26 @@ def _shared_prefix(tables: tuple[Table, ...]) -> str:
     return common[: common.rfind("_") + 1]
 
 
+def _named_in(name: str, candidates: list[tuple[str, str]], prefix: str) -> tuple[str, str] | None:
+    """Of the tables keyed by one column name (Nextcloud's ``oc_users`` and ``oc_accounts``, both
+    keyed ``uid``), the one a referring table ``name`` names (``oc_group_user``: the users), by
+    its name without the shared prefix and a plural ``s``; None when it names none or several."""
+    words = set(name.lower().removeprefix(prefix).split("_"))
+    named = [c for c in candidates if c[0].lower().removeprefix(prefix).removesuffix("s") in words]
+    return named[0] if len(named) == 1 else None
+
+
 def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
     """Tables with the foreign keys their column names imply where the database declares none:
     MariaDB ignores ``REFERENCES`` written on a column, and many schemas never declare them. A
     column is taken to point at a table when it has the name of that table's single-column
     primary key (``staff_id`` → ``staff.staff_id``) or is ``<table>_id`` for a table keyed ``id``,
     the table named without the prefix every table shares (Moodle's ``mdl_``, WordPress's ``wp_``),
-    and the ``_`` left out too (Moodle's ``mdl_cohort_members.userid`` → ``mdl_user.id``)."""
+    and the ``_`` left out too (Moodle's ``mdl_cohort_members.userid`` → ``mdl_user.id``). A key
+    name several tables have goes to the one the referring table's name names (Nextcloud's
+    ``oc_group_user.uid`` → ``oc_users.uid``, not ``oc_accounts.uid``), else to the first."""
     keys: dict[str, tuple[str, str]] = {}
+    shared: dict[str, list[tuple[str, str]]] = {}  # a key name several tables have (Nextcloud's uid)
     prefix = _shared_prefix(tables)
     for table in tables:
         if len(table.primary_key) != 1:
@@ -339,6 +351,7 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
         pk = table.primary_key[0]
         if pk.lower() != "id":
             keys.setdefault(pk.lower(), (table.name, pk))
+            shared.setdefault(pk.lower(), []).append((table.name, pk))
         for name in dict.fromkeys((table.name.lower(), table.name.lower().removeprefix(prefix))):
             singular = name.removesuffix("s")
             keys.setdefault(f"{singular}_id", (table.name, pk))
@@ -353,6 +366,8 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
             target = keys.get(column.name.lower())
             if column.name.lower() in have or target is None:
                 continue
+            if len(shared.get(column.name.lower(), ())) > 1:
+                target = _named_in(table.name, shared[column.name.lower()], prefix) or target
             if target[0] == table.name and column.name in table.primary_key:
                 continue  # a table's own key
             extra.append(ForeignKey(column.name, target[0], target[1], declared=False))

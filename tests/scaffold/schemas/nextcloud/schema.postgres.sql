@@ -4,9 +4,9 @@
 -- configvalue; 'settings', 'email') and in oc_accounts' JSON text, neither mapped by the scaffold
 -- (docs/authoring.md, "A key-value table", shows how). Nextcloud declares no foreign keys: here
 -- oc_group_user's two are declared, ON DELETE CASCADE, since without them a delete leaves the
--- member rows (the scaffold says so: FILL IN), which the simulator refuses; and without them the
--- scaffold links oc_group_user.uid to oc_accounts (the first table keyed uid) and takes that for
--- the users (it says so, and names oc_users as the alternative: choose it with --table).
+-- member rows (the scaffold says so: FILL IN), which the simulator refuses. Without them the
+-- scaffold links oc_group_user.uid by its name to oc_users, not oc_accounts, also keyed uid
+-- (tests/scaffold/test_real_applications.py).
 CREATE TABLE oc_users (
   uid VARCHAR(64) DEFAULT '' NOT NULL,
   displayname VARCHAR(64) DEFAULT NULL,
