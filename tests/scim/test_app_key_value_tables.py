@@ -292,3 +292,74 @@ async def test_procedures_read_and_write_the_given_name_in_usermeta(
     assert [r["id"] for r in found.json()["Resources"]] == [id_]
     assert (await client.delete(f"/Users/{id_}")).status_code == 204
     assert usermeta(db) == [(1, "first_name", "Ad")]
+
+
+NEXTCLOUD_CTE_MAP = """
+source t {
+  dialect DIALECT
+  url env("HR_DATABASE_URL", "sqlite:///t.db")
+}
+
+object User from t {
+  anchor uid from userName
+  query userName
+  import sql\"\"\"
+    SELECT u.uid, u.displayname, p.configvalue AS email
+    FROM oc_users u
+    LEFT JOIN oc_preferences p ON p.userid = u.uid AND p.appid = 'settings' AND p.configkey = 'email'
+  \"\"\"
+  attributes {
+    userName                     <-> uid         required unique
+    displayName                  <-> displayname
+    emails[type eq "work"].value <-> email
+  }
+  write {
+    insert sql\"\"\"
+      WITH u AS (INSERT INTO oc_users (uid, displayname, uid_lower)
+                 VALUES (CAST(:anchor AS VARCHAR), :displayname, lower(CAST(:anchor AS VARCHAR))))
+      INSERT INTO oc_preferences (userid, appid, configkey, configvalue)
+      SELECT CAST(:anchor AS VARCHAR), 'settings', 'email', CAST(:email AS TEXT)
+      WHERE CAST(:email AS TEXT) IS NOT NULL
+    \"\"\"
+    update sql\"\"\"
+      WITH u AS (UPDATE oc_users SET displayname = :displayname WHERE uid = :anchor),
+           d AS (DELETE FROM oc_preferences WHERE userid = :anchor AND appid = 'settings'
+                 AND configkey = 'email' AND CAST(:email AS TEXT) IS NULL)
+      INSERT INTO oc_preferences (userid, appid, configkey, configvalue)
+      SELECT CAST(:anchor AS VARCHAR), 'settings', 'email', CAST(:email AS TEXT)
+      WHERE CAST(:email AS TEXT) IS NOT NULL
+      ON CONFLICT (userid, appid, configkey) DO UPDATE SET configvalue = EXCLUDED.configvalue
+    \"\"\"
+    delete sql\"\"\"
+      WITH p AS (DELETE FROM oc_preferences WHERE userid = :anchor)
+      DELETE FROM oc_users WHERE uid = :anchor
+    \"\"\"
+  }
+}
+"""
+
+
+@pytest.mark.postgres
+async def test_statements_with_data_modifying_with_clauses_write_the_key_value_rows(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The recipe's third way (docs/authoring.md): the mapping's own statements on PostgreSQL."""
+    db = nextcloud(tmp_path, postgres_url, SUBQUERIES)
+    text = NEXTCLOUD_CTE_MAP.replace("DIALECT", "postgres").replace("sqlite:///t.db", db.url)
+    found = lint_text(text, "t.map", db=db.url).diagnostics
+    assert not found, "\n".join(map(str, found))
+    async with mapping_client(db, tmp_path, NEXTCLOUD_CTE_MAP) as client:
+        body = {"schemas": [CORE_USER], "userName": "Ada", "emails": [{"type": "work", "value": "ada@x.y"}]}
+        assert (await client.post("/Users", json=body)).status_code == 201
+        path = 'emails[type eq "work"].value'
+        patched = await client.patch(
+            "/Users/Ada", json=patch_body({"op": "replace", "path": path, "value": "a@z.y"})
+        )
+        assert patched.status_code == 200, patched.text
+        assert ("Ada", "a@z.y") in preferences(db)
+        removed = await client.patch("/Users/Ada", json=patch_body({"op": "remove", "path": "emails"}))
+        assert removed.status_code == 200, removed.text
+        assert preferences(db) == [("admin", "admin@example.com")]
+        assert list(db.execute("SELECT uid_lower FROM oc_users WHERE uid = 'Ada'")) == [("ada",)]
+        assert (await client.delete("/Users/Ada")).status_code == 204
+        assert list(db.execute("SELECT uid FROM oc_users")) == [("admin",)]
