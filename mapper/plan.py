@@ -166,6 +166,12 @@ class PlanMulti(PlanNode):
     load_for_value: Statement | None = Field(default=None, exclude_if=lambda found: found is None)
     add: Statement | None
     remove: Statement | None
+    #: derived from ``remove`` where it is a plain DELETE (:func:`mapper.compiler.multi.ending`):
+    #: the removal of every row of the owner ``:anchor``, and (a reference) of every row naming
+    #: the object ``:value``, which a delete of that owner or object runs before its row goes.
+    #: Left out of the JSON when None.
+    remove_for_anchor: Statement | None = Field(default=None, exclude_if=lambda found: found is None)
+    remove_for_value: Statement | None = Field(default=None, exclude_if=lambda found: found is None)
 
 
 class PlanDn(PlanNode):
@@ -202,6 +208,10 @@ class PlanDeprovision(PlanNode):
 
     action: Literal["set", "row", "ignore"]
     statement: Statement | None = None
+    #: a ``row`` delete derived from ``write table``: it removes the rows of the object's multis
+    #: and the rows of the multis naming it, in its transaction, before its row (an explicit
+    #: delete, a procedure say, is left to do what it does). Left out of the JSON when False.
+    ends_items: bool = Field(default=False, exclude_if=lambda ends: not ends)
 
 
 class PlanTombstone(PlanNode):

@@ -145,6 +145,13 @@ def compile_writes(
     removal = compile_deprovision(ctx, obj.delete, "row", delete_, *common, f"{name} delete", obj.span)
     if ctx.errors() > before or disable is None or removal is None:
         return None
+    if (
+        removal.action == "row"
+        and obj.writes is not None
+        and obj.writes.table is not None
+        and not obj.writes.delete
+    ):
+        removal = removal.model_copy(update={"ends_items": True})
     return Writes(insert_, update_, delete_, disable, removal, insert_columns)
 
 
