@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mapper.plan import PlanObject, Statement
+from mapper.plan import PlanMulti, PlanObject, Statement
 from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.inserts import update_reshaped, update_sets
@@ -261,16 +261,21 @@ class Replacement:
 @dataclass(frozen=True, slots=True)
 class Deletion:
     """A delete of the object ``anchor``, as its ``deprovision`` rule says (the row deleted, a
-    statement run, or nothing), and the end of the memberships a soft delete ends: for each
-    multi holding this type's objects, (the look-up of the owners holding one, its remove
-    statement) in ``memberships``; the owners are those the database holds when the write runs."""
+    statement run, or nothing), and the rows it ends before: those of ``memberships`` (the multis
+    of this database holding this type's objects) naming it, for a soft delete and for a derived
+    hard delete (``ends_items``), and a derived hard delete's own items (``codec``: its multis), so
+    that a schema without ``ON DELETE CASCADE`` keeps no orphan and refuses nothing. A multi whose
+    remove derived a statement for every row (``remove_for_value``, ``remove_for_anchor``) takes
+    it; else its ``remove`` runs once per row: per owner the transaction's look-up finds
+    (:class:`PerRow`), per item of the object as the transaction read it."""
 
     obj: PlanObject
     anchor: Any
-    memberships: Sequence[tuple[Statement, Statement]]
+    memberships: Sequence[PlanMulti]
     #: the objects of other types (or this one) whose reference attribute may name this object:
     #: filled by the transaction (:class:`Referring`); empty unless the delete removes the row
     referring: Sequence[Referring] = ()
+    codec: Codec | None = None
 
     def __call__(self, fresh: Record) -> Decided:
         obj, anchor = self.obj, self.anchor
@@ -278,14 +283,38 @@ class Deletion:
         statement = rule.statement or (obj.delete if rule.action == "row" else None)
         if rule.action == "row" and statement is None:
             raise MutabilityError(obj.name, f"{obj.name} resources cannot be deleted through this mapping")
-        writes: list[Write] = [] if statement is None else [(statement, {"anchor": anchor})]
-        ends = [
-            PerRow(lookup, {"value": anchor}, remove, {**dict.fromkeys(remove.params), "value": anchor})
-            for lookup, remove in self.memberships
-        ]
+        writes: list[Write] = []
+        ends = []
+        for multi in self.memberships:
+            if multi.remove_for_value is not None:
+                writes.append((multi.remove_for_value, {"value": anchor}))
+            elif multi.load_for_value is not None and multi.remove is not None:
+                remove = multi.remove
+                params = {**dict.fromkeys(remove.params), "value": anchor}
+                ends.append(PerRow(multi.load_for_value, {"value": anchor}, remove, params))
+        if rule.ends_items and self.codec is not None:
+            writes += item_ends(self.codec, anchor, fresh.children)
+        if statement is not None:
+            writes.append((statement, {"anchor": anchor}))
         for referring in self.referring:
             referring.found.clear()  # a batch retried runs its jobs again
         return Decided(writes, per_row=ends, referring=self.referring)
+
+
+def item_ends(codec: Codec, anchor: Any, children: Sequence[Any]) -> list[Write]:
+    """The statements that remove every child row of the object ``anchor`` (``children``: its
+    items as its delete's transaction read them): each multi's ``remove_for_anchor``, else its
+    ``remove`` once per item; nothing for a multi without a remove (the database's own ``ON
+    DELETE`` rule, if any, is left to it)."""
+    writes: list[Write] = []
+    for multi_slot, have in zip(codec.multis, children, strict=False):
+        multi = multi_slot.multi
+        if multi.remove_for_anchor is not None:
+            writes.append((multi.remove_for_anchor, {"anchor": anchor}))
+        elif multi.remove is not None and have:
+            removes, _ = multi_slot.diff(have, ())
+            writes += [(multi.remove, {"anchor": anchor, **params}) for params in removes]
+    return writes
 
 
 def child_writes(codec: Codec, anchor: Any, current: Any, desired: list[Any] | None) -> list[Write]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import exc
 
-from mapper.plan import Statement
+from mapper.plan import PlanMulti
 from mapper.runtime.database import Tx
 from mapper.runtime.decisions import (
     Creation,
@@ -253,7 +253,7 @@ class StoreWrites(StoreChecks):
         async with self._locks.hold([("id", anchor)]):
             try:
                 read = ObjectRead.of(obj, self.codec, anchor, locked=True)
-                decision = Deletion(obj, anchor, self._memberships(), [r for _, r in referring])
+                decision = Deletion(obj, anchor, self._memberships(), [r for _, r in referring], self.codec)
                 gone = partial(NotFoundError, obj.name, id)
                 write = ObjectWrite(self.name, read, decision, gone, if_match, deletes=True)
                 settle = partial(self._settle, anchor)
@@ -319,22 +319,22 @@ class StoreWrites(StoreChecks):
             raise NotFoundError(self.obj.name, id)
         return record
 
-    def _memberships(self) -> list[tuple[Statement, Statement]]:
-        """Soft delete: (the look-up of the owners holding one object of this type, the remove
-        statement) of each multi in the same database that holds this type's objects. A soft
-        delete ends the memberships the database holds, as a hard delete's cascade would, so that
-        a revived object comes back without its old groups."""
-        if self.obj.tombstone is None or self.obj.deprovision_delete.action != "set":
+    def _memberships(self) -> list[PlanMulti]:
+        """The multis in this object's database that hold objects of its type, whose rows naming
+        the deleted object a delete ends (:class:`Deletion`): a soft delete's, as a hard delete's
+        cascade would, so that a revived object comes back without its old groups; and a hard
+        delete's derived from ``write table`` (``ends_items``), so that a schema without ``ON
+        DELETE CASCADE`` keeps no orphan membership and refuses no delete. A multi without a remove
+        is left to the database."""
+        rule = self.obj.deprovision_delete
+        soft = self.obj.tombstone is not None and rule.action == "set"
+        if not soft and not rule.ends_items:
             return []
         found = []
         for store, index in self.referrers:
             multi = store.obj.multi[index]
-            if (
-                multi.remove is not None
-                and multi.load_for_value is not None
-                and store.database is self.database
-            ):
-                found.append((multi.load_for_value, multi.remove))
+            if multi.remove is not None and store.database is self.database:
+                found.append(multi)
         return found
 
     async def _write(

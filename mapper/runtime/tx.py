@@ -203,9 +203,9 @@ class Tx:
         decided = write.decide(fresh)
         self.refuse_held(decided.unclaimed, read.anchor_index, read.anchor)
         per_row = self._per_row(decided.per_row, decided.referring)
-        for statement, params in decided.statements:
+        for statement, params in per_row:  # a delete's ends of memberships: before its row goes
             self.send(statement, params)
-        for statement, params in per_row:
+        for statement, params in decided.statements:
             self.send(statement, params)
         quiet = not per_row and not decided.referring and self._untouched(read, decided.statements)
         after = self.read_back(read, fresh if quiet else None)

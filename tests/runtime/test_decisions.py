@@ -107,14 +107,16 @@ def test_a_type_without_an_update_refuses_a_change():
 
 
 def test_a_delete_decides_its_rule_and_ends_each_membership_its_transaction_finds():
-    """The memberships to end are looked up in the transaction (the owners holding the object),
-    not given from the cache: one remove per owner row the look-up finds."""
+    """Where a multi's remove derives no statement for every row naming the object, the
+    memberships to end are looked up in the transaction (the owners holding the object), not
+    given from the cache: one remove per owner row the look-up finds."""
     members = PLAN.object("Group").multi[0]
     owners, remove = members.load_for_anchor, members.remove  # any statement stands in for the look-up
     assert remove is not None
-    decided = Deletion(USERS, 7, [(owners, remove)])(stored("ada"))
+    per_row = members.model_copy(update={"load_for_value": owners, "remove_for_value": None})
+    decided = Deletion(USERS, 7, [per_row])(stored("ada"))
     rule = USERS.deprovision_delete
-    assert [s for s, _ in decided.statements] == [rule.statement or USERS.delete]
+    assert decided.statements[-1] == (rule.statement or USERS.delete, {"anchor": 7})
     (end,) = decided.per_row
     assert end.lookup is owners and end.lookup_params == {"value": 7}
     assert end.write is remove and end.params["value"] == 7 and "anchor" in end.params
@@ -133,3 +135,42 @@ def test_row_params_are_each_slots_value_by_its_parameter(row: tuple[Any, ...]) 
     """The decision's read of the locked row by C calls (:func:`row_params`) gives what reading it
     slot by slot gave, whatever the row holds."""
     assert row_params(CODEC, row) == {s.param: s.value(row) for s in CODEC.slots}
+
+
+def test_a_derived_hard_delete_removes_the_rows_naming_it_and_its_own_before_its_row():
+    """``delete row`` from ``write table``: every membership naming the user and every child row
+    of its own go first, each multi's by the one statement derived from its remove, its row last
+    (a schema without ON DELETE CASCADE neither keeps orphans nor refuses the delete)."""
+    assert USERS.deprovision_delete.ends_items
+    members = PLAN.object("Group").multi[0]
+    decided = Deletion(USERS, 7, [members], codec=CODEC)(
+        stored("ada", emails=(("a@example.com", "work", True),))
+    )
+    assert [(s.sql, dict(p)) for s, p in decided.statements] == [
+        ("DELETE FROM group_members WHERE employee_id = :value", {"value": 7}),
+        ("DELETE FROM employee_emails WHERE employee_id = :anchor", {"anchor": 7}),
+        ("DELETE FROM employee_phones WHERE employee_id = :anchor", {"anchor": 7}),
+        ("DELETE FROM employees WHERE employee_id = :anchor", {"anchor": 7}),
+    ]
+    assert not decided.per_row
+
+
+def test_a_multi_without_a_derived_removal_removes_each_item_the_delete_read():
+    emails = USERS.multi[0].model_copy(update={"remove_for_anchor": None})
+    users = USERS.model_copy(update={"multi": (emails, *USERS.multi[1:])})
+    items = (("a@example.com", "work", True), ("b@example.com", "home", False))
+    decided = Deletion(users, 7, [], codec=Codec(users, "sqlite"))(stored("ada", emails=items))
+    assert [(s.sql, dict(p)) for s, p in decided.statements] == [
+        (emails.remove.sql, {"anchor": 7, "value": "a@example.com"}),  # type: ignore[union-attr]
+        (emails.remove.sql, {"anchor": 7, "value": "b@example.com"}),  # type: ignore[union-attr]
+        ("DELETE FROM employee_phones WHERE employee_id = :anchor", {"anchor": 7}),
+        ("DELETE FROM employees WHERE employee_id = :anchor", {"anchor": 7}),
+    ]
+
+
+def test_an_explicit_delete_is_left_to_do_what_it_does():
+    """A delete of its own (``write { delete ... }``, a procedure) removes no rows beforehand."""
+    rule = USERS.deprovision_delete.model_copy(update={"ends_items": False})
+    users = USERS.model_copy(update={"deprovision_delete": rule})
+    decided = Deletion(users, 7, [], codec=CODEC)(stored("ada", emails=(("a@example.com", "work", True),)))
+    assert [s.sql for s, _ in decided.statements] == ["DELETE FROM employees WHERE employee_id = :anchor"]

@@ -1,20 +1,31 @@
-"""A hard delete that a foreign key refuses (a membership table without ``ON DELETE CASCADE``, as
-``mapper init`` flags with a FILL IN and ``mapper lint --db`` with MAP310) is a 409 that says so,
-on SQLite, PostgreSQL and MariaDB, and deletes nothing.
+"""A hard delete (``delete row``, derived from ``write table``) ends the object's memberships and
+its own child rows in its transaction, before its row goes, on a schema whose membership and
+child tables have no ``ON DELETE CASCADE``: none at all, as Moodle's ``mdl_cohort_members``
+(no foreign keys), or foreign keys with no delete action (NO ACTION, the default), on SQLite,
+PostgreSQL and MariaDB.
 
-A user test on such a schema found Entra's group delete answered 400 invalidValue "members.value:
-references a resource that does not exist": the error for a reference to a missing object, the
-opposite of what happened (the group is still referenced by its membership rows)."""
+Found on Moodle: a group's DELETE left its member rows behind, and on a schema with NO ACTION keys
+a DELETE of a group with members, or of a user in a group (Entra deletes those all the time),
+was a 409. Each schema runs with a ``remove`` the compiler derives a statement from for every row
+of an owner or naming a user (a plain ``DELETE``), and with one it cannot (row values), which
+the gateway then runs once per row. A table the mapping does not know of that still points at
+the row refuses the delete (409), and then nothing is removed."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from tests.support.databases import HrDatabase
-from tests.support.scim import ERROR, app_fixtures, patch_body
+from mapper.pipeline import load
+from mapper.runtime.gateway import Gateway
+from tests.support.databases import GENERATED_KEY, HrDatabase, scratch_database
+from tests.support.scim import ERROR, mapping_client
 
 pytestmark = pytest.mark.anyio
 
@@ -32,6 +43,11 @@ object User from t {
   attributes {
     userName <-> login required unique
   }
+  multi emails {
+    import sql\"\"\"SELECT person_id, address FROM person_emails\"\"\"
+    add    sql\"\"\"INSERT INTO person_emails (person_id, address) VALUES (:anchor, :value)\"\"\"
+    remove sql\"\"\"EMAIL_REMOVE\"\"\"
+  }
   write table people
   delete row
 }
@@ -47,73 +63,217 @@ object Group from t {
   multi members reference User {
     import sql\"\"\"SELECT team_id, person_id FROM team_members\"\"\"
     add    sql\"\"\"INSERT INTO team_members (team_id, person_id) VALUES (:anchor, :value)\"\"\"
-    remove sql\"\"\"DELETE FROM team_members WHERE team_id = :anchor AND person_id = :value\"\"\"
+    remove sql\"\"\"MEMBER_REMOVE\"\"\"
   }
   write table teams
   delete row
 }
 """
 
-KEY = {
-    "sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT",
-    "postgres": "SERIAL PRIMARY KEY",
-    "mariadb": "INTEGER AUTO_INCREMENT PRIMARY KEY",
+#: the multis' removes: a plain DELETE (the compiler derives the removal of every row of an owner
+#: or naming a user from it), and the same with row values (it derives none: one remove per row)
+REMOVES = {
+    "plain": (
+        "DELETE FROM person_emails WHERE person_id = :anchor AND address = :value",
+        "DELETE FROM team_members WHERE team_id = :anchor AND person_id = :value",
+    ),
+    "per-row": (
+        "DELETE FROM person_emails WHERE (person_id, address) = (:anchor, :value)",
+        "DELETE FROM team_members WHERE (team_id, person_id) = (:anchor, :value)",
+    ),
 }
 
-SCHEMA = """CREATE TABLE people (id IDKEY, login VARCHAR(40) NOT NULL UNIQUE);
+TABLES = """CREATE TABLE people (id IDKEY, login VARCHAR(40) NOT NULL UNIQUE);
 CREATE TABLE teams (id IDKEY, name VARCHAR(40) NOT NULL UNIQUE);
-CREATE TABLE team_members (team_id INTEGER NOT NULL, person_id INTEGER NOT NULL,
+"""
+
+#: Moodle's mdl_cohort_members: no foreign keys at all
+NO_KEYS = """CREATE TABLE team_members (team_id INTEGER NOT NULL, person_id INTEGER NOT NULL,
+                           PRIMARY KEY (team_id, person_id));
+CREATE TABLE person_emails (person_id INTEGER NOT NULL, address VARCHAR(80) NOT NULL,
+                            PRIMARY KEY (person_id, address));
+"""
+
+#: foreign keys with no delete action: the database refuses a delete while a row points at it
+NO_ACTION = """CREATE TABLE team_members (team_id INTEGER NOT NULL, person_id INTEGER NOT NULL,
                            PRIMARY KEY (team_id, person_id),
                            FOREIGN KEY (team_id) REFERENCES teams (id),
                            FOREIGN KEY (person_id) REFERENCES people (id));
-INSERT INTO people (login) VALUES ('ada');
-INSERT INTO teams (name) VALUES ('engineers');
-INSERT INTO team_members (team_id, person_id) VALUES (1, 1);
+CREATE TABLE person_emails (person_id INTEGER NOT NULL, address VARCHAR(80) NOT NULL,
+                            PRIMARY KEY (person_id, address),
+                            FOREIGN KEY (person_id) REFERENCES people (id));
 """
 
+#: a table the mapping does not know of, whose key refuses the delete of a person it names
+BADGES = """CREATE TABLE badges (person_id INTEGER NOT NULL, FOREIGN KEY (person_id) REFERENCES people (id));
+INSERT INTO people (login) VALUES ('ada');
+INSERT INTO people (login) VALUES ('bob');
+INSERT INTO people (login) VALUES ('cy');
+INSERT INTO people (login) VALUES ('dee');
+INSERT INTO teams (name) VALUES ('engineers');
+INSERT INTO teams (name) VALUES ('operators');
+INSERT INTO team_members (team_id, person_id) VALUES (1, 1);
+INSERT INTO team_members (team_id, person_id) VALUES (1, 2);
+INSERT INTO team_members (team_id, person_id) VALUES (2, 1);
+INSERT INTO team_members (team_id, person_id) VALUES (2, 3);
+INSERT INTO team_members (team_id, person_id) VALUES (2, 4);
+INSERT INTO person_emails (person_id, address) VALUES (1, 'ada@example.com');
+INSERT INTO person_emails (person_id, address) VALUES (1, 'ada@home.example');
+INSERT INTO person_emails (person_id, address) VALUES (2, 'bob@example.com');
+INSERT INTO person_emails (person_id, address) VALUES (4, 'dee@example.com');
+INSERT INTO badges (person_id) VALUES (4);
+"""
 
-db, client = app_fixtures(lambda name: SCHEMA.replace("IDKEY", KEY[name]), MAPPING)
+SCHEMAS = {"no-keys": NO_KEYS, "no-action": NO_ACTION}
+
+CASES = [
+    pytest.param((database, schema, remove), marks=marks, id=f"{database}-{schema}-{remove}")
+    for database, marks in (
+        ("sqlite", ()),
+        ("postgres", pytest.mark.postgres),
+        ("mariadb", pytest.mark.mariadb),
+    )
+    for schema in SCHEMAS
+    for remove in REMOVES
+]
 
 
-def stored(db: HrDatabase) -> list[Any]:
-    return [
-        db.execute(f"SELECT {columns} FROM {table} ORDER BY 1")
-        for table, columns in (
-            ("people", "id, login"),
-            ("teams", "id, name"),
-            ("team_members", "team_id, person_id"),
-        )
-    ]
+@pytest.fixture(params=CASES)
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[HrDatabase, str]:
+    database, schema, remove = request.param
+    script = (TABLES + SCHEMAS[schema] + BADGES).replace("IDKEY", GENERATED_KEY[database])
+    server = None if database == "sqlite" else request.getfixturevalue(f"{database}_url")
+    email, member = REMOVES[remove]
+    mapping = MAPPING.replace("EMAIL_REMOVE", email).replace("MEMBER_REMOVE", member)
+    return scratch_database(database, tmp_path, script, server), mapping
 
 
-def conflict(response: httpx.Response) -> str:
+@pytest.fixture
+def db(case: tuple[HrDatabase, str]) -> HrDatabase:
+    return case[0]
+
+
+@pytest.fixture
+async def client(case: tuple[HrDatabase, str], tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with mapping_client(case[0], tmp_path, case[1]) as c:
+        yield c
+
+
+def rows(db: HrDatabase, table: str, columns: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in db.execute(f"SELECT {columns} FROM {table} ORDER BY 1, 2")]
+
+
+def stored(db: HrDatabase) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        "people": rows(db, "people", "id, login"),
+        "teams": rows(db, "teams", "id, name"),
+        "team_members": rows(db, "team_members", "team_id, person_id"),
+        "person_emails": rows(db, "person_emails", "person_id, address"),
+    }
+
+
+async def members(client: httpx.AsyncClient, group: int) -> list[str]:
+    response = await client.get(f"/Groups/{group}")
+    assert response.status_code == 200, response.text
+    return sorted(m["value"] for m in response.json().get("members", []))
+
+
+async def test_deleting_a_group_with_members_removes_its_member_rows_and_keeps_the_users(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    assert await members(client, 1) == ["1", "2"]
+    response = await client.delete("/Groups/1")
+    assert response.status_code == 204, response.text
+    assert (await client.get("/Groups/1")).status_code == 404
+    now = stored(db)
+    assert now["teams"] == [(2, "operators")]
+    assert now["team_members"] == [(2, 1), (2, 3), (2, 4)]  # none of the group's left behind
+    assert [p[1] for p in now["people"]] == ["ada", "bob", "cy", "dee"]
+    for user in ("1", "2"):
+        assert (await client.get(f"/Users/{user}")).status_code == 200
+    assert await members(client, 2) == ["1", "3", "4"]
+
+
+async def test_deleting_a_user_in_two_groups_removes_it_from_both_and_its_child_rows(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    response = await client.delete("/Users/1")
+    assert response.status_code == 204, response.text
+    assert (await client.get("/Users/1")).status_code == 404
+    now = stored(db)
+    assert now["team_members"] == [(1, 2), (2, 3), (2, 4)]
+    assert now["person_emails"] == [(2, "bob@example.com"), (4, "dee@example.com")]  # no orphan
+    assert await members(client, 1) == ["2"]
+    assert await members(client, 2) == ["3", "4"]
+    listed = (await client.get("/Groups", params={"filter": 'members.value eq "1"'})).json()
+    assert listed["totalResults"] == 0
+    bob = (await client.get("/Users/2")).json()
+    assert [e["value"] for e in bob["emails"]] == ["bob@example.com"]
+
+
+async def test_a_delete_another_table_refuses_removes_nothing(
+    client: httpx.AsyncClient, db: HrDatabase
+) -> None:
+    """User 4 is named by a row of ``badges``, which the mapping does not know of: the database
+    refuses its row's delete, the last statement of the transaction, and the memberships and
+    emails removed before it come back with the rollback."""
+    before = stored(db)
+    response = await client.delete("/Users/4")
     assert response.status_code == 409, response.text
     body = response.json()
     assert body["schemas"] == [ERROR] and "scimType" not in body, body
-    return str(body["detail"])
-
-
-async def test_deleting_a_group_its_members_still_point_at_is_409_and_deletes_nothing(
-    client: httpx.AsyncClient, db: HrDatabase
-) -> None:
-    before = stored(db)
-    detail = conflict(await client.delete("/Groups/1"))
-    assert "refuses to delete this Group: rows of another table still point at it" in detail
+    assert "refuses to delete this User: rows of another table still point at it" in body["detail"]
     assert stored(db) == before
-    group = await client.get("/Groups/1")
-    assert group.status_code == 200 and [m["value"] for m in group.json()["members"]] == ["1"]
-
-    # once its members are gone, the same delete goes through
-    emptied = await client.patch("/Groups/1", json=patch_body({"op": "remove", "path": "members"}))
-    assert emptied.status_code in (200, 204), emptied.text
-    assert (await client.delete("/Groups/1")).status_code == 204
-    assert (await client.get("/Groups/1")).status_code == 404
+    assert await members(client, 2) == ["1", "3", "4"]
+    dee = (await client.get("/Users/4")).json()
+    assert [e["value"] for e in dee["emails"]] == ["dee@example.com"]
 
 
-async def test_deleting_a_user_a_membership_points_at_is_409(
-    client: httpx.AsyncClient, db: HrDatabase
+async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
+    started = time.monotonic()
+    with anyio.fail_after(within):
+        while not check():
+            await anyio.sleep(0.02)
+    assert time.monotonic() - started < within
+
+
+async def test_a_second_gateway_sees_the_memberships_a_delete_ended(
+    case: tuple[HrDatabase, str], tmp_path: Path
 ) -> None:
-    before = stored(db)
-    assert "refuses to delete this User" in conflict(await client.delete("/Users/1"))
-    assert stored(db) == before
-    assert (await client.get("/Users/1")).status_code == 200
+    """Two gateways on one database, each with its own cache, told of each other's writes by
+    the coherence channel: the other one drops the deleted user from its cached groups."""
+    db, mapping = case
+    file = tmp_path / "t.map"
+    file.write_text(mapping.replace("DIALECT", db.dialect), encoding="utf-8")
+    plan = load(str(file), write=db.dialect)
+    gateways = [
+        Gateway(
+            plan,
+            environ={"HR_DATABASE_URL": db.url},
+            autosync=False,
+            coherence="auto",
+            coherence_interval=0.1,
+        )
+        for _ in range(2)
+    ]
+    for gateway in gateways:
+        await gateway.start()
+    try:
+        first, second = gateways
+        groups = second.stores["Group"]
+
+        def listed(group: str) -> list[str]:
+            found = groups.lookup("id", group)
+            return sorted(m["value"] for m in (found[0].get("members") or [])) if found else ["gone"]
+
+        assert listed("1") == ["1", "2"] and listed("2") == ["1", "3", "4"]
+        await first.stores["User"].delete("1")
+        await eventually(lambda: listed("1") == ["2"] and listed("2") == ["3", "4"])
+        assert not second.stores["User"].lookup("id", "1")
+        await first.stores["Group"].delete("2")
+        await eventually(lambda: listed("2") == ["gone"])
+        assert rows(db, "team_members", "team_id, person_id") == [(1, 2)]
+        assert second.stores["User"].lookup("id", "3")  # the group's members stay
+    finally:
+        for gateway in gateways:
+            await gateway.stop()
