@@ -1,6 +1,7 @@
 """``mapper lint --db`` reads the foreign keys that point at a hard-deleted object's table
 (MAP310), on SQLite, PostgreSQL and MariaDB (tests/conftest.py's ``hr_database``; scratch tables
-each), and the refusal it predicts is the database's own."""
+each), and the refusal it predicts is the database's own. A table a multi's ``remove`` deletes
+from is clean: the gateway's delete removes those rows first."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ object Group from s {
   multi members {
     import sql"""SELECT group_id, member FROM MEMBERS"""
     add    sql"""INSERT INTO MEMBERS (group_id, member) VALUES (:anchor, :value)"""
-    remove sql"""DELETE FROM MEMBERS WHERE group_id = :anchor AND member = :value"""
+    REMOVE
   }
   write table GROUPS
   DELETE
@@ -43,9 +44,18 @@ def scratch(hr_database, on_delete: str) -> tuple[str, str]:
     return groups, members
 
 
-def map310(hr_database, on_delete: str, delete: str = "delete row") -> list[tuple[int, int, str]]:
+#: a remove that deletes the rows (the gateway's delete removes a group's rows with it first), one
+#: that keeps them (an end date), and none (a multi the mapping only reads)
+DELETES = 'remove sql"""DELETE FROM MEMBERS WHERE group_id = :anchor AND member = :value"""'
+KEEPS = 'remove sql"""UPDATE MEMBERS SET member = \'\' WHERE group_id = :anchor AND member = :value"""'
+
+
+def map310(
+    hr_database, on_delete: str, delete: str = "delete row", remove: str = KEEPS
+) -> list[tuple[int, int, str]]:
     groups, members = scratch(hr_database, on_delete)
-    text = MAPPING.replace("GROUPS", groups).replace("MEMBERS", members).replace("DELETE", delete)
+    text = MAPPING.replace("REMOVE", remove).replace("GROUPS", groups).replace("MEMBERS", members)
+    text = text.replace("DELETE\n", delete + "\n")
     result = lint_text(text, "scratch.map", db=hr_database.url)
     return [(d.span.line, d.span.col, d.message) for d in result.diagnostics if d.code == "MAP310"]
 
@@ -61,6 +71,16 @@ def test_a_membership_key_without_a_delete_action_is_map310(hr_database, on_dele
 @pytest.mark.parametrize("on_delete", ["ON DELETE CASCADE", "ON DELETE SET NULL"])
 def test_a_key_that_cascades_is_clean(hr_database, on_delete: str) -> None:
     assert map310(hr_database, on_delete) == []
+
+
+@pytest.mark.parametrize("on_delete", ["", "ON DELETE RESTRICT"])
+def test_a_table_the_multis_remove_deletes_from_is_clean(hr_database, on_delete: str) -> None:
+    """The gateway's delete removes the group's rows of that table itself, before its row."""
+    assert map310(hr_database, on_delete, remove=DELETES) == []
+
+
+def test_a_multi_without_a_remove_is_map310(hr_database) -> None:
+    assert [(line, col) for line, col, _ in map310(hr_database, "", remove="")] == [(19, 3)]
 
 
 def test_a_soft_delete_is_clean(hr_database) -> None:

@@ -1,10 +1,12 @@
 """MAP310: a ``delete row`` that the database will refuse once the object has members or child
-rows. The gateway deletes the row of the ``write table`` and relies on the database's ``ON DELETE
-CASCADE`` (or ``SET NULL``) for the rows of other tables that point at it (docs/authoring.md,
-"Limits"); ``mapper init`` writes a ``FILL IN`` for a membership table without one. This reads
-the foreign keys of the tables the mapping itself uses (write tables and the tables of every
-import and ``multi`` query) and reports each that points at a hard-deleted object's table with no
-delete action, so the first DELETE of a group with members is not the first to find out.
+rows. The gateway's delete derived from ``write table`` removes, before the row, the rows of the
+object's own multis and of the multis naming it (docs/authoring.md, "Limits"), with each multi's
+``remove``; the rows of any other table that point at it are the database's to cascade. This
+reads the foreign keys of the tables the mapping itself uses (write tables and the tables of
+every import and ``multi`` query) and reports each that points at a hard-deleted object's table
+with no delete action, unless its table is one such a ``remove`` deletes from (a ``DELETE``: a
+remove that updates, or a procedure, may leave the row), so the first DELETE of a group with
+members is not the first to find out.
 
 An object whose delete is a statement of its own (``write { delete ... }``: a procedure, say) is
 left alone: it may remove the rows itself, as the payroll example's procedure does."""
@@ -42,7 +44,10 @@ def check_references(mapping: MappingFile, catalog: Catalog, plan: Plan | None) 
         if target is None:
             continue  # MAP301 says so
         span = obj.delete.span if obj.delete is not None else writes.table.span
+        removed = _removed(mapping, obj)
         for name in referring:
+            if name.lower() in removed:
+                continue  # the gateway removes the rows pointing at the object first
             for key in catalog.foreign_keys(name):
                 if str(key.get("referred_table", "")).lower() != target.name.lower():
                     continue
@@ -61,6 +66,24 @@ def check_references(mapping: MappingFile, catalog: Catalog, plan: Plan | None) 
                 )
 
 
+def _removed(mapping: MappingFile, obj: ObjectType) -> set[str]:
+    """The tables (lower case) whose rows a delete of ``obj`` removes before its row: those the
+    ``remove`` of each of its multis deletes from, and of each multi of its database naming it
+    (:class:`mapper.runtime.decisions.Deletion`)."""
+    dialect = object_dialect(mapping, obj)
+    removes = [m.remove for m in obj.multi]
+    for other in mapping.objects:
+        if other.source.value == obj.source.value:
+            removes += [m.remove for m in other.multi if m.reference and m.reference.value == obj.name.value]
+    found = set()
+    for remove in removes:
+        if isinstance(remove, SqlBlock):
+            tree = _parsed(remove.text, dialect)
+            if isinstance(tree, exp.Delete) and isinstance(tree.this, exp.Table):
+                found.add(".".join(p for p in (tree.this.db, tree.this.name) if p).lower())
+    return found
+
+
 def _tables(obj: ObjectType, dialect: str | None) -> Iterator[str]:
     """The tables ``obj`` names: its write table and those its import and multi queries read or
     its multi statements write."""
@@ -74,12 +97,17 @@ def _tables(obj: ObjectType, dialect: str | None) -> Iterator[str]:
             yield from _named(block.text, dialect)
 
 
-def _named(sql: str, dialect: str | None) -> Iterator[str]:
+def _parsed(sql: str, dialect: str | None) -> exp.Expression | None:
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
     except sqlglot.errors.SqlglotError:
-        return  # the compiler reports SQL it cannot parse
-    if not isinstance(tree, exp.Expression):
+        return None  # the compiler reports SQL it cannot parse
+    return tree if isinstance(tree, exp.Expression) else None
+
+
+def _named(sql: str, dialect: str | None) -> Iterator[str]:
+    tree = _parsed(sql, dialect)
+    if tree is None:
         return
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in tree.find_all(exp.Table):
