@@ -190,17 +190,17 @@ def _stamp(column: Column) -> str:
     return column.name
 
 
-def cascades(owner: ObjectDraft, multi: Multi, fk: ForeignKey, table: str, warnings: list[str]) -> None:
-    """Say so when deleting ``owner``'s row leaves rows of ``multi``'s table behind: the gateway
-    deletes the row, and relies on the database's ``ON DELETE CASCADE`` for the rows pointing at it
-    (a soft delete ends memberships itself, and hides child rows with their owner)."""
+def cascades(owner: ObjectDraft, multi: Multi, fk: ForeignKey, table: str) -> None:
+    """Say so when ``multi``'s table has no ``ON DELETE CASCADE`` to ``owner``'s row: the delete
+    derived from ``write table`` removes those rows itself, in its transaction, with the multi's
+    remove (which the scaffold writes as a plain ``DELETE``) before the row (a soft delete ends
+    memberships itself, and hides child rows with their owner). Nothing is left to fill in, so
+    this is a note, not a warning."""
     if fk.cascades or owner.delete != "row":
         return
     what = "a user" if owner.name == "User" else "a group"
     text = (
-        f"FILL IN: {multi.table}.{fk.column} has no ON DELETE CASCADE to {table}: deleting {what} would "
-        f"fail or leave its rows in {multi.table}; declare it: FOREIGN KEY ({fk.column}) REFERENCES "
-        f"{table} ON DELETE CASCADE"
+        f"{multi.table}.{fk.column} has no ON DELETE CASCADE to {table}: a DELETE of {what} removes "
+        f"its rows of {multi.table} first, in the same transaction, with the remove below"
     )
     multi.note = f"{multi.note}\n{text}".strip()
-    warnings.append(f"{owner.name}: {text[len('FILL IN: ') :]}")

@@ -217,6 +217,6 @@ def _group(
         reference="User",
     )
     draft.multis = [members_multi]
-    cascades(user, members_multi, members, user.table.name, warnings)
-    cascades(draft, members_multi, groups, table.name, warnings)
+    cascades(user, members_multi, members, user.table.name)
+    cascades(draft, members_multi, groups, table.name)
     return draft

@@ -139,7 +139,7 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         child = database.table(multi.table)
         fk = next(f for f in child.foreign_keys if f.column == multi.owner) if child else None
         if fk is not None:
-            cascades(draft, multi, fk, table.name, warnings)
+            cascades(draft, multi, fk, table.name)
     for multi in multis:
         draft.notes.append(
             f"{multi.attribute}: the child table {multi.table}, through its foreign key {multi.owner}"

@@ -1,9 +1,9 @@
 -- Moodle's user and cohort tables (lib/db/install.xml, a subset of mdl_user's columns): a
 -- soft-delete flag and an inverted active flag as TINYINT(2), times as BIGINT epoch seconds, the
 -- username unique only per mnethostid, NOT NULL columns with defaults. Moodle declares no foreign
--- keys: mdl_cohort_members.userid is found by its name (mdl_user's key, without the shared mdl_
--- prefix and the _); cohortid is declared here, ON DELETE CASCADE, since without it a group's
--- delete leaves its member rows (the scaffold says so: FILL IN), which the simulator refuses.
+-- keys: mdl_cohort_members.userid and cohortid are found by their names (the key of mdl_user and
+-- mdl_cohort, without the shared mdl_ prefix and the _); a group's or a user's delete removes its
+-- member rows itself (the simulator checks that none is left behind).
 -- Moodle's mdl_cohort.contextid and its times have no default (the scaffold asks for them: FILL
 -- IN); here they have one, so that the simulator can create groups.
 CREATE TABLE mdl_user (
@@ -37,8 +37,7 @@ CREATE TABLE mdl_cohort_members (
   id BIGINT AUTO_INCREMENT PRIMARY KEY,
   cohortid BIGINT NOT NULL DEFAULT 0,
   userid BIGINT NOT NULL DEFAULT 0,
-  timeadded BIGINT NOT NULL DEFAULT 0,
-  FOREIGN KEY (cohortid) REFERENCES mdl_cohort (id) ON DELETE CASCADE
+  timeadded BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX mdl_cohomemb_cohuse_uix ON mdl_cohort_members (cohortid, userid);
 INSERT INTO mdl_user (auth, confirmed, mnethostid, username, firstname, lastname, email, timecreated, timemodified)
