@@ -79,6 +79,21 @@ def test_a_table_the_multis_remove_deletes_from_is_clean(hr_database, on_delete:
     assert map310(hr_database, on_delete, remove=DELETES) == []
 
 
+def test_a_table_the_mapping_does_not_use_is_read_too(hr_database) -> None:
+    """Nothing removes the rows of a table the mapping does not name before the delete, so its key
+    refuses the delete as before (409): found among the schema's other tables."""
+    groups, members = scratch(hr_database, "ON DELETE CASCADE")
+    badges = f"lint_badges_{secrets.token_hex(4)}"
+    hr_database.execute(
+        f"CREATE TABLE {badges} (group_id INTEGER, FOREIGN KEY (group_id) REFERENCES {groups} (id))"
+    )
+    text = MAPPING.replace("REMOVE", DELETES).replace("GROUPS", groups).replace("MEMBERS", members)
+    result = lint_text(text.replace("DELETE\n", "delete row\n"), "scratch.map", db=hr_database.url)
+    found = [(d.span.line, d.message) for d in result.diagnostics if d.code == "MAP310"]
+    assert [line for line, _ in found] == [19], found
+    assert f"{badges}.group_id references {groups} with ON DELETE NO ACTION" in found[0][1]
+
+
 def test_a_multi_without_a_remove_is_map310(hr_database) -> None:
     assert [(line, col) for line, col, _ in map310(hr_database, "", remove="")] == [(19, 3)]
 

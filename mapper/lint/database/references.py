@@ -3,10 +3,10 @@ rows. The gateway's delete derived from ``write table`` removes, before the row,
 object's own multis and of the multis naming it (docs/authoring.md, "Limits"), with each multi's
 ``remove``; the rows of any other table that point at it are the database's to cascade. This
 reads the foreign keys of the tables the mapping itself uses (write tables and the tables of
-every import and ``multi`` query) and reports each that points at a hard-deleted object's table
-with no delete action, unless its table is one such a ``remove`` deletes from (a ``DELETE``: a
-remove that updates, or a procedure, may leave the row), so the first DELETE of a group with
-members is not the first to find out.
+every import and ``multi`` query), and of every other table of the object's schema, and reports
+each that points at a hard-deleted object's table with no delete action, unless its table is one
+such a ``remove`` deletes from (a ``DELETE``: a remove that updates, or a procedure, may leave the
+row), so the first DELETE of a group with members is not the first to find out.
 
 An object whose delete is a statement of its own (``write { delete ... }``: a procedure, say) is
 left alone: it may remove the rows itself, as the payroll example's procedure does."""
@@ -45,7 +45,7 @@ def check_references(mapping: MappingFile, catalog: Catalog, plan: Plan | None) 
             continue  # MAP301 says so
         span = obj.delete.span if obj.delete is not None else writes.table.span
         removed = _removed(mapping, obj)
-        for name in referring:
+        for name in [*referring, *_others(catalog, writes.table.value, referring)]:
             if name.lower() in removed:
                 continue  # the gateway removes the rows pointing at the object first
             for key in catalog.foreign_keys(name):
@@ -64,6 +64,14 @@ def check_references(mapping: MappingFile, catalog: Catalog, plan: Plan | None) 
                     hint=f"declare FOREIGN KEY ({columns}) REFERENCES {target.name} ON DELETE CASCADE "
                     "(or SET NULL), or make the delete soft: 'delete set COLUMN = VALUE'",
                 )
+
+
+def _others(catalog: Catalog, target: str, known: list[str]) -> list[str]:
+    """The tables of ``target``'s schema the mapping does not use that have foreign keys, which
+    may point at it too."""
+    schema = target.rpartition(".")[0]
+    used = {name.lower() for name in known}
+    return [name for name in catalog.tables_with_keys(schema or None) if name.lower() not in used]
 
 
 def _removed(mapping: MappingFile, obj: ObjectType) -> set[str]:
