@@ -14,7 +14,6 @@ are decided here too (:func:`child_writes`)."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from mapper.runtime.codec import Change, Codec
 from mapper.runtime.errors import MutabilityError, UniquenessError
 from mapper.runtime.inserts import update_reshaped, update_sets
 from mapper.runtime.record import Record, Row
+from mapper.runtime.shapes import ShapeCache
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -157,7 +157,7 @@ class Updates:
         self.statement = obj.update
         self.dialect = dialect
         self.limit = limit
-        self._shapes: OrderedDict[tuple[str, ...], Statement] = OrderedDict()
+        self._shapes: ShapeCache[tuple[str, ...], Statement] = ShapeCache(self._shape, limit)
         self._lock = threading.Lock()
         self._parsed: exp.Update | None = None
         #: the value names the update's SET list binds; None: not parsed yet, or not reshapable
@@ -183,24 +183,13 @@ class Updates:
                 unchanged.append(name)
         if not unchanged or len(unchanged) == len(sets):
             return statement
-        # keyed by the names in the SET list's order (one tuple per set of them: cheaper to make
-        # and hash than a frozenset); found without the lock, as each of the OrderedDict's
-        # methods runs holding the GIL: a shape evicted between the two calls is simply returned
-        key = tuple(unchanged)
-        found = self._shapes.get(key)
-        if found is not None:
-            try:
-                self._shapes.move_to_end(key)
-            except KeyError:
-                pass
-            return found
-        assert self._parsed is not None
-        found = update_reshaped(statement, self._parsed, frozenset(unchanged), self.dialect)
-        with self._lock:
-            self._shapes[key] = found
-            while len(self._shapes) > self.limit:
-                self._shapes.popitem(last=False)
-        return found
+        # keyed by the names in the SET list's order (mapper.runtime.shapes)
+        return self._shapes.find(tuple(unchanged))
+
+    def _shape(self, unchanged: tuple[str, ...]) -> Statement:
+        statement, parsed = self.statement, self._parsed
+        assert statement is not None and parsed is not None
+        return update_reshaped(statement, parsed, frozenset(unchanged), self.dialect)
 
     def _parse(self, statement: Statement) -> bool:
         """Parse the update once; whether it can be reshaped."""

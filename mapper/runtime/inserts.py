@@ -26,14 +26,12 @@ Each shape is the plan's statement parsed by sqlglot in the target dialect with 
 stay ``:name`` parameters; whatever surrounds the insert (``RETURNING``, SQL Server's ``OUTPUT ...
 INTO`` batch) is kept as it is. A statement sqlglot does not give back unchanged is never reshaped
 (the plan's statement runs, binding NULL). Shapes are cached per set of absent (or unchanged)
-parameters.
+parameters, each owner in a :class:`~mapper.runtime.shapes.ShapeCache` of its own.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +39,7 @@ import sqlglot
 from sqlglot import exp
 
 from mapper.plan import PlanObject, Statement, dialect_of
+from mapper.runtime.shapes import ShapeCache
 
 #: shapes kept per object type; the least recently used goes first past this
 SHAPES = 64
@@ -55,8 +54,7 @@ class Inserts:
         self.optional = tuple(dict.fromkeys(param for _column, param in obj.insert_columns))
         self.read = dialect_of(dialect) or dialect
         self.limit = limit
-        self._shapes: OrderedDict[tuple[str, ...], Statement] = OrderedDict()
-        self._lock = threading.Lock()
+        self._shapes: ShapeCache[tuple[str, ...], Statement] = ShapeCache(self._shape, limit)
         self._parsed: list[exp.Expr] | None = None
         self._reshapable: bool | None = None  # None: not tried yet
 
@@ -64,24 +62,11 @@ class Inserts:
         """The insert for ``values`` (by parameter): without the columns whose value is None."""
         statement = self.statement
         assert statement is not None
-        # the absent names in the plan's order: one tuple per set of them, cheaper to make and
-        # hash than a frozenset, and found without the lock (each of the OrderedDict's methods
-        # runs holding the GIL: a shape evicted between the two calls is simply returned)
+        # the absent names in the plan's order: the shape's key (mapper.runtime.shapes)
         absent = tuple([p for p in self.optional if values.get(p) is None])
         if not absent or self._reshapable is False:
             return statement
-        found = self._shapes.get(absent)
-        if found is not None:
-            try:
-                self._shapes.move_to_end(absent)
-            except KeyError:
-                pass
-            return found
-        with self._lock:  # shaping is rare (once per set of absent columns): done under the lock
-            found = self._shapes[absent] = self._shape(statement, frozenset(absent))
-            while len(self._shapes) > self.limit:
-                self._shapes.popitem(last=False)
-        return found
+        return self._shapes.find(absent)
 
     def _trees(self, statement: Statement) -> list[exp.Expr] | None:
         """The statement's trees with every placeholder as its ``:name`` text, or None when
@@ -93,7 +78,10 @@ class Inserts:
             self._parsed = trees if self._reshapable else None
         return self._parsed
 
-    def _shape(self, statement: Statement, absent: frozenset[str]) -> Statement:
+    def _shape(self, names: tuple[str, ...]) -> Statement:
+        statement = self.statement
+        assert statement is not None
+        absent = frozenset(names)
         trees = self._trees(statement)
         if trees is None:
             return statement
@@ -146,35 +134,31 @@ class Revivals:
 
     def __init__(self, obj: PlanObject, dialect: str, limit: int = SHAPES) -> None:
         self.statement = obj.update
-        self.optional = frozenset(param for _column, param in obj.insert_columns)
+        #: the update's optional parameters, once each in the plan's order
+        self.optional = tuple(dict.fromkeys(param for _column, param in obj.insert_columns))
         self.dialect = dialect
         self.limit = limit
-        self._shapes: OrderedDict[frozenset[str], Statement] = OrderedDict()
-        self._lock = threading.Lock()
+        self._shapes: ShapeCache[tuple[str, ...], Statement] = ShapeCache(self._shape, limit)
         self._parsed: tuple[exp.Update, tuple[str, ...]] | None = None
         self._reshapable = dialect != "sqlite" and obj.update is not None and bool(self.optional)
 
     def for_values(self, values: Mapping[str, Any]) -> Statement | None:
         """The revive's update for ``values`` (by parameter)."""
         statement = self.statement
-        absent = frozenset(p for p in self.optional if values.get(p) is None)
+        absent = tuple([p for p in self.optional if values.get(p) is None])
         if statement is None or not absent or not self._reshapable:
             return statement
-        with self._lock:  # rare (a revive): shaped under the lock
-            found = self._shapes.get(absent)
-            if found is None:
-                found = self._shapes[absent] = self._shape(statement, absent)
-                while len(self._shapes) > self.limit:
-                    self._shapes.popitem(last=False)
-        return found
+        return self._shapes.find(absent)
 
-    def _shape(self, statement: Statement, absent: frozenset[str]) -> Statement:
+    def _shape(self, names: tuple[str, ...]) -> Statement:
+        statement = self.statement
+        assert statement is not None
         if self._parsed is None:
             self._parsed = update_sets(statement, self.dialect)
             if self._parsed is None:
                 self._reshapable = False
                 return statement
-        return update_reshaped(statement, self._parsed[0], absent, self.dialect, default=True)
+        return update_reshaped(statement, self._parsed[0], frozenset(names), self.dialect, default=True)
 
 
 #: a stored procedure's call, as the compiler renders it (CALL, EXEC, a PL/SQL block)
