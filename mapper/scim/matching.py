@@ -205,16 +205,27 @@ def _kind(value: Scalar, type_: str) -> str:
     return "a string that is no date and time" if type_ == "dateTime" else "a string"
 
 
-def _validate(node: Filter, resolver: AttributeResolver, scope: Attribute | None) -> None:
+def _validate(
+    node: Filter, resolver: AttributeResolver, scope: Attribute | None, unknown: list[str] | None = None
+) -> None:
+    """Check ``node``'s comparisons against their attributes' types; with ``unknown`` (a PATCH
+    value filter's, :func:`validate_value`), also note there, left to right, each sub-attribute
+    of ``scope`` it names that ``scope`` lacks, from the same resolution as the type check."""
     if isinstance(node, And | Or):
-        _validate(node.left, resolver, scope)
-        _validate(node.right, resolver, scope)
+        _validate(node.left, resolver, scope, unknown)
+        _validate(node.right, resolver, scope, unknown)
     elif isinstance(node, Not):
-        _validate(node.inner, resolver, scope)
+        _validate(node.inner, resolver, scope, unknown)
     elif isinstance(node, ValuePath):
         _validate(node.filter, resolver, resolver.resolve(node.path.urn, node.path.attribute))
     elif isinstance(node, Compare):
-        _check_types(node, _describe(node.path, scope, resolver), resolver)
+        info = _describe(node.path, scope, resolver)
+        _check_types(node, info, resolver)
+        if unknown is not None and not info.known:
+            unknown.append(node.path.attribute)
+    elif isinstance(node, Present) and unknown is not None:
+        if not _describe(node.path, scope, resolver).known:
+            unknown.append(node.path.attribute)
 
 
 def _compare(actual: Any, op: str, expected: Scalar, info: Attribute, fold: Fold | None) -> bool:
@@ -297,24 +308,13 @@ def validate_value(node: Filter, resolver: AttributeResolver, attribute: Attribu
     a PATCH's value filter decides what add and replace write: ``emails[foo eq 1].value``
     matched no item and made one (RFC 7644 §3.12: invalidFilter, "the specified attribute and
     filter comparison combination is not supported", PATCH path filters included)."""
-    _validate(node, resolver, attribute)
-    for path in _paths(node):
-        if not resolver.resolve(attribute.urn, attribute.name, path.attribute).known:
-            raise invalid_filter(
-                f"'{attribute.name}' has no sub-attribute '{path.attribute}'"
-                f" (it has {', '.join(attribute.sub_attributes) or 'none'})"
-            )
-
-
-def _paths(node: Filter) -> list[AttrPath]:
-    """The paths a value filter compares or tests, left to right."""
-    if isinstance(node, And | Or):
-        return _paths(node.left) + _paths(node.right)
-    if isinstance(node, Not):
-        return _paths(node.inner)
-    if isinstance(node, Compare | Present):
-        return [node.path]
-    return []
+    unknown: list[str] = []
+    _validate(node, resolver, attribute, unknown)
+    if unknown:
+        raise invalid_filter(
+            f"'{attribute.name}' has no sub-attribute '{unknown[0]}'"
+            f" (it has {', '.join(attribute.sub_attributes) or 'none'})"
+        )
 
 
 def matches_value(

@@ -11,6 +11,8 @@ from mapper.plan import CORE_USER, ENTERPRISE_USER
 from mapper.scim import names
 from mapper.scim.attributes import Resolver
 from mapper.scim.errors import ScimError
+from mapper.scim.filter import parse_filter
+from mapper.scim.matching import validate_value
 from mapper.scim.patch import apply_patch
 
 USERS = Resolver.for_type("User")
@@ -739,3 +741,34 @@ def test_a_value_filter_of_the_wrong_type_is_invalid_filter_with_no_item_to_meet
         apply_patch(resource, [{"op": op, "path": path, "value": value}], USERS)
     assert (caught.value.status, caught.value.scim_type) == (400, "invalidFilter")
     assert detail in caught.value.detail
+
+
+class _Counting:
+    """A resolver that counts how often each sub-attribute path is resolved."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.inner = resolver
+        self.subs: list[str] = []
+
+    def resolve(self, urn: str | None, attribute: str, sub: str | None = None) -> Any:
+        if sub is not None:
+            self.subs.append(sub)
+        return self.inner.resolve(urn, attribute, sub)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_value_filter_is_validated_resolving_each_of_its_paths_once() -> None:
+    """The value filter's type check and its unknown sub-attribute check take one resolution of
+    each path: the check of the sub-attributes ran a second walk resolving every path again."""
+    emails = USERS.resolve(None, "emails")
+    counting = _Counting(USERS)
+    validate_value(parse_filter('type eq "work" and value pr'), counting, emails)  # type: ignore[arg-type]
+    assert sorted(counting.subs) == ["type", "value"]
+    counting.subs.clear()
+    with pytest.raises(ScimError) as caught:
+        validate_value(parse_filter('foo eq 1 and type eq "work"'), counting, emails)  # type: ignore[arg-type]
+    assert (caught.value.status, caught.value.scim_type) == (400, "invalidFilter")
+    assert "'emails' has no sub-attribute 'foo'" in caught.value.detail
+    assert sorted(counting.subs) == ["foo", "type"]
