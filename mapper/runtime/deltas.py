@@ -133,7 +133,8 @@ def changes_since(
         form = RowForm.of(codec)
         cached = old.records
         for batch in _batches(tx.execute(delta.query, {"since": since}), _owners_per_read(obj)):
-            moved: list[tuple[Key, Any]] = []  # (key, row) of the rows the cache holds otherwise
+            # (key, row, cached record) of the rows the cache holds otherwise, or not at all
+            moved: list[tuple[Key, Any, Record | None]] = []
             for fetched in batch:
                 value = fetched[index]
                 if value is not None and (new_mark is None or value > new_mark):
@@ -142,13 +143,12 @@ def changes_since(
                 row = tuple(form.row(fetched))
                 previous = cached.get(native)
                 if previous is None or previous.row != row:
-                    moved.append((native, row))
+                    moved.append((native, row, previous))
             if not moved:  # all as cached (the gateway's own writes, read back): no child read
                 continue
-            items = children_of(tx, obj, [native for native, _row in moved])
-            for native, row in moved:
+            items = children_of(tx, obj, [native for native, _row, _previous in moved])
+            for native, row, previous in moved:
                 record = Record(row, form.children([found.get(native, ()) for found in items]))
-                previous = cached.get(native)
                 if previous is None or not previous.same(record):
                     records.append(record)
         gone: list[Key] = []
