@@ -192,6 +192,74 @@ def _overflowing(
     return found if every or len(found) == 1 else []
 
 
+def unexplained_key(
+    error: exc.IntegrityError, obj: PlanObject, slots: Iterable[Slot], dialect: str
+) -> str | None:
+    """The unique key a refusal (``error``, a unique violation :func:`blame` found no attribute
+    of) is of, as the database names it (``(code)``, or MySQL/MariaDB's ``'ux_code'``), when no
+    value the write bound explains it: none of the key's columns is one that a statement of
+    ``obj`` sets from a parameter, or a mapped attribute's column, and the duplicated value the
+    database quotes holds none of the values the failed statement bound (SQLite quotes none: its
+    columns decide). The mapping's own SQL then broke the key (a ``create set`` constant, a
+    procedure's or a write block's own value), whatever the client sends. None when a bound
+    value may explain it, or when the evidence does not tell (a key naming no column, as
+    SQLite's on an expression; a value the database quotes in a form not comparable here)."""
+    said = refusal(error)
+    named = said.columns or ((said.key,) if said.key is not None else ())
+    if not named:
+        return None
+    fed = {s.attr.target_column.lower() for s in slots if s.writable and s.attr.target_column}
+    soft = obj.tombstone
+    for statement in (obj.insert, obj.update, obj.disable.statement, soft.revive if soft else None):
+        if statement is not None:
+            fed.update(fed_columns(statement, dialect))
+    if any(column in fed for column in named):
+        return None
+    if said.entry is not None:
+        bound = error.params
+        if not isinstance(bound, Mapping):
+            return None
+        entry = said.entry.casefold()
+        for value in bound.values():
+            if value is None:
+                continue
+            if isinstance(value, bytes | bytearray | memoryview):
+                return None  # quoted in a form of the database's own
+            text = str(int(value) if isinstance(value, bool) else value).casefold()
+            if text == entry or (text and text in entry):
+                return None
+    elif not said.columns:
+        return None
+    return f"({', '.join(said.columns)})" if said.columns else f"'{said.key}'"
+
+
+@lru_cache(maxsize=256)
+def fed_columns(statement: Statement, dialect: str) -> frozenset[str]:
+    """The columns ``statement`` sets to a value computed from a parameter (a bare ``:p``, or
+    ``LOWER(:p)``), lowercased; empty when sqlglot cannot read it (a procedure's call)."""
+    try:
+        trees = sqlglot.parse(statement.sql, read=dialect_of(dialect) or dialect)
+    except (sqlglot.errors.SqlglotError, ValueError):
+        return frozenset()
+    fed: set[str] = set()
+    for tree in (t for t in trees if t is not None):
+        for insert in tree.find_all(exp.Insert):
+            schema, source = insert.this, insert.expression
+            if not isinstance(schema, exp.Schema):
+                continue
+            rows = source.expressions if isinstance(source, exp.Values) else [source]
+            for row in rows:
+                if isinstance(row, exp.Tuple | exp.Select):
+                    for column, value in zip(schema.expressions, row.expressions, strict=False):
+                        if value.find(exp.Placeholder) is not None:
+                            fed.add(column.name.lower())
+        for update in tree.find_all(exp.Update):
+            for set_ in update.expressions:
+                if isinstance(set_, exp.EQ) and set_.expression.find(exp.Placeholder) is not None:
+                    fed.add(set_.this.name.lower())
+    return frozenset(fed)
+
+
 @lru_cache(maxsize=256)
 def assignments(statement: Statement, dialect: str) -> dict[str, str]:
     """``{column: parameter}`` for each column ``statement`` sets to a bare parameter (``INSERT

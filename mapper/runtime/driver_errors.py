@@ -401,16 +401,23 @@ class Refusal:
     PostgreSQL's position (from 1) of the bound parameter whose text did not convert to the
     column's type (its CONTEXT ``unnamed portal parameter $N``); ``too_long``: the length of the
     ``character varying(N)`` a value overflowed; ``out_of_range``: the integer type (``smallint``,
-    ``integer``, ``bigint``) a bound number overflowed. PostgreSQL names no column for the last two."""
+    ``integer``, ``bigint``) a bound number overflowed. PostgreSQL names no column for the last two.
+    ``entry``: a unique key's duplicated value as the database quotes it (PostgreSQL's DETAIL
+    ``Key (...)=(...)``, MySQL/MariaDB's ``Duplicate entry '...'``; SQLite quotes none), only to
+    tell whether a value the write bound can be in it (:func:`mapper.runtime.blame.unexplained_key`):
+    never shown, logged or used to pick an attribute."""
 
     columns: tuple[str, ...] = ()
     key: str | None = None
     parameter: int | None = None
     too_long: int | None = None
     out_of_range: str | None = None
+    entry: str | None = None
 
 
 _PG_KEY = re.compile(r"^Key \((.+?)\)=\(")  # DETAIL of a unique or foreign key violation
+_PG_ENTRY = re.compile(r"^Key \(.+?\)=\((.*)\) already exists\.?$", re.DOTALL)  # a unique one's
+_MYSQL_ENTRY = re.compile(r"^Duplicate entry '(.*)' for key '", re.DOTALL)
 _PG_PARAMETER = re.compile(r"portal parameter \$(\d+)\b")
 _PG_TOO_LONG = re.compile(r"^value too long for type character(?: varying)?\((\d+)\)$")
 _PG_OUT_OF_RANGE = re.compile(r"^(smallint|integer|bigint) out of range$")
@@ -438,11 +445,13 @@ def refusal(error: exc.DBAPIError) -> Refusal:
         parameter = _PG_PARAMETER.search(diag.context or "")
         too_long = _PG_TOO_LONG.match(diag.message_primary or "")
         out_of_range = _PG_OUT_OF_RANGE.match(diag.message_primary or "")
+        entry = _PG_ENTRY.match(diag.message_detail or "")
         return Refusal(
             columns=_identifiers(columns, '"'),
             parameter=int(parameter.group(1)) if parameter else None,
             too_long=int(too_long.group(1)) if too_long else None,
             out_of_range=out_of_range.group(1) if out_of_range else None,
+            entry=entry.group(1) if entry else None,
         )
     args: tuple[Any, ...] = getattr(orig, "args", ())
     if len(args) > 1 and isinstance(args[0], int):  # pymysql: (errno, message)
@@ -452,7 +461,12 @@ def refusal(error: exc.DBAPIError) -> Refusal:
         if foreign:
             columns += foreign.group(1).split(", ")
         key = _MYSQL_KEY.search(message) if args[0] in (1062, 1586) else None
-        return Refusal(columns=_identifiers(columns, "`"), key=key.group(1).lower() if key else None)
+        entry = _MYSQL_ENTRY.match(message) if key else None
+        return Refusal(
+            columns=_identifiers(columns, "`"),
+            key=key.group(1).lower() if key else None,
+            entry=entry.group(1) if entry else None,
+        )
     named = _SQLITE_COLUMNS.search(str(orig))
     if named:  # SQLite: "UNIQUE constraint failed: t.a, t.b"
         return Refusal(columns=_identifiers([n.rsplit(".", 1)[1] for n in named.group(1).split(", ")], '"'))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import exc
 
 from mapper.plan import Statement
-from mapper.runtime.blame import Blamed, blame
+from mapper.runtime.blame import Blamed, blame, unexplained_key
 from mapper.runtime.codec import Change
 from mapper.runtime.database import integrity_kind, refused_by_rule
 from mapper.runtime.driver_errors import refuses_characters
@@ -20,6 +20,7 @@ from mapper.runtime.errors import (
     InvalidValueError,
     MissingReferenceError,
     MutabilityError,
+    SqlRefusedError,
     StillReferencedError,
     UniquenessError,
 )
@@ -32,6 +33,13 @@ from mapper.runtime.store_reads import StoreReads
 from mapper.runtime.values import coerce
 
 log = logging.getLogger(__name__)
+
+#: the reason a unique key's refusal that no value the client sent explains is given
+#: (:func:`~mapper.runtime.blame.unexplained_key`): 503, as the database refusing the mapping's SQL
+KEY_BROKEN = (
+    "the mapping's own SQL writes a value a unique key of the database already holds"
+    " (a create set constant, a procedure's or a write block's own value?)"
+)
 
 
 class StoreChecks(StoreReads):
@@ -251,6 +259,16 @@ class StoreChecks(StoreReads):
             return StillReferencedError(self.obj.name)
         blamed = self._blamed(error)
         path = blamed.path
+        if kind == "unique" and not path and blamed.multi is None:
+            key = unexplained_key(error, self.obj, self.codec.slots, self.database.dialect)
+            if key is not None:  # no value the client sent is in the key: the mapping broke it
+                log.warning(
+                    "database %s refuses the mapping's SQL: %s (unique key %s)",
+                    self.database.name,
+                    KEY_BROKEN,
+                    key,
+                )
+                return SqlRefusedError(self.database.name, KEY_BROKEN, f"unique key {key}")
         if kind == "unique":  # 409 (RFC 7644 §3.12: "already in use"), a child table's too
             if blamed.own_item:
                 return UniquenessError(path, "is already in use by another item of this resource")
