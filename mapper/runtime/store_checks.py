@@ -30,7 +30,7 @@ from mapper.runtime.record import Record, Row
 from mapper.runtime.rendering import to_scim
 from mapper.runtime.store_base import Dangling
 from mapper.runtime.store_reads import StoreReads
-from mapper.runtime.values import coerce
+from mapper.runtime.values import canonical, coerce
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,12 @@ class StoreChecks(StoreReads):
                     return False
             elif type(new) is type(old) and new == old:  # bound as stored (a value kept as it was)
                 continue
+            elif slot.attr.transform is not None and slot.attr.transform.kind == "map":
+                # both are stored codes (a value map's write gave ``new``): read as the
+                # attribute's type, Redmine's status 3 (locked) would be true like 1 (active),
+                # and re-enabling a locked user would change nothing
+                if canonical(new) != canonical(old):
+                    return False
             else:
                 try:
                     same = coerce(slot.attr, to_scim(slot.attr.type, old), self.database.dialect) == new

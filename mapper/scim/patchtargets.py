@@ -141,7 +141,10 @@ class Patcher:
         if op == "remove":
             if sub is not None:
                 _set_sub(op, matched, sub, MISSING)
-                items = [i for i in items if i != {}]
+                # an item without its value is no item (RFC 7643 §2.4): Entra clears a work
+                # e-mail kept in a child table with remove emails[type eq "work"].value
+                gone = sub.sub == "value"
+                items = [i for i in items if i != {} and not (gone and any(i is m for m in matched))]
             else:
                 check_mutable(info, items or None, MISSING)
                 items = [i for i in items if not any(i is m for m in matched)]
