@@ -22,7 +22,7 @@ from mapper.errors import MapperError
 from mapper.lint.database.catalog import sqlite_on_delete
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
-from mapper.scaffold.names import STATUS, key
+from mapper.scaffold.names import KIND, STATUS, key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -275,15 +275,17 @@ MAX_CODES = 20
 
 
 def _seen(column: Column, table: str, schema: str | None, connection: Connection) -> Column:
-    """A status column whose codes nothing declares, with the codes its rows hold (at most
-    ``MAX_CODES`` distinct values; more is no list of codes)."""
+    """A status column (or one telling kinds of rows apart, Redmine's ``type``) whose codes
+    nothing declares, with the codes its rows hold (at most ``MAX_CODES`` distinct values; more
+    is no list of codes)."""
     from sqlalchemy import column as sql_column
     from sqlalchemy import select
     from sqlalchemy import table as sql_table
 
     name_key = key(column.name)
     by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
-    if column.kind != "text" or column.values or not (name_key in STATUS.exact or by_stem):
+    named = name_key in STATUS.exact or by_stem or name_key in KIND.exact
+    if column.kind != "text" or column.values or not named:
         return column
     name: Any = sql_column(column.name)
     query = select(name).select_from(sql_table(table, schema=schema)).where(name.is_not(None))

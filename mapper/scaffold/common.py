@@ -62,6 +62,14 @@ def common(
                 "time (meta.created would be absent): a row the gateway creates gets the time of its "
                 "creation, in UTC"
             )
+        elif column.kind == "timestamp" and not column.has_default:
+            # Redmine's created_on: Rails fills it, no default does, and a row the gateway made
+            # had none
+            draft.create.append(f"{column.name} = CURRENT_TIMESTAMP")
+            draft.create_notes.append(
+                f"guessed: {column.name} has no default (meta.created would be absent): a row the "
+                "gateway creates gets the time of its creation"
+            )
         break
     updated = [c for c in find(table, names.UPDATED, taken, times) if _time(c, dialect)]
     # a time of day before a day: ``modified_on DATE`` beside ``updated_at TIMESTAMP``

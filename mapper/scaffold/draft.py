@@ -55,6 +55,8 @@ class ObjectDraft:
     recreate: bool = False
     revive: str = ""  # the assignment after ``recreate revive set``, if the compiler needs one
     notes: list[str] = field(default_factory=list)  # the header comment
+    #: the rows of this kind in a table holding several (column, value): ``type = 'User'``
+    kind: tuple[str, str] | None = None
 
 
 @dataclass

@@ -62,7 +62,11 @@ LOGIN = Names(
 EMAIL = Names(
     ("email", "mail", "emailaddress", "mailaddress", "workemail", "primaryemail", "emailwork", "email1"),
     ("email", "mail"),
-    ("verified", "confirmed", "sent", "optin", "domain"),
+    # a setting about mail is no address: Redmine's mail_notification ('all', 'only_my_events')
+    (
+        *("verified", "confirmed", "sent", "optin", "domain", "notif", "format", "pref", "setting"),
+        *("digest", "frequency", "enabled", "disabled", "bounce"),
+    ),
 )
 
 _NOT_TEXT = ("date", "time", "count", "flag")
@@ -236,6 +240,9 @@ STATUS = Names(
     ("status",),
     ("date", "time", "changed", "reason", "updated", "since", "by"),
 )
+#: a column telling kinds of rows apart in one table (Rails' single-table inheritance: Redmine's
+#: ``users.type`` holds 'User', 'Group', 'AnonymousUser'...); its values are read from the rows
+KIND = Names(("type", "kind", "objecttype", "recordtype", "entitytype", "discriminator", "dtype"))
 #: soft delete: a timestamp stamped on delete, or a flag set on delete
 DELETED_AT = Names(
     ("deletedat", "deletedon", "removedat", "deleteddate", "datedeleted", "archivedat"),

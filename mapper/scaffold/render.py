@@ -104,6 +104,8 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
         "",
     ]
     lines += _select(obj.selected, q.table(obj.table.name), q)
+    if obj.kind is not None:
+        lines.insert(-1, f"    WHERE {q(obj.kind[0])} = '{obj.kind[1]}'")
     if obj.delta:
         lines.append(f"  delta watermark {obj.delta}")
     lines += ["", "  attributes {"]

@@ -131,9 +131,25 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
                 "Entra's disable (active=false) changes nothing in the database; "
                 "map one: active <-> COLUMN boolean"
             )
+    kind = _kind(table, taken)
+    if kind is not None:
+        taken.add(kind[0].name.lower())
     draft = common(
         table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion, database.dialect
     )
+    if kind is not None:
+        column, value = kind
+        draft.kind = (column.name, value)
+        draft.create.insert(0, f'{column.name} = "{value}"')
+        rest = ", ".join(v for v in column.values if v != value)
+        seen = ", ".join(column.values)
+        draft.notes.append(
+            f"guessed: {column.name} tells kinds of rows apart (seen in its rows: {seen}): "
+            f"the users are its {value!r} rows, and a create writes {value!r}; the others ({rest}) are "
+            "neither served nor written. Groups kept in the same table are a Group object of their own "
+            "(docs/authoring.md, Users and groups in one table)"
+        )
+        warnings.append(f"User: only the rows of {table.name} whose {column.name} is {value!r} are users")
     draft.multis = multis
     for multi in multis:
         child = database.table(multi.table)
@@ -145,6 +161,22 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
             f"{multi.attribute}: the child table {multi.table}, through its foreign key {multi.owner}"
         )
     return draft
+
+
+def _kind(table: Table, taken: set[str]) -> tuple[Column, str] | None:
+    """A column telling kinds of rows apart (Rails' ``type``: Redmine keeps 'User', 'Group' and
+    built-in 'AnonymousUser' rows in ``users``), with the value of the users' rows: one whose
+    name is the table's (``User`` in ``users``), among several values read from the rows."""
+    stem = key(table.name)
+    for column in table.columns:
+        if column.kind != "text" or not column.seen or len(column.values) < 2:
+            continue
+        if key(column.name) not in names.KIND.exact or column.name.lower() in taken:
+            continue
+        for value in column.values:
+            if key(value) in ("user", stem, stem.removesuffix("s")) and NAME.fullmatch(value):
+                return column, value
+    return None
 
 
 def child_kind(table: Table) -> str | None:

@@ -219,6 +219,20 @@ def test_name_columns_are_guessed_by_their_short_names_too(tmp_path: Path, given
     assert not errors(text, url)
 
 
+def test_a_setting_about_mail_is_no_email_address(tmp_path: Path) -> None:
+    """Redmine's ``users.mail_notification`` (``'all'``, ``'only_my_events'``) was drafted as the
+    work e-mail: Entra's address would have been written over the user's notification setting."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, firstname TEXT, "
+        "mail_notification VARCHAR(255) NOT NULL DEFAULT '');",
+    )
+    text = scaffold(url).text
+    assert "emails" not in text.replace("# PATH <-> mail_notification", ""), text
+    assert "# PATH <-> mail_notification  (VARCHAR(255)): no SCIM attribute guessed" in text
+    assert not errors(text, url)
+
+
 def test_a_status_without_declared_codes_is_left_to_fill_in(tmp_path: Path) -> None:
     url = sqlite_db(
         tmp_path, "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, status TEXT);"
@@ -291,6 +305,42 @@ async def test_a_required_column_with_a_default_is_flagged_as_what_it_does(tmp_p
         assert created.json()["displayName"] == "nobody"
         untitled = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "bob"})
         assert untitled.status_code == 400, untitled.text
+
+
+@pytest.mark.anyio
+async def test_users_kept_beside_other_kinds_of_rows_are_served_and_created_alone(tmp_path: Path) -> None:
+    """Redmine keeps users, groups and built-ins (``AnonymousUser``, ``GroupAnonymous``) in one
+    table told apart by ``type``. The scaffold served every row as a user (a group named
+    'Developers' as the user with an empty userName, the anonymous user too) and created users
+    with no ``type`` (Redmine could not load them), and with no ``created_on``, which has no
+    default."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login VARCHAR(255) NOT NULL DEFAULT '', "
+        "lastname VARCHAR(255) NOT NULL DEFAULT '', created_on TIMESTAMP, type VARCHAR(255));"
+        "INSERT INTO users (login, lastname, type) VALUES ('admin', 'Admin', 'User'), "
+        "('', 'Anonymous', 'AnonymousUser'), ('', 'Developers', 'Group');",
+    )
+    result = scaffold(url)
+    assert "    WHERE type = 'User'\n" in result.text, result.text
+    assert 'create set type = "User", created_on = CURRENT_TIMESTAMP' in result.text
+    assert "User: only the rows of users whose type is 'User' are users" in result.warnings
+    assert not errors(result.text, url)
+
+    path = tmp_path / "app.map"
+    path.write_text(result.text, encoding="utf-8")
+    db = SimpleNamespace(url=url, dialect="sqlite")
+    async with scim_client(db, mapping=path, environ={"APP_DATABASE_URL": url}) as client:
+        listed = await client.get("/Users")
+        assert [u["userName"] for u in listed.json()["Resources"]] == ["admin"], listed.text
+        assert (await client.get("/Users/3")).status_code == 404
+        created = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "ada"})
+        assert created.status_code == 201, created.text
+        assert "created" in created.json()["meta"]
+    connection = sqlite3.connect(tmp_path / "app.db")
+    rows = connection.execute("SELECT type, created_on IS NOT NULL FROM users WHERE login = 'ada'").fetchall()
+    connection.close()
+    assert rows == [("User", 1)]
 
 
 def test_the_gateways_own_change_log_is_not_a_table_to_map(tmp_path: Path) -> None:

@@ -23,7 +23,10 @@ disable, group membership, delete) with the database checked after each write.
 - wordpress and nextcloud: WordPress's ``wp_users`` (every column NOT NULL with a default, MySQL's
   zero date as ``user_registered``'s, no active flag, no groups; names in the ``wp_usermeta``
   key-value table) and Nextcloud's ``oc_users``/``oc_groups``/``oc_group_user`` (text keys the
-  client chooses, no active flag; the e-mail in the ``oc_preferences`` key-value table).
+  client chooses, no active flag; the e-mail in the ``oc_preferences`` key-value table);
+- redmine: Redmine's ``users`` (users, groups and built-in rows told apart by ``type``: the
+  scaffold serves and creates the ``User`` rows alone), ``email_addresses`` (timestamps a child
+  row must fill: not drafted) and ``groups_users`` (no table of groups: no Group object).
 """
 
 from __future__ import annotations
