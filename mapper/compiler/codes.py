@@ -98,6 +98,12 @@ CREATE_VALUE_READS_ROW = _e(
     "create-value-reads-row",
     "a 'create set' value names a column (an unquoted word), which an insert's values cannot read",
 )
+CREATE_OUTSIDE_IMPORT = Code(
+    "MAP244",
+    "create-outside-import",
+    Severity.WARNING,
+    "the import reads only rows with a column equal to a value, and a create does not write it",
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -129,6 +135,7 @@ CODES: tuple[Code, ...] = (
     TOMBSTONE_IMPORT_SHAPE,
     REVIVE_UNCLEARED,
     CREATE_VALUE_READS_ROW,
+    CREATE_OUTSIDE_IMPORT,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

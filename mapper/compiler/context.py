@@ -38,6 +38,10 @@ class Context:
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
 
+    def warn(self, code: Code, message: str, span: Span, hint: str | None = None) -> None:
+        """Report a warning once (``code`` is one of warning severity)."""
+        self.error(code, message, span, hint)
+
     def errors(self) -> int:
         """How many errors have been reported so far (compare before and after a step)."""
         return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)

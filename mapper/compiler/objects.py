@@ -11,7 +11,7 @@ from sqlglot.errors import SqlglotError
 from mapper.compiler import codes, derive, sqltext, tombstone
 from mapper.compiler.attributes import compile_attribute
 from mapper.compiler.context import Context
-from mapper.compiler.create import compile_create
+from mapper.compiler.create import check_visible, compile_create
 from mapper.compiler.delta import compile_delta
 from mapper.compiler.hints import suggest
 from mapper.compiler.multi import compile_multi
@@ -106,6 +106,7 @@ def compile_object(
     delta = compile_delta(ctx, obj, projection, key.name)
     stamp = compile_stamp(ctx, obj, projection, table)
     created = compile_create(ctx, obj, projection, table)
+    check_visible(ctx, obj, projection, table)
     writes = (
         compile_writes(ctx, obj, projection, table, placed, key, stamp, created)
         if anchor is not None

@@ -74,14 +74,14 @@ class Projection:
         """The column of ``table`` that ``output`` reads, or ``None`` when it reads no column of it."""
         if output.column is None or table is None or output.table is None:
             return None
-        if any(_same_table(t, table) for t in self.tables):
-            return output.column if _same_table(output.table, table) else None
+        if any(same_table(t, table) for t in self.tables):
+            return output.column if same_table(output.table, table) else None
         return output.column if output.table is self.main_table else None
 
     def spelled(self, table: exp.Table) -> exp.Table:
         """``table`` as the import spells it (its quoting), without alias; else as given."""
         for t in self.tables:
-            if _same_table(t, table):
+            if same_table(t, table):
                 found = copy_tree(t)
                 found.set("alias", None)
                 return found
@@ -180,7 +180,8 @@ def _main_table(select: exp.Select) -> exp.Table | None:
     return from_.this if from_ is not None and isinstance(from_.this, exp.Table) else None
 
 
-def _same_table(a: exp.Table, b: exp.Table) -> bool:
+def same_table(a: exp.Table, b: exp.Table) -> bool:
+    """Whether ``a`` and ``b`` name one table (a schema only one of them names is no difference)."""
     if a.name.lower() != b.name.lower():
         return False
     return not (a.db and b.db and a.db.lower() != b.db.lower())
