@@ -35,6 +35,10 @@ class Multi:
     extra: list[tuple[str, str]] = field(default_factory=list)  # (column, the name it is selected as)
     reference: str | None = None
     note: str = ""
+    #: the type every item reads as, for a child table that keeps none (``'work' AS type``)
+    kind: str | None = None
+    #: required time columns the add sets to the time of the add (Redmine's created_on)
+    stamped: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -152,8 +152,11 @@ def _multi(multi: Multi, q: _Quoter) -> list[str]:
     table = q.table(multi.table)
     owner, value = q(multi.owner), q(multi.value)
     selected = [owner, value] + [q(c) if c == alias else f"{q(c)} AS {q(alias)}" for c, alias in multi.extra]
-    inserted = [owner, value] + [q(c) for c, _ in multi.extra]
+    if multi.kind is not None:
+        selected.append(f"'{multi.kind}' AS type")
+    inserted = [owner, value] + [q(c) for c, _ in multi.extra] + [q(c) for c in multi.stamped]
     binds = [":anchor", ":value"] + [f":{_sub(alias)}" for _, alias in multi.extra]
+    binds += ["CURRENT_TIMESTAMP"] * len(multi.stamped)
     header = (
         f"  multi {multi.attribute}" + (f" reference {multi.reference}" if multi.reference else "") + " {"
     )

@@ -192,14 +192,14 @@ def child_kind(table: Table) -> str | None:
 
 
 def _child_table(database: Database, table: Table, user: Table, warnings: list[str]) -> Multi | None:
-    kind = child_kind(table)
-    if kind is None:
+    what = child_kind(table)
+    if what is None:
         return None
     fk = table.foreign_keys[0]
     if fk.table.lower() != user.name.lower():
         return None
     owner = fk.column
-    values = names.EMAIL_VALUE if kind == "emails" else names.PHONE_VALUE
+    values = names.EMAIL_VALUE if what == "emails" else names.PHONE_VALUE
     found = find(table, values, {owner.lower()})
     if not found:
         found = [
@@ -209,32 +209,47 @@ def _child_table(database: Database, table: Table, user: Table, warnings: list[s
         ]
     if not found:
         warnings.append(
-            f"User: {table.name} looks like a table of {kind} but has no value column; not mapped"
+            f"User: {table.name} looks like a table of {what} but has no value column; not mapped"
         )
         return None
     value = found[0]
     taken = {owner.lower(), value.name.lower()}
     extra: list[tuple[str, str]] = []
+    kind: str | None = "work"
     for column in find(table, names.ITEM_TYPE, taken):
         alias = column.name if "type" in column.name.lower() else "type"
         extra.append((column.name, alias))
         taken.add(column.name.lower())
+        kind = None
         break
     for column in find(table, names.ITEM_PRIMARY, taken, ("boolean", "integer"), flag=True):
         alias = column.name if "primary" in column.name.lower() else "is_primary"
         extra.append((column.name, alias))
         taken.add(column.name.lower())
         break
-    missing = [
-        c.name for c in table.columns if c.name.lower() not in taken and not c.nullable and not c.has_default
+    required = [
+        c for c in table.columns if c.name.lower() not in taken and not c.nullable and not c.has_default
     ]
+    # a required time (Redmine's email_addresses.created_on, updated_on) is the time of the add
+    stamped = [c.name for c in required if c.kind == "timestamp" and NAME.fullmatch(c.name)]
+    missing = [c.name for c in required if c.name not in stamped]
     if missing:
         warnings.append(
-            f"User: {table.name} looks like a table of {kind}, but its required columns "
+            f"User: {table.name} looks like a table of {what}, but its required columns "
             f"{', '.join(missing)} have no SCIM counterpart; not mapped"
         )
         return None
-    return Multi(kind, table.name, owner, value.name, extra)
+    notes = []
+    if kind is not None:
+        notes.append(
+            f"guessed: {table.name} keeps no type: every item reads as type {kind!r} (Entra's "
+            f'{what}[type eq "{kind}"]), and the type a client sends is not stored'
+        )
+    if stamped:
+        notes.append(f"{', '.join(stamped)}: set to the time of each add")
+    return Multi(
+        what, table.name, owner, value.name, extra, note="\n".join(notes), kind=kind, stamped=stamped
+    )
 
 
 def _not_unique(table: Table, column: str) -> str:

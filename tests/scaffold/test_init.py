@@ -343,6 +343,43 @@ async def test_users_kept_beside_other_kinds_of_rows_are_served_and_created_alon
     assert rows == [("User", 1)]
 
 
+@pytest.mark.anyio
+async def test_a_child_table_of_emails_without_a_type_takes_entras_work_address(tmp_path: Path) -> None:
+    """A table of e-mail addresses with no type column (Redmine's ``email_addresses``) was drafted
+    without one, and every create from Entra, whose work address says ``type: work``, was 400
+    (``emails.type: cannot be stored``); with required ``created_on``/``updated_on`` (no
+    default) it was not drafted at all. Its items now read as work addresses, and the add sets the
+    times."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE);"
+        "CREATE TABLE email_addresses (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES "
+        "users (id), address VARCHAR(255) NOT NULL, is_default BOOLEAN NOT NULL DEFAULT 0, "
+        "created_on TIMESTAMP NOT NULL, updated_on TIMESTAMP NOT NULL);",
+    )
+    result = scaffold(url)
+    assert "is_default AS is_primary, 'work' AS type FROM email_addresses" in result.text, result.text
+    assert "VALUES (:anchor, :value, :primary, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)" in result.text
+    assert not errors(result.text, url)
+
+    path = tmp_path / "app.map"
+    path.write_text(result.text, encoding="utf-8")
+    db = SimpleNamespace(url=url, dialect="sqlite")
+    entra = {"primary": True, "type": "work", "value": "ada@example.org"}
+    async with scim_client(db, mapping=path, environ={"APP_DATABASE_URL": url}) as client:
+        created = await client.post(
+            "/Users", json={"schemas": [CORE_USER], "userName": "ada", "emails": [entra]}
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["emails"] == [entra]
+    connection = sqlite3.connect(tmp_path / "app.db")
+    rows = connection.execute(
+        "SELECT address, is_default, created_on IS NOT NULL FROM email_addresses"
+    ).fetchall()
+    connection.close()
+    assert rows == [("ada@example.org", 1, 1)]
+
+
 def test_the_gateways_own_change_log_is_not_a_table_to_map(tmp_path: Path) -> None:
     url = sqlite_db(
         tmp_path,

@@ -25,8 +25,9 @@ disable, group membership, delete) with the database checked after each write.
   key-value table) and Nextcloud's ``oc_users``/``oc_groups``/``oc_group_user`` (text keys the
   client chooses, no active flag; the e-mail in the ``oc_preferences`` key-value table);
 - redmine: Redmine's ``users`` (users, groups and built-in rows told apart by ``type``: the
-  scaffold serves and creates the ``User`` rows alone), ``email_addresses`` (timestamps a child
-  row must fill: not drafted) and ``groups_users`` (no table of groups: no Group object).
+  scaffold serves and creates the ``User`` rows alone), ``email_addresses`` (no type column, and
+  times a child row must fill, which its add sets) and ``groups_users`` (no table of groups: no
+  Group object).
 """
 
 from __future__ import annotations
