@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -72,6 +73,11 @@ class Codec:
     #: ``render(record)``: a fresh resource dict (callers decorate it), made in one call by the
     #: type's renderer (:meth:`mapper.runtime.rendering.ShapeRenderers.render`)
     render: Callable[[Record], dict[str, Any]]
+    #: ``render_bare(record)``: the resource as :attr:`render` makes it, without what ``meta``
+    #: holds but its ``resourceType`` (its timestamps, its version), unless a writable attribute
+    #: is mapped there (then without its version only): what :meth:`values` reads of it, for a
+    #: PATCH whose operations leave ``meta`` alone, at the cost of neither
+    render_bare: Callable[[Record], dict[str, Any]]
 
     def __init__(self, obj: PlanObject, dialect: str) -> None:
         self.obj = obj
@@ -175,12 +181,16 @@ class Codec:
         self._renderer()
 
     def _renderer(self) -> None:
-        """(Re)build the type's renderer, and :attr:`render` with it."""
+        """(Re)build the type's renderers, and :attr:`render` and :attr:`render_bare` with them."""
         self._steps = render_steps(self.slots)
         self._renderers = ShapeRenderers(
             self._steps, self.multis, self.obj.schema_urn, self.obj.name, self.id_of, self.anchor_index
         )
         self.render = self._renderers.render
+        # what a PATCH is applied to, when no writable attribute is in ``meta`` (values() reads none)
+        written_meta = any(s.meta for s in self.slots if s.writable)
+        bare = self._renderers if written_meta else self._renderers.without_meta()
+        self.render_bare = partial(bare.render, versioned=False)
 
     def key(self, record: Record) -> Key:
         """The record's cache key: its anchor's (:func:`~mapper.runtime.keys.anchor_key`), read from

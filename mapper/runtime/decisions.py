@@ -112,8 +112,11 @@ class ObjectWrite:
     ``gone()`` is raised; its version is one ``if_match`` names), its decision of what to send
     given what was read (``decide``: :class:`Replacement`, :class:`Deletion`), and the object type
     its change is noted under for the other processes. Unless the write ``deletes``, the object
-    must still be there after it (else ``gone()``, the write undone). Run as a batch's job by
-    :meth:`Tx.write <mapper.runtime.tx.Tx.write>`."""
+    must still be there after it (else ``gone()``, the write undone). ``expected``: a record of
+    the object whose version it must hold, as an If-Match naming that version would require
+    (a PATCH's own precondition: the cached record it was applied to), compared without working
+    out either version when the object holds the very values (:meth:`Record.holds`). Run as a
+    batch's job by :meth:`Tx.write <mapper.runtime.tx.Tx.write>`."""
 
     object_type: str
     read: ObjectRead
@@ -121,6 +124,7 @@ class ObjectWrite:
     gone: Callable[[], Exception]
     if_match: str | None = None
     deletes: bool = False
+    expected: Record | None = None
 
 
 @dataclass(frozen=True, slots=True)

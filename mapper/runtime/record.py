@@ -79,6 +79,21 @@ class Record:
         """Whether an If-Match header's value names this record's version (:func:`etag_matches`)."""
         return etag_matches(if_match, self.version)
 
+    def holds(self, other: Record) -> bool:
+        """Whether this record's version is ``other``'s (another record of the object: the cached
+        one a PATCH was applied to), compared by what the versions hash (:func:`version_bytes`):
+        the same bytes are the same version, known without the hash (``other``'s, when worked
+        out, is then taken as this one's); only bytes that differ are hashed, so the verdict is
+        always the versions' own. One serialisation each costs about a third of a version."""
+        mine, theirs = self._version, other._version
+        if mine is not None and theirs is not None:
+            return mine == theirs
+        if version_bytes(self.row, self.children) == version_bytes(other.row, other.children):
+            if mine is None:
+                self._version = theirs
+            return True
+        return self.version == other.version
+
     def same(self, other: Record) -> bool:
         """Whether ``other`` holds the same values and children (so the same version)."""
         return other.row == self.row and other.children == self.children

@@ -308,10 +308,17 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
         self.id_of = id_of
         self.anchor = anchor
 
-    def render(self, record: Record) -> dict[str, Any]:
+    def without_meta(self) -> ShapeRenderers:
+        """The renderer of the same resources without the values placed in ``meta`` (its
+        timestamps: ``resourceType`` stays, and the version is :meth:`render`'s to leave out)."""
+        steps = tuple(s for s in self.steps if getattr(s[4], "inline", ("",))[0] != "meta")
+        return ShapeRenderers(steps, self.multis, self.schema_urn, self.type_name, self.id_of, self.anchor)
+
+    def render(self, record: Record, versioned: bool = True) -> dict[str, Any]:
         """A fresh resource dict (callers decorate it): ``schemas``, ``id``, the mapped attributes
         in mapping order (by the renderer compiled for the record's shape), multi-valued
-        children, then ``meta`` with the record's version."""
+        children, then ``meta`` with the record's version (not ``versioned``: without it, for a
+        caller that works with the record's version itself)."""
         resource, meta = self[type(record)](record)
         for multi_slot, items in zip(self.multis, record.children, strict=False):
             if not items:
@@ -319,7 +326,8 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             urn = multi_slot.extension
             target = resource if urn is None else extension_of(resource, urn)
             target[multi_slot.multi.attribute] = [render_item(multi_slot, item) for item in items]
-        meta["version"] = record.version
+        if versioned:
+            meta["version"] = record.version
         resource["meta"] = meta
         return resource
 

@@ -55,12 +55,26 @@ class StoreReads(StoreBase):
         cached copy, as during any outage, and a write (one that counts from its arrival: a
         PATCH reading what it patches) gets the outage, so that it answers neither "unchanged"
         nor anything else from a copy the database may not hold."""
+        record = await self._settled_record(id)
+        return None if record is None else self.codec.render(record)
+
+    async def patchable(self, id: str) -> tuple[Record, dict[str, Any]] | None:
+        """The object ``id`` names as a PATCH whose operations leave ``meta`` alone applies them
+        (None: none), read as :meth:`get` reads it: its record, and its resource without what
+        ``meta`` holds (:attr:`Codec.render_bare`: neither its timestamps' text nor its version
+        worked out). The PATCH's write then requires the record's version (:meth:`replace`'s
+        ``expected``), which is seldom worked out for that (:meth:`Record.holds`)."""
+        record = await self._settled_record(id)
+        return None if record is None else (record, self.codec.render_bare(record))
+
+    async def _settled_record(self, id: str) -> Record | None:
+        """The record ``id`` names (:meth:`get_record`), once a write that left it in doubt is
+        settled (:meth:`_settle_for_read`)."""
         if self.in_doubt:
             key = self.to_key(id)
             if key is not None and key in self.in_doubt:
                 await self._settle_for_read(key)
-        record = await self.get_record(id)
-        return None if record is None else self.codec.render(record)
+        return await self.get_record(id)
 
     async def _settle_for_read(self, key: Key) -> None:
         """:meth:`settle_doubt` for a read: while the database does not answer, a read is served

@@ -187,9 +187,14 @@ class StoreWrites(StoreChecks):
         resource: dict[str, Any],
         *,
         if_match: str | None = None,
+        expected: Record | None = None,
         dropped: list[Dangling] | None = None,
     ) -> dict[str, Any]:
         """Replace object ``id`` by ``resource`` (PUT, and PATCH after applying its operations).
+        ``if_match``: an If-Match header's value the object's version must match (else
+        :class:`PreconditionFailedError`); ``expected``: a record whose version it must hold, as
+        an If-Match naming that version would require (a PATCH applied to the cached record:
+        :meth:`Record.holds`, which seldom needs either version worked out).
         When no stored value would change, nothing is written: no statement runs, and the
         version (ETag) and ``meta.lastModified`` stay as they are. "No change" is the database's
         word, not the cache's: the cached copy may lag an application's ``UPDATE`` or another
@@ -218,6 +223,8 @@ class StoreWrites(StoreChecks):
                         continue
                 if if_match is not None and not current.matches(if_match):
                     raise PreconditionFailedError()
+                if expected is not None and not current.holds(expected):
+                    raise PreconditionFailedError()
                 record = current
                 break
             try:
@@ -226,7 +233,7 @@ class StoreWrites(StoreChecks):
                         read = ObjectRead.of(obj, self.codec, anchor, locked=True)
                         decision = Replacement(obj, self.codec, anchor, change, members, self._updates)
                         gone = partial(NotFoundError, obj.name, id)
-                        write = ObjectWrite(self.name, read, decision, gone, if_match)
+                        write = ObjectWrite(self.name, read, decision, gone, if_match, expected=expected)
                         settle = partial(self._settle, anchor)
                         written = await self._write(
                             partial(Tx.write, write=write), settle, key=anchor, current=current.row

@@ -200,6 +200,8 @@ class Tx:
             raise write.gone()
         if write.if_match is not None and not fresh.matches(write.if_match):
             raise PreconditionFailedError()
+        if write.expected is not None and not fresh.holds(write.expected):
+            raise PreconditionFailedError()
         decided = write.decide(fresh)
         self.refuse_held(decided.unclaimed, read.anchor_index, read.anchor)
         per_row = self._per_row(decided.per_row, decided.referring)

@@ -185,6 +185,19 @@ def operations(body: dict[str, Any], resolver: AttributeResolver) -> Any:
     return out
 
 
+def leave_meta(operations: Any) -> bool:
+    """Whether every one of a PATCH's ``operations`` (as :func:`operations` gives them) has a path
+    to an attribute other than ``meta``: they then neither read nor write what ``meta`` holds (a
+    readOnly check compares a value with the one there), and apply alike to a resource without it."""
+    if not isinstance(operations, list):
+        return False
+    for op in operations:
+        path = op.get("path") if type(op) is dict else None
+        if not isinstance(path, AttributePath) or path.attribute == "meta":
+            return False
+    return True
+
+
 def _operation(op: dict[str, Any], index: int) -> dict[str, Any]:
     """A copy of one operation with canonical keys (most arrive so already)."""
     if op.keys() <= _OPERATION.keys():

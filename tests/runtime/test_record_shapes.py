@@ -296,3 +296,54 @@ def test_the_version_of_given_values_stays_what_it_was():
     record = Record((1, "x", None))
     assert record.version == 'W/"0f2734c65462134e"' == record.version  # computed, then kept
     assert record._version == 0xF2734C65462134E
+
+
+# -- whether a record holds another's version (Record.holds) ------------------------------------
+
+#: pairs of values ``==`` equates that the version keeps apart (see the test above)
+ALIKE = [
+    (1, 1.0),
+    (1, True),
+    (0.0, -0.0),
+    (Decimal("1.0"), Decimal("1.00")),
+    (datetime(2025, 1, 1, 12, tzinfo=UTC), datetime(2025, 1, 1, 13, tzinfo=timezone(timedelta(hours=1)))),
+]
+
+
+@pytest.mark.parametrize(("cached", "read"), ALIKE)
+def test_a_read_equal_to_the_cached_record_but_not_the_same_values_has_another_version(cached, read):
+    """A PATCH's write requires the version of the cached record it was applied to, and checks
+    it against the row its transaction reads. A row ``==`` the cached one that holds other
+    values (another type, a float's sign, a Decimal's exponent, an instant's time zone) has
+    another version: the write is refused, as an If-Match of the cached version is."""
+    known = Record((*ROW, cached))
+    fresh = Record((*ROW, read))
+    assert fresh.row == known.row
+    assert not fresh.holds(known)
+    assert not fresh.matches(known.version)
+    assert fresh.version == Record((*ROW, read)).version
+
+
+@pytest.mark.parametrize(("cached", "read"), ALIKE)
+def test_children_equal_to_the_cached_ones_but_not_the_same_values_have_another_version(cached, read):
+    assert not Record(ROW, (("g1", read),)).holds(Record(ROW, (("g1", cached),)))
+    assert not Record(ROW, ((("e@x", "work", read),),)).holds(Record(ROW, ((("e@x", "work", cached),),)))
+
+
+def test_a_read_holding_exactly_the_cached_values_holds_its_version_without_a_hash():
+    """... and a row that holds exactly the cached one's values holds its version: known without
+    working out either (taken, when the cached one's is worked out already)."""
+    children = (("g1", 2), (("e@x", "work", True),))
+    known = Record(ROW, children)
+    fresh = Record(ROW, children)
+    assert fresh.holds(known)
+    assert fresh._version is None and known._version is None  # neither worked out
+    etag = known.version
+    fresh = Record(ROW, children)
+    assert fresh.holds(known)
+    assert fresh._version == known._version and fresh.version == etag == Record(ROW, children).version
+
+
+def test_a_read_holding_other_values_holds_the_version_only_if_the_hash_says_so():
+    assert not Record((*ROW, "b")).holds(Record((*ROW, "a")))
+    assert Record((2**70, "a")).holds(Record((2**70, "a")))

@@ -239,6 +239,29 @@ async def test_patch_never_overwrites_a_change_made_behind_the_gateway(hr_databa
         assert rows == [("Changed in HR", "DMR")]
 
 
+async def test_writing_meta_version_as_it_is_changes_nothing(client: httpx.AsyncClient) -> None:
+    """A readOnly attribute written with the value it has is a no-op: ``meta.version`` too, though
+    a PATCH that leaves ``meta`` alone is applied to the cached resource without its version."""
+    before = (await client.get("/Users/2")).json()
+    version = before["meta"]["version"]
+    operation = {"op": "replace", "path": "meta.version", "value": version}
+    response = await client.patch("/Users/2", json=patch_body(operation))
+    assert response.status_code == 200, response.text
+    assert response.json() == before and response.headers["etag"] == version
+
+
+async def test_meta_written_without_its_version_is_a_change_to_a_read_only_attribute(
+    client: httpx.AsyncClient,
+) -> None:
+    meta = (await client.get("/Users/2")).json()["meta"]
+    given = {k: v for k, v in meta.items() if k not in ("version", "location")}
+    response = await client.patch(
+        "/Users/2", json=patch_body({"op": "replace", "path": "meta", "value": given})
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["scimType"] == "mutability"
+
+
 async def test_okta_deactivation_with_the_id_in_the_value(client: httpx.AsyncClient) -> None:
     user = await patch(client, "/Users/2", {"op": "replace", "value": {"id": "2", "active": False}})
     assert user["active"] is False

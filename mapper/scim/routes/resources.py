@@ -200,7 +200,8 @@ class ResourceEndpoints:
         PATCHes of one object are serialised in this process, so each applies to the result of
         the one before (Entra ID sends member additions concurrently). So that a change made in
         the database since the last sync (by another process, or a cascade) is never overwritten,
-        the write carries the cached version as an If-Match; when the database has moved on, the
+        the write requires the cached version, as an If-Match of it would (it carries the cached
+        record itself: docs/decisions.md); when the database has moved on, the
         object is read again and the PATCH applied to it, again and again after a short random
         pause (other processes may be patching the same group), for up to
         :data:`_PATCH_RETRY_SECONDS`; then 503 with Retry-After, never a 412 the client did not
@@ -211,6 +212,7 @@ class ResourceEndpoints:
         note(request.scope, self.name)
         body = await read_object(request, self.max_body_bytes)
         operations = names.operations(body, self.resolver)
+        bare = names.leave_meta(operations)  # then applied to the cached resource without meta
         if isinstance(operations, list) and len(operations) > self.max_patch_operations:
             raise too_large(f"a PATCH carries at most {self.max_patch_operations} operations")
         if self.strict:
@@ -222,7 +224,15 @@ class ResourceEndpoints:
         database = store.database  # a PATCH queued behind others of this object waits within the bound
         unavailable = partial(DatabaseUnavailableError, database.name)
         async with self.patch_locks.hold([id_], database.timeouts.statement, unavailable):
-            current = await store.get(id_)  # what the PATCH before this one left
+            # what the PATCH before this one left; for operations that leave ``meta`` alone (a
+            # readOnly check could compare its values), the cached record and its resource without
+            # what ``meta`` holds, whose version the write requires of the record itself (see
+            # ``expected``)
+            if bare:
+                found = await store.patchable(id_)
+                cached, current = found if found is not None else (None, None)
+            else:
+                cached, current = None, await store.get(id_)
             give_up = time.monotonic() + _PATCH_RETRY_SECONDS
             confirmed = False  # whether ``current`` was read from the database for this PATCH
             for attempt in itertools.count():
@@ -230,6 +240,8 @@ class ResourceEndpoints:
                     raise not_found(f"{self.name} not found")
                 patched = apply_patch(current, operations, self.resolver)
                 if patched == current and client_if_match is None:  # nothing changes: no write
+                    if cached is not None:  # the cached resource, whole, as get() renders it
+                        current, cached = store.codec.render(cached), None
                     if confirmed:
                         return self.patched(request, current, root)
                     # ... in the cached copy, which may lag the database (an application's
@@ -240,10 +252,17 @@ class ResourceEndpoints:
                         return self.patched(request, current, root)
                     current = fresh
                     continue
+                # the write requires the version of what the PATCH was applied to: the cached
+                # record's (``expected``, the same condition as an If-Match of its version, which
+                # needs neither version worked out when the database holds that record's very
+                # values), a refreshed resource's, or the client's If-Match
                 if_match = client_if_match or current.get("meta", {}).get("version")
+                expected = cached if client_if_match is None else None
                 dropped: list[Dangling] = []
                 try:
-                    written = await store.replace(id_, patched, if_match=if_match, dropped=dropped)
+                    written = await store.replace(
+                        id_, patched, if_match=if_match, expected=expected, dropped=dropped
+                    )
                     note_drops(request.scope, dropped)
                     return self.patched(request, written, root)
                 except PreconditionFailedError:
@@ -254,7 +273,7 @@ class ResourceEndpoints:
                     if attempt:  # the first retry at once; then back off, at random, up to 0.2 s
                         await anyio.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter
                     arrived.set(time.monotonic())  # the database answered: a new attempt, a new bound
-                    current, confirmed = await store.refresh(id_), True
+                    current, cached, confirmed = await store.refresh(id_), None, True
         raise AssertionError("unreachable")
 
     async def delete(self, request: Request) -> Response:
