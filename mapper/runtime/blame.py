@@ -16,7 +16,7 @@ so a refusal of the anchor's column is PATH's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -233,15 +233,14 @@ def unexplained_key(
     return f"({', '.join(said.columns)})" if said.columns else f"'{said.key}'"
 
 
-@lru_cache(maxsize=256)
-def fed_columns(statement: Statement, dialect: str) -> frozenset[str]:
-    """The columns ``statement`` sets to a value computed from a parameter (a bare ``:p``, or
-    ``LOWER(:p)``), lowercased; empty when sqlglot cannot read it (a procedure's call)."""
+def _assigned(statement: Statement, dialect: str) -> Iterator[tuple[str, exp.Expression]]:
+    """``(column, value)`` for each column ``statement`` sets (``INSERT INTO t (c) VALUES (v)`` or
+    ``SELECT v``, ``UPDATE t SET c = v``), the column lowercased; nothing when sqlglot cannot read
+    it (a procedure's call)."""
     try:
         trees = sqlglot.parse(statement.sql, read=dialect_of(dialect) or dialect)
     except (sqlglot.errors.SqlglotError, ValueError):
-        return frozenset()
-    fed: set[str] = set()
+        return
     for tree in (t for t in trees if t is not None):
         for insert in tree.find_all(exp.Insert):
             schema, source = insert.this, insert.expression
@@ -251,13 +250,20 @@ def fed_columns(statement: Statement, dialect: str) -> frozenset[str]:
             for row in rows:
                 if isinstance(row, exp.Tuple | exp.Select):
                     for column, value in zip(schema.expressions, row.expressions, strict=False):
-                        if value.find(exp.Placeholder) is not None:
-                            fed.add(column.name.lower())
+                        yield column.name.lower(), value
         for update in tree.find_all(exp.Update):
             for set_ in update.expressions:
-                if isinstance(set_, exp.EQ) and set_.expression.find(exp.Placeholder) is not None:
-                    fed.add(set_.this.name.lower())
-    return frozenset(fed)
+                if isinstance(set_, exp.EQ):
+                    yield set_.this.name.lower(), set_.expression
+
+
+@lru_cache(maxsize=256)
+def fed_columns(statement: Statement, dialect: str) -> frozenset[str]:
+    """The columns ``statement`` sets to a value computed from a parameter (a bare ``:p``, or
+    ``LOWER(:p)``), lowercased; empty when sqlglot cannot read it (a procedure's call)."""
+    return frozenset(
+        c for c, value in _assigned(statement, dialect) if value.find(exp.Placeholder) is not None
+    )
 
 
 @lru_cache(maxsize=256)
@@ -265,24 +271,8 @@ def assignments(statement: Statement, dialect: str) -> dict[str, str]:
     """``{column: parameter}`` for each column ``statement`` sets to a bare parameter (``INSERT
     INTO t (c) VALUES (:p)`` or ``SELECT :p``, ``UPDATE t SET c = :p``), lowercased columns; the
     parameters as the values they bind (``Statement.value_of``). Empty when sqlglot cannot read it."""
-    try:
-        trees = sqlglot.parse(statement.sql, read=dialect_of(dialect) or dialect)
-    except (sqlglot.errors.SqlglotError, ValueError):
-        return {}
     pairs: dict[str, str] = {}
-    for tree in (t for t in trees if t is not None):
-        for insert in tree.find_all(exp.Insert):
-            schema, source = insert.this, insert.expression
-            if not isinstance(schema, exp.Schema):
-                continue
-            rows = source.expressions if isinstance(source, exp.Values) else [source]
-            for row in rows:
-                if isinstance(row, exp.Tuple | exp.Select):
-                    for column, value in zip(schema.expressions, row.expressions, strict=False):
-                        if isinstance(value, exp.Placeholder):
-                            pairs.setdefault(column.name.lower(), statement.value_of(value.name))
-        for update in tree.find_all(exp.Update):
-            for set_ in update.expressions:
-                if isinstance(set_, exp.EQ) and isinstance(set_.expression, exp.Placeholder):
-                    pairs.setdefault(set_.this.name.lower(), statement.value_of(set_.expression.name))
+    for column, value in _assigned(statement, dialect):
+        if isinstance(value, exp.Placeholder):
+            pairs.setdefault(column, statement.value_of(value.name))
     return pairs
