@@ -137,6 +137,10 @@ class PlanAttribute(PlanNode):
     # what a write does with a reference to an object that does not exist: leave it out, or 400
     on_missing: MissingPolicy = "drop"
     transform: PlanTransform | None = None  # how SCIM values and stored values translate
+    #: the stored value that means no value (``null ""``: a ``NOT NULL DEFAULT ''`` column): it
+    #: reads as absent, and clearing the attribute writes it instead of NULL; left out of the JSON
+    #: when None
+    null_value: str | None = Field(default=None, exclude_if=lambda found: found is None)
 
 
 class PlanMulti(PlanNode):

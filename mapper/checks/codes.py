@@ -146,6 +146,13 @@ CREATE_COLUMN_WRITTEN = _e(
     "a 'create set' column is also written otherwise (an attribute, the anchor, the stamp, twice), "
     "or gets what marks a deleted row",
 )
+# null ""
+NULL_VALUE = _e(
+    "MAP192",
+    "null-value",
+    "'null' names a stored value other than \"\", or is given to an attribute that is never absent, "
+    "is no string, or has a value transform",
+)
 INLINE_PASSWORD = _w("MAP401", "inline-password", "a database URL in the file contains a password")
 WRITABLE_WITHOUT_WRITE = _w(
     "MAP402", "writable-without-write", "attributes are mapped for export but the object has no 'write'"
@@ -214,6 +221,7 @@ CODES: tuple[Code, ...] = (
     STAMP_NOT_TIME,
     CREATE_WITHOUT_WRITE_TABLE,
     CREATE_COLUMN_WRITTEN,
+    NULL_VALUE,
     INLINE_PASSWORD,
     WRITABLE_WITHOUT_WRITE,
     PASSWORD_IMPORTED,

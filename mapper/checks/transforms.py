@@ -1,5 +1,11 @@
-"""Value transforms (``active <-> not locked``, ``map { ... } else ...``) and soft delete
-(``delete set``, ``tombstone``, ``recreate``), checked without a database.
+"""Value transforms (``active <-> not locked``, ``map { ... } else ...``), the stored value of no
+value (``null ""``) and soft delete (``delete set``, ``tombstone``, ``recreate``), checked without
+a database.
+
+``null ""`` is taken on a string attribute that may be absent (neither ``required`` nor the query
+attribute) and has no other transform: ``""`` is the only stored value it names so far (a number
+column's ``0``, Moodle's "no time", is not supported: it would change what ``pr`` and ``eq`` mean
+for numbers, which the filters do not do yet).
 
 A transform must fit the attribute's SCIM type; a value map must go both ways (no value twice on
 either side, no null) and say what other stored values read as (``else``). A ``disable set`` or
@@ -38,6 +44,8 @@ def check_transforms(analysis: Analysis) -> Iterator[Diagnostic]:
             if mapping.negated or mapping.value_map is not None:
                 kind = _type(mapping, resolved)
                 yield from _transform(analysis.file, mapping, kind)
+            if mapping.null_value is not None:
+                yield from _null_value(analysis.file, paths, mapping, resolved)
         yield from _set_rules(analysis.file, paths)
 
 
@@ -84,6 +92,49 @@ def _transform(file: str, mapping: AttributeMapping, kind: str) -> Iterator[Diag
         )
     if mapping.value_map is not None:
         yield from _value_map(file, path, mapping.value_map, kind)
+
+
+def _null_value(
+    file: str, paths: ObjectPaths, mapping: AttributeMapping, resolved: object
+) -> Iterator[Diagnostic]:
+    """MAP192 for a ``null STORED`` that the runtime cannot honour."""
+    null = mapping.null_value
+    assert null is not None
+    path = mapping.path.value
+    if null.value != "":
+        yield codes.NULL_VALUE.at(
+            file,
+            null.span,
+            f"{path}: 'null' takes only \"\" (the empty text a NOT NULL DEFAULT '' column holds), "
+            f"not {_literal_kind(null.value)}",
+            'write null "" for a text column; a number column\'s 0 for no value is not supported',
+        )
+        return
+    kind = _type(mapping, resolved)
+    query = paths.obj.query
+    if mapping.required or (isinstance(resolved, Resolved) and resolved.target.required):
+        yield codes.NULL_VALUE.at(
+            file, null.span, f'{path} is required: it always has a value, so null "" never applies', "drop it"
+        )
+    elif query is not None and query.value.lower() == path.lower():
+        yield codes.NULL_VALUE.at(
+            file,
+            null.span,
+            f'{path} is the query attribute: it always has a value, so null "" never applies',
+            "drop it",
+        )
+    elif mapping.negated or mapping.value_map is not None or mapping.reference is not None:
+        what = "a reference" if mapping.reference is not None else "a value transform"
+        yield codes.NULL_VALUE.at(
+            file, null.span, f'{path} has {what}: null "" applies to plain text only', "drop one of them"
+        )
+    elif kind not in ("string", "reference", "binary"):
+        yield codes.NULL_VALUE.at(
+            file,
+            null.span,
+            f'{path} is a {kind}: null "" applies to text attributes only',
+            "map a string attribute, or drop it",
+        )
 
 
 def _value_map(file: str, path: str, value_map: ValueMap, kind: str) -> Iterator[Diagnostic]:

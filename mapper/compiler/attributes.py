@@ -74,6 +74,9 @@ def compile_attribute(
         reference=line.reference.value if line.reference is not None else None,
         on_missing="reject" if line.on_missing and line.on_missing.value == "reject" else "drop",
         transform=transform(line),
+        null_value=line.null_value.value
+        if line.null_value is not None and line.null_value.value == ""
+        else None,
     )
 
 

@@ -8,7 +8,7 @@ from lark import Token
 from lark.tree import Meta
 
 from mapper.language.building import Builder, Item
-from mapper.language.model import AttributeMapping, MapEntry, MultiValued, Name, ValueMap
+from mapper.language.model import AttributeMapping, MapEntry, MultiValued, Name, NullValue, ValueMap
 
 
 class AttributeRules(Builder):
@@ -37,6 +37,7 @@ class AttributeRules(Builder):
             on_missing=self._value(found, "on_missing"),
             negated=negation is not None,
             value_map=self._value(found, "map"),
+            null_value=self._value(found, "null"),
             span=self._span(meta),
         )
 
@@ -46,6 +47,10 @@ class AttributeRules(Builder):
         kind, default = otherwise if otherwise is not None else (None, None)
         value_map = ValueMap(entries=tuple(entries), otherwise=kind, default=default, span=span)
         return Item("map", value_map, span)
+
+    def null_value(self, meta: Meta, children: list[Any]) -> Item:
+        span = self._span(meta)
+        return Item("null", NullValue(value=children[0], span=span), span)
 
     def map_entry(self, meta: Meta, children: list[Any]) -> MapEntry:
         scim, stored = children

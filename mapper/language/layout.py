@@ -203,6 +203,8 @@ def _mapping(mapping: AttributeMapping, path_width: int, column_width: int) -> s
         modifiers.append(f"reference {mapping.reference.value}")
         if mapping.on_missing is not None:
             modifiers.append(f"on missing {mapping.on_missing.value}")
+    if mapping.null_value is not None:
+        modifiers.append(f"null {literal(mapping.null_value.value)}")
     if mapping.value_map is not None:
         modifiers.append(_value_map(mapping.value_map))
     arrow = ARROWS[mapping.direction]

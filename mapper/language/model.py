@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mapper.diagnostics import Span as Span  # every node carries one; diagnostics own positions
 
@@ -188,13 +188,23 @@ class ValueMap(Node):
     span: Span
 
 
+class NullValue(Node):
+    """``null ""``: the value the column stores for no value (a ``NOT NULL DEFAULT ''`` column).
+    A stored value equal to it reads as absent, and clearing the attribute writes it instead of
+    NULL. ``value`` is the literal as written (only ``""`` passes the checks: MAP192)."""
+
+    value: Literal_
+    span: Span
+
+
 class AttributeMapping(Node):
     """One line of an ``attributes`` block:
-    ``SCIM_PATH <-> [not] COLUMN [type] [flags] [reference T] [map { ... } else ...]``.
+    ``SCIM_PATH <-> [not] COLUMN [type] [flags] [reference T] [null ""] [map { ... } else ...]``.
 
     ``direction``: ``both`` (``<->``), ``import`` (``<-``, database to SCIM only), ``export``
     (``->``, SCIM to database only). ``negated``: ``not COLUMN``, a boolean column holding the
     opposite of the attribute (``active <-> not locked``). ``value_map``: the value transform.
+    ``null_value``: the stored value that means no value (``null ""``), if any.
     """
 
     path: Name
@@ -209,6 +219,8 @@ class AttributeMapping(Node):
     on_missing: Name | None = None  # ``on missing drop|reject`` after ``reference T``
     negated: bool = False
     value_map: ValueMap | None = None
+    #: left out of the model's JSON when None, as most lines have none
+    null_value: NullValue | None = Field(default=None, exclude_if=lambda found: found is None)
     span: Span
 
 

@@ -91,7 +91,10 @@ KEYWORDS: dict[str, tuple[str, str]] = {
     ),
     "true": ("The boolean true.", _ATTR),
     "false": ("The boolean false.", _ATTR),
-    "null": ("No value (SQL NULL).", _ATTR),
+    "null": (
+        "No value (SQL NULL); `null \"\"` on an attribute line: the column stores '' for no value.",
+        _ATTR,
+    ),
     "multi": (
         "`multi ATTR { import ... add ... remove ... }`: a multi-valued attribute kept in a child table "
         "(group members, emails, roles).",

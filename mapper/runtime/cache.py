@@ -87,7 +87,7 @@ class CacheState:
         if row is None:
             row = record.row  # rebuilt on every read of ``row``: once
         for slot in unique:
-            value = slot.value(row)
+            value = slot.held(row)  # none for a ``null ""`` attribute's '': no value to index
             if value is not None:
                 path = slot.path
                 keys.append((path, folds[path](value, slot.case_exact)))
@@ -107,7 +107,7 @@ class CacheState:
         if row is None:
             row = record.row  # rebuilt on every read of ``row``: once
         for slot, index, fold in indexes:
-            value = slot.value(row)
+            value = slot.held(row)
             if value is None:
                 continue
             other = index.get(fold(value, slot.case_exact), key)

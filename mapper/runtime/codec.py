@@ -203,7 +203,7 @@ class Codec:
 
     def scim(self, slot: Slot, stored: Any) -> Any:
         """A stored value of ``slot``'s column as its SCIM value (None when null or unmapped)."""
-        if stored is None:
+        if stored is None or (slot.null is not None and stored == slot.null):
             return None
         if slot.transform is not None:
             value = slot.transform.read(stored)
@@ -267,7 +267,8 @@ class Codec:
     def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:
         """Bind values (by parameter name) for every writable attribute of a full-state resource.
 
-        Absent attributes are cleared (``None``), except ``active``: absent on create means true,
+        Absent attributes are cleared (``None``, or the value their column stores for none:
+        ``null ""``), except ``active``: absent on create means true,
         absent on replace keeps the current value. Required attributes must be present.
         References are returned as id strings; the store resolves them."""
         if not isinstance(resource, dict):
@@ -295,7 +296,9 @@ class Codec:
             if raw is MISSING or raw is None:
                 if required:
                     raise InvalidValueError(attr.path, "is required")
-                out[slot.param] = None
+                # cleared: NULL, or the value its column stores for none (``null ""``), which a
+                # create's derived insert leaves out as it leaves out NULL, so the DEFAULT applies
+                out[slot.param] = slot.null
                 if keeps and absent and current is not None:
                     # a stored value SCIM has no value for (MySQL's 0000-00-00, a NaN) is not
                     # rendered, so a resource as read lacks it: written back as stored, not cleared

@@ -54,9 +54,9 @@ def unclaimed(codec: Codec, values: Mapping[str, Any], held: Row | None) -> tupl
     found = []
     for slot, lookup in codec.unique_lookups:
         new = values.get(slot.param)
-        if new is None:
+        if new is None or new == slot.null:  # no value (``null ""``): nothing to hold
             continue
-        old = None if held is None else slot.value(held)
+        old = None if held is None else slot.held(held)
         exact = slot.attr.case_exact
         if old is not None and codec.fold(new, exact) == codec.fold(old, exact):
             continue

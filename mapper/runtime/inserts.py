@@ -4,6 +4,8 @@ database's DEFAULT fills them (``display_name NOT NULL DEFAULT ''``, ``active DE
 
 An attribute sent as ``null`` is left out like an absent one: RFC 7643 §2.5 makes them the same
 ("unassigned"), and a NULL the client wants stored is what a column without a DEFAULT holds anyway.
+So is one whose value is what its column stores for no value (``null ""``: the ``''`` of a
+``NOT NULL DEFAULT ''`` column, which the codec binds for an absent attribute).
 Only a derived insert (``write table``) is reshaped: the plan lists its attribute columns
 (``PlanObject.insert_columns``). Explicit ``write { insert sql ... }`` statements and stored
 procedures are the mapping's own SQL and always bind every parameter. The anchor is never left out,
@@ -52,6 +54,8 @@ class Inserts:
         self.statement = obj.insert
         #: the insert's parameters, once each in the plan's order
         self.optional = tuple(dict.fromkeys(param for _column, param in obj.insert_columns))
+        #: the parameters of ``null ""`` attributes, with the value that means no value
+        self.nulls = {a.column: a.null_value for a in obj.attributes if a.null_value is not None}
         self.read = dialect_of(dialect) or dialect
         self.limit = limit
         self._shapes: ShapeCache[tuple[str, ...], Statement] = ShapeCache(self._shape, limit)
@@ -63,7 +67,13 @@ class Inserts:
         statement = self.statement
         assert statement is not None
         # the absent names in the plan's order: the shape's key (mapper.runtime.shapes)
-        absent = tuple([p for p in self.optional if values.get(p) is None])
+        nulls = self.nulls
+        if nulls:
+            absent = tuple(
+                [p for p in self.optional if (v := values.get(p)) is None or (p in nulls and v == nulls[p])]
+            )
+        else:
+            absent = tuple([p for p in self.optional if values.get(p) is None])
         if not absent or self._reshapable is False:
             return statement
         return self._shapes.find(absent)

@@ -157,10 +157,25 @@ def _render_step(slot: Slot) -> RenderStep:
         convert = _boolean
     else:
         convert = partial(to_scim, attr.type)
+    if slot.null is not None:  # ``null ""``: the stored value of no value is left out
+        convert, text = _Blank(slot.null, convert), None
     simple = not (slot.meta or attr.multi_valued or attr.sub_attribute or slot.complex)
     if simple and slot.extension is None:
         return slot.index, text, convert, attr.attribute, None
     return slot.index, text, convert, attr.attribute, _placer(slot)
+
+
+class _Blank:
+    """The converter of a ``null ""`` attribute: None (left out) for the stored value that means
+    no value, else ``convert``'s value."""
+
+    __slots__ = ("convert", "null")
+
+    def __init__(self, null: str, convert: Callable[[Any], Any]) -> None:
+        self.null, self.convert = null, convert
+
+    def __call__(self, value: Any) -> Any:
+        return None if value == self.null else self.convert(value)
 
 
 def _boolean(value: Any) -> bool | None:
@@ -367,7 +382,7 @@ class ShapeRenderers(dict[type, Callable[[Any], tuple[dict[str, Any], dict[str, 
             else:  # a str of a text type is its own JSON
                 lines.append(f"        if type(v) is not str: v = c{n}(v)")
             placed = _placed(n, place, namespace)
-            if convert in (_datetime, _decimal, _integer, _boolean):  # no value: left out
+            if convert in (_datetime, _decimal, _integer, _boolean) or type(convert) is _Blank:  # no value
                 lines += ["        if v is not None:", *("            " + line for line in placed)]
             else:
                 lines += ["        " + line for line in placed]

@@ -33,6 +33,7 @@ class Slot:
         "ident",
         "index",
         "meta",
+        "null",
         "param",
         "path",
         "readable",
@@ -64,6 +65,9 @@ class Slot:
         # (mapper/plan.py), whether derived from ``write table`` or written out in the mapping
         self.writable = attr.direction in ("both", "export") and attr.mutability != "readOnly"
         self.param = attr.column
+        #: the stored value that means no value (``null ""``), or None: it reads as absent, is no
+        #: value of a unique attribute, and an attribute cleared is written as it
+        self.null: str | None = attr.null_value
         # ``not COLUMN`` or ``map { ... }``: stored values are not SCIM values
         self.transform = Transform(attr) if attr.transform is not None else None
         #: a dateTime attribute whose column holds days (a ``DATE`` column; ISO days as SQLite
@@ -78,6 +82,12 @@ class Slot:
     def value(self, row: Row) -> Any:
         """This attribute's column value in an import row (None when the projection lacks it)."""
         return None if self.index is None else row[self.index]
+
+    def held(self, row: Row) -> Any:
+        """The value this attribute has in an import row: :meth:`value`, but None for the stored
+        value that means no value (``null ""``)."""
+        value = None if self.index is None else row[self.index]
+        return None if value is not None and value == self.null else value
 
     def learn(self, row: Row) -> None:
         """Whether the column holds days (:attr:`dates`), from its value in ``row`` if it has one."""

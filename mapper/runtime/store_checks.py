@@ -71,7 +71,7 @@ class StoreChecks(StoreReads):
         locks: list[Hashable] = [] if key is None else [("id", key)]
         for slot in (self.codec.query, *self.codec.unique):
             value = values.get(slot.param)
-            if value is not None:
+            if value is not None and value != slot.null:
                 locks.append(("unique", slot.path, self.codec.fold(value, slot.case_exact)))
         return self._locks.hold(locks)
 
@@ -89,9 +89,9 @@ class StoreChecks(StoreReads):
                     slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
                 )
         for slot in self.codec.immutable:
-            old = slot.value(row)
+            old = slot.held(row)
             new = values.get(slot.param)
-            if old is not None and (new is None or str(new) != str(old)):
+            if old is not None and (new is None or new == slot.null or str(new) != str(old)):
                 raise MutabilityError(slot.attr.path)
 
     async def _resolve_references(self, values: dict[str, Any], dropped: list[Dangling]) -> None:

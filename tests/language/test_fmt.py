@@ -75,6 +75,15 @@ def test_attribute_map_is_aligned() -> None:
     )
 
 
+def test_null_value_is_kept_after_the_flags() -> None:
+    text = 'object U from db {\n attributes {\n  title <-> title null ""  caseExact\n}}'
+    assert fmt(text) == 'object U from db {\n  attributes {\n    title <-> title caseExact null ""\n  }\n}\n'
+    mapping, _ = parse(text, "t.map")
+    assert mapping is not None
+    null = mapping.objects[0].attributes[0].null_value
+    assert null is not None and null.value == "" and (null.span.line, null.span.col) == (3, 19)
+
+
 def test_items_come_in_canonical_order_with_blank_lines_between_groups() -> None:
     text = (
         "object U from db { delete row write table t attributes { a <-> b } "

@@ -276,6 +276,24 @@ CASES: list[Case] = [
         ],
         [("MAP191", "employee_id = 1", 0)],
     ),
+    # null ""
+    ("null-of-a-number", [("<-> nick_name", "<-> nick_name null 0")], [("MAP192", "null 0", 0)]),
+    ("null-not-empty", [("<-> nick_name", '<-> nick_name null "n/a"')], [("MAP192", 'null "n/a"', 0)]),
+    (
+        "null-on-required",
+        [("<-> login           required unique", '<-> login required unique null ""')],
+        [("MAP192", 'null ""', 0)],
+    ),
+    (
+        "null-on-a-boolean",
+        [("<-> active          boolean", '<-> active boolean null ""')],
+        [("MAP192", 'null ""', 0)],
+    ),
+    (
+        "null-on-a-reference",
+        [("<-> manager_id      reference User", '<-> manager_id reference User null ""')],
+        [("MAP192", 'null ""', 0)],
+    ),
     # security
     (
         "inline-password",
