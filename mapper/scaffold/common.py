@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from mapper.lint.database.columntypes import EPOCH_NOW
+from mapper.lint.database.nulls import empty_text_default
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
 from mapper.scaffold.columns import SoftDelete, find
@@ -34,8 +35,14 @@ def common(
         column = table.column(a.column)
         if a.arrow == "<->" and a.path not in (query, "active") and column and not column.nullable:
             # a create leaves an absent attribute out of its INSERT (the default applies); an
-            # update writes NULL for an attribute removed
-            if column.has_default:
+            # update writes NULL for an attribute removed, or '' where the mapping says null ""
+            if _blank(a, column):
+                a.tail = f'{a.tail} null ""'.strip()
+                why = (
+                    f"guessed: {column.name} is NOT NULL DEFAULT '', so '' is no value (null \"\"): it "
+                    f"is not served, and a create without {a.path} or a change that removes it writes ''"
+                )
+            elif column.has_default:
                 why = (
                     f"guessed: {column.name} is NOT NULL: a create without {a.path} gets the column's "
                     f"default, but a change that removes {a.path} is refused (400)"
@@ -181,6 +188,15 @@ def _epoch_note(column: Column) -> str:
     if column.kind != "integer":
         return ""
     return f"guessed: {column.name} ({column.sql_type}) holds times as seconds since the epoch"
+
+
+def _blank(attribute: Attribute, column: Column) -> bool:
+    """Whether ``attribute``, a plain text attribute, maps a ``NOT NULL DEFAULT ''`` text column
+    (``null ""``: MAP319 warns of one mapped without it)."""
+    plain = not attribute.negated and not any(
+        w in attribute.tail.split() for w in ("required", "reference", "map")
+    )
+    return plain and column.kind == "text" and empty_text_default(column.default)
 
 
 def _days(column: Column) -> bool:

@@ -88,6 +88,12 @@ DATETIME_INTO_NUMBERS = Code(
     _E,
     "a dateTime attribute is written to a column of numbers, which the gateway only reads (epoch seconds)",
 )
+EMPTY_TEXT_DEFAULT = Code(
+    "MAP319",
+    "empty-text-default",
+    Severity.WARNING,
+    "an attribute a client may remove is written to a NOT NULL DEFAULT '' text column without null \"\"",
+)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -120,4 +126,5 @@ CODES = (
     STAMP_COLUMN_TYPE,
     ANCHOR_NARROWER,
     DATETIME_INTO_NUMBERS,
+    EMPTY_TEXT_DEFAULT,
 )

@@ -30,6 +30,7 @@ from mapper.lint.database.columntypes import (
     check_stamp_column,
     check_structured_columns,
 )
+from mapper.lint.database.nulls import check_empty_defaults
 from mapper.lint.database.transforms import check_transforms
 from mapper.plan import Plan, PlanObject
 
@@ -73,6 +74,7 @@ def _check_object(
                 yield from check_generated_columns(file, obj, compiled, table)
                 yield from check_datetime_columns(file, obj, compiled, table)
                 yield from check_stamp_column(file, obj, compiled, table, dialect)
+                yield from check_empty_defaults(file, obj, compiled, table)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
