@@ -87,8 +87,8 @@ class CacheState:
         if row is None:
             row = record.row  # rebuilt on every read of ``row``: once
         for slot in unique:
-            value = slot.held(row)  # none for a ``null ""`` attribute's '': no value to index
-            if value is not None:
+            value = slot.value(row)
+            if value is not None and value != slot.null:  # a ``null ""`` attribute's '': no value
                 path = slot.path
                 keys.append((path, folds[path](value, slot.case_exact)))
         return keys
@@ -107,8 +107,8 @@ class CacheState:
         if row is None:
             row = record.row  # rebuilt on every read of ``row``: once
         for slot, index, fold in indexes:
-            value = slot.held(row)
-            if value is None:
+            value = slot.value(row)
+            if value is None or value == slot.null:
                 continue
             other = index.get(fold(value, slot.case_exact), key)
             if other != key and other in records:

@@ -56,7 +56,9 @@ def unclaimed(codec: Codec, values: Mapping[str, Any], held: Row | None) -> tupl
         new = values.get(slot.param)
         if new is None or new == slot.null:  # no value (``null ""``): nothing to hold
             continue
-        old = None if held is None else slot.held(held)
+        old = None if held is None else slot.value(held)
+        if old is not None and old == slot.null:
+            old = None
         exact = slot.attr.case_exact
         if old is not None and codec.fold(new, exact) == codec.fold(old, exact):
             continue

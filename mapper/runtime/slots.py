@@ -83,12 +83,6 @@ class Slot:
         """This attribute's column value in an import row (None when the projection lacks it)."""
         return None if self.index is None else row[self.index]
 
-    def held(self, row: Row) -> Any:
-        """The value this attribute has in an import row: :meth:`value`, but None for the stored
-        value that means no value (``null ""``)."""
-        value = None if self.index is None else row[self.index]
-        return None if value is not None and value == self.null else value
-
     def learn(self, row: Row) -> None:
         """Whether the column holds days (:attr:`dates`), from its value in ``row`` if it has one."""
         stored = self.value(row)

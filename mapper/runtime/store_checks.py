@@ -89,9 +89,11 @@ class StoreChecks(StoreReads):
                     slot.attr.path, f"{slot.attr.path} cannot change: it is the resource's id"
                 )
         for slot in self.codec.immutable:
-            old = slot.held(row)
+            old = slot.value(row)
             new = values.get(slot.param)
-            if old is not None and (new is None or new == slot.null or str(new) != str(old)):
+            if old is None or old == slot.null:  # no value yet (``null ""``): any may be given
+                continue
+            if new is None or new == slot.null or str(new) != str(old):
                 raise MutabilityError(slot.attr.path)
 
     async def _resolve_references(self, values: dict[str, Any], dropped: list[Dangling]) -> None:
