@@ -144,7 +144,10 @@ def common(
                 )
             required.append(column)  # not selected: 'create set' writes it, nothing reads it
             continue
-        draft.selected.append(column.name)
+        # not selected: a column no attribute maps would only sit in every cached record (a password
+        # hash, a TOTP secret), and one another application changes on each login (last_login_on)
+        # would change the object's version and send it through every delta; to map one, a
+        # reviewer adds it to the SELECT with its attribute line
         values = f"; values {', '.join(column.values)}" if column.values else ""
         draft.unmapped.append(
             f"PATH <-> {column.name}  ({column.sql_type}{values}): no SCIM attribute guessed"

@@ -115,9 +115,8 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
         column = f"not {a.column}" if a.negated else a.column
         lines.append(f"    {a.path} {a.arrow} {column} {a.tail}".rstrip())
     if obj.unmapped:
-        lines.append(
-            "    # Not mapped: to map one, uncomment it and write the SCIM attribute in place of PATH."
-        )
+        lines.append("    # Not mapped, nor selected: to map one, add its column to the import's SELECT,")
+        lines.append("    # uncomment its line and write the SCIM attribute in place of PATH.")
         lines += [f"    # {u}" for u in obj.unmapped]
     lines.append("  }")
     for multi in obj.multis:

@@ -472,3 +472,37 @@ def test_a_timestamp_is_the_watermark_before_a_day(tmp_path: Path) -> None:
     assert "    meta.lastModified <-  changed_at dateTime\n" in text
     assert "    # PATH <-> modified  (DATE): no SCIM attribute guessed\n" in text
     assert not errors(text, url)
+
+
+@pytest.mark.anyio
+async def test_columns_no_attribute_maps_are_not_read_into_the_cache(tmp_path: Path) -> None:
+    """The scaffold selected every column of the user table, mapped or not: a password hash and a
+    TOTP secret sat in every cached record, and a column another application moves on each login
+    (Redmine's ``last_login_on``) changed the user's version (its ETag) though nothing the gateway
+    serves had changed. Only what the mapping uses is selected now."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, "
+        "hashed_password TEXT, twofa_totp_key TEXT, last_login_on TIMESTAMP);"
+        "INSERT INTO users (login, hashed_password, twofa_totp_key) VALUES ('ada', 'x1', 's1');",
+    )
+    result = scaffold(url)
+    select = result.text.split('import sql"""', 1)[1].split('"""', 1)[0]
+    assert "hashed_password" not in select and "twofa_totp_key" not in select, result.text
+    assert "# PATH <-> hashed_password" in result.text  # still offered to the reviewer
+    assert not errors(result.text, url)
+
+    path = tmp_path / "app.map"
+    path.write_text(result.text, encoding="utf-8")
+    db = SimpleNamespace(url=url, dialect="sqlite")
+    versions = []
+    for login_time in ("2026-12-07 09:00:00", "2026-12-07 10:00:00"):
+        connection = sqlite3.connect(tmp_path / "app.db")
+        with connection:
+            connection.execute("UPDATE users SET last_login_on = ?", (login_time,))  # another application
+        connection.close()
+        async with scim_client(db, mapping=path, environ={"APP_DATABASE_URL": url}) as client:
+            found = await client.get("/Users/1")
+            assert found.status_code == 200, found.text
+            versions.append(found.json()["meta"]["version"])
+    assert versions[0] == versions[1]
