@@ -285,7 +285,7 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     name_key = key(column.name)
     by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
     named = name_key in STATUS.exact or by_stem or name_key in KIND.exact
-    if column.kind != "text" or column.values or not named:
+    if column.kind not in ("text", "integer") or column.values or not named:
         return column
     name: Any = sql_column(column.name)
     query = select(name).select_from(sql_table(table, schema=schema)).where(name.is_not(None))

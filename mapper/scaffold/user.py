@@ -113,8 +113,9 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         column, tail, negated, why = active
         claim(column, "active", tail, negated=negated, note=why)
     else:
-        status = find(table, names.STATUS, taken)
+        status = find(table, names.STATUS, taken, ("text", "integer"))  # Redmine's status INTEGER
         if status:
+            code = "?" if status[0].kind == "integer" else '"?"'
             notes.append(
                 f"FILL IN: {status[0].name} may say whether a user is active, but "
                 + (
@@ -123,7 +124,8 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
                     else "its codes are neither declared (no ENUM or CHECK) "
                     "nor read from its rows (none, or more than 20)"
                 )
-                + f'; write them in: active <-> {status[0].name} map {{ true: "?", false: "?" }} else false'
+                + f"; write them in: active <-> {status[0].name} map "
+                + f"{{ true: {code}, false: {code} }} else false"
             )
         else:
             notes.append(

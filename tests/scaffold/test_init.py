@@ -272,6 +272,23 @@ def test_status_codes_that_say_nothing_are_left_to_fill_in(tmp_path: Path) -> No
     assert not errors(text, url)
 
 
+def test_an_integer_status_is_named_in_its_fill_in(tmp_path: Path) -> None:
+    """Redmine's ``status INTEGER`` (1 active, 2 registered, 3 locked): the draft said no active
+    flag was found, "a status code" among what it looked for, though the table has one."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, "
+        "status INTEGER NOT NULL DEFAULT 1);"
+        "INSERT INTO users (login, status) VALUES ('a', 1), ('b', 3), ('c', 1);",
+    )
+    text = scaffold(url).text
+    flat = " ".join(line.strip("# ") for line in text.splitlines())  # comments wrap
+    assert "no active flag found" not in flat
+    assert "FILL IN: status may say whether a user is active, but its codes (1, 3) do not say" in flat
+    assert "active <-> status map { true: ?, false: ? } else false" in flat
+    assert not errors(text, url)
+
+
 @pytest.mark.anyio
 async def test_a_required_column_with_a_default_is_flagged_as_what_it_does(tmp_path: Path) -> None:
     """A create leaves an absent attribute out of its INSERT, so the column's default applies
