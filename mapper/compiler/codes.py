@@ -104,6 +104,13 @@ CREATE_OUTSIDE_IMPORT = Code(
     Severity.WARNING,
     "the import reads only rows with a column equal to a value, and a create does not write it",
 )
+UNUSED_COLUMN = Code(
+    "MAP245",
+    "unused-column",
+    Severity.WARNING,
+    "the import selects a column that no attribute, anchor, DN or watermark reads: every cached "
+    "record holds its value, and its changes move the object's ETag",
+)
 UNMAPPABLE_PATH = _e("MAP290", "unmappable-path", "the compiler cannot place a SCIM path (see MAP14x)")
 INCOMPLETE_OBJECT = _e(
     "MAP291", "incomplete-object", "an object lacks a source, dialect, anchor or import (see MAP10x-MAP11x)"
@@ -136,6 +143,7 @@ CODES: tuple[Code, ...] = (
     REVIVE_UNCLEARED,
     CREATE_VALUE_READS_ROW,
     CREATE_OUTSIDE_IMPORT,
+    UNUSED_COLUMN,
     UNMAPPABLE_PATH,
     INCOMPLETE_OBJECT,
 )

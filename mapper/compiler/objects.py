@@ -21,6 +21,7 @@ from mapper.compiler.stamp import compile_stamp
 from mapper.compiler.statements import render_statement
 from mapper.compiler.writes import compile_writes
 from mapper.diagnostics import Span
+from mapper.dn import split_template
 from mapper.language.model import Name, ObjectType
 from mapper.plan import PlanAttribute, PlanDelta, PlanDn, PlanObject, PlanReferring, PlanUnique
 
@@ -130,6 +131,8 @@ def compile_object(
                 stamp,
                 created,
             )
+    if ctx.errors() == before and anchor is not None and dn is not None and delta is not None:
+        _report_unused(ctx, obj, projection, anchor.output, placed, dn, delta, stone)
     if (
         ctx.errors() > before
         or anchor is None
@@ -313,6 +316,48 @@ def _report_unchecked_unique(
             line.column.span,
             hint=f"select {attribute.column} in the import (SELECT ..., {attribute.column}), "
             "or drop 'unique'",
+        )
+
+
+def _report_unused(  # noqa: PLR0913 - everything that reads an import column
+    ctx: Context,
+    obj: ObjectType,
+    projection: Projection,
+    anchor: Output,
+    attributes: tuple[PlanAttribute, ...],
+    dn: PlanDn,
+    delta: PlanDelta,
+    stone: tombstone.Tombstone | None,
+) -> None:
+    """MAP245 for each import column nothing reads: no attribute, the anchor, the DN (its column
+    or a template's placeholder) or the delta's watermark. A column a ``set`` rule, ``stamp`` or
+    the tombstone names is read too: MAP240 asks for it to be selected, so that lint checks it.
+    Every cached record holds its value
+    (a password hash read by ``SELECT *``-style imports sits in memory), and since a version
+    hashes the whole row, another application's change to it (a last-login time) moves the ETag
+    and sends the object through every delta. A warning: the gateway serves it correctly."""
+    read = {anchor.name.lower(), *(a.column.lower() for a in attributes)}
+    if dn.column is not None:
+        read.add(dn.column.lower())
+    if dn.template is not None:
+        read.update(part[0].lower() for part in split_template(dn.template) if isinstance(part, tuple))
+    if delta.watermark_column is not None:
+        read.add(delta.watermark_column.lower())
+    rules = (obj.disable, obj.delete, obj.recreate, obj.create)
+    read.update(a.column.value.lower() for rule in rules if rule is not None for a in rule.assignments)
+    if obj.stamp is not None:
+        read.add(obj.stamp.column.value.lower())
+    if stone is not None:
+        read.update(c.name.lower() for c in stone.dead.find_all(exp.Column))
+    for output in projection.outputs:
+        if output.name.lower() in read:
+            continue
+        ctx.warn(
+            codes.UNUSED_COLUMN,
+            f"the {obj.name.value} import selects '{output.name}', which no attribute, anchor, DN or "
+            "watermark reads: every cached record holds it, and a change to it moves the ETag",
+            sqltext.locate_node(obj.import_sql, output.expression) if obj.import_sql else obj.name.span,
+            hint=f"leave {output.name} out of the SELECT, or map it in attributes {{ ... }}",
         )
 
 

@@ -301,6 +301,7 @@ def test_map230_multi_add_binds_only_the_sub_attributes_the_import_has() -> None
     assert_at(d, text, ":primary)")
     assert d.hint == "this statement binds only :anchor, :type, :value"
     fixed = text.replace("kind AS type FROM", "kind AS type, main AS is_primary FROM")
+    fixed = fixed.replace("SELECT id, login, mail,", "SELECT id, login,")  # mail moved to the multi
     plan, diagnostics = compile_text(fixed)
     assert plan is not None and diagnostics == []
     multi = plan.object("User").multi[0]
@@ -438,3 +439,55 @@ def test_a_unique_export_only_attribute_the_import_selects_is_checked() -> None:
     plan, diagnostics = compile_text(text)
     assert plan is not None and diagnostics == []
     assert [u.attribute for u in plan.objects[0].by_unique] == ["externalId"]
+
+
+def test_map245_an_import_column_nothing_reads() -> None:
+    """A selected column no attribute, anchor, DN or sync reads is held in every cached record
+    (a password hash), and another application's change to it moves the ETag: a warning at the
+    column in the import, one per column; the plan is still made."""
+    text = plant(
+        "SELECT id, login, mail, updated_at",
+        "SELECT id, login, mail, pwd_hash, updated_at, seen AS last_seen",
+    )
+    plan, diagnostics = compile_text(text)
+    assert plan is not None
+    assert [(d.code, d.severity) for d in diagnostics] == [("MAP245", Severity.WARNING)] * 2
+    first, second = diagnostics
+    assert_at(first, text, "pwd_hash")
+    assert_at(second, text, "seen AS last_seen")
+    assert first.message == (
+        "the User import selects 'pwd_hash', which no attribute, anchor, DN or watermark reads: "
+        "every cached record holds it, and a change to it moves the ETag"
+    )
+    assert first.hint == "leave pwd_hash out of the SELECT, or map it in attributes { ... }"
+    mapped = plant(
+        "    userName <-> login required\n",
+        "    userName <-> login required\n    password -> pwd_hash\n",
+        text,
+    )
+    assert [d.message.split("'")[1] for d in compile_text(mapped)[1]] == ["last_seen"]
+
+
+def test_map245_columns_the_dn_sync_and_set_rules_read_are_read() -> None:
+    """The DN's column or placeholders, the watermark, a set rule's, the stamp's and a written
+    tombstone's columns count as read: MAP240 asks for set rules' columns to be selected."""
+    extra = "SELECT id, login, mail, updated_at, ou, dn_text, locked, gone, status"
+    uses = [
+        (
+            "  delete set gone = 1\n  disable set locked = 1\n"
+            '  tombstone sql"""status = \'x\' OR gone = 1"""\n  recreate conflict\n'
+        ),
+    ]
+    text = plant("SELECT id, login, mail, updated_at", extra)
+    text = plant("  write table people\n", "  write table people\n" + uses[0], text)
+    template = plant("  query userName\n", '  query userName\n  dn "CN={login},OU={ou}"\n', text)
+    assert [d.message.split("'")[1] for d in compile_text(template)[1]] == ["dn_text"]
+    column = plant("  query userName\n", "  query userName\n  dn column dn_text\n", text)
+    assert [d.message.split("'")[1] for d in compile_text(column)[1]] == ["ou"]
+    without_rules = plant("  write table people\n" + uses[0], "  write table people\n", template)
+    assert [d.message.split("'")[1] for d in compile_text(without_rules)[1]] == [
+        "dn_text",
+        "locked",
+        "gone",
+        "status",
+    ]

@@ -51,7 +51,8 @@ def test_the_mapping_is_clean_though_the_import_selects_none_of_the_columns() ->
 
 def test_a_write_block_or_no_write_has_no_insert_to_add_the_columns_to() -> None:
     block = 'write { insert sql"""INSERT INTO mdl_user (username) VALUES (:username)""" }'
-    (d,) = lint(MAPPING.replace("write table mdl_user", block).replace("  delete set deleted = 1\n", ""))
+    undeleted = MAPPING.replace("  delete set deleted = 1\n", "").replace(", deleted FROM", " FROM")
+    (d,) = lint(undeleted.replace("write table mdl_user", block))
     assert (d.code, d.span.line, d.span.col, d.severity) == ("MAP190", 16, 3, Severity.ERROR)
     assert d.message == (
         "'create set' on User, whose insert is its own statement ('write { ... }'): the gateway cannot "
