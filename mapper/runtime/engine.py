@@ -5,10 +5,12 @@ that put every connection under the watchdog of the unit of work using it."""
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from psycopg import pq
 from psycopg.types.string import TextLoader
 from sqlalchemy import Engine, create_engine, event, exc
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from mapper.runtime.database import Database
 
 log = logging.getLogger(__name__)
+
+_PG_OK, _PG_IDLE = pq.ConnStatus.OK, pq.TransactionStatus.IDLE
 
 
 def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engine:
@@ -89,6 +93,7 @@ def build_engine(database: Database, pool_size: int, max_overflow: int) -> Engin
         event.listen(engine, "connect", listeners.mysql_on_connect)
     elif database.dialect == "postgresql":
         event.listen(engine, "connect", postgres_on_connect)
+        event.listen(engine, "checkin", returned)
     event.listen(engine, "do_connect", listeners.do_connect)
     event.listen(engine, "checkout", listeners.checkout)
     event.listen(engine, "checkin", checkin)
@@ -183,9 +188,10 @@ class Listeners:
     def checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         """A connection leaves the pool for this thread's unit of work: the watchdog may break it
         from now on; a server connection is pinged first (a stale one is replaced, as
-        ``pool_pre_ping`` would, but the ping is bounded too). On MariaDB/MySQL, a write's
-        transaction is to run in READ COMMITTED (:func:`read_committed_next`): that statement,
-        in the ping's stead, is the ping."""
+        ``pool_pre_ping`` would, but the ping is bounded too), unless it is a PostgreSQL
+        connection that came back a moment ago and has heard nothing since (:func:`quiet`). On
+        MariaDB/MySQL, a write's transaction is to run in READ COMMITTED
+        (:func:`read_committed_next`): that statement, in the ping's stead, is the ping."""
         deadline = checkout(dbapi_connection)
         if self.database.is_sqlite:
             return
@@ -194,7 +200,7 @@ class Listeners:
                 mysql_statement_time(dbapi_connection, self.database.timeouts.statement)
             if _record.info.get(READ_COMMITTED) and getattr(current, "writes", False):
                 read_committed_next(dbapi_connection)
-            else:
+            elif not quiet(dbapi_connection, _record):
                 self.engine.dialect.do_ping(dbapi_connection)  # leaves no transaction open
         except self.engine.dialect.loaded_dbapi.Error as error:
             if outlived(deadline):
@@ -237,6 +243,42 @@ class Listeners:
                 self.database.name,
             )
         return False
+
+
+#: seconds after its return to the pool during which a quiet PostgreSQL connection is lent
+#: without a ping (:func:`quiet`)
+FRESH = 1.0
+
+#: the key of a PostgreSQL connection record's ``info`` that holds when it last came back to the
+#: pool (:func:`time.monotonic`)
+RETURNED = "returned"
+
+
+def returned(dbapi_connection: Any, record: Any) -> None:
+    """A PostgreSQL connection back in the pool (after its reset): note when (:func:`quiet`)."""
+    if record is not None and dbapi_connection is not None:
+        record.info[RETURNED] = time.monotonic()
+
+
+def quiet(dbapi_connection: Any, record: Any) -> bool:
+    """Whether a PostgreSQL connection may be lent without a ping: it came back to the pool less
+    than :data:`FRESH` seconds ago, with no transaction open, and its socket has nothing to read.
+    A server that ends a session (``pg_terminate_backend``, a shutdown, ``idle_session_timeout``)
+    sends its reason and closes the socket, which then reads as ready: that connection is pinged,
+    fails, and the pool opens another, as before. What the ping would otherwise cost is a round
+    trip at every group-commit batch's start, inside the turn that the batches take one at a
+    time (:class:`~mapper.runtime.group_commit.GroupCommitter`), for a connection the batch
+    before had just used. One idle longer than that is pinged (a peer that vanished without a
+    word is found by the ping, or by the unit's watchdog)."""
+    since = record.info.get(RETURNED)
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if since is None or pgconn is None or time.monotonic() - since >= FRESH:
+        return False
+    if pgconn.status != _PG_OK or pgconn.transaction_status != _PG_IDLE:
+        return False
+    poll = select.poll()
+    poll.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    return not poll.poll(0)
 
 
 #: the key of a MariaDB/MySQL connection record's ``info`` that says whether the session's writes
