@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
-from mapper.lint.database.catalog import sqlite_on_delete
+from mapper.lint.database.catalog import reflect_columns, sqlite_on_delete
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
-from mapper.scaffold.names import KIND, STATUS, key
+from mapper.scaffold.names import CREATED, EMAIL, KIND, LOGIN, STATUS, UPDATED, key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -50,6 +50,7 @@ class Column:
     values: tuple[str, ...] = ()  # an ENUM's or a CHECK (c IN (...))'s values
     seen: bool = False  # values not declared but read from the rows (a status column)
     default: str | None = None  # the DEFAULT expression as the database gives it back
+    largest: int | None = None  # the largest value of an integer named as a time (its unit)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _table(
     dialect: str,
     checks: list[str],
 ) -> Table:
-    raw = inspector.get_columns(name, schema=schema)
+    raw = reflect_columns(inspector, connection, name, schema)
     primary = tuple(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     try:
         checks = checks + [
@@ -197,6 +198,19 @@ def _table(
                 unique.add(found.group(1).lower())
     if len(primary) == 1:
         unique.add(primary[0].lower())
+    # the column a login is unique together with (Keycloak's UNIQUE (realm_id, username)) tells
+    # whose the row is: its values are read, so that the draft serves the users of one of them
+    scoped = {
+        c.lower()
+        for pair in together
+        if len(pair) == 2 and any(key(c) in LOGIN.exact or key(c) in EMAIL.exact for c in pair)
+        for c in pair
+        if key(c) not in LOGIN.exact and key(c) not in EMAIL.exact
+    }
+    columns = tuple(
+        _distinct(c, name, schema, connection) if c.name.lower() in scoped and not c.values else c
+        for c in columns
+    )
     keys = []
     cascading = (
         {
@@ -235,6 +249,8 @@ def _column(
     kind = "other"
     if isinstance(sql_type, types.Boolean):
         kind = "boolean"
+    elif type(sql_type).__name__ == "BIT":  # MariaDB/MySQL's BIT(n), no Integer to SQLAlchemy
+        kind = "boolean" if length in (None, 1) else "integer"  # Keycloak's ENABLED BIT(1)
     elif isinstance(sql_type, types.Integer):
         width = getattr(sql_type, "display_width", None)
         small = type(sql_type).__name__ in ("TINYINT", "BIT") and width == 1
@@ -278,14 +294,45 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     """A status column (or one telling kinds of rows apart, Redmine's ``type``) whose codes
     nothing declares, with the codes its rows hold (at most ``MAX_CODES`` distinct values; more
     is no list of codes)."""
+    name_key = key(column.name)
+    by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
+    named = name_key in STATUS.exact or by_stem or name_key in KIND.exact
+    if column.kind == "integer" and _time_named(name_key):
+        return _largest(column, table, schema, connection)
+    if column.values or not named:
+        return column
+    return _distinct(column, table, schema, connection)
+
+
+def _time_named(name_key: str) -> bool:
+    return any(
+        name_key in n.exact
+        or (any(s in name_key for s in n.stems) and not any(s in name_key for s in n.not_stems))
+        for n in (CREATED, UPDATED)
+    )
+
+
+def _largest(column: Column, table: str, schema: str | None, connection: Connection) -> Column:
+    """An integer column named as a time with its largest value, which tells seconds since the
+    epoch (Moodle's ``timecreated``) from milliseconds (Keycloak's ``created_timestamp``)."""
+    from sqlalchemy import column as sql_column
+    from sqlalchemy import func, select
+    from sqlalchemy import table as sql_table
+
+    found = connection.execute(
+        select(func.max(sql_column(column.name))).select_from(sql_table(table, schema=schema))
+    ).scalar()
+    return replace(column, largest=int(found)) if isinstance(found, int) else column
+
+
+def _distinct(column: Column, table: str, schema: str | None, connection: Connection) -> Column:
+    """``column`` of text or integers with the values its rows hold, when there are at most
+    ``MAX_CODES`` of them (more is no list of codes)."""
     from sqlalchemy import column as sql_column
     from sqlalchemy import select
     from sqlalchemy import table as sql_table
 
-    name_key = key(column.name)
-    by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
-    named = name_key in STATUS.exact or by_stem or name_key in KIND.exact
-    if column.kind not in ("text", "integer") or column.values or not named:
+    if column.kind not in ("text", "integer"):
         return column
     name: Any = sql_column(column.name)
     query = select(name).select_from(sql_table(table, schema=schema)).where(name.is_not(None))

@@ -60,7 +60,18 @@ def common(
     created = find(table, names.CREATED, taken, times)
     for column in (c for c in created if _time(c, dialect) and (c.nullable or c.has_default)):
         taken.add(column.name.lower())
-        attributes.append(Attribute("meta.created", column.name, "<-", "dateTime", note=_epoch_note(column)))
+        attributes.append(
+            Attribute("meta.created", _seconds(draft, column), "<-", "dateTime", note=_epoch_note(column))
+        )
+        if column.kind == "integer" and not column.has_default and dialect in EPOCH_NOW:
+            # Keycloak's created_timestamp: the application fills it, and a user the gateway
+            # created had no creation time
+            now = EPOCH_NOW[dialect] + (" * 1000" if _millis(column) else "")
+            draft.create.append(f'{column.name} = sql"""{now}"""')
+            draft.create_notes.append(
+                f"guessed: {column.name} has no default (meta.created would be absent): a row the "
+                "gateway creates gets the time of its creation"
+            )
         if column.kind == "timestamp" and _ZERO_DATE.match(column.default or ""):
             # WordPress's user_registered before 4.x: every row the gateway made read no creation
             draft.create.append(f"{column.name} = CURRENT_TIMESTAMP")
@@ -83,8 +94,15 @@ def common(
     for column in sorted(updated, key=_days)[:1]:
         taken.add(column.name.lower())
         note = _epoch_note(column)
-        attributes.append(Attribute("meta.lastModified", column.name, "<-", "dateTime", note=note))
-        if column.kind == "integer":
+        attributes.append(
+            Attribute("meta.lastModified", _seconds(draft, column), "<-", "dateTime", note=note)
+        )
+        if _millis(column):  # read in seconds: no watermark the stamp and the delta agree on
+            notes.append(
+                f"no delta watermark: {column.name} holds milliseconds, and the gateway stamps and "
+                "compares seconds; changes are seen by the periodic full imports"
+            )
+        elif column.kind == "integer":
             draft.delta = column.name
             draft.stamp = f'{column.name} = sql"""{EPOCH_NOW[dialect]}"""'
             notes.append(
@@ -187,9 +205,35 @@ def _time(column: Column, dialect: str) -> bool:
     )
 
 
+#: the least number of milliseconds since the epoch an integer time column may hold: 10^11
+#: seconds are in the year 5138, 10^11 milliseconds in 1973
+MILLIS = 10**11
+
+
+def _millis(column: Column) -> bool:
+    """Whether ``column``, an integer named as a time, holds milliseconds since the epoch (Java's
+    ``System.currentTimeMillis()``: Keycloak's ``created_timestamp``), by its largest value."""
+    return column.kind == "integer" and column.largest is not None and column.largest >= MILLIS
+
+
+def _seconds(draft: ObjectDraft, column: Column) -> str:
+    """The import's name for ``column``: its own, or, for milliseconds, ``COLUMN_seconds``, an
+    expression selecting it in seconds (the column itself stays writable by ``create set``)."""
+    if not _millis(column):
+        return column.name
+    alias = column.name + ("_SECONDS" if column.name.isupper() else "_seconds")
+    draft.millis[alias] = column.name
+    return alias
+
+
 def _epoch_note(column: Column) -> str:
     if column.kind != "integer":
         return ""
+    if _millis(column):
+        return (
+            f"guessed: {column.name} ({column.sql_type}) holds times as milliseconds since the "
+            f"epoch (its rows hold up to {column.largest}): the import reads it in seconds"
+        )
     return f"guessed: {column.name} ({column.sql_type}) holds times as seconds since the epoch"
 
 

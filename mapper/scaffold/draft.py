@@ -61,6 +61,12 @@ class ObjectDraft:
     notes: list[str] = field(default_factory=list)  # the header comment
     #: the rows of this kind in a table holding several (column, value): ``type = 'User'``
     kind: tuple[str, str] | None = None
+    #: the rows of one realm (tenant) in a table holding several: (column, SQL value), the value
+    #: ``FILL_IN`` when the rows hold several (Keycloak's ``realm_id``)
+    scope: tuple[str, str] | None = None
+    #: integer columns of milliseconds since the epoch, selected in seconds by the name they are
+    #: mapped under: alias -> column (``created_timestamp / 1000 AS created_timestamp_seconds``)
+    millis: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping
 
 from mapper.language.fmt import format_mapping
 from mapper.language.parser import parse
@@ -103,9 +104,12 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
         f"  query {obj.query}",
         "",
     ]
-    lines += _select(obj.selected, q.table(obj.table.name), q)
-    if obj.kind is not None:
-        lines.insert(-1, f"    WHERE {q(obj.kind[0])} = '{obj.kind[1]}'")
+    lines += _select(obj.selected, q.table(obj.table.name), q, obj.millis)
+    conditions = [f"{q(obj.kind[0])} = '{obj.kind[1]}'"] if obj.kind is not None else []
+    if obj.scope is not None:
+        conditions.append(f"{q(obj.scope[0])} = {obj.scope[1]}")
+    if conditions:
+        lines.insert(-1, f"    WHERE {' AND '.join(conditions)}")
     if obj.delta:
         lines.append(f"  delta watermark {obj.delta}")
     lines += ["", "  attributes {"]
@@ -134,11 +138,13 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
     return lines
 
 
-def _select(columns: list[str], table: str, q: _Quoter) -> list[str]:
+def _select(columns: list[str], table: str, q: _Quoter, millis: Mapping[str, str]) -> list[str]:
     rows: list[str] = []
     current = "SELECT "
+    divide = "DIV" if q.dialect == "mysql" else "/"  # whole seconds: MySQL's / gives a decimal
     for i, column in enumerate(columns):
-        item = q(column) + ("," if i < len(columns) - 1 else "")
+        item = q(column) if column not in millis else f"{q(millis[column])} {divide} 1000 AS {q(column)}"
+        item += "," if i < len(columns) - 1 else ""
         if len(current) + len(item) > WIDTH and current.strip() not in ("SELECT", ""):
             rows.append(current.rstrip())
             current = "       "

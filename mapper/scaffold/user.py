@@ -46,7 +46,8 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         )
     login = ranked[0]
     unique = table.is_unique(login.name)
-    note = "" if unique else _not_unique(table, login.name)
+    scope = None if unique else _scope(table, login)
+    note = "" if unique or scope is not None else _not_unique(table, login.name)
     others = [c.name for c in ranked[1:] if (c in logins) == (login in logins)]
     if others:
         warnings.append(
@@ -136,6 +137,8 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
     kind = _kind(table, taken)
     if kind is not None:
         taken.add(kind[0].name.lower())
+    if scope is not None:
+        taken.add(scope.name.lower())
     draft = common(
         table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion, database.dialect
     )
@@ -152,6 +155,8 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
             "(docs/authoring.md, Users and groups in one table)"
         )
         warnings.append(f"User: only the rows of {table.name} whose {column.name} is {value!r} are users")
+    if scope is not None:
+        _scoped(draft, login, scope, warnings)
     draft.multis = multis
     for multi in multis:
         child = database.table(multi.table)
@@ -254,6 +259,53 @@ def _child_table(database: Database, table: Table, user: Table, warnings: list[s
     )
 
 
+def _scope(table: Table, login: Column) -> Column | None:
+    """The column ``login`` is unique together with, whose values were read from the rows
+    (Keycloak's ``UNIQUE (realm_id, username)``): each value is a directory of its own."""
+    others = table.unique_with(login.name)
+    column = table.column(others[0]) if len(others) == 1 else None
+    if column is None or not column.seen or not NAME.fullmatch(column.name):
+        return None
+    return column
+
+
+def _scoped(draft: ObjectDraft, login: Column, column: Column, warnings: list[str]) -> None:
+    """Serve and create the users of one value of ``column`` (Keycloak's realm): the one its rows
+    hold, or a FILL IN (which lint refuses) when they hold several. Serving them all would mix
+    the directories: two users of one login, of which the look-ups and filters find one, and a
+    write by id reaching every realm's users."""
+    name, table = column.name, draft.table.name
+    if len(column.values) > 1:
+        draft.scope = (name, "FILL_IN")
+        draft.create.insert(0, f"{name} = FILL_IN")
+        draft.notes.append(
+            f"FILL IN: {login.name} is unique only within {name}, and the rows hold several "
+            f"({', '.join(column.values)}): each {name} is a directory of its own, whose users "
+            f"may share a {login.name}. Write the {name} whose users Entra provisions in place of "
+            "FILL_IN, in the import's WHERE ('text' quoted) and in create set (\"text\" quoted; "
+            f"mapper lint refuses FILL_IN, MAP243); the rows of every other {name} are then neither "
+            "served nor written"
+        )
+        warnings.append(
+            f"User: {table}.{login.name} is unique only within {name}, whose rows hold "
+            f"{len(column.values)} values: drafted 'WHERE {name} = FILL_IN' (FILL IN)"
+        )
+        return
+    value = column.values[0]
+    if column.kind == "integer":
+        sql = literal = value
+    else:
+        sql = "'" + value.replace("'", "''") + "'"
+        literal = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    draft.scope = (name, sql)
+    draft.create.insert(0, f"{name} = {literal}")
+    draft.notes.append(
+        f"guessed: {login.name} is unique only within {name}, and every row holds {name} {value}: "
+        f"the users are its rows, and a create writes it; the rows of another {name}, added "
+        "later, are neither served nor written"
+    )
+
+
 def _not_unique(table: Table, column: str) -> str:
     """The note on a login the database does not declare unique on its own."""
     others = table.unique_with(column)
@@ -262,6 +314,6 @@ def _not_unique(table: Table, column: str) -> str:
     return (
         f"guessed: {column} is unique only together with {', '.join(others)}, and userName must be "
         f"unique on its own: the gateway refuses a userName any row the import reads holds; to serve "
-        f"the users of one {others[0]} only, select them (WHERE {others[0]} = ...) and give "
-        f"{others[0]} that value as its default, so that a create is among them"
+        f"the users of one {others[0]} only, select them (WHERE {others[0]} = ...) and write "
+        f"create set {others[0]} = VALUE, so that a create is among them"
     )

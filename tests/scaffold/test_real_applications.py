@@ -1,10 +1,12 @@
 """Scaffolds of real applications' schemas served as drafted, for what the life cycle of
 ``test_scaffold_databases`` does not look at (tests/scaffold/schemas/wordpress and nextcloud),
-and the mapping docs/authoring.md writes by hand for Redmine (tests/scaffold/schemas/redmine)."""
+the mapping docs/authoring.md writes by hand for Redmine (tests/scaffold/schemas/redmine), and
+Keycloak's realms (tests/scaffold/fill_in/keycloak: its draft has a FILL IN lint refuses)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,10 @@ from mapper.scaffold import scaffold
 from mapper.simulate.report import render_text
 from mapper.simulate.runner import simulate_plan
 from tests.support.databases import HrDatabase, load_sql, reset_database
-from tests.support.scaffold import ROOT, SCHEMAS, load_schema
+from tests.support.scaffold import GOLDEN, KINDS, ROOT, SCHEMAS, load_schema, stable
 from tests.support.scim import CORE_GROUP, CORE_USER, scim_client
+
+Golden = Callable[[str, Path], None]  # the golden fixture (tests/conftest.py)
 
 pytestmark = pytest.mark.anyio
 
@@ -116,3 +120,188 @@ async def test_redmine_users_and_groups_in_one_table(
         ("User",),
         ("Group",),
     ]
+
+
+ACME = "0b9e4c4a-7f52-4d8e-b1c3-2a6e9f8d5c10"  # Keycloak's realm 'acme' (the other is 'master')
+MASTER_ADMIN = "a0000000-0000-4000-8000-000000000001"  # the master realm's 'admin'
+ACME_ADMIN = "a0000000-0000-4000-8000-000000000002"  # acme's own 'admin'
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_keycloak_realms_are_a_fill_in_and_the_filled_draft_serves_one_realm(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, golden: Golden
+) -> None:
+    """Keycloak keeps the users of every realm in ``user_entity``, the login unique only within
+    its realm (``UNIQUE (realm_id, username)``). The draft served every realm: ``GET``, ``PATCH``
+    and ``DELETE`` reached the master realm's administrator, and a filter on the ``admin`` both
+    realms have found one of the two (Entra then updates whichever it found). The realm is now a
+    FILL IN lint refuses; filled, the draft serves and writes acme's rows alone. On MariaDB the
+    flags are ``BIT(1) NOT NULL DEFAULT b'0'``, a default the inspector does not read: ``ENABLED``
+    was drafted ``create set ENABLED = FILL_IN`` instead of ``active``, and a mapping leaving
+    ``EMAIL_VERIFIED`` to its default failed lint (MAP303). ``created_timestamp`` holds
+    milliseconds: read as seconds, no user had a ``meta.created``."""
+    db = load_schema("keycloak", kind, tmp_path, request)
+    result = scaffold(db.url)
+    golden(stable(result.text, db), GOLDEN / f"keycloak.{kind}.map")
+    text = result.text
+    assert result.fill_in == 1, text
+    refused = [
+        d.code for d in lint_text(text, "keycloak.map", db=db.url).diagnostics if d.severity.name == "ERROR"
+    ]
+    assert "MAP243" in refused, refused
+    assert re.search(r"\n    active +<-> (?:ENABLED|enabled) +boolean\n", text), text
+
+    filled = re.sub(r"(WHERE \S+) = FILL_IN", rf"\1 = '{ACME}'", text)
+    filled = re.sub(r"(create set \S+) = FILL_IN", rf'\1 = "{ACME}"', filled)
+    linted = lint_text(filled, "keycloak.map", db=db.url).diagnostics
+    assert not [d for d in linted if d.severity.name == "ERROR"], "\n".join(map(str, linted))
+    path = tmp_path / "keycloak.map"
+    path.write_text(filled, encoding="utf-8")
+    environ = {f"{db.name.upper()}_DATABASE_URL": db.url}
+    report = await simulate_plan(load(path), environ)
+    assert report.failed == 0, render_text(report)
+
+    served = HrDatabase(kind, db.dialect, db.url)
+    q = "`" if kind == "mariadb" else ""
+    users = "`USER_ENTITY`" if q else "user_entity"
+    master = f"SELECT * FROM {users} WHERE {q}REALM_ID{q} <> '{ACME}' ORDER BY 1"
+    before = served.execute(master)
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+    disable = {**patch, "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    async with scim_client(served, mapping=path, environ=environ) as client:
+        assert (await client.get(f"/Users/{MASTER_ADMIN}")).status_code == 404
+        assert (await client.patch(f"/Users/{MASTER_ADMIN}", json=disable)).status_code == 404
+        assert (await client.delete(f"/Users/{MASTER_ADMIN}")).status_code == 404
+        found = (await client.get('/Users?filter=userName eq "admin"')).json()
+        assert [r["id"] for r in found["Resources"]] == [ACME_ADMIN], found
+        assert found["Resources"][0]["meta"]["created"] == "2024-01-02T00:00:00Z", found
+        taken = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "admin"})
+        assert taken.status_code == 409, taken.text
+        created = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "joan"})
+        assert created.status_code == 201, created.text
+        assert created.json()["meta"]["created"].startswith("20"), created.text
+    assert served.execute(master) == before
+    where = f"{q}USERNAME{q} = 'joan'"
+    (row,) = served.execute(f"SELECT {q}REALM_ID{q}, {q}CREATED_TIMESTAMP{q} FROM {users} WHERE {where}")
+    assert row[0] == ACME and row[1] > 10**12, row  # milliseconds, as Keycloak writes them
+
+
+@pytest.mark.mariadb
+def test_keycloak_bit_flags_with_a_default_are_not_required_by_lint(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Keycloak's flags on MariaDB are ``BIT(1) NOT NULL DEFAULT b'0'``, a default SQLAlchemy's
+    inspector does not read: ``mapper lint --db`` said an insert leaving ``EMAIL_VERIFIED`` to it
+    would fail (MAP303, an error) though MariaDB fills it. It is read from information_schema."""
+    db = load_schema("keycloak", "mariadb", tmp_path, request)
+    text = f"""source kc {{
+  dialect mysql
+  url "{db.url}"
+}}
+
+object User from kc {{
+  anchor ID uuid
+  query userName
+  import sql\"\"\"SELECT ID, USERNAME, ENABLED FROM USER_ENTITY WHERE REALM_ID = '{ACME}'\"\"\"
+  attributes {{
+    userName <-> USERNAME required unique
+    active   <-> ENABLED  boolean
+  }}
+  write table USER_ENTITY
+  create set REALM_ID = "{ACME}"
+}}
+"""
+    linted = lint_text(text, "keycloak.map", db=db.url).diagnostics
+    assert not [d for d in linted if d.code == "MAP303"], "\n".join(map(str, linted))
+
+
+#: Keycloak's names as its Liquibase changelogs create them on MariaDB (upper case)
+KEYCLOAK_NAMES = (
+    *("user_entity", "keycloak_group", "user_group_membership", "username", "email", "first_name"),
+    *("last_name", "enabled", "created_timestamp", "realm_id", "service_account_client_link"),
+    *("parent_group", "group_id", "user_id", "membership_type", "id", "name", "type"),
+)
+
+
+def keycloak_mapping(kind: str, url: str) -> str:
+    """The Keycloak mapping of docs/authoring.md (*Users of several realms in one table*), for
+    ``kind``: on MariaDB with Keycloak's upper-case names, ``DIV`` and ``UNIX_TIMESTAMP()``, as
+    the section says."""
+    text = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = text.split("## Users of several realms in one table\n", 1)[1]
+    body = section.split("```\n", 4)[3]
+    if kind == "mariadb":
+        sql = re.compile(r'sql"""(.*?)"""', re.S)
+        names = re.compile(rf"\b({'|'.join(KEYCLOAK_NAMES)})\b")
+
+        def upper(found: re.Match[str]) -> str:
+            inner = names.sub(lambda n: n.group(1).upper(), found.group(1))
+            return f'sql"""{inner}"""'
+
+        body = sql.sub(upper, body)
+        body = re.sub(
+            rf"(<->|<-|table|anchor|set|,)(\s+)({'|'.join(KEYCLOAK_NAMES)})\b",
+            lambda m: m.group(1) + m.group(2) + m.group(3).upper(),
+            body,
+        )
+        body = body.replace("/ 1000", "DIV 1000").replace(
+            "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000", "UNIX_TIMESTAMP() * 1000"
+        )
+    dialect = "postgres" if kind == "postgres" else "mysql"
+    return f'source keycloak {{\n  dialect {dialect}\n  url "{url}"\n}}\n\n{body}'
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+async def test_keycloak_mapping_of_the_docs_serves_one_realm(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The Keycloak mapping docs/authoring.md gives lints without an error, passes Entra's life
+    cycle, and reaches no row of the master realm: its users, its group, a subgroup and an
+    organization's groups are 404, and a member of another realm is left out."""
+    db = load_schema("keycloak", kind, tmp_path, request)
+    text = keycloak_mapping(kind, db.url)
+    linted = lint_text(text, "keycloak.map", db=db.url).diagnostics
+    assert [d.code for d in linted] == ["MAP310", "MAP310"], "\n".join(
+        map(str, linted)
+    )  # credential, user_attribute
+    path = tmp_path / "keycloak.map"
+    path.write_text(text, encoding="utf-8")
+    report = await simulate_plan(load(path), {})
+    assert report.failed == 0, render_text(report)
+
+    served = HrDatabase(kind, db.dialect, db.url)
+    q = "`" if kind == "mariadb" else ""
+    users, groups, members = (
+        (f"{q}{t.upper()}{q}" if q else t) for t in ("user_entity", "keycloak_group", "user_group_membership")
+    )
+    others = f"SELECT * FROM {users} WHERE {q}REALM_ID{q} <> '{ACME}' ORDER BY 1"
+    before = served.execute(others), served.execute(f"SELECT * FROM {members} ORDER BY 1, 2")
+    async with scim_client(served, mapping=path, environ={}) as client:
+        for other in (
+            f"/Users/{MASTER_ADMIN}",
+            "/Users/a0000000-0000-4000-8000-000000000004",  # acme's service account
+            "/Groups/d0000000-0000-4000-8000-000000000001",  # master's admins
+            "/Groups/d0000000-0000-4000-8000-000000000003",  # acme's /staff/engineering
+        ):
+            assert (await client.get(other)).status_code == 404, other
+            assert (await client.delete(other)).status_code == 404, other
+        group = await client.post(
+            "/Groups",
+            json={"schemas": [CORE_GROUP], "displayName": "admins", "members": [{"value": MASTER_ADMIN}]},
+        )
+        assert group.status_code == 201, group.text
+        assert "members" not in group.json(), group.text  # the master realm's admin is no user here
+        found = (await client.get('/Groups?filter=displayName eq "admins"')).json()
+        assert [g["id"] for g in found["Resources"]] == [group.json()["id"]], found
+    assert served.execute(others) == before[0]
+    assert served.execute(f"SELECT * FROM {members} ORDER BY 1, 2") == before[1]
+    (row,) = served.execute(
+        f"SELECT {q}REALM_ID{q}, {q}PARENT_GROUP{q} FROM {groups} WHERE {q}ID{q} = '{group.json()['id']}'"
+    )
+    assert row == (ACME, " ")

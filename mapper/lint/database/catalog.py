@@ -50,6 +50,12 @@ FROM information_schema.ROUTINES AS r
 WHERE r.ROUTINE_SCHEMA = COALESCE(:schema, DATABASE())
 """
 
+_MYSQL_DEFAULTS = """
+SELECT COLUMN_NAME, COLUMN_DEFAULT FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :table
+  AND COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL'
+"""
+
 _MYSQL_CHECKS = """
 SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
 WHERE CONSTRAINT_SCHEMA = COALESCE(:schema, DATABASE()) AND TABLE_NAME = :table
@@ -93,7 +99,7 @@ class Catalog:
 
             with warnings.catch_warnings():  # TINYINT(1) on SQLite: its arguments, not its type
                 warnings.simplefilter("ignore", SAWarning)
-                columns = self._inspector.get_columns(real, schema=schema or None)
+                columns = reflect_columns(self._inspector, self._connection, real, schema or None)
             self._tables[key] = Table(
                 real, {str(c["name"]).lower(): dict(c) for c in columns}, self._allowed(real, schema or None)
             )
@@ -184,6 +190,29 @@ class Catalog:
             rows = self._connection.execute(text(_MYSQL_PROCEDURES), {"schema": schema})
             return [Procedure(str(n), t == "PROCEDURE", int(c), int(c)) for n, t, c in rows]
         return []  # SQLite has no stored procedures
+
+
+def reflect_columns(
+    inspector: Inspector, connection: Connection, table: str, schema: str | None
+) -> list[dict[str, Any]]:
+    """The inspector's columns of ``table``, with the defaults it cannot read filled in from
+    MariaDB/MySQL's ``information_schema``: it parses ``SHOW CREATE TABLE`` and reads no default
+    written as a bit literal (Keycloak's ``ENABLED BIT(1) NOT NULL DEFAULT b'0'``), so such a
+    column looked required to every insert (MAP303) and to ``mapper init``, which drafted a
+    ``create set ENABLED = FILL_IN``."""
+    columns = [dict(c) for c in inspector.get_columns(table, schema=schema)]
+    if connection.dialect.name not in ("mysql", "mariadb") or all(
+        c.get("default") is not None for c in columns
+    ):
+        return columns
+    from sqlalchemy import text
+
+    rows = connection.execute(text(_MYSQL_DEFAULTS), {"table": table, "schema": schema})
+    defaults = {str(name).lower(): str(default) for name, default in rows}
+    for column in columns:
+        if column.get("default") is None and str(column["name"]).lower() in defaults:
+            column["default"] = defaults[str(column["name"]).lower()]
+    return columns
 
 
 def sqlite_on_delete(connection: Connection, table: str) -> dict[tuple[str, ...], str]:
