@@ -297,6 +297,15 @@ async def test_keycloak_mapping_of_the_docs_serves_one_realm(
         )
         assert group.status_code == 201, group.text
         assert "members" not in group.json(), group.text  # the master realm's admin is no user here
+        twice = await client.post(
+            "/Users",
+            json={
+                "schemas": [CORE_USER],
+                "userName": "al",
+                "emails": [{"type": "work", "value": "ALICE@acme.example"}],
+            },
+        )
+        assert twice.status_code == 409 and twice.json()["scimType"] == "uniqueness", twice.text
         found = (await client.get('/Groups?filter=displayName eq "admins"')).json()
         assert [g["id"] for g in found["Resources"]] == [group.json()["id"]], found
     assert served.execute(others) == before[0]
