@@ -207,6 +207,12 @@ def _table(
         for c in pair
         if key(c) not in LOGIN.exact and key(c) not in EMAIL.exact
     }
+    # a membership table's column every row must fill (Keycloak's membership_type): the value an
+    # add writes may be the one its rows hold
+    if len(primary) > 1:
+        scoped |= {
+            c.name.lower() for c in columns if not c.nullable and not c.has_default and c.name not in primary
+        }
     columns = tuple(
         _distinct(c, name, schema, connection) if c.name.lower() in scoped and not c.values else c
         for c in columns
@@ -390,7 +396,9 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
     the table named without the prefix every table shares (Moodle's ``mdl_``, WordPress's ``wp_``),
     and the ``_`` left out too (Moodle's ``mdl_cohort_members.userid`` → ``mdl_user.id``). A key
     name several tables have goes to the one the referring table's name names (Nextcloud's
-    ``oc_group_user.uid`` → ``oc_users.uid``, not ``oc_accounts.uid``), else to the first."""
+    ``oc_group_user.uid`` → ``oc_users.uid``, not ``oc_accounts.uid``), else to the first. Last,
+    ``<word>_id`` names a table keyed ``id`` whose name ends in that word, when no table claims it
+    otherwise (Keycloak's ``user_group_membership.group_id`` → ``keycloak_group.id``)."""
     keys: dict[str, tuple[str, str]] = {}
     shared: dict[str, list[tuple[str, str]]] = {}  # a key name several tables have (Nextcloud's uid)
     prefix = _shared_prefix(tables)
@@ -407,6 +415,10 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
             keys.setdefault(f"{name}_id", (table.name, pk))
             if prefix and pk.lower() == "id":
                 keys.setdefault(f"{singular}id", (table.name, pk))
+    for table in tables:  # then by the last word of the name: Keycloak's group_id -> keycloak_group
+        words = table.name.lower().removeprefix(prefix).split("_")
+        if len(table.primary_key) == 1 and table.primary_key[0].lower() == "id" and len(words) > 1:
+            keys.setdefault(f"{words[-1].removesuffix('s')}_id", (table.name, table.primary_key[0]))
     out = []
     for table in tables:
         have = {fk.column.lower() for fk in table.foreign_keys}

@@ -39,6 +39,8 @@ class Multi:
     kind: str | None = None
     #: required time columns the add sets to the time of the add (Redmine's created_on)
     stamped: list[str] = field(default_factory=list)
+    #: other required columns the add writes as constants: (column, SQL value)
+    fixed: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -61,9 +63,10 @@ class ObjectDraft:
     notes: list[str] = field(default_factory=list)  # the header comment
     #: the rows of this kind in a table holding several (column, value): ``type = 'User'``
     kind: tuple[str, str] | None = None
-    #: the rows of one realm (tenant) in a table holding several: (column, SQL value), the value
-    #: ``FILL_IN`` when the rows hold several (Keycloak's ``realm_id``)
-    scope: tuple[str, str] | None = None
+    #: the rows of one realm (tenant) in a table holding several: (column, SQL value, the value as
+    #: the mapping writes it), the values ``FILL_IN`` when the rows hold several (Keycloak's
+    #: ``realm_id``)
+    scope: tuple[str, str, str] | None = None
     #: integer columns of milliseconds since the epoch, selected in seconds by the name they are
     #: mapped under: alias -> column (``created_timestamp / 1000 AS created_timestamp_seconds``)
     millis: dict[str, str] = field(default_factory=dict)

@@ -54,7 +54,8 @@ def guess(database: Database) -> Draft:
 
 def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey]]:
     """Tables that link two other tables: exactly two foreign keys to two different tables, both
-    required, at most three other columns (a date, a role), and nothing else an insert must fill."""
+    required, at most three other columns (a date, a role), and nothing else an insert must fill
+    but text or numbers, which the add writes as constants (:func:`_fixed`)."""
     found = []
     for table in database.tables:
         keys = [fk for fk in table.foreign_keys if fk.table.lower() != table.name.lower()]
@@ -66,8 +67,11 @@ def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey
             c.nullable for c in table.columns if c.name.lower() in linked
         ):
             continue
-        if any(not c.nullable and not c.has_default and c.name.lower() not in linked for c in table.columns):
-            continue
+        required = [
+            c for c in table.columns if not c.nullable and not c.has_default and c.name.lower() not in linked
+        ]
+        if any(c.kind not in ("text", "integer") or not NAME.fullmatch(c.name) for c in required):
+            continue  # a text or number an add fills with a constant (Keycloak's membership_type)
         found.append((table, keys[0], keys[1]))
     return found
 
@@ -206,6 +210,9 @@ def _group(
         attributes.append(Attribute("externalId", column.name, "<->", "caseExact"))
         break
     deletion = soft_delete(table, taken)
+    realm = _realm_column(table, user)
+    if realm is not None:
+        taken.add(realm.lower())
     draft = common(
         table, "Group", anchor, "displayName", taken, attributes, notes, warnings, deletion, database.dialect
     )
@@ -216,7 +223,59 @@ def _group(
         members.column,
         reference="User",
     )
+    _fixed(members_multi, link, {groups.column.lower(), members.column.lower()}, warnings)
+    if realm is not None:
+        _realm(draft, realm, user)
     draft.multis = [members_multi]
     cascades(user, members_multi, members, user.table.name)
     cascades(draft, members_multi, groups, table.name)
     return draft
+
+
+def _fixed(multi: Multi, link: Table, linked: set[str], warnings: list[str]) -> None:
+    """The membership table's other required columns, each written as a constant by the add: the
+    one value its rows hold (Keycloak's ``membership_type``: 'UNMANAGED', what an administrator's
+    add writes), else ``FILL_IN``, which the database refuses (``mapper lint --db``, MAP302)."""
+    for column in link.columns:
+        if column.nullable or column.has_default or column.name.lower() in linked:
+            continue
+        if column.seen and len(column.values) == 1:
+            value = column.values[0]
+            sql = value if column.kind == "integer" else "'" + value.replace("'", "''") + "'"
+            multi.fixed.append((column.name, sql))
+            why = f"guessed: {column.name} is required, and its rows hold {value}: every add writes it"
+            multi.note = f"{multi.note}\n{why}".strip()
+            continue
+        multi.fixed.append((column.name, "FILL_IN"))
+        seen = f" (its rows hold {', '.join(column.values)})" if column.values else ""
+        multi.note = (
+            f"{multi.note}\nFILL IN: {column.name} is required (NOT NULL, no default){seen}: write the "
+            "value every add stores in place of FILL_IN (mapper lint --db refuses FILL_IN)"
+        ).strip()
+        warnings.append(
+            f"Group: {link.name}.{column.name} is required: drafted FILL_IN in the members' add (FILL IN)"
+        )
+
+
+def _realm_column(table: Table, user: ObjectDraft) -> str | None:
+    """The group table's column named as the one the users are served by (Keycloak's
+    ``keycloak_group.realm_id``), if any."""
+    if user.scope is None:
+        return None
+    return next((c.name for c in table.columns if c.name.lower() == user.scope[0].lower()), None)
+
+
+def _realm(group: ObjectDraft, column: str, user: ObjectDraft) -> None:
+    """The groups of the users' realm: ``column`` given the users' value (or FILL IN), so that a
+    group of another realm is neither served nor written."""
+    assert user.scope is not None
+    name, sql, literal = user.scope
+    group.scope = (column, sql, literal)
+    group.create.insert(0, f"{column} = {literal}")
+    if "FILL_IN" in sql:
+        group.notes.append(
+            f"FILL IN: the groups of the users' {name}: write it in place of FILL_IN, in the import's "
+            "WHERE and in create set, as for the users"
+        )
+    else:
+        group.notes.append(f"guessed: the groups of the users' {name}, {sql}")

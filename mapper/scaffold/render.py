@@ -162,6 +162,8 @@ def _multi(multi: Multi, q: _Quoter) -> list[str]:
     inserted = [owner, value] + [q(c) for c, _ in multi.extra] + [q(c) for c in multi.stamped]
     binds = [":anchor", ":value"] + [f":{_sub(alias)}" for _, alias in multi.extra]
     binds += ["CURRENT_TIMESTAMP"] * len(multi.stamped)
+    inserted += [q(c) for c, _ in multi.fixed]
+    binds += [v for _, v in multi.fixed]
     header = (
         f"  multi {multi.attribute}" + (f" reference {multi.reference}" if multi.reference else "") + " {"
     )

@@ -276,7 +276,7 @@ def _scoped(draft: ObjectDraft, login: Column, column: Column, warnings: list[st
     write by id reaching every realm's users."""
     name, table = column.name, draft.table.name
     if len(column.values) > 1:
-        draft.scope = (name, "FILL_IN")
+        draft.scope = (name, "FILL_IN", "FILL_IN")
         draft.create.insert(0, f"{name} = FILL_IN")
         draft.notes.append(
             f"FILL IN: {login.name} is unique only within {name}, and the rows hold several "
@@ -297,7 +297,7 @@ def _scoped(draft: ObjectDraft, login: Column, column: Column, warnings: list[st
     else:
         sql = "'" + value.replace("'", "''") + "'"
         literal = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    draft.scope = (name, sql)
+    draft.scope = (name, sql, literal)
     draft.create.insert(0, f"{name} = {literal}")
     draft.notes.append(
         f"guessed: {login.name} is unique only within {name}, and every row holds {name} {value}: "

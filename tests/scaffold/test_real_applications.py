@@ -135,7 +135,9 @@ async def test_keycloak_realms_are_a_fill_in_and_the_filled_draft_serves_one_rea
     its realm (``UNIQUE (realm_id, username)``). The draft served every realm: ``GET``, ``PATCH``
     and ``DELETE`` reached the master realm's administrator, and a filter on the ``admin`` both
     realms have found one of the two (Entra then updates whichever it found). The realm is now a
-    FILL IN lint refuses; filled, the draft serves and writes acme's rows alone. On MariaDB the
+    FILL IN lint refuses; filled, the draft serves and writes acme's rows alone. It had no Group:
+    ``user_group_membership.group_id`` declares no key to ``keycloak_group``, and its
+    ``membership_type`` is required; the add now writes the one value its rows hold. On MariaDB the
     flags are ``BIT(1) NOT NULL DEFAULT b'0'``, a default the inspector does not read: ``ENABLED``
     was drafted ``create set ENABLED = FILL_IN`` instead of ``active``, and a mapping leaving
     ``EMAIL_VERIFIED`` to its default failed lint (MAP303). ``created_timestamp`` holds
@@ -144,7 +146,7 @@ async def test_keycloak_realms_are_a_fill_in_and_the_filled_draft_serves_one_rea
     result = scaffold(db.url)
     golden(stable(result.text, db), GOLDEN / f"keycloak.{kind}.map")
     text = result.text
-    assert result.fill_in == 1, text
+    assert result.fill_in == 3, text  # the users' realm, the groups' realm, a group's parent
     refused = [
         d.code for d in lint_text(text, "keycloak.map", db=db.url).diagnostics if d.severity.name == "ERROR"
     ]
@@ -153,6 +155,7 @@ async def test_keycloak_realms_are_a_fill_in_and_the_filled_draft_serves_one_rea
 
     filled = re.sub(r"(WHERE \S+) = FILL_IN", rf"\1 = '{ACME}'", text)
     filled = re.sub(r"(create set \S+) = FILL_IN", rf'\1 = "{ACME}"', filled)
+    filled = re.sub(r"(?i)(parent_group) = FILL_IN", r'\1 = " "', filled)  # a top-level group
     linted = lint_text(filled, "keycloak.map", db=db.url).diagnostics
     assert not [d for d in linted if d.severity.name == "ERROR"], "\n".join(map(str, linted))
     path = tmp_path / "keycloak.map"
@@ -172,6 +175,9 @@ async def test_keycloak_realms_are_a_fill_in_and_the_filled_draft_serves_one_rea
         assert (await client.get(f"/Users/{MASTER_ADMIN}")).status_code == 404
         assert (await client.patch(f"/Users/{MASTER_ADMIN}", json=disable)).status_code == 404
         assert (await client.delete(f"/Users/{MASTER_ADMIN}")).status_code == 404
+        assert (await client.get("/Groups/d0000000-0000-4000-8000-000000000001")).status_code == 404
+        staff = (await client.get('/Groups?filter=displayName eq "staff"')).json()["Resources"]
+        assert [m["value"] for m in staff[0]["members"]] == ["a0000000-0000-4000-8000-000000000003"]
         found = (await client.get('/Users?filter=userName eq "admin"')).json()
         assert [r["id"] for r in found["Resources"]] == [ACME_ADMIN], found
         assert found["Resources"][0]["meta"]["created"] == "2024-01-02T00:00:00Z", found
