@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.dn import DnRenderer
@@ -38,6 +38,8 @@ __all__ = ["MISSING", "Change", "Codec", "Item", "field"]
 MISSING: Any = object()  # an attribute the client did not send
 #: the types whose stored value may have no SCIM value (rendered as none: see rendering.to_scim)
 _LEFT_OUT = frozenset({"boolean", "dateTime", "decimal", "integer"})
+#: the stored values of a kept text attribute that :meth:`Codec.values` binds as they are
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def field(mapping: Any, key: str) -> Any:
@@ -54,12 +56,15 @@ class Change:
     as the ids the client sent: the store resolves them to anchors in place). ``items``: per
     multi, the items the resource asks for (:meth:`Codec.items`). ``write_only``: it gives an
     attribute that is never read back (so it always counts as a change). ``deactivates``: it sets
-    ``active`` to false (the disable rule may then run)."""
+    ``active`` to false (the disable rule may then run). ``compared``: of a replace, the entries
+    of :attr:`Codec.compared` whose values were not bound as stored (kept text, :func:`_kept`: the
+    very value of the row, so the same), the only ones that can differ from it; None: every one."""
 
     values: dict[str, Any]
     items: tuple[list[tuple[str, Item]], ...]
     write_only: bool
     deactivates: bool
+    compared: list[tuple[Slot, bool, int]] | None = None
 
 
 class Codec:
@@ -123,9 +128,12 @@ class Codec:
         self.write_only = tuple(s for s in self.slots if s.writable and not s.readable)
         #: the slots each of a write's checks goes through (:mod:`mapper.runtime.store_checks`),
         #: picked once: written and read back (compared against the current row; with whether
-        #: each is a reference), written and immutable, written references
-        self.compared = tuple(
-            (s, s.attr.reference is not None) for s in self.slots if s.writable and s.readable
+        #: each is a reference, and its column's index in a row), written and immutable, written
+        #: references
+        self.compared: tuple[tuple[Slot, bool, int], ...] = tuple(
+            (s, s.attr.reference is not None, cast(int, s.index))  # readable: in the projection
+            for s in self.slots
+            if s.writable and s.readable
         )
         self.immutable = tuple(s for s in self.slots if s.writable and s.attr.mutability == "immutable")
         self.references = tuple(s for s in self.slots if s.writable and s.attr.reference is not None)
@@ -139,8 +147,13 @@ class Codec:
         #: single-valued attribute that is not complex; else None: :meth:`read` reads it), its
         #: sub-attribute or None, ``coerce``'s ``strict``, whether a stored value with no SCIM
         #: value is kept, the attribute's name in its container, whether it is required, whether
-        #: it is ``active``, and for a text type the pattern of text ``coerce`` takes as it is
-        #: (:data:`~mapper.runtime.values.PLAIN`), else None)
+        #: it is ``active``, for a text type the pattern of text ``coerce`` takes as it is
+        #: (:data:`~mapper.runtime.values.PLAIN`), else None, and for a kept text attribute (see
+        #: :func:`_kept`) its column's index in a row, else None, and its :attr:`compared` entry
+        #: or None)
+        writable = [s for s in self.slots if s.writable]
+        params = [s.param for s in writable]
+        compared = {entry[0]: entry for entry in self.compared}
         self._writes = tuple(
             (
                 s,
@@ -157,9 +170,10 @@ class Codec:
                     if s.attr.type in TEXT_TYPES
                     else None
                 ),
+                s.index if _kept(s, query) and params.count(s.param) == 1 else None,
+                compared.get(s),
             )
-            for s in self.slots
-            if s.writable
+            for s in writable
         )
         if query.index is None:
             raise ValueError(
@@ -253,7 +267,8 @@ class Codec:
     def change(self, resource: dict[str, Any], current: Row | None) -> Change:
         """Everything a create (``current`` None) or a replace of ``current`` writes, from a
         full-state resource: see :class:`Change`."""
-        values = self.values(resource, current)
+        compared: list[tuple[Slot, bool, int]] = []
+        values = self.values(resource, current, compared)
         items = tuple([self.items(multi_slot, resource) for multi_slot in self.multis])
         write_only = False
         for slot in self.write_only:
@@ -262,19 +277,50 @@ class Codec:
                 break
         active = self.active
         deactivates = active is not None and self.scim(active, values.get(active.param)) is False
-        return Change(values, items, write_only, deactivates)
+        return Change(values, items, write_only, deactivates, compared if current is not None else None)
 
-    def values(self, resource: dict[str, Any], current: Row | None) -> dict[str, Any]:
+    def values(
+        self, resource: dict[str, Any], current: Row | None, compared: list[Any] | None = None
+    ) -> dict[str, Any]:
         """Bind values (by parameter name) for every writable attribute of a full-state resource.
 
         Absent attributes are cleared (``None``, or the value their column stores for none:
         ``null ""``), except ``active``: absent on create means true,
         absent on replace keeps the current value. Required attributes must be present.
-        References are returned as id strings; the store resolves them."""
+        References are returned as id strings; the store resolves them. ``compared`` (a list)
+        receives the :attr:`compared` entries of the attributes not bound as stored (kept text)."""
         if not isinstance(resource, dict):
             raise InvalidValueError("", "expected a JSON object")
+        if compared is None:
+            compared = []
         out: dict[str, Any] = {}
-        for slot, attr, name, sub, strict, keeps, member, required, is_active, plain in self._writes:
+        for (
+            slot,
+            attr,
+            name,
+            sub,
+            strict,
+            keeps,
+            member,
+            required,
+            is_active,
+            plain,
+            kept,
+            check,
+        ) in self._writes:
+            if kept is not None and current is not None:  # kept text: a value equal to the stored
+                held = current[kept]  # str or None is bound as it is stored (see _kept)
+                if type(held) in _TEXT_OR_NONE:
+                    container = resource if slot.extension is None else resource.get(slot.extension)
+                    if type(container) is dict:
+                        raw = container.get(member)  # None: absent, cleared as None is
+                        if sub is not None:  # read in a member object (absent or null: absent)
+                            raw = raw.get(sub) if type(raw) is dict else (None if raw is None else MISSING)
+                        if raw == held:
+                            out[slot.param] = held
+                            continue
+            if check is not None:
+                compared.append(check)
             if name is None:  # read() reads it, unless the resource lacks its attribute altogether
                 container = resource if slot.extension is None else resource.get(slot.extension, MISSING)
                 if type(container) is dict and member not in container:
@@ -409,6 +455,30 @@ class Codec:
         if not PLAIN.fullmatch(given) and (problem := text_problem(given)) is not None:
             raise InvalidValueError(f"{multi_slot.multi.attribute}.{sub}", problem)
         return given
+
+
+def _kept(slot: Slot, query: Slot) -> bool:
+    """Whether ``slot`` is *kept text*: written and read back, of a text type (``string``,
+    ``binary``), no reference, read as a member's value (or a member object's sub-attribute), not
+    ``required``, not the query attribute (whose text is checked strictly), without a transform or
+    ``null ""``. For such an attribute :meth:`Codec.values` binds a stored ``str`` given back as
+    it is (text ``coerce`` takes as it is, or text it would refuse, kept as stored), and clears an
+    absent value or None: so a value equal to the stored one, when that is a ``str`` or None, is
+    bound as stored, without those steps. (Its caller also asks that no other attribute shares
+    the parameter: of two, the later one's value is bound.)"""
+    attr = slot.attr
+    return (
+        slot.readable
+        and attr.type in TEXT_TYPES
+        and attr.reference is None
+        and not (attr.multi_valued or slot.complex)
+        and not attr.required
+        and slot is not query
+        and slot.transform is None
+        and slot.null is None
+        and slot.dates is False
+        and attr.path != "active"
+    )
 
 
 def pick_item(items: list[Any], filter: tuple[tuple[str, str], ...], name: str = "value") -> Any:

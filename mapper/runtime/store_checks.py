@@ -194,8 +194,10 @@ class StoreChecks(StoreReads):
             return False
         values = change.values
         row = current.row  # a record rebuilds its row tuple on every read of ``row``
-        for slot, reference in self.codec.compared:
-            new, old = values.get(slot.param), slot.value(row)
+        # those whose values were not bound as stored (Change.compared: kept text, its very value)
+        compared = self.codec.compared if change.compared is None else change.compared
+        for slot, reference, index in compared:  # a readable slot's index is not None
+            new, old = values.get(slot.param), row[index]
             if reference:
                 if (None if old is None else anchor_key(old)) != new:
                     return False
