@@ -9,6 +9,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel
@@ -50,6 +51,15 @@ class RowForm:
         #: every row read (:meth:`row`; a full import looks at each page's first value); it only
         #: grows, since a column's type does not change under a running gateway.
         self.epoch: set[int] = set()
+        obj = codec.obj
+        self.obj = obj
+        self.anchor_index = codec.anchor_index
+        #: what :meth:`ObjectRead.of` reads of one object, in order, unlocked and locked: its
+        #: row's statement, then each multi's (read from the plan's models once per type, not
+        #: per write)
+        children = tuple(m.load_for_anchor for m in obj.multi)
+        locked = obj.by_anchor_locked if obj.by_anchor_locked is not None else obj.by_anchor
+        self.reads = ((obj.by_anchor, *children), (locked, *children))
 
     @classmethod
     def of(cls, codec: Codec) -> RowForm:
@@ -90,8 +100,13 @@ class RowForm:
         multi: each multi's items in one stable order, so equal children compare equal."""
         out: list[tuple[Any, ...]] = []
         for multi_slot, rows in zip(self.multis, rows_per_multi, strict=True):
-            if type(rows) is list and not rows:  # none (a read's fetchall found no child row)
-                out.append(())
+            if type(rows) is list and len(rows) < 2:  # a read's fetchall found none, or one
+                if not rows:
+                    out.append(())
+                elif multi_slot.extra:
+                    out.append((tuple(rows[0][1:]),))
+                else:
+                    out.append((rows[0][1],))
                 continue
             if multi_slot.extra:
                 items = sorted((tuple(r[1:]) for r in rows), key=repr)
@@ -134,12 +149,16 @@ def driver_pages(
     return tx.pages(statement, params, size)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ObjectRead:
     """One object read by its anchor: the statements (its row by ``by_anchor``, then each multi's
     items), read together (:meth:`Tx.read_object`: one round trip where statements pipeline), and
     how their rows make its record. :func:`fetch` runs one; a write of an existing object declares
-    the one it needs, which its transaction runs before and after the write's statements."""
+    the one it needs, which its transaction runs before and after the write's statements.
+
+    Not changed once made, but not ``frozen``: every write makes one or two, and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``, a third of the
+    make's cost (see :meth:`of`)."""
 
     calls: tuple[tuple[Statement, Mapping[str, Any]], ...]
     anchor: Key
@@ -152,10 +171,14 @@ class ObjectRead:
         """The read of object ``anchor``; ``locked`` for a write that changes it: its row is read
         with the lock the write will take (``by_anchor_locked``, where the plan has one), so a
         concurrent writer's commit is waited for and seen before the write decides anything."""
+        form = RowForm.of(codec)
         params = {"anchor": anchor}
-        row = obj.by_anchor_locked if locked and obj.by_anchor_locked is not None else obj.by_anchor
-        calls = ((row, params), *((m.load_for_anchor, params) for m in obj.multi))
-        return cls(calls, anchor_key(anchor), codec.anchor_index, RowForm.of(codec), obj)
+        if obj is form.obj:  # the statements as the form took them from the plan
+            calls = tuple(zip(form.reads[locked], repeat(params)))
+        else:
+            row = obj.by_anchor_locked if locked and obj.by_anchor_locked is not None else obj.by_anchor
+            calls = ((row, params), *((m.load_for_anchor, params) for m in obj.multi))
+        return cls(calls, anchor_key(anchor), form.anchor_index, form, obj)
 
     def moved(self, found: Sequence[tuple[Any, ...]]) -> list[tuple[Statement, Mapping[str, Any]]]:
         """The child rows' statements again, by the row's own anchor, when the row ``found`` has
