@@ -301,21 +301,12 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     nothing declares, with the codes its rows hold (at most ``MAX_CODES`` distinct values; more
     is no list of codes)."""
     name_key = key(column.name)
-    by_stem = any(s in name_key for s in STATUS.stems) and not any(s in name_key for s in STATUS.not_stems)
-    named = name_key in STATUS.exact or by_stem or name_key in KIND.exact
-    if column.kind == "integer" and _time_named(name_key):
+    named = STATUS.matches(name_key) or name_key in KIND.exact
+    if column.kind == "integer" and (CREATED.matches(name_key) or UPDATED.matches(name_key)):
         return _largest(column, table, schema, connection)
     if column.values or not named:
         return column
     return _distinct(column, table, schema, connection)
-
-
-def _time_named(name_key: str) -> bool:
-    return any(
-        name_key in n.exact
-        or (any(s in name_key for s in n.stems) and not any(s in name_key for s in n.not_stems))
-        for n in (CREATED, UPDATED)
-    )
 
 
 def _largest(column: Column, table: str, schema: str | None, connection: Connection) -> Column:

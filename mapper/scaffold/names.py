@@ -25,6 +25,13 @@ class Names:
     stems: tuple[str, ...] = ()
     not_stems: tuple[str, ...] = ()  # a name containing one of these is no match by stem
 
+    def matches(self, name_key: str) -> bool:
+        """Whether a column name (as :func:`key` folds it) is one of these: exactly, or by a stem
+        and no ``not_stems``."""
+        return name_key in self.exact or (
+            any(s in name_key for s in self.stems) and not any(s in name_key for s in self.not_stems)
+        )
+
 
 #: table names that hold people, strongest first; a name containing a stem counts for less
 USER_TABLES = (
