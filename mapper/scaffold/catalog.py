@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import MapperError
-from mapper.lint.database.catalog import reflect_columns, sqlite_on_delete
+from mapper.lint.database.catalog import reflect_columns, sqlite_on_delete, sqlite_unique
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
 from mapper.scaffold.names import CREATED, EMAIL, KIND, LOGIN, STATUS, UPDATED, key
@@ -176,11 +176,16 @@ def _table(
     )
     unique: set[str] = set()
     together: list[tuple[str, ...]] = []
-    for constraint in inspector.get_unique_constraints(name, schema=schema):
-        if len(constraint.get("column_names") or ()) == 1:
-            unique.add(str(constraint["column_names"][0]).lower())
-        else:
-            together.append(tuple(str(c) for c in constraint.get("column_names") or ()))
+    constraints = [
+        tuple(c.get("column_names") or ()) for c in inspector.get_unique_constraints(name, schema=schema)
+    ]
+    if dialect == "sqlite":  # a column's own UNIQUE after VARCHAR(40): the inspector misses it
+        constraints += [c for c in sqlite_unique(connection, name) if c not in constraints]
+    for constrained in constraints:
+        if len(constrained) == 1:
+            unique.add(str(constrained[0]).lower())
+        elif constrained and tuple(map(str, constrained)) not in together:
+            together.append(tuple(str(c) for c in constrained))
     for index in inspector.get_indexes(name, schema=schema):
         if not index.get("unique"):
             continue
@@ -274,6 +279,8 @@ def _column(
     if kind == "boolean":
         values = ()
     default = raw.get("default")
+    if default is not None and str(default).strip().upper() == "NULL":
+        default = None  # SQLite's DEFAULT NULL (OrangeHRM's date_entered): no default
     generated = bool(raw.get("identity")) or (
         raw.get("autoincrement") is True and (dialect != "postgres" or "nextval(" in str(default or ""))
     )

@@ -523,3 +523,23 @@ async def test_columns_no_attribute_maps_are_not_read_into_the_cache(tmp_path: P
             assert found.status_code == 200, found.text
             versions.append(found.json()["meta"]["version"])
     assert versions[0] == versions[1]
+
+
+def test_a_columns_own_unique_after_a_length_is_read_on_sqlite(tmp_path: Path) -> None:
+    """SQLAlchemy's inspector finds a SQLite column's own ``UNIQUE`` only after a type without
+    parentheses: OrangeHRM's ``user_name VARCHAR(40) DEFAULT NULL UNIQUE`` was drafted "not
+    declared unique; make it so". Its ``DEFAULT NULL`` was read as a default, so ``date_entered``
+    got no ``create set`` (the users the gateway created had no ``meta.created``)."""
+    url = sqlite_db(
+        tmp_path,
+        """CREATE TABLE accounts (
+          id INTEGER PRIMARY KEY, user_name VARCHAR(40) DEFAULT NULL UNIQUE,
+          date_entered DATETIME DEFAULT NULL, kind VARCHAR(10), code VARCHAR(10),
+          CONSTRAINT kind_code UNIQUE (kind, code));""",
+    )
+    text = scaffold(url).text
+    assert "# query: userName, from user_name (unique)\n" in text, text
+    assert "not declared unique" not in text, text
+    assert "create set date_entered = CURRENT_TIMESTAMP" in text, text
+    assert not errors(text, url)
+

@@ -228,3 +228,23 @@ def sqlite_on_delete(connection: Connection, table: str) -> dict[tuple[str, ...]
         columns.setdefault(row["id"], []).append(str(row["from"]).lower())
         actions[row["id"]] = str(row["on_delete"]).upper()
     return {tuple(columns[k]): actions[k] for k in columns}
+
+
+def sqlite_unique(connection: Connection, table: str) -> list[tuple[str, ...]]:
+    """The columns of each ``UNIQUE`` constraint of a SQLite table, in order. SQLAlchemy's
+    inspector finds a column's own ``UNIQUE`` only after a type without parentheses: it misses
+    OrangeHRM's ``user_name VARCHAR(40) DEFAULT NULL UNIQUE``; SQLite's index list has them all
+    (``origin`` ``u``: the index a ``UNIQUE`` constraint makes)."""
+    from sqlalchemy import text
+
+    quoted = '"' + table.replace('"', '""') + '"'
+    found = []
+    for row in connection.execute(text(f"PRAGMA index_list({quoted})")).mappings().all():
+        if not row["unique"] or row["origin"] != "u":
+            continue
+        index = '"' + str(row["name"]).replace('"', '""') + '"'
+        info = connection.execute(text(f"PRAGMA index_info({index})")).mappings().all()
+        names = [str(r["name"]) for r in sorted(info, key=lambda r: r["seqno"]) if r["name"] is not None]
+        if names:
+            found.append(tuple(names))
+    return found
