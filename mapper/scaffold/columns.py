@@ -106,13 +106,18 @@ def anchor_item(table: Table, what: str, query: Column | None, warnings: list[st
 
 
 def active_column(table: Table, taken: set[str], warnings: list[str]) -> tuple[Column, str, bool, str] | None:
-    """(column, tail, negated, note) for the active attribute: a flag, an inverted flag or a status code."""
+    """(column, tail, negated, note) for the active attribute: a flag, an inverted flag, a status
+    that is a flag, or a status code."""
     choices: list[tuple[Column, str, bool, str]] = []
     for column in find(table, names.ACTIVE, taken, ("boolean", "integer"), flag=True):
         choices.append((column, "boolean", False, ""))
     for column in find(table, names.INVERTED, taken, ("boolean", "integer"), flag=True):
         note = f"guessed: {column.name} is the opposite of active; a disable writes {column.name} = true"
         choices.append((column, "", True, note))
+    for column in find(table, names.STATUS, taken, ("boolean",), stems=False):
+        # a status that is a flag (OrangeHRM's ``status TINYINT(1)``, 1 enabled and 0 disabled)
+        note = f"guessed: {column.name} is a flag, true (1) when the user is enabled"
+        choices.append((column, "boolean", False, note))
     for column in find(table, names.STATUS, taken) + find(table, names.ACTIVE, taken, stems=False):
         mapped = _status_map(column)
         if mapped:

@@ -194,6 +194,7 @@ CREATED = Names(
         "registered",
         "registeredat",
         "registrationdate",
+        "dateentered",  # SugarCRM's and OrangeHRM's date_entered
     ),
     ("created", "registered"),
     ("by",),

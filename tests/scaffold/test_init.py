@@ -543,3 +543,16 @@ def test_a_columns_own_unique_after_a_length_is_read_on_sqlite(tmp_path: Path) -
     assert "create set date_entered = CURRENT_TIMESTAMP" in text, text
     assert not errors(text, url)
 
+
+def test_a_status_that_is_a_flag_is_the_active_flag(tmp_path: Path) -> None:
+    """OrangeHRM's ``ohrm_user.status TINYINT(1)`` (``BOOLEAN`` here) is 1 for an enabled user:
+    the draft said no active flag was found (FILL IN), so Entra's disable changed nothing."""
+    url = sqlite_db(
+        tmp_path,
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE, "
+        "status BOOLEAN NOT NULL DEFAULT 1);",
+    )
+    text = scaffold(url).text
+    assert re.search(r"\n    active +<-> status +boolean\n", text), text
+    assert "no active flag found" not in text, text
+
