@@ -32,8 +32,10 @@ def guess(database: Database) -> Draft:
     users."""
     warnings: list[str] = []
     memberships = _memberships(database)
-    user_table = _user_table(database, memberships, warnings)
+    user_table, profile = _user_table(database, memberships, warnings)
     user = user_object(database, user_table, warnings)
+    if profile is not None:
+        user.notes.append(_profile_note(user_table, profile))
     objects = [user]
     group = _group(database, user, memberships, warnings)
     if group is not None:
@@ -116,13 +118,22 @@ def _score_user(
 
 def _user_table(
     database: Database, memberships: list[tuple[Table, ForeignKey, ForeignKey]], warnings: list[str]
-) -> Table:
+) -> tuple[Table, tuple[Table, str] | None]:
+    """The user table, and the table of its people's profile with the column pointing at it
+    when the best-looking table is a profile (:func:`_account`)."""
     children = {fk.table.lower() for t in database.tables for fk in t.foreign_keys if child_kind(t)}
     scored = sorted(
         ((_score_user(t, memberships, children), t) for t in database.tables),
         key=lambda p: (-p[0], p[1].name),
     )
     best_score, best = scored[0]
+    account = _account(best, [t for s, t in scored[1:] if s > 0])
+    if account is not None:  # the best is the profile of the people whose logins another holds
+        warnings.append(
+            f"User: guessed table {account[0].name!r}, whose unique login {account[1]!r} the table "
+            f"{best.name!r} lacks; {account[0].name}.{account[2]} points at {best.name} (choose with --table)"
+        )
+        return account[0], (best, account[2])
     if best_score < 2:
         shown = ", ".join(t.name for _, t in scored[:8])
         raise ScaffoldError(
@@ -135,7 +146,43 @@ def _user_table(
             f"User: guessed table {best.name!r}; alternatives: {', '.join(map(repr, rivals))} "
             "(choose with --table)"
         )
-    return best
+    return best, None
+
+
+def _account(profile: Table, others: list[Table]) -> tuple[Table, str, str] | None:
+    """(table, login, column) when ``profile`` holds no unique login and another table does, with
+    a foreign key to ``profile``: OrangeHRM's ``ohrm_user`` (``user_name`` unique, ``emp_number``
+    pointing at the employee ``hs_hr_employee``, which has the names and e-mail addresses but no
+    login). That table holds the accounts Entra provisions; the other is their people's profile."""
+    if any(profile.is_unique(c.name) for c in find(profile, names.LOGIN, set())):
+        return None
+    for table in others:
+        logins = [c.name for c in find(table, names.LOGIN, set()) if table.is_unique(c.name)]
+        points = [fk.column for fk in table.foreign_keys if fk.table.lower() == profile.name.lower()]
+        if logins and points:
+            return table, logins[0], points[0]
+    return None
+
+
+def _profile_note(table: Table, profile: tuple[Table, str]) -> str:
+    """The note of a user table whose people's names and addresses are in another table."""
+    other, column = profile
+    found = [
+        c.name
+        for c in other.columns
+        if c.kind == "text"
+        and (
+            names.EMAIL.matches(key(c.name))
+            or any(candidates.matches(key(c.name)) for _, candidates in names.USER_TEXT)
+        )
+    ]
+    shown = f" ({', '.join(found)})" if found else ""
+    return (
+        f"FILL IN: {table.name}.{column} points at {other.name}, which holds its people's names and "
+        f"addresses{shown}: this draft serves none of them. To serve them, join {other.name} in the "
+        "import and map its columns import-only (<-); a create writes no row of it (docs/authoring.md, "
+        "An account table and a profile table)"
+    )
 
 
 # the group ------------------------------------------------------------------------------------

@@ -556,3 +556,34 @@ def test_a_status_that_is_a_flag_is_the_active_flag(tmp_path: Path) -> None:
     assert re.search(r"\n    active +<-> status +boolean\n", text), text
     assert "no active flag found" not in text, text
 
+
+def test_the_table_with_the_login_is_the_users_and_the_profile_it_points_at_is_named(
+    tmp_path: Path,
+) -> None:
+    """OrangeHRM keeps its logins in ``ohrm_user`` (``user_name`` unique, ``emp_number`` pointing
+    at the employee) and the people's names and addresses in ``hs_hr_employee``, which has no
+    login: the employee table looked more like users (its name, names and an email), and was
+    drafted the User, ``userName`` from an e-mail not declared unique, ``delete row`` deleting the
+    employee (and, by its cascade, the login). The table holding the unique login now wins, and
+    the draft says where the names are."""
+    url = sqlite_db(
+        tmp_path,
+        """CREATE TABLE hs_hr_employee (
+          emp_number INTEGER PRIMARY KEY, emp_lastname VARCHAR(100) NOT NULL DEFAULT '',
+          emp_firstname VARCHAR(100) NOT NULL DEFAULT '', emp_work_email VARCHAR(50),
+          job_title_code INTEGER);
+        CREATE TABLE ohrm_user (
+          id INTEGER PRIMARY KEY, user_role_id INTEGER NOT NULL DEFAULT 2,
+          emp_number INTEGER REFERENCES hs_hr_employee (emp_number) ON DELETE CASCADE,
+          user_name VARCHAR(40) UNIQUE, deleted BOOLEAN NOT NULL DEFAULT 0);""",
+    )
+    result = scaffold(url)
+    assert "# User: guessed from table ohrm_user " in result.text, result.text
+    assert re.search(r"\n    userName +<-> user_name +required unique\n", result.text), result.text
+    note = re.sub(r"\n#  +", " ", result.text)
+    assert (
+        "FILL IN: ohrm_user.emp_number points at hs_hr_employee, which holds its people's names and "
+        "addresses (emp_lastname, emp_firstname, emp_work_email): this draft serves none of them"
+    ) in note, result.text
+    assert [w for w in result.warnings if "guessed table 'ohrm_user', whose unique login" in w]
+    assert not errors(result.text, url)
