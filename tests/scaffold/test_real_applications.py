@@ -1,7 +1,8 @@
 """Scaffolds of real applications' schemas served as drafted, for what the life cycle of
 ``test_scaffold_databases`` does not look at (tests/scaffold/schemas/wordpress and nextcloud),
-the mapping docs/authoring.md writes by hand for Redmine (tests/scaffold/schemas/redmine), and
-Keycloak's realms (tests/scaffold/fill_in/keycloak: its draft has a FILL IN lint refuses)."""
+the mapping docs/authoring.md writes by hand for Redmine (tests/scaffold/schemas/redmine),
+Keycloak's realms (tests/scaffold/fill_in/keycloak: its draft has a FILL IN lint refuses), and
+OrangeHRM's logins beside their employees (tests/scaffold/fill_in/orangehrm)."""
 
 from __future__ import annotations
 
@@ -320,3 +321,80 @@ async def test_keycloak_mapping_of_the_docs_serves_one_realm(
         f"SELECT {q}REALM_ID{q}, {q}PARENT_GROUP{q} FROM {groups} WHERE {q}ID{q} = '{group.json()['id']}'"
     )
     assert row == (ACME, " ")
+
+
+PATCH = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+
+
+def patch(path: str, value: object, op: str = "replace") -> dict[str, object]:
+    return {**PATCH, "Operations": [{"op": op, "path": path, "value": value}]}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_orangehrm_logins_are_served_from_ohrm_user_beside_their_employees(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, golden: Golden
+) -> None:
+    """OrangeHRM keeps its logins in ``ohrm_user`` (``user_name`` unique, a ``deleted`` flag, a
+    ``status`` flag 1 for enabled, a required ``user_role_id``) and the people's names and
+    addresses in ``hs_hr_employee``, which ``emp_number`` points at. The draft served the
+    employees (userName from an e-mail not declared unique, ``delete row`` deleting the employee
+    and its login by the cascade), found no active flag in ``status``, and on SQLite read
+    ``user_name VARCHAR(40) UNIQUE`` as not unique. Now it serves the logins, says where the names
+    are, and leaves the role to fill in; filled, Entra's life cycle works and hostile values are
+    refused precisely or stored as sent."""
+    db = load_schema("orangehrm", kind, tmp_path, request)
+    result = scaffold(db.url)
+    golden(stable(result.text, db), GOLDEN / f"orangehrm.{kind}.map")
+    assert result.fill_in == 2, result.text  # the role of a new login; the employee's columns
+    refused = [d.code for d in lint_text(result.text, "ohrm.map", db=db.url).diagnostics]
+    assert "MAP243" in refused, refused
+    filled = result.text.replace("user_role_id = FILL_IN", "user_role_id = 2")  # ESS
+    linted = lint_text(filled, "ohrm.map", db=db.url).diagnostics
+    assert not linted, "\n".join(map(str, linted))
+    path = tmp_path / "ohrm.map"
+    path.write_text(filled, encoding="utf-8")
+    environ = {f"{db.name.upper()}_DATABASE_URL": db.url}
+    report = await simulate_plan(load(path), environ)
+    assert report.failed == 0, render_text(report)
+
+    served = HrDatabase(kind, db.dialect, db.url)
+    row = "SELECT user_role_id, status, deleted, date_entered FROM ohrm_user WHERE user_name = :name"
+    logins = served.execute("SELECT COUNT(*) FROM ohrm_user")[0][0]  # the simulator's, soft-deleted
+    async with scim_client(served, mapping=path, environ=environ) as client:
+        found = (await client.get('/Users?filter=userName eq "ADMIN"')).json()
+        assert [r["id"] for r in found["Resources"]] == ["1"], found
+        assert found["Resources"][0]["meta"]["created"] == "2024-01-02T00:00:00Z", found
+        grace = (await client.get("/Users/3")).json()
+        assert grace["active"] is False, grace
+        assert (await client.get("/Users/4")).status_code == 404  # deleted = 1
+        created = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "joan"})
+        assert created.status_code == 201, created.text
+        joan = created.json()["id"]
+        ((role, status, deleted, entered),) = served.execute(row, {"name": "joan"})
+        assert (role, bool(status), bool(deleted)) == (2, True, False) and entered is not None
+        taken = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "JOAN"})
+        assert (taken.status_code, taken.json().get("scimType")) == (409, "uniqueness"), taken.text
+        off = await client.patch(f"/Users/{joan}", json=patch("active", False))
+        assert off.status_code == 200 and off.json()["active"] is False, off.text
+        assert [bool(r[1]) for r in served.execute(row, {"name": "joan"})] == [False]
+        assert (await client.delete(f"/Users/{joan}")).status_code == 204
+        assert [bool(r[2]) for r in served.execute(row, {"name": "joan"})] == [True]  # kept, hidden
+        revived = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "olduser"})
+        assert (revived.status_code, revived.json()["id"]) == (201, "4"), revived.text
+
+        # SQLite holds any length in a VARCHAR(40): there a long login is stored as sent
+        for hostile in ("nul\x00byte",) if kind == "sqlite" else ("nul\x00byte", "x" * 10_000, "x" * 41):
+            answer = await client.post("/Users", json={"schemas": [CORE_USER], "userName": hostile})
+            assert (answer.status_code, answer.json().get("scimType")) == (400, "invalidValue"), answer.text
+        for stored in ("Robert'); DROP TABLE ohrm_user;--", "ünïcødé", "emoji\U0001f600"):
+            answer = await client.post("/Users", json={"schemas": [CORE_USER], "userName": stored})
+            if kind == "mariadb" and "\U0001f600" in stored:  # utf8 (utf8mb3) holds no emoji
+                assert (answer.status_code, answer.json().get("scimType")) == (400, "invalidValue")
+                continue
+            assert answer.status_code == 201, answer.text
+            assert served.execute(
+                "SELECT user_name FROM ohrm_user WHERE id = :id", {"id": answer.json()["id"]}
+            ) == [(stored,)]
+    stored = 2 if kind == "mariadb" else 3
+    assert served.execute("SELECT COUNT(*) FROM ohrm_user")[0][0] == logins + 1 + stored  # joan
+    assert served.execute("SELECT COUNT(*) FROM hs_hr_employee")[0][0] == 3
