@@ -105,11 +105,13 @@ async def expect_row(ctx: Context, role: str, values: dict[str, Any]) -> None:
     obj = plan_of(ctx.users(), ctx.db)
     if obj is None or ctx.db is None:
         return
-    row = await ctx.db.row(obj, ctx.anchors[role])
+    anchor = ctx.anchors.get(role)  # None: the create step failed before it found the row
+    expect(anchor is not None, f"database: the {role}'s row, which its create step did not find")
+    row = await ctx.db.row(obj, anchor)
     expect(row is not None, f"database: the {role}'s row is found by {obj.anchor_column}")
     assert row is not None
     expect_columns(obj, ctx.db.with_ids(obj, row), values)
-    await expect_work_email_row(ctx, obj, ctx.anchors[role], values)
+    await expect_work_email_row(ctx, obj, anchor, values)
 
 
 async def expect_work_email_row(ctx: Context, obj: PlanObject, anchor: Any, values: dict[str, Any]) -> None:
