@@ -398,3 +398,58 @@ async def test_orangehrm_logins_are_served_from_ohrm_user_beside_their_employees
     stored = 2 if kind == "mariadb" else 3
     assert served.execute("SELECT COUNT(*) FROM ohrm_user")[0][0] == logins + 1 + stored  # joan
     assert served.execute("SELECT COUNT(*) FROM hs_hr_employee")[0][0] == 3
+
+
+def orangehrm_mapping(kind: str, url: str) -> str:
+    """The OrangeHRM mapping of docs/authoring.md (*An account table and a profile table*)."""
+    text = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = text.split("## An account table and a profile table\n", 1)[1]
+    body = section.split("```\n", 2)[1]
+    dialect = "postgres" if kind == "postgres" else "mysql"
+    return f'source orangehrm {{\n  dialect {dialect}\n  url "{url}"\n}}\n\n{body}'
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+async def test_orangehrm_mapping_of_the_docs_reads_the_employee_and_writes_the_login(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The OrangeHRM mapping docs/authoring.md gives (the employee's names, e-mail and job title
+    joined import-only) lints clean and passes ``mapper simulate``, which crashed on it (it
+    expected back the names a create sends); a PATCH of a name is refused whole, writing nothing."""
+    db = load_schema("orangehrm", kind, tmp_path, request)
+    text = orangehrm_mapping(kind, db.url)
+    linted = lint_text(text, "orangehrm.map", db=db.url).diagnostics
+    assert not linted, "\n".join(map(str, linted))
+    path = tmp_path / "orangehrm.map"
+    path.write_text(text, encoding="utf-8")
+    report = await simulate_plan(load(path), {})
+    assert report.failed == 0, render_text(report)
+
+    served = HrDatabase(kind, db.dialect, db.url)
+    employees = served.execute("SELECT * FROM hs_hr_employee ORDER BY emp_number")
+    async with scim_client(served, mapping=path, environ={}) as client:
+        alan = (await client.get('/Users?filter=userName eq "alan"')).json()["Resources"][0]
+        assert (alan["name"], alan["title"]) == (
+            {"givenName": "Alan", "familyName": "Turing"},
+            "Software Engineer",
+        )
+        assert alan["emails"] == [{"type": "work", "value": "alan@acme.example"}], alan
+        both = {
+            **PATCH,
+            "Operations": [
+                {"op": "replace", "path": "active", "value": False},
+                {"op": "replace", "path": "name.givenName", "value": "Al"},
+            ],
+        }
+        refused = await client.patch("/Users/2", json=both)
+        assert (refused.status_code, refused.json().get("scimType")) == (400, "mutability"), refused.text
+        assert [bool(s) for (s,) in served.execute("SELECT status FROM ohrm_user WHERE id = 2")] == [True]
+        off = await client.patch("/Users/2", json=patch("active", False))
+        assert off.status_code == 200 and off.json()["name"]["givenName"] == "Alan", off.text
+    assert served.execute("SELECT * FROM hs_hr_employee ORDER BY emp_number") == employees
