@@ -22,7 +22,7 @@ from mapper.errors import MapperError
 from mapper.lint.database.catalog import reflect_columns, sqlite_on_delete, sqlite_unique
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
-from mapper.scaffold.names import CREATED, EMAIL, KIND, LOGIN, STATUS, UPDATED, key
+from mapper.scaffold.names import CREATED, EMAIL, GROUP_NAME, KIND, LOGIN, STATUS, UPDATED, key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -60,6 +60,9 @@ class ForeignKey:
     referred: str
     declared: bool = True  # False: inferred from the column's name (no constraint in the database)
     cascades: bool = False  # ON DELETE CASCADE: deleting the referred row deletes this one
+    #: the referred table's rows as "key (name)", for a column every new row must fill (NOT NULL,
+    #: no default: OrangeHRM's user_role_id, "1 (Admin)", "2 (ESS)"), when it has at most 20
+    rows: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
@@ -237,7 +240,13 @@ def _table(
         if len(constrained) == 1 and len(referred) == 1:
             on_delete = str((fk.get("options") or {}).get("ondelete") or "").upper()
             cascades = on_delete == "CASCADE" or constrained[0].lower() in cascading
-            keys.append(ForeignKey(constrained[0], fk["referred_table"], referred[0], cascades=cascades))
+            column = next((c for c in columns if c.name == constrained[0]), None)
+            rows: tuple[str, ...] = ()
+            if column is not None and not column.nullable and not column.has_default:
+                rows = _referred_rows(inspector, connection, fk["referred_table"], referred[0], schema)
+            keys.append(
+                ForeignKey(constrained[0], fk["referred_table"], referred[0], cascades=cascades, rows=rows)
+            )
     return Table(name, columns, primary, frozenset(unique), tuple(keys), unique_together=tuple(together))
 
 
@@ -327,6 +336,37 @@ def _largest(column: Column, table: str, schema: str | None, connection: Connect
         select(func.max(sql_column(column.name))).select_from(sql_table(table, schema=schema))
     ).scalar()
     return replace(column, largest=int(found)) if isinstance(found, int) else column
+
+
+def _referred_rows(
+    inspector: Inspector, connection: Connection, table: str, key_column: str, schema: str | None
+) -> tuple[str, ...]:
+    """The rows of ``table`` as ``key (name)`` (its first column named as a group's name is, else
+    the key alone), when there are at most ``MAX_CODES``: the values a required foreign key may
+    take, shown in its FILL IN."""
+    from sqlalchemy import column as sql_column
+    from sqlalchemy import select
+    from sqlalchemy import table as sql_table
+
+    names = [str(c["name"]) for c in reflect_columns(inspector, connection, table, schema)]
+    label = next((n for n in names if GROUP_NAME.matches(key(n)) and n != key_column), None)
+    selected: list[Any] = [sql_column(key_column)] + ([sql_column(label)] if label else [])
+    query = select(*selected).select_from(sql_table(table, schema=schema)).order_by(sql_column(key_column))
+    try:
+        rows = connection.execute(query.limit(MAX_CODES + 1)).all()
+    except Exception:  # noqa: BLE001 - a table this user may not read: the FILL IN without its rows
+        connection.rollback()  # PostgreSQL: the failed statement aborted the transaction
+        return ()
+    if not rows or len(rows) > MAX_CODES:
+        return ()
+
+    def shown(value: object) -> str:  # one line of a comment, however the value is written
+        words = " ".join(str(value).split())
+        return words if len(words) <= 40 else words[:39] + "…"
+
+    return tuple(
+        f"{shown(r[0])} ({shown(r[1])})" if label and r[1] is not None else shown(r[0]) for r in rows
+    )
 
 
 def _distinct(column: Column, table: str, schema: str | None, connection: Connection) -> Column:

@@ -174,11 +174,17 @@ def common(
     draft.selected = list(dict.fromkeys(selected))  # the key is also the query's column: once
     for column in required:
         draft.create.append(f"{column.name} = FILL_IN")
+        referred = next((fk for fk in table.foreign_keys if fk.column == column.name), None)
+        points = (
+            f" (it points at {referred.table}, whose rows are {', '.join(referred.rows)})"
+            if referred is not None and referred.rows
+            else ""
+        )
         draft.create_notes.append(
             f"FILL IN: {column.name} ({column.sql_type}) is NOT NULL without a default and no attribute "
-            f'fills it: write the value every new row gets in place of FILL_IN (a number, "text", true '
-            "or false; mapper lint refuses FILL_IN, MAP243); or give the column a default, or map it to "
-            f"an attribute every create sends, and drop {column.name} from 'create set'"
+            f"fills it{points}: write the value every new row gets in place of FILL_IN (a number, "
+            '"text", true or false; mapper lint refuses FILL_IN, MAP243); or give the column a default, '
+            f"or map it to an attribute every create sends, and drop {column.name} from 'create set'"
         )
         warnings.append(
             f"{what}: column {table.name}.{column.name} is required (NOT NULL, no default) and no attribute "

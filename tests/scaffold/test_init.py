@@ -587,3 +587,23 @@ def test_the_table_with_the_login_is_the_users_and_the_profile_it_points_at_is_n
     ) in note, result.text
     assert [w for w in result.warnings if "guessed table 'ohrm_user', whose unique login" in w]
     assert not errors(result.text, url)
+
+
+def test_a_required_foreign_key_names_the_rows_it_may_point_at(tmp_path: Path) -> None:
+    """OrangeHRM's ``ohrm_user.user_role_id`` is required and has no default: the FILL IN said to
+    write "the value every new row gets", and the user had to look up what the roles' keys are.
+    It now lists the referred table's rows (a row's name on one line of the comment)."""
+    url = sqlite_db(
+        tmp_path,
+        """CREATE TABLE roles (id INTEGER PRIMARY KEY, name VARCHAR(255) NOT NULL UNIQUE);
+        INSERT INTO roles VALUES (1, 'Admin'), (2, 'ESS'), (3, 'Two
+        lines');
+        CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT NOT NULL UNIQUE,
+          role_id INTEGER NOT NULL REFERENCES roles (id));""",
+    )
+    text = re.sub(r"\n  #  +", " ", scaffold(url).text)
+    assert (
+        "no attribute fills it (it points at roles, whose rows are 1 (Admin), 2 (ESS), 3 (Two lines)):"
+        in text
+    )
+    assert "create set role_id = FILL_IN" in text, text
