@@ -17,6 +17,8 @@ The modules: ``codes`` (MAP3xx), ``catalog`` (the live schema), ``schema``, ``pr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mapper.compiler import compile
 from mapper.compiler.context import Origin
 from mapper.diagnostics import Diagnostic, Severity
@@ -29,7 +31,20 @@ from mapper.lint.database.references import check_references
 from mapper.lint.database.schema import check_schema
 from mapper.plan import Plan
 
-__all__ = ["CODES", "DRIVERS", "DatabaseError", "check_database"]
+__all__ = [
+    "CODES",
+    "DRIVERS",
+    "SETTLED_BY_PROOF",
+    "DatabaseCheck",
+    "DatabaseError",
+    "check_database",
+    "run_checks",
+]
+
+#: the compiler's warnings a proof of the plan settles: a ``set`` rule's column the import does not
+#: select (MAP240, "its existence is not checked here") is in a statement the database prepared,
+#: so a column the table lacks is an error there (MAP302) and one it has is no finding
+SETTLED_BY_PROOF = frozenset({"MAP240"})
 
 #: The driver for a URL that names none: the ones the project installs. The same choice as the
 #: runtime's (``mapper.runtime.database.DRIVERS``), which the language side does not import.
@@ -45,11 +60,25 @@ class DatabaseError(MapperError):
     """The database given with ``--db`` could not be reached or inspected."""
 
 
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """The MAP3xx diagnostics of one check, and whether every statement of the plan was proven
+    (prepared by the database), which settles the compiler's :data:`SETTLED_BY_PROOF` warnings."""
+
+    diagnostics: list[Diagnostic]
+    proven: bool = False
+
+
 def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> list[Diagnostic]:
     """Every MAP3xx diagnostic for ``mapping`` against the database at ``url``. ``plan`` is the
     mapping compiled for lint (``None`` when it did not compile: then only the schema pass runs,
     and the compiler's diagnostics say why). Raises :class:`DatabaseError` when the database
     cannot be reached or inspected."""
+    return run_checks(mapping, url, plan).diagnostics
+
+
+def run_checks(mapping: MappingFile, url: str, plan: Plan | None = None) -> DatabaseCheck:
+    """:func:`check_database`, saying whether the plan's statements were proven."""
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
 
@@ -69,16 +98,19 @@ def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> 
             catalog = Catalog(inspect(connection), connection)
             found = check_schema(mapping, catalog, plan) + list(check_references(mapping, catalog, plan))
             if plan is None or not plan.objects:
-                return found
+                return DatabaseCheck(found)
             dialect = PROVABLE.get(engine.dialect.name)
             if dialect is None:
-                return found + [_unproven(mapping, f"{engine.dialect.name} is not a database lint can prove")]
+                unproven = _unproven(mapping, f"{engine.dialect.name} is not a database lint can prove")
+                return DatabaseCheck(found + [unproven])
             origins: dict[str, Origin] = {}
             proving, compiled = compile(mapping, write=dialect, origins=origins)
             if proving is None:  # it compiled for lint, but not for this database (MAP208...)
-                return found + [_for(d, dialect) for d in compiled if d.severity is Severity.ERROR]
+                return DatabaseCheck(
+                    found + [_for(d, dialect) for d in compiled if d.severity is Severity.ERROR]
+                )
             proven = prove(mapping, proving, origins, engine, catalog)
-            return found + _new(proven, found)
+            return DatabaseCheck(found + _new(proven, found), proven=True)
     except MapperError:
         raise
     except Exception as exc:
