@@ -426,6 +426,10 @@ async def test_orangehrm_mapping_of_the_docs_reads_the_employee_and_writes_the_l
     text = orangehrm_mapping(kind, db.url)
     linted = lint_text(text, "orangehrm.map", db=db.url).diagnostics
     assert not linted, "\n".join(map(str, linted))
+    clearing = "recreate revive set deleted = false, emp_number = null, user_password = null"
+    assert f"`{clearing}`" in " ".join((ROOT / "docs" / "authoring.md").read_text(encoding="utf-8").split())
+    revived = text.replace("  recreate revive\n", f"  {clearing}\n")
+    assert not lint_text(revived, "orangehrm.map", db=db.url).diagnostics  # MAP240 settled by the proof
     path = tmp_path / "orangehrm.map"
     path.write_text(text, encoding="utf-8")
     report = await simulate_plan(load(path), {})
@@ -453,3 +457,13 @@ async def test_orangehrm_mapping_of_the_docs_reads_the_employee_and_writes_the_l
         off = await client.patch("/Users/2", json=patch("active", False))
         assert off.status_code == 200 and off.json()["name"]["givenName"] == "Alan", off.text
     assert served.execute("SELECT * FROM hs_hr_employee ORDER BY emp_number") == employees
+
+    served.execute("UPDATE ohrm_user SET emp_number = 2 WHERE id = 4")  # a deleted login of Alan's
+    path.write_text(revived, encoding="utf-8")
+    async with scim_client(served, mapping=path, environ={}) as client:
+        again = await client.post("/Users", json={"schemas": [CORE_USER], "userName": "olduser"})
+        assert (again.status_code, again.json()["id"]) == (201, "4"), again.text
+        assert "name" not in again.json(), again.text  # not Alan's employee
+    assert served.execute("SELECT emp_number, user_password, deleted FROM ohrm_user WHERE id = 4") == [
+        (None, None, False if kind == "postgres" else 0)
+    ]
