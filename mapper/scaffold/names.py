@@ -73,6 +73,8 @@ EMAIL = Names(
     (
         *("verified", "confirmed", "sent", "optin", "domain", "notif", "format", "pref", "setting"),
         *("digest", "frequency", "enabled", "disabled", "bounce"),
+        # another address is not the work one: OrangeHRM's emp_oth_email beside emp_work_email
+        *("oth", "personal", "private", "home", "alternat", "secondary"),
     ),
 )
 

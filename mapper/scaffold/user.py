@@ -114,7 +114,14 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
         column, tail, negated, why = active
         claim(column, "active", tail, negated=negated, note=why)
     else:
-        status = find(table, names.STATUS, taken, ("text", "integer"))  # Redmine's status INTEGER
+        # Redmine's status INTEGER; not a key of another table (OrangeHRM's emp_status points at
+        # ohrm_employment_status: full-time, freelance), whose rows are kinds, not a state
+        references = {fk.column.lower() for fk in table.foreign_keys}
+        status = [
+            c
+            for c in find(table, names.STATUS, taken, ("text", "integer"))
+            if c.name.lower() not in references
+        ]
         if status:
             code = "?" if status[0].kind == "integer" else '"?"'
             notes.append(

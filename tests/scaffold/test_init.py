@@ -607,3 +607,24 @@ def test_a_required_foreign_key_names_the_rows_it_may_point_at(tmp_path: Path) -
         in text
     )
     assert "create set role_id = FILL_IN" in text, text
+
+
+def test_an_employee_table_other_address_and_employment_status_are_not_guessed(tmp_path: Path) -> None:
+    """OrangeHRM's ``hs_hr_employee`` chosen with ``--table``: its ``emp_oth_email`` (the other,
+    personal address) was drafted as the work e-mail, and ``emp_status``, a key of
+    ``ohrm_employment_status`` (full-time, freelance), as a status whose active codes to fill in."""
+    url = sqlite_db(
+        tmp_path,
+        """CREATE TABLE ohrm_employment_status (id INTEGER PRIMARY KEY, name VARCHAR(60) NOT NULL);
+        INSERT INTO ohrm_employment_status VALUES (1, 'Full-Time Permanent'), (2, 'Freelance');
+        CREATE TABLE hs_hr_employee (
+          emp_number INTEGER PRIMARY KEY, emp_firstname VARCHAR(100) NOT NULL DEFAULT '',
+          emp_work_email VARCHAR(50) UNIQUE, emp_oth_email VARCHAR(50),
+          emp_status INTEGER REFERENCES ohrm_employment_status (id) ON DELETE SET NULL);
+        INSERT INTO hs_hr_employee VALUES (1, 'Ada', 'ada@acme.example', 'ada@home.example', 1),
+          (2, 'Alan', 'alan@acme.example', NULL, 2);""",
+    )
+    text = scaffold(url, tables=("hs_hr_employee",)).text
+    assert re.search(r"\n    userName +<-> emp_work_email +required unique\n", text), text
+    assert not re.search(r"\n    [^#\n]*<-> emp_oth_email", text) and "# PATH <-> emp_oth_email" in text, text
+    assert "FILL IN: emp_status" not in text and "no active flag found" in text, text

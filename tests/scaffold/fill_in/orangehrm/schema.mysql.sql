@@ -4,7 +4,8 @@
 -- the built-in Admin): the names, e-mail addresses and phones are the employee's. ohrm_user has
 -- a soft-delete flag (deleted) and an enabled flag (status, 1 enabled, 0 disabled), both
 -- TINYINT(1); user_role_id is required (1 Admin, 2 ESS) and has no default. An employee's job
--- title is a key of ohrm_job_title (job_title_code), the department a key of ohrm_subunit (a
+-- title is a key of ohrm_job_title (job_title_code), the employment status (full-time,
+-- freelance) a key of ohrm_employment_status (emp_status), the department a key of ohrm_subunit (a
 -- nested set: lft/rgt/level), and a past employee has termination_id set (ohrm_emp_termination).
 -- OrangeHRM has no groups: the user roles are the nearest thing.
 CREATE TABLE ohrm_user_role (
@@ -35,6 +36,11 @@ CREATE TABLE ohrm_subunit (
   PRIMARY KEY (id),
   UNIQUE KEY name (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE ohrm_employment_status (
+  id INT(13) NOT NULL AUTO_INCREMENT,
+  name VARCHAR(60) NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 CREATE TABLE hs_hr_employee (
   emp_number INT(7) NOT NULL AUTO_INCREMENT,
   employee_id VARCHAR(50) DEFAULT NULL,
@@ -55,9 +61,11 @@ CREATE TABLE hs_hr_employee (
   termination_id INT(4) DEFAULT NULL,
   purged_at TIMESTAMP NULL DEFAULT NULL,
   PRIMARY KEY (emp_number),
+  KEY emp_status (emp_status),
   KEY job_title_code (job_title_code),
   KEY work_station (work_station),
   KEY termination_id (termination_id),
+  CONSTRAINT hs_hr_employee_ibfk_5 FOREIGN KEY (emp_status) REFERENCES ohrm_employment_status (id) ON DELETE SET NULL,
   CONSTRAINT hs_hr_employee_ibfk_2 FOREIGN KEY (work_station) REFERENCES ohrm_subunit (id) ON DELETE SET NULL,
   CONSTRAINT hs_hr_employee_ibfk_4 FOREIGN KEY (job_title_code) REFERENCES ohrm_job_title (id) ON DELETE SET NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
@@ -98,13 +106,14 @@ CREATE TABLE ohrm_user (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8;
 INSERT INTO ohrm_user_role (id, name, display_name, is_assignable, is_predefined) VALUES
   (1, 'Admin', 'Admin', 1, 1), (2, 'ESS', 'ESS', 1, 1), (3, 'Supervisor', 'Supervisor', 0, 1);
+INSERT INTO ohrm_employment_status (id, name) VALUES (1, 'Full-Time Permanent'), (2, 'Freelance');
 INSERT INTO ohrm_job_title (id, job_title) VALUES (1, 'HR Manager'), (2, 'Software Engineer');
 INSERT INTO ohrm_subunit (id, name, unit_id, lft, rgt, level) VALUES
   (1, 'Acme Ltd', '', 1, 4, 0), (2, 'Engineering', 'ENG', 2, 3, 1);
-INSERT INTO hs_hr_employee (emp_number, employee_id, emp_lastname, emp_firstname, emp_work_email, job_title_code, work_station)
-VALUES (1, '0001', 'Lovelace', 'Ada', 'ada@acme.example', 1, 1),
-       (2, '0002', 'Turing', 'Alan', 'alan@acme.example', 2, 2),
-       (3, '0003', 'Hopper', 'Grace', 'grace@acme.example', 2, 2);
+INSERT INTO hs_hr_employee (emp_number, employee_id, emp_lastname, emp_firstname, emp_work_email, job_title_code, work_station, emp_status)
+VALUES (1, '0001', 'Lovelace', 'Ada', 'ada@acme.example', 1, 1, 1),
+       (2, '0002', 'Turing', 'Alan', 'alan@acme.example', 2, 2, 1),
+       (3, '0003', 'Hopper', 'Grace', 'grace@acme.example', 2, 2, 2);
 INSERT INTO ohrm_emp_termination (id, emp_number, termination_date, note) VALUES (1, 3, '2025-06-30', 'Retired');
 UPDATE hs_hr_employee SET termination_id = 1 WHERE emp_number = 3;
 INSERT INTO ohrm_user (id, user_role_id, emp_number, user_name, user_password, deleted, status, date_entered, created_by)

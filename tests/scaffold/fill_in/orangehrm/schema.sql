@@ -24,6 +24,10 @@ CREATE TABLE ohrm_subunit (
   rgt SMALLINT DEFAULT NULL,
   level SMALLINT DEFAULT NULL
 );
+CREATE TABLE ohrm_employment_status (
+  id INTEGER PRIMARY KEY,
+  name VARCHAR(60) NOT NULL
+);
 CREATE TABLE hs_hr_employee (
   emp_number INTEGER PRIMARY KEY,
   employee_id VARCHAR(50) DEFAULT NULL,
@@ -33,7 +37,7 @@ CREATE TABLE hs_hr_employee (
   emp_nick_name VARCHAR(100) DEFAULT '',
   emp_birthday DATE DEFAULT NULL,
   emp_gender SMALLINT DEFAULT NULL,
-  emp_status INTEGER DEFAULT NULL,
+  emp_status INTEGER DEFAULT NULL REFERENCES ohrm_employment_status (id) ON DELETE SET NULL,
   job_title_code INTEGER DEFAULT NULL REFERENCES ohrm_job_title (id) ON DELETE SET NULL,
   work_station INTEGER DEFAULT NULL REFERENCES ohrm_subunit (id) ON DELETE SET NULL,
   emp_mobile VARCHAR(50) DEFAULT NULL,
@@ -66,13 +70,14 @@ CREATE TABLE ohrm_user (
 );
 INSERT INTO ohrm_user_role (id, name, display_name, is_assignable, is_predefined) VALUES
   (1, 'Admin', 'Admin', TRUE, TRUE), (2, 'ESS', 'ESS', TRUE, TRUE), (3, 'Supervisor', 'Supervisor', FALSE, TRUE);
+INSERT INTO ohrm_employment_status (id, name) VALUES (1, 'Full-Time Permanent'), (2, 'Freelance');
 INSERT INTO ohrm_job_title (id, job_title) VALUES (1, 'HR Manager'), (2, 'Software Engineer');
 INSERT INTO ohrm_subunit (id, name, unit_id, lft, rgt, level) VALUES
   (1, 'Acme Ltd', '', 1, 4, 0), (2, 'Engineering', 'ENG', 2, 3, 1);
-INSERT INTO hs_hr_employee (emp_number, employee_id, emp_lastname, emp_firstname, emp_work_email, job_title_code, work_station)
-VALUES (1, '0001', 'Lovelace', 'Ada', 'ada@acme.example', 1, 1),
-       (2, '0002', 'Turing', 'Alan', 'alan@acme.example', 2, 2),
-       (3, '0003', 'Hopper', 'Grace', 'grace@acme.example', 2, 2);
+INSERT INTO hs_hr_employee (emp_number, employee_id, emp_lastname, emp_firstname, emp_work_email, job_title_code, work_station, emp_status)
+VALUES (1, '0001', 'Lovelace', 'Ada', 'ada@acme.example', 1, 1, 1),
+       (2, '0002', 'Turing', 'Alan', 'alan@acme.example', 2, 2, 1),
+       (3, '0003', 'Hopper', 'Grace', 'grace@acme.example', 2, 2, 2);
 INSERT INTO ohrm_emp_termination (id, emp_number, termination_date, note) VALUES (1, 3, '2025-06-30', 'Retired');
 UPDATE hs_hr_employee SET termination_id = 1 WHERE emp_number = 3;
 INSERT INTO ohrm_user (id, user_role_id, emp_number, user_name, user_password, deleted, status, date_entered, created_by)
