@@ -184,11 +184,11 @@ def _table(
     ]
     if dialect == "sqlite":  # a column's own UNIQUE after VARCHAR(40): the inspector misses it
         constraints += [c for c in sqlite_unique(connection, name) if c not in constraints]
-    for constrained in constraints:
-        if len(constrained) == 1:
-            unique.add(str(constrained[0]).lower())
-        elif constrained and tuple(map(str, constrained)) not in together:
-            together.append(tuple(str(c) for c in constrained))
+    for declared in constraints:
+        if len(declared) == 1:
+            unique.add(str(declared[0]).lower())
+        elif declared and tuple(map(str, declared)) not in together:
+            together.append(tuple(str(c) for c in declared))
     for index in inspector.get_indexes(name, schema=schema):
         if not index.get("unique"):
             continue

@@ -88,13 +88,15 @@ async def test_names_read_import_only_from_a_joined_table_are_not_expected_back(
     with engine.begin() as connection:
         connection.execute(
             text(
-                "CREATE TABLE hs_hr_employee (emp_number INTEGER PRIMARY KEY, emp_firstname TEXT, emp_lastname TEXT)"
+                "CREATE TABLE hs_hr_employee (emp_number INTEGER PRIMARY KEY, emp_firstname TEXT, "
+                "emp_lastname TEXT)"
             )
         )
         connection.execute(
             text(
                 "CREATE TABLE ohrm_user (id INTEGER PRIMARY KEY, user_name VARCHAR(40) UNIQUE, "
-                "status BOOLEAN NOT NULL DEFAULT 1, emp_number INTEGER REFERENCES hs_hr_employee (emp_number))"
+                "status BOOLEAN NOT NULL DEFAULT 1, "
+                "emp_number INTEGER REFERENCES hs_hr_employee (emp_number))"
             )
         )
     engine.dispose()
