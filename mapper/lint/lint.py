@@ -33,13 +33,12 @@ def lint_text(text: str, path: str, write: str | None = None, db: str | None = N
     loaded = load_text(text, path, write)
     if db is None or loaded.mapping is None:
         return loaded
-    from mapper.lint.database import SETTLED_BY_PROOF, run_checks  # a driver only when asked
+    from mapper.lint.database import merged, run_checks  # needs a driver only when asked
 
-    checked = run_checks(loaded.mapping, db, loaded.plan)
     # the database proved every statement: a set rule's column the import does not select is
     # checked there (MAP302 when the table lacks it), so "not checked here" (MAP240) is no finding
-    kept = [d for d in loaded.diagnostics if not (checked.proven and d.code in SETTLED_BY_PROOF)]
-    return replace(loaded, diagnostics=ordered([*kept, *checked.diagnostics]))
+    checked = run_checks(loaded.mapping, db, loaded.plan)
+    return replace(loaded, diagnostics=ordered(merged(loaded.diagnostics, checked)))
 
 
 def lint_file(path: str | Path, write: str | None = None, db: str | None = None) -> list[Diagnostic]:

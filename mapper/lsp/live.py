@@ -25,11 +25,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mapper.diagnostics import Diagnostic
 from mapper.language.model import EnvUrl, LiteralUrl, MappingFile
 from mapper.plan import Plan
+
+if TYPE_CHECKING:
+    from mapper.lint.database import DatabaseCheck
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +136,11 @@ def shown(url: str) -> str:
         return "<unparseable url>"
 
 
-def check(mapping: MappingFile, plan: Plan | None, url: str) -> list[Diagnostic]:
-    """The ``mapper lint --db`` diagnostics (blocking). Raises DatabaseError when unreachable."""
-    from mapper.lint.database import check_database
+def check(mapping: MappingFile, plan: Plan | None, url: str) -> DatabaseCheck:
+    """The ``mapper lint --db`` checks (blocking). Raises DatabaseError when unreachable."""
+    from mapper.lint.database import run_checks
 
-    return check_database(mapping, with_connect_timeout(url), plan)
+    return run_checks(mapping, with_connect_timeout(url), plan)
 
 
 def read_catalog(url: str) -> CatalogSnapshot:
@@ -184,7 +186,7 @@ class LiveDatabase:
         self.environ = os.environ if environ is None else environ
         self._running: dict[str, concurrent.futures.Future[Any]] = {}
         self._down_until: dict[str, float] = {}
-        self._checks: OrderedDict[tuple[str, str], list[Diagnostic]] = OrderedDict()
+        self._checks: OrderedDict[tuple[str, str], DatabaseCheck] = OrderedDict()
         self._catalogs: dict[str, tuple[float, CatalogSnapshot]] = {}
 
     def url_for(self, mapping: MappingFile | None, override: str | None) -> str | None:
@@ -193,10 +195,10 @@ class LiveDatabase:
         url = override or (source_url(mapping, self.environ) if mapping is not None else None)
         return url if url and reachable(url) else None
 
-    def cached_checks(self, url: str, text: str) -> list[Diagnostic] | None:
+    def cached_checks(self, url: str, text: str) -> DatabaseCheck | None:
         return self._checks.get((url, _digest(text)))
 
-    async def checks(self, mapping: MappingFile, plan: Plan | None, url: str) -> list[Diagnostic] | None:
+    async def checks(self, mapping: MappingFile, plan: Plan | None, url: str) -> DatabaseCheck | None:
         """The live checks of ``mapping`` (None when the database could not answer in time)."""
         key = (url, _digest(mapping.text))
         if key in self._checks:

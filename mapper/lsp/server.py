@@ -152,9 +152,11 @@ class MappingServer:
         if url is None or result.mapping is None:
             self.publish(uri, text, result.diagnostics)
             return
+        from mapper.lint.database import merged
+
         cached = self.live.cached_checks(url, text)
         if cached is not None:
-            self.publish(uri, text, ordered([*result.diagnostics, *cached]))
+            self.publish(uri, text, ordered(merged(result.diagnostics, cached)))
             return
         checking = asyncio.ensure_future(self.live.checks(result.mapping, result.plan, url))
         done, _ = await asyncio.wait({checking}, timeout=DATABASE_GRACE)
@@ -162,7 +164,8 @@ class MappingServer:
             self.publish(uri, text, result.diagnostics)
         found = await checking
         if self.text(uri) == text:
-            self.publish(uri, text, ordered([*result.diagnostics, *(found or [])]))
+            shown = result.diagnostics if found is None else merged(result.diagnostics, found)
+            self.publish(uri, text, ordered(shown))
 
     async def lint_now(self, uri: str, text: str) -> LintResult:
         loop = asyncio.get_running_loop()

@@ -38,6 +38,7 @@ __all__ = [
     "DatabaseCheck",
     "DatabaseError",
     "check_database",
+    "merged",
     "run_checks",
 ]
 
@@ -67,6 +68,13 @@ class DatabaseCheck:
 
     diagnostics: list[Diagnostic]
     proven: bool = False
+
+
+def merged(diagnostics: list[Diagnostic], checked: DatabaseCheck) -> list[Diagnostic]:
+    """The mapping's own ``diagnostics`` with the database's, less the warnings the proof settled:
+    what ``mapper lint --db`` and the language server's live check both show."""
+    kept = [d for d in diagnostics if not (checked.proven and d.code in SETTLED_BY_PROOF)]
+    return [*kept, *checked.diagnostics]
 
 
 def check_database(mapping: MappingFile, url: str, plan: Plan | None = None) -> list[Diagnostic]:
