@@ -196,7 +196,8 @@ def unexplained_key(
     error: exc.IntegrityError, obj: PlanObject, slots: Iterable[Slot], dialect: str
 ) -> str | None:
     """The unique key a refusal (``error``, a unique violation :func:`blame` found no attribute
-    of) is of, as the database names it (``(code)``, or MySQL/MariaDB's ``'ux_code'``), when no
+    of; or a foreign key's violation, whose columns PostgreSQL and MariaDB name and SQLite does
+    not) is of, as the database names it (``(code)``, or MySQL/MariaDB's ``'ux_code'``), when no
     value the write bound explains it: none of the key's columns is one that a statement of
     ``obj`` sets from a parameter, or a mapped attribute's column, and the duplicated value the
     database quotes holds none of the values the failed statement bound (SQLite quotes none: its

@@ -41,6 +41,13 @@ KEY_BROKEN = (
     " (a create set constant, a procedure's or a write block's own value?)"
 )
 
+#: the reason a foreign key's refusal that no value the client sent explains is given: 503 too
+#: (OrangeHRM's ``create set user_role_id = 99`` with no role 99 failed every create with 400)
+KEY_DANGLING = (
+    "the mapping's own SQL writes a value a foreign key of the database finds no row for"
+    " (a create set constant, a procedure's or a write block's own value?)"
+)
+
 
 class StoreChecks(StoreReads):
     """What every write checks and resolves before its transaction."""
@@ -283,6 +290,16 @@ class StoreChecks(StoreReads):
             if blamed.own_item:
                 return UniquenessError(path, "is already in use by another item of this resource")
             return UniquenessError(path)
+        if kind == "foreign_key" and not path and blamed.multi is None:
+            key = unexplained_key(error, self.obj, self.codec.slots, self.database.dialect)
+            if key is not None:  # no value the client sent is in the key: the mapping's own value
+                log.warning(
+                    "database %s refuses the mapping's SQL: %s (foreign key %s)",
+                    self.database.name,
+                    KEY_DANGLING,
+                    key,
+                )
+                return SqlRefusedError(self.database.name, KEY_DANGLING, f"foreign key {key}")
         if kind == "foreign_key":  # a referenced object vanished after we checked it
             multi = blamed.multi
             if multi is not None and multi.reference is not None:

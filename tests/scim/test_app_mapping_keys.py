@@ -24,8 +24,11 @@ from tests.support.scim import CORE_USER, mapping_client
 
 pytestmark = pytest.mark.anyio
 
-SCHEMA = """CREATE TABLE mk_users (id {key}, username VARCHAR(40) NOT NULL UNIQUE, email VARCHAR(80),
-  code VARCHAR(20), badge VARCHAR(20), UNIQUE (code, email), UNIQUE (badge));
+SCHEMA = """CREATE TABLE mk_roles (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);
+INSERT INTO mk_roles VALUES (1, 'Admin'), (2, 'ESS');
+CREATE TABLE mk_users (id {key}, username VARCHAR(40) NOT NULL UNIQUE, email VARCHAR(80),
+  code VARCHAR(20), badge VARCHAR(20), role_id INTEGER REFERENCES mk_roles (id),
+  UNIQUE (code, email), UNIQUE (badge));
 """
 
 PROCEDURE = {
@@ -157,3 +160,25 @@ async def test_a_key_holding_a_value_the_client_sent_is_still_the_clients(
         assert other.status_code == 201, other.text
     assert usernames(db) == ["ada", "cy"]
     assert not warned(logs)
+
+
+async def test_a_create_set_constant_no_row_has_is_the_mappings_fault(
+    server_db: HrDatabase, tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    """OrangeHRM's ``create set user_role_id = 99``, a role no row of ``ohrm_user_role`` has:
+    lint-clean (lint does not read rows), and every create was answered 400 invalidValue "a value
+    refers to a row the database does not hold", blaming the client for the mapping's constant.
+    PostgreSQL and MariaDB name the key's column, which no value the client sent fills: 503, a
+    warning naming the key. (SQLite names no column: there it stays a 400.)"""
+    mapping = MAPPING.replace("WRITE", "write table mk_users\n  create set role_id = 99")
+    async with mapping_client(server_db, tmp_path, mapping) as client:
+        refused = await client.post("/Users", json=user("ada", "ada@example.org"))
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"]
+        assert "a foreign key of the database finds no row for" in refused.json()["detail"]
+    assert usernames(server_db) == []
+    (line,) = warned(logs)
+    assert "foreign key (role_id)" in line and "99" not in line and "ada" not in line, line
+    fixed = MAPPING.replace("WRITE", "write table mk_users\n  create set role_id = 2")
+    async with mapping_client(server_db, tmp_path, fixed) as client:
+        assert (await client.post("/Users", json=user("ada", "ada@example.org"))).status_code == 201
