@@ -84,6 +84,8 @@ def configure_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # on the driver's cursor: SQLAlchemy's exec_driver_sql was a third of an empty transaction
+        if connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            return  # a write batch's, begun on the driver: SQLAlchemy's statement joins it
         mode = connection.get_execution_options().get("sqlite_begin", "")
         run_on_driver(connection, f"BEGIN {mode}".strip())
 

@@ -95,6 +95,23 @@ def test_a_job_that_fails_undoes_its_own_statements_and_no_other_job(database, p
     assert open_transactions(database) == [False]
 
 
+def test_a_job_s_statement_through_sqlalchemy_joins_the_batch_s_transaction(database, path):
+    """A statement a job runs through SQLAlchemy (:meth:`Tx.execute`, whose autobegin fires the
+    BEGIN listener) runs in the batch's transaction, begun on the driver, and commits with it."""
+    count = Statement(sql="SELECT COUNT(*) FROM people")
+
+    def counts(tx: Tx) -> int:
+        tx.run(INSERT, {"name": "a", "team": 1})
+        return int(tx.execute(count).scalar_one())
+
+    batch = jobs(counts, insert("b"))
+    database.run_batch(batch)
+    assert [job.error for job in batch] == [None, None]
+    assert batch[0].value == 1
+    assert names(path) == ["a", "b"]
+    assert open_transactions(database) == [False]
+
+
 def test_a_refusal_at_commit_is_sqlalchemys_integrity_error_and_keeps_nothing(database, path):
     """A deferred foreign key is checked at COMMIT: the refusal comes from the driver's
     ``commit()`` and is raised as SQLAlchemy's Connection raised it (IntegrityError, no
