@@ -472,8 +472,14 @@ class Tx:
         if self._pipelining is not False and self.pipelines:  # PostgreSQL: in a pipeline
             (outcome,) = self._pipeline([self._command(statement, params or {})])
             return take(outcome)
-        driver = self.statements.driver_sql(statement)
-        sql, bound = driver.sql, driver.bind(params or _NO_PARAMS)
+        # the compiled statement and its values without a call each where they can (SQLite's)
+        driver = self.statements.by_sql.get(statement.sql) or self.statements.driver_sql(statement)
+        sql = driver.sql
+        bound = (
+            list(map((params or _NO_PARAMS).get, driver.names))
+            if driver.plain
+            else driver.bind(params or _NO_PARAMS)
+        )
         reading = take is _FETCH_ALL
         cursor = self._reader if reading else None
         if cursor is None:
