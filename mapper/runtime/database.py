@@ -72,7 +72,7 @@ from mapper.runtime.statements import (
     bindable,
     bindable_as_number,
 )
-from mapper.runtime.tx import Ahead, Quiet, TransactionLost, Tx, declared_opening
+from mapper.runtime.tx import Quiet, TransactionLost, Tx
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
@@ -343,15 +343,14 @@ class Database:
         each runs in a savepoint of its own, and one that fails is rolled back to it, the others
         kept; unguarded, a failure rolls the whole transaction back and the jobs after it do not
         run. ``turn`` is left when the COMMIT is sent (where statements pipeline)."""
+        if self.is_sqlite:
+            return self._sqlite_transaction(jobs, guarded)
         failed = None
         with self.engine.connect() as connection:
             try:
-                if self.is_sqlite:
-                    failed = self._sqlite_transaction(connection, jobs, guarded)
-                    return failed
                 with connection.begin() as transaction:
                     tx = Tx(self, connection)
-                    failed = self._jobs(tx, jobs, guarded)
+                    failed = tx.run_jobs(jobs, guarded)
                     if failed is not None and not guarded:
                         transaction.rollback()
                         return failed
@@ -364,7 +363,7 @@ class Database:
                     connection.invalidate()  # a read-only session: see _renew_sessions
         return failed
 
-    def _sqlite_transaction(self, connection: Connection, jobs: list[Job], guarded: bool) -> Job | None:
+    def _sqlite_transaction(self, jobs: list[Job], guarded: bool) -> Job | None:
         """:meth:`_transaction` on SQLite: its ``BEGIN IMMEDIATE``, COMMIT and ROLLBACK go straight
         to the driver's connection (:func:`~mapper.runtime.sqlite.run_on_driver`,
         :func:`~mapper.runtime.sqlite.ended_on_driver`), as the jobs' statements do, rather than
@@ -373,37 +372,26 @@ class Database:
         ROLLBACK are the driver's ``commit()`` and ``rollback()`` SQLAlchemy calls, a failure
         rolls the transaction back and is raised, and the connection still comes from the pool and
         goes back to it through SQLAlchemy (the watchdog's watch, the reset on return)."""
-        dbapi_connection = connection.connection.dbapi_connection
-        run_on_driver(connection, "BEGIN IMMEDIATE")
-        try:
-            tx = Tx(self, connection)
-            failed = self._jobs(tx, jobs, guarded)
-            if failed is None or guarded:
+        failed = None
+        with self.engine.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            run_on_driver(connection, "BEGIN IMMEDIATE")
+            try:
+                tx = Tx(self, connection)
+                failed = tx.run_jobs(jobs, guarded)
+                if failed is not None and not guarded:
+                    ended_on_driver(connection, dbapi_connection, commit=False)
+                    return failed
                 if tx.changes and self.publish is not None:  # in the same transaction
                     self.publish(tx, tx.changes)
                 ended_on_driver(connection, dbapi_connection, commit=True)
-                return failed
-        except BaseException:
-            if not connection.invalidated:  # as SQLAlchemy's Transaction: rolled back, then raised
-                ended_on_driver(connection, dbapi_connection, commit=False)
-            raise
-        ended_on_driver(connection, dbapi_connection, commit=False)
-        return failed
-
-    def _jobs(self, tx: Tx, jobs: list[Job], guarded: bool) -> Job | None:
-        """Run ``jobs`` in ``tx`` (each in a savepoint when ``guarded``); the first that failed, or
-        None. Unguarded, the jobs after a failure do not run: the caller rolls back."""
-        failed = None
-        for number, job in enumerate(jobs):
-            ahead = None
-            if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
-                opening = declared_opening(jobs[number + 1].fn)
-                if opening is not None:
-                    ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
-            if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
-                failed = job
-                if not guarded:
-                    return failed
+            except BaseException:
+                if not connection.invalidated:  # as SQLAlchemy's Transaction: rolled back, then raised
+                    ended_on_driver(connection, dbapi_connection, commit=False)
+                raise
+            finally:
+                if failed is not None and _read_only(failed.error) and not connection.invalidated:
+                    connection.invalidate()  # a read-only session: see _renew_sessions
         return failed
 
     def _fail(self, jobs: list[Job], error: BaseException) -> None:
