@@ -63,7 +63,7 @@ from mapper.runtime.errors import (
     SqlRefusedError,
 )
 from mapper.runtime.group_commit import CommitStats, GroupCommitter, Job, Turn
-from mapper.runtime.sqlite import bootstrap_sqlite
+from mapper.runtime.sqlite import bootstrap_sqlite, ended_on_driver, run_on_driver
 from mapper.runtime.statements import (
     BINDABLE,
     COMPILED_LIMIT,
@@ -72,7 +72,7 @@ from mapper.runtime.statements import (
     bindable,
     bindable_as_number,
 )
-from mapper.runtime.tx import Ahead, Quiet, TransactionLost, Tx, declared_opening
+from mapper.runtime.tx import Quiet, TransactionLost, Tx
 from mapper.runtime.urls import DRIVERS, engine_url, redact, resolve_url
 from mapper.runtime.watchdog import Timeouts, current, mysql_statement_time, outlived
 
@@ -343,28 +343,52 @@ class Database:
         each runs in a savepoint of its own, and one that fails is rolled back to it, the others
         kept; unguarded, a failure rolls the whole transaction back and the jobs after it do not
         run. ``turn`` is left when the COMMIT is sent (where statements pipeline)."""
+        if self.is_sqlite:
+            return self._sqlite_transaction(jobs, guarded)
         failed = None
         with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection = connection.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with connection.begin() as transaction:
                     tx = Tx(self, connection)
-                    for number, job in enumerate(jobs):
-                        ahead = None
-                        if number + 1 < len(jobs) and tx.pipelines:  # see Ahead
-                            opening = declared_opening(jobs[number + 1].fn)
-                            if opening is not None:
-                                ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
-                        if not tx.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
-                            failed = job
-                            if not guarded:
-                                transaction.rollback()
-                                return failed
+                    failed = tx.run_jobs(jobs, guarded)
+                    if failed is not None and not guarded:
+                        transaction.rollback()
+                        return failed
                     if tx.changes and self.publish is not None:  # in the same transaction
                         self.publish(tx, tx.changes)
-                    if not self.is_sqlite and tx.pipelines:  # with what is still held
+                    if tx.pipelines:  # with what is still held
                         tx.commit(turn)
+            finally:
+                if failed is not None and _read_only(failed.error) and not connection.invalidated:
+                    connection.invalidate()  # a read-only session: see _renew_sessions
+        return failed
+
+    def _sqlite_transaction(self, jobs: list[Job], guarded: bool) -> Job | None:
+        """:meth:`_transaction` on SQLite: its ``BEGIN IMMEDIATE``, COMMIT and ROLLBACK go straight
+        to the driver's connection (:func:`~mapper.runtime.sqlite.run_on_driver`,
+        :func:`~mapper.runtime.sqlite.ended_on_driver`), as the jobs' statements do, rather than
+        through SQLAlchemy's ``Transaction``, whose calls and events were a third of an empty
+        batch's CPU. The same statements, in the same order, with the same errors: the COMMIT and
+        ROLLBACK are the driver's ``commit()`` and ``rollback()`` SQLAlchemy calls, a failure
+        rolls the transaction back and is raised, and the connection still comes from the pool and
+        goes back to it through SQLAlchemy (the watchdog's watch, the reset on return)."""
+        failed = None
+        with self.engine.connect() as connection:
+            dbapi_connection = connection.connection.dbapi_connection
+            run_on_driver(connection, "BEGIN IMMEDIATE")
+            try:
+                tx = Tx(self, connection)
+                failed = tx.run_jobs(jobs, guarded)
+                if failed is not None and not guarded:
+                    ended_on_driver(connection, dbapi_connection, commit=False)
+                    return failed
+                if tx.changes and self.publish is not None:  # in the same transaction
+                    self.publish(tx, tx.changes)
+                ended_on_driver(connection, dbapi_connection, commit=True)
+            except BaseException:
+                if not connection.invalidated:  # as SQLAlchemy's Transaction: rolled back, then raised
+                    ended_on_driver(connection, dbapi_connection, commit=False)
+                raise
             finally:
                 if failed is not None and _read_only(failed.error) and not connection.invalidated:
                     connection.invalidate()  # a read-only session: see _renew_sessions

@@ -366,7 +366,7 @@ def integrity_kind(error: exc.IntegrityError) -> str:
 
 
 def as_sqlalchemy(
-    connection: Connection, error: Any, sql: str, bound: Any, dbapi_connection: Any, cursor: Any
+    connection: Connection, error: Any, sql: str | None, bound: Any, dbapi_connection: Any, cursor: Any
 ) -> Exception:
     """The driver's ``error`` (raised running ``sql`` on ``connection``) as SQLAlchemy raises it
     (IntegrityError, OperationalError...), so :class:`~mapper.runtime.tx.Tx`'s callers see one

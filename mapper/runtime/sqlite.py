@@ -84,12 +84,32 @@ def configure_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         # on the driver's cursor: SQLAlchemy's exec_driver_sql was a third of an empty transaction
-        sql = f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}".strip()
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql)
-        except sqlite3.Error as error:  # as exec_driver_sql raised it (a lock waited out: an outage)
-            raise as_sqlalchemy(connection, error, sql, None, dbapi_connection, cursor) from error
-        finally:
-            cursor.close()
+        if connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            return  # a write batch's, begun on the driver: SQLAlchemy's statement joins it
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        run_on_driver(connection, f"BEGIN {mode}".strip())
+
+
+def run_on_driver(connection: Connection, sql: str) -> None:
+    """``sql`` (a transaction's BEGIN) on the driver's cursor of ``connection``, its error raised
+    as SQLAlchemy's ``exec_driver_sql`` raised it (a lock waited out: an outage)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+    except sqlite3.Error as error:
+        raise as_sqlalchemy(connection, error, sql, None, dbapi_connection, cursor) from error
+    finally:
+        cursor.close()
+
+
+def ended_on_driver(connection: Connection, dbapi_connection: Any, commit: bool) -> None:
+    """The transaction a SQLite write began with :func:`run_on_driver` committed (``commit``) or
+    rolled back by the driver's own ``commit()`` and ``rollback()``, the calls SQLAlchemy's
+    ``Transaction`` makes (each ends a transaction only when one is open), their error raised
+    as SQLAlchemy's ``Connection`` raises it: the same class, no statement, and a lost
+    connection invalidated."""
+    try:
+        dbapi_connection.commit() if commit else dbapi_connection.rollback()
+    except sqlite3.Error as error:
+        raise as_sqlalchemy(connection, error, None, None, dbapi_connection, None) from error

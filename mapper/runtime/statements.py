@@ -69,6 +69,9 @@ class DriverSql:
     positional: bool
     keys: tuple[str, ...] | None = None  # the driver's keys when they differ from the value names
     convert: Callable[[Any], Any] = bindable  # bindable_as_number for Oracle
+    #: positional and bound unconverted (SQLite): the values are ``list(map(params.get, names))``,
+    #: which :meth:`~mapper.runtime.tx.Tx._run` makes in line, without a call of :meth:`bind`
+    plain: bool = False
 
     def bind(self, params: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         """The driver's parameters; a name ``params`` lacks is bound as NULL."""
@@ -91,7 +94,8 @@ class Statements:
         self.dialect = dialect
         self.convert = convert  # how a value is bound (DriverSql.convert)
         self._texts: dict[str, TextClause] = {}
-        self._driver_sql: dict[str, DriverSql] = {}
+        #: by SQL string; read directly by :meth:`~mapper.runtime.tx.Tx._run` (a call less per statement)
+        self.by_sql: dict[str, DriverSql] = {}
         self._lock = threading.Lock()
 
     def compiled(self, statement: Statement) -> TextClause:
@@ -105,7 +109,7 @@ class Statements:
 
     def driver_sql(self, statement: Statement) -> DriverSql:
         """The statement in the driver's own terms, compiled once per SQL string."""
-        found = self._driver_sql.get(statement.sql)
+        found = self.by_sql.get(statement.sql)
         if found is None:
             compiled = self.compiled(statement).compile(dialect=self.dialect)
             if compiled.escaped_bind_names:  # plan parameters are plain names: never seen
@@ -115,7 +119,13 @@ class Statements:
             positions = compiled.positiontup
             if positions is not None:
                 values = tuple(statement.value_of(p) for p in positions)
-                found = DriverSql(compiled.string, values, positional=True, convert=self.convert)
+                found = DriverSql(
+                    compiled.string,
+                    values,
+                    positional=True,
+                    convert=self.convert,
+                    plain=self.convert is unconverted,
+                )
             elif statement.renamed:
                 keys = tuple(compiled.binds)
                 values = tuple(statement.value_of(k) for k in keys)
@@ -125,8 +135,8 @@ class Statements:
                     compiled.string, tuple(compiled.binds), positional=False, convert=self.convert
                 )
             with self._lock:
-                _make_room(self._driver_sql)
-                found = self._driver_sql.setdefault(statement.sql, found)
+                _make_room(self.by_sql)
+                found = self.by_sql.setdefault(statement.sql, found)
         return found
 
 

@@ -139,6 +139,24 @@ class Tx:
         else:
             savepoint(self.connection, f"SAVEPOINT {name}")
 
+    def run_jobs(self, jobs: list[Job], guarded: bool) -> Job | None:
+        """A batch's ``jobs`` in order (:meth:`run_job`), each in a savepoint of its own when
+        ``guarded``, each carrying the start of the next where statements pipeline
+        (:class:`Ahead`); the first that failed, or None. Unguarded, the jobs after a failure do
+        not run: the caller rolls the transaction back."""
+        failed = None
+        for number, job in enumerate(jobs):
+            ahead = None
+            if number + 1 < len(jobs) and self.pipelines:  # see Ahead
+                opening = declared_opening(jobs[number + 1].fn)
+                if opening is not None:
+                    ahead = Ahead(f"job{number + 1}" if guarded else None, opening)
+            if not self.run_job(job, f"job{number}" if guarded else None, ahead) and failed is None:
+                failed = job
+                if not guarded:
+                    return failed
+        return failed
+
     def run_job(self, job: Job, name: str | None, ahead: Ahead | None = None) -> bool:
         """``job`` in a savepoint of its own, called ``name``, or (``name`` None) in none; sets its
         ``value``, or its ``error`` (as raised: the batch says what its caller sees), and returns
@@ -472,8 +490,14 @@ class Tx:
         if self._pipelining is not False and self.pipelines:  # PostgreSQL: in a pipeline
             (outcome,) = self._pipeline([self._command(statement, params or {})])
             return take(outcome)
-        driver = self.statements.driver_sql(statement)
-        sql, bound = driver.sql, driver.bind(params or _NO_PARAMS)
+        # the compiled statement and its values without a call each where they can (SQLite's)
+        driver = self.statements.by_sql.get(statement.sql) or self.statements.driver_sql(statement)
+        sql = driver.sql
+        bound = (
+            list(map((params or _NO_PARAMS).get, driver.names))
+            if driver.plain
+            else driver.bind(params or _NO_PARAMS)
+        )
         reading = take is _FETCH_ALL
         cursor = self._reader if reading else None
         if cursor is None:

@@ -23,7 +23,7 @@ import orjson
 from starlette.types import Scope
 
 from mapper.scim.auth import CLIENT_KEY
-from mapper.scim.logs import LinesAtOnce
+from mapper.scim.logs import MILLIS, LinesAtOnce
 
 AUDIT_LOGGER = "mapper.audit"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -138,4 +138,4 @@ class AuditLog:
         if made != second:
             text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = (second, text)
-        return f"{text}.{int((at - second) * 1000):03d}+00:00"
+        return f"{text}.{MILLIS[int((at - second) * 1000)]}+00:00"

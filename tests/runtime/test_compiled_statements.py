@@ -32,7 +32,7 @@ def test_compiled_statements_are_bounded_and_still_run(
                 db.run_sync(lambda tx, s=statement, v=n: tx.run(s, {"a": v}), write=True)
                 db.run_sync(lambda tx, s=statement, v=n: tx.execute(s, {"a": v}), write=True)
             cached = db.statements
-            assert len(cached._driver_sql) <= 8 and len(cached._texts) <= 8  # noqa: SLF001 - the bound itself
+            assert len(cached.by_sql) <= 8 and len(cached._texts) <= 8  # noqa: SLF001 - the bound itself
         count = Statement(sql="SELECT COUNT(*), SUM(a), SUM(b) FROM t")
         assert db.run_sync(lambda tx: tx.first(count)) == (
             160,
@@ -86,3 +86,31 @@ def test_rows_leave_no_statement_open(tmp_path: Path) -> None:
         assert db.run_sync(read_then_drop, write=True) == [(1,), (2,), (3,)]
     finally:
         db.dispose()
+
+
+def test_a_sqlite_statement_binds_its_values_in_place_as_bind_does(tmp_path: Path) -> None:
+    """On SQLite a statement's values are made in :meth:`Tx._run` itself (``DriverSql.plain``),
+    as :meth:`DriverSql.bind` makes them: in the order of the placeholders, a value bound twice
+    where its name comes twice, a name the parameters lack as NULL, no parameters at all as NULL
+    for each, a renamed parameter by its value's name."""
+    path = tmp_path / "plain.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (a, b, c)")
+    db = Database("s", f"sqlite:///{path}")
+    try:
+        twice = Statement(sql="INSERT INTO t (a, b, c) VALUES (:b, :a, :b)", params=("a", "b"))
+        renamed = Statement(
+            sql="INSERT INTO t (a, b, c) VALUES (:x, :y, 3)", params=("x", "y"), renamed=(("x", "a"),)
+        )
+        driver = db.statements.driver_sql(twice)
+        assert driver.plain and driver.names == ("b", "a", "b")
+        assert db.statements.driver_sql(renamed).names == ("a", "y")
+        db.run_sync(lambda tx: tx.run(twice, {"a": 1, "b": "two"}), write=True)
+        db.run_sync(lambda tx: tx.run(twice, {"a": 1}), write=True)
+        db.run_sync(lambda tx: tx.run(twice), write=True)
+        db.run_sync(lambda tx: tx.run(renamed, {"a": "x's value", "y": 2}), write=True)
+        rows = db.run_sync(lambda tx: tx.rows(Statement(sql="SELECT a, b, c FROM t ORDER BY rowid")))
+        assert rows == [("two", 1, "two"), (None, 1, None), (None, None, None), ("x's value", 2, 3)]
+        assert all(driver.bind({"a": 1, "b": "two"}) == ["two", 1, "two"] for _ in range(2))
+    finally:
+        db.engine.dispose()

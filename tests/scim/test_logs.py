@@ -105,14 +105,14 @@ def test_with_workers_each_line_names_its_process(configured: Callable[..., list
     assert single.endswith(" WARNING mapper.test: hello") and str(os.getpid()) not in single
 
 
-def _audit_through(handler_filter: bool, monkeypatch: pytest.MonkeyPatch) -> str:
+def _audit_through(handler_filter: bool, monkeypatch: pytest.MonkeyPatch, at: float = 1765049451.8219) -> str:
     """One audit line (with a dropped reference) as ``mapper serve``'s set-up writes it to stderr,
     at a fixed time: the audit log's own way, or through ``logging`` (a handler's filter
     that lets everything through makes it take that way)."""
     from mapper.scim.audit import RECORD_KEY, AuditLog, AuditRecord
     from mapper.scim.auth import CLIENT_KEY
 
-    monkeypatch.setattr(time, "time", lambda: 1765049451.8219)  # logging's records read it too
+    monkeypatch.setattr(time, "time", lambda: at)  # logging's records read it too
     (handler,) = logging.getLogger().handlers
     passes = logging.Filter()
     if handler_filter:
@@ -141,6 +141,32 @@ def test_an_audit_line_written_at_once_is_the_line_logging_writes(
     if format == "text":
         assert at_once.startswith(time.strftime("%Y-%m-%d %H:%M:%S,821 INFO ", time.localtime(1765049451)))
     assert "2025-12-06T19:30:51.821+00:00" in at_once
+
+
+@pytest.mark.parametrize("format", ["text", "json"])
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize(
+    "at", [1765049451.0, 1765049451.0004, 1765049451.5, 1765049451.9995, 1765049451.9999999, 1700000000.123]
+)
+def test_an_audit_line_s_time_is_logging_s_at_every_millisecond_edge(
+    configured: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    format: str,
+    process: bool,
+    at: float,
+) -> None:
+    """The line's two times (the text format's ``asctime`` and the audit's own ``time``), whose
+    milliseconds the audit log looks up rather than formats, are the texts ``logging`` makes, at
+    a second's first and last millisecond and between."""
+    configured(format, process=process)
+    at_once = _audit_through(False, monkeypatch, at)
+    assert at_once == _audit_through(True, monkeypatch, at)
+    milli = f"{int((at - int(at)) * 1000):03d}"
+    assert f'"time":"{time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(at)))}.{milli}+00:00"' in at_once
+    if format == "text":
+        assert at_once.startswith(
+            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(int(at)))},{milli} INFO "
+        )
 
 
 def test_an_audit_line_takes_logging_s_way_under_any_other_set_up(
