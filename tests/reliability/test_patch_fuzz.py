@@ -305,12 +305,9 @@ class Model:
         items = self.r.get("emails", [])
         matched = [i for i in items if i.get("type") and i["type"].casefold() == wanted.casefold()]
         if op == "remove":
-            if sub:
-                for item in matched:
-                    item.pop("value", None)
-                items = [i for i in items if i != {}]
-            else:
-                items = [i for i in items if not any(i is m for m in matched)]
+            # removing an item's value removes the item (an item without its value is no item,
+            # RFC 7643 §2.4: the engine's rule since Entra's remove emails[type eq "work"].value)
+            items = [i for i in items if not any(i is m for m in matched)]
             self.store(items)
             return
         if not matched:
