@@ -259,7 +259,7 @@ class PlanObject(PlanNode):
     extension_urns: tuple[str, ...]  # extension schemas that mapped attributes use
     source: str
     anchor_column: str  # the anchor's column in the import projection
-    anchor_generation: Literal["database", "attribute", "uuid"]
+    anchor_generation: Literal["database", "attribute", "uuid", "random"]
     anchor_attribute: str | None  # for "attribute": the SCIM path the anchor is taken from
     query_attribute: str  # the SCIM path matched by look-ups, e.g. "userName"
     dn: PlanDn

@@ -209,9 +209,9 @@ def _anchor_hint(value: str, text: str, start: int, expected: str) -> str | None
     taken = f"'anchor {column} from SCIM_PATH'"
     if value.lower().startswith("attr") or value.lower() == "from":
         return f"did you mean {taken}? (the anchor is the value of the SCIM attribute the client sends)"
-    if value.lower() == "uuid":
-        return f"did you mean 'anchor {column} uuid'?"
-    return f"{expected}the other anchors are {taken} and 'anchor {column} uuid'"
+    if value.lower() in ("uuid", "random"):
+        return f"did you mean 'anchor {column} {value.lower()}'?"
+    return f"{expected}the other anchors are {taken}, 'anchor {column} uuid' and 'anchor {column} random'"
 
 
 _LINE_ENTRY = frozenset({"_NL", "RBRACE"})  # what may follow a complete line-block entry

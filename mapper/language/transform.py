@@ -185,6 +185,9 @@ class ModelBuilder(AttributeRules, WriteRules):
     def anchor_uuid(self, meta: Meta, children: list[Token]) -> Item:
         return self._anchor(meta, children[0], "uuid")
 
+    def anchor_random(self, meta: Meta, children: list[Token]) -> Item:
+        return self._anchor(meta, children[0], "random")
+
     def query(self, meta: Meta, children: list[Token]) -> Item:
         return Item("query", self._name(children[0]), self._span(meta))
 

@@ -369,7 +369,12 @@ class Codec:
                 value = self._day(slot, value, current)
             if required and isinstance(value, str) and not value.strip():
                 raise InvalidValueError(attr.path, "is required")
-            out[slot.param] = value if slot.transform is None else slot.transform.write(value)
+            if slot.transform is None:
+                out[slot.param] = value
+            elif current is not None and slot.transform.reads_as(held := slot.value(current), value):
+                out[slot.param] = held  # a stored value the map reads as this one: kept as it is
+            else:
+                out[slot.param] = slot.transform.write(value)
         return out
 
     def _day(self, slot: Slot, value: Any, current: Row | None) -> Any:

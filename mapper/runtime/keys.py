@@ -5,10 +5,21 @@ write's uniqueness locks compare."""
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 Key = int | str
+
+#: base32's alphabet as Mattermost writes its ids (``model.NewId``): lower-case letters and digits
+_RANDOM_ID = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "ybndrfg8ejkmcpqxot1uwisza345h769")
+
+
+def random_id() -> str:
+    """A new ``anchor COLUMN random`` value: 128 random bits in base32, 26 lower-case letters and
+    digits, as Mattermost's ``NewId`` makes its keys (``VARCHAR(26)``, which a UUID overflows)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode("ascii")[:26].translate(_RANDOM_ID)
 
 
 def anchor_key(value: Any) -> Key:

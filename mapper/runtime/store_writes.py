@@ -37,7 +37,7 @@ from mapper.runtime.errors import (
     PreconditionFailedError,
     UniquenessError,
 )
-from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.keys import Key, anchor_key, random_id
 from mapper.runtime.record import Record, Row
 from mapper.runtime.rows import ObjectRead, RowForm
 from mapper.runtime.shields import shielded
@@ -111,6 +111,8 @@ class StoreWrites(StoreChecks):
         obj = self.obj
         if obj.anchor_generation == "uuid":
             return str(uuid.uuid4())
+        if obj.anchor_generation == "random":
+            return random_id()
         if obj.anchor_generation == "attribute":
             slot = self._anchor_slot()
             value = values.get(slot.param) if slot is not None else None

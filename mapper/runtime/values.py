@@ -252,6 +252,17 @@ class Transform:
             )
         return OMIT
 
+    def reads_as(self, stored: Any, value: Any) -> bool:
+        """Whether ``stored`` (a column's value) reads as the SCIM ``value``: then a write of
+        ``value`` keeps it. A map whose ``else`` reads several stored values as one (Redmine's
+        status 2, registered, and 3, locked, both inactive; Mattermost's deleteat, any time of
+        deactivation) wrote that one's own stored value back on every update of the object,
+        locking the registered user, losing the time of the deactivation."""
+        if stored is None or value is None:
+            return False
+        read = self.read(stored)
+        return read is not OMIT and read is not None and self._scim_key(read) == self._scim_key(value)
+
     def write(self, value: Any) -> Any:
         if value is None:
             return None

@@ -22,7 +22,7 @@ from mapper.errors import MapperError
 from mapper.lint.database.catalog import reflect_columns, sqlite_on_delete, sqlite_unique
 from mapper.lint.database.checks import allowed_values
 from mapper.plan import dialect_of
-from mapper.scaffold.names import CREATED, EMAIL, GROUP_NAME, KIND, LOGIN, STATUS, UPDATED, key
+from mapper.scaffold.names import CREATED, DELETED_AT, EMAIL, GROUP_NAME, KIND, LOGIN, STATUS, UPDATED, key
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -250,6 +250,12 @@ def _table(
     return Table(name, columns, primary, frozenset(unique), tuple(keys), unique_together=tuple(together))
 
 
+def _json_valid(name: str) -> re.Pattern[str]:
+    """``json_valid(name)`` in a CHECK clause: the column holds JSON (MariaDB's ``JSON`` type is
+    ``LONGTEXT`` so checked; Mattermost's ``Props``, ``Timezone``)."""
+    return re.compile(rf"json_valid\(\s*[`\"]?{re.escape(name)}[`\"]?\s*\)", re.I)
+
+
 def _column(
     raw: Mapping[str, Any], primary: tuple[str, ...], dialect: str, checks: list[str], connection: Connection
 ) -> Column:
@@ -285,6 +291,8 @@ def _column(
         kind = "decimal"
     elif isinstance(sql_type, types._Binary):
         kind = "binary"
+    if kind == "text" and any(_json_valid(name).search(c) for c in checks):
+        kind = "other"  # MariaDB's JSON is LONGTEXT CHECK (json_valid(col)): no text to map (MAP313)
     if kind == "boolean":
         values = ()
     default = raw.get("default")
@@ -318,7 +326,8 @@ def _seen(column: Column, table: str, schema: str | None, connection: Connection
     is no list of codes)."""
     name_key = key(column.name)
     named = STATUS.matches(name_key) or name_key in KIND.exact
-    if column.kind == "integer" and (CREATED.matches(name_key) or UPDATED.matches(name_key)):
+    times = (CREATED, UPDATED, DELETED_AT)
+    if column.kind == "integer" and any(t.matches(name_key) for t in times):
         return _largest(column, table, schema, connection)
     if column.values or not named:
         return column
@@ -451,7 +460,7 @@ def _infer_foreign_keys(tables: tuple[Table, ...]) -> tuple[Table, ...]:
             singular = name.removesuffix("s")
             keys.setdefault(f"{singular}_id", (table.name, pk))
             keys.setdefault(f"{name}_id", (table.name, pk))
-            if prefix and pk.lower() == "id":
+            if (prefix or len(singular) > 2) and pk.lower() == "id":  # Mattermost's teamid, userid
                 keys.setdefault(f"{singular}id", (table.name, pk))
     for table in tables:  # then by the last word of the name: Keycloak's group_id -> keycloak_group
         words = table.name.lower().removeprefix(prefix).split("_")

@@ -10,7 +10,7 @@ from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.lint.database.nulls import empty_text_default
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Column, ForeignKey, ScaffoldError, Table
-from mapper.scaffold.columns import SoftDelete, find
+from mapper.scaffold.columns import MILLIS, SoftDelete, find
 from mapper.scaffold.draft import NAME, Attribute, Multi, ObjectDraft
 from mapper.scaffold.names import key
 
@@ -126,14 +126,19 @@ def common(
                 "too (a trigger that also sets it on the gateway's writes is harmless)"
             )
     if deletion is not None:
-        assignment, why, draft.revive = deletion
+        assignment, why, draft.revive = deletion.assignment, deletion.why, deletion.revive
         column_name = assignment.split(" ", 1)[0]
         if column_name.lower() not in taken:  # selected, so the tombstone can be checked (MAP240)
             taken.add(column_name.lower())
             tombstone = column_name
 
         draft.delete = f"set {assignment}"
+        draft.tombstone = deletion.tombstone
         draft.recreate = True
+        column = table.column(deletion.epoch) if deletion.epoch else None
+        if column is not None and column.nullable and not column.has_default:
+            # a row created without it holds NULL where the application's own rows hold 0
+            draft.create.append(f"{column.name} = 0")
         notes.append(why + "; a create with the same " + query + " revives the row")
     required: list[Column] = []  # NOT NULL, no default, no attribute: 'create set' FILL IN
     if tombstone:
@@ -213,7 +218,6 @@ def _time(column: Column, dialect: str) -> bool:
 
 #: the least number of milliseconds since the epoch an integer time column may hold: 10^11
 #: seconds are in the year 5138, 10^11 milliseconds in 1973
-MILLIS = 10**11
 
 
 def _millis(column: Column) -> bool:

@@ -41,6 +41,9 @@ class Multi:
     stamped: list[str] = field(default_factory=list)
     #: other required columns the add writes as constants: (column, SQL value)
     fixed: list[tuple[str, str]] = field(default_factory=list)
+    #: a membership ended by setting a time, not by deleting its row (Mattermost's
+    #: ``teammembers.deleteat``, 0 while it lasts): (column, the SQL of the time now)
+    ended: tuple[str, str] | None = None
 
 
 @dataclass
@@ -57,7 +60,9 @@ class ObjectDraft:
     stamp: str | None = None  # what follows ``stamp``: the watermark column [= the time it is set to]
     create: list[str] = field(default_factory=list)  # the assignments of ``create set``
     create_notes: list[str] = field(default_factory=list)  # a comment before ``create set``
+    disable: str = ""  # the assignments after ``disable set``
     delete: str = "row"  # the words after ``delete``
+    tombstone: str = ""  # the condition after ``tombstone``, when ``delete set`` derives a wrong one
     recreate: bool = False
     revive: str = ""  # the assignment after ``recreate revive set``, if the compiler needs one
     notes: list[str] = field(default_factory=list)  # the header comment

@@ -16,9 +16,10 @@ classes :mod:`~mapper.scaffold.draft`'s.
 
 from __future__ import annotations
 
+from mapper.lint.database.columntypes import EPOCH_NOW
 from mapper.scaffold import names
 from mapper.scaffold.catalog import Database, ForeignKey, ScaffoldError, Table
-from mapper.scaffold.columns import anchor_item, find, natural_key, soft_delete
+from mapper.scaffold.columns import anchor_item, epoch_now, find, natural_key, soft_delete
 from mapper.scaffold.common import cascades, common
 from mapper.scaffold.draft import NAME, Attribute, Draft, Multi, ObjectDraft
 from mapper.scaffold.names import Names, key
@@ -56,8 +57,9 @@ def guess(database: Database) -> Draft:
 
 def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey]]:
     """Tables that link two other tables: exactly two foreign keys to two different tables, both
-    required, at most three other columns (a date, a role), and nothing else an insert must fill
-    but text or numbers, which the add writes as constants (:func:`_fixed`)."""
+    required, at most three other columns (a date, a role) unless the two are its primary key, and
+    nothing else an insert must fill but text or numbers, which the add writes as constants
+    (:func:`_fixed`)."""
     found = []
     for table in database.tables:
         keys = [fk for fk in table.foreign_keys if fk.table.lower() != table.name.lower()]
@@ -65,7 +67,10 @@ def _memberships(database: Database) -> list[tuple[Table, ForeignKey, ForeignKey
         if len(keys) != 2 or len(targets) != 2:
             continue
         linked = {fk.column.lower() for fk in keys}
-        if len(table.columns) > len(linked) + 3 or any(
+        # keyed by its two links it is a membership whatever else a row keeps (Mattermost's
+        # teammembers: roles, scheme flags, deleteat, createat)
+        keyed = {c.lower() for c in table.primary_key} == linked
+        if (len(table.columns) > len(linked) + 3 and not keyed) or any(
             c.nullable for c in table.columns if c.name.lower() in linked
         ):
             continue
@@ -256,7 +261,7 @@ def _group(
         taken.add(column.name.lower())
         attributes.append(Attribute("externalId", column.name, "<->", "caseExact"))
         break
-    deletion = soft_delete(table, taken)
+    deletion = soft_delete(table, taken, database.dialect)
     realm = _realm_column(table, user)
     if realm is not None:
         taken.add(realm.lower())
@@ -270,13 +275,32 @@ def _group(
         members.column,
         reference="User",
     )
-    _fixed(members_multi, link, {groups.column.lower(), members.column.lower()}, warnings)
+    linked = {groups.column.lower(), members.column.lower()}
+    _fixed(members_multi, link, linked, warnings)
+    _ended(members_multi, link, linked, database.dialect)
     if realm is not None:
         _realm(draft, realm, user)
     draft.multis = [members_multi]
     cascades(user, members_multi, members, user.table.name)
     cascades(draft, members_multi, groups, table.name)
     return draft
+
+
+def _ended(multi: Multi, link: Table, linked: set[str], dialect: str) -> None:
+    """A membership table keyed by its two links whose rows keep the time the membership ended,
+    0 while it lasts (Mattermost's ``teammembers.deleteat``): its import reads the rows holding 0,
+    a remove sets the time, and an add of a member who left sets it back to 0 (a new row would
+    break the primary key the old one still holds)."""
+    if {c.lower() for c in link.primary_key} != linked or dialect not in EPOCH_NOW:
+        return
+    for column in find(link, names.DELETED_AT, set(linked), ("integer",), stems=False):
+        multi.ended = (column.name, epoch_now(column, link, dialect))
+        why = (
+            f"guessed: a membership that ends keeps its row, {column.name} set to the time (0 while it "
+            "lasts): the remove sets it, and an add of someone who left sets it back to 0"
+        )
+        multi.note = f"{multi.note}\n{why}".strip()
+        return
 
 
 def _fixed(multi: Multi, link: Table, linked: set[str], warnings: list[str]) -> None:

@@ -186,6 +186,7 @@ MANAGER = Names(
 CREATED = Names(
     (
         "createdat",
+        "createat",
         "created",
         "createdon",
         "creationdate",
@@ -203,7 +204,16 @@ CREATED = Names(
 )
 UPDATED = Names(
     (
-        *("updatedat", "modifiedat", "lastmodified", "lastmodifiedat", "updated", "modified", "changedat"),
+        *(
+            "updatedat",
+            "updateat",
+            "modifiedat",
+            "lastmodified",
+            "lastmodifiedat",
+            "updated",
+            "modified",
+            "changedat",
+        ),
         *(
             "rowversion",
             "lastupdated",
@@ -222,7 +232,10 @@ EXTERNAL_ID = Names(("externalid", "extid"), ("externalid",))
 
 #: flags that say the account is active
 ACTIVE = Names(
-    ("active", "isactive", "enabled", "isenabled", "accountenabled"), ("active", "enabled"), ("inactive",)
+    ("active", "isactive", "enabled", "isenabled", "accountenabled"),
+    ("active", "enabled"),
+    # a flag of a feature is not the account's (Mattermost's mfaactive: multi-factor sign-in on)
+    ("inactive", "mfa", "otp", "twofactor", "2fa", "totp", "last"),
 )
 #: flags that say the opposite (``active <-> not locked``)
 INVERTED = Names(
@@ -255,7 +268,7 @@ STATUS = Names(
 KIND = Names(("type", "kind", "objecttype", "recordtype", "entitytype", "discriminator", "dtype"))
 #: soft delete: a timestamp stamped on delete, or a flag set on delete
 DELETED_AT = Names(
-    ("deletedat", "deletedon", "removedat", "deleteddate", "datedeleted", "archivedat"),
+    ("deletedat", "deletedon", "removedat", "deleteddate", "datedeleted", "archivedat", "deleteat"),
     ("deleted", "removed", "archived"),
     ("by", "reason"),
 )

@@ -129,7 +129,11 @@ def _object(obj: ObjectDraft, source: str, q: _Quoter) -> list[str]:
     if obj.create:
         lines += [line for note in obj.create_notes for line in comment(note, "  ")]
         lines.append(f"  create set {', '.join(obj.create)}")
+    if obj.disable:
+        lines.append(f"  disable set {obj.disable}")
     lines.append(f"  delete {obj.delete}")
+    if obj.tombstone:
+        lines.append(f"  tombstone {_sql(obj.tombstone)}")
     if obj.recreate:
         lines.append(f"  recreate revive set {obj.revive}" if obj.revive else "  recreate revive")
     if obj.stamp:
@@ -168,11 +172,34 @@ def _multi(multi: Multi, q: _Quoter) -> list[str]:
         f"  multi {multi.attribute}" + (f" reference {multi.reference}" if multi.reference else "") + " {"
     )
     lines = [line for note in multi.note.splitlines() for line in comment(note, "  ")]
+    which = f"{owner} = :anchor AND {value} = :value"
+    if multi.ended is not None:  # a row kept when the membership ends, and revived by an add
+        ended, now = q(multi.ended[0]), multi.ended[1]
+        inserted.append(ended)
+        binds.append("0")
+        again = (
+            f"ON DUPLICATE KEY UPDATE {ended} = 0"
+            if q.dialect == "mysql"
+            else f"ON CONFLICT ({owner}, {value}) DO UPDATE SET {ended} = 0"
+        )
+        return lines + [
+            header,
+            "    import " + _sql(f"SELECT {', '.join(selected)} FROM {table} WHERE {ended} = 0"),
+            '    add sql"""',
+            f"      INSERT INTO {table} ({', '.join(inserted)}) VALUES ({', '.join(binds)})",
+            f"      {again}",
+            '    """',
+            '    remove sql"""',
+            f"      UPDATE {table} SET {ended} = {now}",
+            f"      WHERE {which} AND {ended} = 0",
+            '    """',
+            "  }",
+        ]
     return lines + [
         header,
         "    import " + _sql(f"SELECT {', '.join(selected)} FROM {table}"),
         "    add " + _sql(f"INSERT INTO {table} ({', '.join(inserted)}) VALUES ({', '.join(binds)})"),
-        "    remove " + _sql(f"DELETE FROM {table} WHERE {owner} = :anchor AND {value} = :value"),
+        "    remove " + _sql(f"DELETE FROM {table} WHERE {which}"),
         "  }",
     ]
 

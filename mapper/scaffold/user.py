@@ -67,7 +67,23 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
     active = active_column(table, taken, warnings)
     if active is not None:
         taken.add(active[0].name.lower())
-    deletion = soft_delete(table, taken)
+    deletion = soft_delete(table, taken, database.dialect)
+    disable = ""
+    if active is None and deletion is not None and deletion.epoch:
+        # Mattermost's users.deleteat: 0 active, the time of the deactivation otherwise, which is
+        # also all a deletion is; Entra's disable sets it, its enable writes 0 back
+        column = table.column(deletion.epoch)
+        assert column is not None
+        active = (
+            column,
+            "map { true: 0, false: 1 } else false",
+            False,
+            f"guessed: {column.name} is 0 for an active user and the time of the deactivation otherwise: "
+            f"a disable sets it to the time now (disable set), an enable to 0; the 1 written for false "
+            f"is overwritten by the disable, and a stored time is kept by any other change",
+        )
+        disable, deletion = deletion.assignment, None
+        taken.add(column.name.lower())
 
     # the work email: a column, unless a child table holds the emails
     emails = find(table, names.EMAIL, taken)
@@ -149,6 +165,13 @@ def user_object(database: Database, table: Table, warnings: list[str]) -> Object
     draft = common(
         table, "User", anchor, "userName", taken, attributes, notes, warnings, deletion, database.dialect
     )
+    if disable:
+        draft.disable = disable
+        draft.delete = "ignore"
+        notes.append(
+            "guessed: delete ignore: a deactivated user is all the application keeps of a deleted one "
+            "(its posts and memberships still name it), and Entra disables a user before it deletes it"
+        )
     if kind is not None:
         column, value = kind
         draft.kind = (column.name, value)

@@ -42,15 +42,18 @@ async def delete_user(ctx: Context) -> None:
 
 
 async def delete_member(ctx: Context) -> None:
-    """Deleting a member user drops it from its group (and its member row)."""
+    """Deleting a member user drops it from its group (and its member row); a user the delete
+    keeps (``delete ignore``, Mattermost's deactivated users) stays a member."""
     groups = ctx.model.groups
     (colleague,) = ctx.need("colleague")
     before: set[str] | None = None
     if "group" in ctx.ids and groups is not None and groups.maps("members"):
         before = await current_members(ctx)
+    obj = plan_of(ctx.users(), ctx.db)
+    kept = obj is not None and obj.deprovision_delete.action != "row" and obj.tombstone is None
     await _delete(ctx, ctx.users(), "colleague")
     if before is not None:
-        await expect_members(ctx, before - {colleague})
+        await expect_members(ctx, before if kept else before - {colleague})
 
 
 async def delete_group(ctx: Context) -> None:
@@ -58,7 +61,9 @@ async def delete_group(ctx: Context) -> None:
     anchor = ctx.anchors.get("group")
     await _delete(ctx, groups, "group")
     obj = plan_of(groups, ctx.db)
-    if obj is not None and ctx.db is not None and anchor is not None and obj.multi:
+    # a soft delete keeps the group's own rows, members included, hidden with it (docs/language.md)
+    soft = obj is not None and obj.deprovision_delete.action != "row"
+    if obj is not None and ctx.db is not None and anchor is not None and obj.multi and not soft:
         rows = await ctx.db.children(obj, "members", anchor)
         expect(not rows, f"database: no member rows left, not {sorted(rows)}")
 

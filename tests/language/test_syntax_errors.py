@@ -47,7 +47,7 @@ def test_did_you_mean() -> None:
 
 def test_expected_tokens_are_words() -> None:
     _, diagnostics = parse(HEADER + "  anchor id\n  query userName\n}\n", "t.map")
-    assert diagnostics[0].message == "unexpected 'query'; expected 'from', 'generated' or 'uuid'"
+    assert diagnostics[0].message == "unexpected 'query'; expected 'from', 'generated', 'random' or 'uuid'"
     _, diagnostics = parse(HEADER + "  dn column\n}\n", "t.map")
     assert diagnostics[0].message == "unexpected '}'; expected a name"
 

@@ -266,6 +266,37 @@ def test_a_postgres_anchor_generated_by_a_default_is_clean(hr_postgres) -> None:
     assert [code for code, *_ in found] == []
 
 
+@pytest.mark.parametrize(
+    "server",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_a_generated_id_wider_than_its_key_is_map314(server: str, request: pytest.FixtureRequest) -> None:
+    """Mattermost's keys are ``VARCHAR(26)``: ``anchor id uuid`` linted clean, and every create
+    was refused, the UUID being 36 characters. ``anchor id random`` (26) fits; a key of numbers
+    takes neither. SQLite enforces no lengths: nothing to say there."""
+    db = request.getfixturevalue(f"hr_{server}")
+    dialect = "postgres" if server == "postgres" else "mysql"
+    found = anchored(db, "VARCHAR(26)", "uuid", dialect)
+    assert [(code, line, col) for code, line, col, _, _ in found] == [("MAP314", 7, 3)], found
+    assert found[0][3] == (
+        "'anchor staff_id uuid' generates ids of 36 characters, but column 'staff_id' of T holds up to "
+        "26 characters (VARCHAR(26)): every create would be refused"
+    )
+    assert found[0][4].startswith("write `anchor staff_id random`, or widen the column to 36 characters")
+    assert anchored(db, "VARCHAR(26)", "random", dialect) == []
+    assert anchored(db, "CHAR(36)", "uuid", dialect) == []
+    assert [code for code, *_ in anchored(db, "VARCHAR(20)", "random", dialect)] == ["MAP314"]
+    assert [code for code, *_ in anchored(db, "BIGINT", "random", dialect)] == ["MAP314"]
+
+
+def test_a_generated_id_on_sqlite_is_not_measured(hr_sqlite) -> None:
+    """SQLite keeps any text in a ``VARCHAR(26)``: a UUID there is no refusal."""
+    assert anchored(hr_sqlite, "VARCHAR(26)", "uuid", "sqlite") == []
+
+
 #: a generated column in each database's DDL
 GENERATED = {
     "sqlite": "TEXT GENERATED ALWAYS AS (upper(login)) STORED",

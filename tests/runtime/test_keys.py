@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mapper.runtime.keys import folding, lowering
+from mapper.runtime.keys import folding, lowering, random_id
 from tests.support.databases import HrDatabase
 
 VALUES = [
@@ -42,3 +42,12 @@ def test_sqlite_folds_ascii_letters_only_and_postgresql_each_letter_alone() -> N
     assert other("ΟΔΟΣ", False) == "οδος"  # Python's, where the database's is not known
     assert sqlite("ÉMILE", True) == postgres("ÉMILE", True) == "ÉMILE"
     assert postgres(42, False) == "42"
+
+
+def test_a_random_id_is_26_lower_case_letters_and_digits() -> None:
+    """``anchor COLUMN random``: Mattermost's id form (``model.NewId``), which its ``IsValidId``
+    takes (26 letters or digits), fitting its ``VARCHAR(26)`` keys; 128 random bits each."""
+    made = {random_id() for _ in range(1000)}
+    assert len(made) == 1000
+    assert all(len(i) == 26 and i.isascii() and i.isalnum() and i == i.lower() for i in made)
+    assert set("".join(made)) == set("ybndrfg8ejkmcpqxot1uwisza345h769")

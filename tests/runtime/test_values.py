@@ -213,6 +213,20 @@ def test_a_map_transform_translates_both_ways() -> None:
     assert "department" in str(raised.value) and "Marketing" not in str(raised.value)
 
 
+def test_a_stored_value_a_map_reads_as_the_value_written_is_kept() -> None:
+    """``reads_as``: Redmine's status 2 (registered) and Mattermost's deleteat (the time of the
+    deactivation) read as false through ``else false``, and a write of false must keep them: the
+    update wrote the map's own false (3, locked; 1, the epoch) on every change of the object."""
+    status = PlanTransform(kind="map", pairs=((True, 1), (False, 3)), otherwise="value", default=False)
+    active = Transform(attribute("active", transform=status))
+    assert active.reads_as(2, False) and active.reads_as(3, False) and active.reads_as(1, True)
+    assert not active.reads_as(2, True) and not active.reads_as(None, False)
+    closed = Transform(attribute("active", transform=PlanTransform(kind="map", pairs=((True, "A"),))))
+    assert not closed.reads_as("X", False)  # outside a map without else: no value, nothing kept
+    department = PlanTransform(kind="map", pairs=(("Sales", "S"),))
+    assert Transform(attribute("department", transform=department)).reads_as("S", "sales")
+
+
 def test_a_stored_value_outside_a_map_is_left_out_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     department = PlanTransform(kind="map", pairs=(("Sales", "S"),))
     mapped = Transform(attribute("department", transform=department))

@@ -467,3 +467,137 @@ async def test_orangehrm_mapping_of_the_docs_reads_the_employee_and_writes_the_l
     assert served.execute("SELECT emp_number, user_password, deleted FROM ohrm_user WHERE id = 4") == [
         (None, None, False if kind == "postgres" else 0)
     ]
+
+
+# -- Mattermost (tests/scaffold/schemas/mattermost) ---------------------------------------------
+
+MM_SYSADMIN = "9xk3tyq8zfgp7ctq1wjhbyxk4e"
+MM_ALICE = "p5m8rdwa1jbhtm3u6k9yq4oc7h"
+MM_BOB = "e4n1dz6cgbb8jq7wf3kt9rmu5a"  # deactivated; has left engineering (his row's deleteat set)
+MM_ENGINEERING = "t1qz8n3mxbd7yk5ucr9ws4fa6e"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+async def test_mattermost_draft_serves_entra_as_drafted(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Mattermost's draft had a FILL IN for its VARCHAR(26) keys (a UUID does not fit, and lint
+    passed ``anchor id uuid``), took ``mfaactive`` for the active flag, and found no Group
+    (``teammembers`` declares no keys and keeps six more columns). Now, served as drafted: a new
+    user gets a 26-character id; Entra's disable sets ``deleteat`` to the time in milliseconds, a
+    later PATCH keeps that time (the map's ``else false`` wrote 1 over it), and its enable writes 0;
+    a member who left a team (his row kept, ``deleteat`` set) comes back by an add that revives the
+    row, and a remove sets the time rather than deleting it; a DELETE keeps the deactivated user."""
+    db = load_schema("mattermost", kind, tmp_path, request)
+    result = scaffold(db.url)
+    text = result.text
+    assert result.fill_in == 0, text
+    assert re.search(r"\n  anchor (?:Id|id) random\n", text), text
+    assert not re.search(r"(?i)active +<-> mfaactive", text), text
+    linted = lint_text(text, "mattermost.map", db=db.url).diagnostics
+    assert not [d for d in linted if d.severity.name == "ERROR"], "\n".join(map(str, linted))
+    path = tmp_path / "mattermost.map"
+    path.write_text(text, encoding="utf-8")
+    environ = {f"{db.name.upper()}_DATABASE_URL": db.url}
+
+    served = HrDatabase(kind, db.dialect, db.url)
+    mysql = kind == "mariadb"
+    users, members = ("`Users`", "`TeamMembers`") if mysql else ("users", "teammembers")
+    deleteat, uid, tid = ("DeleteAt", "UserId", "TeamId") if mysql else ("deleteat", "userid", "teamid")
+
+    def deactivated(id: str) -> int:
+        (row,) = served.execute(f"SELECT {deleteat} FROM {users} WHERE {'Id' if mysql else 'id'} = '{id}'")
+        return int(row[0])
+
+    def membership(user: str) -> list[tuple[int]]:
+        where = f"{tid} = '{MM_ENGINEERING}' AND {uid} = '{user}'"
+        return [(int(r[0]),) for r in served.execute(f"SELECT {deleteat} FROM {members} WHERE {where}")]
+
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}
+
+    def op(operation: str, path: str, value: object) -> dict[str, object]:
+        return {**patch, "Operations": [{"op": operation, "path": path, "value": value}]}
+
+    async with scim_client(served, mapping=path, environ=environ) as client:
+        found = (await client.get('/Users?filter=userName eq "Alice"')).json()  # Entra's case
+        assert [r["id"] for r in found["Resources"]] == [MM_ALICE], found
+        created = await client.post(
+            "/Users",
+            json={"schemas": [CORE_USER], "userName": "joan", "active": True, "name": {"givenName": "J"}},
+        )
+        assert created.status_code == 201, created.text
+        joan = created.json()["id"]
+        assert re.fullmatch(r"[a-z0-9]{26}", joan), joan
+        assert deactivated(joan) == 0
+        assert (await client.patch(f"/Users/{joan}", json=op("replace", "active", False))).status_code == 200
+        when = deactivated(joan)
+        assert when > 10**12, when  # the time, in milliseconds
+        renamed = await client.patch(f"/Users/{joan}", json=op("replace", "name.givenName", "Joan"))
+        assert renamed.status_code == 200 and renamed.json()["active"] is False, renamed.text
+        assert deactivated(joan) == when
+        assert (await client.patch(f"/Users/{joan}", json=op("replace", "active", True))).status_code == 200
+        assert deactivated(joan) == 0
+
+        team = (await client.get(f"/Groups/{MM_ENGINEERING}")).json()
+        assert {m["value"] for m in team["members"]} == {MM_SYSADMIN, MM_ALICE}, team
+        assert membership(MM_BOB)[0][0] > 0
+        back = await client.patch(f"/Groups/{MM_ENGINEERING}", json=op("add", "members", [{"value": MM_BOB}]))
+        assert back.status_code in (200, 204), back.text
+        assert membership(MM_BOB) == [(0,)]
+        gone = await client.patch(
+            f"/Groups/{MM_ENGINEERING}",
+            json={**patch, "Operations": [{"op": "remove", "path": f'members[value eq "{MM_ALICE}"]'}]},
+        )
+        assert gone.status_code in (200, 204), gone.text
+        assert len(membership(MM_ALICE)) == 1 and membership(MM_ALICE)[0][0] > 10**12
+        team = (await client.get(f"/Groups/{MM_ENGINEERING}")).json()
+        assert {m["value"] for m in team["members"]} == {MM_SYSADMIN, MM_BOB}, team
+
+        nul = await client.patch(f"/Users/{joan}", json=op("replace", "name.givenName", "a\u0000b"))
+        assert nul.status_code == 400 and nul.json()["scimType"] == "invalidValue", nul.text
+        assert (await client.delete(f"/Users/{joan}")).status_code == 204
+        assert deactivated(joan) == 0  # delete ignore: Mattermost keeps its users
+
+
+def mattermost_mapping(url: str) -> str:
+    """The filled-in Mattermost mapping of docs/authoring.md, for PostgreSQL."""
+    text = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    section = text.split("## Soft-deleted rows kept as times: Mattermost\n", 1)[1]
+    body = section.split("```\n", 2)[1]
+    return f'source mattermost {{\n  dialect postgres\n  url "{url}"\n}}\n\n{body}'
+
+
+@pytest.mark.postgres
+async def test_mattermost_mapping_of_the_docs_creates_rows_mattermost_can_read(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The filled-in mapping docs/authoring.md gives lints clean and passes Entra's life cycle; the
+    rows it creates carry what Mattermost's own sign-up writes (no NULL where its server reads a
+    value), and a team gets a URL name and a type."""
+    db = load_schema("mattermost", "postgres", tmp_path, request)
+    text = mattermost_mapping(db.url)
+    linted = lint_text(text, "mattermost.map", db=db.url)
+    assert not linted.diagnostics, "\n".join(map(str, linted.diagnostics))
+    path = tmp_path / "mattermost.map"
+    path.write_text(text, encoding="utf-8")
+    report = await simulate_plan(load(path), {})
+    assert report.failed == 0, render_text(report)
+    served = HrDatabase("postgres", db.dialect, db.url)
+    async with scim_client(served, mapping=path, environ={}) as client:
+        user = {"schemas": [CORE_USER], "userName": "joan", "name": {"givenName": "Joan"}, "active": True}
+        assert (await client.post("/Users", json=user)).status_code == 201
+        team = await client.post("/Groups", json={"schemas": [CORE_GROUP], "displayName": "Support"})
+        assert team.status_code == 201, team.text
+    required = (
+        "createat, updateat, deleteat, password, authservice, roles, props, notifyprops, timezone, locale"
+    )
+    (row,) = served.execute(f"SELECT {required} FROM users WHERE username = 'joan'")
+    assert None not in row, row
+    (name, kind) = served.execute("SELECT name, type FROM teams WHERE displayname = 'Support'")[0]
+    assert re.fullmatch(r"scim-[0-9a-f]{20}", name) and kind == "I", (name, kind)

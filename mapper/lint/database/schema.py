@@ -69,7 +69,7 @@ def _check_object(
                 yield from check_column_types(file, obj, compiled, table)
                 yield from check_binary_columns(file, obj, compiled, table)
                 yield from check_structured_columns(file, obj, compiled, table)
-                yield from check_anchor_column(file, obj, compiled, table)
+                yield from check_anchor_column(file, obj, compiled, table, catalog.dialect)
                 yield from check_anchor_width(file, obj, compiled, table, catalog.dialect)
                 yield from check_generated_columns(file, obj, compiled, table)
                 yield from check_datetime_columns(file, obj, compiled, table)
