@@ -128,12 +128,18 @@ class Catalog:
         """What the table ``qualified`` names keeps unique: its primary key, unique constraints and
         unique indexes, each as its lower-cased column names (an expression's text, PostgreSQL's
         ``lower((login)::text)``, in place of a column). None when the database cannot list them
-        (a view, a dialect without the inspection): nothing known."""
+        (a view, whose rows keep the keys of the tables under it; a dialect without the
+        inspection): nothing known."""
         table = self.table(qualified)
         if table is None:
             return None
         schema = qualified.rpartition(".")[0] or None
         inspector = self._inspector
+        try:
+            if table.name in inspector.get_view_names(schema=schema):
+                return None
+        except Exception:  # noqa: BLE001 - no views to list: nothing known
+            return None
         from sqlalchemy.exc import SAWarning
 
         try:

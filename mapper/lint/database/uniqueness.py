@@ -8,7 +8,8 @@ conflict), and warns at import; lint says so before: a warning, at the query att
 on its attribute line, when the column its ``write table`` writes is in no primary key, unique
 constraint or unique index (alone or with other columns: a login unique within a realm, whose
 import picks the realm). An object without ``write table`` is not checked: which table an import
-reads a value from is the query's to say.
+reads a value from is the query's to say; nor is one whose ``write table`` is a view (its rows
+keep the keys of the tables under it, which lint does not follow).
 """
 
 from __future__ import annotations
