@@ -115,7 +115,7 @@ def _import_all(
     stamps = form.stamps
     anchor = codec.anchor_index
     state = CacheState(codec)
-    records, by_query = state.records, state.by_query
+    records, by_query, shared = state.records, state.by_query, state.shared
     query: int = codec.query.index  # type: ignore[assignment] # the codec refuses a query attribute without one
     query_exact = codec.query.attr.case_exact
     fold, lower = codec.fold, codec.lower
@@ -185,9 +185,14 @@ def _import_all(
             value = row[query]
             if type(value) is str and query_fold is fold:
                 folded = value if query_exact else lower(value)
-                by_query[value if folded == value else folded] = key
+                held = by_query.setdefault(value if folded == value else folded, key)
+                if held != key:  # another row holds it too (no unique constraint on the column)
+                    shared.setdefault(folded, {held}).add(key)
             elif value is not None:
-                by_query[query_fold(value, query_exact)] = key
+                folded = query_fold(value, query_exact)
+                held = by_query.setdefault(folded, key)
+                if held != key:
+                    shared.setdefault(folded, {held}).add(key)
             for index, exact, unique, unique_fold in uniques:
                 value = row[index]
                 if value is not None:
@@ -203,6 +208,8 @@ def _import_all(
         if len(rows) < page_size:
             break
         after = rows[-1][anchor]
+    for folded in shared:  # a value several rows hold is filed in ``shared`` alone
+        by_query.pop(folded, None)
     stats.added, stats.changed = added, changed
     stats.removed = max(0, len(olds) - (len(records) - added))
     return FullImport(state, mark, stats)
