@@ -21,7 +21,7 @@ from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.deltas import Delta, Watermark, changes_since, import_delta, rewind, scan_anchors
-from mapper.runtime.keys import anchor_key
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, fetch_by_query, watermark_index
 
@@ -91,6 +91,25 @@ def import_all(
         )
 
 
+def share_query_values(state: CacheState) -> None:
+    """File again the query values of ``state`` that several records hold (the database does
+    not keep the column unique): the import's loop kept the last key of each value, as a unique
+    value needs, and counting its entries against the records is how it learns that some value
+    may be shared, at no cost per row."""
+    holders: dict[str, list[Key]] = {}
+    for key, record in state.records.items():
+        query = state.query_key(record)
+        if query is not None:
+            holders.setdefault(query, []).append(key)
+    state.shared.clear()
+    for query, keys in holders.items():
+        if len(keys) > 1:
+            state.shared[query] = set(keys)
+            state.by_query.pop(query, None)
+        else:
+            state.by_query[query] = keys[0]
+
+
 def _import_all(
     tx: Tx,
     obj: PlanObject,
@@ -115,7 +134,7 @@ def _import_all(
     stamps = form.stamps
     anchor = codec.anchor_index
     state = CacheState(codec)
-    records, by_query, shared = state.records, state.by_query, state.shared
+    records, by_query = state.records, state.by_query
     query: int = codec.query.index  # type: ignore[assignment] # the codec refuses a query attribute without one
     query_exact = codec.query.attr.case_exact
     fold, lower = codec.fold, codec.lower
@@ -185,14 +204,9 @@ def _import_all(
             value = row[query]
             if type(value) is str and query_fold is fold:
                 folded = value if query_exact else lower(value)
-                held = by_query.setdefault(value if folded == value else folded, key)
-                if held != key:  # another row holds it too (no unique constraint on the column)
-                    shared.setdefault(folded, {held}).add(key)
+                by_query[value if folded == value else folded] = key
             elif value is not None:
-                folded = query_fold(value, query_exact)
-                held = by_query.setdefault(folded, key)
-                if held != key:
-                    shared.setdefault(folded, {held}).add(key)
+                by_query[query_fold(value, query_exact)] = key
             for index, exact, unique, unique_fold in uniques:
                 value = row[index]
                 if value is not None:
@@ -208,8 +222,8 @@ def _import_all(
         if len(rows) < page_size:
             break
         after = rows[-1][anchor]
-    for folded in shared:  # a value several rows hold is filed in ``shared`` alone
-        by_query.pop(folded, None)
+    if len(by_query) + len(state.shared) < len(records):  # rows without a value, or sharing one
+        share_query_values(state)
     stats.added, stats.changed = added, changed
     stats.removed = max(0, len(olds) - (len(records) - added))
     return FullImport(state, mark, stats)

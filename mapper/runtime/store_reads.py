@@ -236,16 +236,16 @@ class StoreReads(StoreBase):
         key = self.cache.find(query.path, self.cache.state.query_fold(stored, query.case_exact))
         return None if key is None else self.cache.get(key)
 
-    def cached_holders(self, value: str) -> list[Record]:
-        """Every cached record whose query attribute equals ``value``, in anchor order: the
-        database holds it in several rows, or in one, or (as far as the cache knows) in none."""
-        query = self.codec.query.attr
-        stored = self.codec.stored(self.codec.query, value)
-        if stored is MISSING or stored is None:
-            return []
+    def _holders(self, stored: Any) -> list[Record]:
+        """Every cached record whose query attribute holds ``stored`` (a value as its column keeps
+        it), in anchor order: one, unless the database holds it in several rows."""
         state = self.cache.state
-        found = (state.records.get(k) for k in state.holders(state.query_fold(stored, query.case_exact)))
-        return [record for record in found if record is not None]
+        folded = state.query_fold(stored, self.codec.query.attr.case_exact)
+        key = state.by_query.get(folded)
+        if key is not None:  # the common case: one holder, as cheap as the one-key look-up
+            record = state.records.get(key)
+            return [record] if record is not None else []
+        return [r for k in state.holders(folded) if (r := state.records.get(k)) is not None]
 
     async def find_by_query(self, value: str) -> dict[str, Any] | None:
         """The first, in anchor order, of :meth:`find_all_by_query`; None when there is none."""
@@ -259,15 +259,17 @@ class StoreReads(StoreBase):
         ones a write left in doubt are read again first, as :meth:`get` reads them: the write
         may have renamed them (clients look an object up by this attribute before they create
         one). None cached: read through from the database."""
-        records = self.cached_holders(value)
+        stored = self.codec.stored(self.codec.query, value)
+        if stored is MISSING or stored is None:
+            return []
+        records = self._holders(stored)
         if records and self.in_doubt:
             doubted = [k for k in map(self.codec.key, records) if k in self.in_doubt]
             for key in doubted:
                 await self._settle_for_read(key)
             if doubted:
-                records = self.cached_holders(value)
-        stored = self.codec.stored(self.codec.query, value)
-        if not records and stored is not MISSING and stored is not None:
+                records = self._holders(stored)
+        if not records:
             try:
                 records = await self.database.run(
                     partial(fetch_by_query, obj=self.obj, codec=self.codec, value=stored)
