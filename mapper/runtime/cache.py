@@ -1,6 +1,12 @@
 """The in-memory state of one object type: records by anchor key, plus look-up indexes (the query
 attribute, and every attribute marked unique) from folded value to key.
 
+The database may hold one query-attribute value in several rows (a column without a unique
+constraint: a legacy table, a hand-written import). :attr:`CacheState.by_query` keeps the values
+one key holds, :attr:`CacheState.shared` (small, usually empty) the others, with every key holding
+each: a value is in exactly one of the two, so the one-key look-up of the cached filtered read
+costs what it did, and a value several rows hold misses there and is answered with all of them.
+
 Syncs build a whole new :class:`CacheState` off the event loop and swap it in. Writes that commit
 while a sync is building are remembered (:meth:`Cache.begin_tracking`) and win over what the sync
 read, so a sync that started before a write can never undo it in the cache.
@@ -14,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mapper.runtime.codec import Codec
-from mapper.runtime.keys import Fold, Key
+from mapper.runtime.keys import Fold, Key, anchor_order
 from mapper.runtime.record import Record, Row, instant
 from mapper.runtime.slots import Slot
 
@@ -40,12 +46,16 @@ def index_fold(codec: Codec, slot: Slot) -> Fold:
 class CacheState:
     """Records and indexes. Mutated only on the event loop once live; built in a worker thread."""
 
-    __slots__ = ("by_query", "by_unique", "codec", "folds", "query_fold", "records")
+    __slots__ = ("by_query", "by_unique", "codec", "folds", "query_fold", "records", "shared")
 
     def __init__(self, codec: Codec) -> None:
         self.codec = codec
         self.records: dict[Key, Record] = {}
+        #: folded query-attribute value -> the one key holding it
         self.by_query: dict[str, Key] = {}
+        #: folded query-attribute value -> the keys holding it, for values several keys hold
+        #: (never in :attr:`by_query` then)
+        self.shared: dict[str, set[Key]] = {}
         self.by_unique: dict[str, dict[str, Key]] = {s.attr.path: {} for s in codec.unique}
         #: the key function of each index (:func:`index_fold`): the query's, each unique one's
         self.query_fold = index_fold(codec, codec.query)
@@ -65,9 +75,32 @@ class CacheState:
             row = record.row
         query = self.query_key(record, row)
         if query is not None:
-            self.by_query[query] = key
+            self._index_query(query, key)
         for path, value in self.unique_keys(record, row):
             self.by_unique[path][value] = key
+
+    def _index_query(self, query: str, key: Key) -> None:
+        """File ``key`` under the folded query value ``query``: in :attr:`by_query` when no other
+        key holds it, else in :attr:`shared` with the others."""
+        shared = self.shared
+        if shared and query in shared:
+            shared[query].add(key)
+            return
+        held = self.by_query.setdefault(query, key)
+        if held != key:
+            del self.by_query[query]
+            shared[query] = {held, key}
+
+    def holders(self, query: str) -> list[Key]:
+        """Every key holding the folded query value ``query``, in anchor order."""
+        held = self.by_query.get(query)
+        if held is not None:
+            return [held]
+        return sorted(self.shared.get(query, ()), key=anchor_order)
+
+    def shared_rows(self) -> int:
+        """How many records hold a query value another record holds too."""
+        return sum(map(len, self.shared.values()))
 
     def query_key(self, record: Record, row: Row | None = None) -> str | None:
         """The record's key in :attr:`by_query`: its query attribute's value, folded (``row``:
@@ -94,26 +127,41 @@ class CacheState:
         return keys
 
     def others_holding(self, record: Record, key: Key, row: Row | None = None) -> set[Key]:
-        """The keys other than ``key`` that the indexes file under one of ``record``'s query
-        attribute or unique values: those the database holds equal to it, since the indexes fold
-        as its look-ups do (``Codec.fold``; SQLite's LOWER folds ASCII letters only, so 'Émile'
-        and 'émile' are two keys there, as they are two values in the database)."""
-        found = set()
+        """The keys other than ``key`` that the unique indexes file under one of ``record``'s
+        unique values: those the database holds equal to it, since the indexes fold as its
+        look-ups do (``Codec.fold``; SQLite's LOWER folds ASCII letters only, so 'Émile' and
+        'émile' are two keys there, as they are two values in the database). Not the query
+        attribute's: the database may hold its value in several rows (:attr:`shared`), so another
+        holder is no sign that it no longer holds it, and dropping it would hide a row."""
+        found: set[Key] = set()
         records = self.records
-        indexes = [
-            (self.codec.query, self.by_query, self.query_fold),
-            *((s, self.by_unique[s.attr.path], self.folds[s.attr.path]) for s in self.codec.unique),
-        ]
+        unique = self.codec.unique
+        if not unique:
+            return found
         if row is None:
             row = record.row  # rebuilt on every read of ``row``: once
-        for slot, index, fold in indexes:
+        for slot in unique:
             value = slot.value(row)
             if value is None or value == slot.null:
                 continue
-            other = index.get(fold(value, slot.case_exact), key)
+            path = slot.attr.path
+            other = self.by_unique[path].get(self.folds[path](value, slot.case_exact), key)
             if other != key and other in records:
                 found.add(other)
         return found
+
+    def stale_holders(self, record: Record, key: Key, row: Row) -> list[Key]:
+        """The other keys filed under ``record``'s query value when ``key`` is not filed under it
+        yet: the value is new to the object, so a write that gave it checked that no other row
+        holds it, and those are stale (renamed or deleted behind the gateway's back)."""
+        query = self.query_key(record, row)
+        if query is None:
+            return []
+        held = self.by_query.get(query)
+        if held is not None:
+            return [] if held == key else [held]
+        holders = self.shared.get(query)
+        return [] if not holders or key in holders else list(holders)
 
     def remove(self, key: Key) -> Record | None:
         old = self.records.pop(key, None)
@@ -124,8 +172,15 @@ class CacheState:
     def _unindex(self, key: Key, record: Record) -> None:
         row = record.row  # rebuilt on every read of ``row``: once
         query = self.query_key(record, row)
-        if query is not None and self.by_query.get(query) == key:
-            del self.by_query[query]
+        if query is not None:
+            if self.by_query.get(query) == key:
+                del self.by_query[query]
+            elif query in self.shared:
+                holders = self.shared[query]
+                holders.discard(key)
+                if len(holders) == 1:  # one holder left: a plain entry again
+                    self.by_query[query] = holders.pop()
+                    del self.shared[query]
         for path, value in self.unique_keys(record, row):
             index = self.by_unique[path]
             if index.get(value) == key:
@@ -155,7 +210,8 @@ class Cache:
         return self.state.records.get(key)
 
     def find(self, path: str, folded: str) -> Key | None:
-        """The key whose ``path`` (the query attribute or a unique one) has the folded value."""
+        """The key whose ``path`` (the query attribute or a unique one) has the folded value; None
+        also when several keys hold that query value (:meth:`CacheState.holders` lists them)."""
         if path == self.codec.query.attr.path:
             return self.state.by_query.get(folded)
         index = self.state.by_unique.get(path)
@@ -167,13 +223,20 @@ class Cache:
 
     # -- writes (event loop) ----------------------------------------------------------------
 
-    def put(self, record: Record) -> None:
+    def put(self, record: Record, *, written: bool = False) -> None:
         """Keep ``record``, as the database just gave it (a write's outcome, a read-through).
         Another record filed under one of its unique values no longer holds that value in the
         database (it was deleted or changed behind the gateway's back): it is dropped, and a
-        later read of it reads it through."""
+        later read of it reads it through. So are the others filed under its query attribute's
+        value when it is a write's outcome (``written``) and the value is new to it: the write's
+        transaction found no other row holding it (:func:`mapper.runtime.decisions.unclaimed`).
+        Without that proof another holder stays: the database may hold the value in several
+        rows (:attr:`CacheState.shared`)."""
         state, key, row = self.state, self.codec.key(record), record.row
-        for other in state.others_holding(record, key, row):
+        others = state.others_holding(record, key, row)
+        if written:
+            others.update(state.stale_holders(record, key, row))
+        for other in others:
             self.remove(other)
         state.put(record, key, row)
         if self._tracked is not None:

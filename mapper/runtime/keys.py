@@ -76,3 +76,8 @@ def folding(dialect: str) -> Fold:
         return text if folded == text else folded  # share the row's string when already lower-case
 
     return fold
+
+
+def anchor_order(key: Key) -> tuple[bool, int | str]:
+    """A sort key of anchor keys: integers in order, then text (a type's keys are of one kind)."""
+    return (type(key) is str, key)

@@ -21,7 +21,7 @@ from mapper.runtime.cache import CacheState, SyncStats
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
 from mapper.runtime.deltas import Delta, Watermark, changes_since, import_delta, rewind, scan_anchors
-from mapper.runtime.keys import anchor_key
+from mapper.runtime.keys import Key, anchor_key
 from mapper.runtime.record import Record, instant, shape
 from mapper.runtime.rows import RowForm, by_owner, driver_pages, fetch, fetch_by_query, watermark_index
 
@@ -89,6 +89,25 @@ def import_all(
         return _import_all(
             tx, obj, codec, old, page_size=page_size, progress_every=progress_every, on_page=on_page
         )
+
+
+def share_query_values(state: CacheState) -> None:
+    """File again the query values of ``state`` that several records hold (the database does
+    not keep the column unique): the import's loop kept the last key of each value, as a unique
+    value needs, and counting its entries against the records is how it learns that some value
+    may be shared, at no cost per row."""
+    holders: dict[str, list[Key]] = {}
+    for key, record in state.records.items():
+        query = state.query_key(record)
+        if query is not None:
+            holders.setdefault(query, []).append(key)
+    state.shared.clear()
+    for query, keys in holders.items():
+        if len(keys) > 1:
+            state.shared[query] = set(keys)
+            state.by_query.pop(query, None)
+        else:
+            state.by_query[query] = keys[0]
 
 
 def _import_all(
@@ -203,6 +222,8 @@ def _import_all(
         if len(rows) < page_size:
             break
         after = rows[-1][anchor]
+    if len(by_query) + len(state.shared) < len(records):  # rows without a value, or sharing one
+        share_query_values(state)
     stats.added, stats.changed = added, changed
     stats.removed = max(0, len(olds) - (len(records) - added))
     return FullImport(state, mark, stats)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from mapper.plan import PlanObject, Statement
 from mapper.runtime.codec import Codec
 from mapper.runtime.database import Tx
-from mapper.runtime.keys import Key, anchor_key
+from mapper.runtime.keys import Key, anchor_key, anchor_order
 from mapper.runtime.record import Children, Record, instant
 
 
@@ -203,11 +203,15 @@ def fetch(tx: Tx, obj: PlanObject, codec: Codec, anchor: Any) -> Record | None:
     return tx.read_object(ObjectRead.of(obj, codec, anchor))
 
 
-def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> Record | None:
-    row = tx.first(obj.by_query, {"value": value})
-    if row is None:
-        return None
-    return fetch(tx, obj, codec, anchor_key(row[codec.anchor_index]))
+def fetch_by_query(tx: Tx, obj: PlanObject, codec: Codec, value: str) -> list[Record]:
+    """Every object whose query attribute equals ``value`` (compared as the database's look-up
+    does), in anchor order: one, unless the column has no unique constraint and several rows
+    hold it (:attr:`mapper.runtime.cache.CacheState.shared`)."""
+    anchors = dict.fromkeys(
+        anchor_key(row[codec.anchor_index]) for row in tx.rows(obj.by_query, {"value": value})
+    )
+    found = (fetch(tx, obj, codec, anchor) for anchor in sorted(anchors, key=anchor_order))
+    return [record for record in found if record is not None]
 
 
 def watermark_index(obj: PlanObject) -> int | None:

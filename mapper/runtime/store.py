@@ -24,7 +24,7 @@ from mapper.runtime.cache import SyncStats
 from mapper.runtime.errors import (
     SyncError,
 )
-from mapper.runtime.keys import Key
+from mapper.runtime.keys import Key, anchor_order
 from mapper.runtime.loading import collector_paused, import_all, import_delta, scan_anchors
 from mapper.runtime.record import Record, etag_matches
 from mapper.runtime.store_base import Dangling, Resolver
@@ -43,6 +43,8 @@ APPLY_SLICE = 5000
 LEARN_FROM = 1000
 #: Cached keys compared with a delete scan's anchors per turn of the event loop.
 ABSENT_SLICE = 50_000
+#: How many anchors of the rows sharing a query-attribute value a warning names.
+SHARED_SHOWN = 10
 
 
 class ObjectStore(StoreWrites):
@@ -94,7 +96,31 @@ class ObjectStore(StoreWrites):
                 result.stats.changed,
                 result.stats.removed,
             )
+            self._warn_shared(always=True)
             return result.stats
+
+    def _warn_shared(self, *, always: bool) -> None:
+        """One warning when query-attribute values are held by several rows (after every full
+        import; after a delta, when their number changed): how many values and rows, and up to
+        :data:`SHARED_SHOWN` of the rows' anchors, never the values (a userName is often an
+        e-mail address: personal data, which logs keep out)."""
+        shared = self.cache.state.shared
+        if len(shared) == self._shared_seen and not always:
+            return
+        self._shared_seen = len(shared)
+        if not shared:
+            return
+        anchors = sorted((k for keys in shared.values() for k in keys), key=anchor_order)
+        shown = ", ".join(map(str, anchors[:SHARED_SHOWN])) + (", ..." if len(anchors) > SHARED_SHOWN else "")
+        log.warning(
+            "%s: %d %s value(s) held by several rows (%d rows, anchors %s): the database does not"
+            " keep the column unique; a filter on it answers every such row (mapper lint --db: MAP320)",
+            self.name,
+            len(shared),
+            self.obj.query_attribute,
+            len(anchors),
+            shown,
+        )
 
     def _imported(self, rows: int) -> None:
         self.imported = rows  # from the import's worker thread: one attribute, read by /readyz
@@ -151,6 +177,7 @@ class ObjectStore(StoreWrites):
                     stats.changed,
                     stats.removed,
                 )
+            self._warn_shared(always=False)
             return stats
 
     def _cached_key(self, key: Key) -> Key:

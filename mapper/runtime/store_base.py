@@ -105,6 +105,7 @@ class StoreBase:
         self.importing = False  # a full import is running
         self.imported = 0  # rows that import has read so far (progress for /readyz)
         self._warned_no_mark = False
+        self._shared_seen = 0  # query-attribute values held by several rows, as last warned
         self.delete_scan = True  # every watermark delta also scans anchors for deletes
         self._filters: FilterSql | None = None  # filters answered by the database (see ``search``)
         self.scans = anyio.CapacityLimiter(2)  # cache scans of this type running at once (``search``)
@@ -161,18 +162,23 @@ class StoreBase:
         if self._int_anchors is None:
             self._int_anchors = isinstance(self.codec.key(record), int)
 
-    def _put(self, record: Record) -> None:
+    def _put(self, record: Record, *, written: bool = False) -> None:
+        """The cache takes ``record`` (``written``: a write's outcome, see :meth:`Cache.put`)."""
         self._learn(record)
         if self.codec.dated:  # a dateTime column not known yet to hold days or timestamps
             self.codec.learn(record.row)
-        self.cache.put(record)
+        self.cache.put(record, written=written)
+
+    def _put_written(self, record: Record) -> None:
+        """The cache takes a create's outcome."""
+        self._put(record, written=True)
 
     def _settle(self, key: Key, after: Record | None) -> None:
         """The cache takes a write's outcome: the object ``key`` as written, or its absence."""
         if after is None:
             self._forget(key)
         else:
-            self._put(after)
+            self._put(after, written=True)
 
     def _forget(self, key: Key) -> None:
         self.cache.remove(key)

@@ -227,7 +227,8 @@ class StoreReads(StoreBase):
         return None if key is None else self.cache.get(key)
 
     def cached_by_query(self, value: str) -> Record | None:
-        """The cached record whose query attribute equals ``value``; None when not in the cache."""
+        """The cached record whose query attribute equals ``value``; None when not in the cache,
+        and when several cached records hold it (:meth:`cached_holders` lists them)."""
         query = self.codec.query.attr
         stored = self.codec.stored(self.codec.query, value)
         if stored is MISSING or stored is None:
@@ -235,28 +236,51 @@ class StoreReads(StoreBase):
         key = self.cache.find(query.path, self.cache.state.query_fold(stored, query.case_exact))
         return None if key is None else self.cache.get(key)
 
+    def _holders(self, stored: Any) -> list[Record]:
+        """Every cached record whose query attribute holds ``stored`` (a value as its column keeps
+        it), in anchor order: one, unless the database holds it in several rows."""
+        state = self.cache.state
+        folded = state.query_fold(stored, self.codec.query.attr.case_exact)
+        key = state.by_query.get(folded)
+        if key is not None:  # the common case: one holder, as cheap as the one-key look-up
+            record = state.records.get(key)
+            return [record] if record is not None else []
+        return [r for k in state.holders(folded) if (r := state.records.get(k)) is not None]
+
     async def find_by_query(self, value: str) -> dict[str, Any] | None:
-        """The resource whose query attribute (``userName``...) equals ``value``. A cached one a
-        write left in doubt is read again first, as :meth:`get` reads it: the write may have
-        renamed it (clients look an object up by this attribute before they create one)."""
-        record = self.cached_by_query(value)
-        if record is not None and self.in_doubt:
-            key = self.codec.key(record)
-            if key in self.in_doubt:
-                await self._settle_for_read(key)
-                record = self.cached_by_query(value)
+        """The first, in anchor order, of :meth:`find_all_by_query`; None when there is none."""
+        found = await self.find_all_by_query(value)
+        return found[0] if found else None
+
+    async def find_all_by_query(self, value: str) -> list[dict[str, Any]]:
+        """Every resource whose query attribute (``userName``...) equals ``value``, in anchor
+        order: one, unless the database holds the value in several rows (its column has no
+        unique constraint), and then all of them, as RFC 7644 §3.4.2.2 asks of a filter. Cached
+        ones a write left in doubt are read again first, as :meth:`get` reads them: the write
+        may have renamed them (clients look an object up by this attribute before they create
+        one). None cached: read through from the database."""
         stored = self.codec.stored(self.codec.query, value)
-        if record is None and stored is not MISSING and stored is not None:
+        if stored is MISSING or stored is None:
+            return []
+        records = self._holders(stored)
+        if records and self.in_doubt:
+            doubted = [k for k in map(self.codec.key, records) if k in self.in_doubt]
+            for key in doubted:
+                await self._settle_for_read(key)
+            if doubted:
+                records = self._holders(stored)
+        if not records:
             try:
-                record = await self.database.run(
+                records = await self.database.run(
                     partial(fetch_by_query, obj=self.obj, codec=self.codec, value=stored)
                 )
             except exc.DataError:  # a value the column cannot hold is held by no object
-                return None
-            if record is not None:
+                return []
+            for record in records:
                 self._learn(record)
                 self.cache.put(record)
-        return None if record is None else self.codec.render(record)
+        render = self.codec.render
+        return [render(record) for record in records]
 
     def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None:
         """Resources with ``path eq value`` from an index; None when ``path`` is not indexed."""
@@ -275,7 +299,12 @@ class StoreReads(StoreBase):
         value = self.codec.stored(slot, value)
         if value is MISSING or value is None:
             return []
-        key = self.cache.find(slot.attr.path, self.codec.fold(value, slot.attr.case_exact))
+        folded = self.codec.fold(value, slot.attr.case_exact)
+        if slot is self.codec.query:  # the database may hold it in several rows
+            state = self.cache.state
+            found = (state.records.get(k) for k in state.holders(folded))
+            return [self.codec.render(record) for record in found if record is not None]
+        key = self.cache.find(slot.attr.path, folded)
         record = self.cache.get(key) if key is not None else None
         return [self.codec.render(record)] if record is not None else []
 

@@ -71,7 +71,9 @@ class StoreWrites(StoreChecks):
             anchor = self._new_anchor(change.values)
             try:
                 async with self._locked(change.values, None):
-                    record = await self._write(self._creation(change.values, anchor, members), self._put)
+                    record = await self._write(
+                        self._creation(change.values, anchor, members), self._put_written
+                    )
             except MissingReferenceError as error:
                 if last_try or not await self._references_vanished(error, resource, None):
                     raise

@@ -96,9 +96,19 @@ def one_string(text: str) -> tuple[str, str] | None:
 
 
 def _whole(text: str, max_length: int, max_depth: int, resolver: AttributeResolver | None) -> Filter:
-    """``text`` parsed by the grammar, values and all (not remembered)."""
+    """``text`` parsed by the grammar, values and all (not remembered). With ``resolver``, a path
+    naming an attribute the type's schemas do not define is ``invalidFilter`` (RFC 7644 §3.4.2.2
+    and §3.12: "the specified attribute and filter comparison combination is not supported"):
+    a misspelled attribute answered an empty list, which a provisioning client reads as "no such
+    user" and creates one. Checked here, once per shape (:func:`_shape` remembers it)."""
     node = parse_filter(text, max_length=max_length, max_depth=max_depth)
-    return node if resolver is None else names.filter_paths(node, resolver)
+    if resolver is None:
+        return node
+    node = names.filter_paths(node, resolver)
+    unknown = names.unknown_attribute(node, resolver)
+    if unknown is not None:
+        raise invalid_filter(f"{unknown}; the filter cannot compare it")
+    return node
 
 
 def equality(text: str, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH) -> Compare | None:

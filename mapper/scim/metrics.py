@@ -143,6 +143,13 @@ class Metrics:
         self.cache_objects = family.gauge(
             "mapper_cache_objects", "Objects held in the cache, by object type", BY_TYPE, "livemax"
         )
+        self.shared_query = family.gauge(
+            "mapper_cache_shared_query_objects",
+            "Cached objects whose query-attribute value (userName) another object holds too: the database "
+            "does not keep it unique (mapper lint --db: MAP320), by object type",
+            BY_TYPE,
+            "livemax",
+        )
         self.sync_runs = family.counter(
             "mapper_sync_runs",
             "Imports run, by object type and kind (full, delta, delete_scan: a watermark delta that also "
@@ -288,6 +295,7 @@ class Metrics:
         now = time.time()
         for name, store in gateway.stores.items():
             self.cache_objects.labels(c, name).set(store.count())
+            self.shared_query.labels(c, name).set(store.cache.state.shared_rows())
             self.sync_lag.labels(c, name).set(now - self._last_ok.get(name, self._started))
             dropped = store.dangling_dropped
             seen = self._dropped_seen.get(name, 0)

@@ -262,6 +262,40 @@ def filter_paths(node: Filter, resolver: AttributeResolver, scope: Attribute | N
     return ValuePath(_filter_path(node.path, resolver, None), filter_paths(node.filter, resolver, outer))
 
 
+def unknown_attribute(
+    node: Filter, resolver: AttributeResolver, scope: Attribute | None = None
+) -> str | None:
+    """Why ``node`` (canonical, :func:`filter_paths`) names an attribute the type's schemas do
+    not define, for its first such path, left to right; None when every path is one they define
+    (mapped or not: one the mapping leaves out has no value, and matches nothing). ``scope`` is
+    the attribute whose value filter ``node`` is."""
+    if isinstance(node, And | Or):
+        return unknown_attribute(node.left, resolver, scope) or unknown_attribute(node.right, resolver, scope)
+    if isinstance(node, Not):
+        return unknown_attribute(node.inner, resolver, scope)
+    if isinstance(node, ValuePath):
+        outer = resolver.resolve(node.path.urn, node.path.attribute)
+        if not outer.known:
+            return _unknown(node.path, resolver)
+        return unknown_attribute(node.filter, resolver, outer)
+    path = node.path
+    if scope is not None:
+        info = resolver.resolve(scope.urn, scope.name, path.attribute)
+        return None if info.known else f"'{scope.name}' has no sub-attribute '{path.attribute}'"
+    info = resolver.resolve(path.urn, path.attribute, path.sub)
+    return None if info.known else _unknown(path, resolver)
+
+
+def _unknown(path: AttrPath, resolver: AttributeResolver) -> str:
+    """What is unknown of ``path``: the sub-attribute of a known attribute, or the attribute."""
+    if path.sub is not None:
+        parent = resolver.resolve(path.urn, path.attribute)
+        if parent.known:
+            return f"'{parent.name}' has no sub-attribute '{path.sub}'"
+    written = f"{path.urn}:{path.attribute}" if path.urn else path.attribute
+    return f"'{written}' is not an attribute of this resource type"
+
+
 def attr_path(text: str, resolver: AttributeResolver) -> AttrPath:
     """One attribute path (``sortBy``) with canonical names, as :func:`filter_paths` spells it.
     A path that does not parse, or that carries a value filter (``sortBy`` names an attribute or

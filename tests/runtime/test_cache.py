@@ -60,15 +60,56 @@ async def test_a_put_replaces_the_record_and_its_index_entries(users: Cache) -> 
     assert len(users) == 20
 
 
-async def test_a_put_drops_a_record_filed_under_a_user_name_the_database_gave_another(users: Cache) -> None:
-    """The database says user 5 now holds user 6's name: 6 no longer does (it was renamed or
-    deleted behind the gateway's back), so the cache drops it rather than keep two holders."""
+async def test_a_written_put_drops_a_record_filed_under_a_user_name_the_database_gave_another(
+    users: Cache,
+) -> None:
+    """A write gave user 5 user 6's name in a transaction that found no other row holding it: 6
+    no longer does (it was renamed or deleted behind the gateway's back), so the cache drops it
+    rather than keep two holders."""
+    five, six = users.get(5), users.get(6)
+    assert five is not None and six is not None
+    name = users.codec.render(six)["userName"]
+    users.put(renamed(users, five, name.upper()), written=True)
+    assert users.find("userName", user_name_key(users, name)) == 5
+    assert users.get(6) is None and len(users) == 19
+
+
+async def test_a_put_without_that_proof_keeps_both_holders_of_a_user_name(users: Cache) -> None:
+    """Read from the database without a uniqueness check (a read-through, a delta), user 5 holds
+    user 6's name: the database may hold one value in several rows, so both are kept, filed
+    together, and neither is found by the one-key look-up of the cached read."""
     five, six = users.get(5), users.get(6)
     assert five is not None and six is not None
     name = users.codec.render(six)["userName"]
     users.put(renamed(users, five, name.upper()))
-    assert users.find("userName", user_name_key(users, name)) == 5
-    assert users.get(6) is None and len(users) == 19
+    folded = user_name_key(users, name)
+    assert len(users) == 20 and users.find("userName", folded) is None
+    assert users.state.holders(folded) == [5, 6] and users.state.shared_rows() == 2
+    five = users.get(5)
+    assert five is not None
+    users.put(five, written=True)  # a write that left the value as it was checked nothing
+    assert users.state.holders(folded) == [5, 6]
+    users.remove(5)  # one holder left: a plain entry again
+    assert users.find("userName", folded) == 6 and not users.state.shared
+
+
+async def test_the_holders_of_a_shared_user_name_go_one_by_one(users: Cache) -> None:
+    """Renaming or removing one of three holders leaves the others found: the index never loses
+    a key whose record still holds the value."""
+    records = [users.get(k) for k in (3, 4, 5)]
+    assert all(r is not None for r in records)
+    for record in records:
+        assert record is not None
+        users.put(renamed(users, record, "Shared.Name"))
+    folded = user_name_key(users, "shared.name")
+    assert users.state.holders(folded) == [3, 4, 5]
+    four = users.get(4)
+    assert four is not None
+    users.put(renamed(users, four, "Own.Name"))
+    assert users.state.holders(folded) == [3, 5]
+    assert users.find("userName", user_name_key(users, "own.name")) == 4
+    users.remove(3)
+    assert users.state.holders(folded) == [5] and users.find("userName", folded) == 5
 
 
 async def test_a_remove_drops_the_record_and_its_index_entries(users: Cache) -> None:

@@ -147,7 +147,7 @@ async def test_the_hot_reads_do_not_reach_the_handlers(hr_sqlite: Any) -> None:
             raise RuntimeError("the handlers were called")
 
         store.get = broken
-        store.find_by_query = broken
+        store.find_all_by_query = broken
         assert (await client.get("/Users/1")).json()["userName"] == "ada.lovelace"
         found = await client.get("/Users" + q('userName eq "Grace.Hopper"'))
         assert [r["id"] for r in found.json()["Resources"]] == ["2"]

@@ -116,8 +116,11 @@ async def test_names_in_any_case_answer_as_the_schemas_spell_them(
     assert at_root.json() == every_type.json() and at_root.json()["totalResults"] >= len(expected)
 
 
-async def test_unknown_names_in_any_case_select_nothing(client: httpx.AsyncClient) -> None:
-    assert await ids(client, filter='NoSuch eq "x" or Name.NoSub pr or Emails[NoSub pr]') == []
+async def test_unknown_names_in_any_case_are_invalid_filter(client: httpx.AsyncClient) -> None:
+    for text in ('NoSuch eq "x"', "Name.NoSub pr", "Emails[NoSub pr]", 'title pr or NoSuch eq "x"'):
+        response = await client.get("/Users", params={"filter": text})
+        assert (response.status_code, response.json()["scimType"]) == (400, "invalidFilter"), text
+    assert await ids(client, filter='UserType eq "x"') == []  # defined, not mapped: no value
     response = await client.get("/Users", params={"filter": 'NoSuch eq "x" and'})
     assert (response.status_code, response.json()["scimType"]) == (400, "invalidFilter")
     response = await client.get("/Users", params={"filter": "ACTIVE gt true"})

@@ -199,7 +199,11 @@ CANONICAL_FILTERS = [
     ('ID eq "1" or EXTERNALID pr', 'id eq "1" or externalId pr'),
     # the values are the evaluator's (caseExact), never rewritten
     ('userName eq "MiXeD"', 'userName eq "MiXeD"'),
-    # unknown names find no value: they stay as written
+]
+
+#: unknown names stay as written (the evaluator finds no value); parsed for a type, they are
+#: invalidFilter (tests/scim/test_app_unknown_filter_attributes.py)
+UNKNOWN_FILTERS = [
     ('NoSuch eq "x" and Name.NoSub pr', 'NoSuch eq "x" and Name.NoSub pr'),
     ('Emails[NoSub eq "x"]', 'emails[NoSub eq "x"]'),
     ("urn:x:Y:title pr", "urn:x:Y:title pr"),
@@ -211,6 +215,16 @@ def test_filter_paths_take_the_canonical_names(text: str, canonical: str) -> Non
     assert names.filter_paths(parse_filter(text), USERS) == parse_filter(canonical)
     assert filtershape.parse(text, resolver=USERS) == parse_filter(canonical)  # once per shape
     assert filtershape.parse(text, resolver=USERS) == parse_filter(canonical)
+
+
+@pytest.mark.parametrize(("text", "canonical"), UNKNOWN_FILTERS, ids=[t for t, _ in UNKNOWN_FILTERS])
+def test_unknown_filter_paths_stay_as_written_and_are_invalid_for_the_type(text: str, canonical: str) -> None:
+    assert names.filter_paths(parse_filter(text), USERS) == parse_filter(canonical)
+    assert names.unknown_attribute(names.filter_paths(parse_filter(text), USERS), USERS) is not None
+    for _ in range(2):
+        with pytest.raises(ScimError) as refused:
+            filtershape.parse(text, resolver=USERS)
+        assert refused.value.scim_type == "invalidFilter"
 
 
 def test_a_canonical_path_resolves_to_the_same_attribute() -> None:

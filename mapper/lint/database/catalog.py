@@ -124,6 +124,72 @@ class Catalog:
             self._foreign_keys[qualified] = found
         return self._foreign_keys[qualified]
 
+    def unique_keys(self, qualified: str) -> list[tuple[str, ...]] | None:
+        """What the table ``qualified`` names keeps unique: its primary key, unique constraints and
+        unique indexes, each as its lower-cased column names (an expression's text, PostgreSQL's
+        ``lower((login)::text)``, in place of a column). None when the database cannot list them
+        (a view, whose rows keep the keys of the tables under it; a dialect without the
+        inspection): nothing known."""
+        table = self.table(qualified)
+        if table is None:
+            return None
+        schema = qualified.rpartition(".")[0] or None
+        inspector = self._inspector
+        try:
+            if table.name in inspector.get_view_names(schema=schema):
+                return None
+        except Exception:  # noqa: BLE001 - no views to list: nothing known
+            return None
+        from sqlalchemy.exc import SAWarning
+
+        try:
+            with warnings.catch_warnings():  # SQLite's expression indexes: read below instead
+                warnings.simplefilter("ignore", SAWarning)
+                primary = (
+                    inspector.get_pk_constraint(table.name, schema=schema).get("constrained_columns") or []
+                )
+                constraints = inspector.get_unique_constraints(table.name, schema=schema)
+                indexes = inspector.get_indexes(table.name, schema=schema)
+            keys = [tuple(primary)] if primary else []
+            keys += [tuple(c["column_names"]) for c in constraints]
+            for index in indexes:
+                if index.get("unique"):
+                    expressions = list(index.get("expressions") or [])
+                    names = index.get("column_names") or []
+                    keys.append(
+                        tuple(
+                            n or (expressions[i] if i < len(expressions) else "") for i, n in enumerate(names)
+                        )
+                    )
+            if self.dialect == "sqlite":  # the inspector skips column UNIQUEs and expression indexes
+                keys += self._sqlite_unique(table.name)
+        except Exception:  # noqa: BLE001 - a view, or a dialect that cannot list them: nothing known
+            return None
+        return [tuple(str(c).lower() for c in key) for key in keys]
+
+    def _sqlite_unique(self, table: str) -> list[tuple[str, ...]]:
+        """SQLite's unique indexes of ``table``, its automatic ones (a column's ``UNIQUE``) too; an
+        index on an expression as the text of its ``CREATE`` statement."""
+        from sqlalchemy import text
+
+        quoted = table.replace('"', '""')
+        run = self._connection.exec_driver_sql
+        keys: list[tuple[str, ...]] = []
+        for row in run(f'PRAGMA index_list("{quoted}")').fetchall():
+            name, unique = str(row[1]), bool(row[2])
+            if not unique:
+                continue
+            parts = [
+                r[2] for r in run(f'PRAGMA index_info("{name.replace(chr(34), chr(34) * 2)}")').fetchall()
+            ]
+            if any(p is None for p in parts):  # an expression: its statement's text
+                sql = self._connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :n"), {"n": name}
+                ).scalar()
+                parts = [str(sql or "")]
+            keys.append(tuple(str(p) for p in parts))
+        return keys
+
     def tables_with_keys(self, schema: str | None) -> list[str]:
         """The tables of ``schema`` that have foreign keys (qualified as :meth:`foreign_keys` takes
         them), their keys read in one inspection of the whole schema and kept for

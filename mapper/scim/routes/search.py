@@ -63,7 +63,7 @@ class Store(Protocol):
 
     async def get(self, id: str) -> dict[str, Any] | None: ...
 
-    async def find_by_query(self, value: str) -> dict[str, Any] | None: ...
+    async def find_all_by_query(self, value: str) -> list[dict[str, Any]]: ...
 
     def lookup(self, path: str, value: Any) -> list[dict[str, Any]] | None: ...
 
@@ -287,7 +287,9 @@ async def _by_key(
     if key is None:
         return None
     by_id, value = key
-    found = await (store.get(value) if by_id else store.find_by_query(value))
+    if not by_id:  # every object holding it: the database may hold it in several rows
+        return await store.find_all_by_query(value)
+    found = await store.get(value)
     return [found] if found is not None else []
 
 
@@ -303,8 +305,7 @@ async def _by_index(
             found = await store.get(str(value))
             return [found] if found is not None else []
         if info.path.casefold() == query_attribute.casefold():
-            found = await store.find_by_query(str(value))
-            return [found] if found is not None else []
+            return await store.find_all_by_query(str(value))
     for info, value in usable:
         hits = store.lookup(info.path, value)
         if hits is not None:
