@@ -114,7 +114,7 @@ class ObjectStore(StoreWrites):
         shown = ", ".join(map(str, anchors[:SHARED_SHOWN])) + (", ..." if len(anchors) > SHARED_SHOWN else "")
         log.warning(
             "%s: %d %s value(s) held by several rows (%d rows, anchors %s): the database does not"
-            " keep the column unique; a filter on it answers every such row (mapper lint --db: MAP320)",
+            " keep the column unique; a filter on it answers every such row",
             self.name,
             len(shared),
             self.obj.query_attribute,

@@ -146,7 +146,7 @@ class Metrics:
         self.shared_query = family.gauge(
             "mapper_cache_shared_query_objects",
             "Cached objects whose query-attribute value (userName) another object holds too: the database "
-            "does not keep it unique (mapper lint --db: MAP320), by object type",
+            "does not keep it unique, by object type",
             BY_TYPE,
             "livemax",
         )

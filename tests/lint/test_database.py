@@ -55,7 +55,7 @@ def test_unknown_tables_and_columns(hr_database) -> None:
 def test_not_null_without_default(hr_database) -> None:
     table = f"lint_scratch_{secrets.token_hex(4)}"
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, nick VARCHAR(50),"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, nick VARCHAR(50),"
         " badge VARCHAR(20) NOT NULL, note VARCHAR(20) DEFAULT 'x' NOT NULL)"
     )
     try:
@@ -75,7 +75,7 @@ def test_an_import_only_attribute_fills_no_column_of_an_insert(hr_database) -> N
     said nothing and every create failed. A column ``stamp`` sets is filled by every insert."""
     table = f"lint_scratch_{secrets.token_hex(4)}"
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, nick VARCHAR(50),"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, nick VARCHAR(50),"
         " colour VARCHAR(20), timecreated BIGINT, timemodified BIGINT NOT NULL)"
     )
     text = (

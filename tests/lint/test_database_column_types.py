@@ -41,8 +41,7 @@ def lint(hr_database, attributes: str) -> tuple[list[tuple[str, int, int, str, s
     """MAP311's (code, line, column, message, hint) and the text rendering of all diagnostics."""
     table = f"lint_types_{secrets.token_hex(4)}"
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE,"
-        " cost_center INTEGER,"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, cost_center INTEGER,"
         " hired_on DATE, grade DECIMAL(4, 1), rank_no SMALLINT, note VARCHAR(200), boss INTEGER)"
     )
     text = MAPPING.replace("TABLE", table).replace("ATTRIBUTES", attributes)
@@ -103,7 +102,7 @@ def test_a_type_sqlalchemy_cannot_reflect_warns_nothing(hr_sqlite, recwarn) -> N
     (``mapper init`` already silenced it); the column's declared type is what the checks read."""
     table = f"lint_types_{secrets.token_hex(4)}"
     hr_sqlite.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, flag TINYINT(1))"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, flag TINYINT(1))"
     )
     text = MAPPING.replace("TABLE", table).replace(
         "SELECT id, login, cost_center, hired_on, grade, rank_no, note, boss", "SELECT id, login, flag"
@@ -126,7 +125,7 @@ def test_a_binary_attribute_on_a_column_of_bytes_is_map312(hr_database) -> None:
     table = f"lint_bytes_{secrets.token_hex(4)}"
     kind = BYTES[hr_database.url.split(":", 1)[0].split("+", 1)[0]]
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, photo {kind},"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, photo {kind},"
         " cert VARCHAR(2000), thumb {kind})".replace("{kind}", kind)
     )
     text = (
@@ -163,7 +162,7 @@ def test_an_array_or_json_column_is_map313(hr_postgres) -> None:
     value selected from them under another name, import-only, is clean."""
     table = f"lint_struct_{secrets.token_hex(4)}"
     hr_postgres.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, tags TEXT[],"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, tags TEXT[],"
         " extra JSONB, doc JSON)"
     )
     text = (
@@ -218,7 +217,7 @@ object User from s {
 
 def anchored(db, key: str, generation: str, dialect: str) -> list[tuple[str, int, int, str, str]]:
     table = f"lint_anchor_{secrets.token_hex(4)}"
-    db.execute(f"CREATE TABLE {table} (staff_id {key} PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE)")
+    db.execute(f"CREATE TABLE {table} (staff_id {key} PRIMARY KEY, login VARCHAR(50) NOT NULL)")
     text = ANCHORED.replace("TABLE", table).replace("GENERATION", generation).replace("DIALECT", dialect)
     result = lint_text(text, "scratch.map", db=db.url)
     return [
@@ -313,7 +312,7 @@ def test_a_generated_column_written_is_map315(hr_database) -> None:
     table = f"lint_gen_{secrets.token_hex(4)}"
     kind = GENERATED[hr_database.url.split(":", 1)[0].split("+", 1)[0]]
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE,"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL,"
         f" label {kind}, shout {kind})"
     )
     text = (
@@ -420,7 +419,7 @@ def test_a_datetime_written_to_a_column_of_numbers_is_map318(hr_database) -> Non
     passed such a mapping on every database."""
     table = f"lint_epoch_{secrets.token_hex(4)}"
     hr_database.execute(
-        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL UNIQUE, lastlogin BIGINT,"
+        f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, login VARCHAR(50) NOT NULL, lastlogin BIGINT,"
         " firstaccess INTEGER, seen DECIMAL(12, 0), created BIGINT, hired TIMESTAMP NULL)"
     )
     text = (

@@ -164,7 +164,7 @@ async def test_imports_and_deltas_warn_with_anchors_and_never_the_value(
     warned = [r.getMessage() for r in caplog.records if "held by several rows" in r.getMessage()]
     assert warned == [
         "User: 1 userName value(s) held by several rows (2 rows, anchors 1, 2): the database does not keep"
-        " the column unique; a filter on it answers every such row (mapper lint --db: MAP320)"
+        " the column unique; a filter on it answers every such row"
     ]
     caplog.clear()
     db.execute(

@@ -94,12 +94,6 @@ EMPTY_TEXT_DEFAULT = Code(
     Severity.WARNING,
     "an attribute a client may remove is written to a NOT NULL DEFAULT '' text column without null \"\"",
 )
-QUERY_NOT_UNIQUE = Code(
-    "MAP320",
-    "query-not-unique",
-    Severity.WARNING,
-    "the query attribute's column is in no unique key of the database, which may hold a value twice",
-)
 UNPROVEN = Code(
     "MAP308",
     "unproven-statements",
@@ -133,5 +127,4 @@ CODES = (
     ANCHOR_NARROWER,
     DATETIME_INTO_NUMBERS,
     EMPTY_TEXT_DEFAULT,
-    QUERY_NOT_UNIQUE,
 )

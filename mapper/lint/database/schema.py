@@ -32,7 +32,6 @@ from mapper.lint.database.columntypes import (
 )
 from mapper.lint.database.nulls import check_empty_defaults
 from mapper.lint.database.transforms import check_transforms
-from mapper.lint.database.uniqueness import check_query_unique
 from mapper.plan import Plan, PlanObject
 
 
@@ -76,7 +75,6 @@ def _check_object(
                 yield from check_datetime_columns(file, obj, compiled, table)
                 yield from check_stamp_column(file, obj, compiled, table, dialect)
                 yield from check_empty_defaults(file, obj, compiled, table)
-                yield from check_query_unique(file, obj, compiled, table_name.value, catalog)
             if obj.writes is not None and obj.writes.insert is None:
                 yield from _check_not_null(file, obj, table_name, table, plan)
 
