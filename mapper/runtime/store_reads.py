@@ -299,12 +299,9 @@ class StoreReads(StoreBase):
         value = self.codec.stored(slot, value)
         if value is MISSING or value is None:
             return []
-        folded = self.codec.fold(value, slot.attr.case_exact)
         if slot is self.codec.query:  # the database may hold it in several rows
-            state = self.cache.state
-            found = (state.records.get(k) for k in state.holders(folded))
-            return [self.codec.render(record) for record in found if record is not None]
-        key = self.cache.find(slot.attr.path, folded)
+            return [self.codec.render(record) for record in self._holders(value)]
+        key = self.cache.find(slot.attr.path, self.codec.fold(value, slot.attr.case_exact))
         record = self.cache.get(key) if key is not None else None
         return [self.codec.render(record)] if record is not None else []
 
